@@ -1,0 +1,46 @@
+# KAT Clinic: `make run` starts the demo clinic, `make test` runs the whole suite.
+SHELL := /bin/sh
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DATA_DIR ?= $(CURDIR)/var
+export PORT DATA_DIR
+
+.PHONY: run test lint types check-migrations ci bench worker clean-venv
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@python=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	@mkdir -p "$(DATA_DIR)"
+	KATCLINIC_DEV=1 $(PY) manage.py migrate --noinput
+	KATCLINIC_DEV=1 $(PY) manage.py seed_demo --if-empty
+	KATCLINIC_DEV=1 scripts/run-dev "$(PY)"
+
+worker: $(VENV)/.installed
+	$(PY) manage.py worker
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: $(VENV)/.installed
+	$(VENV)/bin/mypy katclinic
+
+check-migrations: $(VENV)/.installed
+	KATCLINIC_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

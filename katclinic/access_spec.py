@@ -1,0 +1,37 @@
+"""What every URL of KAT Clinic allows, declared once per app and checked by the
+access-matrix test against every role.
+
+Each app lists its URL names in `<app>/tests/access_spec.py` as `SPEC = {name: Url(...)}`.
+The matrix test resolves every pattern in the URLconf and fails on any that no spec
+names, so a new route cannot ship without its access rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from katclinic.clinics.permissions import Perm
+
+# public: anyone; signed_in: any signed-in user; patient_self: a patient's own portal pages
+Open = Literal["public", "signed_in", "patient_self", "staff_any"]
+
+
+@dataclass(frozen=True)
+class Url:
+    access: Perm | Open
+    # URL kwargs, built from the test case (which has .pat, .quinn, .stranger, ...).
+    kwargs: Callable[[Any], dict[str, Any]] = field(default=lambda t: {})
+    method: Literal["GET", "POST"] = "GET"
+    data: Callable[[Any], dict[str, Any]] = field(default=lambda t: {})
+    # The URL names an object of clinic A: staff of clinic B must get 404, not 403.
+    clinic_object: bool = False
+    # Codes that count as allowed (a POST usually redirects; a form GET is 200).
+    ok: tuple[int, ...] = (200, 302)
+    # Where a signed-out visitor goes: a page redirects to sign-in, an API answers 401.
+    anonymous: tuple[int, ...] = (302,)
+
+
+def patient_kwargs(t: Any) -> dict[str, Any]:
+    return {"patient_id": t.pat.pk}

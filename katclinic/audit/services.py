@@ -1,0 +1,120 @@
+"""Writing and verifying the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from katclinic.audit.models import Action, AuditChainHead, AuditEvent, Outcome
+
+GENESIS = "0" * 64
+HASHED_FIELDS = (
+    "chain", "seq", "at", "clinic_id", "user_id", "actor", "patient_id",
+    "action", "object_type", "object_id", "outcome", "ip", "detail",
+)  # fmt: skip
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    values: dict[str, Any] = {name: getattr(event, name) for name in HASHED_FIELDS}
+    values["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def compute_hash(event: AuditEvent, prev_hash: str) -> str:
+    key = settings.AUDIT_HMAC_KEY.encode()
+    return hmac.new(key, prev_hash.encode() + b"|" + _canonical(event), hashlib.sha256).hexdigest()
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    *,
+    request: HttpRequest | None,
+    action: Action,
+    clinic_id: int | None = None,
+    patient_id: int | None = None,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str = "",
+    outcome: Outcome = Outcome.SUCCESS,
+    detail: dict[str, Any] | None = None,
+    user: Any = None,
+) -> AuditEvent:
+    """Append one event. Runs inside the caller's transaction when there is one."""
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
+    if clinic_id is None and request is not None:
+        clinic = getattr(request, "clinic", None)
+        clinic_id = clinic.pk if clinic is not None else None
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    event = AuditEvent(
+        chain=clinic_id or 0,
+        at=timezone.now(),
+        clinic_id=clinic_id,
+        user_id=user.pk if user is not None else None,
+        actor=getattr(user, "email", "") if user is not None else "",
+        patient_id=patient_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        ip=client_ip(request),
+        detail=detail or {},
+    )
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=event.chain)
+        event.seq = head.seq + 1
+        event.prev_hash = head.hash
+        event.hash = compute_hash(event, head.hash)
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(chain=event.chain).update(seq=event.seq, hash=event.hash)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    chain: int
+    seq: int
+    problem: str
+
+
+def verify_chain(chain: int) -> Iterator[ChainProblem]:
+    """Yield every break in one chain: a gap, an altered event, or a head mismatch."""
+    expected_seq = 1
+    prev_hash = GENESIS
+    for event in AuditEvent.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=2000):
+        if event.seq != expected_seq:
+            yield ChainProblem(
+                chain, expected_seq, f"events {expected_seq}..{event.seq - 1} are missing"
+            )
+        if event.prev_hash != prev_hash:
+            yield ChainProblem(chain, event.seq, "does not follow the event before it")
+        if compute_hash(event, event.prev_hash) != event.hash:
+            yield ChainProblem(chain, event.seq, "was altered after it was written")
+        prev_hash = event.hash
+        expected_seq = event.seq + 1
+    head = AuditChainHead.objects.filter(chain=chain).first()
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        yield ChainProblem(chain, head.seq, "the newest events are missing (chain head is ahead)")
+
+
+def verify_all() -> list[ChainProblem]:
+    chains = set(AuditEvent.objects.values_list("chain", flat=True).distinct())
+    chains |= set(AuditChainHead.objects.values_list("chain", flat=True))
+    return [problem for chain in sorted(chains) for problem in verify_chain(chain)]

@@ -1,0 +1,122 @@
+"""Access decisions: one helper per kind of object, used by every view and API endpoint.
+
+A staff user acts in one active clinic at a time (`request.clinic`), with the roles
+they hold there (`request.roles`). A patient's portal account reaches only its own
+record. Objects of another clinic answer 404, so their existence is not revealed.
+Every denial is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action, Outcome
+from katclinic.clinics.permissions import Perm, roles_allow
+
+if TYPE_CHECKING:
+    from katclinic.clinics.models import Clinic
+    from katclinic.patients.models import Patient
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+def deny(
+    request: HttpRequest, *, reason: str, patient_id: int | None = None, not_found: bool = False
+) -> NoReturn:
+    """Record the denial and raise the matching error."""
+    audit.record(
+        request=request,
+        action=Action.DENIED,
+        patient_id=patient_id,
+        object_type="url",
+        object_id=request.path[:64],
+        outcome=Outcome.DENIED,
+        detail={"reason": reason, "method": request.method},
+    )
+    if not_found:
+        raise Http404("Not found")
+    raise PermissionDenied(reason)
+
+
+def has_perm(request: HttpRequest, perm: Perm) -> bool:
+    return roles_allow(getattr(request, "roles", frozenset()), perm)
+
+
+def require_perm(request: HttpRequest, perm: Perm) -> Clinic:
+    """The active clinic, if the user's roles there grant `perm`; else a recorded 403."""
+    clinic = getattr(request, "clinic", None)
+    if clinic is None or not has_perm(request, perm):
+        deny(request, reason=f"needs permission: {perm.name}")
+    return clinic
+
+
+def staff_view(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
+    """Decorate a staff page: signed in, second factor passed, and holding `perm`."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect(f"/accounts/login/?next={request.path}")
+            if not request.user.is_staff_member:
+                deny(request, reason="staff page")
+            if getattr(request, "clinic", None) is None:
+                return redirect("clinics:choose")
+            require_perm(request, perm)
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def get_patient_for_user(
+    request: HttpRequest, patient_id: int, perm: Perm = Perm.VIEW_DEMOGRAPHICS
+) -> Patient:
+    """A patient of the active clinic the user may see with `perm`, or 404/403 (recorded).
+
+    A patient's own portal account may read its own record and nothing else.
+    """
+    from katclinic.patients.models import Patient
+
+    user = request.user
+    if user.is_authenticated and not user.is_staff_member:
+        patient = Patient.objects.filter(pk=patient_id, user=user).first()
+        if patient is None or perm not in PATIENT_SELF_PERMS:
+            deny(request, reason="not this patient's record", patient_id=patient_id, not_found=True)
+        return patient
+    clinic = require_perm(request, perm)
+    patient = Patient.objects.filter(pk=patient_id, clinic=clinic).first()
+    if patient is None:
+        deny(
+            request,
+            reason="no such patient in the active clinic",
+            patient_id=patient_id,
+            not_found=True,
+        )
+    return patient
+
+
+def get_patient_for_edit(
+    request: HttpRequest, patient_id: int, perm: Perm = Perm.EDIT_DEMOGRAPHICS
+) -> Patient:
+    """As `get_patient_for_user`, for writes: patients never write through staff pages."""
+    if request.user.is_authenticated and not request.user.is_staff_member:
+        deny(
+            request,
+            reason="patients cannot change the chart",
+            patient_id=patient_id,
+            not_found=True,
+        )
+    return get_patient_for_user(request, patient_id, perm)
+
+
+# What a patient may read of their own record through the portal and API.
+PATIENT_SELF_PERMS = frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL})

@@ -1,0 +1,44 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from katclinic.accounts.models import User
+from katclinic.clinics.models import Clinic, StaffMembership
+
+ACTIVE_CLINIC_KEY = "active_clinic_id"
+
+
+class ActiveClinicMiddleware:
+    """Set `request.clinic` and `request.roles` for the clinic a staff user works in now.
+
+    A staff user with memberships at one clinic works there; with several, the choice
+    is kept in the session. Patients get the clinic of their own record.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.clinic = None  # type: ignore[attr-defined]
+        request.roles = frozenset()  # type: ignore[attr-defined]
+        user = request.user
+        if isinstance(user, User) and user.is_staff_member:
+            self._set_staff_clinic(request, user)
+        elif user.is_authenticated:
+            patient = getattr(user, "patient", None)
+            request.clinic = patient.clinic if patient is not None else None  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def _set_staff_clinic(self, request: HttpRequest, user: User) -> None:
+        memberships = list(
+            StaffMembership.objects.active().filter(user=user).select_related("clinic")
+        )
+        clinics: dict[int, Clinic] = {m.clinic_id: m.clinic for m in memberships}
+        request.clinic_choices = clinics  # type: ignore[attr-defined]
+        chosen = request.session.get(ACTIVE_CLINIC_KEY)
+        if chosen not in clinics:
+            if len(clinics) != 1:
+                return
+            chosen = next(iter(clinics))
+        request.clinic = clinics[chosen]  # type: ignore[attr-defined]
+        request.roles = frozenset(m.role for m in memberships if m.clinic_id == chosen)  # type: ignore[attr-defined]

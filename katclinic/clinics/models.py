@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from katclinic.clinics.permissions import Role
+
+
+class Organization(models.Model):
+    """A provider that runs one or more clinics."""
+
+    name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicQuerySet(models.QuerySet["Clinic"]):
+    def for_user(self, user: Any) -> ClinicQuerySet:
+        return self.filter(memberships__user=user, memberships__is_active=True).distinct()
+
+
+class Clinic(models.Model):
+    """A site where patients are seen. Every row holding patient data carries its clinic."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="clinics")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    timezone = models.CharField(max_length=64, default="America/New_York")
+    # {"mon": ["08:00", "18:00"], ...}; a missing day is closed.
+    opening_hours = models.JSONField(default=dict, blank=True)
+    after_hours_rule = models.TextField(
+        blank=True,
+        help_text="What happens to urgent safety alerts when the clinic is closed.",
+    )
+    crisis_resources = models.TextField(
+        blank=True,
+        help_text="Shown to patients whenever a safety concern is raised.",
+    )
+
+    objects = ClinicQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffMembershipQuerySet(models.QuerySet["StaffMembership"]):
+    def active(self) -> StaffMembershipQuerySet:
+        return self.filter(is_active=True, user__is_active=True)
+
+
+class StaffMembership(models.Model):
+    """One role a staff user holds at one clinic; a person may hold several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StaffMembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user", "clinic", "role"], name="one_membership_per_role"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} - {self.get_role_display()} at {self.clinic}"
+
+
+class ClinicSetting(models.Model):
+    """A clinic's own value for a setting in the registry (`katclinic.clinics.registry`)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="setting_values")
+    key = models.CharField(max_length=100)
+    value = models.JSONField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["clinic", "key"], name="one_value_per_setting")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} at {self.clinic}"

@@ -1,0 +1,93 @@
+"""Who may do what: the one permission table of KAT Clinic.
+
+Staff hold roles per clinic; a permission is granted when any of the user's roles at
+the active clinic appears in its row. Patients never hold staff permissions: their
+access is to their own record only, decided in `katclinic.clinics.access`.
+The README reproduces this table; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Clinic admin"
+    PRESCRIBER = "prescriber", "Prescriber"
+    NURSE = "nurse", "Nurse"
+    THERAPIST = "therapist", "Therapist"
+    FRONT_DESK = "front_desk", "Front desk"
+
+
+A, P, N, T, F = Role.ADMIN, Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK
+CLINICAL = frozenset({P, N, T})
+EVERYONE = frozenset({A, P, N, T, F})
+
+
+class Perm(enum.Enum):
+    """Each member names one thing a person does; the value is its human description."""
+
+    VIEW_PATIENT_LIST = "See the patient list and search it"
+    VIEW_DEMOGRAPHICS = "See a patient's demographics and contact details"
+    EDIT_DEMOGRAPHICS = "Register patients and edit demographics and contacts"
+    VIEW_CLINICAL = "See the clinical chart (history, medications, scores, sessions)"
+    EDIT_CLINICAL = "Record weights, allergies, medications and diagnoses"
+    MANAGE_REQUESTS = "Triage consultation requests and convert them to patients"
+    SCREEN = "Complete screenings and sign eligibility decisions"
+    MANAGE_CONSENT = "Issue consent documents and witness signatures"
+    SIGN_PLAN = "Create, amend and sign treatment plans and doses"
+    SCHEDULE = "Book, move and cancel appointments"
+    RUN_SESSION = "Run dosing sessions: checks, vitals, administration, discharge"
+    OVERRIDE_SOFT_STOP = "Override a soft stop of the pre-dose gate with a reason"
+    WRITE_SUPPORT_NOTE = "Write and sign preparation, session and integration notes"
+    ENTER_MEASURES = "Enter clinician-rated instruments and send questionnaires"
+    HANDLE_ALERTS = "Acknowledge and close safety alerts"
+    KEEP_LEDGER = "Record controlled-substance receipts, draws, waste and counts"
+    VIEW_OUTCOMES = "See clinic outcome dashboards and reports"
+    EXPORT_DATA = "Export reports, CSV and de-identified research data"
+    VIEW_AUDIT = "Read the audit trail"
+    MANAGE_CLINIC = "Change clinic settings, staff and protocols"
+
+
+PERMISSIONS: dict[Perm, frozenset[Role]] = {
+    Perm.VIEW_PATIENT_LIST: EVERYONE,
+    Perm.VIEW_DEMOGRAPHICS: EVERYONE,
+    Perm.EDIT_DEMOGRAPHICS: frozenset({A, P, N, F}),
+    Perm.VIEW_CLINICAL: CLINICAL,
+    Perm.EDIT_CLINICAL: frozenset({P, N}),
+    Perm.MANAGE_REQUESTS: frozenset({A, F, P}),
+    Perm.SCREEN: frozenset({P}),
+    Perm.MANAGE_CONSENT: frozenset({P, N, F}),
+    Perm.SIGN_PLAN: frozenset({P}),
+    Perm.SCHEDULE: frozenset({F, N, P, A}),
+    Perm.RUN_SESSION: frozenset({N, P}),
+    Perm.OVERRIDE_SOFT_STOP: frozenset({P}),
+    Perm.WRITE_SUPPORT_NOTE: frozenset({T, P}),
+    Perm.ENTER_MEASURES: CLINICAL,
+    Perm.HANDLE_ALERTS: frozenset({P, N, T}),
+    Perm.KEEP_LEDGER: frozenset({N, P}),
+    Perm.VIEW_OUTCOMES: frozenset({A, P}),
+    Perm.EXPORT_DATA: frozenset({A, P}),
+    Perm.VIEW_AUDIT: frozenset({A}),
+    Perm.MANAGE_CLINIC: frozenset({A}),
+}
+
+
+def roles_allow(roles: frozenset[str], perm: Perm) -> bool:
+    return bool(roles & PERMISSIONS[perm])
+
+
+def permission_table_markdown() -> str:
+    """The table as Markdown, for the README."""
+    order = [A, P, N, T, F]
+    head = "| What | " + " | ".join(r.label for r in order) + " |"
+    rule = "|---|" + "---|" * len(order)
+    rows = [
+        f"| {perm.value} | "
+        + " | ".join("yes" if r in PERMISSIONS[perm] else "" for r in order)
+        + " |"
+        for perm in Perm
+    ]
+    return "\n".join([head, rule, *rows])

@@ -1,0 +1,6 @@
+from django.urls import path
+
+from katclinic.clinics import views
+
+app_name = "clinics"
+urlpatterns = [path("choose/", views.choose, name="choose")]

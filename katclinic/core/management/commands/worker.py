@@ -1,0 +1,47 @@
+"""`manage.py worker`: the database queue worker plus the periodic-job scheduler."""
+
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from django.db import close_old_connections
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+from katclinic.core import periodic
+from katclinic.core.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+BEAT_SECONDS = 15
+
+
+def _scheduler(worker_id: str, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=worker_id, defaults={"at": timezone.now()}
+            )
+            periodic.enqueue_due()
+        except Exception:
+            logger.exception("scheduler tick failed; trying again at the next tick")
+        finally:
+            close_old_connections()
+        stop.wait(BEAT_SECONDS)
+
+
+class Command(DbWorkerCommand):
+    help = "Run background tasks and enqueue periodic jobs when they are due."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        worker_id = f"{socket.gethostname()}-{os.getpid()}"[:64]
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_scheduler, args=(worker_id, stop), daemon=True, name="scheduler"
+        )
+        thread.start()
+        try:
+            super().handle(*args, **options)
+        finally:
+            stop.set()

@@ -1,0 +1,110 @@
+"""Every URL pattern against every kind of person: each cell asserted.
+
+Denied writes must change nothing, and another clinic's record answers 404.
+"""
+
+import hashlib
+import importlib
+from typing import Any
+
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from katclinic.access_spec import Url
+from katclinic.clinics.permissions import PERMISSIONS, Perm
+from katclinic.testing import ClinicTestCase
+
+SKIP_APPS = {"audit", "sessions", "django_tasks_db", "contenttypes", "core"}
+SKIP_MODELS = {"loginfailure", "usersession", "auditchainhead"}
+
+
+def url_names(resolver: URLResolver | None = None, prefix: str = "") -> set[str]:
+    names = set()
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            names |= url_names(entry, f"{prefix}{entry.namespace}:" if entry.namespace else prefix)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(prefix + entry.name)
+    return names
+
+
+def all_specs() -> dict[str, Url]:
+    specs: dict[str, Url] = {}
+    for config in apps.get_app_configs():
+        if not config.name.startswith("katclinic."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.tests.access_spec")
+        except ModuleNotFoundError:
+            continue
+        specs.update(module.SPEC)
+    return specs
+
+
+def data_fingerprint() -> str:
+    """A digest of every row of patient and clinic data (audit excluded: denials are logged)."""
+    digest = hashlib.sha256()
+    for model in apps.get_models():
+        if model._meta.app_label in SKIP_APPS or model._meta.model_name in SKIP_MODELS:
+            continue
+        for row in model._default_manager.order_by("pk").values_list():
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+class AccessMatrixTest(ClinicTestCase):
+    def people(self) -> dict[str, Any]:
+        return {"anonymous": None, **self.staff_by_role, "outsider": self.oscar,
+                "patient": self.pat_user, "other_patient": self.quinn_user}  # fmt: skip
+
+    def expected(self, spec: Url, who: str) -> tuple[int, ...]:
+        access = spec.access
+        if who == "anonymous":
+            return spec.anonymous if access != "public" else spec.anonymous
+        if access in ("public", "signed_in"):
+            return spec.ok
+        is_patient = who in ("patient", "other_patient")
+        if access == "staff_any":
+            return (403,) if is_patient else spec.ok
+        if access == "patient_self":
+            if not is_patient:
+                return (403,)
+            return spec.ok if who == "patient" else (404,)
+        assert isinstance(access, Perm)
+        if is_patient:
+            return (403, 404)
+        role = "prescriber" if who == "outsider" else who
+        if role not in {r.value for r in PERMISSIONS[access]}:
+            return (403,)
+        if who == "outsider" and spec.clinic_object:
+            return (404,)
+        return spec.ok
+
+    def test_every_url_has_an_access_rule(self) -> None:
+        missing = url_names() - set(all_specs())
+        self.assertEqual(
+            missing, set(), "URLs without an access rule in <app>/tests/access_spec.py"
+        )
+
+    def test_every_cell(self) -> None:
+        cells = 0
+        for name, spec in sorted(all_specs().items()):
+            for who, user in self.people().items():
+                with self.subTest(url=name, who=who):
+                    self.client.logout()
+                    if user is not None:
+                        self.login(user)
+                    url = reverse(name, kwargs=spec.kwargs(self))
+                    before = data_fingerprint() if spec.method == "POST" else ""
+                    if spec.method == "POST":
+                        response = self.client.post(url, spec.data(self))
+                    else:
+                        response = self.client.get(url)
+                    expected = self.expected(spec, who)
+                    self.assertIn(response.status_code, expected, f"{who} {spec.method} {url}")
+                    if spec.method == "POST" and response.status_code in (401, 403, 404):
+                        self.assertEqual(
+                            data_fingerprint(), before, f"denied {who} changed data at {url}"
+                        )
+                    cells += 1
+        self.assertGreaterEqual(cells, len(all_specs()) * 9)

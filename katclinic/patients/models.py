@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from katclinic.clinics.models import Clinic
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def for_clinic(self, clinic: Clinic) -> PatientQuerySet:
+        return self.filter(clinic=clinic)
+
+    def search(self, text: str) -> PatientQuerySet:
+        """Match name, record number or date of birth (YYYY-MM-DD)."""
+        text = text.strip()
+        if not text:
+            return self
+        query = Q(mrn__iexact=text)
+        for word in text.split():
+            query |= Q(last_name__istartswith=word) | Q(first_name__istartswith=word)
+        try:
+            query |= Q(date_of_birth=date.fromisoformat(text))
+        except ValueError:
+            pass
+        return self.filter(query)
+
+
+class Patient(models.Model):
+    class Stage(models.TextChoices):
+        INQUIRY = "inquiry", "New inquiry"
+        SCREENING = "screening", "Screening"
+        INDUCTION = "induction", "Induction"
+        MAINTENANCE = "maintenance", "Maintenance"
+        COMPLETED = "completed", "Completed"
+        DECLINED = "declined", "Declined"
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("record number", max_length=20)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    pronouns = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField()
+    sex_at_birth = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_phone = models.CharField(max_length=40, blank=True)
+    emergency_contact_relationship = models.CharField(max_length=60, blank=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.INQUIRY)
+    responsible_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="responsible_for",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="patient",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_per_clinic"),
+            models.CheckConstraint(
+                condition=Q(
+                    stage__in=[
+                        "inquiry",
+                        "screening",
+                        "induction",
+                        "maintenance",
+                        "completed",
+                        "declined",
+                    ]
+                ),
+                name="patient_stage_valid",
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["clinic", "last_name", "first_name"]),
+            models.Index(fields=["clinic", "date_of_birth"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def initials(self) -> str:
+        return f"{self.first_name[:1]}{self.last_name[:1]}".upper()
+
+    def age_on(self, day: date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class PatientRecord(models.Model):
+    """Common columns of rows that belong to one patient in one clinic."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class WeightReading(PatientRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="weights")
+    measured_on = models.DateField()
+    weight_kg = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("20")), MaxValueValidator(Decimal("400"))],
+    )
+    entered_value = models.DecimalField(max_digits=6, decimal_places=1)
+    entered_unit = models.CharField(max_length=2, choices=[("kg", "kg"), ("lb", "lb")])
+
+    class Meta:
+        ordering: ClassVar = ["-measured_on", "-recorded_at"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__gte=20, weight_kg__lte=400), name="weight_kg_plausible"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weight_kg} kg on {self.measured_on}"
+
+
+class Allergy(PatientRecord):
+    class Severity(models.TextChoices):
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe"
+        UNKNOWN = "unknown", "Unknown"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
+    substance = models.CharField(max_length=200)
+    reaction = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.UNKNOWN)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.substance
+
+
+class Medication(PatientRecord):
+    """A current or past medication, with the interaction flags dosing decisions need."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medications")
+    name = models.CharField(max_length=200)
+    dose = models.CharField(max_length=100, blank=True)
+    is_maoi = models.BooleanField("MAOI", default=False)
+    is_benzodiazepine = models.BooleanField("benzodiazepine", default=False)
+    is_psychostimulant = models.BooleanField("psychostimulant", default=False)
+    is_cns_depressant = models.BooleanField("other CNS depressant", default=False)
+    is_active = models.BooleanField(default=True)
+    started_on = models.DateField(null=True, blank=True)
+    stopped_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(stopped_on__isnull=True)
+                | Q(started_on__isnull=True)
+                | Q(stopped_on__gte=models.F("started_on")),
+                name="medication_stops_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.dose}".strip()
+
+    @property
+    def flags(self) -> list[str]:
+        names = [("MAOI", self.is_maoi), ("benzodiazepine", self.is_benzodiazepine),
+                 ("psychostimulant", self.is_psychostimulant), ("CNS depressant", self.is_cns_depressant)]  # fmt: skip
+        return [name for name, on in names if on]
+
+
+icd10 = RegexValidator(
+    r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$", "Enter an ICD-10 code such as F33.2."
+)
+
+
+class Diagnosis(PatientRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="diagnoses")
+    icd10_code = models.CharField("ICD-10 code", max_length=8, validators=[icd10])
+    description = models.CharField(max_length=200)
+    is_primary = models.BooleanField(default=False)
+    onset = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.icd10_code} {self.description}"

@@ -1,0 +1,98 @@
+"""Writes to the patient record. Each one is a transaction with its audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.http import HttpRequest
+
+from katclinic.accounts.models import User
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.models import Clinic
+from katclinic.patients.models import Allergy, Diagnosis, Medication, Patient, WeightReading
+
+MRN_PREFIX = "K"
+
+
+def next_mrn(clinic: Clinic) -> str:
+    """The next record number in this clinic; the unique constraint guards any race."""
+    last = Patient.objects.filter(clinic=clinic, mrn__startswith=MRN_PREFIX).aggregate(
+        m=Max("mrn")
+    )["m"]
+    number = int(last[len(MRN_PREFIX) :]) + 1 if last else 1
+    return f"{MRN_PREFIX}{number:06d}"
+
+
+@transaction.atomic
+def register_patient(
+    *, clinic: Clinic, data: dict[str, Any], by: User, request: HttpRequest | None = None
+) -> Patient:
+    patient = Patient.objects.create(clinic=clinic, mrn=next_mrn(clinic), **data)
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=clinic.pk,
+        patient_id=patient.pk,
+        obj=patient,
+    )
+    return patient
+
+
+@transaction.atomic
+def update_patient(
+    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+) -> list[str]:
+    changed = [name for name, value in data.items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, data[name])
+    if changed:
+        patient.save(update_fields=changed)
+        audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=patient.clinic_id,
+                     patient_id=patient.pk, obj=patient, detail={"fields": changed})  # fmt: skip
+    return changed
+
+
+def _add(
+    model: type[Any], *, patient: Patient, by: User, request: HttpRequest | None, **fields: Any
+) -> Any:
+    with transaction.atomic():
+        row = model._default_manager.create(
+            clinic_id=patient.clinic_id, patient=patient, recorded_by=by, **fields
+        )
+        audit.record(
+            request=request,
+            user=by,
+            action=Action.CREATE,
+            clinic_id=patient.clinic_id,
+            patient_id=patient.pk,
+            obj=row,
+        )
+    return row
+
+
+def record_weight(*, patient: Patient, weight_kg: Any, entered_value: Any, entered_unit: str, measured_on: Any,
+                  by: User, request: HttpRequest | None = None) -> WeightReading:  # fmt: skip
+    return _add(WeightReading, patient=patient, by=by, request=request, weight_kg=weight_kg,
+                entered_value=entered_value, entered_unit=entered_unit, measured_on=measured_on)  # fmt: skip
+
+
+def add_allergy(
+    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+) -> Allergy:
+    return _add(Allergy, patient=patient, by=by, request=request, **data)
+
+
+def add_medication(
+    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+) -> Medication:
+    return _add(Medication, patient=patient, by=by, request=request, **data)
+
+
+def add_diagnosis(
+    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+) -> Diagnosis:
+    return _add(Diagnosis, patient=patient, by=by, request=request, **data)

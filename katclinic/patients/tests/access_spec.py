@@ -1,0 +1,38 @@
+from katclinic.access_spec import Url, patient_kwargs
+from katclinic.clinics.permissions import Perm
+
+SPEC = {
+    "patients:list": Url(Perm.VIEW_PATIENT_LIST),
+    "patients:register": Url(
+        Perm.EDIT_DEMOGRAPHICS,
+        method="POST",
+        data=lambda t: {
+            "first_name": "New",
+            "last_name": "Person",
+            "date_of_birth": "1990-01-01",
+            "sex_at_birth": "female",
+            "phone": "555-0199",
+        },
+    ),  # fmt: skip
+    "patients:chart": Url(Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True),
+    "patients:edit": Url(
+        Perm.EDIT_DEMOGRAPHICS,
+        kwargs=patient_kwargs,
+        clinic_object=True,
+        method="POST",
+        data=lambda t: {
+            "first_name": "Changed",
+            "last_name": "Doe",
+            "date_of_birth": "1985-04-12",
+            "sex_at_birth": "unknown",
+            "phone": "555-0101",
+        },
+    ),  # fmt: skip
+    "patients:add_item": Url(
+        Perm.EDIT_CLINICAL,
+        kwargs=lambda t: {"patient_id": t.pat.pk, "kind": "weight"},
+        clinic_object=True,
+        method="POST",
+        data=lambda t: {"value": "150", "unit": "lb", "measured_on": "2026-01-05"},
+    ),  # fmt: skip
+}

@@ -1,0 +1,159 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.access import (
+    get_patient_for_edit,
+    get_patient_for_user,
+    has_perm,
+    require_perm,
+    staff_view,
+)
+from katclinic.clinics.http import StaffRequest
+from katclinic.clinics.permissions import Perm
+from katclinic.patients import services
+from katclinic.patients.forms import (
+    AllergyForm,
+    DiagnosisForm,
+    MedicationForm,
+    PatientForm,
+    WeightForm,
+)
+from katclinic.patients.models import Patient
+from katclinic.patients.tabs import TABS
+
+PAGE_SIZE = 25
+
+
+@staff_view(Perm.VIEW_PATIENT_LIST)
+def patient_list(request: StaffRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:100]
+    patients = (
+        Patient.objects.for_clinic(request.clinic)
+        .search(query)
+        .order_by("last_name", "first_name", "pk")
+    )
+    page = Paginator(
+        patients.only("pk", "mrn", "first_name", "last_name", "date_of_birth", "stage", "phone"),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    template = "patients/_rows.html" if request.headers.get("HX-Request") else "patients/list.html"
+    return render(request, template, {"page": page, "q": query})
+
+
+def chart_tabs(request: HttpRequest, patient: Patient, current: str) -> list[dict]:
+    return [
+        {
+            "label": t.label,
+            "url": reverse(t.url_name, args=[patient.pk]),
+            "current": t.key == current,
+        }
+        for t in TABS
+        if has_perm(request, t.perm)
+    ]
+
+
+@staff_view(Perm.VIEW_DEMOGRAPHICS)
+def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
+    patient = get_patient_for_user(request, patient_id)
+    clinical = has_perm(request, Perm.VIEW_CLINICAL)
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "overview"},
+    )
+    context = {
+        "patient": patient,
+        "tabs": chart_tabs(request, patient, "overview"),
+        "clinical": clinical,
+        "can_edit": has_perm(request, Perm.EDIT_DEMOGRAPHICS),
+        "can_edit_clinical": has_perm(request, Perm.EDIT_CLINICAL),
+    }
+    if clinical:
+        context |= {
+            "weights": patient.weights.select_related("recorded_by")[:10],
+            "allergies": patient.allergies.filter(is_active=True),
+            "medications": patient.medications.filter(is_active=True),
+            "diagnoses": patient.diagnoses.all(),
+        }
+    return render(request, "patients/chart.html", context)
+
+
+@staff_view(Perm.EDIT_DEMOGRAPHICS)
+@require_http_methods(["GET", "POST"])
+def register(request: StaffRequest) -> HttpResponse:
+    clinic = require_perm(request, Perm.EDIT_DEMOGRAPHICS)
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.register_patient(
+            clinic=clinic, data=form.cleaned_data, by=request.user, request=request
+        )
+        messages.success(request, f"Registered {patient.full_name} as {patient.mrn}.")
+        return redirect("patients:chart", patient.pk)
+    return _form_page(request, form, title="Register a patient")
+
+
+@staff_view(Perm.EDIT_DEMOGRAPHICS)
+@require_http_methods(["GET", "POST"])
+def edit(request: StaffRequest, patient_id: int) -> HttpResponse:
+    patient = get_patient_for_edit(request, patient_id)
+    form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk))
+    if request.method == "POST" and form.is_valid():
+        services.update_patient(
+            patient=patient, data=form.cleaned_data, by=request.user, request=request
+        )
+        messages.success(request, "Saved.")
+        return redirect("patients:chart", patient.pk)
+    return _form_page(request, form, title=f"Edit {patient.full_name}", patient=patient)
+
+
+ADDERS = {
+    "weight": (WeightForm, "Record a weight"),
+    "allergy": (AllergyForm, "Add an allergy"),
+    "medication": (MedicationForm, "Add a medication"),
+    "diagnosis": (DiagnosisForm, "Add a diagnosis"),
+}
+
+
+@staff_view(Perm.EDIT_CLINICAL)
+@require_http_methods(["GET", "POST"])
+def add_item(request: StaffRequest, patient_id: int, kind: str) -> HttpResponse:
+    patient = get_patient_for_edit(request, patient_id, Perm.EDIT_CLINICAL)
+    form_class, title = ADDERS[kind]
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        by = request.user
+        if kind == "weight":
+            services.record_weight(patient=patient, weight_kg=data["weight_kg"], entered_value=data["value"],
+                                   entered_unit=data["unit"], measured_on=data["measured_on"], by=by, request=request)  # fmt: skip
+        else:
+            adder = {
+                "allergy": services.add_allergy,
+                "medication": services.add_medication,
+                "diagnosis": services.add_diagnosis,
+            }[kind]
+            adder(patient=patient, data=data, by=by, request=request)
+        messages.success(request, f"{title.split(' ', 1)[1].capitalize()} saved.")
+        return redirect("patients:chart", patient.pk)
+    return _form_page(request, form, title=f"{title} for {patient.full_name}", patient=patient)
+
+
+def _form_page(
+    request: HttpRequest, form: BaseForm, *, title: str, patient: Patient | None = None
+) -> HttpResponse:
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": title, "patient": patient},
+        status=status,
+    )

@@ -1,0 +1,266 @@
+"""KAT Clinic settings: one file, read from the environment, failing closed in production.
+
+`make run` sets KATCLINIC_DEV=1, which turns on DEBUG and the demo; everything else
+(gunicorn, the test suite) runs with production defaults unless told otherwise.
+"""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.csp import CSP
+
+from katclinic.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TESTING = "pytest" in sys.modules or envbool("KATCLINIC_TESTING")
+DEV = envbool("KATCLINIC_DEV")
+DEBUG = envbool("DEBUG", default=DEV)
+DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / "var")))
+
+# The demo shows one-time codes for demo accounts on the sign-in page; never in production.
+DEMO_MODE = envbool("KATCLINIC_DEMO", default=DEV)
+if DEMO_MODE and not (DEBUG or TESTING):
+    raise ConfigError(
+        "KATCLINIC_DEMO is refused with DEBUG off: demo sign-in hints are for local use"
+    )
+
+SECRET_KEY = envsecret("SECRET_KEY")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "insecure-development-key-not-for-production-use-0123456789"  # noqa: S105
+    else:
+        raise ConfigError("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off")
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    if DEBUG or TESTING:
+        ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    else:
+        raise ConfigError("ALLOWED_HOSTS must list this server's host names when DEBUG is off")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "katclinic.core",
+    "katclinic.accounts",
+    "katclinic.clinics",
+    "katclinic.audit",
+    "katclinic.patients",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "katclinic.accounts.middleware.SessionSecurityMiddleware",
+    "katclinic.clinics.middleware.ActiveClinicMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "katclinic.core.middleware.NoStoreMiddleware",
+]
+
+if not (DEBUG or TESTING):
+    # Production serves collected static files from gunicorn (run `manage.py collectstatic`).
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "katclinic.urls"
+WSGI_APPLICATION = "katclinic.wsgi.application"
+ASGI_APPLICATION = "katclinic.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "katclinic" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "katclinic.clinics.context_processors.clinic",
+            ],
+        },
+    }
+]
+
+
+def _database() -> dict[str, Any]:
+    url = envstr("DATABASE_URL")
+    if url:
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=None, conn_health_checks=True)
+        )
+        config.setdefault("TEST", {})["NAME"] = envstr("TEST_DATABASE_NAME") or None
+        return config
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": envstr("SQLITE_PATH", str(DATA_DIR / "katclinic.sqlite3")),
+        # Persistent connections: opening SQLite and running the PRAGMAs per request
+        # costs about 4x in throughput (see the project's quality checks).
+        "CONN_MAX_AGE": None,
+        "OPTIONS": {
+            # BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
+            # busy_timeout instead of one failing mid-transaction with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            # busy_timeout must be set before journal_mode=WAL, or a writer that meets
+            # a lock while switching to WAL fails at once.
+            "init_command": (
+                "PRAGMA busy_timeout=20000;"
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;"
+            ),
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["katclinic.accounts.backends.EmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING and not envbool("KATCLINIC_TEST_REAL_HASHER"):
+    # Argon2 is deliberately slow; the suite checks Argon2 itself in one test.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "katclinic.accounts.validators.MaximumLengthValidator"},
+]
+
+# Sessions live in the database so that every app server behind a load balancer
+# shares them and logout or deactivation ends them everywhere.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 60 * 60
+STAFF_IDLE_TIMEOUT_MINUTES = envint("STAFF_IDLE_TIMEOUT_MINUTES", 15)  # HIPAA automatic logoff
+PATIENT_IDLE_TIMEOUT_MINUTES = envint("PATIENT_IDLE_TIMEOUT_MINUTES", 30)
+SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12)
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_IP_LIMIT = envint("LOGIN_FAILURE_IP_LIMIT", 30)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))
+SESSION_COOKIE_SECURE = not (DEBUG or TESTING)
+CSRF_COOKIE_SECURE = not (DEBUG or TESTING)
+CSRF_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SILENCED_SYSTEM_CHECKS: list[str] = []
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "katclinic" / "static"]
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "files"},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+_MAIL_BACKEND = envstr(
+    "MAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS = {
+    "default": {
+        "BACKEND": _MAIL_BACKEND,
+        "OPTIONS": (
+            {
+                "host": envstr("SMTP_HOST", "localhost"),
+                "port": envint("SMTP_PORT", 25),
+                "username": envstr("SMTP_USER"),
+                "password": envsecret("SMTP_PASSWORD"),
+                "use_tls": envbool("SMTP_USE_TLS"),
+            }
+            if _MAIL_BACKEND.endswith("smtp.EmailBackend")
+            else {}
+        ),
+    }
+}
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "KAT Clinic <no-reply@katclinic.invalid>")
+
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if TESTING and not envbool("KATCLINIC_TEST_DB_TASKS")
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+WORKER_HEARTBEAT_STALE_SECONDS = envint("WORKER_HEARTBEAT_STALE_SECONDS", 120)
+
+# Audit events are chained with an HMAC so that an edit made with database access
+# alone cannot recompute a valid chain. Keep this key out of the database's backups.
+AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY") or SECRET_KEY
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {
+        "handlers": ["console"],
+        "level": envstr("LOG_LEVEL", "WARNING" if TESTING else "INFO"),
+    },
+}

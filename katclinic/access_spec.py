@@ -31,6 +31,16 @@ class Url:
     ok: tuple[int, ...] = (200, 302)
     # Where a signed-out visitor goes: a page redirects to sign-in, an API answers 401.
     anonymous: tuple[int, ...] = (302,)
+    # A JSON API endpoint: called with each person's bearer token instead of a session.
+    api: bool = False
+    # A patient's own portal account may use it for their own record (others get 404).
+    patient_self: bool = False
+
+
+def api_url(access: Perm | Open, **kwargs: Any) -> Url:
+    """An API endpoint: signed-out callers get 401, ok codes default to 200/201/204."""
+    kwargs.setdefault("ok", (200, 201, 204))
+    return Url(access, api=True, anonymous=(401,), **kwargs)
 
 
 def patient_kwargs(t: Any) -> dict[str, Any]:

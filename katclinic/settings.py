@@ -54,6 +54,15 @@ INSTALLED_APPS = [
     "katclinic.clinics",
     "katclinic.audit",
     "katclinic.patients",
+    "katclinic.intake",
+    "katclinic.measures",
+    "katclinic.protocols",
+    "katclinic.scheduling",
+    "katclinic.dosing",
+    "katclinic.outcomes",
+    "katclinic.portal",
+    "katclinic.api",
+    "katclinic.fhir",
 ]
 
 MIDDLEWARE = [

@@ -1,9 +1,20 @@
 from django.urls import include, path
 
+from katclinic.api.api import api
+
 urlpatterns = [
     path("", include("katclinic.core.urls")),
     path("accounts/", include("katclinic.accounts.urls")),
     path("clinic/", include("katclinic.clinics.urls")),
     path("audit/", include("katclinic.audit.urls")),
     path("patients/", include("katclinic.patients.urls")),
+    path("intake/", include("katclinic.intake.urls")),
+    path("measures/", include("katclinic.measures.urls")),
+    path("protocols/", include("katclinic.protocols.urls")),
+    path("scheduling/", include("katclinic.scheduling.urls")),
+    path("dosing/", include("katclinic.dosing.urls")),
+    path("outcomes/", include("katclinic.outcomes.urls")),
+    path("portal/", include("katclinic.portal.urls")),
+    path("api/", api.urls),
+    path("fhir/R4/", include("katclinic.fhir.urls")),
 ]

@@ -271,7 +271,7 @@ def deidentify_record(
     secret: bytes,
     include_free_text: bool = False,
     as_of: date | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Return a Safe Harbor export of one patient's record (see the module doc).
 
     Age is taken on `as_of` if given, otherwise at the patient's first dated

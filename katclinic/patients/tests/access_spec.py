@@ -1,4 +1,4 @@
-from katclinic.access_spec import Url, patient_kwargs
+from katclinic.access_spec import Url, api_url, patient_kwargs
 from katclinic.clinics.permissions import Perm
 
 SPEC = {
@@ -35,4 +35,11 @@ SPEC = {
         method="POST",
         data=lambda t: {"value": "150", "unit": "lb", "measured_on": "2026-01-05"},
     ),  # fmt: skip
+}
+
+SPEC |= {
+    "api:patients_list": api_url(Perm.VIEW_PATIENT_LIST),
+    "api:patients_detail": api_url(
+        Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True, patient_self=True
+    ),
 }

@@ -48,7 +48,8 @@ class SessionSecurityMiddleware:
             return f"after {settings.SESSION_ABSOLUTE_HOURS} hours"
         if now - last_seen > idle_minutes * 60:
             return f"after {idle_minutes} minutes without activity"
-        # Write the session at most once a minute, not on every request.
-        if now - last_seen > 60:
+        # Automatic refreshes (a live board polling) are not activity: they must not keep
+        # an unattended screen signed in. Write the session at most once a minute.
+        if now - last_seen > 60 and request.headers.get("X-Background-Refresh") != "1":
             session[services.LAST_SEEN] = now
         return None

@@ -234,3 +234,14 @@ class PasswordPolicyTest(SignInTestCase):
     def test_failures_are_kept_per_account(self) -> None:
         self.password_step("nick@example.org", "wrong guess number")
         self.assertEqual(LoginFailure.objects.filter(email="nick@example.org").count(), 1)
+
+
+class BackgroundRefreshTest(SignInTestCase):
+    def test_automatic_refreshes_do_not_keep_a_session_alive(self) -> None:
+        self.login(self.nick)
+        start = timezone.now()
+        for minutes in (5, 10, 14):
+            with mock.patch("django.utils.timezone.now", return_value=start + timedelta(minutes=minutes)):
+                self.client.get("/patients/", headers={"X-Background-Refresh": "1"})
+        with mock.patch("django.utils.timezone.now", return_value=start + timedelta(minutes=16)):
+            self.assertEqual(self.client.get("/patients/").status_code, 302)

@@ -4,22 +4,48 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from katclinic.clinics.access import staff_view
+from katclinic.clinics.http import StaffRequest
+from katclinic.clinics.permissions import Perm
+from katclinic.core import worklists
 from katclinic.core.models import WorkerHeartbeat
+
+# The portal app replaces this with its home page once it exists.
+PATIENT_HOME = "/portal/"
 
 MIN_FREE_DISK_BYTES = 500 * 1024 * 1024
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """Staff land on their worklist; patients on their portal home."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
     if not request.user.is_staff_member:
-        return redirect("patients:list")  # replaced by the portal home when it exists
-    return redirect("patients:list")
+        return redirect(PATIENT_HOME)
+    if getattr(request, "clinic", None) is None:
+        return redirect("clinics:choose")
+    return redirect("core:worklist")
+
+
+@staff_view(Perm.VIEW_PATIENT_LIST)
+@require_GET
+def worklist(request: StaffRequest) -> HttpResponse:
+    """What needs this person now; htmx refreshes the sections without a reload."""
+    sections = [
+        {"section": s, "items": worklists.collect(request, s)}
+        for s in worklists.sections_for(request)
+    ]
+    template = (
+        "core/_worklist_sections.html"
+        if request.headers.get("HX-Request")
+        else "core/worklist.html"
+    )
+    return render(request, template, {"sections": sections})
 
 
 @require_GET

@@ -1,6 +1,8 @@
 from katclinic.access_spec import Url
+from katclinic.clinics.permissions import Perm
 
 SPEC = {
     "core:home": Url("public", ok=(302,)),
+    "core:worklist": Url(Perm.VIEW_PATIENT_LIST),
     "core:healthz": Url("public", ok=(200, 503), anonymous=(200, 503)),
 }

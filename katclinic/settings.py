@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "katclinic.core.observability.RequestLogMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -266,10 +267,22 @@ AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY") or SECRET_KEY
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "katclinic.core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": envstr("LOG_FORMAT", "plain" if DEBUG else "json"),
+        },
+        "discard": {"class": "logging.NullHandler"},
+    },
     "root": {
         "handlers": ["console"],
         "level": envstr("LOG_LEVEL", "WARNING" if TESTING else "INFO"),
     },
+    # Django's request log names the concrete path (record ids); katclinic.request logs
+    # each request by its URL pattern, and crashes with their stack, instead.
+    "loggers": {"django.request": {"handlers": ["discard"], "propagate": False}},
 }

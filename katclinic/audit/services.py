@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -41,6 +41,44 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _event(
+    *,
+    request: HttpRequest | None,
+    action: Action,
+    clinic_id: int | None,
+    patient_id: int | None,
+    obj: Any,
+    object_type: str,
+    object_id: str,
+    outcome: Outcome,
+    detail: dict[str, Any] | None,
+    user: Any,
+) -> AuditEvent:
+    """An unsaved event with everything but its place in the chain."""
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
+    if clinic_id is None and request is not None:
+        clinic = getattr(request, "clinic", None)
+        clinic_id = clinic.pk if clinic is not None else None
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return AuditEvent(
+        chain=clinic_id or 0,
+        at=timezone.now(),
+        clinic_id=clinic_id,
+        user_id=user.pk if user is not None else None,
+        actor=getattr(user, "email", "") if user is not None else "",
+        patient_id=patient_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        ip=client_ip(request),
+        detail=detail or {},
+    )
+
+
 def record(
     *,
     request: HttpRequest | None,
@@ -55,28 +93,9 @@ def record(
     user: Any = None,
 ) -> AuditEvent:
     """Append one event. Runs inside the caller's transaction when there is one."""
-    if user is None and request is not None and request.user.is_authenticated:
-        user = request.user
-    if clinic_id is None and request is not None:
-        clinic = getattr(request, "clinic", None)
-        clinic_id = clinic.pk if clinic is not None else None
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-    event = AuditEvent(
-        chain=clinic_id or 0,
-        at=timezone.now(),
-        clinic_id=clinic_id,
-        user_id=user.pk if user is not None else None,
-        actor=getattr(user, "email", "") if user is not None else "",
-        patient_id=patient_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        outcome=outcome,
-        ip=client_ip(request),
-        detail=detail or {},
-    )
+    event = _event(request=request, action=action, clinic_id=clinic_id, patient_id=patient_id,
+                   obj=obj, object_type=object_type, object_id=object_id, outcome=outcome,
+                   detail=detail, user=user)  # fmt: skip
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=event.chain)
         event.seq = head.seq + 1
@@ -85,6 +104,40 @@ def record(
         event.save(force_insert=True)
         AuditChainHead.objects.filter(chain=event.chain).update(seq=event.seq, hash=event.hash)
     return event
+
+
+def record_many(
+    *,
+    request: HttpRequest | None,
+    action: Action,
+    clinic_id: int,
+    targets: Sequence[tuple[int | None, Any]],
+    detail: dict[str, Any] | None = None,
+    user: Any = None,
+) -> list[AuditEvent]:
+    """Append one event per ``(patient_id, obj)`` in ``targets``, in order, to one clinic's chain.
+
+    For bulk writes (a FHIR import): the chain head is locked once, the events are
+    hashed in order exactly as ``record`` would one by one, and inserted in batches.
+    """
+    events = [
+        _event(request=request, action=action, clinic_id=clinic_id, patient_id=patient_id,
+               obj=obj, object_type="", object_id="", outcome=Outcome.SUCCESS,
+               detail=detail, user=user)
+        for patient_id, obj in targets
+    ]  # fmt: skip
+    if not events:
+        return []
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=clinic_id)
+        seq, prev_hash = head.seq, head.hash
+        for event in events:
+            seq += 1
+            event.seq, event.prev_hash = seq, prev_hash
+            event.hash = prev_hash = compute_hash(event, prev_hash)
+        AuditEvent.objects.bulk_create(events, batch_size=500)
+        AuditChainHead.objects.filter(chain=clinic_id).update(seq=seq, hash=prev_hash)
+    return events
 
 
 @dataclass(frozen=True)

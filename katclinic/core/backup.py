@@ -245,7 +245,8 @@ def pg_env(params: dict[str, str]) -> dict[str, str]:
 def pg_connect(params: dict[str, str]) -> Any:
     import psycopg
 
-    return psycopg.connect(**params, options="-c TimeZone=UTC")
+    conninfo: dict[str, Any] = {**params, "options": "-c TimeZone=UTC"}
+    return psycopg.connect(**conninfo)
 
 
 def pg_tool(name: str) -> str:
@@ -306,7 +307,6 @@ def _backup_postgres(work: Path, key: bytes | None, alias: str) -> Taken:
             stdout=subprocess.PIPE, stderr=errors, env=pg_env(params),
         )  # fmt: skip
         sink = Sink(work / target, key)
-        assert dump.stdout is not None
         copier = threading.Thread(target=copy_into, args=(sink, dump.stdout), daemon=True)
         copier.start()
         # The checksums are read in the exported snapshot while pg_dump reads it too.
@@ -449,7 +449,12 @@ def existing_tables(alias: str = "default") -> list[str]:
         if not path.exists() or path.stat().st_size == 0:
             return []
         with closing(sqlite3.connect(path)) as raw:
-            return [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            return [
+                r[0]
+                for r in raw.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
     return list(conn.introspection.table_names())
 
 

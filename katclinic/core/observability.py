@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.functional import empty
@@ -86,7 +86,7 @@ class RequestMetrics:
         self._lock = threading.Lock()
         self.requests: Counter[tuple[str, str, str]] = Counter()
         self.buckets: dict[tuple[str, str], list[int]] = {}
-        self.sums: Counter[tuple[str, str]] = Counter()
+        self.sums: defaultdict[tuple[str, str], float] = defaultdict(float)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -234,14 +234,11 @@ def open_safety_alerts() -> int | None:
     except LookupError:
         return None
     alerts = model._default_manager.all()
-    if hasattr(alerts, "open"):
-        return int(alerts.open().count())
-    fields = {f.name for f in model._meta.get_fields()}
-    for name in ("resolved_at", "closed_at", "acknowledged_at"):
-        if name in fields:
-            return int(alerts.filter(**{f"{name}__isnull": True}).count())
-    if "status" in fields:
-        return int(alerts.filter(status="open").count())
+    unhandled = getattr(alerts, "unhandled", None)
+    if unhandled is not None:
+        return int(unhandled().count())
+    if "closed_at" in {f.name for f in model._meta.get_fields()}:
+        return int(alerts.filter(closed_at__isnull=True).count())
     return None
 
 
@@ -249,7 +246,7 @@ def state_gauges() -> list[str]:
     from katclinic.core.models import WorkerHeartbeat
 
     lines = task_gauges()
-    beat = WorkerHeartbeat.objects.aggregate(newest=Max_at())["newest"]
+    beat = WorkerHeartbeat.objects.aggregate(newest=Max("at"))["newest"]
     if beat is not None:
         lines += _gauge(
             "katclinic_worker_heartbeat_age_seconds",
@@ -260,12 +257,6 @@ def state_gauges() -> list[str]:
     if alerts is not None:
         lines += _gauge("katclinic_safety_alerts_open", "Safety alerts not yet closed.", alerts)
     return lines
-
-
-def Max_at() -> Any:  # noqa: N802 - reads as the aggregate it returns
-    from django.db.models import Max
-
-    return Max("at")
 
 
 def render_metrics() -> str:

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from katclinic.core import views
+from katclinic.core import observability, views
 
 app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("today/", views.worklist, name="worklist"),
 ]

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class DosingConfig(AppConfig):
     name = "katclinic.dosing"
     label = "dosing"
+
+    def ready(self) -> None:
+        from katclinic.clinics.permissions import Perm
+        from katclinic.demo import generator
+        from katclinic.dosing import clinic_settings, demo  # noqa: F401 - registers settings
+        from katclinic.patients.tabs import ChartTab, register
+
+        register(ChartTab("sessions", "Sessions", "dosing:patient_sessions", Perm.VIEW_CLINICAL))
+        if demo.build not in generator.HISTORY_BUILDERS:
+            generator.HISTORY_BUILDERS.append(demo.build)

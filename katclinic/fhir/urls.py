@@ -1,4 +1,20 @@
-from django.urls import URLPattern, URLResolver
+"""FHIR R4 routes, one read and one search route per registered resource type."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from katclinic.fhir import providers, views  # noqa: F401 - providers fill the registry
+from katclinic.fhir.registry import REGISTRY
 
 app_name = "fhir"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.transaction, name="transaction"),
+    path("metadata", views.metadata, name="metadata"),
+    path("Patient/<int:patient_id>/$everything", views.everything, name="patient_everything"),
+]
+for resource_type in REGISTRY.values():
+    urlpatterns += [
+        path(resource_type.name, views.search, {"type_name": resource_type.name},
+             name=f"{resource_type.slug}_search"),
+        path(f"{resource_type.name}/<str:resource_id>", views.read,
+             {"type_name": resource_type.name}, name=f"{resource_type.slug}_read"),
+    ]  # fmt: skip

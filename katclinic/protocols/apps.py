@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class ProtocolsConfig(AppConfig):
     name = "katclinic.protocols"
     label = "protocols"
+
+    def ready(self) -> None:
+        from katclinic.clinics.permissions import Perm
+        from katclinic.demo.generator import HISTORY_BUILDERS
+        from katclinic.patients.tabs import ChartTab, register
+        from katclinic.protocols import clinic_settings, demo  # noqa: F401
+
+        register(ChartTab("plan", "Plan", "protocols:patient_plans", Perm.VIEW_CLINICAL))
+        if demo.build not in HISTORY_BUILDERS:
+            HISTORY_BUILDERS.append(demo.build)

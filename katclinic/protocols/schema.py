@@ -1,12 +1,9 @@
 """A treatment protocol as data: the pydantic model of a protocol file and its loaders.
 
-A protocol file is JSON. Every clinical number in it is tied to a `source` key, and each
-key must be declared in the file's `sources` list, so the product can always show where a
-number came from and whether it has been verified. Validation is strict: unknown fields,
-wrong types and inconsistent numbers are refused with the path of the offending field.
-
-Decimals may be written as JSON numbers or as strings ("0.5"); files are parsed with
-Decimal so no binary floating point ever reaches a dose.
+Every clinical number in a protocol file is tied to a `source` key declared in its
+`sources` list, so the product can show where a number came from and whether it is
+verified. Validation is strict and names the path of each offending field. Decimals may be
+JSON numbers or strings ("0.5"); files are parsed with Decimal, never binary floats.
 """
 
 from __future__ import annotations
@@ -19,14 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 Route = Literal["iv", "intranasal", "sublingual", "oral", "im", "sc"]
 PhaseName = Literal["induction", "maintenance", "booster"]
@@ -78,8 +68,8 @@ PositiveDec = Annotated[Decimal, BeforeValidator(_to_decimal), Field(gt=0, allow
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
+SourceKey = Key
 Text = Annotated[str, Field(min_length=1, max_length=500)]
-SourceKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
 
 
 class ProtocolError(ValueError):

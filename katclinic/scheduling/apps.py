@@ -1,6 +1,29 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 
 class SchedulingConfig(AppConfig):
     name = "katclinic.scheduling"
     label = "scheduling"
+
+    def ready(self) -> None:
+        from katclinic.clinics.permissions import Perm
+        from katclinic.core import periodic
+        from katclinic.demo.generator import HISTORY_BUILDERS
+        from katclinic.patients.tabs import ChartTab, register
+        from katclinic.scheduling import clinic_settings, demo, reminders  # noqa: F401
+
+        register(
+            ChartTab(
+                "appointments",
+                "Appointments",
+                "scheduling:patient_appointments",
+                Perm.VIEW_DEMOGRAPHICS,
+            )
+        )
+        periodic.register(
+            "scheduling.send_due_reminders", timedelta(minutes=5), reminders.send_due_reminders
+        )
+        if demo.build not in HISTORY_BUILDERS:
+            HISTORY_BUILDERS.append(demo.build)

@@ -6,3 +6,6 @@ SPEC = {
     "core:worklist": Url(Perm.VIEW_PATIENT_LIST),
     "core:healthz": Url("public", ok=(200, 503), anonymous=(200, 503)),
 }
+
+# Off (404) unless METRICS_TOKEN is set, which the suite does not do; with it, a bearer token.
+SPEC["core:metrics"] = Url("public", ok=(404,), anonymous=(404,))

@@ -118,6 +118,10 @@ def test_staff_signs_in_finds_a_patient_opens_the_chart_and_signs_out(page: Page
     page.get_by_label("Code").fill(demo_code(page))
     page.get_by_role("button", name="Continue").click()
 
+    # Staff land on their home page (whatever it shows now); the list is one link away.
+    expect(page).not_to_have_url(re.compile(r"/accounts/"))
+    screenshots(page, "staff-home")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     expect(page).to_have_url(re.compile(r"/patients/$"))
     expect(page.get_by_role("heading", name="Patients", exact=True)).to_be_visible()
     screenshots(page, "patient-list")

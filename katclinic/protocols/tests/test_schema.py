@@ -293,4 +293,4 @@ def test_a_loaded_protocol_cannot_be_changed() -> None:
     protocol = load_protocol(iv_data())
 
     with pytest.raises(ValueError, match="frozen"):
-        protocol.title = "changed"  # type: ignore[misc]
+        protocol.title = "changed"

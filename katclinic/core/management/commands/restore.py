@@ -16,7 +16,7 @@ class Command(BaseCommand):
     help = "Restore a backup into an empty database and verify it before reporting success."
     # System checks may open the target database; nothing may touch it before the
     # emptiness check.
-    requires_system_checks: list[str] = []  # type: ignore[assignment]
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

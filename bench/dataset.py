@@ -1,0 +1,138 @@
+"""Build a benchmark dataset in the configured database and print what the load needs.
+
+Run by run.py in a subprocess with the same environment as the app server (the session
+cookie is signed with its SECRET_KEY). Prints one JSON object: the session cookie of a
+signed-in staff user, an API token, and ids for the scenarios' URLs and bodies.
+
+    python bench/dataset.py --patients 10000 --responses 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "katclinic.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from katclinic.accounts import services as account_services  # noqa: E402
+from katclinic.accounts.models import UserSession  # noqa: E402
+from katclinic.api.models import ApiToken, Scope  # noqa: E402
+from katclinic.demo import generator  # noqa: E402
+
+# The demo's own patients (with every app's history) come first; the rest are bulk rows.
+DEMO_PATIENTS_PER_CLINIC = 20
+# Where apps may offer `generate_responses(...)` for large questionnaire histories.
+RESPONSE_GENERATORS = ("katclinic.measures.demo", "katclinic.measures.generator")
+
+
+@transaction.atomic
+def bulk_patients(world: generator.DemoWorld, total: int) -> list[Any]:
+    """Top the first clinic up to `total` patients with demographics and clinical rows."""
+    clinic = world.clinics[0]
+    extra = max(0, total - DEMO_PATIENTS_PER_CLINIC)
+    made: list[Any] = []
+    for start in range(0, extra, 5000):
+        count = min(5000, extra - start)
+        rows = generator._patient_rows(world, clinic, count, DEMO_PATIENTS_PER_CLINIC + 1 + start)
+        generator._clinical_rows(world, rows)
+        made += rows
+    world.patients += made
+    return made
+
+
+def find_response_generator() -> Any:
+    for name in RESPONSE_GENERATORS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "generate_responses"):
+            return module.generate_responses
+    return None
+
+
+def generate_responses(world: generator.DemoWorld, count: int) -> tuple[int, str]:
+    """Call the measures app's generator with whichever of our arguments it accepts."""
+    if count <= 0:
+        return 0, "none requested"
+    func = find_response_generator()
+    if func is None:
+        return 0, "no generate_responses() in katclinic.measures yet; skipped"
+    patients = [p for p in world.patients if p.clinic_id == world.clinics[0].pk]
+    offered = {"world": world, "clinic": world.clinics[0], "count": count, "patients": patients,
+               "per_patient": max(1, count // len(patients)), "rng": world.rng}  # fmt: skip
+    accepted = inspect.signature(func).parameters
+    made = func(**{k: v for k, v in offered.items() if k in accepted})
+    return (made if isinstance(made, int) else count), f"{func.__module__}.generate_responses"
+
+
+def signed_in_cookie(user: Any) -> str:
+    """A session with both factors passed, as ClinicTestCase.login makes it."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    now = timezone.now().timestamp()
+    session[account_services.OTP_OK] = True
+    session[account_services.STARTED_AT] = now
+    session[account_services.LAST_SEEN] = now
+    session.save()
+    UserSession.objects.create(user=user, session_key=session.session_key or "")
+    return session.session_key or ""
+
+
+def context_for(world: generator.DemoWorld) -> dict[str, Any]:
+    """What scenarios fill into their paths and bodies. Add keys here for new scenarios."""
+    staff = world.staff["nurse"]
+    _, token = ApiToken.issue(user=staff, clinic=world.clinics[0], name="bench",
+                              scopes=[Scope.PATIENTS_READ.value, Scope.MEASURES_WRITE.value,
+                                      Scope.MEASURES_READ.value])  # fmt: skip
+    chart_patient = world.patients[2]  # a demo patient of the first clinic, with full history
+    return {
+        "session_cookie_name": settings.SESSION_COOKIE_NAME,
+        "session": signed_in_cookie(staff),
+        "token": token,
+        "patient_id": chart_patient.pk,
+        "search": "Patel",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--responses", type=int, default=0)
+    args = parser.parse_args()
+    started = time.monotonic()
+    world = generator.build_demo(patients_per_clinic=DEMO_PATIENTS_PER_CLINIC)
+    bulk_patients(world, args.patients)
+    patients_seconds = time.monotonic() - started
+    responses, source = generate_responses(world, args.responses)
+    context = context_for(world)
+    context["dataset"] = {
+        "patients_in_clinic": max(args.patients, DEMO_PATIENTS_PER_CLINIC),
+        "patients_seconds": round(patients_seconds, 1),
+        "responses": responses,
+        "responses_source": source,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    print(json.dumps(context))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Read-only JSON for dosing sessions (scope sessions:read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from katclinic.api.auth import require_scope
+from katclinic.api.models import Scope
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.access import deny, get_patient_for_user
+from katclinic.clinics.permissions import Perm
+from katclinic.dosing.models import Administration, Checkpoint, DosingSession
+
+router = Router(tags=["sessions"])
+
+
+class SessionOut(Schema):
+    id: int
+    patient_id: int
+    plan_id: int
+    chair: str
+    route: str
+    state: str
+    scheduled_for: datetime
+    dose_started_at: datetime | None
+    discharged_at: datetime | None
+    stop_reason: str
+
+
+class AdministrationOut(Schema):
+    id: int
+    is_adjunct: bool
+    product: str
+    lot_number: str
+    dose_mg: Decimal
+    dose_mg_per_kg: Decimal | None
+    route: str
+    device_number: int | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class CheckpointOut(Schema):
+    id: int
+    label: str
+    taken_at: datetime
+    systolic: int | None
+    diastolic: int | None
+    heart_rate: int | None
+    spo2: int | None
+    respiratory_rate: int | None
+    moaas: int | None
+    cadss6: int | None
+
+
+class SessionDetailOut(SessionOut):
+    administrations: list[AdministrationOut]
+    checkpoints: list[CheckpointOut]
+
+
+@router.get("/patients/{patient_id}", response=list[SessionOut], url_name="sessions_of_patient")
+def sessions_of_patient(request: HttpRequest, patient_id: int) -> list[DosingSession]:
+    require_scope(request, Scope.SESSIONS_READ)
+    patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
+    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id, patient_id=patient.pk,
+                 obj=patient, detail={"via": "api", "section": "sessions"})  # fmt: skip
+    return list(DosingSession.objects.filter(patient=patient, clinic_id=patient.clinic_id))
+
+
+@router.get("/{session_id}", response=SessionDetailOut, url_name="session_detail")
+def session_detail(request: HttpRequest, session_id: int) -> dict[str, object]:
+    require_scope(request, Scope.SESSIONS_READ)
+    session = DosingSession.objects.filter(pk=session_id).first()
+    if session is None:
+        deny(request, reason="no such session", not_found=True)
+    patient = get_patient_for_user(request, session.patient_id, Perm.VIEW_CLINICAL)
+    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id, patient_id=patient.pk,
+                 obj=session, detail={"via": "api"})  # fmt: skip
+    fields = SessionOut.model_fields
+    return {name: getattr(session, name) for name in fields} | {
+        "administrations": list(Administration.objects.filter(session=session)),
+        "checkpoints": list(Checkpoint.objects.filter(session=session)),
+    }

@@ -1,0 +1,61 @@
+"""The treatment-floor board: what each chair needs next, without names (initials only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from katclinic.clinics.models import Clinic
+from katclinic.clinics.registry import get_setting
+from katclinic.dosing import monitoring_services as mon
+from katclinic.dosing.models import DosingSession
+
+
+@dataclass(frozen=True)
+class Chair:
+    session_id: int
+    chair: str
+    initials: str
+    state: str
+    elapsed_minutes: int
+    since: str
+    next_label: str
+    next_due: datetime | None
+    overdue: int
+    open_alerts: int
+    rechecks_overdue: int
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.overdue or self.open_alerts or self.rechecks_overdue)
+
+
+def _chair(session: DosingSession, now: datetime, grace: int) -> Chair:
+    statuses = mon.flowsheet(session, now, grace=grace)
+    waiting = [s for s in statuses if s.status in ("due", "upcoming", "overdue")]
+    upcoming = min(waiting, key=lambda s: s.due_at) if waiting else None
+    alerts = [a for a in session.alerts.all() if a.acknowledged_at is None]
+    rechecks = [a for a in session.alerts.all() if a.level == "recheck" and not a.rechecks.all()
+                and a.recheck_due_at is not None and a.recheck_due_at < now]  # fmt: skip
+    start = session.dose_started_at or session.scheduled_for
+    return Chair(
+        session_id=session.pk, chair=session.chair, initials=session.patient.initials,
+        state=session.get_state_display(), elapsed_minutes=max(0, int((now - start).total_seconds() // 60)),
+        since="since first dose" if session.dose_started_at else "since booked start",
+        next_label=upcoming.label if upcoming else "", next_due=upcoming.due_at if upcoming else None,
+        overdue=sum(1 for s in statuses if s.status == "overdue"), open_alerts=len(alerts),
+        rechecks_overdue=len(rechecks),
+    )  # fmt: skip
+
+
+def floor(clinic: Clinic, now: datetime) -> list[Chair]:
+    """Every chair in use, in a fixed number of queries however many chairs there are."""
+    grace = int(get_setting(clinic, "dosing_checkpoint_grace_minutes"))
+    sessions = (
+        DosingSession.objects.for_clinic(clinic)
+        .in_progress()
+        .select_related("patient", "plan__protocol_version", "clinic")
+        .prefetch_related("alerts__rechecks", "checkpoints")
+        .order_by("chair", "pk")
+    )
+    return [_chair(s, now, grace) for s in sessions]

@@ -1,0 +1,206 @@
+"""The controlled-substance ledger: receipts, draws, administrations, waste, counts.
+
+Every entry is appended under a row lock on its lot, with the running balance computed by
+`ledger.apply_entry`, so two nurses drawing at once cannot both take the last milligrams. The
+database also refuses a negative balance and any UPDATE or DELETE of an entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+
+from katclinic.accounts.models import User
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.clinics.permissions import PERMISSIONS, Perm, Role
+from katclinic.clinics.registry import get_setting
+from katclinic.dosing import ledger
+from katclinic.dosing.ledger import EntryKind
+from katclinic.dosing.models import Administration, LedgerEntry, StockLot
+
+K = EntryKind
+MOVEMENTS = (K.WASTE, K.TRANSFER_OUT, K.TRANSFER_IN, K.RETURN, K.CORRECTION)
+
+
+class LedgerRefused(ValueError):
+    """An entry the ledger will not take, in words staff can act on."""
+
+
+def balance(lot: StockLot) -> Decimal:
+    last = lot.entries.order_by("-pk").values_list("balance_after_mg", flat=True).first()
+    return last if last is not None else Decimal("0")
+
+
+def _append(
+    lot: StockLot, kind: EntryKind, quantity: Decimal, *, by: User, witness: User | None = None,
+    **fields: Any,
+) -> LedgerEntry:  # fmt: skip
+    """Lock the lot, apply the pure rules, and store the entry with its balance."""
+    lot = StockLot.objects.select_for_update().get(pk=lot.pk)
+    entry = ledger.LedgerEntry(kind=kind, quantity_mg=quantity, recorded_by=str(by.pk),
+                               witness=str(witness.pk) if witness else None, reason=fields.get("reason", ""))  # fmt: skip
+    try:
+        after = ledger.apply_entry(balance(lot), entry)
+    except ledger.LedgerError as exc:
+        raise LedgerRefused(str(exc)) from None
+    return LedgerEntry.objects.create(clinic_id=lot.clinic_id, lot=lot, kind=kind, quantity_mg=quantity,
+                                      balance_after_mg=after, recorded_by=by, witness=witness, **fields)  # fmt: skip
+
+
+def _audit(request: HttpRequest | None, by: User, entry: LedgerEntry, **detail: Any) -> None:
+    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=entry.clinic_id, obj=entry,
+                 detail={"kind": entry.kind, "mg": str(entry.quantity_mg), "lot": entry.lot_id,
+                         "balance": str(entry.balance_after_mg), **detail})  # fmt: skip
+
+
+@transaction.atomic
+def receive_stock(
+    *, clinic: Clinic, product: str, lot_number: str, expiry: date, quantity_mg: Decimal,
+    supplier: str, concentration_mg_per_ml: Decimal | None = None, by: User,
+    request: HttpRequest | None = None,
+) -> LedgerEntry:  # fmt: skip
+    """Book a delivery: the lot is created on first receipt."""
+    if not supplier.strip():
+        raise LedgerRefused("supplier: name who delivered the stock.")
+    lot, created = StockLot.objects.get_or_create(
+        clinic=clinic, product=product.strip(), lot_number=lot_number.strip(),
+        defaults={"expiry": expiry, "concentration_mg_per_ml": concentration_mg_per_ml},
+    )  # fmt: skip
+    if not created and lot.expiry != expiry:
+        raise LedgerRefused(
+            f"expiry: lot {lot.lot_number} is on record with expiry {lot.expiry:%Y-%m-%d}."
+        )
+    entry = _append(lot, K.RECEIPT, quantity_mg, by=by, counterparty=supplier.strip())
+    _audit(request, by, entry, supplier=supplier.strip())
+    return entry
+
+
+def take_for_administration(
+    *, administration: Administration, by: User, at: datetime | None = None
+) -> list[LedgerEntry]:
+    """Inside record_administration's transaction: a draw for solutions, then the administration.
+
+    ``at`` back-dates the entries (the demo's history); by default they are stamped now.
+    """
+    lot = administration.stock_lot
+    if lot is None:
+        raise LedgerRefused("A controlled dose must come from a stock lot.")
+    entries = []
+    when: dict[str, Any] = {"at": at} if at is not None else {}
+    if lot.concentration_mg_per_ml is not None:
+        entries.append(
+            _append(
+                lot, K.DRAW, administration.dose_mg, by=by, administration=administration, **when
+            )
+        )
+    entries.append(_append(lot, K.ADMINISTRATION, administration.dose_mg, by=by, administration=administration,
+                           **when))  # fmt: skip
+    return entries
+
+
+def confirm_witness(*, clinic: Clinic, email: str, password: str, recorder: User) -> User:
+    """The second person: another active ledger keeper of this clinic, who gives their password."""
+    roles = [r.value for r in PERMISSIONS[Perm.KEEP_LEDGER]]
+    witness = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    member = witness is not None and StaffMembership.objects.active().filter(
+        user=witness, clinic=clinic, role__in=roles).exists()  # fmt: skip
+    if witness is None or not member or not witness.check_password(password):
+        raise LedgerRefused(
+            "witness: email or password not recognised for a ledger keeper of this clinic."
+        )
+    if witness.pk == recorder.pk:
+        raise LedgerRefused("witness: the witness must be someone other than the person recording.")
+    return witness
+
+
+@transaction.atomic
+def record_movement(
+    *, lot: StockLot, kind: EntryKind, quantity_mg: Decimal, by: User, witness: User | None = None,
+    reason: str = "", counterparty: str = "", corrects: LedgerEntry | None = None,
+    request: HttpRequest | None = None,
+) -> LedgerEntry:  # fmt: skip
+    """Waste (witnessed), transfer out or in, return to supplier, or a witnessed correction."""
+    if kind not in MOVEMENTS:
+        raise LedgerRefused(f"kind: {kind} is not recorded here.")
+    if kind in (K.TRANSFER_OUT, K.TRANSFER_IN, K.RETURN) and not counterparty.strip():
+        raise LedgerRefused("counterparty: say where the stock went or came from.")
+    if corrects is not None and corrects.lot_id != lot.pk:
+        raise LedgerRefused("corrects: that entry belongs to another lot.")
+    entry = _append(lot, kind, quantity_mg, by=by, witness=witness, reason=reason.strip(),
+                    counterparty=counterparty.strip(), corrects=corrects)  # fmt: skip
+    _audit(request, by, entry, witness=witness.pk if witness else None)
+    return entry
+
+
+def _alert_admins(lot: StockLot, entry: LedgerEntry) -> None:
+    admins = StaffMembership.objects.active().filter(clinic_id=lot.clinic_id, role=Role.ADMIN)
+    emails = sorted({m.user.email for m in admins.select_related("user")})
+    if emails:
+        send_mail(
+            subject=f"Controlled-substance count discrepancy: {lot.product} lot {lot.lot_number}",
+            message=(f"A physical count on {entry.at:%Y-%m-%d %H:%M} found {entry.quantity_mg} mg; "
+                     f"the ledger holds {entry.balance_after_mg} mg (difference {entry.discrepancy_mg} mg). "
+                     "Review the ledger in KAT Clinic."),
+            from_email=None, recipient_list=emails,
+        )  # fmt: skip
+
+
+@transaction.atomic
+def record_count(
+    *, lot: StockLot, counted_mg: Decimal, by: User, request: HttpRequest | None = None
+) -> LedgerEntry:
+    """A physical count; a difference beyond the clinic's tolerance alerts the clinic admins."""
+    tolerance = get_setting(lot.clinic, "dosing_count_tolerance_mg")
+    locked = StockLot.objects.select_for_update().get(pk=lot.pk)
+    found = ledger.reconcile(balance(locked), counted_mg, tolerance=tolerance)
+    discrepancy = found.difference_mg if found else None
+    entry = _append(lot, K.COUNT, counted_mg, by=by, discrepancy_mg=discrepancy)
+    if found is not None:
+        transaction.on_commit(lambda: _alert_admins(lot, entry))
+    _audit(request, by, entry, discrepancy=str(discrepancy) if discrepancy is not None else None)
+    return entry
+
+
+@dataclass(frozen=True)
+class LotReport:
+    lot: StockLot
+    opening_mg: Decimal
+    entries: list[LedgerEntry]
+    closing_mg: Decimal
+
+
+def inventory_report(*, clinic: Clinic, start: datetime, end: datetime) -> list[LotReport]:
+    """Per lot: balance before `start`, entries in [start, end), balance at the end."""
+    entries = (
+        LedgerEntry.objects.filter(clinic=clinic, at__lt=end)
+        .select_related("lot", "recorded_by", "witness", "administration__session__patient")
+        .order_by("lot__product", "lot__lot_number", "at", "pk")
+    )
+    reports: dict[int, LotReport] = {}
+    for entry in entries:
+        report = reports.get(entry.lot_id) or LotReport(entry.lot, Decimal("0"), [], Decimal("0"))
+        if entry.at < start:
+            report = LotReport(
+                report.lot, entry.balance_after_mg, report.entries, entry.balance_after_mg
+            )
+        else:
+            report.entries.append(entry)
+            report = LotReport(
+                report.lot, report.opening_mg, report.entries, entry.balance_after_mg
+            )
+        reports[entry.lot_id] = report
+    return list(reports.values())
+
+
+def lots_with_balance(clinic: Clinic) -> Iterable[tuple[StockLot, Decimal]]:
+    for lot in StockLot.objects.filter(clinic=clinic):
+        yield lot, balance(lot)

@@ -1,0 +1,256 @@
+"""During and after the dose: checkpoints, in-session alerts, side effects and discharge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from katclinic.accounts.models import User
+from katclinic.audit.models import Action
+from katclinic.clinics.models import Clinic
+from katclinic.clinics.registry import all_settings
+from katclinic.dosing import monitoring
+from katclinic.dosing.models import (
+    Checkpoint,
+    DischargeAssessment,
+    DosingSession,
+    InSessionAlert,
+    SideEffect,
+)
+from katclinic.dosing.monitoring import Limit
+from katclinic.dosing.services import DosingError, _audit, _locked, move, protocol_of
+from katclinic.dosing.statemachine import SessionState
+
+S = SessionState
+MEASURES = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "moaas", "cadss6")
+OBSERVING = (S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE)
+
+
+def thresholds_for(clinic: Clinic) -> monitoring.Thresholds:
+    """The clinic's in-session limits as the pure module takes them, with their sources."""
+    from katclinic.clinics.registry import REGISTRY
+
+    values = all_settings(clinic)
+
+    def limit(key: str, level: monitoring.AlertLevel) -> Limit:
+        definition = REGISTRY[key]
+        return Limit(int(values[key]), level, definition.source, definition.verified)
+
+    return monitoring.Thresholds(
+        systolic_recheck=limit("dosing_recheck_systolic", "recheck"),
+        diastolic_recheck=limit("dosing_recheck_diastolic", "recheck"),
+        systolic_stop=limit("dosing_stop_systolic", "stop"),
+        diastolic_stop=limit("dosing_stop_diastolic", "stop"),
+        heart_rate_max=limit("dosing_stop_heart_rate", "stop"),
+        spo2_min=limit("dosing_stop_spo2", "stop"),
+        respiratory_rate_min=limit("dosing_rr_min", "notify_prescriber"),
+        respiratory_rate_max=limit("dosing_rr_max", "notify_prescriber"),
+        moaas_min=limit("dosing_moaas_min", "notify_prescriber"),
+        recheck_after_minutes=int(values["dosing_recheck_minutes"]),
+    )
+
+
+def _reading(checkpoint: Checkpoint) -> monitoring.VitalReading:
+    return monitoring.VitalReading(
+        taken_at=checkpoint.taken_at, systolic=checkpoint.systolic, diastolic=checkpoint.diastolic,
+        heart_rate=checkpoint.heart_rate, spo2=checkpoint.spo2,
+        respiratory_rate=checkpoint.respiratory_rate, moaas=checkpoint.moaas,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def record_checkpoint(
+    *, session: DosingSession, label: str, taken_at: datetime, values: Mapping[str, int | None],
+    recheck_of: InSessionAlert | None = None, by: User, request: HttpRequest | None = None,
+) -> tuple[Checkpoint, list[InSessionAlert]]:  # fmt: skip
+    """Store a reading, compare it with the clinic's thresholds and raise in-session alerts."""
+    session = _locked(session)
+    if session.state not in OBSERVING:
+        raise DosingError(
+            f"Readings are recorded during dosing and monitoring; this session is {session.state}."
+        )
+    if timezone.is_naive(taken_at) or taken_at > timezone.now() + timedelta(minutes=1):
+        raise DosingError("taken_at: give the time the reading was taken (not in the future).")
+    if recheck_of is not None and recheck_of.session_id != session.pk:
+        raise DosingError("recheck_of: that alert belongs to another session.")
+    values = {k: v for k, v in values.items() if k in MEASURES}
+    if all(v is None for v in values.values()):
+        raise DosingError("Enter at least one reading.")
+    checkpoint = Checkpoint.objects.create(clinic_id=session.clinic_id, session=session, label=label.strip(),
+                                           taken_at=taken_at, recheck_of=recheck_of, recorded_by=by, **values)  # fmt: skip
+    thresholds = thresholds_for(session.clinic)
+    alerts = [
+        InSessionAlert.objects.create(
+            clinic_id=session.clinic_id, session=session, checkpoint=checkpoint, measure=a.measure,
+            value=a.value, limit=a.limit, level=a.level, action=a.action, source=a.source,
+            recheck_due_at=taken_at + timedelta(minutes=thresholds.recheck_after_minutes)
+            if a.level == "recheck" else None,
+        )
+        for a in monitoring.evaluate_reading(_reading(checkpoint), thresholds)
+    ]  # fmt: skip
+    if alerts and session.state == S.READY_FOR_DISCHARGE:
+        move(
+            session, S.MONITORING, by=by, reason="Reading outside limits after being judged ready."
+        )
+    _audit(request, by, session, checkpoint, Action.CREATE, label=checkpoint.label,
+           alerts=[f"{a.measure} {a.value} ({a.level})" for a in alerts])  # fmt: skip
+    return checkpoint, alerts
+
+
+@transaction.atomic
+def acknowledge_alert(
+    *, alert: InSessionAlert, note: str, by: User, request: HttpRequest | None = None
+) -> InSessionAlert:
+    alert = InSessionAlert.objects.select_for_update().select_related("session").get(pk=alert.pk)
+    if alert.acknowledged_at is not None:
+        raise DosingError("This alert was already acknowledged.")
+    if not note.strip():
+        raise DosingError("note: say what was done.")
+    alert.acknowledged_by, alert.acknowledged_at, alert.acknowledgement = (
+        by,
+        timezone.now(),
+        note.strip(),
+    )
+    alert.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement"])
+    _audit(request, by, alert.session, alert, Action.UPDATE, acknowledged=note.strip())
+    return alert
+
+
+def pending_rechecks(session: DosingSession) -> list[InSessionAlert]:
+    """Recheck alerts with no recheck reading yet, earliest due first."""
+    return list(
+        session.alerts.filter(level="recheck", rechecks__isnull=True).order_by(
+            "recheck_due_at", "pk"
+        )
+    )
+
+
+def flowsheet(
+    session: DosingSession, now: datetime, *, grace: int | None = None
+) -> list[monitoring.CheckpointStatus]:
+    """The protocol's checkpoints with due time and state; empty until dosing starts.
+
+    The pre-dose reading is taken before the dose, so it counts for the minute-0 checkpoint.
+    """
+    if session.dose_started_at is None:
+        return []
+    protocol = protocol_of(session)
+    start = session.dose_started_at
+    specs = [
+        monitoring.CheckpointSpec(c.label, c.minutes_after_start, tuple(c.measures),
+                                  c.repeat_every_minutes, c.repeat_until_minutes)
+        for c in protocol.monitoring.checkpoints
+    ]  # fmt: skip
+    # .all() so a board that prefetched the checkpoints asks the database nothing more here.
+    recorded = [(c.label, max(c.taken_at, start)) for c in session.checkpoints.all()]
+    if grace is None:
+        grace = int(all_settings(session.clinic)["dosing_checkpoint_grace_minutes"])
+    return monitoring.due_checkpoints(specs, start, recorded, now, grace_minutes=grace)
+
+
+@transaction.atomic
+def record_side_effect(
+    *, session: DosingSession, data: dict[str, Any], by: User, request: HttpRequest | None = None
+) -> SideEffect:
+    """One checklist item; a serious one must say what was done and the follow-up."""
+    session = _locked(session)
+    if data.get("serious") and not (
+        str(data.get("what_was_done", "")).strip() and str(data.get("follow_up", "")).strip()
+    ):
+        raise DosingError("A serious adverse event needs what was done and the follow-up.")
+    effect = SideEffect.objects.create(
+        clinic_id=session.clinic_id, session=session, recorded_by=by, **data
+    )
+    _audit(request, by, session, effect, Action.CREATE, kind=effect.kind, severity=effect.severity,
+           serious=effect.serious)  # fmt: skip
+    return effect
+
+
+# ---- discharge ------------------------------------------------------------------------------
+
+
+def _observation_minutes(session: DosingSession) -> int:
+    protocol = protocol_of(session)
+    return monitoring.observation_minutes(clinic_minutes=protocol.monitoring.min_observation_minutes.value,
+                                          is_intranasal_esketamine=session.is_esketamine)  # fmt: skip
+
+
+def _evaluate(
+    session: DosingSession, judged: dict[str, bool], now: datetime
+) -> monitoring.DischargeResult:
+    if session.dose_started_at is None:
+        raise DosingError("No dose was given; there is nothing to discharge from.")
+    latest = session.checkpoints.exclude(label="pre-dose").order_by("-taken_at", "-pk")
+    moaas = latest.filter(moaas__isnull=False).values_list("moaas", flat=True).first()
+    last_vitals = latest.filter(systolic__isnull=False).first()
+    reading_ok = last_vitals is not None and not monitoring.evaluate_reading(
+        _reading(last_vitals), thresholds_for(session.clinic)
+    )
+    return monitoring.evaluate_discharge(
+        dose_start=session.dose_started_at, now=now, min_observation_minutes=_observation_minutes(session),
+        latest_moaas=moaas, latest_vitals_ok=judged["vitals_acceptable"] and reading_ok,
+        escort_present=judged["escort_present"], dissociation_resolved=judged["dissociation_resolved"],
+        respiratory_depression_resolved=judged["respiratory_depression_resolved"],
+    )  # fmt: skip
+
+
+@transaction.atomic
+def assess_discharge(
+    *, session: DosingSession, judged: dict[str, bool], by: User, request: HttpRequest | None = None
+) -> DischargeAssessment:
+    """Judge readiness to leave; when every criterion is met the session is ready for discharge.
+
+    The first time everything but the minimum observation time is met is kept: the REMS form
+    asks when the patient would have been ready without the two-hour rule.
+    """
+    session = _locked(session)
+    if session.state not in (S.MONITORING, S.READY_FOR_DISCHARGE):
+        raise DosingError(
+            f"Readiness is assessed during monitoring; this session is {session.state}."
+        )
+    now = timezone.now()
+    result = _evaluate(session, judged, now)
+    if result.ready_at is not None and session.clinically_ready_at is None:
+        session.clinically_ready_at = now
+        session.save(update_fields=["clinically_ready_at"])
+    assessment = DischargeAssessment.objects.create(clinic_id=session.clinic_id, session=session,
+                                                    allowed=result.allowed, unmet=result.unmet, assessed_by=by,
+                                                    assessed_at=now, **judged)  # fmt: skip
+    if result.allowed and session.state == S.MONITORING:
+        move(session, S.READY_FOR_DISCHARGE, by=by)
+    _audit(
+        request, by, session, assessment, Action.CREATE, allowed=result.allowed, unmet=result.unmet
+    )
+    return assessment
+
+
+@transaction.atomic
+def discharge(
+    *, session: DosingSession, by: User, request: HttpRequest | None = None
+) -> DosingSession:
+    """Discharge, re-checking every criterion now against the latest assessment."""
+    session = _locked(session)
+    assessment = session.discharge_assessments.order_by("-assessed_at", "-pk").first()
+    if session.state != S.READY_FOR_DISCHARGE or assessment is None:
+        raise DosingError("Assess readiness to leave first; every criterion must be met.")
+    judged = {k: getattr(assessment, k) for k in
+              ("dissociation_resolved", "respiratory_depression_resolved", "vitals_acceptable", "escort_present")}  # fmt: skip
+    now = timezone.now()
+    result = _evaluate(session, judged, now)
+    if not result.allowed:
+        raise DosingError("Not ready to leave: " + " ".join(result.unmet))
+    session.discharged_at = now
+    session.save(update_fields=["discharged_at"])
+    move(session, S.DISCHARGED, by=by)
+    if session.is_esketamine:
+        from katclinic.dosing import record_services
+
+        record_services.ensure_rems_form(session)
+    _audit(request, by, session, session, Action.UPDATE, **{"from": S.READY_FOR_DISCHARGE.value,
+                                                             "to": S.DISCHARGED.value})  # fmt: skip
+    return session

@@ -1,0 +1,506 @@
+"""Running a dosing session: lifecycle, pre-dose gate and administrations.
+
+Each public function is one transaction with one audit event. Monitoring and discharge live in
+`monitoring_services`, notes and REMS forms in `record_services`, the ledger in
+`ledger_services`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from katclinic.accounts.models import User
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.models import StaffMembership
+from katclinic.clinics.permissions import Role
+from katclinic.clinics.registry import all_settings
+from katclinic.dosing import gate, integrations, ledger_services
+from katclinic.dosing.models import (
+    Administration,
+    DosingSession,
+    GateCheck,
+    Pregnancy,
+    RemsEnrollment,
+    SessionEvent,
+    StockLot,
+)
+from katclinic.dosing.statemachine import InvalidTransition, SessionState, check_transition
+from katclinic.patients.models import Patient
+from katclinic.protocols.models import Plan
+from katclinic.protocols.schema import Protocol
+from katclinic.scheduling.models import Appointment
+
+S = SessionState
+
+
+class DosingError(ValueError):
+    """A request the session rules refuse, in words staff can act on."""
+
+
+def protocol_of(session: DosingSession) -> Protocol:
+    return session.plan.protocol_version.protocol
+
+
+def _locked(session: DosingSession) -> DosingSession:
+    return (
+        DosingSession.objects.select_for_update()
+        .select_related("plan__protocol_version", "patient", "clinic")
+        .get(pk=session.pk)
+    )
+
+
+def _audit(
+    request: HttpRequest | None, by: User, session: DosingSession, obj: Any, action: Action,
+    **detail: Any,
+) -> None:  # fmt: skip
+    audit.record(request=request, user=by, action=action, clinic_id=session.clinic_id,
+                 patient_id=session.patient_id, obj=obj, detail={"session": session.pk, **detail})  # fmt: skip
+
+
+def move(session: DosingSession, target: SessionState, *, by: User, reason: str = "") -> None:
+    """Change state (inside the caller's transaction) and record the event; no audit here."""
+    try:
+        check_transition(session.state, target, reason=reason)
+    except InvalidTransition as exc:
+        raise DosingError(str(exc)) from None
+    SessionEvent.objects.create(clinic_id=session.clinic_id, session=session, from_state=session.state,
+                                to_state=target.value, by=by, reason=reason.strip())  # fmt: skip
+    session.state = target.value
+    if target is S.STOPPED_EARLY:
+        session.stop_reason = reason.strip()
+    session.save(update_fields=["state", "stop_reason"])
+
+
+@transaction.atomic
+def create_session(
+    *, patient: Patient, plan: Plan, chair: str, scheduled_for: datetime | None, by: User,
+    appointment: Appointment | None = None, request: HttpRequest | None = None,
+) -> DosingSession:  # fmt: skip
+    """Open a session under the patient's plan, optionally for a booked dosing appointment
+    (whose chair and start it takes when none are given); questionnaires around it are set up."""
+    if plan.patient_id != patient.pk or plan.clinic_id != patient.clinic_id:
+        raise DosingError("plan: choose a plan of this patient.")
+    if appointment is not None:
+        if appointment.patient_id != patient.pk or appointment.kind != "dosing":
+            raise DosingError("appointment: choose a dosing appointment of this patient.")
+        chair = chair or (appointment.chair.name if appointment.chair else "")
+        scheduled_for = appointment.start
+    if scheduled_for is None or timezone.is_naive(scheduled_for):
+        raise DosingError("scheduled_for: give a timezone-aware start.")
+    if not chair.strip():
+        raise DosingError("chair: say which chair the patient will use.")
+    session = DosingSession.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, plan=plan, chair=chair.strip(),
+        route=plan.protocol_version.route, scheduled_for=scheduled_for, created_by=by,
+        appointment=appointment,
+        pregnancy_status=Pregnancy.NOT_APPLICABLE if patient.sex_at_birth == "male" else Pregnancy.UNKNOWN,
+    )  # fmt: skip
+    SessionEvent.objects.create(
+        clinic_id=session.clinic_id, session=session, to_state=S.SCHEDULED, by=by
+    )
+    integrations.schedule_questionnaires(patient=patient, session_start=scheduled_for, by=by)
+    _audit(request, by, session, session, Action.CREATE, chair=session.chair)
+    return session
+
+
+@transaction.atomic
+def transition(
+    *, session: DosingSession, to: SessionState, by: User, reason: str = "",
+    request: HttpRequest | None = None,
+) -> DosingSession:  # fmt: skip
+    """Plain state changes: check in, begin checks, back to monitoring, stop early.
+
+    Dosing, discharge and readiness have their own services because they need more than a
+    state change; asking for them here is refused.
+    """
+    if to in (S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE, S.DISCHARGED) and not (
+        to is S.MONITORING and session.state == S.READY_FOR_DISCHARGE
+    ):
+        raise DosingError(f"Use the {to.value.replace('_', ' ')} step for this change.")
+    session = _locked(session)
+    before = session.state
+    move(session, to, by=by, reason=reason)
+    if to is S.STOPPED_EARLY and session.is_esketamine and session.administrations.exists():
+        from katclinic.dosing import record_services
+
+        record_services.ensure_rems_form(session)
+    _audit(
+        request,
+        by,
+        session,
+        session,
+        Action.UPDATE,
+        **{"from": before, "to": to.value, "reason": reason},
+    )
+    return session
+
+
+# ---- pre-dose gate ----------------------------------------------------------------------
+
+
+def required_checks(session: DosingSession, protocol: Protocol) -> dict[str, gate.StopKind]:
+    """The protocol's checks, plus those this clinic never skips.
+
+    An open safety alert always stops dosing (measures raises these for suicidality), and an
+    esketamine session always checks REMS enrolment, whatever the protocol file lists.
+    """
+    checks: dict[str, gate.StopKind] = {c.key: c.stop for c in protocol.pre_dose_checks}
+    checks["no_open_safety_alert"] = "hard"
+    if session.is_esketamine:
+        checks["rems_enrolled"] = "hard"
+    return checks
+
+
+def pre_dose_limits(session: DosingSession, protocol: Protocol) -> gate.VitalLimits:
+    """The stricter of the clinic's settings and the protocol's pre-dose BP limits."""
+    values = all_settings(session.clinic)
+    thresholds = protocol.thresholds
+    return gate.VitalLimits(
+        systolic_max=min(int(values["dosing_pre_systolic_max"]), int(thresholds.pre_dose_max_systolic.value)),
+        diastolic_max=min(int(values["dosing_pre_diastolic_max"]), int(thresholds.pre_dose_max_diastolic.value)),
+        heart_rate_max=int(values["dosing_pre_heart_rate_max"]),
+        spo2_min=int(values["dosing_pre_spo2_min"]),
+        source="clinic settings (dosing_pre_*) and the protocol's pre-dose limits, the stricter of each",
+    )  # fmt: skip
+
+
+def _last_dose_at(session: DosingSession) -> datetime | None:
+    return (
+        Administration.objects.filter(session__patient_id=session.patient_id, is_adjunct=False)
+        .exclude(session=session)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
+def flagged_medications(patient: Patient) -> list[str]:
+    """Active medications with an interaction flag, e.g. "Lorazepam (benzodiazepine)"."""
+    return [
+        f"{m.name} ({', '.join(m.flags)})"
+        for m in patient.medications.filter(is_active=True)
+        if m.flags
+    ]
+
+
+def _facts(
+    session: DosingSession, protocol: Protocol, now: datetime
+) -> tuple[gate.GateFacts, dict[str, str]]:
+    """What the gate needs, and better reasons for checks answered by other apps (or not)."""
+    consent = integrations.consent(session.patient, route=session.route)
+    alerts = integrations.open_safety_alerts(session.patient)
+    questionnaires = integrations.pre_session_questionnaires(session.patient, session.scheduled_for)
+    vitals = (
+        session.checkpoints.filter(label="pre-dose", systolic__isnull=False)
+        .order_by("-taken_at")
+        .first()
+    )
+    fasting = protocol.instructions.fasting
+    unavailable = {key: a.detail for key, a in (("consent_current", consent), ("no_open_safety_alert", alerts))
+                   if not a.available}  # fmt: skip
+    if not questionnaires.ok and not session.questionnaires_confirmed:
+        unavailable["questionnaires_done"] = questionnaires.detail
+    flagged = flagged_medications(session.patient)
+    if flagged:
+        state = "Reviewed" if session.meds_reviewed_at else "Not reviewed"
+        unavailable["concomitant_meds_reviewed"] = f"{state}; flagged: {', '.join(flagged)}."
+    facts = gate.GateFacts(
+        consent_current=consent.ok,
+        plan_signed=integrations.plan_dose_limits(session.plan) is not None,
+        last_dose_at=_last_dose_at(session),
+        min_interval_hours=float(protocol.spacing.min_interval_hours.value),
+        vitals=None if vitals is None else gate.PreDoseVitals(
+            vitals.systolic or 0, vitals.diastolic or 0, vitals.heart_rate or 0, vitals.spo2 or 0),
+        questionnaires_done=questionnaires.ok or session.questionnaires_confirmed,
+        open_safety_alerts=alerts.items if alerts.available else ["cannot be checked"],
+        last_food_at=session.last_food_at, last_liquid_at=session.last_liquid_at,
+        fasting_food_hours=float(fasting.no_food_hours) if fasting else None,
+        fasting_liquid_hours=fasting.no_liquids_minutes / 60 if fasting else None,
+        escort_confirmed=session.escort_confirmed and session.no_driving_agreed,
+        pregnancy_status=session.pregnancy_status,  # type: ignore[arg-type]
+        is_intranasal_esketamine=session.is_esketamine,
+        rems_enrolled=RemsEnrollment.objects.filter(patient_id=session.patient_id).exists(),
+        concomitant_meds_reviewed=session.meds_reviewed_at is not None,
+    )  # fmt: skip
+    return facts, unavailable
+
+
+def evaluate_gate(session: DosingSession, *, by: User, now: datetime) -> list[GateCheck]:
+    """Run the gate and store its checks as a new evaluation (inside the caller's transaction)."""
+    protocol = protocol_of(session)
+    facts, unavailable = _facts(session, protocol, now)
+    result = gate.evaluate_gate(facts, required_checks=required_checks(session, protocol),
+                                limits=pre_dose_limits(session, protocol), now=now)  # fmt: skip
+    number = (
+        session.gate_checks.order_by("-evaluation").values_list("evaluation", flat=True).first()
+        or 0
+    ) + 1
+    rows = [
+        GateCheck(clinic_id=session.clinic_id, session=session, evaluation=number, key=item.key,
+                  label=item.label, stop=item.stop, result=item.result, evaluated_by=by, evaluated_at=now,
+                  reason=unavailable.get(item.key, item.reason))
+        for item in result.items
+    ]  # fmt: skip
+    return GateCheck.objects.bulk_create(rows)
+
+
+def latest_gate(session: DosingSession) -> list[GateCheck]:
+    number = (
+        session.gate_checks.order_by("-evaluation").values_list("evaluation", flat=True).first()
+    )
+    if number is None:
+        return []
+    return list(session.gate_checks.filter(evaluation=number).select_related("overridden_by"))
+
+
+@transaction.atomic
+def record_pre_dose(
+    *, session: DosingSession, vitals: dict[str, int], last_food_at: datetime | None,
+    last_liquid_at: datetime | None, escort_confirmed: bool, no_driving_agreed: bool,
+    pregnancy_status: str, meds_reviewed: bool, questionnaires_confirmed: bool,
+    rems_enrolled_on: Any = None, by: User, request: HttpRequest | None = None,
+) -> list[GateCheck]:  # fmt: skip
+    """Store the pre-dose facts and vitals, then run the gate and keep every check's result."""
+    session = _locked(session)
+    if session.state == S.CHECKED_IN:
+        move(session, S.PRE_DOSE_CHECKS, by=by)
+    if session.state != S.PRE_DOSE_CHECKS:
+        raise DosingError(
+            f"Pre-dose checks are done before dosing; this session is {session.state}."
+        )
+    now = timezone.now()
+    session.last_food_at, session.last_liquid_at = last_food_at, last_liquid_at
+    session.escort_confirmed, session.no_driving_agreed = escort_confirmed, no_driving_agreed
+    session.pregnancy_status, session.questionnaires_confirmed = (
+        pregnancy_status,
+        questionnaires_confirmed,
+    )
+    if meds_reviewed:
+        session.meds_reviewed_by, session.meds_reviewed_at = by, now
+    session.save()
+    session.checkpoints.create(clinic_id=session.clinic_id, label="pre-dose", taken_at=now, recorded_by=by,
+                               **vitals)  # fmt: skip
+    if (
+        rems_enrolled_on
+        and not RemsEnrollment.objects.filter(patient_id=session.patient_id).exists()
+    ):
+        RemsEnrollment.objects.create(clinic_id=session.clinic_id, patient_id=session.patient_id,
+                                      enrolled_on=rems_enrolled_on, recorded_by=by)  # fmt: skip
+    checks = evaluate_gate(session, by=by, now=now)
+    _audit(request, by, session, session, Action.UPDATE, step="pre_dose",
+           results={c.key: c.result for c in checks})  # fmt: skip
+    return checks
+
+
+def _is_prescriber(user: User, clinic_id: int) -> bool:
+    return (
+        StaffMembership.objects.active()
+        .filter(user=user, clinic_id=clinic_id, role=Role.PRESCRIBER)
+        .exists()
+    )
+
+
+@transaction.atomic
+def override_soft_stop(
+    *, check: GateCheck, by: User, reason: str, request: HttpRequest | None = None
+) -> GateCheck:
+    """A prescriber waives one failed soft stop of the latest gate run, with a written reason."""
+    session = _locked(check.session)
+    current = {c.pk: c for c in latest_gate(session)}
+    if check.pk not in current:
+        raise DosingError("Only the latest run of the pre-dose checks can be overridden.")
+    check = current[check.pk]
+    item = gate.GateItem(check.key, check.label, check.stop, check.result, check.reason)  # type: ignore[arg-type]
+    result = gate.GateResult(items=(item,), evaluated_at=check.evaluated_at)
+    role = "prescriber" if _is_prescriber(by, session.clinic_id) else "other"
+    try:
+        gate.apply_override(result, check.key, by_role=role, reason=reason)
+    except gate.OverrideRefused as exc:
+        raise DosingError(str(exc)) from None
+    check.overridden_by, check.overridden_at, check.override_reason = (
+        by,
+        timezone.now(),
+        reason.strip(),
+    )
+    check.save(update_fields=["overridden_by", "overridden_at", "override_reason"])
+    _audit(request, by, session, check, Action.UPDATE, check=check.key, override=reason.strip())
+    return check
+
+
+@transaction.atomic
+def start_dosing(
+    *, session: DosingSession, by: User, request: HttpRequest | None = None
+) -> DosingSession:
+    """Move to dosing when the latest gate run has nothing blocking."""
+    session = _locked(session)
+    checks = latest_gate(session)
+    if not checks:
+        raise DosingError("Run the pre-dose checks first.")
+    blocking = [c.label for c in checks if c.blocks]
+    if blocking:
+        raise DosingError("Dosing is blocked by: " + "; ".join(blocking) + ".")
+    move(session, S.DOSING, by=by)
+    _audit(
+        request,
+        by,
+        session,
+        session,
+        Action.UPDATE,
+        **{"from": S.PRE_DOSE_CHECKS.value, "to": S.DOSING.value},
+    )
+    return session
+
+
+# ---- administration -----------------------------------------------------------------------
+
+
+def _check_interval(session: DosingSession, protocol: Protocol, started_at: datetime) -> None:
+    last = _last_dose_at(session)
+    needed = timedelta(hours=protocol.spacing.min_interval_hours.value)
+    if last is not None and started_at - last < needed:
+        hours = (started_at - last).total_seconds() / 3600
+        raise DosingError(
+            f"Only {hours:.1f} h since the last dose; the protocol needs {needed.total_seconds() / 3600:.0f} h."
+        )
+
+
+def _check_devices(
+    session: DosingSession, protocol: Protocol, dose_mg: Decimal, started_at: datetime
+) -> int | None:
+    """For device products: one device per row, spaced as the protocol says. The device number."""
+    product = protocol.product
+    if product.device_mg is None:
+        return None
+    if dose_mg != product.device_mg:
+        raise DosingError(
+            f"dose_mg: record each device separately ({product.device_mg} mg per device)."
+        )
+    previous = session.administrations.filter(is_adjunct=False).order_by("-started_at").first()
+    gap = timedelta(minutes=product.minutes_between_devices or 0)
+    if previous is not None and started_at - previous.started_at < gap:
+        raise DosingError(f"started_at: devices must be at least {product.minutes_between_devices} minutes apart "
+                          f"(previous device at {timezone.localtime(previous.started_at):%H:%M}).")  # fmt: skip
+    return session.administrations.filter(is_adjunct=False).count() + 1
+
+
+def _check_plan(session: DosingSession, protocol: Protocol, dose_mg: Decimal) -> None:
+    limits = integrations.plan_dose_limits(session.plan)
+    if limits is None:
+        raise DosingError("The plan has no signed version; nothing may be given under it.")
+    low, high, _planned = limits
+    given = sum((a.dose_mg for a in session.administrations.filter(is_adjunct=False)), Decimal(0))
+    if given + dose_mg > high:
+        raise DosingError(
+            f"dose_mg: {given + dose_mg} mg in this session would exceed the plan's maximum of {high} mg."
+        )
+    if protocol.product.device_mg is None and given == 0 and dose_mg < low:
+        raise DosingError(f"dose_mg: {dose_mg} mg is below the plan's minimum of {low} mg.")
+
+
+def _check_lot(session: DosingSession, lot: StockLot, started_at: datetime) -> None:
+    if lot.clinic_id != session.clinic_id:
+        raise DosingError("lot: choose a lot held by this clinic.")
+    if lot.expiry < timezone.localtime(started_at).date():
+        raise DosingError(
+            f"lot: {lot.lot_number} expired on {lot.expiry:%Y-%m-%d}; it may not be given."
+        )
+
+
+@transaction.atomic
+def record_administration(
+    *, session: DosingSession, lot: StockLot, dose_mg: Decimal, started_at: datetime,
+    ended_at: datetime | None = None, rate_mg_per_h: Decimal | None = None, by: User,
+    request: HttpRequest | None = None,
+) -> Administration:  # fmt: skip
+    """Check against the plan and interval, take it from the ledger, store it, audit it."""
+    session = _locked(session)
+    if session.state != S.DOSING:
+        raise DosingError(f"Doses are recorded while dosing; this session is {session.state}.")
+    protocol = protocol_of(session)
+    _check_lot(session, lot, started_at)
+    _check_plan(session, protocol, dose_mg)
+    _check_interval(session, protocol, started_at)
+    device = _check_devices(session, protocol, dose_mg, started_at)
+    version = session.plan.current_version()
+    per_kg = (
+        (dose_mg / version.weight_kg).quantize(Decimal("0.001"))
+        if version and version.weight_kg
+        else None
+    )
+    given = Administration.objects.create(
+        clinic_id=session.clinic_id, session=session, product=lot.product, stock_lot=lot,
+        concentration_mg_per_ml=lot.concentration_mg_per_ml, lot_number=lot.lot_number, expiry=lot.expiry,
+        dose_mg=dose_mg, dose_mg_per_kg=per_kg, route=session.route, device_number=device,
+        started_at=started_at, ended_at=ended_at, rate_mg_per_h=rate_mg_per_h, given_by=by,
+    )  # fmt: skip
+    ledger_services.take_for_administration(administration=given, by=by)
+    if session.dose_started_at is None or started_at < session.dose_started_at:
+        session.dose_started_at = started_at
+        session.save(update_fields=["dose_started_at"])
+    _audit(
+        request,
+        by,
+        session,
+        given,
+        Action.CREATE,
+        dose_mg=str(dose_mg),
+        lot=lot.lot_number,
+        device=device,
+    )
+    return given
+
+
+@transaction.atomic
+def record_adjunct(
+    *, session: DosingSession, product: str, dose_mg: Decimal, route: str, lot_number: str,
+    expiry: Any, started_at: datetime, by: User, request: HttpRequest | None = None,
+) -> Administration:  # fmt: skip
+    """An adjunct such as ondansetron: not a controlled product, so no ledger entry."""
+    session = _locked(session)
+    if session.state not in (S.PRE_DOSE_CHECKS, S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE):
+        raise DosingError(
+            f"Adjuncts are recorded during a session; this session is {session.state}."
+        )
+    if expiry < timezone.localtime(started_at).date():
+        raise DosingError(f"expiry: {product} lot {lot_number} expired on {expiry:%Y-%m-%d}.")
+    given = Administration.objects.create(
+        clinic_id=session.clinic_id, session=session, is_adjunct=True, product=product.strip(),
+        lot_number=lot_number.strip(), expiry=expiry, dose_mg=dose_mg, route=route, started_at=started_at,
+        given_by=by,
+    )  # fmt: skip
+    _audit(request, by, session, given, Action.CREATE, adjunct=product, dose_mg=str(dose_mg))
+    return given
+
+
+@transaction.atomic
+def finish_dosing(
+    *, session: DosingSession, by: User, request: HttpRequest | None = None
+) -> DosingSession:
+    session = _locked(session)
+    if not session.administrations.filter(is_adjunct=False).exists():
+        raise DosingError("No dose has been recorded; stop the session early instead.")
+    move(session, S.MONITORING, by=by)
+    _audit(
+        request,
+        by,
+        session,
+        session,
+        Action.UPDATE,
+        **{"from": S.DOSING.value, "to": S.MONITORING.value},
+    )
+    return session
+
+
+def administered_doses(plan: Plan) -> list[tuple[datetime, Decimal]]:
+    """(started at, mg) of each dose given under `plan`, for the protocols app's exposure."""
+    rows = Administration.objects.filter(session__plan=plan, is_adjunct=False).order_by(
+        "started_at"
+    )
+    return list(rows.values_list("started_at", "dose_mg"))

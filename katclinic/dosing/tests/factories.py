@@ -1,0 +1,112 @@
+"""Rows the dosing tests stand on: a shipped protocol, a signed plan, consent and stock.
+
+Built with plain `objects.create` (not through the other apps' services) so these tests do
+not depend on how eligibility or plan signing is implemented.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from katclinic.accounts.models import User
+from katclinic.clinics.models import Clinic
+from katclinic.dosing import ledger_services, services
+from katclinic.dosing.models import DosingSession, StockLot
+from katclinic.intake.models import ConsentDocument, ConsentSignature
+from katclinic.patients.models import Patient
+from katclinic.protocols.models import (
+    Plan,
+    PlannedDose,
+    PlanStatus,
+    PlanVersion,
+    ProtocolStatus,
+    ProtocolVersion,
+)
+from katclinic.protocols.schema import load_library
+
+PRODUCTS = {
+    "esketamine_trd": ("Spravato 28 mg nasal device", None),
+    "iv_ketamine_elektd": ("Ketamine 10 mg/mL", Decimal("10")),
+}
+
+
+def protocol_version(clinic: Clinic, key: str) -> ProtocolVersion:
+    existing = ProtocolVersion.objects.filter(clinic=clinic, key=key).first()
+    if existing:
+        return existing
+    protocol = load_library()[key]
+    return ProtocolVersion.objects.create(
+        clinic=clinic, key=key, version=protocol.version, title=protocol.title, route=protocol.route,
+        status=ProtocolStatus.ACTIVE, data=json.loads(protocol.model_dump_json()),
+    )  # fmt: skip
+
+
+def signed_plan(patient: Patient, prescriber: User, key: str = "esketamine_trd", dose: str = "56",
+                low: str = "28", high: str = "84", weight: str = "70") -> Plan:  # fmt: skip
+    version_row = protocol_version(patient.clinic, key)
+    plan = Plan.objects.create(clinic=patient.clinic, patient=patient, protocol_version=version_row,
+                               status=PlanStatus.ACTIVE, created_by=prescriber)  # fmt: skip
+    version = PlanVersion.objects.create(
+        clinic=patient.clinic, plan=plan, number=1, kind="initial", phase="induction", start_on=timezone.localdate(),
+        weight_kg=Decimal(weight), weight_measured_on=timezone.localdate(), dose_mg=Decimal(dose), min_mg=Decimal(low),
+        max_mg=Decimal(high), created_by=prescriber,
+    )  # fmt: skip
+    PlannedDose.objects.create(clinic=patient.clinic, plan=plan, version=version, number=1, phase="induction",
+                               planned_on=timezone.localdate(), dose_mg=Decimal(dose))  # fmt: skip
+    PlanVersion.objects.filter(pk=version.pk).update(signed_by=prescriber, signed_at=timezone.now(),
+                                                     content_hash="0" * 64)  # fmt: skip
+    return plan
+
+
+def consent(patient: Patient, staff: User) -> None:
+    document, _ = ConsentDocument.objects.get_or_create(
+        clinic=patient.clinic, scope="program", route="", version=1,
+        defaults={"title": "Treatment consent", "body": "Text", "effective_on": date(2020, 1, 1), "created_by": staff},
+    )  # fmt: skip
+    ConsentSignature.objects.create(clinic=patient.clinic, patient=patient, document=document, typed_name="P",
+                                    document_hash=document.text_hash, channel="clinic_device", witness=staff)  # fmt: skip
+
+
+def stock(clinic: Clinic, by: User, key: str = "esketamine_trd", mg: str = "280", lot: str = "LOT-A",
+          expiry: date | None = None) -> StockLot:  # fmt: skip
+    product, concentration = PRODUCTS[key]
+    entry = ledger_services.receive_stock(
+        clinic=clinic, product=product, lot_number=lot, expiry=expiry or timezone.localdate() + timedelta(days=365),
+        quantity_mg=Decimal(mg), supplier="Wholesaler Inc", concentration_mg_per_ml=concentration, by=by,
+    )  # fmt: skip
+    return entry.lot
+
+
+def session(patient: Patient, plan: Plan, by: User, *, at: datetime | None = None) -> DosingSession:
+    return services.create_session(patient=patient, plan=plan, chair="Chair 1",
+                                   scheduled_for=at or timezone.now(), by=by)  # fmt: skip
+
+
+GOOD_PRE_DOSE: dict[str, Any] = {
+    "vitals": {"systolic": 128, "diastolic": 82, "heart_rate": 72, "spo2": 98},
+    "escort_confirmed": True, "no_driving_agreed": True, "pregnancy_status": "not_pregnant",
+    "meds_reviewed": True, "questionnaires_confirmed": True, "rems_enrolled_on": date(2026, 1, 5),
+}  # fmt: skip
+
+
+def pre_dose(sess: DosingSession, by: User, **changes: Any) -> list[Any]:
+    now = timezone.now()
+    values = {
+        **GOOD_PRE_DOSE,
+        "last_food_at": now - timedelta(hours=3),
+        "last_liquid_at": now - timedelta(hours=1),
+    }
+    return services.record_pre_dose(session=sess, by=by, **(values | changes))
+
+
+def ready_to_dose(patient: Patient, prescriber: User, nurse: User, key: str = "esketamine_trd", **plan: Any) -> DosingSession:  # fmt: skip
+    consent(patient, nurse)
+    sess = session(patient, signed_plan(patient, prescriber, key, **plan), nurse)
+    services.transition(session=sess, to=services.S.CHECKED_IN, by=nurse)
+    pre_dose(sess, nurse)
+    return services.start_dosing(session=sess, by=nurse)

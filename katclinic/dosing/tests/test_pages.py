@@ -1,0 +1,177 @@
+"""The dosing pages as each role meets them: the floor board, notes, forms that refuse, the API."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+
+from katclinic.api.models import ApiToken, Scope
+from katclinic.audit.models import Action, AuditEvent
+from katclinic.dosing import services
+from katclinic.dosing.models import Administration, Checkpoint, DosingSession, SupportNote
+from katclinic.dosing.statemachine import SessionState as S
+from katclinic.dosing.tests import factories as f
+from katclinic.testing import ClinicTestCase
+
+
+class PagesTest(ClinicTestCase):
+    def dosing_session(self) -> DosingSession:
+        self.lot = f.stock(self.clinic, self.nick)
+        sess = f.ready_to_dose(self.pat, self.paula, self.nick)
+        services.record_administration(session=sess, lot=self.lot, dose_mg=Decimal("28"),
+                                       started_at=timezone.now() - timedelta(minutes=50), by=self.nick)  # fmt: skip
+        return sess
+
+    def test_the_floor_board_shows_each_chair_with_initials_only(self) -> None:
+        self.dosing_session()
+        self.login(self.nick)
+        with self.assertNumQueries(7):
+            response = self.client.get(
+                reverse("dosing:board_rows"), headers={"X-Background-Refresh": "1"}
+            )
+        self.assertContains(response, "Chair 1 · PD")
+        self.assertContains(response, "Dosing")
+        self.assertContains(response, "check overdue")
+        for private in ("Pat", "Doe", "K000001", "1985"):
+            self.assertNotContains(response, private)
+
+    def test_the_board_page_polls_every_ten_seconds_as_a_background_refresh(self) -> None:
+        self.login(self.tara)
+        response = self.client.get(reverse("dosing:board"))
+        self.assertContains(response, 'hx-trigger="every 10s"')
+        self.assertContains(response, "X-Background-Refresh")
+
+    def test_a_therapist_writes_a_note_linked_to_the_session_but_cannot_record_a_dose(self) -> None:
+        sess = self.dosing_session()
+        self.login(self.tara)
+        response = self.client.post(reverse("dosing:note_new", args=[sess.pk]), {
+            "kind": "preparation", "intention": "Meet whatever comes with curiosity", "supportive_touch_consent": "true",
+            "agreed_support": "Hand on shoulder if asked", "sign": "on"})  # fmt: skip
+        self.assertRedirects(response, reverse("dosing:session", args=[sess.pk]))
+        note = SupportNote.objects.get()
+        self.assertEqual(
+            (note.session, note.author, note.supportive_touch_consent), (sess, self.tara, True)
+        )
+        self.assertIsNotNone(note.signed_at)
+        response = self.client.post(
+            reverse("dosing:administer", args=[sess.pk]),
+            {
+                "lot": self.lot.pk,
+                "dose_mg": "28",
+                "started_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            },
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(Administration.objects.count(), 1)
+
+    def test_a_signed_note_is_changed_only_by_an_addendum(self) -> None:
+        sess = f.session(self.pat, f.signed_plan(self.pat, self.paula), self.nick)
+        self.login(self.tara)
+        self.client.post(
+            reverse("dosing:note_new", args=[sess.pk]), {"kind": "session", "observations": "Calm"}
+        )
+        note = SupportNote.objects.get()
+        self.client.post(reverse("dosing:note_sign", args=[note.pk]))
+        self.assertEqual(
+            self.client.post(reverse("dosing:note_sign", args=[note.pk])).status_code, 400
+        )
+        self.client.post(
+            reverse("dosing:note_addendum", args=[note.pk]), {"text": "Later: tearful at 60 min"}
+        )
+        note.refresh_from_db()
+        self.assertEqual(note.observations, "Calm")
+        self.assertEqual(
+            list(note.addenda.values_list("observations", flat=True)), ["Later: tearful at 60 min"]
+        )
+
+    def test_an_invalid_reading_re_renders_with_the_field_error_and_stores_nothing(self) -> None:
+        sess = self.dosing_session()
+        self.login(self.nick)
+        response = self.client.post(reverse("dosing:checkpoint", args=[sess.pk]), {
+            "label": "about 40 minutes", "taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "systolic": "90", "diastolic": "120"})  # fmt: skip
+        self.assertContains(response, "Diastolic must be below systolic.", status_code=400)
+        self.assertEqual(
+            Checkpoint.objects.filter(session=sess).exclude(label="pre-dose").count(), 0
+        )
+
+    def test_a_high_reading_posted_by_the_nurse_is_highlighted_with_its_action(self) -> None:
+        sess = self.dosing_session()
+        services.finish_dosing(session=sess, by=self.nick)
+        self.login(self.nick)
+        self.client.post(reverse("dosing:checkpoint", args=[sess.pk]), {
+            "label": "about 40 minutes", "taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "systolic": "165", "diastolic": "100", "heart_rate": "80"})  # fmt: skip
+        response = self.client.get(reverse("dosing:session", args=[sess.pk]))
+        self.assertContains(response, 'class="out-of-range"')
+        self.assertContains(response, "Recheck systolic blood pressure in 5 minutes.")
+        self.assertContains(response, 'id="vitals-data"')
+
+    def test_a_refused_dose_re_renders_the_session_with_the_reason(self) -> None:
+        sess = self.dosing_session()
+        self.login(self.nick)
+        response = self.client.post(
+            reverse("dosing:administer", args=[sess.pk]),
+            {
+                "lot": self.lot.pk,
+                "dose_mg": "56",
+                "started_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            },
+        )
+        self.assertContains(response, "record each device separately", status_code=400)
+        self.assertEqual(Administration.objects.count(), 1)
+
+    def test_the_sessions_tab_lists_the_patients_sessions_and_audits_the_view(self) -> None:
+        sess = f.session(self.pat, f.signed_plan(self.pat, self.paula), self.nick)
+        self.login(self.tara)
+        response = self.client.get(reverse("dosing:patient_sessions", args=[self.pat.pk]))
+        self.assertContains(response, reverse("dosing:session", args=[sess.pk]))
+        self.assertTrue(AuditEvent.objects.filter(action=Action.VIEW, patient_id=self.pat.pk,
+                                                  detail__section="sessions").exists())  # fmt: skip
+
+    def test_the_api_returns_a_session_with_its_administrations_and_checkpoints(self) -> None:
+        sess = self.dosing_session()
+        _, raw = ApiToken.issue(
+            user=self.nick, clinic=self.clinic, name="t", scopes=[Scope.SESSIONS_READ]
+        )
+        response = self.client.get(
+            f"/api/sessions/{sess.pk}", headers={"Authorization": f"Bearer {raw}"}
+        )
+        body = response.json()
+        self.assertEqual(body["state"], S.DOSING)
+        self.assertEqual([a["dose_mg"] for a in body["administrations"]], ["28.00"])
+        self.assertEqual([c["label"] for c in body["checkpoints"]], ["pre-dose"])
+        listing = self.client.get(
+            f"/api/sessions/patients/{self.pat.pk}", headers={"Authorization": f"Bearer {raw}"}
+        )
+        self.assertEqual([s["id"] for s in listing.json()], [sess.pk])
+
+    def test_the_api_refuses_a_token_without_the_sessions_scope(self) -> None:
+        sess = self.dosing_session()
+        _, raw = ApiToken.issue(
+            user=self.nick, clinic=self.clinic, name="t", scopes=[Scope.PATIENTS_READ]
+        )
+        response = self.client.get(
+            f"/api/sessions/{sess.pk}", headers={"Authorization": f"Bearer {raw}"}
+        )
+        self.assertEqual(response.status_code, 403)
+
+    def test_the_session_page_offers_the_next_step_at_every_stage(self) -> None:
+        f.consent(self.pat, self.nick)
+        sess = f.session(self.pat, f.signed_plan(self.pat, self.paula), self.nick)
+        self.login(self.paula)
+        url = reverse("dosing:session", args=[sess.pk])
+        self.assertContains(self.client.get(url), "Check in")
+        services.transition(session=sess, to=S.CHECKED_IN, by=self.nick)
+        self.assertContains(self.client.get(url), "Record and run the checks")
+        f.pre_dose(
+            sess, self.nick, vitals={"systolic": 150, "diastolic": 85, "heart_rate": 70, "spo2": 98}
+        )
+        page = self.client.get(url)
+        self.assertContains(page, "Start dosing")
+        self.assertContains(page, 'action="/dosing/checks/')
+        self.client.post(reverse("dosing:override", args=[sess.gate_checks.get(key="vitals_within_limits").pk]),
+                         {"reason": "Manual recheck 134/84"})  # fmt: skip
+        self.assertRedirects(self.client.post(reverse("dosing:start_dosing", args=[sess.pk])), url)
+        self.assertContains(self.client.get(url), "Record dose")

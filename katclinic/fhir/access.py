@@ -1,0 +1,82 @@
+"""Who reads what through the facade: bearer tokens, scopes and the Patient compartment.
+
+Staff tokens read their clinic's rows when their roles there grant the type's
+permission; another clinic's record answers 404. A patient's token reads only its own
+compartment, and a search must name it (``patient=Patient/<id>``, or ``_id`` for
+Patient) so that a patient app never mistakes an empty page for a full one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, cast
+
+from django.http import HttpRequest
+
+from katclinic.accounts.models import User
+from katclinic.api.auth import authenticate_token, require_scope
+from katclinic.api.models import Scope
+from katclinic.clinics.access import deny, require_perm
+from katclinic.fhir.outcome import FhirError
+from katclinic.fhir.registry import ResourceType, Rows
+from katclinic.patients.models import Patient
+
+
+def authenticate(request: HttpRequest, scope: Scope) -> None:
+    """Accept only a usable bearer token carrying ``scope``: 401 without one, 403 (recorded) without the scope."""  # fmt: skip
+    header = request.headers.get("Authorization", "")
+    kind, _, raw = header.partition(" ")
+    if kind.lower() != "bearer" or authenticate_token(request, raw.strip()) is None:
+        raise FhirError.simple(401, "a valid bearer token is required", "login")
+    require_scope(request, scope)
+
+
+def is_patient(request: HttpRequest) -> bool:
+    return not getattr(request.user, "is_staff_member", False)
+
+
+def own_patient(request: HttpRequest) -> Patient:
+    """The record of a patient token's user, in the token's clinic."""
+    clinic = request.clinic  # type: ignore[attr-defined]
+    patient = Patient.objects.filter(user=cast(User, request.user), clinic=clinic).first()
+    if patient is None:
+        deny(request, reason="this account has no patient record here", not_found=True)
+    return patient
+
+
+def readable_rows(
+    request: HttpRequest, resource_type: ResourceType, named: Collection[int]
+) -> Rows:
+    """The rows a search may see; ``named`` are the patients the search itself names."""
+    if resource_type.perm is None:
+        return resource_type.rows(request.clinic)  # type: ignore[attr-defined]
+    if not is_patient(request):
+        return resource_type.rows(require_perm(request, resource_type.perm))
+    patient = own_patient(request)
+    if not named:
+        deny(request, reason="a patient token must name its own record (patient=Patient/<id>)")
+    if set(named) != {patient.pk}:
+        deny(request, reason="not this patient's record", patient_id=min(named), not_found=True)
+    return in_compartment(resource_type, resource_type.rows(patient.clinic), patient.pk)
+
+
+def in_compartment(resource_type: ResourceType, rows: Rows, patient_id: int) -> Rows:
+    return rows.filter(**{resource_type.patient_field or "pk": patient_id})
+
+
+def readable_row(request: HttpRequest, resource_type: ResourceType, raw_id: str) -> Any:
+    """One row the caller may read, or a recorded 404 (403 when the role lacks the permission)."""
+    if resource_type.perm is None:
+        row = resource_type.lookup(resource_type.rows(request.clinic), raw_id)  # type: ignore[attr-defined]
+        if row is None:
+            raise FhirError.simple(404, f"{resource_type.name}/{raw_id} is not known", "not-found")
+        return row
+    if is_patient(request):
+        patient = own_patient(request)
+        rows = in_compartment(resource_type, resource_type.rows(patient.clinic), patient.pk)
+    else:
+        rows = resource_type.rows(require_perm(request, resource_type.perm))
+    row = resource_type.lookup(rows, raw_id)
+    if row is None:
+        deny(request, reason=f"no such {resource_type.name} for this token", not_found=True)
+    return row

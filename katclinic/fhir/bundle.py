@@ -1,0 +1,58 @@
+"""Bundles the facade answers with: searchset pages and transaction responses (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+
+def page_links(
+    base_url: str, params: Sequence[tuple[str, str]], offset: int, count: int, total: int
+) -> list[dict[str, str]]:
+    """``self`` and, where there is one, ``next`` and ``previous``, keeping the search."""
+    kept = [(name, value) for name, value in params if name not in ("_count", "_offset")]
+
+    def url(at: int) -> str:
+        return f"{base_url}?{urlencode([*kept, ('_count', str(count)), ('_offset', str(at))])}"
+
+    links = [{"relation": "self", "url": url(offset)}]
+    if offset + count < total:
+        links.append({"relation": "next", "url": url(offset + count)})
+    if offset > 0:
+        links.append({"relation": "previous", "url": url(max(0, offset - count))})
+    return links
+
+
+def searchset(
+    resources: Sequence[dict[str, Any]],
+    *,
+    base: str,
+    total: int,
+    links: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A searchset Bundle; ``base`` is the server root used to build each fullUrl."""
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
+    if links:
+        bundle["link"] = links
+    bundle["entry"] = [
+        {
+            "fullUrl": f"{base}{resource['resourceType']}/{resource['id']}",
+            "resource": resource,
+            "search": {"mode": "match"},
+        }
+        for resource in resources
+    ]
+    return bundle
+
+
+def transaction_response(locations: Sequence[str]) -> dict[str, Any]:
+    """The answer to an accepted transaction: one ``201 Created`` entry per resource."""
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [
+            {"response": {"status": "201 Created", "location": f"{location}/_history/1"}}
+            for location in locations
+        ],
+    }

@@ -1,0 +1,7 @@
+"""Registrations of the resource types the facade serves, one module per source app.
+
+Importing this package fills ``katclinic.fhir.registry.REGISTRY``, in this order.
+"""
+
+from katclinic.fhir.providers import patients, questionnaires  # noqa: F401, I001
+from katclinic.fhir.providers import intake, measures, scheduling  # noqa: F401

@@ -1,0 +1,64 @@
+"""Patient: search by name, birthdate, identifier (the record number) and gender."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.models import Q, QuerySet
+
+from katclinic.clinics.models import Clinic
+from katclinic.clinics.permissions import Perm
+from katclinic.fhir.registry import (
+    ResourceType,
+    SearchParam,
+    choice_token,
+    date_param,
+    register,
+    token_param,
+)
+from katclinic.fhir.resources.patient import GENDERS, MRN_SYSTEM, to_fhir_patient
+from katclinic.fhir.search import SearchValueError
+from katclinic.patients.models import Patient
+
+
+def _rows(clinic: Clinic) -> QuerySet[Patient]:
+    return Patient.objects.for_clinic(clinic).order_by("last_name", "first_name", "pk")
+
+
+def _starts(*fields: str) -> Callable[[QuerySet[Patient], str], QuerySet[Patient]]:
+    """FHIR string search: case-insensitive, matching the start of any of ``fields``."""
+
+    def apply(rows: QuerySet[Patient], raw: str) -> QuerySet[Patient]:
+        query = Q(pk__in=[])
+        for value in raw.split(","):
+            for name in fields:
+                query |= Q(**{f"{name}__istartswith": value.strip()})
+        return rows.filter(query)
+
+    return apply
+
+
+def _mrn(system: str | None, code: str) -> Q:
+    if system not in (None, "", MRN_SYSTEM):
+        raise SearchValueError(f"identifier system must be {MRN_SYSTEM}")
+    return Q(mrn__iexact=code)
+
+
+PATIENT = register(
+    ResourceType(
+        name="Patient",
+        perm=Perm.VIEW_DEMOGRAPHICS,
+        rows=_rows,
+        render=to_fhir_patient,
+        patient_field="pk",
+        params=(
+            SearchParam("name", "string", "Start of the family, given or preferred name",
+                        _starts("last_name", "first_name", "preferred_name")),
+            SearchParam("family", "string", "Start of the family name", _starts("last_name")),
+            SearchParam("given", "string", "Start of the given name", _starts("first_name")),
+            date_param("birthdate", "date_of_birth", "Date of birth", as_dates=True),
+            token_param("identifier", f"Record number ({MRN_SYSTEM}|K000123)", _mrn),
+            choice_token("gender", "Sex at birth", "sex_at_birth", {g: [g] for g in GENDERS}),
+        ),
+    )
+)  # fmt: skip

@@ -1,0 +1,153 @@
+"""The resource types the facade serves, each registered once with its search parameters.
+
+A registration joins a pure mapping (``resources/<type>.py``) to the rows it reads: which
+permission a staff token needs, how the clinic's rows are fetched, which field links a
+row to its patient (the Patient compartment), and how each search parameter filters.
+The URLconf, the CapabilityStatement and ``$everything`` are all built from this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from katclinic.clinics.models import Clinic
+from katclinic.clinics.permissions import Perm
+from katclinic.fhir.search import DateRange, SearchValueError, parse_date, parse_token
+
+ParamType = Literal["string", "token", "date", "reference", "uri"]
+Rows = Any  # a QuerySet for stored types; a list for Questionnaire
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    name: str
+    type: ParamType
+    documentation: str
+    # (rows, raw value) -> filtered rows; raises SearchValueError for a value it cannot read.
+    apply: Callable[[Rows, str], Rows]
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    # What a staff token needs to read it; None for definitions that hold no patient data.
+    perm: Perm | None
+    rows: Callable[[Clinic], Rows]
+    render: Callable[[Any], dict[str, Any]]
+    params: tuple[SearchParam, ...] = ()
+    # The field linking a row to its patient; None when the type is outside the compartment.
+    patient_field: str | None = "patient_id"
+    lookup: Callable[[Rows, str], Any] = field(default=lambda rows, raw: by_pk(rows, raw))
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+    def param(self, name: str) -> SearchParam | None:
+        return next((p for p in self.all_params() if p.name == name), None)
+
+    def all_params(self) -> tuple[SearchParam, ...]:
+        """``_id`` and, for compartment types, ``patient``, then the type's own parameters."""
+        common = [
+            SearchParam("_id", "token", "Logical id", lambda rows, raw: _ids(self, rows, raw))
+        ]
+        link = self.patient_field
+        if link and self.name != "Patient":
+            common.append(
+                SearchParam(
+                    "patient",
+                    "reference",
+                    "The patient (Patient/123 or 123)",
+                    lambda rows, raw: rows.filter(**{link: patient_ref(raw)}),
+                )  # fmt: skip
+            )
+        return (*common, *self.params)
+
+    def patient_of(self, row: Any) -> int | None:
+        return getattr(row, self.patient_field) if self.patient_field else None
+
+
+REGISTRY: dict[str, ResourceType] = {}
+
+
+def register(resource_type: ResourceType) -> ResourceType:
+    REGISTRY[resource_type.name] = resource_type
+    return resource_type
+
+
+def by_pk(rows: QuerySet[Any], raw: str) -> Any:
+    return rows.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
+
+
+def _ids(resource_type: ResourceType, rows: Rows, raw: str) -> Rows:
+    if isinstance(rows, list):
+        return [row for row in rows if resource_type.render(row)["id"] in raw.split(",")]
+    ids = [int(part) for part in raw.split(",") if part.isdigit() and len(part) < 19]
+    return rows.filter(pk__in=ids)
+
+
+def patient_ref(raw: str) -> int:
+    """``Patient/123`` or ``123`` -> 123."""
+    value = raw.removeprefix("Patient/")
+    if not value.isdigit() or len(value) > 18:
+        raise SearchValueError(f"{raw!r} is not a Patient reference such as Patient/123")
+    return int(value)
+
+
+def _range_q(name: str, when: DateRange, as_dates: bool) -> Q:
+    start: datetime | Any = when.start.date() if as_dates else when.start
+    end: datetime | Any = when.end.date() if as_dates else when.end
+    inside = Q(**{f"{name}__gte": start, f"{name}__lt": end})
+    return {
+        "eq": inside,
+        "ne": ~inside,
+        "lt": Q(**{f"{name}__lt": start}),
+        "le": Q(**{f"{name}__lt": end}),
+        "gt": Q(**{f"{name}__gte": end}),
+        "ge": Q(**{f"{name}__gte": start}),
+    }[when.prefix]
+
+
+def date_param(
+    name: str, field_name: str, documentation: str, as_dates: bool = False
+) -> SearchParam:
+    """A date parameter over a DateTimeField (or a DateField with ``as_dates``)."""
+
+    def apply(rows: QuerySet[Any], raw: str) -> QuerySet[Any]:
+        return rows.filter(_range_q(field_name, parse_date(raw, timezone.get_current_timezone()), as_dates))  # fmt: skip
+
+    return SearchParam(name, "date", documentation, apply)
+
+
+def token_param(
+    name: str, documentation: str, codes: Callable[[str | None, str], Q]
+) -> SearchParam:
+    """A token parameter; ``codes(system, code)`` gives the filter for one value (values OR)."""
+
+    def apply(rows: QuerySet[Any], raw: str) -> QuerySet[Any]:
+        query = Q(pk__in=[])
+        for part in raw.split(","):
+            system, code = parse_token(part)
+            query |= codes(system, code)
+        return rows.filter(query)
+
+    return SearchParam(name, "token", documentation, apply)
+
+
+def choice_token(
+    name: str, documentation: str, field_name: str, mapping: dict[str, list[str]]
+) -> SearchParam:
+    """A token over a choice column: ``mapping`` turns each FHIR code into stored values."""
+
+    def codes(system: str | None, code: str) -> Q:
+        if code not in mapping:
+            raise SearchValueError(f"{code!r} is not one of {', '.join(mapping)}")
+        return Q(**{f"{field_name}__in": mapping[code]})
+
+    return token_param(name, documentation, codes)

@@ -1,0 +1,75 @@
+"""A scored Response -> FHIR Observation of its total (R4; identical in R4B here).
+
+Category ``survey``, code the instrument's total code (LOINC 44261-6 for the PHQ-9 and
+70274-6 for the GAD-7, else the local instrument code system), ``valueInteger`` the
+stored total, ``derivedFrom`` the QuestionnaireResponse, the severity band as the
+interpretation text and subscales as components. The Observation shares the response's
+id: there is one score Observation per scored response.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from katclinic.fhir.resources.questionnaire_response import response_status
+from katclinic.fhir.search import utc
+from katclinic.measures.scoring import Coding, InstrumentDefinition
+
+if TYPE_CHECKING:
+    from katclinic.measures.models import Response
+
+SURVEY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
+    ]
+}
+LOCAL_INSTRUMENT_SYSTEM = "urn:katclinic:instrument"
+STATUS = {"completed": "final", "amended": "amended", "entered-in-error": "entered-in-error",
+          "in-progress": "preliminary"}  # fmt: skip
+
+
+def total_coding(definition: InstrumentDefinition) -> dict[str, Any]:
+    """The code of the instrument's total (falls back to ``<key>-total`` in the local system)."""
+    code = definition.total_code or Coding(
+        system=LOCAL_INSTRUMENT_SYSTEM, code=f"{definition.key}-total", display=f"{definition.title} total"
+    )  # fmt: skip
+    return code.model_dump(exclude_none=True)
+
+
+def to_fhir_observation(response: Response, definition: InstrumentDefinition) -> dict[str, Any]:
+    """The score Observation of ``response`` (which must have a total)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": str(response.pk),
+        "status": STATUS[response_status(response)],
+        "category": [SURVEY],
+        "code": {"coding": [total_coding(definition)], "text": f"{definition.title} total score"},
+        "subject": {"reference": f"Patient/{response.patient_id}"},
+        "effectiveDateTime": utc(response.submitted_at),
+        "issued": utc(response.submitted_at),
+        "valueInteger": response.total,
+        "derivedFrom": [{"reference": f"QuestionnaireResponse/{response.pk}"}],
+    }
+    if response.band:
+        resource["interpretation"] = [{"text": response.band}]
+    components = _components(response, definition)
+    if components:
+        resource["component"] = components
+    return resource
+
+
+def _components(response: Response, definition: InstrumentDefinition) -> list[dict[str, Any]]:
+    values = response.subscales or {}
+    out = []
+    for subscale in definition.subscales:
+        value = values.get(subscale.key)
+        if value is None:
+            continue
+        code = subscale.code or Coding(system=LOCAL_INSTRUMENT_SYSTEM, code=f"{definition.key}-{subscale.key}")  # fmt: skip
+        out.append({"code": {"coding": [code.model_dump(exclude_none=True)], "text": subscale.label},
+                    "valueInteger": value})  # fmt: skip
+    return out

@@ -1,0 +1,64 @@
+"""Rows the FHIR tests read: a scored PHQ-9 response and a safety alert for a patient."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from katclinic.intake.models import ConsentDocument, ConsentSignature
+from katclinic.measures.catalogue import current_instrument
+from katclinic.measures.models import AlertKind, Response, SafetyAlert, Source
+from katclinic.patients.models import Patient
+from katclinic.scheduling.models import Appointment
+
+PHQ9_ANSWERS = {"q1": 2, "q2": 2, "q3": 1, "q4": 1, "q5": 0, "q6": 1, "q7": 1, "q8": 0, "q9": 1, "q10": 1}  # fmt: skip
+
+
+def make_response(patient: Patient, *, total: int = 10, at: datetime | None = None, key: str = "phq9") -> Response:  # fmt: skip
+    """A stored response as the measures app would store it (answers and score columns)."""
+    instrument = current_instrument(key, patient.clinic_id)
+    assert instrument is not None
+    return Response.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, instrument=instrument, instrument_key=key,
+        instrument_version=instrument.version, answers=PHQ9_ANSWERS if key == "phq9" else {},
+        source=Source.PORTAL, submitted_at=at or timezone.now(), complete=True, total=total,
+        band="Moderate", flags=["phq9_item9"],
+    )  # fmt: skip
+
+
+def make_alert(response: Response) -> SafetyAlert:
+    return SafetyAlert.objects.create(
+        clinic_id=response.clinic_id, patient_id=response.patient_id, response=response,
+        kind=AlertKind.PHQ9_ITEM9, reason="PHQ-9 item 9 answered 1",
+    )  # fmt: skip
+
+
+def make_appointment(patient: Patient, staff: Any, *, start: datetime | None = None) -> Appointment:
+    start = start or timezone.now() + timedelta(days=2)
+    return Appointment.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, kind="consultation", staff=staff,
+        start=start, end=start + timedelta(hours=1), created_by=staff,
+    )  # fmt: skip
+
+
+def make_consent(patient: Patient, staff: Any) -> ConsentSignature:
+    document = ConsentDocument.objects.create(
+        clinic_id=patient.clinic_id, scope="program", title="Treatment program consent",
+        body="I agree to the program.", version=1, effective_on=date(2025, 1, 1), created_by=staff,
+    )  # fmt: skip
+    return ConsentSignature.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, document=document, typed_name=patient.full_name,
+        document_hash=document.text_hash, channel="portal",
+    )  # fmt: skip
+
+
+def pat_rows(t: Any) -> dict[str, Any]:
+    """One response and one alert for pat, made once per test (the matrix asks per cell)."""
+    if "_fhir_rows" not in t.__dict__:
+        response = make_response(t.pat)
+        t._fhir_rows = {"response": response, "alert": make_alert(response),
+                        "appointment": make_appointment(t.pat, t.paula),
+                        "consent": make_consent(t.pat, t.paula)}  # fmt: skip
+    return t._fhir_rows

@@ -1,0 +1,129 @@
+"""The Instrument table: shipped definitions synced in, clinic wording and FHIR imports added
+as new rows, and the current definition for a clinic looked up (and parsed once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from katclinic.clinics.models import Clinic
+from katclinic.measures.models import Instrument
+from katclinic.measures.scoring import (
+    DefinitionError,
+    InstrumentDefinition,
+    load_builtin_instruments,
+    load_definition,
+)
+
+_PARSED: dict[tuple[int, str, str, int | None], InstrumentDefinition] = {}
+_synced = False
+
+
+def _as_row(definition: InstrumentDefinition, clinic: Clinic | None = None) -> Instrument:
+    return Instrument(
+        key=definition.key,
+        version=definition.version,
+        clinic=clinic,
+        title=definition.title,
+        kind=definition.kind,
+        licence=definition.licence,
+        definition=definition.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def sync_builtin_instruments() -> list[Instrument]:
+    """Add any shipped (key, version) not yet in the table; return the rows added.
+
+    A version already stored is left as it is, even if the file now differs: a
+    definition in use is never changed in place (bump the version instead).
+    """
+    global _synced
+    existing = set(Instrument.objects.filter(clinic__isnull=True).values_list("key", "version"))
+    added = [
+        _as_row(d)
+        for d in load_builtin_instruments().values()
+        if (d.key, d.version) not in existing
+    ]
+    try:
+        with transaction.atomic():
+            Instrument.objects.bulk_create(added)
+    except IntegrityError:
+        added = []  # another process synced at the same moment
+    _synced = True
+    return added
+
+
+def add_definition(definition: InstrumentDefinition, clinic: Clinic | None = None) -> Instrument:
+    """Store a new version (e.g. clinic wording or a FHIR import); refuse to overwrite one."""
+    same = Instrument.objects.filter(key=definition.key, version=definition.version)
+    same = same.filter(clinic=clinic) if clinic is not None else same.filter(clinic__isnull=True)
+    if same.exists():
+        raise DefinitionError(
+            f"{definition.key} {definition.version} is already stored; give the change a new version"
+        )
+    row = _as_row(definition, clinic)
+    row.save(force_insert=True)
+    return row
+
+
+def definition_of(instrument: Instrument) -> InstrumentDefinition:
+    """The parsed definition of a row (rows never change, so it is parsed once per process)."""
+    cache_key = (instrument.pk, instrument.key, instrument.version, instrument.clinic_id)
+    parsed = _PARSED.get(cache_key)
+    if parsed is None:
+        parsed = load_definition(instrument.definition, origin=str(instrument))
+        _PARSED[cache_key] = parsed
+    return parsed
+
+
+def current_instrument(key: str, clinic: Clinic | int) -> Instrument | None:
+    """The newest version of ``key`` for a clinic: its own wording first, then the shipped one."""
+    if not _synced:
+        sync_builtin_instruments()
+    clinic_id = clinic if isinstance(clinic, int) else clinic.pk
+    query = (
+        Instrument.objects.filter(Q(clinic_id=clinic_id) | Q(clinic__isnull=True), key=key)
+        .order_by(F("clinic_id").asc(nulls_last=True), "-created_at", "-pk")
+        .only("pk", "key", "version", "definition", "title", "kind", "clinic_id")
+    )
+    row = query.first()
+    if row is None and key in load_builtin_instruments():
+        sync_builtin_instruments()  # the table was emptied since this process last synced
+        row = query.first()
+    return row
+
+
+def current_definitions(clinic: Clinic) -> dict[str, tuple[Instrument, InstrumentDefinition]]:
+    """Every instrument's current version for a clinic, by key."""
+    query = Instrument.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True)).order_by(
+        F("clinic_id").asc(nulls_first=True), "created_at", "pk"
+    )
+    rows = list(query)
+    if not rows:
+        sync_builtin_instruments()
+        rows = list(query.all())
+    chosen: dict[str, Instrument] = {}
+    for row in rows:
+        chosen[row.key] = row  # later rows (clinic's own, newer) win
+    return {key: (row, definition_of(row)) for key, row in sorted(chosen.items())}
+
+
+def reset_cache() -> None:
+    """Forget what was synced and parsed (tests roll the table back between cases)."""
+    global _synced
+    _synced = False
+    _PARSED.clear()
+
+
+def definition_json(definition: InstrumentDefinition) -> dict[str, Any]:
+    return definition.model_dump(mode="json", exclude_none=True)
+
+
+def require_instrument(key: str, clinic: Clinic | int) -> Instrument:
+    """As ``current_instrument``, for keys known to exist; LookupError otherwise."""
+    row = current_instrument(key, clinic)
+    if row is None:
+        raise LookupError(f"unknown instrument {key!r}")
+    return row

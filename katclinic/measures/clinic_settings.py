@@ -1,0 +1,65 @@
+"""Clinic settings of measurement-based care and the safety loop."""
+
+from decimal import Decimal
+
+from katclinic.clinics.registry import define
+
+GROUP = "Measures and safety alerts"
+CLINIC_CHOICE = "Clinic choice: the clinical reference sets no figure for this"
+
+ALERT_ACK_MINUTES = define(
+    key="measures.alert_ack_minutes",
+    label="Minutes to acknowledge a safety alert during opening hours before it escalates",
+    kind="int",
+    default=30,
+    unit="minutes",
+    source=CLINIC_CHOICE + " (30 minutes is a starting point, not a standard)",
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(1440),
+    group=GROUP,
+)
+MEDICAL_DIRECTOR_EMAIL = define(
+    key="measures.medical_director_email",
+    label="Email of the medical director who receives escalated safety alerts",
+    kind="text",
+    default="",
+    source="Clinic choice; when empty, staff holding both the admin and prescriber roles",
+    group=GROUP,
+)
+LINK_EXPIRY_HOURS = define(
+    key="measures.link_expiry_hours",
+    label="Hours a questionnaire link stays usable",
+    kind="int",
+    default=72,
+    unit="hours",
+    source=CLINIC_CHOICE,
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(720),
+    group=GROUP,
+)
+REMINDER_AFTER_HOURS = define(
+    key="measures.reminder_after_hours",
+    label="Hours after sending a questionnaire to send one reminder",
+    kind="int",
+    default=24,
+    unit="hours",
+    source=CLINIC_CHOICE,
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(720),
+    group=GROUP,
+)
+PRE_SESSION_HOURS = define(
+    key="measures.pre_session_hours",
+    label="Hours before a dosing session to send the pre-session questionnaire",
+    kind="int",
+    default=24,
+    unit="hours",
+    source="anchors.md: MoodMonitor sends the PHQ-9 24 h before and 24 h / 7 d after each session",
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(168),
+    group=GROUP,
+)

@@ -1,0 +1,206 @@
+"""The suicidality safety loop: raise, acknowledge, close and escalate safety alerts.
+
+An alert is raised by a PHQ-9 item 9 answer above 0 (clinical.md: "Flag item 9
+whenever it is >0"), a high-risk C-SSRS screen (clinical.md: Q4, Q5 or recent
+behaviour is high risk), or crisis words in a free-text answer (a review prompt).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from datetime import datetime, time, timedelta
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+from django.tasks import task
+from django.urls import reverse
+from django.utils import timezone
+
+from katclinic.accounts.models import User
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.clinics.permissions import Role
+from katclinic.clinics.registry import get_setting
+from katclinic.measures.models import AlertKind, AlertState, CloseAction, Response, SafetyAlert
+from katclinic.measures.scoring import ScoreResult
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Flag codes of the shipped definitions that mean a suicidality concern.
+ALERT_FLAGS = {
+    "suicidal_ideation": (AlertKind.PHQ9_ITEM9, "PHQ-9 item 9 (thoughts of death or self-harm) above 0"),
+    "immediate_evaluation": (AlertKind.CSSRS_HIGH, "C-SSRS screen high risk: immediate evaluation"),
+}  # fmt: skip
+
+
+class AlertError(ValueError):
+    """A step that the alert's state does not allow, or a close without action or note."""
+
+
+@functools.cache
+def crisis_phrases() -> tuple[re.Pattern[str], ...]:
+    """Whole-word patterns from crisis_phrases.json (data, documented there as a review prompt)."""
+    raw = resources.files("katclinic.measures").joinpath("crisis_phrases.json").read_text("utf-8")
+    phrases = json.loads(raw)["phrases"]
+    return tuple(re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE) for p in phrases)
+
+
+def crisis_matches(text: str) -> list[str]:
+    return [p.pattern for p in crisis_phrases() if p.search(text)]
+
+
+def concerns(result: ScoreResult, comment: str) -> list[tuple[str, str]]:
+    """(kind, reason) for every safety concern in a scored response."""
+    found = [ALERT_FLAGS[flag] for flag in result.flags if flag in ALERT_FLAGS]
+    if comment and crisis_matches(comment):
+        found.append((AlertKind.CRISIS_TEXT, "Free-text answer contains crisis words: review it"))
+    return [(str(kind), reason) for kind, reason in found]
+
+
+def raise_alerts(
+    *, response: Response, found: list[tuple[str, str]], request: HttpRequest | None
+) -> list[SafetyAlert]:
+    """Create one alert per concern (inside the caller's transaction) and email at once."""
+    alerts = []
+    assignee_id = response.patient.responsible_clinician_id
+    for kind, reason in found:
+        alert = SafetyAlert.objects.create(
+            clinic_id=response.clinic_id, patient_id=response.patient_id, response=response,
+            kind=kind, reason=reason, assigned_to_id=assignee_id, raised_at=response.submitted_at,
+        )  # fmt: skip
+        audit.record(request=request, action=Action.CREATE, clinic_id=alert.clinic_id,
+                     patient_id=alert.patient_id, obj=alert, detail={"kind": kind, "response": response.pk})  # fmt: skip
+        transaction.on_commit(functools.partial(email_alert_raised.enqueue, alert.pk))
+        alerts.append(alert)
+    return alerts
+
+
+def _alert_link(alert: SafetyAlert) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("measures:alert_detail", args=[alert.pk])
+
+
+@task()
+def email_alert_raised(alert_id: int) -> None:
+    """Tell the responsible clinician (or the medical director when none) at once."""
+    alert = SafetyAlert.objects.select_related("assigned_to", "clinic").get(pk=alert_id)
+    to = [alert.assigned_to.email] if alert.assigned_to else director_emails(alert.clinic)
+    # No patient name in email: the link leads to the signed-in chart.
+    body = (f"A safety alert was raised at {alert.clinic.name}: {alert.reason}.\n"
+            f"Acknowledge it now: {_alert_link(alert)}\n")  # fmt: skip
+    send_mail("KAT Clinic: safety alert needs acknowledgement", body, None, to)
+
+
+def director_emails(clinic: Clinic) -> list[str]:
+    """The clinic's medical director: the configured email, else admin-prescribers, else admins."""
+    configured = str(get_setting(clinic, "measures.medical_director_email")).strip()
+    if configured:
+        return [configured]
+    members = StaffMembership.objects.active().filter(clinic=clinic)
+    admins = set(members.filter(role=Role.ADMIN).values_list("user_id", flat=True))
+    prescribers = set(members.filter(role=Role.PRESCRIBER).values_list("user_id", flat=True))
+    chosen = (admins & prescribers) or admins
+    return sorted(User.objects.filter(pk__in=chosen).values_list("email", flat=True))
+
+
+def is_open(clinic: Clinic, at: datetime) -> bool:
+    """Whether ``at`` falls within the clinic's opening hours, in the clinic's time zone."""
+    local = at.astimezone(ZoneInfo(clinic.timezone))
+    hours = (clinic.opening_hours or {}).get(DAYS[local.weekday()])
+    if not hours:
+        return False
+    start, end = (time.fromisoformat(value) for value in hours)
+    return start <= local.time() < end
+
+
+def _locked(alert: SafetyAlert) -> SafetyAlert:
+    return SafetyAlert.objects.select_for_update().get(pk=alert.pk)
+
+
+@transaction.atomic
+def acknowledge_alert(
+    *, alert: SafetyAlert, by: User, request: HttpRequest | None = None
+) -> SafetyAlert:
+    alert = _locked(alert)
+    if alert.state != AlertState.OPEN:
+        raise AlertError("this alert was already acknowledged")
+    alert.state, alert.acknowledged_at, alert.acknowledged_by = (
+        AlertState.ACKNOWLEDGED,
+        timezone.now(),
+        by,
+    )
+    alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
+                 patient_id=alert.patient_id, obj=alert, detail={"step": "acknowledged"})  # fmt: skip
+    return alert
+
+
+@transaction.atomic
+def close_alert(
+    *, alert: SafetyAlert, action: str, note: str, by: User, request: HttpRequest | None = None
+) -> SafetyAlert:
+    """Close with a documented action and note; an open alert is acknowledged on the way."""
+    if action not in CloseAction.values:
+        raise AlertError(f"action must be one of {', '.join(CloseAction.values)}")
+    if not note.strip():
+        raise AlertError("a note is required to close an alert")
+    alert = _locked(alert)
+    if alert.state == AlertState.CLOSED:
+        raise AlertError("this alert is already closed")
+    now = timezone.now()
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by = now, by
+    alert.state, alert.closed_at, alert.closed_by = AlertState.CLOSED, now, by
+    alert.action, alert.note = action, note.strip()
+    alert.save()
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
+                 patient_id=alert.patient_id, obj=alert, detail={"step": "closed", "action": action})  # fmt: skip
+    return alert
+
+
+def _escalate_one(alert: SafetyAlert, now: datetime) -> bool:
+    """Escalate once (the conditional update makes a second run a no-op); True if it did."""
+    clinic = alert.clinic
+    open_now = is_open(clinic, now)
+    deadline = alert.raised_at + timedelta(
+        minutes=int(get_setting(clinic, "measures.alert_ack_minutes"))
+    )
+    if open_now and now < deadline:
+        return False
+    to = director_emails(clinic)
+    rule = (
+        ""
+        if open_now
+        else (clinic.after_hours_rule or "No after-hours rule is set for this clinic.")
+    )
+    with transaction.atomic():
+        claimed = SafetyAlert.objects.filter(
+            pk=alert.pk, state=AlertState.OPEN, escalated_at__isnull=True
+        )
+        if not claimed.update(escalated_at=now, escalated_to=", ".join(to), after_hours_rule=rule):
+            return False
+        audit.record(request=None, action=Action.UPDATE, clinic_id=alert.clinic_id, patient_id=alert.patient_id,
+                     obj=alert, detail={"step": "escalated", "to": to, "after_hours": not open_now})  # fmt: skip
+    extra = [clinic.email] if rule and clinic.email else []
+    body = (f"A safety alert at {clinic.name} was not acknowledged in time: {alert.reason}.\n"
+            + (f"The clinic is closed. After-hours rule: {rule}\n" if rule else "")
+            + f"Open it: {_alert_link(alert)}\n")  # fmt: skip
+    send_mail("KAT Clinic: safety alert escalated", body, None, to + extra)
+    return True
+
+
+def escalate_overdue(now: datetime | None = None) -> int:
+    """Escalate every open alert past its acknowledgement time, or raised out of hours."""
+    now = now or timezone.now()
+    pending = SafetyAlert.objects.filter(state=AlertState.OPEN, escalated_at__isnull=True)
+    return sum(_escalate_one(alert, now) for alert in pending.select_related("clinic"))
+
+
+@task()
+def escalate_alerts_task() -> int:
+    return escalate_overdue()

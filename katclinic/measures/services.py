@@ -1,0 +1,348 @@
+"""Writes of measurement-based care, each one transaction with its audit event(s).
+
+Other apps call: ``submit_response`` (any source), ``schedule_around_session``
+(the dosing app, when a session is booked) and ``SafetyAlert.objects.open_alerts``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from katclinic.accounts.models import User
+from katclinic.api.models import hash_token
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.registry import get_setting
+from katclinic.measures import safety
+from katclinic.measures.catalogue import current_instrument, definition_of
+from katclinic.measures.models import (
+    SESSION_RULES,
+    Channel,
+    Course,
+    Instrument,
+    Invitation,
+    MeasurementSchedule,
+    Response,
+    Rule,
+)
+from katclinic.measures.scoring import Answer, AnswerError, score, validate_answers
+from katclinic.patients.models import Patient
+
+KIOSK_MINUTES = 60  # a tablet hand-over, not a clinical figure
+COMMENT_MAX = 2000
+
+
+class SubmissionError(ValueError):
+    """Answers that cannot be stored; ``errors`` has one entry per item or field."""
+
+    def __init__(self, errors: list[AnswerError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.link_id}: {e.message}" for e in errors))
+
+
+class InvitationUnusable(ValueError):
+    """The invitation was used already or has expired."""
+
+
+def _problem(field: str, message: str) -> SubmissionError:
+    return SubmissionError([AnswerError(field, "invalid_answer", message)])
+
+
+def _instrument(patient: Patient, key: str) -> Instrument:
+    instrument = current_instrument(key, patient.clinic_id)
+    if instrument is None:
+        raise _problem("instrument", f"unknown instrument {key!r}")
+    return instrument
+
+
+def _store(
+    *, patient: Patient, instrument: Instrument, answers: Mapping[str, Answer], comment: str,
+    source: str, submitted_by: User | None, corrects: Response | None = None, reason: str = "",
+) -> tuple[Response, list[tuple[str, str]]]:  # fmt: skip
+    """Validate and score; build the row (unsaved) and the safety concerns found."""
+    definition = definition_of(instrument)
+    errors = validate_answers(definition, answers)
+    if len(comment) > COMMENT_MAX:
+        errors.append(
+            AnswerError("comment", "invalid_answer", f"is longer than {COMMENT_MAX} characters")
+        )
+    if errors:
+        raise SubmissionError(errors)
+    result = score(definition, answers)
+    found = safety.concerns(result, comment)
+    response = Response(
+        clinic_id=patient.clinic_id, patient=patient, instrument=instrument,
+        instrument_key=instrument.key, instrument_version=instrument.version,
+        answers={item.link_id: answers.get(item.link_id) for item in definition.items if item.link_id in answers},
+        comment=comment, source=source, submitted_by=submitted_by, complete=result.complete,
+        total=result.total, band=result.band or "", flags=list(result.flags), risk=result.risk or "",
+        subscales=result.subscales, flagged=bool(found), corrects=corrects, correction_reason=reason,
+    )  # fmt: skip
+    return response, found
+
+
+@transaction.atomic
+def submit_response(
+    *, patient: Patient, instrument_key: str, answers: Mapping[str, Answer], source: str,
+    submitted_by: User | None, request: HttpRequest | None, comment: str = "",
+    invitation: Invitation | None = None,
+) -> Response:  # fmt: skip
+    """Validate -> score -> store -> raise alerts -> set course baseline -> audit, in one
+    transaction. Raises SubmissionError (nothing stored) or InvitationUnusable."""
+    instrument = _instrument(patient, instrument_key)
+    response, found = _store(patient=patient, instrument=instrument, answers=answers,
+                             comment=comment.strip(), source=source, submitted_by=submitted_by)  # fmt: skip
+    response.save(force_insert=True)
+    if invitation is not None:
+        now = timezone.now()
+        usable = Invitation.objects.filter(
+            pk=invitation.pk, used_at__isnull=True, expires_at__gt=now
+        )
+        if not usable.update(used_at=now, response=response):
+            raise InvitationUnusable("this questionnaire link was already used or has expired")
+    if response.complete:
+        # The first complete response on the course's scale becomes its baseline.
+        Course.objects.open().filter(patient=patient, baseline__isnull=True, instrument_key=instrument.key).update(
+            baseline=response
+        )  # fmt: skip
+    audit.record(request=request, user=submitted_by, action=Action.CREATE, clinic_id=patient.clinic_id,
+                 patient_id=patient.pk, obj=response, detail={"instrument": instrument.key, "source": source})  # fmt: skip
+    if found:
+        safety.raise_alerts(response=response, found=found, request=request)
+    return response
+
+
+@transaction.atomic
+def correct_response(
+    *, response: Response, answers: Mapping[str, Answer], reason: str, by: User,
+    request: HttpRequest | None, comment: str | None = None,
+) -> Response:  # fmt: skip
+    """Store a corrected version linked to the original, which stops being current."""
+    if not reason.strip():
+        raise _problem("reason", "a reason is required to correct a response")
+    old = (
+        Response.objects.select_for_update()
+        .select_related("instrument", "patient")
+        .get(pk=response.pk)
+    )
+    if not old.is_current:
+        raise _problem(
+            "response", "this response was already corrected; correct the newest version"
+        )
+    new, found = _store(patient=old.patient, instrument=old.instrument, answers=answers,
+                        comment=old.comment if comment is None else comment.strip(), source=old.source,
+                        submitted_by=by, corrects=old, reason=reason.strip())  # fmt: skip
+    new.submitted_at = old.submitted_at  # the answers describe the same moment
+    Response.objects.filter(pk=old.pk).update(is_current=False)
+    new.save(force_insert=True)
+    Course.objects.filter(baseline=old).update(baseline=new)
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=old.clinic_id, patient_id=old.patient_id,
+                 obj=new, detail={"corrects": old.pk, "reason": reason.strip()})  # fmt: skip
+    if found:
+        safety.raise_alerts(response=new, found=found, request=request)
+    return new
+
+
+@transaction.atomic
+def start_course(
+    *,
+    patient: Patient,
+    started_on: date,
+    by: User,
+    request: HttpRequest | None,
+    instrument_key: str = "phq9",
+) -> Course:
+    """Open a treatment course; the latest complete response on or before the start is its baseline."""
+    if Course.objects.open().filter(patient=patient).exists():
+        raise _problem("started_on", "this patient already has an open course; end it first")
+    baseline = (
+        Response.objects.current()
+        .filter(
+            patient=patient,
+            instrument_key=instrument_key,
+            complete=True,
+            submitted_at__date__lte=started_on,
+        )
+        .order_by("-submitted_at")
+        .first()
+    )
+    course = Course.objects.create(clinic_id=patient.clinic_id, patient=patient, started_on=started_on,
+                                   instrument_key=instrument_key, baseline=baseline, created_by=by)  # fmt: skip
+    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id,
+                 patient_id=patient.pk, obj=course, detail={"started_on": started_on.isoformat()})  # fmt: skip
+    return course
+
+
+@transaction.atomic
+def end_course(*, course: Course, ended_on: date, by: User, request: HttpRequest | None) -> Course:
+    if ended_on < course.started_on:
+        raise _problem("ended_on", "a course cannot end before it started")
+    course.ended_on = ended_on
+    course.save(update_fields=["ended_on"])
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=course.clinic_id,
+                 patient_id=course.patient_id, obj=course, detail={"ended_on": ended_on.isoformat()})  # fmt: skip
+    return course
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+def invitation_for_token(raw: str) -> Invitation | None:
+    if not raw or len(raw) > 100:
+        return None
+    return (
+        Invitation.objects.select_related("patient", "clinic")
+        .filter(token_hash=hash_token(raw))
+        .first()
+    )
+
+
+def _link_hours(patient: Patient) -> timedelta:
+    return timedelta(hours=int(get_setting(patient.clinic, "measures.link_expiry_hours")))
+
+
+def _new_token(invitation: Invitation) -> str:
+    raw = secrets.token_urlsafe(32)
+    invitation.token_hash = hash_token(raw)
+    return raw
+
+
+def email_invitation(invitation: Invitation, *, reminder: bool = False) -> bool:
+    """Email a fresh single-use link (an earlier link stops working); False if no address."""
+    patient = invitation.patient
+    if not patient.email:
+        return False
+    raw = _new_token(invitation)
+    link = settings.SITE_URL.rstrip("/") + reverse("measures:link", args=[raw])
+    expires = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M")
+    body = (f"{'Reminder: ' if reminder else ''}{patient.clinic.name} asks you to answer a short questionnaire.\n\n"
+            f"{link}\n\nThe link works once and until {expires}. If you are in crisis now:\n"
+            f"{patient.clinic.crisis_resources}\n")  # fmt: skip
+    send_mail(f"{patient.clinic.name}: a questionnaire for you", body, None, [patient.email])
+    return True
+
+
+@transaction.atomic
+def invite(
+    *, patient: Patient, instrument_key: str, by: User | None, request: HttpRequest | None,
+    channel: str = Channel.EMAIL, due_at: datetime | None = None, expires_at: datetime | None = None,
+    schedule: MeasurementSchedule | None = None, purpose: str = "",
+) -> Invitation:  # fmt: skip
+    """Create an invitation; one due now on the email channel is sent at once."""
+    _instrument(patient, instrument_key)
+    now = timezone.now()
+    due = due_at or now
+    invitation = Invitation(clinic_id=patient.clinic_id, patient=patient, instrument_key=instrument_key,
+                            schedule=schedule, channel=channel, purpose=purpose, due_at=due,
+                            expires_at=expires_at or due + _link_hours(patient), created_by=by)  # fmt: skip
+    if channel == Channel.EMAIL and due <= now and email_invitation(invitation):
+        invitation.sent_at = now
+    invitation.save(force_insert=True)
+    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id, patient_id=patient.pk,
+                 obj=invitation, detail={"instrument": instrument_key, "channel": channel, "sent": bool(invitation.sent_at)})  # fmt: skip
+    return invitation
+
+
+def start_kiosk(
+    *, patient: Patient, instrument_key: str, by: User, request: HttpRequest | None
+) -> tuple[Invitation, str]:
+    """An invitation for the clinic tablet; the raw token lives only in the tablet's session."""
+    now = timezone.now()
+    with transaction.atomic():
+        invitation = invite(patient=patient, instrument_key=instrument_key, by=by, request=request,
+                            channel=Channel.KIOSK, expires_at=now + timedelta(minutes=KIOSK_MINUTES),
+                            purpose="Clinic tablet")  # fmt: skip
+        raw = _new_token(invitation)
+        invitation.save(update_fields=["token_hash"])
+    return invitation, raw
+
+
+@transaction.atomic
+def set_schedule(
+    *,
+    patient: Patient,
+    instrument_key: str,
+    rules: list[str],
+    by: User,
+    request: HttpRequest | None,
+) -> list[MeasurementSchedule]:
+    """Replace the patient's active schedules for one instrument with ``rules``."""
+    _instrument(patient, instrument_key)
+    active = MeasurementSchedule.objects.filter(
+        patient=patient, instrument_key=instrument_key, active=True
+    )
+    active.exclude(rule__in=rules).update(active=False)
+    kept = set(active.values_list("rule", flat=True))
+    created = [
+        MeasurementSchedule.objects.create(clinic_id=patient.clinic_id, patient=patient,
+                                           instrument_key=instrument_key, rule=rule, created_by=by)
+        for rule in rules if rule not in kept
+    ]  # fmt: skip
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=patient.clinic_id, patient_id=patient.pk,
+                 object_type="measures.measurementschedule", object_id=instrument_key, detail={"rules": sorted(rules)})  # fmt: skip
+    for schedule in created:
+        if schedule.rule == Rule.BASELINE:
+            invite(patient=patient, instrument_key=instrument_key, by=by, request=request,
+                   channel=_channel(patient), schedule=schedule, purpose=Rule.BASELINE.label)  # fmt: skip
+    return list(
+        MeasurementSchedule.objects.filter(
+            patient=patient, instrument_key=instrument_key, active=True
+        )
+    )
+
+
+def _channel(patient: Patient) -> str:
+    return Channel.EMAIL if patient.email else Channel.PORTAL
+
+
+def _session_times(patient: Patient, rule: str, start: datetime) -> tuple[datetime, datetime]:
+    """(due, expires) of a session-relative rule; the pre-session one expires at the start."""
+    if rule == Rule.PRE_SESSION:
+        hours = int(get_setting(patient.clinic, "measures.pre_session_hours"))
+        return start - timedelta(hours=hours), start
+    due = start + (timedelta(hours=24) if rule == Rule.POST_24H else timedelta(days=7))
+    return due, due + _link_hours(patient)
+
+
+@transaction.atomic
+def schedule_around_session(
+    *, patient: Patient, session_start: datetime, by: User | None
+) -> list[Invitation]:
+    """Create the patient's before/after-session invitations for one dosing session.
+
+    Called by the dosing app when a session is booked; calling it again for the same
+    start creates nothing new. Invitations are sent by the periodic job when due.
+    """
+    if timezone.is_naive(session_start):
+        raise ValueError("session_start must be timezone-aware")
+    now = timezone.now()
+    schedules = MeasurementSchedule.objects.filter(
+        patient=patient, active=True, rule__in=SESSION_RULES
+    )
+    made = []
+    for schedule in schedules.select_related("patient__clinic"):
+        due, expires = _session_times(patient, schedule.rule, session_start)
+        if expires <= now:
+            continue
+        label = (
+            f"{schedule.get_rule_display()} ({timezone.localtime(session_start):%Y-%m-%d %H:%M})"
+        )
+        invitation, created = Invitation.objects.get_or_create(
+            schedule=schedule, due_at=due,
+            defaults={"clinic_id": patient.clinic_id, "patient": patient, "instrument_key": schedule.instrument_key,
+                      "channel": _channel(patient), "purpose": label, "expires_at": expires, "created_by": by},
+        )  # fmt: skip
+        if created:
+            audit.record(request=None, user=by, action=Action.CREATE, clinic_id=patient.clinic_id,
+                         patient_id=patient.pk, obj=invitation, detail={"rule": schedule.rule})  # fmt: skip
+            made.append(invitation)
+    return made

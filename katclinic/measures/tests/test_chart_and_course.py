@@ -1,0 +1,125 @@
+"""The Measures tab, treatment courses, corrections, staff entry and the demo builders."""
+
+import random
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from katclinic.measures import services
+from katclinic.measures.demo import generate_responses
+from katclinic.measures.models import Course, Invitation, Response
+from katclinic.measures.tests.helpers import PHQ9_MILD, form_data, submit
+from katclinic.testing import ClinicTestCase
+
+PHQ9_SEVERE = {f"q{n}": 2 for n in range(1, 9)} | {"q9": 0}  # 16
+PHQ9_REMITTED = {f"q{n}": 0 for n in range(1, 9)} | {"q1": 1, "q9": 0}  # 1
+
+
+class ChartTest(ClinicTestCase):
+    def test_the_tab_shows_change_response_and_remission_with_their_thresholds(self) -> None:
+        baseline = submit(self, PHQ9_SEVERE)
+        Response.objects.filter(pk=baseline.pk).update(
+            submitted_at=timezone.now() - timedelta(days=30)
+        )
+        services.start_course(
+            patient=self.pat,
+            started_on=timezone.localdate() - timedelta(days=30),
+            by=self.paula,
+            request=None,
+        )
+        submit(self, PHQ9_REMITTED)
+        self.login(self.paula)
+        page = self.client.get(reverse("measures:chart", args=[self.pat.pk]))
+        self.assertContains(page, "Response: reduction of at least 50% from baseline")
+        self.assertContains(page, "Remission: total &lt; 5")
+        self.assertContains(page, "-15 (-93.8%)")
+        self.assertContains(page, 'id="measures-series"')
+
+    def test_the_tab_uses_a_fixed_number_of_queries(self) -> None:
+        for _ in range(3):
+            submit(self, PHQ9_MILD)
+        self.login(self.paula)
+        url = reverse("measures:chart", args=[self.pat.pk])
+        self.client.get(url)
+        with self.assertNumQueries(16):
+            self.client.get(url)
+        for _ in range(10):
+            submit(self, PHQ9_MILD)
+        with self.assertNumQueries(16):
+            self.client.get(url)
+
+    def test_the_first_complete_response_in_a_course_becomes_its_baseline(self) -> None:
+        course = services.start_course(
+            patient=self.pat, started_on=timezone.localdate(), by=self.paula, request=None
+        )
+        first = submit(self, PHQ9_SEVERE)
+        submit(self, PHQ9_MILD)
+        course.refresh_from_db()
+        self.assertEqual(course.baseline, first)
+
+    def test_a_correction_is_a_new_version_linked_to_the_old(self) -> None:
+        old = submit(self, PHQ9_SEVERE)
+        new = services.correct_response(
+            response=old,
+            answers=PHQ9_MILD,
+            reason="Entered wrong form",
+            by=self.paula,
+            request=None,
+        )
+        old.refresh_from_db()
+        self.assertEqual((old.is_current, old.total, new.corrects, new.total), (False, 16, old, 8))
+        self.assertEqual(list(Response.objects.current()), [new])
+
+    def test_staff_enter_a_clinician_rated_instrument(self) -> None:
+        self.login(self.nick)
+        answers = {f"q{n}": 2 for n in range(1, 11)}
+        self.client.post(reverse("measures:enter", args=[self.pat.pk, "madrs"]), form_data(answers))
+        self.assertEqual(Response.objects.get().total, 20)
+
+    def test_an_answer_to_a_question_that_does_not_apply_is_refused_on_the_web(self) -> None:
+        self.login(self.nick)
+        answers = {"q1": False, "q2": False, "q3": True, "q6": False}
+        page = self.client.post(
+            reverse("measures:enter", args=[self.pat.pk, "cssrs_screener"]), form_data(answers)
+        )
+        self.assertContains(page, "applies only when", status_code=400)
+        self.assertFalse(Response.objects.exists())
+
+    def test_a_therapist_cannot_open_another_clinics_patient(self) -> None:
+        self.login(self.tara)
+        self.assertEqual(
+            self.client.get(reverse("measures:chart", args=[self.stranger.pk])).status_code, 404
+        )
+
+    def test_front_desk_cannot_see_scores(self) -> None:
+        self.login(self.alice)
+        self.assertEqual(
+            self.client.get(reverse("measures:chart", args=[self.pat.pk])).status_code, 403
+        )
+
+    def test_bulk_generation_writes_scored_rows(self) -> None:
+        written = generate_responses([self.pat, self.quinn], 6, random.Random(1))
+        self.assertEqual(written, 12)
+        self.assertEqual(
+            Response.objects.filter(instrument_key="gad7", total__isnull=False).count(), 6
+        )
+
+    def test_one_open_course_per_patient(self) -> None:
+        services.start_course(
+            patient=self.pat, started_on=timezone.localdate(), by=self.paula, request=None
+        )
+        with self.assertRaises(services.SubmissionError):
+            services.start_course(
+                patient=self.pat, started_on=timezone.localdate(), by=self.paula, request=None
+            )
+        self.assertEqual(Course.objects.count(), 1)
+
+    def test_an_invalid_invitation_form_is_refused_with_nothing_stored(self) -> None:
+        self.login(self.nick)
+        page = self.client.post(
+            reverse("measures:invite", args=[self.pat.pk]),
+            {"instrument": "madrs", "channel": "fax"},
+        )
+        self.assertContains(page, "Select a valid choice", status_code=400)
+        self.assertFalse(Invitation.objects.exists())

@@ -1,0 +1,142 @@
+"""The portal's own home cards: fallbacks that read other apps' models directly.
+
+Each is registered with `default=True`, so a card the owning app registers under the
+same key takes its place. Each degrades to nothing when that app's models are absent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from katclinic.patients.models import Patient
+from katclinic.portal.home import Card, CardContent, Line, register
+from katclinic.portal.models import JournalEntry
+
+
+def model_or_none(label: str) -> Any:
+    """The model called `label` ("app.Model"), or None while that app has not built it."""
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+def url_or_empty(name: str, **kwargs: Any) -> str:
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return ""
+
+
+# Not from a protocol: practical things every visit needs.
+ALWAYS_BRING = "Bring a photo ID and a list of the medicines you take, including any new ones."
+
+
+def upcoming_appointments(patient: Patient) -> Any:
+    """The patient's booked visits from now on, soonest first (scheduling app required)."""
+    model = model_or_none("scheduling.Appointment")
+    if model is None:
+        return []
+    return (
+        model.objects.filter(patient=patient, end__gte=timezone.now(),
+                             state__in=["booked", "confirmed", "checked_in"])
+        .select_related("plan__protocol_version", "clinic").order_by("start")
+    )  # fmt: skip
+
+
+def preparation_steps(appointment: Any) -> list[str]:
+    """What to do before a dosing visit, from the protocol behind its plan."""
+    from katclinic.scheduling.reminders import instruction_lines
+
+    steps = []
+    if appointment.kind == "dosing" and appointment.plan_id is not None:
+        steps = instruction_lines(appointment.plan.protocol_version.protocol.instructions)
+    return [*steps, ALWAYS_BRING]
+
+
+def local(appointment: Any, at: Any) -> Any:
+    from katclinic.scheduling.hours import clinic_tz
+
+    return at.astimezone(clinic_tz(appointment.clinic))
+
+
+def appointment_card(request: HttpRequest, patient: Patient) -> CardContent | None:
+    if model_or_none("scheduling.Appointment") is None:
+        return None
+    appointment = upcoming_appointments(patient).first()
+    link = url_or_empty("portal:appointments", patient_id=patient.pk)
+    if appointment is None:
+        return CardContent(empty="You have no visit booked.", link=link, link_label="Your visits")
+    when = local(appointment, appointment.start)
+    line = Line(f"{appointment.get_kind_display()}: {when:%A %-d %B at %H:%M}",
+                notes=preparation_steps(appointment))  # fmt: skip
+    return CardContent(lines=[line], link=link, link_label="Ask to move or cancel a visit")
+
+
+def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent | None:
+    invitation = model_or_none("measures.Invitation")
+    if invitation is None:
+        return None
+    from katclinic.measures.catalogue import current_definitions
+
+    now = timezone.now()
+    # Tablet invitations belong to the clinic's kiosk, not to the patient's own device.
+    due = list(invitation.objects.filter(patient=patient).exclude(channel="kiosk").open_at(now).order_by("due_at")[:10])  # fmt: skip
+    titles = (
+        {key: pair[1].title for key, pair in current_definitions(patient.clinic).items()}
+        if due
+        else {}
+    )
+    lines = [
+        Line(titles.get(i.instrument_key, i.instrument_key.upper()),
+             url=url_or_empty("measures:my_answer", invitation_id=i.pk),
+             detail=f"please answer by {timezone.localtime(i.expires_at):%-d %B}", level="warn")
+        for i in due
+    ]  # fmt: skip
+    return CardContent(lines=lines, empty="No questionnaires are waiting for you.")
+
+
+def consents_card(request: HttpRequest, patient: Patient) -> CardContent | None:
+    try:
+        from katclinic.intake import services as intake
+    except ImportError:
+        return None
+    signature = model_or_none("intake.ConsentSignature")
+    signed = set(
+        signature.objects.filter(patient=patient, withdrawal__isnull=True).values_list(
+            "document_id", flat=True
+        )
+    )
+    lines = [
+        Line(f"Please read and sign: {d.title}", level="warn",
+             url=url_or_empty("intake:my_sign", patient_id=patient.pk, document_id=d.pk))
+        for d in intake.current_documents(patient.clinic).values()
+        if d.pk not in signed and d.scope != "research"
+    ]  # fmt: skip
+    return CardContent(
+        lines=lines, empty="Every consent form is signed.",
+        link=url_or_empty("intake:my_consents", patient_id=patient.pk), link_label="Your consent forms",
+    )  # fmt: skip
+
+
+def journal_card(request: HttpRequest, patient: Patient) -> CardContent:
+    latest = JournalEntry.objects.filter(patient=patient).order_by("-created_at").first()
+    detail = (
+        f"Last entry {timezone.localtime(latest.created_at):%-d %B}" if latest else "No entries yet"
+    )
+    return CardContent(
+        lines=[Line("Write in your journal", url=reverse("portal:journal", args=[patient.pk]),
+                    detail=detail)],
+    )  # fmt: skip
+
+
+def register_defaults() -> None:
+    register(Card("appointment", "Your next visit", appointment_card, order=10), default=True)
+    register(Card("questionnaires", "Questionnaires to answer", questionnaires_card, order=20), default=True)  # fmt: skip
+    register(Card("consents", "Consent forms", consents_card, order=30), default=True)
+    register(Card("journal", "Your journal", journal_card, order=40), default=True)

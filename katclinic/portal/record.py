@@ -1,0 +1,141 @@
+"""A patient's own record as a download: a PDF summary and a FHIR Bundle.
+
+Both read what exists: scores when the measures app keeps them, sessions when the
+dosing app does. The caller writes the one export audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from fpdf import FPDF
+
+from katclinic.patients.models import Patient
+from katclinic.portal.cards import model_or_none
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    instrument: str
+    at: datetime
+    total: int
+    lowest: int
+    highest: int
+    change: int | None  # points since the first answer to this instrument; None for the first
+
+    @property
+    def change_words(self) -> str:
+        if self.change is None:
+            return ""
+        if self.change == 0:
+            return "the same as your first answer"
+        direction = "lower" if self.change < 0 else "higher"
+        return f"{abs(self.change)} {direction} than your first answer"
+
+
+def own_scores(patient: Patient) -> list[ScoreRow]:
+    """The patient's own questionnaire totals, oldest first (self-report instruments only)."""
+    response_model = model_or_none("measures.Response")
+    if response_model is None:
+        return []
+    from katclinic.measures.catalogue import definition_of
+
+    rows: list[ScoreRow] = []
+    first: dict[str, int] = {}
+    responses = (
+        response_model.objects.filter(patient=patient, is_current=True, complete=True,
+                                      total__isnull=False)
+        .select_related("instrument").order_by("submitted_at", "pk")
+    )  # fmt: skip
+    for response in responses:
+        definition = definition_of(response.instrument)
+        span = definition.total_range
+        if definition.kind != "self_report" or span is None:
+            continue
+        key = response.instrument_key
+        change = response.total - first[key] if key in first else None
+        first.setdefault(key, response.total)
+        rows.append(ScoreRow(definition.title, response.submitted_at, response.total, span[0], span[1], change))  # fmt: skip
+    return rows
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    pk: int
+    at: datetime
+    label: str
+
+
+def own_sessions(patient: Patient) -> list[SessionRow]:
+    """Treatment sessions that took place, newest first, if the dosing app keeps them."""
+    model = model_or_none("dosing.DosingSession")
+    if model is None:
+        return []
+    rows = (
+        model.objects.filter(patient=patient, dose_started_at__isnull=False)
+        .order_by("-dose_started_at").only("pk", "dose_started_at", "state")[:200]
+    )  # fmt: skip
+    return [
+        SessionRow(s.pk, s.dose_started_at,
+                   "Treatment session (ended early)" if s.state == "stopped_early" else "Treatment session")
+        for s in rows
+    ]  # fmt: skip
+
+
+def _latin(text: str) -> str:
+    """The PDF core fonts cover Latin-1 only; anything else prints as '?'."""
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def record_pdf(patient: Patient) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_title(_latin(f"Health record of {patient.full_name}"))
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 16)
+    pdf.cell(0, 10, _latin(f"{patient.clinic.name}: your health record"), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.set_font("helvetica", size=10)
+    pdf.cell(0, 6, f"Printed {timezone.localtime():%Y-%m-%d %H:%M}", new_x="LMARGIN", new_y="NEXT")
+    _section(pdf, "About you", [
+        f"Name: {patient.full_name}", f"Record number: {patient.mrn}",
+        f"Date of birth: {patient.date_of_birth:%Y-%m-%d}", f"Email: {patient.email or '-'}",
+        f"Phone: {patient.phone or '-'}", f"Address: {patient.address or '-'}",
+        f"Emergency contact: {patient.emergency_contact_name or '-'} {patient.emergency_contact_phone}",
+    ])  # fmt: skip
+    scores = [f"{r.at:%Y-%m-%d}  {r.instrument}: {r.total} (possible {r.lowest}-{r.highest})" for r in own_scores(patient)]  # fmt: skip
+    _section(pdf, "Questionnaire scores", scores or ["No questionnaire scores yet."])
+    sessions = [f"{timezone.localtime(s.at):%Y-%m-%d %H:%M}  {s.label}" for s in own_sessions(patient)]  # fmt: skip
+    _section(pdf, "Treatment sessions", sessions or ["No treatment sessions yet."])
+    return bytes(pdf.output())
+
+
+def _section(pdf: FPDF, title: str, lines: list[str]) -> None:
+    pdf.ln(4)
+    pdf.set_font("helvetica", "B", 13)
+    pdf.cell(0, 8, _latin(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=10)
+    for line in lines:
+        pdf.multi_cell(0, 5, _latin(line), new_x="LMARGIN", new_y="NEXT")
+
+
+def record_bundle(patient: Patient, base: str) -> dict[str, Any] | None:
+    """The FHIR facade's $everything content for this patient, or None without the facade."""
+    try:
+        from katclinic.fhir import bundle, registry
+    except ImportError:
+        return None
+    build = getattr(bundle, "everything", None)
+    if build is not None:
+        result: dict[str, Any] = build(patient, base=base)
+        return result
+    resources = [registry.REGISTRY["Patient"].render(patient)]
+    for resource_type in registry.REGISTRY.values():
+        if resource_type.patient_field is None or resource_type.name == "Patient":
+            continue
+        rows = resource_type.rows(patient.clinic).filter(
+            **{resource_type.patient_field: patient.pk}
+        )
+        resources += [resource_type.render(row) for row in rows]
+    return bundle.searchset(resources, base=base, total=len(resources))

@@ -1,0 +1,160 @@
+"""Worklist sections that read the scheduling and dosing apps' models (nurse, prescriber,
+therapist, front desk and admin items about sessions, notes, reminders and stock)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Max, OuterRef, Q, Subquery
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from katclinic.core.worklists import Item
+from katclinic.portal.cards import model_or_none
+
+LIMIT = 10
+FINISHED = ("discharged", "stopped_early")
+
+
+def _clinic(request: HttpRequest) -> Any:
+    return request.clinic  # type: ignore[attr-defined]
+
+
+def clinic_day(clinic: Any) -> tuple[datetime, datetime]:
+    """Start and end of today in the clinic's own time zone."""
+    from katclinic.scheduling.hours import clinic_tz
+
+    local = timezone.now().astimezone(clinic_tz(clinic))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+def _hm(clinic: Any, at: datetime) -> str:
+    from katclinic.scheduling.hours import clinic_tz
+
+    return f"{at.astimezone(clinic_tz(clinic)):%H:%M}"
+
+
+def sessions_today(request: HttpRequest) -> Sequence[Item]:
+    """Today's dosing sessions still to finish, by chair and then time."""
+    session = model_or_none("dosing.DosingSession")
+    clinic = _clinic(request)
+    start, end = clinic_day(clinic)
+    rows = (
+        session.objects.for_clinic(clinic).filter(scheduled_for__gte=start, scheduled_for__lt=end)
+        .exclude(state__in=FINISHED).select_related("patient").order_by("chair", "scheduled_for")[:LIMIT * 2]
+    )  # fmt: skip
+    return [Item(f"{s.chair} · {_hm(clinic, s.scheduled_for)} · {s.patient.full_name}",
+                 reverse("dosing:session", args=[s.pk]), s.get_state_display()) for s in rows]  # fmt: skip
+
+
+def pre_dose_pending(request: HttpRequest) -> Sequence[Item]:
+    session = model_or_none("dosing.DosingSession")
+    clinic = _clinic(request)
+    rows = (
+        session.objects.for_clinic(clinic).filter(state__in=["checked_in", "pre_dose_checks"])
+        .select_related("patient").order_by("scheduled_for")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{s.patient.full_name} ({s.chair}): pre-dose checks", reverse("dosing:pre_dose", args=[s.pk]),
+                 f"booked {_hm(clinic, s.scheduled_for)}", level="warn") for s in rows]  # fmt: skip
+
+
+def overdue_checkpoints(request: HttpRequest) -> Sequence[Item]:
+    from katclinic.dosing.board import floor
+
+    chairs = [c for c in floor(_clinic(request), timezone.now()) if c.overdue or c.rechecks_overdue]
+    return [Item(f"{c.chair} ({c.initials}): {c.overdue + c.rechecks_overdue} overdue",
+                 reverse("dosing:session", args=[c.session_id]),
+                 f"next: {c.next_label}" if c.next_label else "", level="danger") for c in chairs]  # fmt: skip
+
+
+def rems_forms_due(request: HttpRequest) -> Sequence[Item]:
+    form = model_or_none("dosing.RemsForm")
+    today = timezone.localdate()
+    rows = (
+        form.objects.for_clinic(_clinic(request)).due().select_related("session__patient")[:LIMIT]
+    )
+    return [Item(f"{f.session.patient.full_name}: REMS monitoring form", reverse("dosing:rems_edit", args=[f.pk]),
+                 f"due {f.due_on:%d %b}", level="danger" if f.due_on < today else "warn") for f in rows]  # fmt: skip
+
+
+def counts_due(request: HttpRequest) -> Sequence[Item]:
+    """Lots drawn from today with no count recorded since the last draw (end-of-day count)."""
+    entry = model_or_none("dosing.LedgerEntry")
+    start, _ = clinic_day(_clinic(request))
+    used = ("draw", "administration", "waste")
+    lots = (
+        entry.objects.filter(clinic=_clinic(request), at__gte=start, kind__in=used)
+        .values("lot_id", "lot__product", "lot__lot_number")
+        .annotate(last_use=Max("at"), last_count=Max("lot__entries__at", filter=Q(lot__entries__kind="count")))
+    )  # fmt: skip
+    return [Item(f"Count {row['lot__product']} lot {row['lot__lot_number']}", reverse("dosing:lot", args=[row["lot_id"]]),
+                 "used today, not counted since", level="warn")
+            for row in lots if row["last_count"] is None or row["last_count"] < row["last_use"]][:LIMIT]  # fmt: skip
+
+
+def soft_stops_to_decide(request: HttpRequest) -> Sequence[Item]:
+    """Soft stops failing in the latest gate run of a session still before dosing."""
+    check = model_or_none("dosing.GateCheck")
+    latest = (
+        check.objects.filter(session=OuterRef("session"))
+        .order_by("-evaluation")
+        .values("evaluation")[:1]
+    )
+    rows = (
+        check.objects.filter(clinic=_clinic(request), stop="soft", result="fail", overridden_at__isnull=True,
+                             session__state__in=["checked_in", "pre_dose_checks"])
+        .filter(evaluation=Subquery(latest)).select_related("session__patient").order_by("evaluated_at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{c.session.patient.full_name}: {c.label}", reverse("dosing:session", args=[c.session_id]),
+                 c.reason[:80], level="warn") for c in rows]  # fmt: skip
+
+
+def support_sessions_today(request: HttpRequest) -> Sequence[Item]:
+    appointment = model_or_none("scheduling.Appointment")
+    clinic = _clinic(request)
+    start, end = clinic_day(clinic)
+    rows = (
+        appointment.objects.for_clinic(clinic).live().filter(start__gte=start, start__lt=end,
+                                                             kind__in=["preparation", "integration"])
+        .select_related("patient", "staff").order_by("start")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{_hm(clinic, a.start)} {a.get_kind_display()}: {a.patient.full_name}",
+                 reverse("scheduling:patient_appointments", args=[a.patient_id]),
+                 "with you" if a.staff_id == request.user.pk else f"with {a.staff}") for a in rows]  # fmt: skip
+
+
+def notes_to_sign(request: HttpRequest) -> Sequence[Item]:
+    note = model_or_none("dosing.SupportNote")
+    rows = (
+        note.objects.filter(clinic=_clinic(request), author=request.user, signed_at__isnull=True)
+        .select_related("patient").order_by("created_at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{n.patient.full_name}: {n.get_kind_display().lower()} note", reverse("dosing:session", args=[n.session_id]),
+                 f"written {timezone.localtime(n.created_at):%d %b}", level="warn") for n in rows]  # fmt: skip
+
+
+def failed_reminders(request: HttpRequest) -> Sequence[Item]:
+    reminder = model_or_none("scheduling.Reminder")
+    rows = (
+        reminder.objects.filter(clinic=_clinic(request), state="failed", appointment__start__gte=timezone.now())
+        .select_related("appointment__patient").order_by("appointment__start")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{r.appointment.patient.full_name}: {r.get_channel_display()} reminder failed",
+                 reverse("scheduling:failed_reminders"), r.last_error[:80], level="warn") for r in rows]  # fmt: skip
+
+
+def inventory_discrepancies(request: HttpRequest) -> Sequence[Item]:
+    entry = model_or_none("dosing.LedgerEntry")
+    since = timezone.now() - timedelta(days=7)
+    rows = (
+        entry.objects.filter(clinic=_clinic(request), kind="count", at__gte=since)
+        .exclude(discrepancy_mg__isnull=True).exclude(discrepancy_mg=0)
+        .select_related("lot").order_by("-at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{e.lot.product} lot {e.lot.lot_number}: count off by {e.discrepancy_mg} mg",
+                 reverse("dosing:lot", args=[e.lot_id]), f"counted {timezone.localtime(e.at):%d %b %H:%M}",
+                 level="danger") for e in rows]  # fmt: skip

@@ -1,0 +1,344 @@
+"""Worklist sections for every staff role, from the models that exist in this build.
+
+Each section is registered only when the models it reads are installed (so the page
+degrades cleanly while an app is missing), reads the active clinic only, and links
+each item straight to the page where the work is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+
+from katclinic.clinics.permissions import Role
+from katclinic.core.worklists import Item, Section, register
+from katclinic.portal import worklist_dosing as d
+from katclinic.portal.cards import model_or_none
+
+A, P, N, T, F = Role.ADMIN, Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK
+LIMIT = 10  # a worklist shows the first few; the section link leads to the full list
+AUDIT_STATUS_SECONDS = 600  # verifying a chain reads all of it: at most every 10 minutes
+
+
+def _clinic(request: HttpRequest) -> Any:
+    return request.clinic  # type: ignore[attr-defined]
+
+
+def _when(at: Any) -> str:
+    return f"{timezone.localtime(at):%d %b %H:%M}"
+
+
+def screenings_to_decide(request: HttpRequest) -> Sequence[Item]:
+    screening = model_or_none("intake.Screening")
+    rows = (
+        screening.objects.for_clinic(_clinic(request)).current()
+        .filter(decision__isnull=True).select_related("patient").order_by("created_at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{s.patient.full_name}: {s.get_route_display()} screening", reverse("intake:screening", args=[s.pk]),
+                 f"started {_when(s.created_at)}") for s in rows]  # fmt: skip
+
+
+def plans_to_sign(request: HttpRequest) -> Sequence[Item]:
+    version = model_or_none("protocols.PlanVersion")
+    rows = (
+        version.objects.filter(clinic=_clinic(request), signed_at__isnull=True)
+        .select_related("plan__patient").order_by("created_at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{v.plan.patient.full_name}: plan version {v.number} ({v.get_kind_display()})",
+                 reverse("protocols:patient_plans", args=[v.plan.patient_id]),
+                 f"drafted {_when(v.created_at)}", level="warn" if v.soft_limit else "") for v in rows]  # fmt: skip
+
+
+def open_safety_alerts(request: HttpRequest) -> Sequence[Item]:
+    alert = model_or_none("measures.SafetyAlert")
+    rows = (
+        alert.objects.for_clinic(_clinic(request)).unhandled()
+        .select_related("patient").order_by("raised_at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{a.patient.full_name}: {a.get_kind_display()}", reverse("measures:alert_detail", args=[a.pk]),
+                 f"{a.get_state_display()} since {_when(a.raised_at)}",
+                 level="danger" if a.state == "open" else "warn") for a in rows]  # fmt: skip
+
+
+def new_consultation_requests(request: HttpRequest) -> Sequence[Item]:
+    consultation = model_or_none("intake.ConsultationRequest")
+    rows = consultation.objects.for_clinic(_clinic(request)).filter(state="new").order_by("-urgent", "submitted_at")[:LIMIT]  # fmt: skip
+    return [Item(f"{c.name}", reverse("intake:request_detail", args=[c.pk]), f"received {_when(c.submitted_at)}",
+                 level="warn" if c.urgent else "") for c in rows]  # fmt: skip
+
+
+def appointment_requests(request: HttpRequest) -> Sequence[Item]:
+    from katclinic.portal.models import AppointmentRequest
+
+    rows = (
+        AppointmentRequest.objects.for_clinic(_clinic(request))
+        .open()
+        .select_related("patient")[:LIMIT]
+    )
+    return [Item(f"{r.patient.full_name}: {r.get_kind_display().lower()}", reverse("portal:requests"),
+                 f"asked {_when(r.created_at)}", level="warn" if r.kind == "cancel" else "") for r in rows]  # fmt: skip
+
+
+def missing_consents(request: HttpRequest) -> Sequence[Item]:
+    from katclinic.intake.services import consent_gaps
+
+    _, gaps = consent_gaps(_clinic(request))
+    return [Item(f"{g.patient.full_name}: consent {g.state}", reverse("intake:consents"),
+                 f"signed version {g.signed_version}" if g.signed_version else "never signed",
+                 level="warn") for g in gaps[:LIMIT]]  # fmt: skip
+
+
+def shared_journal_entries(request: HttpRequest) -> Sequence[Item]:
+    from katclinic.portal.models import JournalEntry
+
+    since = timezone.now() - timedelta(days=7)
+    rows = (
+        JournalEntry.objects.filter(clinic=_clinic(request), shared_at__gte=since).shared()
+        .select_related("patient").order_by("-shared_at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"{e.patient.full_name}: journal entry", reverse("portal:journal_tab", args=[e.patient_id]),
+                 f"shared {_when(e.shared_at)}") for e in rows]  # fmt: skip
+
+
+def denied_access(request: HttpRequest) -> Sequence[Item]:
+    from katclinic.audit.models import AuditEvent
+
+    since = timezone.now() - timedelta(hours=24)
+    clinic = _clinic(request)
+    rows = AuditEvent.objects.filter(clinic_id=clinic.pk, action="denied", at__gte=since)
+    count = rows.count()
+    if not count:
+        return []
+    people = rows.exclude(actor="").values_list("actor", flat=True).distinct()[:3]
+    return [Item(f"{count} denied access attempt{'s' if count != 1 else ''} in the last 24 hours",
+                 reverse("audit:list") + "?action=denied", ", ".join(people), level="warn")]  # fmt: skip
+
+
+def audit_chain_status(request: HttpRequest) -> Sequence[Item]:
+    from katclinic.audit.services import verify_chain
+
+    clinic = _clinic(request)
+    key = f"portal:audit-chain:{clinic.pk}"
+    problems = cache.get(key)
+    if problems is None:
+        problems = [p.problem for p in verify_chain(clinic.pk)][:3]
+        cache.set(key, problems, AUDIT_STATUS_SECONDS)
+    if not problems:
+        return []
+    return [Item(f"Audit trail check failed: {problem}", reverse("audit:list"), level="danger") for problem in problems]  # fmt: skip
+
+
+def settings_changes(request: HttpRequest) -> Sequence[Item]:
+    from katclinic.clinics.models import ClinicSetting
+
+    since = timezone.now() - timedelta(days=7)
+    rows = (
+        ClinicSetting.objects.filter(clinic=_clinic(request), changed_at__gte=since)
+        .select_related("changed_by").order_by("-changed_at")[:LIMIT]
+    )  # fmt: skip
+    return [Item(f"Setting changed: {s.key}", reverse("clinics:settings"),
+                 f"by {s.changed_by} {_when(s.changed_at)}") for s in rows]  # fmt: skip
+
+
+Rule = tuple[
+    str, str, frozenset[Role], Callable[[HttpRequest], Sequence[Item]], tuple[str, ...], str, int
+]
+
+RULES: list[Rule] = [
+    (
+        "prescriber-screenings",
+        "Screenings to decide",
+        frozenset({P}),
+        screenings_to_decide,
+        ("intake.Screening", "intake.EligibilityDecision"),
+        "",
+        20,
+    ),  # fmt: skip
+    (
+        "prescriber-plans",
+        "Plans to sign",
+        frozenset({P}),
+        plans_to_sign,
+        ("protocols.PlanVersion",),
+        "",
+        21,
+    ),  # fmt: skip
+    (
+        "safety-alerts",
+        "Open safety alerts",
+        frozenset({P, N, T}),
+        open_safety_alerts,
+        ("measures.SafetyAlert",),
+        "measures:alert_list",
+        5,
+    ),  # fmt: skip
+    (
+        "frontdesk-consultations",
+        "New consultation requests",
+        frozenset({F, A}),
+        new_consultation_requests,
+        ("intake.ConsultationRequest",),
+        "intake:requests",
+        20,
+    ),  # fmt: skip
+    (
+        "frontdesk-appointment-requests",
+        "Appointment requests from patients",
+        frozenset({F}),
+        appointment_requests,
+        (),
+        "portal:requests",
+        21,
+    ),  # fmt: skip
+    (
+        "frontdesk-consents",
+        "Patients missing consent",
+        frozenset({F}),
+        missing_consents,
+        ("intake.ConsentSignature",),
+        "intake:consents",
+        30,
+    ),  # fmt: skip
+    (
+        "therapist-journal",
+        "Journal entries shared this week",
+        frozenset({T}),
+        shared_journal_entries,
+        (),
+        "",
+        30,
+    ),  # fmt: skip
+    (
+        "admin-denied",
+        "Denied access (24 hours)",
+        frozenset({A}),
+        denied_access,
+        (),
+        "audit:list",
+        10,
+    ),  # fmt: skip
+    (
+        "admin-audit-chain",
+        "Audit trail integrity",
+        frozenset({A}),
+        audit_chain_status,
+        (),
+        "audit:list",
+        11,
+    ),  # fmt: skip
+    (
+        "nurse-sessions",
+        "Dosing sessions today",
+        frozenset({N}),
+        d.sessions_today,
+        ("dosing.DosingSession", "scheduling.Appointment"),
+        "dosing:board",
+        10,
+    ),  # fmt: skip
+    (
+        "nurse-pre-dose",
+        "Pre-dose checks pending",
+        frozenset({N, P}),
+        d.pre_dose_pending,
+        ("dosing.DosingSession",),
+        "",
+        11,
+    ),  # fmt: skip
+    (
+        "nurse-overdue",
+        "Overdue checkpoints",
+        frozenset({N, P}),
+        d.overdue_checkpoints,
+        ("dosing.Checkpoint",),
+        "dosing:board",
+        4,
+    ),  # fmt: skip
+    (
+        "nurse-rems",
+        "REMS forms due",
+        frozenset({N, P}),
+        d.rems_forms_due,
+        ("dosing.RemsForm",),
+        "dosing:rems_queue",
+        30,
+    ),  # fmt: skip
+    (
+        "nurse-counts",
+        "Controlled-substance counts due",
+        frozenset({N}),
+        d.counts_due,
+        ("dosing.LedgerEntry", "scheduling.Appointment"),
+        "dosing:ledger",
+        31,
+    ),  # fmt: skip
+    (
+        "prescriber-soft-stops",
+        "Soft stops waiting for your decision",
+        frozenset({P}),
+        d.soft_stops_to_decide,
+        ("dosing.GateCheck",),
+        "",
+        6,
+    ),  # fmt: skip
+    (
+        "therapist-sessions",
+        "Preparation and integration today",
+        frozenset({T}),
+        d.support_sessions_today,
+        ("scheduling.Appointment",),
+        "",
+        10,
+    ),  # fmt: skip
+    (
+        "therapist-notes",
+        "Notes to sign",
+        frozenset({T, P}),
+        d.notes_to_sign,
+        ("dosing.SupportNote",),
+        "",
+        20,
+    ),  # fmt: skip
+    (
+        "frontdesk-reminders",
+        "Failed reminders",
+        frozenset({F}),
+        d.failed_reminders,
+        ("scheduling.Reminder",),
+        "scheduling:failed_reminders",
+        25,
+    ),  # fmt: skip
+    (
+        "admin-inventory",
+        "Inventory discrepancies",
+        frozenset({A}),
+        d.inventory_discrepancies,
+        ("dosing.LedgerEntry",),
+        "dosing:ledger",
+        12,
+    ),  # fmt: skip
+    (
+        "admin-settings",
+        "Settings changed this week",
+        frozenset({A}),
+        settings_changes,
+        (),
+        "clinics:settings",
+        30,
+    ),  # fmt: skip
+]
+
+
+def register_all() -> None:
+    """Register every section whose models are installed."""
+    for key, title, roles, items, needs, link, order in RULES:
+        if any(model_or_none(label) is None for label in needs):
+            continue
+        # Lazy: the URLconf must not be imported while apps are still starting.
+        url: Any = reverse_lazy(link) if link else ""
+        register(Section(key, title, roles, items, link=url, order=order))

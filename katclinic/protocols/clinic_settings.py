@@ -1,0 +1,20 @@
+"""Plan settings: how old a weight may be, and how far ahead open-ended phases are planned."""
+
+from decimal import Decimal
+
+from katclinic.clinics.registry import define
+
+PLANS = "Protocols: treatment plans"
+NO_FIGURE = (
+    "No published figure in the clinical reference (clinical.md section 1 asks for weight and "
+    "its date with every weight-based dose); a clinic policy for the medical director to set."
+)
+
+define(key="plans_weight_max_age_days", label="A weight older than this is flagged as stale when dosing by mg/kg",
+       kind="int", default=30, unit="days", source=NO_FIGURE, verified=False,
+       minimum=Decimal(1), maximum=Decimal(365), group=PLANS)  # fmt: skip
+define(key="plans_open_ended_doses", label="Doses to plan ahead in an open-ended phase (maintenance)",
+       kind="int", default=4, unit="doses",
+       source="Maintenance has no standard schedule and is individualised (Andrade 2017, clinical.md section 1); "
+              "planning horizon is clinic policy.",
+       verified=False, minimum=Decimal(1), maximum=Decimal(26), group=PLANS)  # fmt: skip

@@ -1,0 +1,49 @@
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from katclinic.api.auth import require_scope
+from katclinic.api.models import Scope
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.access import get_patient_for_user, require_perm
+from katclinic.clinics.permissions import Perm
+from katclinic.scheduling.models import Appointment
+
+router = Router(tags=["appointments"])
+
+
+class AppointmentOut(Schema):
+    id: int
+    patient_id: int
+    kind: str
+    state: str
+    staff_id: int
+    room_id: int | None
+    chair_id: int | None
+    start: datetime
+    end: datetime
+    plan_id: int | None
+
+
+@router.get("/", response=list[AppointmentOut], url_name="appointments_list")
+@paginate(LimitOffsetPagination)
+def list_appointments(request: HttpRequest) -> QuerySet[Appointment]:
+    """Appointments of the token's clinic, in time order."""
+    require_scope(request, Scope.APPOINTMENTS_READ)
+    clinic = require_perm(request, Perm.VIEW_PATIENT_LIST)
+    return Appointment.objects.for_clinic(clinic).order_by("start", "pk")
+
+
+@router.get(
+    "/patient/{patient_id}", response=list[AppointmentOut], url_name="appointments_for_patient"
+)
+def patient_appointments(request: HttpRequest, patient_id: int) -> QuerySet[Appointment]:
+    require_scope(request, Scope.APPOINTMENTS_READ)
+    patient = get_patient_for_user(request, patient_id)
+    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
+                 detail={"via": "api", "section": "appointments"})  # fmt: skip
+    return Appointment.objects.filter(patient=patient).order_by("start", "pk")

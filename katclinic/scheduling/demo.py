@@ -1,0 +1,61 @@
+"""Demo: rooms, chairs and working hours; the demo plans booked into them; reminders."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from django.utils import timezone
+
+from katclinic.clinics.models import Clinic
+from katclinic.demo.generator import DemoWorld
+from katclinic.protocols.models import Plan, PlanStatus
+from katclinic.protocols.scheduling import ScheduleError
+from katclinic.scheduling import services
+from katclinic.scheduling.models import Chair, Reminder, ReminderState, Room, StaffAvailability
+
+
+def _resources(clinic: Clinic) -> None:
+    treatment = Room.objects.create(clinic=clinic, name="Treatment room")
+    for number in (1, 2, 3):
+        Chair.objects.create(clinic=clinic, room=treatment, name=f"Chair {number}")
+    Room.objects.create(clinic=clinic, name="Consulting room 1")
+    Room.objects.create(clinic=clinic, name="Consulting room 2")
+
+
+def _hours(world: DemoWorld, clinic: Clinic) -> None:
+    keys = (
+        ["prescriber", "nurse", "therapist", "director"]
+        if clinic == world.clinics[0]
+        else ["prescriber", "director"]
+    )
+    rows = [StaffAvailability(clinic=clinic, staff=world.staff[key], weekday=day, starts=time(8), ends=time(18))
+            for key in keys for day in range(5)]  # fmt: skip
+    StaffAvailability.objects.bulk_create(rows)
+
+
+def build(world: DemoWorld) -> None:
+    for clinic in world.clinics:
+        _resources(clinic)
+        _hours(world, clinic)
+    by = world.staff["frontdesk"]
+    start_on = timezone.localdate() + timedelta(days=1)
+    for plan in Plan.objects.filter(clinic=world.clinics[0], status=PlanStatus.ACTIVE).order_by(
+        "pk"
+    ):
+        try:
+            rows = services.propose_for_plan(
+                plan=plan, staff=world.staff["prescriber"], start_on=start_on
+            )
+            services.book_plan_schedule(plan=plan, rows=rows, by=by)
+        except (ScheduleError, services.ScheduleConflict):
+            continue
+    # One reminder the SMS/email provider refused, so front desk has something to follow up.
+    reminder = (
+        Reminder.objects.filter(clinic=world.clinics[0], state=ReminderState.PENDING)
+        .order_by("send_at")
+        .first()
+    )
+    if reminder is not None:
+        reminder.state, reminder.attempts = ReminderState.FAILED, 4
+        reminder.last_error = "SMTPRecipientsRefused: mailbox unavailable"
+        reminder.save(update_fields=["state", "attempts", "last_error"])

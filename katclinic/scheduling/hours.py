@@ -1,0 +1,35 @@
+"""A clinic's opening hours, time zone and session lengths, in the shape the planner takes."""
+
+from __future__ import annotations
+
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from katclinic.clinics.models import Clinic
+from katclinic.clinics.registry import all_settings
+from katclinic.protocols.scheduling import ClinicHours, SessionLengths
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def clinic_hours(clinic: Clinic) -> ClinicHours:
+    """`Clinic.opening_hours` ({"mon": ["08:00", "18:00"], ...}) as {weekday: (open, close)}."""
+    hours = {}
+    for index, name in enumerate(WEEKDAYS):
+        span = (clinic.opening_hours or {}).get(name)
+        if span and len(span) == 2:
+            hours[index] = (time.fromisoformat(span[0]), time.fromisoformat(span[1]))
+    return hours
+
+
+def clinic_tz(clinic: Clinic) -> ZoneInfo:
+    return ZoneInfo(clinic.timezone)
+
+
+def session_lengths(clinic: Clinic) -> SessionLengths:
+    values = all_settings(clinic)
+    return SessionLengths(
+        preparation=int(values["scheduling_preparation_minutes"]),
+        dosing=int(values["scheduling_dosing_minutes"]),
+        integration=int(values["scheduling_integration_minutes"]),
+    )

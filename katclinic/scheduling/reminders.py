@@ -1,0 +1,161 @@
+"""Appointment reminders: created at the clinic's offsets, sent by a periodic task with retries.
+
+A reminder carries the protocol's pre-session instructions (fasting, transport, driving) for
+dosing sessions, and no clinical detail beyond them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from katclinic.clinics.registry import all_settings, get_setting
+from katclinic.protocols.schema import Instructions
+from katclinic.scheduling import sms
+from katclinic.scheduling.hours import clinic_tz
+from katclinic.scheduling.models import Appointment, Channel, Kind, Reminder, ReminderState
+
+# Wait before retry n: 5 min, 10, 20, 40... (doubling, capped at 6 h) so a provider outage
+# is ridden out without hammering it.
+FIRST_RETRY = timedelta(minutes=5)
+MAX_RETRY = timedelta(hours=6)
+
+
+def offsets(clinic: object) -> list[int]:
+    raw = str(get_setting(clinic, "scheduling_reminder_offsets_hours"))
+    return sorted(
+        {int(p) for p in raw.replace(" ", "").split(",") if p.isdigit() and int(p) > 0},
+        reverse=True,
+    )
+
+
+def create_for(appointment: Appointment) -> list[Reminder]:
+    """Pending reminders at each offset still in the future, by email and (if set) SMS."""
+    values = all_settings(appointment.clinic)
+    channels = [Channel.EMAIL] + ([Channel.SMS] if values["scheduling_reminder_sms"] else [])
+    now = timezone.now()
+    rows = [
+        Reminder(clinic_id=appointment.clinic_id, appointment=appointment, channel=channel,
+                 send_at=appointment.start - timedelta(hours=hours), next_attempt_at=appointment.start - timedelta(hours=hours))
+        for hours in offsets(appointment.clinic) for channel in channels
+        if appointment.start - timedelta(hours=hours) > now
+    ]  # fmt: skip
+    return Reminder.objects.bulk_create(rows)
+
+
+def cancel_pending(appointment: Appointment) -> int:
+    return Reminder.objects.filter(appointment=appointment, state=ReminderState.PENDING).update(
+        state=ReminderState.CANCELLED
+    )
+
+
+def instruction_lines(instructions: Instructions) -> list[str]:
+    """The patient's pre-session instructions from a protocol file, in plain words."""
+    lines = []
+    if instructions.fasting is not None:
+        lines.append(
+            f"Do not eat for {instructions.fasting.no_food_hours} hours before your session."
+        )
+        lines.append(
+            f"Do not drink anything for {instructions.fasting.no_liquids_minutes} minutes before it."
+        )
+    if instructions.nasal_products_hours_before is not None:
+        hours = instructions.nasal_products_hours_before.value
+        lines.append(
+            f"Use any nasal steroid or decongestant at least {hours} hour{'s' if hours != 1 else ''} before."
+        )
+    if instructions.arrange_transport:
+        lines.append("Arrange a ride home: someone must take you home after the session.")
+    if instructions.no_driving_until_after_sleep:
+        lines.append("Do not drive until the next day, after a night's sleep.")
+    return lines
+
+
+def message(appointment: Appointment) -> tuple[str, str]:
+    """(subject, body) of a reminder."""
+    local = appointment.start.astimezone(clinic_tz(appointment.clinic))
+    clinic = appointment.clinic
+    body = [f"This is a reminder of your {appointment.get_kind_display().lower()} at {clinic.name}",
+            f"on {local:%A %d %B %Y} at {local:%H:%M}.", ""]  # fmt: skip
+    if appointment.kind == Kind.DOSING and appointment.plan is not None:
+        protocol = appointment.plan.protocol_version.protocol
+        body += [
+            "Before your session:",
+            *[f"- {line}" for line in instruction_lines(protocol.instructions)],
+            "",
+        ]
+    body.append(f"To change or cancel, call {clinic.phone or 'the clinic'}.")
+    return f"Reminder: your appointment at {clinic.name}", "\n".join(body)
+
+
+def deliver(reminder: Reminder) -> None:
+    """Send one reminder; raise on failure."""
+    appointment = reminder.appointment
+    subject, body = message(appointment)
+    if reminder.channel == Channel.EMAIL:
+        if not appointment.patient.email:
+            raise ValueError("no email address on record")
+        send_mail(subject, body, None, [appointment.patient.email])
+    else:
+        sms.get_backend().send(to=appointment.patient.phone, body=body)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+
+
+def _attempt(reminder: Reminder, now: datetime) -> bool:
+    try:
+        deliver(reminder)
+    except Exception as exc:  # noqa: BLE001 - any provider failure is recorded and retried
+        reminder.attempts += 1
+        reminder.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        limit = int(get_setting(reminder.clinic, "scheduling_reminder_max_attempts"))
+        reminder.state = (
+            ReminderState.FAILED if reminder.attempts >= limit else ReminderState.PENDING
+        )
+        reminder.next_attempt_at = now + retry_delay(reminder.attempts)
+        reminder.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
+        return False
+    reminder.attempts += 1
+    reminder.state, reminder.sent_at = ReminderState.SENT, now
+    reminder.save(update_fields=["attempts", "state", "sent_at"])
+    return True
+
+
+def send_due(now: datetime | None = None) -> int:
+    """Send every reminder that is due; return how many went out. Safe to run repeatedly:
+    each reminder is claimed under a row lock, and a sent one is never picked again."""
+    now = now or timezone.now()
+    sent = 0
+    due = Reminder.objects.filter(
+        state=ReminderState.PENDING, next_attempt_at__lte=now
+    ).values_list("pk", flat=True)
+    for pk in list(due[:500]):
+        with transaction.atomic():
+            reminder = (
+                Reminder.objects.select_for_update(of=("self",))
+                .select_related("clinic", "appointment__patient", "appointment__clinic",
+                                "appointment__plan__protocol_version")
+                .filter(pk=pk, state=ReminderState.PENDING).first()
+            )  # fmt: skip
+            if reminder is None:
+                continue
+            if reminder.appointment.start <= now:
+                reminder.state, reminder.last_error = (
+                    ReminderState.CANCELLED,
+                    "appointment already started",
+                )
+                reminder.save(update_fields=["state", "last_error"])
+                continue
+            sent += _attempt(reminder, now)
+    return sent
+
+
+@task()
+def send_due_reminders() -> int:
+    return send_due()

@@ -1,0 +1,322 @@
+"""Booking, moving and cancelling appointments; proposing and booking a plan's schedule.
+
+Every booking runs in one transaction that first locks the staff member and the chair or
+room, then looks for overlaps, so two people booking the same chair at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from katclinic.accounts.models import User
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.clinics.registry import get_setting
+from katclinic.patients.models import Patient
+from katclinic.protocols.models import Plan, PlannedDose, PlanStatus
+from katclinic.protocols.scheduling import ScheduleError, propose_schedule
+from katclinic.scheduling import reminders
+from katclinic.scheduling.hours import clinic_hours, clinic_tz, session_lengths
+from katclinic.scheduling.models import (
+    Appointment,
+    Chair,
+    Kind,
+    Room,
+    StaffAvailability,
+    StaffLeave,
+    State,
+)
+
+
+class ScheduleConflict(ValueError):
+    """The booking is refused; `reasons` says what is in the way."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("; ".join(reasons))
+
+
+@dataclass(frozen=True)
+class Slot:
+    staff: User
+    start: datetime
+    end: datetime
+    room: Room | None = None
+    chair: Chair | None = None
+
+
+def _staff_conflicts(clinic: Clinic, slot: Slot, exclude: int | None) -> list[str]:
+    tz = clinic_tz(clinic)
+    local_start, local_end = slot.start.astimezone(tz), slot.end.astimezone(tz)
+    problems = []
+    windows = StaffAvailability.objects.filter(clinic=clinic, staff=slot.staff)
+    if windows.exists():
+        fits = windows.filter(weekday=local_start.weekday(), starts__lte=local_start.time(),
+                              ends__gte=local_end.time()).exists()  # fmt: skip
+        if not fits or local_start.date() != local_end.date():
+            problems.append(f"{slot.staff.full_name} does not work then")
+    away = StaffLeave.objects.filter(staff=slot.staff, starts_on__lte=local_end.date(),
+                                     ends_on__gte=local_start.date()).exists()  # fmt: skip
+    if away:
+        problems.append(f"{slot.staff.full_name} is on leave")
+    clash = (
+        Appointment.objects.filter(staff=slot.staff)
+        .overlapping(slot.start, slot.end)
+        .exclude(pk=exclude or 0)
+    )
+    if clash.exists():
+        problems.append(f"{slot.staff.full_name} already has an appointment then")
+    return problems
+
+
+def conflicts(clinic: Clinic, slot: Slot, *, kind: str, exclude: int | None = None) -> list[str]:
+    """Everything that stops `slot` from being booked, in words for front desk."""
+    problems = []
+    if slot.end <= slot.start:
+        problems.append("the appointment must end after it starts")
+    if kind == Kind.DOSING and slot.chair is None:
+        problems.append("a dosing session needs a chair")
+    hours = clinic_hours(clinic).get(slot.start.astimezone(clinic_tz(clinic)).weekday())
+    local = slot.start.astimezone(clinic_tz(clinic)), slot.end.astimezone(clinic_tz(clinic))
+    if (
+        hours is None
+        or local[0].time() < hours[0]
+        or local[1].time() > hours[1]
+        or local[0].date() != local[1].date()
+    ):
+        problems.append("the clinic is closed then")
+    others = (
+        Appointment.objects.filter(clinic=clinic)
+        .overlapping(slot.start, slot.end)
+        .exclude(pk=exclude or 0)
+    )
+    if slot.chair is not None and others.filter(chair=slot.chair).exists():
+        problems.append(f"chair {slot.chair} is taken then")
+    if slot.room is not None and others.filter(room=slot.room).exists():
+        problems.append(f"room {slot.room} is taken then")
+    return problems + _staff_conflicts(clinic, slot, exclude)
+
+
+def _lock(slot: Slot) -> None:
+    """Serialise bookings that touch the same staff member, chair or room."""
+    User.objects.select_for_update().filter(pk=slot.staff.pk).first()
+    if slot.chair is not None:
+        Chair.objects.select_for_update().filter(pk=slot.chair.pk).first()
+    if slot.room is not None:
+        Room.objects.select_for_update().filter(pk=slot.room.pk).first()
+
+
+def _check_resources(clinic: Clinic, slot: Slot) -> None:
+    wrong = [
+        name for name, obj in (("chair", slot.chair), ("room", slot.room)) if obj is not None and obj.clinic_id != clinic.pk
+    ]  # fmt: skip
+    if (
+        wrong
+        or not StaffMembership.objects.active().filter(user=slot.staff, clinic=clinic).exists()
+    ):
+        raise ScheduleConflict(["staff, room and chair must belong to this clinic"])
+
+
+@transaction.atomic
+def book(
+    *, patient: Patient, kind: str, slot: Slot, by: User, plan: Plan | None = None,
+    planned_dose: PlannedDose | None = None, note: str = "", request: HttpRequest | None = None,
+) -> Appointment:  # fmt: skip
+    """Book one appointment, or raise ScheduleConflict naming what is in the way."""
+    clinic = patient.clinic
+    _check_resources(clinic, slot)
+    _lock(slot)
+    problems = conflicts(clinic, slot, kind=kind)
+    if problems:
+        raise ScheduleConflict(problems)
+    try:
+        with transaction.atomic():
+            appointment = Appointment.objects.create(
+                clinic=clinic, patient=patient, kind=kind, staff=slot.staff, room=slot.room, chair=slot.chair,
+                start=slot.start, end=slot.end, plan=plan, planned_dose=planned_dose, note=note, created_by=by,
+            )  # fmt: skip
+    except IntegrityError:
+        raise ScheduleConflict(["another booking took this slot a moment ago"]) from None
+    reminders.create_for(appointment)
+    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=clinic.pk, patient_id=patient.pk,
+                 obj=appointment, detail={"kind": kind, "start": slot.start.isoformat()})  # fmt: skip
+    return appointment
+
+
+@transaction.atomic
+def reschedule(
+    *, appointment: Appointment, slot: Slot, by: User, request: HttpRequest | None = None
+) -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.state not in (State.BOOKED, State.CONFIRMED):
+        raise ScheduleConflict(
+            [f"a {appointment.get_state_display().lower()} appointment cannot be moved"]
+        )
+    clinic = appointment.clinic
+    _check_resources(clinic, slot)
+    _lock(slot)
+    problems = conflicts(clinic, slot, kind=appointment.kind, exclude=appointment.pk)
+    if problems:
+        raise ScheduleConflict(problems)
+    before = appointment.start.isoformat()
+    for name in ("staff", "room", "chair", "start", "end"):
+        setattr(appointment, name, getattr(slot, name))
+    appointment.save(update_fields=["staff", "room", "chair", "start", "end"])
+    reminders.cancel_pending(appointment)
+    reminders.create_for(appointment)
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=clinic.pk,
+                 patient_id=appointment.patient_id, obj=appointment,
+                 detail={"moved": [before, slot.start.isoformat()]})  # fmt: skip
+    return appointment
+
+
+TRANSITIONS = {
+    State.CONFIRMED: {State.BOOKED},
+    State.CHECKED_IN: {State.BOOKED, State.CONFIRMED},
+    State.COMPLETED: {State.CHECKED_IN},
+    State.NO_SHOW: {State.BOOKED, State.CONFIRMED},
+    State.CANCELLED: {State.BOOKED, State.CONFIRMED},
+}
+
+
+@transaction.atomic
+def set_state(
+    *,
+    appointment: Appointment,
+    state: str,
+    by: User,
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> Appointment:
+    """Confirm, check in, complete, mark a no-show, or cancel (a reason is required)."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    target = State(state)
+    if appointment.state not in TRANSITIONS[target]:
+        raise ScheduleConflict(
+            [f"cannot go from {appointment.get_state_display()} to {target.label}"]
+        )
+    if target == State.CANCELLED and not reason.strip():
+        raise ScheduleConflict(["a reason is required to cancel"])
+    previous = appointment.state
+    appointment.state = target
+    appointment.cancel_reason = reason.strip() if target == State.CANCELLED else ""
+    appointment.save(update_fields=["state", "cancel_reason"])
+    if target in (State.CANCELLED, State.NO_SHOW):
+        reminders.cancel_pending(appointment)
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=appointment.clinic_id,
+                 patient_id=appointment.patient_id, obj=appointment,
+                 detail={"state": [previous, target.value], "reason": appointment.cancel_reason})  # fmt: skip
+    return appointment
+
+
+# ---- a plan's whole schedule --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposedRow:
+    kind: str
+    phase: str
+    number: int
+    start: datetime
+    end: datetime
+    reason: str
+    chair: Chair | None
+    room: Room | None
+    staff: User
+    problems: tuple[str, ...] = ()
+
+
+def _free_place(
+    clinic: Clinic, kind: str, start: datetime, end: datetime
+) -> tuple[Chair | None, Room | None]:
+    busy = Appointment.objects.filter(clinic=clinic).overlapping(start, end)
+    if kind == Kind.DOSING:
+        taken = set(busy.exclude(chair=None).values_list("chair_id", flat=True))
+        chair = Chair.objects.filter(clinic=clinic, is_active=True).exclude(pk__in=taken).first()
+        return chair, None
+    taken = set(busy.exclude(room=None).values_list("room_id", flat=True))
+    chaired = set(Chair.objects.filter(clinic=clinic).values_list("room_id", flat=True))
+    room = (
+        Room.objects.filter(clinic=clinic, is_active=True).exclude(pk__in=taken | chaired).first()
+    )
+    return None, room or Room.objects.filter(clinic=clinic, is_active=True).exclude(
+        pk__in=taken
+    ).first()
+
+
+def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[ProposedRow]:
+    """The plan's current version laid out into the clinic's hours, chairs and `staff`'s time."""
+    version = plan.current_version()
+    if version is None or plan.status != PlanStatus.ACTIVE:
+        raise ScheduleError("only an active, signed plan can be scheduled")
+    clinic = plan.clinic
+    protocol = plan.protocol_version.protocol
+
+    def busy(start: datetime, end: datetime) -> bool:
+        if _staff_conflicts(clinic, Slot(staff, start, end), None):
+            return True
+        return _free_place(clinic, Kind.DOSING, start, end)[0] is None
+
+    open_ended = version.phase != "booster" and protocol.phase(version.phase).open_ended
+    limit = version.doses.count() if open_ended or version.doses.exists() else None
+    first = not plan.appointments.exists()
+    proposal = propose_schedule(
+        protocol, start=start_on, first_phase=version.phase, clinic_hours=clinic_hours(clinic), tz=clinic_tz(clinic),
+        session_minutes=session_lengths(clinic), busy=busy, max_doses=limit or None, include_preparation=first,
+        slot_minutes=int(get_setting(clinic, "scheduling_slot_minutes")),
+    )  # fmt: skip
+    rows = []
+    for item in proposal:
+        chair, room = _free_place(clinic, item.kind, item.start, item.end)
+        slot = Slot(staff, item.start, item.end, room, chair)
+        rows.append(ProposedRow(item.kind, item.phase, item.number, item.start, item.end, item.reason, chair,
+                                room, staff, tuple(conflicts(clinic, slot, kind=item.kind))))  # fmt: skip
+    return rows
+
+
+@transaction.atomic
+def book_plan_schedule(
+    *, plan: Plan, rows: list[ProposedRow], by: User, request: HttpRequest | None = None
+) -> list[Appointment]:
+    """Book every row, or none: any conflict refuses the whole schedule with its reasons."""
+    version = plan.current_version()
+    doses = list(version.doses.order_by("number")) if version else []
+    booked, problems = [], []
+    dose_index = 0
+    for row in rows:
+        planned = None
+        if row.kind == Kind.DOSING and dose_index < len(doses):
+            planned, dose_index = doses[dose_index], dose_index + 1
+        slot = Slot(row.staff, row.start, row.end, row.room, row.chair)
+        try:
+            booked.append(book(patient=plan.patient, kind=row.kind, slot=slot, by=by, plan=plan,
+                               planned_dose=planned, note=row.reason[:300], request=request))  # fmt: skip
+        except ScheduleConflict as exc:
+            local = row.start.astimezone(clinic_tz(plan.clinic))
+            problems.append(f"{row.kind} {row.number} on {local:%Y-%m-%d %H:%M}: {exc}")
+    if problems:
+        raise ScheduleConflict(problems)
+    return booked
+
+
+def default_end(clinic: Clinic, kind: str, start: datetime) -> datetime:
+    lengths = session_lengths(clinic)
+    minutes = {Kind.DOSING: lengths.dosing, Kind.PREPARATION: lengths.preparation,
+               Kind.INTEGRATION: lengths.integration}.get(Kind(kind), int(get_setting(clinic, "scheduling_visit_minutes")))  # fmt: skip
+    return start + timedelta(minutes=minutes)
+
+
+def next_days(clinic: Clinic, day: date, days: int = 7) -> tuple[datetime, datetime]:
+    tz = clinic_tz(clinic)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    return start, start + timedelta(days=days)
+
+
+def today(clinic: Clinic) -> date:
+    return timezone.now().astimezone(clinic_tz(clinic)).date()

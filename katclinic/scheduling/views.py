@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib import messages
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.access import (
+    deny,
+    get_patient_for_edit,
+    get_patient_for_user,
+    has_perm,
+    staff_view,
+)
+from katclinic.clinics.http import StaffRequest
+from katclinic.clinics.models import Clinic
+from katclinic.clinics.permissions import Perm
+from katclinic.clinics.registry import get_setting
+from katclinic.patients.views import chart_tabs
+from katclinic.protocols.models import Plan
+from katclinic.protocols.scheduling import ScheduleError
+from katclinic.scheduling import ical, services
+from katclinic.scheduling.forms import BookForm, ProposeForm, RequestForm, SlotForm, StateForm
+from katclinic.scheduling.hours import clinic_tz
+from katclinic.scheduling.models import (
+    Appointment,
+    AppointmentRequest,
+    CalendarFeed,
+    Reminder,
+    ReminderState,
+)
+
+
+def get_appointment_for_edit(request: StaffRequest, appointment_id: int) -> Appointment:
+    appointment = (
+        Appointment.objects.filter(pk=appointment_id, clinic=request.clinic)
+        .select_related("patient")
+        .first()
+    )
+    if appointment is None:
+        deny(request, reason="no such appointment in the active clinic", not_found=True)
+    return appointment
+
+
+def _aware(clinic: Clinic, moment: datetime) -> datetime:
+    """A time typed into a form is the clinic's local time, whatever zone the form assumed."""
+    naive = timezone.make_naive(moment) if timezone.is_aware(moment) else moment
+    return naive.replace(tzinfo=clinic_tz(clinic))
+
+
+@staff_view(Perm.VIEW_PATIENT_LIST)
+def day(request: StaffRequest) -> HttpResponse:
+    try:
+        chosen = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        chosen = services.today(request.clinic)
+    start, end = services.next_days(request.clinic, chosen, 1)
+    appointments = (
+        Appointment.objects.for_clinic(request.clinic).filter(start__gte=start, start__lt=end)
+        .select_related("patient", "staff", "room", "chair__room").order_by("start", "pk")
+    )  # fmt: skip
+    return render(request, "scheduling/day.html", {"appointments": appointments, "day": chosen})
+
+
+@staff_view(Perm.VIEW_DEMOGRAPHICS)
+def patient_appointments(request: StaffRequest, patient_id: int) -> HttpResponse:
+    patient = get_patient_for_user(request, patient_id)
+    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
+                 detail={"section": "appointments"})  # fmt: skip
+    appointments = (
+        Appointment.objects.filter(patient=patient)
+        .select_related("staff", "room", "chair__room")
+        .order_by("-start")
+    )
+    plans = Plan.objects.filter(patient=patient, status="active").select_related("protocol_version")
+    context = {"patient": patient, "tabs": chart_tabs(request, patient, "appointments"),
+               "appointments": appointments, "plans": plans, "can_schedule": has_perm(request, Perm.SCHEDULE),
+               "form": BookForm(clinic=request.clinic), "state_form": StateForm()}  # fmt: skip
+    return render(request, "scheduling/patient.html", context)
+
+
+@staff_view(Perm.SCHEDULE)
+@require_POST
+def book(request: StaffRequest, patient_id: int) -> HttpResponse:
+    patient = get_patient_for_edit(request, patient_id, Perm.SCHEDULE)
+    form = BookForm(request.POST, clinic=request.clinic)
+    if form.is_valid():
+        data = form.cleaned_data
+        start = _aware(request.clinic, data["start"])
+        slot = services.Slot(data["staff"], start, services.default_end(request.clinic, data["kind"], start),
+                             data["room"], data["chair"])  # fmt: skip
+        try:
+            services.book(patient=patient, kind=data["kind"], slot=slot, by=request.user, note=data["note"],
+                          request=request)  # fmt: skip
+        except services.ScheduleConflict as exc:
+            form.add_error(None, f"Not booked: {exc}")
+        else:
+            messages.success(request, "Booked.")
+            return redirect("scheduling:patient_appointments", patient.pk)
+    return render(request, "scheduling/form.html", {"form": form, "title": "Book an appointment", "patient": patient},
+                  status=400)  # fmt: skip
+
+
+@staff_view(Perm.SCHEDULE)
+@require_POST
+def change_state(request: StaffRequest, appointment_id: int) -> HttpResponse:
+    appointment = get_appointment_for_edit(request, appointment_id)
+    form = StateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_state(appointment=appointment, state=form.cleaned_data["state"], by=request.user,
+                               reason=form.cleaned_data["reason"], request=request)  # fmt: skip
+        except services.ScheduleConflict as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Appointment updated.")
+            return redirect("scheduling:patient_appointments", appointment.patient_id)
+    return render(request, "scheduling/form.html", {"form": form, "title": "Change appointment",
+                                                     "patient": appointment.patient}, status=400)  # fmt: skip
+
+
+@staff_view(Perm.SCHEDULE)
+@require_http_methods(["GET", "POST"])
+def reschedule(request: StaffRequest, appointment_id: int) -> HttpResponse:
+    appointment = get_appointment_for_edit(request, appointment_id)
+    local = appointment.start.astimezone(clinic_tz(request.clinic)).replace(tzinfo=None)
+    initial = {
+        "start": local,
+        "staff": appointment.staff_id,
+        "room": appointment.room_id,
+        "chair": appointment.chair_id,
+    }
+    form = SlotForm(request.POST or None, clinic=request.clinic, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        start = _aware(request.clinic, data["start"])
+        slot = services.Slot(data["staff"], start, start + (appointment.end - appointment.start), data["room"],
+                             data["chair"])  # fmt: skip
+        try:
+            services.reschedule(
+                appointment=appointment, slot=slot, by=request.user, request=request
+            )
+        except services.ScheduleConflict as exc:
+            form.add_error(None, f"Not moved: {exc}")
+        else:
+            messages.success(request, "Moved.")
+            return redirect("scheduling:patient_appointments", appointment.patient_id)
+    return render(request, "scheduling/form.html", {"form": form, "title": "Move appointment",
+                                                     "patient": appointment.patient}, status=400 if form.errors else 200)  # fmt: skip
+
+
+@staff_view(Perm.SCHEDULE)
+@require_http_methods(["GET", "POST"])
+def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
+    plan = (
+        Plan.objects.filter(pk=plan_id, clinic=request.clinic)
+        .select_related("patient", "protocol_version")
+        .first()
+    )
+    if plan is None:
+        deny(request, reason="no such plan in the active clinic", not_found=True)
+    audit.record(request=request, action=Action.VIEW, patient_id=plan.patient_id, obj=plan,
+                 detail={"section": "plan schedule"})  # fmt: skip
+    initial = {
+        "staff": plan.patient.responsible_clinician_id,
+        "start_on": services.today(request.clinic),
+    }
+    form = ProposeForm(request.POST or request.GET or None, clinic=request.clinic, initial=initial)
+    rows: list[services.ProposedRow] = []
+    status = 200
+    if form.is_bound and form.is_valid():
+        try:
+            rows = services.propose_for_plan(plan=plan, staff=form.cleaned_data["staff"],
+                                             start_on=form.cleaned_data["start_on"])  # fmt: skip
+            if request.method == "POST":
+                services.book_plan_schedule(plan=plan, rows=rows, by=request.user, request=request)
+                messages.success(request, f"Booked {len(rows)} appointments.")
+                return redirect("scheduling:patient_appointments", plan.patient_id)
+        except (ScheduleError, services.ScheduleConflict) as exc:
+            form.add_error(None, f"Not booked: {exc}")
+            status = 400
+    context = {"form": form, "rows": rows, "plan": plan, "patient": plan.patient}
+    return render(request, "scheduling/plan_schedule.html", context, status=status)
+
+
+@staff_view(Perm.SCHEDULE)
+def failed_reminders(request: StaffRequest) -> HttpResponse:
+    reminders = (
+        Reminder.objects.filter(clinic=request.clinic)
+        .filter(state__in=[ReminderState.FAILED, ReminderState.PENDING], attempts__gt=0)
+        .select_related("appointment__patient").order_by("-next_attempt_at")[:200]
+    )  # fmt: skip
+    return render(request, "scheduling/failed_reminders.html", {"reminders": reminders})
+
+
+@staff_view(Perm.VIEW_PATIENT_LIST)
+@require_http_methods(["GET", "POST"])
+def calendar_feed(request: StaffRequest) -> HttpResponse:
+    url = None
+    if request.method == "POST" and request.POST.get("action") == "revoke":
+        ical.revoke_feeds(clinic=request.clinic, staff=request.user, request=request)
+        messages.success(request, "Your calendar link no longer works.")
+        return redirect("scheduling:calendar_feed")
+    if request.method == "POST":
+        token = ical.issue_feed(clinic=request.clinic, staff=request.user, request=request)
+        url = request.build_absolute_uri(f"/scheduling/calendar/{token}.ics")
+    active = CalendarFeed.objects.filter(
+        clinic=request.clinic, staff=request.user, revoked_at__isnull=True
+    ).first()
+    return render(request, "scheduling/calendar_feed.html", {"url": url, "active": active})
+
+
+def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """Public but secret: the token is the only credential, and the feed names no patient."""
+    feed = ical.feed_for_token(token)
+    if feed is None:
+        raise Http404("No such calendar")
+    return HttpResponse(ical.render(feed), content_type="text/calendar; charset=utf-8")
+
+
+@require_http_methods(["GET", "POST"])
+def request_slot(request: HttpRequest, clinic_slug: str) -> HttpResponse:
+    clinic = Clinic.objects.filter(slug=clinic_slug).first()
+    if clinic is None or not get_setting(clinic, "scheduling_online_requests"):
+        raise Http404("Online requests are not offered here")
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _store_request(clinic, form.cleaned_data)
+        return render(request, "scheduling/request_done.html", {"clinic": clinic})
+    return render(request, "scheduling/request.html", {"form": form, "clinic": clinic},
+                  status=400 if form.errors else 200)  # fmt: skip
+
+
+@transaction.atomic
+def _store_request(clinic: Clinic, data: dict[str, Any]) -> AppointmentRequest:
+    row = AppointmentRequest.objects.create(clinic=clinic, **data)
+    audit.record(
+        request=None, action=Action.CREATE, clinic_id=clinic.pk, obj=row, detail={"online": True}
+    )
+    to = str(get_setting(clinic, "scheduling_front_desk_email")).strip() or clinic.email
+    if to:
+        # No personal details in the email: front desk reads the request signed in.
+        transaction.on_commit(lambda: send_mail(f"New consultation request at {clinic.name}",
+                                                "A consultation request is waiting in KAT Clinic under Scheduling > Requests.",
+                                                None, [to]))  # fmt: skip
+    return row
+
+
+@staff_view(Perm.SCHEDULE)
+def requests_list(request: StaffRequest) -> HttpResponse:
+    rows = AppointmentRequest.objects.filter(clinic=request.clinic)[:200]
+    return render(request, "scheduling/requests.html", {"rows": rows})

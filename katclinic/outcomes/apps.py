@@ -1,6 +1,21 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 
 class OutcomesConfig(AppConfig):
     name = "katclinic.outcomes"
     label = "outcomes"
+
+    def ready(self) -> None:
+        from katclinic.clinics.permissions import Perm
+        from katclinic.core import periodic
+        from katclinic.demo.generator import HISTORY_BUILDERS
+        from katclinic.outcomes import clinic_settings, demo, services
+        from katclinic.patients.tabs import ChartTab, register
+
+        del clinic_settings  # imported for its define(...) calls
+        register(ChartTab("progress", "Progress", "outcomes:progress", Perm.VIEW_CLINICAL))
+        periodic.register("outcomes.refresh", timedelta(minutes=1), services.refresh_outcomes_task)
+        if demo.build not in HISTORY_BUILDERS:
+            HISTORY_BUILDERS.append(demo.build)

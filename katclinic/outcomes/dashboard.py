@@ -1,0 +1,203 @@
+"""The clinic outcomes dashboard: aggregates of `CourseOutcome` rows only.
+
+Every figure here is a fixed number of grouped queries over the rollup, whatever
+the number of patients; the per-course work was done when the rows were refreshed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from statistics import median
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.clinics.permissions import Perm, roles_allow
+from katclinic.lib.benchmarks import BENCHMARKS, COMPARABILITY_NOTE, Benchmark
+from katclinic.lib.statistics import (
+    Interval,
+    KmStep,
+    kaplan_meier,
+    median_survival,
+    wilson_interval,
+)
+from katclinic.outcomes.models import CourseOutcome
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which clinics a dashboard covers: the active clinic, or the organization."""
+
+    clinic_ids: list[int]
+    label: str
+    is_org: bool
+
+
+def org_clinics(user: Any, clinic: Clinic) -> list[Clinic]:
+    """Clinics of `clinic`'s organization where `user` may see outcomes (one query)."""
+    memberships = StaffMembership.objects.active().filter(
+        user=user, clinic__organization_id=clinic.organization_id
+    )
+    roles: defaultdict[int, set[str]] = defaultdict(set)
+    clinics: dict[int, Clinic] = {}
+    for membership in memberships.select_related("clinic"):
+        roles[membership.clinic_id].add(membership.role)
+        clinics[membership.clinic_id] = membership.clinic
+    allowed = [
+        clinics[cid]
+        for cid, held in roles.items()
+        if roles_allow(frozenset(held), Perm.VIEW_OUTCOMES)
+    ]
+    return sorted(allowed, key=lambda c: c.name)
+
+
+def rate(successes: int, n: int) -> dict[str, Any]:
+    interval: Interval = wilson_interval(successes, n)
+    return {"successes": successes, "n": n, "estimate": interval.estimate,
+            "lower": interval.lower, "upper": interval.upper}  # fmt: skip
+
+
+def _closed(today: date) -> Q:
+    """Courses whose end-of-induction window has closed (or that ended)."""
+    return Q(induction_due_on__lt=today) | Q(ended_on__isnull=False)
+
+
+def started_by_month(rows: QuerySet[CourseOutcome]) -> list[dict[str, Any]]:
+    grouped = rows.values("start_month", "route", "protocol_key", "protocol_title").annotate(
+        courses=Count("pk")
+    )
+    return list(grouped.order_by("-start_month", "route", "protocol_key"))
+
+
+def induction_results(rows: QuerySet[CourseOutcome], today: date) -> list[dict[str, Any]]:
+    grouped = (
+        rows.filter(_closed(today))
+        .values("instrument")
+        .annotate(
+            courses=Count("pk"),
+            no_baseline=Count("pk", filter=Q(baseline_total__isnull=True)),
+            evaluable=Count("pk", filter=Q(induction_total__isnull=False)),
+            responded=Count("pk", filter=Q(induction_responded=True)),
+            remitted=Count("pk", filter=Q(induction_remitted=True)),
+        )
+        .order_by("instrument")
+    )
+    results = []
+    for row in grouped:
+        missing = row["courses"] - row["no_baseline"] - row["evaluable"]
+        results.append(row | {"missing": missing, "response": rate(row["responded"], row["evaluable"]),
+                              "remission": rate(row["remitted"], row["evaluable"])})  # fmt: skip
+    return results
+
+
+def _km(groups: list[tuple[int, int, int]]) -> list[KmStep]:
+    """Kaplan-Meier steps from (days, events, subjects) groups."""
+    durations: list[float] = []
+    events: list[bool] = []
+    for days, died, total in groups:
+        durations += [float(days)] * total
+        events += [True] * died + [False] * (total - died)
+    return kaplan_meier(durations, events) if durations else []
+
+
+def survival(
+    rows: QuerySet[CourseOutcome], *, days: str, event: Q, only: Q
+) -> dict[str, dict[str, Any]]:
+    """Per instrument: the Kaplan-Meier table of `days` with `event`, among `only`."""
+    grouped = (
+        rows.filter(only, **{f"{days}__isnull": False})
+        .values("instrument", days)
+        .annotate(events=Count("pk", filter=event), subjects=Count("pk"))
+        .order_by("instrument", days)
+    )
+    by_instrument: defaultdict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for row in grouped:
+        by_instrument[row["instrument"]].append((row[days], row["events"], row["subjects"]))
+    result = {}
+    for instrument, groups in by_instrument.items():
+        steps = _km(groups)
+        result[instrument] = {"steps": steps, "median": median_survival(steps),
+                              "subjects": sum(g[2] for g in groups), "events": sum(g[1] for g in groups),
+                              "svg": km_path(steps)}  # fmt: skip
+    return result
+
+
+def sessions_to_response(rows: QuerySet[CourseOutcome]) -> float | None:
+    counts = (
+        rows.filter(sessions_to_response__isnull=False)
+        .values("sessions_to_response")
+        .annotate(n=Count("pk"))
+    )
+    values: list[int] = []
+    for row in counts:
+        values += [row["sessions_to_response"]] * row["n"]
+    return median(values) if values else None
+
+
+def safety_and_completeness(rows: QuerySet[CourseOutcome]) -> dict[str, Any]:
+    totals = rows.aggregate(
+        sessions=Sum("sessions_given", default=0), adverse=Sum("adverse_events", default=0),
+        alerts=Sum("threshold_alerts", default=0), delays=Sum("discharge_delays", default=0),
+        side=Sum("side_effects", default=0), due=Sum("questionnaires_due", default=0),
+        answered=Sum("questionnaires_answered", default=0),
+    )  # fmt: skip
+    per100 = lambda n: None if not totals["sessions"] else round(100 * n / totals["sessions"], 1)  # noqa: E731
+    totals |= {"adverse_per_100": per100(totals["adverse"]), "alerts_per_100": per100(totals["alerts"]),
+               "delays_per_100": per100(totals["delays"]), "side_per_100": per100(totals["side"]),
+               "completeness": rate(totals["answered"], totals["due"])}  # fmt: skip
+    return totals
+
+
+def km_path(steps: list[KmStep], width: int = 480, height: int = 160) -> dict[str, Any]:
+    """An SVG step path for a survival curve (drawn on the server; no script needed)."""
+    if not steps:
+        return {}
+    end = max(step.time for step in steps) or 1.0
+    x = lambda t: round(40 + (width - 50) * t / end, 1)  # noqa: E731
+    y = lambda s: round(10 + (height - 40) * (1 - s), 1)  # noqa: E731
+    path = [f"M{x(0)} {y(1.0)}"]
+    survival_now = 1.0
+    for step in steps:
+        path.append(f"H{x(step.time)}")
+        if step.survival != survival_now:
+            path.append(f"V{y(step.survival)}")
+            survival_now = step.survival
+    censored = [{"x": x(s.time), "y1": y(s.survival) - 4, "y2": y(s.survival) + 4, "day": int(s.time)}
+                for s in steps if s.censored]  # fmt: skip
+    return {"d": " ".join(path), "censored": censored, "width": width, "height": height, "end": int(end),
+            "y0": y(0.0), "y50": y(0.5), "y100": y(1.0), "x0": x(0), "x_end": x(end)}  # fmt: skip
+
+
+def comparison(induction: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each published study next to the clinic's own rates (which are not like for like)."""
+    own = {row["instrument"]: row for row in induction}
+    rows = []
+    for study in BENCHMARKS:
+        rows.append({"study": study, "results": _main_results(study), "own": own})
+    return rows
+
+
+def _main_results(study: Benchmark) -> list[Any]:
+    return [r for r in study.results if not r.is_comparator]
+
+
+def build(scope: Scope, today: date) -> dict[str, Any]:
+    rows = CourseOutcome.objects.for_clinics(scope.clinic_ids)
+    induction = induction_results(rows, today)
+    responders = Q(responded_at__isnull=False)
+    return {
+        "scope": scope,
+        "started": started_by_month(rows),
+        "induction": induction,
+        "time_to_response": survival(rows, days="days_to_response", event=responders,
+                                     only=Q(baseline_total__isnull=False)),
+        "durability": survival(rows, days="durability_days", event=Q(response_lost_at__isnull=False),
+                               only=responders),
+        "sessions_to_response": sessions_to_response(rows),
+        "safety": safety_and_completeness(rows),
+        "comparison": comparison(induction),
+        "comparability_note": COMPARABILITY_NOTE,
+    }  # fmt: skip

@@ -1,0 +1,329 @@
+"""Keeping the outcome rollup current, and the audited exports.
+
+`refresh_course_outcome(course)` is called by measures inside `submit_response`;
+the periodic job `refresh_outcomes_task` catches everything else (sessions, side
+effects, invitations, corrections, changed clinic settings) from a watermark.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import batched
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.tasks import task
+from django.utils import timezone
+
+from katclinic.clinics.registry import all_settings
+from katclinic.dosing.models import (
+    Administration,
+    DischargeAssessment,
+    DosingSession,
+    InSessionAlert,
+    SideEffect,
+)
+from katclinic.measures.catalogue import current_instrument, definition_of
+from katclinic.measures.models import Course, Invitation, Response
+from katclinic.measures.scoring import InstrumentDefinition
+from katclinic.outcomes.models import CourseOutcome, RefreshMark
+from katclinic.outcomes.rollup import (
+    CourseFacts,
+    Score,
+    SessionFacts,
+    Summary,
+    in_course,
+    summarize,
+)
+from katclinic.protocols.models import Plan
+
+JOB = "outcomes.refresh"
+CHUNK = 500
+# Re-read a little before the watermark: a transaction that started before the
+# last run may commit rows stamped earlier than the time that run recorded.
+OVERLAP = timedelta(minutes=5)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def refresh_course_outcome(course: Course) -> CourseOutcome:
+    """Recompute one course's row now (measures calls this inside submit_response)."""
+    refresh_courses([course])
+    return CourseOutcome.objects.get(course=course)
+
+
+def refresh_courses(courses: Iterable[Course]) -> int:
+    """Recompute the rows of `courses`, a chunk of courses at a time; returns rows written."""
+    written = 0
+    for chunk in batched(courses, CHUNK):
+        written += _refresh_chunk(list(chunk))
+    return written
+
+
+def changed_courses(*, since: datetime) -> Sequence[Course]:
+    """Courses whose scores, sessions, invitations or dates changed at or after `since`,
+    courses without a row yet, and rows computed with settings the clinic has since changed."""
+    patients = _changed_patients(since)
+    query = (
+        Q(patient_id__in=patients)
+        | Q(outcome__isnull=True)
+        | Q(started_on__gte=since.date())
+        | Q(ended_on__gte=since.date())
+    )
+    stale = _stale_settings_query()
+    if stale is not None:
+        query |= stale
+    return list(Course.objects.filter(query).order_by("pk"))
+
+
+def refresh_course_outcomes(*, since: datetime) -> int:
+    """Refresh every course changed since `since` (see `changed_courses`)."""
+    return refresh_courses(changed_courses(since=since))
+
+
+@task()
+def refresh_outcomes_task() -> int:
+    """The periodic job: refresh from the stored watermark, then move it on."""
+    started = timezone.now()
+    mark = RefreshMark.objects.filter(name=JOB).first()
+    since = mark.at - OVERLAP if mark else EPOCH
+    written = refresh_course_outcomes(since=since)
+    RefreshMark.objects.update_or_create(name=JOB, defaults={"at": started})
+    return written
+
+
+def _changed_patients(since: datetime) -> set[int]:
+    ids: set[int] = set()
+    ids.update(
+        Response.objects.filter(submitted_at__gte=since).values_list("patient_id", flat=True)
+    )
+    ids.update(
+        DosingSession.objects.filter(
+            Q(created_at__gte=since) | Q(dose_started_at__gte=since) | Q(discharged_at__gte=since)
+        ).values_list("patient_id", flat=True)
+    )
+    for model, stamp in ((Administration, "recorded_at"), (SideEffect, "recorded_at"),
+                         (InSessionAlert, "raised_at"), (DischargeAssessment, "assessed_at")):  # fmt: skip
+        rows = model.objects.filter(**{f"{stamp}__gte": since})  # type: ignore[attr-defined]
+        ids.update(rows.values_list("session__patient_id", flat=True))
+    ids.update(
+        Invitation.objects.filter(
+            Q(created_at__gte=since)
+            | Q(used_at__gte=since)
+            | Q(due_at__gte=since, due_at__lte=timezone.now())
+        ).values_list("patient_id", flat=True)
+    )
+    return ids
+
+
+def _stale_settings_query() -> Q | None:
+    """Rows whose instrument or induction settings no longer match their clinic's."""
+    query: Q | None = None
+    clinic_ids = CourseOutcome.objects.values_list("clinic_id", flat=True).distinct()
+    for clinic_id in clinic_ids:
+        wanted = _settings(clinic_id)
+        stale = Q(outcome__clinic_id=clinic_id) & (
+            ~Q(outcome__instrument=wanted["instrument"])
+            | ~Q(outcome__induction_days=wanted["induction_days"])
+        )
+        query = stale if query is None else query | stale
+    return query
+
+
+def _settings(clinic_id: int) -> dict[str, Any]:
+    values = all_settings(clinic_id)
+    return {
+        "instrument": str(values["outcomes.instrument"]).strip() or "phq9",
+        "induction_days": int(values["outcomes.induction_days"]),
+        "window": int(values["outcomes.induction_window_days"]),
+    }
+
+
+@transaction.atomic
+def _refresh_chunk(courses: list[Course]) -> int:
+    settings = {cid: _settings(cid) for cid in {c.clinic_id for c in courses}}
+    definitions: dict[tuple[str, int], InstrumentDefinition | None] = {}
+    for clinic_id, wanted in settings.items():
+        row = current_instrument(wanted["instrument"], clinic_id)
+        definitions[wanted["instrument"], clinic_id] = definition_of(row) if row else None
+    patients = {c.patient_id for c in courses}
+    keys = {s["instrument"] for s in settings.values()}
+    scores = _scores(patients, keys)
+    sessions, protocols = _sessions(patients)
+    plans = _latest_plans(patients)
+    invitations = _invitations(patients)
+    rows = []
+    for course in courses:
+        wanted = settings[course.clinic_id]
+        definition = definitions[wanted["instrument"], course.clinic_id]
+        if definition is None:
+            continue
+        due, answered = _completeness(invitations[course.patient_id], course)
+        facts = CourseFacts(
+            started_on=course.started_on, ended_on=course.ended_on, baseline_id=course.baseline_id,
+            scores=scores[course.patient_id, wanted["instrument"]],
+            sessions=[facts for facts, _ in sessions[course.patient_id]],
+            questionnaires_due=due, questionnaires_answered=answered,
+        )  # fmt: skip
+        summary = summarize(
+            facts, definition, induction_days=wanted["induction_days"], window=wanted["window"]
+        )
+        protocol = _protocol_for(course, sessions[course.patient_id], protocols, plans)
+        rows.append(_row(course, wanted, summary, protocol))
+    CourseOutcome.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["course"], update_fields=UPDATE_FIELDS
+    )
+    return len(rows)
+
+
+def _scores(patients: set[int], keys: set[str]) -> defaultdict[tuple[int, str], list[Score]]:
+    found: defaultdict[tuple[int, str], list[Score]] = defaultdict(list)
+    rows = (
+        Response.objects.current()
+        .filter(
+            patient_id__in=patients, instrument_key__in=keys, complete=True, total__isnull=False
+        )
+        .order_by("submitted_at", "pk")
+        .values_list("patient_id", "instrument_key", "submitted_at", "total", "pk")
+    )
+    for patient_id, key, at, total, pk in rows:
+        found[patient_id, key].append(Score(at=at, total=total, response_id=pk))
+    return found
+
+
+def _per_session(model: type, patients: set[int], **extra: Any) -> dict[int, int]:
+    rows = model.objects.filter(session__patient_id__in=patients, **extra)  # type: ignore[attr-defined]
+    return dict(rows.values("session_id").annotate(n=Count("pk")).values_list("session_id", "n"))
+
+
+def _sessions(
+    patients: set[int],
+) -> tuple[defaultdict[int, list[tuple[SessionFacts, int]]], dict[int, tuple[str, str, str]]]:
+    """Dosed sessions per patient (with their plan id), and each plan's protocol."""
+    mg = dict(
+        Administration.objects.filter(session__patient_id__in=patients, is_adjunct=False)
+        .values("session_id").annotate(total=Sum("dose_mg")).values_list("session_id", "total")
+    )  # fmt: skip
+    side = _per_session(SideEffect, patients)
+    serious = _per_session(SideEffect, patients, serious=True)
+    alerts = _per_session(InSessionAlert, patients)
+    delayed = _per_session(DischargeAssessment, patients, allowed=False)
+    found: defaultdict[int, list[tuple[SessionFacts, int]]] = defaultdict(list)
+    protocols: dict[int, tuple[str, str, str]] = {}
+    rows = (
+        DosingSession.objects.filter(patient_id__in=patients, dose_started_at__isnull=False)
+        .order_by("dose_started_at", "pk")
+        .values_list("pk", "patient_id", "plan_id", "dose_started_at", "plan__protocol_version__key",
+                     "plan__protocol_version__title", "route")
+    )  # fmt: skip
+    for pk, patient_id, plan_id, started, key, title, route in rows:
+        facts = SessionFacts(started_at=started, mg=mg.get(pk) or Decimal(0), side_effects=side.get(pk, 0),
+                             adverse_events=serious.get(pk, 0), threshold_alerts=alerts.get(pk, 0),
+                             discharge_delayed=bool(delayed.get(pk)))  # fmt: skip
+        found[patient_id].append((facts, plan_id))
+        protocols[plan_id] = (key, title, route)
+    return found, protocols
+
+
+def _latest_plans(patients: set[int]) -> dict[int, tuple[str, str, str]]:
+    """Each patient's newest plan's protocol, for courses with no dose given yet."""
+    latest: dict[int, tuple[str, str, str]] = {}
+    rows = (
+        Plan.objects.filter(patient_id__in=patients)
+        .order_by("created_at", "pk")
+        .values_list(
+            "patient_id",
+            "protocol_version__key",
+            "protocol_version__title",
+            "protocol_version__route",
+        )
+    )
+    for patient_id, key, title, route in rows:
+        latest[patient_id] = (key, title, route)
+    return latest
+
+
+def _invitations(patients: set[int]) -> defaultdict[int, list[tuple[datetime, bool]]]:
+    found: defaultdict[int, list[tuple[datetime, bool]]] = defaultdict(list)
+    rows = Invitation.objects.filter(patient_id__in=patients, due_at__lte=timezone.now())
+    for patient_id, due_at, used_at in rows.values_list("patient_id", "due_at", "used_at"):
+        found[patient_id].append((due_at, used_at is not None))
+    return found
+
+
+def _completeness(invitations: list[tuple[datetime, bool]], course: Course) -> tuple[int, int]:
+    inside = [
+        used for due, used in invitations if in_course(due, course.started_on, course.ended_on)
+    ]
+    return len(inside), sum(inside)
+
+
+def _protocol_for(
+    course: Course,
+    sessions: list[tuple[SessionFacts, int]],
+    protocols: dict[int, tuple[str, str, str]],
+    plans: dict[int, tuple[str, str, str]],
+) -> tuple[str, str, str]:
+    for facts, plan_id in sessions:
+        if in_course(facts.started_at, course.started_on, course.ended_on):
+            return protocols[plan_id]
+    return plans.get(course.patient_id, ("", "", ""))
+
+
+UPDATE_FIELDS = [
+    "protocol_key", "protocol_title", "route", "instrument", "started_on", "ended_on", "start_month",
+    "baseline_total", "baseline_at", "latest_total", "latest_at", "best_percent_change", "responded_at",
+    "remitted_at", "response_lost_at", "last_observed_at", "days_to_response", "durability_days",
+    "sessions_given", "sessions_to_response", "cumulative_mg", "side_effects", "adverse_events",
+    "threshold_alerts", "discharge_delays", "questionnaires_due", "questionnaires_answered",
+    "induction_days", "induction_due_on", "induction_total", "induction_responded", "induction_remitted",
+    "refreshed_at",
+]  # fmt: skip
+
+
+def _row(
+    course: Course, wanted: dict[str, Any], summary: Summary, protocol: tuple[str, str, str]
+) -> CourseOutcome:
+    baseline, latest = summary.baseline, summary.latest
+    return CourseOutcome(
+        clinic_id=course.clinic_id, patient_id=course.patient_id, course=course,
+        protocol_key=protocol[0] or "", protocol_title=protocol[1] or "", route=protocol[2] or "",
+        instrument=wanted["instrument"], started_on=course.started_on, ended_on=course.ended_on,
+        start_month=course.started_on.replace(day=1),
+        baseline_total=baseline.total if baseline else None, baseline_at=baseline.at if baseline else None,
+        latest_total=latest.total if latest else None, latest_at=latest.at if latest else None,
+        best_percent_change=summary.best_percent_change, responded_at=summary.responded_at,
+        remitted_at=summary.remitted_at, response_lost_at=summary.response_lost_at,
+        last_observed_at=summary.last_observed_at, days_to_response=summary.days_to_response,
+        durability_days=summary.durability_days, sessions_to_response=summary.sessions_to_response,
+        induction_days=wanted["induction_days"], induction_due_on=summary.induction_due_on,
+        induction_total=summary.induction_total, induction_responded=summary.induction_responded,
+        induction_remitted=summary.induction_remitted, refreshed_at=timezone.now(), **summary.totals,
+    )  # fmt: skip
+
+
+def summarize_course(
+    course: Course,
+) -> tuple[Summary | None, InstrumentDefinition | None, dict[str, Any]]:
+    """One course's summary computed live (for the progress view and reports)."""
+    wanted = _settings(course.clinic_id)
+    row = current_instrument(wanted["instrument"], course.clinic_id)
+    if row is None:
+        return None, None, wanted
+    definition = definition_of(row)
+    patients = {course.patient_id}
+    sessions, _ = _sessions(patients)
+    due, answered = _completeness(_invitations(patients)[course.patient_id], course)
+    facts = CourseFacts(
+        started_on=course.started_on, ended_on=course.ended_on, baseline_id=course.baseline_id,
+        scores=_scores(patients, {wanted["instrument"]})[course.patient_id, wanted["instrument"]],
+        sessions=[facts for facts, _ in sessions[course.patient_id]],
+        questionnaires_due=due, questionnaires_answered=answered,
+    )  # fmt: skip
+    summary = summarize(
+        facts, definition, induction_days=wanted["induction_days"], window=wanted["window"]
+    )
+    return summary, definition, wanted

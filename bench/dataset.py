@@ -83,6 +83,16 @@ def generate_responses(world: generator.DemoWorld, count: int) -> tuple[int, str
     return (made if isinstance(made, int) else count), f"{func.__module__}.generate_responses"
 
 
+def generate_outcomes(world: generator.DemoWorld) -> int:
+    """A rolled-up course per bulk patient, so the outcomes dashboard covers the whole clinic."""
+    try:
+        from katclinic.outcomes.demo import generate_course_outcomes
+    except ImportError:
+        return 0
+    patients = [p for p in world.patients if p.clinic_id == world.clinics[0].pk]
+    return generate_course_outcomes(patients, world.staff["prescriber"])
+
+
 def signed_in_cookie(user: Any) -> str:
     """A session with both factors passed, as ClinicTestCase.login makes it."""
     client = Client()
@@ -107,6 +117,8 @@ def context_for(world: generator.DemoWorld) -> dict[str, Any]:
     return {
         "session_cookie_name": settings.SESSION_COOKIE_NAME,
         "session": signed_in_cookie(staff),
+        # Outcome pages need a role with VIEW_OUTCOMES at one clinic (the nurse has none).
+        "outcomes_session": signed_in_cookie(world.staff["admin"]),
         "token": token,
         "patient_id": chart_patient.pk,
         "search": "Patel",
@@ -123,12 +135,14 @@ def main() -> None:
     bulk_patients(world, args.patients)
     patients_seconds = time.monotonic() - started
     responses, source = generate_responses(world, args.responses)
+    outcomes = generate_outcomes(world)
     context = context_for(world)
     context["dataset"] = {
         "patients_in_clinic": max(args.patients, DEMO_PATIENTS_PER_CLINIC),
         "patients_seconds": round(patients_seconds, 1),
         "responses": responses,
         "responses_source": source,
+        "course_outcomes": outcomes,
         "seconds": round(time.monotonic() - started, 1),
     }
     print(json.dumps(context))

@@ -20,6 +20,8 @@ class Scenario:
     name: str
     path: str  # format string, e.g. "/patients/{patient_id}/"
     auth: Literal["session", "token", "none"] = "session"
+    # Which session cookie in the context to send (for pages a nurse may not open).
+    session_key: str = "session"
     method: Literal["GET", "POST"] = "GET"
     # Builds the request body from the context, e.g. lambda c: json.dumps({...}).
     body: Callable[[dict[str, Any]], str] | None = None
@@ -39,7 +41,7 @@ class Scenario:
     def headers(self, context: dict[str, Any]) -> dict[str, str]:
         headers: dict[str, str] = {}
         if self.auth == "session":
-            headers["Cookie"] = f"{context['session_cookie_name']}={context['session']}"
+            headers["Cookie"] = f"{context['session_cookie_name']}={context[self.session_key]}"
         elif self.auth == "token":
             headers["Authorization"] = f"Bearer {context['token']}"
         if self.method == "POST":
@@ -66,5 +68,11 @@ SCENARIOS: list[Scenario] = [
         ),
         expect_status=201,
         needs="katclinic.measures.api",
+    ),
+    Scenario(
+        "outcomes dashboard",
+        "/outcomes/",
+        session_key="outcomes_session",
+        needs="katclinic.outcomes.dashboard",
     ),
 ]

@@ -6,13 +6,15 @@ the number of patients; the per-course work was done when the rows were refreshe
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from statistics import median
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Perm, roles_allow
@@ -25,6 +27,10 @@ from katclinic.lib.statistics import (
     wilson_interval,
 )
 from katclinic.outcomes.models import CourseOutcome
+
+CACHE_SECONDS = 600
+# The page lists this many recent months of starts; the CSV has every month.
+RECENT_MONTHS = 12
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,16 @@ def _closed(today: date) -> Q:
     return Q(induction_due_on__lt=today) | Q(ended_on__isnull=False)
 
 
-def started_by_month(rows: QuerySet[CourseOutcome]) -> list[dict[str, Any]]:
+def started_by_month(rows: QuerySet[CourseOutcome]) -> list[Any]:
     grouped = rows.values("start_month", "route", "protocol_key", "protocol_title").annotate(
         courses=Count("pk")
     )
     return list(grouped.order_by("-start_month", "route", "protocol_key"))
+
+
+def _recent(started: list[Any]) -> set[date]:
+    months = sorted({row["start_month"] for row in started}, reverse=True)
+    return set(months[:RECENT_MONTHS])
 
 
 def induction_results(rows: QuerySet[CourseOutcome], today: date) -> list[dict[str, Any]]:
@@ -119,10 +130,27 @@ def survival(
     result = {}
     for instrument, groups in by_instrument.items():
         steps = _km(groups)
-        result[instrument] = {"steps": steps, "median": median_survival(steps),
+        result[instrument] = {"at_days": at_days(steps),"steps": steps, "median": median_survival(steps),
                               "subjects": sum(g[2] for g in groups), "events": sum(g[1] for g in groups),
                               "svg": km_path(steps)}  # fmt: skip
     return result
+
+
+MILESTONES = (7, 14, 28, 56, 91, 182, 365)
+
+
+def at_days(steps: list[KmStep]) -> list[dict[str, Any]]:
+    """The curve read at fixed days, within follow-up (the page's text alternative to the
+    drawing; the CSV has every step). `at_risk` is how many were still followed after the day."""
+    found = []
+    for day in MILESTONES:
+        if not steps or day > steps[-1].time:
+            break
+        last = next((s for s in reversed(steps) if s.time <= day), None)
+        after = next((s.at_risk for s in steps if s.time > day), 0)
+        found.append({"day": day, "survival": last.survival if last else 1.0, "at_risk": after,
+                      "lower": last.lower if last else None, "upper": last.upper if last else None})  # fmt: skip
+    return found
 
 
 def sessions_to_response(rows: QuerySet[CourseOutcome]) -> float | None:
@@ -133,7 +161,7 @@ def sessions_to_response(rows: QuerySet[CourseOutcome]) -> float | None:
     )
     values: list[int] = []
     for row in counts:
-        values += [row["sessions_to_response"]] * row["n"]
+        values += [row["sessions_to_response"] or 0] * row["n"]
     return median(values) if values else None
 
 
@@ -165,9 +193,9 @@ def km_path(steps: list[KmStep], width: int = 480, height: int = 160) -> dict[st
         if step.survival != survival_now:
             path.append(f"V{y(step.survival)}")
             survival_now = step.survival
-    censored = [{"x": x(s.time), "y1": y(s.survival) - 4, "y2": y(s.survival) + 4, "day": int(s.time)}
-                for s in steps if s.censored]  # fmt: skip
-    return {"d": " ".join(path), "censored": censored, "width": width, "height": height, "end": int(end),
+    # Censoring is drawn as short ticks on the curve, all in one path.
+    ticks = " ".join(f"M{x(s.time)} {y(s.survival) - 4}v8" for s in steps if s.censored)
+    return {"d": " ".join(path), "ticks": ticks, "width": width, "height": height, "end": int(end),
             "y0": y(0.0), "y50": y(0.5), "y100": y(1.0), "x0": x(0), "x_end": x(end)}  # fmt: skip
 
 
@@ -184,13 +212,37 @@ def _main_results(study: Benchmark) -> list[Any]:
     return [r for r in study.results if not r.is_comparator]
 
 
+def version(scope: Scope) -> tuple[int, str]:
+    """How many rows the scope has and when the newest was refreshed (one indexed query):
+    the dashboard's figures cannot change unless this does."""
+    state = CourseOutcome.objects.for_clinics(scope.clinic_ids).aggregate(
+        n=Count("pk"), at=Max("refreshed_at")
+    )
+    return state["n"], state["at"].isoformat() if state["at"] else ""
+
+
+def build_cached(scope: Scope, today: date) -> dict[str, Any]:
+    """`build`, remembered until a row of the scope is refreshed (or the day changes).
+
+    A page view then costs one indexed query; the grouped queries run once per change.
+    """
+    state = f"{scope.clinic_ids}:{today}:{version(scope)}"
+    key = "outcomes.dashboard." + hashlib.sha256(state.encode()).hexdigest()
+    figures = cache.get(key)
+    if figures is None:
+        figures = build(scope, today)
+        cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
 def build(scope: Scope, today: date) -> dict[str, Any]:
     rows = CourseOutcome.objects.for_clinics(scope.clinic_ids)
     induction = induction_results(rows, today)
     responders = Q(responded_at__isnull=False)
     return {
         "scope": scope,
-        "started": started_by_month(rows),
+        "started": (started := started_by_month(rows)),
+        "recent_started": [r for r in started if r["start_month"] in _recent(started)],
         "induction": induction,
         "time_to_response": survival(rows, days="days_to_response", event=responders,
                                      only=Q(baseline_total__isnull=False)),

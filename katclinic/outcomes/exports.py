@@ -94,6 +94,19 @@ def _zip(address: str) -> str | None:
     return found[-1] if found else None
 
 
+def _address_parts(address: str) -> dict[str, str]:
+    """The address in pieces, so the scrubber also finds "Wintergreen Lane" on its own in a note.
+
+    Only patient keys outside deidentify's allowlist are used for scrubbing, and all of
+    them are dropped from the export.
+    """
+    parts = [p.strip() for p in re.split(r"[,\n]", address or "") if p.strip()]
+    found = {f"address_part_{i}": part for i, part in enumerate(parts)}
+    if parts:
+        found["street_name"] = re.sub(r"^\d+[A-Za-z]?\s+", "", parts[0])
+    return found
+
+
 def research_record(patient: Patient, *, include_free_text: bool) -> dict[str, Any]:
     """The patient's record in the shape `deidentify_record` expects (prefetched rows)."""
     identity = {
@@ -103,6 +116,7 @@ def research_record(patient: Patient, *, include_free_text: bool) -> dict[str, A
         "phone": patient.phone, "email": patient.email, "mrn": patient.mrn,
         "emergency_contact_name": patient.emergency_contact_name,
         "emergency_contact_phone": patient.emergency_contact_phone,
+        **_address_parts(patient.address),
     }  # fmt: skip
     scores = [{"instrument": r.instrument_key, "date": r.submitted_at, "total": r.total,
                "items": list(r.answers.values()) if isinstance(r.answers, dict) else []}

@@ -94,6 +94,7 @@ class CourseOutcome(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["clinic", "start_month"]),
             models.Index(fields=["clinic", "instrument"]),
+            models.Index(fields=["clinic", "refreshed_at"]),
         ]
 
     def __str__(self) -> str:
@@ -105,6 +106,7 @@ class RefreshMark(models.Model):
 
     name = models.CharField(max_length=60, unique=True)
     at = models.DateTimeField()
+    response_id = models.BigIntegerField(default=0, help_text="Newest response id read")
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -177,14 +177,9 @@ def _thresholds(pdf: Document, lines: dict[str, Any], left: float, y: Any) -> No
         if not line:
             continue
         pdf.set_draw_color(*colour)
-        pdf.dashed_line(
-            left,
-            y(line["value"]),
-            left + CHART_W - 10,
-            y(line["value"]),
-            dash_length=1.5,
-            space_length=1,
-        )
+        pdf.set_dash_pattern(dash=1.5, gap=1)
+        pdf.line(left, y(line["value"]), left + CHART_W - 10, y(line["value"]))
+        pdf.set_dash_pattern()
         pdf.set_font("Helvetica", "", 6)
         pdf.text(left + CHART_W - 40, y(line["value"]) - 0.8, latin1(line["label"]))
 

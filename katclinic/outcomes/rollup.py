@@ -73,7 +73,7 @@ class Summary:
     days_to_response: int | None = None
     durability_days: int | None = None
     sessions_to_response: int | None = None
-    induction_due_on: date | None = None
+    induction_due_on: date = date.min
     induction_total: int | None = None
     induction_responded: bool | None = None
     induction_remitted: bool | None = None

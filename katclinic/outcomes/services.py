@@ -39,6 +39,7 @@ from katclinic.outcomes.rollup import (
     in_course,
     summarize,
 )
+from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
 
 JOB = "outcomes.refresh"
@@ -47,12 +48,20 @@ CHUNK = 500
 # last run may commit rows stamped earlier than the time that run recorded.
 OVERLAP = timedelta(minutes=5)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# Ids are handed out before commit, so a slow transaction can commit a lower id
+# after a run has passed it; re-reading the last few hundred ids covers that.
+RESPONSE_OVERLAP = 500
 
 
 def refresh_course_outcome(course: Course) -> CourseOutcome:
     """Recompute one course's row now (measures calls this inside submit_response)."""
     refresh_courses([course])
     return CourseOutcome.objects.get(course=course)
+
+
+def refresh_open_courses(*, patient: Patient) -> int:
+    """Recompute the rows of the patient's open courses (the hook in measures' submit_response)."""
+    return refresh_courses(Course.objects.open().filter(patient=patient))
 
 
 def refresh_courses(courses: Iterable[Course]) -> int:
@@ -63,10 +72,15 @@ def refresh_courses(courses: Iterable[Course]) -> int:
     return written
 
 
-def changed_courses(*, since: datetime) -> Sequence[Course]:
+def changed_courses(*, since: datetime, after_response_id: int | None = None) -> Sequence[Course]:
     """Courses whose scores, sessions, invitations or dates changed at or after `since`,
-    courses without a row yet, and rows computed with settings the clinic has since changed."""
-    patients = _changed_patients(since)
+    courses without a row yet, and rows computed with settings the clinic has since changed.
+
+    With `after_response_id`, new responses are found by id instead of time: that also
+    finds corrections (which keep the original time) and back-dated imports, and reads
+    the primary key index instead of scanning `submitted_at`.
+    """
+    patients = _changed_patients(since, after_response_id)
     query = (
         Q(patient_id__in=patients)
         | Q(outcome__isnull=True)
@@ -79,27 +93,32 @@ def changed_courses(*, since: datetime) -> Sequence[Course]:
     return list(Course.objects.filter(query).order_by("pk"))
 
 
-def refresh_course_outcomes(*, since: datetime) -> int:
+def refresh_course_outcomes(*, since: datetime, after_response_id: int | None = None) -> int:
     """Refresh every course changed since `since` (see `changed_courses`)."""
-    return refresh_courses(changed_courses(since=since))
+    return refresh_courses(changed_courses(since=since, after_response_id=after_response_id))
 
 
 @task()
 def refresh_outcomes_task() -> int:
     """The periodic job: refresh from the stored watermark, then move it on."""
     started = timezone.now()
+    newest = Response.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     mark = RefreshMark.objects.filter(name=JOB).first()
     since = mark.at - OVERLAP if mark else EPOCH
-    written = refresh_course_outcomes(since=since)
-    RefreshMark.objects.update_or_create(name=JOB, defaults={"at": started})
+    after = max(0, mark.response_id - RESPONSE_OVERLAP) if mark else 0
+    written = refresh_course_outcomes(since=since, after_response_id=after)
+    RefreshMark.objects.update_or_create(name=JOB, defaults={"at": started, "response_id": newest})
     return written
 
 
-def _changed_patients(since: datetime) -> set[int]:
+def _changed_patients(since: datetime, after_response_id: int | None) -> set[int]:
     ids: set[int] = set()
-    ids.update(
-        Response.objects.filter(submitted_at__gte=since).values_list("patient_id", flat=True)
+    responses = (
+        Response.objects.filter(submitted_at__gte=since)
+        if after_response_id is None
+        else Response.objects.filter(pk__gt=after_response_id)
     )
+    ids.update(responses.values_list("patient_id", flat=True))
     ids.update(
         DosingSession.objects.filter(
             Q(created_at__gte=since) | Q(dose_started_at__gte=since) | Q(discharged_at__gte=since)
@@ -107,7 +126,7 @@ def _changed_patients(since: datetime) -> set[int]:
     )
     for model, stamp in ((Administration, "recorded_at"), (SideEffect, "recorded_at"),
                          (InSessionAlert, "raised_at"), (DischargeAssessment, "assessed_at")):  # fmt: skip
-        rows = model.objects.filter(**{f"{stamp}__gte": since})  # type: ignore[attr-defined]
+        rows = model.objects.filter(**{f"{stamp}__gte": since})
         ids.update(rows.values_list("session__patient_id", flat=True))
     ids.update(
         Invitation.objects.filter(
@@ -190,7 +209,8 @@ def _scores(patients: set[int], keys: set[str]) -> defaultdict[tuple[int, str], 
         .values_list("patient_id", "instrument_key", "submitted_at", "total", "pk")
     )
     for patient_id, key, at, total, pk in rows:
-        found[patient_id, key].append(Score(at=at, total=total, response_id=pk))
+        if total is not None:  # filtered above; the column is nullable
+            found[patient_id, key].append(Score(at=at, total=total, response_id=pk))
     return found
 
 
@@ -220,6 +240,8 @@ def _sessions(
                      "plan__protocol_version__title", "route")
     )  # fmt: skip
     for pk, patient_id, plan_id, started, key, title, route in rows:
+        if started is None:  # filtered above; the column is nullable
+            continue
         facts = SessionFacts(started_at=started, mg=mg.get(pk) or Decimal(0), side_effects=side.get(pk, 0),
                              adverse_events=serious.get(pk, 0), threshold_alerts=alerts.get(pk, 0),
                              discharge_delayed=bool(delayed.get(pk)))  # fmt: skip

@@ -75,8 +75,7 @@ def _scope(request: StaffRequest) -> tuple[dashboard.Scope, list[Any]]:
 @require_GET
 def dashboard_page(request: StaffRequest) -> HttpResponse:
     scope, clinics = _scope(request)
-    context = dashboard.build(scope, timezone.localdate())
-    context |= {"org_available": len(clinics) > 1, "can_export": has_perm(request, Perm.EXPORT_DATA),
+    context = dashboard.build_cached(scope, timezone.localdate()) | {"org_available": len(clinics) > 1, "can_export": has_perm(request, Perm.EXPORT_DATA),
                 "tables": tables.TABLES, "query": "?scope=org" if scope.is_org else ""}  # fmt: skip
     return render(request, "outcomes/dashboard.html", context)
 

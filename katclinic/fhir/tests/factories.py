@@ -44,10 +44,19 @@ def make_appointment(patient: Patient, staff: Any, *, start: datetime | None = N
 
 
 def make_consent(patient: Patient, staff: Any) -> ConsentSignature:
-    document = ConsentDocument.objects.create(
-        clinic_id=patient.clinic_id, scope="program", title="Treatment program consent",
-        body="I agree to the program.", version=1, effective_on=date(2025, 1, 1), created_by=staff,
-    )  # fmt: skip
+    document = (
+        ConsentDocument.objects.filter(clinic_id=patient.clinic_id, scope="program")
+        .order_by("-version")
+        .first()
+    )
+    if document is None:
+        document = ConsentDocument.objects.create(
+            clinic_id=patient.clinic_id, scope="program", title="Treatment program consent",
+            body="I agree to the program.", version=1, effective_on=date(2025, 1, 1), created_by=staff,
+        )  # fmt: skip
+    existing = ConsentSignature.objects.filter(patient=patient, document=document).first()
+    if existing is not None:
+        return existing
     return ConsentSignature.objects.create(
         clinic_id=patient.clinic_id, patient=patient, document=document, typed_name=patient.full_name,
         document_hash=document.text_hash, channel="portal",

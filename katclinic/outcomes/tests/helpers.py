@@ -48,7 +48,9 @@ def response(patient: Patient, total: int, at: datetime, key: str = "phq9") -> R
     )  # fmt: skip
 
 
-def course(patient: Patient, by: User, scores: list[tuple[int, int]], *, ended: date | None = None) -> Course:
+def course(
+    patient: Patient, by: User, scores: list[tuple[int, int]], *, ended: date | None = None
+) -> Course:
     """A course starting at START with (day, PHQ-9 total) scores; day 0 is the baseline."""
     rows = [response(patient, total, on(day)) for day, total in scores]
     return Course.objects.create(clinic_id=patient.clinic_id, patient=patient, started_on=START, ended_on=ended,
@@ -79,7 +81,9 @@ def dosed(plan: Plan, by: User, at: datetime, *, mg: str = "35", peak: tuple[int
                                              taken_at=at + timedelta(minutes=40), systolic=peak[0],
                                              diastolic=peak[1], recorded_by=by)  # fmt: skip
     if side_effect:
-        extra: dict[str, Any] = {"what_was_done": "Observed", "follow_up": "Call next day"} if serious else {}
+        extra: dict[str, Any] = (
+            {"what_was_done": "Observed", "follow_up": "Call next day"} if serious else {}
+        )
         SideEffect.objects.create(clinic_id=clinic_id, session=session, kind=side_effect, severity="moderate",
                                   serious=serious, recorded_by=by, **extra)  # fmt: skip
     if alert:

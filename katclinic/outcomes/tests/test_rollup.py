@@ -15,7 +15,10 @@ PHQ9 = load_builtin_instruments()["phq9"]
 
 
 def facts(scores: list[tuple[int, int]], **extra: object) -> CourseFacts:
-    rows = [Score(at=on(day), total=total, response_id=index + 1) for index, (day, total) in enumerate(scores)]
+    rows = [
+        Score(at=on(day), total=total, response_id=index + 1)
+        for index, (day, total) in enumerate(scores)
+    ]
     return CourseFacts(started_on=START, ended_on=None, baseline_id=1, scores=rows, **extra)  # type: ignore[arg-type]
 
 
@@ -34,7 +37,9 @@ class RollupTest(SimpleTestCase):
         self.assertEqual(summary.latest.total if summary.latest else None, 11)
 
     def test_end_of_induction_is_the_latest_score_in_the_window(self) -> None:
-        summary = summarize(facts([(0, 20), (14, 9), (27, 8), (40, 2)]), PHQ9, induction_days=28, window=7)
+        summary = summarize(
+            facts([(0, 20), (14, 9), (27, 8), (40, 2)]), PHQ9, induction_days=28, window=7
+        )
         self.assertEqual(summary.induction_total, 8)  # day 27 is in 21..35; day 40 is not
         self.assertTrue(summary.induction_responded)
         self.assertFalse(summary.induction_remitted)
@@ -46,7 +51,9 @@ class RollupTest(SimpleTestCase):
         self.assertIsNone(summary.induction_responded)
 
     def test_a_responder_still_responding_is_censored_at_the_last_score(self) -> None:
-        summary = summarize(facts([(0, 18), (10, 8), (30, 6), (45, 7)]), PHQ9, induction_days=28, window=7)
+        summary = summarize(
+            facts([(0, 18), (10, 8), (30, 6), (45, 7)]), PHQ9, induction_days=28, window=7
+        )
         self.assertEqual(summary.responded_at, on(10))
         self.assertIsNone(summary.response_lost_at)
         self.assertEqual(summary.durability_days, 35)  # day 10 to the last score on day 45
@@ -57,7 +64,9 @@ class RollupTest(SimpleTestCase):
         self.assertEqual(summary.days_to_response, 20)  # follow-up to the last score, no event
         self.assertIsNone(summary.durability_days)
 
-    def test_the_latest_score_before_the_start_is_the_baseline_when_the_course_names_none(self) -> None:
+    def test_the_latest_score_before_the_start_is_the_baseline_when_the_course_names_none(
+        self,
+    ) -> None:
         rows = [Score(at=on(-3), total=22, response_id=7), Score(at=on(5), total=11, response_id=8)]
         summary = summarize(CourseFacts(started_on=START, ended_on=None, baseline_id=None, scores=rows), PHQ9,
                             induction_days=28, window=7)  # fmt: skip
@@ -71,11 +80,15 @@ class RollupTest(SimpleTestCase):
             SessionFacts(on(4), Decimal("37.5"), discharge_delayed=True),
             SessionFacts(on(15), Decimal(40)),
         ]
-        summary = summarize(facts([(0, 20), (10, 9)], sessions=sessions), PHQ9, induction_days=28, window=7)
+        summary = summarize(
+            facts([(0, 20), (10, 9)], sessions=sessions), PHQ9, induction_days=28, window=7
+        )
         self.assertEqual(summary.totals["sessions_given"], 3)
         self.assertEqual(summary.totals["cumulative_mg"], Decimal("112.5"))
         self.assertEqual((summary.totals["side_effects"], summary.totals["adverse_events"]), (2, 1))
-        self.assertEqual((summary.totals["threshold_alerts"], summary.totals["discharge_delays"]), (1, 1))
+        self.assertEqual(
+            (summary.totals["threshold_alerts"], summary.totals["discharge_delays"]), (1, 1)
+        )
         self.assertEqual(summary.sessions_to_response, 2)  # the sessions on days 1 and 4
 
     def test_a_course_without_scores_has_only_its_dates(self) -> None:

@@ -1,14 +1,13 @@
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from django.contrib import messages
-
 from katclinic.clinics import registry
 from katclinic.clinics.access import deny, staff_view
 from katclinic.clinics.http import StaffRequest
-from katclinic.clinics.permissions import Perm
 from katclinic.clinics.middleware import ACTIVE_CLINIC_KEY
+from katclinic.clinics.permissions import Perm
 
 
 @require_http_methods(["GET", "POST"])

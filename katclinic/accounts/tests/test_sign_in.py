@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 import pyotp
@@ -8,19 +9,22 @@ from django.test import override_settings
 from django.utils import timezone
 
 from katclinic.accounts import services
-from katclinic.accounts.models import LoginFailure, RecoveryCode, TotpDevice, UserSession
+from katclinic.accounts.models import LoginFailure, RecoveryCode, TotpDevice, User, UserSession
 from katclinic.audit.models import Action, AuditEvent
 from katclinic.testing import PASSWORD, ClinicTestCase
 
 
 class SignInTestCase(ClinicTestCase):
-    def enrol(self, user: object) -> TotpDevice:
+    def enrol(self, user: User) -> TotpDevice:
         return TotpDevice.objects.create(
             user=user, secret=pyotp.random_base32(), confirmed_at=timezone.now()
         )
 
-    def password_step(self, email: str, password: str = PASSWORD) -> object:
-        return self.client.post("/accounts/login/", {"email": email, "password": password})
+    def password_step(self, email: str, password: str = PASSWORD) -> Any:
+        response = self.client.post(
+            "/accounts/login/", {"email": email, "password": password}
+        )
+        return response
 
 
 class PasswordStepTest(SignInTestCase):
@@ -241,7 +245,9 @@ class BackgroundRefreshTest(SignInTestCase):
         self.login(self.nick)
         start = timezone.now()
         for minutes in (5, 10, 14):
-            with mock.patch("django.utils.timezone.now", return_value=start + timedelta(minutes=minutes)):
+            with mock.patch(
+                "django.utils.timezone.now", return_value=start + timedelta(minutes=minutes)
+            ):
                 self.client.get("/patients/", headers={"X-Background-Refresh": "1"})
         with mock.patch("django.utils.timezone.now", return_value=start + timedelta(minutes=16)):
             self.assertEqual(self.client.get("/patients/").status_code, 302)

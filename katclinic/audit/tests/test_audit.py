@@ -138,7 +138,7 @@ class AuditViewerTest(ClinicTestCase):
         self.client.get(f"/patients/{self.pat.pk}/")
         self.client.get(f"/patients/{self.quinn.pk}/")
         self.login(self.adam)
-        response = self.client.get("/audit/", {"patient": self.pat.pk, "action": "view"})
+        response = self.client.get("/audit/", {"patient": str(self.pat.pk), "action": "view"})
         self.assertEqual(response.status_code, 200)
         events = list(response.context["page"])
         self.assertEqual([e.patient_id for e in events], [self.pat.pk])

@@ -40,7 +40,7 @@ if not ALLOWED_HOSTS:
     else:
         raise ConfigError("ALLOWED_HOSTS must list this server's host names when DEBUG is off")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = envstr("SITE_URL", f"http://127.0.0.1:{envstr('PORT', '8000')}")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -1,11 +1,22 @@
 from collections.abc import Callable
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic, StaffMembership
 
 ACTIVE_CLINIC_KEY = "active_clinic_id"
+
+
+@lru_cache(maxsize=64)
+def clinic_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class ActiveClinicMiddleware:
@@ -27,7 +38,12 @@ class ActiveClinicMiddleware:
         elif user.is_authenticated:
             patient = getattr(user, "patient", None)
             request.clinic = patient.clinic if patient is not None else None  # type: ignore[attr-defined]
-        return self.get_response(request)
+        clinic = request.clinic  # type: ignore[attr-defined]
+        if clinic is None:
+            return self.get_response(request)
+        # Times on pages and in forms are the clinic's wall-clock time; storage stays UTC.
+        with timezone.override(clinic_zone(clinic.timezone)):
+            return self.get_response(request)
 
     def _set_staff_clinic(self, request: HttpRequest, user: User) -> None:
         memberships = list(

@@ -59,7 +59,8 @@ class Journey:
         try:
             assert_accessible(page, full)
         except AssertionError as exc:
-            self.problems.append(str(exc))
+            # Keep the readable summary, not pytest's repr of the whole violation list.
+            self.problems.append(str(exc).split("\nassert ", 1)[0])
 
     def assert_accessible(self) -> None:
         assert not self.problems, "\n\n".join(self.problems)
@@ -184,8 +185,13 @@ def book_a_session(page: Page, journey: Journey) -> str:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     page.locator("#q").fill(name.split()[-1])
     first, last = name.split(maxsplit=1)
+    journey.visit(page, "patient-list")
     page.get_by_role("link", name=f"{last}, {first}").click()
-    page.get_by_role("navigation", name="Chart sections").get_by_role("link", name="Sessions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    journey.visit(page, "chart")
+    page.get_by_role("navigation", name="Chart sections").get_by_role(
+        "link", name="Sessions"
+    ).click()
     expect(page.get_by_role("heading", name="Dosing sessions")).to_be_visible()
     journey.visit(page, "sessions-tab")
     page.get_by_role("link", name="Book a dosing session").click()
@@ -308,6 +314,7 @@ def send_a_questionnaire(staff: Page, patient_id: str, journey: Journey) -> None
     sign_in_staff(staff, "therapist")
     staff.goto(f"/patients/{patient_id}/")
     tabs = staff.get_by_role("navigation", name="Chart sections")
+    journey.visit(staff, "therapist-chart")
     tabs.get_by_role("link", name="Measures").click()
     send = region(staff, "Questionnaires")
     send.get_by_label("Send").select_option("gad7")

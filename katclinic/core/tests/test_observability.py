@@ -188,6 +188,12 @@ class TaskQueueVisibilityTest(ClinicTestCase):
     task by itself; periodic jobs run again at their next interval (they are idempotent)."""
 
     def run_worker_once(self) -> None:
+        # The worker closes connections that are not in autocommit mode; inside a test's
+        # transaction that would drop the test database connection (seen on PostgreSQL).
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            self._run_worker()
+
+    def _run_worker(self) -> None:
         Worker(queue_names=["default"], interval=0, batch=True, backend_name="default",
                startup_delay=False, max_tasks=None, worker_id="test-worker",
                excluded_queue_names=[]).run()  # fmt: skip

@@ -5,6 +5,7 @@ role's successful post never changes what the next role finds."""
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -16,6 +17,9 @@ from katclinic.dosing.models import DosingSession, RemsForm, SupportNote
 from katclinic.dosing.statemachine import SessionState as S
 from katclinic.dosing.tests import factories as f
 from katclinic.patients.models import Patient
+
+# The test clinic works in its default zone; forms take its wall-clock time.
+CLINIC_ZONE = ZoneInfo("America/New_York")
 
 NOW_FIELD = "%Y-%m-%dT%H:%M"
 
@@ -116,7 +120,7 @@ def _patient_with_plan(t: Any) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return timezone.localtime().strftime(NOW_FIELD)
+    return timezone.localtime(timezone=CLINIC_ZONE).strftime(NOW_FIELD)
 
 
 def _state(state: S) -> Any:

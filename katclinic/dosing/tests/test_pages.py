@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,9 @@ from katclinic.dosing.models import Administration, Checkpoint, DosingSession, S
 from katclinic.dosing.statemachine import SessionState as S
 from katclinic.dosing.tests import factories as f
 from katclinic.testing import ClinicTestCase
+
+# The test clinic works in its default zone; forms take its wall-clock time.
+CLINIC_ZONE = ZoneInfo("America/New_York")
 
 
 class PagesTest(ClinicTestCase):
@@ -59,7 +63,7 @@ class PagesTest(ClinicTestCase):
             {
                 "lot": self.lot.pk,
                 "dose_mg": "28",
-                "started_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                "started_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
             },
         )
         self.assertEqual(response.status_code, 403)
@@ -89,7 +93,7 @@ class PagesTest(ClinicTestCase):
         sess = self.dosing_session()
         self.login(self.nick)
         response = self.client.post(reverse("dosing:checkpoint", args=[sess.pk]), {
-            "label": "about 40 minutes", "taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "label": "about 40 minutes", "taken_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
             "systolic": "90", "diastolic": "120"})  # fmt: skip
         self.assertContains(response, "Diastolic must be below systolic.", status_code=400)
         self.assertEqual(
@@ -101,7 +105,7 @@ class PagesTest(ClinicTestCase):
         services.finish_dosing(session=sess, by=self.nick)
         self.login(self.nick)
         self.client.post(reverse("dosing:checkpoint", args=[sess.pk]), {
-            "label": "about 40 minutes", "taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "label": "about 40 minutes", "taken_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
             "systolic": "165", "diastolic": "100", "heart_rate": "80"})  # fmt: skip
         response = self.client.get(reverse("dosing:session", args=[sess.pk]))
         self.assertContains(response, 'class="out-of-range"')
@@ -116,7 +120,7 @@ class PagesTest(ClinicTestCase):
             {
                 "lot": self.lot.pk,
                 "dose_mg": "56",
-                "started_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                "started_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
             },
         )
         self.assertContains(response, "record each device separately", status_code=400)

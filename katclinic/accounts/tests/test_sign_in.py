@@ -21,9 +21,7 @@ class SignInTestCase(ClinicTestCase):
         )
 
     def password_step(self, email: str, password: str = PASSWORD) -> Any:
-        response = self.client.post(
-            "/accounts/login/", {"email": email, "password": password}
-        )
+        response = self.client.post("/accounts/login/", {"email": email, "password": password})
         return response
 
 

@@ -34,7 +34,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 types: $(VENV)/.installed
-	$(VENV)/bin/mypy katclinic
+	KATCLINIC_TESTING=1 $(VENV)/bin/mypy katclinic
 
 check-migrations: $(VENV)/.installed
 	KATCLINIC_TESTING=1 $(PY) manage.py makemigrations --check --dry-run

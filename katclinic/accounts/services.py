@@ -22,6 +22,7 @@ OTP_OK = "otp_ok"
 STARTED_AT = "started_at"
 LAST_SEEN = "last_seen"
 RECOVERY_CODE_COUNT = 10
+TOTP_DIGITS = 6
 
 
 def lockout_remaining(*, email: str, ip: str | None) -> timedelta | None:
@@ -104,8 +105,12 @@ def verify_second_factor(request: HttpRequest, user: User, code: str) -> bool:
     """Check a TOTP or recovery code; on success mark the session as fully signed in."""
     code = code.strip().replace(" ", "").replace("-", "").lower()
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
-    ok = device is not None and code.isdigit() and _accept_totp(device, code)
-    if not ok and not code.isdigit():
+    # Authenticator codes are 6 digits; recovery codes are 10 hex characters, which can
+    # happen to be all digits, so length tells them apart.
+    is_totp = len(code) == TOTP_DIGITS and code.isdigit()
+    if is_totp:
+        ok = device is not None and _accept_totp(device, code)
+    else:
         ok = _use_recovery_code(user, code)
     if ok:
         request.session[OTP_OK] = True

@@ -3,7 +3,7 @@ from typing import Any
 from unittest import mock
 
 import pyotp
-from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.hashers import identify_hasher, make_password
 from django.contrib.sessions.models import Session
 from django.test import override_settings
 from django.utils import timezone
@@ -128,6 +128,14 @@ class SecondFactorTest(SignInTestCase):
         self.assertEqual(
             self.client.post("/accounts/second-factor/", {"code": codes[0]}).status_code, 400
         )
+
+    def test_a_recovery_code_made_only_of_digits_still_works(self) -> None:
+        self.enrol(self.nick)
+        RecoveryCode.objects.create(user=self.nick, code_hash=make_password("1234567890"))
+        self.password_step("nick@example.org")
+        response = self.client.post("/accounts/second-factor/", {"code": "1234567890"})
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(RecoveryCode.objects.get(user=self.nick).used_at)
 
     def test_enrolment_refuses_a_wrong_code_and_enrols_nothing(self) -> None:
         self.password_step("nick@example.org")

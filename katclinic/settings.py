@@ -26,16 +26,25 @@ if DEMO_MODE and not (DEBUG or TESTING):
         "KATCLINIC_DEMO is refused with DEBUG off: demo sign-in hints are for local use"
     )
 
+# Commands that only read the code (never serve, sign, or write records) may run without
+# production secrets, so a developer can check migrations on a fresh checkout.
+CODE_ONLY_COMMANDS = {"makemigrations", "showmigrations", "sqlmigrate"}
+CODE_ONLY = (
+    Path(sys.argv[0]).name == "manage.py"
+    and len(sys.argv) > 1
+    and sys.argv[1] in CODE_ONLY_COMMANDS
+)
+
 SECRET_KEY = envsecret("SECRET_KEY")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
+    if DEBUG or TESTING or CODE_ONLY:
         SECRET_KEY = "insecure-development-key-not-for-production-use-0123456789"  # noqa: S105
     else:
         raise ConfigError("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
-    if DEBUG or TESTING:
+    if DEBUG or TESTING or CODE_ONLY:
         ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
     else:
         raise ConfigError("ALLOWED_HOSTS must list this server's host names when DEBUG is off")

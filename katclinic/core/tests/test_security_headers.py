@@ -86,6 +86,22 @@ class DeployCheckTest(ClinicTestCase):
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("SECRET_KEY", result.stderr)
 
+    def test_migration_check_runs_without_production_secrets(self) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("KATCLINIC_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"))
+        }
+        env |= {
+            "DJANGO_SETTINGS_MODULE": "katclinic.settings",
+            "DATA_DIR": str(ROOT / "var" / "deploy-check"),
+        }
+        result = subprocess.run(  # noqa: S603 - fixed arguments
+            [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
     def test_demo_mode_is_refused_with_debug_off(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KATCLINIC_", "DEBUG"))}
         env |= {

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "katclinic.dosing",
     "katclinic.outcomes",
     "katclinic.portal",
+    "katclinic.athome",
+    "katclinic.surveillance",
     "katclinic.api",
     "katclinic.fhir",
 ]

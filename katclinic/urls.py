@@ -15,6 +15,8 @@ urlpatterns = [
     path("dosing/", include("katclinic.dosing.urls")),
     path("outcomes/", include("katclinic.outcomes.urls")),
     path("portal/", include("katclinic.portal.urls")),
+    path("athome/", include("katclinic.athome.urls")),
+    path("surveillance/", include("katclinic.surveillance.urls")),
     path("api/", api.urls),
     path("fhir/R4/", include("katclinic.fhir.urls")),
 ]

@@ -38,6 +38,8 @@ class Perm(enum.Enum):
     SCREEN = "Complete screenings and sign eligibility decisions"
     MANAGE_CONSENT = "Issue consent documents and witness signatures"
     SIGN_PLAN = "Create, amend and sign treatment plans and doses"
+    PRESCRIBE_TAKE_HOME = "Write take-home prescriptions after checking the monitoring database"
+    REVIEW_SURVEILLANCE = "Close review tasks and decide to continue, taper or stop treatment"
     SCHEDULE = "Book, move and cancel appointments"
     RUN_SESSION = "Run dosing sessions: checks, vitals, administration, discharge"
     OVERRIDE_SOFT_STOP = "Override a soft stop of the pre-dose gate with a reason"
@@ -61,6 +63,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.SCREEN: frozenset({P}),
     Perm.MANAGE_CONSENT: frozenset({P, N, F}),
     Perm.SIGN_PLAN: frozenset({P}),
+    Perm.PRESCRIBE_TAKE_HOME: frozenset({P}),
+    Perm.REVIEW_SURVEILLANCE: frozenset({P}),
     Perm.SCHEDULE: frozenset({F, N, P, A}),
     Perm.RUN_SESSION: frozenset({N, P}),
     Perm.OVERRIDE_SOFT_STOP: frozenset({P}),

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AtHomeConfig(AppConfig):
+    name = "katclinic.athome"
+    label = "athome"
+    verbose_name = "Take-home sessions"

@@ -1,0 +1,3 @@
+from katclinic.access_spec import Url
+
+SPEC: dict[str, Url] = {}

@@ -41,6 +41,13 @@ MeasurementWhen = Literal[
     "weekly_during_induction",
     "monthly_in_maintenance",
 ]
+# What a patient confirms at home before a take-home dose opens (see TakeHome).
+HomeCheckinItem = Literal[
+    "home_bp", "sober_monitor", "no_substances", "no_driving", "safe_setting", "fasting"
+]
+# Long-term surveillance over a course of repeated ketamine (see SurveillanceItem).
+SurveillanceKind = Literal["bladder", "misuse", "cognition", "liver_tests"]
+TAKE_HOME_ROUTES: frozenset[str] = frozenset({"sublingual", "oral"})
 # V: primary source; S: secondary; derived: arithmetic on a cited statement;
 # unverified: listed as uncertain in the clinical reference; clinic_default: no published
 # figure, a placeholder the clinic's medical director must confirm.
@@ -405,6 +412,36 @@ class Instructions(StrictModel):
     source: SourceKey
 
 
+class TakeHome(StrictModel):
+    """Doses the patient takes at home between clinic visits, each opened by a check-in.
+
+    Home blood pressure is held to the protocol's pre-dose thresholds. The post-session
+    check-in is due `post_session_checkin_hours` after the session starts.
+    """
+
+    checkin: list[HomeCheckinItem] = Field(min_length=1)
+    substance_free_hours: SourcedInt
+    post_session_checkin_hours: SourcedInt
+    bp_after_session: bool
+    source: SourceKey
+
+    @model_validator(mode="after")
+    def _items_unique(self) -> Self:
+        if repeated := _duplicates(list(self.checkin)):
+            raise ValueError(f"checkin: repeated items {sorted(repeated)}")
+        return self
+
+
+class SurveillanceItem(StrictModel):
+    """A screen repeated over the course: first after `first_after_days` from the course
+    start, then every `every_days`."""
+
+    kind: SurveillanceKind
+    every_days: PositiveInt
+    first_after_days: NonNegativeInt = 0
+    source: SourceKey
+
+
 class Protocol(StrictModel):
     key: Key
     version: PositiveInt
@@ -424,6 +461,8 @@ class Protocol(StrictModel):
     support: Support
     measurements: list[Measurement] = []
     instructions: Instructions
+    take_home: TakeHome | None = None
+    surveillance: list[SurveillanceItem] = []
     sources: list[Source] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -435,6 +474,7 @@ class Protocol(StrictModel):
             _check_route_and_product,
             _check_doses_fit_limits,
             _check_phases,
+            _check_take_home,
         ):
             check(self)
         return self
@@ -464,6 +504,7 @@ def _check_unique_keys(protocol: Protocol) -> None:
         "pre_dose_checks": [c.key for c in protocol.pre_dose_checks],
         "discharge_criteria": [c.key for c in protocol.discharge_criteria],
         "measurements": [m.instrument for m in protocol.measurements],
+        "surveillance": [item.kind for item in protocol.surveillance],
     }
     for name, keys in lists.items():
         if repeated := _duplicates(keys):
@@ -548,6 +589,16 @@ def _check_phases(protocol: Protocol) -> None:
             raise ValueError(f"phases[{index}].interval_days: shorter than min_interval_hours")
         if -(-7 // phase.interval_days) > cap:
             raise ValueError(f"phases[{index}].interval_days: fits more than {cap} doses a week")
+
+
+def _check_take_home(protocol: Protocol) -> None:
+    take_home = protocol.take_home
+    if take_home is None:
+        return
+    if protocol.route not in TAKE_HOME_ROUTES:
+        raise ValueError(f"take_home: not allowed for route {protocol.route!r}")
+    if "fasting" in take_home.checkin and protocol.instructions.fasting is None:
+        raise ValueError("take_home.checkin: 'fasting' needs instructions.fasting")
 
 
 def _format_errors(error: ValidationError) -> list[str]:

@@ -294,3 +294,33 @@ def test_a_loaded_protocol_cannot_be_changed() -> None:
 
     with pytest.raises(ValueError, match="frozen"):
         protocol.title = "changed"
+
+
+def sublingual_data() -> dict[str, Any]:
+    text = (LIBRARY / "sublingual_titration.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def test_take_home_is_refused_for_routes_given_in_clinic() -> None:
+    data = iv_data()
+    home = sublingual_data()
+    data["take_home"] = home["take_home"]
+    declared = {source["key"] for source in data["sources"]}
+    data["sources"] += [s for s in home["sources"] if s["key"] not in declared]
+
+    assert "take_home: not allowed for route 'iv'" in problems_for(data)
+
+
+def test_take_home_fasting_needs_the_protocols_fasting_instructions() -> None:
+    data = sublingual_data()
+    data["take_home"]["checkin"].append("fasting")
+
+    assert "'fasting' needs instructions.fasting" in problems_for(data)
+
+
+def test_surveillance_kinds_are_not_repeated() -> None:
+    data = sublingual_data()
+    data["surveillance"].append(dict(data["surveillance"][0]))
+
+    assert "surveillance: repeated keys ['bladder']" in problems_for(data)

@@ -7,7 +7,7 @@ Other apps call: ``submit_response`` (any source), ``schedule_around_session``
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -90,6 +90,24 @@ def _store(
     return response, found
 
 
+# Called with each stored response (new or corrected) inside its transaction, after the
+# safety check: other apps register here to act on results (surveillance screens raise
+# review tasks). A hook that raises rolls the submission back, so hooks must only fail
+# on a real error.
+ResponseHook = Callable[[Response, HttpRequest | None], None]
+AFTER_STORE: list[ResponseHook] = []
+
+
+def register_after_store(hook: ResponseHook) -> None:
+    if hook not in AFTER_STORE:
+        AFTER_STORE.append(hook)
+
+
+def _after_store(response: Response, request: HttpRequest | None) -> None:
+    for hook in AFTER_STORE:
+        hook(response, request)
+
+
 @transaction.atomic
 def submit_response(
     *, patient: Patient, instrument_key: str, answers: Mapping[str, Answer], source: str,
@@ -118,6 +136,7 @@ def submit_response(
                  patient_id=patient.pk, obj=response, detail={"instrument": instrument.key, "source": source})  # fmt: skip
     if found:
         safety.raise_alerts(response=response, found=found, request=request)
+    _after_store(response, request)
     return response
 
 
@@ -149,6 +168,7 @@ def correct_response(
                  obj=new, detail={"corrects": old.pk, "reason": reason.strip()})  # fmt: skip
     if found:
         safety.raise_alerts(response=new, found=found, request=request)
+    _after_store(new, request)
     return new
 
 

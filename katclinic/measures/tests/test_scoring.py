@@ -52,12 +52,15 @@ def phq9_data() -> dict[str, Any]:
 # ------------------------------------------------------------------ registry
 
 
-def test_it_ships_the_seven_instruments() -> None:
+def test_it_ships_the_seven_instruments_and_the_surveillance_screens() -> None:
     assert sorted(INSTRUMENTS) == [
+        "bladder_screen",
         "cadss6",
+        "cognition_screen",
         "cssrs_screener",
         "gad7",
         "madrs",
+        "misuse_screen",
         "moaas",
         "phq9",
         "qids_sr16",
@@ -78,12 +81,14 @@ def test_ranges_match_the_clinical_reference() -> None:
         "cadss6": (0, 24),
         "moaas": (0, 5),
         "cssrs_screener": None,
+        **dict.fromkeys(["bladder_screen", "misuse_screen", "cognition_screen"]),
     }
 
 
 def test_licensed_wording_is_not_shipped() -> None:
     licensed = {key for key, d in INSTRUMENTS.items() if d.wording_licensed}
-    assert licensed == {"phq9", "gad7"}
+    # The surveillance screens are the clinic's own wording.
+    assert licensed == {"phq9", "gad7", "bladder_screen", "misuse_screen", "cognition_screen"}
     assert QIDS.item("q1").text == "QIDS-SR16 item 1 (sleep onset)"
 
 

@@ -6,7 +6,7 @@ PORT ?= 8000
 DATA_DIR ?= $(CURDIR)/var
 export PORT DATA_DIR
 
-.PHONY: run test lint types check-migrations ci bench worker clean-venv
+.PHONY: run test lint types check-migrations ci bench soak worker clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@python=$$(scripts/find-python) || exit 1; \
@@ -41,6 +41,12 @@ check-migrations: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Soak: CLIENTS concurrent clients for DURATION seconds; SOAK_ARGS="--postgres URL" for PostgreSQL.
+DURATION ?= 600
+CLIENTS ?= 16
+soak: $(VENV)/.installed
+	$(PY) bench/soak/run.py --duration $(DURATION) --clients $(CLIENTS) $(SOAK_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -77,6 +77,10 @@ class CourseForm(forms.Form):
     started_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
 
+class EndCourseForm(forms.Form):
+    ended_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Ended on")
+
+
 class CloseAlertForm(forms.Form):
     action = forms.ChoiceField(choices=CloseAction.choices, label="Action taken")
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -318,6 +320,61 @@ def set_schedule(
             patient=patient, instrument_key=instrument_key, active=True
         )
     )
+
+
+# How a protocol's measurement timing maps to schedule rules. Hours after a dose other
+# than these have no rule yet and are reported back, not silently dropped.
+PROTOCOL_RULES: dict[str, str] = {
+    "baseline": Rule.BASELINE,
+    "before_each_dose": Rule.PRE_SESSION,
+    "weekly_during_induction": Rule.WEEKLY_INDUCTION,
+    "monthly_in_maintenance": Rule.MONTHLY_MAINTENANCE,
+}
+AFTER_DOSE_RULES: dict[int, str] = {24: Rule.POST_24H, 24 * 7: Rule.POST_7D}
+
+
+@dataclass(frozen=True)
+class ProtocolSchedule:
+    applied: dict[str, list[str]]
+    # (instrument, why it was not scheduled), for the prescriber to see.
+    skipped: list[tuple[str, str]]
+
+
+def protocol_rules(when: list[str], after_dose_hours: list[int]) -> tuple[list[str], list[int]]:
+    """The schedule rules for one protocol measurement, and the hours that have no rule."""
+    rules = [PROTOCOL_RULES[w] for w in when if w in PROTOCOL_RULES]
+    rules += [AFTER_DOSE_RULES[h] for h in after_dose_hours if h in AFTER_DOSE_RULES]
+    return rules, [h for h in after_dose_hours if h not in AFTER_DOSE_RULES]
+
+
+def schedule_from_protocol(
+    *, patient: Patient, measurements: list[Any], by: User, request: HttpRequest | None
+) -> ProtocolSchedule:
+    """Add a protocol's measurement schedule to the patient's (rules already set are kept).
+
+    Only self-report instruments are sent to the patient; clinician-rated ones in the
+    protocol are listed as skipped so the care team enters them at the visit.
+    """
+    applied: dict[str, list[str]] = {}
+    skipped: list[tuple[str, str]] = []
+    for measurement in measurements:
+        key = measurement.instrument
+        instrument = current_instrument(key, patient.clinic_id)
+        if instrument is None:
+            skipped.append((key, "the instrument is not available in this clinic"))
+            continue
+        if definition_of(instrument).kind != "self_report":
+            skipped.append((key, "clinician-rated: entered by the care team at the visit"))
+            continue
+        rules, unmapped = protocol_rules(list(measurement.when), list(measurement.after_dose_hours))
+        skipped += [(key, f"no schedule rule for {hours} hours after a dose") for hours in unmapped]
+        kept = MeasurementSchedule.objects.filter(
+            patient=patient, instrument_key=key, active=True
+        ).values_list("rule", flat=True)
+        wanted = sorted(set(kept) | set(rules))
+        set_schedule(patient=patient, instrument_key=key, rules=wanted, by=by, request=request)
+        applied[key] = sorted(rules)
+    return ProtocolSchedule(applied, skipped)
 
 
 def _channel(patient: Patient) -> str:

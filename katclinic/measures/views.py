@@ -22,11 +22,12 @@ from katclinic.clinics.access import (
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.measures import safety, services
-from katclinic.measures.catalogue import current_definitions
+from katclinic.measures.catalogue import current_definitions, definition_of
 from katclinic.measures.charting import chart_context
 from katclinic.measures.forms import (
     CloseAlertForm,
     CourseForm,
+    EndCourseForm,
     InviteForm,
     KioskForm,
     ScheduleForm,
@@ -34,7 +35,7 @@ from katclinic.measures.forms import (
     errors_by_item,
     question_rows,
 )
-from katclinic.measures.models import AlertState, Rule, SafetyAlert
+from katclinic.measures.models import AlertState, Course, Response, Rule, SafetyAlert
 from katclinic.measures.patient_views import KIOSK_SESSION_KEY
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
@@ -95,6 +96,64 @@ def enter(request: StaffRequest, patient_id: int, key: str) -> HttpResponse:
                "questions": question_rows(definition, answers, errors),
                "tabs": chart_tabs(request, patient, "measures")}  # fmt: skip
     return render(request, "measures/enter.html", context, status=400 if errors else 200)
+
+
+@staff_view(Perm.ENTER_MEASURES)
+@require_http_methods(["GET", "POST"])
+def correct(request: StaffRequest, response_id: int) -> HttpResponse:
+    """Correct an entry error: a new version is stored and the old one is kept, linked."""
+    original = (
+        Response.objects.filter(clinic=request.clinic, pk=response_id)
+        .select_related("instrument", "patient")
+        .first()
+    )
+    if original is None:
+        deny(request, reason="no such response in the active clinic", not_found=True)
+    patient = get_patient_for_edit(request, original.patient_id, Perm.ENTER_MEASURES)
+    definition = definition_of(original.instrument)
+    errors: dict[str, str] = {}
+    answers: dict[str, Any] = dict(original.answers)
+    reason = ""
+    if not original.is_current:
+        errors["response"] = "This response was already corrected; correct the newest version."
+    elif request.method == "POST":
+        answers, problems = answers_from_post(definition, request.POST)
+        reason = request.POST.get("reason", "").strip()
+        try:
+            if problems:
+                raise services.SubmissionError(problems)
+            services.correct_response(response=original, answers=answers, reason=reason,
+                                      by=request.user, request=request,
+                                      comment=request.POST.get("comment", original.comment))  # fmt: skip
+        except services.SubmissionError as exc:
+            errors = errors_by_item(exc.errors)
+        else:
+            messages.success(request, f"{definition.title} corrected; the earlier version is kept.")
+            return redirect("measures:chart", patient.pk)
+    context = {"patient": patient, "definition": definition, "errors": errors, "original": original,
+               "reason": reason, "questions": question_rows(definition, answers, errors),
+               "tabs": chart_tabs(request, patient, "measures")}  # fmt: skip
+    return render(request, "measures/correct.html", context, status=400 if errors else 200)
+
+
+@staff_view(Perm.ENTER_MEASURES)
+@require_POST
+def course_end(request: StaffRequest, patient_id: int) -> HttpResponse:
+    patient = get_patient_for_edit(request, patient_id, Perm.ENTER_MEASURES)
+    form = EndCourseForm(request.POST)
+    course = Course.objects.open().filter(patient=patient).first()
+    if course is None:
+        form.add_error(None, "This patient has no open course to end.")
+    elif form.is_valid():
+        try:
+            services.end_course(course=course, ended_on=form.cleaned_data["ended_on"],
+                                by=request.user, request=request)  # fmt: skip
+        except services.SubmissionError as exc:
+            form.add_error("ended_on", exc.errors[0].message)
+        else:
+            messages.success(request, "Course ended.")
+            return redirect("measures:chart", patient.pk)
+    return _bad_form(request, patient, form)
 
 
 def _bad_form(request: StaffRequest, patient: Patient, form: Any) -> HttpResponse:

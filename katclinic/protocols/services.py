@@ -446,10 +446,25 @@ def sign_plan(
     PlanVersion.objects.filter(pk=version.pk).update(
         signed_by=prescriber, signed_at=now, content_hash=digest
     )
-    Plan.objects.filter(pk=version.plan_id).update(status=_next_status(version))
+    status = _next_status(version)
+    Plan.objects.filter(pk=version.plan_id).update(status=status)
     audit.record(request=request, user=prescriber, action=Action.SIGN, clinic_id=version.clinic_id,
                  patient_id=version.plan.patient_id, obj=version, detail={"sha256": digest})  # fmt: skip
+    if status == PlanStatus.ACTIVE and _previous(version) is None:
+        _start_measurements(version.plan, prescriber, request)
     return PlanVersion.objects.select_related("plan").get(pk=version.pk)
+
+
+def _start_measurements(plan: Plan, by: User, request: HttpRequest | None) -> None:
+    """A plan signed for the first time puts its protocol's measurement schedule in place."""
+    from katclinic.measures.services import schedule_from_protocol  # measures is a leaf app
+
+    schedule_from_protocol(
+        patient=plan.patient,
+        measurements=list(plan.protocol_version.protocol.measurements),
+        by=by,
+        request=request,
+    )
 
 
 def verify_signature(version: PlanVersion) -> bool:

@@ -28,6 +28,15 @@ def open_alert(t: Any) -> Any:
     )
 
 
+def stored_response(t: Any) -> Any:
+    from katclinic.measures import services
+
+    return services.submit_response(
+        patient=t.pat, instrument_key="phq9", answers=dict.fromkeys(PHQ9_OK, 0),
+        source="staff", submitted_by=t.paula, request=None,
+    )  # fmt: skip
+
+
 def alert_kwargs(t: Any) -> dict[str, Any]:
     return {"alert_id": open_alert(t).pk}
 
@@ -67,6 +76,19 @@ SPEC: dict[str, Url] = {
         method="POST",
         data=lambda t: {"started_on": "2026-01-05"},
         ok=(302, 400),
+    ),  # fmt: skip
+    "measures:course_end": Url(
+        Perm.ENTER_MEASURES,
+        kwargs=patient_kwargs,
+        clinic_object=True,
+        method="POST",
+        data=lambda t: {"ended_on": "2026-03-05"},
+        ok=(302, 400),
+    ),  # fmt: skip
+    "measures:correct": Url(
+        Perm.ENTER_MEASURES,
+        kwargs=lambda t: {"response_id": stored_response(t).pk},
+        clinic_object=True,
     ),  # fmt: skip
     "measures:alert_list": Url(Perm.HANDLE_ALERTS),
     "measures:alert_banner": Url("staff_any"),

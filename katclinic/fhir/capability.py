@@ -21,9 +21,12 @@ def capability_statement(base_url: str, date: str) -> dict[str, Any]:
                 for p in resource_type.all_params()
             ],
         }
+        notes = [resource_type.documentation] if resource_type.documentation else []
         if resource_type.name in TRANSACTION_TYPES:
             entry["interaction"].append({"code": "create"})
-            entry["documentation"] = "create only inside a transaction Bundle posted to the base"
+            notes.append("create only inside a transaction Bundle posted to the base")
+        if notes:
+            entry["documentation"] = " ".join(notes)
         if resource_type.name == "Patient":
             entry["operation"] = [
                 {

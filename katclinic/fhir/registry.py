@@ -44,6 +44,8 @@ class ResourceType:
     # The field linking a row to its patient; None when the type is outside the compartment.
     patient_field: str | None = "patient_id"
     lookup: Callable[[Rows, str], Any] = field(default=lambda rows, raw: by_pk(rows, raw))
+    # What a client should know about the type, shown in the CapabilityStatement.
+    documentation: str = ""
 
     @property
     def slug(self) -> str:

@@ -43,5 +43,9 @@ SPEC: dict[str, Url] = {
     "fhir:appointment_read": _own(
         Perm.VIEW_DEMOGRAPHICS, lambda t: {"resource_id": pat_rows(t)["appointment"].pk}
     ),
+    "fhir:medicationadministration_search": api_url(Perm.VIEW_CLINICAL),
+    "fhir:medicationadministration_read": _own(
+        Perm.VIEW_CLINICAL, lambda t: {"resource_id": pat_rows(t)["administration"].pk}
+    ),
     "fhir:flag_read": _own(Perm.VIEW_CLINICAL, lambda t: {"resource_id": pat_rows(t)["alert"].pk}),
 }

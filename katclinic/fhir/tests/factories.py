@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
+from katclinic.dosing.models import Administration, DosingSession, StockLot
+from katclinic.dosing.tests.factories import signed_plan
 from katclinic.intake.models import ConsentDocument, ConsentSignature
 from katclinic.measures.catalogue import current_instrument
 from katclinic.measures.models import AlertKind, Response, SafetyAlert, Source
@@ -63,11 +66,43 @@ def make_consent(patient: Patient, staff: Any) -> ConsentSignature:
     )  # fmt: skip
 
 
+def make_session(patient: Patient, prescriber: Any, *, at: datetime | None = None) -> DosingSession:
+    plan = signed_plan(patient, prescriber, "iv_ketamine_elektd", dose="35", low="7", high="52.5")
+    return DosingSession.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, plan=plan, chair="Chair 1", route="iv",
+        scheduled_for=at or timezone.now(), state="monitoring", created_by=prescriber,
+    )  # fmt: skip
+
+
+def make_administration(session: DosingSession, nurse: Any, *, at: datetime | None = None,
+                        adjunct: bool = False, ended: bool = True) -> Administration:  # fmt: skip
+    """An IV ketamine infusion (or an ondansetron adjunct) given in ``session``."""
+    start = at or session.scheduled_for
+    if adjunct:
+        return Administration.objects.create(
+            clinic_id=session.clinic_id, session=session, is_adjunct=True, product="Ondansetron 4 mg ODT",
+            lot_number="OND-9", expiry=date(2030, 1, 31), dose_mg=Decimal("4"), route="oral",
+            started_at=start, given_by=nurse,
+        )  # fmt: skip
+    lot, _ = StockLot.objects.get_or_create(
+        clinic_id=session.clinic_id, product="Ketamine 10 mg/mL", lot_number="KET-1",
+        defaults={"expiry": date(2030, 6, 30), "concentration_mg_per_ml": Decimal("10")},
+    )  # fmt: skip
+    return Administration.objects.create(
+        clinic_id=session.clinic_id, session=session, product=lot.product, stock_lot=lot,
+        concentration_mg_per_ml=lot.concentration_mg_per_ml, lot_number=lot.lot_number, expiry=lot.expiry,
+        dose_mg=Decimal("35.00"), dose_mg_per_kg=Decimal("0.500"), route="iv", started_at=start,
+        ended_at=start + timedelta(minutes=40) if ended else None, rate_mg_per_h=Decimal("52.50"),
+        given_by=nurse,
+    )  # fmt: skip
+
+
 def pat_rows(t: Any) -> dict[str, Any]:
     """One response and one alert for pat, made once per test (the matrix asks per cell)."""
     if "_fhir_rows" not in t.__dict__:
         response = make_response(t.pat)
         t._fhir_rows = {"response": response, "alert": make_alert(response),
                         "appointment": make_appointment(t.pat, t.paula),
-                        "consent": make_consent(t.pat, t.paula)}  # fmt: skip
+                        "consent": make_consent(t.pat, t.paula),
+                        "administration": make_administration(make_session(t.pat, t.paula), t.nick)}  # fmt: skip
     return t._fhir_rows

@@ -25,7 +25,7 @@ class MetadataTest(FhirTestCase):
         body = response.json()
         assert_valid(body)
         served = {r["type"]: r for r in body["rest"][0]["resource"]}
-        self.assertEqual(set(served), {"Patient", "Questionnaire", "QuestionnaireResponse", "Observation", "Flag", "Appointment", "Consent"})  # fmt: skip
+        self.assertEqual(set(served), {"Patient", "Questionnaire", "QuestionnaireResponse", "Observation", "Flag", "Appointment", "Consent", "MedicationAdministration"})  # fmt: skip
         self.assertIn("birthdate", {p["name"] for p in served["Patient"]["searchParam"]})
 
 

@@ -1,0 +1,98 @@
+"""Administration -> FHIR MedicationAdministration (R4; identical in R4B for these elements).
+
+Each dose given in a dosing session (ketamine, esketamine devices, and adjuncts such as
+an antiemetic) becomes one MedicationAdministration. The product, lot number and expiry
+travel in a contained Medication, since R4 keeps the lot on Medication.batch.
+
+No RxNorm or SNOMED CT code is sent for the product: the codes circulating for ketamine
+are not verified for this project, so the medication is identified by its text and a
+local code (the product name as recorded in the clinic's stock), never by a national
+code a receiver might trust. The dosing session has no Encounter resource here, so the
+context reference carries the session's local identifier only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from katclinic.fhir.search import utc
+
+if TYPE_CHECKING:
+    from katclinic.dosing.models import Administration
+
+PRODUCT_SYSTEM = "urn:katclinic:medication-product"
+KIND_SYSTEM = "urn:katclinic:administration-kind"
+ROUTE_SYSTEM = "urn:katclinic:route"
+SESSION_SYSTEM = "urn:katclinic:dosing-session"
+UCUM = "http://unitsofmeasure.org"
+ROUTE_LABELS = {"iv": "Intravenous", "im": "Intramuscular", "intranasal": "Intranasal",
+                "oral": "Oral", "sublingual": "Sublingual", "sc": "Subcutaneous"}  # fmt: skip
+KINDS = {"treatment": "Treatment dose", "adjunct": "Adjunct"}
+
+
+def product_code(product: str) -> str:
+    """The local code of a product: its recorded name with runs of spaces folded."""
+    return " ".join(product.split())
+
+
+def _number(value: Decimal) -> int | float:
+    """A JSON number for a stored decimal, without trailing zeros (35.00 -> 35)."""
+    normal = value.normalize()
+    return int(normal) if normal == normal.to_integral_value() else float(normal)
+
+
+def _quantity(value: Decimal, unit: str) -> dict[str, Any]:
+    return {"value": _number(value), "unit": unit, "system": UCUM, "code": unit}
+
+
+def _dosage_text(given: Administration) -> str:
+    parts = [f"{_number(given.dose_mg)} mg {ROUTE_LABELS.get(given.route, given.route).lower()}"]
+    if given.dose_mg_per_kg is not None:
+        parts.append(f"{_number(given.dose_mg_per_kg)} mg/kg")
+    if given.concentration_mg_per_ml is not None:
+        parts.append(f"{_number(given.concentration_mg_per_ml)} mg/mL")
+    if given.device_number is not None:
+        parts.append(f"device {given.device_number}")
+    if given.rate_mg_per_h is not None:
+        parts.append(f"at {_number(given.rate_mg_per_h)} mg/h")
+    return ", ".join(parts)
+
+
+def to_fhir_medication_administration(given: Administration, patient_id: int) -> dict[str, Any]:
+    """The MedicationAdministration for ``given`` (``given_by`` joined), of ``patient_id``."""
+    product = product_code(given.product)
+    kind = "adjunct" if given.is_adjunct else "treatment"
+    medication = {
+        "resourceType": "Medication",
+        "id": "product",
+        "code": {"coding": [{"system": PRODUCT_SYSTEM, "code": product}], "text": product},
+        "batch": {"lotNumber": given.lot_number, "expirationDate": given.expiry.isoformat()},
+    }
+    route = ROUTE_LABELS.get(given.route, given.route)
+    dosage: dict[str, Any] = {
+        "text": _dosage_text(given),
+        "route": {"coding": [{"system": ROUTE_SYSTEM, "code": given.route, "display": route}], "text": route},
+        "dose": _quantity(given.dose_mg, "mg"),
+    }  # fmt: skip
+    if given.rate_mg_per_h is not None:
+        dosage["rateQuantity"] = _quantity(given.rate_mg_per_h, "mg/h")
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationAdministration",
+        "id": str(given.pk),
+        "contained": [medication],
+        # An infusion with a rate and no end time recorded yet is still running.
+        "status": "in-progress" if given.rate_mg_per_h is not None and given.ended_at is None else "completed",
+        "category": {"coding": [{"system": KIND_SYSTEM, "code": kind, "display": KINDS[kind]}], "text": KINDS[kind]},
+        "medicationReference": {"reference": "#product", "display": product},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "context": {"identifier": {"system": SESSION_SYSTEM, "value": str(given.session_id)},
+                    "display": f"Dosing session {given.session_id}"},
+        "performer": [{"actor": {"display": given.given_by.full_name}}],
+        "dosage": dosage,
+    }  # fmt: skip
+    if given.ended_at is not None:
+        resource["effectivePeriod"] = {"start": utc(given.started_at), "end": utc(given.ended_at)}
+    else:
+        resource["effectiveDateTime"] = utc(given.started_at)
+    return resource

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,23 @@ class SurveillanceConfig(AppConfig):
     name = "katclinic.surveillance"
     label = "surveillance"
     verbose_name = "Long-term safety surveillance"
+
+    def ready(self) -> None:
+        from katclinic.clinics.permissions import Perm
+        from katclinic.core import periodic, worklists
+        from katclinic.demo.generator import HISTORY_BUILDERS
+        from katclinic.measures.services import register_after_store
+        from katclinic.patients.tabs import ChartTab, register
+        from katclinic.surveillance import clinic_settings, demo, jobs, services, sources, worklist
+        from katclinic.surveillance.exposure import register_source
+
+        del clinic_settings  # imported for its define(...) calls
+        register_source("clinic", sources.clinic_doses)
+        register_after_store(services.raise_for_positive_screen)
+        register(
+            ChartTab("surveillance", "Surveillance", "surveillance:review", Perm.VIEW_CLINICAL)
+        )
+        worklists.register(worklist.SECTION)
+        periodic.register("surveillance.run", timedelta(hours=1), jobs.run_surveillance_task)
+        if demo.build not in HISTORY_BUILDERS:
+            HISTORY_BUILDERS.append(demo.build)

@@ -1,17 +1,35 @@
-"""Raising and closing review tasks, each with its audit event."""
+"""Review tasks (raised from positive screens and exposure past a threshold, closed by a
+prescriber) and treatment decisions, each write with its audit event."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from katclinic.accounts.models import User
 from katclinic.audit.models import Action
 from katclinic.audit.services import record
+from katclinic.clinics.registry import get_setting
+from katclinic.measures.catalogue import definition_of
+from katclinic.measures.models import Course, Response
 from katclinic.patients.models import Patient
-from katclinic.surveillance.models import ReviewKind, ReviewState, ReviewTask
+from katclinic.surveillance import exposure
+from katclinic.surveillance.exposure import DoseEvent, dose_events
+from katclinic.surveillance.models import (
+    Decision,
+    ExposureFinding,
+    ExposureWindow,
+    ReviewKind,
+    ReviewState,
+    ReviewTask,
+    TreatmentDecision,
+)
+from katclinic.surveillance.schedule import SCREEN_INSTRUMENTS
 
 
 class ReviewError(ValueError):
@@ -97,3 +115,130 @@ def close_review_task(
             detail={"closed": True, "kind": locked.kind},
         )
     return locked
+
+
+# --------------------------------------------------------------------------- screens
+
+
+def raise_for_positive_screen(response: Response, request: HttpRequest | None) -> None:
+    """After-store hook of measures: a surveillance screen with any flag is positive and
+    opens a review task for the prescriber, in the submission's transaction."""
+    if response.instrument_key not in SCREEN_INSTRUMENTS.values() or not response.flags:
+        return
+    definition = definition_of(response.instrument)
+    labels = {rule.code: rule.label for rule in definition.flags}
+    found = ", ".join(labels.get(code, code) for code in response.flags)
+    raise_review_task(
+        patient=response.patient,
+        kind=ReviewKind.POSITIVE_SCREEN,
+        reason=f"{definition.code.display or definition.title}: {found}.",
+        source_type="measures.Response",
+        source_id=response.pk,
+        request=request,
+        user=response.submitted_by,
+    )
+
+
+# --------------------------------------------------------------------------- exposure
+
+WINDOWS: dict[ExposureWindow, tuple[timedelta, str]] = {
+    ExposureWindow.DAYS_30: (exposure.ROLLING_30_DAYS, "surveillance.review_mg_30_days"),
+    ExposureWindow.MONTHS_12: (exposure.ROLLING_12_MONTHS, "surveillance.review_mg_12_months"),
+}
+
+
+def thresholds(patient: Patient) -> dict[ExposureWindow, Decimal]:
+    return {window: get_setting(patient.clinic, key) for window, (_, key) in WINDOWS.items()}
+
+
+def check_exposure(
+    *,
+    patient: Patient,
+    events: list[DoseEvent] | None = None,
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> list[ReviewTask]:
+    """Open an EXPOSURE review task for each rolling window now above its threshold.
+
+    The finding is the dose that crossed the threshold: checking again (the periodic job,
+    the review page) finds it and raises nothing, even after its task was closed.
+    """
+    now = now or timezone.now()
+    events = dose_events(patient, until=now) if events is None else events
+    raised = []
+    for window, threshold in thresholds(patient).items():
+        length = WINDOWS[window][0]
+        current = exposure.rolling(events, at=now, length=length).mg
+        crossed = exposure.crossings([e for e in events if e.at <= now], length=length,
+                                     threshold=threshold)  # fmt: skip
+        if current <= threshold or not crossed:
+            continue
+        task = _exposure_finding(patient, window, threshold, crossed[-1], events, request)
+        if task is not None:
+            raised.append(task)
+    return raised
+
+
+def _exposure_finding(
+    patient: Patient, window: ExposureWindow, threshold: Decimal, dose: DoseEvent,
+    events: list[DoseEvent], request: HttpRequest | None,
+) -> ReviewTask | None:  # fmt: skip
+    length = WINDOWS[window][0]
+    with transaction.atomic():
+        finding, created = ExposureFinding.objects.get_or_create(
+            patient=patient, window=window, dose_source_type=dose.source_type,
+            dose_source_id=dose.source_id,
+            defaults={"clinic_id": patient.clinic_id, "threshold_mg": threshold, "dose_at": dose.at,
+                      "total_mg": exposure.rolling(events, at=dose.at, length=length).mg},
+        )  # fmt: skip
+        if not created:
+            return None
+        task, _ = raise_review_task(
+            patient=patient,
+            kind=ReviewKind.EXPOSURE,
+            reason=(
+                f"{finding.total_mg} mg of ketamine in the {window.label.lower()} to "
+                f"{timezone.localtime(dose.at):%Y-%m-%d}, above the clinic's review threshold "
+                f"of {threshold} mg."
+            ),
+            source_type="surveillance.ExposureFinding",
+            source_id=finding.pk,
+            request=request,
+        )
+    return task
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def record_decision(
+    *,
+    patient: Patient,
+    decision: str,
+    reason: str,
+    by: User,
+    request: HttpRequest | None,
+    course: Course | None = None,
+    close_open_tasks: bool = False,
+) -> TreatmentDecision:
+    """Record a decision to continue, taper or stop, with its reason; optionally close the
+    patient's open review tasks with it. Raises ReviewError naming the field."""
+    reason = reason.strip()
+    if decision not in Decision.values:
+        raise ReviewError("decision", "Choose continue, taper or stop.")
+    if not reason:
+        raise ReviewError("reason", "Give the reason for the decision.")
+    if course is not None and course.patient_id != patient.pk:
+        raise ReviewError("course", "This course belongs to another patient.")
+    with transaction.atomic():
+        row = TreatmentDecision.objects.create(
+            clinic_id=patient.clinic_id, patient=patient, course=course, decision=decision,
+            reason=reason, decided_by=by,
+        )  # fmt: skip
+        record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id,
+               patient_id=patient.pk, obj=row, detail={"decision": decision})  # fmt: skip
+        if close_open_tasks:
+            outcome = f"{row.get_decision_display()}: {reason}"
+            for task in ReviewTask.objects.filter(patient=patient).open().order_by("pk"):
+                close_review_task(task=task, outcome=outcome, user=by, request=request)
+    return row

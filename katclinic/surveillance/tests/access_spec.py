@@ -1,3 +1,22 @@
-from katclinic.access_spec import Url
+from katclinic.access_spec import Url, patient_kwargs
+from katclinic.clinics.permissions import Perm
 
-SPEC: dict[str, Url] = {}
+SPEC: dict[str, Url] = {
+    "surveillance:tasks": Url(Perm.VIEW_CLINICAL),
+    "surveillance:review": Url(Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True),
+    # Posted empty: the allowed role gets the page back with field errors, nothing stored.
+    "surveillance:close_task": Url(
+        Perm.REVIEW_SURVEILLANCE,
+        kwargs=patient_kwargs,
+        method="POST",
+        clinic_object=True,
+        ok=(200, 302, 400),
+    ),  # fmt: skip
+    "surveillance:decide": Url(
+        Perm.REVIEW_SURVEILLANCE,
+        kwargs=patient_kwargs,
+        method="POST",
+        clinic_object=True,
+        ok=(200, 302, 400),
+    ),  # fmt: skip
+}

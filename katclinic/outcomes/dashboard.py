@@ -232,7 +232,9 @@ def build_cached(scope: Scope, today: date) -> dict[str, Any]:
     if figures is None:
         figures = build(scope, today)
         cache.set(key, figures, CACHE_SECONDS)
-    return figures
+    # The page caches its rendered figures under the same key, so a view that finds
+    # nothing changed renders only the page frame.
+    return figures | {"version_key": key, "cache_seconds": CACHE_SECONDS}
 
 
 def build(scope: Scope, today: date) -> dict[str, Any]:

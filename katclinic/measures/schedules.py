@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -15,6 +17,8 @@ from katclinic.clinics.registry import get_setting
 from katclinic.measures.models import Channel, Invitation, MeasurementSchedule, Rule
 from katclinic.measures.services import _channel, _link_hours, email_invitation
 from katclinic.patients.models import Patient
+
+logger = logging.getLogger(__name__)
 
 # Recurring rules: the patient's stage they apply in, and how often.
 RECURRING = {
@@ -81,15 +85,28 @@ def _send(invitation: Invitation, now: datetime, *, reminder: bool) -> bool:
 def send_due(now: datetime) -> tuple[int, int]:
     """Email due invitations not yet sent, and one reminder for those still unanswered."""
     emailed = Invitation.objects.open_at(now).filter(channel=Channel.EMAIL)
-    sent = sum(_send(i, now, reminder=False) for i in emailed.filter(sent_at__isnull=True))
+    sent = sum(_send_or_defer(i, now, reminder=False) for i in emailed.filter(sent_at__isnull=True))
     reminded = 0
     for invitation in emailed.filter(
         sent_at__isnull=False, reminded_at__isnull=True
     ).select_related("clinic"):
         hours = int(get_setting(invitation.clinic, "measures.reminder_after_hours"))
         if invitation.sent_at and invitation.sent_at <= now - timedelta(hours=hours):
-            reminded += _send(invitation, now, reminder=True)
+            reminded += _send_or_defer(invitation, now, reminder=True)
     return sent, reminded
+
+
+def _send_or_defer(invitation: Invitation, now: datetime, *, reminder: bool) -> bool:
+    """One unreachable mail server or bad address must not stop the others being sent;
+    what failed stays unsent and is tried again on the next run."""
+    try:
+        return _send(invitation, now, reminder=reminder)
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.warning(
+            "questionnaire email deferred",
+            extra={"clinic_id": invitation.clinic_id, "error": type(exc).__name__},
+        )
+        return False
 
 
 def run_schedules(now: datetime | None = None) -> dict[str, int]:

@@ -6,7 +6,9 @@ Other apps call: ``submit_response`` (any source), ``schedule_around_session``
 
 from __future__ import annotations
 
+import logging
 import secrets
+import smtplib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,6 +40,8 @@ from katclinic.measures.models import (
 )
 from katclinic.measures.scoring import Answer, AnswerError, score, validate_answers
 from katclinic.patients.models import Patient
+
+logger = logging.getLogger(__name__)
 
 KIOSK_MINUTES = 60  # a tablet hand-over, not a clinical figure
 COMMENT_MAX = 2000
@@ -238,6 +242,19 @@ def _new_token(invitation: Invitation) -> str:
     return raw
 
 
+def _try_email(invitation: Invitation) -> bool:
+    """Send now if the mail server answers; otherwise the invitation stays unsent and the
+    schedules job sends it on its next run. An outage must not stop the care team's work."""
+    try:
+        return email_invitation(invitation)
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.warning(
+            "questionnaire email deferred",
+            extra={"clinic_id": invitation.clinic_id, "error": type(exc).__name__},
+        )
+        return False
+
+
 def email_invitation(invitation: Invitation, *, reminder: bool = False) -> bool:
     """Email a fresh single-use link (an earlier link stops working); False if no address."""
     patient = invitation.patient
@@ -266,7 +283,7 @@ def invite(
     invitation = Invitation(clinic_id=patient.clinic_id, patient=patient, instrument_key=instrument_key,
                             schedule=schedule, channel=channel, purpose=purpose, due_at=due,
                             expires_at=expires_at or due + _link_hours(patient), created_by=by)  # fmt: skip
-    if channel == Channel.EMAIL and due <= now and email_invitation(invitation):
+    if channel == Channel.EMAIL and due <= now and _try_email(invitation):
         invitation.sent_at = now
     invitation.save(force_insert=True)
     audit.record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id, patient_id=patient.pk,

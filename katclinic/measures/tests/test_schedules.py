@@ -90,3 +90,37 @@ class ScheduleTest(ClinicTestCase):
         self.assertEqual(schedules.run_schedules(NOW)["created"], 1)
         self.assertEqual(schedules.run_schedules(NOW + timedelta(days=27))["created"], 0)
         self.assertEqual(schedules.run_schedules(NOW + timedelta(days=28))["created"], 1)
+
+
+# A real SMTP backend pointed at a port where nothing listens: the mail server is down.
+MAIL_SERVER_DOWN = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2},
+    }
+}
+
+
+class MailOutageTest(ClinicTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.pat.email = "pat@example.org"
+        cls.pat.save(update_fields=["email"])
+
+    def test_an_invitation_is_kept_unsent_when_the_mail_server_is_down_and_sent_later(
+        self,
+    ) -> None:
+        with self.settings(MAILERS=MAIL_SERVER_DOWN):
+            invitation = services.invite(
+                patient=self.pat, instrument_key="phq9", by=self.paula, request=None
+            )
+            self.assertIsNone(invitation.sent_at)
+            self.assertEqual(schedules.send_due(invitation.due_at)[0], 0)
+
+        sent, _ = schedules.send_due(invitation.due_at)
+
+        invitation.refresh_from_db()
+        self.assertEqual(sent, 1)
+        self.assertIsNotNone(invitation.sent_at)
+        self.assertEqual(len(mail.outbox), 1)

@@ -41,7 +41,7 @@ def given(patient: Patient, by: User, at: datetime, mg: str, *, adjunct: bool = 
           route: str = "sublingual") -> Administration:  # fmt: skip
     """One administration in its own finished session."""
     session = DosingSession.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, plan=Plan.objects.filter(patient=patient).first(),
+        clinic_id=patient.clinic_id, patient=patient, plan=Plan.objects.filter(patient=patient).latest("created_at"),
         chair="Chair 1", route=route, scheduled_for=at - timedelta(minutes=20), state="discharged",
         dose_started_at=at, discharged_at=at + timedelta(hours=2), created_by=by,
     )  # fmt: skip

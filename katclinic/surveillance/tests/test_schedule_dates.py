@@ -33,6 +33,8 @@ def test_first_after_zero_is_due_on_the_first_day() -> None:
 
 
 def test_next_due_is_the_first_or_the_one_after_the_latest() -> None:
-    kwargs = {"started_on": START, "first_after_days": 28, "every_days": 28}
-    assert next_due(today=date(2026, 3, 10), **kwargs) == date(2026, 3, 30)
-    assert next_due(today=date(2026, 3, 30), **kwargs) == date(2026, 4, 27)
+    def after(today: date) -> date:
+        return next_due(started_on=START, first_after_days=28, every_days=28, today=today)
+
+    assert after(date(2026, 3, 10)) == date(2026, 3, 30)
+    assert after(date(2026, 3, 30)) == date(2026, 4, 27)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -101,7 +102,7 @@ class ScheduleTest(ClinicTestCase):
 
 
 class PositiveScreenTest(ClinicTestCase):
-    def submit(self, answers: dict[str, int | bool | None]) -> int:
+    def submit(self, answers: Mapping[str, int | bool | None]) -> int:
         response = submit_response(patient=self.pat, instrument_key="bladder_screen", answers=answers,
                                    source="portal", submitted_by=self.pat_user, request=None)  # fmt: skip
         return response.pk

@@ -1,0 +1,70 @@
+"""Clinic settings of take-home dosing. The clinical reference gives no figure for any of
+them, so each default is a clinic choice the medical director must confirm."""
+
+from decimal import Decimal
+
+from katclinic.clinics.registry import define
+
+GROUP = "Take-home sessions"
+CLINIC_CHOICE = "Clinic choice: the clinical reference sets no figure for this"
+
+PDMP_MAX_AGE_DAYS = define(
+    key="athome.pdmp_max_age_days",
+    label="Days a prescription-monitoring database check stays valid for a new take-home prescription",
+    kind="int",
+    default=7,
+    unit="days",
+    source=CLINIC_CHOICE + " (state rules differ; set the clinic's legal requirement here)",
+    verified=False,
+    minimum=Decimal(0),
+    maximum=Decimal(90),
+    group=GROUP,
+)
+COUNT_TOLERANCE = define(
+    key="athome.count_tolerance",
+    label="Lozenges a count may differ from the expected number before a review task is raised",
+    kind="int",
+    default=0,
+    unit="lozenges",
+    source=CLINIC_CHOICE + " (0: every unexplained lozenge is reviewed)",
+    verified=False,
+    minimum=Decimal(0),
+    maximum=Decimal(20),
+    group=GROUP,
+)
+CHECKIN_GRACE_HOURS = define(
+    key="athome.checkin_grace_hours",
+    label="Hours after a post-session check-in falls due before it counts as missed and alerts the clinic",
+    kind="int",
+    default=2,
+    unit="hours",
+    source=CLINIC_CHOICE,
+    verified=False,
+    minimum=Decimal(0),
+    maximum=Decimal(72),
+    group=GROUP,
+)
+SEVERE_SIDE_EFFECT = define(
+    key="athome.alert_side_effect_severity",
+    label="Side-effect severity that alerts the clinic (1 mild, 2 moderate, 3 severe)",
+    kind="int",
+    default=3,
+    source=CLINIC_CHOICE
+    + " (side-effect terms follow the esketamine label list, clinical.md section 2)",
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(3),
+    group=GROUP,
+)
+FLAG_DISSOCIATION = define(
+    key="athome.flag_dissociation_score",
+    label="Self-reported dissociation item score (0 to 4) that alerts the clinic",
+    kind="int",
+    default=4,
+    source=CLINIC_CHOICE
+    + " (a short self-report, not CADSS; dissociation usually resolves by 1.5-2 h, clinical.md section 2)",
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(4),
+    group=GROUP,
+)

@@ -1,0 +1,538 @@
+"""Every write of take-home dosing, each in one transaction with its audit event."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Sum
+from django.http import HttpRequest
+from django.tasks import task
+from django.urls import reverse
+from django.utils import timezone
+
+from katclinic.accounts.models import User
+from katclinic.athome import gate
+from katclinic.athome.models import (
+    AlertKind,
+    AlertState,
+    CheckIn,
+    Dispense,
+    HomeAlert,
+    HomeSession,
+    PostSessionCheckIn,
+    Reconciliation,
+    SessionState,
+    Severity,
+    TakeHomePrescription,
+)
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.models import Clinic
+from katclinic.clinics.registry import all_settings, get_setting
+from katclinic.patients.models import Patient
+from katclinic.protocols.models import Plan, PlanStatus
+from katclinic.protocols.schema import Protocol, TakeHome
+from katclinic.surveillance.exposure import DoseEvent
+from katclinic.surveillance.models import ReviewKind
+from katclinic.surveillance.services import raise_review_task
+
+
+class AtHomeError(ValueError):
+    """A step the rules do not allow; `field` names the form field it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def protocol_of(plan: Plan) -> Protocol:
+    return plan.protocol_version.protocol
+
+
+def take_home_of(protocol: Protocol) -> TakeHome:
+    """The protocol's take-home rules; a prescription is only ever written under them."""
+    if protocol.take_home is None:
+        raise AtHomeError("plan", "This plan's protocol does not allow take-home doses.")
+    return protocol.take_home
+
+
+def home_bp_limits(clinic: Clinic, protocol: Protocol) -> gate.BpLimits:
+    """The stricter of the clinic's pre-dose settings and the protocol's pre-dose limits,
+    the same rule the in-clinic dosing gate applies."""
+    values = all_settings(clinic)
+    limits = protocol.thresholds
+    return gate.BpLimits(
+        systolic_max=min(int(values["dosing_pre_systolic_max"]), int(limits.pre_dose_max_systolic.value)),
+        diastolic_max=min(int(values["dosing_pre_diastolic_max"]), int(limits.pre_dose_max_diastolic.value)),
+        source="the stricter of the clinic's pre-dose settings and the protocol's pre-dose limits",
+    )  # fmt: skip
+
+
+def take_home_plans(patient: Patient) -> list[Plan]:
+    """The patient's active signed plans whose protocol allows take-home doses."""
+    plans = Plan.objects.filter(
+        patient=patient, clinic_id=patient.clinic_id, status=PlanStatus.ACTIVE
+    )
+    return [p for p in plans.select_related("protocol_version") if protocol_of(p).take_home]
+
+
+def current_prescription(patient: Patient) -> TakeHomePrescription | None:
+    """The newest prescription under an active take-home plan."""
+    plans = [p.pk for p in take_home_plans(patient)]
+    return (
+        TakeHomePrescription.objects.filter(patient=patient, plan_id__in=plans)
+        .select_related("plan__protocol_version", "clinic")
+        .first()
+    )
+
+
+def dispensed_total(prescription: TakeHomePrescription) -> int:
+    return int(prescription.dispenses.aggregate(total=Sum("quantity"))["total"] or 0)
+
+
+def sessions_logged(prescription: TakeHomePrescription) -> int:
+    return prescription.sessions.taken().count()
+
+
+def lozenges_on_hand(prescription: TakeHomePrescription) -> int:
+    """What the patient should hold by the records: dispensed minus lozenges logged."""
+    used = prescription.sessions.taken().aggregate(total=Sum("lozenges"))["total"] or 0
+    return dispensed_total(prescription) - int(used)
+
+
+# ---- prescriptions and dispenses -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrescriptionInput:
+    plan: Plan
+    product: str
+    strength_mg: Decimal
+    lozenges_per_session: int
+    quantity: int
+    refills: int
+    pharmacy: str
+    pdmp_checked: bool
+    pdmp_checked_on: date | None
+
+
+def _check_prescription(patient: Patient, data: PrescriptionInput) -> Decimal:
+    if not data.pdmp_checked or data.pdmp_checked_on is None:
+        raise AtHomeError("pdmp_checked_on", "Check the prescription-monitoring database and give the date before signing.")  # fmt: skip
+    today = timezone.localdate()
+    max_age = int(get_setting(patient.clinic, "athome.pdmp_max_age_days"))
+    if data.pdmp_checked_on > today:
+        raise AtHomeError("pdmp_checked_on", "The monitoring check cannot be dated in the future.")
+    if (today - data.pdmp_checked_on).days > max_age:
+        raise AtHomeError("pdmp_checked_on", f"The monitoring check is older than {max_age} days: check again today.")  # fmt: skip
+    if data.plan.patient_id != patient.pk or data.plan.status != PlanStatus.ACTIVE:
+        raise AtHomeError("plan", "Choose an active, signed plan of this patient.")
+    if protocol_of(data.plan).take_home is None:
+        raise AtHomeError("plan", "This plan's protocol does not allow take-home doses.")
+    version = data.plan.current_version()
+    dose = data.strength_mg * data.lozenges_per_session
+    if version is None or not version.min_mg <= dose <= version.max_mg:
+        limits = f"{version.min_mg}-{version.max_mg} mg" if version else "none signed"
+        raise AtHomeError("lozenges_per_session", f"A session of {dose} mg is outside the plan's limits ({limits}).")  # fmt: skip
+    if data.quantity < data.lozenges_per_session:
+        raise AtHomeError("quantity", "The quantity must cover at least one session.")
+    return dose
+
+
+@transaction.atomic
+def prescribe(
+    *, patient: Patient, data: PrescriptionInput, by: User, request: HttpRequest | None = None
+) -> TakeHomePrescription:
+    """Sign a take-home prescription; the monitoring check is required and must be recent."""
+    dose = _check_prescription(patient, data)
+    checked_on = data.pdmp_checked_on or timezone.localdate()  # never empty past the check
+    prescription = TakeHomePrescription.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, plan=data.plan, product=data.product.strip(),
+        strength_mg=data.strength_mg, lozenges_per_session=data.lozenges_per_session, dose_mg=dose,
+        quantity=data.quantity, refills=data.refills, pharmacy=data.pharmacy.strip(),
+        pdmp_checked_on=checked_on, pdmp_checked_by=by, signed_by=by,
+    )  # fmt: skip
+    audit.record(request=request, user=by, action=Action.SIGN, clinic_id=patient.clinic_id, patient_id=patient.pk,
+                 obj=prescription, detail={"dose_mg": str(dose), "quantity": data.quantity,
+                                           "pdmp_checked_on": str(data.pdmp_checked_on)})  # fmt: skip
+    return prescription
+
+
+@transaction.atomic
+def record_dispense(
+    *, prescription: TakeHomePrescription, quantity: int, dispensed_on: date, by: User,
+    request: HttpRequest | None = None,
+) -> Dispense:  # fmt: skip
+    prescription = TakeHomePrescription.objects.select_for_update().get(pk=prescription.pk)
+    allowed = prescription.quantity * (1 + prescription.refills)
+    if quantity <= 0:
+        raise AtHomeError("quantity", "Enter how many lozenges were dispensed.")
+    if dispensed_total(prescription) + quantity > allowed:
+        raise AtHomeError("quantity", f"This would dispense more than the {allowed} the prescription allows with refills.")  # fmt: skip
+    if dispensed_on > timezone.localdate():
+        raise AtHomeError("dispensed_on", "The dispense date cannot be in the future.")
+    dispense = Dispense.objects.create(clinic_id=prescription.clinic_id, prescription=prescription,
+                                       quantity=quantity, dispensed_on=dispensed_on, recorded_by=by)  # fmt: skip
+    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=prescription.clinic_id,
+                 patient_id=prescription.patient_id, obj=dispense, detail={"quantity": quantity})  # fmt: skip
+    return dispense
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+
+def _audit(request: HttpRequest | None, obj: Any, session: HomeSession, **detail: Any) -> None:
+    audit.record(request=request, action=Action.CREATE if obj is not session else Action.UPDATE,
+                 clinic_id=session.clinic_id, patient_id=session.patient_id, obj=obj, detail=detail)  # fmt: skip
+
+
+def _last_taken_at(patient: Patient) -> datetime | None:
+    return (
+        HomeSession.objects.filter(patient=patient).taken()
+        .order_by("-taken_at").values_list("taken_at", flat=True).first()
+    )  # fmt: skip
+
+
+@transaction.atomic
+def start_session(*, patient: Patient, request: HttpRequest | None = None) -> HomeSession:
+    """Begin a check-in, or return the session already in progress."""
+    in_progress = HomeSession.objects.filter(
+        patient=patient, state__in=[SessionState.CHECKING_IN, SessionState.OPEN]
+    ).first()
+    if in_progress is not None:
+        return in_progress
+    prescription = current_prescription(patient)
+    if prescription is None:
+        raise AtHomeError("session", "You have no take-home prescription under an active plan.")
+    if lozenges_on_hand(prescription) < prescription.lozenges_per_session:
+        raise AtHomeError("session", "By the clinic's records you have no lozenges left for a session. Call the clinic.")  # fmt: skip
+    protocol = protocol_of(prescription.plan)
+    last = _last_taken_at(patient)
+    spacing = timedelta(hours=protocol.spacing.min_interval_hours.value)
+    if last is not None and timezone.now() < last + spacing:
+        when = timezone.localtime(last + spacing)
+        raise AtHomeError("session", f"Your plan spaces doses: the next one can be taken from {when:%A %-d %B, %H:%M}.")  # fmt: skip
+    session = HomeSession.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, prescription=prescription
+    )
+    _audit(request, session, session, step="started")
+    return session
+
+
+@transaction.atomic
+def submit_checkin(
+    *, session: HomeSession, answers: gate.Answers, request: HttpRequest | None = None
+) -> CheckIn:
+    """Record one check-in attempt; a failed item blocks the session and alerts the clinic."""
+    session = HomeSession.objects.select_for_update().select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    if session.state != SessionState.CHECKING_IN:
+        raise AtHomeError("session", "This session is not waiting for a check-in.")
+    protocol = protocol_of(session.prescription.plan)
+    take_home = take_home_of(protocol)
+    limits = home_bp_limits(session.clinic, protocol)
+    fasting = protocol.instructions.fasting
+    fasting_text = (
+        f"no food for {fasting.no_food_hours} h, no drinks for {fasting.no_liquids_minutes} min"
+        if fasting
+        else ""
+    )
+    results = gate.evaluate(list(take_home.checkin), answers, limits=limits,
+                            substance_free_hours=take_home.substance_free_hours.value, fasting_text=fasting_text)  # fmt: skip
+    passed = all(r.passed for r in results)
+    checkin = CheckIn.objects.create(
+        clinic_id=session.clinic_id, session=session, systolic=answers.systolic, diastolic=answers.diastolic,
+        monitor_name=answers.monitor_name.strip(), answers={
+            "monitor_present": answers.monitor_present, "substances_taken": answers.substances_taken,
+            "will_not_drive": answers.will_not_drive, "safe_setting": answers.safe_setting, "fasted": answers.fasted},
+        items=[r.as_dict() for r in results], passed=passed, limits=f"{limits.systolic_max}/{limits.diastolic_max} ({limits.source})",
+    )  # fmt: skip
+    now = timezone.now()
+    if passed:
+        session.state, session.opened_at = SessionState.OPEN, now
+    else:
+        session.state, session.ended_at = SessionState.BLOCKED, now
+    session.save(update_fields=["state", "opened_at", "ended_at"])
+    _audit(
+        request, checkin, session, passed=passed, failed=[r.key for r in results if not r.passed]
+    )
+    if not passed:
+        reasons = "; ".join(f"{r.label}: {r.reason}" for r in results if not r.passed)
+        raise_alert(session=session, kind=AlertKind.CHECKIN_BLOCKED, reason=f"At-home check-in blocked. {reasons}", request=request)  # fmt: skip
+    return checkin
+
+
+@transaction.atomic
+def mark_taken(*, session: HomeSession, request: HttpRequest | None = None) -> HomeSession:
+    session = HomeSession.objects.select_for_update().select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    if session.state != SessionState.OPEN:
+        raise AtHomeError("session", "Only an open session, after a passed check-in, can be taken.")
+    take_home = take_home_of(protocol_of(session.prescription.plan))
+    now = timezone.now()
+    session.state, session.taken_at = SessionState.TAKEN, now
+    session.lozenges = session.prescription.lozenges_per_session
+    session.dose_mg = session.prescription.dose_mg
+    session.checkin_due_at = now + timedelta(hours=take_home.post_session_checkin_hours.value)
+    session.save(update_fields=["state", "taken_at", "lozenges", "dose_mg", "checkin_due_at"])
+    _audit(request, session, session, step="taken", dose_mg=str(session.dose_mg))
+    return session
+
+
+# ---- post-session check-in -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostAnswers:
+    side_effects: list[str]
+    worst_severity: int
+    side_effect_notes: str
+    detached_score: int
+    unreal_score: int
+    still_dissociated: bool
+    feels_safe: bool
+    systolic: int | None
+    diastolic: int | None
+    monitor_concerned: bool
+    monitor_observation: str
+
+
+def post_flags(
+    answers: PostAnswers, *, severe_level: int, dissociation_flag: int, bp: gate.BpLimits | None
+) -> tuple[list[str], list[str]]:
+    """(severe side effects, flagged answers) in plain words; empty lists mean no alert."""
+    severe = []
+    if answers.worst_severity >= severe_level:
+        names = ", ".join(answers.side_effects) or "unnamed side effect"
+        severe.append(f"{Severity(answers.worst_severity).label} side effects: {names}")
+    flagged = []
+    if max(answers.detached_score, answers.unreal_score) >= dissociation_flag:
+        flagged.append(
+            f"dissociation self-report at {max(answers.detached_score, answers.unreal_score)} of 4"
+        )
+    if answers.still_dissociated:
+        flagged.append("still feels detached or unreal")
+    if not answers.feels_safe:
+        flagged.append("does not feel safe now")
+    if answers.monitor_concerned:
+        flagged.append("the monitor was concerned")
+    if bp and answers.systolic is not None and answers.diastolic is not None:
+        if answers.systolic > bp.systolic_max or answers.diastolic > bp.diastolic_max:
+            flagged.append(f"blood pressure {answers.systolic}/{answers.diastolic} above {bp.systolic_max}/{bp.diastolic_max}")  # fmt: skip
+    return severe, flagged
+
+
+@transaction.atomic
+def submit_post_checkin(
+    *, session: HomeSession, answers: PostAnswers, request: HttpRequest | None = None
+) -> PostSessionCheckIn:
+    session = HomeSession.objects.select_for_update().select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    if session.state not in (SessionState.TAKEN, SessionState.MISSED):
+        raise AtHomeError("session", "There is no post-session check-in due for this session.")
+    protocol = protocol_of(session.prescription.plan)
+    take_home = take_home_of(protocol)
+    if take_home.bp_after_session and (answers.systolic is None or answers.diastolic is None):
+        raise AtHomeError(
+            "systolic", "Your plan asks for a blood pressure reading after the session."
+        )
+    clinic = session.clinic
+    severe, flagged = post_flags(
+        answers, severe_level=int(get_setting(clinic, "athome.alert_side_effect_severity")),
+        dissociation_flag=int(get_setting(clinic, "athome.flag_dissociation_score")),
+        bp=home_bp_limits(clinic, protocol),
+    )  # fmt: skip
+    post = PostSessionCheckIn.objects.create(
+        clinic_id=session.clinic_id, session=session, side_effects=answers.side_effects,
+        worst_severity=answers.worst_severity, side_effect_notes=answers.side_effect_notes.strip(),
+        detached_score=answers.detached_score, unreal_score=answers.unreal_score,
+        still_dissociated=answers.still_dissociated, feels_safe=answers.feels_safe,
+        systolic=answers.systolic, diastolic=answers.diastolic, monitor_concerned=answers.monitor_concerned,
+        monitor_observation=answers.monitor_observation.strip(), flags=severe + flagged,
+    )  # fmt: skip
+    session.state, session.ended_at = SessionState.CHECKED_OUT, timezone.now()
+    session.save(update_fields=["state", "ended_at"])
+    _audit(request, post, session, flags=len(severe + flagged))
+    if severe:
+        raise_alert(session=session, kind=AlertKind.SEVERE_SIDE_EFFECT, reason="; ".join(severe), request=request)  # fmt: skip
+    if flagged:
+        raise_alert(session=session, kind=AlertKind.FLAGGED_ANSWER, reason="Post-session check-in: " + "; ".join(flagged), request=request)  # fmt: skip
+    return post
+
+
+# ---- alerts ----------------------------------------------------------------------------------
+
+
+def raise_alert(
+    *, session: HomeSession, kind: AlertKind, reason: str, request: HttpRequest | None = None
+) -> tuple[HomeAlert, bool]:
+    """One alert per session and kind (idempotent); the clinic is emailed after commit."""
+    with transaction.atomic():
+        alert, created = HomeAlert.objects.get_or_create(
+            session=session, kind=kind,
+            defaults={"clinic_id": session.clinic_id, "patient_id": session.patient_id, "reason": reason},
+        )  # fmt: skip
+        if created:
+            audit.record(request=request, action=Action.CREATE, clinic_id=alert.clinic_id, patient_id=alert.patient_id,
+                         obj=alert, detail={"kind": str(kind), "session": session.pk})  # fmt: skip
+            transaction.on_commit(functools.partial(email_home_alert.enqueue, alert.pk))
+    return alert, created
+
+
+def alert_recipients(alert: HomeAlert) -> list[str]:
+    """The patient's responsible clinician (else the medical director), and the clinic inbox."""
+    from katclinic.measures.safety import director_emails
+
+    clinician = alert.patient.responsible_clinician
+    to = [clinician.email] if clinician is not None else director_emails(alert.clinic)
+    return [*to, alert.clinic.email] if alert.clinic.email else to
+
+
+@task()
+def email_home_alert(alert_id: int) -> None:
+    alert = HomeAlert.objects.select_related("clinic", "patient__responsible_clinician").get(
+        pk=alert_id
+    )
+    link = settings.SITE_URL.rstrip("/") + reverse("athome:alerts")
+    # No patient name in email: the link leads to the signed-in alert list.
+    body = (f"A take-home session alert was raised at {alert.clinic.name}: {alert.get_kind_display()}.\n"
+            f"{alert.reason}\nOpen it: {link}\n")  # fmt: skip
+    send_mail("KAT Clinic: take-home session alert", body, None, alert_recipients(alert))
+
+
+def _locked_alert(alert: HomeAlert) -> HomeAlert:
+    return HomeAlert.objects.select_for_update().get(pk=alert.pk)
+
+
+@transaction.atomic
+def acknowledge_alert(
+    *, alert: HomeAlert, by: User, request: HttpRequest | None = None
+) -> HomeAlert:
+    alert = _locked_alert(alert)
+    if alert.state != AlertState.OPEN:
+        raise AtHomeError("alert", "This alert was already acknowledged.")
+    alert.state, alert.acknowledged_at, alert.acknowledged_by = (
+        AlertState.ACKNOWLEDGED,
+        timezone.now(),
+        by,
+    )
+    alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
+                 patient_id=alert.patient_id, obj=alert, detail={"step": "acknowledged"})  # fmt: skip
+    return alert
+
+
+@transaction.atomic
+def close_alert(
+    *, alert: HomeAlert, note: str, by: User, request: HttpRequest | None = None
+) -> HomeAlert:
+    if not note.strip():
+        raise AtHomeError("note", "Say what was done before closing the alert.")
+    alert = _locked_alert(alert)
+    if alert.state == AlertState.CLOSED:
+        raise AtHomeError("alert", "This alert is already closed.")
+    now = timezone.now()
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by = now, by
+    alert.state, alert.closed_at, alert.closed_by, alert.note = (
+        AlertState.CLOSED,
+        now,
+        by,
+        note.strip(),
+    )
+    alert.save()
+    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
+                 patient_id=alert.patient_id, obj=alert, detail={"step": "closed"})  # fmt: skip
+    return alert
+
+
+def mark_missed_checkins(now: datetime | None = None) -> int:
+    """Sessions whose post-session check-in is past due plus the clinic's grace: mark them
+    missed and alert the clinic. Safe to run again: the state update is conditional."""
+    now = now or timezone.now()
+    count = 0
+    due = HomeSession.objects.filter(
+        state=SessionState.TAKEN, checkin_due_at__lt=now
+    ).select_related("clinic")
+    for session in due:
+        grace = timedelta(hours=int(get_setting(session.clinic, "athome.checkin_grace_hours")))
+        if session.checkin_due_at is None or now < session.checkin_due_at + grace:
+            continue
+        with transaction.atomic():
+            if not HomeSession.objects.filter(pk=session.pk, state=SessionState.TAKEN).update(
+                state=SessionState.MISSED
+            ):
+                continue
+            audit.record(request=None, action=Action.UPDATE, clinic_id=session.clinic_id,
+                         patient_id=session.patient_id, obj=session, detail={"step": "missed"})  # fmt: skip
+            due_local = timezone.localtime(session.checkin_due_at)
+            raise_alert(session=session, kind=AlertKind.CHECKIN_MISSED,
+                        reason=f"No post-session check-in: it was due {due_local:%Y-%m-%d %H:%M %Z}.")  # fmt: skip
+            count += 1
+    return count
+
+
+@task()
+def mark_missed_checkins_task() -> int:
+    return mark_missed_checkins()
+
+
+# ---- counts ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reconcile(
+    *, prescription: TakeHomePrescription, counted_remaining: int, note: str, by: User,
+    request: HttpRequest | None = None,
+) -> tuple[Reconciliation, bool]:  # fmt: skip
+    """Count the lozenges the patient brought; a discrepancy past the clinic's tolerance opens a
+    review task (possible diversion or missed doses). Returns the count and whether it did."""
+    if counted_remaining < 0:
+        raise AtHomeError("counted_remaining", "The count cannot be negative.")
+    dispensed, logged = dispensed_total(prescription), sessions_logged(prescription)
+    per = prescription.lozenges_per_session
+    discrepancy = dispensed - logged * per - counted_remaining
+    count = Reconciliation.objects.create(
+        clinic_id=prescription.clinic_id, patient_id=prescription.patient_id, prescription=prescription,
+        counted_by=by, dispensed=dispensed, sessions_logged=logged, lozenges_per_session=per,
+        counted_remaining=counted_remaining, discrepancy=discrepancy,
+        tolerance=int(get_setting(prescription.clinic, "athome.count_tolerance")), note=note.strip(),
+    )  # fmt: skip
+    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=count.clinic_id, patient_id=count.patient_id,
+                 obj=count, detail={"discrepancy": discrepancy})  # fmt: skip
+    if not count.mismatch:
+        return count, False
+    what = "fewer lozenges than expected: possible diversion or unlogged doses" if discrepancy > 0 else (
+        "more lozenges than expected: possible missed doses or sessions logged but not taken")  # fmt: skip
+    reason = (f"Lozenge count at a visit: {dispensed} dispensed - {logged} sessions x {per} - {counted_remaining} "
+              f"counted = {discrepancy} ({what}).")  # fmt: skip
+    raise_review_task(patient=prescription.patient, kind=ReviewKind.COUNT_MISMATCH, reason=reason,
+                      source_type="athome.Reconciliation", source_id=count.pk, request=request, user=by)  # fmt: skip
+    return count, True
+
+
+# ---- cumulative exposure ---------------------------------------------------------------------
+
+
+def home_doses(patient: Patient, since: datetime | None, until: datetime | None) -> list[DoseEvent]:
+    """Every take-home dose actually taken, for the surveillance app's exposure sums."""
+    rows = HomeSession.objects.filter(patient=patient, clinic_id=patient.clinic_id).taken()
+    if since is not None:
+        rows = rows.filter(taken_at__gte=since)
+    if until is not None:
+        rows = rows.filter(taken_at__lt=until)
+    route = {}
+    events = []
+    for s in rows.select_related("prescription__plan__protocol_version").order_by("taken_at"):
+        plan_id = s.prescription.plan_id
+        if plan_id not in route:
+            route[plan_id] = protocol_of(s.prescription.plan).route
+        if s.taken_at is None or s.dose_mg is None:
+            continue  # the database constraint makes this impossible for a taken session
+        events.append(DoseEvent(at=s.taken_at, mg=s.dose_mg, route=route[plan_id], setting="home",
+                                source_type="athome.HomeSession", source_id=s.pk))  # fmt: skip
+    return events

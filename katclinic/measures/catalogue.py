@@ -86,7 +86,9 @@ def current_instrument(key: str, clinic: Clinic | int) -> Instrument | None:
     query = (
         Instrument.objects.filter(Q(clinic_id=clinic_id) | Q(clinic__isnull=True), key=key)
         .order_by(F("clinic_id").asc(nulls_last=True), "-created_at", "-pk")
-        .only("pk", "key", "version", "definition", "title", "kind", "clinic_id")
+        # The definition (a large JSON document) is read only when this process has not
+        # parsed that row yet: rows never change, and `definition_of` keeps the parse.
+        .only("pk", "key", "version", "title", "kind", "clinic_id")
     )
     row = query.first()
     if row is None and key in load_builtin_instruments():

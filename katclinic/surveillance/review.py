@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from katclinic.dosing.models import SideEffect
+from katclinic.measures.catalogue import definition_of
 from katclinic.measures.models import Response
 from katclinic.outcomes.progress import Progress, progress_for
 from katclinic.patients.models import Patient
@@ -40,7 +41,7 @@ class Review:
     exposure_chart: Chart | None
     outcome_chart: Chart | None
     outcome_title: str
-    screens: list[Response]
+    screens: list[dict[str, Any]]
     schedule: list[dict[str, Any]] = field(default_factory=list)
     side_effects: list[SideEffect] = field(default_factory=list)
     open_tasks: list[ReviewTask] = field(default_factory=list)
@@ -90,6 +91,23 @@ def _schedule(patient: Patient, progress: Progress, today: date) -> list[dict[st
             for item in protocol.surveillance]  # fmt: skip
 
 
+def _screens(patient: Patient) -> list[dict[str, Any]]:
+    """Answered surveillance screens, newest first, with the findings in words."""
+    rows = (
+        Response.objects.current()
+        .filter(patient=patient, instrument_key__in=SCREEN_INSTRUMENTS.values())
+        .select_related("instrument").order_by("-submitted_at", "-pk")[:50]
+    )  # fmt: skip
+    screens = []
+    for response in rows:
+        definition = definition_of(response.instrument)
+        labels = {rule.code: rule.label for rule in definition.flags}
+        screens.append({"at": response.submitted_at, "title": definition.title,
+                        "findings": [labels.get(code, code) for code in response.flags],
+                        "complete": response.complete})  # fmt: skip
+    return screens
+
+
 def review_for(patient: Patient, course_id: int | None = None) -> Review:
     now = timezone.now()
     zone = ZoneInfo(patient.clinic.timezone)
@@ -108,8 +126,7 @@ def review_for(patient: Patient, course_id: int | None = None) -> Review:
         exposure_chart=line_chart(daily, start=now - timedelta(days=365), end=now,
                                   line=limits[ExposureWindow.DAYS_30]) if events else None,
         outcome_chart=outcome_chart, outcome_title=outcome_title,
-        screens=list(Response.objects.current().filter(patient=patient, instrument_key__in=SCREEN_INSTRUMENTS.values())
-                     .order_by("-submitted_at", "-pk")[:50]),
+        screens=_screens(patient),
         schedule=_schedule(patient, progress, now.astimezone(zone).date()),
         side_effects=list(SideEffect.objects.filter(session__patient=patient, clinic_id=patient.clinic_id)
                           .select_related("session").order_by("-recorded_at", "-pk")[:50]),

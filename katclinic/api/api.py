@@ -31,6 +31,7 @@ ROUTERS = [
     ("katclinic.scheduling.api", "/appointments"),
     ("katclinic.protocols.api", "/plans"),
     ("katclinic.dosing.api", "/sessions"),
+    ("katclinic.surveillance.api", "/surveillance"),
 ]
 
 for module_name, prefix in ROUTERS:

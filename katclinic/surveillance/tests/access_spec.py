@@ -1,4 +1,4 @@
-from katclinic.access_spec import Url, patient_kwargs
+from katclinic.access_spec import Url, api_url, patient_kwargs
 from katclinic.clinics.permissions import Perm
 
 SPEC: dict[str, Url] = {
@@ -19,4 +19,13 @@ SPEC: dict[str, Url] = {
         clinic_object=True,
         ok=(200, 302, 400),
     ),  # fmt: skip
+    "api:surveillance_exposure": api_url(
+        Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True
+    ),
+    "api:surveillance_tasks": api_url(
+        Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True
+    ),
+    "api:surveillance_decisions": api_url(
+        Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True
+    ),
 }

@@ -6,6 +6,7 @@ workers on 127.0.0.1, and posts ``--patients`` generated Patients in Bundles of
 auth, fhir.resources validation, the pure mapping, a bulk insert and its audit event.
 
     python bench/fhir_import.py --patients 20000 --batch 1000 --clients 2 --workers 2
+    python bench/fhir_import.py --patients 5000 --in-process --profile 30   # no server; cProfile
 """
 
 from __future__ import annotations
@@ -81,18 +82,68 @@ def post_all(base: str, token: str, bodies: list[bytes], clients: int) -> float:
     return time.perf_counter() - started
 
 
+def in_process(env: dict[str, str], token: str, bodies: list[bytes], top: int) -> None:
+    """Post the Bundles in this process (no server), timing wall and CPU; under cProfile if ``top``."""
+    import cProfile
+    import pstats
+
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "katclinic.settings")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def send_all() -> None:
+        for body in bodies:
+            answer = client.post("/fhir/R4/", body, content_type="application/fhir+json")
+            if answer.status_code != 200:
+                raise SystemExit(
+                    f"import failed with {answer.status_code}: {answer.content[:500]!r}"
+                )
+
+    client.get("/fhir/R4/metadata")  # load the URLconf before timing
+    profiler = cProfile.Profile()
+    started, cpu = time.perf_counter(), time.process_time()
+    profiler.runcall(send_all) if top else send_all()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    count = sum(len(json.loads(body)["entry"]) for body in bodies)
+    print(f"{count} resources in {seconds:.2f} s wall, {cpu:.2f} s CPU"
+          f"{' under the profiler' if top else ''}: {count / seconds:.0f}/s wall, {count / cpu:.0f}/s per CPU second")  # fmt: skip
+    if top:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="post from this process without a server, timing wall and CPU seconds",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        default=0,
+        help="with --in-process: run under cProfile and print the N costliest calls",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = production_env(Path(tmp), os.environ.get("DATABASE_URL"), new_secret_key())
         manage(env, "migrate", "--noinput")
         token = manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
         bodies = bundles(args.patients, args.batch)
+        if args.in_process:
+            in_process(env, token, bodies, args.profile)
+            return
         with serve(gunicorn_command(args.workers), env, "/fhir/R4/metadata", Path(tmp) / "server.log") as base:  # fmt: skip
             post_all(base, token, bundles(args.batch, args.batch, seed=1), 1)  # warm the workers
             seconds = post_all(base, token, bodies, args.clients)

@@ -1,4 +1,14 @@
-"""Structural validation of incoming resources with the ``fhir.resources`` R4B models.
+"""Structural validation of incoming resources.
+
+Two layers, with the same verdict:
+
+* ``accepted`` checks a resource against the project's own strict pydantic models of the
+  subset of FHIR R4 the facade imports (compiled once per process). Every rule of those
+  models is at least as strict as the FHIR datatype it stands for, so a resource they
+  accept is valid FHIR. They are fast enough for bulk imports.
+* When they refuse a resource (a rule broken, or an element outside the subset), the
+  ``fhir.resources`` R4B model of the type decides and names each failing element, so
+  a valid resource that merely uses more of FHIR is still accepted.
 
 R4B is wire-compatible with R4 for every resource type the facade accepts, so an R4
 client's resources validate unchanged. Errors come back as issues whose expression is
@@ -8,13 +18,214 @@ the FHIRPath of the failing element (``Patient.name[0].family``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from katclinic.fhir.outcome import Issue
+
+# FHIR R4 primitive datatypes (https://hl7.org/fhir/R4/datatypes.html), as strict strings.
+String = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1_048_576, pattern=r"^[ \r\n\t\S]+$")]  # fmt: skip
+Code = Annotated[str, StringConstraints(strict=True, pattern=r"^[^\s]+( [^\s]+)*$")]
+Uri = Annotated[str, StringConstraints(strict=True, min_length=1, pattern=r"^\S*$")]
+
+
+def _calendar_day(value: str) -> str:
+    """A full date (or the date part of a dateTime) must exist in the calendar."""
+    if len(value) >= 10:
+        date.fromisoformat(value[:10])  # ValueError -> a validation error
+    return value
+
+
+Date = Annotated[str, AfterValidator(_calendar_day), StringConstraints(strict=True, pattern=r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$")]  # fmt: skip
+DateTime = Annotated[str, AfterValidator(_calendar_day), StringConstraints(strict=True, pattern=r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$")]  # fmt: skip
+PositiveInt = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)]
+Integer = Annotated[int, Field(strict=True, ge=-2_147_483_648, le=2_147_483_647)]
+Id = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9\-.]{1,64}$")]
+
+
+class _Element(BaseModel):
+    """Unknown elements are refused here (the library model then judges them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Valued(_Element):
+    """An element with a choice of value[x]: FHIR allows at most one of them."""
+
+    @model_validator(mode="after")
+    def _one_value(self) -> _Valued:
+        if sum(1 for name in self.__pydantic_fields_set__ if name.startswith("value")) > 1:
+            raise ValueError("only one value[x] is allowed")
+        return self
+
+
+type NonEmpty[T] = Annotated[list[T], Field(min_length=1)]  # FHIR has no empty arrays
+
+
+class Coding(_Element):
+    system: Uri | None = None
+    version: String | None = None
+    code: Code | None = None
+    display: String | None = None
+    userSelected: StrictBool | None = None
+
+
+class CodeableConcept(_Element):
+    coding: NonEmpty[Coding] | None = None
+    text: String | None = None
+
+
+class Period(_Element):
+    start: DateTime | None = None
+    end: DateTime | None = None
+
+
+class Extension(_Valued):
+    url: Uri
+    valueCode: Code | None = None
+    valueString: String | None = None
+    valueBoolean: StrictBool | None = None
+    valueInteger: Integer | None = None
+    valueCodeableConcept: CodeableConcept | None = None
+    extension: NonEmpty[Extension] | None = None
+
+
+class Identifier(_Element):
+    use: Literal["usual", "official", "temp", "secondary", "old"] | None = None
+    type: CodeableConcept | None = None
+    system: Uri | None = None
+    value: String | None = None
+    period: Period | None = None
+
+
+class HumanName(_Element):
+    use: Literal["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"] | None = None  # fmt: skip
+    text: String | None = None
+    family: String | None = None
+    given: NonEmpty[String] | None = None
+    prefix: NonEmpty[String] | None = None
+    suffix: NonEmpty[String] | None = None
+    period: Period | None = None
+
+
+class ContactPoint(_Element):
+    system: Literal["phone", "fax", "email", "pager", "url", "sms", "other"] | None = None
+    value: String | None = None
+    use: Literal["home", "work", "temp", "old", "mobile"] | None = None
+    rank: PositiveInt | None = None
+    period: Period | None = None
+
+
+class Address(_Element):
+    use: Literal["home", "work", "temp", "old", "billing"] | None = None
+    type: Literal["postal", "physical", "both"] | None = None
+    text: String | None = None
+    line: NonEmpty[String] | None = None
+    city: String | None = None
+    district: String | None = None
+    state: String | None = None
+    postalCode: String | None = None
+    country: String | None = None
+    period: Period | None = None
+
+
+class PatientContact(_Element):
+    relationship: NonEmpty[CodeableConcept] | None = None
+    name: HumanName | None = None
+    telecom: NonEmpty[ContactPoint] | None = None
+    address: Address | None = None
+    gender: Literal["male", "female", "other", "unknown"] | None = None
+    period: Period | None = None
+
+
+class Meta(_Element):
+    versionId: Id | None = None
+    lastUpdated: DateTime | None = None
+    source: Uri | None = None
+    profile: NonEmpty[Uri] | None = None
+
+
+class Patient(_Element):
+    resourceType: Literal["Patient"]
+    id: Id | None = None
+    meta: Meta | None = None
+    extension: NonEmpty[Extension] | None = None
+    identifier: NonEmpty[Identifier] | None = None
+    active: StrictBool | None = None
+    name: NonEmpty[HumanName] | None = None
+    telecom: NonEmpty[ContactPoint] | None = None
+    gender: Literal["male", "female", "other", "unknown"] | None = None
+    birthDate: Date | None = None
+    address: NonEmpty[Address] | None = None
+    contact: NonEmpty[PatientContact] | None = None
+
+
+class Reference(_Element):
+    reference: String | None = None
+    type: Uri | None = None
+    identifier: Identifier | None = None
+    display: String | None = None
+
+
+class Answer(_Valued):
+    valueBoolean: StrictBool | None = None
+    valueInteger: Integer | None = None
+    valueCoding: Coding | None = None
+    valueString: String | None = None
+
+
+class ResponseItem(_Element):
+    linkId: String
+    definition: Uri | None = None
+    text: String | None = None
+    answer: NonEmpty[Answer] | None = None
+    item: NonEmpty[ResponseItem] | None = None
+
+
+class QuestionnaireResponse(_Element):
+    resourceType: Literal["QuestionnaireResponse"]
+    id: Id | None = None
+    meta: Meta | None = None
+    extension: NonEmpty[Extension] | None = None
+    questionnaire: Uri | None = None
+    status: Literal["in-progress", "completed", "amended", "entered-in-error", "stopped"]
+    subject: Reference | None = None
+    authored: DateTime | None = None
+    author: Reference | None = None
+    source: Reference | None = None
+    item: NonEmpty[ResponseItem] | None = None
+
+
+_FAST: dict[str, TypeAdapter[Any]] = {
+    "Patient": TypeAdapter(Patient),
+    "QuestionnaireResponse": TypeAdapter(QuestionnaireResponse),
+}
+
+
+def accepted(resource: Mapping[str, Any], resource_type: str) -> bool:
+    """True when the project's strict model of ``resource_type`` accepts ``resource``."""
+    adapter = _FAST.get(resource_type)
+    if adapter is None:
+        return False
+    try:
+        adapter.validate_python(resource)
+    except ValidationError:
+        return False
+    return True
 
 
 @cache
@@ -44,3 +255,10 @@ def library_issues(resource: Mapping[str, Any], resource_type: str) -> list[Issu
             for item in error.errors()
         ]
     return []
+
+
+def structure_issues(resource: Mapping[str, Any], resource_type: str) -> list[Issue]:
+    """Every structural problem in ``resource``: the fast models first, the library to explain."""
+    if accepted(resource, resource_type):
+        return []
+    return library_issues(resource, resource_type)

@@ -5,10 +5,11 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from katclinic.api.auth import require_scope
 from katclinic.api.models import Scope
+from katclinic.api.pagination import Page
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import require_perm
@@ -32,7 +33,7 @@ class RequestOut(Schema):
 
 
 @router.get("/requests", response=list[RequestOut], url_name="intake_requests")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_requests(request: HttpRequest) -> QuerySet[ConsultationRequest]:
     """Consultation requests of the token's clinic, urgent and open ones first."""
     require_scope(request, Scope.PATIENTS_READ)

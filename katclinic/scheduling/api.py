@@ -3,10 +3,11 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from katclinic.api.auth import require_scope
 from katclinic.api.models import Scope
+from katclinic.api.pagination import Page
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, require_perm
@@ -30,7 +31,7 @@ class AppointmentOut(Schema):
 
 
 @router.get("/", response=list[AppointmentOut], url_name="appointments_list")
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_appointments(request: HttpRequest) -> QuerySet[Appointment]:
     """Appointments of the token's clinic, in time order."""
     require_scope(request, Scope.APPOINTMENTS_READ)

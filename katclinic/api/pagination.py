@@ -1,0 +1,21 @@
+"""Pages of API lists whose bounds the database can take: out of range answers 422 by name."""
+
+from __future__ import annotations
+
+from ninja import Field, Schema
+from ninja.pagination import LimitOffsetPagination
+
+MAX_LIMIT = 500
+# SQL LIMIT and OFFSET are 64-bit integers; an offset past any real list is refused, not sent.
+MAX_OFFSET = 2**31 - 1
+
+
+class Page(LimitOffsetPagination):
+    """`?limit=` (1 to 500, default 100) and `?offset=` (0 to 2**31 - 1)."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_LIMIT)
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_limit=MAX_LIMIT, **kwargs)

@@ -79,7 +79,9 @@ def _thanks(
         "clinic": patient.clinic,
         **(extra or {}),
     }
-    return render(request, "measures/thanks.html", context)
+    # A signed-in patient stays in the portal; a link or the clinic tablet shows the page alone.
+    template = "measures/portal_thanks.html" if context.get("home") else "measures/thanks.html"
+    return render(request, template, context | {"patient": patient})
 
 
 def _gone(request: HttpRequest) -> HttpResponse:
@@ -123,7 +125,8 @@ def my_answer(request: HttpRequest, invitation_id: int) -> HttpResponse:
         deny(request, reason="not this patient's questionnaire", not_found=True)
     if invitation.used_at is not None or invitation.expires_at <= timezone.now():
         return _gone(request)
-    return _answer_page(request, invitation, Source.PORTAL, extra={"home": invitation.patient_id})
+    return _answer_page(request, invitation, Source.PORTAL, template="measures/portal_answer.html",
+                        extra={"home": invitation.patient_id})  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])

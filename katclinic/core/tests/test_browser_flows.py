@@ -317,7 +317,7 @@ def send_a_questionnaire(staff: Page, patient_id: str, journey: Journey) -> None
     journey.visit(staff, "therapist-chart")
     tabs.get_by_role("link", name="Measures").click()
     send = region(staff, "Questionnaires")
-    send.get_by_label("Send").select_option("gad7")
+    send.get_by_label("Send").select_option("phq9")
     send.get_by_label("by", exact=True).select_option("portal")
     send.get_by_role("button", name="Send now").click()
     expect(staff.get_by_role("status")).to_contain_text("Questionnaire available in the portal.")
@@ -348,17 +348,18 @@ def test_a_patient_answers_a_questionnaire_reads_the_preparation_and_writes_a_jo
     expect(page).to_have_url(re.compile(r"/portal/\d+/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Hello, "))
     patient_id = page.url.rstrip("/").rsplit("/", 1)[1]
-    expect(region(page, "Questionnaires to answer")).to_contain_text("No questionnaires")
-    journey.visit(page, "home-nothing-due")
+    # Signing the demo plan put the protocol's schedule in place: baseline scales are due.
+    due = region(page, "Questionnaires to answer")
+    expect(due.get_by_role("link", name=re.compile("GAD-7"))).to_have_count(1)
+    journey.visit(page, "home-questionnaire-due")
 
     send_a_questionnaire(open_page(), patient_id, journey)
     page.reload()
-    expect(region(page, "Questionnaires to answer")).to_contain_text("to do")
-    journey.visit(page, "home-questionnaire-due")
+    expect(due.get_by_role("link", name=re.compile("PHQ-9"))).not_to_have_count(0)
     answer_the_questionnaire(page, journey)
 
     page.goto(f"/portal/{patient_id}/")
-    expect(region(page, "Questionnaires to answer")).to_contain_text("No questionnaires")
+    expect(due.get_by_role("link", name=re.compile("GAD-7"))).to_have_count(0)
     visit = region(page, "Your next visit")
     expect(visit.get_by_role("heading", name="Before you come")).to_be_visible()
     expect(visit.get_by_role("listitem").last).to_contain_text("Bring a photo ID")

@@ -143,3 +143,31 @@ class ReviewPageTest(ClinicTestCase):
         self.assertContains(today, "Surveillance: review tasks")
         self.assertContains(today, self.url)
         self.assertContains(self.client.get(reverse("surveillance:tasks")), self.pat.full_name)
+
+
+class QueryCountTest(ClinicTestCase):
+    def raise_tasks(self, count: int) -> None:
+        for number in range(count):
+            submit_response(patient=self.pat, instrument_key="misuse_screen",
+                            answers={"q1": 1, "q2": 0, "q3": 0, "q4": 0}, source="staff",
+                            submitted_by=self.nick, request=None)  # fmt: skip
+            del number
+
+    def queries(self, url: str) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            self.assertEqual(self.client.get(url).status_code, 200)
+        return len(captured.captured_queries)
+
+    def test_task_list_and_review_page_do_not_grow_with_the_number_of_tasks(self) -> None:
+        course(self.pat, self.paula)
+        self.login(self.paula)
+        self.raise_tasks(1)
+        pages = [reverse("surveillance:tasks"), reverse("surveillance:review", args=[self.pat.pk]),
+                 reverse("core:worklist")]  # fmt: skip
+        [self.queries(url) for url in pages]  # the first view warms per-process caches
+        before = [self.queries(url) for url in pages]
+        self.raise_tasks(4)
+        self.assertEqual([self.queries(url) for url in pages], before)

@@ -7,7 +7,7 @@ from typing import Any
 from katclinic.fhir.registry import REGISTRY
 
 FHIR_VERSION = "4.0.1"
-TRANSACTION_TYPES = ("Patient",)
+TRANSACTION_TYPES = ("Patient", "QuestionnaireResponse")
 
 
 def capability_statement(base_url: str, date: str) -> dict[str, Any]:

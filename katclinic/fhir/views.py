@@ -23,7 +23,7 @@ from katclinic.accounts.models import User
 from katclinic.api.models import Scope
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.access import get_patient_for_user, require_perm
+from katclinic.clinics.access import get_patient_for_user, has_perm, require_perm
 from katclinic.clinics.permissions import Perm
 from katclinic.fhir import services
 from katclinic.fhir.access import authenticate, is_patient, readable_row, readable_rows
@@ -173,14 +173,22 @@ def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @fhir_endpoint(scope=Scope.FHIR_WRITE, method="POST")
 def transaction(request: HttpRequest) -> HttpResponse:
-    """Import a transaction Bundle: all of it in one database transaction, or nothing."""
-    clinic = require_perm(request, Perm.EDIT_DEMOGRAPHICS)
+    """Import a transaction Bundle: all of it in one database transaction, or nothing.
+
+    Patients need the demographics permission, QuestionnaireResponses the measures one;
+    a token holding neither is refused before its body is read.
+    """
+    if not any(has_perm(request, perm) for perm in services.IMPORTABLE.values()):
+        require_perm(request, Perm.EDIT_DEMOGRAPHICS)  # a recorded 403
     try:
         bundle = json.loads(request.body)
     except RequestDataTooBig as error:
         raise FhirError.simple(413, "the Bundle is too large; send it in smaller batches", "too-costly") from error  # fmt: skip
     except (ValueError, UnicodeDecodeError) as error:
         raise FhirError.simple(400, "the body is not JSON", "structure", "Bundle") from error
+    clinic = request.clinic  # type: ignore[attr-defined]
+    for perm in services.required_perms(bundle):
+        clinic = require_perm(request, perm)
     by = cast(User, request.user)  # a token always acts as a signed-in user
     response = services.import_transaction(clinic=clinic, bundle=bundle, by=by, request=request)
     return fhir_response(response)

@@ -1,18 +1,26 @@
-"""Response -> FHIR QuestionnaireResponse (R4; identical in R4B for the elements used).
+"""Response <-> FHIR QuestionnaireResponse (R4; identical in R4B for the elements used).
 
 Answers are codings from the instrument's Questionnaire (LOINC answer codes where the
 instrument has them, else the measures app's local answer system), so a consumer can
 link each answer back to ``Questionnaire.item.answerOption``. A response replaced by a
 correction is ``entered-in-error``; the correction itself is ``amended``.
+
+Reading one back (an import) accepts the same codings, or the option's ordinal as
+``valueInteger``, and ``valueBoolean`` for yes/no items; the answers are then checked
+and scored by the measures app like any other submission.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from katclinic.fhir.outcome import InvalidResource, Issue
 from katclinic.fhir.search import utc
 from katclinic.measures.fhir_questionnaire import LOCAL_ANSWER_SYSTEM, QUESTIONNAIRE_URL_PREFIX
-from katclinic.measures.scoring import InstrumentDefinition, Item
+from katclinic.measures.scoring import InstrumentDefinition, Item, validate_answers
+from katclinic.measures.services import COMMENT_MAX
 
 if TYPE_CHECKING:
     from katclinic.measures.models import Response
@@ -66,3 +74,135 @@ def _answer(item: Item, value: int | bool) -> dict[str, Any]:
     if option.code is None:
         return {"valueCoding": {"system": LOCAL_ANSWER_SYSTEM, "code": str(value), "display": option.display}}  # fmt: skip
     return {"valueCoding": {"system": option.code.system, "code": option.code.code, "display": option.display}}  # fmt: skip
+
+
+IMPORTABLE_STATUSES = ("completed", "in-progress")
+Definitions = Callable[[str], InstrumentDefinition | None]
+
+
+def parse_canonical(value: str) -> tuple[str, str]:
+    """``urn:katclinic:questionnaire:phq9|1.0.0`` -> ("phq9", "1.0.0"); version may be ""."""
+    url, _, version = value.partition("|")
+    if not url.startswith(QUESTIONNAIRE_URL_PREFIX):
+        return "", version
+    return url.removeprefix(QUESTIONNAIRE_URL_PREFIX).replace("-", "_"), version
+
+
+def from_fhir_questionnaire_response(
+    resource: Mapping[str, Any], definition_of_key: Definitions
+) -> dict[str, Any]:
+    """The submission a QuestionnaireResponse stands for, or InvalidResource naming each bad element.
+
+    Returns ``instrument_key``, ``answers`` (link id -> ordinal or bool), ``comment``,
+    ``subject`` (the reference as written) and ``authored`` (aware datetime or None).
+    The answers are only mapped here; the measures app checks them against the rules.
+    """
+    issues: list[Issue] = []
+
+    def fail(path: str, message: str, code: str = "value") -> None:
+        issues.append(Issue(message, f"QuestionnaireResponse.{path}", code))
+
+    status = resource.get("status")
+    if status not in IMPORTABLE_STATUSES:
+        fail("status", f"only {' or '.join(IMPORTABLE_STATUSES)} responses can be imported", "not-supported")  # fmt: skip
+    key, version = parse_canonical(str(resource.get("questionnaire") or ""))
+    definition = definition_of_key(key) if key else None
+    if definition is None:
+        fail("questionnaire", f"must be the canonical URL of a served Questionnaire ({QUESTIONNAIRE_URL_PREFIX}<key>)", "required")  # fmt: skip
+    elif version and version != definition.version:
+        fail("questionnaire", f"version {version} is not served; the current version is {definition.version}")  # fmt: skip
+    subject = resource.get("subject")
+    reference = subject.get("reference") if isinstance(subject, Mapping) else None
+    if not isinstance(reference, str) or not reference:
+        fail("subject", "must reference the patient (Patient/<id>, or the fullUrl of a Patient entry)", "required")  # fmt: skip
+    authored = _authored(resource.get("authored"), fail)
+    comment = ""
+    for extension in resource.get("extension") or []:
+        if isinstance(extension, Mapping) and extension.get("url") == COMMENT_URL:
+            comment = str(extension.get("valueString") or "")
+    positions: dict[str, int] = {}
+    answers = (
+        _answers(resource.get("item") or [], definition, fail, positions) if definition else {}
+    )
+    if definition is not None and not issues:
+        # The measures app's own rules: options, required answers, enableWhen, domains.
+        for error in validate_answers(definition, answers):
+            where = f"item[{positions[error.link_id]}]" if error.link_id in positions else "item"
+            if error.kind in ("invalid_answer", "disabled") and error.link_id in positions:
+                where += ".answer[0]"
+            fail(where, f"{error.link_id}: {error.message}", "required" if error.kind == "missing" else "value")  # fmt: skip
+    if len(comment) > COMMENT_MAX:
+        fail("extension", f"the comment is longer than {COMMENT_MAX} characters")
+    if issues or definition is None:  # a missing definition is always an issue above
+        raise InvalidResource(issues)
+    return {"instrument_key": definition.key, "answers": answers, "comment": comment,
+            "subject": reference, "authored": authored, "items": positions}  # fmt: skip
+
+
+def _authored(value: Any, fail: Callable[..., None]) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        fail("authored", "is not a date and time")
+        return None
+    if moment.tzinfo is None or len(str(value)) < 19:
+        fail("authored", "needs a full date and time with a time zone")
+        return None
+    return moment
+
+
+def _answers(
+    items: list[Any], definition: InstrumentDefinition, fail: Callable[..., None],
+    positions: dict[str, int],
+) -> dict[str, int | bool]:  # fmt: skip
+    known = {item.link_id: item for item in definition.items}
+    answers: dict[str, int | bool] = {}
+    for index, entry in enumerate(items):
+        path = f"item[{index}]"
+        link_id = entry.get("linkId") if isinstance(entry, Mapping) else None
+        item = known.get(link_id) if isinstance(link_id, str) else None
+        if item is None:
+            fail(f"{path}.linkId", f"is not an item of {definition.title}")
+            continue
+        if entry.get("item"):
+            fail(f"{path}.item", "nested items are not part of this questionnaire", "not-supported")
+        positions.setdefault(item.link_id, index)
+        given = entry.get("answer") or []
+        if len(given) > 1:
+            fail(f"{path}.answer", "takes one answer")
+        elif given:
+            if link_id in answers:
+                fail(f"{path}.linkId", "is answered twice")
+            value = _value(item, given[0], f"{path}.answer[0]", fail)
+            if value is not None:
+                answers[item.link_id] = value
+    return answers
+
+
+def _value(item: Item, answer: Mapping[str, Any], path: str, fail: Callable[..., None]) -> int | bool | None:  # fmt: skip
+    if item.type == "boolean":
+        if not isinstance(answer.get("valueBoolean"), bool):
+            fail(f"{path}.valueBoolean", "this question takes a yes/no (valueBoolean) answer")
+            return None
+        return bool(answer["valueBoolean"])
+    if "valueInteger" in answer:
+        value = answer["valueInteger"]
+        if isinstance(value, int) and not isinstance(value, bool) and value in item.values:
+            return value
+        fail(f"{path}.valueInteger", f"must be one of {list(item.values)}")
+        return None
+    coding = answer.get("valueCoding")
+    if isinstance(coding, Mapping):
+        for option in item.answer_options:
+            local = (LOCAL_ANSWER_SYSTEM, str(option.value))
+            codes = (
+                {local} if option.code is None else {local, (option.code.system, option.code.code)}
+            )
+            if (coding.get("system"), coding.get("code")) in codes:
+                return option.value
+        fail(f"{path}.valueCoding", "is not one of this question's answer options")
+        return None
+    fail(path, "needs a valueCoding from the question's answer options (or its valueInteger ordinal)", "required")  # fmt: skip
+    return None

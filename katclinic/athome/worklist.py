@@ -18,8 +18,8 @@ from katclinic.patients.models import Patient
 from katclinic.portal.home import Card, CardContent, Line
 
 LIMIT = 10
-# Sessions of the last few days stay on the worklist so the team sees how each went.
-RECENT_DAYS = 3
+# A week of sessions stays on the worklist so the team sees how each went before the next visit.
+RECENT_DAYS = 7
 LEVEL = {
     SessionState.BLOCKED: "warn",
     SessionState.TAKEN: "",

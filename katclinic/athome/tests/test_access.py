@@ -52,12 +52,12 @@ class OwnRecordsTest(ClinicTestCase):
             self.client.get(reverse("athome:patient", args=[self.pat.pk])).status_code, 404
         )
         self.assertEqual(
-            self.client.get(reverse("athome:reconcile", args=[self.pat_rx.pk])).status_code, 403
+            self.client.get(reverse("athome:reconcile", args=[self.pat_rx.pk])).status_code, 404
         )
 
     def test_the_chart_tab_shows_each_check_in_item(self) -> None:
         self.login(self.nick)
         response = self.client.get(reverse("athome:patient", args=[self.quinn.pk]))
-        self.assertContains(response, "A sober adult monitor is with you")
-        self.assertContains(response, "Robin is with you.")
+        self.assertContains(response, "all 5 passed")
+        self.assertContains(response, "BP 128/82, monitor Robin")
         self.assertContains(response, "100.0 mg at")

@@ -20,6 +20,18 @@ PDMP_MAX_AGE_DAYS = define(
     maximum=Decimal(90),
     group=GROUP,
 )
+CHECKIN_VALID_MINUTES = define(
+    key="athome.checkin_valid_minutes",
+    label="Minutes a passed check-in stays valid for taking the dose",
+    kind="int",
+    default=60,
+    unit="minutes",
+    source=CLINIC_CHOICE + " (the answers describe the moment of the check-in, not the evening)",
+    verified=False,
+    minimum=Decimal(5),
+    maximum=Decimal(240),
+    group=GROUP,
+)
 COUNT_TOLERANCE = define(
     key="athome.count_tolerance",
     label="Lozenges a count may differ from the expected number before a review task is raised",

@@ -3,7 +3,8 @@ clinic alerts, and lozenge counts reconciled at visits.
 
 A check-in attempt and a post-session check-in are written once and never changed: what
 the patient reported, item by item, is the record. A session moves only forward:
-checking_in -> blocked | open -> taken -> checked_out | missed.
+checking_in -> blocked | open -> taken -> checked_out | missed; an open session whose
+check-in grew too old before the dose is expired.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class SessionState(models.TextChoices):
     CHECKING_IN = "checking_in", "Checking in"
     BLOCKED = "blocked", "Blocked at check-in"
     OPEN = "open", "Open: ready to take"
+    EXPIRED = "expired", "Check-in expired before the dose"
     TAKEN = "taken", "Taken: post-session check-in due"
     CHECKED_OUT = "checked_out", "Completed with post-session check-in"
     MISSED = "missed", "Post-session check-in missed"

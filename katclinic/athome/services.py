@@ -200,13 +200,26 @@ def _last_taken_at(patient: Patient) -> datetime | None:
     )  # fmt: skip
 
 
+def _expire_if_stale(session: HomeSession, request: HttpRequest | None) -> bool:
+    """End an open session whose check-in is older than the clinic allows; True if it did."""
+    valid = timedelta(minutes=int(get_setting(session.clinic, "athome.checkin_valid_minutes")))
+    if session.state != SessionState.OPEN or session.opened_at is None:
+        return False
+    if timezone.now() <= session.opened_at + valid:
+        return False
+    session.state, session.ended_at = SessionState.EXPIRED, timezone.now()
+    session.save(update_fields=["state", "ended_at"])
+    _audit(request, session, session, step="expired")
+    return True
+
+
 @transaction.atomic
 def start_session(*, patient: Patient, request: HttpRequest | None = None) -> HomeSession:
     """Begin a check-in, or return the session already in progress."""
     in_progress = HomeSession.objects.filter(
         patient=patient, state__in=[SessionState.CHECKING_IN, SessionState.OPEN]
     ).first()
-    if in_progress is not None:
+    if in_progress is not None and not _expire_if_stale(in_progress, request):
         return in_progress
     prescription = current_prescription(patient)
     if prescription is None:
@@ -273,6 +286,8 @@ def mark_taken(*, session: HomeSession, request: HttpRequest | None = None) -> H
     session = HomeSession.objects.select_for_update().select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
     if session.state != SessionState.OPEN:
         raise AtHomeError("session", "Only an open session, after a passed check-in, can be taken.")
+    if _expire_if_stale(session, request):
+        return session
     take_home = take_home_of(protocol_of(session.prescription.plan))
     now = timezone.now()
     session.state, session.taken_at = SessionState.TAKEN, now

@@ -128,9 +128,12 @@ def checkin(request: HttpRequest, patient: Patient, session_id: int) -> HttpResp
 def taken(request: HttpRequest, patient: Patient, session_id: int) -> HttpResponse:
     session = get_own_session(request, patient, session_id)
     try:
-        services.mark_taken(session=session, request=request)
+        result = services.mark_taken(session=session, request=request)
     except services.AtHomeError as error:
         messages.error(request, str(error))
+    else:
+        if result.state == SessionState.EXPIRED:
+            messages.error(request, "Your check-in is too old to take the dose on: do not take it. Begin a new check-in.")  # fmt: skip
     return redirect("athome:my_session", patient_id=patient.pk, session_id=session.pk)
 
 

@@ -1,7 +1,10 @@
 """The at-home check-in gate through the portal: each failed item blocks and notifies."""
 
+from datetime import timedelta
+
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from katclinic.athome.models import AlertKind, CheckIn, HomeAlert, HomeSession, SessionState
 from katclinic.athome.tests.factories import prescription
@@ -103,3 +106,30 @@ class CheckInTest(ClinicTestCase):
         response = self.client.post(reverse("athome:start", args=[self.pat.pk]), follow=True)
         self.assertContains(response, "Your plan spaces doses")
         self.assertEqual(HomeSession.objects.count(), 1)
+
+
+class ExpiryTest(ClinicTestCase):
+    def setUp(self) -> None:
+        prescription(self.pat, self.paula)
+        self.login(self.pat_user)
+        self.client.post(reverse("athome:start", args=[self.pat.pk]))
+        self.session = HomeSession.objects.get()
+        self.client.post(reverse("athome:checkin", args=[self.pat.pk, self.session.pk]), GOOD)
+        HomeSession.objects.filter(pk=self.session.pk).update(
+            opened_at=timezone.now() - timedelta(minutes=61)
+        )
+
+    def test_a_check_in_older_than_the_clinic_allows_cannot_open_the_dose(self) -> None:
+        response = self.client.post(
+            reverse("athome:taken", args=[self.pat.pk, self.session.pk]), follow=True
+        )
+        self.assertContains(response, "Check-in expired")
+        self.session.refresh_from_db()
+        self.assertEqual(self.session.state, SessionState.EXPIRED)
+        self.assertIsNone(self.session.taken_at)
+
+    def test_beginning_again_starts_a_fresh_check_in(self) -> None:
+        self.client.post(reverse("athome:start", args=[self.pat.pk]))
+        self.session.refresh_from_db()
+        self.assertEqual(self.session.state, SessionState.EXPIRED)
+        self.assertTrue(HomeSession.objects.filter(state=SessionState.CHECKING_IN).exists())

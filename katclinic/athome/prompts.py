@@ -23,21 +23,20 @@ class TimedPrompt:
 
 def timed_prompts(protocol: Protocol) -> list[TimedPrompt]:
     """Prompts shown as the session timer passes each of the protocol's checkpoints."""
+    end = protocol.monitoring.min_observation_minutes.value
     prompts = [
         TimedPrompt(
             0, "Dose taken. Lie back, close your eyes if you like, and let your breathing slow."
         )
     ]
-    for point in protocol.monitoring.checkpoints:
-        if point.minutes_after_start == 0:
-            continue
-        prompts.append(TimedPrompt(point.minutes_after_start,
-                                   f"{point.minutes_after_start} minutes ({point.label}): stay lying down; "
-                                   "tell your monitor if you feel unwell or frightened."))  # fmt: skip
-    end = protocol.monitoring.min_observation_minutes.value
+    # The in-clinic checkpoints mark when the effect changes; at home they become reminders.
+    for minute in sorted(
+        {p.minutes_after_start for p in protocol.monitoring.checkpoints} - {0, end}
+    ):
+        prompts.append(TimedPrompt(minute, f"{minute} minutes: stay lying down; tell your monitor if you feel unwell or frightened."))  # fmt: skip
     prompts.append(TimedPrompt(end, f"{end} minutes: the observation time of your plan has passed. Stay resting "
                                     "with your monitor until you feel steady, then do your post-session check-in."))  # fmt: skip
-    return sorted(prompts, key=lambda p: p.minute)
+    return prompts
 
 
 def integration_prompts(protocol: Protocol) -> list[str]:

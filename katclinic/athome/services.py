@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.tasks import task
@@ -232,9 +232,13 @@ def start_session(*, patient: Patient, request: HttpRequest | None = None) -> Ho
     if last is not None and timezone.now() < last + spacing:
         when = timezone.localtime(last + spacing)
         raise AtHomeError("session", f"Your plan spaces doses: the next one can be taken from {when:%A %-d %B, %H:%M}.")  # fmt: skip
-    session = HomeSession.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, prescription=prescription
-    )
+    try:
+        with transaction.atomic():
+            session = HomeSession.objects.create(
+                clinic_id=patient.clinic_id, patient=patient, prescription=prescription
+            )
+    except IntegrityError:  # a second tab started one at the same moment: use that one
+        return HomeSession.objects.get(patient=patient, state=SessionState.CHECKING_IN)
     _audit(request, session, session, step="started")
     return session
 

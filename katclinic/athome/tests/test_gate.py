@@ -52,3 +52,13 @@ class GateTest(SimpleTestCase):
         results = gate.evaluate(["home_bp"], replace(GOOD, monitor_present=False), limits=LIMITS,
                                 substance_free_hours=24)  # fmt: skip
         self.assertEqual([r.key for r in results], ["home_bp"])
+
+
+class PromptsTest(SimpleTestCase):
+    def test_the_timer_prompts_follow_the_protocols_checkpoints_once_each(self) -> None:
+        from katclinic.athome.prompts import integration_prompts, timed_prompts
+        from katclinic.protocols.schema import load_library
+
+        protocol = load_library()["sublingual_titration"]
+        self.assertEqual([p.minute for p in timed_prompts(protocol)], [0, 40, 120])
+        self.assertIn("between 24 and 72 hours", " ".join(integration_prompts(protocol)))

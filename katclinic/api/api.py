@@ -13,12 +13,14 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from katclinic.api.auth import TokenAuth
+from katclinic.api.parser import RefuseNulParser
 
 api = NinjaAPI(
     title="KAT Clinic API",
     version="1",
     description="Clinic-scoped JSON API. Authenticate with `Authorization: Bearer <token>`.",
     auth=TokenAuth(),
+    parser=RefuseNulParser(),
     urls_namespace="api",
     docs_url=None,  # the interactive docs load scripts from a CDN, which the CSP refuses
 )
@@ -60,7 +62,9 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
         {
             "field": ".".join(
-                str(part) for part in e.get("loc", ()) if part not in ("body", "payload")
+                str(part)
+                for part in e.get("loc", ())
+                if part not in ("body", "payload", "query", "path")
             ),
             "message": e.get("msg", ""),
         }

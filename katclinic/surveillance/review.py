@@ -108,11 +108,14 @@ def _screens(patient: Patient) -> list[dict[str, Any]]:
     return screens
 
 
-def review_for(patient: Patient, course_id: int | None = None) -> Review:
+def review_for(
+    patient: Patient, course_id: int | None = None, *, events: list[DoseEvent] | None = None
+) -> Review:
+    """``events``: the patient's doses up to now, when the caller has them already."""
     now = timezone.now()
     zone = ZoneInfo(patient.clinic.timezone)
     progress = progress_for(patient, course_id)
-    events = dose_events(patient, until=now + timedelta(seconds=1))
+    events = dose_events(patient, until=now) if events is None else events
     start = end = None
     if progress.course is not None:
         start, end = course_bounds(progress.course.started_on, progress.course.ended_on, zone)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from katclinic.audit import services as audit
@@ -17,6 +18,7 @@ from katclinic.clinics.permissions import Perm
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.surveillance import services
+from katclinic.surveillance.exposure import dose_events
 from katclinic.surveillance.forms import CloseTaskForm, DecisionForm
 from katclinic.surveillance.models import ExposureWindow, ReviewTask
 from katclinic.surveillance.review import review_for
@@ -30,8 +32,9 @@ def _course_id(request: StaffRequest) -> int | None:
 def _page(
     request: StaffRequest, patient: Patient, *, status: int = 200, **forms: Any
 ) -> HttpResponse:
-    services.check_exposure(patient=patient, request=request)
-    data = review_for(patient, _course_id(request))
+    events = dose_events(patient, until=timezone.now())
+    services.check_exposure(patient=patient, events=events, request=request)
+    data = review_for(patient, _course_id(request), events=events)
     audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
                  detail={"section": "surveillance"})  # fmt: skip
     return render(request, "surveillance/review.html", {

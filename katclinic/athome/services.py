@@ -377,7 +377,12 @@ def submit_post_checkin(
     session.save(update_fields=["state", "ended_at"])
     _audit(request, post, session, flags=len(severe + flagged))
     if severe:
-        raise_alert(session=session, kind=AlertKind.SEVERE_SIDE_EFFECT, reason="; ".join(severe), request=request)  # fmt: skip
+        alert, _ = raise_alert(session=session, kind=AlertKind.SEVERE_SIDE_EFFECT, reason="; ".join(severe), request=request)  # fmt: skip
+        # Whether take-home dosing should go on is the prescriber's decision, not the alert's.
+        raise_review_task(patient=session.patient, kind=ReviewKind.HOME_SESSION, request=request,
+                          reason=f"Severe side effects after an at-home dose ({session.dose_mg} mg): {alert.reason}. "
+                                 "Decide whether take-home dosing continues.",
+                          source_type="athome.HomeAlert", source_id=alert.pk)  # fmt: skip
     if flagged:
         raise_alert(session=session, kind=AlertKind.FLAGGED_ANSWER, reason="Post-session check-in: " + "; ".join(flagged), request=request)  # fmt: skip
     return post

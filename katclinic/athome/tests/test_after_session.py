@@ -18,6 +18,7 @@ from katclinic.athome.models import (
 )
 from katclinic.athome.tests.factories import prescription, taken_session
 from katclinic.surveillance.exposure import dose_events
+from katclinic.surveillance.models import ReviewKind, ReviewTask
 from katclinic.testing import ClinicTestCase
 
 CALM = {"worst_severity": "1", "side_effects": ["nausea"], "detached_score": "2", "unreal_score": "1",
@@ -44,12 +45,15 @@ class PostSessionTest(ClinicTestCase):
         post = PostSessionCheckIn.objects.get(session=self.session)
         self.assertEqual((post.systolic, post.side_effects, post.flags), (130, ["nausea"], []))
         self.assertFalse(HomeAlert.objects.exists())
+        self.assertFalse(ReviewTask.objects.exists())
         self.assertEqual(mail.outbox, [])
 
     def test_a_severe_side_effect_raises_a_clinic_alert(self) -> None:
         self.post(worst_severity="3", side_effects=["vomiting"])
         alert = HomeAlert.objects.get(kind=AlertKind.SEVERE_SIDE_EFFECT)
         self.assertIn("vomiting", alert.reason)
+        task = ReviewTask.objects.get()
+        self.assertEqual((task.kind, task.source_type, task.source_id), (ReviewKind.HOME_SESSION, "athome.HomeAlert", alert.pk))  # fmt: skip
         self.assertEqual(len(mail.outbox), 1)
 
     def test_flagged_answers_raise_one_alert_naming_each(self) -> None:

@@ -3,7 +3,12 @@
 Builds a fresh SQLite (or DATABASE_URL) database, serves the app with gunicorn sync
 workers on 127.0.0.1, and posts ``--patients`` generated Patients in Bundles of
 ``--batch`` from ``--clients`` concurrent clients. Every resource goes through token
-auth, fhir.resources validation, the pure mapping, a bulk insert and its audit event.
+auth, structural validation (the facade's strict models of the accepted subset; the
+fhir.resources R4B models only explain a refusal), the pure mapping, a multi-row insert
+and its own audit event on the clinic's hash chain.
+
+On a shared machine the wall-clock figure depends on what else runs; ``--in-process``
+also reports CPU seconds, which do not.
 
     python bench/fhir_import.py --patients 20000 --batch 1000 --clients 2 --workers 2
     python bench/fhir_import.py --patients 5000 --in-process --profile 30   # no server; cProfile
@@ -148,7 +153,7 @@ def main() -> None:
             post_all(base, token, bundles(args.batch, args.batch, seed=1), 1)  # warm the workers
             seconds = post_all(base, token, bodies, args.clients)
     print(json.dumps({
-        "scenario": "FHIR transaction import of Patients (validation + bulk insert + audit per resource)",
+        "scenario": "FHIR transaction import of Patients (validation + multi-row insert + audit event per resource)",
         "patients": args.patients, "batch": args.batch, "clients": args.clients,
         "gunicorn_workers": args.workers, "seconds": round(seconds, 2),
         "resources_per_second": round(args.patients / seconds),

@@ -6,7 +6,7 @@ PORT ?= 8000
 DATA_DIR ?= $(CURDIR)/var
 export PORT DATA_DIR
 
-.PHONY: run test lint types check-migrations ci bench soak worker clean-venv
+.PHONY: run test lint types check-migrations ci bench soak fuzz worker clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@python=$$(scripts/find-python) || exit 1; \
@@ -41,6 +41,12 @@ check-migrations: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# API fuzzing; a long run: make fuzz FUZZ_SECONDS=1800 FUZZ_EXAMPLES=200
+FUZZ_SECONDS ?= 30
+FUZZ_EXAMPLES ?= 5
+fuzz: $(VENV)/.installed
+	$(PY) bench/fuzz/run.py --max-time $(FUZZ_SECONDS) --max-examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
 # Soak: CLIENTS concurrent clients for DURATION seconds; SOAK_ARGS="--postgres URL" for PostgreSQL.
 DURATION ?= 600

@@ -1,0 +1,167 @@
+"""Fuzz the JSON API with schemathesis against a live demo server on a throwaway database.
+
+    make fuzz                                        # the short run CI does
+    make fuzz FUZZ_SECONDS=1800 FUZZ_EXAMPLES=200    # a long run: 30 minutes per identity
+
+One run: a temporary DATA_DIR, `migrate`, the demo clinic network with four tokens
+(tokens.py), the development server (KATCLINIC_DEV=1), then schemathesis over
+/api/openapi.json once as the first clinic's staff and once as a patient, each with the
+examples, coverage, fuzzing and stateful phases. Checks: no server error, no ignored
+authentication, schemathesis's object-level authorization check between peers that must
+not see each other's records, and hooks.py's replay of every record read with an
+outsider's token. Exits non-zero on any failure; reports land in --report-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+HERE = Path(__file__).resolve().parent
+STRIPPED = ("DATABASE_URL", "TEST_DATABASE_NAME", "SQLITE_PATH", "KATCLINIC_DEMO",
+            "KATCLINIC_TESTING", "DEBUG", "DJANGO_SETTINGS_MODULE", "SCHEMATHESIS_HOOKS")  # fmt: skip
+CHECKS = "not_a_server_error,ignored_auth,object_level_authorization,other_clinic_or_patient_gets_nothing"
+PHASES = "examples,coverage,fuzzing,stateful"
+# Who the fuzzer acts as, and which identities must not see each other's records.
+RUNS = {
+    "staff": ("north_staff", ["north_staff", "south_staff"]),
+    "patient": ("patient", ["patient", "patient2", "south_staff"]),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def step(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"server exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - 127.0.0.1
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    sys.exit(f"server did not answer {url} within 60 s:\n{log.read_text()}")
+
+
+def write_config(work: Path, seeded: dict[str, Any], user: str, peers: list[str]) -> Path:
+    """A Web Fuzzing Commons auth document and a schemathesis config naming the peers.
+
+    A patient's record id is not listed anywhere a patient may read, so the patient run is
+    given its own; staff find ids through the patient list.
+    """
+    tokens = seeded["tokens"]
+    document = {"auth": [{"name": name, "fixedHeaders": [{"name": "Authorization",
+                                                          "value": f"Bearer {raw}"}]}
+                         for name, raw in tokens.items()]}  # fmt: skip
+    auth = work / f"auth-{user}.json"
+    auth.write_text(json.dumps(document))
+    config = work / f"schemathesis-{user}.toml"
+    parameters = {"key": "phq9"}
+    if user in seeded["patients"]:
+        parameters["patient_id"] = seeded["patients"][user]
+    config.write_text(
+        "[parameters]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in parameters.items())
+        + f'[auth.wfc]\npath = "{auth}"\nuser = "{user}"\npeers = {json.dumps(peers)}\n'
+    )  # fmt: skip
+    return config
+
+
+def fuzz(args: argparse.Namespace, env: dict[str, str], base: str, config: Path,
+         name: str) -> int:  # fmt: skip
+    command = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config),
+               "run", f"{base}/api/openapi.json", "--phases", args.phases, "--checks", CHECKS,
+               "--workers", str(args.workers), "--max-examples", str(args.max_examples),
+               "--seed", str(args.seed), "--request-timeout", "30", "--report", "junit",
+               "--report-junit-path", str(args.report_dir / f"fuzz-{name}.xml")]  # fmt: skip
+    if args.max_time:
+        command += ["--max-time", str(args.max_time)]
+    print(f"\n--- as {name}: {' '.join(command[3:6])} ...", flush=True)
+    # schemathesis keeps a cache in its working directory: the throwaway one, not the checkout.
+    return subprocess.run(command, env=env, cwd=config.parent, check=False).returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--max-examples", type=int, default=5, help="cases per operation and phase")
+    parser.add_argument("--max-time", type=int, default=30,
+                        help="seconds per identity; fuzzing repeats until spent (0: no budget)")  # fmt: skip
+    parser.add_argument("--phases", default=PHASES)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", choices=sorted(RUNS), help="fuzz as one identity only")
+    parser.add_argument("--report-dir", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary DATA_DIR")
+    args = parser.parse_args()
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+
+    work = Path(tempfile.mkdtemp(prefix="katclinic-fuzz-"))
+    env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
+    env.update({"KATCLINIC_DEV": "1", "DATA_DIR": str(work / "data"), "PYTHONUNBUFFERED": "1",
+                "LOG_LEVEL": "WARNING"})  # fmt: skip
+    started = time.monotonic()
+    try:
+        step(env, "manage.py", "migrate", "--noinput")
+        seeded = json.loads(step(env, str(HERE / "tokens.py")).strip().splitlines()[-1])
+        (work / "tokens.json").write_text(json.dumps(seeded["tokens"]))
+        print(f"demo database ready in {time.monotonic() - started:.0f} s", flush=True)
+        port = free_port()
+        log = work / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
+                 "--skip-checks"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        failed = []
+        try:
+            wait_ready(f"{base}/api/openapi.json", server, log)
+            fuzz_env = env | {"SCHEMATHESIS_HOOKS": "bench.fuzz.hooks",
+                              "FUZZ_TOKENS": str(work / "tokens.json"),
+                              "PYTHONPATH": str(ROOT)}  # fmt: skip
+            for name, (user, peers) in RUNS.items():
+                if args.only and name != args.only:
+                    continue
+                if fuzz(args, fuzz_env, base, write_config(work, seeded, user, peers), name):
+                    failed.append(name)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+        errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
+        print(f"\nfuzz: {time.monotonic() - started:.0f} s; server tracebacks: {len(errors)}; "
+              f"failed runs: {', '.join(failed) or 'none'}; server log: {log}")  # fmt: skip
+        if failed or errors:
+            args.keep = True
+            sys.exit(1)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

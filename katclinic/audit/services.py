@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from katclinic.audit.models import Action, AuditChainHead, AuditEvent, Outcome
+from katclinic.lib.bulk import insert_rows
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -135,7 +136,12 @@ def record_many(
             seq += 1
             event.seq, event.prev_hash = seq, prev_hash
             event.hash = prev_hash = compute_hash(event, prev_hash)
-        AuditEvent.objects.bulk_create(events, batch_size=500)
+        fields = [f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+        keys = insert_rows(
+            AuditEvent, [{name: getattr(e, name) for name in fields} for e in events]
+        )
+        for event, key in zip(events, keys, strict=True):
+            event.pk = key
         AuditChainHead.objects.filter(chain=clinic_id).update(seq=seq, hash=prev_hash)
     return events
 

@@ -30,7 +30,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
-from katclinic.fhir.bulk import insert_rows
+from katclinic.lib.bulk import insert_rows
 from katclinic.fhir.bundle import transaction_response
 from katclinic.fhir.outcome import FhirError, InvalidResource, Issue
 from katclinic.fhir.resources.patient import from_fhir_patient

@@ -29,6 +29,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import string
 import subprocess
 import sys
@@ -214,6 +215,22 @@ class MemorySampler(threading.Thread):
         return rows
 
 
+def logged_errors(text: str) -> dict[str, int]:
+    """Error lines of the app's JSON log, by exception and the app frame that raised it."""
+    found: Counter[str] = Counter()
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or entry.get("level") not in ("ERROR", "CRITICAL"):
+            continue
+        frames = [f for f in entry.get("stack", []) if "/katclinic/" in f] or entry.get("stack", [])
+        where = frames[-1].split("/katclinic/")[-1] if frames else entry.get("message", "")
+        found[f"{entry.get('exception', entry.get('message', '?'))} at {where}"] += 1
+    return dict(found.most_common(10))
+
+
 def data_script(env: dict[str, str], *args: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, str(SOAK / "data.py"), *args], env=env, cwd=ROOT,
                          capture_output=True, text=True, check=False)  # fmt: skip
@@ -278,6 +295,12 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
     marks.write_text(json.dumps(context["marks"]))
     stored = data_script(env, "verify", "--marks", str(marks), "--accepted", str(accepted))
     text = log.read_text(errors="replace")
+    errors = logged_errors(text)
+    if errors or tally.server_errors:
+        RESULTS.mkdir(exist_ok=True)
+        kept = RESULTS / f"soak-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{backend}.log"
+        shutil.copy(log, kept)
+        print(f"server log kept: {kept.relative_to(ROOT)}", flush=True)
     warmup = min(60.0, args.duration / 5)
     memory = sampler.summary(warmup)
     return {"backend": backend, "seconds": round(elapsed, 1), "clients": args.clients,
@@ -288,7 +311,7 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
             "latency_ms": {k: {"p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1),
                                "max": round(percentile(v, 1.0), 1)} for k, v in tally.latency.items()},
             "log_database_is_locked": text.count("database is locked"),
-            "log_tracebacks": text.count("Traceback"), "stored": stored,
+            "log_tracebacks": text.count("Traceback"), "log_errors": errors, "stored": stored,
             "memory": memory, "memory_warmup_seconds": warmup}  # fmt: skip
 
 
@@ -300,6 +323,8 @@ def failures(r: dict[str, Any]) -> list[str]:
         out.append(f"{r['failed_connections']} requests got no answer")
     if r["log_database_is_locked"]:
         out.append(f"'database is locked' {r['log_database_is_locked']} times in the server log")
+    for error, count in r["log_errors"].items():
+        out.append(f"logged {count} times: {error}")
     if r["log_tracebacks"]:
         out.append(f"{r['log_tracebacks']} tracebacks in the server log")
     for kind in ("submission", "vitals"):

@@ -49,8 +49,10 @@ def protocol_of(session: DosingSession) -> Protocol:
 
 
 def _locked(session: DosingSession) -> DosingSession:
+    # Lock the session row only: locking the joined clinic row too deadlocked on
+    # PostgreSQL against any commit whose foreign keys check that clinic.
     return (
-        DosingSession.objects.select_for_update()
+        DosingSession.objects.select_for_update(of=("self",))
         .select_related("plan__protocol_version", "patient", "clinic")
         .get(pk=session.pk)
     )

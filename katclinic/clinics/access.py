@@ -34,7 +34,7 @@ def deny(
     audit.record(
         request=request,
         action=Action.DENIED,
-        patient_id=patient_id,
+        patient_id=patient_id if patient_id is not None and abs(patient_id) < 2**63 else None,
         object_type="url",
         object_id=request.path[:64],
         outcome=Outcome.DENIED,

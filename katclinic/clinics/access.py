@@ -27,14 +27,27 @@ if TYPE_CHECKING:
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
 
+def _storable_id(value: object) -> int | None:
+    """A record id from the URL as the audit row can hold it (regex routes pass text)."""
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return number if abs(number) < 2**63 else None
+
+
 def deny(
-    request: HttpRequest, *, reason: str, patient_id: int | None = None, not_found: bool = False
+    request: HttpRequest,
+    *,
+    reason: str,
+    patient_id: int | str | None = None,
+    not_found: bool = False,
 ) -> NoReturn:
     """Record the denial and raise the matching error."""
     audit.record(
         request=request,
         action=Action.DENIED,
-        patient_id=patient_id if patient_id is not None and abs(patient_id) < 2**63 else None,
+        patient_id=_storable_id(patient_id),
         object_type="url",
         object_id=request.path[:64],
         outcome=Outcome.DENIED,

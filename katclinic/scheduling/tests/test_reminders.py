@@ -22,6 +22,7 @@ class ReminderTest(ClinicTestCase):
         start = fixtures.at(self, 0, 9)
         self.appointment = services.book(patient=self.pat, kind="dosing", plan=plan, by=self.alice,
                                          slot=services.Slot(self.nick, start, start + timedelta(hours=3), None, self.chair))  # fmt: skip
+        mail.outbox.clear()  # signing the plan emailed its baseline questionnaires
 
     def test_reminders_are_created_at_the_clinic_offsets(self) -> None:
         offsets = sorted(

@@ -248,7 +248,7 @@ def submit_checkin(
     *, session: HomeSession, answers: gate.Answers, request: HttpRequest | None = None
 ) -> CheckIn:
     """Record one check-in attempt; a failed item blocks the session and alerts the clinic."""
-    session = HomeSession.objects.select_for_update().select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    session = HomeSession.objects.select_for_update(of=("self",)).select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
     if session.state != SessionState.CHECKING_IN:
         raise AtHomeError("session", "This session is not waiting for a check-in.")
     protocol = protocol_of(session.prescription.plan)
@@ -287,7 +287,7 @@ def submit_checkin(
 
 @transaction.atomic
 def mark_taken(*, session: HomeSession, request: HttpRequest | None = None) -> HomeSession:
-    session = HomeSession.objects.select_for_update().select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    session = HomeSession.objects.select_for_update(of=("self",)).select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
     if session.state != SessionState.OPEN:
         raise AtHomeError("session", "Only an open session, after a passed check-in, can be taken.")
     if _expire_if_stale(session, request):
@@ -350,7 +350,7 @@ def post_flags(
 def submit_post_checkin(
     *, session: HomeSession, answers: PostAnswers, request: HttpRequest | None = None
 ) -> PostSessionCheckIn:
-    session = HomeSession.objects.select_for_update().select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    session = HomeSession.objects.select_for_update(of=("self",)).select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
     if session.state not in (SessionState.TAKEN, SessionState.MISSED):
         raise AtHomeError("session", "There is no post-session check-in due for this session.")
     protocol = protocol_of(session.prescription.plan)

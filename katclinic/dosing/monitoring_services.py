@@ -106,7 +106,11 @@ def record_checkpoint(
 def acknowledge_alert(
     *, alert: InSessionAlert, note: str, by: User, request: HttpRequest | None = None
 ) -> InSessionAlert:
-    alert = InSessionAlert.objects.select_for_update().select_related("session").get(pk=alert.pk)
+    alert = (
+        InSessionAlert.objects.select_for_update(of=("self",))
+        .select_related("session")
+        .get(pk=alert.pk)
+    )
     if alert.acknowledged_at is not None:
         raise DosingError("This alert was already acknowledged.")
     if not note.strip():

@@ -62,7 +62,11 @@ def write_note(
 
 @transaction.atomic
 def sign_note(*, note: SupportNote, by: User, request: HttpRequest | None = None) -> SupportNote:
-    note = SupportNote.objects.select_for_update().select_related("session").get(pk=note.pk)
+    note = (
+        SupportNote.objects.select_for_update(of=("self",))
+        .select_related("session")
+        .get(pk=note.pk)
+    )
     if note.author_id != by.pk:
         raise DosingError("Only the author signs a note.")
     if note.signed_at is not None:
@@ -215,7 +219,9 @@ def form_missing(form: RemsForm) -> list[str]:
 def update_rems_form(
     *, form: RemsForm, values: dict[str, Any], by: User, request: HttpRequest | None = None
 ) -> RemsForm:
-    form = RemsForm.objects.select_for_update().select_related("session").get(pk=form.pk)
+    form = (
+        RemsForm.objects.select_for_update(of=("self",)).select_related("session").get(pk=form.pk)
+    )
     if form.completed_at is not None:
         raise DosingError("This form is complete and can no longer change.")
     changed = sorted(k for k, v in values.items() if k in rems.FIELD_KEYS and form.data.get(k) != v)
@@ -228,7 +234,9 @@ def update_rems_form(
 @transaction.atomic
 def complete_rems_form(*, form: RemsForm, by: User, request: HttpRequest | None = None) -> RemsForm:
     """Mark complete: refused while any field is missing or a value cannot go on the form."""
-    form = RemsForm.objects.select_for_update().select_related("session").get(pk=form.pk)
+    form = (
+        RemsForm.objects.select_for_update(of=("self",)).select_related("session").get(pk=form.pk)
+    )
     missing = rems.missing_fields(form.data)
     found = rems.problems(_typed(form))
     if missing or found:

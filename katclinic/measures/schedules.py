@@ -61,7 +61,7 @@ def _create(schedule: MeasurementSchedule, due: datetime) -> Invitation:
 def _send(invitation: Invitation, now: datetime, *, reminder: bool) -> bool:
     with transaction.atomic():
         locked = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("patient__clinic")
             .get(pk=invitation.pk)
         )

@@ -155,7 +155,7 @@ def correct_response(
     if not reason.strip():
         raise _problem("reason", "a reason is required to correct a response")
     old = (
-        Response.objects.select_for_update()
+        Response.objects.select_for_update(of=("self",))
         .select_related("instrument", "patient")
         .get(pk=response.pk)
     )

@@ -325,7 +325,7 @@ def edit_draft(
     soft_reason: str = "", reason: str = "", by: User, request: HttpRequest | None = None,
 ) -> PlanVersion:  # fmt: skip
     version = (
-        PlanVersion.objects.select_for_update()
+        PlanVersion.objects.select_for_update(of=("self",))
         .select_related("plan__patient", "plan__protocol_version")
         .get(pk=version.pk)
     )
@@ -367,7 +367,7 @@ def amend_plan(
 ) -> PlanVersion:  # fmt: skip
     """Draft an amendment (titration, phase change, booster, pause, resume, stop) as a new version."""
     plan = (
-        Plan.objects.select_for_update()
+        Plan.objects.select_for_update(of=("self",))
         .select_related("patient", "protocol_version")
         .get(pk=plan.pk)
     )
@@ -436,7 +436,7 @@ def sign_plan(
 ) -> PlanVersion:
     """Freeze a draft: who, when, and the SHA-256 of its content; the plan takes its status."""
     version = (
-        PlanVersion.objects.select_for_update()
+        PlanVersion.objects.select_for_update(of=("self",))
         .select_related("plan__protocol_version")
         .get(pk=version.pk)
     )

@@ -309,3 +309,10 @@ class ReportForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", "The end is before the start.")
         return data
+
+
+def attach_field_error(form: forms.BaseForm, message: str) -> None:
+    """Show a service refusal that names a field ("field: why") at that field too."""
+    field, _, why = message.partition(":")
+    if why and field in form.fields:
+        form.add_error(field, why.strip())

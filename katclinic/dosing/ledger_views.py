@@ -17,7 +17,13 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.dosing import ledger_services
 from katclinic.dosing.access import get_lot
-from katclinic.dosing.forms import CountForm, MovementForm, ReceiptForm, ReportForm
+from katclinic.dosing.forms import (
+    CountForm,
+    MovementForm,
+    ReceiptForm,
+    ReportForm,
+    attach_field_error,
+)
 from katclinic.dosing.ledger import EntryKind
 from katclinic.dosing.ledger_services import LedgerRefused
 from katclinic.dosing.models import LedgerEntry, StockLot
@@ -87,10 +93,13 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
             if data["corrects"]
             else None
         )
+        if data["corrects"] and corrects is None:
+            raise LedgerRefused("corrects: there is no such entry in this lot's ledger.")
         ledger_services.record_movement(lot=lot, kind=EntryKind(data["kind"]), quantity_mg=data["quantity_mg"],
                                         by=request.user, witness=witness, reason=data["reason"],
                                         counterparty=data["counterparty"], corrects=corrects, request=request)  # fmt: skip
     except LedgerRefused as exc:
+        attach_field_error(form, str(exc))
         return _lot_page(request, lot, status=400, movement=form, error=str(exc))
     return redirect("dosing:lot", lot.pk)
 

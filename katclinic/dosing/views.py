@@ -139,6 +139,7 @@ def _act(
     try:
         call(form.cleaned_data)
     except DosingError as exc:
+        f.attach_field_error(form, str(exc))
         return _page(request, session, status=400, bound={name: form}, error=str(exc))
     return redirect("dosing:session", session.pk)
 
@@ -219,6 +220,8 @@ def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
             if alert_id
             else None
         )
+        if alert_id and alert is None:
+            raise DosingError("recheck_of: there is no such alert in this session.")
         label, taken_at = d.pop("label"), d.pop("taken_at")
         _, raised = mon.record_checkpoint(session=session, label=label, taken_at=taken_at, values=d,
                                           recheck_of=alert, by=request.user, request=request)  # fmt: skip

@@ -198,18 +198,6 @@ class BadFormInputTest(ClinicTestCase):
 NOT_CHECKED: dict[tuple[str, ...], str] = {
     ("portal:invite", "email"): "the matrix's patient already has an account: the post resends "
     "the invitation and reads no field",
-    (
-        "dosing:checkpoint",
-        "recheck_of",
-        "too large to store",
-    ): "open: an alert id that names no alert of the session is "
-    "ignored and the checkpoint is stored as a plain reading",
-    (
-        "dosing:lot_movement",
-        "corrects",
-        "too large to store",
-    ): "open: an entry id that names no ledger entry is ignored "
-    "and the movement is stored as not correcting anything",
 }
 
 

@@ -58,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--postgres", metavar="URL", help="also measure on PostgreSQL (a scratch "
                    "database is created next to the one in URL and dropped afterwards)")  # fmt: skip
     p.add_argument("--only", default="", help="run only scenarios whose name contains this")
+    p.add_argument("--import-patients", type=int, default=10_000,
+                   help="Patients in the bulk FHIR import measurement (0 skips it)")  # fmt: skip
     return p.parse_args()
 
 
@@ -194,6 +196,19 @@ def growth(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def measure_import(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The bulk FHIR import benchmark (`fhir_import.py`) on SQLite, served like the rest."""
+    print(f"bulk FHIR import, {args.import_patients:,} Patients ...", flush=True)
+    out = subprocess.run([sys.executable, str(BENCH / "fhir_import.py"), "--patients",
+                          str(args.import_patients), "--workers", str(args.workers)],
+                         cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    if out.returncode != 0:
+        print(f"  import benchmark failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+        return None
+    result: dict[str, Any] = json.loads(out.stdout[out.stdout.index("{") :])
+    return result
+
+
 def main() -> None:
     args = parse_args()
     require_wrk()
@@ -220,6 +235,7 @@ def main() -> None:
                     rows += run_backend(
                         args, tmp, "postgresql", url, patients, responses, scenarios
                     )
+    imported = measure_import(args) if args.import_patients and not args.only else None
     info["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     print()
     print(f"load average (1 min) before/after: {info['load_average_1m']}/{info['load_average_1m_after']}"
@@ -227,13 +243,17 @@ def main() -> None:
     print(table(baseline, rows))
     for line in growth(rows):
         print(line)
+    if imported:
+        print(f"bulk FHIR import over HTTP ({imported['database']}, {imported['clients']} clients, "
+              f"batches of {imported['batch']}): {imported['resources_per_second']:,} resources/s "
+              f"({imported['patients']:,} Patients, validation and one audit event each)")  # fmt: skip
     if skipped:
         print(f"skipped (endpoint not present yet): {', '.join(skipped)}")
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"bench-{stamp}.json"
     path.write_text(json.dumps({"at": stamp, "machine": info, "args": vars(args),
-                                "baseline": baseline.as_dict(), "rows": rows,
+                                "baseline": baseline.as_dict(), "rows": rows, "import": imported,
                                 "skipped": skipped}, indent=1))  # fmt: skip
     print(f"results: {path.relative_to(ROOT)}")
 

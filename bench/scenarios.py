@@ -69,6 +69,7 @@ SCENARIOS: list[Scenario] = [
         expect_status=201,
         needs="katclinic.measures.api",
     ),
+    Scenario("floor board", "/dosing/board/", needs="katclinic.dosing.board"),
     Scenario(
         "outcomes dashboard",
         "/outcomes/",

@@ -185,6 +185,8 @@ def _bulk_rows(
     ] = {}
     for patient in patients:
         for key, count in (("phq9", (per_patient + 1) // 2), ("gad7", per_patient // 2)):
+            if count == 0:  # one response per patient: a PHQ-9 only
+                continue
             if (key, patient.clinic_id) not in instruments:
                 instrument = require_instrument(key, patient.clinic_id)
                 definition = definition_of(instrument)

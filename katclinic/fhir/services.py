@@ -30,12 +30,12 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
-from katclinic.lib.bulk import insert_rows
 from katclinic.fhir.bundle import transaction_response
 from katclinic.fhir.outcome import FhirError, InvalidResource, Issue
 from katclinic.fhir.resources.patient import from_fhir_patient
 from katclinic.fhir.resources.questionnaire_response import from_fhir_questionnaire_response
 from katclinic.fhir.validation import structure_issues
+from katclinic.lib.bulk import insert_rows
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.models import Response, Source
 from katclinic.measures.scoring import InstrumentDefinition

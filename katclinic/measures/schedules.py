@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -15,10 +13,14 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.registry import get_setting
 from katclinic.measures.models import Channel, Invitation, MeasurementSchedule, Rule
-from katclinic.measures.services import _channel, _link_hours, email_invitation
+from katclinic.measures.services import (
+    MAIL_ERRORS,
+    _channel,
+    _link_hours,
+    email_invitation,
+    log_deferred,
+)
 from katclinic.patients.models import Patient
-
-logger = logging.getLogger(__name__)
 
 # Recurring rules: the patient's stage they apply in, and how often.
 RECURRING = {
@@ -101,11 +103,8 @@ def _send_or_defer(invitation: Invitation, now: datetime, *, reminder: bool) -> 
     what failed stays unsent and is tried again on the next run."""
     try:
         return _send(invitation, now, reminder=reminder)
-    except (OSError, smtplib.SMTPException) as exc:
-        logger.warning(
-            "questionnaire email deferred",
-            extra={"clinic_id": invitation.clinic_id, "error": type(exc).__name__},
-        )
+    except MAIL_ERRORS as exc:
+        log_deferred(invitation, exc)
         return False
 
 

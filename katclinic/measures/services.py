@@ -247,12 +247,20 @@ def _try_email(invitation: Invitation) -> bool:
     schedules job sends it on its next run. An outage must not stop the care team's work."""
     try:
         return email_invitation(invitation)
-    except (OSError, smtplib.SMTPException) as exc:
-        logger.warning(
-            "questionnaire email deferred",
-            extra={"clinic_id": invitation.clinic_id, "error": type(exc).__name__},
-        )
+    except MAIL_ERRORS as exc:
+        log_deferred(invitation, exc)
         return False
+
+
+# What an unreachable or refusing mail server raises: the email waits for the next run.
+MAIL_ERRORS = (OSError, smtplib.SMTPException)
+
+
+def log_deferred(invitation: Invitation, exc: Exception) -> None:
+    logger.warning(
+        "questionnaire email deferred",
+        extra={"clinic_id": invitation.clinic_id, "error": type(exc).__name__},
+    )
 
 
 def email_invitation(invitation: Invitation, *, reminder: bool = False) -> bool:

@@ -513,7 +513,11 @@ class Exposure:
 
 
 def exposure(plan: Plan, given: list[tuple[datetime, Decimal]] | None = None) -> Exposure:
-    """Cumulative mg given under the plan (the course) and to the patient in the last 12 months."""
+    """Mg given in clinic under this plan: the course, and the part in the last 12 months.
+
+    The patient's whole exposure (every plan, route and take-home dose) is
+    `katclinic.surveillance.exposure`; this is the plan's own share, shown beside its doses.
+    """
     given = administered_doses(plan) if given is None else given
     now = timezone.now()
     start = datetime.combine(plan.created_at.date(), time(0), tzinfo=plan.created_at.tzinfo)

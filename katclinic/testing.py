@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from katclinic.accounts import services as account_services
 from katclinic.accounts.models import User
+from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.models import Clinic, Organization, StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.patients.models import Patient
@@ -63,6 +64,13 @@ class ClinicTestCase(TestCase):
         cls.pat = cls.make_patient(cls.clinic, "Pat", "Doe", "K000001", user=cls.pat_user)
         cls.quinn = cls.make_patient(cls.clinic, "Quinn", "Roe", "K000002", user=cls.quinn_user)
         cls.stranger = cls.make_patient(cls.other_clinic, "Sam", "Stranger", "K000001")
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        # Requests run in the clinic's time zone (ActiveClinicMiddleware), so the test side does
+        # too: "today" in a test is the clinic's today, even in the hours when UTC is a day ahead.
+        cls.enterClassContext(timezone.override(clinic_zone(cls.clinic.timezone)))
 
     @classmethod
     def make_patient(cls, clinic: Clinic, first: str, last: str, mrn: str, **extra: Any) -> Patient:

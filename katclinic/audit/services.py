@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from katclinic.audit.models import Action, AuditChainHead, AuditEvent, Outcome
+from katclinic.lib import rows
 from katclinic.lib.bulk import insert_rows
 
 GENESIS = "0" * 64
@@ -97,14 +98,33 @@ def record(
     event = _event(request=request, action=action, clinic_id=clinic_id, patient_id=patient_id,
                    obj=obj, object_type=object_type, object_id=object_id, outcome=outcome,
                    detail=detail, user=user)  # fmt: skip
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=event.chain)
-        event.seq = head.seq + 1
-        event.prev_hash = head.hash
-        event.hash = compute_hash(event, head.hash)
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(chain=event.chain).update(seq=event.seq, hash=event.hash)
+    # Every request that reads or writes a record comes through here, so the three
+    # statements are plain SQL (see katclinic.lib.rows). No savepoint: an event that
+    # cannot be written must fail the caller's whole transaction, never just itself.
+    with transaction.atomic(savepoint=False):
+        seq, prev_hash = _lock_head(event.chain)
+        event.seq = seq + 1
+        event.prev_hash = prev_hash
+        event.hash = compute_hash(event, prev_hash)
+        rows.insert(event)
+        rows.execute(AuditChainHead, _MOVE_HEAD.format(table=rows.table(AuditChainHead)),
+                     [event.seq, event.hash, event.chain])  # fmt: skip
     return event
+
+
+_MOVE_HEAD = "UPDATE {table} SET seq = %s, hash = %s WHERE chain = %s"
+
+
+def _lock_head(chain: int) -> tuple[int, str]:
+    """The chain's head (sequence number and hash), locked until the transaction ends."""
+    connection = rows.connection_for(AuditChainHead)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT seq, hash FROM {rows.table(AuditChainHead)} WHERE chain = %s{lock}"  # noqa: S608
+    found = rows.fetch_one(AuditChainHead, sql, [chain])
+    if found is None:
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
+        return head.seq, head.hash
+    return int(found[0]), str(found[1])
 
 
 def record_many(

@@ -101,12 +101,12 @@ def get_patient_for_user(
 
     user = request.user
     if user.is_authenticated and not user.is_staff_member:
-        patient = Patient.objects.filter(pk=patient_id, user=user).first()
+        patient = Patient.objects.fetch(patient_id, user_id=user.pk)
         if patient is None or perm not in PATIENT_SELF_PERMS:
             deny(request, reason="not this patient's record", patient_id=patient_id, not_found=True)
         return patient
     clinic = require_perm(request, perm)
-    patient = Patient.objects.filter(pk=patient_id, clinic=clinic).first()
+    patient = Patient.objects.fetch(patient_id, clinic_id=clinic.pk)
     if patient is None:
         deny(
             request,

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from katclinic.clinics.models import Clinic
+from katclinic.lib import rows
 from katclinic.measures.models import Instrument
 from katclinic.measures.scoring import (
     DefinitionError,
@@ -83,18 +84,28 @@ def current_instrument(key: str, clinic: Clinic | int) -> Instrument | None:
     if not _synced:
         sync_builtin_instruments()
     clinic_id = clinic if isinstance(clinic, int) else clinic.pk
-    query = (
-        Instrument.objects.filter(Q(clinic_id=clinic_id) | Q(clinic__isnull=True), key=key)
-        .order_by(F("clinic_id").asc(nulls_last=True), "-created_at", "-pk")
-        # The definition (a large JSON document) is read only when this process has not
-        # parsed that row yet: rows never change, and `definition_of` keeps the parse.
-        .only("pk", "key", "version", "title", "kind", "clinic_id")
-    )
-    row = query.first()
+    row = _newest(key, clinic_id)
     if row is None and key in load_builtin_instruments():
         sync_builtin_instruments()  # the table was emptied since this process last synced
-        row = query.first()
+        row = _newest(key, clinic_id)
     return row
+
+
+# The definition (a large JSON document) is read only when this process has not parsed
+# that row yet: rows never change, and `definition_of` keeps the parse.
+_LISTED = ("id", "key", "version", "title", "kind", "clinic_id", "created_at")
+
+
+def _newest(key: str, clinic_id: int) -> Instrument | None:
+    """The clinic's own newest version of ``key``, else the newest shipped one: one plain
+    query, as every submission asks it (see katclinic.lib.rows)."""
+    sql = (
+        f"SELECT {rows.columns(Instrument, 'i', _LISTED)} FROM {rows.table(Instrument)} i "  # noqa: S608
+        "WHERE i.key = %s AND (i.clinic_id = %s OR i.clinic_id IS NULL) "
+        "ORDER BY CASE WHEN i.clinic_id IS NULL THEN 1 ELSE 0 END, i.created_at DESC, i.id DESC LIMIT 1"
+    )
+    found = rows.fetch_one(Instrument, sql, [key, clinic_id])
+    return rows.hydrate(Instrument, found, only=_LISTED) if found is not None else None
 
 
 def current_definitions(clinic: Clinic) -> dict[str, tuple[Instrument, InstrumentDefinition]]:

@@ -26,6 +26,7 @@ from katclinic.api.models import hash_token
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.registry import get_setting
+from katclinic.lib import rows
 from katclinic.measures import safety
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.models import (
@@ -114,36 +115,47 @@ def _after_store(response: Response, request: HttpRequest | None) -> None:
         hook(response, request)
 
 
-@transaction.atomic
 def submit_response(
     *, patient: Patient, instrument_key: str, answers: Mapping[str, Answer], source: str,
     submitted_by: User | None, request: HttpRequest | None, comment: str = "",
     invitation: Invitation | None = None,
 ) -> Response:  # fmt: skip
-    """Validate -> score -> store -> raise alerts -> set course baseline -> audit, in one
-    transaction. Raises SubmissionError (nothing stored) or InvitationUnusable."""
+    """Validate and score, then store -> raise alerts -> set course baseline -> audit in one
+    transaction. Raises SubmissionError (nothing stored) or InvitationUnusable.
+
+    Validation and scoring read only immutable instrument rows, so they run before the
+    transaction: on SQLite the write lock is then held for the writes alone.
+    """
     instrument = _instrument(patient, instrument_key)
     response, found = _store(patient=patient, instrument=instrument, answers=answers,
                              comment=comment.strip(), source=source, submitted_by=submitted_by)  # fmt: skip
-    response.save(force_insert=True)
-    if invitation is not None:
-        now = timezone.now()
-        usable = Invitation.objects.filter(
-            pk=invitation.pk, used_at__isnull=True, expires_at__gt=now
-        )
-        if not usable.update(used_at=now, response=response):
-            raise InvitationUnusable("this questionnaire link was already used or has expired")
-    if response.complete:
-        # The first complete response on the course's scale becomes its baseline.
-        Course.objects.open().filter(patient=patient, baseline__isnull=True, instrument_key=instrument.key).update(
-            baseline=response
-        )  # fmt: skip
-    audit.record(request=request, user=submitted_by, action=Action.CREATE, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=response, detail={"instrument": instrument.key, "source": source})  # fmt: skip
-    if found:
-        safety.raise_alerts(response=response, found=found, request=request)
-    _after_store(response, request)
+    with transaction.atomic():
+        response.submitted_at = timezone.now()  # the moment it is stored, not validated
+        rows.insert(response)
+        if invitation is not None:
+            now = timezone.now()
+            usable = Invitation.objects.filter(
+                pk=invitation.pk, used_at__isnull=True, expires_at__gt=now
+            )
+            if not usable.update(used_at=now, response=response):
+                raise InvitationUnusable("this questionnaire link was already used or has expired")
+        if response.complete:
+            # The first complete response on the course's scale becomes its baseline:
+            # Course.objects.open().filter(...).update(...) as one plain statement (see lib.rows).
+            rows.execute(Course, _SET_BASELINE.format(table=rows.table(Course)),
+                         [response.pk, patient.pk, instrument.key])  # fmt: skip
+        audit.record(request=request, user=submitted_by, action=Action.CREATE, clinic_id=patient.clinic_id,
+                     patient_id=patient.pk, obj=response, detail={"instrument": instrument.key, "source": source})  # fmt: skip
+        if found:
+            safety.raise_alerts(response=response, found=found, request=request)
+        _after_store(response, request)
     return response
+
+
+_SET_BASELINE = (
+    "UPDATE {table} SET baseline_id = %s "
+    "WHERE patient_id = %s AND instrument_key = %s AND baseline_id IS NULL AND ended_on IS NULL"
+)
 
 
 @transaction.atomic

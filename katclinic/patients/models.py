@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
+from katclinic.lib import rows
 
 
 class PatientQuerySet(models.QuerySet["Patient"]):
@@ -30,6 +31,26 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         except ValueError:
             pass
         return self.filter(query)
+
+    def fetch(
+        self, pk: int, *, clinic_id: int | None = None, user_id: int | None = None
+    ) -> Patient | None:
+        """``filter(pk=pk, clinic_id=...)`` (or ``user_id=...``) ``.first()`` as one plain query:
+        every chart page and patient API call starts here (see katclinic.lib.rows)."""
+        if (clinic_id is None) == (user_id is None):
+            raise ValueError("fetch a patient by its clinic or by its portal user, not both")
+        if self.query.has_filters():
+            raise TypeError("fetch() reads from Patient.objects, not from a filtered queryset")
+        try:
+            pk = int(pk)  # regex routes pass the id as text
+        except (TypeError, ValueError):
+            return None
+        if not -(2**63) <= pk < 2**63:
+            return None
+        column, value = ("clinic_id", clinic_id) if clinic_id is not None else ("user_id", user_id)
+        sql = f"SELECT {rows.columns(Patient, 'p')} FROM {rows.table(Patient)} p WHERE p.id = %s AND p.{column} = %s"  # noqa: S608
+        row = rows.fetch_one(Patient, sql, [pk, value])
+        return rows.hydrate(Patient, row) if row is not None else None
 
 
 class Patient(models.Model):

@@ -1,0 +1,152 @@
+"""Plain-SQL reads and writes give back exactly what the ORM would, on every backend."""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from katclinic.api.auth import active_roles, usable_token
+from katclinic.api.models import ApiToken
+from katclinic.clinics.models import StaffMembership
+from katclinic.clinics.permissions import Role
+from katclinic.lib import rows
+from katclinic.measures.catalogue import current_instrument
+from katclinic.measures.models import Instrument, Response, Source
+from katclinic.patients.models import Patient, WeightReading
+from katclinic.testing import ClinicTestCase
+
+
+def values(instance: models.Model) -> dict[str, Any]:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+class HydrateTest(ClinicTestCase):
+    def assertSameAsOrm(
+        self, found: models.Model | None, model: type[models.Model], pk: int
+    ) -> None:
+        self.assertIsNotNone(found)
+        assert found is not None
+        self.assertEqual(values(found), values(model.objects.get(pk=pk)))
+        self.assertFalse(found._state.adding)
+
+    def test_a_patient_fetched_by_clinic_or_user_equals_the_orm_row(self) -> None:
+        self.assertSameAsOrm(
+            Patient.objects.fetch(self.pat.pk, clinic_id=self.clinic.pk), Patient, self.pat.pk
+        )
+        self.assertSameAsOrm(
+            Patient.objects.fetch(str(self.pat.pk), user_id=self.pat_user.pk), Patient, self.pat.pk
+        )
+
+    def test_a_patient_is_not_found_through_another_clinic_or_user(self) -> None:
+        self.assertIsNone(Patient.objects.fetch(self.pat.pk, clinic_id=self.other_clinic.pk))
+        self.assertIsNone(Patient.objects.fetch(self.pat.pk, user_id=self.quinn_user.pk))
+        for bad in (2**63, -(2**63) - 1, "1x", ""):
+            self.assertIsNone(Patient.objects.fetch(bad, clinic_id=self.clinic.pk))
+
+    def test_fetch_refuses_an_ambiguous_or_filtered_lookup(self) -> None:
+        with self.assertRaises(ValueError):
+            Patient.objects.fetch(self.pat.pk)
+        with self.assertRaises(ValueError):
+            Patient.objects.fetch(self.pat.pk, clinic_id=self.clinic.pk, user_id=self.pat_user.pk)
+        with self.assertRaises(TypeError):
+            Patient.objects.filter(last_name="Doe").fetch(self.pat.pk, clinic_id=self.clinic.pk)
+
+    def test_a_token_with_its_user_and_clinic_equals_the_orm_rows(self) -> None:
+        token, raw = ApiToken.issue(
+            user=self.nick, clinic=self.clinic, name="t", scopes=["patients:read"]
+        )
+        found = usable_token(raw)
+        self.assertSameAsOrm(found, ApiToken, token.pk)
+        assert found is not None
+        self.assertEqual(values(found.user), values(type(self.nick).objects.get(pk=self.nick.pk)))
+        self.assertEqual(
+            values(found.clinic), values(type(self.clinic).objects.get(pk=self.clinic.pk))
+        )
+        self.assertEqual(found.scopes, ["patients:read"])
+
+    def test_only_tokens_the_orm_calls_usable_are_found(self) -> None:
+        cases = {
+            "usable": {},
+            "revoked": {"revoked_at": timezone.now()},
+            "expired": {"expires_at": timezone.now() - timedelta(seconds=1)},
+            "expiring later": {"expires_at": timezone.now() + timedelta(hours=1)},
+        }
+        for name, extra in cases.items():
+            with self.subTest(name):
+                token, raw = ApiToken.issue(
+                    user=self.nick, clinic=self.clinic, name=name, scopes=[], **extra
+                )
+                expected = ApiToken.objects.usable().filter(pk=token.pk).exists()
+                self.assertEqual(usable_token(raw) is not None, expected)
+        token, raw = ApiToken.issue(user=self.tara, clinic=self.clinic, name="leaver", scopes=[])
+        type(self.tara).objects.filter(pk=self.tara.pk).update(is_active=False)
+        self.assertIsNone(usable_token(raw))
+        self.assertFalse(ApiToken.objects.usable().filter(pk=token.pk).exists())
+
+    def test_roles_are_the_active_memberships_at_that_clinic(self) -> None:
+        StaffMembership.objects.create(
+            user=self.nick, clinic=self.clinic, role=Role.THERAPIST, is_active=False
+        )
+        StaffMembership.objects.create(user=self.nick, clinic=self.other_clinic, role=Role.ADMIN)
+        self.assertEqual(active_roles(self.nick, self.clinic), {Role.NURSE})
+        expected = set(
+            StaffMembership.objects.active()
+            .filter(user=self.nick, clinic=self.clinic)
+            .values_list("role", flat=True)
+        )
+        self.assertEqual(active_roles(self.nick, self.clinic), expected)
+
+    def test_the_current_instrument_is_the_clinics_own_newest_version(self) -> None:
+        shipped = current_instrument("phq9", self.clinic)
+        assert shipped is not None
+        self.assertIsNone(shipped.clinic_id)
+        self.assertEqual(
+            shipped.definition, Instrument.objects.get(pk=shipped.pk).definition
+        )  # deferred, read on use
+        own = Instrument.objects.create(
+            key="phq9", version="local-2", clinic=self.clinic, title="PHQ-9 (clinic wording)", kind=shipped.kind,
+            licence=shipped.licence, definition=Instrument.objects.get(pk=shipped.pk).definition,
+        )  # fmt: skip
+        self.assertEqual(current_instrument("phq9", self.clinic).pk, own.pk)  # type: ignore[union-attr]
+        self.assertEqual(current_instrument("phq9", self.other_clinic).pk, shipped.pk)  # type: ignore[union-attr]
+        self.assertIsNone(current_instrument("no_such_scale", self.clinic))
+
+
+class InsertTest(ClinicTestCase):
+    def test_an_inserted_row_reads_back_as_it_was_built(self) -> None:
+        instrument = current_instrument("phq9", self.clinic)
+        assert instrument is not None
+        built = Response(
+            clinic_id=self.clinic.pk, patient=self.pat, instrument=instrument, instrument_key="phq9",
+            instrument_version=instrument.version, answers={"q1": 3, "q9": None}, comment="Hard week",
+            source=Source.API, submitted_by=self.nick, complete=False, total=None, band="",
+            flags=["item9"], risk="", subscales={"phq2": None}, flagged=True,
+        )  # fmt: skip
+        rows.insert(built)
+        self.assertIsNotNone(built.pk)
+        self.assertFalse(built._state.adding)
+        self.assertEqual(values(built), values(Response.objects.get(pk=built.pk)))
+
+    def test_dates_and_decimals_are_stored_as_save_stores_them(self) -> None:
+        weight = WeightReading(clinic_id=self.clinic.pk, patient=self.pat, weight_kg=Decimal("72.4"),
+                               entered_value=Decimal("159.6"), entered_unit="lb",
+                               measured_on=timezone.localdate(), recorded_by=self.nick)  # fmt: skip
+        rows.insert(weight)
+        self.assertEqual(values(weight), values(WeightReading.objects.get(pk=weight.pk)))
+
+    def test_a_row_the_database_refuses_is_not_stored(self) -> None:
+        weight = WeightReading(clinic_id=self.clinic.pk, patient=self.pat, weight_kg=Decimal("900"),
+                               entered_value=Decimal("900"), entered_unit="kg",
+                               measured_on=timezone.localdate(), recorded_by=self.nick)  # fmt: skip
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            rows.insert(weight)
+        self.assertIsNone(weight.pk)
+        self.assertFalse(WeightReading.objects.exists())
+
+    def test_a_model_with_auto_now_is_refused(self) -> None:
+        # The task queue's results stamp themselves through save(); insert() would not.
+        with self.assertRaisesMessage(ValueError, "auto_now"):
+            rows.insert(DBTaskResult())

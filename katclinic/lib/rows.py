@@ -115,7 +115,9 @@ def insert[M: models.Model](instance: M) -> M:
     """
     connection = connection_for(type(instance))
     sql, fields = _insert_plan(type(instance), connection.alias)
-    params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+    params = [
+        field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         instance.pk = cursor.fetchone()[0]
@@ -125,13 +127,20 @@ def insert[M: models.Model](instance: M) -> M:
 
 
 @cache
-def _insert_plan(model: type[models.Model], db_alias: str) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+def _insert_plan(
+    model: type[models.Model], db_alias: str
+) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
     quote = connections[db_alias].ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            raise ValueError(f"{model.__name__}.{field.name} needs save(): auto_now is not set here")
+            raise ValueError(
+                f"{model.__name__}.{field.name} needs save(): auto_now is not set here"
+            )
     names = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     pk = quote(model._meta.pk.column)
-    return f"INSERT INTO {_table(model, db_alias)} ({names}) VALUES ({marks}) RETURNING {pk}", fields  # noqa: S608
+    return (
+        f"INSERT INTO {_table(model, db_alias)} ({names}) VALUES ({marks}) RETURNING {pk}",
+        fields,
+    )  # noqa: S608

@@ -140,7 +140,5 @@ def _insert_plan(
     names = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     pk = quote(model._meta.pk.column)
-    return (
-        f"INSERT INTO {_table(model, db_alias)} ({names}) VALUES ({marks}) RETURNING {pk}",
-        fields,
-    )  # noqa: S608
+    sql = f"INSERT INTO {_table(model, db_alias)} ({names}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608
+    return sql, fields

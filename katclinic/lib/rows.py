@@ -54,7 +54,7 @@ def columns(model: type[models.Model], alias: str, only: Sequence[str] = ()) -> 
 @cache
 def _columns(model: type[models.Model], alias: str, only: tuple[str, ...], db_alias: str) -> str:
     quote = connections[db_alias].ops.quote_name
-    return ", ".join(f"{quote(alias)}.{quote(f.column)}" for f in _fields(model, only))
+    return ", ".join(f"{quote(alias)}.{quote(f.column or f.attname)}" for f in _fields(model, only))
 
 
 @cache
@@ -137,8 +137,8 @@ def _insert_plan(
             raise ValueError(
                 f"{model.__name__}.{field.name} needs save(): auto_now is not set here"
             )
-    names = ", ".join(quote(f.column) for f in fields)
+    names = ", ".join(quote(f.column or f.attname) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    pk = quote(model._meta.pk.column)
+    pk = quote(model._meta.pk.column or "id")
     sql = f"INSERT INTO {_table(model, db_alias)} ({names}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608
     return sql, fields

@@ -33,7 +33,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(query)
 
     def fetch(
-        self, pk: int, *, clinic_id: int | None = None, user_id: int | None = None
+        self, pk: int | str, *, clinic_id: int | None = None, user_id: int | None = None
     ) -> Patient | None:
         """``filter(pk=pk, clinic_id=...)`` (or ``user_id=...``) ``.first()`` as one plain query:
         every chart page and patient API call starts here (see katclinic.lib.rows)."""
@@ -42,14 +42,14 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         if self.query.has_filters():
             raise TypeError("fetch() reads from Patient.objects, not from a filtered queryset")
         try:
-            pk = int(pk)  # regex routes pass the id as text
+            key = int(pk)  # regex routes pass the id as text
         except (TypeError, ValueError):
             return None
-        if not -(2**63) <= pk < 2**63:
+        if not -(2**63) <= key < 2**63:
             return None
         column, value = ("clinic_id", clinic_id) if clinic_id is not None else ("user_id", user_id)
         sql = f"SELECT {rows.columns(Patient, 'p')} FROM {rows.table(Patient)} p WHERE p.id = %s AND p.{column} = %s"  # noqa: S608
-        row = rows.fetch_one(Patient, sql, [pk, value])
+        row = rows.fetch_one(Patient, sql, [key, value])
         return rows.hydrate(Patient, row) if row is not None else None
 
 

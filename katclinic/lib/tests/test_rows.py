@@ -29,7 +29,7 @@ class HydrateTest(ClinicTestCase):
     ) -> None:
         self.assertIsNotNone(found)
         assert found is not None
-        self.assertEqual(values(found), values(model.objects.get(pk=pk)))
+        self.assertEqual(values(found), values(model._default_manager.get(pk=pk)))
         self.assertFalse(found._state.adding)
 
     def test_a_patient_fetched_by_clinic_or_user_equals_the_orm_row(self) -> None:

@@ -176,7 +176,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Sessions live in the database so that every app server behind a load balancer
 # shares them and logout or deactivation ends them everywhere.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "katclinic.accounts.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60

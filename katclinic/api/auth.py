@@ -29,7 +29,7 @@ def usable_token(raw: str) -> ApiToken | None:
         "WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active "
         "AND (t.expires_at IS NULL OR t.expires_at > %s)"
     )
-    row = rows.fetch_one(ApiToken, sql, [hash_token(raw), timezone.now()])
+    row = rows.fetch_one(ApiToken, sql, [hash_token(raw), rows.now_param(ApiToken)])
     if row is None:
         return None
     token = rows.hydrate(ApiToken, row)

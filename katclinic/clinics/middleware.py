@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.lib import rows
 
 ACTIVE_CLINIC_KEY = "active_clinic_id"
 
@@ -46,10 +47,9 @@ class ActiveClinicMiddleware:
             return self.get_response(request)
 
     def _set_staff_clinic(self, request: HttpRequest, user: User) -> None:
-        memberships = list(
-            StaffMembership.objects.active().filter(user=user).select_related("clinic")
-        )
-        clinics: dict[int, Clinic] = {m.clinic_id: m.clinic for m in memberships}
+        roles = clinic_roles(user)
+        request.clinic_roles = roles  # type: ignore[attr-defined]
+        clinics: dict[int, Clinic] = {cid: clinic for cid, (clinic, _) in roles.items()}
         request.clinic_choices = clinics  # type: ignore[attr-defined]
         chosen = request.session.get(ACTIVE_CLINIC_KEY)
         if chosen not in clinics:
@@ -57,4 +57,24 @@ class ActiveClinicMiddleware:
                 return
             chosen = next(iter(clinics))
         request.clinic = clinics[chosen]  # type: ignore[attr-defined]
-        request.roles = frozenset(m.role for m in memberships if m.clinic_id == chosen)  # type: ignore[attr-defined]
+        request.roles = roles[chosen][1]  # type: ignore[attr-defined]
+
+
+def clinic_roles(user: User) -> dict[int, tuple[Clinic, frozenset[str]]]:
+    """Each clinic where ``user`` holds an active membership, with the roles held there.
+
+    ``StaffMembership.objects.active()`` with its clinics, as one plain query: every
+    staff page asks it (see katclinic.lib.rows).
+    """
+    if not user.is_active:
+        return {}
+    sql = (
+        f"SELECT m.role, {rows.columns(Clinic, 'c')} FROM {rows.table(StaffMembership)} m "  # noqa: S608
+        f"JOIN {rows.table(Clinic)} c ON c.id = m.clinic_id WHERE m.user_id = %s AND m.is_active "
+        "ORDER BY m.id"
+    )
+    found: dict[int, tuple[Clinic, set[str]]] = {}
+    for row in rows.fetch_all(StaffMembership, sql, [user.pk]):
+        clinic = rows.hydrate(Clinic, row, 1)
+        found.setdefault(clinic.pk, (clinic, set()))[1].add(row[0])
+    return {cid: (clinic, frozenset(held)) for cid, (clinic, held) in found.items()}

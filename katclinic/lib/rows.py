@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
@@ -92,11 +93,23 @@ def width(model: type[models.Model], only: Sequence[str] = ()) -> int:
     return len(_fields(model, tuple(only)))
 
 
+def now_param(model: type[models.Model]) -> Any:
+    """The current time as the ORM binds it for ``model``'s database (naive UTC text on
+    SQLite, so comparisons with stored values match the ORM's exactly)."""
+    return connection_for(model).ops.adapt_datetimefield_value(timezone.now())
+
+
 def fetch_one(model: type[models.Model], sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with connection_for(model).cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return tuple(row) if row is not None else None
+
+
+def fetch_all(model: type[models.Model], sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection_for(model).cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def execute(model: type[models.Model], sql: str, params: Sequence[Any]) -> int:

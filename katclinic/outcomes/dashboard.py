@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from statistics import median
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
-from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm, roles_allow
+from katclinic.lib import rows as plain
 from katclinic.lib.benchmarks import BENCHMARKS, COMPARABILITY_NOTE, Benchmark
 from katclinic.lib.statistics import (
     Interval,
@@ -42,20 +44,14 @@ class Scope:
     is_org: bool
 
 
-def org_clinics(user: Any, clinic: Clinic) -> list[Clinic]:
-    """Clinics of `clinic`'s organization where `user` may see outcomes (one query)."""
-    memberships = StaffMembership.objects.active().filter(
-        user=user, clinic__organization_id=clinic.organization_id
-    )
-    roles: defaultdict[int, set[str]] = defaultdict(set)
-    clinics: dict[int, Clinic] = {}
-    for membership in memberships.select_related("clinic"):
-        roles[membership.clinic_id].add(membership.role)
-        clinics[membership.clinic_id] = membership.clinic
+def org_clinics(clinic: Clinic, held: Mapping[int, tuple[Clinic, frozenset[str]]]) -> list[Clinic]:
+    """Clinics of ``clinic``'s organization where the user may see outcomes, from the roles
+    the user ``held`` by clinic (``clinics.middleware.clinic_roles``)."""
     allowed = [
-        clinics[cid]
-        for cid, held in roles.items()
-        if roles_allow(frozenset(held), Perm.VIEW_OUTCOMES)
+        other
+        for other, roles in held.values()
+        if other.organization_id == clinic.organization_id
+        and roles_allow(roles, Perm.VIEW_OUTCOMES)
     ]
     return sorted(allowed, key=lambda c: c.name)
 
@@ -213,12 +209,14 @@ def _main_results(study: Benchmark) -> list[Any]:
 
 
 def version(scope: Scope) -> tuple[int, str]:
-    """How many rows the scope has and when the newest was refreshed (one indexed query):
-    the dashboard's figures cannot change unless this does."""
-    state = CourseOutcome.objects.for_clinics(scope.clinic_ids).aggregate(
-        n=Count("pk"), at=Max("refreshed_at")
-    )
-    return state["n"], state["at"].isoformat() if state["at"] else ""
+    """How many rows the scope has and when the newest was refreshed (one query on the
+    (clinic, refreshed_at) index, in plain SQL as every view asks it): the dashboard's
+    figures cannot change unless this does."""
+    marks = ", ".join(["%s"] * len(scope.clinic_ids))
+    sql = f"SELECT COUNT(*), MAX(refreshed_at) FROM {plain.table(CourseOutcome)} WHERE clinic_id IN ({marks})"  # noqa: S608
+    found = plain.fetch_one(CourseOutcome, sql, scope.clinic_ids)
+    count, newest = found if found is not None else (0, None)
+    return int(count), str(newest or "")
 
 
 def build_cached(scope: Scope, today: date) -> dict[str, Any]:

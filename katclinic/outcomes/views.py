@@ -64,7 +64,7 @@ def record_pdf(request: StaffRequest, patient_id: int) -> HttpResponse:
 
 
 def _scope(request: StaffRequest) -> tuple[dashboard.Scope, list[Any]]:
-    clinics = dashboard.org_clinics(request.user, request.clinic)
+    clinics = dashboard.org_clinics(request.clinic, getattr(request, "clinic_roles", {}))
     if request.GET.get("scope") == "org" and len(clinics) > 1:
         label = f"{request.clinic.organization.name} (all {len(clinics)} clinics)"
         return dashboard.Scope([c.pk for c in clinics], label, True), clinics

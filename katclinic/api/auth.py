@@ -18,48 +18,46 @@ from katclinic.lib import rows
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
-def usable_token(raw: str) -> ApiToken | None:
+def usable_token(raw: str) -> tuple[ApiToken, frozenset[str]] | None:
     """The token for ``raw`` with its user and clinic, if it is unrevoked, unexpired and its
-    user active: ``ApiToken.objects.usable()`` in one plain query (this runs on every API
-    request; see katclinic.lib.rows)."""
+    user active (``ApiToken.objects.usable()``), and the roles its user actively holds at
+    its clinic (``StaffMembership.objects.active()``).
+
+    One plain query, as every API request asks it (see katclinic.lib.rows): the token
+    row comes back once per role held, or once with no role.
+    """
     sql = (
-        f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')}, {rows.columns(Clinic, 'c')} "  # noqa: S608
+        f"SELECT m.role, {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')}, {rows.columns(Clinic, 'c')} "  # noqa: S608
         f"FROM {rows.table(ApiToken)} t JOIN {rows.table(User)} u ON u.id = t.user_id "
         f"JOIN {rows.table(Clinic)} c ON c.id = t.clinic_id "
+        f"LEFT JOIN {rows.table(StaffMembership)} m "
+        "ON m.user_id = t.user_id AND m.clinic_id = t.clinic_id AND m.is_active "
         "WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active "
         "AND (t.expires_at IS NULL OR t.expires_at > %s)"
     )
-    row = rows.fetch_one(ApiToken, sql, [hash_token(raw), rows.now_param(ApiToken)])
-    if row is None:
+    found = rows.fetch_all(ApiToken, sql, [hash_token(raw), rows.now_param(ApiToken)])
+    if not found:
         return None
-    token = rows.hydrate(ApiToken, row)
-    token.user = rows.hydrate(User, row, rows.width(ApiToken))
-    token.clinic = rows.hydrate(Clinic, row, rows.width(ApiToken) + rows.width(User))
-    return token
-
-
-def active_roles(user: User, clinic: Clinic) -> frozenset[str]:
-    """``StaffMembership.objects.active()`` roles of ``user`` at ``clinic`` (user known active)."""
-    sql = f"SELECT role FROM {rows.table(StaffMembership)} WHERE user_id = %s AND clinic_id = %s AND is_active"  # noqa: S608
-    with rows.connection_for(StaffMembership).cursor() as cursor:
-        cursor.execute(sql, [user.pk, clinic.pk])
-        return frozenset(role for (role,) in cursor.fetchall())
+    row = found[0]
+    token = rows.hydrate(ApiToken, row, 1)
+    token.user = rows.hydrate(User, row, 1 + rows.width(ApiToken))
+    token.clinic = rows.hydrate(Clinic, row, 1 + rows.width(ApiToken) + rows.width(User))
+    return token, frozenset(role for role, *_ in found if role is not None)
 
 
 def authenticate_token(request: HttpRequest, raw: str) -> ApiToken | None:
     """Find a usable token and set request.user, .clinic and .roles as the web does."""
     if not raw or len(raw) > 200:
         return None
-    token = usable_token(raw)
-    if token is None:
+    found = usable_token(raw)
+    if found is None:
         return None
+    token, roles = found
     request.user = token.user
     request.clinic = token.clinic  # type: ignore[attr-defined]
     request.api_token = token  # type: ignore[attr-defined]
-    roles: frozenset[str] = frozenset()
-    if token.user.is_staff_member:
-        roles = active_roles(token.user, token.clinic)
-    request.roles = roles  # type: ignore[attr-defined]
+    # Only staff act through roles; a patient's token reaches their own record alone.
+    request.roles = roles if token.user.is_staff_member else frozenset()  # type: ignore[attr-defined]
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -8,7 +8,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from katclinic.api.auth import active_roles, usable_token
+from katclinic.api.auth import usable_token
 from katclinic.api.models import ApiToken
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Role
@@ -58,9 +58,11 @@ class HydrateTest(ClinicTestCase):
         token, raw = ApiToken.issue(
             user=self.nick, clinic=self.clinic, name="t", scopes=["patients:read"]
         )
-        found = usable_token(raw)
+        result = usable_token(raw)
+        assert result is not None
+        found, roles = result
         self.assertSameAsOrm(found, ApiToken, token.pk)
-        assert found is not None
+        self.assertEqual(roles, {Role.NURSE})
         self.assertEqual(values(found.user), values(type(self.nick).objects.get(pk=self.nick.pk)))
         self.assertEqual(
             values(found.clinic), values(type(self.clinic).objects.get(pk=self.clinic.pk))
@@ -87,17 +89,23 @@ class HydrateTest(ClinicTestCase):
         self.assertFalse(ApiToken.objects.usable().filter(pk=token.pk).exists())
 
     def test_roles_are_the_active_memberships_at_that_clinic(self) -> None:
+        _, raw = ApiToken.issue(user=self.nick, clinic=self.clinic, name="t", scopes=[])
+        StaffMembership.objects.create(user=self.nick, clinic=self.clinic, role=Role.THERAPIST)
         StaffMembership.objects.create(
-            user=self.nick, clinic=self.clinic, role=Role.THERAPIST, is_active=False
+            user=self.nick, clinic=self.clinic, role=Role.ADMIN, is_active=False
         )
-        StaffMembership.objects.create(user=self.nick, clinic=self.other_clinic, role=Role.ADMIN)
-        self.assertEqual(active_roles(self.nick, self.clinic), {Role.NURSE})
+        StaffMembership.objects.create(
+            user=self.nick, clinic=self.other_clinic, role=Role.PRESCRIBER
+        )
         expected = set(
             StaffMembership.objects.active()
             .filter(user=self.nick, clinic=self.clinic)
             .values_list("role", flat=True)
         )
-        self.assertEqual(active_roles(self.nick, self.clinic), expected)
+        self.assertEqual(usable_token(raw)[1], expected)  # type: ignore[index]
+        self.assertEqual(expected, {Role.NURSE, Role.THERAPIST})
+        _, raw = ApiToken.issue(user=self.pat_user, clinic=self.clinic, name="portal", scopes=[])
+        self.assertEqual(usable_token(raw)[1], frozenset())  # type: ignore[index]
 
     def test_the_current_instrument_is_the_clinics_own_newest_version(self) -> None:
         shipped = current_instrument("phq9", self.clinic)

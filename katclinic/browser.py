@@ -51,6 +51,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """End a server started for a test: SIGTERM, then SIGKILL if it has not gone in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def demo_environment(data_dir: Path) -> dict[str, str]:
     """The environment of a local demo server whose data lives in `data_dir`."""
     env = {k: v for k, v in os.environ.items() if k not in _INHERITED_DATABASE_VARS}
@@ -111,12 +121,7 @@ def demo_server() -> Iterator[str]:
                 wait_until_healthy(base_url, server, log)
                 yield base_url
             finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                stop(server, timeout=10)
 
 
 def launch_chromium(playwright: Playwright) -> Browser:

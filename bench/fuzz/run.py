@@ -18,18 +18,19 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from servers import serve  # noqa: E402
+
 STRIPPED = ("DATABASE_URL", "TEST_DATABASE_NAME", "SQLITE_PATH", "KATCLINIC_DEMO",
             "KATCLINIC_TESTING", "DEBUG", "DJANGO_SETTINGS_MODULE", "SCHEMATHESIS_HOOKS")  # fmt: skip
 CHECKS = "not_a_server_error,ignored_auth,object_level_authorization,other_clinic_or_patient_gets_nothing"
@@ -41,31 +42,12 @@ RUNS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def step(env: dict[str, str], *args: str) -> str:
     result = subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True,
                             text=True, check=False)  # fmt: skip
     if result.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
-
-
-def wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"server exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - 127.0.0.1
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
-    sys.exit(f"server did not answer {url} within 60 s:\n{log.read_text()}")
 
 
 def write_config(work: Path, seeded: dict[str, Any], user: str, peers: list[str]) -> Path:
@@ -130,17 +112,11 @@ def main() -> None:
         seeded = json.loads(step(env, str(HERE / "tokens.py")).strip().splitlines()[-1])
         (work / "tokens.json").write_text(json.dumps(seeded["tokens"]))
         print(f"demo database ready in {time.monotonic() - started:.0f} s", flush=True)
-        port = free_port()
         log = work / "server.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-                 "--skip-checks"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
         failed = []
-        try:
-            wait_ready(f"{base}/api/openapi.json", server, log)
+        runserver = [sys.executable, "manage.py", "runserver", "127.0.0.1:{port}", "--noreload",
+                     "--skip-checks"]  # fmt: skip
+        with serve(runserver, env, "/api/openapi.json", log) as base:
             fuzz_env = env | {"SCHEMATHESIS_HOOKS": "bench.fuzz.hooks",
                               "FUZZ_TOKENS": str(work / "tokens.json"),
                               "PYTHONPATH": str(ROOT)}  # fmt: skip
@@ -149,9 +125,6 @@ def main() -> None:
                     continue
                 if fuzz(args, fuzz_env, base, write_config(work, seeded, user, peers), name):
                     failed.append(name)
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
         errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
         print(f"\nfuzz: {time.monotonic() - started:.0f} s; server tracebacks: {len(errors)}; "
               f"failed runs: {', '.join(failed) or 'none'}; server log: {log}")  # fmt: skip

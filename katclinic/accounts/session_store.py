@@ -6,28 +6,19 @@ the query itself (see katclinic.lib.rows). Writes, expiry and key handling are D
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
-from django.core.exceptions import SuspiciousOperation
 
 from katclinic.lib import rows
 
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Session | None:
-        try:
-            key = self.session_key
-        except SuspiciousOperation as exc:
-            logging.getLogger(f"django.security.{exc.__class__.__name__}").warning(str(exc))
-            key = None
-        if key is None:
-            self._session_key = None
-            return None
-        sql = f"SELECT {rows.columns(Session, 's')} FROM {rows.table(Session)} s WHERE s.session_key = %s AND s.expire_date > %s"  # noqa: S608
-        row = rows.fetch_one(Session, sql, [key, rows.now_param(Session)])
-        if row is None:
-            self._session_key = None
-            return None
-        return rows.hydrate(Session, row)
+        key = self.session_key  # None unless the cookie's key passed Django's key validation
+        if key is not None:
+            sql = f"SELECT {rows.columns(Session, 's')} FROM {rows.table(Session)} s WHERE s.session_key = %s AND s.expire_date > %s"  # noqa: S608
+            row = rows.fetch_one(Session, sql, [key, rows.now_param(Session)])
+            if row is not None:
+                return rows.hydrate(Session, row)
+        self._session_key = None
+        return None

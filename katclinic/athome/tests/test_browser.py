@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from katclinic.browser import CHROMIUM
 from katclinic.core.tests.test_browser import (  # noqa: F401 - base_url and browser are fixtures
+    BROWSER_TESTS,
     base_url,
     browser,
     sign_in_with_password,
@@ -28,13 +27,7 @@ from katclinic.core.tests.test_browser_flows import (  # noqa: F401 - open_page 
     region,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 
 def answer(page: Page, question: str, choice: str) -> None:

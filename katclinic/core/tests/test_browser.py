@@ -20,13 +20,15 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from katclinic.browser import ARTIFACTS, CHROMIUM, demo_server, launch_chromium
 from katclinic.demo.generator import DEMO_DOMAIN, DEMO_PASSWORD
 
-pytestmark = [
+# Every browser test module marks itself with these (pytestmark = BROWSER_TESTS).
+BROWSER_TESTS = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
     ),
 ]
+pytestmark = BROWSER_TESTS
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}

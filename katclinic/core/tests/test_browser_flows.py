@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from katclinic.browser import ARTIFACTS, CHROMIUM
+from katclinic.browser import ARTIFACTS
 from katclinic.core.tests.test_browser import (  # noqa: F401 - base_url and browser are fixtures
+    BROWSER_TESTS,
     DESKTOP,
     _keep_problem,
     assert_accessible,
@@ -32,13 +33,7 @@ from katclinic.core.tests.test_browser import (  # noqa: F401 - base_url and bro
     sign_in_with_password,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 OpenPage = Callable[..., Page]
 # Long enough before now to meet any fasting rule, in the server's time zone or the clinic's.

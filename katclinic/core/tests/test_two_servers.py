@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import pyotp
 from django.conf import settings
 from django.db import connection, connections
 from django.test import TransactionTestCase
+
+from katclinic.browser import free_port, stop
 
 PASSWORD = "two servers share one database"  # noqa: S105 - a throwaway test account
 TOTP_SECRET = pyotp.random_base32()
@@ -66,12 +67,6 @@ TASKS_SQL = (
     "SELECT task_path, status FROM django_tasks_database_dbtaskresult "
     "WHERE task_path LIKE 'katclinic.portal.%'"
 )
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Browser:
@@ -153,12 +148,7 @@ class TwoServers(TransactionTestCase):
         try:
             yield port
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
             log.close()
 
     def wait_ready(self, port: int, name: str) -> None:

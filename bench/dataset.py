@@ -76,8 +76,14 @@ def generate_responses(world: generator.DemoWorld, count: int) -> tuple[int, str
     if func is None:
         return 0, "no generate_responses() in katclinic.measures yet; skipped"
     patients = [p for p in world.patients if p.clinic_id == world.clinics[0].pk]
-    offered = {"world": world, "clinic": world.clinics[0], "count": count, "patients": patients,
-               "per_patient": max(1, count // len(patients)), "rng": world.rng}  # fmt: skip
+    offered = {
+        "world": world,
+        "clinic": world.clinics[0],
+        "count": count,
+        "patients": patients,
+        "per_patient": max(1, count // len(patients)),
+        "rng": world.rng,
+    }
     accepted = inspect.signature(func).parameters
     made = func(**{k: v for k, v in offered.items() if k in accepted})
     return (made if isinstance(made, int) else count), f"{func.__module__}.generate_responses"
@@ -110,9 +116,12 @@ def signed_in_cookie(user: Any) -> str:
 def context_for(world: generator.DemoWorld) -> dict[str, Any]:
     """What scenarios fill into their paths and bodies. Add keys here for new scenarios."""
     staff = world.staff["nurse"]
-    _, token = ApiToken.issue(user=staff, clinic=world.clinics[0], name="bench",
-                              scopes=[Scope.PATIENTS_READ.value, Scope.MEASURES_WRITE.value,
-                                      Scope.MEASURES_READ.value])  # fmt: skip
+    _, token = ApiToken.issue(
+        user=staff,
+        clinic=world.clinics[0],
+        name="bench",
+        scopes=[Scope.PATIENTS_READ.value, Scope.MEASURES_WRITE.value, Scope.MEASURES_READ.value],
+    )
     chart_patient = world.patients[2]  # a demo patient of the first clinic, with full history
     return {
         "session_cookie_name": settings.SESSION_COOKIE_NAME,

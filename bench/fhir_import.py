@@ -52,19 +52,25 @@ def patient(rng: random.Random) -> dict[str, Any]:
         "name": [{"use": "official", "family": rng.choice(LAST), "given": [rng.choice(FIRST)]}],
         "gender": rng.choice(["female", "male", "other", "unknown"]),
         "birthDate": f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        "telecom": [{"system": "phone", "value": f"555-{rng.randint(0, 9999):04d}"},
-                    {"system": "email", "value": f"p{rng.randint(0, 10**6)}@example.org"}],
+        "telecom": [
+            {"system": "phone", "value": f"555-{rng.randint(0, 9999):04d}"},
+            {"system": "email", "value": f"p{rng.randint(0, 10**6)}@example.org"},
+        ],
         "address": [{"text": f"{rng.randint(1, 999)} Main Street"}],
-    }  # fmt: skip
+    }
 
 
 def bundles(total: int, batch: int, seed: int = 7) -> list[bytes]:
     rng = random.Random(seed)
     out = []
     for start in range(0, total, batch):
-        entries = [{"resource": patient(rng), "request": {"method": "POST", "url": "Patient"}}
-                   for _ in range(min(batch, total - start))]  # fmt: skip
-        out.append(json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode())  # fmt: skip
+        entries = [
+            {"resource": patient(rng), "request": {"method": "POST", "url": "Patient"}}
+            for _ in range(min(batch, total - start))
+        ]
+        out.append(
+            json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries}).encode()
+        )
     return out
 
 
@@ -73,8 +79,12 @@ def post_all(base: str, token: str, bodies: list[bytes], clients: int) -> float:
 
     def send(body: bytes) -> None:
         connection = http.client.HTTPConnection(host, int(port), timeout=120)
-        connection.request("POST", "/fhir/R4/", body, {"Authorization": f"Bearer {token}",
-                           "Content-Type": "application/fhir+json"})  # fmt: skip
+        connection.request(
+            "POST",
+            "/fhir/R4/",
+            body,
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"},
+        )
         response = connection.getresponse()
         answer = response.read()
         if response.status != 200:
@@ -116,8 +126,10 @@ def in_process(env: dict[str, str], token: str, bodies: list[bytes], top: int) -
     profiler.runcall(send_all) if top else send_all()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     count = sum(len(json.loads(body)["entry"]) for body in bodies)
-    print(f"{count} resources in {seconds:.2f} s wall, {cpu:.2f} s CPU"
-          f"{' under the profiler' if top else ''}: {count / seconds:.0f}/s wall, {count / cpu:.0f}/s per CPU second")  # fmt: skip
+    print(
+        f"{count} resources in {seconds:.2f} s wall, {cpu:.2f} s CPU"
+        f"{' under the profiler' if top else ''}: {count / seconds:.0f}/s wall, {count / cpu:.0f}/s per CPU second"
+    )
     if top:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
@@ -149,18 +161,32 @@ def main() -> None:
         if args.in_process:
             in_process(env, token, bodies, args.profile)
             return
-        with serve(gunicorn_command(args.workers), env, "/fhir/R4/metadata", Path(tmp) / "server.log") as base:  # fmt: skip
+        with serve(
+            gunicorn_command(args.workers), env, "/fhir/R4/metadata", Path(tmp) / "server.log"
+        ) as base:
             post_all(base, token, bundles(args.batch, args.batch, seed=1), 1)  # warm the workers
             seconds = post_all(base, token, bodies, args.clients)
-    print(json.dumps({
-        "scenario": "FHIR transaction import of Patients (validation + multi-row insert + audit event per resource)",
-        "patients": args.patients, "batch": args.batch, "clients": args.clients,
-        "gunicorn_workers": args.workers, "seconds": round(seconds, 2),
-        "resources_per_second": round(args.patients / seconds),
-        "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "processor": platform.processor() or platform.machine()},
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "scenario": "FHIR transaction import of Patients (validation + multi-row insert + audit event per resource)",
+                "patients": args.patients,
+                "batch": args.batch,
+                "clients": args.clients,
+                "gunicorn_workers": args.workers,
+                "seconds": round(seconds, 2),
+                "resources_per_second": round(args.patients / seconds),
+                "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine(),
+                },
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -93,12 +93,29 @@ def probe(base_url: str, request: Request) -> tuple[int, str]:
         return exc.code, exc.read(300).decode(errors="replace")
 
 
-def run_wrk(base_url: str, request: Request, *, seconds: float, connections: int,
-            threads: int, workdir: Path) -> Result:  # fmt: skip
+def run_wrk(
+    base_url: str,
+    request: Request,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int,
+    workdir: Path,
+) -> Result:
     script = workdir / "scenario.lua"
     script.write_text(lua_script(request))
-    command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-               "--latency", "--timeout", "10s", "-s", str(script), base_url + request.path]  # fmt: skip
+    command = [
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base_url + request.path,
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next((ln for ln in output.splitlines() if ln.startswith(MARKER)), None)
     if line is None:
@@ -106,10 +123,14 @@ def run_wrk(base_url: str, request: Request, *, seconds: float, connections: int
     raw = json.loads(line[len(MARKER) :])
     elapsed = raw["duration_us"] / 1e6
     return Result(
-        requests=int(raw["requests"]), seconds=round(elapsed, 2),
+        requests=int(raw["requests"]),
+        seconds=round(elapsed, 2),
         rps=round(raw["requests"] / elapsed, 1),
-        p50_ms=raw["p50"] / 1000, p90_ms=raw["p90"] / 1000, p95_ms=raw["p95"] / 1000,
-        p99_ms=raw["p99"] / 1000, max_ms=raw["max"] / 1000,
+        p50_ms=raw["p50"] / 1000,
+        p90_ms=raw["p90"] / 1000,
+        p95_ms=raw["p95"] / 1000,
+        p99_ms=raw["p99"] / 1000,
+        max_ms=raw["max"] / 1000,
         errors=int(raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]),
         bad_status=int(raw["status"]),
-    )  # fmt: skip
+    )

@@ -47,19 +47,31 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--patients", type=int, default=10_000, help="patients in the measured clinic")
     p.add_argument("--scales", default="", help="comma-separated patient counts, e.g. 1000,10000")
-    p.add_argument("--responses", type=int, default=1_000_000,
-                   help="questionnaire responses at the largest scale (smaller scales get a "
-                        "proportional share); needs katclinic.measures generate_responses()")  # fmt: skip
+    p.add_argument(
+        "--responses",
+        type=int,
+        default=1_000_000,
+        help="questionnaire responses at the largest scale (smaller scales get a "
+        "proportional share); needs katclinic.measures generate_responses()",
+    )
     p.add_argument("--duration", type=float, default=10, help="seconds of load per scenario")
     p.add_argument("--warmup", type=float, default=2, help="seconds of load before measuring")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--workers", type=int, default=cores, help="gunicorn/uvicorn workers")
-    p.add_argument("--postgres", metavar="URL", help="also measure on PostgreSQL (a scratch "
-                   "database is created next to the one in URL and dropped afterwards)")  # fmt: skip
+    p.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also measure on PostgreSQL (a scratch "
+        "database is created next to the one in URL and dropped afterwards)",
+    )
     p.add_argument("--only", default="", help="run only scenarios whose name contains this")
-    p.add_argument("--import-patients", type=int, default=10_000,
-                   help="Patients in the bulk FHIR import measurement (0 skips it)")  # fmt: skip
+    p.add_argument(
+        "--import-patients",
+        type=int,
+        default=10_000,
+        help="Patients in the bulk FHIR import measurement (0 skips it)",
+    )
     return p.parse_args()
 
 
@@ -77,10 +89,15 @@ def machine() -> dict[str, Any]:
         memory_gb = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024 / 1024, 1)
     except (OSError, StopIteration, ValueError):
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gb": memory_gb,
-            "load_average_1m": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "platform": platform.platform()}  # fmt: skip
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": memory_gb,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
 
 
 @contextmanager
@@ -102,19 +119,43 @@ def measure_baseline(args: argparse.Namespace, tmp: Path) -> Result:
     env = dict(os.environ, BASELINE_DB=str(tmp / "baseline.sqlite3"))
     with serve(uvicorn_command(args.workers), env, "/ready", tmp / "uvicorn.log") as base:
         request = Request("GET", "/insert", {})
-        run_wrk(base, request, seconds=args.warmup, connections=args.connections,
-                threads=args.threads, workdir=tmp)  # fmt: skip
-        return run_wrk(base, request, seconds=args.duration, connections=args.connections,
-                       threads=args.threads, workdir=tmp)  # fmt: skip
+        run_wrk(
+            base,
+            request,
+            seconds=args.warmup,
+            connections=args.connections,
+            threads=args.threads,
+            workdir=tmp,
+        )
+        return run_wrk(
+            base,
+            request,
+            seconds=args.duration,
+            connections=args.connections,
+            threads=args.threads,
+            workdir=tmp,
+        )
 
 
 def build_dataset(env: dict[str, str], patients: int, responses: int) -> dict[str, Any]:
     print(f"  building {patients:,} patients, {responses:,} responses ...", flush=True)
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput")  # production serves the hashed manifest
-    out = subprocess.run([sys.executable, str(BENCH / "dataset.py"), "--patients", str(patients),
-                          "--responses", str(responses)], env=env, cwd=ROOT, capture_output=True,
-                         text=True, check=False)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "dataset.py"),
+            "--patients",
+            str(patients),
+            "--responses",
+            str(responses),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         sys.exit(f"dataset.py failed:\n{out.stdout}{out.stderr}")
     context: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -122,17 +163,30 @@ def build_dataset(env: dict[str, str], patients: int, responses: int) -> dict[st
     return context
 
 
-def measure_app(args: argparse.Namespace, tmp: Path, backend: str, env: dict[str, str],
-                context: dict[str, Any], scenarios: list[Scenario]) -> list[dict[str, Any]]:  # fmt: skip
+def measure_app(
+    args: argparse.Namespace,
+    tmp: Path,
+    backend: str,
+    env: dict[str, str],
+    context: dict[str, Any],
+    scenarios: list[Scenario],
+) -> list[dict[str, Any]]:
     rows = []
     log = tmp / f"gunicorn-{backend}.log"
     with serve(gunicorn_command(args.workers), env, "/healthz", log) as base:
         for scenario in scenarios:
-            request = Request(scenario.method, scenario.url_path(context),
-                              scenario.headers(context), scenario.request_body(context))  # fmt: skip
-            row: dict[str, Any] = {"scenario": scenario.name, "backend": backend,
-                                   "patients": context["dataset"]["patients_in_clinic"],
-                                   "responses": context["dataset"]["responses"]}  # fmt: skip
+            request = Request(
+                scenario.method,
+                scenario.url_path(context),
+                scenario.headers(context),
+                scenario.request_body(context),
+            )
+            row: dict[str, Any] = {
+                "scenario": scenario.name,
+                "backend": backend,
+                "patients": context["dataset"]["patients_in_clinic"],
+                "responses": context["dataset"]["responses"],
+            }
             status, text = probe(base, request)
             if status != scenario.expect_status:
                 row["error"] = (
@@ -142,16 +196,35 @@ def measure_app(args: argparse.Namespace, tmp: Path, backend: str, env: dict[str
                 rows.append(row)
                 continue
             print(f"  {scenario.name} ...", flush=True)
-            run_wrk(base, request, seconds=args.warmup, connections=args.connections,
-                    threads=args.threads, workdir=tmp)  # fmt: skip
-            result = run_wrk(base, request, seconds=args.duration, connections=args.connections,
-                             threads=args.threads, workdir=tmp)  # fmt: skip
+            run_wrk(
+                base,
+                request,
+                seconds=args.warmup,
+                connections=args.connections,
+                threads=args.threads,
+                workdir=tmp,
+            )
+            result = run_wrk(
+                base,
+                request,
+                seconds=args.duration,
+                connections=args.connections,
+                threads=args.threads,
+                workdir=tmp,
+            )
             rows.append(row | result.as_dict())
     return rows
 
 
-def run_backend(args: argparse.Namespace, tmp: Path, backend: str, database_url: str | None,
-                patients: int, responses: int, scenarios: list[Scenario]) -> list[dict[str, Any]]:  # fmt: skip
+def run_backend(
+    args: argparse.Namespace,
+    tmp: Path,
+    backend: str,
+    database_url: str | None,
+    patients: int,
+    responses: int,
+    scenarios: list[Scenario],
+) -> list[dict[str, Any]]:
     data_dir = tmp / f"{backend}-{patients}"
     env = production_env(data_dir, database_url, new_secret_key())
     context = build_dataset(env, patients, responses)
@@ -165,8 +238,10 @@ def table(baseline: Result | None, rows: list[dict[str, Any]]) -> str:
     head = f"{'scenario':<22}{'db':<10}{'patients':>9}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>8}{'% base':>8}"
     lines = [head, "-" * len(head)]
     if baseline:
-        lines.append(f"{'bare ASGI 1 INSERT':<22}{'sqlite':<10}{'-':>9}{baseline.rps:>9.0f}{baseline.p50_ms:>8.1f}"
-                     f"{baseline.p95_ms:>8.1f}{baseline.p99_ms:>8.1f}{baseline.errors + baseline.bad_status:>8}{100:>7}%")  # fmt: skip
+        lines.append(
+            f"{'bare ASGI 1 INSERT':<22}{'sqlite':<10}{'-':>9}{baseline.rps:>9.0f}{baseline.p50_ms:>8.1f}"
+            f"{baseline.p95_ms:>8.1f}{baseline.p99_ms:>8.1f}{baseline.errors + baseline.bad_status:>8}{100:>7}%"
+        )
     for r in rows:
         if "error" in r:
             lines.append(
@@ -174,8 +249,10 @@ def table(baseline: Result | None, rows: list[dict[str, Any]]) -> str:
             )
             continue
         share = f"{100 * r['rps'] / baseline.rps:>7.0f}%" if baseline else f"{'-':>8}"
-        lines.append(f"{r['scenario']:<22}{r['backend']:<10}{r['patients']:>9}{r['rps']:>9.0f}{r['p50_ms']:>8.1f}"
-                     f"{r['p95_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['errors'] + r['bad_status']:>8}{share}")  # fmt: skip
+        lines.append(
+            f"{r['scenario']:<22}{r['backend']:<10}{r['patients']:>9}{r['rps']:>9.0f}{r['p50_ms']:>8.1f}"
+            f"{r['p95_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['errors'] + r['bad_status']:>8}{share}"
+        )
     return "\n".join(lines)
 
 
@@ -199,9 +276,20 @@ def growth(rows: list[dict[str, Any]]) -> list[str]:
 def measure_import(args: argparse.Namespace) -> dict[str, Any] | None:
     """The bulk FHIR import benchmark (`fhir_import.py`) on SQLite, served like the rest."""
     print(f"bulk FHIR import, {args.import_patients:,} Patients ...", flush=True)
-    out = subprocess.run([sys.executable, str(BENCH / "fhir_import.py"), "--patients",
-                          str(args.import_patients), "--workers", str(args.workers)],
-                         cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "fhir_import.py"),
+            "--patients",
+            str(args.import_patients),
+            "--workers",
+            str(args.workers),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         print(f"  import benchmark failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
         return None
@@ -217,9 +305,11 @@ def main() -> None:
     skipped = [s.name for s in scenarios if not s.available()]
     scenarios = [s for s in scenarios if s.available()]
     info = machine()
-    print(f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gb']} GB; "
-          f"load {info['load_average_1m']}; {args.workers} workers, "
-          f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s")  # fmt: skip
+    print(
+        f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gb']} GB; "
+        f"load {info['load_average_1m']}; {args.workers} workers, "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
+    )
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="katclinic-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -238,23 +328,38 @@ def main() -> None:
     imported = measure_import(args) if args.import_patients and not args.only else None
     info["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     print()
-    print(f"load average (1 min) before/after: {info['load_average_1m']}/{info['load_average_1m_after']}"
-          " (above 0.5 means something else shared the cores)")  # fmt: skip
+    print(
+        f"load average (1 min) before/after: {info['load_average_1m']}/{info['load_average_1m_after']}"
+        " (above 0.5 means something else shared the cores)"
+    )
     print(table(baseline, rows))
     for line in growth(rows):
         print(line)
     if imported:
-        print(f"bulk FHIR import over HTTP ({imported['database']}, {imported['clients']} clients, "
-              f"batches of {imported['batch']}): {imported['resources_per_second']:,} resources/s "
-              f"({imported['patients']:,} Patients, validation and one audit event each)")  # fmt: skip
+        print(
+            f"bulk FHIR import over HTTP ({imported['database']}, {imported['clients']} clients, "
+            f"batches of {imported['batch']}): {imported['resources_per_second']:,} resources/s "
+            f"({imported['patients']:,} Patients, validation and one audit event each)"
+        )
     if skipped:
         print(f"skipped (endpoint not present yet): {', '.join(skipped)}")
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"bench-{stamp}.json"
-    path.write_text(json.dumps({"at": stamp, "machine": info, "args": vars(args),
-                                "baseline": baseline.as_dict(), "rows": rows, "import": imported,
-                                "skipped": skipped}, indent=1))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "at": stamp,
+                "machine": info,
+                "args": vars(args),
+                "baseline": baseline.as_dict(),
+                "rows": rows,
+                "import": imported,
+                "skipped": skipped,
+            },
+            indent=1,
+        )
+    )
     print(f"results: {path.relative_to(ROOT)}")
 
 

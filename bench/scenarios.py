@@ -64,7 +64,7 @@ SCENARIOS: list[Scenario] = [
                 "patient_id": c["patient_id"],
                 "instrument": "gad7",
                 "answers": {f"q{i}": i % 4 for i in range(1, 8)},
-            }  # fmt: skip
+            }
         ),
         expect_status=201,
         needs="katclinic.measures.api",

@@ -17,8 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 # Variables of the caller's shell that would point the app somewhere else.
-STRIPPED = ("DATABASE_URL", "TEST_DATABASE_NAME", "SQLITE_PATH", "KATCLINIC_DEV",
-            "KATCLINIC_DEMO", "KATCLINIC_TESTING", "DEBUG", "DJANGO_SETTINGS_MODULE")  # fmt: skip
+STRIPPED = (
+    "DATABASE_URL",
+    "TEST_DATABASE_NAME",
+    "SQLITE_PATH",
+    "KATCLINIC_DEV",
+    "KATCLINIC_DEMO",
+    "KATCLINIC_TESTING",
+    "DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+)
 
 
 def free_port() -> int:
@@ -30,9 +38,17 @@ def free_port() -> int:
 def production_env(data_dir: Path, database_url: str | None, secret_key: str) -> dict[str, str]:
     """Production settings (DEBUG off) on 127.0.0.1 without TLS."""
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
-    env.update({"SECRET_KEY": secret_key, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false",
-                "SECURE_SSL_REDIRECT": "false", "DATA_DIR": str(data_dir),
-                "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    env.update(
+        {
+            "SECRET_KEY": secret_key,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATA_DIR": str(data_dir),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
@@ -43,8 +59,14 @@ def new_secret_key() -> str:
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT,
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
@@ -71,8 +93,7 @@ def serve(command: list[str], env: dict[str, str], ready_path: str, log: Path) -
     port = free_port()
     command = [part.replace("{port}", str(port)) for part in command]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_ready(base + ready_path, process, log)
@@ -87,10 +108,30 @@ def serve(command: list[str], env: dict[str, str], ready_path: str, log: Path) -
 
 
 def gunicorn_command(workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "katclinic.wsgi:application", "--worker-class",
-            "sync", "--workers", str(workers), "--bind", "127.0.0.1:{port}", "--backlog", "2048"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "katclinic.wsgi:application",
+        "--worker-class",
+        "sync",
+        "--workers",
+        str(workers),
+        "--bind",
+        "127.0.0.1:{port}",
+        "--backlog",
+        "2048",
+    ]
 
 
 def uvicorn_command(workers: int) -> list[str]:
-    return [sys.executable, str(BENCH / "baseline_asgi.py"), "--workers", str(workers),
-            "--host", "127.0.0.1", "--port", "{port}"]  # fmt: skip
+    return [
+        sys.executable,
+        str(BENCH / "baseline_asgi.py"),
+        "--workers",
+        str(workers),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+    ]

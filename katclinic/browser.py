@@ -112,10 +112,18 @@ def demo_server() -> Iterator[str]:
         log = data_dir / "server.log"
         with log.open("wb") as out:
             server = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-                [sys.executable, str(BASE_DIR / "manage.py"), "runserver",
-                 f"127.0.0.1:{port}", "--noreload"],
-                env=env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    str(BASE_DIR / "manage.py"),
+                    "runserver",
+                    f"127.0.0.1:{port}",
+                    "--noreload",
+                ],
+                env=env,
+                cwd=BASE_DIR,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
             try:
                 base_url = f"http://127.0.0.1:{port}"
                 wait_until_healthy(base_url, server, log)

@@ -49,8 +49,13 @@ class ClinicTestCase(TestCase):
         cls.org = Organization.objects.create(name="Test Health")
         cls.clinic = Clinic.objects.create(organization=cls.org, name="North", slug="north")
         cls.other_clinic = Clinic.objects.create(organization=cls.org, name="South", slug="south")
-        people = [("alice", Role.FRONT_DESK), ("paula", Role.PRESCRIBER), ("nick", Role.NURSE),
-                  ("tara", Role.THERAPIST), ("adam", Role.ADMIN)]  # fmt: skip
+        people = [
+            ("alice", Role.FRONT_DESK),
+            ("paula", Role.PRESCRIBER),
+            ("nick", Role.NURSE),
+            ("tara", Role.THERAPIST),
+            ("adam", Role.ADMIN),
+        ]
         for name, role in people:
             user = make_user(f"{name}@example.org", name.capitalize())
             StaffMembership.objects.create(user=user, clinic=cls.clinic, role=role)
@@ -75,9 +80,15 @@ class ClinicTestCase(TestCase):
     @classmethod
     def make_patient(cls, clinic: Clinic, first: str, last: str, mrn: str, **extra: Any) -> Patient:
         return Patient.objects.create(
-            clinic=clinic, mrn=mrn, first_name=first, last_name=last, date_of_birth=date(1985, 4, 12),
-            phone="555-0101", responsible_clinician=getattr(cls, "paula", None), **extra,
-        )  # fmt: skip
+            clinic=clinic,
+            mrn=mrn,
+            first_name=first,
+            last_name=last,
+            date_of_birth=date(1985, 4, 12),
+            phone="555-0101",
+            responsible_clinician=getattr(cls, "paula", None),
+            **extra,
+        )
 
     def login(self, user: User) -> None:
         """Sign in with both factors already passed."""
@@ -91,5 +102,10 @@ class ClinicTestCase(TestCase):
 
     @property
     def staff_by_role(self) -> dict[str, User]:
-        return {"front_desk": self.alice, "prescriber": self.paula, "nurse": self.nick,
-                "therapist": self.tara, "admin": self.adam}  # fmt: skip
+        return {
+            "front_desk": self.alice,
+            "prescriber": self.paula,
+            "nurse": self.nick,
+            "therapist": self.tara,
+            "admin": self.adam,
+        }

@@ -58,9 +58,16 @@ def seed() -> None:
     clinic = Clinic.objects.create(organization=org, name="North", slug="north")
     nurse = User.objects.create_user(email="nurse@crash.invalid", full_name="N", kind="staff")
     for n in range(20):
-        services.register_patient(clinic=clinic, by=nurse, data={
-            "first_name": f"P{n}", "last_name": "Crash", "date_of_birth": date(1980, 1, 1 + n),
-            "phone": "555-0100"})  # fmt: skip
+        services.register_patient(
+            clinic=clinic,
+            by=nurse,
+            data={
+                "first_name": f"P{n}",
+                "last_name": "Crash",
+                "date_of_birth": date(1980, 1, 1 + n),
+                "phone": "555-0100",
+            },
+        )
 
 
 def write_one(kind: str, patients: list[Any], nurse: Any, rng: random.Random) -> tuple[str, int]:
@@ -72,15 +79,29 @@ def write_one(kind: str, patients: list[Any], nurse: Any, rng: random.Random) ->
     patient = rng.choice(patients)
     if kind == "weight":
         kg = Decimal(rng.randint(450, 1200)) / 10
-        row = services.record_weight(patient=patient, weight_kg=kg, entered_value=kg,
-                                     entered_unit="kg", measured_on=date(2026, 1, 5), by=nurse)  # fmt: skip
+        row = services.record_weight(
+            patient=patient,
+            weight_kg=kg,
+            entered_value=kg,
+            entered_unit="kg",
+            measured_on=date(2026, 1, 5),
+            by=nurse,
+        )
     elif kind == "allergy":
-        row = services.add_allergy(patient=patient, by=nurse,
-                                   data={"substance": f"test-{rng.randint(1, 10**9)}"})  # fmt: skip
+        row = services.add_allergy(
+            patient=patient, by=nurse, data={"substance": f"test-{rng.randint(1, 10**9)}"}
+        )
     else:
-        row = services.register_patient(clinic=patient.clinic, by=nurse, data={
-            "first_name": "New", "last_name": "Crash", "date_of_birth": date(1990, 2, 3),
-            "phone": "555-0100"})  # fmt: skip
+        row = services.register_patient(
+            clinic=patient.clinic,
+            by=nurse,
+            data={
+                "first_name": "New",
+                "last_name": "Crash",
+                "date_of_birth": date(1990, 2, 3),
+                "phone": "555-0100",
+            },
+        )
     return row._meta.label_lower, row.pk
 
 
@@ -98,8 +119,11 @@ def writer(log_path: Path, seed_value: int) -> None:
     with open(log_path, "a", buffering=1) as log:
         while True:
             kind = rng.choices(KINDS, weights=(6, 2, 1, 3 if submit else 0))[0]
-            label, pk = submit(rng, patients, nurse) if kind == "response" and submit else (
-                write_one(kind, patients, nurse, rng))  # fmt: skip
+            label, pk = (
+                submit(rng, patients, nurse)
+                if kind == "response" and submit
+                else (write_one(kind, patients, nurse, rng))
+            )
             log.write(f"{label} {pk}\n")
 
 
@@ -114,10 +138,13 @@ def questionnaire_writer() -> Any:
 
     def submit(rng: random.Random, patients: list[Any], nurse: Any) -> tuple[str, int]:
         row = measures.submit_response(
-            patient=rng.choice(patients), instrument_key="gad7", source="staff",
+            patient=rng.choice(patients),
+            instrument_key="gad7",
+            source="staff",
             answers={f"q{i}": rng.randint(0, 3) for i in range(1, 8)},
-            submitted_by=nurse, request=None,
-        )  # fmt: skip
+            submitted_by=nurse,
+            request=None,
+        )
         return row._meta.label_lower, row.pk
 
     return submit
@@ -140,8 +167,11 @@ def verify(logs: list[Path]) -> dict[str, Any]:
         model = apps.get_model(label)
         found = set(model._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
         lost += len(ids - found)
-        audited = set(AuditEvent.objects.filter(object_type=label, action="create")
-                      .values_list("object_id", flat=True))  # fmt: skip
+        audited = set(
+            AuditEvent.objects.filter(object_type=label, action="create").values_list(
+                "object_id", flat=True
+            )
+        )
         unaudited += len({str(i) for i in ids} - audited)
     try:
         call_command("verify_audit")
@@ -149,9 +179,13 @@ def verify(logs: list[Path]) -> dict[str, Any]:
     except Exception as exc:  # report, don't crash the bench
         print(f"verify_audit: {exc}", file=sys.stderr)
         audit_ok = False
-    return {"acknowledged": sum(map(len, acked.values())), "lost": lost,
-            "acknowledged_without_audit_event": unaudited, "verify_audit_ok": audit_ok,
-            "by_kind": {k: len(v) for k, v in acked.items()}}  # fmt: skip
+    return {
+        "acknowledged": sum(map(len, acked.values())),
+        "lost": lost,
+        "acknowledged_without_audit_event": unaudited,
+        "verify_audit_ok": audit_ok,
+        "by_kind": {k: len(v) for k, v in acked.items()},
+    }
 
 
 def storage_check(env: dict[str, str]) -> dict[str, Any]:
@@ -167,21 +201,36 @@ def storage_check(env: dict[str, str]) -> dict[str, Any]:
     import dj_database_url
 
     db = dj_database_url.parse(env["DATABASE_URL"])
-    pg = {"PGHOST": db["HOST"], "PGPORT": str(db["PORT"] or 5432), "PGUSER": db["USER"],
-          "PGPASSWORD": db["PASSWORD"] or ""}  # fmt: skip
-    create = subprocess.run(["psql", "-d", db["NAME"], "-c", "CREATE EXTENSION IF NOT EXISTS amcheck"],
-                            env={**os.environ, **pg}, capture_output=True, text=True)  # fmt: skip
+    pg = {
+        "PGHOST": db["HOST"],
+        "PGPORT": str(db["PORT"] or 5432),
+        "PGUSER": db["USER"],
+        "PGPASSWORD": db["PASSWORD"] or "",
+    }
+    create = subprocess.run(
+        ["psql", "-d", db["NAME"], "-c", "CREATE EXTENSION IF NOT EXISTS amcheck"],
+        env={**os.environ, **pg},
+        capture_output=True,
+        text=True,
+    )
     if create.returncode != 0:
         return {"pg_amcheck": f"skipped: {create.stderr.strip()}", "ok": True}
-    run = subprocess.run([tool, "--heapallindexed", "--install-missing", db["NAME"]],
-                         env={**os.environ, **pg}, capture_output=True, text=True)  # fmt: skip
-    return {"pg_amcheck": "clean" if run.returncode == 0 else run.stdout[-2000:] + run.stderr,
-            "ok": run.returncode == 0}  # fmt: skip
+    run = subprocess.run(
+        [tool, "--heapallindexed", "--install-missing", db["NAME"]],
+        env={**os.environ, **pg},
+        capture_output=True,
+        text=True,
+    )
+    return {
+        "pg_amcheck": "clean" if run.returncode == 0 else run.stdout[-2000:] + run.stderr,
+        "ok": run.returncode == 0,
+    }
 
 
 def child(role: str, env: dict[str, str], extra: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, __file__, "--role", role, *extra],
-                            env={**os.environ, **env}, cwd=ROOT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, __file__, "--role", role, *extra], env={**os.environ, **env}, cwd=ROOT
+    )
 
 
 def database_env(work: Path) -> dict[str, str]:
@@ -194,8 +243,14 @@ def database_env(work: Path) -> dict[str, str]:
 
     db = dj_database_url.parse(url)
     name = f"kc_crash_{os.getpid()}"
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
-                         password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as c:  # fmt: skip
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}"')
         c.execute(f'CREATE DATABASE "{name}"')
     return {**env, "DATABASE_URL": url.rsplit("/", 1)[0] + "/" + name}
@@ -209,16 +264,26 @@ def drop_database(env: dict[str, str]) -> None:
     import psycopg
 
     db = dj_database_url.parse(env["DATABASE_URL"])
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
-                         password=db["PASSWORD"] or None, dbname="postgres", autocommit=True) as c:  # fmt: skip
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
 
 
 def parent(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="kc-crash-"))
     env = database_env(work)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env={**os.environ, **env},
-                   cwd=ROOT, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        check=True,
+    )
     child("seed", env, []).wait()
     rng = random.Random(args.seed)
     logs = [work / f"writer-{i}.log" for i in range(args.writers)]
@@ -249,10 +314,14 @@ def parent(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     result_file = work / "verify.json"
     child("verify", env, ["--out", str(result_file), *[f"--logs={p}" for p in logs]]).wait()
-    summary: dict[str, Any] = {"database": "postgresql" if "DATABASE_URL" in env else "sqlite",
-                               "seconds": round(elapsed, 1), "writers": args.writers,
-                               "sigkills_mid_write": kills, **json.loads(result_file.read_text()),
-                               **storage_check(env)}  # fmt: skip
+    summary: dict[str, Any] = {
+        "database": "postgresql" if "DATABASE_URL" in env else "sqlite",
+        "seconds": round(elapsed, 1),
+        "writers": args.writers,
+        "sigkills_mid_write": kills,
+        **json.loads(result_file.read_text()),
+        **storage_check(env),
+    }
     summary["acknowledged_per_second"] = round(summary["acknowledged"] / elapsed, 1)
     ok = summary["lost"] == 0 and summary["verify_audit_ok"] and summary["ok"]
     summary["ok"] = ok and summary["acknowledged_without_audit_event"] == 0

@@ -29,8 +29,11 @@ def tokens() -> dict[str, str]:
 
 def outsiders(identity: str) -> list[str]:
     """Who must not read what `identity` may read."""
-    return {"north_staff": ["south_staff"], "patient": ["patient2", "south_staff"],
-            "patient2": ["patient", "south_staff"]}.get(identity, [])  # fmt: skip
+    return {
+        "north_staff": ["south_staff"],
+        "patient": ["patient2", "south_staff"],
+        "patient2": ["patient", "south_staff"],
+    }.get(identity, [])
 
 
 def identity_of(request: requests.PreparedRequest) -> str | None:

@@ -31,8 +31,16 @@ sys.path.insert(0, str(HERE.parent))
 
 from servers import serve  # noqa: E402
 
-STRIPPED = ("DATABASE_URL", "TEST_DATABASE_NAME", "SQLITE_PATH", "KATCLINIC_DEMO",
-            "KATCLINIC_TESTING", "DEBUG", "DJANGO_SETTINGS_MODULE", "SCHEMATHESIS_HOOKS")  # fmt: skip
+STRIPPED = (
+    "DATABASE_URL",
+    "TEST_DATABASE_NAME",
+    "SQLITE_PATH",
+    "KATCLINIC_DEMO",
+    "KATCLINIC_TESTING",
+    "DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+    "SCHEMATHESIS_HOOKS",
+)
 CHECKS = "not_a_server_error,ignored_auth,object_level_authorization,other_clinic_or_patient_gets_nothing"
 PHASES = "examples,coverage,fuzzing,stateful"
 # Who the fuzzer acts as, and which identities must not see each other's records.
@@ -43,8 +51,9 @@ RUNS = {
 
 
 def step(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True,
-                            text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
@@ -57,9 +66,12 @@ def write_config(work: Path, seeded: dict[str, Any], user: str, peers: list[str]
     given its own; staff find ids through the patient list.
     """
     tokens = seeded["tokens"]
-    document = {"auth": [{"name": name, "fixedHeaders": [{"name": "Authorization",
-                                                          "value": f"Bearer {raw}"}]}
-                         for name, raw in tokens.items()]}  # fmt: skip
+    document = {
+        "auth": [
+            {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {raw}"}]}
+            for name, raw in tokens.items()
+        ]
+    }
     auth = work / f"auth-{user}.json"
     auth.write_text(json.dumps(document))
     config = work / f"schemathesis-{user}.toml"
@@ -67,19 +79,37 @@ def write_config(work: Path, seeded: dict[str, Any], user: str, peers: list[str]
     if user in seeded["patients"]:
         parameters["patient_id"] = seeded["patients"][user]
     config.write_text(
-        "[parameters]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in parameters.items())
+        "[parameters]\n"
+        + "".join(f"{k} = {json.dumps(v)}\n" for k, v in parameters.items())
         + f'[auth.wfc]\npath = "{auth}"\nuser = "{user}"\npeers = {json.dumps(peers)}\n'
-    )  # fmt: skip
+    )
     return config
 
 
-def fuzz(args: argparse.Namespace, env: dict[str, str], base: str, config: Path,
-         name: str) -> int:  # fmt: skip
-    command = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config),
-               "run", f"{base}/api/openapi.json", "--phases", args.phases, "--checks", CHECKS,
-               "--workers", str(args.workers), "--max-examples", str(args.max_examples),
-               "--seed", str(args.seed), "--request-timeout", "30", "--report", "junit",
-               "--report-junit-path", str(args.report_dir / f"fuzz-{name}.xml")]  # fmt: skip
+def fuzz(args: argparse.Namespace, env: dict[str, str], base: str, config: Path, name: str) -> int:
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{base}/api/openapi.json",
+        "--phases",
+        args.phases,
+        "--checks",
+        CHECKS,
+        "--workers",
+        str(args.workers),
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
+        "--request-timeout",
+        "30",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(args.report_dir / f"fuzz-{name}.xml"),
+    ]
     if args.max_time:
         command += ["--max-time", str(args.max_time)]
     print(f"\n--- as {name}: {' '.join(command[3:6])} ...", flush=True)
@@ -88,11 +118,16 @@ def fuzz(args: argparse.Namespace, env: dict[str, str], base: str, config: Path,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--max-examples", type=int, default=5, help="cases per operation and phase")
-    parser.add_argument("--max-time", type=int, default=30,
-                        help="seconds per identity; fuzzing repeats until spent (0: no budget)")  # fmt: skip
+    parser.add_argument(
+        "--max-time",
+        type=int,
+        default=30,
+        help="seconds per identity; fuzzing repeats until spent (0: no budget)",
+    )
     parser.add_argument("--phases", default=PHASES)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
@@ -104,8 +139,14 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="katclinic-fuzz-"))
     env = {k: v for k, v in os.environ.items() if k not in STRIPPED}
-    env.update({"KATCLINIC_DEV": "1", "DATA_DIR": str(work / "data"), "PYTHONUNBUFFERED": "1",
-                "LOG_LEVEL": "WARNING"})  # fmt: skip
+    env.update(
+        {
+            "KATCLINIC_DEV": "1",
+            "DATA_DIR": str(work / "data"),
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     started = time.monotonic()
     try:
         step(env, "manage.py", "migrate", "--noinput")
@@ -114,20 +155,30 @@ def main() -> None:
         print(f"demo database ready in {time.monotonic() - started:.0f} s", flush=True)
         log = work / "server.log"
         failed = []
-        runserver = [sys.executable, "manage.py", "runserver", "127.0.0.1:{port}", "--noreload",
-                     "--skip-checks"]  # fmt: skip
+        runserver = [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            "127.0.0.1:{port}",
+            "--noreload",
+            "--skip-checks",
+        ]
         with serve(runserver, env, "/api/openapi.json", log) as base:
-            fuzz_env = env | {"SCHEMATHESIS_HOOKS": "bench.fuzz.hooks",
-                              "FUZZ_TOKENS": str(work / "tokens.json"),
-                              "PYTHONPATH": str(ROOT)}  # fmt: skip
+            fuzz_env = env | {
+                "SCHEMATHESIS_HOOKS": "bench.fuzz.hooks",
+                "FUZZ_TOKENS": str(work / "tokens.json"),
+                "PYTHONPATH": str(ROOT),
+            }
             for name, (user, peers) in RUNS.items():
                 if args.only and name != args.only:
                     continue
                 if fuzz(args, fuzz_env, base, write_config(work, seeded, user, peers), name):
                     failed.append(name)
         errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
-        print(f"\nfuzz: {time.monotonic() - started:.0f} s; server tracebacks: {len(errors)}; "
-              f"failed runs: {', '.join(failed) or 'none'}; server log: {log}")  # fmt: skip
+        print(
+            f"\nfuzz: {time.monotonic() - started:.0f} s; server tracebacks: {len(errors)}; "
+            f"failed runs: {', '.join(failed) or 'none'}; server log: {log}"
+        )
         if failed or errors:
             args.keep = True
             sys.exit(1)

@@ -43,8 +43,9 @@ def main() -> None:
     }
     tokens = {}
     for name, (user, clinic) in who.items():
-        _, raw = ApiToken.issue(user=user, clinic=clinic, name=f"fuzz {name}",
-                                scopes=list(Scope.values))  # fmt: skip
+        _, raw = ApiToken.issue(
+            user=user, clinic=clinic, name=f"fuzz {name}", scopes=list(Scope.values)
+        )
         tokens[name] = raw
     ids = {"patient": world.patients[0].pk, "patient2": world.patients[1].pk}
     print(json.dumps({"tokens": tokens, "patients": ids}))

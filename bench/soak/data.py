@@ -51,22 +51,34 @@ def monitoring_sessions(world: generator.DemoWorld, count: int) -> list[int]:
     made = []
     for plan in plans:
         session = DosingSession.objects.create(
-            clinic_id=plan.clinic_id, patient_id=plan.patient_id, plan=plan, chair="Chair 1",
-            route=plan.protocol_version.route, scheduled_for=now - timedelta(minutes=30),
-            state=SessionState.MONITORING, escort_confirmed=True, no_driving_agreed=True,
-            pregnancy_status="not_applicable", questionnaires_confirmed=True,
-            meds_reviewed_by=nurse, meds_reviewed_at=now - timedelta(minutes=25),
-            dose_started_at=now - timedelta(minutes=15), created_by=nurse,
-            last_food_at=now - timedelta(hours=4), last_liquid_at=now - timedelta(hours=1),
-        )  # fmt: skip
+            clinic_id=plan.clinic_id,
+            patient_id=plan.patient_id,
+            plan=plan,
+            chair="Chair 1",
+            route=plan.protocol_version.route,
+            scheduled_for=now - timedelta(minutes=30),
+            state=SessionState.MONITORING,
+            escort_confirmed=True,
+            no_driving_agreed=True,
+            pregnancy_status="not_applicable",
+            questionnaires_confirmed=True,
+            meds_reviewed_by=nurse,
+            meds_reviewed_at=now - timedelta(minutes=25),
+            dose_started_at=now - timedelta(minutes=15),
+            created_by=nurse,
+            last_food_at=now - timedelta(hours=4),
+            last_liquid_at=now - timedelta(hours=1),
+        )
         made.append(session.pk)
     return made
 
 
 def marks() -> dict[str, int]:
     """The highest id of each stored kind before the load: rows above it are the soak's."""
-    out = {kind: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
-           for kind, model in STORED.items()}  # fmt: skip
+    out = {
+        kind: (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+        for kind, model in STORED.items()
+    }
     out["audit"] = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     return out
 

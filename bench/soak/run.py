@@ -100,9 +100,13 @@ class Client:
             conn.close()
 
     def submission(self) -> tuple[str, str, dict[str, str], int]:
-        body = json.dumps({"patient_id": self.rng.choice(self.context["submit_patients"]),
-                           "instrument": "gad7",
-                           "answers": {f"q{i}": self.rng.randint(0, 3) for i in range(1, 8)}})  # fmt: skip
+        body = json.dumps(
+            {
+                "patient_id": self.rng.choice(self.context["submit_patients"]),
+                "instrument": "gad7",
+                "answers": {f"q{i}": self.rng.randint(0, 3) for i in range(1, 8)},
+            }
+        )
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         return "/api/measures/responses", body, headers, 201
 
@@ -112,11 +116,17 @@ class Client:
 
     def vitals(self) -> tuple[str, str, dict[str, str], int]:
         systolic = self.rng.randint(112, 138)
-        form = {"csrfmiddlewaretoken": self.csrf, "label": "extra reading",
-                "taken_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-                "systolic": systolic, "diastolic": self.rng.randint(68, min(88, systolic - 20)),
-                "heart_rate": self.rng.randint(60, 92), "spo2": self.rng.randint(96, 99),
-                "respiratory_rate": self.rng.randint(12, 18), "moaas": 5}  # fmt: skip
+        form = {
+            "csrfmiddlewaretoken": self.csrf,
+            "label": "extra reading",
+            "taken_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "systolic": systolic,
+            "diastolic": self.rng.randint(68, min(88, systolic - 20)),
+            "heart_rate": self.rng.randint(60, 92),
+            "spo2": self.rng.randint(96, 99),
+            "respiratory_rate": self.rng.randint(12, 18),
+            "moaas": 5,
+        }
         headers = {"Cookie": self.cookie, "Content-Type": "application/x-www-form-urlencoded"}
         return (
             f"/dosing/{self.dosing_session}/checkpoint/",
@@ -173,8 +183,12 @@ class MemorySampler(threading.Thread):
                 continue
             if needle in cmd and "gunicorn" in cmd:
                 parent = int(stat.rsplit(")", 1)[1].split()[1])
-                if needle not in (Path(f"/proc/{parent}/cmdline").read_bytes().decode(errors="replace")
-                                  .replace("\0", " ")):  # fmt: skip
+                if needle not in (
+                    Path(f"/proc/{parent}/cmdline")
+                    .read_bytes()
+                    .decode(errors="replace")
+                    .replace("\0", " ")
+                ):
                     return int(entry.name)
         return None
 
@@ -209,9 +223,16 @@ class MemorySampler(threading.Thread):
         for pid, points in sorted(self.samples.items()):
             settled = [rss for at, rss in points if at >= warmup] or [points[-1][1]]
             first, last = settled[0], points[-1][1]
-            rows.append({"pid": pid, "samples": len(points), "after_warmup_mb": round(first, 1),
-                         "end_mb": round(last, 1), "peak_mb": round(max(r for _, r in points), 1),
-                         "growth": round(last / first - 1, 3) if first else 0.0})  # fmt: skip
+            rows.append(
+                {
+                    "pid": pid,
+                    "samples": len(points),
+                    "after_warmup_mb": round(first, 1),
+                    "end_mb": round(last, 1),
+                    "peak_mb": round(max(r for _, r in points), 1),
+                    "growth": round(last / first - 1, 3) if first else 0.0,
+                }
+            )
         return rows
 
 
@@ -232,8 +253,14 @@ def logged_errors(text: str) -> dict[str, int]:
 
 
 def data_script(env: dict[str, str], *args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, str(SOAK / "data.py"), *args], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, str(SOAK / "data.py"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         sys.exit(f"data.py {args[0]} failed:\n{out.stdout[-3000:]}{out.stderr[-5000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -265,8 +292,11 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
         port = urllib.parse.urlsplit(base).port or 0
         sampler = MemorySampler(port, args.sample_every)
         sampler.start()
-        print(f"{backend}: {args.clients} clients for {args.duration:.0f} s against {base} "
-              f"({args.workers} sync workers) ...", flush=True)  # fmt: skip
+        print(
+            f"{backend}: {args.clients} clients for {args.duration:.0f} s against {base} "
+            f"({args.workers} sync workers) ...",
+            flush=True,
+        )
         started = time.monotonic()
         deadline = started + args.duration
         clients = [Client(base, context, i, args.seed + i) for i in range(args.clients)]
@@ -303,16 +333,33 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
         print(f"server log kept: {kept.relative_to(ROOT)}", flush=True)
     warmup = min(60.0, args.duration / 5)
     memory = sampler.summary(warmup)
-    return {"backend": backend, "seconds": round(elapsed, 1), "clients": args.clients,
-            "workers": args.workers, "patients": args.patients,
-            "requests": sum(tally.statuses.values()), "accepted": dict(tally.counts),
-            "statuses": dict(sorted(tally.statuses.items())), "server_errors": tally.server_errors,
-            "failed_connections": tally.failed, "unexpected_samples": tally.samples[:10],
-            "latency_ms": {k: {"p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1),
-                               "max": round(percentile(v, 1.0), 1)} for k, v in tally.latency.items()},
-            "log_database_is_locked": text.count("database is locked"),
-            "log_tracebacks": text.count("Traceback"), "log_errors": errors, "stored": stored,
-            "memory": memory, "memory_warmup_seconds": warmup}  # fmt: skip
+    return {
+        "backend": backend,
+        "seconds": round(elapsed, 1),
+        "clients": args.clients,
+        "workers": args.workers,
+        "patients": args.patients,
+        "requests": sum(tally.statuses.values()),
+        "accepted": dict(tally.counts),
+        "statuses": dict(sorted(tally.statuses.items())),
+        "server_errors": tally.server_errors,
+        "failed_connections": tally.failed,
+        "unexpected_samples": tally.samples[:10],
+        "latency_ms": {
+            k: {
+                "p50": round(percentile(v, 0.5), 1),
+                "p99": round(percentile(v, 0.99), 1),
+                "max": round(percentile(v, 1.0), 1),
+            }
+            for k, v in tally.latency.items()
+        },
+        "log_database_is_locked": text.count("database is locked"),
+        "log_tracebacks": text.count("Traceback"),
+        "log_errors": errors,
+        "stored": stored,
+        "memory": memory,
+        "memory_warmup_seconds": warmup,
+    }
 
 
 def failures(r: dict[str, Any]) -> list[str]:
@@ -330,8 +377,10 @@ def failures(r: dict[str, Any]) -> list[str]:
     for kind in ("submission", "vitals"):
         s = r["stored"][kind]
         if s["stored"] != s["accepted"] or s["accepted_ids_missing"]:
-            out.append(f"{kind}: {s['stored']} rows stored for {s['accepted']} accepted "
-                       f"({s['accepted_ids_missing']} acknowledged ids missing)")  # fmt: skip
+            out.append(
+                f"{kind}: {s['stored']} rows stored for {s['accepted']} accepted "
+                f"({s['accepted_ids_missing']} acknowledged ids missing)"
+            )
         if s["stored_without_audit_event"]:
             out.append(
                 f"{kind}: {s['stored_without_audit_event']} stored rows without an audit event"
@@ -360,9 +409,11 @@ def failures(r: dict[str, Any]) -> list[str]:
 
 
 def table(r: dict[str, Any]) -> str:
-    lines = [f"{r['backend']}: {r['requests']:,} requests in {r['seconds']} s "
-             f"({r['requests'] / r['seconds']:.0f}/s), {r['clients']} clients, {r['workers']} workers",
-             f"{'kind':<12}{'accepted':>10}{'stored':>9}{'audited':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"]  # fmt: skip
+    lines = [
+        f"{r['backend']}: {r['requests']:,} requests in {r['seconds']} s "
+        f"({r['requests'] / r['seconds']:.0f}/s), {r['clients']} clients, {r['workers']} workers",
+        f"{'kind':<12}{'accepted':>10}{'stored':>9}{'audited':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}",
+    ]
     for kind in KINDS:
         lat = r["latency_ms"].get(kind, {"p50": 0, "p99": 0, "max": 0})
         s = r["stored"].get(kind, {})
@@ -371,15 +422,21 @@ def table(r: dict[str, Any]) -> str:
         else:
             stored = str(s.get("stored", 0))
             audited = str(s.get("stored", 0) - s.get("stored_without_audit_event", 0))
-        lines.append(f"{kind:<12}{r['accepted'].get(kind, 0):>10,}{stored:>9}{audited:>9}"
-                     f"{lat['p50']:>9.1f}{lat['p99']:>9.1f}{lat['max']:>9.1f}")  # fmt: skip
-    lines.append(f"5xx: {r['server_errors']}  no answer: {r['failed_connections']}  "
-                 f"'database is locked' in log: {r['log_database_is_locked']}  "
-                 f"tracebacks: {r['log_tracebacks']}  verify_audit: "
-                 f"{'ok' if r['stored']['verify_audit_ok'] else 'FAILED'}")  # fmt: skip
+        lines.append(
+            f"{kind:<12}{r['accepted'].get(kind, 0):>10,}{stored:>9}{audited:>9}"
+            f"{lat['p50']:>9.1f}{lat['p99']:>9.1f}{lat['max']:>9.1f}"
+        )
+    lines.append(
+        f"5xx: {r['server_errors']}  no answer: {r['failed_connections']}  "
+        f"'database is locked' in log: {r['log_database_is_locked']}  "
+        f"tracebacks: {r['log_tracebacks']}  verify_audit: "
+        f"{'ok' if r['stored']['verify_audit_ok'] else 'FAILED'}"
+    )
     for m in r["memory"]:
-        lines.append(f"worker {m['pid']}: RSS {m['after_warmup_mb']} MB after warm-up -> "
-                     f"{m['end_mb']} MB at the end ({m['growth']:+.1%}), peak {m['peak_mb']} MB")  # fmt: skip
+        lines.append(
+            f"worker {m['pid']}: RSS {m['after_warmup_mb']} MB after warm-up -> "
+            f"{m['end_mb']} MB at the end ({m['growth']:+.1%}), peak {m['peak_mb']} MB"
+        )
     return "\n".join(lines)
 
 
@@ -392,8 +449,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mix", default="5,3,2", help="weights of submission,chart,vitals")
     p.add_argument("--sample-every", type=float, default=5, help="seconds between RSS samples")
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--postgres", metavar="URL", help="run on a scratch PostgreSQL database next "
-                   "to the one in URL (dropped afterwards) instead of SQLite")  # fmt: skip
+    p.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run on a scratch PostgreSQL database next "
+        "to the one in URL (dropped afterwards) instead of SQLite",
+    )
     return p.parse_args(argv)
 
 
@@ -410,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     info["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     problems = failures(result)
     print()
-    print(f"machine: {info['nproc']} cores, {info['cpu']}; load average (1 min) before/after: "
-          f"{info['load_average_1m']}/{info['load_average_1m_after']}")  # fmt: skip
+    print(
+        f"machine: {info['nproc']} cores, {info['cpu']}; load average (1 min) before/after: "
+        f"{info['load_average_1m']}/{info['load_average_1m_after']}"
+    )
     print(table(result))
     for problem in problems:
         print(f"FAIL: {problem}")
@@ -421,8 +484,18 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"soak-{stamp}.json"
-    path.write_text(json.dumps({"at": stamp, "machine": info, "args": vars(args), "result": result,
-                                "failures": problems}, indent=1))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "at": stamp,
+                "machine": info,
+                "args": vars(args),
+                "result": result,
+                "failures": problems,
+            },
+            indent=1,
+        )
+    )
     print(f"results: {path.relative_to(ROOT)}")
     return 1 if problems else 0
 

@@ -68,8 +68,14 @@ def sign_in(request: HttpRequest, user: User) -> None:
     request.session.save()
     UserSession.objects.create(user=user, session_key=request.session.session_key or "")
     LoginFailure.objects.filter(email=user.email).delete()
-    audit.record(request=request, action=Action.LOGIN, user=user, object_type="account",
-                 object_id=str(user.pk), detail={"step": "password"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.LOGIN,
+        user=user,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={"step": "password"},
+    )
 
 
 def needs_second_factor(user: User) -> bool:
@@ -118,8 +124,13 @@ def verify_second_factor(request: HttpRequest, user: User, code: str) -> bool:
         UserSession.objects.update_or_create(
             session_key=request.session.session_key or "", defaults={"user": user}
         )
-        audit.record(request=request, action=Action.LOGIN, object_type="account",
-                     object_id=str(user.pk), detail={"step": "second_factor"})  # fmt: skip
+        audit.record(
+            request=request,
+            action=Action.LOGIN,
+            object_type="account",
+            object_id=str(user.pk),
+            detail={"step": "second_factor"},
+        )
     else:
         record_failure(request, email=user.email, reason="wrong second-factor code")
     return ok
@@ -154,8 +165,13 @@ def confirm_totp(request: HttpRequest, user: User, secret: str, code: str) -> li
         RecoveryCode(user=user, code_hash=make_password(c)) for c in codes
     )
     request.session[OTP_OK] = True
-    audit.record(request=request, action=Action.SECURITY, object_type="account",
-                 object_id=str(user.pk), detail={"change": "authenticator enrolled"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.SECURITY,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={"change": "authenticator enrolled"},
+    )
     return codes
 
 
@@ -172,8 +188,14 @@ def deactivate_user(*, user: User, by: User, request: HttpRequest | None = None)
     user.is_active = False
     user.save(update_fields=["is_active"])
     ended = end_sessions(user)
-    audit.record(request=request, user=by, action=Action.SECURITY, object_type="account",
-                 object_id=str(user.pk), detail={"change": "deactivated", "sessions_ended": ended})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.SECURITY,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={"change": "deactivated", "sessions_ended": ended},
+    )
 
 
 def demo_code_for(user: User) -> str | None:

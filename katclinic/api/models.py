@@ -73,8 +73,15 @@ class ApiToken(models.Model):
         if unknown:
             raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
         raw = "kat_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, clinic=clinic, name=name, token_hash=hash_token(raw),
-                                   prefix=raw[:12], scopes=sorted(set(scopes)), **extra)  # fmt: skip
+        token = cls.objects.create(
+            user=user,
+            clinic=clinic,
+            name=name,
+            token_hash=hash_token(raw),
+            prefix=raw[:12],
+            scopes=sorted(set(scopes)),
+            **extra,
+        )
         return token, raw
 
     def allows(self, scope: Scope) -> bool:

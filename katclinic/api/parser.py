@@ -45,6 +45,14 @@ class RefuseNulParser(Parser):
         parsed = super().parse_querydict(data, list_fields, request)
         bad = [key for key, value in parsed.items() if NUL in str(value) or NUL in key]
         if bad:
-            raise ValidationError([{"loc": ("query", key), "msg": "Text must not contain NUL characters",
-                                    "type": "value_error"} for key in bad])  # fmt: skip
+            raise ValidationError(
+                [
+                    {
+                        "loc": ("query", key),
+                        "msg": "Text must not contain NUL characters",
+                        "type": "value_error",
+                    }
+                    for key in bad
+                ]
+            )
         return parsed

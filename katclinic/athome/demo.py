@@ -23,10 +23,18 @@ from katclinic.protocols.models import Plan, ProtocolVersion
 
 KEY = "sublingual_titration"
 CALM = services.PostAnswers(
-    side_effects=["nausea", "dizziness"], worst_severity=1, side_effect_notes="Mild nausea in the first hour.",
-    detached_score=2, unreal_score=2, still_dissociated=False, feels_safe=True, systolic=132, diastolic=84,
-    monitor_concerned=False, monitor_observation="Calm and resting with music; chatted normally after two hours.",
-)  # fmt: skip
+    side_effects=["nausea", "dizziness"],
+    worst_severity=1,
+    side_effect_notes="Mild nausea in the first hour.",
+    detached_score=2,
+    unreal_score=2,
+    still_dissociated=False,
+    feels_safe=True,
+    systolic=132,
+    diastolic=84,
+    monitor_concerned=False,
+    monitor_observation="Calm and resting with music; chatted normally after two hours.",
+)
 
 
 def _sublingual_plan(world: DemoWorld, patient: Patient) -> Plan | None:
@@ -39,8 +47,14 @@ def _sublingual_plan(world: DemoWorld, patient: Patient) -> Plan | None:
     if version is None:
         return None
     prescriber = world.staff["prescriber"]
-    draft = protocols.create_plan(patient=patient, protocol_version=version, phase="induction",
-                                  start_on=timezone.localdate() - timedelta(days=7), requested_mg=None, by=prescriber)  # fmt: skip
+    draft = protocols.create_plan(
+        patient=patient,
+        protocol_version=version,
+        phase="induction",
+        start_on=timezone.localdate() - timedelta(days=7),
+        requested_mg=None,
+        by=prescriber,
+    )
     return protocols.sign_plan(version=draft, prescriber=prescriber).plan
 
 
@@ -74,18 +88,37 @@ def build(world: DemoWorld) -> None:
         return
     prescriber, nurse = world.staff["prescriber"], world.staff["nurse"]
     checked = timezone.localdate() - timedelta(days=6)
-    rx = services.prescribe(patient=patient, by=prescriber, data=services.PrescriptionInput(
-        plan=plan, product="Racemic ketamine sublingual troche", strength_mg=Decimal("50"), lozenges_per_session=1,
-        quantity=8, refills=1, pharmacy="Springfield Compounding Pharmacy", pdmp_checked=True, pdmp_checked_on=checked,
-    ))  # fmt: skip
+    rx = services.prescribe(
+        patient=patient,
+        by=prescriber,
+        data=services.PrescriptionInput(
+            plan=plan,
+            product="Racemic ketamine sublingual troche",
+            strength_mg=Decimal("50"),
+            lozenges_per_session=1,
+            quantity=8,
+            refills=1,
+            pharmacy="Springfield Compounding Pharmacy",
+            pdmp_checked=True,
+            pdmp_checked_on=checked,
+        ),
+    )
     rx.__class__.objects.filter(pk=rx.pk).update(signed_at=timezone.now() - timedelta(days=6))
     services.record_dispense(prescription=rx, quantity=8, dispensed_on=checked, by=nurse)
     _sessions(patient, nurse)
 
 
 def _sessions(patient: Patient, nurse: User) -> None:
-    good = gate.Answers(systolic=126, diastolic=80, monitor_present=True, monitor_name="Jordan (partner)",
-                        substances_taken=False, will_not_drive=True, safe_setting=True, fasted=True)  # fmt: skip
+    good = gate.Answers(
+        systolic=126,
+        diastolic=80,
+        monitor_present=True,
+        monitor_name="Jordan (partner)",
+        substances_taken=False,
+        will_not_drive=True,
+        safe_setting=True,
+        fasted=True,
+    )
     blocked = services.start_session(patient=patient)
     high = gate.Answers(**{**good.__dict__, "systolic": 154, "diastolic": 96})
     services.submit_checkin(session=blocked, answers=high)

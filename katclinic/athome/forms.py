@@ -39,7 +39,9 @@ def bp_field(label: str, required: bool) -> forms.IntegerField:
 class PrescriptionForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.none(), label="Plan")
     product = forms.CharField(max_length=200, label="Product")
-    strength_mg = forms.DecimalField(label="Strength per lozenge (mg)", min_value=1, max_digits=6, decimal_places=1)  # fmt: skip
+    strength_mg = forms.DecimalField(
+        label="Strength per lozenge (mg)", min_value=1, max_digits=6, decimal_places=1
+    )
     lozenges_per_session = forms.IntegerField(
         label="Lozenges per session", min_value=1, max_value=20
     )
@@ -50,8 +52,10 @@ class PrescriptionForm(forms.Form):
         required=False, label="I checked the prescription-monitoring database for this patient"
     )
     pdmp_checked_on = forms.DateField(
-        required=False, label="Date of the monitoring check", widget=forms.DateInput(attrs={"type": "date"})
-    )  # fmt: skip
+        required=False,
+        label="Date of the monitoring check",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     def __init__(self, *args: Any, plans: list[Plan], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,10 +67,16 @@ class PrescriptionForm(forms.Form):
     def data_input(self) -> PrescriptionInput:
         d = self.cleaned_data
         return PrescriptionInput(
-            plan=d["plan"], product=d["product"], strength_mg=d["strength_mg"],
-            lozenges_per_session=d["lozenges_per_session"], quantity=d["quantity"], refills=d["refills"],
-            pharmacy=d["pharmacy"], pdmp_checked=d["pdmp_checked"], pdmp_checked_on=d["pdmp_checked_on"],
-        )  # fmt: skip
+            plan=d["plan"],
+            product=d["product"],
+            strength_mg=d["strength_mg"],
+            lozenges_per_session=d["lozenges_per_session"],
+            quantity=d["quantity"],
+            refills=d["refills"],
+            pharmacy=d["pharmacy"],
+            pdmp_checked=d["pdmp_checked"],
+            pdmp_checked_on=d["pdmp_checked_on"],
+        )
 
 
 class DispenseForm(forms.Form):
@@ -90,8 +100,14 @@ class CloseAlertForm(forms.Form):
 class CheckInForm(forms.Form):
     """Only the protocol's items are asked; every asked question must be answered."""
 
-    def __init__(self, *args: Any, items: list[str], substance_free_hours: int, fasting_text: str,
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *args: Any,
+        items: list[str],
+        substance_free_hours: int,
+        fasting_text: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.items = items
         f = self.fields
@@ -124,39 +140,57 @@ class CheckInForm(forms.Form):
     def answers(self) -> gate.Answers:
         d = self.cleaned_data
         return gate.Answers(
-            systolic=d.get("systolic"), diastolic=d.get("diastolic"),
-            monitor_present=d.get("monitor_present", False), monitor_name=d.get("monitor_name", ""),
-            substances_taken=d.get("substances_taken", False), will_not_drive=d.get("will_not_drive", False),
-            safe_setting=d.get("safe_setting", False), fasted=d.get("fasted", False),
-        )  # fmt: skip
+            systolic=d.get("systolic"),
+            diastolic=d.get("diastolic"),
+            monitor_present=d.get("monitor_present", False),
+            monitor_name=d.get("monitor_name", ""),
+            substances_taken=d.get("substances_taken", False),
+            will_not_drive=d.get("will_not_drive", False),
+            safe_setting=d.get("safe_setting", False),
+            fasted=d.get("fasted", False),
+        )
 
 
 class PostCheckInForm(forms.Form):
     side_effects = forms.MultipleChoiceField(
-        label="Side effects since the dose", choices=SIDE_EFFECTS, required=False,
+        label="Side effects since the dose",
+        choices=SIDE_EFFECTS,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-    )  # fmt: skip
+    )
     worst_severity = forms.TypedChoiceField(
-        label="How bad was the worst of them?", coerce=int, widget=forms.RadioSelect,
+        label="How bad was the worst of them?",
+        coerce=int,
+        widget=forms.RadioSelect,
         choices=[(str(s.value), s.label) for s in Severity],
-    )  # fmt: skip
-    side_effect_notes = forms.CharField(label="Anything else about side effects", required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    )
+    side_effect_notes = forms.CharField(
+        label="Anything else about side effects",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     detached_score = forms.TypedChoiceField(
         label="During the session, how detached from your body did you feel? (0 not at all, 4 extremely)",
-        choices=SCORE, coerce=int, widget=forms.RadioSelect,
-    )  # fmt: skip
+        choices=SCORE,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
     unreal_score = forms.TypedChoiceField(
         label="During the session, how unreal did things around you seem? (0 not at all, 4 extremely)",
-        choices=SCORE, coerce=int, widget=forms.RadioSelect,
-    )  # fmt: skip
+        choices=SCORE,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
     still_dissociated = yes_no("Do you still feel detached or unreal now?")
     feels_safe = yes_no("Do you feel safe now?")
     systolic = bp_field("Systolic after the session (mmHg)", False)
     diastolic = bp_field("Diastolic after the session (mmHg)", False)
     monitor_concerned = yes_no("Was your monitor worried at any point?")
-    monitor_observation = forms.CharField(label="How did your monitor see the session?", required=False,
-                                          widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    monitor_observation = forms.CharField(
+        label="How did your monitor see the session?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args: Any, bp_required: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -166,9 +200,15 @@ class PostCheckInForm(forms.Form):
     def answers(self) -> PostAnswers:
         d = self.cleaned_data
         return PostAnswers(
-            side_effects=list(d["side_effects"]), worst_severity=d["worst_severity"],
-            side_effect_notes=d["side_effect_notes"], detached_score=d["detached_score"],
-            unreal_score=d["unreal_score"], still_dissociated=d["still_dissociated"], feels_safe=d["feels_safe"],
-            systolic=d.get("systolic"), diastolic=d.get("diastolic"), monitor_concerned=d["monitor_concerned"],
+            side_effects=list(d["side_effects"]),
+            worst_severity=d["worst_severity"],
+            side_effect_notes=d["side_effect_notes"],
+            detached_score=d["detached_score"],
+            unreal_score=d["unreal_score"],
+            still_dissociated=d["still_dissociated"],
+            feels_safe=d["feels_safe"],
+            systolic=d.get("systolic"),
+            diastolic=d.get("diastolic"),
+            monitor_concerned=d["monitor_concerned"],
             monitor_observation=d["monitor_observation"],
-        )  # fmt: skip
+        )

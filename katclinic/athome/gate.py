@@ -67,8 +67,11 @@ def _bp(a: Answers, limits: BpLimits) -> tuple[bool, str, str]:
         )
     reading = f"{a.systolic}/{a.diastolic} mmHg"
     if a.systolic > limits.systolic_max or a.diastolic > limits.diastolic_max:
-        return (False, f"{reading} is above your limit of {limits.systolic_max}/{limits.diastolic_max}.",
-                f"{CALL} Rest, and if it stays high or you feel unwell, call the clinic.")  # fmt: skip
+        return (
+            False,
+            f"{reading} is above your limit of {limits.systolic_max}/{limits.diastolic_max}.",
+            f"{CALL} Rest, and if it stays high or you feel unwell, call the clinic.",
+        )
     return True, f"{reading} is within {limits.systolic_max}/{limits.diastolic_max}.", ""
 
 
@@ -86,8 +89,11 @@ def _monitor(a: Answers) -> tuple[bool, str, str]:
 
 def _substances(a: Answers, hours: int) -> tuple[bool, str, str]:
     if a.substances_taken:
-        return (False, f"You had one of the listed substances in the last {hours} hours.",
-                f"{CALL} Wait until {hours} hours have passed since the last one.")  # fmt: skip
+        return (
+            False,
+            f"You had one of the listed substances in the last {hours} hours.",
+            f"{CALL} Wait until {hours} hours have passed since the last one.",
+        )
     return True, f"None in the last {hours} hours.", ""
 
 

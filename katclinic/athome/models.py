@@ -147,7 +147,7 @@ class HomeSession(models.Model):
                     checkin_due_at__isnull=False,
                 ),
                 name="athome_taken_session_has_dose",
-            ),  # fmt: skip
+            ),
             models.UniqueConstraint(
                 fields=["patient"],
                 condition=Q(state__in=["checking_in", "open"]),

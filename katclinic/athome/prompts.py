@@ -33,9 +33,19 @@ def timed_prompts(protocol: Protocol) -> list[TimedPrompt]:
     for minute in sorted(
         {p.minutes_after_start for p in protocol.monitoring.checkpoints} - {0, end}
     ):
-        prompts.append(TimedPrompt(minute, f"{minute} minutes: stay lying down; tell your monitor if you feel unwell or frightened."))  # fmt: skip
-    prompts.append(TimedPrompt(end, f"{end} minutes: the observation time of your plan has passed. Stay resting "
-                                    "with your monitor until you feel steady, then do your post-session check-in."))  # fmt: skip
+        prompts.append(
+            TimedPrompt(
+                minute,
+                f"{minute} minutes: stay lying down; tell your monitor if you feel unwell or frightened.",
+            )
+        )
+    prompts.append(
+        TimedPrompt(
+            end,
+            f"{end} minutes: the observation time of your plan has passed. Stay resting "
+            "with your monitor until you feel steady, then do your post-session check-in.",
+        )
+    )
     return prompts
 
 

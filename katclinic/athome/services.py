@@ -69,10 +69,14 @@ def home_bp_limits(clinic: Clinic, protocol: Protocol) -> gate.BpLimits:
     values = all_settings(clinic)
     limits = protocol.thresholds
     return gate.BpLimits(
-        systolic_max=min(int(values["dosing_pre_systolic_max"]), int(limits.pre_dose_max_systolic.value)),
-        diastolic_max=min(int(values["dosing_pre_diastolic_max"]), int(limits.pre_dose_max_diastolic.value)),
+        systolic_max=min(
+            int(values["dosing_pre_systolic_max"]), int(limits.pre_dose_max_systolic.value)
+        ),
+        diastolic_max=min(
+            int(values["dosing_pre_diastolic_max"]), int(limits.pre_dose_max_diastolic.value)
+        ),
         source="the stricter of the clinic's pre-dose settings and the protocol's pre-dose limits",
-    )  # fmt: skip
+    )
 
 
 def take_home_plans(patient: Patient) -> list[Plan]:
@@ -125,13 +129,19 @@ class PrescriptionInput:
 
 def _check_prescription(patient: Patient, data: PrescriptionInput) -> Decimal:
     if not data.pdmp_checked or data.pdmp_checked_on is None:
-        raise AtHomeError("pdmp_checked_on", "Check the prescription-monitoring database and give the date before signing.")  # fmt: skip
+        raise AtHomeError(
+            "pdmp_checked_on",
+            "Check the prescription-monitoring database and give the date before signing.",
+        )
     today = timezone.localdate()
     max_age = int(get_setting(patient.clinic, "athome.pdmp_max_age_days"))
     if data.pdmp_checked_on > today:
         raise AtHomeError("pdmp_checked_on", "The monitoring check cannot be dated in the future.")
     if (today - data.pdmp_checked_on).days > max_age:
-        raise AtHomeError("pdmp_checked_on", f"The monitoring check is older than {max_age} days: check again today.")  # fmt: skip
+        raise AtHomeError(
+            "pdmp_checked_on",
+            f"The monitoring check is older than {max_age} days: check again today.",
+        )
     if data.plan.patient_id != patient.pk or data.plan.status != PlanStatus.ACTIVE:
         raise AtHomeError("plan", "Choose an active, signed plan of this patient.")
     if protocol_of(data.plan).take_home is None:
@@ -140,7 +150,10 @@ def _check_prescription(patient: Patient, data: PrescriptionInput) -> Decimal:
     dose = data.strength_mg * data.lozenges_per_session
     if version is None or not version.min_mg <= dose <= version.max_mg:
         limits = f"{version.min_mg}-{version.max_mg} mg" if version else "none signed"
-        raise AtHomeError("lozenges_per_session", f"A session of {dose} mg is outside the plan's limits ({limits}).")  # fmt: skip
+        raise AtHomeError(
+            "lozenges_per_session",
+            f"A session of {dose} mg is outside the plan's limits ({limits}).",
+        )
     if data.quantity < data.lozenges_per_session:
         raise AtHomeError("quantity", "The quantity must cover at least one session.")
     return dose
@@ -154,34 +167,72 @@ def prescribe(
     dose = _check_prescription(patient, data)
     checked_on = data.pdmp_checked_on or timezone.localdate()  # never empty past the check
     prescription = TakeHomePrescription.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, plan=data.plan, product=data.product.strip(),
-        strength_mg=data.strength_mg, lozenges_per_session=data.lozenges_per_session, dose_mg=dose,
-        quantity=data.quantity, refills=data.refills, pharmacy=data.pharmacy.strip(),
-        pdmp_checked_on=checked_on, pdmp_checked_by=by, signed_by=by,
-    )  # fmt: skip
-    audit.record(request=request, user=by, action=Action.SIGN, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 obj=prescription, detail={"dose_mg": str(dose), "quantity": data.quantity,
-                                           "pdmp_checked_on": str(data.pdmp_checked_on)})  # fmt: skip
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        plan=data.plan,
+        product=data.product.strip(),
+        strength_mg=data.strength_mg,
+        lozenges_per_session=data.lozenges_per_session,
+        dose_mg=dose,
+        quantity=data.quantity,
+        refills=data.refills,
+        pharmacy=data.pharmacy.strip(),
+        pdmp_checked_on=checked_on,
+        pdmp_checked_by=by,
+        signed_by=by,
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.SIGN,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=prescription,
+        detail={
+            "dose_mg": str(dose),
+            "quantity": data.quantity,
+            "pdmp_checked_on": str(data.pdmp_checked_on),
+        },
+    )
     return prescription
 
 
 @transaction.atomic
 def record_dispense(
-    *, prescription: TakeHomePrescription, quantity: int, dispensed_on: date, by: User,
+    *,
+    prescription: TakeHomePrescription,
+    quantity: int,
+    dispensed_on: date,
+    by: User,
     request: HttpRequest | None = None,
-) -> Dispense:  # fmt: skip
+) -> Dispense:
     prescription = TakeHomePrescription.objects.select_for_update().get(pk=prescription.pk)
     allowed = prescription.quantity * (1 + prescription.refills)
     if quantity <= 0:
         raise AtHomeError("quantity", "Enter how many lozenges were dispensed.")
     if dispensed_total(prescription) + quantity > allowed:
-        raise AtHomeError("quantity", f"This would dispense more than the {allowed} the prescription allows with refills.")  # fmt: skip
+        raise AtHomeError(
+            "quantity",
+            f"This would dispense more than the {allowed} the prescription allows with refills.",
+        )
     if dispensed_on > timezone.localdate():
         raise AtHomeError("dispensed_on", "The dispense date cannot be in the future.")
-    dispense = Dispense.objects.create(clinic_id=prescription.clinic_id, prescription=prescription,
-                                       quantity=quantity, dispensed_on=dispensed_on, recorded_by=by)  # fmt: skip
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=prescription.clinic_id,
-                 patient_id=prescription.patient_id, obj=dispense, detail={"quantity": quantity})  # fmt: skip
+    dispense = Dispense.objects.create(
+        clinic_id=prescription.clinic_id,
+        prescription=prescription,
+        quantity=quantity,
+        dispensed_on=dispensed_on,
+        recorded_by=by,
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=prescription.clinic_id,
+        patient_id=prescription.patient_id,
+        obj=dispense,
+        detail={"quantity": quantity},
+    )
     return dispense
 
 
@@ -189,15 +240,24 @@ def record_dispense(
 
 
 def _audit(request: HttpRequest | None, obj: Any, session: HomeSession, **detail: Any) -> None:
-    audit.record(request=request, action=Action.CREATE if obj is not session else Action.UPDATE,
-                 clinic_id=session.clinic_id, patient_id=session.patient_id, obj=obj, detail=detail)  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.CREATE if obj is not session else Action.UPDATE,
+        clinic_id=session.clinic_id,
+        patient_id=session.patient_id,
+        obj=obj,
+        detail=detail,
+    )
 
 
 def _last_taken_at(patient: Patient) -> datetime | None:
     return (
-        HomeSession.objects.filter(patient=patient).taken()
-        .order_by("-taken_at").values_list("taken_at", flat=True).first()
-    )  # fmt: skip
+        HomeSession.objects.filter(patient=patient)
+        .taken()
+        .order_by("-taken_at")
+        .values_list("taken_at", flat=True)
+        .first()
+    )
 
 
 def _expire_if_stale(session: HomeSession, request: HttpRequest | None) -> bool:
@@ -225,13 +285,19 @@ def start_session(*, patient: Patient, request: HttpRequest | None = None) -> Ho
     if prescription is None:
         raise AtHomeError("session", "You have no take-home prescription under an active plan.")
     if lozenges_on_hand(prescription) < prescription.lozenges_per_session:
-        raise AtHomeError("session", "By the clinic's records you have no lozenges left for a session. Call the clinic.")  # fmt: skip
+        raise AtHomeError(
+            "session",
+            "By the clinic's records you have no lozenges left for a session. Call the clinic.",
+        )
     protocol = protocol_of(prescription.plan)
     last = _last_taken_at(patient)
     spacing = timedelta(hours=protocol.spacing.min_interval_hours.value)
     if last is not None and timezone.now() < last + spacing:
         when = timezone.localtime(last + spacing)
-        raise AtHomeError("session", f"Your plan spaces doses: the next one can be taken from {when:%A %-d %B, %H:%M}.")  # fmt: skip
+        raise AtHomeError(
+            "session",
+            f"Your plan spaces doses: the next one can be taken from {when:%A %-d %B, %H:%M}.",
+        )
     try:
         with transaction.atomic():
             session = HomeSession.objects.create(
@@ -248,7 +314,11 @@ def submit_checkin(
     *, session: HomeSession, answers: gate.Answers, request: HttpRequest | None = None
 ) -> CheckIn:
     """Record one check-in attempt; a failed item blocks the session and alerts the clinic."""
-    session = HomeSession.objects.select_for_update(of=("self",)).select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    session = (
+        HomeSession.objects.select_for_update(of=("self",))
+        .select_related("prescription__plan__protocol_version")
+        .get(pk=session.pk)
+    )
     if session.state != SessionState.CHECKING_IN:
         raise AtHomeError("session", "This session is not waiting for a check-in.")
     protocol = protocol_of(session.prescription.plan)
@@ -260,16 +330,31 @@ def submit_checkin(
         if fasting
         else ""
     )
-    results = gate.evaluate(list(take_home.checkin), answers, limits=limits,
-                            substance_free_hours=take_home.substance_free_hours.value, fasting_text=fasting_text)  # fmt: skip
+    results = gate.evaluate(
+        list(take_home.checkin),
+        answers,
+        limits=limits,
+        substance_free_hours=take_home.substance_free_hours.value,
+        fasting_text=fasting_text,
+    )
     passed = all(r.passed for r in results)
     checkin = CheckIn.objects.create(
-        clinic_id=session.clinic_id, session=session, systolic=answers.systolic, diastolic=answers.diastolic,
-        monitor_name=answers.monitor_name.strip(), answers={
-            "monitor_present": answers.monitor_present, "substances_taken": answers.substances_taken,
-            "will_not_drive": answers.will_not_drive, "safe_setting": answers.safe_setting, "fasted": answers.fasted},
-        items=[r.as_dict() for r in results], passed=passed, limits=f"{limits.systolic_max}/{limits.diastolic_max} ({limits.source})",
-    )  # fmt: skip
+        clinic_id=session.clinic_id,
+        session=session,
+        systolic=answers.systolic,
+        diastolic=answers.diastolic,
+        monitor_name=answers.monitor_name.strip(),
+        answers={
+            "monitor_present": answers.monitor_present,
+            "substances_taken": answers.substances_taken,
+            "will_not_drive": answers.will_not_drive,
+            "safe_setting": answers.safe_setting,
+            "fasted": answers.fasted,
+        },
+        items=[r.as_dict() for r in results],
+        passed=passed,
+        limits=f"{limits.systolic_max}/{limits.diastolic_max} ({limits.source})",
+    )
     now = timezone.now()
     if passed:
         session.state, session.opened_at = SessionState.OPEN, now
@@ -281,13 +366,22 @@ def submit_checkin(
     )
     if not passed:
         reasons = "; ".join(f"{r.label}: {r.reason}" for r in results if not r.passed)
-        raise_alert(session=session, kind=AlertKind.CHECKIN_BLOCKED, reason=f"At-home check-in blocked. {reasons}", request=request)  # fmt: skip
+        raise_alert(
+            session=session,
+            kind=AlertKind.CHECKIN_BLOCKED,
+            reason=f"At-home check-in blocked. {reasons}",
+            request=request,
+        )
     return checkin
 
 
 @transaction.atomic
 def mark_taken(*, session: HomeSession, request: HttpRequest | None = None) -> HomeSession:
-    session = HomeSession.objects.select_for_update(of=("self",)).select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    session = (
+        HomeSession.objects.select_for_update(of=("self",))
+        .select_related("prescription__plan__protocol_version")
+        .get(pk=session.pk)
+    )
     if session.state != SessionState.OPEN:
         raise AtHomeError("session", "Only an open session, after a passed check-in, can be taken.")
     if _expire_if_stale(session, request):
@@ -342,7 +436,9 @@ def post_flags(
         flagged.append("the monitor was concerned")
     if bp and answers.systolic is not None and answers.diastolic is not None:
         if answers.systolic > bp.systolic_max or answers.diastolic > bp.diastolic_max:
-            flagged.append(f"blood pressure {answers.systolic}/{answers.diastolic} above {bp.systolic_max}/{bp.diastolic_max}")  # fmt: skip
+            flagged.append(
+                f"blood pressure {answers.systolic}/{answers.diastolic} above {bp.systolic_max}/{bp.diastolic_max}"
+            )
     return severe, flagged
 
 
@@ -350,7 +446,11 @@ def post_flags(
 def submit_post_checkin(
     *, session: HomeSession, answers: PostAnswers, request: HttpRequest | None = None
 ) -> PostSessionCheckIn:
-    session = HomeSession.objects.select_for_update(of=("self",)).select_related("prescription__plan__protocol_version").get(pk=session.pk)  # fmt: skip
+    session = (
+        HomeSession.objects.select_for_update(of=("self",))
+        .select_related("prescription__plan__protocol_version")
+        .get(pk=session.pk)
+    )
     if session.state not in (SessionState.TAKEN, SessionState.MISSED):
         raise AtHomeError("session", "There is no post-session check-in due for this session.")
     protocol = protocol_of(session.prescription.plan)
@@ -361,30 +461,54 @@ def submit_post_checkin(
         )
     clinic = session.clinic
     severe, flagged = post_flags(
-        answers, severe_level=int(get_setting(clinic, "athome.alert_side_effect_severity")),
+        answers,
+        severe_level=int(get_setting(clinic, "athome.alert_side_effect_severity")),
         dissociation_flag=int(get_setting(clinic, "athome.flag_dissociation_score")),
         bp=home_bp_limits(clinic, protocol),
-    )  # fmt: skip
+    )
     post = PostSessionCheckIn.objects.create(
-        clinic_id=session.clinic_id, session=session, side_effects=answers.side_effects,
-        worst_severity=answers.worst_severity, side_effect_notes=answers.side_effect_notes.strip(),
-        detached_score=answers.detached_score, unreal_score=answers.unreal_score,
-        still_dissociated=answers.still_dissociated, feels_safe=answers.feels_safe,
-        systolic=answers.systolic, diastolic=answers.diastolic, monitor_concerned=answers.monitor_concerned,
-        monitor_observation=answers.monitor_observation.strip(), flags=severe + flagged,
-    )  # fmt: skip
+        clinic_id=session.clinic_id,
+        session=session,
+        side_effects=answers.side_effects,
+        worst_severity=answers.worst_severity,
+        side_effect_notes=answers.side_effect_notes.strip(),
+        detached_score=answers.detached_score,
+        unreal_score=answers.unreal_score,
+        still_dissociated=answers.still_dissociated,
+        feels_safe=answers.feels_safe,
+        systolic=answers.systolic,
+        diastolic=answers.diastolic,
+        monitor_concerned=answers.monitor_concerned,
+        monitor_observation=answers.monitor_observation.strip(),
+        flags=severe + flagged,
+    )
     session.state, session.ended_at = SessionState.CHECKED_OUT, timezone.now()
     session.save(update_fields=["state", "ended_at"])
     _audit(request, post, session, flags=len(severe + flagged))
     if severe:
-        alert, _ = raise_alert(session=session, kind=AlertKind.SEVERE_SIDE_EFFECT, reason="; ".join(severe), request=request)  # fmt: skip
+        alert, _ = raise_alert(
+            session=session,
+            kind=AlertKind.SEVERE_SIDE_EFFECT,
+            reason="; ".join(severe),
+            request=request,
+        )
         # Whether take-home dosing should go on is the prescriber's decision, not the alert's.
-        raise_review_task(patient=session.patient, kind=ReviewKind.HOME_SESSION, request=request,
-                          reason=f"Severe side effects after an at-home dose ({session.dose_mg} mg): {alert.reason}. "
-                                 "Decide whether take-home dosing continues.",
-                          source_type="athome.HomeAlert", source_id=alert.pk)  # fmt: skip
+        raise_review_task(
+            patient=session.patient,
+            kind=ReviewKind.HOME_SESSION,
+            request=request,
+            reason=f"Severe side effects after an at-home dose ({session.dose_mg} mg): {alert.reason}. "
+            "Decide whether take-home dosing continues.",
+            source_type="athome.HomeAlert",
+            source_id=alert.pk,
+        )
     if flagged:
-        raise_alert(session=session, kind=AlertKind.FLAGGED_ANSWER, reason="Post-session check-in: " + "; ".join(flagged), request=request)  # fmt: skip
+        raise_alert(
+            session=session,
+            kind=AlertKind.FLAGGED_ANSWER,
+            reason="Post-session check-in: " + "; ".join(flagged),
+            request=request,
+        )
     return post
 
 
@@ -397,12 +521,23 @@ def raise_alert(
     """One alert per session and kind (idempotent); the clinic is emailed after commit."""
     with transaction.atomic():
         alert, created = HomeAlert.objects.get_or_create(
-            session=session, kind=kind,
-            defaults={"clinic_id": session.clinic_id, "patient_id": session.patient_id, "reason": reason},
-        )  # fmt: skip
+            session=session,
+            kind=kind,
+            defaults={
+                "clinic_id": session.clinic_id,
+                "patient_id": session.patient_id,
+                "reason": reason,
+            },
+        )
         if created:
-            audit.record(request=request, action=Action.CREATE, clinic_id=alert.clinic_id, patient_id=alert.patient_id,
-                         obj=alert, detail={"kind": str(kind), "session": session.pk})  # fmt: skip
+            audit.record(
+                request=request,
+                action=Action.CREATE,
+                clinic_id=alert.clinic_id,
+                patient_id=alert.patient_id,
+                obj=alert,
+                detail={"kind": str(kind), "session": session.pk},
+            )
             transaction.on_commit(functools.partial(email_home_alert.enqueue, alert.pk))
     return alert, created
 
@@ -423,8 +558,10 @@ def email_home_alert(alert_id: int) -> None:
     )
     link = settings.SITE_URL.rstrip("/") + reverse("athome:alerts")
     # No patient name in email: the link leads to the signed-in alert list.
-    body = (f"A take-home session alert was raised at {alert.clinic.name}: {alert.get_kind_display()}.\n"
-            f"{alert.reason}\nOpen it: {link}\n")  # fmt: skip
+    body = (
+        f"A take-home session alert was raised at {alert.clinic.name}: {alert.get_kind_display()}.\n"
+        f"{alert.reason}\nOpen it: {link}\n"
+    )
     send_mail("KAT Clinic: take-home session alert", body, None, alert_recipients(alert))
 
 
@@ -445,8 +582,15 @@ def acknowledge_alert(
         by,
     )
     alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
-                 patient_id=alert.patient_id, obj=alert, detail={"step": "acknowledged"})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=alert.clinic_id,
+        patient_id=alert.patient_id,
+        obj=alert,
+        detail={"step": "acknowledged"},
+    )
     return alert
 
 
@@ -469,8 +613,15 @@ def close_alert(
         note.strip(),
     )
     alert.save()
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
-                 patient_id=alert.patient_id, obj=alert, detail={"step": "closed"})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=alert.clinic_id,
+        patient_id=alert.patient_id,
+        obj=alert,
+        detail={"step": "closed"},
+    )
     return alert
 
 
@@ -491,11 +642,20 @@ def mark_missed_checkins(now: datetime | None = None) -> int:
                 state=SessionState.MISSED
             ):
                 continue
-            audit.record(request=None, action=Action.UPDATE, clinic_id=session.clinic_id,
-                         patient_id=session.patient_id, obj=session, detail={"step": "missed"})  # fmt: skip
+            audit.record(
+                request=None,
+                action=Action.UPDATE,
+                clinic_id=session.clinic_id,
+                patient_id=session.patient_id,
+                obj=session,
+                detail={"step": "missed"},
+            )
             due_local = timezone.localtime(session.checkin_due_at)
-            raise_alert(session=session, kind=AlertKind.CHECKIN_MISSED,
-                        reason=f"No post-session check-in: it was due {due_local:%Y-%m-%d %H:%M %Z}.")  # fmt: skip
+            raise_alert(
+                session=session,
+                kind=AlertKind.CHECKIN_MISSED,
+                reason=f"No post-session check-in: it was due {due_local:%Y-%m-%d %H:%M %Z}.",
+            )
             count += 1
     return count
 
@@ -510,9 +670,13 @@ def mark_missed_checkins_task() -> int:
 
 @transaction.atomic
 def reconcile(
-    *, prescription: TakeHomePrescription, counted_remaining: int, note: str, by: User,
+    *,
+    prescription: TakeHomePrescription,
+    counted_remaining: int,
+    note: str,
+    by: User,
     request: HttpRequest | None = None,
-) -> tuple[Reconciliation, bool]:  # fmt: skip
+) -> tuple[Reconciliation, bool]:
     """Count the lozenges the patient brought; a discrepancy past the clinic's tolerance opens a
     review task (possible diversion or missed doses). Returns the count and whether it did."""
     if counted_remaining < 0:
@@ -521,21 +685,47 @@ def reconcile(
     per = prescription.lozenges_per_session
     discrepancy = dispensed - logged * per - counted_remaining
     count = Reconciliation.objects.create(
-        clinic_id=prescription.clinic_id, patient_id=prescription.patient_id, prescription=prescription,
-        counted_by=by, dispensed=dispensed, sessions_logged=logged, lozenges_per_session=per,
-        counted_remaining=counted_remaining, discrepancy=discrepancy,
-        tolerance=int(get_setting(prescription.clinic, "athome.count_tolerance")), note=note.strip(),
-    )  # fmt: skip
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=count.clinic_id, patient_id=count.patient_id,
-                 obj=count, detail={"discrepancy": discrepancy})  # fmt: skip
+        clinic_id=prescription.clinic_id,
+        patient_id=prescription.patient_id,
+        prescription=prescription,
+        counted_by=by,
+        dispensed=dispensed,
+        sessions_logged=logged,
+        lozenges_per_session=per,
+        counted_remaining=counted_remaining,
+        discrepancy=discrepancy,
+        tolerance=int(get_setting(prescription.clinic, "athome.count_tolerance")),
+        note=note.strip(),
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=count.clinic_id,
+        patient_id=count.patient_id,
+        obj=count,
+        detail={"discrepancy": discrepancy},
+    )
     if not count.mismatch:
         return count, False
-    what = "fewer lozenges than expected: possible diversion or unlogged doses" if discrepancy > 0 else (
-        "more lozenges than expected: possible missed doses or sessions logged but not taken")  # fmt: skip
-    reason = (f"Lozenge count at a visit: {dispensed} dispensed - {logged} sessions x {per} - {counted_remaining} "
-              f"counted = {discrepancy} ({what}).")  # fmt: skip
-    raise_review_task(patient=prescription.patient, kind=ReviewKind.COUNT_MISMATCH, reason=reason,
-                      source_type="athome.Reconciliation", source_id=count.pk, request=request, user=by)  # fmt: skip
+    what = (
+        "fewer lozenges than expected: possible diversion or unlogged doses"
+        if discrepancy > 0
+        else ("more lozenges than expected: possible missed doses or sessions logged but not taken")
+    )
+    reason = (
+        f"Lozenge count at a visit: {dispensed} dispensed - {logged} sessions x {per} - {counted_remaining} "
+        f"counted = {discrepancy} ({what})."
+    )
+    raise_review_task(
+        patient=prescription.patient,
+        kind=ReviewKind.COUNT_MISMATCH,
+        reason=reason,
+        source_type="athome.Reconciliation",
+        source_id=count.pk,
+        request=request,
+        user=by,
+    )
     return count, True
 
 
@@ -557,6 +747,14 @@ def home_doses(patient: Patient, since: datetime | None, until: datetime | None)
             route[plan_id] = protocol_of(s.prescription.plan).route
         if s.taken_at is None or s.dose_mg is None:
             continue  # the database constraint makes this impossible for a taken session
-        events.append(DoseEvent(at=s.taken_at, mg=s.dose_mg, route=route[plan_id], setting="home",
-                                source_type="athome.HomeSession", source_id=s.pk))  # fmt: skip
+        events.append(
+            DoseEvent(
+                at=s.taken_at,
+                mg=s.dose_mg,
+                route=route[plan_id],
+                setting="home",
+                source_type="athome.HomeSession",
+                source_id=s.pk,
+            )
+        )
     return events

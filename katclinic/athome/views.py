@@ -42,13 +42,20 @@ def _field_error(form: Form, error: services.AtHomeError) -> None:
 @require_GET
 @patient_page
 def mine(request: HttpRequest, patient: Patient) -> HttpResponse:
-    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 obj=patient, detail={"section": "portal at-home sessions"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "portal at-home sessions"},
+    )
     context = {
-        "patient": patient, "prescription": services.current_prescription(patient),
+        "patient": patient,
+        "prescription": services.current_prescription(patient),
         "prescriptions": patient.take_home_prescriptions.all(),
         "sessions": HomeSession.objects.filter(patient=patient).prefetch_related("checkins")[:50],
-    }  # fmt: skip
+    }
     return render(request, "athome/mine.html", context)
 
 
@@ -72,12 +79,21 @@ def _checkin_form(session: HomeSession, data: Any = None) -> CheckInForm:
         if fasting
         else ""
     )
-    return CheckInForm(data, items=list(take_home.checkin),
-                       substance_free_hours=take_home.substance_free_hours.value, fasting_text=text)  # fmt: skip
+    return CheckInForm(
+        data,
+        items=list(take_home.checkin),
+        substance_free_hours=take_home.substance_free_hours.value,
+        fasting_text=text,
+    )
 
 
-def _session_page(request: HttpRequest, patient: Patient, session: HomeSession, form: Form | None = None,
-                  status: int = 200) -> HttpResponse:  # fmt: skip
+def _session_page(
+    request: HttpRequest,
+    patient: Patient,
+    session: HomeSession,
+    form: Form | None = None,
+    status: int = 200,
+) -> HttpResponse:
     protocol = services.protocol_of(session.prescription.plan)
     if form is None and session.state == SessionState.CHECKING_IN:
         form = _checkin_form(session)
@@ -87,11 +103,16 @@ def _session_page(request: HttpRequest, patient: Patient, session: HomeSession, 
         )
     timer = [{"minute": p.minute, "text": p.text} for p in prompts.timed_prompts(protocol)]
     context = {
-        "patient": patient, "session": session, "form": form, "checkins": session.checkins.all(),
-        "limits": services.home_bp_limits(session.clinic, protocol), "preparation": prompts.PREPARATION,
-        "timer": timer, "integration": prompts.integration_prompts(protocol),
+        "patient": patient,
+        "session": session,
+        "form": form,
+        "checkins": session.checkins.all(),
+        "limits": services.home_bp_limits(session.clinic, protocol),
+        "preparation": prompts.PREPARATION,
+        "timer": timer,
+        "integration": prompts.integration_prompts(protocol),
         "post": getattr(session, "post_checkin", None),
-    }  # fmt: skip
+    }
     return render(request, "athome/session.html", context, status=status)
 
 
@@ -99,8 +120,14 @@ def _session_page(request: HttpRequest, patient: Patient, session: HomeSession, 
 @patient_page
 def my_session(request: HttpRequest, patient: Patient, session_id: int) -> HttpResponse:
     session = get_own_session(request, patient, session_id)
-    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 obj=session, detail={"section": "portal at-home session"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=session,
+        detail={"section": "portal at-home session"},
+    )
     return _session_page(request, patient, session)
 
 
@@ -133,7 +160,10 @@ def taken(request: HttpRequest, patient: Patient, session_id: int) -> HttpRespon
         messages.error(request, str(error))
     else:
         if result.state == SessionState.EXPIRED:
-            messages.error(request, "Your check-in is too old to take the dose on: do not take it. Begin a new check-in.")  # fmt: skip
+            messages.error(
+                request,
+                "Your check-in is too old to take the dose on: do not take it. Begin a new check-in.",
+            )
     return redirect("athome:my_session", patient_id=patient.pk, session_id=session.pk)
 
 
@@ -171,14 +201,22 @@ def patient(request: StaffRequest, patient_id: int) -> HttpResponse:
         obj=found,
         detail={"section": "at-home"},
     )
-    prescriptions = found.take_home_prescriptions.prefetch_related("dispenses").select_related("signed_by", "pdmp_checked_by")  # fmt: skip
+    prescriptions = found.take_home_prescriptions.prefetch_related("dispenses").select_related(
+        "signed_by", "pdmp_checked_by"
+    )
     context = {
-        "patient": found, "tabs": chart_tabs(request, found, "athome"), "prescriptions": prescriptions,
-        "sessions": HomeSession.objects.for_clinic(request.clinic).filter(patient=found)
-        .prefetch_related("checkins", "alerts").select_related("post_checkin")[:100],
-        "counts": Reconciliation.objects.filter(clinic=request.clinic, patient=found).select_related("counted_by")[:20],
+        "patient": found,
+        "tabs": chart_tabs(request, found, "athome"),
+        "prescriptions": prescriptions,
+        "sessions": HomeSession.objects.for_clinic(request.clinic)
+        .filter(patient=found)
+        .prefetch_related("checkins", "alerts")
+        .select_related("post_checkin")[:100],
+        "counts": Reconciliation.objects.filter(
+            clinic=request.clinic, patient=found
+        ).select_related("counted_by")[:20],
         "current": services.current_prescription(found),
-    }  # fmt: skip
+    }
     return render(request, "athome/patient.html", context)
 
 
@@ -222,8 +260,12 @@ def dispense(request: StaffRequest, prescription_id: int) -> HttpResponse:
         else:
             messages.success(request, "Dispense recorded.")
             return redirect("athome:patient", patient_id=prescription.patient_id)
-    context = {"patient": prescription.patient, "prescription": prescription, "form": form,
-               "tabs": chart_tabs(request, prescription.patient, "athome")}  # fmt: skip
+    context = {
+        "patient": prescription.patient,
+        "prescription": prescription,
+        "form": form,
+        "tabs": chart_tabs(request, prescription.patient, "athome"),
+    }
     return render(request, "athome/dispense.html", context, status=400 if form.errors else 200)
 
 
@@ -235,21 +277,29 @@ def reconcile(request: StaffRequest, prescription_id: int) -> HttpResponse:
     form = ReconcileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            count, mismatch = services.reconcile(prescription=prescription, by=request.user, request=request,
-                                                 **form.cleaned_data)  # fmt: skip
+            count, mismatch = services.reconcile(
+                prescription=prescription, by=request.user, request=request, **form.cleaned_data
+            )
         except services.AtHomeError as error:
             _field_error(form, error)
         else:
             if mismatch:
-                messages.warning(request, f"Count off by {count.discrepancy}: a review task was opened for the prescriber.")  # fmt: skip
+                messages.warning(
+                    request,
+                    f"Count off by {count.discrepancy}: a review task was opened for the prescriber.",
+                )
             else:
                 messages.success(request, "Count reconciled.")
             return redirect("athome:patient", patient_id=prescription.patient_id)
     context = {
-        "patient": prescription.patient, "prescription": prescription, "form": form,
-        "dispensed": services.dispensed_total(prescription), "logged": services.sessions_logged(prescription),
-        "expected": services.lozenges_on_hand(prescription), "tabs": chart_tabs(request, prescription.patient, "athome"),
-    }  # fmt: skip
+        "patient": prescription.patient,
+        "prescription": prescription,
+        "form": form,
+        "dispensed": services.dispensed_total(prescription),
+        "logged": services.sessions_logged(prescription),
+        "expected": services.lozenges_on_hand(prescription),
+        "tabs": chart_tabs(request, prescription.patient, "athome"),
+    }
     return render(request, "athome/reconcile.html", context, status=400 if form.errors else 200)
 
 
@@ -259,8 +309,11 @@ def alerts(request: StaffRequest) -> HttpResponse:
     rows = HomeAlert.objects.for_clinic(request.clinic).select_related(
         "patient", "acknowledged_by", "closed_by"
     )
-    context = {"open": rows.unresolved().order_by("raised_at"), "closed": rows.filter(state="closed")[:30],
-               "form": CloseAlertForm()}  # fmt: skip
+    context = {
+        "open": rows.unresolved().order_by("raised_at"),
+        "closed": rows.filter(state="closed")[:30],
+        "form": CloseAlertForm(),
+    }
     return render(request, "athome/alerts.html", context)
 
 

@@ -30,24 +30,37 @@ LEVEL = {
 def at_home_items(request: HttpRequest) -> Sequence[Item]:
     clinic = request.clinic  # type: ignore[attr-defined]
     alerts = (
-        HomeAlert.objects.for_clinic(clinic).unresolved().select_related("patient")
+        HomeAlert.objects.for_clinic(clinic)
+        .unresolved()
+        .select_related("patient")
         .order_by("raised_at")[:LIMIT]
-    )  # fmt: skip
+    )
     items = [
-        Item(f"{a.patient.full_name}: {a.get_kind_display()}", reverse("athome:alerts"),
-             a.reason[:140], "danger" if a.state == AlertState.OPEN else "warn")
+        Item(
+            f"{a.patient.full_name}: {a.get_kind_display()}",
+            reverse("athome:alerts"),
+            a.reason[:140],
+            "danger" if a.state == AlertState.OPEN else "warn",
+        )
         for a in alerts
-    ]  # fmt: skip
+    ]
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     sessions = (
-        HomeSession.objects.for_clinic(clinic).filter(started_at__gte=since)
-        .select_related("patient").order_by("-started_at")[:LIMIT]
-    )  # fmt: skip
+        HomeSession.objects.for_clinic(clinic)
+        .filter(started_at__gte=since)
+        .select_related("patient")
+        .order_by("-started_at")[:LIMIT]
+    )
     for s in sessions:
         when = timezone.localtime(s.started_at)
-        items.append(Item(f"{s.patient.full_name}: at-home session {s.get_state_display().lower()}",
-                          reverse("athome:patient", args=[s.patient_id]), f"{when:%a %-d %b %H:%M}",
-                          LEVEL.get(SessionState(s.state), "")))  # fmt: skip
+        items.append(
+            Item(
+                f"{s.patient.full_name}: at-home session {s.get_state_display().lower()}",
+                reverse("athome:patient", args=[s.patient_id]),
+                f"{when:%a %-d %b %H:%M}",
+                LEVEL.get(SessionState(s.state), ""),
+            )
+        )
     return items
 
 
@@ -76,15 +89,26 @@ def home_card(request: HttpRequest, patient: Patient) -> CardContent | None:
         SessionState.TAKEN,
     ):
         url = reverse("athome:my_session", args=[patient.pk, latest.pk])
-        text = {"checking_in": "Finish your check-in", "open": "Your session is open",
-                "taken": "Post-session check-in to do"}[latest.state]  # fmt: skip
+        text = {
+            "checking_in": "Finish your check-in",
+            "open": "Your session is open",
+            "taken": "Post-session check-in to do",
+        }[latest.state]
         lines.append(Line(text, url, level="warn"))
     elif latest is not None:
-        lines.append(Line(f"Last session: {latest.get_state_display().lower()}",
-                          reverse("athome:my_session", args=[patient.pk, latest.pk]),
-                          f"{timezone.localtime(latest.started_at):%-d %B %Y}"))  # fmt: skip
-    return CardContent(lines=lines, empty="No at-home session yet.",
-                       link=reverse("athome:mine", args=[patient.pk]), link_label="At-home sessions")  # fmt: skip
+        lines.append(
+            Line(
+                f"Last session: {latest.get_state_display().lower()}",
+                reverse("athome:my_session", args=[patient.pk, latest.pk]),
+                f"{timezone.localtime(latest.started_at):%-d %B %Y}",
+            )
+        )
+    return CardContent(
+        lines=lines,
+        empty="No at-home session yet.",
+        link=reverse("athome:mine", args=[patient.pk]),
+        link_label="At-home sessions",
+    )
 
 
 CARD = Card("athome", "At-home sessions", home_card, order=30)

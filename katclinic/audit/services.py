@@ -21,9 +21,20 @@ from katclinic.lib.bulk import insert_rows
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
-    "chain", "seq", "at", "clinic_id", "user_id", "actor", "patient_id",
-    "action", "object_type", "object_id", "outcome", "ip", "detail",
-)  # fmt: skip
+    "chain",
+    "seq",
+    "at",
+    "clinic_id",
+    "user_id",
+    "actor",
+    "patient_id",
+    "action",
+    "object_type",
+    "object_id",
+    "outcome",
+    "ip",
+    "detail",
+)
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -95,9 +106,18 @@ def record(
     user: Any = None,
 ) -> AuditEvent:
     """Append one event. Runs inside the caller's transaction when there is one."""
-    event = _event(request=request, action=action, clinic_id=clinic_id, patient_id=patient_id,
-                   obj=obj, object_type=object_type, object_id=object_id, outcome=outcome,
-                   detail=detail, user=user)  # fmt: skip
+    event = _event(
+        request=request,
+        action=action,
+        clinic_id=clinic_id,
+        patient_id=patient_id,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        detail=detail,
+        user=user,
+    )
     # Every request that reads or writes a record comes through here, so the three
     # statements are plain SQL (see katclinic.lib.rows). No savepoint: an event that
     # cannot be written must fail the caller's whole transaction, never just itself.
@@ -107,8 +127,11 @@ def record(
         event.prev_hash = prev_hash
         event.hash = compute_hash(event, prev_hash)
         rows.insert(event)
-        rows.execute(AuditChainHead, _MOVE_HEAD.format(table=rows.table(AuditChainHead)),
-                     [event.seq, event.hash, event.chain])  # fmt: skip
+        rows.execute(
+            AuditChainHead,
+            _MOVE_HEAD.format(table=rows.table(AuditChainHead)),
+            [event.seq, event.hash, event.chain],
+        )
     return event
 
 
@@ -142,11 +165,20 @@ def record_many(
     hashed in order exactly as ``record`` would one by one, and inserted in batches.
     """
     events = [
-        _event(request=request, action=action, clinic_id=clinic_id, patient_id=patient_id,
-               obj=obj, object_type="", object_id="", outcome=Outcome.SUCCESS,
-               detail=detail, user=user)
+        _event(
+            request=request,
+            action=action,
+            clinic_id=clinic_id,
+            patient_id=patient_id,
+            obj=obj,
+            object_type="",
+            object_id="",
+            outcome=Outcome.SUCCESS,
+            detail=detail,
+            user=user,
+        )
         for patient_id, obj in targets
-    ]  # fmt: skip
+    ]
     if not events:
         return []
     with transaction.atomic():

@@ -107,6 +107,13 @@ def set_setting(
         key=key,
         defaults={"value": value, "changed_by": by, "reason": reason.strip()},
     )
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=clinic.pk, object_type="clinic.setting",
-                 object_id=key, detail={"from": str(previous), "to": str(value), "reason": reason.strip()})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=clinic.pk,
+        object_type="clinic.setting",
+        object_id=key,
+        detail={"from": str(previous), "to": str(value), "reason": reason.strip()},
+    )
     return value

@@ -45,8 +45,14 @@ def clinic_settings(request: StaffRequest) -> HttpResponse:
             errors["key"] = "Unknown setting."
         else:
             try:
-                registry.set_setting(clinic=clinic, key=key, raw=request.POST.get("value", ""), by=request.user,
-                                     reason=request.POST.get("reason", ""), request=request)  # fmt: skip
+                registry.set_setting(
+                    clinic=clinic,
+                    key=key,
+                    raw=request.POST.get("value", ""),
+                    by=request.user,
+                    reason=request.POST.get("reason", ""),
+                    request=request,
+                )
                 messages.success(request, f"{registry.REGISTRY[key].label} changed.")
                 return redirect("clinics:settings")
             except ValueError as exc:

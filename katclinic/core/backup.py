@@ -229,16 +229,27 @@ def sha256_file(path: Path) -> str:
 
 def pg_params(alias: str = "default") -> dict[str, str]:
     s = connections[alias].settings_dict
-    params = {"dbname": s["NAME"], "user": s.get("USER"), "password": s.get("PASSWORD"),
-              "host": s.get("HOST"), "port": str(s.get("PORT") or ""),
-              "sslmode": s.get("OPTIONS", {}).get("sslmode")}  # fmt: skip
+    params = {
+        "dbname": s["NAME"],
+        "user": s.get("USER"),
+        "password": s.get("PASSWORD"),
+        "host": s.get("HOST"),
+        "port": str(s.get("PORT") or ""),
+        "sslmode": s.get("OPTIONS", {}).get("sslmode"),
+    }
     return {k: v for k, v in params.items() if v}
 
 
 def pg_env(params: dict[str, str]) -> dict[str, str]:
     """libpq's variables, so that no password appears on a command line."""
-    names = {"dbname": "PGDATABASE", "user": "PGUSER", "password": "PGPASSWORD",
-             "host": "PGHOST", "port": "PGPORT", "sslmode": "PGSSLMODE"}  # fmt: skip
+    names = {
+        "dbname": "PGDATABASE",
+        "user": "PGUSER",
+        "password": "PGPASSWORD",
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "sslmode": "PGSSLMODE",
+    }
     return {**os.environ, **{names[k]: v for k, v in params.items()}}
 
 
@@ -304,8 +315,10 @@ def _backup_postgres(work: Path, key: bytes | None, alias: str) -> Taken:
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
         dump = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
             [pg_tool("pg_dump"), "--format=custom", f"--snapshot={snapshot}", "--no-password"],
-            stdout=subprocess.PIPE, stderr=errors, env=pg_env(params),
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=pg_env(params),
+        )
         sink = Sink(work / target, key)
         copier = threading.Thread(target=copy_into, args=(sink, dump.stdout), daemon=True)
         copier.start()
@@ -352,12 +365,17 @@ def create_backup(root: Path, *, key: bytes | None, alias: str = "default") -> P
         else:
             raise BackupError(f"backups of {vendor} databases are not supported")
         manifest = {
-            "format": FORMAT, "created_at": started.isoformat(), "vendor": vendor,
-            "app_version": app_version(), "tool": taken.tool,
+            "format": FORMAT,
+            "created_at": started.isoformat(),
+            "vendor": vendor,
+            "app_version": app_version(),
+            "tool": taken.tool,
             "duration_seconds": round((timezone.now() - started).total_seconds(), 3),
             "encryption": {"cipher": "AES-256-GCM", "key_id": key_id(key)} if key else None,
-            "migrations": taken.migrations, "tables": taken.tables, "files": taken.files,
-        }  # fmt: skip
+            "migrations": taken.migrations,
+            "tables": taken.tables,
+            "files": taken.files,
+        }
         with open(work / MANIFEST, "w") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
             f.flush()
@@ -476,10 +494,21 @@ def load(plain: Path, vendor: str, alias: str = "default") -> None:
         return
     params = pg_params(alias)
     result = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-        [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
-         "--exit-on-error", "--no-password", f"--dbname={params['dbname']}", str(plain)],
-        capture_output=True, text=True, env=pg_env(params), check=False,
-    )  # fmt: skip
+        [
+            pg_tool("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-password",
+            f"--dbname={params['dbname']}",
+            str(plain),
+        ],
+        capture_output=True,
+        text=True,
+        env=pg_env(params),
+        check=False,
+    )
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed: {result.stderr[-2000:]}")
 

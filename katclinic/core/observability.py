@@ -177,10 +177,16 @@ class RequestLogMiddleware:
             logger.log(
                 logging.ERROR if response.status_code >= 500 else logging.INFO,
                 "request",
-                extra={"request_id": request_id, "method": method, "route": route,
-                       "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
-                       "user_id": _user_id(request), "clinic_id": _clinic_id(request)},
-            )  # fmt: skip
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "user_id": _user_id(request),
+                    "clinic_id": _clinic_id(request),
+                },
+            )
             response["X-Request-ID"] = request_id
             return response
         finally:
@@ -217,8 +223,10 @@ def task_gauges() -> list[str]:
         "How long the oldest waiting task has waited (0 when none).",
         oldest,
     )
-    lines += ["# HELP katclinic_tasks Task results kept, by status (FAILED ones need a look).",
-              "# TYPE katclinic_tasks gauge"]  # fmt: skip
+    lines += [
+        "# HELP katclinic_tasks Task results kept, by status (FAILED ones need a look).",
+        "# TYPE katclinic_tasks gauge",
+    ]
     for status in ("READY", "RUNNING", "SUCCESSFUL", "FAILED"):
         lines.append(f'katclinic_tasks{{status="{status}"}} {by_status.get(status, 0)}')
     lines += _gauge("katclinic_tasks_failed", "Failed tasks kept.", by_status.get("FAILED", 0))

@@ -27,12 +27,66 @@ from katclinic.patients.models import Allergy, Diagnosis, Medication, Patient, W
 DEMO_PASSWORD = "kat-demo-passphrase"  # noqa: S105 - printed by `make run`; demo accounts only
 DEMO_DOMAIN = "demo.katclinic.test"
 
-FIRST = ["Ava", "Ben", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonah", "Keiko", "Liam",
-         "Maya", "Noah", "Olivia", "Priya", "Quinn", "Rosa", "Samir", "Tessa", "Umar", "Vera", "Wes", "Ximena",
-         "Yusuf", "Zoe", "Aaron", "Bianca", "Caleb", "Dana"]  # fmt: skip
-LAST = ["Abbott", "Baker", "Castillo", "Dubois", "Ellis", "Fischer", "Garcia", "Haddad", "Ibarra", "Jensen",
-        "Kowalski", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Quist", "Rossi", "Schmidt", "Tanaka",
-        "Usman", "Varga", "Walsh", "Xu", "Yilmaz", "Zimmer"]  # fmt: skip
+FIRST = [
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Iris",
+    "Jonah",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Samir",
+    "Tessa",
+    "Umar",
+    "Vera",
+    "Wes",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Aaron",
+    "Bianca",
+    "Caleb",
+    "Dana",
+]
+LAST = [
+    "Abbott",
+    "Baker",
+    "Castillo",
+    "Dubois",
+    "Ellis",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ibarra",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Quist",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Xu",
+    "Yilmaz",
+    "Zimmer",
+]
 PRONOUNS = ["she/her", "he/him", "they/them", ""]
 DIAGNOSES = [
     ("F33.2", "Major depressive disorder, recurrent, severe without psychotic features"),
@@ -44,13 +98,15 @@ COMORBID = [
     ("F43.10", "Post-traumatic stress disorder, unspecified"),
 ]
 MEDICATIONS = [
-    ("Sertraline", "150 mg daily", {}), ("Bupropion XL", "300 mg daily", {}), ("Venlafaxine XR", "225 mg daily", {}),
+    ("Sertraline", "150 mg daily", {}),
+    ("Bupropion XL", "300 mg daily", {}),
+    ("Venlafaxine XR", "225 mg daily", {}),
     ("Lorazepam", "0.5 mg as needed", {"is_benzodiazepine": True}),
     ("Methylphenidate", "20 mg daily", {"is_psychostimulant": True}),
     ("Phenelzine", "45 mg daily", {"is_maoi": True}),
     ("Quetiapine", "50 mg at night", {"is_cns_depressant": True}),
     ("Lithium carbonate", "600 mg daily", {}),
-]  # fmt: skip
+]
 ALLERGIES = [("Penicillin", "rash"), ("Sulfonamides", "hives"), ("Latex", "contact dermatitis")]
 # Share of patients at each stage in a small clinic running a KAT program.
 STAGES = [
@@ -124,15 +180,27 @@ def _patient_rows(world: DemoWorld, clinic: Clinic, count: int, start_number: in
     for i in range(count):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         born = today - timedelta(days=rng.randint(19 * 365, 78 * 365))
-        rows.append(Patient(
-            clinic=clinic, mrn=f"K{start_number + i:06d}", first_name=first, last_name=last,
-            pronouns=rng.choice(PRONOUNS), date_of_birth=born,
-            sex_at_birth=rng.choice([Patient.Sex.FEMALE, Patient.Sex.MALE]),
-            email=f"{first}.{last}.{start_number + i}@example.com".lower(), phone=f"555-01{rng.randint(0, 99):02d}",
-            address=f"{rng.randint(1, 999)} Elm Street\nSpringfield", emergency_contact_name=f"{rng.choice(FIRST)} {last}",
-            emergency_contact_phone=f"555-02{rng.randint(0, 99):02d}", emergency_contact_relationship=rng.choice(["partner", "parent", "sibling", "friend"]),
-            stage=rng.choice(weights), responsible_clinician=world.staff["prescriber"],
-        ))  # fmt: skip
+        rows.append(
+            Patient(
+                clinic=clinic,
+                mrn=f"K{start_number + i:06d}",
+                first_name=first,
+                last_name=last,
+                pronouns=rng.choice(PRONOUNS),
+                date_of_birth=born,
+                sex_at_birth=rng.choice([Patient.Sex.FEMALE, Patient.Sex.MALE]),
+                email=f"{first}.{last}.{start_number + i}@example.com".lower(),
+                phone=f"555-01{rng.randint(0, 99):02d}",
+                address=f"{rng.randint(1, 999)} Elm Street\nSpringfield",
+                emergency_contact_name=f"{rng.choice(FIRST)} {last}",
+                emergency_contact_phone=f"555-02{rng.randint(0, 99):02d}",
+                emergency_contact_relationship=rng.choice(
+                    ["partner", "parent", "sibling", "friend"]
+                ),
+                stage=rng.choice(weights),
+                responsible_clinician=world.staff["prescriber"],
+            )
+        )
     return Patient.objects.bulk_create(rows, batch_size=1000)
 
 
@@ -145,8 +213,15 @@ def _clinical_rows(world: DemoWorld, patients: list[Patient]) -> None:
         common = {"clinic_id": p.clinic_id, "patient": p, "recorded_by": nurse}
         kg = Decimal(rng.randint(500, 1100)) / 10
         for months_ago in (6, 0) if p.stage != "inquiry" else (0,):
-            weights.append(WeightReading(**common, measured_on=today - timedelta(days=30 * months_ago + rng.randint(0, 20)),
-                                         weight_kg=kg, entered_value=kg, entered_unit="kg"))  # fmt: skip
+            weights.append(
+                WeightReading(
+                    **common,
+                    measured_on=today - timedelta(days=30 * months_ago + rng.randint(0, 20)),
+                    weight_kg=kg,
+                    entered_value=kg,
+                    entered_unit="kg",
+                )
+            )
         code, text = rng.choice(DIAGNOSES)
         dx.append(Diagnosis(**common, icd10_code=code, description=text, is_primary=True))
         if rng.random() < 0.4:
@@ -176,8 +251,13 @@ def _clinical_rows(world: DemoWorld, patients: list[Patient]) -> None:
 def _portal_accounts(world: DemoWorld) -> None:
     password_hash = make_password(DEMO_PASSWORD)
     for key, patient in (("patient", world.patients[0]), ("patient2", world.patients[1])):
-        user = User.objects.create(email=f"{key}@{DEMO_DOMAIN}", full_name=patient.full_name,
-                                   kind=User.Kind.PATIENT, is_demo=True, password=password_hash)  # fmt: skip
+        user = User.objects.create(
+            email=f"{key}@{DEMO_DOMAIN}",
+            full_name=patient.full_name,
+            kind=User.Kind.PATIENT,
+            is_demo=True,
+            password=password_hash,
+        )
         patient.user = user
         patient.stage = Patient.Stage.INDUCTION
         patient.save(update_fields=["user", "stage"])
@@ -188,19 +268,28 @@ def _portal_accounts(world: DemoWorld) -> None:
 def build_demo(*, seed: int = 7, patients_per_clinic: int = 20) -> DemoWorld:
     organization = Organization.objects.create(name="Riverbend Mental Health")
     north = Clinic.objects.create(
-        organization=organization, name="Riverbend North", slug="riverbend-north", timezone="America/New_York",
-        address="100 River Road, Springfield", phone="555-0100", email="north@riverbend.example",
+        organization=organization,
+        name="Riverbend North",
+        slug="riverbend-north",
+        timezone="America/New_York",
+        address="100 River Road, Springfield",
+        phone="555-0100",
+        email="north@riverbend.example",
         opening_hours={d: ["08:00", "18:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
         after_hours_rule="Page the on-call psychiatrist at 555-0199; if unreachable within 15 minutes, call 911.",
         crisis_resources="If you are in danger now, call 911. Call or text 988 (Suicide & Crisis Lifeline), any time.",
-    )  # fmt: skip
+    )
     south = Clinic.objects.create(
-        organization=organization, name="Riverbend South", slug="riverbend-south", timezone="America/New_York",
-        address="12 Harbor Street, Springfield", phone="555-0200",
+        organization=organization,
+        name="Riverbend South",
+        slug="riverbend-south",
+        timezone="America/New_York",
+        address="12 Harbor Street, Springfield",
+        phone="555-0200",
         opening_hours={d: ["09:00", "17:00"] for d in ("mon", "wed", "fri")},
         after_hours_rule="Page the on-call psychiatrist at 555-0199.",
         crisis_resources="If you are in danger now, call 911. Call or text 988 (Suicide & Crisis Lifeline), any time.",
-    )  # fmt: skip
+    )
     world = DemoWorld(organization=organization, clinics=[north, south], rng=random.Random(seed))
     _staff(world)
     for index, clinic in enumerate(world.clinics):

@@ -67,8 +67,14 @@ class SessionDetailOut(SessionOut):
 def sessions_of_patient(request: HttpRequest, patient_id: int) -> list[DosingSession]:
     require_scope(request, Scope.SESSIONS_READ)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 obj=patient, detail={"via": "api", "section": "sessions"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"via": "api", "section": "sessions"},
+    )
     return list(DosingSession.objects.filter(patient=patient, clinic_id=patient.clinic_id))
 
 
@@ -79,8 +85,14 @@ def session_detail(request: HttpRequest, session_id: int) -> dict[str, object]:
     if session is None:
         deny(request, reason="no such session", not_found=True)
     patient = get_patient_for_user(request, session.patient_id, Perm.VIEW_CLINICAL)
-    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 obj=session, detail={"via": "api"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=session,
+        detail={"via": "api"},
+    )
     fields = SessionOut.model_fields
     return {name: getattr(session, name) for name in fields} | {
         "administrations": list(Administration.objects.filter(session=session)),

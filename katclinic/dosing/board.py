@@ -35,17 +35,28 @@ def _chair(session: DosingSession, now: datetime, grace: int) -> Chair:
     waiting = [s for s in statuses if s.status in ("due", "upcoming", "overdue")]
     upcoming = min(waiting, key=lambda s: s.due_at) if waiting else None
     alerts = [a for a in session.alerts.all() if a.acknowledged_at is None]
-    rechecks = [a for a in session.alerts.all() if a.level == "recheck" and not a.rechecks.all()
-                and a.recheck_due_at is not None and a.recheck_due_at < now]  # fmt: skip
+    rechecks = [
+        a
+        for a in session.alerts.all()
+        if a.level == "recheck"
+        and not a.rechecks.all()
+        and a.recheck_due_at is not None
+        and a.recheck_due_at < now
+    ]
     start = session.dose_started_at or session.scheduled_for
     return Chair(
-        session_id=session.pk, chair=session.chair, initials=session.patient.initials,
-        state=session.get_state_display(), elapsed_minutes=max(0, int((now - start).total_seconds() // 60)),
+        session_id=session.pk,
+        chair=session.chair,
+        initials=session.patient.initials,
+        state=session.get_state_display(),
+        elapsed_minutes=max(0, int((now - start).total_seconds() // 60)),
         since="since first dose" if session.dose_started_at else "since booked start",
-        next_label=upcoming.label if upcoming else "", next_due=upcoming.due_at if upcoming else None,
-        overdue=sum(1 for s in statuses if s.status == "overdue"), open_alerts=len(alerts),
+        next_label=upcoming.label if upcoming else "",
+        next_due=upcoming.due_at if upcoming else None,
+        overdue=sum(1 for s in statuses if s.status == "overdue"),
+        open_alerts=len(alerts),
         rechecks_overdue=len(rechecks),
-    )  # fmt: skip
+    )
 
 
 def floor(clinic: Clinic, now: datetime) -> list[Chair]:

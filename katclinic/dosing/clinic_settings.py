@@ -20,43 +20,177 @@ RECHECK = "Clinic choice below the stop limit, not from the reference; set by th
 
 _BP = {"kind": "int", "unit": "mmHg", "minimum": Decimal(60), "maximum": Decimal(250)}
 
-define(key="dosing_pre_systolic_max", label="Highest systolic BP to start dosing", default=140,
-       source=SANACORA + " The Spravato label asks to weigh risk above 140/90.", verified=False,
-       group=PRE, **_BP)  # fmt: skip
-define(key="dosing_pre_diastolic_max", label="Highest diastolic BP to start dosing", default=90,
-       source=SANACORA, verified=False, group=PRE, **_BP)  # fmt: skip
-define(key="dosing_pre_heart_rate_max", label="Highest heart rate to start dosing", kind="int", default=110,
-       unit="bpm", source=SANACORA, verified=False, minimum=Decimal(40), maximum=Decimal(200), group=PRE)  # fmt: skip
-define(key="dosing_pre_spo2_min", label="Lowest SpO2 to start dosing", kind="int", default=92, unit="%",
-       source=NO_FIGURE, verified=False, minimum=Decimal(80), maximum=Decimal(100), group=PRE)  # fmt: skip
+define(
+    key="dosing_pre_systolic_max",
+    label="Highest systolic BP to start dosing",
+    default=140,
+    source=SANACORA + " The Spravato label asks to weigh risk above 140/90.",
+    verified=False,
+    group=PRE,
+    **_BP,
+)
+define(
+    key="dosing_pre_diastolic_max",
+    label="Highest diastolic BP to start dosing",
+    default=90,
+    source=SANACORA,
+    verified=False,
+    group=PRE,
+    **_BP,
+)
+define(
+    key="dosing_pre_heart_rate_max",
+    label="Highest heart rate to start dosing",
+    kind="int",
+    default=110,
+    unit="bpm",
+    source=SANACORA,
+    verified=False,
+    minimum=Decimal(40),
+    maximum=Decimal(200),
+    group=PRE,
+)
+define(
+    key="dosing_pre_spo2_min",
+    label="Lowest SpO2 to start dosing",
+    kind="int",
+    default=92,
+    unit="%",
+    source=NO_FIGURE,
+    verified=False,
+    minimum=Decimal(80),
+    maximum=Decimal(100),
+    group=PRE,
+)
 
-define(key="dosing_recheck_systolic", label="Recheck when systolic BP is above", default=160,
-       source=RECHECK, verified=False, group=DURING, **_BP)  # fmt: skip
-define(key="dosing_recheck_diastolic", label="Recheck when diastolic BP is above", default=100,
-       source=RECHECK, verified=False, group=DURING, **_BP)  # fmt: skip
-define(key="dosing_stop_systolic", label="Stop dosing when systolic BP is above", default=180,
-       source=SANACORA, verified=False, group=DURING, **_BP)  # fmt: skip
-define(key="dosing_stop_diastolic", label="Stop dosing when diastolic BP is above", default=100,
-       source=SANACORA, verified=False, group=DURING, **_BP)  # fmt: skip
-define(key="dosing_stop_heart_rate", label="Stop dosing when heart rate is above", kind="int", default=110,
-       unit="bpm", source=SANACORA, verified=False, minimum=Decimal(40), maximum=Decimal(220), group=DURING)  # fmt: skip
-define(key="dosing_stop_spo2", label="Stop dosing when SpO2 is below", kind="int", default=92, unit="%",
-       source=NO_FIGURE, verified=False, minimum=Decimal(70), maximum=Decimal(100), group=DURING)  # fmt: skip
-define(key="dosing_rr_min", label="Notify the prescriber when respiratory rate is below", kind="int",
-       default=8, unit="/min", source=NO_FIGURE, verified=False, minimum=Decimal(4), maximum=Decimal(20),
-       group=DURING)  # fmt: skip
-define(key="dosing_rr_max", label="Notify the prescriber when respiratory rate is above", kind="int",
-       default=24, unit="/min", source=NO_FIGURE, verified=False, minimum=Decimal(12), maximum=Decimal(60),
-       group=DURING)  # fmt: skip
-define(key="dosing_moaas_min", label="Notify the prescriber when MOAA/S is below", kind="int", default=3,
-       source="MOAA/S 0-5 scale (clinical.md section 2 [V]); the trigger level is a clinic setting.",
-       verified=False, minimum=Decimal(0), maximum=Decimal(5), group=DURING)  # fmt: skip
-define(key="dosing_recheck_minutes", label="Recheck an out-of-range reading after", kind="int", default=5,
-       unit="min", source=NO_FIGURE, verified=False, minimum=Decimal(1), maximum=Decimal(30), group=DURING)  # fmt: skip
-define(key="dosing_checkpoint_grace_minutes", label="A checkpoint is overdue this long after it falls due",
-       kind="int", default=5, unit="min", source=NO_FIGURE, verified=False, minimum=Decimal(0),
-       maximum=Decimal(30), group=DURING)  # fmt: skip
-define(key="dosing_count_tolerance_mg", label="Physical count may differ from the ledger by at most",
-       kind="decimal", default="0", unit="mg",
-       source="Controlled-substance records must balance exactly; any tolerance is clinic policy.",
-       verified=False, minimum=Decimal(0), maximum=Decimal(10), group=LEDGER)  # fmt: skip
+define(
+    key="dosing_recheck_systolic",
+    label="Recheck when systolic BP is above",
+    default=160,
+    source=RECHECK,
+    verified=False,
+    group=DURING,
+    **_BP,
+)
+define(
+    key="dosing_recheck_diastolic",
+    label="Recheck when diastolic BP is above",
+    default=100,
+    source=RECHECK,
+    verified=False,
+    group=DURING,
+    **_BP,
+)
+define(
+    key="dosing_stop_systolic",
+    label="Stop dosing when systolic BP is above",
+    default=180,
+    source=SANACORA,
+    verified=False,
+    group=DURING,
+    **_BP,
+)
+define(
+    key="dosing_stop_diastolic",
+    label="Stop dosing when diastolic BP is above",
+    default=100,
+    source=SANACORA,
+    verified=False,
+    group=DURING,
+    **_BP,
+)
+define(
+    key="dosing_stop_heart_rate",
+    label="Stop dosing when heart rate is above",
+    kind="int",
+    default=110,
+    unit="bpm",
+    source=SANACORA,
+    verified=False,
+    minimum=Decimal(40),
+    maximum=Decimal(220),
+    group=DURING,
+)
+define(
+    key="dosing_stop_spo2",
+    label="Stop dosing when SpO2 is below",
+    kind="int",
+    default=92,
+    unit="%",
+    source=NO_FIGURE,
+    verified=False,
+    minimum=Decimal(70),
+    maximum=Decimal(100),
+    group=DURING,
+)
+define(
+    key="dosing_rr_min",
+    label="Notify the prescriber when respiratory rate is below",
+    kind="int",
+    default=8,
+    unit="/min",
+    source=NO_FIGURE,
+    verified=False,
+    minimum=Decimal(4),
+    maximum=Decimal(20),
+    group=DURING,
+)
+define(
+    key="dosing_rr_max",
+    label="Notify the prescriber when respiratory rate is above",
+    kind="int",
+    default=24,
+    unit="/min",
+    source=NO_FIGURE,
+    verified=False,
+    minimum=Decimal(12),
+    maximum=Decimal(60),
+    group=DURING,
+)
+define(
+    key="dosing_moaas_min",
+    label="Notify the prescriber when MOAA/S is below",
+    kind="int",
+    default=3,
+    source="MOAA/S 0-5 scale (clinical.md section 2 [V]); the trigger level is a clinic setting.",
+    verified=False,
+    minimum=Decimal(0),
+    maximum=Decimal(5),
+    group=DURING,
+)
+define(
+    key="dosing_recheck_minutes",
+    label="Recheck an out-of-range reading after",
+    kind="int",
+    default=5,
+    unit="min",
+    source=NO_FIGURE,
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(30),
+    group=DURING,
+)
+define(
+    key="dosing_checkpoint_grace_minutes",
+    label="A checkpoint is overdue this long after it falls due",
+    kind="int",
+    default=5,
+    unit="min",
+    source=NO_FIGURE,
+    verified=False,
+    minimum=Decimal(0),
+    maximum=Decimal(30),
+    group=DURING,
+)
+define(
+    key="dosing_count_tolerance_mg",
+    label="Physical count may differ from the ledger by at most",
+    kind="decimal",
+    default="0",
+    unit="mg",
+    source="Controlled-substance records must balance exactly; any tolerance is clinic policy.",
+    verified=False,
+    minimum=Decimal(0),
+    maximum=Decimal(10),
+    group=LEDGER,
+)

@@ -31,9 +31,10 @@ def _now_field(label: str, required: bool = True) -> forms.DateTimeField:
 class SessionForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.none())
     appointment = forms.ModelChoiceField(
-        queryset=Appointment.objects.none(), required=False,
+        queryset=Appointment.objects.none(),
+        required=False,
         help_text="A booked dosing appointment; its chair and start are used",
-    )  # fmt: skip
+    )
     chair = forms.CharField(max_length=40, required=False)
     scheduled_for = _now_field("Start", required=False)
 
@@ -59,9 +60,17 @@ class SessionForm(forms.Form):
 
 
 class TransitionForm(forms.Form):
-    to = forms.ChoiceField(choices=[(s.value, s.value) for s in
-                                    (SessionState.CHECKED_IN, SessionState.PRE_DOSE_CHECKS,
-                                     SessionState.MONITORING, SessionState.STOPPED_EARLY)])  # fmt: skip
+    to = forms.ChoiceField(
+        choices=[
+            (s.value, s.value)
+            for s in (
+                SessionState.CHECKED_IN,
+                SessionState.PRE_DOSE_CHECKS,
+                SessionState.MONITORING,
+                SessionState.STOPPED_EARLY,
+            )
+        ]
+    )
     reason = forms.CharField(
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -205,10 +214,27 @@ class NoteForm(forms.ModelForm):
 
     class Meta:
         model = SupportNote
-        fields = ["kind", "intention", "concerns", "agreed_support", "supportive_touch_consent", "observations",
-                  "guidance", "integration"]  # fmt: skip
-        widgets = {n: forms.Textarea(attrs={"rows": 3}) for n in
-                   ("intention", "concerns", "agreed_support", "observations", "guidance", "integration")}  # fmt: skip
+        fields = [
+            "kind",
+            "intention",
+            "concerns",
+            "agreed_support",
+            "supportive_touch_consent",
+            "observations",
+            "guidance",
+            "integration",
+        ]
+        widgets = {
+            n: forms.Textarea(attrs={"rows": 3})
+            for n in (
+                "intention",
+                "concerns",
+                "agreed_support",
+                "observations",
+                "guidance",
+                "integration",
+            )
+        }
 
 
 class AddendumForm(forms.Form):
@@ -264,15 +290,23 @@ class ReceiptForm(forms.Form):
     supplier = forms.CharField(max_length=200)
 
 
-MOVEMENT_KINDS = [(k.value, k.value.replace("_", " ").capitalize()) for k in
-                  (EntryKind.WASTE, EntryKind.TRANSFER_OUT, EntryKind.TRANSFER_IN, EntryKind.RETURN,
-                   EntryKind.CORRECTION)]  # fmt: skip
+MOVEMENT_KINDS = [
+    (k.value, k.value.replace("_", " ").capitalize())
+    for k in (
+        EntryKind.WASTE,
+        EntryKind.TRANSFER_OUT,
+        EntryKind.TRANSFER_IN,
+        EntryKind.RETURN,
+        EntryKind.CORRECTION,
+    )
+]
 
 
 class MovementForm(forms.Form):
     kind = forms.ChoiceField(choices=MOVEMENT_KINDS)
-    quantity_mg = forms.DecimalField(label="Quantity (mg; a correction may be negative)", max_digits=10,
-                                     decimal_places=2)  # fmt: skip
+    quantity_mg = forms.DecimalField(
+        label="Quantity (mg; a correction may be negative)", max_digits=10, decimal_places=2
+    )
     reason = forms.CharField(max_length=2000, required=False)
     counterparty = forms.CharField(
         label="Supplier, clinic or distributor", max_length=200, required=False

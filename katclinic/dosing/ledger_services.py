@@ -41,40 +41,78 @@ def balance(lot: StockLot) -> Decimal:
 
 
 def _append(
-    lot: StockLot, kind: EntryKind, quantity: Decimal, *, by: User, witness: User | None = None,
+    lot: StockLot,
+    kind: EntryKind,
+    quantity: Decimal,
+    *,
+    by: User,
+    witness: User | None = None,
     **fields: Any,
-) -> LedgerEntry:  # fmt: skip
+) -> LedgerEntry:
     """Lock the lot, apply the pure rules, and store the entry with its balance."""
     lot = StockLot.objects.select_for_update().get(pk=lot.pk)
-    entry = ledger.LedgerEntry(kind=kind, quantity_mg=quantity, recorded_by=str(by.pk),
-                               witness=str(witness.pk) if witness else None, reason=fields.get("reason", ""))  # fmt: skip
+    entry = ledger.LedgerEntry(
+        kind=kind,
+        quantity_mg=quantity,
+        recorded_by=str(by.pk),
+        witness=str(witness.pk) if witness else None,
+        reason=fields.get("reason", ""),
+    )
     try:
         after = ledger.apply_entry(balance(lot), entry)
     except ledger.LedgerError as exc:
         raise LedgerRefused(str(exc)) from None
-    return LedgerEntry.objects.create(clinic_id=lot.clinic_id, lot=lot, kind=kind, quantity_mg=quantity,
-                                      balance_after_mg=after, recorded_by=by, witness=witness, **fields)  # fmt: skip
+    return LedgerEntry.objects.create(
+        clinic_id=lot.clinic_id,
+        lot=lot,
+        kind=kind,
+        quantity_mg=quantity,
+        balance_after_mg=after,
+        recorded_by=by,
+        witness=witness,
+        **fields,
+    )
 
 
 def _audit(request: HttpRequest | None, by: User, entry: LedgerEntry, **detail: Any) -> None:
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=entry.clinic_id, obj=entry,
-                 detail={"kind": entry.kind, "mg": str(entry.quantity_mg), "lot": entry.lot_id,
-                         "balance": str(entry.balance_after_mg), **detail})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=entry.clinic_id,
+        obj=entry,
+        detail={
+            "kind": entry.kind,
+            "mg": str(entry.quantity_mg),
+            "lot": entry.lot_id,
+            "balance": str(entry.balance_after_mg),
+            **detail,
+        },
+    )
 
 
 @transaction.atomic
 def receive_stock(
-    *, clinic: Clinic, product: str, lot_number: str, expiry: date, quantity_mg: Decimal,
-    supplier: str, concentration_mg_per_ml: Decimal | None = None, by: User,
+    *,
+    clinic: Clinic,
+    product: str,
+    lot_number: str,
+    expiry: date,
+    quantity_mg: Decimal,
+    supplier: str,
+    concentration_mg_per_ml: Decimal | None = None,
+    by: User,
     request: HttpRequest | None = None,
-) -> LedgerEntry:  # fmt: skip
+) -> LedgerEntry:
     """Book a delivery: the lot is created on first receipt."""
     if not supplier.strip():
         raise LedgerRefused("supplier: name who delivered the stock.")
     lot, created = StockLot.objects.get_or_create(
-        clinic=clinic, product=product.strip(), lot_number=lot_number.strip(),
+        clinic=clinic,
+        product=product.strip(),
+        lot_number=lot_number.strip(),
         defaults={"expiry": expiry, "concentration_mg_per_ml": concentration_mg_per_ml},
-    )  # fmt: skip
+    )
     if not created and lot.expiry != expiry:
         raise LedgerRefused(
             f"expiry: lot {lot.lot_number} is on record with expiry {lot.expiry:%Y-%m-%d}."
@@ -102,8 +140,16 @@ def take_for_administration(
                 lot, K.DRAW, administration.dose_mg, by=by, administration=administration, **when
             )
         )
-    entries.append(_append(lot, K.ADMINISTRATION, administration.dose_mg, by=by, administration=administration,
-                           **when))  # fmt: skip
+    entries.append(
+        _append(
+            lot,
+            K.ADMINISTRATION,
+            administration.dose_mg,
+            by=by,
+            administration=administration,
+            **when,
+        )
+    )
     return entries
 
 
@@ -111,8 +157,12 @@ def confirm_witness(*, clinic: Clinic, email: str, password: str, recorder: User
     """The second person: another active ledger keeper of this clinic, who gives their password."""
     roles = [r.value for r in PERMISSIONS[Perm.KEEP_LEDGER]]
     witness = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    member = witness is not None and StaffMembership.objects.active().filter(
-        user=witness, clinic=clinic, role__in=roles).exists()  # fmt: skip
+    member = (
+        witness is not None
+        and StaffMembership.objects.active()
+        .filter(user=witness, clinic=clinic, role__in=roles)
+        .exists()
+    )
     if witness is None or not member or not witness.check_password(password):
         raise LedgerRefused(
             "witness: email or password not recognised for a ledger keeper of this clinic."
@@ -124,10 +174,17 @@ def confirm_witness(*, clinic: Clinic, email: str, password: str, recorder: User
 
 @transaction.atomic
 def record_movement(
-    *, lot: StockLot, kind: EntryKind, quantity_mg: Decimal, by: User, witness: User | None = None,
-    reason: str = "", counterparty: str = "", corrects: LedgerEntry | None = None,
+    *,
+    lot: StockLot,
+    kind: EntryKind,
+    quantity_mg: Decimal,
+    by: User,
+    witness: User | None = None,
+    reason: str = "",
+    counterparty: str = "",
+    corrects: LedgerEntry | None = None,
     request: HttpRequest | None = None,
-) -> LedgerEntry:  # fmt: skip
+) -> LedgerEntry:
     """Waste (witnessed), transfer out or in, return to supplier, or a witnessed correction."""
     if kind not in MOVEMENTS:
         raise LedgerRefused(f"kind: {kind} is not recorded here.")
@@ -135,8 +192,16 @@ def record_movement(
         raise LedgerRefused("counterparty: say where the stock went or came from.")
     if corrects is not None and corrects.lot_id != lot.pk:
         raise LedgerRefused("corrects: that entry belongs to another lot.")
-    entry = _append(lot, kind, quantity_mg, by=by, witness=witness, reason=reason.strip(),
-                    counterparty=counterparty.strip(), corrects=corrects)  # fmt: skip
+    entry = _append(
+        lot,
+        kind,
+        quantity_mg,
+        by=by,
+        witness=witness,
+        reason=reason.strip(),
+        counterparty=counterparty.strip(),
+        corrects=corrects,
+    )
     _audit(request, by, entry, witness=witness.pk if witness else None)
     return entry
 
@@ -147,11 +212,14 @@ def _alert_admins(lot: StockLot, entry: LedgerEntry) -> None:
     if emails:
         send_mail(
             subject=f"Controlled-substance count discrepancy: {lot.product} lot {lot.lot_number}",
-            message=(f"A physical count on {entry.at:%Y-%m-%d %H:%M} found {entry.quantity_mg} mg; "
-                     f"the ledger holds {entry.balance_after_mg} mg (difference {entry.discrepancy_mg} mg). "
-                     "Review the ledger in KAT Clinic."),
-            from_email=None, recipient_list=emails,
-        )  # fmt: skip
+            message=(
+                f"A physical count on {entry.at:%Y-%m-%d %H:%M} found {entry.quantity_mg} mg; "
+                f"the ledger holds {entry.balance_after_mg} mg (difference {entry.discrepancy_mg} mg). "
+                "Review the ledger in KAT Clinic."
+            ),
+            from_email=None,
+            recipient_list=emails,
+        )
 
 
 @transaction.atomic

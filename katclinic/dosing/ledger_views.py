@@ -34,10 +34,18 @@ def _stock_page(
 ) -> HttpResponse:
     lots = list(ledger_services.lots_with_balance(request.clinic))
     today = timezone.localdate()
-    return render(request, "dosing/ledger.html", {
-        "lots": lots, "form": form or ReceiptForm(), "error": error, "today": today,
-        "report_form": ReportForm(initial={"start": today.replace(day=1), "end": today}),
-    }, status=status)  # fmt: skip
+    return render(
+        request,
+        "dosing/ledger.html",
+        {
+            "lots": lots,
+            "form": form or ReceiptForm(),
+            "error": error,
+            "today": today,
+            "report_form": ReportForm(initial={"start": today.replace(day=1), "end": today}),
+        },
+        status=status,
+    )
 
 
 @staff_view(Perm.KEEP_LEDGER)
@@ -52,22 +60,39 @@ def receive(request: StaffRequest) -> HttpResponse:
     if not form.is_valid():
         return _stock_page(request, form, status=400)
     try:
-        entry = ledger_services.receive_stock(clinic=request.clinic, by=request.user, request=request,
-                                              **form.cleaned_data)  # fmt: skip
+        entry = ledger_services.receive_stock(
+            clinic=request.clinic, by=request.user, request=request, **form.cleaned_data
+        )
     except LedgerRefused as exc:
         return _stock_page(request, form, str(exc), status=400)
     return redirect("dosing:lot", entry.lot_id)
 
 
-def _lot_page(request: StaffRequest, lot: StockLot, *, status: int = 200, error: str = "",
-              movement: Form | None = None, count: Form | None = None) -> HttpResponse:  # fmt: skip
+def _lot_page(
+    request: StaffRequest,
+    lot: StockLot,
+    *,
+    status: int = 200,
+    error: str = "",
+    movement: Form | None = None,
+    count: Form | None = None,
+) -> HttpResponse:
     entries = lot.entries.select_related(
         "recorded_by", "witness", "administration__session"
     ).order_by("pk")
-    return render(request, "dosing/lot.html", {
-        "lot": lot, "entries": entries, "balance": ledger_services.balance(lot), "error": error,
-        "movement_form": movement or MovementForm(), "count_form": count or CountForm(),
-    }, status=status)  # fmt: skip
+    return render(
+        request,
+        "dosing/lot.html",
+        {
+            "lot": lot,
+            "entries": entries,
+            "balance": ledger_services.balance(lot),
+            "error": error,
+            "movement_form": movement or MovementForm(),
+            "count_form": count or CountForm(),
+        },
+        status=status,
+    )
 
 
 @staff_view(Perm.KEEP_LEDGER)
@@ -86,8 +111,12 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
     try:
         witness = None
         if data["witness_email"]:
-            witness = ledger_services.confirm_witness(clinic=request.clinic, email=data["witness_email"],
-                                                      password=data["witness_password"], recorder=request.user)  # fmt: skip
+            witness = ledger_services.confirm_witness(
+                clinic=request.clinic,
+                email=data["witness_email"],
+                password=data["witness_password"],
+                recorder=request.user,
+            )
         corrects = (
             LedgerEntry.objects.filter(pk=data["corrects"], lot=lot).first()
             if data["corrects"]
@@ -95,9 +124,17 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
         )
         if data["corrects"] and corrects is None:
             raise LedgerRefused("corrects: there is no such entry in this lot's ledger.")
-        ledger_services.record_movement(lot=lot, kind=EntryKind(data["kind"]), quantity_mg=data["quantity_mg"],
-                                        by=request.user, witness=witness, reason=data["reason"],
-                                        counterparty=data["counterparty"], corrects=corrects, request=request)  # fmt: skip
+        ledger_services.record_movement(
+            lot=lot,
+            kind=EntryKind(data["kind"]),
+            quantity_mg=data["quantity_mg"],
+            by=request.user,
+            witness=witness,
+            reason=data["reason"],
+            counterparty=data["counterparty"],
+            corrects=corrects,
+            request=request,
+        )
     except LedgerRefused as exc:
         attach_field_error(form, str(exc))
         return _lot_page(request, lot, status=400, movement=form, error=str(exc))
@@ -111,8 +148,9 @@ def count(request: StaffRequest, lot_id: int) -> HttpResponse:
     form = CountForm(request.POST)
     if not form.is_valid():
         return _lot_page(request, lot, status=400, count=form)
-    ledger_services.record_count(lot=lot, counted_mg=form.cleaned_data["counted_mg"], by=request.user,
-                                 request=request)  # fmt: skip
+    ledger_services.record_count(
+        lot=lot, counted_mg=form.cleaned_data["counted_mg"], by=request.user, request=request
+    )
     return redirect("dosing:lot", lot.pk)
 
 
@@ -127,7 +165,19 @@ def report(request: StaffRequest) -> HttpResponse:
     start = datetime.combine(form.cleaned_data["start"], time(0), tzinfo=tz)
     end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time(0), tzinfo=tz)
     lots = ledger_services.inventory_report(clinic=request.clinic, start=start, end=end)
-    audit.record(request=request, action=Action.EXPORT, object_type="dosing.inventory_report",
-                 detail={"start": str(form.cleaned_data["start"]), "end": str(form.cleaned_data["end"])})  # fmt: skip
-    return render(request, "dosing/report.html", {"lots": lots, "start": form.cleaned_data["start"],
-                                                  "end": form.cleaned_data["end"], "printed": timezone.now()})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.EXPORT,
+        object_type="dosing.inventory_report",
+        detail={"start": str(form.cleaned_data["start"]), "end": str(form.cleaned_data["end"])},
+    )
+    return render(
+        request,
+        "dosing/report.html",
+        {
+            "lots": lots,
+            "start": form.cleaned_data["start"],
+            "end": form.cleaned_data["end"],
+            "printed": timezone.now(),
+        },
+    )

@@ -46,9 +46,12 @@ class DosingSession(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="dosing_sessions")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="dosing_sessions")
     appointment = models.ForeignKey(
-        "scheduling.Appointment", on_delete=models.PROTECT, null=True, blank=True,
+        "scheduling.Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="dosing_sessions",
-    )  # fmt: skip
+    )
     chair = models.CharField(max_length=40)
     route = models.CharField(max_length=20)
     scheduled_for = models.DateTimeField()
@@ -310,9 +313,12 @@ class InSessionAlert(models.Model):
     limit = models.IntegerField()
     level = models.CharField(
         max_length=20,
-        choices=[("recheck", "Recheck"), ("notify_prescriber", "Notify prescriber"),
-                 ("stop", "Stop dosing")],
-    )  # fmt: skip
+        choices=[
+            ("recheck", "Recheck"),
+            ("notify_prescriber", "Notify prescriber"),
+            ("stop", "Stop dosing"),
+        ],
+    )
     action = models.TextField()
     source = models.TextField()
     raised_at = models.DateTimeField(default=timezone.now)

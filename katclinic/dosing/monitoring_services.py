@@ -57,17 +57,27 @@ def thresholds_for(clinic: Clinic) -> monitoring.Thresholds:
 
 def _reading(checkpoint: Checkpoint) -> monitoring.VitalReading:
     return monitoring.VitalReading(
-        taken_at=checkpoint.taken_at, systolic=checkpoint.systolic, diastolic=checkpoint.diastolic,
-        heart_rate=checkpoint.heart_rate, spo2=checkpoint.spo2,
-        respiratory_rate=checkpoint.respiratory_rate, moaas=checkpoint.moaas,
-    )  # fmt: skip
+        taken_at=checkpoint.taken_at,
+        systolic=checkpoint.systolic,
+        diastolic=checkpoint.diastolic,
+        heart_rate=checkpoint.heart_rate,
+        spo2=checkpoint.spo2,
+        respiratory_rate=checkpoint.respiratory_rate,
+        moaas=checkpoint.moaas,
+    )
 
 
 @transaction.atomic
 def record_checkpoint(
-    *, session: DosingSession, label: str, taken_at: datetime, values: Mapping[str, int | None],
-    recheck_of: InSessionAlert | None = None, by: User, request: HttpRequest | None = None,
-) -> tuple[Checkpoint, list[InSessionAlert]]:  # fmt: skip
+    *,
+    session: DosingSession,
+    label: str,
+    taken_at: datetime,
+    values: Mapping[str, int | None],
+    recheck_of: InSessionAlert | None = None,
+    by: User,
+    request: HttpRequest | None = None,
+) -> tuple[Checkpoint, list[InSessionAlert]]:
     """Store a reading, compare it with the clinic's thresholds and raise in-session alerts."""
     session = _locked(session)
     if session.state not in OBSERVING:
@@ -81,24 +91,46 @@ def record_checkpoint(
     values = {k: v for k, v in values.items() if k in MEASURES}
     if all(v is None for v in values.values()):
         raise DosingError("Enter at least one reading.")
-    checkpoint = Checkpoint.objects.create(clinic_id=session.clinic_id, session=session, label=label.strip(),
-                                           taken_at=taken_at, recheck_of=recheck_of, recorded_by=by, **values)  # fmt: skip
+    checkpoint = Checkpoint.objects.create(
+        clinic_id=session.clinic_id,
+        session=session,
+        label=label.strip(),
+        taken_at=taken_at,
+        recheck_of=recheck_of,
+        recorded_by=by,
+        **values,
+    )
     thresholds = thresholds_for(session.clinic)
     alerts = [
         InSessionAlert.objects.create(
-            clinic_id=session.clinic_id, session=session, checkpoint=checkpoint, measure=a.measure,
-            value=a.value, limit=a.limit, level=a.level, action=a.action, source=a.source,
+            clinic_id=session.clinic_id,
+            session=session,
+            checkpoint=checkpoint,
+            measure=a.measure,
+            value=a.value,
+            limit=a.limit,
+            level=a.level,
+            action=a.action,
+            source=a.source,
             recheck_due_at=taken_at + timedelta(minutes=thresholds.recheck_after_minutes)
-            if a.level == "recheck" else None,
+            if a.level == "recheck"
+            else None,
         )
         for a in monitoring.evaluate_reading(_reading(checkpoint), thresholds)
-    ]  # fmt: skip
+    ]
     if alerts and session.state == S.READY_FOR_DISCHARGE:
         move(
             session, S.MONITORING, by=by, reason="Reading outside limits after being judged ready."
         )
-    _audit(request, by, session, checkpoint, Action.CREATE, label=checkpoint.label,
-           alerts=[f"{a.measure} {a.value} ({a.level})" for a in alerts])  # fmt: skip
+    _audit(
+        request,
+        by,
+        session,
+        checkpoint,
+        Action.CREATE,
+        label=checkpoint.label,
+        alerts=[f"{a.measure} {a.value} ({a.level})" for a in alerts],
+    )
     return checkpoint, alerts
 
 
@@ -146,10 +178,15 @@ def flowsheet(
     protocol = protocol_of(session)
     start = session.dose_started_at
     specs = [
-        monitoring.CheckpointSpec(c.label, c.minutes_after_start, tuple(c.measures),
-                                  c.repeat_every_minutes, c.repeat_until_minutes)
+        monitoring.CheckpointSpec(
+            c.label,
+            c.minutes_after_start,
+            tuple(c.measures),
+            c.repeat_every_minutes,
+            c.repeat_until_minutes,
+        )
         for c in protocol.monitoring.checkpoints
-    ]  # fmt: skip
+    ]
     # .all() so a board that prefetched the checkpoints asks the database nothing more here.
     recorded = [(c.label, max(c.taken_at, start)) for c in session.checkpoints.all()]
     if grace is None:
@@ -170,8 +207,16 @@ def record_side_effect(
     effect = SideEffect.objects.create(
         clinic_id=session.clinic_id, session=session, recorded_by=by, **data
     )
-    _audit(request, by, session, effect, Action.CREATE, kind=effect.kind, severity=effect.severity,
-           serious=effect.serious)  # fmt: skip
+    _audit(
+        request,
+        by,
+        session,
+        effect,
+        Action.CREATE,
+        kind=effect.kind,
+        severity=effect.severity,
+        serious=effect.serious,
+    )
     return effect
 
 
@@ -180,8 +225,10 @@ def record_side_effect(
 
 def _observation_minutes(session: DosingSession) -> int:
     protocol = protocol_of(session)
-    return monitoring.observation_minutes(clinic_minutes=protocol.monitoring.min_observation_minutes.value,
-                                          is_intranasal_esketamine=session.is_esketamine)  # fmt: skip
+    return monitoring.observation_minutes(
+        clinic_minutes=protocol.monitoring.min_observation_minutes.value,
+        is_intranasal_esketamine=session.is_esketamine,
+    )
 
 
 def _evaluate(
@@ -196,11 +243,15 @@ def _evaluate(
         _reading(last_vitals), thresholds_for(session.clinic)
     )
     return monitoring.evaluate_discharge(
-        dose_start=session.dose_started_at, now=now, min_observation_minutes=_observation_minutes(session),
-        latest_moaas=moaas, latest_vitals_ok=judged["vitals_acceptable"] and reading_ok,
-        escort_present=judged["escort_present"], dissociation_resolved=judged["dissociation_resolved"],
+        dose_start=session.dose_started_at,
+        now=now,
+        min_observation_minutes=_observation_minutes(session),
+        latest_moaas=moaas,
+        latest_vitals_ok=judged["vitals_acceptable"] and reading_ok,
+        escort_present=judged["escort_present"],
+        dissociation_resolved=judged["dissociation_resolved"],
         respiratory_depression_resolved=judged["respiratory_depression_resolved"],
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -222,9 +273,15 @@ def assess_discharge(
     if result.ready_at is not None and session.clinically_ready_at is None:
         session.clinically_ready_at = now
         session.save(update_fields=["clinically_ready_at"])
-    assessment = DischargeAssessment.objects.create(clinic_id=session.clinic_id, session=session,
-                                                    allowed=result.allowed, unmet=result.unmet, assessed_by=by,
-                                                    assessed_at=now, **judged)  # fmt: skip
+    assessment = DischargeAssessment.objects.create(
+        clinic_id=session.clinic_id,
+        session=session,
+        allowed=result.allowed,
+        unmet=result.unmet,
+        assessed_by=by,
+        assessed_at=now,
+        **judged,
+    )
     if result.allowed and session.state == S.MONITORING:
         move(session, S.READY_FOR_DISCHARGE, by=by)
     _audit(
@@ -242,8 +299,15 @@ def discharge(
     assessment = session.discharge_assessments.order_by("-assessed_at", "-pk").first()
     if session.state != S.READY_FOR_DISCHARGE or assessment is None:
         raise DosingError("Assess readiness to leave first; every criterion must be met.")
-    judged = {k: getattr(assessment, k) for k in
-              ("dissociation_resolved", "respiratory_depression_resolved", "vitals_acceptable", "escort_present")}  # fmt: skip
+    judged = {
+        k: getattr(assessment, k)
+        for k in (
+            "dissociation_resolved",
+            "respiratory_depression_resolved",
+            "vitals_acceptable",
+            "escort_present",
+        )
+    }
     now = timezone.now()
     result = _evaluate(session, judged, now)
     if not result.allowed:
@@ -255,6 +319,12 @@ def discharge(
         from katclinic.dosing import record_services
 
         record_services.ensure_rems_form(session)
-    _audit(request, by, session, session, Action.UPDATE, **{"from": S.READY_FOR_DISCHARGE.value,
-                                                             "to": S.DISCHARGED.value})  # fmt: skip
+    _audit(
+        request,
+        by,
+        session,
+        session,
+        Action.UPDATE,
+        **{"from": S.READY_FOR_DISCHARGE.value, "to": S.DISCHARGED.value},
+    )
     return session

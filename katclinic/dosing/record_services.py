@@ -24,14 +24,26 @@ from katclinic.dosing.models import (
 )
 from katclinic.dosing.services import DosingError, _audit
 
-NOTE_FIELDS = ("intention", "concerns", "agreed_support", "supportive_touch_consent", "observations",
-               "guidance", "integration")  # fmt: skip
+NOTE_FIELDS = (
+    "intention",
+    "concerns",
+    "agreed_support",
+    "supportive_touch_consent",
+    "observations",
+    "guidance",
+    "integration",
+)
 
 
 def _note_hash(note: SupportNote) -> str:
     content = {name: getattr(note, name) for name in NOTE_FIELDS}
-    content |= {"kind": note.kind, "session": note.session_id, "author": note.author_id,
-                "addendum_to": note.addendum_to_id, "signed_at": note.signed_at.isoformat() if note.signed_at else ""}  # fmt: skip
+    content |= {
+        "kind": note.kind,
+        "session": note.session_id,
+        "author": note.author_id,
+        "addendum_to": note.addendum_to_id,
+        "signed_at": note.signed_at.isoformat() if note.signed_at else "",
+    }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -42,17 +54,28 @@ def _sign(note: SupportNote) -> None:
 
 @transaction.atomic
 def write_note(
-    *, session: DosingSession, kind: str, fields: dict[str, Any], sign: bool, by: User,
+    *,
+    session: DosingSession,
+    kind: str,
+    fields: dict[str, Any],
+    sign: bool,
+    by: User,
     request: HttpRequest | None = None,
-) -> SupportNote:  # fmt: skip
+) -> SupportNote:
     """A preparation, during-session or integration note on this session, signed now or later."""
     if kind not in SupportNote.Kind.values:
         raise DosingError(f"kind: {kind!r} is not a kind of note.")
     values = {k: v for k, v in fields.items() if k in NOTE_FIELDS}
     if not any(v not in (None, "") for v in values.values()):
         raise DosingError("Write something before saving the note.")
-    note = SupportNote(clinic_id=session.clinic_id, patient_id=session.patient_id, session=session, kind=kind,
-                       author=by, **values)  # fmt: skip
+    note = SupportNote(
+        clinic_id=session.clinic_id,
+        patient_id=session.patient_id,
+        session=session,
+        kind=kind,
+        author=by,
+        **values,
+    )
     if sign:
         _sign(note)
     note.save()
@@ -87,8 +110,15 @@ def add_addendum(
         raise DosingError("The note is not signed yet; its author can still sign it as it is.")
     if not text.strip():
         raise DosingError("text: write the addendum.")
-    addendum = SupportNote(clinic_id=note.clinic_id, patient_id=note.patient_id, session=note.session,
-                           kind=note.kind, observations=text.strip(), addendum_to=note, author=by)  # fmt: skip
+    addendum = SupportNote(
+        clinic_id=note.clinic_id,
+        patient_id=note.patient_id,
+        session=note.session,
+        kind=note.kind,
+        observations=text.strip(),
+        addendum_to=note,
+        author=by,
+    )
     _sign(addendum)
     addendum.save()
     _audit(request, by, note.session, addendum, Action.SIGN, addendum_to=note.pk)
@@ -115,8 +145,11 @@ def _bp_readings(session: DosingSession) -> dict[str, str | None]:
     if start is not None and after:
         # The REMS asks for BP "about 40 minutes" after dosing: the reading nearest to it.
         near_40 = min(after, key=lambda c: abs((c.taken_at - start).total_seconds() / 60 - 40))
-    return {"bp_pre_dose": _bp(pre[-1] if pre else None), "bp_40_min": _bp(near_40),
-            "bp_completion": _bp(after[-1] if after else None)}  # fmt: skip
+    return {
+        "bp_pre_dose": _bp(pre[-1] if pre else None),
+        "bp_40_min": _bp(near_40),
+        "bp_completion": _bp(after[-1] if after else None),
+    }
 
 
 def _minutes(session: DosingSession, until: Any) -> int | None:
@@ -130,8 +163,11 @@ def _dose(session: DosingSession) -> dict[str, Any]:
     total = sum(a.dose_mg for a in doses)
     key = {56: "56", 84: "84"}.get(int(total)) if doses and total == int(total) else None
     lots = sorted({a.lot_number for a in doses})
-    return {"dose": key or ("other" if doses else None), "dose_other_mg": None if key else (str(total) if doses else None),
-            "lot_number": ", ".join(lots) or None}  # fmt: skip
+    return {
+        "dose": key or ("other" if doses else None),
+        "dose_other_mg": None if key else (str(total) if doses else None),
+        "lot_number": ", ".join(lots) or None,
+    }
 
 
 def _effects(session: DosingSession) -> dict[str, Any]:
@@ -164,7 +200,8 @@ def prefill(session: DosingSession) -> dict[str, Any]:
     last = session.discharge_assessments.order_by("-assessed_at").first()
     nurse = Administration.objects.filter(session=session).select_related("given_by").first()
     data: dict[str, Any] = {
-        "patient_name": patient.full_name, "date_of_birth": patient.date_of_birth.isoformat(),
+        "patient_name": patient.full_name,
+        "date_of_birth": patient.date_of_birth.isoformat(),
         "sex": patient.get_sex_at_birth_display(),
         "first_treatment": not earlier.filter(administrations__is_adjunct=False).exists(),
         "patient_enrolled": RemsEnrollment.objects.filter(patient=patient).exists(),
@@ -179,7 +216,7 @@ def prefill(session: DosingSession) -> dict[str, Any]:
         "minutes_ready_without_2h_rule": _minutes(session, session.clinically_ready_at),
         "vitals_ok_pre_dose": None if gate_vitals is None else (gate_vitals.result == "pass"),
         "vitals_ok_at_completion": last.vitals_acceptable if last else None,
-    }  # fmt: skip
+    }
     return data | _dose(session) | _bp_readings(session) | _effects(session)
 
 
@@ -253,6 +290,13 @@ def complete_rems_form(*, form: RemsForm, by: User, request: HttpRequest | None 
 def rems_pdf(*, form: RemsForm, by: User, request: HttpRequest | None = None) -> bytes:
     """The printable form; every download is recorded as an export."""
     content = rems.render_pdf(_typed(form))
-    audit.record(request=request, user=by, action=Action.EXPORT, clinic_id=form.clinic_id,
-                 patient_id=form.session.patient_id, obj=form, detail={"format": "pdf"})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.EXPORT,
+        clinic_id=form.clinic_id,
+        patient_id=form.session.patient_id,
+        obj=form,
+        detail={"format": "pdf"},
+    )
     return content

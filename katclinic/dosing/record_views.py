@@ -29,14 +29,25 @@ def note_new(request: StaffRequest, session_id: int) -> HttpResponse:
         data = dict(form.cleaned_data)
         kind, sign = data.pop("kind"), data.pop("sign")
         try:
-            record_services.write_note(session=session, kind=kind, fields=data, sign=sign, by=request.user,
-                                       request=request)  # fmt: skip
+            record_services.write_note(
+                session=session, kind=kind, fields=data, sign=sign, by=request.user, request=request
+            )
             return redirect("dosing:session", session.pk)
         except DosingError as exc:
             error = str(exc)
     status = 400 if request.method == "POST" else 200
-    return render(request, "dosing/form.html", {"form": form, "patient": session.patient, "session": session,
-                                                "title": "Support note", "error": error}, status=status)  # fmt: skip
+    return render(
+        request,
+        "dosing/form.html",
+        {
+            "form": form,
+            "patient": session.patient,
+            "session": session,
+            "title": "Support note",
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @staff_view(Perm.WRITE_SUPPORT_NOTE)
@@ -116,10 +127,19 @@ def rems_edit(request: StaffRequest, form_id: int) -> HttpResponse:
             patient_id=rems_form.session.patient_id,
             obj=rems_form,
         )
-    return render(request, "dosing/rems_form.html", {
-        "rems_form": rems_form, "form": form, "error": error, "missing": record_services.form_missing(rems_form),
-        "deadline": rems_form.due_on, "title": rems.TITLE,
-    }, status=200 if request.method == "GET" else 400)  # fmt: skip
+    return render(
+        request,
+        "dosing/rems_form.html",
+        {
+            "rems_form": rems_form,
+            "form": form,
+            "error": error,
+            "missing": record_services.form_missing(rems_form),
+            "deadline": rems_form.due_on,
+            "title": rems.TITLE,
+        },
+        status=200 if request.method == "GET" else 400,
+    )
 
 
 @staff_view(Perm.RUN_SESSION)
@@ -130,10 +150,19 @@ def rems_complete(request: StaffRequest, form_id: int) -> HttpResponse:
         record_services.complete_rems_form(form=rems_form, by=request.user, request=request)
     except DosingError as exc:
         form = RemsDataForm(initial_data=rems_form.data)
-        return render(request, "dosing/rems_form.html", {
-            "rems_form": rems_form, "form": form, "error": str(exc),
-            "missing": record_services.form_missing(rems_form), "deadline": rems_form.due_on, "title": rems.TITLE,
-        }, status=400)  # fmt: skip
+        return render(
+            request,
+            "dosing/rems_form.html",
+            {
+                "rems_form": rems_form,
+                "form": form,
+                "error": str(exc),
+                "missing": record_services.form_missing(rems_form),
+                "deadline": rems_form.due_on,
+                "title": rems.TITLE,
+            },
+            status=400,
+        )
     return redirect("dosing:rems_queue")
 
 

@@ -59,11 +59,22 @@ def _locked(session: DosingSession) -> DosingSession:
 
 
 def _audit(
-    request: HttpRequest | None, by: User, session: DosingSession, obj: Any, action: Action,
+    request: HttpRequest | None,
+    by: User,
+    session: DosingSession,
+    obj: Any,
+    action: Action,
     **detail: Any,
-) -> None:  # fmt: skip
-    audit.record(request=request, user=by, action=action, clinic_id=session.clinic_id,
-                 patient_id=session.patient_id, obj=obj, detail={"session": session.pk, **detail})  # fmt: skip
+) -> None:
+    audit.record(
+        request=request,
+        user=by,
+        action=action,
+        clinic_id=session.clinic_id,
+        patient_id=session.patient_id,
+        obj=obj,
+        detail={"session": session.pk, **detail},
+    )
 
 
 def move(session: DosingSession, target: SessionState, *, by: User, reason: str = "") -> None:
@@ -72,8 +83,14 @@ def move(session: DosingSession, target: SessionState, *, by: User, reason: str 
         check_transition(session.state, target, reason=reason)
     except InvalidTransition as exc:
         raise DosingError(str(exc)) from None
-    SessionEvent.objects.create(clinic_id=session.clinic_id, session=session, from_state=session.state,
-                                to_state=target.value, by=by, reason=reason.strip())  # fmt: skip
+    SessionEvent.objects.create(
+        clinic_id=session.clinic_id,
+        session=session,
+        from_state=session.state,
+        to_state=target.value,
+        by=by,
+        reason=reason.strip(),
+    )
     session.state = target.value
     if target is S.STOPPED_EARLY:
         session.stop_reason = reason.strip()
@@ -82,9 +99,15 @@ def move(session: DosingSession, target: SessionState, *, by: User, reason: str 
 
 @transaction.atomic
 def create_session(
-    *, patient: Patient, plan: Plan, chair: str, scheduled_for: datetime | None, by: User,
-    appointment: Appointment | None = None, request: HttpRequest | None = None,
-) -> DosingSession:  # fmt: skip
+    *,
+    patient: Patient,
+    plan: Plan,
+    chair: str,
+    scheduled_for: datetime | None,
+    by: User,
+    appointment: Appointment | None = None,
+    request: HttpRequest | None = None,
+) -> DosingSession:
     """Open a session under the patient's plan, optionally for a booked dosing appointment
     (whose chair and start it takes when none are given); questionnaires around it are set up."""
     if plan.patient_id != patient.pk or plan.clinic_id != patient.clinic_id:
@@ -99,11 +122,18 @@ def create_session(
     if not chair.strip():
         raise DosingError("chair: say which chair the patient will use.")
     session = DosingSession.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, plan=plan, chair=chair.strip(),
-        route=plan.protocol_version.route, scheduled_for=scheduled_for, created_by=by,
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        plan=plan,
+        chair=chair.strip(),
+        route=plan.protocol_version.route,
+        scheduled_for=scheduled_for,
+        created_by=by,
         appointment=appointment,
-        pregnancy_status=Pregnancy.NOT_APPLICABLE if patient.sex_at_birth == "male" else Pregnancy.UNKNOWN,
-    )  # fmt: skip
+        pregnancy_status=Pregnancy.NOT_APPLICABLE
+        if patient.sex_at_birth == "male"
+        else Pregnancy.UNKNOWN,
+    )
     SessionEvent.objects.create(
         clinic_id=session.clinic_id, session=session, to_state=S.SCHEDULED, by=by
     )
@@ -114,9 +144,13 @@ def create_session(
 
 @transaction.atomic
 def transition(
-    *, session: DosingSession, to: SessionState, by: User, reason: str = "",
+    *,
+    session: DosingSession,
+    to: SessionState,
+    by: User,
+    reason: str = "",
     request: HttpRequest | None = None,
-) -> DosingSession:  # fmt: skip
+) -> DosingSession:
     """Plain state changes: check in, begin checks, back to monitoring, stop early.
 
     Dosing, discharge and readiness have their own services because they need more than a
@@ -165,12 +199,16 @@ def pre_dose_limits(session: DosingSession, protocol: Protocol) -> gate.VitalLim
     values = all_settings(session.clinic)
     thresholds = protocol.thresholds
     return gate.VitalLimits(
-        systolic_max=min(int(values["dosing_pre_systolic_max"]), int(thresholds.pre_dose_max_systolic.value)),
-        diastolic_max=min(int(values["dosing_pre_diastolic_max"]), int(thresholds.pre_dose_max_diastolic.value)),
+        systolic_max=min(
+            int(values["dosing_pre_systolic_max"]), int(thresholds.pre_dose_max_systolic.value)
+        ),
+        diastolic_max=min(
+            int(values["dosing_pre_diastolic_max"]), int(thresholds.pre_dose_max_diastolic.value)
+        ),
         heart_rate_max=int(values["dosing_pre_heart_rate_max"]),
         spo2_min=int(values["dosing_pre_spo2_min"]),
         source="clinic settings (dosing_pre_*) and the protocol's pre-dose limits, the stricter of each",
-    )  # fmt: skip
+    )
 
 
 def _last_dose_at(session: DosingSession) -> datetime | None:
@@ -205,8 +243,11 @@ def _facts(
         .first()
     )
     fasting = protocol.instructions.fasting
-    unavailable = {key: a.detail for key, a in (("consent_current", consent), ("no_open_safety_alert", alerts))
-                   if not a.available}  # fmt: skip
+    unavailable = {
+        key: a.detail
+        for key, a in (("consent_current", consent), ("no_open_safety_alert", alerts))
+        if not a.available
+    }
     if not questionnaires.ok and not session.questionnaires_confirmed:
         unavailable["questionnaires_done"] = questionnaires.detail
     flagged = flagged_medications(session.patient)
@@ -218,11 +259,15 @@ def _facts(
         plan_signed=integrations.plan_dose_limits(session.plan) is not None,
         last_dose_at=_last_dose_at(session),
         min_interval_hours=float(protocol.spacing.min_interval_hours.value),
-        vitals=None if vitals is None else gate.PreDoseVitals(
-            vitals.systolic or 0, vitals.diastolic or 0, vitals.heart_rate or 0, vitals.spo2 or 0),
+        vitals=None
+        if vitals is None
+        else gate.PreDoseVitals(
+            vitals.systolic or 0, vitals.diastolic or 0, vitals.heart_rate or 0, vitals.spo2 or 0
+        ),
         questionnaires_done=questionnaires.ok or session.questionnaires_confirmed,
         open_safety_alerts=alerts.items if alerts.available else ["cannot be checked"],
-        last_food_at=session.last_food_at, last_liquid_at=session.last_liquid_at,
+        last_food_at=session.last_food_at,
+        last_liquid_at=session.last_liquid_at,
         fasting_food_hours=float(fasting.no_food_hours) if fasting else None,
         fasting_liquid_hours=fasting.no_liquids_minutes / 60 if fasting else None,
         escort_confirmed=session.escort_confirmed and session.no_driving_agreed,
@@ -230,7 +275,7 @@ def _facts(
         is_intranasal_esketamine=session.is_esketamine,
         rems_enrolled=RemsEnrollment.objects.filter(patient_id=session.patient_id).exists(),
         concomitant_meds_reviewed=session.meds_reviewed_at is not None,
-    )  # fmt: skip
+    )
     return facts, unavailable
 
 
@@ -238,18 +283,31 @@ def evaluate_gate(session: DosingSession, *, by: User, now: datetime) -> list[Ga
     """Run the gate and store its checks as a new evaluation (inside the caller's transaction)."""
     protocol = protocol_of(session)
     facts, unavailable = _facts(session, protocol, now)
-    result = gate.evaluate_gate(facts, required_checks=required_checks(session, protocol),
-                                limits=pre_dose_limits(session, protocol), now=now)  # fmt: skip
+    result = gate.evaluate_gate(
+        facts,
+        required_checks=required_checks(session, protocol),
+        limits=pre_dose_limits(session, protocol),
+        now=now,
+    )
     number = (
         session.gate_checks.order_by("-evaluation").values_list("evaluation", flat=True).first()
         or 0
     ) + 1
     rows = [
-        GateCheck(clinic_id=session.clinic_id, session=session, evaluation=number, key=item.key,
-                  label=item.label, stop=item.stop, result=item.result, evaluated_by=by, evaluated_at=now,
-                  reason=unavailable.get(item.key, item.reason))
+        GateCheck(
+            clinic_id=session.clinic_id,
+            session=session,
+            evaluation=number,
+            key=item.key,
+            label=item.label,
+            stop=item.stop,
+            result=item.result,
+            evaluated_by=by,
+            evaluated_at=now,
+            reason=unavailable.get(item.key, item.reason),
+        )
         for item in result.items
-    ]  # fmt: skip
+    ]
     return GateCheck.objects.bulk_create(rows)
 
 
@@ -264,11 +322,20 @@ def latest_gate(session: DosingSession) -> list[GateCheck]:
 
 @transaction.atomic
 def record_pre_dose(
-    *, session: DosingSession, vitals: dict[str, int], last_food_at: datetime | None,
-    last_liquid_at: datetime | None, escort_confirmed: bool, no_driving_agreed: bool,
-    pregnancy_status: str, meds_reviewed: bool, questionnaires_confirmed: bool,
-    rems_enrolled_on: Any = None, by: User, request: HttpRequest | None = None,
-) -> list[GateCheck]:  # fmt: skip
+    *,
+    session: DosingSession,
+    vitals: dict[str, int],
+    last_food_at: datetime | None,
+    last_liquid_at: datetime | None,
+    escort_confirmed: bool,
+    no_driving_agreed: bool,
+    pregnancy_status: str,
+    meds_reviewed: bool,
+    questionnaires_confirmed: bool,
+    rems_enrolled_on: Any = None,
+    by: User,
+    request: HttpRequest | None = None,
+) -> list[GateCheck]:
     """Store the pre-dose facts and vitals, then run the gate and keep every check's result."""
     session = _locked(session)
     if session.state == S.CHECKED_IN:
@@ -287,17 +354,29 @@ def record_pre_dose(
     if meds_reviewed:
         session.meds_reviewed_by, session.meds_reviewed_at = by, now
     session.save()
-    session.checkpoints.create(clinic_id=session.clinic_id, label="pre-dose", taken_at=now, recorded_by=by,
-                               **vitals)  # fmt: skip
+    session.checkpoints.create(
+        clinic_id=session.clinic_id, label="pre-dose", taken_at=now, recorded_by=by, **vitals
+    )
     if (
         rems_enrolled_on
         and not RemsEnrollment.objects.filter(patient_id=session.patient_id).exists()
     ):
-        RemsEnrollment.objects.create(clinic_id=session.clinic_id, patient_id=session.patient_id,
-                                      enrolled_on=rems_enrolled_on, recorded_by=by)  # fmt: skip
+        RemsEnrollment.objects.create(
+            clinic_id=session.clinic_id,
+            patient_id=session.patient_id,
+            enrolled_on=rems_enrolled_on,
+            recorded_by=by,
+        )
     checks = evaluate_gate(session, by=by, now=now)
-    _audit(request, by, session, session, Action.UPDATE, step="pre_dose",
-           results={c.key: c.result for c in checks})  # fmt: skip
+    _audit(
+        request,
+        by,
+        session,
+        session,
+        Action.UPDATE,
+        step="pre_dose",
+        results={c.key: c.result for c in checks},
+    )
     return checks
 
 
@@ -387,8 +466,10 @@ def _check_devices(
     previous = session.administrations.filter(is_adjunct=False).order_by("-started_at").first()
     gap = timedelta(minutes=product.minutes_between_devices or 0)
     if previous is not None and started_at - previous.started_at < gap:
-        raise DosingError(f"started_at: devices must be at least {product.minutes_between_devices} minutes apart "
-                          f"(previous device at {timezone.localtime(previous.started_at):%H:%M}).")  # fmt: skip
+        raise DosingError(
+            f"started_at: devices must be at least {product.minutes_between_devices} minutes apart "
+            f"(previous device at {timezone.localtime(previous.started_at):%H:%M})."
+        )
     return session.administrations.filter(is_adjunct=False).count() + 1
 
 
@@ -417,10 +498,16 @@ def _check_lot(session: DosingSession, lot: StockLot, started_at: datetime) -> N
 
 @transaction.atomic
 def record_administration(
-    *, session: DosingSession, lot: StockLot, dose_mg: Decimal, started_at: datetime,
-    ended_at: datetime | None = None, rate_mg_per_h: Decimal | None = None, by: User,
+    *,
+    session: DosingSession,
+    lot: StockLot,
+    dose_mg: Decimal,
+    started_at: datetime,
+    ended_at: datetime | None = None,
+    rate_mg_per_h: Decimal | None = None,
+    by: User,
     request: HttpRequest | None = None,
-) -> Administration:  # fmt: skip
+) -> Administration:
     """Check against the plan and interval, take it from the ledger, store it, audit it."""
     session = _locked(session)
     if session.state != S.DOSING:
@@ -437,11 +524,22 @@ def record_administration(
         else None
     )
     given = Administration.objects.create(
-        clinic_id=session.clinic_id, session=session, product=lot.product, stock_lot=lot,
-        concentration_mg_per_ml=lot.concentration_mg_per_ml, lot_number=lot.lot_number, expiry=lot.expiry,
-        dose_mg=dose_mg, dose_mg_per_kg=per_kg, route=session.route, device_number=device,
-        started_at=started_at, ended_at=ended_at, rate_mg_per_h=rate_mg_per_h, given_by=by,
-    )  # fmt: skip
+        clinic_id=session.clinic_id,
+        session=session,
+        product=lot.product,
+        stock_lot=lot,
+        concentration_mg_per_ml=lot.concentration_mg_per_ml,
+        lot_number=lot.lot_number,
+        expiry=lot.expiry,
+        dose_mg=dose_mg,
+        dose_mg_per_kg=per_kg,
+        route=session.route,
+        device_number=device,
+        started_at=started_at,
+        ended_at=ended_at,
+        rate_mg_per_h=rate_mg_per_h,
+        given_by=by,
+    )
     ledger_services.take_for_administration(administration=given, by=by)
     if session.dose_started_at is None or started_at < session.dose_started_at:
         session.dose_started_at = started_at
@@ -461,9 +559,17 @@ def record_administration(
 
 @transaction.atomic
 def record_adjunct(
-    *, session: DosingSession, product: str, dose_mg: Decimal, route: str, lot_number: str,
-    expiry: Any, started_at: datetime, by: User, request: HttpRequest | None = None,
-) -> Administration:  # fmt: skip
+    *,
+    session: DosingSession,
+    product: str,
+    dose_mg: Decimal,
+    route: str,
+    lot_number: str,
+    expiry: Any,
+    started_at: datetime,
+    by: User,
+    request: HttpRequest | None = None,
+) -> Administration:
     """An adjunct such as ondansetron: not a controlled product, so no ledger entry."""
     session = _locked(session)
     if session.state not in (S.PRE_DOSE_CHECKS, S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE):
@@ -473,10 +579,17 @@ def record_adjunct(
     if expiry < timezone.localtime(started_at).date():
         raise DosingError(f"expiry: {product} lot {lot_number} expired on {expiry:%Y-%m-%d}.")
     given = Administration.objects.create(
-        clinic_id=session.clinic_id, session=session, is_adjunct=True, product=product.strip(),
-        lot_number=lot_number.strip(), expiry=expiry, dose_mg=dose_mg, route=route, started_at=started_at,
+        clinic_id=session.clinic_id,
+        session=session,
+        is_adjunct=True,
+        product=product.strip(),
+        lot_number=lot_number.strip(),
+        expiry=expiry,
+        dose_mg=dose_mg,
+        route=route,
+        started_at=started_at,
         given_by=by,
-    )  # fmt: skip
+    )
     _audit(request, by, session, given, Action.CREATE, adjunct=product, dose_mg=str(dose_mg))
     return given
 

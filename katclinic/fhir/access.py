@@ -23,7 +23,7 @@ from katclinic.patients.models import Patient
 
 
 def authenticate(request: HttpRequest, scope: Scope) -> None:
-    """Accept only a usable bearer token carrying ``scope``: 401 without one, 403 (recorded) without the scope."""  # fmt: skip
+    """Accept only a usable bearer token carrying ``scope``: 401 without one, 403 (recorded) without the scope."""
     header = request.headers.get("Authorization", "")
     kind, _, raw = header.partition(" ")
     if kind.lower() != "bearer" or authenticate_token(request, raw.strip()) is None:

@@ -57,4 +57,4 @@ def capability_statement(base_url: str, date: str) -> dict[str, Any]:
                 "interaction": [{"code": "transaction"}],
             }
         ],
-    }  # fmt: skip
+    }

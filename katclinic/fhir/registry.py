@@ -67,7 +67,7 @@ class ResourceType:
                     "reference",
                     "The patient (Patient/123 or 123)",
                     lambda rows, raw: rows.filter(**{link: patient_ref(raw)}),
-                )  # fmt: skip
+                )
             )
         return (*common, *self.params)
 
@@ -122,7 +122,9 @@ def date_param(
     """A date parameter over a DateTimeField (or a DateField with ``as_dates``)."""
 
     def apply(rows: QuerySet[Any], raw: str) -> QuerySet[Any]:
-        return rows.filter(_range_q(field_name, parse_date(raw, timezone.get_current_timezone()), as_dates))  # fmt: skip
+        return rows.filter(
+            _range_q(field_name, parse_date(raw, timezone.get_current_timezone()), as_dates)
+        )
 
     return SearchParam(name, "date", documentation, apply)
 

@@ -50,7 +50,13 @@ def _bounds(match: re.Match[str], zone: tzinfo) -> tuple[datetime, datetime]:
     year = int(match["year"])
     if match["time"]:
         moment = datetime.fromisoformat(f"{match.group(0)[:10]}T{match['time']}")
-        tz = zone if not match["tz"] else datetime.fromisoformat(f"2000-01-01T00:00{match['tz'].replace('Z', '+00:00')}").tzinfo  # fmt: skip
+        tz = (
+            zone
+            if not match["tz"]
+            else datetime.fromisoformat(
+                f"2000-01-01T00:00{match['tz'].replace('Z', '+00:00')}"
+            ).tzinfo
+        )
         moment = moment.replace(tzinfo=tz)
         precision = timedelta(seconds=1) if match["time"].count(":") == 2 else timedelta(minutes=1)
         return moment, moment + precision

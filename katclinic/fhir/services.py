@@ -72,7 +72,7 @@ def _entry_path(index: int) -> str:
 
 
 def _nest(issues: Sequence[Issue], index: int, resource_type: str) -> list[Issue]:
-    """Place a resource's issues under its entry: ``Patient.birthDate`` -> ``Bundle.entry[3].resource.birthDate``."""  # fmt: skip
+    """Place a resource's issues under its entry: ``Patient.birthDate`` -> ``Bundle.entry[3].resource.birthDate``."""
     prefix = f"{_entry_path(index)}.resource"
     return [
         Issue(i.message, prefix + i.expression.removeprefix(resource_type), i.code, i.severity)
@@ -98,9 +98,13 @@ def _bundle_entries(bundle: Any) -> list[Mapping[str, Any]]:
         raise FhirError.simple(400, "only transaction Bundles are accepted", "value", "Bundle.type")
     entries = bundle.get("entry", [])
     if not isinstance(entries, list) or not entries:
-        raise FhirError.simple(400, "a transaction needs at least one entry", "required", "Bundle.entry")  # fmt: skip
+        raise FhirError.simple(
+            400, "a transaction needs at least one entry", "required", "Bundle.entry"
+        )
     if len(entries) > MAX_ENTRIES:
-        raise FhirError.simple(413, f"at most {MAX_ENTRIES} entries per Bundle", "too-costly", "Bundle.entry")  # fmt: skip
+        raise FhirError.simple(
+            413, f"at most {MAX_ENTRIES} entries per Bundle", "too-costly", "Bundle.entry"
+        )
     return entries
 
 
@@ -118,21 +122,31 @@ class _Instruments:
         return self.found[key]
 
 
-def _check_entry(index: int, entry: Any, instruments: _Instruments) -> tuple[_Entry | None, list[Issue]]:  # fmt: skip
+def _check_entry(
+    index: int, entry: Any, instruments: _Instruments
+) -> tuple[_Entry | None, list[Issue]]:
     path = _entry_path(index)
     if not isinstance(entry, Mapping) or not isinstance(entry.get("resource"), Mapping):
         return None, [Issue("each entry needs a resource", f"{path}.resource", "required")]
     resource = entry["resource"]
     resource_type = resource.get("resourceType")
     if resource_type not in IMPORTABLE:
-        return None, [Issue(f"only {', '.join(IMPORTABLE)} can be imported", f"{path}.resource.resourceType", "not-supported")]  # fmt: skip
+        return None, [
+            Issue(
+                f"only {', '.join(IMPORTABLE)} can be imported",
+                f"{path}.resource.resourceType",
+                "not-supported",
+            )
+        ]
     issues = _request_issues(entry.get("request"), path, resource_type)
     full_url = entry.get("fullUrl", "")
     if not isinstance(full_url, str):
         issues.append(Issue("must be a string", f"{path}.fullUrl", "value"))
         full_url = ""
     if "id" in resource:
-        issues.append(Issue("a created resource must not carry an id", f"{path}.resource.id", "value"))  # fmt: skip
+        issues.append(
+            Issue("a created resource must not carry an id", f"{path}.resource.id", "value")
+        )
     issues += _nest(structure_issues(resource, resource_type), index, resource_type)
     try:
         if resource_type == "Patient":
@@ -151,7 +165,9 @@ def _request_issues(request: Any, path: str, resource_type: str) -> list[Issue]:
         return [Issue("each entry needs a request", f"{path}.request", "required")]
     issues = []
     if request.get("method") != "POST":
-        issues.append(Issue("only POST (create) is supported", f"{path}.request.method", "not-supported"))  # fmt: skip
+        issues.append(
+            Issue("only POST (create) is supported", f"{path}.request.method", "not-supported")
+        )
     if request.get("url") != resource_type:
         issues.append(Issue(f"must be {resource_type!r}", f"{path}.request.url", "value"))
     return issues
@@ -160,12 +176,22 @@ def _request_issues(request: Any, path: str, resource_type: str) -> list[Issue]:
 def _mrn_clashes(clinic: Clinic, entries: list[_Entry]) -> list[Issue]:
     """Record numbers already used in the clinic, or twice in the Bundle."""
     given = [(e.index, e.fields["mrn"]) for e in entries if "mrn" in e.fields]
-    taken = set(Patient.objects.filter(clinic=clinic, mrn__in=[mrn for _, mrn in given]).values_list("mrn", flat=True))  # fmt: skip
+    taken = set(
+        Patient.objects.filter(clinic=clinic, mrn__in=[mrn for _, mrn in given]).values_list(
+            "mrn", flat=True
+        )
+    )
     seen: set[str] = set()
     issues = []
     for index, mrn in given:
         if mrn in taken or mrn in seen:
-            issues.append(Issue(f"record number {mrn} is already in use", f"{_entry_path(index)}.resource.identifier", "duplicate"))  # fmt: skip
+            issues.append(
+                Issue(
+                    f"record number {mrn} is already in use",
+                    f"{_entry_path(index)}.resource.identifier",
+                    "duplicate",
+                )
+            )
         seen.add(mrn)
     return issues
 
@@ -175,7 +201,13 @@ def _link_subjects(clinic: Clinic, entries: list[_Entry]) -> list[Issue]:
     issues, by_url = [], {}
     for entry in entries:
         if entry.full_url and entry.full_url in by_url:
-            issues.append(Issue("another entry has the same fullUrl", f"{_entry_path(entry.index)}.fullUrl", "duplicate"))  # fmt: skip
+            issues.append(
+                Issue(
+                    "another entry has the same fullUrl",
+                    f"{_entry_path(entry.index)}.fullUrl",
+                    "duplicate",
+                )
+            )
         elif entry.full_url and entry.resource_type == "Patient":
             by_url[entry.full_url] = entry.index
     responses = [e for e in entries if e.resource_type == "QuestionnaireResponse" and e.fields]
@@ -188,17 +220,31 @@ def _link_subjects(clinic: Clinic, entries: list[_Entry]) -> list[Issue]:
         elif reference.startswith("Patient/") and number.isdigit() and len(number) < 19:
             wanted[entry.index] = int(number)
         else:
-            issues.append(Issue("must be Patient/<id> of this clinic or the fullUrl of a Patient entry in this Bundle",
-                                f"{_entry_path(entry.index)}.resource.subject.reference", "not-found"))  # fmt: skip
-    known = set(Patient.objects.filter(clinic=clinic, pk__in=set(wanted.values())).values_list("pk", flat=True))  # fmt: skip
+            issues.append(
+                Issue(
+                    "must be Patient/<id> of this clinic or the fullUrl of a Patient entry in this Bundle",
+                    f"{_entry_path(entry.index)}.resource.subject.reference",
+                    "not-found",
+                )
+            )
+    known = set(
+        Patient.objects.filter(clinic=clinic, pk__in=set(wanted.values())).values_list(
+            "pk", flat=True
+        )
+    )
     for entry in responses:
         if entry.index not in wanted:
             continue
         if wanted[entry.index] in known:
             entry.patient_id = wanted[entry.index]
         else:
-            issues.append(Issue(f"{entry.fields['subject']} is not a patient of this clinic",
-                                f"{_entry_path(entry.index)}.resource.subject.reference", "not-found"))  # fmt: skip
+            issues.append(
+                Issue(
+                    f"{entry.fields['subject']} is not a patient of this clinic",
+                    f"{_entry_path(entry.index)}.resource.subject.reference",
+                    "not-found",
+                )
+            )
     return issues
 
 
@@ -246,8 +292,14 @@ def import_transaction(
     try:
         with transaction.atomic():
             keys = _create_patients(clinic, [e.fields for e in patients])
-            audit.record_many(request=request, user=by, action=Action.CREATE, clinic_id=clinic.pk,
-                              targets=[(pk, _Created(pk, Patient._meta)) for pk in keys], detail={"via": "fhir"})  # fmt: skip
+            audit.record_many(
+                request=request,
+                user=by,
+                action=Action.CREATE,
+                clinic_id=clinic.pk,
+                targets=[(pk, _Created(pk, Patient._meta)) for pk in keys],
+                detail={"via": "fhir"},
+            )
             created = {e.index: pk for e, pk in zip(patients, keys, strict=True)}
             locations |= {index: f"Patient/{pk}" for index, pk in created.items()}
             responses = [e for e in entries if e.resource_type == "QuestionnaireResponse"]
@@ -257,12 +309,16 @@ def import_transaction(
             locations |= _submit_responses(clinic, responses, by, request)
     except IntegrityError as error:
         # Another import took a record number between validation and insert.
-        raise FhirError.simple(409, "a record number was taken meanwhile; send the Bundle again", "conflict") from error  # fmt: skip
+        raise FhirError.simple(
+            409, "a record number was taken meanwhile; send the Bundle again", "conflict"
+        ) from error
     return transaction_response([locations[e.index] for e in entries])
 
 
-def _submit_responses(clinic: Clinic, entries: list[_Entry], by: User, request: HttpRequest | None) -> dict[int, str]:  # fmt: skip
-    """Store each response as a submission (scored, checked for safety, audited); any refusal undoes the Bundle."""  # fmt: skip
+def _submit_responses(
+    clinic: Clinic, entries: list[_Entry], by: User, request: HttpRequest | None
+) -> dict[int, str]:
+    """Store each response as a submission (scored, checked for safety, audited); any refusal undoes the Bundle."""
     if not entries:
         return {}
     # Every subject was resolved by validation, or is a patient this Bundle just created.
@@ -272,12 +328,18 @@ def _submit_responses(clinic: Clinic, entries: list[_Entry], by: User, request: 
     for entry in entries:
         try:
             response = submit_response(
-                patient=patients[entry.patient_id or 0], instrument_key=entry.fields["instrument_key"],
-                answers=entry.fields["answers"], source=Source.API, submitted_by=by, request=request,
+                patient=patients[entry.patient_id or 0],
+                instrument_key=entry.fields["instrument_key"],
+                answers=entry.fields["answers"],
+                source=Source.API,
+                submitted_by=by,
+                request=request,
                 comment=entry.fields["comment"],
-            )  # fmt: skip
+            )
         except SubmissionError as error:
-            raise FhirError(422, [_answer_issue(entry, e.link_id, e.message) for e in error.errors]) from error  # fmt: skip
+            raise FhirError(
+                422, [_answer_issue(entry, e.link_id, e.message) for e in error.errors]
+            ) from error
         if entry.fields["authored"] is not None:
             # When the patient answered, as the source system recorded it.
             Response.objects.filter(pk=response.pk).update(submitted_at=entry.fields["authored"])

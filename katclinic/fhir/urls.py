@@ -13,8 +13,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 for resource_type in REGISTRY.values():
     urlpatterns += [
-        path(resource_type.name, views.search, {"type_name": resource_type.name},
-             name=f"{resource_type.slug}_search"),
-        path(f"{resource_type.name}/<str:resource_id>", views.read,
-             {"type_name": resource_type.name}, name=f"{resource_type.slug}_read"),
-    ]  # fmt: skip
+        path(
+            resource_type.name,
+            views.search,
+            {"type_name": resource_type.name},
+            name=f"{resource_type.slug}_search",
+        ),
+        path(
+            f"{resource_type.name}/<str:resource_id>",
+            views.read,
+            {"type_name": resource_type.name},
+            name=f"{resource_type.slug}_read",
+        ),
+    ]

@@ -38,7 +38,10 @@ from pydantic import (
 from katclinic.fhir.outcome import Issue
 
 # FHIR R4 primitive datatypes (https://hl7.org/fhir/R4/datatypes.html), as strict strings.
-String = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1_048_576, pattern=r"^[ \r\n\t\S]+$")]  # fmt: skip
+String = Annotated[
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=1_048_576, pattern=r"^[ \r\n\t\S]+$"),
+]
 Code = Annotated[str, StringConstraints(strict=True, pattern=r"^[^\s]+( [^\s]+)*$")]
 Uri = Annotated[str, StringConstraints(strict=True, min_length=1, pattern=r"^\S*$")]
 
@@ -50,8 +53,22 @@ def _calendar_day(value: str) -> str:
     return value
 
 
-Date = Annotated[str, AfterValidator(_calendar_day), StringConstraints(strict=True, pattern=r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$")]  # fmt: skip
-DateTime = Annotated[str, AfterValidator(_calendar_day), StringConstraints(strict=True, pattern=r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$")]  # fmt: skip
+Date = Annotated[
+    str,
+    AfterValidator(_calendar_day),
+    StringConstraints(
+        strict=True,
+        pattern=r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$",
+    ),
+]
+DateTime = Annotated[
+    str,
+    AfterValidator(_calendar_day),
+    StringConstraints(
+        strict=True,
+        pattern=r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$",
+    ),
+]
 PositiveInt = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)]
 Integer = Annotated[int, Field(strict=True, ge=-2_147_483_648, le=2_147_483_647)]
 Id = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9\-.]{1,64}$")]
@@ -113,7 +130,9 @@ class Identifier(_Element):
 
 
 class HumanName(_Element):
-    use: Literal["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"] | None = None  # fmt: skip
+    use: Literal["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"] | None = (
+        None
+    )
     text: String | None = None
     family: String | None = None
     given: NonEmpty[String] | None = None

@@ -54,7 +54,11 @@ def fhir_endpoint(scope: Scope | None, method: str = "GET") -> Callable[[View], 
             try:
                 if request.method != method:
                     raise FhirError.simple(405, f"use {method} here", "not-supported")
-                if request.GET.get("_format", "json") not in ("json", "application/fhir+json", "application/json"):  # fmt: skip
+                if request.GET.get("_format", "json") not in (
+                    "json",
+                    "application/fhir+json",
+                    "application/json",
+                ):
                     raise FhirError.simple(406, "only JSON is served", "not-supported", "_format")
                 if scope is not None:
                     authenticate(request, scope)
@@ -65,7 +69,9 @@ def fhir_endpoint(scope: Scope | None, method: str = "GET") -> Callable[[View], 
                     response["WWW-Authenticate"] = 'Bearer realm="fhir"'
                 return response
             except PermissionDenied as error:
-                return fhir_response(operation_outcome([Issue(str(error) or "forbidden", "", "forbidden")]), 403)  # fmt: skip
+                return fhir_response(
+                    operation_outcome([Issue(str(error) or "forbidden", "", "forbidden")]), 403
+                )
             except Http404:
                 return fhir_response(operation_outcome([Issue("not found", "", "not-found")]), 404)
 
@@ -94,7 +100,13 @@ def _search_params(
         param = resource_type.param(name)
         if param is None:
             known = ", ".join(p.name for p in resource_type.all_params())
-            issues.append(Issue(f"unknown search parameter; {resource_type.name} supports {known}", name, "not-supported"))  # fmt: skip
+            issues.append(
+                Issue(
+                    f"unknown search parameter; {resource_type.name} supports {known}",
+                    name,
+                    "not-supported",
+                )
+            )
             continue
         chosen += [(param, value) for value in values]
     if issues:
@@ -107,16 +119,27 @@ def _named_patients(resource_type: ResourceType, params: list[tuple[SearchParam,
     return {patient_ref(part) for p, raw in params if p.name == wanted for part in raw.split(",")}
 
 
-def _audit_read(request: HttpRequest, resource_type: ResourceType, rows: list[Any], action: Action = Action.VIEW, **detail: Any) -> None:  # fmt: skip
+def _audit_read(
+    request: HttpRequest,
+    resource_type: ResourceType,
+    rows: list[Any],
+    action: Action = Action.VIEW,
+    **detail: Any,
+) -> None:
     """One event for everything this request showed of patients' records."""
     patients = sorted(
         {pk for pk in (resource_type.patient_of(row) for row in rows) if pk is not None}
     )
     if not patients:
         return
-    audit.record(request=request, action=action, patient_id=patients[0] if len(patients) == 1 else None,
-                 object_type=f"fhir.{resource_type.name}", object_id=str(rows[0].pk) if len(rows) == 1 else "",
-                 detail={"via": "fhir", "count": len(rows), "patients": patients, **detail})  # fmt: skip
+    audit.record(
+        request=request,
+        action=action,
+        patient_id=patients[0] if len(patients) == 1 else None,
+        object_type=f"fhir.{resource_type.name}",
+        object_id=str(rows[0].pk) if len(rows) == 1 else "",
+        detail={"via": "fhir", "count": len(rows), "patients": patients, **detail},
+    )
 
 
 @fhir_endpoint(scope=Scope.FHIR_READ)
@@ -139,7 +162,13 @@ def search(request: HttpRequest, type_name: str) -> HttpResponse:
     page = list(rows[offset : offset + count])
     resources = [resource_type.render(row) for row in page]
     _audit_read(request, resource_type, page, search=request.GET.urlencode()[:200])
-    links = page_links(request.build_absolute_uri(request.path), [(k, v) for k, vs in request.GET.lists() for v in vs], offset, count, total)  # fmt: skip
+    links = page_links(
+        request.build_absolute_uri(request.path),
+        [(k, v) for k, vs in request.GET.lists() for v in vs],
+        offset,
+        count,
+        total,
+    )
     return fhir_response(searchset(resources, base=base_url(request), total=total, links=links))
 
 
@@ -166,8 +195,13 @@ def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
         rendered = [resource_type.render(row) for row in rows]
         counts[resource_type.name] = len(rendered)
         resources += rendered
-    audit.record(request=request, action=Action.EXPORT, patient_id=patient.pk, obj=patient,
-                 detail={"via": "fhir", "operation": "$everything", "counts": counts})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.EXPORT,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"via": "fhir", "operation": "$everything", "counts": counts},
+    )
     return fhir_response(searchset(resources, base=base_url(request), total=len(resources)))
 
 
@@ -183,7 +217,9 @@ def transaction(request: HttpRequest) -> HttpResponse:
     try:
         bundle = json.loads(request.body)
     except RequestDataTooBig as error:
-        raise FhirError.simple(413, "the Bundle is too large; send it in smaller batches", "too-costly") from error  # fmt: skip
+        raise FhirError.simple(
+            413, "the Bundle is too large; send it in smaller batches", "too-costly"
+        ) from error
     except (ValueError, UnicodeDecodeError) as error:
         raise FhirError.simple(400, "the body is not JSON", "structure", "Bundle") from error
     clinic = request.clinic  # type: ignore[attr-defined]

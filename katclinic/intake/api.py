@@ -38,6 +38,10 @@ def list_requests(request: HttpRequest) -> QuerySet[ConsultationRequest]:
     """Consultation requests of the token's clinic, urgent and open ones first."""
     require_scope(request, Scope.PATIENTS_READ)
     clinic = require_perm(request, Perm.MANAGE_REQUESTS)
-    audit.record(request=request, action=Action.VIEW, object_type="intake.consultationrequest",
-                 detail={"via": "api", "list": True})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        object_type="intake.consultationrequest",
+        detail={"via": "api", "list": True},
+    )
     return ConsultationRequest.objects.for_clinic(clinic).inbox_order()

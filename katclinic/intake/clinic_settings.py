@@ -16,34 +16,94 @@ BP_SOURCE = (
     "section 2 and 'Uncertain' item 1)."
 )
 
-define(key="intake_baseline_systolic_limit_mmhg", label="Baseline systolic BP above which a screening needs review",
-       kind="int", default=140, unit="mmHg", source=BP_SOURCE, verified=False,
-       minimum=Decimal(90), maximum=Decimal(220), group=SCREENING)  # fmt: skip
-define(key="intake_baseline_diastolic_limit_mmhg", label="Baseline diastolic BP above which a screening needs review",
-       kind="int", default=90, unit="mmHg", source=BP_SOURCE, verified=False,
-       minimum=Decimal(50), maximum=Decimal(140), group=SCREENING)  # fmt: skip
-define(key="intake_trd_required_failures", label="Failed adequate antidepressant trials needed for TRD",
-       kind="int", default=eligibility.TRD_REQUIRED_FAILURES, unit="trials",
-       source=f"{eligibility.TRD_PHASE3_SOURCE.label} ({eligibility.TRD_PHASE3_SOURCE.url})",
-       minimum=Decimal(1), maximum=Decimal(5), group=SCREENING)  # fmt: skip
-define(key="intake_trd_min_weeks", label="Weeks at an adequate dose for a trial to count",
-       kind="int", default=eligibility.TRD_MIN_WEEKS, unit="weeks",
-       source=f"{eligibility.TRD_PHASE3_SOURCE.label} ({eligibility.TRD_PHASE3_SOURCE.url})",
-       minimum=Decimal(2), maximum=Decimal(16), group=SCREENING)  # fmt: skip
-define(key="intake_trd_max_improvement_percent", label="A trial counts as failed below this improvement",
-       kind="int", default=eligibility.TRD_MAX_IMPROVEMENT_PERCENT, unit="%",
-       source=f"{eligibility.TRD_STAGING_SOURCE.label} ({eligibility.TRD_STAGING_SOURCE.url})",
-       minimum=Decimal(0), maximum=Decimal(50), group=SCREENING)  # fmt: skip
-define(key="intake_consent_requires_witness", label="Consent must be signed with a staff witness present",
-       kind="bool", default=False, source="Clinic policy: no clinical source sets this.",
-       group=CONSENT)  # fmt: skip
-define(key="intake_requests_per_ip_per_hour", label="Consultation requests accepted per network address per hour",
-       kind="int", default=10, unit="requests", source="Operational limit against abuse, not a clinical figure; "
-       "a shared waiting-room network sends several honest requests.",
-       minimum=Decimal(1), maximum=Decimal(1000), group=PUBLIC_FORM)  # fmt: skip
-define(key="intake_requests_per_contact_per_day", label="Consultation requests accepted per email or phone per day",
-       kind="int", default=3, unit="requests", source="Operational limit against abuse, not a clinical figure.",
-       minimum=Decimal(1), maximum=Decimal(100), group=PUBLIC_FORM)  # fmt: skip
+define(
+    key="intake_baseline_systolic_limit_mmhg",
+    label="Baseline systolic BP above which a screening needs review",
+    kind="int",
+    default=140,
+    unit="mmHg",
+    source=BP_SOURCE,
+    verified=False,
+    minimum=Decimal(90),
+    maximum=Decimal(220),
+    group=SCREENING,
+)
+define(
+    key="intake_baseline_diastolic_limit_mmhg",
+    label="Baseline diastolic BP above which a screening needs review",
+    kind="int",
+    default=90,
+    unit="mmHg",
+    source=BP_SOURCE,
+    verified=False,
+    minimum=Decimal(50),
+    maximum=Decimal(140),
+    group=SCREENING,
+)
+define(
+    key="intake_trd_required_failures",
+    label="Failed adequate antidepressant trials needed for TRD",
+    kind="int",
+    default=eligibility.TRD_REQUIRED_FAILURES,
+    unit="trials",
+    source=f"{eligibility.TRD_PHASE3_SOURCE.label} ({eligibility.TRD_PHASE3_SOURCE.url})",
+    minimum=Decimal(1),
+    maximum=Decimal(5),
+    group=SCREENING,
+)
+define(
+    key="intake_trd_min_weeks",
+    label="Weeks at an adequate dose for a trial to count",
+    kind="int",
+    default=eligibility.TRD_MIN_WEEKS,
+    unit="weeks",
+    source=f"{eligibility.TRD_PHASE3_SOURCE.label} ({eligibility.TRD_PHASE3_SOURCE.url})",
+    minimum=Decimal(2),
+    maximum=Decimal(16),
+    group=SCREENING,
+)
+define(
+    key="intake_trd_max_improvement_percent",
+    label="A trial counts as failed below this improvement",
+    kind="int",
+    default=eligibility.TRD_MAX_IMPROVEMENT_PERCENT,
+    unit="%",
+    source=f"{eligibility.TRD_STAGING_SOURCE.label} ({eligibility.TRD_STAGING_SOURCE.url})",
+    minimum=Decimal(0),
+    maximum=Decimal(50),
+    group=SCREENING,
+)
+define(
+    key="intake_consent_requires_witness",
+    label="Consent must be signed with a staff witness present",
+    kind="bool",
+    default=False,
+    source="Clinic policy: no clinical source sets this.",
+    group=CONSENT,
+)
+define(
+    key="intake_requests_per_ip_per_hour",
+    label="Consultation requests accepted per network address per hour",
+    kind="int",
+    default=10,
+    unit="requests",
+    source="Operational limit against abuse, not a clinical figure; "
+    "a shared waiting-room network sends several honest requests.",
+    minimum=Decimal(1),
+    maximum=Decimal(1000),
+    group=PUBLIC_FORM,
+)
+define(
+    key="intake_requests_per_contact_per_day",
+    label="Consultation requests accepted per email or phone per day",
+    kind="int",
+    default=3,
+    unit="requests",
+    source="Operational limit against abuse, not a clinical figure.",
+    minimum=Decimal(1),
+    maximum=Decimal(100),
+    group=PUBLIC_FORM,
+)
 
 # The rules file names its thresholds generically; these are the clinic settings behind them.
 RULE_SETTINGS = {

@@ -32,8 +32,9 @@ def documents(request: StaffRequest) -> HttpResponse:
     """Every version of every consent document; a new version is issued from here."""
     form = ConsentDocumentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        document = services.issue_consent_document(clinic=request.clinic, by=request.user, request=request,
-                                                   **form.cleaned_data)  # fmt: skip
+        document = services.issue_consent_document(
+            clinic=request.clinic, by=request.user, request=request, **form.cleaned_data
+        )
         messages.success(
             request, f"Issued {document}. Patients must sign it before their next dose."
         )
@@ -45,10 +46,21 @@ def documents(request: StaffRequest) -> HttpResponse:
     )
 
 
-def _sign_page(request: HttpRequest, patient: Patient, document: ConsentDocument, form: SignConsentForm,
-               *, portal: bool, status: int = 200) -> HttpResponse:  # fmt: skip
-    return render(request, "intake/consent_sign.html", {"patient": patient, "document": document, "form": form,
-                                                        "portal": portal}, status=status)  # fmt: skip
+def _sign_page(
+    request: HttpRequest,
+    patient: Patient,
+    document: ConsentDocument,
+    form: SignConsentForm,
+    *,
+    portal: bool,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "intake/consent_sign.html",
+        {"patient": patient, "document": document, "form": form, "portal": portal},
+        status=status,
+    )
 
 
 def _take_signature(
@@ -58,9 +70,15 @@ def _take_signature(
     if request.method == "POST" and form.is_valid():
         channel = SignatureChannel.PORTAL if portal else SignatureChannel.CLINIC_DEVICE
         try:
-            services.sign_consent(patient=patient, document=document, typed_name=form.cleaned_data["typed_name"],
-                                  channel=channel, by=request.user, witness=None if portal else request.user,  # type: ignore[arg-type]
-                                  request=request)  # fmt: skip
+            services.sign_consent(
+                patient=patient,
+                document=document,
+                typed_name=form.cleaned_data["typed_name"],
+                channel=channel,
+                by=request.user,  # type: ignore[arg-type]
+                witness=None if portal else request.user,  # type: ignore[arg-type]
+                request=request,
+            )
         except services.ConsentRefused as exc:
             form.add_error("typed_name", str(exc))
         else:
@@ -71,8 +89,13 @@ def _take_signature(
                 else redirect("intake:chart_tab", patient.pk)
             )
     if request.method == "GET":
-        audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=document,
-                     detail={"for": "signing", "portal": portal})  # fmt: skip
+        audit.record(
+            request=request,
+            action=Action.VIEW,
+            patient_id=patient.pk,
+            obj=document,
+            detail={"for": "signing", "portal": portal},
+        )
     return _sign_page(
         request, patient, document, form, portal=portal, status=400 if form.errors else 200
     )
@@ -98,8 +121,12 @@ def withdraw(request: StaffRequest, signature_id: int) -> HttpResponse:
         )
     if request.method == "POST" and form.is_valid():
         try:
-            services.withdraw_consent(signature=signature, reason=form.cleaned_data["reason"], by=request.user,
-                                      request=request)  # fmt: skip
+            services.withdraw_consent(
+                signature=signature,
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                request=request,
+            )
         except services.ConsentRefused as exc:
             form.add_error("reason", str(exc))
         else:
@@ -125,8 +152,14 @@ def my_consents(request: HttpRequest, patient_id: int) -> HttpResponse:
     if (login := _patient_only(request)) is not None:
         return login
     patient = get_own_patient(request, patient_id)
-    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 obj=patient, detail={"section": "my consents"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "my consents"},
+    )
     signatures = ConsentSignature.objects.filter(patient=patient).select_related(
         "document", "withdrawal"
     )
@@ -134,10 +167,16 @@ def my_consents(request: HttpRequest, patient_id: int) -> HttpResponse:
     documents = [
         d for d in services.current_documents(patient.clinic).values() if d.pk not in signed
     ]
-    return render(request, "intake/my_consents.html", {
-        "patient": patient, "to_sign": documents, "signatures": signatures,
-        "status": services.consent_status(patient),
-    })  # fmt: skip
+    return render(
+        request,
+        "intake/my_consents.html",
+        {
+            "patient": patient,
+            "to_sign": documents,
+            "signatures": signatures,
+            "status": services.consent_status(patient),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -39,12 +39,44 @@ you to sign before your next dose whenever it changes.
 
 REQUESTS = [
     # name, email, phone, times, reason, state, phq9 answers (q1..q9) or None
-    ("Jordan Blake", "jordan.blake@example.com", "", "Weekday mornings", "Depression for years; my psychiatrist suggested ketamine.", "new", [2, 3, 2, 2, 1, 2, 1, 1, 1]),
-    ("Casey Moran", "", "555-0142", "After 5pm", "Asking about the intranasal option.", "new", None),
-    ("Robin Hale", "robin.hale@example.com", "555-0157", "Any time", "Three antidepressants have not helped.", "contacted", [2, 2, 1, 2, 1, 1, 1, 0, 0]),
-    ("Alexis Park", "alexis.park@example.com", "", "Tuesdays", "Referred by my GP.", "booked", None),
+    (
+        "Jordan Blake",
+        "jordan.blake@example.com",
+        "",
+        "Weekday mornings",
+        "Depression for years; my psychiatrist suggested ketamine.",
+        "new",
+        [2, 3, 2, 2, 1, 2, 1, 1, 1],
+    ),
+    (
+        "Casey Moran",
+        "",
+        "555-0142",
+        "After 5pm",
+        "Asking about the intranasal option.",
+        "new",
+        None,
+    ),
+    (
+        "Robin Hale",
+        "robin.hale@example.com",
+        "555-0157",
+        "Any time",
+        "Three antidepressants have not helped.",
+        "contacted",
+        [2, 2, 1, 2, 1, 1, 1, 0, 0],
+    ),
+    (
+        "Alexis Park",
+        "alexis.park@example.com",
+        "",
+        "Tuesdays",
+        "Referred by my GP.",
+        "booked",
+        None,
+    ),
     ("Morgan Ruiz", "", "555-0163", "Mornings", "Looking for information only.", "declined", None),
-]  # fmt: skip
+]
 
 
 def _requests(world: DemoWorld, clinic: Clinic) -> None:
@@ -53,14 +85,24 @@ def _requests(world: DemoWorld, clinic: Clinic) -> None:
         phq9 = None
         if answers is not None:
             phq9 = services.score_phq9({f"q{i + 1}": value for i, value in enumerate(answers)})
-        data = {"name": name, "email": email, "phone": phone, "preferred_times": times,
-                "reason": reason, "consent_to_contact": True}  # fmt: skip
+        data = {
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "preferred_times": times,
+            "reason": reason,
+            "consent_to_contact": True,
+        }
         consultation = services.submit_request(
             clinic=clinic, data=data, phq9=phq9, ip=f"198.51.100.{index + 10}"
         )
         if state != RequestState.NEW:
-            services.change_request_state(consultation=consultation, to_state=state,
-                                          note="Called back" if state == "contacted" else "", by=staff)  # fmt: skip
+            services.change_request_state(
+                consultation=consultation,
+                to_state=state,
+                note="Called back" if state == "contacted" else "",
+                by=staff,
+            )
 
 
 def _answers(rng: Any, **overrides: bool) -> dict[str, bool | None]:
@@ -74,13 +116,34 @@ def _answers(rng: Any, **overrides: bool) -> dict[str, bool | None]:
 
 
 TRIALS = [
-    {"drug": "Sertraline", "max_daily_dose_mg": Decimal(150), "adequate_dose_mg": Decimal(50),
-     "weeks_at_dose": Decimal(8), "adherence": "good", "improvement_percent": Decimal(10), "current_episode": True},
-    {"drug": "Venlafaxine XR", "max_daily_dose_mg": Decimal(225), "adequate_dose_mg": Decimal(75),
-     "weeks_at_dose": Decimal(10), "adherence": "good", "improvement_percent": Decimal(15), "current_episode": True},
-    {"drug": "Bupropion XL", "max_daily_dose_mg": Decimal(150), "adequate_dose_mg": Decimal(300),
-     "weeks_at_dose": Decimal(4), "adherence": "partial", "improvement_percent": Decimal(30), "current_episode": False},
-]  # fmt: skip
+    {
+        "drug": "Sertraline",
+        "max_daily_dose_mg": Decimal(150),
+        "adequate_dose_mg": Decimal(50),
+        "weeks_at_dose": Decimal(8),
+        "adherence": "good",
+        "improvement_percent": Decimal(10),
+        "current_episode": True,
+    },
+    {
+        "drug": "Venlafaxine XR",
+        "max_daily_dose_mg": Decimal(225),
+        "adequate_dose_mg": Decimal(75),
+        "weeks_at_dose": Decimal(10),
+        "adherence": "good",
+        "improvement_percent": Decimal(15),
+        "current_episode": True,
+    },
+    {
+        "drug": "Bupropion XL",
+        "max_daily_dose_mg": Decimal(150),
+        "adequate_dose_mg": Decimal(300),
+        "weeks_at_dose": Decimal(4),
+        "adherence": "partial",
+        "improvement_percent": Decimal(30),
+        "current_episode": False,
+    },
+]
 
 
 def _screen(world: DemoWorld, patient: Patient, *, hypertensive: bool) -> None:
@@ -89,19 +152,31 @@ def _screen(world: DemoWorld, patient: Patient, *, hypertensive: bool) -> None:
     systolic, diastolic = (
         (158, 98) if hypertensive else (rng.randint(108, 134), rng.randint(66, 86))
     )
-    data = {"route": rng.choice(["iv", "iv", "intranasal"]), "diagnosis": "F33.2 Major depressive disorder, recurrent, severe",
-            "episode_started_on": timezone.localdate() - timedelta(days=rng.randint(200, 700)),
-            "episode_notes": "Current episode with two failed antidepressant trials.", "baseline_systolic_mmhg": systolic,
-            "baseline_diastolic_mmhg": diastolic, "baseline_heart_rate_bpm": rng.randint(60, 90),
-            "height_cm": Decimal(rng.randint(155, 190)), "notes": ""}  # fmt: skip
-    screening = screenings.save_screening(patient=patient, data=data, answers=_answers(rng), trials=TRIALS,
-                                          by=prescriber)  # fmt: skip
+    data = {
+        "route": rng.choice(["iv", "iv", "intranasal"]),
+        "diagnosis": "F33.2 Major depressive disorder, recurrent, severe",
+        "episode_started_on": timezone.localdate() - timedelta(days=rng.randint(200, 700)),
+        "episode_notes": "Current episode with two failed antidepressant trials.",
+        "baseline_systolic_mmhg": systolic,
+        "baseline_diastolic_mmhg": diastolic,
+        "baseline_heart_rate_bpm": rng.randint(60, 90),
+        "height_cm": Decimal(rng.randint(155, 190)),
+        "notes": "",
+    }
+    screening = screenings.save_screening(
+        patient=patient, data=data, answers=_answers(rng), trials=TRIALS, by=prescriber
+    )
     if patient.stage == Patient.Stage.SCREENING and not hypertensive:
         return  # a draft still being completed
     assessment = screenings.assess(screening)
     if hypertensive:
-        decision, rationale = "needs_review", ("Baseline BP 158/98 on two readings. Refer to primary care for "
-                                               "BP control; re-screen when below the clinic limit.")  # fmt: skip
+        decision, rationale = (
+            "needs_review",
+            (
+                "Baseline BP 158/98 on two readings. Refer to primary care for "
+                "BP control; re-screen when below the clinic limit."
+            ),
+        )
     else:
         decision, rationale = (
             "eligible",
@@ -117,15 +192,25 @@ def _screen(world: DemoWorld, patient: Patient, *, hypertensive: bool) -> None:
 def _consent(world: DemoWorld, clinic: Clinic, treated: list[Patient]) -> None:
     director = world.staff["director"]
     document = services.issue_consent_document(
-        clinic=clinic, scope="program", route="", title="Consent to ketamine-assisted treatment",
-        body=PROGRAM_BODY, effective_on=timezone.localdate() - timedelta(days=365), by=director,
-    )  # fmt: skip
+        clinic=clinic,
+        scope="program",
+        route="",
+        title="Consent to ketamine-assisted treatment",
+        body=PROGRAM_BODY,
+        effective_on=timezone.localdate() - timedelta(days=365),
+        by=director,
+    )
     nurse = world.staff["nurse"]
     for patient in treated:
         portal = patient.user_id is not None
-        services.sign_consent(patient=patient, document=document, typed_name=patient.full_name,
-                              channel=SignatureChannel.PORTAL if portal else SignatureChannel.CLINIC_DEVICE,
-                              by=patient.user if portal else nurse, witness=None if portal else nurse)  # type: ignore[arg-type]  # fmt: skip
+        services.sign_consent(
+            patient=patient,
+            document=document,
+            typed_name=patient.full_name,
+            channel=SignatureChannel.PORTAL if portal else SignatureChannel.CLINIC_DEVICE,
+            by=patient.user if portal else nurse,  # type: ignore[arg-type]
+            witness=None if portal else nurse,
+        )
 
 
 def build(world: DemoWorld) -> None:

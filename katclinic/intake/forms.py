@@ -19,8 +19,9 @@ PHQ9 = scoring.load_builtin_instruments()["phq9"]
 
 def _phq9_field(item: scoring.Item) -> forms.TypedChoiceField:
     choices = [("", "Not answered")] + [(o.value, o.display) for o in item.answer_options]
-    return forms.TypedChoiceField(label=item.text, choices=choices, coerce=int, empty_value=None,
-                                  required=False)  # fmt: skip
+    return forms.TypedChoiceField(
+        label=item.text, choices=choices, coerce=int, empty_value=None, required=False
+    )
 
 
 class ConsultationRequestForm(forms.Form):
@@ -30,15 +31,23 @@ class ConsultationRequestForm(forms.Form):
     preferred_times = forms.CharField(
         label="Best times to reach you", max_length=200, required=False
     )
-    reason = forms.CharField(label="What brings you to us (briefly)", max_length=1000, required=False,
-                             widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000}))  # fmt: skip
+    reason = forms.CharField(
+        label="What brings you to us (briefly)",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
+    )
     consent_to_contact = forms.BooleanField(
         label="I agree that the clinic may contact me by the email or phone given above.",
         error_messages={"required": "Tick this box so the clinic may contact you."},
     )
     # A field people never see: automated senders fill it in.
-    website = forms.CharField(label="Leave this field empty", required=False, max_length=200,
-                              widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))  # fmt: skip
+    website = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,8 +116,14 @@ FACT_LABELS = {
     "ketamine_or_pcp_use_disorder": "Ketamine or PCP use disorder (ever)",
     "cognitive_impairment": "Cognitive impairment",
 }
-PSYCHIATRIC = ("psychosis_history", "current_mania", "bipolar_without_mood_stabiliser",
-               "substance_use_disorder_active", "ketamine_or_pcp_use_disorder", "cognitive_impairment")  # fmt: skip
+PSYCHIATRIC = (
+    "psychosis_history",
+    "current_mania",
+    "bipolar_without_mood_stabiliser",
+    "substance_use_disorder_active",
+    "ketamine_or_pcp_use_disorder",
+    "cognitive_impairment",
+)
 TRI_STATE = forms.Select(
     choices=[("unknown", "Not yet answered"), ("false", "No"), ("true", "Yes")]
 )
@@ -121,14 +136,23 @@ class ScreeningForm(forms.Form):
     )
     episode_started_on = forms.DateField(label="Current episode began", widget=DATE, required=False)
     episode_notes = forms.CharField(label="Current episode", max_length=500, required=False)
-    baseline_systolic_mmhg = forms.IntegerField(label="Baseline systolic BP (mmHg)", min_value=50,
-                                                max_value=300, required=False)  # fmt: skip
-    baseline_diastolic_mmhg = forms.IntegerField(label="Baseline diastolic BP (mmHg)", min_value=20,
-                                                 max_value=200, required=False)  # fmt: skip
-    baseline_heart_rate_bpm = forms.IntegerField(label="Baseline heart rate (bpm)", min_value=20,
-                                                 max_value=250, required=False)  # fmt: skip
-    height_cm = forms.DecimalField(label="Height (cm)", min_value=Decimal(50), max_value=Decimal(250),
-                                   decimal_places=1, max_digits=4, required=False)  # fmt: skip
+    baseline_systolic_mmhg = forms.IntegerField(
+        label="Baseline systolic BP (mmHg)", min_value=50, max_value=300, required=False
+    )
+    baseline_diastolic_mmhg = forms.IntegerField(
+        label="Baseline diastolic BP (mmHg)", min_value=20, max_value=200, required=False
+    )
+    baseline_heart_rate_bpm = forms.IntegerField(
+        label="Baseline heart rate (bpm)", min_value=20, max_value=250, required=False
+    )
+    height_cm = forms.DecimalField(
+        label="Height (cm)",
+        min_value=Decimal(50),
+        max_value=Decimal(250),
+        decimal_places=1,
+        max_digits=4,
+        required=False,
+    )
     notes = forms.CharField(
         max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -177,20 +201,37 @@ class ScreeningForm(forms.Form):
 
 class TrialForm(forms.Form):
     drug = forms.CharField(max_length=100)
-    max_daily_dose_mg = forms.DecimalField(label="Max daily dose (mg)", min_value=Decimal(0),
-                                           max_digits=7, decimal_places=2)  # fmt: skip
-    adequate_dose_mg = forms.DecimalField(label="Adequate dose (mg)", min_value=Decimal(0), max_digits=7,
-                                          decimal_places=2, required=False)  # fmt: skip
-    weeks_at_dose = forms.DecimalField(label="Weeks at dose", min_value=Decimal(0), max_value=Decimal(520),
-                                       max_digits=5, decimal_places=1)  # fmt: skip
+    max_daily_dose_mg = forms.DecimalField(
+        label="Max daily dose (mg)", min_value=Decimal(0), max_digits=7, decimal_places=2
+    )
+    adequate_dose_mg = forms.DecimalField(
+        label="Adequate dose (mg)",
+        min_value=Decimal(0),
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+    )
+    weeks_at_dose = forms.DecimalField(
+        label="Weeks at dose",
+        min_value=Decimal(0),
+        max_value=Decimal(520),
+        max_digits=5,
+        decimal_places=1,
+    )
     adherence = forms.ChoiceField(
         choices=[("", "—"), ("good", "Good"), ("partial", "Partial"), ("poor", "Poor")]
     )
-    improvement_percent = forms.DecimalField(label="Improvement %", min_value=Decimal(-100),
-                                             max_value=Decimal(100), max_digits=5, decimal_places=1,
-                                             required=False)  # fmt: skip
-    current_episode = forms.TypedChoiceField(choices=[(True, "Yes"), (False, "No")], initial=True,
-                                             coerce=lambda v: v in (True, "True"))  # fmt: skip
+    improvement_percent = forms.DecimalField(
+        label="Improvement %",
+        min_value=Decimal(-100),
+        max_value=Decimal(100),
+        max_digits=5,
+        decimal_places=1,
+        required=False,
+    )
+    current_episode = forms.TypedChoiceField(
+        choices=[(True, "Yes"), (False, "No")], initial=True, coerce=lambda v: v in (True, "True")
+    )
 
 
 TrialFormSet = forms.formset_factory(
@@ -206,8 +247,11 @@ class DecisionForm(forms.Form):
 
 class ConsentDocumentForm(forms.Form):
     scope = forms.ChoiceField(choices=ConsentScope.choices)
-    route = forms.ChoiceField(choices=[("", "—"), *ROUTE_CHOICES], required=False,
-                              help_text="Only for a route-specific consent.")  # fmt: skip
+    route = forms.ChoiceField(
+        choices=[("", "—"), *ROUTE_CHOICES],
+        required=False,
+        help_text="Only for a route-specific consent.",
+    )
     title = forms.CharField(max_length=200)
     body = forms.CharField(max_length=50000, widget=forms.Textarea(attrs={"rows": 16}))
     effective_on = forms.DateField(widget=DATE, initial=timezone.localdate)

@@ -187,22 +187,26 @@ class Screening(models.Model):
     class Meta:
         ordering: ClassVar = ["-created_at", "-pk"]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["patient", "route", "version"], name="screening_version_unique"),
+            models.UniqueConstraint(
+                fields=["patient", "route", "version"], name="screening_version_unique"
+            ),
             models.CheckConstraint(condition=Q(route__in=ROUTES), name="screening_route_valid"),
             models.CheckConstraint(condition=Q(version__gte=1), name="screening_version_positive"),
             models.CheckConstraint(
-                condition=Q(baseline_systolic_mmhg__isnull=True) | Q(baseline_systolic_mmhg__range=(50, 300)),
+                condition=Q(baseline_systolic_mmhg__isnull=True)
+                | Q(baseline_systolic_mmhg__range=(50, 300)),
                 name="screening_systolic_plausible",
             ),
             models.CheckConstraint(
-                condition=Q(baseline_diastolic_mmhg__isnull=True) | Q(baseline_diastolic_mmhg__range=(20, 200)),
+                condition=Q(baseline_diastolic_mmhg__isnull=True)
+                | Q(baseline_diastolic_mmhg__range=(20, 200)),
                 name="screening_diastolic_plausible",
             ),
             models.CheckConstraint(
                 condition=Q(height_cm__isnull=True) | Q(height_cm__range=(50, 250)),
                 name="screening_height_plausible",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"Screening v{self.version} ({self.route}) for {self.patient_id}"
@@ -238,18 +242,24 @@ class AntidepressantTrial(models.Model):
     class Meta:
         ordering: ClassVar = ["pk"]
         constraints: ClassVar = [
-            models.CheckConstraint(condition=Q(max_daily_dose_mg__gte=0), name="trial_dose_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(max_daily_dose_mg__gte=0), name="trial_dose_nonnegative"
+            ),
             models.CheckConstraint(
                 condition=Q(adequate_dose_mg__isnull=True) | Q(adequate_dose_mg__gte=0),
                 name="trial_adequate_dose_nonnegative",
             ),
-            models.CheckConstraint(condition=Q(weeks_at_dose__gte=0), name="trial_weeks_nonnegative"),
-            models.CheckConstraint(condition=Q(adherence__in=ADHERENCE_LEVELS), name="trial_adherence_valid"),
+            models.CheckConstraint(
+                condition=Q(weeks_at_dose__gte=0), name="trial_weeks_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(adherence__in=ADHERENCE_LEVELS), name="trial_adherence_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(improvement_percent__isnull=True) | Q(improvement_percent__lte=100),
                 name="trial_improvement_at_most_100",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.drug} {self.max_daily_dose_mg} mg"
@@ -279,10 +289,14 @@ class EligibilityDecision(models.Model):
 
     class Meta:
         constraints: ClassVar = [
-            models.CheckConstraint(condition=Q(decision__in=Suggestion.values), name="decision_valid"),
-            models.CheckConstraint(condition=Q(suggestion__in=Suggestion.values), name="suggestion_valid"),
+            models.CheckConstraint(
+                condition=Q(decision__in=Suggestion.values), name="decision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(suggestion__in=Suggestion.values), name="suggestion_valid"
+            ),
             models.CheckConstraint(condition=~Q(rationale=""), name="decision_has_rationale"),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} ({self.route})"
@@ -329,14 +343,19 @@ class ConsentDocument(models.Model):
     class Meta:
         ordering: ClassVar = ["scope", "route", "-version"]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["clinic", "scope", "route", "version"], name="consent_version_unique"),
-            models.CheckConstraint(condition=Q(scope__in=ConsentScope.values), name="consent_scope_valid"),
+            models.UniqueConstraint(
+                fields=["clinic", "scope", "route", "version"], name="consent_version_unique"
+            ),
             models.CheckConstraint(
-                condition=(Q(scope="route") & Q(route__in=ROUTES)) | (~Q(scope="route") & Q(route="")),
+                condition=Q(scope__in=ConsentScope.values), name="consent_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(scope="route") & Q(route__in=ROUTES))
+                | (~Q(scope="route") & Q(route="")),
                 name="consent_route_only_for_route_scope",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="consent_version_positive"),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} v{self.version}"
@@ -381,12 +400,14 @@ class ConsentSignature(models.Model):
     class Meta:
         ordering: ClassVar = ["-signed_at", "-pk"]
         constraints: ClassVar = [
-            models.CheckConstraint(condition=Q(channel__in=SignatureChannel.values), name="signature_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(channel__in=SignatureChannel.values), name="signature_channel_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(channel="portal") | Q(witness__isnull=False),
                 name="clinic_device_signature_has_witness",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.typed_name} signed {self.document}"

@@ -27,18 +27,38 @@ from katclinic.intake.models import AntidepressantTrial, EligibilityDecision, Sc
 from katclinic.patients.models import Patient
 
 # Facts copied from the medication list, never typed on the screening form.
-MEDICATION_FACTS = {"maoi": "is_maoi", "benzodiazepine": "is_benzodiazepine",
-                    "psychostimulant": "is_psychostimulant", "cns_depressant": "is_cns_depressant"}  # fmt: skip
+MEDICATION_FACTS = {
+    "maoi": "is_maoi",
+    "benzodiazepine": "is_benzodiazepine",
+    "psychostimulant": "is_psychostimulant",
+    "cns_depressant": "is_cns_depressant",
+}
 # Facts answered on the form: every yes/no fact except the medication ones.
 ANSWERED_FACTS = tuple(
     name
     for name, kind in eligibility.FACT_KINDS.items()
     if kind == "flag" and name not in MEDICATION_FACTS
 )
-TRIAL_FIELDS = ("drug", "max_daily_dose_mg", "adequate_dose_mg", "weeks_at_dose", "adherence",
-                "improvement_percent", "current_episode")  # fmt: skip
-SCREENING_FIELDS = ("route", "diagnosis", "episode_started_on", "episode_notes", "baseline_systolic_mmhg",
-                    "baseline_diastolic_mmhg", "baseline_heart_rate_bpm", "height_cm", "notes")  # fmt: skip
+TRIAL_FIELDS = (
+    "drug",
+    "max_daily_dose_mg",
+    "adequate_dose_mg",
+    "weeks_at_dose",
+    "adherence",
+    "improvement_percent",
+    "current_episode",
+)
+SCREENING_FIELDS = (
+    "route",
+    "diagnosis",
+    "episode_started_on",
+    "episode_notes",
+    "baseline_systolic_mmhg",
+    "baseline_diastolic_mmhg",
+    "baseline_heart_rate_bpm",
+    "height_cm",
+    "notes",
+)
 _RULES = eligibility.load_rules()
 
 
@@ -74,18 +94,26 @@ def _fill(screening: Screening, data: dict[str, Any], answers: dict[str, bool | 
 def _replace_trials(screening: Screening, trials: list[dict[str, Any]]) -> None:
     screening.trials.all().delete()
     AntidepressantTrial.objects.bulk_create(
-        AntidepressantTrial(clinic_id=screening.clinic_id, screening=screening,
-                            **{name: row.get(name) for name in TRIAL_FIELDS})
+        AntidepressantTrial(
+            clinic_id=screening.clinic_id,
+            screening=screening,
+            **{name: row.get(name) for name in TRIAL_FIELDS},
+        )
         for row in trials
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
 def save_screening(
-    *, patient: Patient, data: dict[str, Any], answers: dict[str, bool | None],
-    trials: list[dict[str, Any]], by: User, screening: Screening | None = None,
+    *,
+    patient: Patient,
+    data: dict[str, Any],
+    answers: dict[str, bool | None],
+    trials: list[dict[str, Any]],
+    by: User,
+    screening: Screening | None = None,
     request: HttpRequest | None = None,
-) -> Screening:  # fmt: skip
+) -> Screening:
     """Create a draft screening, or update a draft; signed ones raise ScreeningLocked."""
     if screening is None:
         last = Screening.objects.filter(patient=patient, route=data["route"]).aggregate(
@@ -108,9 +136,15 @@ def save_screening(
     screening.full_clean(exclude=["created_by", "patient", "clinic", "supersedes"])
     screening.save()
     _replace_trials(screening, trials)
-    audit.record(request=request, user=by, action=Action.CREATE if created else Action.UPDATE,
-                 clinic_id=patient.clinic_id, patient_id=patient.pk, obj=screening,
-                 detail={"version": screening.version, "route": screening.route, "trials": len(trials)})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE if created else Action.UPDATE,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=screening,
+        detail={"version": screening.version, "route": screening.route, "trials": len(trials)},
+    )
     return screening
 
 
@@ -129,8 +163,11 @@ def screening_facts(screening: Screening) -> eligibility.ScreeningFacts:
         for name in eligibility.FACT_KINDS
         if name in screening.facts
     }
-    return eligibility.ScreeningFacts(**facts, baseline_systolic_mmhg=screening.baseline_systolic_mmhg,
-                                      baseline_diastolic_mmhg=screening.baseline_diastolic_mmhg)  # fmt: skip
+    return eligibility.ScreeningFacts(
+        **facts,
+        baseline_systolic_mmhg=screening.baseline_systolic_mmhg,
+        baseline_diastolic_mmhg=screening.baseline_diastolic_mmhg,
+    )
 
 
 def trial_rows(screening: Screening) -> list[eligibility.AntidepressantTrial]:
@@ -153,8 +190,15 @@ def assess(screening: Screening) -> Assessment:
     suggestion = eligibility.evaluate(
         _RULES, screening_facts(screening), screening.route, rule_settings
     )
-    used = {key: str(values[key]) for key in (*RULE_SETTINGS.values(), "intake_trd_required_failures",
-                                              "intake_trd_min_weeks", "intake_trd_max_improvement_percent")}  # fmt: skip
+    used = {
+        key: str(values[key])
+        for key in (
+            *RULE_SETTINGS.values(),
+            "intake_trd_required_failures",
+            "intake_trd_min_weeks",
+            "intake_trd_max_improvement_percent",
+        )
+    }
     return Assessment(suggestion=suggestion, trd=trd, thresholds=used)
 
 
@@ -163,16 +207,26 @@ def signed_content(signed: EligibilityDecision) -> dict[str, Any]:
     the suggestion with its reasons and thresholds, the decision, who and when."""
     screening = signed.screening
     return {
-        "screening": screening.pk, "version": screening.version, "patient": screening.patient_id,
-        "route": screening.route, "diagnosis": screening.diagnosis, "facts": screening.facts,
+        "screening": screening.pk,
+        "version": screening.version,
+        "patient": screening.patient_id,
+        "route": screening.route,
+        "diagnosis": screening.diagnosis,
+        "facts": screening.facts,
         "baseline_bp": [screening.baseline_systolic_mmhg, screening.baseline_diastolic_mmhg],
-        "weight_kg": str(screening.weight_kg), "height_cm": str(screening.height_cm),
+        "weight_kg": str(screening.weight_kg),
+        "height_cm": str(screening.height_cm),
         "trials": [{k: str(v) for k, v in asdict(t).items()} for t in trial_rows(screening)],
-        "suggestion": signed.suggestion, "reasons": signed.reasons, "missing": signed.missing,
-        "trd_met": signed.trd_met, "thresholds": signed.thresholds, "decision": signed.decision,
-        "rationale": signed.rationale, "decided_by": signed.decided_by_id,
+        "suggestion": signed.suggestion,
+        "reasons": signed.reasons,
+        "missing": signed.missing,
+        "trd_met": signed.trd_met,
+        "thresholds": signed.thresholds,
+        "decision": signed.decision,
+        "rationale": signed.rationale,
+        "decided_by": signed.decided_by_id,
         "decided_at": signed.decided_at.isoformat(),
-    }  # fmt: skip
+    }
 
 
 def hash_matches(signed: EligibilityDecision) -> bool:
@@ -182,10 +236,17 @@ def hash_matches(signed: EligibilityDecision) -> bool:
 
 def reasons_json(assessment: Assessment) -> list[dict[str, str]]:
     return [
-        {"rule": r.rule_key, "title": r.title, "severity": r.severity, "detail": r.detail,
-         "explanation": r.explanation, "source": r.source.label, "url": r.source.url}
+        {
+            "rule": r.rule_key,
+            "title": r.title,
+            "severity": r.severity,
+            "detail": r.detail,
+            "explanation": r.explanation,
+            "source": r.source.label,
+            "url": r.source.url,
+        }
         for r in assessment.suggestion.reasons
-    ]  # fmt: skip
+    ]
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -211,20 +272,39 @@ def sign_decision(
         raise ValueError("A rationale is required.")
     assessment = assess(screening)
     signed = EligibilityDecision(
-        clinic_id=screening.clinic_id, patient_id=screening.patient_id, screening=screening,
-        route=screening.route, suggestion=assessment.suggestion.suggestion, reasons=reasons_json(assessment),
-        missing=list(assessment.suggestion.missing), trd_met=assessment.trd.met,
-        trd_explanation=assessment.trd.explanation, thresholds=assessment.thresholds, decision=decision,
-        rationale=rationale.strip(), decided_by=by, decided_at=timezone.now(),
-    )  # fmt: skip
+        clinic_id=screening.clinic_id,
+        patient_id=screening.patient_id,
+        screening=screening,
+        route=screening.route,
+        suggestion=assessment.suggestion.suggestion,
+        reasons=reasons_json(assessment),
+        missing=list(assessment.suggestion.missing),
+        trd_met=assessment.trd.met,
+        trd_explanation=assessment.trd.explanation,
+        thresholds=assessment.thresholds,
+        decision=decision,
+        rationale=rationale.strip(),
+        decided_by=by,
+        decided_at=timezone.now(),
+    )
     signed.content_hash = content_hash(signed_content(signed))
     signed.save(force_insert=True)
     screening.signed_at = signed.decided_at
     screening.save(update_fields=["signed_at"])
-    audit.record(request=request, user=by, action=Action.SIGN, clinic_id=screening.clinic_id,
-                 patient_id=screening.patient_id, obj=signed,
-                 detail={"screening": screening.pk, "suggestion": signed.suggestion, "decision": decision,
-                         "hash": signed.content_hash})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.SIGN,
+        clinic_id=screening.clinic_id,
+        patient_id=screening.patient_id,
+        obj=signed,
+        detail={
+            "screening": screening.pk,
+            "suggestion": signed.suggestion,
+            "decision": decision,
+            "hash": signed.content_hash,
+        },
+    )
     return signed
 
 
@@ -242,11 +322,24 @@ def start_correction(
         patient_id=screening.patient_id, route=screening.route
     ).aggregate(v=Max("version"))["v"]
     fields = {name: getattr(screening, name) for name in (*SCREENING_FIELDS, "facts", "weight_kg")}
-    draft = Screening.objects.create(clinic_id=screening.clinic_id, patient_id=screening.patient_id,
-                                     version=last + 1, supersedes=screening, created_by=by, **fields)  # fmt: skip
+    draft = Screening.objects.create(
+        clinic_id=screening.clinic_id,
+        patient_id=screening.patient_id,
+        version=last + 1,
+        supersedes=screening,
+        created_by=by,
+        **fields,
+    )
     _replace_trials(
         draft, [{n: getattr(t, n) for n in TRIAL_FIELDS} for t in screening.trials.all()]
     )
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=screening.clinic_id,
-                 patient_id=screening.patient_id, obj=draft, detail={"corrects": screening.pk})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=screening.clinic_id,
+        patient_id=screening.patient_id,
+        obj=draft,
+        detail={"corrects": screening.pk},
+    )
     return draft

@@ -32,19 +32,33 @@ from katclinic.patients.views import chart_tabs
 def chart_tab(request: StaffRequest, patient_id: int) -> HttpResponse:
     """Screening versions with their decisions, and the patient's consents."""
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"section": "intake"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "intake"},
+    )
     history = Screening.objects.filter(patient=patient).select_related(
         "decision__decided_by", "created_by"
     )
-    signatures = (ConsentSignature.objects.filter(patient=patient)
-                  .select_related("document", "witness", "withdrawal"))  # fmt: skip
-    return render(request, "intake/chart_tab.html", {
-        "patient": patient, "tabs": chart_tabs(request, patient, "intake"), "screenings": history,
-        "signatures": signatures, "status": consent_status(patient),
-        "documents": current_documents(patient.clinic).values(),
-        "can_screen": has_perm(request, Perm.SCREEN), "can_consent": has_perm(request, Perm.MANAGE_CONSENT),
-    })  # fmt: skip
+    signatures = ConsentSignature.objects.filter(patient=patient).select_related(
+        "document", "witness", "withdrawal"
+    )
+    return render(
+        request,
+        "intake/chart_tab.html",
+        {
+            "patient": patient,
+            "tabs": chart_tabs(request, patient, "intake"),
+            "screenings": history,
+            "signatures": signatures,
+            "status": consent_status(patient),
+            "documents": current_documents(patient.clinic).values(),
+            "can_screen": has_perm(request, Perm.SCREEN),
+            "can_consent": has_perm(request, Perm.MANAGE_CONSENT),
+        },
+    )
 
 
 def _initial(
@@ -77,15 +91,28 @@ def _screening_form(
             if f.cleaned_data and not f.cleaned_data.get("DELETE")
         ]
         try:
-            saved = screenings.save_screening(patient=patient, data=form.screening_data(), answers=form.answers(),
-                                              trials=rows, by=request.user, screening=screening, request=request)  # fmt: skip
+            saved = screenings.save_screening(
+                patient=patient,
+                data=form.screening_data(),
+                answers=form.answers(),
+                trials=rows,
+                by=request.user,
+                screening=screening,
+                request=request,
+            )
         except screenings.ScreeningLocked as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, "Screening saved. Review the decision support below.")
             return redirect("intake:screening", saved.pk)
-    context = {"patient": patient, "form": form, "formset": formset, "screening": screening,
-               "medications": screenings.medication_flags(patient), "weight": screenings.latest_weight_kg(patient)}  # fmt: skip
+    context = {
+        "patient": patient,
+        "form": form,
+        "formset": formset,
+        "screening": screening,
+        "medications": screenings.medication_flags(patient),
+        "weight": screenings.latest_weight_kg(patient),
+    }
     status = 400 if form.errors or formset.total_error_count() else 200
     return render(request, "intake/screening_form.html", context, status=status)
 
@@ -118,18 +145,34 @@ def _detail(
     assessment = screenings.assess(screening) if decision is None else None
     if form is None and assessment is not None:
         form = DecisionForm(initial={"decision": assessment.suggestion.suggestion})
-    return render(request, "intake/screening_detail.html", {
-        "screening": screening, "patient": screening.patient, "decision": decision, "assessment": assessment,
-        "trials": screening.trials.all(), "form": form, "can_screen": has_perm(request, Perm.SCREEN),
-        "facts": _fact_rows(screening), "suggestion_label": Suggestion(assessment.suggestion.suggestion).label
-        if assessment else "", "replaced": Screening.objects.filter(supersedes=screening).first(),
-    }, status=status)  # fmt: skip
+    return render(
+        request,
+        "intake/screening_detail.html",
+        {
+            "screening": screening,
+            "patient": screening.patient,
+            "decision": decision,
+            "assessment": assessment,
+            "trials": screening.trials.all(),
+            "form": form,
+            "can_screen": has_perm(request, Perm.SCREEN),
+            "facts": _fact_rows(screening),
+            "suggestion_label": Suggestion(assessment.suggestion.suggestion).label
+            if assessment
+            else "",
+            "replaced": Screening.objects.filter(supersedes=screening).first(),
+        },
+        status=status,
+    )
 
 
 def _fact_rows(screening: Screening) -> list[tuple[str, bool | None]]:
-    labels = FACT_LABELS | {"maoi": "MAOI (from medication list)", "benzodiazepine": "Benzodiazepine (from medication list)",
-                            "psychostimulant": "Psychostimulant (from medication list)",
-                            "cns_depressant": "Other CNS depressant (from medication list)"}  # fmt: skip
+    labels = FACT_LABELS | {
+        "maoi": "MAOI (from medication list)",
+        "benzodiazepine": "Benzodiazepine (from medication list)",
+        "psychostimulant": "Psychostimulant (from medication list)",
+        "cns_depressant": "Other CNS depressant (from medication list)",
+    }
     return [(labels.get(name, name), value) for name, value in screening.facts.items()]
 
 
@@ -149,8 +192,13 @@ def screening_sign(request: StaffRequest, screening_id: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            screenings.sign_decision(screening=screening, decision=form.cleaned_data["decision"],
-                                     rationale=form.cleaned_data["rationale"], by=request.user, request=request)  # fmt: skip
+            screenings.sign_decision(
+                screening=screening,
+                decision=form.cleaned_data["decision"],
+                rationale=form.cleaned_data["rationale"],
+                by=request.user,
+                request=request,
+            )
         except screenings.ScreeningLocked as exc:
             form.add_error(None, str(exc))
         else:

@@ -76,8 +76,12 @@ def check_rate_limits(*, clinic: Clinic, ip: str | None, email: str, phone: str)
         recent.filter(source_key=source, submitted_at__gte=now - timedelta(hours=1)).count()
         >= per_ip
     ):
-        raise RequestRefused("__all__", "Too many requests from your network in the last hour. "
-                             "Please call the clinic or try again later.", status=429)  # fmt: skip
+        raise RequestRefused(
+            "__all__",
+            "Too many requests from your network in the last hour. "
+            "Please call the clinic or try again later.",
+            status=429,
+        )
     email_key, phone_key = contact_keys(email, phone)
     same_contact = Q(email_key=email_key) if email_key else Q(pk__in=[])
     if phone_key:
@@ -85,8 +89,12 @@ def check_rate_limits(*, clinic: Clinic, ip: str | None, email: str, phone: str)
     per_contact = get_setting(clinic, "intake_requests_per_contact_per_day")
     window = recent.filter(same_contact, submitted_at__gte=now - timedelta(days=1))
     if window.count() >= per_contact:
-        raise RequestRefused("__all__", "We already have requests from this email or phone today. "
-                             "The clinic will contact you; please call if it is urgent.", status=429)  # fmt: skip
+        raise RequestRefused(
+            "__all__",
+            "We already have requests from this email or phone today. "
+            "The clinic will contact you; please call if it is urgent.",
+            status=429,
+        )
 
 
 @dataclass(frozen=True)
@@ -111,32 +119,49 @@ def score_phq9(answers: Mapping[str, int | None]) -> Phq9Result:
 
 @transaction.atomic
 def submit_request(
-    *, clinic: Clinic, data: dict[str, Any], phq9: Phq9Result | None, ip: str | None,
+    *,
+    clinic: Clinic,
+    data: dict[str, Any],
+    phq9: Phq9Result | None,
+    ip: str | None,
     request: HttpRequest | None = None,
-) -> ConsultationRequest:  # fmt: skip
+) -> ConsultationRequest:
     """Store a visitor's request; a PHQ-9 item 9 above 0 marks it urgent (clinical ref. §4)."""
     check_rate_limits(clinic=clinic, ip=ip, email=data["email"], phone=data["phone"])
     email_key, phone_key = contact_keys(data["email"], data["phone"])
     consultation = ConsultationRequest.objects.create(
-        clinic=clinic, **data, source_key=_key("ip", ip or "unknown"), email_key=email_key,
-        phone_key=phone_key, phq9_answers=phq9.answers if phq9 else None,
-        phq9_total=phq9.total if phq9 else None, phq9_band=phq9.band if phq9 else "",
-        phq9_item9=phq9.item9 if phq9 else None, urgent=bool(phq9 and phq9.item9 > 0),
-    )  # fmt: skip
+        clinic=clinic,
+        **data,
+        source_key=_key("ip", ip or "unknown"),
+        email_key=email_key,
+        phone_key=phone_key,
+        phq9_answers=phq9.answers if phq9 else None,
+        phq9_total=phq9.total if phq9 else None,
+        phq9_band=phq9.band if phq9 else "",
+        phq9_item9=phq9.item9 if phq9 else None,
+        urgent=bool(phq9 and phq9.item9 > 0),
+    )
     RequestEvent.objects.create(clinic=clinic, request=consultation, to_state=RequestState.NEW)
-    audit.record(request=request, action=Action.CREATE, clinic_id=clinic.pk, obj=consultation,
-                 detail={"via": "public form", "urgent": consultation.urgent})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.CREATE,
+        clinic_id=clinic.pk,
+        obj=consultation,
+        detail={"via": "public form", "urgent": consultation.urgent},
+    )
     return consultation
 
 
 # Where a request may go next by hand; conversion has its own service.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    RequestState.NEW: frozenset({RequestState.CONTACTED, RequestState.BOOKED, RequestState.DECLINED}),
+    RequestState.NEW: frozenset(
+        {RequestState.CONTACTED, RequestState.BOOKED, RequestState.DECLINED}
+    ),
     RequestState.CONTACTED: frozenset({RequestState.BOOKED, RequestState.DECLINED}),
     RequestState.BOOKED: frozenset({RequestState.CONTACTED, RequestState.DECLINED}),
     RequestState.DECLINED: frozenset({RequestState.NEW}),
     RequestState.CONVERTED: frozenset(),
-}  # fmt: skip
+}
 
 
 class InvalidTransition(ValueError):
@@ -144,16 +169,26 @@ class InvalidTransition(ValueError):
 
 
 def _move(consultation: ConsultationRequest, to_state: str, note: str, by: User) -> None:
-    RequestEvent.objects.create(clinic_id=consultation.clinic_id, request=consultation,
-                                from_state=consultation.state, to_state=to_state, note=note, by=by)  # fmt: skip
+    RequestEvent.objects.create(
+        clinic_id=consultation.clinic_id,
+        request=consultation,
+        from_state=consultation.state,
+        to_state=to_state,
+        note=note,
+        by=by,
+    )
     consultation.state = to_state
 
 
 @transaction.atomic
 def change_request_state(
-    *, consultation: ConsultationRequest, to_state: str, note: str, by: User,
+    *,
+    consultation: ConsultationRequest,
+    to_state: str,
+    note: str,
+    by: User,
     request: HttpRequest | None = None,
-) -> ConsultationRequest:  # fmt: skip
+) -> ConsultationRequest:
     consultation = ConsultationRequest.objects.select_for_update().get(pk=consultation.pk)
     if to_state not in TRANSITIONS[consultation.state]:
         raise InvalidTransition(
@@ -163,8 +198,14 @@ def change_request_state(
     previous = consultation.state
     _move(consultation, to_state, note, by)
     consultation.save(update_fields=["state"])
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=consultation.clinic_id,
-                 obj=consultation, detail={"from": previous, "to": to_state})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=consultation.clinic_id,
+        obj=consultation,
+        detail={"from": previous, "to": to_state},
+    )
     return consultation
 
 
@@ -173,15 +214,22 @@ def patient_data_from_request(consultation: ConsultationRequest) -> dict[str, st
     first, _, last = consultation.name.strip().rpartition(" ")
     if not first:
         first, last = last, ""
-    return {"first_name": first, "last_name": last, "email": consultation.email,
-            "phone": consultation.phone}  # fmt: skip
+    return {
+        "first_name": first,
+        "last_name": last,
+        "email": consultation.email,
+        "phone": consultation.phone,
+    }
 
 
 @transaction.atomic
 def convert_request(
-    *, consultation: ConsultationRequest, data: dict[str, Any], by: User,
+    *,
+    consultation: ConsultationRequest,
+    data: dict[str, Any],
+    by: User,
     request: HttpRequest | None = None,
-) -> Patient:  # fmt: skip
+) -> Patient:
     """Register the requester as a patient (stage: inquiry) and close the request."""
     consultation = ConsultationRequest.objects.select_for_update().get(pk=consultation.pk)
     if not consultation.is_open:
@@ -190,8 +238,15 @@ def convert_request(
     _move(consultation, RequestState.CONVERTED, f"Registered as {patient.mrn}", by)
     consultation.patient = patient
     consultation.save(update_fields=["state", "patient"])
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=consultation.clinic_id,
-                 patient_id=patient.pk, obj=consultation, detail={"to": "converted"})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=consultation.clinic_id,
+        patient_id=patient.pk,
+        obj=consultation,
+        detail={"to": "converted"},
+    )
     return patient
 
 
@@ -200,9 +255,16 @@ def convert_request(
 
 @transaction.atomic
 def issue_consent_document(
-    *, clinic: Clinic, scope: str, route: str, title: str, body: str, effective_on: date,
-    by: User, request: HttpRequest | None = None,
-) -> ConsentDocument:  # fmt: skip
+    *,
+    clinic: Clinic,
+    scope: str,
+    route: str,
+    title: str,
+    body: str,
+    effective_on: date,
+    by: User,
+    request: HttpRequest | None = None,
+) -> ConsentDocument:
     """Publish the next version of a consent; patients must sign it before their next dose."""
     route = route if scope == ConsentScope.ROUTE else ""
     series = ConsentDocument.objects.select_for_update().filter(
@@ -210,11 +272,23 @@ def issue_consent_document(
     )
     version = (series.aggregate(v=Max("version"))["v"] or 0) + 1
     document = ConsentDocument.objects.create(
-        clinic=clinic, scope=scope, route=route, title=title.strip(), body=body.replace("\r\n", "\n"),
-        version=version, effective_on=effective_on, created_by=by,
-    )  # fmt: skip
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=clinic.pk, obj=document,
-                 detail={"series": document.series, "version": version, "hash": document.text_hash})  # fmt: skip
+        clinic=clinic,
+        scope=scope,
+        route=route,
+        title=title.strip(),
+        body=body.replace("\r\n", "\n"),
+        version=version,
+        effective_on=effective_on,
+        created_by=by,
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=clinic.pk,
+        obj=document,
+        detail={"series": document.series, "version": version, "hash": document.text_hash},
+    )
     return document
 
 
@@ -236,9 +310,15 @@ def current_documents(clinic: Clinic) -> dict[str, ConsentDocument]:
 
 @transaction.atomic
 def sign_consent(
-    *, patient: Patient, document: ConsentDocument, typed_name: str, channel: str, by: User,
-    witness: User | None = None, request: HttpRequest | None = None,
-) -> ConsentSignature:  # fmt: skip
+    *,
+    patient: Patient,
+    document: ConsentDocument,
+    typed_name: str,
+    channel: str,
+    by: User,
+    witness: User | None = None,
+    request: HttpRequest | None = None,
+) -> ConsentSignature:
     """Record the patient's signature of the exact text of `document`."""
     if document.clinic_id != patient.clinic_id:
         raise ConsentRefused("This consent belongs to another clinic.")
@@ -255,13 +335,30 @@ def sign_consent(
     if channel == SignatureChannel.CLINIC_DEVICE and witness is None:
         raise ConsentRefused("A staff witness is required when signing on a clinic device.")
     signature = ConsentSignature.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, document=document, typed_name=typed_name.strip(),
-        ip=audit.client_ip(request), document_hash=document.text_hash, channel=channel, witness=witness,
-    )  # fmt: skip
-    audit.record(request=request, user=by, action=Action.SIGN, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=signature,
-                 detail={"document": document.pk, "version": document.version, "hash": signature.document_hash,
-                         "channel": channel, "witness": witness.pk if witness else None})  # fmt: skip
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        document=document,
+        typed_name=typed_name.strip(),
+        ip=audit.client_ip(request),
+        document_hash=document.text_hash,
+        channel=channel,
+        witness=witness,
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.SIGN,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=signature,
+        detail={
+            "document": document.pk,
+            "version": document.version,
+            "hash": signature.document_hash,
+            "channel": channel,
+            "witness": witness.pk if witness else None,
+        },
+    )
     return signature
 
 
@@ -273,10 +370,22 @@ def withdraw_consent(
         raise ConsentRefused("This consent was already withdrawn.")
     if not reason.strip():
         raise ConsentRefused("Record the patient's reason, or 'no reason given'.")
-    withdrawal = ConsentWithdrawal.objects.create(clinic_id=signature.clinic_id, patient_id=signature.patient_id,
-                                                  signature=signature, reason=reason.strip(), recorded_by=by)  # fmt: skip
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=signature.clinic_id,
-                 patient_id=signature.patient_id, obj=withdrawal, detail={"signature": signature.pk})  # fmt: skip
+    withdrawal = ConsentWithdrawal.objects.create(
+        clinic_id=signature.clinic_id,
+        patient_id=signature.patient_id,
+        signature=signature,
+        reason=reason.strip(),
+        recorded_by=by,
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=signature.clinic_id,
+        patient_id=signature.patient_id,
+        obj=withdrawal,
+        detail={"signature": signature.pk},
+    )
     return withdrawal
 
 
@@ -307,9 +416,10 @@ def consent_status(patient: Patient, *, route: str | None = None) -> ConsentStat
         )
     needed = [documents[s] for s in required_series(route) if s in documents]
     signed = set(
-        ConsentSignature.objects.filter(patient=patient, document__in=needed, withdrawal__isnull=True)
-        .values_list("document_id", flat=True)
-    )  # fmt: skip
+        ConsentSignature.objects.filter(
+            patient=patient, document__in=needed, withdrawal__isnull=True
+        ).values_list("document_id", flat=True)
+    )
     missing = [d for d in needed if d.pk not in signed]
     if not missing:
         return ConsentStatus(True, [], "Consent is current.")
@@ -319,10 +429,15 @@ def consent_status(patient: Patient, *, route: str | None = None) -> ConsentStat
 
 def _why_missing(patient: Patient, document: ConsentDocument) -> str:
     earlier = (
-        ConsentSignature.objects.filter(patient=patient, document__clinic_id=document.clinic_id,
-                                        document__scope=document.scope, document__route=document.route)
-        .select_related("document", "withdrawal").first()
-    )  # fmt: skip
+        ConsentSignature.objects.filter(
+            patient=patient,
+            document__clinic_id=document.clinic_id,
+            document__scope=document.scope,
+            document__route=document.route,
+        )
+        .select_related("document", "withdrawal")
+        .first()
+    )
     if earlier is None:
         return f"{document.title} has never been signed."
     if earlier.document_id == document.pk:
@@ -344,11 +459,17 @@ TREATMENT_STAGES = (Patient.Stage.SCREENING, Patient.Stage.INDUCTION, Patient.St
 def consent_gaps(clinic: Clinic) -> tuple[ConsentDocument | None, list[ConsentGap]]:
     """Patients in treatment stages without a current program consent (three queries)."""
     program = current_documents(clinic).get("program")
-    patients = list(Patient.objects.for_clinic(clinic).filter(stage__in=TREATMENT_STAGES)
-                    .order_by("last_name", "first_name", "pk"))  # fmt: skip
+    patients = list(
+        Patient.objects.for_clinic(clinic)
+        .filter(stage__in=TREATMENT_STAGES)
+        .order_by("last_name", "first_name", "pk")
+    )
     latest: dict[int, tuple[int, bool]] = {}
-    rows = (ConsentSignature.objects.filter(clinic=clinic, document__scope=ConsentScope.PROGRAM)
-            .order_by("signed_at", "pk").values_list("patient_id", "document__version", "withdrawal__id"))  # fmt: skip
+    rows = (
+        ConsentSignature.objects.filter(clinic=clinic, document__scope=ConsentScope.PROGRAM)
+        .order_by("signed_at", "pk")
+        .values_list("patient_id", "document__version", "withdrawal__id")
+    )
     for patient_id, version, withdrawal_id in rows:
         latest[patient_id] = (version, withdrawal_id is not None)
     gaps = []

@@ -52,9 +52,12 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
         answers = form.phq9_answers()
         phq9 = services.score_phq9(answers) if answers is not None else None
         consultation = services.submit_request(
-            clinic=clinic, data=form.request_data(), phq9=phq9, ip=audit.client_ip(request),
+            clinic=clinic,
+            data=form.request_data(),
+            phq9=phq9,
+            ip=audit.client_ip(request),
             request=request,
-        )  # fmt: skip
+        )
     except services.RequestRefused as refused:
         field = refused.field if refused.field in form.fields else None
         form.add_error(field, refused.message)
@@ -90,9 +93,15 @@ def request_detail(request: StaffRequest, request_id: int) -> HttpResponse:
     audit.record(
         request=request, action=Action.VIEW, patient_id=consultation.patient_id, obj=consultation
     )
-    return render(request, "intake/request_detail.html", {
-        "consultation": consultation, "events": events, "form": RequestStateForm(),
-    })  # fmt: skip
+    return render(
+        request,
+        "intake/request_detail.html",
+        {
+            "consultation": consultation,
+            "events": events,
+            "form": RequestStateForm(),
+        },
+    )
 
 
 @staff_view(Perm.MANAGE_REQUESTS)
@@ -102,15 +111,26 @@ def request_state(request: StaffRequest, request_id: int) -> HttpResponse:
     form = RequestStateForm(request.POST)
     if form.is_valid():
         try:
-            services.change_request_state(consultation=consultation, to_state=form.cleaned_data["to_state"],
-                                          note=form.cleaned_data["note"], by=request.user, request=request)  # fmt: skip
+            services.change_request_state(
+                consultation=consultation,
+                to_state=form.cleaned_data["to_state"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+                request=request,
+            )
         except services.InvalidTransition as exc:
             form.add_error("to_state", str(exc))
     if form.errors:
-        return render(request, "intake/request_detail.html", {
-            "consultation": consultation, "form": form,
-            "events": RequestEvent.objects.filter(request=consultation).select_related("by"),
-        }, status=400)  # fmt: skip
+        return render(
+            request,
+            "intake/request_detail.html",
+            {
+                "consultation": consultation,
+                "form": form,
+                "events": RequestEvent.objects.filter(request=consultation).select_related("by"),
+            },
+            status=400,
+        )
     messages.success(request, "Request updated.")
     return redirect("intake:request_detail", consultation.pk)
 
@@ -125,13 +145,18 @@ def request_convert(request: StaffRequest, request_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            patient = services.convert_request(consultation=consultation, data=form.cleaned_data,
-                                               by=request.user, request=request)  # fmt: skip
+            patient = services.convert_request(
+                consultation=consultation, data=form.cleaned_data, by=request.user, request=request
+            )
         except services.InvalidTransition as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Registered {patient.full_name} as {patient.mrn}.")
             return redirect("patients:chart", patient.pk)
     status = 400 if form.errors else 200
-    return render(request, "intake/request_convert.html",
-                  {"consultation": consultation, "form": form}, status=status)  # fmt: skip
+    return render(
+        request,
+        "intake/request_convert.html",
+        {"consultation": consultation, "form": form},
+        status=status,
+    )

@@ -16,8 +16,14 @@ from typing import Any
 from django.db import connections, models, router
 
 # Field classes whose Python values are already what the database adapter takes.
-_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField,
-          models.ForeignKey, models.BigIntegerField)  # fmt: skip
+_PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+    models.BigIntegerField,
+)
 _SQLITE_MAX_PARAMS = 32766
 
 
@@ -58,7 +64,7 @@ def insert_rows(
                     params.append(convert(value))
             # Only names from the model's own metadata (quoted) are interpolated; values are bound.
             values = ", ".join([row_marks] * len(batch))
-            sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values} RETURNING {pk_column}"  # noqa: S608  # fmt: skip
+            sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values} RETURNING {pk_column}"  # noqa: S608
             cursor.execute(sql, params)
             keys += [row[0] for row in cursor.fetchall()]
     return keys

@@ -100,10 +100,25 @@ from typing import Any
 # Census. Review it when HHS publishes figures from a later census.
 RESTRICTED_ZIP3 = frozenset(
     {
-        "036", "059", "063", "102", "203", "556", "692", "790", "821",
-        "823", "830", "831", "878", "879", "884", "890", "893",
+        "036",
+        "059",
+        "063",
+        "102",
+        "203",
+        "556",
+        "692",
+        "790",
+        "821",
+        "823",
+        "830",
+        "831",
+        "878",
+        "879",
+        "884",
+        "890",
+        "893",
     }
-)  # fmt: skip
+)
 
 MAX_SHIFT_DAYS = 180
 MIN_SECRET_BYTES = 16

@@ -101,13 +101,24 @@ def submit(request: HttpRequest, payload: ResponseIn) -> Status:
     staff = request.user.is_staff_member  # type: ignore[union-attr]
     try:
         response = services.submit_response(
-            patient=patient, instrument_key=payload.instrument, answers=payload.answers,
-            source=Source.API if staff else Source.PORTAL, submitted_by=request.user,  # type: ignore[arg-type]
-            request=request, comment=payload.comment,
-        )  # fmt: skip
+            patient=patient,
+            instrument_key=payload.instrument,
+            answers=payload.answers,
+            source=Source.API if staff else Source.PORTAL,
+            submitted_by=request.user,  # type: ignore[arg-type]
+            request=request,
+            comment=payload.comment,
+        )
     except services.SubmissionError as exc:
-        errors = [{"field": e.link_id if e.link_id in ("instrument", "comment") else f"answers.{e.link_id}",
-                   "message": e.message} for e in exc.errors]  # fmt: skip
+        errors = [
+            {
+                "field": e.link_id
+                if e.link_id in ("instrument", "comment")
+                else f"answers.{e.link_id}",
+                "message": e.message,
+            }
+            for e in exc.errors
+        ]
         return Status(422, {"detail": "Invalid answers; nothing was stored", "errors": errors})
     out = SubmittedOut.model_validate(response, from_attributes=True)
     if response.flagged:
@@ -124,8 +135,13 @@ def list_responses(
     """A patient's current responses, newest first (at most 500)."""
     require_scope(request, Scope.MEASURES_READ)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"section": "measures", "via": "api"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "measures", "via": "api"},
+    )
     rows = Response.objects.current().filter(patient=patient).order_by("-submitted_at", "-pk")
     if instrument:
         rows = rows.filter(instrument_key=instrument[:40])
@@ -184,8 +200,13 @@ def close(request: HttpRequest, alert_id: int, payload: CloseIn) -> Status:
     require_scope(request, Scope.ALERTS_WRITE)
     alert = _alert(request, alert_id)
     try:
-        closed = safety.close_alert(alert=alert, action=payload.action, note=payload.note,
-                                    by=request.user, request=request)  # type: ignore[arg-type]  # fmt: skip
+        closed = safety.close_alert(
+            alert=alert,
+            action=payload.action,
+            note=payload.note,
+            by=request.user,  # type: ignore[arg-type]
+            request=request,
+        )
     except safety.AlertError as exc:
         return Status(409, {"detail": str(exc)})
     return Status(200, closed)

@@ -31,7 +31,13 @@ def _series(responses: list[Response]) -> dict[str, Any]:
                 {"min": b.min, "max": b.max, "label": b.label}
                 for b in (definition.bands.ranges if definition.bands else ())
             ]
-            series[response.instrument_key] = {"title": definition.title, "min": low, "max": high, "bands": bands, "points": []}  # fmt: skip
+            series[response.instrument_key] = {
+                "title": definition.title,
+                "min": low,
+                "max": high,
+                "bands": bands,
+                "points": [],
+            }
         series[response.instrument_key]["points"].append(
             {
                 "at": response.submitted_at.isoformat(),
@@ -44,9 +50,14 @@ def _series(responses: list[Response]) -> dict[str, Any]:
 
 def course_changes(course: Course, responses: list[Response]) -> list[CourseChange]:
     """Baseline to latest for each scale answered in the course (the course baseline for its scale)."""
-    within = [r for r in responses if r.complete and r.total is not None
-              and timezone.localdate(r.submitted_at) >= course.started_on
-              and (course.ended_on is None or timezone.localdate(r.submitted_at) <= course.ended_on)]  # fmt: skip
+    within = [
+        r
+        for r in responses
+        if r.complete
+        and r.total is not None
+        and timezone.localdate(r.submitted_at) >= course.started_on
+        and (course.ended_on is None or timezone.localdate(r.submitted_at) <= course.ended_on)
+    ]
     changes = []
     for key in dict.fromkeys(r.instrument_key for r in within):
         own = [r for r in within if r.instrument_key == key]
@@ -65,8 +76,11 @@ def course_changes(course: Course, responses: list[Response]) -> list[CourseChan
 
 def chart_context(patient: Patient) -> dict[str, Any]:
     responses = list(
-        Response.objects.current().filter(patient=patient).select_related("instrument", "submitted_by").order_by("submitted_at", "pk")
-    )  # fmt: skip
+        Response.objects.current()
+        .filter(patient=patient)
+        .select_related("instrument", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
     courses = list(
         Course.objects.filter(patient=patient).select_related("baseline").order_by("-started_on")
     )

@@ -64,19 +64,37 @@ def trajectory(rng: random.Random, count: int, maximum: int, responder: bool) ->
 
 
 def _rows(
-    patient: Patient, instrument: Instrument, definition: InstrumentDefinition, totals: Sequence[int],
-    start: datetime, every: timedelta, rng: random.Random,
-) -> list[Response]:  # fmt: skip
+    patient: Patient,
+    instrument: Instrument,
+    definition: InstrumentDefinition,
+    totals: Sequence[int],
+    start: datetime,
+    every: timedelta,
+    rng: random.Random,
+) -> list[Response]:
     rows = []
     for step, total in enumerate(totals):
         answers = answers_for(definition, total, rng)
         result = score(definition, answers)
-        rows.append(Response(
-            clinic_id=patient.clinic_id, patient_id=patient.pk, instrument=instrument, instrument_key=definition.key,
-            instrument_version=definition.version, answers=answers, source=rng.choice([Source.PORTAL, Source.LINK]),
-            submitted_at=start + every * step, complete=result.complete, total=result.total, band=result.band or "",
-            flags=list(result.flags), risk=result.risk or "", subscales=result.subscales, flagged=False,
-        ))  # fmt: skip
+        rows.append(
+            Response(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.pk,
+                instrument=instrument,
+                instrument_key=definition.key,
+                instrument_version=definition.version,
+                answers=answers,
+                source=rng.choice([Source.PORTAL, Source.LINK]),
+                submitted_at=start + every * step,
+                complete=result.complete,
+                total=result.total,
+                band=result.band or "",
+                flags=list(result.flags),
+                risk=result.risk or "",
+                subscales=result.subscales,
+                flagged=False,
+            )
+        )
     return rows
 
 
@@ -99,8 +117,14 @@ def build(world: DemoWorld) -> None:
             )
             baselines[key] = rows[0]
         ended = (now - timedelta(days=3)).date() if patient.stage == "completed" else None
-        Course.objects.create(clinic_id=patient.clinic_id, patient=patient, started_on=start.date(),
-                              ended_on=ended, baseline=baselines["phq9"], created_by=by)  # fmt: skip
+        Course.objects.create(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            started_on=start.date(),
+            ended_on=ended,
+            baseline=baselines["phq9"],
+            created_by=by,
+        )
     _demo_alert(world)
 
 
@@ -110,18 +134,44 @@ def _demo_alert(world: DemoWorld) -> None:
     by = world.staff["prescriber"]
     instrument = require_instrument("phq9", patient.clinic_id)
     answers = answers_for(definition_of(instrument), 16, world.rng, item9=1)
-    services.set_schedule(patient=patient, instrument_key="phq9", by=by, request=None,
-                          rules=[Rule.PRE_SESSION, Rule.POST_24H, Rule.POST_7D, Rule.WEEKLY_INDUCTION])  # fmt: skip
-    services.submit_response(patient=patient, instrument_key="phq9", answers=answers, source=Source.PORTAL,
-                             submitted_by=world.staff["patient"], request=None)  # fmt: skip
+    services.set_schedule(
+        patient=patient,
+        instrument_key="phq9",
+        by=by,
+        request=None,
+        rules=[Rule.PRE_SESSION, Rule.POST_24H, Rule.POST_7D, Rule.WEEKLY_INDUCTION],
+    )
+    services.submit_response(
+        patient=patient,
+        instrument_key="phq9",
+        answers=answers,
+        source=Source.PORTAL,
+        submitted_by=world.staff["patient"],
+        request=None,
+    )
 
 
 # Columns written by the bulk generator, in order.
 _BULK_COLUMNS = (
-    "clinic_id", "patient_id", "instrument_id", "instrument_key", "instrument_version", "answers", "comment",
-    "source", "submitted_at", "complete", "total", "band", "flags", "risk", "subscales", "flagged", "is_current",
+    "clinic_id",
+    "patient_id",
+    "instrument_id",
+    "instrument_key",
+    "instrument_version",
+    "answers",
+    "comment",
+    "source",
+    "submitted_at",
+    "complete",
+    "total",
+    "band",
+    "flags",
+    "risk",
+    "subscales",
+    "flagged",
+    "is_current",
     "correction_reason",
-)  # fmt: skip
+)
 VARIANTS_PER_TOTAL = 4
 
 
@@ -144,8 +194,14 @@ def _answer_pool(
         for _ in range(VARIANTS_PER_TOTAL):
             answers = answers_for(definition, total, rng)
             result = score(definition, answers)
-            prepared = [fields[name].get_db_prep_save(value, connection) for name, value in
-                        (("answers", answers), ("flags", list(result.flags)), ("subscales", result.subscales))]  # fmt: skip
+            prepared = [
+                fields[name].get_db_prep_save(value, connection)
+                for name, value in (
+                    ("answers", answers),
+                    ("flags", list(result.flags)),
+                    ("subscales", result.subscales),
+                )
+            ]
             pool.setdefault(total, []).append((prepared[0], result, prepared[1], prepared[2]))
     return pool
 
@@ -204,6 +260,23 @@ def _bulk_rows(
                 at = prepared_time.get_db_prep_save(
                     start + timedelta(days=7 * step, minutes=rng.randint(0, 600)), connection
                 )
-                yield (patient.clinic_id, patient.pk, instrument.pk, key, instrument.version, answers, "",
-                       rng.choice(SOURCES), at, result.complete, result.total, result.band or "", flags,
-                       result.risk or "", subscales, False, True, "")  # fmt: skip
+                yield (
+                    patient.clinic_id,
+                    patient.pk,
+                    instrument.pk,
+                    key,
+                    instrument.version,
+                    answers,
+                    "",
+                    rng.choice(SOURCES),
+                    at,
+                    result.complete,
+                    result.total,
+                    result.band or "",
+                    flags,
+                    result.risk or "",
+                    subscales,
+                    False,
+                    True,
+                    "",
+                )

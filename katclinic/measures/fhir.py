@@ -18,8 +18,14 @@ from katclinic.measures.models import Response
 from katclinic.measures.scoring import InstrumentDefinition, Item
 
 SURVEY = {
-    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "survey", "display": "Survey"}]
-}  # fmt: skip
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+            "display": "Survey",
+        }
+    ]
+}
 
 
 def _iso(response: Response) -> str:
@@ -88,8 +94,13 @@ def to_fhir_observation(
         observation["valueCodeableConcept"] = {"text": f"{response.risk} risk"}
     else:
         observation["dataAbsentReason"] = {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "asked-unknown"}]
-        }  # fmt: skip
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                    "code": "asked-unknown",
+                }
+            ]
+        }
     if response.band:
         observation["interpretation"] = [{"text": response.band}]
     return observation

@@ -96,8 +96,14 @@ def question_rows(
         if item.type == "boolean":
             options = [(YES, "Yes", chosen is True), (NO, "No", chosen is False)]
         else:
-            options = [(str(o.value), o.display, chosen is not None and not isinstance(chosen, bool) and chosen == o.value)
-                       for o in item.answer_options]  # fmt: skip
+            options = [
+                (
+                    str(o.value),
+                    o.display,
+                    chosen is not None and not isinstance(chosen, bool) and chosen == o.value,
+                )
+                for o in item.answer_options
+            ]
         hint = ""
         if item.enable_when is not None:
             target = next(
@@ -109,6 +115,14 @@ def question_rows(
             shown = ("Yes" if value else "No") if isinstance(value, bool) else str(value)
             word = "answered" if item.enable_when.operator == "=" else "did not answer"
             hint = f"Answer only if you {word} “{shown}” to question {target}; otherwise leave it blank."
-        rows.append({"number": number, "item": item, "options": options, "error": errors.get(item.link_id, ""),
-                     "hint": hint, "required": item.required and item.enable_when is None})  # fmt: skip
+        rows.append(
+            {
+                "number": number,
+                "item": item,
+                "options": options,
+                "error": errors.get(item.link_id, ""),
+                "hint": hint,
+                "required": item.required and item.enable_when is None,
+            }
+        )
     return rows

@@ -40,9 +40,13 @@ def _own_patient(request: HttpRequest, patient_id: int) -> Patient:
 
 
 def _answer_page(
-    request: HttpRequest, invitation: Invitation, source: str, *, template: str = "measures/answer.html",
+    request: HttpRequest,
+    invitation: Invitation,
+    source: str,
+    *,
+    template: str = "measures/answer.html",
     extra: dict[str, Any] | None = None,
-) -> HttpResponse:  # fmt: skip
+) -> HttpResponse:
     """Show the questionnaire of ``invitation``; on a valid POST submit it and thank."""
     instrument = require_instrument(invitation.instrument_key, invitation.clinic_id)
     definition = definition_of(instrument)
@@ -55,18 +59,30 @@ def _answer_page(
                 raise services.SubmissionError(problems)
             user = request.user if request.user.is_authenticated else None
             response = services.submit_response(
-                patient=invitation.patient, instrument_key=invitation.instrument_key, answers=answers, source=source,
-                submitted_by=user, request=request, comment=request.POST.get("comment", ""), invitation=invitation,
-            )  # fmt: skip
+                patient=invitation.patient,
+                instrument_key=invitation.instrument_key,
+                answers=answers,
+                source=source,
+                submitted_by=user,
+                request=request,
+                comment=request.POST.get("comment", ""),
+                invitation=invitation,
+            )
         except services.SubmissionError as exc:
             errors = errors_by_item(exc.errors)
         except services.InvitationUnusable:
             return _gone(request)
         else:
             return _thanks(request, invitation.patient, response.flagged, extra)
-    context = {"definition": definition, "errors": errors, "questions": question_rows(definition, answers, errors),
-               "invitation": invitation, "comment": request.POST.get("comment", ""),
-               "patient": invitation.patient, **(extra or {})}  # fmt: skip
+    context = {
+        "definition": definition,
+        "errors": errors,
+        "questions": question_rows(definition, answers, errors),
+        "invitation": invitation,
+        "comment": request.POST.get("comment", ""),
+        "patient": invitation.patient,
+        **(extra or {}),
+    }
     return render(request, template, context, status=400 if errors else 200)
 
 
@@ -118,15 +134,22 @@ def my_answer(request: HttpRequest, invitation_id: int) -> HttpResponse:
         return redirect(f"/accounts/login/?next={request.path}")
     if request.user.is_staff_member:
         deny(request, reason="patient pages are for patients")
-    invitation = Invitation.objects.select_related("patient__clinic", "clinic").filter(
-        pk=invitation_id, patient__user=request.user
-    ).first()  # fmt: skip
+    invitation = (
+        Invitation.objects.select_related("patient__clinic", "clinic")
+        .filter(pk=invitation_id, patient__user=request.user)
+        .first()
+    )
     if invitation is None:
         deny(request, reason="not this patient's questionnaire", not_found=True)
     if invitation.used_at is not None or invitation.expires_at <= timezone.now():
         return _gone(request)
-    return _answer_page(request, invitation, Source.PORTAL, template="measures/portal_answer.html",
-                        extra={"home": invitation.patient_id})  # fmt: skip
+    return _answer_page(
+        request,
+        invitation,
+        Source.PORTAL,
+        template="measures/portal_answer.html",
+        extra={"home": invitation.patient_id},
+    )
 
 
 @require_http_methods(["GET", "POST"])

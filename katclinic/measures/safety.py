@@ -34,9 +34,12 @@ from katclinic.measures.scoring import ScoreResult
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Flag codes of the shipped definitions that mean a suicidality concern.
 ALERT_FLAGS = {
-    "suicidal_ideation": (AlertKind.PHQ9_ITEM9, "PHQ-9 item 9 (thoughts of death or self-harm) above 0"),
+    "suicidal_ideation": (
+        AlertKind.PHQ9_ITEM9,
+        "PHQ-9 item 9 (thoughts of death or self-harm) above 0",
+    ),
     "immediate_evaluation": (AlertKind.CSSRS_HIGH, "C-SSRS screen high risk: immediate evaluation"),
-}  # fmt: skip
+}
 
 
 class AlertError(ValueError):
@@ -71,11 +74,22 @@ def raise_alerts(
     assignee_id = response.patient.responsible_clinician_id
     for kind, reason in found:
         alert = SafetyAlert.objects.create(
-            clinic_id=response.clinic_id, patient_id=response.patient_id, response=response,
-            kind=kind, reason=reason, assigned_to_id=assignee_id, raised_at=response.submitted_at,
-        )  # fmt: skip
-        audit.record(request=request, action=Action.CREATE, clinic_id=alert.clinic_id,
-                     patient_id=alert.patient_id, obj=alert, detail={"kind": kind, "response": response.pk})  # fmt: skip
+            clinic_id=response.clinic_id,
+            patient_id=response.patient_id,
+            response=response,
+            kind=kind,
+            reason=reason,
+            assigned_to_id=assignee_id,
+            raised_at=response.submitted_at,
+        )
+        audit.record(
+            request=request,
+            action=Action.CREATE,
+            clinic_id=alert.clinic_id,
+            patient_id=alert.patient_id,
+            obj=alert,
+            detail={"kind": kind, "response": response.pk},
+        )
         transaction.on_commit(functools.partial(email_alert_raised.enqueue, alert.pk))
         alerts.append(alert)
     return alerts
@@ -91,8 +105,10 @@ def email_alert_raised(alert_id: int) -> None:
     alert = SafetyAlert.objects.select_related("assigned_to", "clinic").get(pk=alert_id)
     to = [alert.assigned_to.email] if alert.assigned_to else director_emails(alert.clinic)
     # No patient name in email: the link leads to the signed-in chart.
-    body = (f"A safety alert was raised at {alert.clinic.name}: {alert.reason}.\n"
-            f"Acknowledge it now: {_alert_link(alert)}\n")  # fmt: skip
+    body = (
+        f"A safety alert was raised at {alert.clinic.name}: {alert.reason}.\n"
+        f"Acknowledge it now: {_alert_link(alert)}\n"
+    )
     send_mail("KAT Clinic: safety alert needs acknowledgement", body, None, to)
 
 
@@ -135,8 +151,15 @@ def acknowledge_alert(
         by,
     )
     alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
-                 patient_id=alert.patient_id, obj=alert, detail={"step": "acknowledged"})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=alert.clinic_id,
+        patient_id=alert.patient_id,
+        obj=alert,
+        detail={"step": "acknowledged"},
+    )
     return alert
 
 
@@ -158,8 +181,15 @@ def close_alert(
     alert.state, alert.closed_at, alert.closed_by = AlertState.CLOSED, now, by
     alert.action, alert.note = action, note.strip()
     alert.save()
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=alert.clinic_id,
-                 patient_id=alert.patient_id, obj=alert, detail={"step": "closed", "action": action})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=alert.clinic_id,
+        patient_id=alert.patient_id,
+        obj=alert,
+        detail={"step": "closed", "action": action},
+    )
     return alert
 
 
@@ -184,12 +214,20 @@ def _escalate_one(alert: SafetyAlert, now: datetime) -> bool:
         )
         if not claimed.update(escalated_at=now, escalated_to=", ".join(to), after_hours_rule=rule):
             return False
-        audit.record(request=None, action=Action.UPDATE, clinic_id=alert.clinic_id, patient_id=alert.patient_id,
-                     obj=alert, detail={"step": "escalated", "to": to, "after_hours": not open_now})  # fmt: skip
+        audit.record(
+            request=None,
+            action=Action.UPDATE,
+            clinic_id=alert.clinic_id,
+            patient_id=alert.patient_id,
+            obj=alert,
+            detail={"step": "escalated", "to": to, "after_hours": not open_now},
+        )
     extra = [clinic.email] if rule and clinic.email else []
-    body = (f"A safety alert at {clinic.name} was not acknowledged in time: {alert.reason}.\n"
-            + (f"The clinic is closed. After-hours rule: {rule}\n" if rule else "")
-            + f"Open it: {_alert_link(alert)}\n")  # fmt: skip
+    body = (
+        f"A safety alert at {clinic.name} was not acknowledged in time: {alert.reason}.\n"
+        + (f"The clinic is closed. After-hours rule: {rule}\n" if rule else "")
+        + f"Open it: {_alert_link(alert)}\n"
+    )
     send_mail("KAT Clinic: safety alert escalated", body, None, to + extra)
     return True
 

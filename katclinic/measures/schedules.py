@@ -50,13 +50,25 @@ def _create(schedule: MeasurementSchedule, due: datetime) -> Invitation:
     patient = schedule.patient
     with transaction.atomic():
         invitation, _ = Invitation.objects.get_or_create(
-            schedule=schedule, due_at=due,
-            defaults={"clinic_id": patient.clinic_id, "patient": patient, "instrument_key": schedule.instrument_key,
-                      "channel": _channel(patient), "purpose": schedule.get_rule_display(),
-                      "expires_at": due + _link_hours(patient)},
-        )  # fmt: skip
-        audit.record(request=None, action=Action.CREATE, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                     obj=invitation, detail={"rule": schedule.rule})  # fmt: skip
+            schedule=schedule,
+            due_at=due,
+            defaults={
+                "clinic_id": patient.clinic_id,
+                "patient": patient,
+                "instrument_key": schedule.instrument_key,
+                "channel": _channel(patient),
+                "purpose": schedule.get_rule_display(),
+                "expires_at": due + _link_hours(patient),
+            },
+        )
+        audit.record(
+            request=None,
+            action=Action.CREATE,
+            clinic_id=patient.clinic_id,
+            patient_id=patient.pk,
+            obj=invitation,
+            detail={"rule": schedule.rule},
+        )
     return invitation
 
 
@@ -79,8 +91,14 @@ def _send(invitation: Invitation, now: datetime, *, reminder: bool) -> bool:
         else:
             locked.sent_at = now
         locked.save(update_fields=["token_hash", "reminded_at" if reminder else "sent_at"])
-        audit.record(request=None, action=Action.EXPORT, clinic_id=locked.clinic_id, patient_id=locked.patient_id,
-                     obj=locked, detail={"step": "reminded" if reminder else "sent", "channel": "email"})  # fmt: skip
+        audit.record(
+            request=None,
+            action=Action.EXPORT,
+            clinic_id=locked.clinic_id,
+            patient_id=locked.patient_id,
+            obj=locked,
+            detail={"step": "reminded" if reminder else "sent", "channel": "email"},
+        )
     return True
 
 

@@ -72,9 +72,16 @@ def _instrument(patient: Patient, key: str) -> Instrument:
 
 
 def _store(
-    *, patient: Patient, instrument: Instrument, answers: Mapping[str, Answer], comment: str,
-    source: str, submitted_by: User | None, corrects: Response | None = None, reason: str = "",
-) -> tuple[Response, list[tuple[str, str]]]:  # fmt: skip
+    *,
+    patient: Patient,
+    instrument: Instrument,
+    answers: Mapping[str, Answer],
+    comment: str,
+    source: str,
+    submitted_by: User | None,
+    corrects: Response | None = None,
+    reason: str = "",
+) -> tuple[Response, list[tuple[str, str]]]:
     """Validate and score; build the row (unsaved) and the safety concerns found."""
     definition = definition_of(instrument)
     errors = validate_answers(definition, answers)
@@ -87,13 +94,29 @@ def _store(
     result = score(definition, answers)
     found = safety.concerns(result, comment)
     response = Response(
-        clinic_id=patient.clinic_id, patient=patient, instrument=instrument,
-        instrument_key=instrument.key, instrument_version=instrument.version,
-        answers={item.link_id: answers.get(item.link_id) for item in definition.items if item.link_id in answers},
-        comment=comment, source=source, submitted_by=submitted_by, complete=result.complete,
-        total=result.total, band=result.band or "", flags=list(result.flags), risk=result.risk or "",
-        subscales=result.subscales, flagged=bool(found), corrects=corrects, correction_reason=reason,
-    )  # fmt: skip
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        instrument=instrument,
+        instrument_key=instrument.key,
+        instrument_version=instrument.version,
+        answers={
+            item.link_id: answers.get(item.link_id)
+            for item in definition.items
+            if item.link_id in answers
+        },
+        comment=comment,
+        source=source,
+        submitted_by=submitted_by,
+        complete=result.complete,
+        total=result.total,
+        band=result.band or "",
+        flags=list(result.flags),
+        risk=result.risk or "",
+        subscales=result.subscales,
+        flagged=bool(found),
+        corrects=corrects,
+        correction_reason=reason,
+    )
     return response, found
 
 
@@ -116,10 +139,16 @@ def _after_store(response: Response, request: HttpRequest | None) -> None:
 
 
 def submit_response(
-    *, patient: Patient, instrument_key: str, answers: Mapping[str, Answer], source: str,
-    submitted_by: User | None, request: HttpRequest | None, comment: str = "",
+    *,
+    patient: Patient,
+    instrument_key: str,
+    answers: Mapping[str, Answer],
+    source: str,
+    submitted_by: User | None,
+    request: HttpRequest | None,
+    comment: str = "",
     invitation: Invitation | None = None,
-) -> Response:  # fmt: skip
+) -> Response:
     """Validate and score, then store -> raise alerts -> set course baseline -> audit in one
     transaction. Raises SubmissionError (nothing stored) or InvitationUnusable.
 
@@ -127,8 +156,14 @@ def submit_response(
     transaction: on SQLite the write lock is then held for the writes alone.
     """
     instrument = _instrument(patient, instrument_key)
-    response, found = _store(patient=patient, instrument=instrument, answers=answers,
-                             comment=comment.strip(), source=source, submitted_by=submitted_by)  # fmt: skip
+    response, found = _store(
+        patient=patient,
+        instrument=instrument,
+        answers=answers,
+        comment=comment.strip(),
+        source=source,
+        submitted_by=submitted_by,
+    )
     with transaction.atomic():
         response.submitted_at = timezone.now()  # the moment it is stored, not validated
         rows.insert(response)
@@ -142,10 +177,20 @@ def submit_response(
         if response.complete:
             # The first complete response on the course's scale becomes its baseline:
             # Course.objects.open().filter(...).update(...) as one plain statement (see lib.rows).
-            rows.execute(Course, _SET_BASELINE.format(table=rows.table(Course)),
-                         [response.pk, patient.pk, instrument.key])  # fmt: skip
-        audit.record(request=request, user=submitted_by, action=Action.CREATE, clinic_id=patient.clinic_id,
-                     patient_id=patient.pk, obj=response, detail={"instrument": instrument.key, "source": source})  # fmt: skip
+            rows.execute(
+                Course,
+                _SET_BASELINE.format(table=rows.table(Course)),
+                [response.pk, patient.pk, instrument.key],
+            )
+        audit.record(
+            request=request,
+            user=submitted_by,
+            action=Action.CREATE,
+            clinic_id=patient.clinic_id,
+            patient_id=patient.pk,
+            obj=response,
+            detail={"instrument": instrument.key, "source": source},
+        )
         if found:
             safety.raise_alerts(response=response, found=found, request=request)
         _after_store(response, request)
@@ -160,9 +205,14 @@ _SET_BASELINE = (
 
 @transaction.atomic
 def correct_response(
-    *, response: Response, answers: Mapping[str, Answer], reason: str, by: User,
-    request: HttpRequest | None, comment: str | None = None,
-) -> Response:  # fmt: skip
+    *,
+    response: Response,
+    answers: Mapping[str, Answer],
+    reason: str,
+    by: User,
+    request: HttpRequest | None,
+    comment: str | None = None,
+) -> Response:
     """Store a corrected version linked to the original, which stops being current."""
     if not reason.strip():
         raise _problem("reason", "a reason is required to correct a response")
@@ -175,15 +225,29 @@ def correct_response(
         raise _problem(
             "response", "this response was already corrected; correct the newest version"
         )
-    new, found = _store(patient=old.patient, instrument=old.instrument, answers=answers,
-                        comment=old.comment if comment is None else comment.strip(), source=old.source,
-                        submitted_by=by, corrects=old, reason=reason.strip())  # fmt: skip
+    new, found = _store(
+        patient=old.patient,
+        instrument=old.instrument,
+        answers=answers,
+        comment=old.comment if comment is None else comment.strip(),
+        source=old.source,
+        submitted_by=by,
+        corrects=old,
+        reason=reason.strip(),
+    )
     new.submitted_at = old.submitted_at  # the answers describe the same moment
     Response.objects.filter(pk=old.pk).update(is_current=False)
     new.save(force_insert=True)
     Course.objects.filter(baseline=old).update(baseline=new)
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=old.clinic_id, patient_id=old.patient_id,
-                 obj=new, detail={"corrects": old.pk, "reason": reason.strip()})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=old.clinic_id,
+        patient_id=old.patient_id,
+        obj=new,
+        detail={"corrects": old.pk, "reason": reason.strip()},
+    )
     if found:
         safety.raise_alerts(response=new, found=found, request=request)
     _after_store(new, request)
@@ -213,10 +277,23 @@ def start_course(
         .order_by("-submitted_at")
         .first()
     )
-    course = Course.objects.create(clinic_id=patient.clinic_id, patient=patient, started_on=started_on,
-                                   instrument_key=instrument_key, baseline=baseline, created_by=by)  # fmt: skip
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=course, detail={"started_on": started_on.isoformat()})  # fmt: skip
+    course = Course.objects.create(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        started_on=started_on,
+        instrument_key=instrument_key,
+        baseline=baseline,
+        created_by=by,
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=course,
+        detail={"started_on": started_on.isoformat()},
+    )
     return course
 
 
@@ -226,8 +303,15 @@ def end_course(*, course: Course, ended_on: date, by: User, request: HttpRequest
         raise _problem("ended_on", "a course cannot end before it started")
     course.ended_on = ended_on
     course.save(update_fields=["ended_on"])
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=course.clinic_id,
-                 patient_id=course.patient_id, obj=course, detail={"ended_on": ended_on.isoformat()})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=course.clinic_id,
+        patient_id=course.patient_id,
+        obj=course,
+        detail={"ended_on": ended_on.isoformat()},
+    )
     return course
 
 
@@ -283,31 +367,55 @@ def email_invitation(invitation: Invitation, *, reminder: bool = False) -> bool:
     raw = _new_token(invitation)
     link = settings.SITE_URL.rstrip("/") + reverse("measures:link", args=[raw])
     expires = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M")
-    body = (f"{'Reminder: ' if reminder else ''}{patient.clinic.name} asks you to answer a short questionnaire.\n\n"
-            f"{link}\n\nThe link works once and until {expires}. If you are in crisis now:\n"
-            f"{patient.clinic.crisis_resources}\n")  # fmt: skip
+    body = (
+        f"{'Reminder: ' if reminder else ''}{patient.clinic.name} asks you to answer a short questionnaire.\n\n"
+        f"{link}\n\nThe link works once and until {expires}. If you are in crisis now:\n"
+        f"{patient.clinic.crisis_resources}\n"
+    )
     send_mail(f"{patient.clinic.name}: a questionnaire for you", body, None, [patient.email])
     return True
 
 
 @transaction.atomic
 def invite(
-    *, patient: Patient, instrument_key: str, by: User | None, request: HttpRequest | None,
-    channel: str = Channel.EMAIL, due_at: datetime | None = None, expires_at: datetime | None = None,
-    schedule: MeasurementSchedule | None = None, purpose: str = "",
-) -> Invitation:  # fmt: skip
+    *,
+    patient: Patient,
+    instrument_key: str,
+    by: User | None,
+    request: HttpRequest | None,
+    channel: str = Channel.EMAIL,
+    due_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    schedule: MeasurementSchedule | None = None,
+    purpose: str = "",
+) -> Invitation:
     """Create an invitation; one due now on the email channel is sent at once."""
     _instrument(patient, instrument_key)
     now = timezone.now()
     due = due_at or now
-    invitation = Invitation(clinic_id=patient.clinic_id, patient=patient, instrument_key=instrument_key,
-                            schedule=schedule, channel=channel, purpose=purpose, due_at=due,
-                            expires_at=expires_at or due + _link_hours(patient), created_by=by)  # fmt: skip
+    invitation = Invitation(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        instrument_key=instrument_key,
+        schedule=schedule,
+        channel=channel,
+        purpose=purpose,
+        due_at=due,
+        expires_at=expires_at or due + _link_hours(patient),
+        created_by=by,
+    )
     if channel == Channel.EMAIL and due <= now and _try_email(invitation):
         invitation.sent_at = now
     invitation.save(force_insert=True)
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 obj=invitation, detail={"instrument": instrument_key, "channel": channel, "sent": bool(invitation.sent_at)})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=invitation,
+        detail={"instrument": instrument_key, "channel": channel, "sent": bool(invitation.sent_at)},
+    )
     return invitation
 
 
@@ -317,9 +425,15 @@ def start_kiosk(
     """An invitation for the clinic tablet; the raw token lives only in the tablet's session."""
     now = timezone.now()
     with transaction.atomic():
-        invitation = invite(patient=patient, instrument_key=instrument_key, by=by, request=request,
-                            channel=Channel.KIOSK, expires_at=now + timedelta(minutes=KIOSK_MINUTES),
-                            purpose="Clinic tablet")  # fmt: skip
+        invitation = invite(
+            patient=patient,
+            instrument_key=instrument_key,
+            by=by,
+            request=request,
+            channel=Channel.KIOSK,
+            expires_at=now + timedelta(minutes=KIOSK_MINUTES),
+            purpose="Clinic tablet",
+        )
         raw = _new_token(invitation)
         invitation.save(update_fields=["token_hash"])
     return invitation, raw
@@ -342,16 +456,37 @@ def set_schedule(
     active.exclude(rule__in=rules).update(active=False)
     kept = set(active.values_list("rule", flat=True))
     created = [
-        MeasurementSchedule.objects.create(clinic_id=patient.clinic_id, patient=patient,
-                                           instrument_key=instrument_key, rule=rule, created_by=by)
-        for rule in rules if rule not in kept
-    ]  # fmt: skip
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=patient.clinic_id, patient_id=patient.pk,
-                 object_type="measures.measurementschedule", object_id=instrument_key, detail={"rules": sorted(rules)})  # fmt: skip
+        MeasurementSchedule.objects.create(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            instrument_key=instrument_key,
+            rule=rule,
+            created_by=by,
+        )
+        for rule in rules
+        if rule not in kept
+    ]
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        object_type="measures.measurementschedule",
+        object_id=instrument_key,
+        detail={"rules": sorted(rules)},
+    )
     for schedule in created:
         if schedule.rule == Rule.BASELINE:
-            invite(patient=patient, instrument_key=instrument_key, by=by, request=request,
-                   channel=_channel(patient), schedule=schedule, purpose=Rule.BASELINE.label)  # fmt: skip
+            invite(
+                patient=patient,
+                instrument_key=instrument_key,
+                by=by,
+                request=request,
+                channel=_channel(patient),
+                schedule=schedule,
+                purpose=Rule.BASELINE.label,
+            )
     return list(
         MeasurementSchedule.objects.filter(
             patient=patient, instrument_key=instrument_key, active=True
@@ -451,12 +586,27 @@ def schedule_around_session(
             f"{schedule.get_rule_display()} ({timezone.localtime(session_start):%Y-%m-%d %H:%M})"
         )
         invitation, created = Invitation.objects.get_or_create(
-            schedule=schedule, due_at=due,
-            defaults={"clinic_id": patient.clinic_id, "patient": patient, "instrument_key": schedule.instrument_key,
-                      "channel": _channel(patient), "purpose": label, "expires_at": expires, "created_by": by},
-        )  # fmt: skip
+            schedule=schedule,
+            due_at=due,
+            defaults={
+                "clinic_id": patient.clinic_id,
+                "patient": patient,
+                "instrument_key": schedule.instrument_key,
+                "channel": _channel(patient),
+                "purpose": label,
+                "expires_at": expires,
+                "created_by": by,
+            },
+        )
         if created:
-            audit.record(request=None, user=by, action=Action.CREATE, clinic_id=patient.clinic_id,
-                         patient_id=patient.pk, obj=invitation, detail={"rule": schedule.rule})  # fmt: skip
+            audit.record(
+                request=None,
+                user=by,
+                action=Action.CREATE,
+                clinic_id=patient.clinic_id,
+                patient_id=patient.pk,
+                obj=invitation,
+                detail={"rule": schedule.rule},
+            )
             made.append(invitation)
     return made

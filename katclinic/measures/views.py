@@ -45,8 +45,7 @@ def _choices(
     request: StaffRequest, kind: str | None = None, defs: Any = None
 ) -> list[tuple[str, str]]:
     defs = defs if defs is not None else current_definitions(request.clinic)
-    return [(key, row.title) for key, (row, d) in defs.items()
-            if kind is None or d.kind == kind]  # fmt: skip
+    return [(key, row.title) for key, (row, d) in defs.items() if kind is None or d.kind == kind]
 
 
 @staff_view(Perm.VIEW_CLINICAL)
@@ -62,10 +61,14 @@ def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
     )
     defs = current_definitions(request.clinic)
     context: dict[str, Any] = chart_context(patient)
-    context |= {"patient": patient, "tabs": chart_tabs(request, patient, "measures"),
-                "can_enter": has_perm(request, Perm.ENTER_MEASURES),
-                "self_report": _choices(request, "self_report", defs), "clinician": _choices(request, "clinician", defs),
-                "rules": Rule.choices}  # fmt: skip
+    context |= {
+        "patient": patient,
+        "tabs": chart_tabs(request, patient, "measures"),
+        "can_enter": has_perm(request, Perm.ENTER_MEASURES),
+        "self_report": _choices(request, "self_report", defs),
+        "clinician": _choices(request, "clinician", defs),
+        "rules": Rule.choices,
+    }
     return render(request, "measures/chart.html", context)
 
 
@@ -84,17 +87,27 @@ def enter(request: StaffRequest, patient_id: int, key: str) -> HttpResponse:
         try:
             if problems:
                 raise services.SubmissionError(problems)
-            services.submit_response(patient=patient, instrument_key=key, answers=answers, source="staff",
-                                     submitted_by=request.user, request=request,
-                                     comment=request.POST.get("comment", ""))  # fmt: skip
+            services.submit_response(
+                patient=patient,
+                instrument_key=key,
+                answers=answers,
+                source="staff",
+                submitted_by=request.user,
+                request=request,
+                comment=request.POST.get("comment", ""),
+            )
         except services.SubmissionError as exc:
             errors = errors_by_item(exc.errors)
         else:
             messages.success(request, f"{definition.title} saved.")
             return redirect("measures:chart", patient.pk)
-    context = {"patient": patient, "definition": definition, "errors": errors,
-               "questions": question_rows(definition, answers, errors),
-               "tabs": chart_tabs(request, patient, "measures")}  # fmt: skip
+    context = {
+        "patient": patient,
+        "definition": definition,
+        "errors": errors,
+        "questions": question_rows(definition, answers, errors),
+        "tabs": chart_tabs(request, patient, "measures"),
+    }
     return render(request, "measures/enter.html", context, status=400 if errors else 200)
 
 
@@ -122,17 +135,28 @@ def correct(request: StaffRequest, response_id: int) -> HttpResponse:
         try:
             if problems:
                 raise services.SubmissionError(problems)
-            services.correct_response(response=original, answers=answers, reason=reason,
-                                      by=request.user, request=request,
-                                      comment=request.POST.get("comment", original.comment))  # fmt: skip
+            services.correct_response(
+                response=original,
+                answers=answers,
+                reason=reason,
+                by=request.user,
+                request=request,
+                comment=request.POST.get("comment", original.comment),
+            )
         except services.SubmissionError as exc:
             errors = errors_by_item(exc.errors)
         else:
             messages.success(request, f"{definition.title} corrected; the earlier version is kept.")
             return redirect("measures:chart", patient.pk)
-    context = {"patient": patient, "definition": definition, "errors": errors, "original": original,
-               "reason": reason, "questions": question_rows(definition, answers, errors),
-               "tabs": chart_tabs(request, patient, "measures")}  # fmt: skip
+    context = {
+        "patient": patient,
+        "definition": definition,
+        "errors": errors,
+        "original": original,
+        "reason": reason,
+        "questions": question_rows(definition, answers, errors),
+        "tabs": chart_tabs(request, patient, "measures"),
+    }
     return render(request, "measures/correct.html", context, status=400 if errors else 200)
 
 
@@ -146,8 +170,12 @@ def course_end(request: StaffRequest, patient_id: int) -> HttpResponse:
         form.add_error(None, "This patient has no open course to end.")
     elif form.is_valid():
         try:
-            services.end_course(course=course, ended_on=form.cleaned_data["ended_on"],
-                                by=request.user, request=request)  # fmt: skip
+            services.end_course(
+                course=course,
+                ended_on=form.cleaned_data["ended_on"],
+                by=request.user,
+                request=request,
+            )
         except services.SubmissionError as exc:
             form.add_error("ended_on", exc.errors[0].message)
         else:
@@ -168,8 +196,14 @@ def invite(request: StaffRequest, patient_id: int) -> HttpResponse:
     form = InviteForm(request.POST, instruments=_choices(request, "self_report"))
     if not form.is_valid():
         return _bad_form(request, patient, form)
-    invitation = services.invite(patient=patient, instrument_key=form.cleaned_data["instrument"], by=request.user,
-                                 request=request, channel=form.cleaned_data["channel"], purpose="Sent by staff")  # fmt: skip
+    invitation = services.invite(
+        patient=patient,
+        instrument_key=form.cleaned_data["instrument"],
+        by=request.user,
+        request=request,
+        channel=form.cleaned_data["channel"],
+        purpose="Sent by staff",
+    )
     sent = "emailed" if invitation.sent_at else "available in the portal"
     messages.success(request, f"Questionnaire {sent}.")
     return redirect("measures:chart", patient.pk)
@@ -183,8 +217,12 @@ def kiosk_start(request: StaffRequest, patient_id: int) -> HttpResponse:
     form = KioskForm(request.POST, instruments=_choices(request, "self_report"))
     if not form.is_valid():
         return _bad_form(request, patient, form)
-    _, raw = services.start_kiosk(patient=patient, instrument_key=form.cleaned_data["instrument"],
-                                  by=request.user, request=request)  # fmt: skip
+    _, raw = services.start_kiosk(
+        patient=patient,
+        instrument_key=form.cleaned_data["instrument"],
+        by=request.user,
+        request=request,
+    )
     logout(request)
     request.session[KIOSK_SESSION_KEY] = raw
     return redirect("measures:kiosk")
@@ -197,8 +235,13 @@ def schedule(request: StaffRequest, patient_id: int) -> HttpResponse:
     form = ScheduleForm(request.POST, instruments=_choices(request, "self_report"))
     if not form.is_valid():
         return _bad_form(request, patient, form)
-    services.set_schedule(patient=patient, instrument_key=form.cleaned_data["instrument"],
-                          rules=form.cleaned_data["rules"], by=request.user, request=request)  # fmt: skip
+    services.set_schedule(
+        patient=patient,
+        instrument_key=form.cleaned_data["instrument"],
+        rules=form.cleaned_data["rules"],
+        by=request.user,
+        request=request,
+    )
     messages.success(request, "Schedule saved.")
     return redirect("measures:chart", patient.pk)
 
@@ -210,8 +253,12 @@ def course_start(request: StaffRequest, patient_id: int) -> HttpResponse:
     form = CourseForm(request.POST)
     if form.is_valid():
         try:
-            services.start_course(patient=patient, started_on=form.cleaned_data["started_on"],
-                                  by=request.user, request=request)  # fmt: skip
+            services.start_course(
+                patient=patient,
+                started_on=form.cleaned_data["started_on"],
+                by=request.user,
+                request=request,
+            )
         except services.SubmissionError as exc:
             form.add_error("started_on", exc.errors[0].message)
         else:
@@ -238,8 +285,11 @@ def _alert_for_user(request: StaffRequest, alert_id: int) -> SafetyAlert:
 @staff_view(Perm.HANDLE_ALERTS)
 @require_GET
 def alert_list(request: StaffRequest) -> HttpResponse:
-    alerts = (SafetyAlert.objects.for_clinic(request.clinic).select_related("patient", "assigned_to")
-              .order_by("state" if request.GET.get("all") else "-raised_at", "-raised_at"))  # fmt: skip
+    alerts = (
+        SafetyAlert.objects.for_clinic(request.clinic)
+        .select_related("patient", "assigned_to")
+        .order_by("state" if request.GET.get("all") else "-raised_at", "-raised_at")
+    )
     if not request.GET.get("all"):
         alerts = alerts.unhandled()
     return render(
@@ -254,8 +304,11 @@ def alert_list(request: StaffRequest) -> HttpResponse:
 def alert_detail(request: StaffRequest, alert_id: int) -> HttpResponse:
     alert = _alert_for_user(request, alert_id)
     audit.record(request=request, action=Action.VIEW, patient_id=alert.patient_id, obj=alert)
-    return render(request, "measures/alert_detail.html", {"alert": alert, "form": CloseAlertForm(),
-                  "crisis": alert.patient.clinic.crisis_resources})  # fmt: skip
+    return render(
+        request,
+        "measures/alert_detail.html",
+        {"alert": alert, "form": CloseAlertForm(), "crisis": alert.patient.clinic.crisis_resources},
+    )
 
 
 @staff_view(Perm.HANDLE_ALERTS)

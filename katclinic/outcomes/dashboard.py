@@ -58,8 +58,13 @@ def org_clinics(clinic: Clinic, held: Mapping[int, tuple[Clinic, frozenset[str]]
 
 def rate(successes: int, n: int) -> dict[str, Any]:
     interval: Interval = wilson_interval(successes, n)
-    return {"successes": successes, "n": n, "estimate": interval.estimate,
-            "lower": interval.lower, "upper": interval.upper}  # fmt: skip
+    return {
+        "successes": successes,
+        "n": n,
+        "estimate": interval.estimate,
+        "lower": interval.lower,
+        "upper": interval.upper,
+    }
 
 
 def _closed(today: date) -> Q:
@@ -95,8 +100,14 @@ def induction_results(rows: QuerySet[CourseOutcome], today: date) -> list[dict[s
     results = []
     for row in grouped:
         missing = row["courses"] - row["no_baseline"] - row["evaluable"]
-        results.append(row | {"missing": missing, "response": rate(row["responded"], row["evaluable"]),
-                              "remission": rate(row["remitted"], row["evaluable"])})  # fmt: skip
+        results.append(
+            row
+            | {
+                "missing": missing,
+                "response": rate(row["responded"], row["evaluable"]),
+                "remission": rate(row["remitted"], row["evaluable"]),
+            }
+        )
     return results
 
 
@@ -126,9 +137,14 @@ def survival(
     result = {}
     for instrument, groups in by_instrument.items():
         steps = _km(groups)
-        result[instrument] = {"at_days": at_days(steps),"steps": steps, "median": median_survival(steps),
-                              "subjects": sum(g[2] for g in groups), "events": sum(g[1] for g in groups),
-                              "svg": km_path(steps)}  # fmt: skip
+        result[instrument] = {
+            "at_days": at_days(steps),
+            "steps": steps,
+            "median": median_survival(steps),
+            "subjects": sum(g[2] for g in groups),
+            "events": sum(g[1] for g in groups),
+            "svg": km_path(steps),
+        }
     return result
 
 
@@ -144,8 +160,15 @@ def at_days(steps: list[KmStep]) -> list[dict[str, Any]]:
             break
         last = next((s for s in reversed(steps) if s.time <= day), None)
         after = next((s.at_risk for s in steps if s.time > day), 0)
-        found.append({"day": day, "survival": last.survival if last else 1.0, "at_risk": after,
-                      "lower": last.lower if last else None, "upper": last.upper if last else None})  # fmt: skip
+        found.append(
+            {
+                "day": day,
+                "survival": last.survival if last else 1.0,
+                "at_risk": after,
+                "lower": last.lower if last else None,
+                "upper": last.upper if last else None,
+            }
+        )
     return found
 
 
@@ -163,15 +186,22 @@ def sessions_to_response(rows: QuerySet[CourseOutcome]) -> float | None:
 
 def safety_and_completeness(rows: QuerySet[CourseOutcome]) -> dict[str, Any]:
     totals = rows.aggregate(
-        sessions=Sum("sessions_given", default=0), adverse=Sum("adverse_events", default=0),
-        alerts=Sum("threshold_alerts", default=0), delays=Sum("discharge_delays", default=0),
-        side=Sum("side_effects", default=0), due=Sum("questionnaires_due", default=0),
+        sessions=Sum("sessions_given", default=0),
+        adverse=Sum("adverse_events", default=0),
+        alerts=Sum("threshold_alerts", default=0),
+        delays=Sum("discharge_delays", default=0),
+        side=Sum("side_effects", default=0),
+        due=Sum("questionnaires_due", default=0),
         answered=Sum("questionnaires_answered", default=0),
-    )  # fmt: skip
+    )
     per100 = lambda n: None if not totals["sessions"] else round(100 * n / totals["sessions"], 1)  # noqa: E731
-    totals |= {"adverse_per_100": per100(totals["adverse"]), "alerts_per_100": per100(totals["alerts"]),
-               "delays_per_100": per100(totals["delays"]), "side_per_100": per100(totals["side"]),
-               "completeness": rate(totals["answered"], totals["due"])}  # fmt: skip
+    totals |= {
+        "adverse_per_100": per100(totals["adverse"]),
+        "alerts_per_100": per100(totals["alerts"]),
+        "delays_per_100": per100(totals["delays"]),
+        "side_per_100": per100(totals["side"]),
+        "completeness": rate(totals["answered"], totals["due"]),
+    }
     return totals
 
 
@@ -191,8 +221,18 @@ def km_path(steps: list[KmStep], width: int = 480, height: int = 160) -> dict[st
             survival_now = step.survival
     # Censoring is drawn as short ticks on the curve, all in one path.
     ticks = " ".join(f"M{x(s.time)} {y(s.survival) - 4}v8" for s in steps if s.censored)
-    return {"d": " ".join(path), "ticks": ticks, "width": width, "height": height, "end": int(end),
-            "y0": y(0.0), "y50": y(0.5), "y100": y(1.0), "x0": x(0), "x_end": x(end)}  # fmt: skip
+    return {
+        "d": " ".join(path),
+        "ticks": ticks,
+        "width": width,
+        "height": height,
+        "end": int(end),
+        "y0": y(0.0),
+        "y50": y(0.5),
+        "y100": y(1.0),
+        "x0": x(0),
+        "x_end": x(end),
+    }
 
 
 def comparison(induction: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -244,12 +284,14 @@ def build(scope: Scope, today: date) -> dict[str, Any]:
         "started": (started := started_by_month(rows)),
         "recent_started": [r for r in started if r["start_month"] in _recent(started)],
         "induction": induction,
-        "time_to_response": survival(rows, days="days_to_response", event=responders,
-                                     only=Q(baseline_total__isnull=False)),
-        "durability": survival(rows, days="durability_days", event=Q(response_lost_at__isnull=False),
-                               only=responders),
+        "time_to_response": survival(
+            rows, days="days_to_response", event=responders, only=Q(baseline_total__isnull=False)
+        ),
+        "durability": survival(
+            rows, days="durability_days", event=Q(response_lost_at__isnull=False), only=responders
+        ),
         "sessions_to_response": sessions_to_response(rows),
         "safety": safety_and_completeness(rows),
         "comparison": comparison(induction),
         "comparability_note": COMPARABILITY_NOTE,
-    }  # fmt: skip
+    }

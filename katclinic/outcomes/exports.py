@@ -46,17 +46,29 @@ def research_secret() -> bytes:
 @transaction.atomic
 def progress_report(*, patient: Patient, course_id: int | None, request: HttpRequest) -> bytes:
     content, progress = reports.progress_pdf(patient, course_id)
-    audit.record(request=request, action=Action.EXPORT, patient_id=patient.pk, obj=patient,
-                 detail={"export": "progress_report_pdf",
-                         "course": progress.course.pk if progress.course else None})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.EXPORT,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={
+            "export": "progress_report_pdf",
+            "course": progress.course.pk if progress.course else None,
+        },
+    )
     return content
 
 
 @transaction.atomic
 def full_record(*, patient: Patient, request: HttpRequest) -> bytes:
     content = reports.record_pdf(patient)
-    audit.record(request=request, action=Action.EXPORT, patient_id=patient.pk, obj=patient,
-                 detail={"export": "record_pdf", "purpose": "right of access"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.EXPORT,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"export": "record_pdf", "purpose": "right of access"},
+    )
     return content
 
 
@@ -76,8 +88,18 @@ def dashboard_csv(
     for row in rows:
         writer.writerow(["" if value is None else value for value in row])
         count += 1
-    audit.record(request=request, action=Action.EXPORT, object_type="outcomes.dashboard", object_id=table,
-                 detail={"export": "dashboard_csv", "table": table, "clinics": scope.clinic_ids, "rows": count})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.EXPORT,
+        object_type="outcomes.dashboard",
+        object_id=table,
+        detail={
+            "export": "dashboard_csv",
+            "table": table,
+            "clinics": scope.clinic_ids,
+            "rows": count,
+        },
+    )
     return buffer.getvalue()
 
 
@@ -110,28 +132,50 @@ def _address_parts(address: str) -> dict[str, str]:
 def research_record(patient: Patient, *, include_free_text: bool) -> dict[str, Any]:
     """The patient's record in the shape `deidentify_record` expects (prefetched rows)."""
     identity = {
-        "id": str(patient.pk), "first_name": patient.first_name, "last_name": patient.last_name,
-        "preferred_name": patient.preferred_name, "date_of_birth": patient.date_of_birth,
-        "sex": patient.sex_at_birth, "address_line1": patient.address, "zip": _zip(patient.address),
-        "phone": patient.phone, "email": patient.email, "mrn": patient.mrn,
+        "id": str(patient.pk),
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "preferred_name": patient.preferred_name,
+        "date_of_birth": patient.date_of_birth,
+        "sex": patient.sex_at_birth,
+        "address_line1": patient.address,
+        "zip": _zip(patient.address),
+        "phone": patient.phone,
+        "email": patient.email,
+        "mrn": patient.mrn,
         "emergency_contact_name": patient.emergency_contact_name,
         "emergency_contact_phone": patient.emergency_contact_phone,
         **_address_parts(patient.address),
-    }  # fmt: skip
-    scores = [{"instrument": r.instrument_key, "date": r.submitted_at, "total": r.total,
-               "items": list(r.answers.values()) if isinstance(r.answers, dict) else []}
-              for r in patient.research_responses]  # type: ignore[attr-defined]  # fmt: skip
+    }
+    scores = [
+        {
+            "instrument": r.instrument_key,
+            "date": r.submitted_at,
+            "total": r.total,
+            "items": list(r.answers.values()) if isinstance(r.answers, dict) else [],
+        }
+        for r in patient.research_responses  # type: ignore[attr-defined]
+    ]
     sessions = []
     for number, session in enumerate(patient.research_sessions, 1):  # type: ignore[attr-defined]
         given = [a for a in session.administrations.all() if not a.is_adjunct]
         per_kg = [a.dose_mg_per_kg for a in given if a.dose_mg_per_kg is not None]
-        sessions.append({"started_at": session.dose_started_at, "ended_at": session.discharged_at,
-                         "route": session.route, "dose_mg": float(sum(a.dose_mg for a in given)),
-                         "dose_mg_per_kg": float(sum(per_kg)) if per_kg else None, "session_number": number})  # fmt: skip
+        sessions.append(
+            {
+                "started_at": session.dose_started_at,
+                "ended_at": session.discharged_at,
+                "route": session.route,
+                "dose_mg": float(sum(a.dose_mg for a in given)),
+                "dose_mg_per_kg": float(sum(per_kg)) if per_kg else None,
+                "session_number": number,
+            }
+        )
     record: dict[str, Any] = {"patient": identity, "scores": scores, "sessions": sessions}
     if include_free_text:
-        record["notes"] = [{"written_at": n.created_at, "kind": n.kind, "text": _note_text(n)}
-                           for n in patient.research_notes]  # type: ignore[attr-defined]  # fmt: skip
+        record["notes"] = [
+            {"written_at": n.created_at, "kind": n.kind, "text": _note_text(n)}
+            for n in patient.research_notes  # type: ignore[attr-defined]
+        ]
     return record
 
 
@@ -150,13 +194,29 @@ def _note_text(note: SupportNote) -> str:
 @transaction.atomic
 def research_export(*, clinic: Clinic, include_free_text: bool, request: HttpRequest) -> str:
     """JSON Lines, one de-identified patient per line, for consented patients only."""
-    patients = research_patients(clinic).order_by("pk").prefetch_related(
-        Prefetch("responses", Response.objects.current().filter(complete=True).order_by("submitted_at", "pk"),
-                 to_attr="research_responses"),
-        Prefetch("dosing_sessions", DosingSession.objects.filter(dose_started_at__isnull=False)
-                 .order_by("dose_started_at").prefetch_related("administrations"), to_attr="research_sessions"),
-        Prefetch("support_notes", SupportNote.objects.order_by("created_at"), to_attr="research_notes"),
-    )  # fmt: skip
+    patients = (
+        research_patients(clinic)
+        .order_by("pk")
+        .prefetch_related(
+            Prefetch(
+                "responses",
+                Response.objects.current().filter(complete=True).order_by("submitted_at", "pk"),
+                to_attr="research_responses",
+            ),
+            Prefetch(
+                "dosing_sessions",
+                DosingSession.objects.filter(dose_started_at__isnull=False)
+                .order_by("dose_started_at")
+                .prefetch_related("administrations"),
+                to_attr="research_sessions",
+            ),
+            Prefetch(
+                "support_notes",
+                SupportNote.objects.order_by("created_at"),
+                to_attr="research_notes",
+            ),
+        )
+    )
     secret = research_secret()
     lines = []
     for patient in patients:
@@ -166,7 +226,15 @@ def research_export(*, clinic: Clinic, include_free_text: bool, request: HttpReq
                 deidentify_record(record, secret=secret, include_free_text=include_free_text)
             )
         )
-    audit.record(request=request, action=Action.EXPORT, clinic_id=clinic.pk, object_type="outcomes.research",
-                 detail={"export": "research_deidentified", "patients": len(lines),
-                         "free_text": include_free_text})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.EXPORT,
+        clinic_id=clinic.pk,
+        object_type="outcomes.research",
+        detail={
+            "export": "research_deidentified",
+            "patients": len(lines),
+            "free_text": include_free_text,
+        },
+    )
     return "\n".join(lines) + ("\n" if lines else "")

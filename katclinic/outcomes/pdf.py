@@ -146,8 +146,10 @@ def draw_chart(pdf: Document, chart: dict[str, Any]) -> None:
     pdf.text(left, top + CHART_H + 4, series["points"][0]["at"][:10])
     pdf.text(left + CHART_W - 25, top + CHART_H + 4, series["points"][-1]["at"][:10])
     pdf.set_y(top + CHART_H + 7)
-    pdf.paragraph("Blue: scores. Green dashed: remission level. Orange dashed: response level. "
-                  "Grey bars: dosing sessions (peak blood pressure above each).")  # fmt: skip
+    pdf.paragraph(
+        "Blue: scores. Green dashed: remission level. Orange dashed: response level. "
+        "Grey bars: dosing sessions (peak blood pressure above each)."
+    )
 
 
 def _axes(pdf: Document, left: float, top: float, low: float, high: float, title: str) -> None:

@@ -66,12 +66,24 @@ def _sessions(patient: Patient, course: Course) -> list[dict[str, Any]]:
         1,
     ):
         mg = sum((a.dose_mg for a in session.administrations.all() if not a.is_adjunct), start=0)
-        effects = [f"{e.get_kind_display() if e.kind != 'other' else e.other} ({e.get_severity_display().lower()})"
-                   + (", serious" if e.serious else "") for e in session.side_effects.all()]  # fmt: skip
-        sessions.append({"number": number, "at": session.dose_started_at, "route": session.route, "mg": mg,
-                         "bp_peak": f"{session.sys_peak}/{session.dia_peak}" if session.sys_peak else "",
-                         "sys_peak": session.sys_peak, "dia_peak": session.dia_peak, "side_effects": effects,
-                         "state": session.get_state_display()})  # fmt: skip
+        effects = [
+            f"{e.get_kind_display() if e.kind != 'other' else e.other} ({e.get_severity_display().lower()})"
+            + (", serious" if e.serious else "")
+            for e in session.side_effects.all()
+        ]
+        sessions.append(
+            {
+                "number": number,
+                "at": session.dose_started_at,
+                "route": session.route,
+                "mg": mg,
+                "bp_peak": f"{session.sys_peak}/{session.dia_peak}" if session.sys_peak else "",
+                "sys_peak": session.sys_peak,
+                "dia_peak": session.dia_peak,
+                "side_effects": effects,
+                "state": session.get_state_display(),
+            }
+        )
     return sessions
 
 
@@ -84,8 +96,11 @@ def progress_for(patient: Patient, course_id: int | None = None) -> Progress:
     responses = Response.objects.current().filter(
         patient=patient, complete=True, total__isnull=False
     )
-    progress.responses = [r for r in responses.select_related("instrument").order_by("submitted_at", "pk")
-                          if _within(course, r.submitted_at)]  # fmt: skip
+    progress.responses = [
+        r
+        for r in responses.select_related("instrument").order_by("submitted_at", "pk")
+        if _within(course, r.submitted_at)
+    ]
     progress.sessions = _sessions(patient, course)
     progress.plan = (
         Plan.objects.filter(patient=patient)
@@ -105,11 +120,15 @@ def thresholds(progress: Progress) -> dict[str, Any]:
         return lines
     if definition.response is not None:
         level = summary.baseline.total * (1 - definition.response.min_reduction_percent / 100)
-        lines["response"] = {"value": round(level, 1),
-                             "label": f"response: {definition.response.min_reduction_percent:g}% below baseline"}  # fmt: skip
+        lines["response"] = {
+            "value": round(level, 1),
+            "label": f"response: {definition.response.min_reduction_percent:g}% below baseline",
+        }
     if definition.remission is not None:
-        lines["remission"] = {"value": definition.remission.threshold,
-                              "label": f"remission: {definition.remission.operator} {definition.remission.threshold:g}"}  # fmt: skip
+        lines["remission"] = {
+            "value": definition.remission.threshold,
+            "label": f"remission: {definition.remission.operator} {definition.remission.threshold:g}",
+        }
     return lines
 
 
@@ -147,5 +166,5 @@ def chart_data(progress: Progress) -> dict[str, Any]:
                 "effects": s["side_effects"],
             }
             for s in progress.sessions
-        ],  # fmt: skip
+        ],
     }

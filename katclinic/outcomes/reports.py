@@ -17,8 +17,10 @@ from katclinic.protocols.models import Plan
 
 
 def _identity(patient: Patient) -> str:
-    return (f"{patient.full_name}, born {patient.date_of_birth:%Y-%m-%d}, record {patient.mrn}. "
-            f"{patient.clinic.name}. Printed {timezone.localtime():%Y-%m-%d %H:%M}.")  # fmt: skip
+    return (
+        f"{patient.full_name}, born {patient.date_of_birth:%Y-%m-%d}, record {patient.mrn}. "
+        f"{patient.clinic.name}. Printed {timezone.localtime():%Y-%m-%d %H:%M}."
+    )
 
 
 def _summary_facts(progress: Progress) -> list[tuple[str, object]]:
@@ -32,17 +34,37 @@ def _summary_facts(progress: Progress) -> list[tuple[str, object]]:
         change += f" ({(latest.total - base.total) * 100 / base.total:+.0f}%)" if base.total else ""
     totals = summary.totals if summary else {}
     return [
-        ("Course", f"from {course.started_on:%Y-%m-%d}" + (f" to {course.ended_on:%Y-%m-%d}" if course.ended_on else " (open)")),
-        ("Outcome instrument", progress.definition.title if progress.definition else progress.settings.get("instrument")),
+        (
+            "Course",
+            f"from {course.started_on:%Y-%m-%d}"
+            + (f" to {course.ended_on:%Y-%m-%d}" if course.ended_on else " (open)"),
+        ),
+        (
+            "Outcome instrument",
+            progress.definition.title
+            if progress.definition
+            else progress.settings.get("instrument"),
+        ),
         ("Baseline", f"{base.total} on {when(base.at)}" if base else "not recorded"),
         ("Latest", f"{latest.total} on {when(latest.at)}" if latest else "no later score"),
         ("Change from baseline", change),
-        ("Response", f"met on {when(summary.responded_at)}" if summary and summary.responded_at else "not met"),
-        ("Response lost", when(summary.response_lost_at) if summary and summary.response_lost_at else "no"),
-        ("Remission", f"met on {when(summary.remitted_at)}" if summary and summary.remitted_at else "not met"),
+        (
+            "Response",
+            f"met on {when(summary.responded_at)}"
+            if summary and summary.responded_at
+            else "not met",
+        ),
+        (
+            "Response lost",
+            when(summary.response_lost_at) if summary and summary.response_lost_at else "no",
+        ),
+        (
+            "Remission",
+            f"met on {when(summary.remitted_at)}" if summary and summary.remitted_at else "not met",
+        ),
         ("Sessions given", totals.get("sessions_given", 0)),
         ("Cumulative dose", f"{totals.get('cumulative_mg', 0)} mg"),
-    ]  # fmt: skip
+    ]
 
 
 def progress_pdf(patient: Patient, course_id: int | None = None) -> tuple[bytes, Progress]:
@@ -53,19 +75,42 @@ def progress_pdf(patient: Patient, course_id: int | None = None) -> tuple[bytes,
     pdf.heading("Scores over time")
     draw_chart(pdf, progress.chart)
     pdf.heading("Scores")
-    pdf.rows(["When", "Instrument", "Total", "Band"],
-             [[when(r.submitted_at), r.instrument_key.upper(), r.total, r.band] for r in progress.responses])  # fmt: skip
+    pdf.rows(
+        ["When", "Instrument", "Total", "Band"],
+        [
+            [when(r.submitted_at), r.instrument_key.upper(), r.total, r.band]
+            for r in progress.responses
+        ],
+    )
     pdf.heading("Dosing sessions")
-    pdf.rows(["#", "When", "Route", "Dose (mg)", "Peak BP", "Side effects"],
-             [[s["number"], when(s["at"]), s["route"], s["mg"], s["bp_peak"], "; ".join(s["side_effects"]) or "none"]
-              for s in progress.sessions])  # fmt: skip
+    pdf.rows(
+        ["#", "When", "Route", "Dose (mg)", "Peak BP", "Side effects"],
+        [
+            [
+                s["number"],
+                when(s["at"]),
+                s["route"],
+                s["mg"],
+                s["bp_peak"],
+                "; ".join(s["side_effects"]) or "none",
+            ]
+            for s in progress.sessions
+        ],
+    )
     pdf.heading("Plan")
     plan = progress.plan
     version = plan.current_version() if plan else None
-    pdf.facts([("Protocol", str(plan.protocol_version.title) if plan else "no plan"),
-               ("Route", plan.protocol_version.route if plan else ""),
-               ("Status", plan.get_status_display() if plan else ""),
-               ("Current phase and dose", f"{version.phase}, {version.dose_mg} mg" if version else "not signed")])  # fmt: skip
+    pdf.facts(
+        [
+            ("Protocol", str(plan.protocol_version.title) if plan else "no plan"),
+            ("Route", plan.protocol_version.route if plan else ""),
+            ("Status", plan.get_status_display() if plan else ""),
+            (
+                "Current phase and dose",
+                f"{version.phase}, {version.dose_mg} mg" if version else "not signed",
+            ),
+        ]
+    )
     return output(pdf), progress
 
 
@@ -73,29 +118,62 @@ def record_pdf(patient: Patient) -> bytes:
     """Everything the chart holds about the patient, for a right-of-access request."""
     pdf = Document("Health record", _identity(patient))
     pdf.heading("Demographics")
-    pdf.facts([("Name", patient.full_name), ("Preferred name", patient.preferred_name), ("Pronouns", patient.pronouns),
-               ("Date of birth", f"{patient.date_of_birth:%Y-%m-%d}"), ("Sex at birth", patient.get_sex_at_birth_display()),
-               ("Email", patient.email), ("Phone", patient.phone), ("Address", patient.address),
-               ("Emergency contact", f"{patient.emergency_contact_name} {patient.emergency_contact_phone} "
-                                     f"{patient.emergency_contact_relationship}".strip()),
-               ("Stage of care", patient.get_stage_display())])  # fmt: skip
+    pdf.facts(
+        [
+            ("Name", patient.full_name),
+            ("Preferred name", patient.preferred_name),
+            ("Pronouns", patient.pronouns),
+            ("Date of birth", f"{patient.date_of_birth:%Y-%m-%d}"),
+            ("Sex at birth", patient.get_sex_at_birth_display()),
+            ("Email", patient.email),
+            ("Phone", patient.phone),
+            ("Address", patient.address),
+            (
+                "Emergency contact",
+                f"{patient.emergency_contact_name} {patient.emergency_contact_phone} "
+                f"{patient.emergency_contact_relationship}".strip(),
+            ),
+            ("Stage of care", patient.get_stage_display()),
+        ]
+    )
     _clinical_lists(pdf, patient)
     _measures(pdf, patient)
     _dosing(pdf, patient)
     pdf.heading("Consents")
-    pdf.rows(["Signed", "Document", "Version", "Withdrawn"],
-             [[when(s.signed_at), s.document.title, s.document.version, when(getattr(s, "withdrawal", None) and s.withdrawal.withdrawn_at)]
-              for s in ConsentSignature.objects.filter(patient=patient).select_related("document", "withdrawal")])  # fmt: skip
+    pdf.rows(
+        ["Signed", "Document", "Version", "Withdrawn"],
+        [
+            [
+                when(s.signed_at),
+                s.document.title,
+                s.document.version,
+                when(getattr(s, "withdrawal", None) and s.withdrawal.withdrawn_at),
+            ]
+            for s in ConsentSignature.objects.filter(patient=patient).select_related(
+                "document", "withdrawal"
+            )
+        ],
+    )
     return output(pdf)
 
 
 def _clinical_lists(pdf: Document, patient: Patient) -> None:
     pdf.heading("Allergies")
-    pdf.rows(["Substance", "Reaction", "Severity", "Active"],
-             [[a.substance, a.reaction, a.get_severity_display(), "yes" if a.is_active else "no"] for a in patient.allergies.all()])  # fmt: skip
+    pdf.rows(
+        ["Substance", "Reaction", "Severity", "Active"],
+        [
+            [a.substance, a.reaction, a.get_severity_display(), "yes" if a.is_active else "no"]
+            for a in patient.allergies.all()
+        ],
+    )
     pdf.heading("Medications")
-    pdf.rows(["Name", "Dose", "Started", "Stopped", "Active"],
-             [[m.name, m.dose, m.started_on, m.stopped_on, "yes" if m.is_active else "no"] for m in patient.medications.all()])  # fmt: skip
+    pdf.rows(
+        ["Name", "Dose", "Started", "Stopped", "Active"],
+        [
+            [m.name, m.dose, m.started_on, m.stopped_on, "yes" if m.is_active else "no"]
+            for m in patient.medications.all()
+        ],
+    )
     pdf.heading("Diagnoses")
     pdf.rows(
         ["Code", "Description", "Onset"],
@@ -109,17 +187,44 @@ def _clinical_lists(pdf: Document, patient: Patient) -> None:
 
 def _measures(pdf: Document, patient: Patient) -> None:
     pdf.heading("Treatment courses")
-    pdf.rows(["Started", "Ended", "Instrument"],
-             [[c.started_on, c.ended_on, c.instrument_key.upper()] for c in Course.objects.filter(patient=patient).order_by("started_on")])  # fmt: skip
+    pdf.rows(
+        ["Started", "Ended", "Instrument"],
+        [
+            [c.started_on, c.ended_on, c.instrument_key.upper()]
+            for c in Course.objects.filter(patient=patient).order_by("started_on")
+        ],
+    )
     pdf.heading("Questionnaires")
     responses = Response.objects.filter(patient=patient).order_by("submitted_at", "pk")
-    pdf.rows(["When", "Instrument", "Total", "Band", "Answers", "Comment", "Current"],
-             [[when(r.submitted_at), r.instrument_key.upper(), r.total, r.band, _answers(r.answers), r.comment,
-               "yes" if r.is_current else "corrected"] for r in responses])  # fmt: skip
+    pdf.rows(
+        ["When", "Instrument", "Total", "Band", "Answers", "Comment", "Current"],
+        [
+            [
+                when(r.submitted_at),
+                r.instrument_key.upper(),
+                r.total,
+                r.band,
+                _answers(r.answers),
+                r.comment,
+                "yes" if r.is_current else "corrected",
+            ]
+            for r in responses
+        ],
+    )
     pdf.heading("Safety alerts")
-    pdf.rows(["Raised", "Kind", "State", "Action", "Note"],
-             [[when(a.raised_at), a.get_kind_display(), a.get_state_display(), a.get_action_display(), a.note]
-              for a in SafetyAlert.objects.filter(patient=patient).order_by("raised_at")])  # fmt: skip
+    pdf.rows(
+        ["Raised", "Kind", "State", "Action", "Note"],
+        [
+            [
+                when(a.raised_at),
+                a.get_kind_display(),
+                a.get_state_display(),
+                a.get_action_display(),
+                a.note,
+            ]
+            for a in SafetyAlert.objects.filter(patient=patient).order_by("raised_at")
+        ],
+    )
 
 
 def _answers(answers: Any) -> str:
@@ -128,29 +233,79 @@ def _answers(answers: Any) -> str:
 
 def _dosing(pdf: Document, patient: Patient) -> None:
     pdf.heading("Plans")
-    pdf.rows(["Created", "Protocol", "Route", "Status"],
-             [[when(p.created_at), p.protocol_version.title, p.protocol_version.route, p.get_status_display()]
-              for p in Plan.objects.filter(patient=patient).select_related("protocol_version")])  # fmt: skip
-    sessions = (DosingSession.objects.filter(patient=patient).order_by("scheduled_for")
-                .prefetch_related("administrations", "checkpoints", "side_effects"))  # fmt: skip
+    pdf.rows(
+        ["Created", "Protocol", "Route", "Status"],
+        [
+            [
+                when(p.created_at),
+                p.protocol_version.title,
+                p.protocol_version.route,
+                p.get_status_display(),
+            ]
+            for p in Plan.objects.filter(patient=patient).select_related("protocol_version")
+        ],
+    )
+    sessions = (
+        DosingSession.objects.filter(patient=patient)
+        .order_by("scheduled_for")
+        .prefetch_related("administrations", "checkpoints", "side_effects")
+    )
     for session in sessions:
         pdf.heading(
             f"Session {when(session.scheduled_for)} ({session.route}, {session.get_state_display()})"
         )
-        pdf.rows(["Product", "Lot", "Dose (mg)", "Started"],
-                 [[a.product, a.lot_number, a.dose_mg, when(a.started_at)] for a in session.administrations.all()])  # fmt: skip
-        pdf.rows(["Reading", "Taken", "BP", "HR", "SpO2", "RR", "MOAA/S", "CADSS-6"],
-                 [[c.label, when(c.taken_at), f"{c.systolic or ''}/{c.diastolic or ''}", c.heart_rate, c.spo2,
-                   c.respiratory_rate, c.moaas, c.cadss6] for c in session.checkpoints.all()])  # fmt: skip
+        pdf.rows(
+            ["Product", "Lot", "Dose (mg)", "Started"],
+            [
+                [a.product, a.lot_number, a.dose_mg, when(a.started_at)]
+                for a in session.administrations.all()
+            ],
+        )
+        pdf.rows(
+            ["Reading", "Taken", "BP", "HR", "SpO2", "RR", "MOAA/S", "CADSS-6"],
+            [
+                [
+                    c.label,
+                    when(c.taken_at),
+                    f"{c.systolic or ''}/{c.diastolic or ''}",
+                    c.heart_rate,
+                    c.spo2,
+                    c.respiratory_rate,
+                    c.moaas,
+                    c.cadss6,
+                ]
+                for c in session.checkpoints.all()
+            ],
+        )
         effects = session.side_effects.all()
         if effects:
-            pdf.rows(["Side effect", "Severity", "Serious", "What was done"],
-                     [[e.get_kind_display(), e.get_severity_display(), "yes" if e.serious else "no", e.what_was_done] for e in effects])  # fmt: skip
+            pdf.rows(
+                ["Side effect", "Severity", "Serious", "What was done"],
+                [
+                    [
+                        e.get_kind_display(),
+                        e.get_severity_display(),
+                        "yes" if e.serious else "no",
+                        e.what_was_done,
+                    ]
+                    for e in effects
+                ],
+            )
     pdf.heading("Support notes")
     notes = SupportNote.objects.filter(patient=patient).order_by("created_at")
     for note in notes:
-        text = " ".join(v for v in (note.intention, note.concerns, note.agreed_support, note.observations,
-                                    note.guidance, note.integration) if v)  # fmt: skip
+        text = " ".join(
+            v
+            for v in (
+                note.intention,
+                note.concerns,
+                note.agreed_support,
+                note.observations,
+                note.guidance,
+                note.integration,
+            )
+            if v
+        )
         pdf.paragraph(f"{when(note.created_at)} {note.get_kind_display()}: {text}")
     if not notes:
         pdf.paragraph("None recorded.")

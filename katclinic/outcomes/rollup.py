@@ -150,9 +150,12 @@ def summarize(
 
 
 def _criteria(
-    summary: Summary, facts: CourseFacts, definition: InstrumentDefinition, baseline: Score,
+    summary: Summary,
+    facts: CourseFacts,
+    definition: InstrumentDefinition,
+    baseline: Score,
     later: list[Score],
-) -> None:  # fmt: skip
+) -> None:
     for score in later:
         verdict = judge(definition, baseline.total, score.total)
         if verdict.met_remission and summary.remitted_at is None:
@@ -173,9 +176,14 @@ def _criteria(
 
 
 def _induction(
-    summary: Summary, facts: CourseFacts, definition: InstrumentDefinition, baseline: Score,
-    later: list[Score], induction_days: int, window: int,
-) -> None:  # fmt: skip
+    summary: Summary,
+    facts: CourseFacts,
+    definition: InstrumentDefinition,
+    baseline: Score,
+    later: list[Score],
+    induction_days: int,
+    window: int,
+) -> None:
     first = facts.started_on + timedelta(days=induction_days - window)
     last = facts.started_on + timedelta(days=induction_days + window)
     inside = [s for s in later if first <= _day(s.at) <= last]

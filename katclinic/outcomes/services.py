@@ -124,8 +124,12 @@ def _changed_patients(since: datetime, after_response_id: int | None) -> set[int
             Q(created_at__gte=since) | Q(dose_started_at__gte=since) | Q(discharged_at__gte=since)
         ).values_list("patient_id", flat=True)
     )
-    for model, stamp in ((Administration, "recorded_at"), (SideEffect, "recorded_at"),
-                         (InSessionAlert, "raised_at"), (DischargeAssessment, "assessed_at")):  # fmt: skip
+    for model, stamp in (
+        (Administration, "recorded_at"),
+        (SideEffect, "recorded_at"),
+        (InSessionAlert, "raised_at"),
+        (DischargeAssessment, "assessed_at"),
+    ):
         rows = model.objects.filter(**{f"{stamp}__gte": since})
         ids.update(rows.values_list("session__patient_id", flat=True))
     ids.update(
@@ -182,11 +186,14 @@ def _refresh_chunk(courses: list[Course]) -> int:
             continue
         due, answered = _completeness(invitations[course.patient_id], course)
         facts = CourseFacts(
-            started_on=course.started_on, ended_on=course.ended_on, baseline_id=course.baseline_id,
+            started_on=course.started_on,
+            ended_on=course.ended_on,
+            baseline_id=course.baseline_id,
             scores=scores[course.patient_id, wanted["instrument"]],
             sessions=[facts for facts, _ in sessions[course.patient_id]],
-            questionnaires_due=due, questionnaires_answered=answered,
-        )  # fmt: skip
+            questionnaires_due=due,
+            questionnaires_answered=answered,
+        )
         summary = summarize(
             facts, definition, induction_days=wanted["induction_days"], window=wanted["window"]
         )
@@ -225,8 +232,10 @@ def _sessions(
     """Dosed sessions per patient (with their plan id), and each plan's protocol."""
     mg = dict(
         Administration.objects.filter(session__patient_id__in=patients, is_adjunct=False)
-        .values("session_id").annotate(total=Sum("dose_mg")).values_list("session_id", "total")
-    )  # fmt: skip
+        .values("session_id")
+        .annotate(total=Sum("dose_mg"))
+        .values_list("session_id", "total")
+    )
     side = _per_session(SideEffect, patients)
     serious = _per_session(SideEffect, patients, serious=True)
     alerts = _per_session(InSessionAlert, patients)
@@ -236,15 +245,27 @@ def _sessions(
     rows = (
         DosingSession.objects.filter(patient_id__in=patients, dose_started_at__isnull=False)
         .order_by("dose_started_at", "pk")
-        .values_list("pk", "patient_id", "plan_id", "dose_started_at", "plan__protocol_version__key",
-                     "plan__protocol_version__title", "route")
-    )  # fmt: skip
+        .values_list(
+            "pk",
+            "patient_id",
+            "plan_id",
+            "dose_started_at",
+            "plan__protocol_version__key",
+            "plan__protocol_version__title",
+            "route",
+        )
+    )
     for pk, patient_id, plan_id, started, key, title, route in rows:
         if started is None:  # filtered above; the column is nullable
             continue
-        facts = SessionFacts(started_at=started, mg=mg.get(pk) or Decimal(0), side_effects=side.get(pk, 0),
-                             adverse_events=serious.get(pk, 0), threshold_alerts=alerts.get(pk, 0),
-                             discharge_delayed=bool(delayed.get(pk)))  # fmt: skip
+        facts = SessionFacts(
+            started_at=started,
+            mg=mg.get(pk) or Decimal(0),
+            side_effects=side.get(pk, 0),
+            adverse_events=serious.get(pk, 0),
+            threshold_alerts=alerts.get(pk, 0),
+            discharge_delayed=bool(delayed.get(pk)),
+        )
         found[patient_id].append((facts, plan_id))
         protocols[plan_id] = (key, title, route)
     return found, protocols
@@ -296,14 +317,40 @@ def _protocol_for(
 
 
 UPDATE_FIELDS = [
-    "protocol_key", "protocol_title", "route", "instrument", "started_on", "ended_on", "start_month",
-    "baseline_total", "baseline_at", "latest_total", "latest_at", "best_percent_change", "responded_at",
-    "remitted_at", "response_lost_at", "last_observed_at", "days_to_response", "durability_days",
-    "sessions_given", "sessions_to_response", "cumulative_mg", "side_effects", "adverse_events",
-    "threshold_alerts", "discharge_delays", "questionnaires_due", "questionnaires_answered",
-    "induction_days", "induction_due_on", "induction_total", "induction_responded", "induction_remitted",
+    "protocol_key",
+    "protocol_title",
+    "route",
+    "instrument",
+    "started_on",
+    "ended_on",
+    "start_month",
+    "baseline_total",
+    "baseline_at",
+    "latest_total",
+    "latest_at",
+    "best_percent_change",
+    "responded_at",
+    "remitted_at",
+    "response_lost_at",
+    "last_observed_at",
+    "days_to_response",
+    "durability_days",
+    "sessions_given",
+    "sessions_to_response",
+    "cumulative_mg",
+    "side_effects",
+    "adverse_events",
+    "threshold_alerts",
+    "discharge_delays",
+    "questionnaires_due",
+    "questionnaires_answered",
+    "induction_days",
+    "induction_due_on",
+    "induction_total",
+    "induction_responded",
+    "induction_remitted",
     "refreshed_at",
-]  # fmt: skip
+]
 
 
 def _row(
@@ -311,20 +358,36 @@ def _row(
 ) -> CourseOutcome:
     baseline, latest = summary.baseline, summary.latest
     return CourseOutcome(
-        clinic_id=course.clinic_id, patient_id=course.patient_id, course=course,
-        protocol_key=protocol[0] or "", protocol_title=protocol[1] or "", route=protocol[2] or "",
-        instrument=wanted["instrument"], started_on=course.started_on, ended_on=course.ended_on,
+        clinic_id=course.clinic_id,
+        patient_id=course.patient_id,
+        course=course,
+        protocol_key=protocol[0] or "",
+        protocol_title=protocol[1] or "",
+        route=protocol[2] or "",
+        instrument=wanted["instrument"],
+        started_on=course.started_on,
+        ended_on=course.ended_on,
         start_month=course.started_on.replace(day=1),
-        baseline_total=baseline.total if baseline else None, baseline_at=baseline.at if baseline else None,
-        latest_total=latest.total if latest else None, latest_at=latest.at if latest else None,
-        best_percent_change=summary.best_percent_change, responded_at=summary.responded_at,
-        remitted_at=summary.remitted_at, response_lost_at=summary.response_lost_at,
-        last_observed_at=summary.last_observed_at, days_to_response=summary.days_to_response,
-        durability_days=summary.durability_days, sessions_to_response=summary.sessions_to_response,
-        induction_days=wanted["induction_days"], induction_due_on=summary.induction_due_on,
-        induction_total=summary.induction_total, induction_responded=summary.induction_responded,
-        induction_remitted=summary.induction_remitted, refreshed_at=timezone.now(), **summary.totals,
-    )  # fmt: skip
+        baseline_total=baseline.total if baseline else None,
+        baseline_at=baseline.at if baseline else None,
+        latest_total=latest.total if latest else None,
+        latest_at=latest.at if latest else None,
+        best_percent_change=summary.best_percent_change,
+        responded_at=summary.responded_at,
+        remitted_at=summary.remitted_at,
+        response_lost_at=summary.response_lost_at,
+        last_observed_at=summary.last_observed_at,
+        days_to_response=summary.days_to_response,
+        durability_days=summary.durability_days,
+        sessions_to_response=summary.sessions_to_response,
+        induction_days=wanted["induction_days"],
+        induction_due_on=summary.induction_due_on,
+        induction_total=summary.induction_total,
+        induction_responded=summary.induction_responded,
+        induction_remitted=summary.induction_remitted,
+        refreshed_at=timezone.now(),
+        **summary.totals,
+    )
 
 
 def summarize_course(
@@ -340,11 +403,14 @@ def summarize_course(
     sessions, _ = _sessions(patients)
     due, answered = _completeness(_invitations(patients)[course.patient_id], course)
     facts = CourseFacts(
-        started_on=course.started_on, ended_on=course.ended_on, baseline_id=course.baseline_id,
+        started_on=course.started_on,
+        ended_on=course.ended_on,
+        baseline_id=course.baseline_id,
         scores=_scores(patients, {wanted["instrument"]})[course.patient_id, wanted["instrument"]],
         sessions=[facts for facts, _ in sessions[course.patient_id]],
-        questionnaires_due=due, questionnaires_answered=answered,
-    )  # fmt: skip
+        questionnaires_due=due,
+        questionnaires_answered=answered,
+    )
     summary = summarize(
         facts, definition, induction_days=wanted["induction_days"], window=wanted["window"]
     )

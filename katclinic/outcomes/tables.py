@@ -14,20 +14,54 @@ def pct(value: float | None) -> str:
 
 def started(context: dict[str, Any]) -> Table:
     header = ["month", "route", "protocol", "protocol_title", "courses"]
-    return header, [[r["start_month"].strftime("%Y-%m"), r["route"], r["protocol_key"], r["protocol_title"],
-                     r["courses"]] for r in context["started"]]  # fmt: skip
+    return header, [
+        [
+            r["start_month"].strftime("%Y-%m"),
+            r["route"],
+            r["protocol_key"],
+            r["protocol_title"],
+            r["courses"],
+        ]
+        for r in context["started"]
+    ]
 
 
 def induction(context: dict[str, Any]) -> Table:
-    header = ["instrument", "courses_window_closed", "no_baseline", "missing_score", "evaluable",
-              "responded", "response_pct", "response_ci95_low", "response_ci95_high",
-              "remitted", "remission_pct", "remission_ci95_low", "remission_ci95_high"]  # fmt: skip
+    header = [
+        "instrument",
+        "courses_window_closed",
+        "no_baseline",
+        "missing_score",
+        "evaluable",
+        "responded",
+        "response_pct",
+        "response_ci95_low",
+        "response_ci95_high",
+        "remitted",
+        "remission_pct",
+        "remission_ci95_low",
+        "remission_ci95_high",
+    ]
     rows: list[Sequence[object]] = []
     for r in context["induction"]:
         resp, rem = r["response"], r["remission"]
-        rows.append([r["instrument"], r["courses"], r["no_baseline"], r["missing"], r["evaluable"],
-                     r["responded"], pct(resp["estimate"]), pct(resp["lower"]), pct(resp["upper"]),
-                     r["remitted"], pct(rem["estimate"]), pct(rem["lower"]), pct(rem["upper"])])  # fmt: skip
+        rows.append(
+            [
+                r["instrument"],
+                r["courses"],
+                r["no_baseline"],
+                r["missing"],
+                r["evaluable"],
+                r["responded"],
+                pct(resp["estimate"]),
+                pct(resp["lower"]),
+                pct(resp["upper"]),
+                r["remitted"],
+                pct(rem["estimate"]),
+                pct(rem["lower"]),
+                pct(rem["upper"]),
+            ]
+        )
     return header, rows
 
 
@@ -46,9 +80,18 @@ def _survival(key: str) -> Callable[[dict[str, Any]], Table]:
         rows: list[Sequence[object]] = []
         for instrument, curve in context[key].items():
             for s in curve["steps"]:
-                rows.append([instrument, int(s.time), s.at_risk, s.events, s.censored, f"{s.survival:.4f}",
-                             "" if s.lower is None else f"{s.lower:.4f}",
-                             "" if s.upper is None else f"{s.upper:.4f}"])  # fmt: skip
+                rows.append(
+                    [
+                        instrument,
+                        int(s.time),
+                        s.at_risk,
+                        s.events,
+                        s.censored,
+                        f"{s.survival:.4f}",
+                        "" if s.lower is None else f"{s.lower:.4f}",
+                        "" if s.upper is None else f"{s.upper:.4f}",
+                    ]
+                )
         return header, rows
 
     return make
@@ -73,20 +116,63 @@ def safety(context: dict[str, Any]) -> Table:
 
 
 def comparison(context: dict[str, Any]) -> Table:
-    header = ["study", "population", "design", "n", "instrument", "response_definition", "remission_definition",
-              "time_point", "group", "response_pct", "remission_pct", "citation", "url", "caveat"]  # fmt: skip
+    header = [
+        "study",
+        "population",
+        "design",
+        "n",
+        "instrument",
+        "response_definition",
+        "remission_definition",
+        "time_point",
+        "group",
+        "response_pct",
+        "remission_pct",
+        "citation",
+        "url",
+        "caveat",
+    ]
     rows: list[Sequence[object]] = []
     for entry in context["comparison"]:
         study = entry["study"]
         for result in entry["results"]:
-            rows.append([study.name, study.population, study.design, study.n, study.instrument,
-                         study.response_definition, study.remission_definition, result.time_point or study.time_point,
-                         result.group, result.response_pct, result.remission_pct, study.citation,
-                         study.citation_url, study.caveat])  # fmt: skip
+            rows.append(
+                [
+                    study.name,
+                    study.population,
+                    study.design,
+                    study.n,
+                    study.instrument,
+                    study.response_definition,
+                    study.remission_definition,
+                    result.time_point or study.time_point,
+                    result.group,
+                    result.response_pct,
+                    result.remission_pct,
+                    study.citation,
+                    study.citation_url,
+                    study.caveat,
+                ]
+            )
     for r in context["induction"]:
-        rows.append(["This clinic", "", "", r["evaluable"], r["instrument"], "", "", "end of induction", "",
-                     pct(r["response"]["estimate"]), pct(r["remission"]["estimate"]), "", "",
-                     context["comparability_note"]])  # fmt: skip
+        rows.append(
+            [
+                "This clinic",
+                "",
+                "",
+                r["evaluable"],
+                r["instrument"],
+                "",
+                "",
+                "end of induction",
+                "",
+                pct(r["response"]["estimate"]),
+                pct(r["remission"]["estimate"]),
+                "",
+                "",
+                context["comparability_note"],
+            ]
+        )
     return header, rows
 
 

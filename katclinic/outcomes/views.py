@@ -31,12 +31,23 @@ def _course_id(request: StaffRequest) -> int | None:
 def progress(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
     data = progress_for(patient, _course_id(request))
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"section": "progress", "course": data.course.pk if data.course else None})  # fmt: skip
-    return render(request, "outcomes/progress.html", {
-        "patient": patient, "tabs": chart_tabs(request, patient, "progress"), "progress": data,
-        "can_export": has_perm(request, Perm.EXPORT_DATA),
-    })  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "progress", "course": data.course.pk if data.course else None},
+    )
+    return render(
+        request,
+        "outcomes/progress.html",
+        {
+            "patient": patient,
+            "tabs": chart_tabs(request, patient, "progress"),
+            "progress": data,
+            "can_export": has_perm(request, Perm.EXPORT_DATA),
+        },
+    )
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
@@ -75,8 +86,12 @@ def _scope(request: StaffRequest) -> tuple[dashboard.Scope, list[Any]]:
 @require_GET
 def dashboard_page(request: StaffRequest) -> HttpResponse:
     scope, clinics = _scope(request)
-    context = dashboard.build_cached(scope, timezone.localdate()) | {"org_available": len(clinics) > 1, "can_export": has_perm(request, Perm.EXPORT_DATA),
-                "tables": tables.TABLES, "query": "?scope=org" if scope.is_org else ""}  # fmt: skip
+    context = dashboard.build_cached(scope, timezone.localdate()) | {
+        "org_available": len(clinics) > 1,
+        "can_export": has_perm(request, Perm.EXPORT_DATA),
+        "tables": tables.TABLES,
+        "query": "?scope=org" if scope.is_org else "",
+    }
     return render(request, "outcomes/dashboard.html", context)
 
 
@@ -103,8 +118,11 @@ def dashboard_csv(request: StaffRequest, table: str) -> HttpResponse:
 def research_export(request: StaffRequest) -> HttpResponse:
     form = ResearchExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        content = exports.research_export(clinic=request.clinic, request=request,
-                                          include_free_text=form.cleaned_data["include_free_text"])  # fmt: skip
+        content = exports.research_export(
+            clinic=request.clinic,
+            request=request,
+            include_free_text=form.cleaned_data["include_free_text"],
+        )
         response = HttpResponse(content, content_type="application/x-ndjson")
         response["Content-Disposition"] = 'attachment; filename="research-export.jsonl"'
         return response

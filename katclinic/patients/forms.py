@@ -14,10 +14,19 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
-            "first_name", "last_name", "preferred_name", "pronouns", "date_of_birth", "sex_at_birth",
-            "email", "phone", "address", "emergency_contact_name", "emergency_contact_phone",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "pronouns",
+            "date_of_birth",
+            "sex_at_birth",
+            "email",
+            "phone",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_phone",
             "emergency_contact_relationship",
-        ]  # fmt: skip
+        ]
         widgets = {"date_of_birth": DATE, "address": forms.Textarea(attrs={"rows": 3})}
 
     def clean_date_of_birth(self) -> date:

@@ -222,8 +222,12 @@ class Medication(PatientRecord):
 
     @property
     def flags(self) -> list[str]:
-        names = [("MAOI", self.is_maoi), ("benzodiazepine", self.is_benzodiazepine),
-                 ("psychostimulant", self.is_psychostimulant), ("CNS depressant", self.is_cns_depressant)]  # fmt: skip
+        names = [
+            ("MAOI", self.is_maoi),
+            ("benzodiazepine", self.is_benzodiazepine),
+            ("psychostimulant", self.is_psychostimulant),
+            ("CNS depressant", self.is_cns_depressant),
+        ]
         return [name for name, on in names if on]
 
 

@@ -51,8 +51,15 @@ def update_patient(
         setattr(patient, name, data[name])
     if changed:
         patient.save(update_fields=changed)
-        audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=patient.clinic_id,
-                     patient_id=patient.pk, obj=patient, detail={"fields": changed})  # fmt: skip
+        audit.record(
+            request=request,
+            user=by,
+            action=Action.UPDATE,
+            clinic_id=patient.clinic_id,
+            patient_id=patient.pk,
+            obj=patient,
+            detail={"fields": changed},
+        )
     return changed
 
 
@@ -74,10 +81,26 @@ def _add(
     return row
 
 
-def record_weight(*, patient: Patient, weight_kg: Any, entered_value: Any, entered_unit: str, measured_on: Any,
-                  by: User, request: HttpRequest | None = None) -> WeightReading:  # fmt: skip
-    return _add(WeightReading, patient=patient, by=by, request=request, weight_kg=weight_kg,
-                entered_value=entered_value, entered_unit=entered_unit, measured_on=measured_on)  # fmt: skip
+def record_weight(
+    *,
+    patient: Patient,
+    weight_kg: Any,
+    entered_value: Any,
+    entered_unit: str,
+    measured_on: Any,
+    by: User,
+    request: HttpRequest | None = None,
+) -> WeightReading:
+    return _add(
+        WeightReading,
+        patient=patient,
+        by=by,
+        request=request,
+        weight_kg=weight_kg,
+        entered_value=entered_value,
+        entered_unit=entered_unit,
+        measured_on=measured_on,
+    )
 
 
 def add_allergy(

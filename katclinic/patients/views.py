@@ -133,8 +133,15 @@ def add_item(request: StaffRequest, patient_id: int, kind: str) -> HttpResponse:
         data = form.cleaned_data
         by = request.user
         if kind == "weight":
-            services.record_weight(patient=patient, weight_kg=data["weight_kg"], entered_value=data["value"],
-                                   entered_unit=data["unit"], measured_on=data["measured_on"], by=by, request=request)  # fmt: skip
+            services.record_weight(
+                patient=patient,
+                weight_kg=data["weight_kg"],
+                entered_value=data["value"],
+                entered_unit=data["unit"],
+                measured_on=data["measured_on"],
+                by=by,
+                request=request,
+            )
         else:
             adder = {
                 "allergy": services.add_allergy,

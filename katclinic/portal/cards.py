@@ -43,10 +43,14 @@ def upcoming_appointments(patient: Patient) -> Any:
     if model is None:
         return []
     return (
-        model.objects.filter(patient=patient, end__gte=timezone.now(),
-                             state__in=["booked", "confirmed", "checked_in"])
-        .select_related("plan__protocol_version", "clinic").order_by("start")
-    )  # fmt: skip
+        model.objects.filter(
+            patient=patient,
+            end__gte=timezone.now(),
+            state__in=["booked", "confirmed", "checked_in"],
+        )
+        .select_related("plan__protocol_version", "clinic")
+        .order_by("start")
+    )
 
 
 def preparation_steps(appointment: Any) -> list[str]:
@@ -73,8 +77,10 @@ def appointment_card(request: HttpRequest, patient: Patient) -> CardContent | No
     if appointment is None:
         return CardContent(empty="You have no visit booked.", link=link, link_label="Your visits")
     when = local(appointment, appointment.start)
-    line = Line(f"{appointment.get_kind_display()}: {when:%A %-d %B at %H:%M}",
-                notes=preparation_steps(appointment))  # fmt: skip
+    line = Line(
+        f"{appointment.get_kind_display()}: {when:%A %-d %B at %H:%M}",
+        notes=preparation_steps(appointment),
+    )
     return CardContent(lines=[line], link=link, link_label="Ask to move or cancel a visit")
 
 
@@ -86,18 +92,26 @@ def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent |
 
     now = timezone.now()
     # Tablet invitations belong to the clinic's kiosk, not to the patient's own device.
-    due = list(invitation.objects.filter(patient=patient).exclude(channel="kiosk").open_at(now).order_by("due_at")[:10])  # fmt: skip
+    due = list(
+        invitation.objects.filter(patient=patient)
+        .exclude(channel="kiosk")
+        .open_at(now)
+        .order_by("due_at")[:10]
+    )
     titles = (
         {key: pair[1].title for key, pair in current_definitions(patient.clinic).items()}
         if due
         else {}
     )
     lines = [
-        Line(titles.get(i.instrument_key, i.instrument_key.upper()),
-             url=url_or_empty("measures:my_answer", invitation_id=i.pk),
-             detail=f"please answer by {timezone.localtime(i.expires_at):%-d %B}", level="warn")
+        Line(
+            titles.get(i.instrument_key, i.instrument_key.upper()),
+            url=url_or_empty("measures:my_answer", invitation_id=i.pk),
+            detail=f"please answer by {timezone.localtime(i.expires_at):%-d %B}",
+            level="warn",
+        )
         for i in due
-    ]  # fmt: skip
+    ]
     return CardContent(lines=lines, empty="No questionnaires are waiting for you.")
 
 
@@ -113,15 +127,20 @@ def consents_card(request: HttpRequest, patient: Patient) -> CardContent | None:
         )
     )
     lines = [
-        Line(f"Please read and sign: {d.title}", level="warn",
-             url=url_or_empty("intake:my_sign", patient_id=patient.pk, document_id=d.pk))
+        Line(
+            f"Please read and sign: {d.title}",
+            level="warn",
+            url=url_or_empty("intake:my_sign", patient_id=patient.pk, document_id=d.pk),
+        )
         for d in intake.current_documents(patient.clinic).values()
         if d.pk not in signed and d.scope != "research"
-    ]  # fmt: skip
+    ]
     return CardContent(
-        lines=lines, empty="Every consent form is signed.",
-        link=url_or_empty("intake:my_consents", patient_id=patient.pk), link_label="Your consent forms",
-    )  # fmt: skip
+        lines=lines,
+        empty="Every consent form is signed.",
+        link=url_or_empty("intake:my_consents", patient_id=patient.pk),
+        link_label="Your consent forms",
+    )
 
 
 def journal_card(request: HttpRequest, patient: Patient) -> CardContent:
@@ -130,13 +149,21 @@ def journal_card(request: HttpRequest, patient: Patient) -> CardContent:
         f"Last entry {timezone.localtime(latest.created_at):%-d %B}" if latest else "No entries yet"
     )
     return CardContent(
-        lines=[Line("Write in your journal", url=reverse("portal:journal", args=[patient.pk]),
-                    detail=detail)],
-    )  # fmt: skip
+        lines=[
+            Line(
+                "Write in your journal",
+                url=reverse("portal:journal", args=[patient.pk]),
+                detail=detail,
+            )
+        ],
+    )
 
 
 def register_defaults() -> None:
     register(Card("appointment", "Your next visit", appointment_card, order=10), default=True)
-    register(Card("questionnaires", "Questionnaires to answer", questionnaires_card, order=20), default=True)  # fmt: skip
+    register(
+        Card("questionnaires", "Questionnaires to answer", questionnaires_card, order=20),
+        default=True,
+    )
     register(Card("consents", "Consent forms", consents_card, order=30), default=True)
     register(Card("journal", "Your journal", journal_card, order=40), default=True)

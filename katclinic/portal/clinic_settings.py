@@ -10,12 +10,36 @@ POLICY = (
     "OWASP ASVS 5.0 section 6.4 asks that emailed secrets be short-lived and single use."
 )
 
-define(key="portal_sign_in_link_minutes", label="Minutes an emailed sign-in link stays valid",
-       kind="int", default=15, unit="minutes", source=POLICY,
-       minimum=Decimal(5), maximum=Decimal(60), group=PORTAL)  # fmt: skip
-define(key="portal_invitation_link_hours", label="Hours an account invitation link stays valid",
-       kind="int", default=72, unit="hours", source=POLICY,
-       minimum=Decimal(1), maximum=Decimal(168), group=PORTAL)  # fmt: skip
-define(key="portal_reset_link_minutes", label="Minutes a password-reset link stays valid",
-       kind="int", default=60, unit="minutes", source=POLICY,
-       minimum=Decimal(10), maximum=Decimal(1440), group=PORTAL)  # fmt: skip
+define(
+    key="portal_sign_in_link_minutes",
+    label="Minutes an emailed sign-in link stays valid",
+    kind="int",
+    default=15,
+    unit="minutes",
+    source=POLICY,
+    minimum=Decimal(5),
+    maximum=Decimal(60),
+    group=PORTAL,
+)
+define(
+    key="portal_invitation_link_hours",
+    label="Hours an account invitation link stays valid",
+    kind="int",
+    default=72,
+    unit="hours",
+    source=POLICY,
+    minimum=Decimal(1),
+    maximum=Decimal(168),
+    group=PORTAL,
+)
+define(
+    key="portal_reset_link_minutes",
+    label="Minutes a password-reset link stays valid",
+    kind="int",
+    default=60,
+    unit="minutes",
+    source=POLICY,
+    minimum=Decimal(10),
+    maximum=Decimal(1440),
+    group=PORTAL,
+)

@@ -31,12 +31,19 @@ def build(world: DemoWorld) -> None:
             text, shared = world.rng.choice(ENTRIES)
             at = now - timedelta(days=days_ago, hours=world.rng.randint(0, 10))
             JournalEntry.objects.create(
-                clinic_id=patient.clinic_id, patient=patient, text=text, created_at=at,
-                shared_with_therapist=shared, shared_at=at if shared else None,
-            )  # fmt: skip
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                text=text,
+                created_at=at,
+                shared_with_therapist=shared,
+                shared_at=at if shared else None,
+            )
     for patient in portal[:1] + in_treatment[:1]:
         AppointmentRequest.objects.create(
-            clinic_id=patient.clinic_id, patient=patient, kind=RequestKind.RESCHEDULE,
-            preferred_times="Weekday mornings before 11", message="Work moved my shift.",
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            kind=RequestKind.RESCHEDULE,
+            preferred_times="Weekday mornings before 11",
+            message="Work moved my shift.",
             created_at=now - timedelta(hours=world.rng.randint(1, 20)),
-        )  # fmt: skip
+        )

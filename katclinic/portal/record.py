@@ -46,10 +46,12 @@ def own_scores(patient: Patient) -> list[ScoreRow]:
     rows: list[ScoreRow] = []
     first: dict[str, int] = {}
     responses = (
-        response_model.objects.filter(patient=patient, is_current=True, complete=True,
-                                      total__isnull=False)
-        .select_related("instrument").order_by("submitted_at", "pk")
-    )  # fmt: skip
+        response_model.objects.filter(
+            patient=patient, is_current=True, complete=True, total__isnull=False
+        )
+        .select_related("instrument")
+        .order_by("submitted_at", "pk")
+    )
     for response in responses:
         definition = definition_of(response.instrument)
         span = definition.total_range
@@ -58,7 +60,11 @@ def own_scores(patient: Patient) -> list[ScoreRow]:
         key = response.instrument_key
         change = response.total - first[key] if key in first else None
         first.setdefault(key, response.total)
-        rows.append(ScoreRow(definition.title, response.submitted_at, response.total, span[0], span[1], change))  # fmt: skip
+        rows.append(
+            ScoreRow(
+                definition.title, response.submitted_at, response.total, span[0], span[1], change
+            )
+        )
     return rows
 
 
@@ -76,13 +82,19 @@ def own_sessions(patient: Patient) -> list[SessionRow]:
         return []
     rows = (
         model.objects.filter(patient=patient, dose_started_at__isnull=False)
-        .order_by("-dose_started_at").only("pk", "dose_started_at", "state")[:200]
-    )  # fmt: skip
+        .order_by("-dose_started_at")
+        .only("pk", "dose_started_at", "state")[:200]
+    )
     return [
-        SessionRow(s.pk, s.dose_started_at,
-                   "Treatment session (ended early)" if s.state == "stopped_early" else "Treatment session")
+        SessionRow(
+            s.pk,
+            s.dose_started_at,
+            "Treatment session (ended early)"
+            if s.state == "stopped_early"
+            else "Treatment session",
+        )
         for s in rows
-    ]  # fmt: skip
+    ]
 
 
 def _latin(text: str) -> str:
@@ -95,18 +107,32 @@ def record_pdf(patient: Patient) -> bytes:
     pdf.set_title(_latin(f"Health record of {patient.full_name}"))
     pdf.add_page()
     pdf.set_font("helvetica", "B", 16)
-    pdf.cell(0, 10, _latin(f"{patient.clinic.name}: your health record"), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.cell(
+        0, 10, _latin(f"{patient.clinic.name}: your health record"), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.set_font("helvetica", size=10)
     pdf.cell(0, 6, f"Printed {timezone.localtime():%Y-%m-%d %H:%M}", new_x="LMARGIN", new_y="NEXT")
-    _section(pdf, "About you", [
-        f"Name: {patient.full_name}", f"Record number: {patient.mrn}",
-        f"Date of birth: {patient.date_of_birth:%Y-%m-%d}", f"Email: {patient.email or '-'}",
-        f"Phone: {patient.phone or '-'}", f"Address: {patient.address or '-'}",
-        f"Emergency contact: {patient.emergency_contact_name or '-'} {patient.emergency_contact_phone}",
-    ])  # fmt: skip
-    scores = [f"{r.at:%Y-%m-%d}  {r.instrument}: {r.total} (possible {r.lowest}-{r.highest})" for r in own_scores(patient)]  # fmt: skip
+    _section(
+        pdf,
+        "About you",
+        [
+            f"Name: {patient.full_name}",
+            f"Record number: {patient.mrn}",
+            f"Date of birth: {patient.date_of_birth:%Y-%m-%d}",
+            f"Email: {patient.email or '-'}",
+            f"Phone: {patient.phone or '-'}",
+            f"Address: {patient.address or '-'}",
+            f"Emergency contact: {patient.emergency_contact_name or '-'} {patient.emergency_contact_phone}",
+        ],
+    )
+    scores = [
+        f"{r.at:%Y-%m-%d}  {r.instrument}: {r.total} (possible {r.lowest}-{r.highest})"
+        for r in own_scores(patient)
+    ]
     _section(pdf, "Questionnaire scores", scores or ["No questionnaire scores yet."])
-    sessions = [f"{timezone.localtime(s.at):%Y-%m-%d %H:%M}  {s.label}" for s in own_sessions(patient)]  # fmt: skip
+    sessions = [
+        f"{timezone.localtime(s.at):%Y-%m-%d %H:%M}  {s.label}" for s in own_sessions(patient)
+    ]
     _section(pdf, "Treatment sessions", sessions or ["No treatment sessions yet."])
     return bytes(pdf.output())
 

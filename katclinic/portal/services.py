@@ -81,9 +81,14 @@ def issue_link(
     PortalLink.objects.usable().filter(user=user, purpose=purpose).update(expires_at=now)
     raw = secrets.token_urlsafe(32)
     PortalLink.objects.create(
-        clinic=clinic, user=user, purpose=purpose, token_hash=hash_token(raw), created_at=now,
-        expires_at=now + link_lifetime(clinic, purpose), created_by=created_by,
-    )  # fmt: skip
+        clinic=clinic,
+        user=user,
+        purpose=purpose,
+        token_hash=hash_token(raw),
+        created_at=now,
+        expires_at=now + link_lifetime(clinic, purpose),
+        created_by=created_by,
+    )
     return raw
 
 
@@ -138,9 +143,16 @@ def request_emailed_link(*, email: str, purpose: LinkPurpose, request: HttpReque
         return
     raw = issue_link(user=patient.user, clinic=patient.clinic, purpose=purpose)
     _email_link(user=patient.user, clinic=patient.clinic, purpose=purpose, raw=raw)
-    audit.record(request=request, action=Action.SECURITY, user=patient.user,
-                 clinic_id=patient.clinic_id, patient_id=patient.pk, object_type="account",
-                 object_id=str(patient.user.pk), detail={"change": f"{purpose} link sent"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.SECURITY,
+        user=patient.user,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        object_type="account",
+        object_id=str(patient.user.pk),
+        detail={"change": f"{purpose} link sent"},
+    )
 
 
 def find_link(raw: str, purposes: tuple[LinkPurpose, ...]) -> PortalLink | None:
@@ -192,9 +204,14 @@ def invite_patient(*, patient: Patient, email: str, by: User, request: HttpReque
         user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, created_by=by
     )
     _email_link(user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, raw=raw)
-    audit.record(request=request, action=Action.CREATE, patient_id=patient.pk,
-                 object_type="account", object_id=str(user.pk),
-                 detail={"change": "portal account invited"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.CREATE,
+        patient_id=patient.pk,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={"change": "portal account invited"},
+    )
     return user
 
 
@@ -208,9 +225,14 @@ def resend_invitation(*, patient: Patient, by: User, request: HttpRequest) -> No
         user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, created_by=by
     )
     _email_link(user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, raw=raw)
-    audit.record(request=request, action=Action.SECURITY, patient_id=patient.pk,
-                 object_type="account", object_id=str(user.pk),
-                 detail={"change": "portal invitation sent again"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.SECURITY,
+        patient_id=patient.pk,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={"change": "portal invitation sent again"},
+    )
 
 
 @transaction.atomic
@@ -228,9 +250,15 @@ def set_password_with_link(*, raw: str, password: str, request: HttpRequest) -> 
     user.set_password(password)
     user.save(update_fields=["password"])
     ended = account_services.end_sessions(user)
-    audit.record(request=request, action=Action.SECURITY, user=user, clinic_id=link.clinic_id,
-                 object_type="account", object_id=str(user.pk),
-                 detail={"change": f"password set by {link.purpose} link", "sessions_ended": ended})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.SECURITY,
+        user=user,
+        clinic_id=link.clinic_id,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={"change": f"password set by {link.purpose} link", "sessions_ended": ended},
+    )
     return user
 
 
@@ -246,11 +274,22 @@ def write_journal_entry(
         raise PortalError("That session is not one of yours.")
     now = timezone.now()
     entry = JournalEntry.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, text=text.strip(), created_at=now,
-        session_id=session_id, shared_with_therapist=shared, shared_at=now if shared else None,
-    )  # fmt: skip
-    audit.record(request=request, action=Action.CREATE, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=entry, detail={"shared": shared})  # fmt: skip
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        text=text.strip(),
+        created_at=now,
+        session_id=session_id,
+        shared_with_therapist=shared,
+        shared_at=now if shared else None,
+    )
+    audit.record(
+        request=request,
+        action=Action.CREATE,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=entry,
+        detail={"shared": shared},
+    )
     return entry
 
 
@@ -262,25 +301,47 @@ def set_journal_sharing(*, entry: JournalEntry, shared: bool, request: HttpReque
     entry.shared_with_therapist = shared
     entry.shared_at = timezone.now() if shared else None
     entry.save(update_fields=["shared_with_therapist", "shared_at"])
-    audit.record(request=request, action=Action.UPDATE, clinic_id=entry.clinic_id,
-                 patient_id=entry.patient_id, obj=entry, detail={"shared": shared})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.UPDATE,
+        clinic_id=entry.clinic_id,
+        patient_id=entry.patient_id,
+        obj=entry,
+        detail={"shared": shared},
+    )
 
 
 @transaction.atomic
 def request_appointment_change(
-    *, patient: Patient, kind: RequestKind, appointment_id: int | None,
-    starts_at: datetime | None, preferred_times: str, message: str, request: HttpRequest,
-) -> AppointmentRequest:  # fmt: skip
+    *,
+    patient: Patient,
+    kind: RequestKind,
+    appointment_id: int | None,
+    starts_at: datetime | None,
+    preferred_times: str,
+    message: str,
+    request: HttpRequest,
+) -> AppointmentRequest:
     """Record a patient's reschedule or cancel request and tell the front desk by email."""
     if appointment_id is not None and not _owns(patient, "scheduling.Appointment", appointment_id):
         raise PortalError("That visit is not one of yours.")
     made = AppointmentRequest.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, appointment_id=appointment_id,
-        appointment_starts_at=starts_at, kind=kind, preferred_times=preferred_times.strip(),
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        appointment_id=appointment_id,
+        appointment_starts_at=starts_at,
+        kind=kind,
+        preferred_times=preferred_times.strip(),
         message=message.strip(),
-    )  # fmt: skip
-    audit.record(request=request, action=Action.CREATE, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=made, detail={"kind": kind})  # fmt: skip
+    )
+    audit.record(
+        request=request,
+        action=Action.CREATE,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=made,
+        detail={"kind": kind},
+    )
     clinic = patient.clinic
     if clinic.email:
         # No clinical detail in the email: only that a request is waiting, and where.
@@ -301,12 +362,23 @@ def handle_appointment_request(
         pk=appointment_request.pk, status=RequestStatus.OPEN
     ).update(status=RequestStatus.DONE, handled_at=timezone.now(), handled_by=by)
     if done:
-        audit.record(request=request, action=Action.UPDATE, patient_id=appointment_request.patient_id,
-                     obj=appointment_request, detail={"status": "done"})  # fmt: skip
+        audit.record(
+            request=request,
+            action=Action.UPDATE,
+            patient_id=appointment_request.patient_id,
+            obj=appointment_request,
+            detail={"status": "done"},
+        )
     return bool(done)
 
 
 def record_export(*, patient: Patient, fmt: str, request: HttpRequest) -> None:
     """The one audit event for a patient downloading their own record."""
-    audit.record(request=request, action=Action.EXPORT, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=patient, detail={"format": fmt, "by": "patient"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.EXPORT,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"format": fmt, "by": "patient"},
+    )

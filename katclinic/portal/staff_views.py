@@ -33,16 +33,20 @@ def invite(request: StaffRequest, patient_id: int) -> HttpResponse:
     form = InviteForm(request.POST or None, initial={"email": patient.email})
     if request.method == "POST" and form.is_valid():
         try:
-            services.invite_patient(patient=patient, email=form.cleaned_data["email"], by=request.user, request=request)  # fmt: skip
+            services.invite_patient(
+                patient=patient, email=form.cleaned_data["email"], by=request.user, request=request
+            )
         except services.PortalError as error:
             form.add_error("email", str(error))
         else:
             messages.success(request, f"{patient.full_name} is invited to the patient portal.")
             return redirect("portal:invite", patient_id=patient.pk)
     context = {
-        "patient": patient, "form": form, "has_account": patient.user_id is not None,
+        "patient": patient,
+        "form": form,
+        "has_account": patient.user_id is not None,
         "tabs": chart_tabs(request, patient, "portal"),
-    }  # fmt: skip
+    }
     return render(request, "portal/invite.html", context, status=400 if form.errors else 200)
 
 
@@ -52,9 +56,18 @@ def journal_tab(request: StaffRequest, patient_id: int) -> HttpResponse:
     """Only entries the patient chose to share; a private entry never reaches this query."""
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
     entries = JournalEntry.objects.filter(clinic=request.clinic, patient=patient).shared()[:200]
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"section": "shared journal"})  # fmt: skip
-    context = {"patient": patient, "entries": entries, "tabs": chart_tabs(request, patient, "journal")}  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "shared journal"},
+    )
+    context = {
+        "patient": patient,
+        "entries": entries,
+        "tabs": chart_tabs(request, patient, "journal"),
+    }
     return render(request, "portal/journal_tab.html", context)
 
 
@@ -62,9 +75,11 @@ def journal_tab(request: StaffRequest, patient_id: int) -> HttpResponse:
 @require_GET
 def requests(request: StaffRequest) -> HttpResponse:
     rows = (
-        AppointmentRequest.objects.for_clinic(request.clinic).open()
-        .select_related("patient").order_by("created_at")[:200]
-    )  # fmt: skip
+        AppointmentRequest.objects.for_clinic(request.clinic)
+        .open()
+        .select_related("patient")
+        .order_by("created_at")[:200]
+    )
     return render(request, "portal/requests.html", {"rows": rows})
 
 
@@ -72,8 +87,12 @@ def requests(request: StaffRequest) -> HttpResponse:
 @require_POST
 def request_done(request: StaffRequest, request_id: int) -> HttpResponse:
     found = get_appointment_request_for_staff(request, request_id)
-    if services.handle_appointment_request(appointment_request=found, by=request.user, request=request):  # fmt: skip
-        messages.success(request, f"Marked handled: {found.get_kind_display()} for {found.patient.full_name}.")  # fmt: skip
+    if services.handle_appointment_request(
+        appointment_request=found, by=request.user, request=request
+    ):
+        messages.success(
+            request, f"Marked handled: {found.get_kind_display()} for {found.patient.full_name}."
+        )
     else:
         messages.info(request, "Someone already handled this request.")
     return redirect("portal:requests")

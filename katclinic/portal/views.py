@@ -39,8 +39,14 @@ def patient_page(view: PatientView) -> PatientView:
 
 
 def _viewed(request: HttpRequest, patient: Patient, section: str) -> None:
-    audit.record(request=request, action=Action.VIEW, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=patient, detail={"section": f"portal {section}"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": f"portal {section}"},
+    )
 
 
 @require_GET
@@ -58,7 +64,9 @@ def index(request: HttpRequest) -> HttpResponse:
 @patient_page
 def home(request: HttpRequest, patient: Patient) -> HttpResponse:
     _viewed(request, patient, "home")
-    return render(request, "portal/home.html", {"patient": patient, "cards": cards_for(request, patient)})  # fmt: skip
+    return render(
+        request, "portal/home.html", {"patient": patient, "cards": cards_for(request, patient)}
+    )
 
 
 @require_GET
@@ -69,13 +77,20 @@ def progress(request: HttpRequest, patient: Patient) -> HttpResponse:
     sessions = record.own_sessions(patient)
     timeline = sorted(
         [("score", s.at, s) for s in scores] + [("session", s.at, s) for s in sessions],
-        key=lambda row: row[1], reverse=True,
-    )  # fmt: skip
-    return render(request, "portal/progress.html", {"patient": patient, "timeline": timeline, "has_scores": bool(scores)})  # fmt: skip
+        key=lambda row: row[1],
+        reverse=True,
+    )
+    return render(
+        request,
+        "portal/progress.html",
+        {"patient": patient, "timeline": timeline, "has_scores": bool(scores)},
+    )
 
 
 def _session_choices(patient: Patient) -> list[tuple[int, str]]:
-    return [(s.pk, f"{timezone.localtime(s.at):%-d %B %Y}") for s in record.own_sessions(patient)[:20]]  # fmt: skip
+    return [
+        (s.pk, f"{timezone.localtime(s.at):%-d %B %Y}") for s in record.own_sessions(patient)[:20]
+    ]
 
 
 @require_http_methods(["GET", "POST"])
@@ -84,9 +99,12 @@ def journal(request: HttpRequest, patient: Patient) -> HttpResponse:
     form = JournalForm(request.POST or None, sessions=_session_choices(patient))
     if request.method == "POST" and form.is_valid():
         services.write_journal_entry(
-            patient=patient, text=form.cleaned_data["text"], shared=form.cleaned_data["shared"],
-            session_id=form.cleaned_data.get("session"), request=request,
-        )  # fmt: skip
+            patient=patient,
+            text=form.cleaned_data["text"],
+            shared=form.cleaned_data["shared"],
+            session_id=form.cleaned_data.get("session"),
+            request=request,
+        )
         messages.success(request, "Your entry is saved.")
         return redirect("portal:journal", patient_id=patient.pk)
     if request.method == "GET":
@@ -102,7 +120,9 @@ def journal_share(request: HttpRequest, patient: Patient, entry_id: int) -> Http
     entry = get_own_journal_entry(request, patient, entry_id)
     shared = request.POST.get("shared") == "1"
     services.set_journal_sharing(entry=entry, shared=shared, request=request)
-    messages.success(request, "Shared with your care team." if shared else "This entry is private again.")  # fmt: skip
+    messages.success(
+        request, "Shared with your care team." if shared else "This entry is private again."
+    )
     return redirect("portal:journal", patient_id=patient.pk)
 
 
@@ -124,21 +144,25 @@ def appointments(request: HttpRequest, patient: Patient) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         chosen = visits.get(form.cleaned_data["appointment"] or 0)
         services.request_appointment_change(
-            patient=patient, kind=RequestKind(form.cleaned_data["kind"]),
+            patient=patient,
+            kind=RequestKind(form.cleaned_data["kind"]),
             appointment_id=chosen.pk if chosen else None,
             starts_at=chosen.start if chosen else None,
             preferred_times=form.cleaned_data["preferred_times"],
-            message=form.cleaned_data["message"], request=request,
-        )  # fmt: skip
+            message=form.cleaned_data["message"],
+            request=request,
+        )
         messages.success(request, "Your request is with the front desk. They will contact you.")
         return redirect("portal:appointments", patient_id=patient.pk)
     if request.method == "GET":
         _viewed(request, patient, "visits")
     context = {
-        "patient": patient, "form": form, "upcoming": [(a, f"{cards.local(a, a.start):%A %-d %B, %H:%M}") for a in upcoming],
+        "patient": patient,
+        "form": form,
+        "upcoming": [(a, f"{cards.local(a, a.start):%A %-d %B, %H:%M}") for a in upcoming],
         "sessions": record.own_sessions(patient),
         "requests": AppointmentRequest.objects.filter(patient=patient).order_by("-created_at")[:10],
-    }  # fmt: skip
+    }
     return render(request, "portal/appointments.html", context, status=400 if form.errors else 200)
 
 
@@ -173,9 +197,13 @@ def record_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
 def record_fhir(request: HttpRequest, patient: Patient) -> HttpResponse:
     bundle = record.record_bundle(patient, base=request.build_absolute_uri("/fhir/R4/"))
     if bundle is None:
-        return render(request, "portal/record.html", {"patient": patient, "fhir": False}, status=404)  # fmt: skip
+        return render(
+            request, "portal/record.html", {"patient": patient, "fhir": False}, status=404
+        )
     services.record_export(patient=patient, fmt="fhir", request=request)
-    response = HttpResponse(json.dumps(bundle, ensure_ascii=False), content_type="application/fhir+json")  # fmt: skip
+    response = HttpResponse(
+        json.dumps(bundle, ensure_ascii=False), content_type="application/fhir+json"
+    )
     response["Content-Disposition"] = f'attachment; filename="record-{patient.mrn}.json"'
     return response
 
@@ -186,5 +214,9 @@ def security(request: HttpRequest, patient: Patient) -> HttpResponse:
     from katclinic.accounts.models import TotpDevice
 
     enrolled = TotpDevice.objects.filter(user=patient.user, confirmed_at__isnull=False).exists()
-    context = {"patient": patient, "enrolled": enrolled, "setup_url": reverse("accounts:setup_second_factor")}  # fmt: skip
+    context = {
+        "patient": patient,
+        "enrolled": enrolled,
+        "setup_url": reverse("accounts:setup_second_factor"),
+    }
     return render(request, "portal/security.html", context)

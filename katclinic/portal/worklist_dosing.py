@@ -44,31 +44,55 @@ def sessions_today(request: HttpRequest) -> Sequence[Item]:
     clinic = _clinic(request)
     start, end = clinic_day(clinic)
     rows = (
-        session.objects.for_clinic(clinic).filter(scheduled_for__gte=start, scheduled_for__lt=end)
-        .exclude(state__in=FINISHED).select_related("patient").order_by("chair", "scheduled_for")[:LIMIT * 2]
-    )  # fmt: skip
-    return [Item(f"{s.chair} · {_hm(clinic, s.scheduled_for)} · {s.patient.full_name}",
-                 reverse("dosing:session", args=[s.pk]), s.get_state_display()) for s in rows]  # fmt: skip
+        session.objects.for_clinic(clinic)
+        .filter(scheduled_for__gte=start, scheduled_for__lt=end)
+        .exclude(state__in=FINISHED)
+        .select_related("patient")
+        .order_by("chair", "scheduled_for")[: LIMIT * 2]
+    )
+    return [
+        Item(
+            f"{s.chair} · {_hm(clinic, s.scheduled_for)} · {s.patient.full_name}",
+            reverse("dosing:session", args=[s.pk]),
+            s.get_state_display(),
+        )
+        for s in rows
+    ]
 
 
 def pre_dose_pending(request: HttpRequest) -> Sequence[Item]:
     session = model_or_none("dosing.DosingSession")
     clinic = _clinic(request)
     rows = (
-        session.objects.for_clinic(clinic).filter(state__in=["checked_in", "pre_dose_checks"])
-        .select_related("patient").order_by("scheduled_for")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{s.patient.full_name} ({s.chair}): pre-dose checks", reverse("dosing:pre_dose", args=[s.pk]),
-                 f"booked {_hm(clinic, s.scheduled_for)}", level="warn") for s in rows]  # fmt: skip
+        session.objects.for_clinic(clinic)
+        .filter(state__in=["checked_in", "pre_dose_checks"])
+        .select_related("patient")
+        .order_by("scheduled_for")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{s.patient.full_name} ({s.chair}): pre-dose checks",
+            reverse("dosing:pre_dose", args=[s.pk]),
+            f"booked {_hm(clinic, s.scheduled_for)}",
+            level="warn",
+        )
+        for s in rows
+    ]
 
 
 def overdue_checkpoints(request: HttpRequest) -> Sequence[Item]:
     from katclinic.dosing.board import floor
 
     chairs = [c for c in floor(_clinic(request), timezone.now()) if c.overdue or c.rechecks_overdue]
-    return [Item(f"{c.chair} ({c.initials}): {c.overdue + c.rechecks_overdue} overdue",
-                 reverse("dosing:session", args=[c.session_id]),
-                 f"next: {c.next_label}" if c.next_label else "", level="danger") for c in chairs]  # fmt: skip
+    return [
+        Item(
+            f"{c.chair} ({c.initials}): {c.overdue + c.rechecks_overdue} overdue",
+            reverse("dosing:session", args=[c.session_id]),
+            f"next: {c.next_label}" if c.next_label else "",
+            level="danger",
+        )
+        for c in chairs
+    ]
 
 
 def rems_forms_due(request: HttpRequest) -> Sequence[Item]:
@@ -77,8 +101,15 @@ def rems_forms_due(request: HttpRequest) -> Sequence[Item]:
     rows = (
         form.objects.for_clinic(_clinic(request)).due().select_related("session__patient")[:LIMIT]
     )
-    return [Item(f"{f.session.patient.full_name}: REMS monitoring form", reverse("dosing:rems_edit", args=[f.pk]),
-                 f"due {f.due_on:%d %b}", level="danger" if f.due_on < today else "warn") for f in rows]  # fmt: skip
+    return [
+        Item(
+            f"{f.session.patient.full_name}: REMS monitoring form",
+            reverse("dosing:rems_edit", args=[f.pk]),
+            f"due {f.due_on:%d %b}",
+            level="danger" if f.due_on < today else "warn",
+        )
+        for f in rows
+    ]
 
 
 def counts_due(request: HttpRequest) -> Sequence[Item]:
@@ -89,11 +120,21 @@ def counts_due(request: HttpRequest) -> Sequence[Item]:
     lots = (
         entry.objects.filter(clinic=_clinic(request), at__gte=start, kind__in=used)
         .values("lot_id", "lot__product", "lot__lot_number")
-        .annotate(last_use=Max("at"), last_count=Max("lot__entries__at", filter=Q(lot__entries__kind="count")))
-    )  # fmt: skip
-    return [Item(f"Count {row['lot__product']} lot {row['lot__lot_number']}", reverse("dosing:lot", args=[row["lot_id"]]),
-                 "used today, not counted since", level="warn")
-            for row in lots if row["last_count"] is None or row["last_count"] < row["last_use"]][:LIMIT]  # fmt: skip
+        .annotate(
+            last_use=Max("at"),
+            last_count=Max("lot__entries__at", filter=Q(lot__entries__kind="count")),
+        )
+    )
+    return [
+        Item(
+            f"Count {row['lot__product']} lot {row['lot__lot_number']}",
+            reverse("dosing:lot", args=[row["lot_id"]]),
+            "used today, not counted since",
+            level="warn",
+        )
+        for row in lots
+        if row["last_count"] is None or row["last_count"] < row["last_use"]
+    ][:LIMIT]
 
 
 def soft_stops_to_decide(request: HttpRequest) -> Sequence[Item]:
@@ -105,12 +146,26 @@ def soft_stops_to_decide(request: HttpRequest) -> Sequence[Item]:
         .values("evaluation")[:1]
     )
     rows = (
-        check.objects.filter(clinic=_clinic(request), stop="soft", result="fail", overridden_at__isnull=True,
-                             session__state__in=["checked_in", "pre_dose_checks"])
-        .filter(evaluation=Subquery(latest)).select_related("session__patient").order_by("evaluated_at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{c.session.patient.full_name}: {c.label}", reverse("dosing:session", args=[c.session_id]),
-                 c.reason[:80], level="warn") for c in rows]  # fmt: skip
+        check.objects.filter(
+            clinic=_clinic(request),
+            stop="soft",
+            result="fail",
+            overridden_at__isnull=True,
+            session__state__in=["checked_in", "pre_dose_checks"],
+        )
+        .filter(evaluation=Subquery(latest))
+        .select_related("session__patient")
+        .order_by("evaluated_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{c.session.patient.full_name}: {c.label}",
+            reverse("dosing:session", args=[c.session_id]),
+            c.reason[:80],
+            level="warn",
+        )
+        for c in rows
+    ]
 
 
 def support_sessions_today(request: HttpRequest) -> Sequence[Item]:
@@ -118,33 +173,58 @@ def support_sessions_today(request: HttpRequest) -> Sequence[Item]:
     clinic = _clinic(request)
     start, end = clinic_day(clinic)
     rows = (
-        appointment.objects.for_clinic(clinic).live().filter(start__gte=start, start__lt=end,
-                                                             kind__in=["preparation", "integration"])
-        .select_related("patient", "staff").order_by("start")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{_hm(clinic, a.start)} {a.get_kind_display()}: {a.patient.full_name}",
-                 reverse("scheduling:patient_appointments", args=[a.patient_id]),
-                 "with you" if a.staff_id == request.user.pk else f"with {a.staff}") for a in rows]  # fmt: skip
+        appointment.objects.for_clinic(clinic)
+        .live()
+        .filter(start__gte=start, start__lt=end, kind__in=["preparation", "integration"])
+        .select_related("patient", "staff")
+        .order_by("start")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{_hm(clinic, a.start)} {a.get_kind_display()}: {a.patient.full_name}",
+            reverse("scheduling:patient_appointments", args=[a.patient_id]),
+            "with you" if a.staff_id == request.user.pk else f"with {a.staff}",
+        )
+        for a in rows
+    ]
 
 
 def notes_to_sign(request: HttpRequest) -> Sequence[Item]:
     note = model_or_none("dosing.SupportNote")
     rows = (
         note.objects.filter(clinic=_clinic(request), author=request.user, signed_at__isnull=True)
-        .select_related("patient").order_by("created_at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{n.patient.full_name}: {n.get_kind_display().lower()} note", reverse("dosing:session", args=[n.session_id]),
-                 f"written {timezone.localtime(n.created_at):%d %b}", level="warn") for n in rows]  # fmt: skip
+        .select_related("patient")
+        .order_by("created_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{n.patient.full_name}: {n.get_kind_display().lower()} note",
+            reverse("dosing:session", args=[n.session_id]),
+            f"written {timezone.localtime(n.created_at):%d %b}",
+            level="warn",
+        )
+        for n in rows
+    ]
 
 
 def failed_reminders(request: HttpRequest) -> Sequence[Item]:
     reminder = model_or_none("scheduling.Reminder")
     rows = (
-        reminder.objects.filter(clinic=_clinic(request), state="failed", appointment__start__gte=timezone.now())
-        .select_related("appointment__patient").order_by("appointment__start")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{r.appointment.patient.full_name}: {r.get_channel_display()} reminder failed",
-                 reverse("scheduling:failed_reminders"), r.last_error[:80], level="warn") for r in rows]  # fmt: skip
+        reminder.objects.filter(
+            clinic=_clinic(request), state="failed", appointment__start__gte=timezone.now()
+        )
+        .select_related("appointment__patient")
+        .order_by("appointment__start")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{r.appointment.patient.full_name}: {r.get_channel_display()} reminder failed",
+            reverse("scheduling:failed_reminders"),
+            r.last_error[:80],
+            level="warn",
+        )
+        for r in rows
+    ]
 
 
 def inventory_discrepancies(request: HttpRequest) -> Sequence[Item]:
@@ -152,9 +232,17 @@ def inventory_discrepancies(request: HttpRequest) -> Sequence[Item]:
     since = timezone.now() - timedelta(days=7)
     rows = (
         entry.objects.filter(clinic=_clinic(request), kind="count", at__gte=since)
-        .exclude(discrepancy_mg__isnull=True).exclude(discrepancy_mg=0)
-        .select_related("lot").order_by("-at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{e.lot.product} lot {e.lot.lot_number}: count off by {e.discrepancy_mg} mg",
-                 reverse("dosing:lot", args=[e.lot_id]), f"counted {timezone.localtime(e.at):%d %b %H:%M}",
-                 level="danger") for e in rows]  # fmt: skip
+        .exclude(discrepancy_mg__isnull=True)
+        .exclude(discrepancy_mg=0)
+        .select_related("lot")
+        .order_by("-at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{e.lot.product} lot {e.lot.lot_number}: count off by {e.discrepancy_mg} mg",
+            reverse("dosing:lot", args=[e.lot_id]),
+            f"counted {timezone.localtime(e.at):%d %b %H:%M}",
+            level="danger",
+        )
+        for e in rows
+    ]

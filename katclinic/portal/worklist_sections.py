@@ -37,40 +37,75 @@ def _when(at: Any) -> str:
 def screenings_to_decide(request: HttpRequest) -> Sequence[Item]:
     screening = model_or_none("intake.Screening")
     rows = (
-        screening.objects.for_clinic(_clinic(request)).current()
-        .filter(decision__isnull=True).select_related("patient").order_by("created_at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{s.patient.full_name}: {s.get_route_display()} screening", reverse("intake:screening", args=[s.pk]),
-                 f"started {_when(s.created_at)}") for s in rows]  # fmt: skip
+        screening.objects.for_clinic(_clinic(request))
+        .current()
+        .filter(decision__isnull=True)
+        .select_related("patient")
+        .order_by("created_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{s.patient.full_name}: {s.get_route_display()} screening",
+            reverse("intake:screening", args=[s.pk]),
+            f"started {_when(s.created_at)}",
+        )
+        for s in rows
+    ]
 
 
 def plans_to_sign(request: HttpRequest) -> Sequence[Item]:
     version = model_or_none("protocols.PlanVersion")
     rows = (
         version.objects.filter(clinic=_clinic(request), signed_at__isnull=True)
-        .select_related("plan__patient").order_by("created_at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{v.plan.patient.full_name}: plan version {v.number} ({v.get_kind_display()})",
-                 reverse("protocols:patient_plans", args=[v.plan.patient_id]),
-                 f"drafted {_when(v.created_at)}", level="warn" if v.soft_limit else "") for v in rows]  # fmt: skip
+        .select_related("plan__patient")
+        .order_by("created_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{v.plan.patient.full_name}: plan version {v.number} ({v.get_kind_display()})",
+            reverse("protocols:patient_plans", args=[v.plan.patient_id]),
+            f"drafted {_when(v.created_at)}",
+            level="warn" if v.soft_limit else "",
+        )
+        for v in rows
+    ]
 
 
 def open_safety_alerts(request: HttpRequest) -> Sequence[Item]:
     alert = model_or_none("measures.SafetyAlert")
     rows = (
-        alert.objects.for_clinic(_clinic(request)).unhandled()
-        .select_related("patient").order_by("raised_at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{a.patient.full_name}: {a.get_kind_display()}", reverse("measures:alert_detail", args=[a.pk]),
-                 f"{a.get_state_display()} since {_when(a.raised_at)}",
-                 level="danger" if a.state == "open" else "warn") for a in rows]  # fmt: skip
+        alert.objects.for_clinic(_clinic(request))
+        .unhandled()
+        .select_related("patient")
+        .order_by("raised_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{a.patient.full_name}: {a.get_kind_display()}",
+            reverse("measures:alert_detail", args=[a.pk]),
+            f"{a.get_state_display()} since {_when(a.raised_at)}",
+            level="danger" if a.state == "open" else "warn",
+        )
+        for a in rows
+    ]
 
 
 def new_consultation_requests(request: HttpRequest) -> Sequence[Item]:
     consultation = model_or_none("intake.ConsultationRequest")
-    rows = consultation.objects.for_clinic(_clinic(request)).filter(state="new").order_by("-urgent", "submitted_at")[:LIMIT]  # fmt: skip
-    return [Item(f"{c.name}", reverse("intake:request_detail", args=[c.pk]), f"received {_when(c.submitted_at)}",
-                 level="warn" if c.urgent else "") for c in rows]  # fmt: skip
+    rows = (
+        consultation.objects.for_clinic(_clinic(request))
+        .filter(state="new")
+        .order_by("-urgent", "submitted_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{c.name}",
+            reverse("intake:request_detail", args=[c.pk]),
+            f"received {_when(c.submitted_at)}",
+            level="warn" if c.urgent else "",
+        )
+        for c in rows
+    ]
 
 
 def appointment_requests(request: HttpRequest) -> Sequence[Item]:
@@ -81,17 +116,30 @@ def appointment_requests(request: HttpRequest) -> Sequence[Item]:
         .open()
         .select_related("patient")[:LIMIT]
     )
-    return [Item(f"{r.patient.full_name}: {r.get_kind_display().lower()}", reverse("portal:requests"),
-                 f"asked {_when(r.created_at)}", level="warn" if r.kind == "cancel" else "") for r in rows]  # fmt: skip
+    return [
+        Item(
+            f"{r.patient.full_name}: {r.get_kind_display().lower()}",
+            reverse("portal:requests"),
+            f"asked {_when(r.created_at)}",
+            level="warn" if r.kind == "cancel" else "",
+        )
+        for r in rows
+    ]
 
 
 def missing_consents(request: HttpRequest) -> Sequence[Item]:
     from katclinic.intake.services import consent_gaps
 
     _, gaps = consent_gaps(_clinic(request))
-    return [Item(f"{g.patient.full_name}: consent {g.state}", reverse("intake:consents"),
-                 f"signed version {g.signed_version}" if g.signed_version else "never signed",
-                 level="warn") for g in gaps[:LIMIT]]  # fmt: skip
+    return [
+        Item(
+            f"{g.patient.full_name}: consent {g.state}",
+            reverse("intake:consents"),
+            f"signed version {g.signed_version}" if g.signed_version else "never signed",
+            level="warn",
+        )
+        for g in gaps[:LIMIT]
+    ]
 
 
 def shared_journal_entries(request: HttpRequest) -> Sequence[Item]:
@@ -99,11 +147,19 @@ def shared_journal_entries(request: HttpRequest) -> Sequence[Item]:
 
     since = timezone.now() - timedelta(days=7)
     rows = (
-        JournalEntry.objects.filter(clinic=_clinic(request), shared_at__gte=since).shared()
-        .select_related("patient").order_by("-shared_at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"{e.patient.full_name}: journal entry", reverse("portal:journal_tab", args=[e.patient_id]),
-                 f"shared {_when(e.shared_at)}") for e in rows]  # fmt: skip
+        JournalEntry.objects.filter(clinic=_clinic(request), shared_at__gte=since)
+        .shared()
+        .select_related("patient")
+        .order_by("-shared_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"{e.patient.full_name}: journal entry",
+            reverse("portal:journal_tab", args=[e.patient_id]),
+            f"shared {_when(e.shared_at)}",
+        )
+        for e in rows
+    ]
 
 
 def denied_access(request: HttpRequest) -> Sequence[Item]:
@@ -116,8 +172,14 @@ def denied_access(request: HttpRequest) -> Sequence[Item]:
     if not count:
         return []
     people = rows.exclude(actor="").values_list("actor", flat=True).distinct()[:3]
-    return [Item(f"{count} denied access attempt{'s' if count != 1 else ''} in the last 24 hours",
-                 reverse("audit:list") + "?action=denied", ", ".join(people), level="warn")]  # fmt: skip
+    return [
+        Item(
+            f"{count} denied access attempt{'s' if count != 1 else ''} in the last 24 hours",
+            reverse("audit:list") + "?action=denied",
+            ", ".join(people),
+            level="warn",
+        )
+    ]
 
 
 def audit_chain_status(request: HttpRequest) -> Sequence[Item]:
@@ -131,7 +193,10 @@ def audit_chain_status(request: HttpRequest) -> Sequence[Item]:
         cache.set(key, problems, AUDIT_STATUS_SECONDS)
     if not problems:
         return []
-    return [Item(f"Audit trail check failed: {problem}", reverse("audit:list"), level="danger") for problem in problems]  # fmt: skip
+    return [
+        Item(f"Audit trail check failed: {problem}", reverse("audit:list"), level="danger")
+        for problem in problems
+    ]
 
 
 def settings_changes(request: HttpRequest) -> Sequence[Item]:
@@ -140,10 +205,17 @@ def settings_changes(request: HttpRequest) -> Sequence[Item]:
     since = timezone.now() - timedelta(days=7)
     rows = (
         ClinicSetting.objects.filter(clinic=_clinic(request), changed_at__gte=since)
-        .select_related("changed_by").order_by("-changed_at")[:LIMIT]
-    )  # fmt: skip
-    return [Item(f"Setting changed: {s.key}", reverse("clinics:settings"),
-                 f"by {s.changed_by} {_when(s.changed_at)}") for s in rows]  # fmt: skip
+        .select_related("changed_by")
+        .order_by("-changed_at")[:LIMIT]
+    )
+    return [
+        Item(
+            f"Setting changed: {s.key}",
+            reverse("clinics:settings"),
+            f"by {s.changed_by} {_when(s.changed_at)}",
+        )
+        for s in rows
+    ]
 
 
 Rule = tuple[
@@ -159,7 +231,7 @@ RULES: list[Rule] = [
         ("intake.Screening", "intake.EligibilityDecision"),
         "",
         20,
-    ),  # fmt: skip
+    ),
     (
         "prescriber-plans",
         "Plans to sign",
@@ -168,7 +240,7 @@ RULES: list[Rule] = [
         ("protocols.PlanVersion",),
         "",
         21,
-    ),  # fmt: skip
+    ),
     (
         "safety-alerts",
         "Open safety alerts",
@@ -177,7 +249,7 @@ RULES: list[Rule] = [
         ("measures.SafetyAlert",),
         "measures:alert_list",
         5,
-    ),  # fmt: skip
+    ),
     (
         "frontdesk-consultations",
         "New consultation requests",
@@ -186,7 +258,7 @@ RULES: list[Rule] = [
         ("intake.ConsultationRequest",),
         "intake:requests",
         20,
-    ),  # fmt: skip
+    ),
     (
         "frontdesk-appointment-requests",
         "Appointment requests from patients",
@@ -195,7 +267,7 @@ RULES: list[Rule] = [
         (),
         "portal:requests",
         21,
-    ),  # fmt: skip
+    ),
     (
         "frontdesk-consents",
         "Patients missing consent",
@@ -204,7 +276,7 @@ RULES: list[Rule] = [
         ("intake.ConsentSignature",),
         "intake:consents",
         30,
-    ),  # fmt: skip
+    ),
     (
         "therapist-journal",
         "Journal entries shared this week",
@@ -213,7 +285,7 @@ RULES: list[Rule] = [
         (),
         "",
         30,
-    ),  # fmt: skip
+    ),
     (
         "admin-denied",
         "Denied access (24 hours)",
@@ -222,7 +294,7 @@ RULES: list[Rule] = [
         (),
         "audit:list",
         10,
-    ),  # fmt: skip
+    ),
     (
         "admin-audit-chain",
         "Audit trail integrity",
@@ -231,7 +303,7 @@ RULES: list[Rule] = [
         (),
         "audit:list",
         11,
-    ),  # fmt: skip
+    ),
     (
         "nurse-sessions",
         "Dosing sessions today",
@@ -240,7 +312,7 @@ RULES: list[Rule] = [
         ("dosing.DosingSession", "scheduling.Appointment"),
         "dosing:board",
         10,
-    ),  # fmt: skip
+    ),
     (
         "nurse-pre-dose",
         "Pre-dose checks pending",
@@ -249,7 +321,7 @@ RULES: list[Rule] = [
         ("dosing.DosingSession",),
         "",
         11,
-    ),  # fmt: skip
+    ),
     (
         "nurse-overdue",
         "Overdue checkpoints",
@@ -258,7 +330,7 @@ RULES: list[Rule] = [
         ("dosing.Checkpoint",),
         "dosing:board",
         4,
-    ),  # fmt: skip
+    ),
     (
         "nurse-rems",
         "REMS forms due",
@@ -267,7 +339,7 @@ RULES: list[Rule] = [
         ("dosing.RemsForm",),
         "dosing:rems_queue",
         30,
-    ),  # fmt: skip
+    ),
     (
         "nurse-counts",
         "Controlled-substance counts due",
@@ -276,7 +348,7 @@ RULES: list[Rule] = [
         ("dosing.LedgerEntry", "scheduling.Appointment"),
         "dosing:ledger",
         31,
-    ),  # fmt: skip
+    ),
     (
         "prescriber-soft-stops",
         "Soft stops waiting for your decision",
@@ -285,7 +357,7 @@ RULES: list[Rule] = [
         ("dosing.GateCheck",),
         "",
         6,
-    ),  # fmt: skip
+    ),
     (
         "therapist-sessions",
         "Preparation and integration today",
@@ -294,7 +366,7 @@ RULES: list[Rule] = [
         ("scheduling.Appointment",),
         "",
         10,
-    ),  # fmt: skip
+    ),
     (
         "therapist-notes",
         "Notes to sign",
@@ -303,7 +375,7 @@ RULES: list[Rule] = [
         ("dosing.SupportNote",),
         "",
         20,
-    ),  # fmt: skip
+    ),
     (
         "frontdesk-reminders",
         "Failed reminders",
@@ -312,7 +384,7 @@ RULES: list[Rule] = [
         ("scheduling.Reminder",),
         "scheduling:failed_reminders",
         25,
-    ),  # fmt: skip
+    ),
     (
         "admin-inventory",
         "Inventory discrepancies",
@@ -321,7 +393,7 @@ RULES: list[Rule] = [
         ("dosing.LedgerEntry",),
         "dosing:ledger",
         12,
-    ),  # fmt: skip
+    ),
     (
         "admin-settings",
         "Settings changed this week",
@@ -330,7 +402,7 @@ RULES: list[Rule] = [
         (),
         "clinics:settings",
         30,
-    ),  # fmt: skip
+    ),
 ]
 
 

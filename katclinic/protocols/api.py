@@ -48,10 +48,15 @@ class PlanOut(Schema):
 def _plan_out(plan: Plan) -> PlanOut:
     versions = list(plan.versions.all())
     current = next((v for v in versions if v.signed_at is not None), None)
-    return PlanOut(id=plan.pk, patient_id=plan.patient_id, protocol_key=plan.protocol_version.key,
-                   protocol_version=plan.protocol_version.version, status=plan.status,
-                   versions=[PlanVersionOut.from_orm(v) for v in versions],
-                   doses=[PlannedDoseOut.from_orm(d) for d in current.doses.all()] if current else [])  # fmt: skip
+    return PlanOut(
+        id=plan.pk,
+        patient_id=plan.patient_id,
+        protocol_key=plan.protocol_version.key,
+        protocol_version=plan.protocol_version.version,
+        status=plan.status,
+        versions=[PlanVersionOut.from_orm(v) for v in versions],
+        doses=[PlannedDoseOut.from_orm(d) for d in current.doses.all()] if current else [],
+    )
 
 
 @router.get("/patient/{patient_id}", response=list[PlanOut], url_name="plans_for_patient")
@@ -59,8 +64,13 @@ def patient_plans(request: HttpRequest, patient_id: int) -> list[PlanOut]:
     """A patient's treatment plans with every version (signed and draft) and the planned doses."""
     require_scope(request, Scope.PLANS_READ)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"via": "api", "section": "plans"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"via": "api", "section": "plans"},
+    )
     plans = (
         Plan.objects.filter(patient=patient)
         .select_related("protocol_version")

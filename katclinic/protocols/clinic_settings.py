@@ -10,11 +10,28 @@ NO_FIGURE = (
     "its date with every weight-based dose); a clinic policy for the medical director to set."
 )
 
-define(key="plans_weight_max_age_days", label="A weight older than this is flagged as stale when dosing by mg/kg",
-       kind="int", default=30, unit="days", source=NO_FIGURE, verified=False,
-       minimum=Decimal(1), maximum=Decimal(365), group=PLANS)  # fmt: skip
-define(key="plans_open_ended_doses", label="Doses to plan ahead in an open-ended phase (maintenance)",
-       kind="int", default=4, unit="doses",
-       source="Maintenance has no standard schedule and is individualised (Andrade 2017, clinical.md section 1); "
-              "planning horizon is clinic policy.",
-       verified=False, minimum=Decimal(1), maximum=Decimal(26), group=PLANS)  # fmt: skip
+define(
+    key="plans_weight_max_age_days",
+    label="A weight older than this is flagged as stale when dosing by mg/kg",
+    kind="int",
+    default=30,
+    unit="days",
+    source=NO_FIGURE,
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(365),
+    group=PLANS,
+)
+define(
+    key="plans_open_ended_doses",
+    label="Doses to plan ahead in an open-ended phase (maintenance)",
+    kind="int",
+    default=4,
+    unit="doses",
+    source="Maintenance has no standard schedule and is individualised (Andrade 2017, clinical.md section 1); "
+    "planning horizon is clinic policy.",
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(26),
+    group=PLANS,
+)

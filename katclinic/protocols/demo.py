@@ -18,9 +18,15 @@ from katclinic.protocols.models import ProtocolVersion
 
 
 def _weigh(world: DemoWorld, patient: Patient, kg: Decimal) -> None:
-    WeightReading.objects.create(clinic_id=patient.clinic_id, patient=patient, recorded_by=world.staff["nurse"],
-                                 measured_on=timezone.localdate() - timedelta(days=3), weight_kg=kg,
-                                 entered_value=kg, entered_unit="kg")  # fmt: skip
+    WeightReading.objects.create(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        recorded_by=world.staff["nurse"],
+        measured_on=timezone.localdate() - timedelta(days=3),
+        weight_kg=kg,
+        entered_value=kg,
+        entered_unit="kg",
+    )
 
 
 def build(world: DemoWorld) -> None:
@@ -41,14 +47,25 @@ def build(world: DemoWorld) -> None:
         if index == 0:
             _weigh(world, patient, Decimal("70.0"))
         try:
-            draft = services.create_plan(patient=patient, protocol_version=protocol, phase="induction",
-                                         start_on=start + timedelta(days=index), requested_mg=None, by=prescriber)  # fmt: skip
+            draft = services.create_plan(
+                patient=patient,
+                protocol_version=protocol,
+                phase="induction",
+                start_on=start + timedelta(days=index),
+                requested_mg=None,
+                by=prescriber,
+            )
         except services.PlanError:
             continue  # e.g. intake says this demo patient is not consented: no plan, as in a clinic
         services.sign_plan(version=draft, prescriber=prescriber)
         if index == 0:
             amendment = services.amend_plan(
-                plan=draft.plan, kind="titration", reason="Little response after two infusions; step up within limits.",
-                requested_mg=Decimal("42"), phase=None, start_on=start + timedelta(days=7), by=prescriber,
-            )  # fmt: skip
+                plan=draft.plan,
+                kind="titration",
+                reason="Little response after two infusions; step up within limits.",
+                requested_mg=Decimal("42"),
+                phase=None,
+                start_on=start + timedelta(days=7),
+                by=prescriber,
+            )
             services.sign_plan(version=amendment, prescriber=prescriber)

@@ -9,8 +9,11 @@ from katclinic.protocols.models import AmendmentKind, ProtocolVersion
 
 
 class ProtocolForm(forms.Form):
-    text = forms.CharField(label="Protocol (JSON)", widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}),
-                           max_length=200_000)  # fmt: skip
+    text = forms.CharField(
+        label="Protocol (JSON)",
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}),
+        max_length=200_000,
+    )
     note = forms.CharField(label="What changed and why", max_length=500)
     activate = forms.BooleanField(label="Make this the active version now", required=False)
 
@@ -25,10 +28,20 @@ class PlanForm(forms.Form):
     start_on = forms.DateField(
         label="First dose on or after", widget=forms.DateInput(attrs={"type": "date"})
     )
-    dose_mg = forms.DecimalField(label="Dose per administration (mg)", required=False, max_digits=7, decimal_places=1,
-                                 min_value=0, help_text="Leave empty to use the protocol's starting dose.")  # fmt: skip
-    soft_limit_reason = forms.CharField(label="Reason for passing a soft limit", required=False, max_length=1000,
-                                        widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    dose_mg = forms.DecimalField(
+        label="Dose per administration (mg)",
+        required=False,
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        help_text="Leave empty to use the protocol's starting dose.",
+    )
+    soft_limit_reason = forms.CharField(
+        label="Reason for passing a soft limit",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,12 +52,25 @@ class PlanForm(forms.Form):
 class DraftForm(forms.Form):
     phase = forms.CharField(max_length=64)
     start_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    dose_mg = forms.DecimalField(label="Dose per administration (mg)", required=False, max_digits=7, decimal_places=1,
-                                 min_value=0)  # fmt: skip
-    reason = forms.CharField(label="Reason (required for amendments)", required=False, max_length=1000,
-                             widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
-    soft_limit_reason = forms.CharField(label="Reason for passing a soft limit", required=False, max_length=1000,
-                                        widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    dose_mg = forms.DecimalField(
+        label="Dose per administration (mg)",
+        required=False,
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+    )
+    reason = forms.CharField(
+        label="Reason (required for amendments)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    soft_limit_reason = forms.CharField(
+        label="Reason for passing a soft limit",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class AmendForm(forms.Form):
@@ -59,5 +85,9 @@ class AmendForm(forms.Form):
         max_length=64, required=False, help_text="For a phase change: the new phase key"
     )
     start_on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    soft_limit_reason = forms.CharField(label="Reason for passing a soft limit", required=False, max_length=1000,
-                                        widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    soft_limit_reason = forms.CharField(
+        label="Reason for passing a soft limit",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -184,7 +184,7 @@ class PlanVersion(models.Model):
                 )
                 | (Q(signed_at__isnull=False) & Q(signed_by__isnull=False) & ~Q(content_hash="")),
                 name="plan_version_signature_complete",
-            ),  # fmt: skip
+            ),
             models.CheckConstraint(
                 condition=Q(min_mg__lte=models.F("dose_mg"), dose_mg__lte=models.F("max_mg")),
                 name="plan_dose_within_limits",

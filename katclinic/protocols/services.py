@@ -75,12 +75,24 @@ def load_shipped_protocols(*, clinic: Clinic, by: User | None = None) -> list[Pr
         if key in have:
             continue
         row = ProtocolVersion.objects.create(
-            clinic=clinic, key=key, version=protocol.version, title=protocol.title,
-            route=protocol.route, status=ProtocolStatus.ACTIVE, data=_as_json(protocol),
-            created_by=by, change_note="Shipped with KAT Clinic",
-        )  # fmt: skip
-        audit.record(request=None, user=by, action=Action.CREATE, clinic_id=clinic.pk, obj=row,
-                     detail={"key": key, "version": row.version, "shipped": True})  # fmt: skip
+            clinic=clinic,
+            key=key,
+            version=protocol.version,
+            title=protocol.title,
+            route=protocol.route,
+            status=ProtocolStatus.ACTIVE,
+            data=_as_json(protocol),
+            created_by=by,
+            change_note="Shipped with KAT Clinic",
+        )
+        audit.record(
+            request=None,
+            user=by,
+            action=Action.CREATE,
+            clinic_id=clinic.pk,
+            obj=row,
+            detail={"key": key, "version": row.version, "shipped": True},
+        )
         added.append(row)
     return added
 
@@ -122,12 +134,24 @@ def create_protocol_version(
             clinic=clinic, key=protocol.key, status=ProtocolStatus.ACTIVE
         ).update(status=ProtocolStatus.RETIRED)
     row = ProtocolVersion.objects.create(
-        clinic=clinic, key=protocol.key, version=number, title=protocol.title, route=protocol.route,
-        status=ProtocolStatus.ACTIVE if activate else ProtocolStatus.DRAFT, data=_as_json(protocol),
-        created_by=by, change_note=note.strip(),
-    )  # fmt: skip
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=clinic.pk, obj=row,
-                 detail={"key": row.key, "version": number, "status": row.status, "note": row.change_note})  # fmt: skip
+        clinic=clinic,
+        key=protocol.key,
+        version=number,
+        title=protocol.title,
+        route=protocol.route,
+        status=ProtocolStatus.ACTIVE if activate else ProtocolStatus.DRAFT,
+        data=_as_json(protocol),
+        created_by=by,
+        change_note=note.strip(),
+    )
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=clinic.pk,
+        obj=row,
+        detail={"key": row.key, "version": number, "status": row.status, "note": row.change_note},
+    )
     return row
 
 
@@ -145,8 +169,14 @@ def set_protocol_status(
         ).exclude(pk=version.pk).update(status=ProtocolStatus.RETIRED)
     ProtocolVersion.objects.filter(pk=version.pk).update(status=status)
     version.status = status
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=version.clinic_id, obj=version,
-                 detail={"status": [previous, status]})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=version.clinic_id,
+        obj=version,
+        detail={"status": [previous, status]},
+    )
     return version
 
 
@@ -164,8 +194,14 @@ def edit_protocol_draft(
     ProtocolVersion.objects.filter(pk=version.pk).update(
         data=_as_json(protocol), title=protocol.title
     )
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=version.clinic_id, obj=version,
-                 detail={"data": "replaced"})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=version.clinic_id,
+        obj=version,
+        detail={"data": "replaced"},
+    )
     return ProtocolVersion.objects.get(pk=version.pk)
 
 
@@ -210,16 +246,25 @@ def size_dose(
     if weight is None:
         raise PlanError("No weight on record: record one before planning a dose.")
     try:
-        calc = compute_dose(protocol, weight_kg=weight.weight_kg, age_years=patient.age_on(on),
-                            requested_mg=requested_mg)  # fmt: skip
+        calc = compute_dose(
+            protocol,
+            weight_kg=weight.weight_kg,
+            age_years=patient.age_on(on),
+            requested_mg=requested_mg,
+        )
         calc.confirm(soft_reason)
     except DoseError as exc:
         raise PlanError(str(exc)) from None
     limits = protocol.limits
     today = max(timezone.localdate(), weight.measured_on)
     stale = weight_is_stale(weight.measured_on, today, weight_max_age_days(patient.clinic))
-    return SizedDose(calc, _limit_mg(protocol, limits.hard_min, weight.weight_kg),
-                     _limit_mg(protocol, limits.hard_max, weight.weight_kg), weight, stale)  # fmt: skip
+    return SizedDose(
+        calc,
+        _limit_mg(protocol, limits.hard_min, weight.weight_kg),
+        _limit_mg(protocol, limits.hard_max, weight.weight_kg),
+        weight,
+        stale,
+    )
 
 
 def _planned_dates(
@@ -239,12 +284,17 @@ def _planned_dates(
     clinic = version.clinic
     try:
         proposal = propose_schedule(
-            protocol, start=version.start_on, first_phase=version.phase, clinic_hours=clinic_hours(clinic),
-            tz=clinic_tz(clinic), session_minutes=session_lengths(clinic),
+            protocol,
+            start=version.start_on,
+            first_phase=version.phase,
+            clinic_hours=clinic_hours(clinic),
+            tz=clinic_tz(clinic),
+            session_minutes=session_lengths(clinic),
             max_doses=int(get_setting(clinic, "plans_open_ended_doses"))
-            if protocol.phase(version.phase).open_ended else None,
+            if protocol.phase(version.phase).open_ended
+            else None,
             include_preparation=False,
-        )  # fmt: skip
+        )
     except ScheduleError as exc:
         raise PlanError(
             f"Cannot lay out the doses: {exc}. Check the clinic's opening hours."
@@ -271,10 +321,17 @@ def _write_doses(version: PlanVersion, protocol: Protocol, previous: PlanVersion
     version.doses.all().delete()
     dates = _planned_dates(version=version, protocol=protocol, previous=previous)
     PlannedDose.objects.bulk_create(
-        PlannedDose(clinic_id=version.clinic_id, plan_id=version.plan_id, version=version, number=i,
-                    phase=phase, planned_on=day, dose_mg=version.dose_mg)
+        PlannedDose(
+            clinic_id=version.clinic_id,
+            plan_id=version.plan_id,
+            version=version,
+            number=i,
+            phase=phase,
+            planned_on=day,
+            dose_mg=version.dose_mg,
+        )
         for i, (phase, day) in enumerate(dates, start=1)
-    )  # fmt: skip
+    )
 
 
 def _check_phase(protocol: Protocol, phase: str) -> None:
@@ -284,9 +341,16 @@ def _check_phase(protocol: Protocol, phase: str) -> None:
 
 @transaction.atomic
 def create_plan(
-    *, patient: Patient, protocol_version: ProtocolVersion, phase: str, start_on: date,
-    requested_mg: Decimal | None, soft_reason: str = "", by: User, request: HttpRequest | None = None,
-) -> PlanVersion:  # fmt: skip
+    *,
+    patient: Patient,
+    protocol_version: ProtocolVersion,
+    phase: str,
+    start_on: date,
+    requested_mg: Decimal | None,
+    soft_reason: str = "",
+    by: User,
+    request: HttpRequest | None = None,
+) -> PlanVersion:
     """Draft a new plan (version 1, unsigned) for an eligible, consented patient."""
     if (
         protocol_version.clinic_id != patient.clinic_id
@@ -299,18 +363,41 @@ def create_plan(
         raise PlanError("Not ready for a plan: " + "; ".join(blocked))
     protocol = protocol_version.protocol
     _check_phase(protocol, phase)
-    sized = size_dose(protocol=protocol, patient=patient, on=start_on, requested_mg=requested_mg,
-                      soft_reason=soft_reason)  # fmt: skip
-    plan = Plan.objects.create(clinic_id=patient.clinic_id, patient=patient, protocol_version=protocol_version,
-                               created_by=by)  # fmt: skip
-    version = PlanVersion(clinic_id=patient.clinic_id, plan=plan, number=1, kind=AmendmentKind.INITIAL,
-                          phase=phase, start_on=start_on, created_by=by,
-                          readiness=[i.as_dict() for i in items])  # fmt: skip
+    sized = size_dose(
+        protocol=protocol,
+        patient=patient,
+        on=start_on,
+        requested_mg=requested_mg,
+        soft_reason=soft_reason,
+    )
+    plan = Plan.objects.create(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        protocol_version=protocol_version,
+        created_by=by,
+    )
+    version = PlanVersion(
+        clinic_id=patient.clinic_id,
+        plan=plan,
+        number=1,
+        kind=AmendmentKind.INITIAL,
+        phase=phase,
+        start_on=start_on,
+        created_by=by,
+        readiness=[i.as_dict() for i in items],
+    )
     _fill_version(version, sized, soft_reason)
     version.save()
     _write_doses(version, protocol, None)
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id,
-                 patient_id=patient.pk, obj=version, detail={"plan": plan.pk, "dose_mg": str(version.dose_mg)})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        obj=version,
+        detail={"plan": plan.pk, "dose_mg": str(version.dose_mg)},
+    )
     return version
 
 
@@ -321,9 +408,16 @@ def _require_draft(version: PlanVersion) -> None:
 
 @transaction.atomic
 def edit_draft(
-    *, version: PlanVersion, phase: str, start_on: date, requested_mg: Decimal | None,
-    soft_reason: str = "", reason: str = "", by: User, request: HttpRequest | None = None,
-) -> PlanVersion:  # fmt: skip
+    *,
+    version: PlanVersion,
+    phase: str,
+    start_on: date,
+    requested_mg: Decimal | None,
+    soft_reason: str = "",
+    reason: str = "",
+    by: User,
+    request: HttpRequest | None = None,
+) -> PlanVersion:
     version = (
         PlanVersion.objects.select_for_update(of=("self",))
         .select_related("plan__patient", "plan__protocol_version")
@@ -335,14 +429,26 @@ def edit_draft(
     _check_phase(protocol, phase)
     if version.kind != AmendmentKind.INITIAL and not reason.strip():
         raise PlanError("reason: an amendment needs a written reason")
-    sized = size_dose(protocol=protocol, patient=plan.patient, on=start_on, requested_mg=requested_mg,
-                      soft_reason=soft_reason)  # fmt: skip
+    sized = size_dose(
+        protocol=protocol,
+        patient=plan.patient,
+        on=start_on,
+        requested_mg=requested_mg,
+        soft_reason=soft_reason,
+    )
     version.phase, version.start_on, version.reason = phase, start_on, reason.strip()
     _fill_version(version, sized, soft_reason)
     version.save()
     _write_doses(version, protocol, _previous(version))
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=version.clinic_id,
-                 patient_id=plan.patient_id, obj=version, detail={"dose_mg": str(version.dose_mg)})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=version.clinic_id,
+        patient_id=plan.patient_id,
+        obj=version,
+        detail={"dose_mg": str(version.dose_mg)},
+    )
     return version
 
 
@@ -362,9 +468,17 @@ def _next_status(version: PlanVersion) -> str:
 
 @transaction.atomic
 def amend_plan(
-    *, plan: Plan, kind: str, reason: str, requested_mg: Decimal | None, phase: str | None,
-    start_on: date, soft_reason: str = "", by: User, request: HttpRequest | None = None,
-) -> PlanVersion:  # fmt: skip
+    *,
+    plan: Plan,
+    kind: str,
+    reason: str,
+    requested_mg: Decimal | None,
+    phase: str | None,
+    start_on: date,
+    soft_reason: str = "",
+    by: User,
+    request: HttpRequest | None = None,
+) -> PlanVersion:
     """Draft an amendment (titration, phase change, booster, pause, resume, stop) as a new version."""
     plan = (
         Plan.objects.select_for_update(of=("self",))
@@ -388,33 +502,81 @@ def amend_plan(
         phase = "booster"
     _check_phase(protocol, phase)
     keep_dose = kind in (AmendmentKind.PAUSE, AmendmentKind.STOP) and requested_mg is None
-    sized = size_dose(protocol=protocol, patient=plan.patient, on=start_on,
-                      requested_mg=current.dose_mg if keep_dose else requested_mg, soft_reason=soft_reason or current.soft_limit_reason)  # fmt: skip
+    sized = size_dose(
+        protocol=protocol,
+        patient=plan.patient,
+        on=start_on,
+        requested_mg=current.dose_mg if keep_dose else requested_mg,
+        soft_reason=soft_reason or current.soft_limit_reason,
+    )
     number = current.number + 1
-    version = PlanVersion(clinic_id=plan.clinic_id, plan=plan, number=number, kind=kind, reason=reason.strip(),
-                          phase=phase, start_on=start_on, created_by=by, readiness=current.readiness)  # fmt: skip
+    version = PlanVersion(
+        clinic_id=plan.clinic_id,
+        plan=plan,
+        number=number,
+        kind=kind,
+        reason=reason.strip(),
+        phase=phase,
+        start_on=start_on,
+        created_by=by,
+        readiness=current.readiness,
+    )
     _fill_version(version, sized, soft_reason or current.soft_limit_reason)
     version.save()
     _write_doses(version, protocol, current)
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=plan.clinic_id, patient_id=plan.patient_id,
-                 obj=version, detail={"kind": kind, "reason": version.reason, "dose_mg": str(version.dose_mg)})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=plan.clinic_id,
+        patient_id=plan.patient_id,
+        obj=version,
+        detail={"kind": kind, "reason": version.reason, "dose_mg": str(version.dose_mg)},
+    )
     return version
 
 
 def frozen_content(version: PlanVersion, *, signer: User, signed_at: datetime) -> dict[str, Any]:
     """Everything a signature covers, as plain JSON values."""
     pv = version.plan.protocol_version
-    fields = ["number", "kind", "reason", "phase", "start_on", "weight_kg", "weight_measured_on",
-              "weight_was_stale", "dose_mg", "min_mg", "max_mg", "soft_limit", "soft_limit_reason",
-              "arithmetic", "volume_ml", "duration_minutes", "rate_mg_per_min", "rate_mg_per_h", "devices"]  # fmt: skip
+    fields = [
+        "number",
+        "kind",
+        "reason",
+        "phase",
+        "start_on",
+        "weight_kg",
+        "weight_measured_on",
+        "weight_was_stale",
+        "dose_mg",
+        "min_mg",
+        "max_mg",
+        "soft_limit",
+        "soft_limit_reason",
+        "arithmetic",
+        "volume_ml",
+        "duration_minutes",
+        "rate_mg_per_min",
+        "rate_mg_per_h",
+        "devices",
+    ]
     content = {name: _plain(getattr(version, name)) for name in fields}
     content |= {
-        "plan": version.plan_id, "patient": version.plan.patient_id, "clinic": version.clinic_id,
-        "protocol": {"key": pv.key, "version": pv.version,
-                     "sha256": hashlib.sha256(json.dumps(pv.data, sort_keys=True).encode()).hexdigest()},
-        "doses": [[d.number, d.phase, d.planned_on.isoformat(), str(d.dose_mg)] for d in version.doses.order_by("number")],
-        "signed_by": signer.pk, "signed_at": signed_at.isoformat(),
-    }  # fmt: skip
+        "plan": version.plan_id,
+        "patient": version.plan.patient_id,
+        "clinic": version.clinic_id,
+        "protocol": {
+            "key": pv.key,
+            "version": pv.version,
+            "sha256": hashlib.sha256(json.dumps(pv.data, sort_keys=True).encode()).hexdigest(),
+        },
+        "doses": [
+            [d.number, d.phase, d.planned_on.isoformat(), str(d.dose_mg)]
+            for d in version.doses.order_by("number")
+        ],
+        "signed_by": signer.pk,
+        "signed_at": signed_at.isoformat(),
+    }
     return content
 
 
@@ -448,8 +610,15 @@ def sign_plan(
     )
     status = _next_status(version)
     Plan.objects.filter(pk=version.plan_id).update(status=status)
-    audit.record(request=request, user=prescriber, action=Action.SIGN, clinic_id=version.clinic_id,
-                 patient_id=version.plan.patient_id, obj=version, detail={"sha256": digest})  # fmt: skip
+    audit.record(
+        request=request,
+        user=prescriber,
+        action=Action.SIGN,
+        clinic_id=version.clinic_id,
+        patient_id=version.plan.patient_id,
+        obj=version,
+        detail={"sha256": digest},
+    )
     if status == PlanStatus.ACTIVE and _previous(version) is None:
         _start_measurements(version.plan, prescriber, request)
     return PlanVersion.objects.select_related("plan").get(pk=version.pk)

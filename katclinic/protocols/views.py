@@ -61,17 +61,26 @@ def get_version_for_edit(request: StaffRequest, version_id: int) -> PlanVersion:
 @staff_view(Perm.VIEW_PATIENT_LIST)
 def library(request: StaffRequest) -> HttpResponse:
     versions = ProtocolVersion.objects.for_clinic(request.clinic).select_related("created_by")
-    return render(request, "protocols/library.html", {"versions": versions,
-                                                      "can_manage": has_perm(request, Perm.MANAGE_CLINIC)})  # fmt: skip
+    return render(
+        request,
+        "protocols/library.html",
+        {"versions": versions, "can_manage": has_perm(request, Perm.MANAGE_CLINIC)},
+    )
 
 
 @staff_view(Perm.VIEW_PATIENT_LIST)
 def detail(request: StaffRequest, version_id: int) -> HttpResponse:
     row = get_protocol_for_user(request, version_id)
     protocol = row.protocol
-    context = {"row": row, "p": protocol, "rows": sourced_rows(protocol), "unverified": protocol.unverified_thresholds(),
-               "can_manage": has_perm(request, Perm.MANAGE_CLINIC),
-               "in_use": row.plans.exists(), "statuses": ProtocolStatus}  # fmt: skip
+    context = {
+        "row": row,
+        "p": protocol,
+        "rows": sourced_rows(protocol),
+        "unverified": protocol.unverified_thresholds(),
+        "can_manage": has_perm(request, Perm.MANAGE_CLINIC),
+        "in_use": row.plans.exists(),
+        "statuses": ProtocolStatus,
+    }
     return render(request, "protocols/detail.html", context)
 
 
@@ -86,8 +95,14 @@ def new_version(request: StaffRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            row = services.create_protocol_version(clinic=request.clinic, text=data["text"], note=data["note"],
-                                                   activate=data["activate"], by=request.user, request=request)  # fmt: skip
+            row = services.create_protocol_version(
+                clinic=request.clinic,
+                text=data["text"],
+                note=data["note"],
+                activate=data["activate"],
+                by=request.user,
+                request=request,
+            )
         except ProtocolError as exc:
             form.add_error("text", [f"{problem}" for problem in exc.problems])
         else:
@@ -125,9 +140,14 @@ def patient_plans(request: StaffRequest, patient_id: int) -> HttpResponse:
     )
     plans = list(Plan.objects.filter(patient=patient).select_related("protocol_version"))
     rows = [_plan_context(plan) for plan in plans]
-    context = {"patient": patient, "tabs": chart_tabs(request, patient, "plan"), "plans": rows,
-               "weight": services.latest_weight(patient), "can_sign": has_perm(request, Perm.SIGN_PLAN),
-               "readiness": readiness.check(patient)}  # fmt: skip
+    context = {
+        "patient": patient,
+        "tabs": chart_tabs(request, patient, "plan"),
+        "plans": rows,
+        "weight": services.latest_weight(patient),
+        "can_sign": has_perm(request, Perm.SIGN_PLAN),
+        "readiness": readiness.check(patient),
+    }
     return render(request, "protocols/patient_plans.html", context)
 
 
@@ -139,8 +159,14 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
     appointments = {a.planned_dose_id: a for a in plan.appointments.exclude(planned_dose=None)}
     doses = [(d, appointments.get(d.pk)) for d in current.doses.all()] if current else []
     draft = next((v for v in versions if not v.is_signed), None)
-    return {"plan": plan, "versions": versions, "current": current, "draft": draft, "doses": doses,
-            "exposure": services.exposure(plan)}  # fmt: skip
+    return {
+        "plan": plan,
+        "versions": versions,
+        "current": current,
+        "draft": draft,
+        "doses": doses,
+        "exposure": services.exposure(plan),
+    }
 
 
 @staff_view(Perm.SIGN_PLAN)
@@ -154,10 +180,15 @@ def create_plan(request: StaffRequest, patient_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             version = services.create_plan(
-                patient=patient, protocol_version=data["protocol_version"], phase=data["phase"],
-                start_on=data["start_on"], requested_mg=data["dose_mg"], soft_reason=data["soft_limit_reason"],
-                by=request.user, request=request,
-            )  # fmt: skip
+                patient=patient,
+                protocol_version=data["protocol_version"],
+                phase=data["phase"],
+                start_on=data["start_on"],
+                requested_mg=data["dose_mg"],
+                soft_reason=data["soft_limit_reason"],
+                by=request.user,
+                request=request,
+            )
         except services.PlanError as exc:
             form.add_error(None, str(exc))
         else:
@@ -165,23 +196,41 @@ def create_plan(request: StaffRequest, patient_id: int) -> HttpResponse:
                 request, f"Draft plan created: {version.dose_mg} mg. Review and sign it."
             )
             return redirect("protocols:patient_plans", patient.pk)
-    return _form_page(request, form, title=f"New plan for {patient.full_name}", patient=patient,
-                      readiness=readiness.check(patient), weight=services.latest_weight(patient))  # fmt: skip
+    return _form_page(
+        request,
+        form,
+        title=f"New plan for {patient.full_name}",
+        patient=patient,
+        readiness=readiness.check(patient),
+        weight=services.latest_weight(patient),
+    )
 
 
 @staff_view(Perm.SIGN_PLAN)
 @require_http_methods(["GET", "POST"])
 def edit_draft(request: StaffRequest, version_id: int) -> HttpResponse:
     version = get_version_for_edit(request, version_id)
-    initial = {"phase": version.phase, "start_on": version.start_on, "dose_mg": version.dose_mg,
-               "reason": version.reason, "soft_limit_reason": version.soft_limit_reason}  # fmt: skip
+    initial = {
+        "phase": version.phase,
+        "start_on": version.start_on,
+        "dose_mg": version.dose_mg,
+        "reason": version.reason,
+        "soft_limit_reason": version.soft_limit_reason,
+    }
     form = DraftForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.edit_draft(version=version, phase=data["phase"], start_on=data["start_on"],
-                                requested_mg=data["dose_mg"], soft_reason=data["soft_limit_reason"],
-                                reason=data["reason"], by=request.user, request=request)  # fmt: skip
+            services.edit_draft(
+                version=version,
+                phase=data["phase"],
+                start_on=data["start_on"],
+                requested_mg=data["dose_mg"],
+                soft_reason=data["soft_limit_reason"],
+                reason=data["reason"],
+                by=request.user,
+                request=request,
+            )
         except services.PlanError as exc:
             form.add_error(None, str(exc))
         else:
@@ -215,9 +264,17 @@ def amend(request: StaffRequest, plan_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.amend_plan(plan=plan, kind=data["kind"], reason=data["reason"], requested_mg=data["dose_mg"],
-                                phase=data["phase"] or None, start_on=data["start_on"],
-                                soft_reason=data["soft_limit_reason"], by=request.user, request=request)  # fmt: skip
+            services.amend_plan(
+                plan=plan,
+                kind=data["kind"],
+                reason=data["reason"],
+                requested_mg=data["dose_mg"],
+                phase=data["phase"] or None,
+                start_on=data["start_on"],
+                soft_reason=data["soft_limit_reason"],
+                by=request.user,
+                request=request,
+            )
         except services.PlanError as exc:
             form.add_error(None, str(exc))
         else:

@@ -45,6 +45,11 @@ def list_appointments(request: HttpRequest) -> QuerySet[Appointment]:
 def patient_appointments(request: HttpRequest, patient_id: int) -> QuerySet[Appointment]:
     require_scope(request, Scope.APPOINTMENTS_READ)
     patient = get_patient_for_user(request, patient_id)
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"via": "api", "section": "appointments"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"via": "api", "section": "appointments"},
+    )
     return Appointment.objects.filter(patient=patient).order_by("start", "pk")

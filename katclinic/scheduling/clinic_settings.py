@@ -13,26 +13,101 @@ KAP_ARC = (
 )
 OPERATIONAL = "Operational default, not a clinical figure; set by the clinic."
 
-define(key="scheduling_dosing_minutes", label="Length of a dosing session",
-       kind="int", default=180, unit="min",
-       source=KAP_ARC + " It must hold the infusion plus the 120 min observation (REMS, clinical.md section 2).",
-       minimum=Decimal(30), maximum=Decimal(480), group=SESSIONS)  # fmt: skip
-define(key="scheduling_preparation_minutes", label="Length of a preparation session", kind="int",
-       default=60, unit="min", source=KAP_ARC, minimum=Decimal(15), maximum=Decimal(240), group=SESSIONS)  # fmt: skip
-define(key="scheduling_integration_minutes", label="Length of an integration session", kind="int",
-       default=60, unit="min", source=KAP_ARC, minimum=Decimal(15), maximum=Decimal(240), group=SESSIONS)  # fmt: skip
-define(key="scheduling_visit_minutes", label="Length of a consultation, screening or follow-up visit",
-       kind="int", default=60, unit="min", source=OPERATIONAL, minimum=Decimal(15), maximum=Decimal(240),
-       group=SESSIONS)  # fmt: skip
-define(key="scheduling_slot_minutes", label="Booking grid", kind="int", default=30, unit="min",
-       source=OPERATIONAL, minimum=Decimal(5), maximum=Decimal(120), group=SESSIONS)  # fmt: skip
-define(key="scheduling_reminder_offsets_hours", label="Send reminders this many hours before (comma-separated)",
-       kind="text", default="48,2", source=OPERATIONAL, group=REMINDERS)  # fmt: skip
-define(key="scheduling_reminder_sms", label="Also send reminders by SMS", kind="bool", default=False,
-       source=OPERATIONAL, group=REMINDERS)  # fmt: skip
-define(key="scheduling_reminder_max_attempts", label="Attempts before a reminder is marked failed",
-       kind="int", default=4, source=OPERATIONAL, minimum=Decimal(1), maximum=Decimal(10), group=REMINDERS)  # fmt: skip
-define(key="scheduling_online_requests", label="Patients may request a consultation slot online",
-       kind="bool", default=False, source=OPERATIONAL, group=REQUESTS)  # fmt: skip
-define(key="scheduling_front_desk_email", label="Where online consultation requests are sent",
-       kind="text", default="", source=OPERATIONAL, group=REQUESTS)  # fmt: skip
+define(
+    key="scheduling_dosing_minutes",
+    label="Length of a dosing session",
+    kind="int",
+    default=180,
+    unit="min",
+    source=KAP_ARC
+    + " It must hold the infusion plus the 120 min observation (REMS, clinical.md section 2).",
+    minimum=Decimal(30),
+    maximum=Decimal(480),
+    group=SESSIONS,
+)
+define(
+    key="scheduling_preparation_minutes",
+    label="Length of a preparation session",
+    kind="int",
+    default=60,
+    unit="min",
+    source=KAP_ARC,
+    minimum=Decimal(15),
+    maximum=Decimal(240),
+    group=SESSIONS,
+)
+define(
+    key="scheduling_integration_minutes",
+    label="Length of an integration session",
+    kind="int",
+    default=60,
+    unit="min",
+    source=KAP_ARC,
+    minimum=Decimal(15),
+    maximum=Decimal(240),
+    group=SESSIONS,
+)
+define(
+    key="scheduling_visit_minutes",
+    label="Length of a consultation, screening or follow-up visit",
+    kind="int",
+    default=60,
+    unit="min",
+    source=OPERATIONAL,
+    minimum=Decimal(15),
+    maximum=Decimal(240),
+    group=SESSIONS,
+)
+define(
+    key="scheduling_slot_minutes",
+    label="Booking grid",
+    kind="int",
+    default=30,
+    unit="min",
+    source=OPERATIONAL,
+    minimum=Decimal(5),
+    maximum=Decimal(120),
+    group=SESSIONS,
+)
+define(
+    key="scheduling_reminder_offsets_hours",
+    label="Send reminders this many hours before (comma-separated)",
+    kind="text",
+    default="48,2",
+    source=OPERATIONAL,
+    group=REMINDERS,
+)
+define(
+    key="scheduling_reminder_sms",
+    label="Also send reminders by SMS",
+    kind="bool",
+    default=False,
+    source=OPERATIONAL,
+    group=REMINDERS,
+)
+define(
+    key="scheduling_reminder_max_attempts",
+    label="Attempts before a reminder is marked failed",
+    kind="int",
+    default=4,
+    source=OPERATIONAL,
+    minimum=Decimal(1),
+    maximum=Decimal(10),
+    group=REMINDERS,
+)
+define(
+    key="scheduling_online_requests",
+    label="Patients may request a consultation slot online",
+    kind="bool",
+    default=False,
+    source=OPERATIONAL,
+    group=REQUESTS,
+)
+define(
+    key="scheduling_front_desk_email",
+    label="Where online consultation requests are sent",
+    kind="text",
+    default="",
+    source=OPERATIONAL,
+    group=REQUESTS,
+)

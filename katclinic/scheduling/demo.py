@@ -28,8 +28,13 @@ def _hours(world: DemoWorld, clinic: Clinic) -> None:
         if clinic == world.clinics[0]
         else ["prescriber", "director"]
     )
-    rows = [StaffAvailability(clinic=clinic, staff=world.staff[key], weekday=day, starts=time(8), ends=time(18))
-            for key in keys for day in range(5)]  # fmt: skip
+    rows = [
+        StaffAvailability(
+            clinic=clinic, staff=world.staff[key], weekday=day, starts=time(8), ends=time(18)
+        )
+        for key in keys
+        for day in range(5)
+    ]
     StaffAvailability.objects.bulk_create(rows)
 
 

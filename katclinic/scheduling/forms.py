@@ -38,8 +38,15 @@ class BookForm(SlotForm):
 
 
 class StateForm(forms.Form):
-    state = forms.ChoiceField(choices=[("confirmed", "Confirm"), ("checked_in", "Check in"), ("completed", "Complete"),
-                                       ("no_show", "No-show"), ("cancelled", "Cancel")])  # fmt: skip
+    state = forms.ChoiceField(
+        choices=[
+            ("confirmed", "Confirm"),
+            ("checked_in", "Check in"),
+            ("completed", "Complete"),
+            ("no_show", "No-show"),
+            ("cancelled", "Cancel"),
+        ]
+    )
     reason = forms.CharField(max_length=500, required=False, label="Reason (required to cancel)")
 
 

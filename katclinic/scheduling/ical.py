@@ -26,8 +26,14 @@ def issue_feed(*, clinic: Clinic, staff: User, request: HttpRequest | None = Non
     feed = CalendarFeed.objects.create(
         clinic=clinic, staff=staff, token_hash=hash_feed_token(raw), prefix=raw[:8]
     )
-    audit.record(request=request, user=staff, action=Action.SECURITY, clinic_id=clinic.pk, obj=feed,
-                 detail={"calendar_feed": "issued"})  # fmt: skip
+    audit.record(
+        request=request,
+        user=staff,
+        action=Action.SECURITY,
+        clinic_id=clinic.pk,
+        obj=feed,
+        detail={"calendar_feed": "issued"},
+    )
     return raw
 
 
@@ -39,8 +45,14 @@ def revoke_feeds(
         revoked_at=timezone.now()
     )
     if record and count:
-        audit.record(request=request, user=staff, action=Action.SECURITY, clinic_id=clinic.pk,
-                     object_type="scheduling.calendarfeed", detail={"calendar_feed": "revoked"})  # fmt: skip
+        audit.record(
+            request=request,
+            user=staff,
+            action=Action.SECURITY,
+            clinic_id=clinic.pk,
+            object_type="scheduling.calendarfeed",
+            detail={"calendar_feed": "revoked"},
+        )
     return count
 
 
@@ -66,18 +78,33 @@ def render(feed: CalendarFeed, now: datetime | None = None) -> str:
     """The feed as iCalendar text. Deliberately carries no patient identifier of any kind."""
     now = now or timezone.now()
     appointments = (
-        Appointment.objects.filter(clinic=feed.clinic, staff=feed.staff, start__gte=now - WINDOW_BACK,
-                                   start__lte=now + WINDOW_AHEAD).live()
-        .select_related("room", "chair__room").order_by("start")
-    )  # fmt: skip
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//KAT Clinic//Staff calendar//EN",
-             f"X-WR-CALNAME:{_escape(feed.clinic.name)}"]  # fmt: skip
+        Appointment.objects.filter(
+            clinic=feed.clinic,
+            staff=feed.staff,
+            start__gte=now - WINDOW_BACK,
+            start__lte=now + WINDOW_AHEAD,
+        )
+        .live()
+        .select_related("room", "chair__room")
+        .order_by("start")
+    )
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//KAT Clinic//Staff calendar//EN",
+        f"X-WR-CALNAME:{_escape(feed.clinic.name)}",
+    ]
     for appt in appointments:
         lines += [
-            "BEGIN:VEVENT", f"UID:appointment-{appt.pk}@katclinic", f"DTSTAMP:{_stamp(now)}",
-            f"DTSTART:{_stamp(appt.start)}", f"DTEND:{_stamp(appt.end)}",
-            f"SUMMARY:{_escape(appt.get_kind_display())}", f"LOCATION:{_escape(appt.place)}",
-            f"STATUS:{'CONFIRMED' if appt.state != 'booked' else 'TENTATIVE'}", "END:VEVENT",
-        ]  # fmt: skip
+            "BEGIN:VEVENT",
+            f"UID:appointment-{appt.pk}@katclinic",
+            f"DTSTAMP:{_stamp(now)}",
+            f"DTSTART:{_stamp(appt.start)}",
+            f"DTEND:{_stamp(appt.end)}",
+            f"SUMMARY:{_escape(appt.get_kind_display())}",
+            f"LOCATION:{_escape(appt.place)}",
+            f"STATUS:{'CONFIRMED' if appt.state != 'booked' else 'TENTATIVE'}",
+            "END:VEVENT",
+        ]
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"

@@ -166,17 +166,31 @@ class Appointment(models.Model):
             models.Index(fields=["chair", "start"]),
         ]
         constraints: ClassVar = [
-            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_ends_after_start"),
-            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="appointment_kind_valid"),
-            models.CheckConstraint(condition=Q(state__in=State.values), name="appointment_state_valid"),
-            models.CheckConstraint(condition=~Q(kind="dosing") | Q(chair__isnull=False),
-                                   name="dosing_needs_chair"),
-            models.CheckConstraint(condition=~Q(state="cancelled") | ~Q(cancel_reason=""),
-                                   name="cancel_needs_reason"),
-            models.UniqueConstraint(fields=["chair", "start"], condition=LIVE, name="one_live_start_per_chair"),
-            models.UniqueConstraint(fields=["room", "start"], condition=LIVE, name="one_live_start_per_room"),
-            models.UniqueConstraint(fields=["staff", "start"], condition=LIVE, name="one_live_start_per_staff"),
-        ]  # fmt: skip
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="appointment_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=Kind.values), name="appointment_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=State.values), name="appointment_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="dosing") | Q(chair__isnull=False), name="dosing_needs_chair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="cancelled") | ~Q(cancel_reason=""), name="cancel_needs_reason"
+            ),
+            models.UniqueConstraint(
+                fields=["chair", "start"], condition=LIVE, name="one_live_start_per_chair"
+            ),
+            models.UniqueConstraint(
+                fields=["room", "start"], condition=LIVE, name="one_live_start_per_room"
+            ),
+            models.UniqueConstraint(
+                fields=["staff", "start"], condition=LIVE, name="one_live_start_per_staff"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.start:%Y-%m-%d %H:%M}"
@@ -217,10 +231,16 @@ class Reminder(models.Model):
         ordering: ClassVar = ["send_at"]
         indexes: ClassVar = [models.Index(fields=["state", "next_attempt_at"])]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["appointment", "channel", "send_at"], name="reminder_unique"),
-            models.CheckConstraint(condition=Q(state__in=ReminderState.values), name="reminder_state_valid"),
-            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="reminder_channel_valid"),
-        ]  # fmt: skip
+            models.UniqueConstraint(
+                fields=["appointment", "channel", "send_at"], name="reminder_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=ReminderState.values), name="reminder_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="reminder_channel_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} reminder at {self.send_at:%Y-%m-%d %H:%M}"

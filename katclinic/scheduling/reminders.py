@@ -39,11 +39,17 @@ def create_for(appointment: Appointment) -> list[Reminder]:
     channels = [Channel.EMAIL] + ([Channel.SMS] if values["scheduling_reminder_sms"] else [])
     now = timezone.now()
     rows = [
-        Reminder(clinic_id=appointment.clinic_id, appointment=appointment, channel=channel,
-                 send_at=appointment.start - timedelta(hours=hours), next_attempt_at=appointment.start - timedelta(hours=hours))
-        for hours in offsets(appointment.clinic) for channel in channels
+        Reminder(
+            clinic_id=appointment.clinic_id,
+            appointment=appointment,
+            channel=channel,
+            send_at=appointment.start - timedelta(hours=hours),
+            next_attempt_at=appointment.start - timedelta(hours=hours),
+        )
+        for hours in offsets(appointment.clinic)
+        for channel in channels
         if appointment.start - timedelta(hours=hours) > now
-    ]  # fmt: skip
+    ]
     return Reminder.objects.bulk_create(rows)
 
 
@@ -79,8 +85,11 @@ def message(appointment: Appointment) -> tuple[str, str]:
     """(subject, body) of a reminder."""
     local = appointment.start.astimezone(clinic_tz(appointment.clinic))
     clinic = appointment.clinic
-    body = [f"This is a reminder of your {appointment.get_kind_display().lower()} at {clinic.name}",
-            f"on {local:%A %d %B %Y} at {local:%H:%M}.", ""]  # fmt: skip
+    body = [
+        f"This is a reminder of your {appointment.get_kind_display().lower()} at {clinic.name}",
+        f"on {local:%A %d %B %Y} at {local:%H:%M}.",
+        "",
+    ]
     if appointment.kind == Kind.DOSING and appointment.plan is not None:
         protocol = appointment.plan.protocol_version.protocol
         body += [
@@ -139,10 +148,15 @@ def send_due(now: datetime | None = None) -> int:
         with transaction.atomic():
             reminder = (
                 Reminder.objects.select_for_update(of=("self",))
-                .select_related("clinic", "appointment__patient", "appointment__clinic",
-                                "appointment__plan__protocol_version")
-                .filter(pk=pk, state=ReminderState.PENDING).first()
-            )  # fmt: skip
+                .select_related(
+                    "clinic",
+                    "appointment__patient",
+                    "appointment__clinic",
+                    "appointment__plan__protocol_version",
+                )
+                .filter(pk=pk, state=ReminderState.PENDING)
+                .first()
+            )
             if reminder is None:
                 continue
             if reminder.appointment.start <= now:

@@ -57,12 +57,16 @@ def _staff_conflicts(clinic: Clinic, slot: Slot, exclude: int | None) -> list[st
     problems = []
     windows = StaffAvailability.objects.filter(clinic=clinic, staff=slot.staff)
     if windows.exists():
-        fits = windows.filter(weekday=local_start.weekday(), starts__lte=local_start.time(),
-                              ends__gte=local_end.time()).exists()  # fmt: skip
+        fits = windows.filter(
+            weekday=local_start.weekday(),
+            starts__lte=local_start.time(),
+            ends__gte=local_end.time(),
+        ).exists()
         if not fits or local_start.date() != local_end.date():
             problems.append(f"{slot.staff.full_name} does not work then")
-    away = StaffLeave.objects.filter(staff=slot.staff, starts_on__lte=local_end.date(),
-                                     ends_on__gte=local_start.date()).exists()  # fmt: skip
+    away = StaffLeave.objects.filter(
+        staff=slot.staff, starts_on__lte=local_end.date(), ends_on__gte=local_start.date()
+    ).exists()
     if away:
         problems.append(f"{slot.staff.full_name} is on leave")
     clash = (
@@ -114,8 +118,10 @@ def _lock(slot: Slot) -> None:
 
 def _check_resources(clinic: Clinic, slot: Slot) -> None:
     wrong = [
-        name for name, obj in (("chair", slot.chair), ("room", slot.room)) if obj is not None and obj.clinic_id != clinic.pk
-    ]  # fmt: skip
+        name
+        for name, obj in (("chair", slot.chair), ("room", slot.room))
+        if obj is not None and obj.clinic_id != clinic.pk
+    ]
     if (
         wrong
         or not StaffMembership.objects.active().filter(user=slot.staff, clinic=clinic).exists()
@@ -125,9 +131,16 @@ def _check_resources(clinic: Clinic, slot: Slot) -> None:
 
 @transaction.atomic
 def book(
-    *, patient: Patient, kind: str, slot: Slot, by: User, plan: Plan | None = None,
-    planned_dose: PlannedDose | None = None, note: str = "", request: HttpRequest | None = None,
-) -> Appointment:  # fmt: skip
+    *,
+    patient: Patient,
+    kind: str,
+    slot: Slot,
+    by: User,
+    plan: Plan | None = None,
+    planned_dose: PlannedDose | None = None,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> Appointment:
     """Book one appointment, or raise ScheduleConflict naming what is in the way."""
     clinic = patient.clinic
     _check_resources(clinic, slot)
@@ -138,14 +151,31 @@ def book(
     try:
         with transaction.atomic():
             appointment = Appointment.objects.create(
-                clinic=clinic, patient=patient, kind=kind, staff=slot.staff, room=slot.room, chair=slot.chair,
-                start=slot.start, end=slot.end, plan=plan, planned_dose=planned_dose, note=note, created_by=by,
-            )  # fmt: skip
+                clinic=clinic,
+                patient=patient,
+                kind=kind,
+                staff=slot.staff,
+                room=slot.room,
+                chair=slot.chair,
+                start=slot.start,
+                end=slot.end,
+                plan=plan,
+                planned_dose=planned_dose,
+                note=note,
+                created_by=by,
+            )
     except IntegrityError:
         raise ScheduleConflict(["another booking took this slot a moment ago"]) from None
     reminders.create_for(appointment)
-    audit.record(request=request, user=by, action=Action.CREATE, clinic_id=clinic.pk, patient_id=patient.pk,
-                 obj=appointment, detail={"kind": kind, "start": slot.start.isoformat()})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.CREATE,
+        clinic_id=clinic.pk,
+        patient_id=patient.pk,
+        obj=appointment,
+        detail={"kind": kind, "start": slot.start.isoformat()},
+    )
     return appointment
 
 
@@ -170,9 +200,15 @@ def reschedule(
     appointment.save(update_fields=["staff", "room", "chair", "start", "end"])
     reminders.cancel_pending(appointment)
     reminders.create_for(appointment)
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=clinic.pk,
-                 patient_id=appointment.patient_id, obj=appointment,
-                 detail={"moved": [before, slot.start.isoformat()]})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=clinic.pk,
+        patient_id=appointment.patient_id,
+        obj=appointment,
+        detail={"moved": [before, slot.start.isoformat()]},
+    )
     return appointment
 
 
@@ -209,9 +245,15 @@ def set_state(
     appointment.save(update_fields=["state", "cancel_reason"])
     if target in (State.CANCELLED, State.NO_SHOW):
         reminders.cancel_pending(appointment)
-    audit.record(request=request, user=by, action=Action.UPDATE, clinic_id=appointment.clinic_id,
-                 patient_id=appointment.patient_id, obj=appointment,
-                 detail={"state": [previous, target.value], "reason": appointment.cancel_reason})  # fmt: skip
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.UPDATE,
+        clinic_id=appointment.clinic_id,
+        patient_id=appointment.patient_id,
+        obj=appointment,
+        detail={"state": [previous, target.value], "reason": appointment.cancel_reason},
+    )
     return appointment
 
 
@@ -267,16 +309,35 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
     limit = version.doses.count() if open_ended or version.doses.exists() else None
     first = not plan.appointments.exists()
     proposal = propose_schedule(
-        protocol, start=start_on, first_phase=version.phase, clinic_hours=clinic_hours(clinic), tz=clinic_tz(clinic),
-        session_minutes=session_lengths(clinic), busy=busy, max_doses=limit or None, include_preparation=first,
+        protocol,
+        start=start_on,
+        first_phase=version.phase,
+        clinic_hours=clinic_hours(clinic),
+        tz=clinic_tz(clinic),
+        session_minutes=session_lengths(clinic),
+        busy=busy,
+        max_doses=limit or None,
+        include_preparation=first,
         slot_minutes=int(get_setting(clinic, "scheduling_slot_minutes")),
-    )  # fmt: skip
+    )
     rows = []
     for item in proposal:
         chair, room = _free_place(clinic, item.kind, item.start, item.end)
         slot = Slot(staff, item.start, item.end, room, chair)
-        rows.append(ProposedRow(item.kind, item.phase, item.number, item.start, item.end, item.reason, chair,
-                                room, staff, tuple(conflicts(clinic, slot, kind=item.kind))))  # fmt: skip
+        rows.append(
+            ProposedRow(
+                item.kind,
+                item.phase,
+                item.number,
+                item.start,
+                item.end,
+                item.reason,
+                chair,
+                room,
+                staff,
+                tuple(conflicts(clinic, slot, kind=item.kind)),
+            )
+        )
     return rows
 
 
@@ -295,8 +356,18 @@ def book_plan_schedule(
             planned, dose_index = doses[dose_index], dose_index + 1
         slot = Slot(row.staff, row.start, row.end, row.room, row.chair)
         try:
-            booked.append(book(patient=plan.patient, kind=row.kind, slot=slot, by=by, plan=plan,
-                               planned_dose=planned, note=row.reason[:300], request=request))  # fmt: skip
+            booked.append(
+                book(
+                    patient=plan.patient,
+                    kind=row.kind,
+                    slot=slot,
+                    by=by,
+                    plan=plan,
+                    planned_dose=planned,
+                    note=row.reason[:300],
+                    request=request,
+                )
+            )
         except ScheduleConflict as exc:
             local = row.start.astimezone(clinic_tz(plan.clinic))
             problems.append(f"{row.kind} {row.number} on {local:%Y-%m-%d %H:%M}: {exc}")
@@ -307,8 +378,11 @@ def book_plan_schedule(
 
 def default_end(clinic: Clinic, kind: str, start: datetime) -> datetime:
     lengths = session_lengths(clinic)
-    minutes = {Kind.DOSING: lengths.dosing, Kind.PREPARATION: lengths.preparation,
-               Kind.INTEGRATION: lengths.integration}.get(Kind(kind), int(get_setting(clinic, "scheduling_visit_minutes")))  # fmt: skip
+    minutes = {
+        Kind.DOSING: lengths.dosing,
+        Kind.PREPARATION: lengths.preparation,
+        Kind.INTEGRATION: lengths.integration,
+    }.get(Kind(kind), int(get_setting(clinic, "scheduling_visit_minutes")))
     return start + timedelta(minutes=minutes)
 
 

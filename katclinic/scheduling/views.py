@@ -64,26 +64,39 @@ def day(request: StaffRequest) -> HttpResponse:
         chosen = services.today(request.clinic)
     start, end = services.next_days(request.clinic, chosen, 1)
     appointments = (
-        Appointment.objects.for_clinic(request.clinic).filter(start__gte=start, start__lt=end)
-        .select_related("patient", "staff", "room", "chair__room").order_by("start", "pk")
-    )  # fmt: skip
+        Appointment.objects.for_clinic(request.clinic)
+        .filter(start__gte=start, start__lt=end)
+        .select_related("patient", "staff", "room", "chair__room")
+        .order_by("start", "pk")
+    )
     return render(request, "scheduling/day.html", {"appointments": appointments, "day": chosen})
 
 
 @staff_view(Perm.VIEW_DEMOGRAPHICS)
 def patient_appointments(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id)
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"section": "appointments"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "appointments"},
+    )
     appointments = (
         Appointment.objects.filter(patient=patient)
         .select_related("staff", "room", "chair__room")
         .order_by("-start")
     )
     plans = Plan.objects.filter(patient=patient, status="active").select_related("protocol_version")
-    context = {"patient": patient, "tabs": chart_tabs(request, patient, "appointments"),
-               "appointments": appointments, "plans": plans, "can_schedule": has_perm(request, Perm.SCHEDULE),
-               "form": BookForm(clinic=request.clinic), "state_form": StateForm()}  # fmt: skip
+    context = {
+        "patient": patient,
+        "tabs": chart_tabs(request, patient, "appointments"),
+        "appointments": appointments,
+        "plans": plans,
+        "can_schedule": has_perm(request, Perm.SCHEDULE),
+        "form": BookForm(clinic=request.clinic),
+        "state_form": StateForm(),
+    }
     return render(request, "scheduling/patient.html", context)
 
 
@@ -95,18 +108,33 @@ def book(request: StaffRequest, patient_id: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         start = _aware(request.clinic, data["start"])
-        slot = services.Slot(data["staff"], start, services.default_end(request.clinic, data["kind"], start),
-                             data["room"], data["chair"])  # fmt: skip
+        slot = services.Slot(
+            data["staff"],
+            start,
+            services.default_end(request.clinic, data["kind"], start),
+            data["room"],
+            data["chair"],
+        )
         try:
-            services.book(patient=patient, kind=data["kind"], slot=slot, by=request.user, note=data["note"],
-                          request=request)  # fmt: skip
+            services.book(
+                patient=patient,
+                kind=data["kind"],
+                slot=slot,
+                by=request.user,
+                note=data["note"],
+                request=request,
+            )
         except services.ScheduleConflict as exc:
             form.add_error(None, f"Not booked: {exc}")
         else:
             messages.success(request, "Booked.")
             return redirect("scheduling:patient_appointments", patient.pk)
-    return render(request, "scheduling/form.html", {"form": form, "title": "Book an appointment", "patient": patient},
-                  status=400)  # fmt: skip
+    return render(
+        request,
+        "scheduling/form.html",
+        {"form": form, "title": "Book an appointment", "patient": patient},
+        status=400,
+    )
 
 
 @staff_view(Perm.SCHEDULE)
@@ -116,15 +144,24 @@ def change_state(request: StaffRequest, appointment_id: int) -> HttpResponse:
     form = StateForm(request.POST)
     if form.is_valid():
         try:
-            services.set_state(appointment=appointment, state=form.cleaned_data["state"], by=request.user,
-                               reason=form.cleaned_data["reason"], request=request)  # fmt: skip
+            services.set_state(
+                appointment=appointment,
+                state=form.cleaned_data["state"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
         except services.ScheduleConflict as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, "Appointment updated.")
             return redirect("scheduling:patient_appointments", appointment.patient_id)
-    return render(request, "scheduling/form.html", {"form": form, "title": "Change appointment",
-                                                     "patient": appointment.patient}, status=400)  # fmt: skip
+    return render(
+        request,
+        "scheduling/form.html",
+        {"form": form, "title": "Change appointment", "patient": appointment.patient},
+        status=400,
+    )
 
 
 @staff_view(Perm.SCHEDULE)
@@ -142,8 +179,13 @@ def reschedule(request: StaffRequest, appointment_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         start = _aware(request.clinic, data["start"])
-        slot = services.Slot(data["staff"], start, start + (appointment.end - appointment.start), data["room"],
-                             data["chair"])  # fmt: skip
+        slot = services.Slot(
+            data["staff"],
+            start,
+            start + (appointment.end - appointment.start),
+            data["room"],
+            data["chair"],
+        )
         try:
             services.reschedule(
                 appointment=appointment, slot=slot, by=request.user, request=request
@@ -153,8 +195,12 @@ def reschedule(request: StaffRequest, appointment_id: int) -> HttpResponse:
         else:
             messages.success(request, "Moved.")
             return redirect("scheduling:patient_appointments", appointment.patient_id)
-    return render(request, "scheduling/form.html", {"form": form, "title": "Move appointment",
-                                                     "patient": appointment.patient}, status=400 if form.errors else 200)  # fmt: skip
+    return render(
+        request,
+        "scheduling/form.html",
+        {"form": form, "title": "Move appointment", "patient": appointment.patient},
+        status=400 if form.errors else 200,
+    )
 
 
 @staff_view(Perm.SCHEDULE)
@@ -167,8 +213,13 @@ def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
     )
     if plan is None:
         deny(request, reason="no such plan in the active clinic", not_found=True)
-    audit.record(request=request, action=Action.VIEW, patient_id=plan.patient_id, obj=plan,
-                 detail={"section": "plan schedule"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=plan.patient_id,
+        obj=plan,
+        detail={"section": "plan schedule"},
+    )
     initial = {
         "staff": plan.patient.responsible_clinician_id,
         "start_on": services.today(request.clinic),
@@ -178,8 +229,9 @@ def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
     status = 200
     if form.is_bound and form.is_valid():
         try:
-            rows = services.propose_for_plan(plan=plan, staff=form.cleaned_data["staff"],
-                                             start_on=form.cleaned_data["start_on"])  # fmt: skip
+            rows = services.propose_for_plan(
+                plan=plan, staff=form.cleaned_data["staff"], start_on=form.cleaned_data["start_on"]
+            )
             if request.method == "POST":
                 services.book_plan_schedule(plan=plan, rows=rows, by=request.user, request=request)
                 messages.success(request, f"Booked {len(rows)} appointments.")
@@ -196,8 +248,9 @@ def failed_reminders(request: StaffRequest) -> HttpResponse:
     reminders = (
         Reminder.objects.filter(clinic=request.clinic)
         .filter(state__in=[ReminderState.FAILED, ReminderState.PENDING], attempts__gt=0)
-        .select_related("appointment__patient").order_by("-next_attempt_at")[:200]
-    )  # fmt: skip
+        .select_related("appointment__patient")
+        .order_by("-next_attempt_at")[:200]
+    )
     return render(request, "scheduling/failed_reminders.html", {"reminders": reminders})
 
 
@@ -235,8 +288,12 @@ def request_slot(request: HttpRequest, clinic_slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         _store_request(clinic, form.cleaned_data)
         return render(request, "scheduling/request_done.html", {"clinic": clinic})
-    return render(request, "scheduling/request.html", {"form": form, "clinic": clinic},
-                  status=400 if form.errors else 200)  # fmt: skip
+    return render(
+        request,
+        "scheduling/request.html",
+        {"form": form, "clinic": clinic},
+        status=400 if form.errors else 200,
+    )
 
 
 @transaction.atomic
@@ -248,9 +305,14 @@ def _store_request(clinic: Clinic, data: dict[str, Any]) -> AppointmentRequest:
     to = str(get_setting(clinic, "scheduling_front_desk_email")).strip() or clinic.email
     if to:
         # No personal details in the email: front desk reads the request signed in.
-        transaction.on_commit(lambda: send_mail(f"New consultation request at {clinic.name}",
-                                                "A consultation request is waiting in KAT Clinic under Scheduling > Requests.",
-                                                None, [to]))  # fmt: skip
+        transaction.on_commit(
+            lambda: send_mail(
+                f"New consultation request at {clinic.name}",
+                "A consultation request is waiting in KAT Clinic under Scheduling > Requests.",
+                None,
+                [to],
+            )
+        )
     return row
 
 

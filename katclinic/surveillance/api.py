@@ -65,8 +65,13 @@ def _patient(request: HttpRequest, patient_id: int, scope: Scope, section: str) 
     require_scope(request, scope)
     require_perm(request, Perm.VIEW_CLINICAL)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"section": section, "via": "api"})  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": section, "via": "api"},
+    )
     return patient
 
 
@@ -78,8 +83,12 @@ def patient_exposure(request: HttpRequest, patient_id: int) -> Any:
     patient = _patient(request, patient_id, Scope.SESSIONS_READ, "exposure")
     now = timezone.now()
     result = exposure.exposure(exposure.dose_events(patient, until=now), at=now)
-    return {"at": now, "last_30_days": result.last_30_days, "last_12_months": result.last_12_months,
-            "review_above_mg": {str(k): v for k, v in thresholds(patient).items()}}  # fmt: skip
+    return {
+        "at": now,
+        "last_30_days": result.last_30_days,
+        "last_12_months": result.last_12_months,
+        "review_above_mg": {str(k): v for k, v in thresholds(patient).items()},
+    }
 
 
 @router.get(

@@ -57,7 +57,16 @@ def line_chart(
         else:
             parts.append(f"L{px},{py}")
     return Chart(
-        width=WIDTH, height=HEIGHT, x0=LEFT, x_end=WIDTH - RIGHT, y0=HEIGHT - BOTTOM,
-        y_top=TOP, path="".join(parts), points=xy, y_max=y_max,
-        line_y=y(float(line)) if line is not None else None, start=start, end=end,
-    )  # fmt: skip
+        width=WIDTH,
+        height=HEIGHT,
+        x0=LEFT,
+        x_end=WIDTH - RIGHT,
+        y0=HEIGHT - BOTTOM,
+        y_top=TOP,
+        path="".join(parts),
+        points=xy,
+        y_max=y_max,
+        line_y=y(float(line)) if line is not None else None,
+        start=start,
+        end=end,
+    )

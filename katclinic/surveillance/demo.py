@@ -38,17 +38,32 @@ def build(world: DemoWorld) -> None:
         return
     by = world.staff["prescriber"]
     now = timezone.now()
-    earlier = submit_response(patient=patient, instrument_key="bladder_screen", answers=NEGATIVE,
-                              source="portal", submitted_by=None, request=None)  # fmt: skip
+    earlier = submit_response(
+        patient=patient,
+        instrument_key="bladder_screen",
+        answers=NEGATIVE,
+        source="portal",
+        submitted_by=None,
+        request=None,
+    )
     Response.objects.filter(pk=earlier.pk).update(submitted_at=now - timedelta(days=29))
     decision = record_decision(
-        patient=patient, decision="continue", by=by, request=None,
+        patient=patient,
+        decision="continue",
+        by=by,
+        request=None,
         course=patient.courses.filter(ended_on__isnull=True).first(),
         reason="Month-one review: bladder and misuse screens negative, no serious side effects, "
-               "PHQ-9 falling. Continue the current plan; review again after the next screens.",
-    )  # fmt: skip
+        "PHQ-9 falling. Continue the current plan; review again after the next screens.",
+    )
     TreatmentDecision.objects.filter(pk=decision.pk).update(decided_at=now - timedelta(days=28))
     # The positive screen opens its review task through the measures after-store hook.
-    submit_response(patient=patient, instrument_key="bladder_screen", answers=POSITIVE,
-                    source="portal", submitted_by=None, request=None,
-                    comment="Going to the toilet a lot more, and it stings.")  # fmt: skip
+    submit_response(
+        patient=patient,
+        instrument_key="bladder_screen",
+        answers=POSITIVE,
+        source="portal",
+        submitted_by=None,
+        request=None,
+        comment="Going to the toilet a lot more, and it stings.",
+    )

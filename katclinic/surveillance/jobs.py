@@ -24,9 +24,13 @@ from katclinic.surveillance.services import check_exposure, raise_review_task
 def signed_protocol(patient: Patient) -> Protocol | None:
     """The protocol of the patient's newest active plan that has a signed version."""
     plan = (
-        Plan.objects.filter(patient=patient, status=PlanStatus.ACTIVE, versions__signed_at__isnull=False)
-        .select_related("protocol_version").order_by("-created_at", "-pk").first()
-    )  # fmt: skip
+        Plan.objects.filter(
+            patient=patient, status=PlanStatus.ACTIVE, versions__signed_at__isnull=False
+        )
+        .select_related("protocol_version")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
     return plan.protocol_version.protocol if plan is not None else None
 
 
@@ -42,21 +46,29 @@ def _send(course: Course, item: SurveillanceItem, due_on: date) -> SurveillanceD
     try:
         with transaction.atomic():
             due = SurveillanceDue.objects.create(
-                clinic_id=patient.clinic_id, patient=patient, course=course, kind=item.kind,
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                course=course,
+                kind=item.kind,
                 due_on=due_on,
-            )  # fmt: skip
+            )
             if item.kind in SCREEN_INSTRUMENTS:
                 due.invitation = measures.invite(
-                    patient=patient, instrument_key=SCREEN_INSTRUMENTS[item.kind], by=None,
-                    request=None, channel=Channel.EMAIL if patient.email else Channel.PORTAL,
+                    patient=patient,
+                    instrument_key=SCREEN_INSTRUMENTS[item.kind],
+                    by=None,
+                    request=None,
+                    channel=Channel.EMAIL if patient.email else Channel.PORTAL,
                     purpose=f"Surveillance: {due.get_kind_display().lower()}",
-                )  # fmt: skip
+                )
             else:
                 due.review_task, _ = raise_review_task(
-                    patient=patient, kind=ReviewKind.LIVER_TESTS,
+                    patient=patient,
+                    kind=ReviewKind.LIVER_TESTS,
                     reason=f"Liver tests are due ({due_on:%Y-%m-%d}) under the patient's protocol.",
-                    source_type="surveillance.SurveillanceDue", source_id=due.pk,
-                )  # fmt: skip
+                    source_type="surveillance.SurveillanceDue",
+                    source_id=due.pk,
+                )
             due.save(update_fields=["invitation", "review_task"])
     except IntegrityError:
         return None  # another run wrote this occurrence at the same moment
@@ -76,8 +88,12 @@ def send_due_screens(now: datetime) -> list[SurveillanceDue]:
         for item in protocol.surveillance:
             if item.kind not in SCREEN_INSTRUMENTS and not liver_on:
                 continue
-            due_on = latest_due(started_on=course.started_on, first_after_days=item.first_after_days,
-                                every_days=item.every_days, today=today)  # fmt: skip
+            due_on = latest_due(
+                started_on=course.started_on,
+                first_after_days=item.first_after_days,
+                every_days=item.every_days,
+                today=today,
+            )
             if due_on is not None and (due := _send(course, item, due_on)) is not None:
                 sent.append(due)
     return sent

@@ -63,7 +63,7 @@ def course_bounds(
         if ended_on is None
         else datetime.combine(ended_on + timedelta(days=1), time(0), tzinfo=zone)
     )
-    return start, end  # fmt: skip
+    return start, end
 
 
 def _outcome_chart(progress: Progress, now: datetime) -> tuple[Chart | None, str]:
@@ -84,11 +84,21 @@ def _schedule(patient: Patient, progress: Progress, today: date) -> list[dict[st
     sent = {}
     for due in SurveillanceDue.objects.filter(course=course).order_by("due_on"):
         sent[due.kind] = due
-    return [{"kind": item.kind, "every_days": item.every_days, "last": sent.get(item.kind),
-             "next": next_due(started_on=course.started_on, first_after_days=item.first_after_days,
-                              every_days=item.every_days, today=today),
-             "reminder": item.kind not in SCREEN_INSTRUMENTS}
-            for item in protocol.surveillance]  # fmt: skip
+    return [
+        {
+            "kind": item.kind,
+            "every_days": item.every_days,
+            "last": sent.get(item.kind),
+            "next": next_due(
+                started_on=course.started_on,
+                first_after_days=item.first_after_days,
+                every_days=item.every_days,
+                today=today,
+            ),
+            "reminder": item.kind not in SCREEN_INSTRUMENTS,
+        }
+        for item in protocol.surveillance
+    ]
 
 
 def _screens(patient: Patient) -> list[dict[str, Any]]:
@@ -96,15 +106,21 @@ def _screens(patient: Patient) -> list[dict[str, Any]]:
     rows = (
         Response.objects.current()
         .filter(patient=patient, instrument_key__in=SCREEN_INSTRUMENTS.values())
-        .select_related("instrument").order_by("-submitted_at", "-pk")[:50]
-    )  # fmt: skip
+        .select_related("instrument")
+        .order_by("-submitted_at", "-pk")[:50]
+    )
     screens = []
     for response in rows:
         definition = definition_of(response.instrument)
         labels = {rule.code: rule.label for rule in definition.flags}
-        screens.append({"at": response.submitted_at, "title": definition.title,
-                        "findings": [labels.get(code, code) for code in response.flags],
-                        "complete": response.complete})  # fmt: skip
+        screens.append(
+            {
+                "at": response.submitted_at,
+                "title": definition.title,
+                "findings": [labels.get(code, code) for code in response.flags],
+                "complete": response.complete,
+            }
+        )
     return screens
 
 
@@ -124,17 +140,30 @@ def review_for(
     outcome_chart, outcome_title = _outcome_chart(progress, now)
     tasks = ReviewTask.objects.filter(patient=patient).select_related("closed_by")
     return Review(
-        patient=patient, progress=progress, events=events, thresholds=limits,
+        patient=patient,
+        progress=progress,
+        events=events,
+        thresholds=limits,
         exposure=exposure.exposure(events, at=now, course_start=start, course_end=end),
-        exposure_chart=line_chart(daily, start=now - timedelta(days=365), end=now,
-                                  line=limits[ExposureWindow.DAYS_30]) if events else None,
-        outcome_chart=outcome_chart, outcome_title=outcome_title,
+        exposure_chart=line_chart(
+            daily, start=now - timedelta(days=365), end=now, line=limits[ExposureWindow.DAYS_30]
+        )
+        if events
+        else None,
+        outcome_chart=outcome_chart,
+        outcome_title=outcome_title,
         screens=_screens(patient),
         schedule=_schedule(patient, progress, now.astimezone(zone).date()),
-        side_effects=list(SideEffect.objects.filter(session__patient=patient, clinic_id=patient.clinic_id)
-                          .select_related("session").order_by("-recorded_at", "-pk")[:50]),
+        side_effects=list(
+            SideEffect.objects.filter(session__patient=patient, clinic_id=patient.clinic_id)
+            .select_related("session")
+            .order_by("-recorded_at", "-pk")[:50]
+        ),
         open_tasks=list(tasks.open().order_by("raised_at", "pk")),
         closed_tasks=list(tasks.filter(state="closed").order_by("-closed_at", "-pk")[:10]),
-        decisions=list(TreatmentDecision.objects.filter(patient=patient).select_related("decided_by")
-                       .order_by("-decided_at", "-pk")[:20]),
-    )  # fmt: skip
+        decisions=list(
+            TreatmentDecision.objects.filter(patient=patient)
+            .select_related("decided_by")
+            .order_by("-decided_at", "-pk")[:20]
+        ),
+    )

@@ -31,9 +31,11 @@ def latest_due(
 def next_due(*, started_on: date, first_after_days: int, every_days: int, today: date) -> date:
     """The first due date after ``today``."""
     latest = latest_due(
-        started_on=started_on, first_after_days=first_after_days, every_days=every_days,
+        started_on=started_on,
+        first_after_days=first_after_days,
+        every_days=every_days,
         today=today,
-    )  # fmt: skip
+    )
     if latest is None:
         return started_on + timedelta(days=first_after_days)
     return latest + timedelta(days=every_days)

@@ -169,8 +169,9 @@ def check_exposure(
     for window, threshold in thresholds(patient).items():
         length = WINDOWS[window][0]
         current = exposure.rolling(events, at=now, length=length).mg
-        crossed = exposure.crossings([e for e in events if e.at <= now], length=length,
-                                     threshold=threshold)  # fmt: skip
+        crossed = exposure.crossings(
+            [e for e in events if e.at <= now], length=length, threshold=threshold
+        )
         if current <= threshold or not crossed:
             continue
         task = _exposure_finding(patient, window, threshold, crossed[-1], events, request)
@@ -180,17 +181,27 @@ def check_exposure(
 
 
 def _exposure_finding(
-    patient: Patient, window: ExposureWindow, threshold: Decimal, dose: DoseEvent,
-    events: list[DoseEvent], request: HttpRequest | None,
-) -> ReviewTask | None:  # fmt: skip
+    patient: Patient,
+    window: ExposureWindow,
+    threshold: Decimal,
+    dose: DoseEvent,
+    events: list[DoseEvent],
+    request: HttpRequest | None,
+) -> ReviewTask | None:
     length = WINDOWS[window][0]
     with transaction.atomic():
         finding, created = ExposureFinding.objects.get_or_create(
-            patient=patient, window=window, dose_source_type=dose.source_type,
+            patient=patient,
+            window=window,
+            dose_source_type=dose.source_type,
             dose_source_id=dose.source_id,
-            defaults={"clinic_id": patient.clinic_id, "threshold_mg": threshold, "dose_at": dose.at,
-                      "total_mg": exposure.rolling(events, at=dose.at, length=length).mg},
-        )  # fmt: skip
+            defaults={
+                "clinic_id": patient.clinic_id,
+                "threshold_mg": threshold,
+                "dose_at": dose.at,
+                "total_mg": exposure.rolling(events, at=dose.at, length=length).mg,
+            },
+        )
         if not created:
             return None
         task, _ = raise_review_task(
@@ -232,11 +243,22 @@ def record_decision(
         raise ReviewError("course", "This course belongs to another patient.")
     with transaction.atomic():
         row = TreatmentDecision.objects.create(
-            clinic_id=patient.clinic_id, patient=patient, course=course, decision=decision,
-            reason=reason, decided_by=by,
-        )  # fmt: skip
-        record(request=request, user=by, action=Action.CREATE, clinic_id=patient.clinic_id,
-               patient_id=patient.pk, obj=row, detail={"decision": decision})  # fmt: skip
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            course=course,
+            decision=decision,
+            reason=reason,
+            decided_by=by,
+        )
+        record(
+            request=request,
+            user=by,
+            action=Action.CREATE,
+            clinic_id=patient.clinic_id,
+            patient_id=patient.pk,
+            obj=row,
+            detail={"decision": decision},
+        )
         if close_open_tasks:
             outcome = f"{row.get_decision_display()}: {reason}"
             for task in ReviewTask.objects.filter(patient=patient).open().order_by("pk"):

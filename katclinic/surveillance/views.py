@@ -35,16 +35,29 @@ def _page(
     events = dose_events(patient, until=timezone.now())
     services.check_exposure(patient=patient, events=events, request=request)
     data = review_for(patient, _course_id(request), events=events)
-    audit.record(request=request, action=Action.VIEW, patient_id=patient.pk, obj=patient,
-                 detail={"section": "surveillance"})  # fmt: skip
-    return render(request, "surveillance/review.html", {
-        "patient": patient, "tabs": chart_tabs(request, patient, "surveillance"), "r": data,
-        "can_review": has_perm(request, Perm.REVIEW_SURVEILLANCE),
-        "decision_form": forms.get("decision_form") or DecisionForm(),
-        "close_form": forms.get("close_form"), "close_task": forms.get("close_task"),
-        "limit_30": data.thresholds[ExposureWindow.DAYS_30],
-        "limit_12": data.thresholds[ExposureWindow.MONTHS_12],
-    }, status=status)  # fmt: skip
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"section": "surveillance"},
+    )
+    return render(
+        request,
+        "surveillance/review.html",
+        {
+            "patient": patient,
+            "tabs": chart_tabs(request, patient, "surveillance"),
+            "r": data,
+            "can_review": has_perm(request, Perm.REVIEW_SURVEILLANCE),
+            "decision_form": forms.get("decision_form") or DecisionForm(),
+            "close_form": forms.get("close_form"),
+            "close_task": forms.get("close_task"),
+            "limit_30": data.thresholds[ExposureWindow.DAYS_30],
+            "limit_12": data.thresholds[ExposureWindow.MONTHS_12],
+        },
+        status=status,
+    )
 
 
 @staff_view(Perm.VIEW_CLINICAL)
@@ -66,8 +79,9 @@ def close_task(request: StaffRequest, patient_id: int) -> HttpResponse:
             form.add_error("task", "No such review task for this patient.")
     if task is not None and form.is_valid():
         try:
-            services.close_review_task(task=task, outcome=form.cleaned_data["outcome"],
-                                       user=request.user, request=request)  # fmt: skip
+            services.close_review_task(
+                task=task, outcome=form.cleaned_data["outcome"], user=request.user, request=request
+            )
         except services.ReviewError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
@@ -84,9 +98,15 @@ def decide(request: StaffRequest, patient_id: int) -> HttpResponse:
         data = form.cleaned_data
         course = patient.courses.filter(ended_on__isnull=True).first()
         try:
-            services.record_decision(patient=patient, decision=data["decision"], reason=data["reason"],
-                                     by=request.user, request=request, course=course,
-                                     close_open_tasks=data["close_open_tasks"])  # fmt: skip
+            services.record_decision(
+                patient=patient,
+                decision=data["decision"],
+                reason=data["reason"],
+                by=request.user,
+                request=request,
+                course=course,
+                close_open_tasks=data["close_open_tasks"],
+            )
         except services.ReviewError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
@@ -99,8 +119,10 @@ def decide(request: StaffRequest, patient_id: int) -> HttpResponse:
 def tasks(request: StaffRequest) -> HttpResponse:
     """The clinic's open review tasks, oldest first."""
     rows = (
-        ReviewTask.objects.for_clinic(request.clinic).open()
-        .select_related("patient").order_by("raised_at", "pk")[:200]
-    )  # fmt: skip
+        ReviewTask.objects.for_clinic(request.clinic)
+        .open()
+        .select_related("patient")
+        .order_by("raised_at", "pk")[:200]
+    )
     audit.record(request=request, action=Action.VIEW, detail={"section": "review tasks"})
     return render(request, "surveillance/tasks.html", {"tasks": rows})

@@ -37,8 +37,12 @@ class HugeIdTest(ClinicTestCase):
                         denials = AuditEvent.objects.filter(action=Action.DENIED).count()
                         headers = {"Authorization": f"Bearer {token}"}
                         if spec.method == "POST":
-                            response = self.client.post(url, spec.data(self), content_type="application/json",
-                                                        headers=headers)  # fmt: skip
+                            response = self.client.post(
+                                url,
+                                spec.data(self),
+                                content_type="application/json",
+                                headers=headers,
+                            )
                         else:
                             response = self.client.get(url, headers=headers)
                         self.assertIn(response.status_code, (403, 404), url)

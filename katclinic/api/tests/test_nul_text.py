@@ -25,8 +25,12 @@ class NulTextTest(ClinicTestCase):
         self.headers = {"Authorization": f"Bearer {raw}"}
 
     def post(self, name: str, body: dict[str, Any], **kwargs: Any) -> Any:
-        return self.client.post(reverse(name, kwargs=kwargs), body, content_type="application/json",
-                                headers=self.headers)  # fmt: skip
+        return self.client.post(
+            reverse(name, kwargs=kwargs),
+            body,
+            content_type="application/json",
+            headers=self.headers,
+        )
 
     def assert_names(self, response: Any, field: str) -> None:
         self.assertEqual(response.status_code, 422)

@@ -27,9 +27,15 @@ class PaginationBoundsTest(ClinicTestCase):
     def test_huge_limit_or_offset_answers_422_naming_it(self) -> None:
         # A limit past 2**63 once reached SQLite and failed with a server error.
         for name in PAGED:
-            for field, value in (("limit", 3945908589378958335672320), ("limit", MAX_LIMIT + 1),
-                                 ("offset", 2**70), ("offset", MAX_OFFSET + 1), ("limit", 0),
-                                 ("offset", -1), ("limit", "ten")):  # fmt: skip
+            for field, value in (
+                ("limit", 3945908589378958335672320),
+                ("limit", MAX_LIMIT + 1),
+                ("offset", 2**70),
+                ("offset", MAX_OFFSET + 1),
+                ("limit", 0),
+                ("offset", -1),
+                ("limit", "ten"),
+            ):
                 with self.subTest(url=name, field=field, value=value):
                     response = self.get(name, **{field: value})
                     self.assertEqual(response.status_code, 422)

@@ -32,9 +32,10 @@ def _alert(t: Any) -> dict[str, Any]:
 
     session = _session(t)["session_id"]
     alert, _ = HomeAlert.objects.get_or_create(
-        session_id=session, kind=AlertKind.CHECKIN_BLOCKED,
+        session_id=session,
+        kind=AlertKind.CHECKIN_BLOCKED,
         defaults={"clinic": t.clinic, "patient": t.pat, "reason": "matrix"},
-    )  # fmt: skip
+    )
     return {"alert_id": alert.pk}
 
 

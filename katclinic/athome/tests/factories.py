@@ -18,8 +18,15 @@ from katclinic.protocols.models import Plan
 
 KEY = "sublingual_titration"
 
-GOOD = gate.Answers(systolic=128, diastolic=82, monitor_present=True, monitor_name="Robin",
-                    substances_taken=False, will_not_drive=True, safe_setting=True)  # fmt: skip
+GOOD = gate.Answers(
+    systolic=128,
+    diastolic=82,
+    monitor_present=True,
+    monitor_name="Robin",
+    substances_taken=False,
+    will_not_drive=True,
+    safe_setting=True,
+)
 
 
 def sublingual_plan(patient: Patient, prescriber: User) -> Plan:
@@ -31,13 +38,28 @@ def prescription(
 ) -> TakeHomePrescription:
     plan = sublingual_plan(patient, prescriber)
     rx = TakeHomePrescription.objects.create(
-        clinic=patient.clinic, patient=patient, plan=plan, product="Ketamine troche", strength_mg=Decimal("50"),
-        lozenges_per_session=2, dose_mg=Decimal("100"), quantity=12, refills=1, pharmacy="Main Street Pharmacy",
-        pdmp_checked_on=timezone.localdate(), pdmp_checked_by=prescriber, signed_by=prescriber,
-    )  # fmt: skip
+        clinic=patient.clinic,
+        patient=patient,
+        plan=plan,
+        product="Ketamine troche",
+        strength_mg=Decimal("50"),
+        lozenges_per_session=2,
+        dose_mg=Decimal("100"),
+        quantity=12,
+        refills=1,
+        pharmacy="Main Street Pharmacy",
+        pdmp_checked_on=timezone.localdate(),
+        pdmp_checked_by=prescriber,
+        signed_by=prescriber,
+    )
     if dispensed:
-        Dispense.objects.create(clinic=patient.clinic, prescription=rx, quantity=dispensed,
-                                dispensed_on=timezone.localdate(), recorded_by=prescriber)  # fmt: skip
+        Dispense.objects.create(
+            clinic=patient.clinic,
+            prescription=rx,
+            quantity=dispensed,
+            dispensed_on=timezone.localdate(),
+            recorded_by=prescriber,
+        )
     return rx
 
 
@@ -48,8 +70,10 @@ def taken_session(patient: Patient, *, hours_ago: float = 1) -> HomeSession:
     session = services.mark_taken(session=session)
     shift = timedelta(hours=hours_ago)
     HomeSession.objects.filter(pk=session.pk).update(
-        started_at=session.started_at - shift, opened_at=session.opened_at - shift,  # type: ignore[operator]
-        taken_at=session.taken_at - shift, checkin_due_at=session.checkin_due_at - shift,  # type: ignore[operator]
-    )  # fmt: skip
+        started_at=session.started_at - shift,
+        opened_at=session.opened_at - shift,  # type: ignore[operator]
+        taken_at=session.taken_at - shift,  # type: ignore[operator]
+        checkin_due_at=session.checkin_due_at - shift,  # type: ignore[operator]
+    )
     session.refresh_from_db()
     return session

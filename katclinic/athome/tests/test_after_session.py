@@ -21,9 +21,18 @@ from katclinic.surveillance.exposure import dose_events
 from katclinic.surveillance.models import ReviewKind, ReviewTask
 from katclinic.testing import ClinicTestCase
 
-CALM = {"worst_severity": "1", "side_effects": ["nausea"], "detached_score": "2", "unreal_score": "1",
-        "still_dissociated": "no", "feels_safe": "yes", "systolic": "130", "diastolic": "84",
-        "monitor_concerned": "no", "monitor_observation": "Quiet, resting, talked afterwards."}  # fmt: skip
+CALM = {
+    "worst_severity": "1",
+    "side_effects": ["nausea"],
+    "detached_score": "2",
+    "unreal_score": "1",
+    "still_dissociated": "no",
+    "feels_safe": "yes",
+    "systolic": "130",
+    "diastolic": "84",
+    "monitor_concerned": "no",
+    "monitor_observation": "Quiet, resting, talked afterwards.",
+}
 
 
 class PostSessionTest(ClinicTestCase):
@@ -53,7 +62,10 @@ class PostSessionTest(ClinicTestCase):
         alert = HomeAlert.objects.get(kind=AlertKind.SEVERE_SIDE_EFFECT)
         self.assertIn("vomiting", alert.reason)
         task = ReviewTask.objects.get()
-        self.assertEqual((task.kind, task.source_type, task.source_id), (ReviewKind.HOME_SESSION, "athome.HomeAlert", alert.pk))  # fmt: skip
+        self.assertEqual(
+            (task.kind, task.source_type, task.source_id),
+            (ReviewKind.HOME_SESSION, "athome.HomeAlert", alert.pk),
+        )
         self.assertEqual(len(mail.outbox), 1)
 
     def test_flagged_answers_raise_one_alert_naming_each(self) -> None:
@@ -149,7 +161,10 @@ class AlertHandlingTest(ClinicTestCase):
             reverse("athome:alert_close", args=[self.alert.pk]), {"note": "Called; feeling fine."}
         )
         self.alert.refresh_from_db()
-        self.assertEqual((self.alert.state, self.alert.closed_by, self.alert.note), ("closed", self.nick, "Called; feeling fine."))  # fmt: skip
+        self.assertEqual(
+            (self.alert.state, self.alert.closed_by, self.alert.note),
+            ("closed", self.nick, "Called; feeling fine."),
+        )
 
     def test_closing_without_a_note_changes_nothing(self) -> None:
         response = self.client.post(

@@ -107,7 +107,9 @@ def test_a_patient_is_blocked_by_a_high_reading_then_completes_a_session_the_nur
     staff.goto("/today/")
     worklist = region(staff, re.compile(r"^At-home sessions"))
     expect(worklist.get_by_role("listitem").filter(has_text="blocked at check-in")).to_have_count(2)
-    expect(worklist.get_by_role("listitem").filter(has_text="completed with post-session check-in")).to_have_count(2)  # fmt: skip
+    expect(
+        worklist.get_by_role("listitem").filter(has_text="completed with post-session check-in")
+    ).to_have_count(2)
     journey.visit(staff, "nurse-worklist")
     worklist.get_by_role(
         "link", name=re.compile("completed with post-session check-in")

@@ -10,8 +10,15 @@ from katclinic.athome.models import AlertKind, CheckIn, HomeAlert, HomeSession, 
 from katclinic.athome.tests.factories import prescription
 from katclinic.testing import ClinicTestCase
 
-GOOD = {"systolic": "128", "diastolic": "82", "monitor_present": "yes", "monitor_name": "Robin",
-        "substances_taken": "no", "will_not_drive": "yes", "safe_setting": "yes"}  # fmt: skip
+GOOD = {
+    "systolic": "128",
+    "diastolic": "82",
+    "monitor_present": "yes",
+    "monitor_name": "Robin",
+    "substances_taken": "no",
+    "will_not_drive": "yes",
+    "safe_setting": "yes",
+}
 
 
 class CheckInTest(ClinicTestCase):
@@ -55,8 +62,12 @@ class CheckInTest(ClinicTestCase):
         self.assertIsNone(session.taken_at)
 
     def test_each_failed_item_blocks_and_raises_an_alert(self) -> None:
-        cases = {"sober_monitor": {"monitor_present": "no"}, "no_substances": {"substances_taken": "yes"},
-                 "no_driving": {"will_not_drive": "no"}, "safe_setting": {"safe_setting": "no"}}  # fmt: skip
+        cases = {
+            "sober_monitor": {"monitor_present": "no"},
+            "no_substances": {"substances_taken": "yes"},
+            "no_driving": {"will_not_drive": "no"},
+            "safe_setting": {"safe_setting": "no"},
+        }
         for key, change in cases.items():
             with self.subTest(item=key):
                 session = self.begin()

@@ -40,8 +40,12 @@ class GateTest(SimpleTestCase):
         self.assertFalse(run(replace(GOOD, monitor_name="  "))["sober_monitor"].passed)
 
     def test_each_other_item_fails_on_its_own_answer(self) -> None:
-        cases = {"no_substances": {"substances_taken": True}, "no_driving": {"will_not_drive": False},
-                 "safe_setting": {"safe_setting": False}, "fasting": {"fasted": False}}  # fmt: skip
+        cases = {
+            "no_substances": {"substances_taken": True},
+            "no_driving": {"will_not_drive": False},
+            "safe_setting": {"safe_setting": False},
+            "fasting": {"fasted": False},
+        }
         for key, change in cases.items():
             results = run(replace(GOOD, **{"fasted": True, **change}))  # type: ignore[arg-type]
             self.assertFalse(results[key].passed, key)
@@ -49,8 +53,12 @@ class GateTest(SimpleTestCase):
             self.assertEqual([k for k, r in results.items() if not r.passed], [key])
 
     def test_only_the_protocols_items_are_checked(self) -> None:
-        results = gate.evaluate(["home_bp"], replace(GOOD, monitor_present=False), limits=LIMITS,
-                                substance_free_hours=24)  # fmt: skip
+        results = gate.evaluate(
+            ["home_bp"],
+            replace(GOOD, monitor_present=False),
+            limits=LIMITS,
+            substance_free_hours=24,
+        )
         self.assertEqual([r.key for r in results], ["home_bp"])
 
 

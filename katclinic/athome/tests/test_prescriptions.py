@@ -18,9 +18,17 @@ class PrescriptionTest(ClinicTestCase):
         self.url = reverse("athome:prescribe", args=[self.pat.pk])
 
     def form(self, **changes: Any) -> dict[str, Any]:
-        data = {"plan": self.plan.pk, "product": "Ketamine troche", "strength_mg": "50", "lozenges_per_session": "2",
-                "quantity": "12", "refills": "1", "pharmacy": "Main Street Pharmacy", "pdmp_checked": "on",
-                "pdmp_checked_on": timezone.localdate().isoformat()}  # fmt: skip
+        data = {
+            "plan": self.plan.pk,
+            "product": "Ketamine troche",
+            "strength_mg": "50",
+            "lozenges_per_session": "2",
+            "quantity": "12",
+            "refills": "1",
+            "pharmacy": "Main Street Pharmacy",
+            "pdmp_checked": "on",
+            "pdmp_checked_on": timezone.localdate().isoformat(),
+        }
         data.update(changes)
         return {k: v for k, v in data.items() if v is not None}
 

@@ -34,7 +34,10 @@ class ReconcileTest(ClinicTestCase):
         count = Reconciliation.objects.get()
         self.assertEqual(count.discrepancy, 4)
         task = ReviewTask.objects.get()
-        self.assertEqual((task.kind, task.source_type, task.source_id), (ReviewKind.COUNT_MISMATCH, "athome.Reconciliation", count.pk))  # fmt: skip
+        self.assertEqual(
+            (task.kind, task.source_type, task.source_id),
+            (ReviewKind.COUNT_MISMATCH, "athome.Reconciliation", count.pk),
+        )
         self.assertIn("possible diversion", task.reason)
         self.assertEqual(task.patient, self.pat)
 

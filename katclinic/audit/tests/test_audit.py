@@ -36,8 +36,13 @@ class AuditEventsTest(ClinicTestCase):
 
     def test_a_change_writes_one_event_naming_the_fields(self) -> None:
         self.login(self.alice)
-        data = {"first_name": "Patricia", "last_name": "Doe", "date_of_birth": "1985-04-12",
-                "sex_at_birth": "unknown", "phone": "555-0101"}  # fmt: skip
+        data = {
+            "first_name": "Patricia",
+            "last_name": "Doe",
+            "date_of_birth": "1985-04-12",
+            "sex_at_birth": "unknown",
+            "phone": "555-0101",
+        }
         self.client.post(f"/patients/{self.pat.pk}/edit/", data)
         event = AuditEvent.objects.get(action=Action.UPDATE)
         self.assertEqual(event.detail["fields"], ["first_name"])
@@ -126,8 +131,14 @@ class VerifyAuditTest(ClinicTestCase):
     def test_an_inserted_event_is_detected(self) -> None:
         last = AuditEvent.objects.filter(chain=self.clinic.pk).order_by("-seq").first()
         assert last is not None
-        AuditEvent.objects.create(chain=self.clinic.pk, seq=99, clinic_id=self.clinic.pk, action=Action.VIEW,
-                                  prev_hash=last.hash, hash="f" * 64)  # fmt: skip
+        AuditEvent.objects.create(
+            chain=self.clinic.pk,
+            seq=99,
+            clinic_id=self.clinic.pk,
+            action=Action.VIEW,
+            prev_hash=last.hash,
+            hash="f" * 64,
+        )
         with self.assertRaisesMessage(CommandError, "FAILED"):
             self.verify()
 

@@ -45,8 +45,14 @@ def all_specs() -> dict[str, Url]:
 
 
 # Tables a denied request may still write to: its own audit event, the session, throttling.
-ALLOWED_WRITE_TABLES = ("audit_auditevent", "audit_auditchainhead", "django_session", "accounts_loginfailure",
-                        "api_apitoken", "accounts_usersession")  # fmt: skip
+ALLOWED_WRITE_TABLES = (
+    "audit_auditevent",
+    "audit_auditchainhead",
+    "django_session",
+    "accounts_loginfailure",
+    "api_apitoken",
+    "accounts_usersession",
+)
 
 
 def data_writes(queries: list[dict[str, Any]]) -> list[str]:
@@ -63,8 +69,13 @@ def data_writes(queries: list[dict[str, Any]]) -> list[str]:
 
 class AccessMatrixTest(ClinicTestCase):
     def people(self) -> dict[str, Any]:
-        return {"anonymous": None, **self.staff_by_role, "outsider": self.oscar,
-                "patient": self.pat_user, "other_patient": self.quinn_user}  # fmt: skip
+        return {
+            "anonymous": None,
+            **self.staff_by_role,
+            "outsider": self.oscar,
+            "patient": self.pat_user,
+            "other_patient": self.quinn_user,
+        }
 
     def expected(self, spec: Url, who: str) -> tuple[int, ...]:
         access = spec.access

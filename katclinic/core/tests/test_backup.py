@@ -104,8 +104,12 @@ class BackupDrill(SimpleTestCase):
     def manage(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - the project's own manage.py
             [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
-            env=env, capture_output=True, text=True, cwd=settings.BASE_DIR, timeout=300,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=settings.BASE_DIR,
+            timeout=300,
+        )
 
     def ok(self, env: dict[str, str], *args: str) -> str:
         result = self.manage(env, *args)
@@ -114,9 +118,13 @@ class BackupDrill(SimpleTestCase):
 
     def python(self, env: dict[str, str], code: str) -> None:
         result = subprocess.run(  # noqa: S603
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True,
-            cwd=settings.BASE_DIR, timeout=300,
-        )  # fmt: skip
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=settings.BASE_DIR,
+            timeout=300,
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
 
     def prepare_live(self) -> None:
@@ -127,13 +135,24 @@ class BackupDrill(SimpleTestCase):
         """Back up while a writer process keeps recording weights; return the manifest."""
         stop = self.tmp / "stop"
         writer = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-c", WRITER], env={**self.live_env(), "STOP_FILE": str(stop)},
-            cwd=settings.BASE_DIR, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [sys.executable, "-c", WRITER],
+            env={**self.live_env(), "STOP_FILE": str(stop)},
+            cwd=settings.BASE_DIR,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             wait_for(lambda: self.count_weights() > 20, "the writer to start writing")
-            self.ok(self.live_env(), "backup", "--dir", str(self.backups),
-                    "--key-file", str(self.key_file), "--keep", "3")  # fmt: skip
+            self.ok(
+                self.live_env(),
+                "backup",
+                "--dir",
+                str(self.backups),
+                "--key-file",
+                str(self.key_file),
+                "--keep",
+                "3",
+            )
             manifest = backup.read_manifest(backup.find_backup(self.backups))
             backed_up = manifest["tables"]["patients_weightreading"]["rows"]
             wait_for(lambda: self.count_weights() > backed_up + 20, "writes after the backup")
@@ -144,8 +163,14 @@ class BackupDrill(SimpleTestCase):
         return manifest
 
     def restore(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return self.manage(self.target_env(), "restore", str(self.backups),
-                           "--key-file", str(self.key_file), *extra)  # fmt: skip
+        return self.manage(
+            self.target_env(),
+            "restore",
+            str(self.backups),
+            "--key-file",
+            str(self.key_file),
+            *extra,
+        )
 
     def check_full_drill(self) -> None:
         self.prepare_live()
@@ -260,8 +285,12 @@ class PostgresBackupTest(BackupDrill):
         import psycopg
 
         server = dj_database_url.parse(os.environ["DATABASE_URL"])
-        self.server = {"user": server["USER"], "password": server["PASSWORD"],
-                       "host": server["HOST"], "port": str(server["PORT"] or "")}  # fmt: skip
+        self.server = {
+            "user": server["USER"],
+            "password": server["PASSWORD"],
+            "host": server["HOST"],
+            "port": str(server["PORT"] or ""),
+        }
         self.names = {k: f"kc_backup_{k}_{os.getpid()}" for k in ("live", "restored")}
         self.admin = psycopg.connect(dbname="postgres", autocommit=True, **self._server())
         self.addCleanup(self.admin.close)

@@ -279,8 +279,12 @@ class BadApiInputTest(ClinicTestCase):
     def send(self, spec: Url, url: str, token: str, body: Any) -> tuple[Any, list[str]]:
         with CaptureQueriesContext(connection) as queries:
             if spec.method == "POST":
-                response = self.client.post(url, json.dumps(body), content_type="application/json",
-                                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                response = self.client.post(
+                    url,
+                    json.dumps(body),
+                    content_type="application/json",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
             else:
                 response = self.client.get(url, body, headers={"Authorization": f"Bearer {token}"})
         return response, data_writes(queries.captured_queries)
@@ -292,8 +296,10 @@ class BadApiInputTest(ClinicTestCase):
         )
         if response.status_code == 422:
             named = [e["field"] for e in response.json().get("errors", [])]
-            self.assertTrue(any(n == field or n.startswith(f"{field}.") for n in named),
-                            f"{context}: errors name {named}")  # fmt: skip
+            self.assertTrue(
+                any(n == field or n.startswith(f"{field}.") for n in named),
+                f"{context}: errors name {named}",
+            )
 
     def test_every_api_operation_refuses_bad_input_by_name(self) -> None:
         openapi = api.get_openapi_schema()
@@ -311,11 +317,16 @@ class BadApiInputTest(ClinicTestCase):
                 body_schema = resolve(
                     openapi, content.get("application/json", {}).get("schema", {})
                 )
-                fields = [(prop, node, prop in body_schema.get("required", ()))
-                          for prop, node in body_schema.get("properties", {}).items()]  # fmt: skip
+                fields = [
+                    (prop, node, prop in body_schema.get("required", ()))
+                    for prop, node in body_schema.get("properties", {}).items()
+                ]
             else:
-                fields = [(p["name"], p["schema"], False) for p in operation.get("parameters", ())
-                          if p["in"] == "query"]  # fmt: skip
+                fields = [
+                    (p["name"], p["schema"], False)
+                    for p in operation.get("parameters", ())
+                    if p["in"] == "query"
+                ]
             for prop, node, required in fields:
                 bad = list(bad_json_values(openapi, node, in_query=spec.method == "GET"))
                 if required:

@@ -201,15 +201,23 @@ def book_a_session(page: Page, journey: Journey) -> str:
 
 def pre_dose_checks(page: Page, *, with_fasting_times: bool) -> None:
     form = region(page, "Pre-dose checks")
-    for field, value in (("Systolic", "128"), ("Diastolic", "80"), ("Heart rate", "72"),
-                         ("SpO2 (%)", "98")):  # fmt: skip
+    for field, value in (
+        ("Systolic", "128"),
+        ("Diastolic", "80"),
+        ("Heart rate", "72"),
+        ("SpO2 (%)", "98"),
+    ):
         form.get_by_label(field).fill(value)
     if with_fasting_times:
         meal = datetime.now() - timedelta(hours=LAST_MEAL_HOURS_AGO)  # noqa: DTZ005 - a form's wall-clock value
         form.get_by_label("Last food").fill(f"{meal:%Y-%m-%dT%H:%M}")
         form.get_by_label("Last liquid").fill(f"{meal:%Y-%m-%dT%H:%M}")
-    for box in ("Escort home confirmed", "Agrees not to drive", "Concomitant medications",
-                "Questionnaires done"):  # fmt: skip
+    for box in (
+        "Escort home confirmed",
+        "Agrees not to drive",
+        "Concomitant medications",
+        "Questionnaires done",
+    ):
         form.get_by_label(box).check()
     form.get_by_role("button", name="Record and run the checks").click()
 
@@ -231,8 +239,13 @@ def dose_and_monitor(page: Page, journey: Journey) -> None:
     page.get_by_role("button", name="Dosing finished: start monitoring").click()
     expect(page.get_by_role("heading", level=2)).to_contain_text("Monitoring")
 
-    record_reading(page, "about 40 minutes", Systolic="165", Diastolic="100",
-                   **{"Heart rate": "88", "SpO2 (%)": "97", "MOAA/S": "4", "CADSS-6": "5"})  # fmt: skip
+    record_reading(
+        page,
+        "about 40 minutes",
+        Systolic="165",
+        Diastolic="100",
+        **{"Heart rate": "88", "SpO2 (%)": "97", "MOAA/S": "4", "CADSS-6": "5"},
+    )
     expect(page.get_by_role("status")).to_contain_text(
         "systolic 165: Recheck systolic blood pressure in 5 minutes."
     )
@@ -249,8 +262,12 @@ def dose_and_monitor(page: Page, journey: Journey) -> None:
 
 def try_to_discharge(page: Page, journey: Journey) -> None:
     readiness = region(page, "Readiness to leave")
-    for box in ("Dissociation resolved", "No respiratory depression", "Vitals acceptable",
-                "Escort present"):  # fmt: skip
+    for box in (
+        "Dissociation resolved",
+        "No respiratory depression",
+        "Vitals acceptable",
+        "Escort present",
+    ):
         readiness.get_by_label(box).check()
     readiness.get_by_role("button", name="Assess readiness").click()
     assessed = region(page, "Readiness assessments")

@@ -106,25 +106,45 @@ class NoPatientDataInLogsTest(ClinicTestCase):
     that identifies a patient."""
 
     def identifiers(self) -> list[str]:
-        return ["Doe", "Roe", "Stranger", "pat@example.org", "quinn@example.org",
-                "K000001", "K000002", "555-0101", "Zelda", "Quixotic", "zq@example.net",
-                "1985-04-12"]  # fmt: skip
+        return [
+            "Doe",
+            "Roe",
+            "Stranger",
+            "pat@example.org",
+            "quinn@example.org",
+            "K000001",
+            "K000002",
+            "555-0101",
+            "Zelda",
+            "Quixotic",
+            "zq@example.net",
+            "1985-04-12",
+        ]
 
     def test_typical_flows_log_no_names_emails_or_record_numbers(self) -> None:
-        _, raw = ApiToken.issue(user=self.paula, clinic=self.clinic, name="t",
-                                scopes=list(Scope.values))  # fmt: skip
+        _, raw = ApiToken.issue(
+            user=self.paula, clinic=self.clinic, name="t", scopes=list(Scope.values)
+        )
         bearer = {"Authorization": f"Bearer {raw}"}
         with captured_logs() as out:
             self.client.get(reverse("accounts:login"))
-            self.client.post(reverse("accounts:login"), {"username": "pat@example.org",
-                                                         "password": "wrong"})  # fmt: skip
+            self.client.post(
+                reverse("accounts:login"), {"username": "pat@example.org", "password": "wrong"}
+            )
             self.login(self.paula)
             self.client.get(reverse("patients:list") + "?q=Doe")
             self.client.get(reverse("patients:chart", args=[self.pat.pk]))
             self.client.get(reverse("patients:chart", args=[self.stranger.pk]))
-            self.client.post(reverse("patients:register"), {
-                "first_name": "Zelda", "last_name": "Quixotic", "date_of_birth": "1985-04-12",
-                "sex_at_birth": "female", "email": "zq@example.net"})  # fmt: skip
+            self.client.post(
+                reverse("patients:register"),
+                {
+                    "first_name": "Zelda",
+                    "last_name": "Quixotic",
+                    "date_of_birth": "1985-04-12",
+                    "sex_at_birth": "female",
+                    "email": "zq@example.net",
+                },
+            )
             self.client.post(reverse("patients:register"), {"first_name": "Zelda"})
             self.client.post(
                 reverse("patients:add_item", args=[self.pat.pk, "weight"]),
@@ -194,9 +214,16 @@ class TaskQueueVisibilityTest(ClinicTestCase):
             self._run_worker()
 
     def _run_worker(self) -> None:
-        Worker(queue_names=["default"], interval=0, batch=True, backend_name="default",
-               startup_delay=False, max_tasks=None, worker_id="test-worker",
-               excluded_queue_names=[]).run()  # fmt: skip
+        Worker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-worker",
+            excluded_queue_names=[],
+        ).run()
 
     def test_a_failing_task_shows_up_as_failed_and_in_metrics(self) -> None:
         with self.captureOnCommitCallbacks(execute=True):

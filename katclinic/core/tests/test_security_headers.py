@@ -61,8 +61,12 @@ class DeployCheckTest(ClinicTestCase):
         }
         result = subprocess.run(  # noqa: S603 - fixed arguments
             [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
     def test_production_refuses_to_start_without_a_secret(self) -> None:
@@ -98,8 +102,12 @@ class DeployCheckTest(ClinicTestCase):
         }
         result = subprocess.run(  # noqa: S603 - fixed arguments
             [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
     def test_demo_mode_is_refused_with_debug_off(self) -> None:

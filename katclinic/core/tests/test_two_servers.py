@@ -76,7 +76,9 @@ class Browser:
         self.port = port
         self.session = session
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:  # fmt: skip
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
         cookie = f"csrftoken={CSRF}" + (f"; sessionid={self.session}" if self.session else "")
         headers = {"Cookie": cookie, "Host": "127.0.0.1"}
         body = None
@@ -117,22 +119,43 @@ class TwoServers(TransactionTestCase):
         raise NotImplementedError
 
     def env(self) -> dict[str, str]:
-        strip = ("DATABASE_URL", "SQLITE_PATH", "TEST_DATABASE_NAME", "KATCLINIC_TESTING",
-                 "KATCLINIC_DEV", "KATCLINIC_DEMO", "DEBUG", "PYTEST_CURRENT_TEST",
-                 "KATCLINIC_TEST_DB_TASKS", "AUDIT_HMAC_KEY", "SECRET_KEY_FILE")  # fmt: skip
+        strip = (
+            "DATABASE_URL",
+            "SQLITE_PATH",
+            "TEST_DATABASE_NAME",
+            "KATCLINIC_TESTING",
+            "KATCLINIC_DEV",
+            "KATCLINIC_DEMO",
+            "DEBUG",
+            "PYTEST_CURRENT_TEST",
+            "KATCLINIC_TEST_DB_TASKS",
+            "AUDIT_HMAC_KEY",
+            "SECRET_KEY_FILE",
+        )
         env = {k: v for k, v in os.environ.items() if k not in strip}
-        env.update(SECRET_KEY=self.secret_key, ALLOWED_HOSTS="127.0.0.1", DEBUG="false",
-                   SECURE_SSL_REDIRECT="false", DATA_DIR=str(self.tmp), LOG_LEVEL="WARNING",
-                   MAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
-                   DJANGO_SETTINGS_MODULE="katclinic.settings", PYTHONUNBUFFERED="1",
-                   **self.database_env())  # fmt: skip
+        env.update(
+            SECRET_KEY=self.secret_key,
+            ALLOWED_HOSTS="127.0.0.1",
+            DEBUG="false",
+            SECURE_SSL_REDIRECT="false",
+            DATA_DIR=str(self.tmp),
+            LOG_LEVEL="WARNING",
+            MAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+            DJANGO_SETTINGS_MODULE="katclinic.settings",
+            PYTHONUNBUFFERED="1",
+            **self.database_env(),
+        )
         return env
 
     def run_python(self, code: str) -> str:
         result = subprocess.run(  # noqa: S603 - the project's own code
-            [sys.executable, "-c", code], env=self.env(), capture_output=True, text=True,
-            cwd=settings.BASE_DIR, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-c", code],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            cwd=settings.BASE_DIR,
+            timeout=120,
+        )
         self.assertEqual(result.returncode, 0, result.stderr[-4000:])
         return result.stdout
 
@@ -141,10 +164,23 @@ class TwoServers(TransactionTestCase):
         port = free_port()
         log = (self.tmp / f"{name}.log").open("wb")
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gunicorn", "katclinic.wsgi:application", "--worker-class",
-             "sync", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-            env=self.env(), cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "katclinic.wsgi:application",
+                "--worker-class",
+                "sync",
+                "--workers",
+                "1",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            env=self.env(),
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             yield port
         finally:
@@ -170,11 +206,13 @@ class TwoServers(TransactionTestCase):
             self.wait_ready(port_a, "a")
             self.wait_ready(port_b, "b")
             a = Browser(port_a)
-            status, headers, _ = a.request("POST", "/accounts/login/",
-                                           {"email": "nurse@example.org", "password": PASSWORD})  # fmt: skip
+            status, headers, _ = a.request(
+                "POST", "/accounts/login/", {"email": "nurse@example.org", "password": PASSWORD}
+            )
             self.assertEqual((status, headers.get("Location")), (302, "/accounts/second-factor/"))
-            status, _, _ = a.request("POST", "/accounts/second-factor/",
-                                     {"code": pyotp.TOTP(TOTP_SECRET).now()})  # fmt: skip
+            status, _, _ = a.request(
+                "POST", "/accounts/second-factor/", {"code": pyotp.TOTP(TOTP_SECRET).now()}
+            )
             self.assertEqual(status, 302)
             self.assertTrue(a.session)
 
@@ -189,16 +227,26 @@ class TwoServers(TransactionTestCase):
 
             # A request on server A queues a task; a worker process runs it.
             self.assertEqual(self.task_statuses(), [])
-            status, _, page = a.request("POST", f"/portal/patients/{patient_id}/invite/",
-                                        {"email": "robin@example.org"})  # fmt: skip
+            status, _, page = a.request(
+                "POST", f"/portal/patients/{patient_id}/invite/", {"email": "robin@example.org"}
+            )
             self.assertEqual(status, 302, page[:500])
             queued = self.task_statuses()
             self.assertEqual(queued, [("katclinic.portal.services.send_portal_email", "READY")])
             worker = subprocess.run(  # noqa: S603
-                [sys.executable, str(settings.BASE_DIR / "manage.py"), "worker", "--batch",
-                 "--no-startup-delay"],
-                env=self.env(), capture_output=True, text=True, cwd=settings.BASE_DIR, timeout=120,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    str(settings.BASE_DIR / "manage.py"),
+                    "worker",
+                    "--batch",
+                    "--no-startup-delay",
+                ],
+                env=self.env(),
+                capture_output=True,
+                text=True,
+                cwd=settings.BASE_DIR,
+                timeout=120,
+            )
             self.assertEqual(worker.returncode, 0, worker.stderr[-4000:])
             self.assertEqual(
                 self.task_statuses(),
@@ -260,9 +308,14 @@ class TwoServersOnPostgreSQL(TwoServers):
     def connect(self, name: str) -> Any:
         import psycopg
 
-        return psycopg.connect(host=self.db["HOST"], port=self.db["PORT"] or 5432,
-                               user=self.db["USER"], password=self.db["PASSWORD"] or None,
-                               dbname=name, autocommit=True)  # fmt: skip
+        return psycopg.connect(
+            host=self.db["HOST"],
+            port=self.db["PORT"] or 5432,
+            user=self.db["USER"],
+            password=self.db["PASSWORD"] or None,
+            dbname=name,
+            autocommit=True,
+        )
 
     def drop(self) -> None:
         with self.connect("postgres") as admin:

@@ -199,9 +199,14 @@ def upgrade(release: str) -> dict[str, Any]:
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     saved = json.loads(gzip.decompress(data_file(release).read_bytes()))["tables"]
     now = {m._meta.db_table: m for m in apps.get_models(include_auto_created=True)}
-    report: dict[str, Any] = {"loaded": loaded, "pending": [str(m) for m, _ in pending],
-                              "missing_tables": [], "missing_rows": {}, "counts": {},
-                              "changed": {}}  # fmt: skip
+    report: dict[str, Any] = {
+        "loaded": loaded,
+        "pending": [str(m) for m, _ in pending],
+        "missing_tables": [],
+        "missing_rows": {},
+        "counts": {},
+        "changed": {},
+    }
     for table, entry in saved.items():
         model = now.get(table)
         if model is None:
@@ -261,17 +266,32 @@ if __name__ != "__main__":
             self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
 
         def run_upgrade(self, **database: str) -> dict[str, Any]:
-            strip = ("DATABASE_URL", "SQLITE_PATH", "SECRET_KEY", "SECRET_KEY_FILE",
-                     "AUDIT_HMAC_KEY", "AUDIT_HMAC_KEY_FILE", "PYTEST_CURRENT_TEST")  # fmt: skip
+            strip = (
+                "DATABASE_URL",
+                "SQLITE_PATH",
+                "SECRET_KEY",
+                "SECRET_KEY_FILE",
+                "AUDIT_HMAC_KEY",
+                "AUDIT_HMAC_KEY_FILE",
+                "PYTEST_CURRENT_TEST",
+            )
             env = {k: v for k, v in os.environ.items() if k not in strip}
             # The release's demo was seeded with the development keys, as tests run.
-            env.update(KATCLINIC_TESTING="1", DATA_DIR=str(self.tmp),
-                       DJANGO_SETTINGS_MODULE="katclinic.settings", **database)  # fmt: skip
+            env.update(
+                KATCLINIC_TESTING="1",
+                DATA_DIR=str(self.tmp),
+                DJANGO_SETTINGS_MODULE="katclinic.settings",
+                **database,
+            )
             out = self.tmp / "report.json"
             result = subprocess.run(  # noqa: S603 - this file, as a script
-                [sys.executable, __file__, "upgrade", RELEASE, str(out)], env=env,
-                capture_output=True, text=True, cwd=settings.BASE_DIR, timeout=600,
-            )  # fmt: skip
+                [sys.executable, __file__, "upgrade", RELEASE, str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=settings.BASE_DIR,
+                timeout=600,
+            )
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr[-5000:])
             report: dict[str, Any] = json.loads(out.read_text())
             return report
@@ -304,17 +324,27 @@ if __name__ != "__main__":
             url = os.environ["DATABASE_URL"]
             db = dj_database_url.parse(url)
             name = f"kc_upgrade_{os.getpid()}"
-            with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
-                                 password=db["PASSWORD"] or None, dbname="postgres",
-                                 autocommit=True) as admin:  # fmt: skip
+            with psycopg.connect(
+                host=db["HOST"],
+                port=db["PORT"] or 5432,
+                user=db["USER"],
+                password=db["PASSWORD"] or None,
+                dbname="postgres",
+                autocommit=True,
+            ) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 admin.execute(f'CREATE DATABASE "{name}"')
             try:
                 self.check(self.run_upgrade(DATABASE_URL=url.rsplit("/", 1)[0] + "/" + name))
             finally:
-                with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
-                                     password=db["PASSWORD"] or None, dbname="postgres",
-                                     autocommit=True) as admin:  # fmt: skip
+                with psycopg.connect(
+                    host=db["HOST"],
+                    port=db["PORT"] or 5432,
+                    user=db["USER"],
+                    password=db["PASSWORD"] or None,
+                    dbname="postgres",
+                    autocommit=True,
+                ) as admin:
                     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

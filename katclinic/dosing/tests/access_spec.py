@@ -56,8 +56,15 @@ def _ready(t: Any) -> dict[str, Any]:
     mon.record_checkpoint(
         session=sess, label="completion", taken_at=timezone.now(), values=values, by=t.nick
     )
-    judged = dict.fromkeys(("dissociation_resolved", "respiratory_depression_resolved", "vitals_acceptable",
-                            "escort_present"), True)  # fmt: skip
+    judged = dict.fromkeys(
+        (
+            "dissociation_resolved",
+            "respiratory_depression_resolved",
+            "vitals_acceptable",
+            "escort_present",
+        ),
+        True,
+    )
     mon.assess_discharge(session=sess, judged=judged, by=t.nick)
     return {"session_id": sess.pk}
 
@@ -72,15 +79,26 @@ def _soft_fail(t: Any) -> dict[str, Any]:
 
 def _alert(t: Any) -> dict[str, Any]:
     sess = _session(t, S.MONITORING)
-    _, alerts = mon.record_checkpoint(session=sess, label="about 40 minutes", taken_at=timezone.now(),
-                                      values={"systolic": 165, "diastolic": 100}, by=t.nick)  # fmt: skip
+    _, alerts = mon.record_checkpoint(
+        session=sess,
+        label="about 40 minutes",
+        taken_at=timezone.now(),
+        values={"systolic": 165, "diastolic": 100},
+        by=t.nick,
+    )
     return {"alert_id": alerts[0].pk}
 
 
 def _note(t: Any, *, signed: bool) -> dict[str, Any]:
     sess = _session(t)
-    note = SupportNote.objects.create(clinic=t.clinic, patient=sess.patient, session=sess, kind="preparation",
-                                      intention="Rest", author=t.tara)  # fmt: skip
+    note = SupportNote.objects.create(
+        clinic=t.clinic,
+        patient=sess.patient,
+        session=sess,
+        kind="preparation",
+        intention="Rest",
+        author=t.tara,
+    )
     if signed:
         from katclinic.dosing.record_services import _sign
 
@@ -89,12 +107,24 @@ def _note(t: Any, *, signed: bool) -> dict[str, Any]:
     return {"note_id": note.pk}
 
 
-COMPLETE_REMS: dict[str, Any] = {spec.key: True for spec in rems.FIELDS if spec.kind == "yes_no"} | {
-    "patient_name": "Fresh Patient", "date_of_birth": "1985-04-12", "sex": "Female", "monitoring_hcp": "Nick",
-    "monitoring_setting": "North", "session_date": "2026-01-05", "dose": "56", "lot_number": "L1",
-    "total_monitoring_minutes": 125, "minutes_ready_without_2h_rule": 90, "bp_pre_dose": "128/82",
-    "bp_40_min": "150/90", "bp_completion": "130/80", "serious_adverse_events": "None",
-}  # fmt: skip
+COMPLETE_REMS: dict[str, Any] = {
+    spec.key: True for spec in rems.FIELDS if spec.kind == "yes_no"
+} | {
+    "patient_name": "Fresh Patient",
+    "date_of_birth": "1985-04-12",
+    "sex": "Female",
+    "monitoring_hcp": "Nick",
+    "monitoring_setting": "North",
+    "session_date": "2026-01-05",
+    "dose": "56",
+    "lot_number": "L1",
+    "total_monitoring_minutes": 125,
+    "minutes_ready_without_2h_rule": 90,
+    "bp_pre_dose": "128/82",
+    "bp_40_min": "150/90",
+    "bp_completion": "130/80",
+    "serious_adverse_events": "None",
+}
 
 
 def _rems(t: Any) -> dict[str, Any]:
@@ -128,11 +158,24 @@ def _state(state: S) -> Any:
 
 
 RUN, VIEW = Perm.RUN_SESSION, Perm.VIEW_CLINICAL
-PRE_DOSE = {"systolic": 128, "diastolic": 80, "heart_rate": 70, "spo2": 98, "escort_confirmed": "on",
-            "no_driving_agreed": "on", "pregnancy_status": "not_pregnant", "meds_reviewed": "on",
-            "questionnaires_confirmed": "on", "rems_enrolled_on": "2026-01-05"}  # fmt: skip
-JUDGED = {"dissociation_resolved": "on", "respiratory_depression_resolved": "on", "vitals_acceptable": "on",
-          "escort_present": "on"}  # fmt: skip
+PRE_DOSE = {
+    "systolic": 128,
+    "diastolic": 80,
+    "heart_rate": 70,
+    "spo2": 98,
+    "escort_confirmed": "on",
+    "no_driving_agreed": "on",
+    "pregnancy_status": "not_pregnant",
+    "meds_reviewed": "on",
+    "questionnaires_confirmed": "on",
+    "rems_enrolled_on": "2026-01-05",
+}
+JUDGED = {
+    "dissociation_resolved": "on",
+    "respiratory_depression_resolved": "on",
+    "vitals_acceptable": "on",
+    "escort_present": "on",
+}
 
 
 def _post(perm: Perm, kwargs: Any, data: Any) -> Url:
@@ -140,34 +183,81 @@ def _post(perm: Perm, kwargs: Any, data: Any) -> Url:
 
 
 SPEC: dict[str, Url] = {
-    "dosing:patient_sessions": Url(VIEW, kwargs=lambda t: {"patient_id": t.pat.pk}, clinic_object=True),
-    "dosing:create_session": _post(RUN, _patient_with_plan,
-                                   lambda t: {"plan": t.dosing_plan.pk, "chair": "Chair 2", "scheduled_for": _now()}),
+    "dosing:patient_sessions": Url(
+        VIEW, kwargs=lambda t: {"patient_id": t.pat.pk}, clinic_object=True
+    ),
+    "dosing:create_session": _post(
+        RUN,
+        _patient_with_plan,
+        lambda t: {"plan": t.dosing_plan.pk, "chair": "Chair 2", "scheduled_for": _now()},
+    ),
     "dosing:session": Url(VIEW, kwargs=_state(S.SCHEDULED), clinic_object=True),
     "dosing:transition": _post(RUN, _state(S.SCHEDULED), lambda t: {"to": "checked_in"}),
     "dosing:pre_dose": _post(RUN, _state(S.CHECKED_IN), lambda t: PRE_DOSE),
-    "dosing:override": _post(Perm.OVERRIDE_SOFT_STOP, _soft_fail, lambda t: {"reason": "Anxious on arrival; recheck 132/84 by hand"}),
-    "dosing:start_dosing": _post(RUN, lambda t: {"session_id": _ready_to_start(t).pk}, lambda t: {}),
-    "dosing:administer": _post(RUN, _state(S.DOSING), lambda t: {"lot": t.dosing_lot.pk, "dose_mg": "28",
-                                                                 "started_at": _now()}),
-    "dosing:adjunct": _post(RUN, _state(S.DOSING), lambda t: {"product": "Ondansetron", "dose_mg": "4", "route": "oral",
-                                                              "lot_number": "OND1", "expiry": "2099-01-01",
-                                                              "started_at": _now()}),
+    "dosing:override": _post(
+        Perm.OVERRIDE_SOFT_STOP,
+        _soft_fail,
+        lambda t: {"reason": "Anxious on arrival; recheck 132/84 by hand"},
+    ),
+    "dosing:start_dosing": _post(
+        RUN, lambda t: {"session_id": _ready_to_start(t).pk}, lambda t: {}
+    ),
+    "dosing:administer": _post(
+        RUN,
+        _state(S.DOSING),
+        lambda t: {"lot": t.dosing_lot.pk, "dose_mg": "28", "started_at": _now()},
+    ),
+    "dosing:adjunct": _post(
+        RUN,
+        _state(S.DOSING),
+        lambda t: {
+            "product": "Ondansetron",
+            "dose_mg": "4",
+            "route": "oral",
+            "lot_number": "OND1",
+            "expiry": "2099-01-01",
+            "started_at": _now(),
+        },
+    ),
     "dosing:finish_dosing": _post(RUN, lambda t: {"session_id": _dosed(t).pk}, lambda t: {}),
-    "dosing:checkpoint": _post(RUN, _state(S.MONITORING), lambda t: {"label": "about 40 minutes", "taken_at": _now(),
-                                                                     "systolic": 130, "diastolic": 80}),
-    "dosing:acknowledge": _post(RUN, _alert, lambda t: {"note": "Rechecked in 5 minutes; prescriber told"}),
-    "dosing:side_effect": _post(RUN, _state(S.MONITORING), lambda t: {"kind": "nausea", "severity": "mild",
-                                                                      "action": "Ondansetron 4 mg"}),
+    "dosing:checkpoint": _post(
+        RUN,
+        _state(S.MONITORING),
+        lambda t: {
+            "label": "about 40 minutes",
+            "taken_at": _now(),
+            "systolic": 130,
+            "diastolic": 80,
+        },
+    ),
+    "dosing:acknowledge": _post(
+        RUN, _alert, lambda t: {"note": "Rechecked in 5 minutes; prescriber told"}
+    ),
+    "dosing:side_effect": _post(
+        RUN,
+        _state(S.MONITORING),
+        lambda t: {"kind": "nausea", "severity": "mild", "action": "Ondansetron 4 mg"},
+    ),
     "dosing:assess_discharge": _post(RUN, _state(S.MONITORING), lambda t: JUDGED),
     "dosing:discharge": _post(RUN, _ready, lambda t: {}),
-    "dosing:note_new": _post(Perm.WRITE_SUPPORT_NOTE, _state(S.SCHEDULED),
-                             lambda t: {"kind": "preparation", "intention": "Let go of control"}),
+    "dosing:note_new": _post(
+        Perm.WRITE_SUPPORT_NOTE,
+        _state(S.SCHEDULED),
+        lambda t: {"kind": "preparation", "intention": "Let go of control"},
+    ),
     # Only the author may sign: tara wrote the note, so paula's attempt is refused (400) with nothing stored.
-    "dosing:note_sign": Url(Perm.WRITE_SUPPORT_NOTE, kwargs=lambda t: _note(t, signed=False), method="POST",
-                            clinic_object=True, ok=(302, 400)),
-    "dosing:note_addendum": _post(Perm.WRITE_SUPPORT_NOTE, lambda t: _note(t, signed=True),
-                                  lambda t: {"text": "Patient called the next day; settled."}),
+    "dosing:note_sign": Url(
+        Perm.WRITE_SUPPORT_NOTE,
+        kwargs=lambda t: _note(t, signed=False),
+        method="POST",
+        clinic_object=True,
+        ok=(302, 400),
+    ),
+    "dosing:note_addendum": _post(
+        Perm.WRITE_SUPPORT_NOTE,
+        lambda t: _note(t, signed=True),
+        lambda t: {"text": "Patient called the next day; settled."},
+    ),
     "dosing:board": Url(VIEW),
     "dosing:board_rows": Url(VIEW),
     "dosing:rems_queue": Url(RUN),
@@ -175,15 +265,27 @@ SPEC: dict[str, Url] = {
     "dosing:rems_complete": _post(RUN, _rems, lambda t: {}),
     "dosing:rems_pdf": Url(RUN, kwargs=_rems, clinic_object=True),
     "dosing:ledger": Url(Perm.KEEP_LEDGER),
-    "dosing:ledger_receive": Url(Perm.KEEP_LEDGER, method="POST", data=lambda t: {
-        "product": "Ketamine 10 mg/mL", "lot_number": f"R{timezone.now():%H%M%S%f}", "expiry": "2099-01-01",
-        "quantity_mg": "500", "concentration_mg_per_ml": "10", "supplier": "Wholesaler Inc"}),
+    "dosing:ledger_receive": Url(
+        Perm.KEEP_LEDGER,
+        method="POST",
+        data=lambda t: {
+            "product": "Ketamine 10 mg/mL",
+            "lot_number": f"R{timezone.now():%H%M%S%f}",
+            "expiry": "2099-01-01",
+            "quantity_mg": "500",
+            "concentration_mg_per_ml": "10",
+            "supplier": "Wholesaler Inc",
+        },
+    ),
     "dosing:lot": Url(Perm.KEEP_LEDGER, kwargs=_lot, clinic_object=True),
-    "dosing:lot_movement": _post(Perm.KEEP_LEDGER, _lot, lambda t: {"kind": "transfer_out", "quantity_mg": "28",
-                                                                    "counterparty": "South clinic"}),
+    "dosing:lot_movement": _post(
+        Perm.KEEP_LEDGER,
+        _lot,
+        lambda t: {"kind": "transfer_out", "quantity_mg": "28", "counterparty": "South clinic"},
+    ),
     "dosing:lot_count": _post(Perm.KEEP_LEDGER, _lot, lambda t: {"counted_mg": "280"}),
     "dosing:ledger_report": Url(Perm.KEEP_LEDGER),
-}  # fmt: skip
+}
 
 
 def _ready_to_start(t: Any) -> DosingSession:
@@ -194,8 +296,9 @@ def _ready_to_start(t: Any) -> DosingSession:
 
 def _dosed(t: Any) -> DosingSession:
     sess = _session(t, S.DOSING)
-    services.record_administration(session=sess, lot=t.dosing_lot, dose_mg=Decimal("28"),
-                                   started_at=timezone.now(), by=t.nick)  # fmt: skip
+    services.record_administration(
+        session=sess, lot=t.dosing_lot, dose_mg=Decimal("28"), started_at=timezone.now(), by=t.nick
+    )
     return sess
 
 
@@ -205,7 +308,8 @@ def _pat_session(t: Any) -> dict[str, Any]:
 
 
 SPEC |= {
-    "api:sessions_of_patient": api_url(VIEW, kwargs=lambda t: {"patient_id": t.pat.pk}, clinic_object=True,
-                                       patient_self=True),
+    "api:sessions_of_patient": api_url(
+        VIEW, kwargs=lambda t: {"patient_id": t.pat.pk}, clinic_object=True, patient_self=True
+    ),
     "api:session_detail": api_url(VIEW, kwargs=_pat_session, clinic_object=True, patient_self=True),
-}  # fmt: skip
+}

@@ -41,57 +41,123 @@ def protocol_version(clinic: Clinic, key: str) -> ProtocolVersion:
         return existing
     protocol = load_library()[key]
     return ProtocolVersion.objects.create(
-        clinic=clinic, key=key, version=protocol.version, title=protocol.title, route=protocol.route,
-        status=ProtocolStatus.ACTIVE, data=json.loads(protocol.model_dump_json()),
-    )  # fmt: skip
+        clinic=clinic,
+        key=key,
+        version=protocol.version,
+        title=protocol.title,
+        route=protocol.route,
+        status=ProtocolStatus.ACTIVE,
+        data=json.loads(protocol.model_dump_json()),
+    )
 
 
-def signed_plan(patient: Patient, prescriber: User, key: str = "esketamine_trd", dose: str = "56",
-                low: str = "28", high: str = "84", weight: str = "70") -> Plan:  # fmt: skip
+def signed_plan(
+    patient: Patient,
+    prescriber: User,
+    key: str = "esketamine_trd",
+    dose: str = "56",
+    low: str = "28",
+    high: str = "84",
+    weight: str = "70",
+) -> Plan:
     version_row = protocol_version(patient.clinic, key)
-    plan = Plan.objects.create(clinic=patient.clinic, patient=patient, protocol_version=version_row,
-                               status=PlanStatus.ACTIVE, created_by=prescriber)  # fmt: skip
+    plan = Plan.objects.create(
+        clinic=patient.clinic,
+        patient=patient,
+        protocol_version=version_row,
+        status=PlanStatus.ACTIVE,
+        created_by=prescriber,
+    )
     version = PlanVersion.objects.create(
-        clinic=patient.clinic, plan=plan, number=1, kind="initial", phase="induction", start_on=timezone.localdate(),
-        weight_kg=Decimal(weight), weight_measured_on=timezone.localdate(), dose_mg=Decimal(dose), min_mg=Decimal(low),
-        max_mg=Decimal(high), created_by=prescriber,
-    )  # fmt: skip
-    PlannedDose.objects.create(clinic=patient.clinic, plan=plan, version=version, number=1, phase="induction",
-                               planned_on=timezone.localdate(), dose_mg=Decimal(dose))  # fmt: skip
-    PlanVersion.objects.filter(pk=version.pk).update(signed_by=prescriber, signed_at=timezone.now(),
-                                                     content_hash="0" * 64)  # fmt: skip
+        clinic=patient.clinic,
+        plan=plan,
+        number=1,
+        kind="initial",
+        phase="induction",
+        start_on=timezone.localdate(),
+        weight_kg=Decimal(weight),
+        weight_measured_on=timezone.localdate(),
+        dose_mg=Decimal(dose),
+        min_mg=Decimal(low),
+        max_mg=Decimal(high),
+        created_by=prescriber,
+    )
+    PlannedDose.objects.create(
+        clinic=patient.clinic,
+        plan=plan,
+        version=version,
+        number=1,
+        phase="induction",
+        planned_on=timezone.localdate(),
+        dose_mg=Decimal(dose),
+    )
+    PlanVersion.objects.filter(pk=version.pk).update(
+        signed_by=prescriber, signed_at=timezone.now(), content_hash="0" * 64
+    )
     return plan
 
 
 def consent(patient: Patient, staff: User) -> None:
     document, _ = ConsentDocument.objects.get_or_create(
-        clinic=patient.clinic, scope="program", route="", version=1,
-        defaults={"title": "Treatment consent", "body": "Text", "effective_on": date(2020, 1, 1), "created_by": staff},
-    )  # fmt: skip
-    ConsentSignature.objects.create(clinic=patient.clinic, patient=patient, document=document, typed_name="P",
-                                    document_hash=document.text_hash, channel="clinic_device", witness=staff)  # fmt: skip
+        clinic=patient.clinic,
+        scope="program",
+        route="",
+        version=1,
+        defaults={
+            "title": "Treatment consent",
+            "body": "Text",
+            "effective_on": date(2020, 1, 1),
+            "created_by": staff,
+        },
+    )
+    ConsentSignature.objects.create(
+        clinic=patient.clinic,
+        patient=patient,
+        document=document,
+        typed_name="P",
+        document_hash=document.text_hash,
+        channel="clinic_device",
+        witness=staff,
+    )
 
 
-def stock(clinic: Clinic, by: User, key: str = "esketamine_trd", mg: str = "280", lot: str = "LOT-A",
-          expiry: date | None = None) -> StockLot:  # fmt: skip
+def stock(
+    clinic: Clinic,
+    by: User,
+    key: str = "esketamine_trd",
+    mg: str = "280",
+    lot: str = "LOT-A",
+    expiry: date | None = None,
+) -> StockLot:
     product, concentration = PRODUCTS[key]
     entry = ledger_services.receive_stock(
-        clinic=clinic, product=product, lot_number=lot, expiry=expiry or timezone.localdate() + timedelta(days=365),
-        quantity_mg=Decimal(mg), supplier="Wholesaler Inc", concentration_mg_per_ml=concentration, by=by,
-    )  # fmt: skip
+        clinic=clinic,
+        product=product,
+        lot_number=lot,
+        expiry=expiry or timezone.localdate() + timedelta(days=365),
+        quantity_mg=Decimal(mg),
+        supplier="Wholesaler Inc",
+        concentration_mg_per_ml=concentration,
+        by=by,
+    )
     return entry.lot
 
 
 def session(patient: Patient, plan: Plan, by: User, *, at: datetime | None = None) -> DosingSession:
-    return services.create_session(patient=patient, plan=plan, chair="Chair 1",
-                                   scheduled_for=at or timezone.now(), by=by)  # fmt: skip
+    return services.create_session(
+        patient=patient, plan=plan, chair="Chair 1", scheduled_for=at or timezone.now(), by=by
+    )
 
 
 GOOD_PRE_DOSE: dict[str, Any] = {
     "vitals": {"systolic": 128, "diastolic": 82, "heart_rate": 72, "spo2": 98},
-    "escort_confirmed": True, "no_driving_agreed": True, "pregnancy_status": "not_pregnant",
-    "meds_reviewed": True, "questionnaires_confirmed": True, "rems_enrolled_on": date(2026, 1, 5),
-}  # fmt: skip
+    "escort_confirmed": True,
+    "no_driving_agreed": True,
+    "pregnancy_status": "not_pregnant",
+    "meds_reviewed": True,
+    "questionnaires_confirmed": True,
+    "rems_enrolled_on": date(2026, 1, 5),
+}
 
 
 def pre_dose(sess: DosingSession, by: User, **changes: Any) -> list[Any]:
@@ -104,7 +170,9 @@ def pre_dose(sess: DosingSession, by: User, **changes: Any) -> list[Any]:
     return services.record_pre_dose(session=sess, by=by, **(values | changes))
 
 
-def ready_to_dose(patient: Patient, prescriber: User, nurse: User, key: str = "esketamine_trd", **plan: Any) -> DosingSession:  # fmt: skip
+def ready_to_dose(
+    patient: Patient, prescriber: User, nurse: User, key: str = "esketamine_trd", **plan: Any
+) -> DosingSession:
     consent(patient, nurse)
     sess = session(patient, signed_plan(patient, prescriber, key, **plan), nurse)
     services.transition(session=sess, to=services.S.CHECKED_IN, by=nurse)

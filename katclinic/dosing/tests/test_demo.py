@@ -25,9 +25,16 @@ class DemoTest(TestCase):
             SupportNote.objects.filter(kind="integration", signed_at__isnull=False).exists()
         )
         for lot in StockLot.objects.all():
-            entries = [ledger.LedgerEntry(kind=ledger.EntryKind(e.kind), quantity_mg=e.quantity_mg, recorded_by=str(e.recorded_by_id),
-                                          witness=str(e.witness_id) if e.witness_id else None, reason=e.reason)
-                       for e in lot.entries.order_by("pk")]  # fmt: skip
+            entries = [
+                ledger.LedgerEntry(
+                    kind=ledger.EntryKind(e.kind),
+                    quantity_mg=e.quantity_mg,
+                    recorded_by=str(e.recorded_by_id),
+                    witness=str(e.witness_id) if e.witness_id else None,
+                    reason=e.reason,
+                )
+                for e in lot.entries.order_by("pk")
+            ]
             self.assertEqual(ledger.replay(entries), ledger_services.balance(lot))
             self.assertLess(
                 ledger_services.balance(lot), lot.entries.get(kind="receipt").quantity_mg

@@ -74,8 +74,13 @@ class GateTest(ClinicTestCase):
     def test_a_dose_inside_the_minimum_interval_is_a_hard_stop(self) -> None:
         earlier = f.ready_to_dose(self.pat, self.paula, self.nick)
         lot = f.stock(self.clinic, self.nick)
-        services.record_administration(session=earlier, lot=lot, dose_mg=Decimal("28"),
-                                       started_at=timezone.now() - timedelta(hours=20), by=self.nick)  # fmt: skip
+        services.record_administration(
+            session=earlier,
+            lot=lot,
+            dose_mg=Decimal("28"),
+            started_at=timezone.now() - timedelta(hours=20),
+            by=self.nick,
+        )
         sess = self.checked_in()
         check = self.gate_after(sess)["interval_respected"]
         self.assertIn("the protocol needs 48.0 h", check.reason)
@@ -83,8 +88,9 @@ class GateTest(ClinicTestCase):
 
     def test_high_blood_pressure_is_a_soft_stop_a_prescriber_overrides_with_a_reason(self) -> None:
         sess = self.checked_in()
-        check = self.gate_after(sess, vitals={"systolic": 150, "diastolic": 85, "heart_rate": 70, "spo2": 98})[
-            "vitals_within_limits"]  # fmt: skip
+        check = self.gate_after(
+            sess, vitals={"systolic": 150, "diastolic": 85, "heart_rate": 70, "spo2": 98}
+        )["vitals_within_limits"]
         self.assertEqual((check.result, check.stop), ("fail", "soft"))
         self.assert_blocked(sess, check.key)
         with self.assertRaisesMessage(DosingError, "Only a prescriber"):
@@ -105,10 +111,21 @@ class GateTest(ClinicTestCase):
 
     def test_unanswered_pre_session_questionnaires_are_a_soft_stop(self) -> None:
         sess = self.checked_in()
-        schedule = MeasurementSchedule.objects.create(clinic=self.clinic, patient=self.pat, instrument_key="phq9",
-                                                      rule="pre_session", created_by=self.nick)  # fmt: skip
-        Invitation.objects.create(clinic=self.clinic, patient=self.pat, instrument_key="phq9", schedule=schedule,
-                                  due_at=sess.scheduled_for - timedelta(hours=24), expires_at=sess.scheduled_for)  # fmt: skip
+        schedule = MeasurementSchedule.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            instrument_key="phq9",
+            rule="pre_session",
+            created_by=self.nick,
+        )
+        Invitation.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            instrument_key="phq9",
+            schedule=schedule,
+            due_at=sess.scheduled_for - timedelta(hours=24),
+            expires_at=sess.scheduled_for,
+        )
         check = self.gate_after(sess, questionnaires_confirmed=False)["questionnaires_done"]
         self.assertEqual((check.result, check.stop), ("fail", "soft"))
         self.assertIn("PHQ9", check.reason)
@@ -166,8 +183,9 @@ class GateTest(ClinicTestCase):
 
     def test_only_the_latest_run_of_checks_can_be_overridden(self) -> None:
         sess = self.checked_in()
-        old = self.gate_after(sess, vitals={"systolic": 150, "diastolic": 85, "heart_rate": 70, "spo2": 98})[
-            "vitals_within_limits"]  # fmt: skip
+        old = self.gate_after(
+            sess, vitals={"systolic": 150, "diastolic": 85, "heart_rate": 70, "spo2": 98}
+        )["vitals_within_limits"]
         self.gate_after(sess)
         with self.assertRaisesMessage(DosingError, "latest run"):
             services.override_soft_stop(check=old, by=self.paula, reason="Stale")
@@ -182,17 +200,27 @@ class GateTest(ClinicTestCase):
             session=sess, to=S.STOPPED_EARLY, by=self.nick, reason="Felt unwell on arrival"
         )
         events = list(sess.events.values_list("from_state", "to_state", "by__email", "reason"))
-        self.assertEqual(events, [("", "scheduled", "nick@example.org", ""),
-                                  ("scheduled", "checked_in", "nick@example.org", ""),
-                                  ("checked_in", "stopped_early", "nick@example.org", "Felt unwell on arrival")])  # fmt: skip
+        self.assertEqual(
+            events,
+            [
+                ("", "scheduled", "nick@example.org", ""),
+                ("scheduled", "checked_in", "nick@example.org", ""),
+                ("checked_in", "stopped_early", "nick@example.org", "Felt unwell on arrival"),
+            ],
+        )
 
 
 class MedicationFlagTest(ClinicTestCase):
     def test_the_medication_check_names_each_flagged_medication(self) -> None:
         from katclinic.patients.models import Medication
 
-        Medication.objects.create(clinic=self.clinic, patient=self.pat, recorded_by=self.paula, name="Lorazepam",
-                                  is_benzodiazepine=True)  # fmt: skip
+        Medication.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            recorded_by=self.paula,
+            name="Lorazepam",
+            is_benzodiazepine=True,
+        )
         Medication.objects.create(
             clinic=self.clinic, patient=self.pat, recorded_by=self.paula, name="Sertraline"
         )

@@ -29,8 +29,10 @@ class LedgerTest(ClinicTestCase):
 
     def test_a_receipt_opens_the_lot_with_its_supplier_and_expiry(self) -> None:
         entry = self.lot.entries.get()
-        self.assertEqual((entry.kind, entry.quantity_mg, entry.balance_after_mg, entry.counterparty),
-                         ("receipt", Decimal("280.00"), Decimal("280.00"), "Wholesaler Inc"))  # fmt: skip
+        self.assertEqual(
+            (entry.kind, entry.quantity_mg, entry.balance_after_mg, entry.counterparty),
+            ("receipt", Decimal("280.00"), Decimal("280.00"), "Wholesaler Inc"),
+        )
         self.assertEqual(self.lot.expiry, timezone.localdate() + timedelta(days=365))
 
     def test_waste_witnessed_by_another_keeper_with_their_password_is_recorded(self) -> None:
@@ -41,9 +43,12 @@ class LedgerTest(ClinicTestCase):
         self.assertEqual(ledger_services.balance(self.lot), Decimal("270"))
 
     def test_waste_without_a_witness_a_wrong_password_or_oneself_is_refused(self) -> None:
-        for witness in ({}, {"witness_email": "paula@example.org", "witness_password": "wrong"},
-                        {"witness_email": "nick@example.org", "witness_password": PASSWORD},
-                        {"witness_email": "alice@example.org", "witness_password": PASSWORD}):  # fmt: skip
+        for witness in (
+            {},
+            {"witness_email": "paula@example.org", "witness_password": "wrong"},
+            {"witness_email": "nick@example.org", "witness_password": PASSWORD},
+            {"witness_email": "alice@example.org", "witness_password": PASSWORD},
+        ):
             with self.subTest(witness=witness):
                 self.assertEqual(self.waste(**witness).status_code, 400)
         self.assertEqual(self.lot.entries.count(), 1)
@@ -51,11 +56,22 @@ class LedgerTest(ClinicTestCase):
 
     def test_the_balance_can_never_go_negative(self) -> None:
         with self.assertRaisesMessage(LedgerRefused, "would leave"):
-            ledger_services.record_movement(lot=self.lot, kind=K.TRANSFER_OUT, quantity_mg=Decimal("300"),
-                                            counterparty="South", by=self.nick)  # fmt: skip
+            ledger_services.record_movement(
+                lot=self.lot,
+                kind=K.TRANSFER_OUT,
+                quantity_mg=Decimal("300"),
+                counterparty="South",
+                by=self.nick,
+            )
         with self.assertRaises(IntegrityError), transaction.atomic():
-            LedgerEntry.objects.create(clinic=self.clinic, lot=self.lot, kind="return", quantity_mg=Decimal("300"),
-                                       balance_after_mg=Decimal("-20"), recorded_by=self.nick)  # fmt: skip
+            LedgerEntry.objects.create(
+                clinic=self.clinic,
+                lot=self.lot,
+                kind="return",
+                quantity_mg=Decimal("300"),
+                balance_after_mg=Decimal("-20"),
+                recorded_by=self.nick,
+            )
         self.assertEqual(ledger_services.balance(self.lot), Decimal("280"))
 
     def test_the_database_refuses_to_change_or_delete_an_entry(self) -> None:
@@ -68,14 +84,31 @@ class LedgerTest(ClinicTestCase):
         self.assertEqual(LedgerEntry.objects.get(pk=entry.pk).quantity_mg, Decimal("280"))
 
     def test_a_mistake_is_corrected_by_a_new_witnessed_entry(self) -> None:
-        wrong = ledger_services.record_movement(lot=self.lot, kind=K.TRANSFER_OUT, quantity_mg=Decimal("56"),
-                                                counterparty="South", by=self.nick)  # fmt: skip
+        wrong = ledger_services.record_movement(
+            lot=self.lot,
+            kind=K.TRANSFER_OUT,
+            quantity_mg=Decimal("56"),
+            counterparty="South",
+            by=self.nick,
+        )
         with self.assertRaisesMessage(LedgerRefused, "witnessed"):
-            ledger_services.record_movement(lot=self.lot, kind=K.CORRECTION, quantity_mg=Decimal("28"),
-                                            reason="Only one device went", corrects=wrong, by=self.nick)  # fmt: skip
-        fix = ledger_services.record_movement(lot=self.lot, kind=K.CORRECTION, quantity_mg=Decimal("28"),
-                                              reason="Only one device went", corrects=wrong, by=self.nick,
-                                              witness=self.paula)  # fmt: skip
+            ledger_services.record_movement(
+                lot=self.lot,
+                kind=K.CORRECTION,
+                quantity_mg=Decimal("28"),
+                reason="Only one device went",
+                corrects=wrong,
+                by=self.nick,
+            )
+        fix = ledger_services.record_movement(
+            lot=self.lot,
+            kind=K.CORRECTION,
+            quantity_mg=Decimal("28"),
+            reason="Only one device went",
+            corrects=wrong,
+            by=self.nick,
+            witness=self.paula,
+        )
         self.assertEqual((fix.corrects, fix.balance_after_mg), (wrong, Decimal("252")))
 
     def test_a_count_that_differs_alerts_the_clinic_admin(self) -> None:
@@ -96,8 +129,13 @@ class LedgerTest(ClinicTestCase):
         self.assertEqual(mail.outbox, [])
 
     def test_the_inventory_report_prints_each_lot_and_is_audited_as_an_export(self) -> None:
-        ledger_services.record_movement(lot=self.lot, kind=K.RETURN, quantity_mg=Decimal("28"),
-                                        counterparty="Wholesaler Inc", by=self.nick)  # fmt: skip
+        ledger_services.record_movement(
+            lot=self.lot,
+            kind=K.RETURN,
+            quantity_mg=Decimal("28"),
+            counterparty="Wholesaler Inc",
+            by=self.nick,
+        )
         self.login(self.paula)
         today = timezone.localdate().isoformat()
         response = self.client.get(reverse("dosing:ledger_report"), {"start": today, "end": today})

@@ -23,8 +23,13 @@ class PagesTest(ClinicTestCase):
     def dosing_session(self) -> DosingSession:
         self.lot = f.stock(self.clinic, self.nick)
         sess = f.ready_to_dose(self.pat, self.paula, self.nick)
-        services.record_administration(session=sess, lot=self.lot, dose_mg=Decimal("28"),
-                                       started_at=timezone.now() - timedelta(minutes=50), by=self.nick)  # fmt: skip
+        services.record_administration(
+            session=sess,
+            lot=self.lot,
+            dose_mg=Decimal("28"),
+            started_at=timezone.now() - timedelta(minutes=50),
+            by=self.nick,
+        )
         return sess
 
     def test_the_floor_board_shows_each_chair_with_initials_only(self) -> None:
@@ -49,9 +54,16 @@ class PagesTest(ClinicTestCase):
     def test_a_therapist_writes_a_note_linked_to_the_session_but_cannot_record_a_dose(self) -> None:
         sess = self.dosing_session()
         self.login(self.tara)
-        response = self.client.post(reverse("dosing:note_new", args=[sess.pk]), {
-            "kind": "preparation", "intention": "Meet whatever comes with curiosity", "supportive_touch_consent": "true",
-            "agreed_support": "Hand on shoulder if asked", "sign": "on"})  # fmt: skip
+        response = self.client.post(
+            reverse("dosing:note_new", args=[sess.pk]),
+            {
+                "kind": "preparation",
+                "intention": "Meet whatever comes with curiosity",
+                "supportive_touch_consent": "true",
+                "agreed_support": "Hand on shoulder if asked",
+                "sign": "on",
+            },
+        )
         self.assertRedirects(response, reverse("dosing:session", args=[sess.pk]))
         note = SupportNote.objects.get()
         self.assertEqual(
@@ -92,9 +104,15 @@ class PagesTest(ClinicTestCase):
     def test_an_invalid_reading_re_renders_with_the_field_error_and_stores_nothing(self) -> None:
         sess = self.dosing_session()
         self.login(self.nick)
-        response = self.client.post(reverse("dosing:checkpoint", args=[sess.pk]), {
-            "label": "about 40 minutes", "taken_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
-            "systolic": "90", "diastolic": "120"})  # fmt: skip
+        response = self.client.post(
+            reverse("dosing:checkpoint", args=[sess.pk]),
+            {
+                "label": "about 40 minutes",
+                "taken_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
+                "systolic": "90",
+                "diastolic": "120",
+            },
+        )
         self.assertContains(response, "Diastolic must be below systolic.", status_code=400)
         self.assertEqual(
             Checkpoint.objects.filter(session=sess).exclude(label="pre-dose").count(), 0
@@ -104,9 +122,16 @@ class PagesTest(ClinicTestCase):
         sess = self.dosing_session()
         services.finish_dosing(session=sess, by=self.nick)
         self.login(self.nick)
-        self.client.post(reverse("dosing:checkpoint", args=[sess.pk]), {
-            "label": "about 40 minutes", "taken_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
-            "systolic": "165", "diastolic": "100", "heart_rate": "80"})  # fmt: skip
+        self.client.post(
+            reverse("dosing:checkpoint", args=[sess.pk]),
+            {
+                "label": "about 40 minutes",
+                "taken_at": timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M"),
+                "systolic": "165",
+                "diastolic": "100",
+                "heart_rate": "80",
+            },
+        )
         response = self.client.get(reverse("dosing:session", args=[sess.pk]))
         self.assertContains(response, 'class="out-of-range"')
         self.assertContains(response, "Recheck systolic blood pressure in 5 minutes.")
@@ -131,8 +156,11 @@ class PagesTest(ClinicTestCase):
         self.login(self.tara)
         response = self.client.get(reverse("dosing:patient_sessions", args=[self.pat.pk]))
         self.assertContains(response, reverse("dosing:session", args=[sess.pk]))
-        self.assertTrue(AuditEvent.objects.filter(action=Action.VIEW, patient_id=self.pat.pk,
-                                                  detail__section="sessions").exists())  # fmt: skip
+        self.assertTrue(
+            AuditEvent.objects.filter(
+                action=Action.VIEW, patient_id=self.pat.pk, detail__section="sessions"
+            ).exists()
+        )
 
     def test_the_api_returns_a_session_with_its_administrations_and_checkpoints(self) -> None:
         sess = self.dosing_session()
@@ -175,7 +203,9 @@ class PagesTest(ClinicTestCase):
         page = self.client.get(url)
         self.assertContains(page, "Start dosing")
         self.assertContains(page, 'action="/dosing/checks/')
-        self.client.post(reverse("dosing:override", args=[sess.gate_checks.get(key="vitals_within_limits").pk]),
-                         {"reason": "Manual recheck 134/84"})  # fmt: skip
+        self.client.post(
+            reverse("dosing:override", args=[sess.gate_checks.get(key="vitals_within_limits").pk]),
+            {"reason": "Manual recheck 134/84"},
+        )
         self.assertRedirects(self.client.post(reverse("dosing:start_dosing", args=[sess.pk])), url)
         self.assertContains(self.client.get(url), "Record dose")

@@ -45,14 +45,32 @@ def complete_form() -> dict[str, object]:
 
 def test_the_field_set_covers_the_reference_list() -> None:
     expected = {
-        "patient_name", "date_of_birth", "sex", "first_treatment", "patient_enrolled",
-        "benzodiazepines", "non_benzo_hypnotics", "psychostimulants", "maois",
-        "monitoring_hcp", "monitoring_setting", "session_date", "dose", "lot_number",
-        "total_monitoring_minutes", "minutes_ready_without_2h_rule",
-        "vitals_ok_pre_dose", "vitals_ok_at_completion",
-        "bp_pre_dose", "bp_40_min", "bp_completion",
-        "sedation", "dissociation", "respiratory_depression", "serious_adverse_events",
-    }  # fmt: skip
+        "patient_name",
+        "date_of_birth",
+        "sex",
+        "first_treatment",
+        "patient_enrolled",
+        "benzodiazepines",
+        "non_benzo_hypnotics",
+        "psychostimulants",
+        "maois",
+        "monitoring_hcp",
+        "monitoring_setting",
+        "session_date",
+        "dose",
+        "lot_number",
+        "total_monitoring_minutes",
+        "minutes_ready_without_2h_rule",
+        "vitals_ok_pre_dose",
+        "vitals_ok_at_completion",
+        "bp_pre_dose",
+        "bp_40_min",
+        "bp_completion",
+        "sedation",
+        "dissociation",
+        "respiratory_depression",
+        "serious_adverse_events",
+    }
     assert expected <= set(FIELD_KEYS)
     assert len(FIELD_KEYS) == len(set(FIELD_KEYS))
 

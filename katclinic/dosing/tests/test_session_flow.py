@@ -16,8 +16,15 @@ from katclinic.dosing.statemachine import SessionState as S
 from katclinic.dosing.tests import factories as f
 from katclinic.testing import ClinicTestCase
 
-ALL_MET = dict.fromkeys(("dissociation_resolved", "respiratory_depression_resolved", "vitals_acceptable",
-                         "escort_present"), True)  # fmt: skip
+ALL_MET = dict.fromkeys(
+    (
+        "dissociation_resolved",
+        "respiratory_depression_resolved",
+        "vitals_acceptable",
+        "escort_present",
+    ),
+    True,
+)
 NORMAL = {"systolic": 132, "diastolic": 84, "heart_rate": 74, "spo2": 98}
 
 
@@ -43,12 +50,19 @@ class SessionFlowTest(ClinicTestCase):
     def give(
         self, sess: DosingSession, lot: StockLot, minute: int, mg: str = "28"
     ) -> Administration:
-        return services.record_administration(session=sess, lot=lot, dose_mg=Decimal(mg), started_at=self.at(minute),
-                                              by=self.nick)  # fmt: skip
+        return services.record_administration(
+            session=sess, lot=lot, dose_mg=Decimal(mg), started_at=self.at(minute), by=self.nick
+        )
 
     def reading(self, sess: DosingSession, minute: int, label: str, **values: int) -> list:
-        _, alerts = mon.record_checkpoint(session=sess, label=label, taken_at=self.at(minute), values=values,
-                                          by=self.nick, recheck_of=values.pop("recheck", None))  # type: ignore[arg-type]  # fmt: skip
+        _, alerts = mon.record_checkpoint(
+            session=sess,
+            label=label,
+            taken_at=self.at(minute),
+            values=values,
+            by=self.nick,
+            recheck_of=values.pop("recheck", None),  # type: ignore[arg-type]
+        )
         return alerts
 
     def test_a_nurse_runs_an_esketamine_session_from_check_in_to_discharge(self) -> None:
@@ -60,8 +74,17 @@ class SessionFlowTest(ClinicTestCase):
             self.give(sess, lot, 5)
             services.finish_dosing(session=sess, by=self.nick)
 
-            alerts = self.reading(sess, 40, "about 40 minutes", systolic=165, diastolic=100, heart_rate=88, spo2=97,
-                                  moaas=4, cadss6=5)  # fmt: skip
+            alerts = self.reading(
+                sess,
+                40,
+                "about 40 minutes",
+                systolic=165,
+                diastolic=100,
+                heart_rate=88,
+                spo2=97,
+                moaas=4,
+                cadss6=5,
+            )
             self.assertEqual([(a.measure, a.level) for a in alerts], [("systolic", "recheck")])
             self.assertEqual(alerts[0].recheck_due_at, self.start + timedelta(minutes=45))
             self.assertIn("Recheck systolic blood pressure in 5 minutes", alerts[0].action)
@@ -101,8 +124,15 @@ class SessionFlowTest(ClinicTestCase):
         record_services.complete_rems_form(form=form, by=self.nick)
         form.refresh_from_db()
         self.assertIsNotNone(form.completed_at)
-        self.assertEqual((form.data["dose"], form.data["bp_40_min"], form.data["total_monitoring_minutes"],
-                          form.data["minutes_ready_without_2h_rule"]), ("56", "165/100", 121, 100))  # fmt: skip
+        self.assertEqual(
+            (
+                form.data["dose"],
+                form.data["bp_40_min"],
+                form.data["total_monitoring_minutes"],
+                form.data["minutes_ready_without_2h_rule"],
+            ),
+            ("56", "165/100", 121, 100),
+        )
         pdf = record_services.rems_pdf(form=form, by=self.nick)
         for text in (b"Pat Doe", b"56 mg", b"165/100", b"LOT-A", b"121", b"Submit by"):
             self.assertIn(text, pdf)
@@ -127,13 +157,26 @@ class SessionFlowTest(ClinicTestCase):
 
     def test_an_iv_dose_below_the_plan_minimum_is_refused(self) -> None:
         lot = f.stock(self.clinic, self.nick, key="iv_ketamine_elektd", mg="1000", lot="IV-1")
-        sess = f.ready_to_dose(self.pat, self.paula, self.nick, key="iv_ketamine_elektd", dose="35", low="30",
-                               high="40")  # fmt: skip
+        sess = f.ready_to_dose(
+            self.pat,
+            self.paula,
+            self.nick,
+            key="iv_ketamine_elektd",
+            dose="35",
+            low="30",
+            high="40",
+        )
         with self.assertRaisesMessage(DosingError, "below the plan's minimum of 30"):
-            services.record_administration(session=sess, lot=lot, dose_mg=Decimal("20"), started_at=timezone.now(),
-                                           by=self.nick)  # fmt: skip
-        given = services.record_administration(session=sess, lot=lot, dose_mg=Decimal("35"),
-                                               started_at=timezone.now(), by=self.nick)  # fmt: skip
+            services.record_administration(
+                session=sess,
+                lot=lot,
+                dose_mg=Decimal("20"),
+                started_at=timezone.now(),
+                by=self.nick,
+            )
+        given = services.record_administration(
+            session=sess, lot=lot, dose_mg=Decimal("35"), started_at=timezone.now(), by=self.nick
+        )
         self.assertEqual(given.dose_mg_per_kg, Decimal("0.500"))
         kinds = list(
             LedgerEntry.objects.filter(administration=given).values_list("kind", flat=True)
@@ -145,8 +188,13 @@ class SessionFlowTest(ClinicTestCase):
         lot = f.stock(self.clinic, self.nick, lot="OLD", expiry=date(2020, 1, 1))
         sess = f.ready_to_dose(self.pat, self.paula, self.nick)
         with self.assertRaisesMessage(DosingError, "expired on 2020-01-01"):
-            services.record_administration(session=sess, lot=lot, dose_mg=Decimal("28"), started_at=timezone.now(),
-                                           by=self.nick)  # fmt: skip
+            services.record_administration(
+                session=sess,
+                lot=lot,
+                dose_mg=Decimal("28"),
+                started_at=timezone.now(),
+                by=self.nick,
+            )
         self.assertEqual(ledger_services.balance(lot), Decimal("280"))
 
     def test_checkpoints_fall_due_and_overdue_on_the_protocol_schedule(self) -> None:
@@ -161,8 +209,10 @@ class SessionFlowTest(ClinicTestCase):
             )
             self.assertEqual(statuses["about 40 minutes"].status, "due")
             self.assertEqual(statuses["completion"].status, "upcoming")
-            self.assertEqual({s.label: s.status for s in mon.flowsheet(sess, self.at(46))}["about 40 minutes"],
-                             "overdue")  # fmt: skip
+            self.assertEqual(
+                {s.label: s.status for s in mon.flowsheet(sess, self.at(46))}["about 40 minutes"],
+                "overdue",
+            )
 
     def test_discharge_waits_for_every_criterion(self) -> None:
         with self.frozen():
@@ -190,8 +240,9 @@ class SessionFlowTest(ClinicTestCase):
 
     def test_stopping_early_after_a_device_still_makes_a_rems_form(self) -> None:
         sess, lot = self.dosing()
-        services.record_administration(session=sess, lot=lot, dose_mg=Decimal("28"), started_at=timezone.now(),
-                                       by=self.nick)  # fmt: skip
+        services.record_administration(
+            session=sess, lot=lot, dose_mg=Decimal("28"), started_at=timezone.now(), by=self.nick
+        )
         services.transition(
             session=sess, to=S.STOPPED_EARLY, reason="Vomiting after first device", by=self.nick
         )
@@ -201,8 +252,9 @@ class SessionFlowTest(ClinicTestCase):
 
     def test_administered_doses_feed_the_protocols_exposure(self) -> None:
         sess, lot = self.dosing()
-        services.record_administration(session=sess, lot=lot, dose_mg=Decimal("28"), started_at=timezone.now(),
-                                       by=self.nick)  # fmt: skip
+        services.record_administration(
+            session=sess, lot=lot, dose_mg=Decimal("28"), started_at=timezone.now(), by=self.nick
+        )
         self.assertEqual(
             [mg for _, mg in services.administered_doses(sess.plan)], [Decimal("28.00")]
         )

@@ -63,9 +63,17 @@ MEDICATION_ADMINISTRATION = register(
         params=(
             date_param("effective-time", "started_at", "When the dose was started"),
             date_param("date", "started_at", "Same as effective-time"),
-            token_param("code", f"Product as recorded ({PRODUCT_SYSTEM}|Ketamine 10 mg/mL); no national drug codes", _code),
-            token_param("category", f"treatment (ketamine or esketamine) or adjunct ({KIND_SYSTEM})", _category),
+            token_param(
+                "code",
+                f"Product as recorded ({PRODUCT_SYSTEM}|Ketamine 10 mg/mL); no national drug codes",
+                _code,
+            ),
+            token_param(
+                "category",
+                f"treatment (ketamine or esketamine) or adjunct ({KIND_SYSTEM})",
+                _category,
+            ),
             token_param("status", "completed, or in-progress for a running infusion", _status),
         ),
     )
-)  # fmt: skip
+)

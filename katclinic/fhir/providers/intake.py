@@ -22,13 +22,15 @@ CONSENT = register(
         name="Consent",
         # Front desk issues consent documents, so reading them needs demographics access.
         perm=Perm.VIEW_DEMOGRAPHICS,
-        rows=lambda clinic: ConsentSignature.objects.filter(clinic=clinic)
-        .select_related("document", "withdrawal")
-        .order_by("-signed_at", "-pk"),
+        rows=lambda clinic: (
+            ConsentSignature.objects.filter(clinic=clinic)
+            .select_related("document", "withdrawal")
+            .order_by("-signed_at", "-pk")
+        ),
         render=to_fhir_consent,
         params=(
             date_param("date", "signed_at", "When the consent was signed"),
             token_param("status", "active, or inactive once withdrawn", _status),
         ),
     )
-)  # fmt: skip
+)

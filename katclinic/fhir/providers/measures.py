@@ -75,10 +75,15 @@ QUESTIONNAIRE_RESPONSE = register(
         render=lambda r: to_fhir_questionnaire_response(r, definition_of(r.instrument)),
         params=(
             date_param("authored", "submitted_at", "When the answers were submitted"),
-            SearchParam("questionnaire", "reference", "The Questionnaire (canonical URL or key)", _questionnaire),
+            SearchParam(
+                "questionnaire",
+                "reference",
+                "The Questionnaire (canonical URL or key)",
+                _questionnaire,
+            ),
         ),
     )
-)  # fmt: skip
+)
 
 OBSERVATION = register(
     ResourceType(
@@ -88,11 +93,13 @@ OBSERVATION = register(
         render=lambda r: to_fhir_observation(r, definition_of(r.instrument)),
         params=(
             date_param("date", "submitted_at", "When the score was obtained"),
-            token_param("code", "Score code, e.g. http://loinc.org|44261-6 (PHQ-9 total)", _score_code),
+            token_param(
+                "code", "Score code, e.g. http://loinc.org|44261-6 (PHQ-9 total)", _score_code
+            ),
             SearchParam("category", "token", "Always survey", _survey_only),
         ),
     )
-)  # fmt: skip
+)
 
 FLAG = register(
     ResourceType(
@@ -102,8 +109,15 @@ FLAG = register(
         render=to_fhir_flag,
         params=(
             date_param("date", "raised_at", "When the alert was raised"),
-            choice_token("status", "active (open or acknowledged) or inactive (closed)", "state",
-                         {"active": [AlertState.OPEN, AlertState.ACKNOWLEDGED], "inactive": [AlertState.CLOSED]}),
+            choice_token(
+                "status",
+                "active (open or acknowledged) or inactive (closed)",
+                "state",
+                {
+                    "active": [AlertState.OPEN, AlertState.ACKNOWLEDGED],
+                    "inactive": [AlertState.CLOSED],
+                },
+            ),
         ),
     )
-)  # fmt: skip
+)

@@ -52,8 +52,12 @@ PATIENT = register(
         render=to_fhir_patient,
         patient_field="pk",
         params=(
-            SearchParam("name", "string", "Start of the family, given or preferred name",
-                        _starts("last_name", "first_name", "preferred_name")),
+            SearchParam(
+                "name",
+                "string",
+                "Start of the family, given or preferred name",
+                _starts("last_name", "first_name", "preferred_name"),
+            ),
             SearchParam("family", "string", "Start of the family name", _starts("last_name")),
             SearchParam("given", "string", "Start of the given name", _starts("first_name")),
             date_param("birthdate", "date_of_birth", "Date of birth", as_dates=True),
@@ -61,4 +65,4 @@ PATIENT = register(
             choice_token("gender", "Sex at birth", "sex_at_birth", {g: [g] for g in GENDERS}),
         ),
     )
-)  # fmt: skip
+)

@@ -22,7 +22,9 @@ def _lookup(rows: Definitions, raw: str) -> InstrumentDefinition | None:
     return next((d for d in rows if d.key.replace("_", "-") == raw), None)
 
 
-def _matching(test: Callable[[InstrumentDefinition, str], bool]) -> Callable[[Definitions, str], Definitions]:  # fmt: skip
+def _matching(
+    test: Callable[[InstrumentDefinition, str], bool],
+) -> Callable[[Definitions, str], Definitions]:
     def apply(rows: Definitions, raw: str) -> Definitions:
         values = raw.split(",")
         return [d for d in rows if any(test(d, value) for value in values)]
@@ -50,10 +52,18 @@ QUESTIONNAIRE = register(
         patient_field=None,
         lookup=_lookup,
         params=(
-            SearchParam("url", "uri", "Canonical URL, optionally with |version", _matching(_has_url)),
-            SearchParam("code", "token", "Instrument code (LOINC where it has one)", _matching(_has_code)),
-            SearchParam("name", "string", "Start of the title, any case",
-                        _matching(lambda d, v: d.title.lower().startswith(v.lower()))),
+            SearchParam(
+                "url", "uri", "Canonical URL, optionally with |version", _matching(_has_url)
+            ),
+            SearchParam(
+                "code", "token", "Instrument code (LOINC where it has one)", _matching(_has_code)
+            ),
+            SearchParam(
+                "name",
+                "string",
+                "Start of the title, any case",
+                _matching(lambda d, v: d.title.lower().startswith(v.lower())),
+            ),
         ),
     )
-)  # fmt: skip
+)

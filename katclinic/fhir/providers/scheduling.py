@@ -16,13 +16,17 @@ APPOINTMENT = register(
         name="Appointment",
         # Front desk books visits, so reading them needs demographics, not the clinical chart.
         perm=Perm.VIEW_DEMOGRAPHICS,
-        rows=lambda clinic: Appointment.objects.filter(clinic=clinic)
-        .select_related("staff")
-        .order_by("-start", "-pk"),
+        rows=lambda clinic: (
+            Appointment.objects.filter(clinic=clinic)
+            .select_related("staff")
+            .order_by("-start", "-pk")
+        ),
         render=to_fhir_appointment,
         params=(
             date_param("date", "start", "When the appointment starts"),
-            choice_token("status", "booked, checked-in, fulfilled, cancelled or noshow", "state", _BY_STATUS),
+            choice_token(
+                "status", "booked, checked-in, fulfilled, cancelled or noshow", "state", _BY_STATUS
+            ),
         ),
     )
-)  # fmt: skip
+)

@@ -15,8 +15,14 @@ if TYPE_CHECKING:
 
 KIND_SYSTEM = "urn:katclinic:appointment-kind"
 # KAT Clinic state -> FHIR AppointmentStatus (a confirmed booking is still "booked").
-STATUS = {"booked": "booked", "confirmed": "booked", "checked_in": "checked-in",
-          "completed": "fulfilled", "cancelled": "cancelled", "no_show": "noshow"}  # fmt: skip
+STATUS = {
+    "booked": "booked",
+    "confirmed": "booked",
+    "checked_in": "checked-in",
+    "completed": "fulfilled",
+    "cancelled": "cancelled",
+    "no_show": "noshow",
+}
 
 
 def to_fhir_appointment(appointment: Appointment) -> dict[str, Any]:
@@ -25,8 +31,13 @@ def to_fhir_appointment(appointment: Appointment) -> dict[str, Any]:
         "id": str(appointment.pk),
         "status": STATUS[appointment.state],
         "appointmentType": {
-            "coding": [{"system": KIND_SYSTEM, "code": appointment.kind,
-                        "display": appointment.get_kind_display()}],
+            "coding": [
+                {
+                    "system": KIND_SYSTEM,
+                    "code": appointment.kind,
+                    "display": appointment.get_kind_display(),
+                }
+            ],
             "text": appointment.get_kind_display(),
         },
         "start": utc(appointment.start),
@@ -35,7 +46,7 @@ def to_fhir_appointment(appointment: Appointment) -> dict[str, Any]:
             {"actor": {"reference": f"Patient/{appointment.patient_id}"}, "status": "accepted"},
             {"actor": {"display": appointment.staff.full_name}, "status": "accepted"},
         ],
-    }  # fmt: skip
+    }
     if appointment.note:
         resource["description"] = appointment.note
     if appointment.cancel_reason:

@@ -26,8 +26,14 @@ KIND_SYSTEM = "urn:katclinic:administration-kind"
 ROUTE_SYSTEM = "urn:katclinic:route"
 SESSION_SYSTEM = "urn:katclinic:dosing-session"
 UCUM = "http://unitsofmeasure.org"
-ROUTE_LABELS = {"iv": "Intravenous", "im": "Intramuscular", "intranasal": "Intranasal",
-                "oral": "Oral", "sublingual": "Sublingual", "sc": "Subcutaneous"}  # fmt: skip
+ROUTE_LABELS = {
+    "iv": "Intravenous",
+    "im": "Intramuscular",
+    "intranasal": "Intranasal",
+    "oral": "Oral",
+    "sublingual": "Sublingual",
+    "sc": "Subcutaneous",
+}
 KINDS = {"treatment": "Treatment dose", "adjunct": "Adjunct"}
 
 
@@ -72,9 +78,12 @@ def to_fhir_medication_administration(given: Administration, patient_id: int) ->
     route = ROUTE_LABELS.get(given.route, given.route)
     dosage: dict[str, Any] = {
         "text": _dosage_text(given),
-        "route": {"coding": [{"system": ROUTE_SYSTEM, "code": given.route, "display": route}], "text": route},
+        "route": {
+            "coding": [{"system": ROUTE_SYSTEM, "code": given.route, "display": route}],
+            "text": route,
+        },
         "dose": _quantity(given.dose_mg, "mg"),
-    }  # fmt: skip
+    }
     if given.rate_mg_per_h is not None:
         dosage["rateQuantity"] = _quantity(given.rate_mg_per_h, "mg/h")
     resource: dict[str, Any] = {
@@ -82,15 +91,22 @@ def to_fhir_medication_administration(given: Administration, patient_id: int) ->
         "id": str(given.pk),
         "contained": [medication],
         # An infusion with a rate and no end time recorded yet is still running.
-        "status": "in-progress" if given.rate_mg_per_h is not None and given.ended_at is None else "completed",
-        "category": {"coding": [{"system": KIND_SYSTEM, "code": kind, "display": KINDS[kind]}], "text": KINDS[kind]},
+        "status": "in-progress"
+        if given.rate_mg_per_h is not None and given.ended_at is None
+        else "completed",
+        "category": {
+            "coding": [{"system": KIND_SYSTEM, "code": kind, "display": KINDS[kind]}],
+            "text": KINDS[kind],
+        },
         "medicationReference": {"reference": "#product", "display": product},
         "subject": {"reference": f"Patient/{patient_id}"},
-        "context": {"identifier": {"system": SESSION_SYSTEM, "value": str(given.session_id)},
-                    "display": f"Dosing session {given.session_id}"},
+        "context": {
+            "identifier": {"system": SESSION_SYSTEM, "value": str(given.session_id)},
+            "display": f"Dosing session {given.session_id}",
+        },
         "performer": [{"actor": {"display": given.given_by.full_name}}],
         "dosage": dosage,
-    }  # fmt: skip
+    }
     if given.ended_at is not None:
         resource["effectivePeriod"] = {"start": utc(given.started_at), "end": utc(given.ended_at)}
     else:

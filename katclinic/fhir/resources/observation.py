@@ -28,15 +28,21 @@ SURVEY = {
     ]
 }
 LOCAL_INSTRUMENT_SYSTEM = "urn:katclinic:instrument"
-STATUS = {"completed": "final", "amended": "amended", "entered-in-error": "entered-in-error",
-          "in-progress": "preliminary"}  # fmt: skip
+STATUS = {
+    "completed": "final",
+    "amended": "amended",
+    "entered-in-error": "entered-in-error",
+    "in-progress": "preliminary",
+}
 
 
 def total_coding(definition: InstrumentDefinition) -> dict[str, Any]:
     """The code of the instrument's total (falls back to ``<key>-total`` in the local system)."""
     code = definition.total_code or Coding(
-        system=LOCAL_INSTRUMENT_SYSTEM, code=f"{definition.key}-total", display=f"{definition.title} total"
-    )  # fmt: skip
+        system=LOCAL_INSTRUMENT_SYSTEM,
+        code=f"{definition.key}-total",
+        display=f"{definition.title} total",
+    )
     return code.model_dump(exclude_none=True)
 
 
@@ -69,7 +75,13 @@ def _components(response: Response, definition: InstrumentDefinition) -> list[di
         value = values.get(subscale.key)
         if value is None:
             continue
-        code = subscale.code or Coding(system=LOCAL_INSTRUMENT_SYSTEM, code=f"{definition.key}-{subscale.key}")  # fmt: skip
-        out.append({"code": {"coding": [code.model_dump(exclude_none=True)], "text": subscale.label},
-                    "valueInteger": value})  # fmt: skip
+        code = subscale.code or Coding(
+            system=LOCAL_INSTRUMENT_SYSTEM, code=f"{definition.key}-{subscale.key}"
+        )
+        out.append(
+            {
+                "code": {"coding": [code.model_dump(exclude_none=True)], "text": subscale.label},
+                "valueInteger": value,
+            }
+        )
     return out

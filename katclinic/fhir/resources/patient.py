@@ -34,15 +34,43 @@ GENDERS = ("female", "male", "other", "unknown")
 STAGES = ("inquiry", "screening", "induction", "maintenance", "completed", "declined")
 # Column lengths of katclinic.patients.models.Patient, checked before anything is stored.
 MAX_LENGTHS = {
-    "mrn": 20, "first_name": 100, "last_name": 100, "preferred_name": 100, "pronouns": 40,
-    "email": 254, "phone": 40, "emergency_contact_name": 200, "emergency_contact_phone": 40,
+    "mrn": 20,
+    "first_name": 100,
+    "last_name": 100,
+    "preferred_name": 100,
+    "pronouns": 40,
+    "email": 254,
+    "phone": 40,
+    "emergency_contact_name": 200,
+    "emergency_contact_phone": 40,
     "emergency_contact_relationship": 60,
-}  # fmt: skip
-FIELDS = ("mrn", "first_name", "last_name", "preferred_name", "pronouns", "date_of_birth",
-          "sex_at_birth", "email", "phone", "address", "emergency_contact_name",
-          "emergency_contact_phone", "emergency_contact_relationship", "stage")  # fmt: skip
-OPTIONAL_TEXT = ("preferred_name", "pronouns", "email", "phone", "address", "emergency_contact_name",
-                 "emergency_contact_phone", "emergency_contact_relationship")  # fmt: skip
+}
+FIELDS = (
+    "mrn",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "pronouns",
+    "date_of_birth",
+    "sex_at_birth",
+    "email",
+    "phone",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+    "stage",
+)
+OPTIONAL_TEXT = (
+    "preferred_name",
+    "pronouns",
+    "email",
+    "phone",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -82,7 +110,10 @@ def to_fhir_patient(patient: Patient) -> dict[str, Any]:
 
 
 def _pronouns(text: str) -> dict[str, Any]:
-    return {"url": PRONOUNS_URL, "extension": [{"url": "value", "valueCodeableConcept": {"text": text}}]}  # fmt: skip
+    return {
+        "url": PRONOUNS_URL,
+        "extension": [{"url": "value", "valueCodeableConcept": {"text": text}}],
+    }
 
 
 def _emergency_contact(patient: Patient) -> dict[str, Any]:
@@ -178,11 +209,15 @@ def _read_names(reader: _Reader, fields: dict[str, Any]) -> None:
         return
     path, name = official
     fields["last_name"] = reader.text(name.get("family"), f"{path}.family", "last_name", True)
-    fields["first_name"] = reader.text(_first(reader, name, path), f"{path}.given", "first_name", True)  # fmt: skip
+    fields["first_name"] = reader.text(
+        _first(reader, name, path), f"{path}.given", "first_name", True
+    )
     usual = next(((p, n) for p, n in names if n.get("use") == "usual"), None)
     if usual is not None:
         path = usual[0]
-        fields["preferred_name"] = reader.text(_first(reader, usual[1], path), f"{path}.given", "preferred_name")  # fmt: skip
+        fields["preferred_name"] = reader.text(
+            _first(reader, usual[1], path), f"{path}.given", "preferred_name"
+        )
 
 
 def _first(reader: _Reader, name: Mapping[str, Any], path: str) -> Any:
@@ -237,13 +272,21 @@ def _read_contact(reader: _Reader, fields: dict[str, Any]) -> None:
     path, contact = contacts[0]
     name = contact.get("name")
     if isinstance(name, Mapping):
-        fields["emergency_contact_name"] = reader.text(name.get("text"), f"{path}.name.text", "emergency_contact_name")  # fmt: skip
+        fields["emergency_contact_name"] = reader.text(
+            name.get("text"), f"{path}.name.text", "emergency_contact_name"
+        )
     relationship = contact.get("relationship")
     if isinstance(relationship, list) and relationship and isinstance(relationship[0], Mapping):
-        fields["emergency_contact_relationship"] = reader.text(relationship[0].get("text"), f"{path}.relationship[0].text", "emergency_contact_relationship")  # fmt: skip
+        fields["emergency_contact_relationship"] = reader.text(
+            relationship[0].get("text"),
+            f"{path}.relationship[0].text",
+            "emergency_contact_relationship",
+        )
     telecom = contact.get("telecom")
     if isinstance(telecom, list) and telecom and isinstance(telecom[0], Mapping):
-        fields["emergency_contact_phone"] = reader.text(telecom[0].get("value"), f"{path}.telecom[0].value", "emergency_contact_phone")  # fmt: skip
+        fields["emergency_contact_phone"] = reader.text(
+            telecom[0].get("value"), f"{path}.telecom[0].value", "emergency_contact_phone"
+        )
 
 
 def _read_extensions(reader: _Reader, fields: dict[str, Any]) -> None:
@@ -251,7 +294,9 @@ def _read_extensions(reader: _Reader, fields: dict[str, Any]) -> None:
         if extension.get("url") == STAGE_URL:
             stage = extension.get("valueCode")
             if stage not in STAGES:
-                reader.fail(f"{path}.valueCode", f"must be one of {', '.join(STAGES)}", "code-invalid")  # fmt: skip
+                reader.fail(
+                    f"{path}.valueCode", f"must be one of {', '.join(STAGES)}", "code-invalid"
+                )
             else:
                 fields["stage"] = stage
         elif extension.get("url") == PRONOUNS_URL:
@@ -259,4 +304,6 @@ def _read_extensions(reader: _Reader, fields: dict[str, Any]) -> None:
             if isinstance(inner, list) and inner and isinstance(inner[0], Mapping):
                 concept = inner[0].get("valueCodeableConcept") or {}
                 text = concept.get("text") if isinstance(concept, Mapping) else None
-                fields["pronouns"] = reader.text(text, f"{path}.extension[0].valueCodeableConcept.text", "pronouns")  # fmt: skip
+                fields["pronouns"] = reader.text(
+                    text, f"{path}.extension[0].valueCodeableConcept.text", "pronouns"
+                )

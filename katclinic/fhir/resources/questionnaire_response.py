@@ -72,8 +72,20 @@ def _answer(item: Item, value: int | bool) -> dict[str, Any]:
     if option is None:
         return {"valueInteger": int(value)}
     if option.code is None:
-        return {"valueCoding": {"system": LOCAL_ANSWER_SYSTEM, "code": str(value), "display": option.display}}  # fmt: skip
-    return {"valueCoding": {"system": option.code.system, "code": option.code.code, "display": option.display}}  # fmt: skip
+        return {
+            "valueCoding": {
+                "system": LOCAL_ANSWER_SYSTEM,
+                "code": str(value),
+                "display": option.display,
+            }
+        }
+    return {
+        "valueCoding": {
+            "system": option.code.system,
+            "code": option.code.code,
+            "display": option.display,
+        }
+    }
 
 
 IMPORTABLE_STATUSES = ("completed", "in-progress")
@@ -104,17 +116,32 @@ def from_fhir_questionnaire_response(
 
     status = resource.get("status")
     if status not in IMPORTABLE_STATUSES:
-        fail("status", f"only {' or '.join(IMPORTABLE_STATUSES)} responses can be imported", "not-supported")  # fmt: skip
+        fail(
+            "status",
+            f"only {' or '.join(IMPORTABLE_STATUSES)} responses can be imported",
+            "not-supported",
+        )
     key, version = parse_canonical(str(resource.get("questionnaire") or ""))
     definition = definition_of_key(key) if key else None
     if definition is None:
-        fail("questionnaire", f"must be the canonical URL of a served Questionnaire ({QUESTIONNAIRE_URL_PREFIX}<key>)", "required")  # fmt: skip
+        fail(
+            "questionnaire",
+            f"must be the canonical URL of a served Questionnaire ({QUESTIONNAIRE_URL_PREFIX}<key>)",
+            "required",
+        )
     elif version and version != definition.version:
-        fail("questionnaire", f"version {version} is not served; the current version is {definition.version}")  # fmt: skip
+        fail(
+            "questionnaire",
+            f"version {version} is not served; the current version is {definition.version}",
+        )
     subject = resource.get("subject")
     reference = subject.get("reference") if isinstance(subject, Mapping) else None
     if not isinstance(reference, str) or not reference:
-        fail("subject", "must reference the patient (Patient/<id>, or the fullUrl of a Patient entry)", "required")  # fmt: skip
+        fail(
+            "subject",
+            "must reference the patient (Patient/<id>, or the fullUrl of a Patient entry)",
+            "required",
+        )
     authored = _authored(resource.get("authored"), fail)
     comment = ""
     for extension in resource.get("extension") or []:
@@ -130,13 +157,23 @@ def from_fhir_questionnaire_response(
             where = f"item[{positions[error.link_id]}]" if error.link_id in positions else "item"
             if error.kind in ("invalid_answer", "disabled") and error.link_id in positions:
                 where += ".answer[0]"
-            fail(where, f"{error.link_id}: {error.message}", "required" if error.kind == "missing" else "value")  # fmt: skip
+            fail(
+                where,
+                f"{error.link_id}: {error.message}",
+                "required" if error.kind == "missing" else "value",
+            )
     if len(comment) > COMMENT_MAX:
         fail("extension", f"the comment is longer than {COMMENT_MAX} characters")
     if issues or definition is None:  # a missing definition is always an issue above
         raise InvalidResource(issues)
-    return {"instrument_key": definition.key, "answers": answers, "comment": comment,
-            "subject": reference, "authored": authored, "items": positions}  # fmt: skip
+    return {
+        "instrument_key": definition.key,
+        "answers": answers,
+        "comment": comment,
+        "subject": reference,
+        "authored": authored,
+        "items": positions,
+    }
 
 
 def _authored(value: Any, fail: Callable[..., None]) -> datetime | None:
@@ -154,9 +191,11 @@ def _authored(value: Any, fail: Callable[..., None]) -> datetime | None:
 
 
 def _answers(
-    items: list[Any], definition: InstrumentDefinition, fail: Callable[..., None],
+    items: list[Any],
+    definition: InstrumentDefinition,
+    fail: Callable[..., None],
     positions: dict[str, int],
-) -> dict[str, int | bool]:  # fmt: skip
+) -> dict[str, int | bool]:
     known = {item.link_id: item for item in definition.items}
     answers: dict[str, int | bool] = {}
     for index, entry in enumerate(items):
@@ -181,7 +220,9 @@ def _answers(
     return answers
 
 
-def _value(item: Item, answer: Mapping[str, Any], path: str, fail: Callable[..., None]) -> int | bool | None:  # fmt: skip
+def _value(
+    item: Item, answer: Mapping[str, Any], path: str, fail: Callable[..., None]
+) -> int | bool | None:
     if item.type == "boolean":
         if not isinstance(answer.get("valueBoolean"), bool):
             fail(f"{path}.valueBoolean", "this question takes a yes/no (valueBoolean) answer")
@@ -204,5 +245,9 @@ def _value(item: Item, answer: Mapping[str, Any], path: str, fail: Callable[...,
                 return option.value
         fail(f"{path}.valueCoding", "is not one of this question's answer options")
         return None
-    fail(path, "needs a valueCoding from the question's answer options (or its valueInteger ordinal)", "required")  # fmt: skip
+    fail(
+        path,
+        "needs a valueCoding from the question's answer options (or its valueInteger ordinal)",
+        "required",
+    )
     return None

@@ -6,10 +6,17 @@ from katclinic.fhir.tests.factories import pat_rows
 
 
 def _bundle(t: Any) -> dict[str, Any]:
-    patient = {"resourceType": "Patient", "name": [{"family": "Import", "given": ["Ivy"]}],
-               "birthDate": "1990-02-03", "gender": "female"}  # fmt: skip
-    return {"resourceType": "Bundle", "type": "transaction",
-            "entry": [{"resource": patient, "request": {"method": "POST", "url": "Patient"}}]}  # fmt: skip
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"family": "Import", "given": ["Ivy"]}],
+        "birthDate": "1990-02-03",
+        "gender": "female",
+    }
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": patient, "request": {"method": "POST", "url": "Patient"}}],
+    }
 
 
 def _own(perm: Perm, kwargs: Any) -> Url:

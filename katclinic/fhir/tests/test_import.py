@@ -10,13 +10,23 @@ from katclinic.patients.models import Patient
 
 
 def patient(family: str, born: str = "1990-02-03") -> dict[str, Any]:
-    return {"resourceType": "Patient", "name": [{"use": "official", "family": family, "given": ["Ivy"]}],
-            "birthDate": born, "gender": "female"}  # fmt: skip
+    return {
+        "resourceType": "Patient",
+        "name": [{"use": "official", "family": family, "given": ["Ivy"]}],
+        "birthDate": born,
+        "gender": "female",
+    }
 
 
 def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "transaction",
-            "entry": [{"resource": r, "request": {"method": "POST", "url": r.get("resourceType")}} for r in resources]}  # fmt: skip
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "POST", "url": r.get("resourceType")}}
+            for r in resources
+        ],
+    }
 
 
 class ImportTest(FhirTestCase):
@@ -33,13 +43,18 @@ class ImportTest(FhirTestCase):
         self.assertEqual(locations, [f"Patient/{p.pk}/_history/1" for p in created])
         self.assertEqual(self.events(), events + 3)
         new = AuditEvent.objects.order_by("-pk")[:3]
-        self.assertEqual({(e.action, e.patient_id) for e in new}, {(Action.CREATE, p.pk) for p in created})  # fmt: skip
+        self.assertEqual(
+            {(e.action, e.patient_id) for e in new}, {(Action.CREATE, p.pk) for p in created}
+        )
         self.assertEqual(list(verify_chain(self.clinic.pk)), [])
 
     def test_a_bad_entry_refuses_the_whole_bundle_naming_each_element(self) -> None:
         patients, events = Patient.objects.count(), self.events()
-        bad = bundle(patient("Fine"), patient("Bad", born="1990-13-01"),
-                     {"resourceType": "Patient", "name": [{"family": 7}], "gender": "x"})  # fmt: skip
+        bad = bundle(
+            patient("Fine"),
+            patient("Bad", born="1990-13-01"),
+            {"resourceType": "Patient", "name": [{"family": 7}], "gender": "x"},
+        )
         response = self.post(bad)
         self.assertEqual(response.status_code, 422)
         expressions = {e for issue in response.json()["issue"] for e in issue.get("expression", [])}
@@ -55,11 +70,15 @@ class ImportTest(FhirTestCase):
         taken = {"identifier": [{"system": "urn:katclinic:mrn", "value": "K000001"}]}
         response = self.post(bundle(patient("Clash") | taken))
         self.assertEqual(response.status_code, 422)
-        self.assertEqual(response.json()["issue"][0]["expression"], ["Bundle.entry[0].resource.identifier"])  # fmt: skip
+        self.assertEqual(
+            response.json()["issue"][0]["expression"], ["Bundle.entry[0].resource.identifier"]
+        )
         self.assertEqual(Patient.objects.count(), patients)
 
     def test_not_a_transaction_or_not_json_is_a_400(self) -> None:
-        self.assertEqual(self.post({"resourceType": "Bundle", "type": "batch", "entry": []}).status_code, 400)  # fmt: skip
+        self.assertEqual(
+            self.post({"resourceType": "Bundle", "type": "batch", "entry": []}).status_code, 400
+        )
         self.assertEqual(self.post("{nope").status_code, 400)
 
     def test_a_patient_token_may_not_import(self) -> None:

@@ -19,22 +19,36 @@ NEW = "urn:uuid:5f0c1a2e-7b1d-4c55-9a61-3f0d2a9b8c11"
 def answers(**values: int) -> list[dict[str, Any]]:
     """PHQ-9 items answered with the local answer codes (every item 0 unless given)."""
     chosen = {f"q{n}": 0 for n in range(1, 10)} | values
-    return [{"linkId": link, "answer": [{"valueCoding": {"system": "urn:katclinic:answer", "code": str(v)}}]}
-            for link, v in chosen.items()]  # fmt: skip
+    return [
+        {
+            "linkId": link,
+            "answer": [{"valueCoding": {"system": "urn:katclinic:answer", "code": str(v)}}],
+        }
+        for link, v in chosen.items()
+    ]
 
 
 def response(
     subject: str, items: list[dict[str, Any]] | None = None, **extra: Any
 ) -> dict[str, Any]:
-    return {"resourceType": "QuestionnaireResponse", "questionnaire": PHQ9, "status": "completed",
-            "subject": {"reference": subject}, "item": answers() if items is None else items, **extra}  # fmt: skip
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": PHQ9,
+        "status": "completed",
+        "subject": {"reference": subject},
+        "item": answers() if items is None else items,
+        **extra,
+    }
 
 
 def bundle(*entries: tuple[dict[str, Any], str]) -> dict[str, Any]:
     """Entries as (resource, fullUrl); an empty fullUrl is left out."""
     out = []
     for resource, url in entries:
-        entry: dict[str, Any] = {"resource": resource, "request": {"method": "POST", "url": resource["resourceType"]}}  # fmt: skip
+        entry: dict[str, Any] = {
+            "resource": resource,
+            "request": {"method": "POST", "url": resource["resourceType"]},
+        }
         if url:
             entry["fullUrl"] = url
         out.append(entry)
@@ -43,31 +57,49 @@ def bundle(*entries: tuple[dict[str, Any], str]) -> dict[str, Any]:
 
 class ResponseImportTest(FhirTestCase):
     def counts(self) -> tuple[int, int, int, int]:
-        return (Patient.objects.count(), Response.objects.count(), SafetyAlert.objects.count(), self.events())  # fmt: skip
+        return (
+            Patient.objects.count(),
+            Response.objects.count(),
+            SafetyAlert.objects.count(),
+            self.events(),
+        )
 
     def test_responses_for_a_new_and_an_existing_patient_are_scored_alerted_and_audited(
         self,
     ) -> None:
         before = self.events()
         authored = "2026-03-04T09:30:00Z"
-        posted = bundle((patient("Newcomer"), NEW),
-                        (response(NEW, answers(q1=3, q2=2, q9=1), authored=authored), ""),
-                        (response(f"Patient/{self.pat.pk}"), ""))  # fmt: skip
+        posted = bundle(
+            (patient("Newcomer"), NEW),
+            (response(NEW, answers(q1=3, q2=2, q9=1), authored=authored), ""),
+            (response(f"Patient/{self.pat.pk}"), ""),
+        )
         answer = self.post(posted)
         self.assertEqual(answer.status_code, 200, answer.content)
         assert_valid(answer.json())
         newcomer = Patient.objects.get(clinic=self.clinic, last_name="Newcomer")
         first, second = Response.objects.filter(clinic=self.clinic).order_by("pk")
         locations = [e["response"]["location"] for e in answer.json()["entry"]]
-        self.assertEqual(locations, [f"Patient/{newcomer.pk}/_history/1", f"QuestionnaireResponse/{first.pk}/_history/1",
-                                     f"QuestionnaireResponse/{second.pk}/_history/1"])  # fmt: skip
+        self.assertEqual(
+            locations,
+            [
+                f"Patient/{newcomer.pk}/_history/1",
+                f"QuestionnaireResponse/{first.pk}/_history/1",
+                f"QuestionnaireResponse/{second.pk}/_history/1",
+            ],
+        )
         self.assertEqual(
             (first.patient_id, first.total, first.source), (newcomer.pk, 6, Source.API)
         )
         self.assertEqual(first.submitted_at, datetime(2026, 3, 4, 9, 30, tzinfo=UTC))
         self.assertEqual((second.patient_id, second.total), (self.pat.pk, 0))
         # Item 9 answered above zero raises the same safety alert as a portal submission.
-        self.assertEqual(list(SafetyAlert.objects.filter(patient=newcomer).values_list("response_id", flat=True)), [first.pk])  # fmt: skip
+        self.assertEqual(
+            list(
+                SafetyAlert.objects.filter(patient=newcomer).values_list("response_id", flat=True)
+            ),
+            [first.pk],
+        )
         created = AuditEvent.objects.filter(pk__gt=0, action=Action.CREATE).order_by("-pk")
         self.assertTrue(
             created.filter(patient_id=newcomer.pk, object_type="patients.patient").exists()
@@ -99,8 +131,11 @@ class ResponseImportTest(FhirTestCase):
         items[0]["answer"] = [{"valueCoding": {"system": "urn:katclinic:answer", "code": "7"}}]
         items[1]["linkId"] = "q99"
         del items[2]["answer"]
-        posted = bundle((patient("Fine"), NEW), (response(NEW, items), ""),
-                        (response(f"Patient/{self.pat.pk}", status="amended"), ""))  # fmt: skip
+        posted = bundle(
+            (patient("Fine"), NEW),
+            (response(NEW, items), ""),
+            (response(f"Patient/{self.pat.pk}", status="amended"), ""),
+        )
         answer = self.post(posted)
         self.assertEqual(answer.status_code, 422)
         body = answer.json()
@@ -127,15 +162,30 @@ class ResponseImportTest(FhirTestCase):
         self,
     ) -> None:
         before = self.counts()
-        posted = bundle((patient("Fine"), NEW), (response("urn:uuid:00000000-0000-4000-8000-000000000000"), ""),
-                        (response(f"Patient/{self.stranger.pk}"), ""),
-                        (response(f"Patient/{self.pat.pk}", questionnaire="urn:katclinic:questionnaire:nope"), ""),
-                        (patient("Twin"), NEW))  # fmt: skip
+        posted = bundle(
+            (patient("Fine"), NEW),
+            (response("urn:uuid:00000000-0000-4000-8000-000000000000"), ""),
+            (response(f"Patient/{self.stranger.pk}"), ""),
+            (
+                response(
+                    f"Patient/{self.pat.pk}", questionnaire="urn:katclinic:questionnaire:nope"
+                ),
+                "",
+            ),
+            (patient("Twin"), NEW),
+        )
         answer = self.post(posted)
         self.assertEqual(answer.status_code, 422)
         expressions = [e for issue in answer.json()["issue"] for e in issue.get("expression", [])]
-        self.assertEqual(expressions, ["Bundle.entry[1].resource.subject.reference", "Bundle.entry[2].resource.subject.reference",
-                                       "Bundle.entry[3].resource.questionnaire", "Bundle.entry[4].fullUrl"])  # fmt: skip
+        self.assertEqual(
+            expressions,
+            [
+                "Bundle.entry[1].resource.subject.reference",
+                "Bundle.entry[2].resource.subject.reference",
+                "Bundle.entry[3].resource.questionnaire",
+                "Bundle.entry[4].fullUrl",
+            ],
+        )
         self.assertEqual(self.counts(), before)
 
     def test_a_structurally_invalid_response_is_named_by_element(self) -> None:
@@ -155,12 +205,19 @@ class ResponseImportTest(FhirTestCase):
 
     def test_a_therapist_may_import_answers_but_not_register_patients(self) -> None:
         before = self.counts()
-        self.assertEqual(self.post(bundle((patient("No"), NEW), (response(NEW), "")), self.tara).status_code, 403)  # fmt: skip
+        self.assertEqual(
+            self.post(bundle((patient("No"), NEW), (response(NEW), "")), self.tara).status_code, 403
+        )
         self.assertEqual(self.counts()[:3], before[:3])
-        self.assertEqual(self.post(bundle((response(f"Patient/{self.pat.pk}"), "")), self.tara).status_code, 200)  # fmt: skip
+        self.assertEqual(
+            self.post(bundle((response(f"Patient/{self.pat.pk}"), "")), self.tara).status_code, 200
+        )
         self.assertEqual(Response.objects.count(), before[1] + 1)
 
     def test_a_patient_token_may_not_import_answers(self) -> None:
         before = self.counts()
-        self.assertEqual(self.post(bundle((response(f"Patient/{self.pat.pk}"), "")), self.pat_user).status_code, 403)  # fmt: skip
+        self.assertEqual(
+            self.post(bundle((response(f"Patient/{self.pat.pk}"), "")), self.pat_user).status_code,
+            403,
+        )
         self.assertEqual(self.counts()[:3], before[:3])

@@ -36,14 +36,23 @@ class MedicationAdministrationTest(FhirTestCase):
             medication["batch"], {"lotNumber": "KET-1", "expirationDate": "2030-06-30"}
         )
         # No national drug code is claimed: only the local product code and its text.
-        self.assertEqual([c["system"] for c in medication["code"]["coding"]], ["urn:katclinic:medication-product"])  # fmt: skip
+        self.assertEqual(
+            [c["system"] for c in medication["code"]["coding"]],
+            ["urn:katclinic:medication-product"],
+        )
         self.assertEqual(resource["medicationReference"]["reference"], "#product")
         dosage = resource["dosage"]
-        self.assertEqual(dosage["dose"], {"value": 35, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"})  # fmt: skip
+        self.assertEqual(
+            dosage["dose"],
+            {"value": 35, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"},
+        )
         self.assertEqual(dosage["rateQuantity"]["value"], 52.5)
         self.assertEqual(dosage["route"]["text"], "Intravenous")
         self.assertIn("0.5 mg/kg", dosage["text"])
-        self.assertEqual(resource["effectivePeriod"]["start"][:16], self.infusion.started_at.astimezone(UTC).isoformat()[:16])  # fmt: skip
+        self.assertEqual(
+            resource["effectivePeriod"]["start"][:16],
+            self.infusion.started_at.astimezone(UTC).isoformat()[:16],
+        )
         self.assertEqual(resource["performer"][0]["actor"]["display"], "Nick")
         self.assertEqual(resource["context"]["identifier"]["value"], str(self.session.pk))
         self.assertEqual(self.events(), before + 1)
@@ -70,17 +79,27 @@ class MedicationAdministrationTest(FhirTestCase):
         self.assertEqual(
             set(self.ids(patient=f"Patient/{self.pat.pk}")), everything - {str(quinns.pk)}
         )
-        self.assertEqual(set(self.ids(patient=self.pat.pk, date=f"ge{week_ago}")), {str(self.infusion.pk), str(self.adjunct.pk)})  # fmt: skip
+        self.assertEqual(
+            set(self.ids(patient=self.pat.pk, date=f"ge{week_ago}")),
+            {str(self.infusion.pk), str(self.adjunct.pk)},
+        )
         self.assertEqual(
             self.ids(patient=self.pat.pk, **{"effective-time": f"lt{week_ago}"}), [str(old.pk)]
         )
-        self.assertEqual(set(self.ids(code="urn:katclinic:medication-product|ketamine 10 mg/mL")), {str(self.infusion.pk), str(old.pk), str(quinns.pk)})  # fmt: skip
+        self.assertEqual(
+            set(self.ids(code="urn:katclinic:medication-product|ketamine 10 mg/mL")),
+            {str(self.infusion.pk), str(old.pk), str(quinns.pk)},
+        )
         self.assertEqual(self.ids(code="Ondansetron 4 mg ODT"), [str(self.adjunct.pk)])
         self.assertEqual(self.ids(category="adjunct"), [str(self.adjunct.pk)])
 
     def test_a_national_code_or_unknown_value_is_a_400_naming_the_parameter(self) -> None:
-        for name, value in [("code", "http://www.nlm.nih.gov/research/umls/rxnorm|6130"),
-                            ("category", "inpatient"), ("status", "stopped"), ("date", "soon")]:  # fmt: skip
+        for name, value in [
+            ("code", "http://www.nlm.nih.gov/research/umls/rxnorm|6130"),
+            ("category", "inpatient"),
+            ("status", "stopped"),
+            ("date", "soon"),
+        ]:
             response = self.get("MedicationAdministration", **{name: value})
             self.assertEqual(response.status_code, 400, name)
             self.assertEqual(response.json()["issue"][0]["expression"], [name])
@@ -90,33 +109,53 @@ class MedicationAdministrationTest(FhirTestCase):
         self.assertEqual(self.get(f"MedicationAdministration/{stranger.pk}").status_code, 404)
         self.assertNotIn(str(stranger.pk), self.ids())
         self.assertEqual(self.ids(self.oscar), [str(stranger.pk)])
-        self.assertEqual(self.get(f"MedicationAdministration/{self.infusion.pk}", self.oscar).status_code, 404)  # fmt: skip
+        self.assertEqual(
+            self.get(f"MedicationAdministration/{self.infusion.pk}", self.oscar).status_code, 404
+        )
 
     def test_each_role_reads_doses_only_with_clinical_access(self) -> None:
         for role, user in self.staff_by_role.items():
             allowed = role in {r.value for r in PERMISSIONS[Perm.VIEW_CLINICAL]}
             read = self.get(f"MedicationAdministration/{self.infusion.pk}", user)
             search = self.get("MedicationAdministration", user)
-            self.assertEqual((read.status_code, search.status_code), (200, 200) if allowed else (403, 403), role)  # fmt: skip
+            self.assertEqual(
+                (read.status_code, search.status_code), (200, 200) if allowed else (403, 403), role
+            )
 
     def test_a_patient_token_sees_its_own_doses_only(self) -> None:
         quinns = make_administration(make_session(self.quinn, self.paula), self.nick)
-        self.assertEqual(set(self.ids(self.pat_user, patient=self.pat.pk)), {str(self.infusion.pk), str(self.adjunct.pk)})  # fmt: skip
+        self.assertEqual(
+            set(self.ids(self.pat_user, patient=self.pat.pk)),
+            {str(self.infusion.pk), str(self.adjunct.pk)},
+        )
         self.assertEqual(self.get("MedicationAdministration", self.pat_user).status_code, 403)
-        self.assertEqual(self.get("MedicationAdministration", self.pat_user, patient=self.quinn.pk).status_code, 404)  # fmt: skip
-        self.assertEqual(self.get(f"MedicationAdministration/{quinns.pk}", self.pat_user).status_code, 404)  # fmt: skip
-        self.assertEqual(self.get(f"MedicationAdministration/{self.infusion.pk}", self.pat_user).status_code, 200)  # fmt: skip
+        self.assertEqual(
+            self.get("MedicationAdministration", self.pat_user, patient=self.quinn.pk).status_code,
+            404,
+        )
+        self.assertEqual(
+            self.get(f"MedicationAdministration/{quinns.pk}", self.pat_user).status_code, 404
+        )
+        self.assertEqual(
+            self.get(f"MedicationAdministration/{self.infusion.pk}", self.pat_user).status_code, 200
+        )
 
     def test_everything_and_the_capability_statement_include_it(self) -> None:
         body = self.get(f"Patient/{self.pat.pk}/$everything").json()
         assert_valid(body)
-        got = {e["resource"]["id"] for e in body["entry"] if e["resource"]["resourceType"] == "MedicationAdministration"}  # fmt: skip
+        got = {
+            e["resource"]["id"]
+            for e in body["entry"]
+            if e["resource"]["resourceType"] == "MedicationAdministration"
+        }
         self.assertEqual(got, {str(self.infusion.pk), str(self.adjunct.pk)})
         statement = self.get("metadata").json()
         assert_valid(statement)
         entry = next(
             r for r in statement["rest"][0]["resource"] if r["type"] == "MedicationAdministration"
         )
-        self.assertEqual({p["name"] for p in entry["searchParam"]},
-                         {"_id", "patient", "effective-time", "date", "code", "category", "status"})  # fmt: skip
+        self.assertEqual(
+            {p["name"] for p in entry["searchParam"]},
+            {"_id", "patient", "effective-time", "date", "code", "category", "status"},
+        )
         self.assertIn("not yet verified", entry["documentation"])

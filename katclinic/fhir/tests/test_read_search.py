@@ -25,7 +25,19 @@ class MetadataTest(FhirTestCase):
         body = response.json()
         assert_valid(body)
         served = {r["type"]: r for r in body["rest"][0]["resource"]}
-        self.assertEqual(set(served), {"Patient", "Questionnaire", "QuestionnaireResponse", "Observation", "Flag", "Appointment", "Consent", "MedicationAdministration"})  # fmt: skip
+        self.assertEqual(
+            set(served),
+            {
+                "Patient",
+                "Questionnaire",
+                "QuestionnaireResponse",
+                "Observation",
+                "Flag",
+                "Appointment",
+                "Consent",
+                "MedicationAdministration",
+            },
+        )
         self.assertIn("birthdate", {p["name"] for p in served["Patient"]["searchParam"]})
 
 
@@ -129,9 +141,14 @@ class MeasuresTest(FhirTestCase):
         response = make_response(self.pat, total=12)
         observation = self.get(f"Observation/{response.pk}").json()
         assert_valid(observation)
-        self.assertEqual(observation["code"]["coding"][0], {"system": "http://loinc.org", "code": "44261-6", "display": "PHQ-9 total score"})  # fmt: skip
+        self.assertEqual(
+            observation["code"]["coding"][0],
+            {"system": "http://loinc.org", "code": "44261-6", "display": "PHQ-9 total score"},
+        )
         self.assertEqual(observation["valueInteger"], 12)
-        self.assertEqual(observation["derivedFrom"], [{"reference": f"QuestionnaireResponse/{response.pk}"}])  # fmt: skip
+        self.assertEqual(
+            observation["derivedFrom"], [{"reference": f"QuestionnaireResponse/{response.pk}"}]
+        )
         answers = self.get(f"QuestionnaireResponse/{response.pk}").json()
         assert_valid(answers)
         self.assertEqual(answers["item"][0]["answer"][0]["valueCoding"]["code"], "LA6570-1")
@@ -178,7 +195,9 @@ class AppointmentTest(FhirTestCase):
         make_appointment(self.pat, self.paula, start=timezone.now() - timedelta(days=30))
         make_appointment(self.quinn, self.paula)
         tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
-        body = self.get("Appointment", self.alice, patient=self.pat.pk, date=f"ge{tomorrow}", status="booked").json()  # fmt: skip
+        body = self.get(
+            "Appointment", self.alice, patient=self.pat.pk, date=f"ge{tomorrow}", status="booked"
+        ).json()
         self.assertEqual([e["resource"]["id"] for e in body["entry"]], [str(soon.pk)])
         assert_valid(body)
         self.assertEqual(
@@ -208,12 +227,24 @@ class EverythingTest(FhirTestCase):
         got = sorted(
             f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in body["entry"]
         )
-        self.assertEqual(got, sorted([f"Patient/{self.pat.pk}", f"QuestionnaireResponse/{response.pk}",
-                                      f"Observation/{response.pk}", f"Flag/{alert.pk}",
-                                      f"Appointment/{visit.pk}", f"Consent/{consent.pk}"]))  # fmt: skip
+        self.assertEqual(
+            got,
+            sorted(
+                [
+                    f"Patient/{self.pat.pk}",
+                    f"QuestionnaireResponse/{response.pk}",
+                    f"Observation/{response.pk}",
+                    f"Flag/{alert.pk}",
+                    f"Appointment/{visit.pk}",
+                    f"Consent/{consent.pk}",
+                ]
+            ),
+        )
         self.assertEqual(self.events(), before + 1)
         self.assertEqual(AuditEvent.objects.latest("pk").action, Action.EXPORT)
 
     def test_it_is_404_for_another_patient_or_clinic(self) -> None:
-        self.assertEqual(self.get(f"Patient/{self.quinn.pk}/$everything", self.pat_user).status_code, 404)  # fmt: skip
+        self.assertEqual(
+            self.get(f"Patient/{self.quinn.pk}/$everything", self.pat_user).status_code, 404
+        )
         self.assertEqual(self.get(f"Patient/{self.stranger.pk}/$everything").status_code, 404)

@@ -12,9 +12,35 @@ from katclinic.fhir.tests.test_mapping import full_patient
 from katclinic.fhir.validation import accepted, library_issues, structure_issues
 
 # Values that are valid or invalid for various FHIR primitives, to put anywhere in a resource.
-ODD_VALUES = st.sampled_from(["", " ", "x ", "a  b", "1990-02-30", "1990-13", "2000", "\t", "ok value",
-                              "female", "woman", 0, -1, 1, 2**40, True, None, [], {}, [""], ["a"],
-                              {"text": "x"}, 1.5, "urn:x", "has space"])  # fmt: skip
+ODD_VALUES = st.sampled_from(
+    [
+        "",
+        " ",
+        "x ",
+        "a  b",
+        "1990-02-30",
+        "1990-13",
+        "2000",
+        "\t",
+        "ok value",
+        "female",
+        "woman",
+        0,
+        -1,
+        1,
+        2**40,
+        True,
+        None,
+        [],
+        {},
+        [""],
+        ["a"],
+        {"text": "x"},
+        1.5,
+        "urn:x",
+        "has space",
+    ]
+)
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -47,7 +73,9 @@ class FastValidationTest(SimpleTestCase):
 
     @settings(max_examples=300, deadline=None)
     @given(st.sampled_from(PATHS), ODD_VALUES)
-    def test_whatever_the_fast_models_accept_the_library_accepts(self, path: tuple[Any, ...], value: Any) -> None:  # fmt: skip
+    def test_whatever_the_fast_models_accept_the_library_accepts(
+        self, path: tuple[Any, ...], value: Any
+    ) -> None:
         resource = _replace(PATIENT, path, value)
         if accepted(resource, "Patient"):
             self.assertEqual(library_issues(resource, "Patient"), [], (path, value))
@@ -57,7 +85,9 @@ class FastValidationTest(SimpleTestCase):
         self.assertFalse(accepted(resource, "Patient"))
         self.assertEqual(structure_issues(resource, "Patient"), [])
         bad = {**PATIENT, "maritalStatus": {"text": 7}}
-        self.assertEqual([i.expression for i in structure_issues(bad, "Patient")], ["Patient.maritalStatus.text"])  # fmt: skip
+        self.assertEqual(
+            [i.expression for i in structure_issues(bad, "Patient")], ["Patient.maritalStatus.text"]
+        )
 
     def test_two_values_in_one_extension_are_refused(self) -> None:
         resource = {

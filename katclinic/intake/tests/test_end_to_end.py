@@ -38,8 +38,14 @@ class VisitorToConsentTest(ClinicTestCase):
 
     def prescriber_screens_and_signs(self, patient: Patient) -> Screening:
         self.login(self.paula)
-        data = {"route": "iv", "diagnosis": "F33.2", "baseline_systolic_mmhg": "162",
-                "baseline_diastolic_mmhg": "101", "trials-TOTAL_FORMS": "0", "trials-INITIAL_FORMS": "0"}  # fmt: skip
+        data = {
+            "route": "iv",
+            "diagnosis": "F33.2",
+            "baseline_systolic_mmhg": "162",
+            "baseline_diastolic_mmhg": "101",
+            "trials-TOTAL_FORMS": "0",
+            "trials-INITIAL_FORMS": "0",
+        }
         self.client.post(
             reverse("intake:screening_new", args=[patient.pk]), data | NO_CONTRAINDICATIONS
         )
@@ -54,10 +60,21 @@ class VisitorToConsentTest(ClinicTestCase):
         return screening
 
     def patient_signs_consent(self, patient: Patient) -> None:
-        document = services.issue_consent_document(clinic=self.clinic, scope="program", route="", title="Consent",
-                                                   body="Text", effective_on=date(2026, 1, 1), by=self.adam)  # fmt: skip
-        robin = User.objects.create_user(email="robin@example.org", password=PASSWORD,
-                                         full_name="Robin Hale", kind=User.Kind.PATIENT)  # fmt: skip
+        document = services.issue_consent_document(
+            clinic=self.clinic,
+            scope="program",
+            route="",
+            title="Consent",
+            body="Text",
+            effective_on=date(2026, 1, 1),
+            by=self.adam,
+        )
+        robin = User.objects.create_user(
+            email="robin@example.org",
+            password=PASSWORD,
+            full_name="Robin Hale",
+            kind=User.Kind.PATIENT,
+        )
         Patient.objects.filter(pk=patient.pk).update(user=robin)
         self.login(robin)
         self.client.post(
@@ -78,13 +95,16 @@ class VisitorToConsentTest(ClinicTestCase):
                 "action", "object_type", "actor"
             )
         )
-        self.assertLessEqual({
-            ("create", "intake.consultationrequest", ""),
-            ("create", "patients.patient", "alice@example.org"),
-            ("update", "intake.consultationrequest", "alice@example.org"),
-            ("create", "intake.screening", "paula@example.org"),
-            ("sign", "intake.eligibilitydecision", "paula@example.org"),
-            ("create", "intake.consentdocument", "adam@example.org"),
-            ("sign", "intake.consentsignature", "robin@example.org"),
-        }, trail)  # fmt: skip
+        self.assertLessEqual(
+            {
+                ("create", "intake.consultationrequest", ""),
+                ("create", "patients.patient", "alice@example.org"),
+                ("update", "intake.consultationrequest", "alice@example.org"),
+                ("create", "intake.screening", "paula@example.org"),
+                ("sign", "intake.eligibilitydecision", "paula@example.org"),
+                ("create", "intake.consentdocument", "adam@example.org"),
+                ("sign", "intake.consentsignature", "robin@example.org"),
+            },
+            trail,
+        )
         self.assertEqual(verify_all(), [])

@@ -142,8 +142,10 @@ def test_included_free_text_is_scrubbed_of_seeded_identifiers() -> None:
 
 
 def event_dates(record: dict[str, Any]) -> list[date]:
-    days = [d if isinstance(d, date) else date.fromisoformat(d) for d in
-            (s["date"] for s in record["scores"])]  # fmt: skip
+    days = [
+        d if isinstance(d, date) else date.fromisoformat(d)
+        for d in (s["date"] for s in record["scores"])
+    ]
     days += [s["started_at"].astimezone(UTC).date() for s in record["sessions"]]
     return days
 

@@ -115,9 +115,14 @@ class HydrateTest(ClinicTestCase):
             shipped.definition, Instrument.objects.get(pk=shipped.pk).definition
         )  # deferred, read on use
         own = Instrument.objects.create(
-            key="phq9", version="local-2", clinic=self.clinic, title="PHQ-9 (clinic wording)", kind=shipped.kind,
-            licence=shipped.licence, definition=Instrument.objects.get(pk=shipped.pk).definition,
-        )  # fmt: skip
+            key="phq9",
+            version="local-2",
+            clinic=self.clinic,
+            title="PHQ-9 (clinic wording)",
+            kind=shipped.kind,
+            licence=shipped.licence,
+            definition=Instrument.objects.get(pk=shipped.pk).definition,
+        )
         self.assertEqual(current_instrument("phq9", self.clinic).pk, own.pk)  # type: ignore[union-attr]
         self.assertEqual(current_instrument("phq9", self.other_clinic).pk, shipped.pk)  # type: ignore[union-attr]
         self.assertIsNone(current_instrument("no_such_scale", self.clinic))
@@ -128,27 +133,51 @@ class InsertTest(ClinicTestCase):
         instrument = current_instrument("phq9", self.clinic)
         assert instrument is not None
         built = Response(
-            clinic_id=self.clinic.pk, patient=self.pat, instrument=instrument, instrument_key="phq9",
-            instrument_version=instrument.version, answers={"q1": 3, "q9": None}, comment="Hard week",
-            source=Source.API, submitted_by=self.nick, complete=False, total=None, band="",
-            flags=["item9"], risk="", subscales={"phq2": None}, flagged=True,
-        )  # fmt: skip
+            clinic_id=self.clinic.pk,
+            patient=self.pat,
+            instrument=instrument,
+            instrument_key="phq9",
+            instrument_version=instrument.version,
+            answers={"q1": 3, "q9": None},
+            comment="Hard week",
+            source=Source.API,
+            submitted_by=self.nick,
+            complete=False,
+            total=None,
+            band="",
+            flags=["item9"],
+            risk="",
+            subscales={"phq2": None},
+            flagged=True,
+        )
         rows.insert(built)
         self.assertIsNotNone(built.pk)
         self.assertFalse(built._state.adding)
         self.assertEqual(values(built), values(Response.objects.get(pk=built.pk)))
 
     def test_dates_and_decimals_are_stored_as_save_stores_them(self) -> None:
-        weight = WeightReading(clinic_id=self.clinic.pk, patient=self.pat, weight_kg=Decimal("72.4"),
-                               entered_value=Decimal("159.6"), entered_unit="lb",
-                               measured_on=timezone.localdate(), recorded_by=self.nick)  # fmt: skip
+        weight = WeightReading(
+            clinic_id=self.clinic.pk,
+            patient=self.pat,
+            weight_kg=Decimal("72.4"),
+            entered_value=Decimal("159.6"),
+            entered_unit="lb",
+            measured_on=timezone.localdate(),
+            recorded_by=self.nick,
+        )
         rows.insert(weight)
         self.assertEqual(values(weight), values(WeightReading.objects.get(pk=weight.pk)))
 
     def test_a_row_the_database_refuses_is_not_stored(self) -> None:
-        weight = WeightReading(clinic_id=self.clinic.pk, patient=self.pat, weight_kg=Decimal("900"),
-                               entered_value=Decimal("900"), entered_unit="kg",
-                               measured_on=timezone.localdate(), recorded_by=self.nick)  # fmt: skip
+        weight = WeightReading(
+            clinic_id=self.clinic.pk,
+            patient=self.pat,
+            weight_kg=Decimal("900"),
+            entered_value=Decimal("900"),
+            entered_unit="kg",
+            measured_on=timezone.localdate(),
+            recorded_by=self.nick,
+        )
         with self.assertRaises(IntegrityError), transaction.atomic():
             rows.insert(weight)
         self.assertIsNone(weight.pk)

@@ -32,9 +32,13 @@ def stored_response(t: Any) -> Any:
     from katclinic.measures import services
 
     return services.submit_response(
-        patient=t.pat, instrument_key="phq9", answers=dict.fromkeys(PHQ9_OK, 0),
-        source="staff", submitted_by=t.paula, request=None,
-    )  # fmt: skip
+        patient=t.pat,
+        instrument_key="phq9",
+        answers=dict.fromkeys(PHQ9_OK, 0),
+        source="staff",
+        submitted_by=t.paula,
+        request=None,
+    )
 
 
 def alert_kwargs(t: Any) -> dict[str, Any]:
@@ -47,28 +51,28 @@ SPEC: dict[str, Url] = {
         Perm.ENTER_MEASURES,
         kwargs=lambda t: {"patient_id": t.pat.pk, "key": "madrs"},
         clinic_object=True,
-    ),  # fmt: skip
+    ),
     "measures:invite": Url(
         Perm.ENTER_MEASURES,
         kwargs=patient_kwargs,
         clinic_object=True,
         method="POST",
         data=lambda t: {"instrument": "phq9", "channel": "portal"},
-    ),  # fmt: skip
+    ),
     "measures:kiosk_start": Url(
         Perm.ENTER_MEASURES,
         kwargs=patient_kwargs,
         clinic_object=True,
         method="POST",
         data=lambda t: {"instrument": "gad7"},
-    ),  # fmt: skip
+    ),
     "measures:schedule": Url(
         Perm.ENTER_MEASURES,
         kwargs=patient_kwargs,
         clinic_object=True,
         method="POST",
         data=lambda t: {"instrument": "phq9", "rules": ["post_24h"]},
-    ),  # fmt: skip
+    ),
     "measures:course_start": Url(
         Perm.ENTER_MEASURES,
         kwargs=patient_kwargs,
@@ -76,7 +80,7 @@ SPEC: dict[str, Url] = {
         method="POST",
         data=lambda t: {"started_on": "2026-01-05"},
         ok=(302, 400),
-    ),  # fmt: skip
+    ),
     "measures:course_end": Url(
         Perm.ENTER_MEASURES,
         kwargs=patient_kwargs,
@@ -84,12 +88,12 @@ SPEC: dict[str, Url] = {
         method="POST",
         data=lambda t: {"ended_on": "2026-03-05"},
         ok=(302, 400),
-    ),  # fmt: skip
+    ),
     "measures:correct": Url(
         Perm.ENTER_MEASURES,
         kwargs=lambda t: {"response_id": stored_response(t).pk},
         clinic_object=True,
-    ),  # fmt: skip
+    ),
     "measures:alert_list": Url(Perm.HANDLE_ALERTS),
     "measures:alert_banner": Url("staff_any"),
     "measures:alert_detail": Url(Perm.HANDLE_ALERTS, kwargs=alert_kwargs, clinic_object=True),
@@ -102,7 +106,7 @@ SPEC: dict[str, Url] = {
         data=lambda t: {"action": "patient_contacted", "note": "Called."},
         kwargs=alert_kwargs,
         clinic_object=True,
-    ),  # fmt: skip
+    ),
     "measures:my_home": Url("patient_self", kwargs=patient_kwargs),
     "measures:my_answer": Url(
         "patient_self", kwargs=lambda t: {"invitation_id": open_invitation(t).pk}
@@ -121,7 +125,7 @@ SPEC |= {
         clinic_object=True,
         patient_self=True,
         data=lambda t: {"patient_id": t.pat.pk, "instrument": "phq9", "answers": PHQ9_OK},
-    ),  # fmt: skip
+    ),
     "api:measures_responses": api_url(
         Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True, patient_self=True
     ),
@@ -136,5 +140,5 @@ SPEC |= {
         data=lambda t: {"action": "safety_plan", "note": "Plan made."},
         kwargs=alert_kwargs,
         clinic_object=True,
-    ),  # fmt: skip
+    ),
 }

@@ -22,9 +22,14 @@ def form_data(answers: dict[str, Any]) -> dict[str, str]:
 
 def submit(t: Any, answers: dict[str, Any], key: str = "phq9", **extra: Any) -> Response:
     return services.submit_response(
-        patient=extra.pop("patient", t.pat), instrument_key=key, answers=answers,
-        source="staff", submitted_by=t.paula, request=None, **extra,
-    )  # fmt: skip
+        patient=extra.pop("patient", t.pat),
+        instrument_key=key,
+        answers=answers,
+        source="staff",
+        submitted_by=t.paula,
+        request=None,
+        **extra,
+    )
 
 
 def emailed_invitation(t: Any, key: str = "phq9") -> tuple[Invitation, str]:

@@ -167,12 +167,20 @@ class ReadApiTest(ClinicTestCase):
             len(self.client.get(reverse("api:measures_alerts"), headers=headers).json()), 1
         )
         self.client.post(reverse("api:measures_alert_ack", args=[alert.pk]), headers=headers)
-        bad = self.client.post(reverse("api:measures_alert_close", args=[alert.pk]), {"action": "safety_plan", "note": ""},
-                               content_type="application/json", headers=headers)  # fmt: skip
+        bad = self.client.post(
+            reverse("api:measures_alert_close", args=[alert.pk]),
+            {"action": "safety_plan", "note": ""},
+            content_type="application/json",
+            headers=headers,
+        )
         self.assertEqual(bad.status_code, 422)
         self.assertEqual(SafetyAlert.objects.get().state, "acknowledged")
-        done = self.client.post(reverse("api:measures_alert_close", args=[alert.pk]), {"action": "safety_plan", "note": "Plan."},
-                                content_type="application/json", headers=headers)  # fmt: skip
+        done = self.client.post(
+            reverse("api:measures_alert_close", args=[alert.pk]),
+            {"action": "safety_plan", "note": "Plan."},
+            content_type="application/json",
+            headers=headers,
+        )
         self.assertEqual((done.status_code, done.json()["state"]), (200, "closed"))
 
     def test_the_questionnaire_endpoint_serves_fhir(self) -> None:

@@ -68,8 +68,13 @@ class CorrectResponsePageTest(ClinicTestCase):
 
     def test_an_older_version_cannot_be_corrected_again(self) -> None:
         original = submit(self, PHQ9_MILD)
-        services.correct_response(response=original, answers=PHQ9_MILD | {"q1": 2},
-                                  reason="first fix", by=self.paula, request=None)  # fmt: skip
+        services.correct_response(
+            response=original,
+            answers=PHQ9_MILD | {"q1": 2},
+            reason="first fix",
+            by=self.paula,
+            request=None,
+        )
         self.login(self.nick)
 
         answer = self.client.post(
@@ -91,8 +96,12 @@ class CorrectResponsePageTest(ClinicTestCase):
 
 class EndCourseTest(ClinicTestCase):
     def start(self) -> Course:
-        return services.start_course(patient=self.pat, by=self.paula, request=None,
-                                     started_on=timezone.localdate() - timedelta(days=40))  # fmt: skip
+        return services.start_course(
+            patient=self.pat,
+            by=self.paula,
+            request=None,
+            started_on=timezone.localdate() - timedelta(days=40),
+        )
 
     def test_ending_the_open_course_records_the_date(self) -> None:
         course = self.start()
@@ -176,8 +185,9 @@ class ProtocolScheduleTest(ClinicTestCase):
     def test_rules_the_clinician_set_for_the_patient_are_kept(self) -> None:
         from katclinic.protocols import services as plans
 
-        services.set_schedule(patient=self.pat, instrument_key="phq9", rules=["post_7d"],
-                              by=self.paula, request=None)  # fmt: skip
+        services.set_schedule(
+            patient=self.pat, instrument_key="phq9", rules=["post_7d"], by=self.paula, request=None
+        )
 
         plans.sign_plan(version=draft(self, "sublingual_titration"), prescriber=self.paula)
 

@@ -50,8 +50,12 @@ class FhirTest(ClinicTestCase):
             data = json.loads(questionnaire.read_text())
             data["version"] = "1.0.1"
             questionnaire.write_text(json.dumps(data))
-            call_command("import_questionnaire", str(questionnaire), str(Path(folder) / "gad7.scoring.json"),
-                         stdout=io.StringIO())  # fmt: skip
+            call_command(
+                "import_questionnaire",
+                str(questionnaire),
+                str(Path(folder) / "gad7.scoring.json"),
+                stdout=io.StringIO(),
+            )
         imported = Instrument.objects.get(key="gad7", version="1.0.1")
         original = definition_of(Instrument.objects.get(key="gad7", version="1.0.0"))
         self.assertEqual(definition_of(imported), original.model_copy(update={"version": "1.0.1"}))
@@ -70,8 +74,15 @@ class FhirTest(ClinicTestCase):
     def test_clinic_wording_is_a_new_clinic_version(self) -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as wording:
             json.dump({"q1": "Licensed wording of item one"}, wording)
-        call_command("load_clinic_wording", "north", "madrs", wording.name, "--as-version", "1.0.0-north",
-                     stdout=io.StringIO())  # fmt: skip
+        call_command(
+            "load_clinic_wording",
+            "north",
+            "madrs",
+            wording.name,
+            "--as-version",
+            "1.0.0-north",
+            stdout=io.StringIO(),
+        )
         mine = current_instrument("madrs", self.clinic)
         self.assertEqual(definition_of(mine).items[0].text, "Licensed wording of item one")  # type: ignore[arg-type]
         self.assertNotEqual(current_instrument("madrs", self.other_clinic), mine)

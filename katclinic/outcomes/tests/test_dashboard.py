@@ -99,24 +99,50 @@ class DashboardQueriesTest(ClinicTestCase):
         """`count` patients with a rolled-up course each, with every kind of figure present."""
         start = len(Patient.objects.all())
         patients = Patient.objects.bulk_create(
-            Patient(clinic=self.clinic, mrn=f"Q{start + i:06d}", first_name="Q", last_name=f"P{i}",
-                    date_of_birth=date(1980, 1, 1)) for i in range(count)
-        )  # fmt: skip
+            Patient(
+                clinic=self.clinic,
+                mrn=f"Q{start + i:06d}",
+                first_name="Q",
+                last_name=f"P{i}",
+                date_of_birth=date(1980, 1, 1),
+            )
+            for i in range(count)
+        )
         courses = Course.objects.bulk_create(
-            Course(clinic=self.clinic, patient=p, started_on=h.START - timedelta(days=i % 90), created_by=self.paula)
+            Course(
+                clinic=self.clinic,
+                patient=p,
+                started_on=h.START - timedelta(days=i % 90),
+                created_by=self.paula,
+            )
             for i, p in enumerate(patients)
-        )  # fmt: skip
+        )
         CourseOutcome.objects.bulk_create(
             CourseOutcome(
-                clinic=self.clinic, patient_id=c.patient_id, course=c, instrument="phq9", route="iv",
-                protocol_key="iv_ketamine_elektd", started_on=c.started_on, start_month=c.started_on.replace(day=1),
-                baseline_total=20, days_to_response=10 + i % 20, responded_at=timezone.now() if i % 2 else None,
-                durability_days=i % 30 if i % 2 else None, sessions_given=6, sessions_to_response=i % 2 * 4 or None,
-                induction_days=28, induction_due_on=c.started_on + timedelta(days=35), induction_total=9,
-                induction_responded=bool(i % 2), induction_remitted=i % 3 == 0, questionnaires_due=4,
+                clinic=self.clinic,
+                patient_id=c.patient_id,
+                course=c,
+                instrument="phq9",
+                route="iv",
+                protocol_key="iv_ketamine_elektd",
+                started_on=c.started_on,
+                start_month=c.started_on.replace(day=1),
+                baseline_total=20,
+                days_to_response=10 + i % 20,
+                responded_at=timezone.now() if i % 2 else None,
+                durability_days=i % 30 if i % 2 else None,
+                sessions_given=6,
+                sessions_to_response=i % 2 * 4 or None,
+                induction_days=28,
+                induction_due_on=c.started_on + timedelta(days=35),
+                induction_total=9,
+                induction_responded=bool(i % 2),
+                induction_remitted=i % 3 == 0,
+                questionnaires_due=4,
                 questionnaires_answered=3,
-            ) for i, c in enumerate(courses)
-        )  # fmt: skip
+            )
+            for i, c in enumerate(courses)
+        )
 
     def queries_for_dashboard(self) -> int:
         with CaptureQueriesContext(connection) as captured:

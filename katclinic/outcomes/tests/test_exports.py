@@ -140,8 +140,20 @@ class DashboardCsvTest(ClinicTestCase):
 
 
 class ResearchExportTest(ClinicTestCase):
-    IDENTIFIERS = ("Zebulon", "Quackenbush", "Zeb", "77 Wintergreen Lane", "Concord", "03301", "603-555-0199",
-                   "zeb.q@example.net", "K009999", "Harriet Quackenbush", "603-555-0123", "1931-06-15")  # fmt: skip
+    IDENTIFIERS = (
+        "Zebulon",
+        "Quackenbush",
+        "Zeb",
+        "77 Wintergreen Lane",
+        "Concord",
+        "03301",
+        "603-555-0199",
+        "zeb.q@example.net",
+        "K009999",
+        "Harriet Quackenbush",
+        "603-555-0123",
+        "1931-06-15",
+    )
 
     zeb: Patient
 
@@ -149,20 +161,33 @@ class ResearchExportTest(ClinicTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         cls.zeb = Patient.objects.create(
-            clinic=cls.clinic, mrn="K009999", first_name="Zebulon", last_name="Quackenbush", preferred_name="Zeb",
-            date_of_birth=date(1931, 6, 15), sex_at_birth="male", email="zeb.q@example.net",
-            phone="603-555-0199", address="77 Wintergreen Lane, Concord, NH 03301",
-            emergency_contact_name="Harriet Quackenbush", emergency_contact_phone="603-555-0123",
-        )  # fmt: skip
+            clinic=cls.clinic,
+            mrn="K009999",
+            first_name="Zebulon",
+            last_name="Quackenbush",
+            preferred_name="Zeb",
+            date_of_birth=date(1931, 6, 15),
+            sex_at_birth="male",
+            email="zeb.q@example.net",
+            phone="603-555-0199",
+            address="77 Wintergreen Lane, Concord, NH 03301",
+            emergency_contact_name="Harriet Quackenbush",
+            emergency_contact_phone="603-555-0123",
+        )
         h.research_consent(cls.zeb, cls.nick)
         h.research_consent(cls.quinn, cls.nick, withdrawn=True)
         plan = h.plan(cls.zeb, cls.paula)
         h.course(cls.zeb, cls.paula, [(0, 19), (10, 8)])
         h.course(cls.pat, cls.paula, [(0, 12)])  # no research consent at all
         session = h.dosed(plan, cls.nick, h.on(1))
-        SupportNote.objects.create(clinic=cls.clinic, patient=cls.zeb, session=session, kind="integration",
-                                   integration="Zebulon talked about his garden on Wintergreen Lane",
-                                   author=cls.tara)  # fmt: skip
+        SupportNote.objects.create(
+            clinic=cls.clinic,
+            patient=cls.zeb,
+            session=session,
+            kind="integration",
+            integration="Zebulon talked about his garden on Wintergreen Lane",
+            author=cls.tara,
+        )
 
     def export(self, **data: str) -> list[dict]:
         self.login(self.paula)
@@ -201,8 +226,10 @@ class ResearchExportTest(ClinicTestCase):
     def test_the_export_is_audited_once_with_its_size(self) -> None:
         self.export()
         event = AuditEvent.objects.get(action=Action.EXPORT)
-        self.assertEqual((event.object_type, event.detail["patients"], event.detail["free_text"]),
-                         ("outcomes.research", 1, False))  # fmt: skip
+        self.assertEqual(
+            (event.object_type, event.detail["patients"], event.detail["free_text"]),
+            ("outcomes.research", 1, False),
+        )
 
     def test_without_the_confirmation_nothing_is_exported(self) -> None:
         self.login(self.paula)

@@ -43,8 +43,10 @@ class RefreshTest(ClinicTestCase):
             (row.sessions_given, row.cumulative_mg, row.sessions_to_response),
             (3, Decimal("110"), 3),
         )
-        self.assertEqual((row.side_effects, row.adverse_events, row.threshold_alerts, row.discharge_delays),
-                         (2, 1, 1, 1))  # fmt: skip
+        self.assertEqual(
+            (row.side_effects, row.adverse_events, row.threshold_alerts, row.discharge_delays),
+            (2, 1, 1, 1),
+        )
         self.assertEqual((row.questionnaires_due, row.questionnaires_answered), (2, 1))
         self.assertEqual(row.induction_total, 12)  # day 28, the latest in days 21..35
         self.assertFalse(row.induction_responded)
@@ -56,8 +58,10 @@ class RefreshTest(ClinicTestCase):
         services.refresh_course_outcome(self.course)
         second = CourseOutcome.objects.values().get()
         ignore = {"refreshed_at"}
-        self.assertEqual({k: v for k, v in first.items() if k not in ignore},
-                         {k: v for k, v in second.items() if k not in ignore})  # fmt: skip
+        self.assertEqual(
+            {k: v for k, v in first.items() if k not in ignore},
+            {k: v for k, v in second.items() if k not in ignore},
+        )
         self.assertEqual(CourseOutcome.objects.count(), 1)
 
     def test_the_periodic_job_picks_up_new_courses_and_moves_its_watermark(self) -> None:
@@ -82,8 +86,13 @@ class RefreshTest(ClinicTestCase):
     def test_a_changed_outcome_setting_recomputes_the_clinics_rows(self) -> None:
         self.make_course()
         services.refresh_outcomes_task.enqueue()
-        ClinicSetting.objects.create(clinic=self.clinic, key="outcomes.induction_days", value=14, changed_by=self.adam,
-                                     reason="our induction is two weeks")  # fmt: skip
+        ClinicSetting.objects.create(
+            clinic=self.clinic,
+            key="outcomes.induction_days",
+            value=14,
+            changed_by=self.adam,
+            reason="our induction is two weeks",
+        )
         services.refresh_outcomes_task.enqueue()
         row = CourseOutcome.objects.get()
         self.assertEqual(

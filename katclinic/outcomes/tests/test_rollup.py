@@ -25,8 +25,12 @@ def facts(scores: list[tuple[int, int]], **extra: object) -> CourseFacts:
 class RollupTest(SimpleTestCase):
     def test_response_remission_and_loss_are_the_first_scores_that_meet_them(self) -> None:
         # Baseline 20: response needs 10 or less (a 50% fall), remission under 5.
-        summary = summarize(facts([(0, 20), (7, 14), (14, 9), (21, 4), (28, 12), (35, 11)]), PHQ9,
-                            induction_days=28, window=7)  # fmt: skip
+        summary = summarize(
+            facts([(0, 20), (7, 14), (14, 9), (21, 4), (28, 12), (35, 11)]),
+            PHQ9,
+            induction_days=28,
+            window=7,
+        )
         self.assertEqual(summary.baseline.total if summary.baseline else None, 20)
         self.assertEqual(summary.responded_at, on(14))
         self.assertEqual(summary.remitted_at, on(21))
@@ -68,8 +72,12 @@ class RollupTest(SimpleTestCase):
         self,
     ) -> None:
         rows = [Score(at=on(-3), total=22, response_id=7), Score(at=on(5), total=11, response_id=8)]
-        summary = summarize(CourseFacts(started_on=START, ended_on=None, baseline_id=None, scores=rows), PHQ9,
-                            induction_days=28, window=7)  # fmt: skip
+        summary = summarize(
+            CourseFacts(started_on=START, ended_on=None, baseline_id=None, scores=rows),
+            PHQ9,
+            induction_days=28,
+            window=7,
+        )
         self.assertEqual(summary.baseline, rows[0])
         self.assertEqual(summary.responded_at, on(5))  # 11 is exactly 50% of 22
 

@@ -13,7 +13,7 @@ SPEC = {
             "sex_at_birth": "female",
             "phone": "555-0199",
         },
-    ),  # fmt: skip
+    ),
     "patients:chart": Url(Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True),
     "patients:edit": Url(
         Perm.EDIT_DEMOGRAPHICS,
@@ -27,14 +27,14 @@ SPEC = {
             "sex_at_birth": "unknown",
             "phone": "555-0101",
         },
-    ),  # fmt: skip
+    ),
     "patients:add_item": Url(
         Perm.EDIT_CLINICAL,
         kwargs=lambda t: {"patient_id": t.pat.pk, "kind": "weight"},
         clinic_object=True,
         method="POST",
         data=lambda t: {"value": "150", "unit": "lb", "measured_on": "2026-01-05"},
-    ),  # fmt: skip
+    ),
 }
 
 SPEC |= {

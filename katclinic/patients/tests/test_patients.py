@@ -4,8 +4,14 @@ from katclinic.audit.models import Action, AuditEvent
 from katclinic.patients.models import Patient, WeightReading
 from katclinic.testing import ClinicTestCase
 
-VALID = {"first_name": "Robin", "last_name": "Hart", "date_of_birth": "1979-08-30", "sex_at_birth": "female",
-         "phone": "555-0111", "pronouns": "she/her"}  # fmt: skip
+VALID = {
+    "first_name": "Robin",
+    "last_name": "Hart",
+    "date_of_birth": "1979-08-30",
+    "sex_at_birth": "female",
+    "phone": "555-0111",
+    "pronouns": "she/her",
+}
 
 
 class PatientListTest(ClinicTestCase):

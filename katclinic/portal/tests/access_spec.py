@@ -62,7 +62,7 @@ SPEC = {
         method="POST",
         data=lambda t: {"email": "someone@example.org"},
         ok=(302,),
-    ),  # fmt: skip
+    ),
     "portal:journal_tab": Url(Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True),
     "portal:requests": Url(Perm.SCHEDULE),
     "portal:request_done": Url(

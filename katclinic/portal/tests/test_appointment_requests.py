@@ -15,9 +15,14 @@ class AppointmentRequestTest(ClinicTestCase):
     def test_a_patient_asks_to_move_a_visit_and_the_front_desk_hears_of_it(self) -> None:
         visit = fixtures.appointment(self, self.pat)
         self.login(self.pat_user)
-        response = self.client.post(f"/portal/{self.pat.pk}/visits/", {
-            "appointment": visit.pk, "kind": "reschedule", "preferred_times": "Tuesday mornings",
-        })  # fmt: skip
+        response = self.client.post(
+            f"/portal/{self.pat.pk}/visits/",
+            {
+                "appointment": visit.pk,
+                "kind": "reschedule",
+                "preferred_times": "Tuesday mornings",
+            },
+        )
         self.assertRedirects(
             response, f"/portal/{self.pat.pk}/visits/", fetch_redirect_response=False
         )

@@ -34,7 +34,11 @@ class InvitationTest(ClinicTestCase):
             ("nia@example.org", "patient", False),
         )
         self.assertEqual(mail.outbox[0].to, ["nia@example.org"])
-        self.assertTrue(AuditEvent.objects.filter(action="create", object_type="account", patient_id=self.newbie.pk).exists())  # fmt: skip
+        self.assertTrue(
+            AuditEvent.objects.filter(
+                action="create", object_type="account", patient_id=self.newbie.pk
+            ).exists()
+        )
         link = PortalLink.objects.get(user=user)
         self.assertEqual(link.expires_at - link.created_at, timedelta(hours=72))
 
@@ -124,7 +128,9 @@ class PasswordResetTest(ClinicTestCase):
         self.assertTrue(self.pat_user.check_password(NEW_PASSWORD))
 
     def test_after_a_reset_the_second_factor_is_still_required(self) -> None:
-        device = TotpDevice.objects.create(user=self.pat_user, secret=pyotp.random_base32(), confirmed_at=timezone.now())  # fmt: skip
+        device = TotpDevice.objects.create(
+            user=self.pat_user, secret=pyotp.random_base32(), confirmed_at=timezone.now()
+        )
         self.reset()
         self.client.post("/accounts/login/", {"email": "pat@example.org", "password": NEW_PASSWORD})
         self.assertRedirects(self.client.get(f"/portal/{self.pat.pk}/"), "/accounts/second-factor/")

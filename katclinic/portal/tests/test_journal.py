@@ -33,7 +33,12 @@ class JournalTest(ClinicTestCase):
         response = self.client.get(f"/portal/patients/{self.pat.pk}/journal/")
         self.assertContains(response, "Please read this")
         self.assertNotContains(response, "Only for me")
-        self.assertEqual(AuditEvent.objects.filter(user_id=self.tara.pk, action="view", patient_id=self.pat.pk).count(), 1)  # fmt: skip
+        self.assertEqual(
+            AuditEvent.objects.filter(
+                user_id=self.tara.pk, action="view", patient_id=self.pat.pk
+            ).count(),
+            1,
+        )
 
     def test_private_entries_appear_nowhere_a_clinician_looks(self) -> None:
         self.write("Secret words about my week")
@@ -102,9 +107,12 @@ class JournalQueryCountTest(ClinicTestCase):
     def add(self, n: int, shared: bool) -> None:
         for i in range(n):
             JournalEntry.objects.create(
-                clinic=self.clinic, patient=self.pat, text=f"entry {i}",
-                shared_with_therapist=shared, shared_at=timezone.now() if shared else None,
-            )  # fmt: skip
+                clinic=self.clinic,
+                patient=self.pat,
+                text=f"entry {i}",
+                shared_with_therapist=shared,
+                shared_at=timezone.now() if shared else None,
+            )
 
     def test_the_patients_journal_page_costs_the_same_for_any_number_of_entries(self) -> None:
         self.login(self.pat_user)

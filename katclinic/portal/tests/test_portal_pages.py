@@ -104,14 +104,21 @@ class PortalPagesTest(ClinicTestCase):
         self.assertContains(response, "photo ID")
 
     def test_home_lists_questionnaires_due_and_consents_to_sign(self) -> None:
-        invitation = measures.invite(patient=self.pat, instrument_key="phq9", by=self.paula, request=None, channel="portal")  # fmt: skip
+        invitation = measures.invite(
+            patient=self.pat, instrument_key="phq9", by=self.paula, request=None, channel="portal"
+        )
         measures.invite(
             patient=self.quinn, instrument_key="gad7", by=self.paula, request=None, channel="portal"
         )
         document = ConsentDocument.objects.create(
-            clinic=self.clinic, scope="program", version=1, title="Treatment consent", body="Text",
-            effective_on=date(2020, 1, 1), created_by=self.paula,
-        )  # fmt: skip
+            clinic=self.clinic,
+            scope="program",
+            version=1,
+            title="Treatment consent",
+            body="Text",
+            effective_on=date(2020, 1, 1),
+            created_by=self.paula,
+        )
         self.login(self.pat_user)
         response = self.client.get(f"/portal/{self.pat.pk}/")
         self.assertContains(response, "PHQ-9")

@@ -82,7 +82,9 @@ class SignInLinkTest(ClinicTestCase):
     def test_the_clinic_setting_sets_the_lifetime(self) -> None:
         from katclinic.clinics.models import ClinicSetting
 
-        ClinicSetting.objects.create(clinic=self.clinic, key="portal_sign_in_link_minutes", value=5, changed_by=self.adam)  # fmt: skip
+        ClinicSetting.objects.create(
+            clinic=self.clinic, key="portal_sign_in_link_minutes", value=5, changed_by=self.adam
+        )
         self.ask("pat@example.org")
         link = PortalLink.objects.get()
         self.assertEqual(link.expires_at - link.created_at, timedelta(minutes=5))
@@ -100,7 +102,9 @@ class SignInLinkTest(ClinicTestCase):
         self.assertEqual(len(mail.outbox), 0)
 
     def test_a_patient_with_an_authenticator_still_needs_the_code_after_the_link(self) -> None:
-        device = TotpDevice.objects.create(user=self.pat_user, secret=pyotp.random_base32(), confirmed_at=timezone.now())  # fmt: skip
+        device = TotpDevice.objects.create(
+            user=self.pat_user, secret=pyotp.random_base32(), confirmed_at=timezone.now()
+        )
         self.ask("pat@example.org")
         self.client.post(f"/portal/sign-in-link/{token_from_last_email()}/")
         self.assertRedirects(self.client.get(f"/portal/{self.pat.pk}/"), "/accounts/second-factor/")

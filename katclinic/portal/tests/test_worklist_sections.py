@@ -50,31 +50,61 @@ class WorklistSectionsTest(ClinicTestCase):
         Screening.objects.create(
             clinic=self.clinic, patient=self.pat, route="iv", diagnosis="MDD", created_by=self.paula
         )
-        Screening.objects.create(clinic=self.other_clinic, patient=self.stranger, route="iv", diagnosis="MDD", created_by=self.oscar)  # fmt: skip
-        self.assertEqual(self.titles(self.paula, "prescriber-screenings"), ["Pat Doe: Intravenous racemic ketamine screening"])  # fmt: skip
+        Screening.objects.create(
+            clinic=self.other_clinic,
+            patient=self.stranger,
+            route="iv",
+            diagnosis="MDD",
+            created_by=self.oscar,
+        )
+        self.assertEqual(
+            self.titles(self.paula, "prescriber-screenings"),
+            ["Pat Doe: Intravenous racemic ketamine screening"],
+        )
         self.assert_only_for("prescriber-screenings", {self.paula})
 
     def test_prescriber_sees_unsigned_plan_versions(self) -> None:
         plan = fixtures.plan(self, self.pat)
         PlanVersion.objects.create(
-            clinic=self.clinic, plan=plan, number=1, kind="initial", phase="induction", start_on=timezone.localdate(),
-            weight_kg=Decimal(70), weight_measured_on=timezone.localdate(), dose_mg=Decimal(56), min_mg=Decimal(28),
-            max_mg=Decimal(84), created_by=self.paula,
-        )  # fmt: skip
+            clinic=self.clinic,
+            plan=plan,
+            number=1,
+            kind="initial",
+            phase="induction",
+            start_on=timezone.localdate(),
+            weight_kg=Decimal(70),
+            weight_measured_on=timezone.localdate(),
+            dose_mg=Decimal(56),
+            min_mg=Decimal(28),
+            max_mg=Decimal(84),
+            created_by=self.paula,
+        )
         self.assertEqual(len(self.titles(self.paula, "prescriber-plans")), 1)
         self.assertIn("Pat Doe: plan version 1", self.titles(self.paula, "prescriber-plans")[0])
 
     def test_prescriber_sees_soft_stops_of_the_latest_gate_run_only(self) -> None:
         waiting = fixtures.session(self, self.pat, days_ago=0, state="pre_dose_checks")
         settled = fixtures.session(self, self.quinn, days_ago=0, state="pre_dose_checks")
-        common = {"clinic": self.clinic, "stop": "soft", "result": "fail", "reason": "BP 150/95", "evaluated_by": self.nick}  # fmt: skip
+        common = {
+            "clinic": self.clinic,
+            "stop": "soft",
+            "result": "fail",
+            "reason": "BP 150/95",
+            "evaluated_by": self.nick,
+        }
         GateCheck.objects.create(
             session=waiting, evaluation=1, key="bp", label="Blood pressure", **common
         )
         GateCheck.objects.create(
             session=settled, evaluation=1, key="bp", label="Blood pressure", **common
         )
-        GateCheck.objects.create(session=settled, evaluation=2, key="bp", label="Blood pressure", **common | {"result": "pass"})  # fmt: skip
+        GateCheck.objects.create(
+            session=settled,
+            evaluation=2,
+            key="bp",
+            label="Blood pressure",
+            **common | {"result": "pass"},
+        )
         self.assertEqual(
             self.titles(self.paula, "prescriber-soft-stops"), ["Pat Doe: Blood pressure"]
         )
@@ -84,9 +114,19 @@ class WorklistSectionsTest(ClinicTestCase):
         SafetyAlert.objects.create(
             clinic=self.clinic, patient=self.pat, kind="phq9_item9", reason="item 9 = 1"
         )
-        SafetyAlert.objects.create(clinic=self.clinic, patient=self.quinn, kind="phq9_item9", reason="x",
-                                   state="closed", acknowledged_at=timezone.now(), acknowledged_by=self.paula,
-                                   closed_at=timezone.now(), closed_by=self.paula, action="cssrs_done", note="done")  # fmt: skip
+        SafetyAlert.objects.create(
+            clinic=self.clinic,
+            patient=self.quinn,
+            kind="phq9_item9",
+            reason="x",
+            state="closed",
+            acknowledged_at=timezone.now(),
+            acknowledged_by=self.paula,
+            closed_at=timezone.now(),
+            closed_by=self.paula,
+            action="cssrs_done",
+            note="done",
+        )
         item = self.items(self.nick, "safety-alerts")
         self.assertEqual(
             [(i.title, i.level) for i in item or []], [("Pat Doe: PHQ-9 item 9 above 0", "danger")]
@@ -132,18 +172,59 @@ class WorklistSectionsTest(ClinicTestCase):
             clinic=self.clinic, session=session, due_on=timezone.localdate() + timedelta(days=4)
         )
         done = fixtures.session(self, self.quinn)
-        RemsForm.objects.create(clinic=self.clinic, session=done, due_on=timezone.localdate(), completed_at=timezone.now(), completed_by=self.nick)  # fmt: skip
+        RemsForm.objects.create(
+            clinic=self.clinic,
+            session=done,
+            due_on=timezone.localdate(),
+            completed_at=timezone.now(),
+            completed_by=self.nick,
+        )
         self.assertEqual(self.titles(self.nick, "nurse-rems"), ["Pat Doe: REMS monitoring form"])
 
     def test_nurse_sees_lots_used_today_and_not_counted_since(self) -> None:
         fixtures.appointment(self, self.pat)
-        used = StockLot.objects.create(clinic=self.clinic, product="Ketamine 10 mg/mL", lot_number="A1", expiry=date(2030, 1, 1))  # fmt: skip
-        counted = StockLot.objects.create(clinic=self.clinic, product="Ketamine 10 mg/mL", lot_number="B2", expiry=date(2030, 1, 1))  # fmt: skip
+        used = StockLot.objects.create(
+            clinic=self.clinic,
+            product="Ketamine 10 mg/mL",
+            lot_number="A1",
+            expiry=date(2030, 1, 1),
+        )
+        counted = StockLot.objects.create(
+            clinic=self.clinic,
+            product="Ketamine 10 mg/mL",
+            lot_number="B2",
+            expiry=date(2030, 1, 1),
+        )
         now = timezone.now()
         for lot in (used, counted):
-            LedgerEntry.objects.create(clinic=self.clinic, lot=lot, kind="receipt", quantity_mg=500, balance_after_mg=500, recorded_by=self.nick, at=now - timedelta(days=2))  # fmt: skip
-            LedgerEntry.objects.create(clinic=self.clinic, lot=lot, kind="draw", quantity_mg=50, balance_after_mg=450, recorded_by=self.nick, at=now - timedelta(minutes=30))  # fmt: skip
-        LedgerEntry.objects.create(clinic=self.clinic, lot=counted, kind="count", quantity_mg=450, balance_after_mg=450, discrepancy_mg=0, recorded_by=self.nick, at=now)  # fmt: skip
+            LedgerEntry.objects.create(
+                clinic=self.clinic,
+                lot=lot,
+                kind="receipt",
+                quantity_mg=500,
+                balance_after_mg=500,
+                recorded_by=self.nick,
+                at=now - timedelta(days=2),
+            )
+            LedgerEntry.objects.create(
+                clinic=self.clinic,
+                lot=lot,
+                kind="draw",
+                quantity_mg=50,
+                balance_after_mg=450,
+                recorded_by=self.nick,
+                at=now - timedelta(minutes=30),
+            )
+        LedgerEntry.objects.create(
+            clinic=self.clinic,
+            lot=counted,
+            kind="count",
+            quantity_mg=450,
+            balance_after_mg=450,
+            discrepancy_mg=0,
+            recorded_by=self.nick,
+            at=now,
+        )
         self.assertEqual(self.titles(self.nick, "nurse-counts"), ["Count Ketamine 10 mg/mL lot A1"])
 
     # Therapist --------------------------------------------------------------------------
@@ -162,13 +243,31 @@ class WorklistSectionsTest(ClinicTestCase):
 
     def test_therapist_sees_their_own_notes_to_sign(self) -> None:
         session = fixtures.session(self, self.pat)
-        SupportNote.objects.create(clinic=self.clinic, patient=self.pat, session=session, kind="integration", author=self.tara)  # fmt: skip
-        SupportNote.objects.create(clinic=self.clinic, patient=self.pat, session=session, kind="preparation", author=self.paula)  # fmt: skip
+        SupportNote.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            session=session,
+            kind="integration",
+            author=self.tara,
+        )
+        SupportNote.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            session=session,
+            kind="preparation",
+            author=self.paula,
+        )
         self.assertEqual(self.titles(self.tara, "therapist-notes"), ["Pat Doe: integration note"])
 
     def test_therapist_sees_shared_journal_entries_never_private_ones(self) -> None:
         now = timezone.now()
-        JournalEntry.objects.create(clinic=self.clinic, patient=self.pat, text="shared", shared_with_therapist=True, shared_at=now)  # fmt: skip
+        JournalEntry.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            text="shared",
+            shared_with_therapist=True,
+            shared_at=now,
+        )
         JournalEntry.objects.create(clinic=self.clinic, patient=self.quinn, text="private")
         self.assertEqual(self.titles(self.tara, "therapist-journal"), ["Pat Doe: journal entry"])
         self.assert_only_for("therapist-journal", {self.tara})
@@ -176,13 +275,32 @@ class WorklistSectionsTest(ClinicTestCase):
     # Front desk -------------------------------------------------------------------------
 
     def test_front_desk_sees_new_consultation_requests(self) -> None:
-        ConsultationRequest.objects.create(clinic=self.clinic, name="Robin Hill", email="r@example.org", consent_to_contact=True, source_key="k1")  # fmt: skip
-        ConsultationRequest.objects.create(clinic=self.clinic, name="Old Contact", email="o@example.org", consent_to_contact=True, source_key="k2", state="contacted")  # fmt: skip
+        ConsultationRequest.objects.create(
+            clinic=self.clinic,
+            name="Robin Hill",
+            email="r@example.org",
+            consent_to_contact=True,
+            source_key="k1",
+        )
+        ConsultationRequest.objects.create(
+            clinic=self.clinic,
+            name="Old Contact",
+            email="o@example.org",
+            consent_to_contact=True,
+            source_key="k2",
+            state="contacted",
+        )
         self.assertEqual(self.titles(self.alice, "frontdesk-consultations"), ["Robin Hill"])
 
     def test_front_desk_sees_open_appointment_requests(self) -> None:
         AppointmentRequest.objects.create(clinic=self.clinic, patient=self.pat, kind="cancel")
-        AppointmentRequest.objects.create(clinic=self.clinic, patient=self.quinn, kind="reschedule", status="done", handled_at=timezone.now())  # fmt: skip
+        AppointmentRequest.objects.create(
+            clinic=self.clinic,
+            patient=self.quinn,
+            kind="reschedule",
+            status="done",
+            handled_at=timezone.now(),
+        )
         self.assertEqual(
             self.titles(self.alice, "frontdesk-appointment-requests"), ["Pat Doe: cancel"]
         )
@@ -190,15 +308,29 @@ class WorklistSectionsTest(ClinicTestCase):
 
     def test_front_desk_sees_failed_reminders_of_coming_visits(self) -> None:
         visit = fixtures.appointment(self, self.pat, with_plan=False, kind="consultation")
-        Reminder.objects.create(clinic=self.clinic, appointment=visit, channel="sms", send_at=timezone.now(),
-                                next_attempt_at=timezone.now(), state="failed", last_error="number unreachable")  # fmt: skip
+        Reminder.objects.create(
+            clinic=self.clinic,
+            appointment=visit,
+            channel="sms",
+            send_at=timezone.now(),
+            next_attempt_at=timezone.now(),
+            state="failed",
+            last_error="number unreachable",
+        )
         self.assertEqual(
             self.titles(self.alice, "frontdesk-reminders"), ["Pat Doe: SMS reminder failed"]
         )
 
     def test_front_desk_sees_patients_in_treatment_missing_consent(self) -> None:
-        ConsentDocument.objects.create(clinic=self.clinic, scope="program", version=1, title="Consent", body="x",
-                                       effective_on=date(2020, 1, 1), created_by=self.paula)  # fmt: skip
+        ConsentDocument.objects.create(
+            clinic=self.clinic,
+            scope="program",
+            version=1,
+            title="Consent",
+            body="x",
+            effective_on=date(2020, 1, 1),
+            created_by=self.paula,
+        )
         self.pat.stage = "induction"
         self.pat.save(update_fields=["stage"])
         self.assertEqual(
@@ -225,16 +357,36 @@ class WorklistSectionsTest(ClinicTestCase):
         self.assertIn("Audit trail check failed", titles[0])
 
     def test_admin_sees_inventory_discrepancies(self) -> None:
-        lot = StockLot.objects.create(clinic=self.clinic, product="Ketamine 10 mg/mL", lot_number="C3", expiry=date(2030, 1, 1))  # fmt: skip
-        LedgerEntry.objects.create(clinic=self.clinic, lot=lot, kind="count", quantity_mg=440, balance_after_mg=440, discrepancy_mg=Decimal("-10"), recorded_by=self.nick)  # fmt: skip
+        lot = StockLot.objects.create(
+            clinic=self.clinic,
+            product="Ketamine 10 mg/mL",
+            lot_number="C3",
+            expiry=date(2030, 1, 1),
+        )
+        LedgerEntry.objects.create(
+            clinic=self.clinic,
+            lot=lot,
+            kind="count",
+            quantity_mg=440,
+            balance_after_mg=440,
+            discrepancy_mg=Decimal("-10"),
+            recorded_by=self.nick,
+        )
         self.assertEqual(
             self.titles(self.adam, "admin-inventory"),
             ["Ketamine 10 mg/mL lot C3: count off by -10.00 mg"],
         )
 
     def test_admin_sees_settings_changed_this_week(self) -> None:
-        ClinicSetting.objects.create(clinic=self.clinic, key="portal_sign_in_link_minutes", value=10, changed_by=self.adam)  # fmt: skip
-        ClinicSetting.objects.create(clinic=self.other_clinic, key="portal_reset_link_minutes", value=20, changed_by=self.oscar)  # fmt: skip
+        ClinicSetting.objects.create(
+            clinic=self.clinic, key="portal_sign_in_link_minutes", value=10, changed_by=self.adam
+        )
+        ClinicSetting.objects.create(
+            clinic=self.other_clinic,
+            key="portal_reset_link_minutes",
+            value=20,
+            changed_by=self.oscar,
+        )
         self.assertEqual(
             self.titles(self.adam, "admin-settings"),
             ["Setting changed: portal_sign_in_link_minutes"],

@@ -33,7 +33,7 @@ SQLITE_DOWN = [
     f"DROP TRIGGER {name}"
     for name in ("plan_version_signed_frozen", "plan_version_signed_kept", "planned_dose_signed_insert",
                  "planned_dose_signed_update", "planned_dose_signed_delete", "protocol_in_use_frozen")
-]  # fmt: skip
+]
 
 POSTGRES_UP = [
     """CREATE FUNCTION protocols_plan_version_frozen() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -24,13 +24,19 @@ SPEC = {
     "protocols:library": Url(Perm.VIEW_PATIENT_LIST),
     "protocols:detail": Url(Perm.VIEW_PATIENT_LIST, kwargs=_protocol_kwargs, clinic_object=True),
     "protocols:new_version": Url(Perm.MANAGE_CLINIC),
-    "protocols:set_status": Url(Perm.MANAGE_CLINIC, kwargs=_protocol_kwargs, clinic_object=True, method="POST",
-                                data=lambda t: {"status": "active"}),
+    "protocols:set_status": Url(
+        Perm.MANAGE_CLINIC,
+        kwargs=_protocol_kwargs,
+        clinic_object=True,
+        method="POST",
+        data=lambda t: {"status": "active"},
+    ),
     "protocols:patient_plans": Url(Perm.VIEW_CLINICAL, kwargs=_ready_patient, clinic_object=True),
     "protocols:create_plan": Url(Perm.SIGN_PLAN, kwargs=_ready_patient, clinic_object=True),
     "protocols:edit_draft": Url(Perm.SIGN_PLAN, kwargs=_draft_kwargs, clinic_object=True),
     "protocols:sign": Url(Perm.SIGN_PLAN, kwargs=_draft_kwargs, clinic_object=True, method="POST"),
     "protocols:amend": Url(Perm.SIGN_PLAN, kwargs=_plan_kwargs, clinic_object=True),
-    "api:plans_for_patient": api_url(Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True,
-                                     patient_self=True),
-}  # fmt: skip
+    "api:plans_for_patient": api_url(
+        Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True, patient_self=True
+    ),
+}

@@ -22,8 +22,14 @@ def ready_clinic(t: Any) -> None:
         t.clinic.save(update_fields=["opening_hours"])
     services.load_shipped_protocols(clinic=t.clinic)
     if not t.pat.weights.exists():
-        t.pat.weights.create(clinic=t.clinic, recorded_by=t.nick, measured_on=timezone.localdate(),
-                             weight_kg=Decimal("70.0"), entered_value=Decimal("70.0"), entered_unit="kg")  # fmt: skip
+        t.pat.weights.create(
+            clinic=t.clinic,
+            recorded_by=t.nick,
+            measured_on=timezone.localdate(),
+            weight_kg=Decimal("70.0"),
+            entered_value=Decimal("70.0"),
+            entered_unit="kg",
+        )
 
 
 def protocol(t: Any, key: str = "iv_ketamine_elektd") -> ProtocolVersion:
@@ -43,14 +49,23 @@ def draft(t: Any, key: str = "iv_ketamine_elektd", **extra: Any) -> PlanVersion:
     if existing is not None:
         return existing
     with consented():
-        return services.create_plan(patient=t.pat, protocol_version=protocol(t, key), phase="induction",
-                                    start_on=next_monday(), requested_mg=None, by=t.paula, **extra)  # fmt: skip
+        return services.create_plan(
+            patient=t.pat,
+            protocol_version=protocol(t, key),
+            phase="induction",
+            start_on=next_monday(),
+            requested_mg=None,
+            by=t.paula,
+            **extra,
+        )
 
 
 def consented() -> Any:
     """Stand in for the intake app's answer: consented and eligible (set up there, not here)."""
-    items = [readiness.ReadinessItem("consent", "ok", "Consent: current"),
-             readiness.ReadinessItem("eligibility", "ok", "Eligibility: eligible")]  # fmt: skip
+    items = [
+        readiness.ReadinessItem("consent", "ok", "Consent: current"),
+        readiness.ReadinessItem("eligibility", "ok", "Eligibility: eligible"),
+    ]
     return mock.patch("katclinic.protocols.readiness.check", return_value=items)
 
 

@@ -17,8 +17,12 @@ class CreatePlanTest(ClinicTestCase):
     def create(self, key: str = "iv_ketamine_elektd", **data: str) -> Any:
         fixtures.ready_clinic(self)
         self.login(self.paula)
-        form = {"protocol_version": fixtures.protocol(self, key).pk, "phase": "induction",
-                "start_on": fixtures.next_monday().isoformat(), **data}  # fmt: skip
+        form = {
+            "protocol_version": fixtures.protocol(self, key).pk,
+            "phase": "induction",
+            "start_on": fixtures.next_monday().isoformat(),
+            **data,
+        }
         with fixtures.consented():
             return self.client.post(reverse("protocols:create_plan", args=[self.pat.pk]), form)
 
@@ -62,8 +66,14 @@ class CreatePlanTest(ClinicTestCase):
             self.assertRaises(services.PlanError),
         ):
             fixtures.ready_clinic(self)
-            services.create_plan(patient=self.pat, protocol_version=fixtures.protocol(self), phase="induction",
-                                 start_on=fixtures.next_monday(), requested_mg=None, by=self.paula)  # fmt: skip
+            services.create_plan(
+                patient=self.pat,
+                protocol_version=fixtures.protocol(self),
+                phase="induction",
+                start_on=fixtures.next_monday(),
+                requested_mg=None,
+                by=self.paula,
+            )
         self.assertFalse(Plan.objects.exists())
 
     def test_when_intake_cannot_answer_the_page_says_not_checked(self) -> None:
@@ -83,9 +93,14 @@ class CreatePlanTest(ClinicTestCase):
     def test_front_desk_cannot_create_a_plan(self) -> None:
         fixtures.ready_clinic(self)
         self.login(self.alice)
-        response = self.client.post(reverse("protocols:create_plan", args=[self.pat.pk]),
-                                    {"protocol_version": fixtures.protocol(self).pk, "phase": "induction",
-                                     "start_on": fixtures.next_monday().isoformat()})  # fmt: skip
+        response = self.client.post(
+            reverse("protocols:create_plan", args=[self.pat.pk]),
+            {
+                "protocol_version": fixtures.protocol(self).pk,
+                "phase": "induction",
+                "start_on": fixtures.next_monday().isoformat(),
+            },
+        )
         self.assertEqual(response.status_code, 403)
         self.assertFalse(Plan.objects.exists())
 
@@ -101,8 +116,13 @@ class SigningTest(ClinicTestCase):
     def test_a_signed_version_never_changes(self) -> None:
         version = fixtures.signed(self)
         with self.assertRaises(services.PlanError):
-            services.edit_draft(version=version, phase="induction", start_on=version.start_on,
-                                requested_mg=Decimal("40"), by=self.paula)  # fmt: skip
+            services.edit_draft(
+                version=version,
+                phase="induction",
+                start_on=version.start_on,
+                requested_mg=Decimal("40"),
+                by=self.paula,
+            )
         with self.assertRaises(DatabaseError), transaction.atomic():
             PlanVersion.objects.filter(pk=version.pk).update(dose_mg=Decimal("40"))
         with self.assertRaises(DatabaseError), transaction.atomic():
@@ -113,8 +133,13 @@ class SigningTest(ClinicTestCase):
 
     def test_an_unsigned_draft_can_be_edited(self) -> None:
         version = fixtures.draft(self)
-        services.edit_draft(version=version, phase="induction", start_on=version.start_on,
-                            requested_mg=Decimal("30"), by=self.paula)  # fmt: skip
+        services.edit_draft(
+            version=version,
+            phase="induction",
+            start_on=version.start_on,
+            requested_mg=Decimal("30"),
+            by=self.paula,
+        )
         version.refresh_from_db()
         self.assertEqual(version.dose_mg, Decimal("30.0"))
         self.assertEqual(set(version.doses.values_list("dose_mg", flat=True)), {Decimal("30.0")})
@@ -122,9 +147,15 @@ class SigningTest(ClinicTestCase):
     def test_a_titration_is_a_new_signed_version_in_the_history(self) -> None:
         first = fixtures.signed(self)
         self.login(self.paula)
-        response = self.client.post(reverse("protocols:amend", args=[first.plan_id]), {
-            "kind": "titration", "reason": "Partial response", "dose_mg": "42",
-            "start_on": (first.start_on + timedelta(days=7)).isoformat()})  # fmt: skip
+        response = self.client.post(
+            reverse("protocols:amend", args=[first.plan_id]),
+            {
+                "kind": "titration",
+                "reason": "Partial response",
+                "dose_mg": "42",
+                "start_on": (first.start_on + timedelta(days=7)).isoformat(),
+            },
+        )
         self.assertEqual(response.status_code, 302)
         amendment = PlanVersion.objects.get(plan=first.plan, number=2)
         self.client.post(reverse("protocols:sign", args=[amendment.pk]))
@@ -141,15 +172,29 @@ class SigningTest(ClinicTestCase):
     def test_an_amendment_needs_a_reason(self) -> None:
         first = fixtures.signed(self)
         with self.assertRaises(services.PlanError):
-            services.amend_plan(plan=first.plan, kind="titration", reason=" ", requested_mg=Decimal("42"), phase=None,
-                                start_on=first.start_on, by=self.paula)  # fmt: skip
+            services.amend_plan(
+                plan=first.plan,
+                kind="titration",
+                reason=" ",
+                requested_mg=Decimal("42"),
+                phase=None,
+                start_on=first.start_on,
+                by=self.paula,
+            )
         self.assertEqual(first.plan.versions.count(), 1)
 
     def test_stopping_a_plan_leaves_no_active_plan(self) -> None:
         first = fixtures.signed(self)
         self.assertEqual(services.active_plan(self.pat), first.plan)
-        stop = services.amend_plan(plan=first.plan, kind="stop", reason="Completed course", requested_mg=None,
-                                   phase=None, start_on=first.start_on, by=self.paula)  # fmt: skip
+        stop = services.amend_plan(
+            plan=first.plan,
+            kind="stop",
+            reason="Completed course",
+            requested_mg=None,
+            phase=None,
+            start_on=first.start_on,
+            by=self.paula,
+        )
         services.sign_plan(version=stop, prescriber=self.paula)
         self.assertIsNone(services.active_plan(self.pat))
 
@@ -175,8 +220,10 @@ class SigningTest(ClinicTestCase):
         _, raw = ApiToken.issue(
             user=self.paula, clinic=self.clinic, name="t", scopes=["plans:read"]
         )
-        response = self.client.get(reverse("api:plans_for_patient", args=[self.pat.pk]),
-                                   headers={"Authorization": f"Bearer {raw}"})  # fmt: skip
+        response = self.client.get(
+            reverse("api:plans_for_patient", args=[self.pat.pk]),
+            headers={"Authorization": f"Bearer {raw}"},
+        )
         body = response.json()
         self.assertEqual(body[0]["versions"][0]["dose_mg"], "35.0")
         self.assertEqual(len(body[0]["doses"]), 6)

@@ -22,21 +22,39 @@ def _patient(t: Any) -> dict[str, int]:
 
 SPEC = {
     "scheduling:day": Url(Perm.VIEW_PATIENT_LIST),
-    "scheduling:patient_appointments": Url(Perm.VIEW_DEMOGRAPHICS, kwargs=_patient, clinic_object=True),
-    "scheduling:book": Url(Perm.SCHEDULE, kwargs=_patient, clinic_object=True, method="POST", data=_booking),
-    "scheduling:change_state": Url(Perm.SCHEDULE, kwargs=_appointment, clinic_object=True, method="POST",
-                                   data=lambda t: {"state": "cancelled", "reason": "Patient asked to cancel"}),
+    "scheduling:patient_appointments": Url(
+        Perm.VIEW_DEMOGRAPHICS, kwargs=_patient, clinic_object=True
+    ),
+    "scheduling:book": Url(
+        Perm.SCHEDULE, kwargs=_patient, clinic_object=True, method="POST", data=_booking
+    ),
+    "scheduling:change_state": Url(
+        Perm.SCHEDULE,
+        kwargs=_appointment,
+        clinic_object=True,
+        method="POST",
+        data=lambda t: {"state": "cancelled", "reason": "Patient asked to cancel"},
+    ),
     "scheduling:reschedule": Url(Perm.SCHEDULE, kwargs=_appointment, clinic_object=True),
-    "scheduling:plan_schedule": Url(Perm.SCHEDULE, kwargs=lambda t: {"plan_id": plan_fixtures.signed(t).plan_id},
-                                    clinic_object=True),
+    "scheduling:plan_schedule": Url(
+        Perm.SCHEDULE,
+        kwargs=lambda t: {"plan_id": plan_fixtures.signed(t).plan_id},
+        clinic_object=True,
+    ),
     "scheduling:failed_reminders": Url(Perm.SCHEDULE),
     "scheduling:requests": Url(Perm.SCHEDULE),
     "scheduling:calendar_feed": Url(Perm.VIEW_PATIENT_LIST),
-    "scheduling:ical_feed": Url("public", kwargs=lambda t: {"token": fixtures.feed_token(t)}, ok=(200,),
-                                anonymous=(200,)),
-    "scheduling:request_slot": Url("public", kwargs=lambda t: {"clinic_slug": fixtures.enable_requests(t)},
-                                   ok=(200,), anonymous=(200,)),
+    "scheduling:ical_feed": Url(
+        "public", kwargs=lambda t: {"token": fixtures.feed_token(t)}, ok=(200,), anonymous=(200,)
+    ),
+    "scheduling:request_slot": Url(
+        "public",
+        kwargs=lambda t: {"clinic_slug": fixtures.enable_requests(t)},
+        ok=(200,),
+        anonymous=(200,),
+    ),
     "api:appointments_list": api_url(Perm.VIEW_PATIENT_LIST),
-    "api:appointments_for_patient": api_url(Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True,
-                                            patient_self=True),
-}  # fmt: skip
+    "api:appointments_for_patient": api_url(
+        Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True, patient_self=True
+    ),
+}

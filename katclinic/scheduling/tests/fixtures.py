@@ -47,6 +47,9 @@ def feed_token(t: Any) -> str:
 
 
 def enable_requests(t: Any) -> str:
-    ClinicSetting.objects.get_or_create(clinic=t.clinic, key="scheduling_online_requests",
-                                        defaults={"value": True, "changed_by": t.adam})  # fmt: skip
+    ClinicSetting.objects.get_or_create(
+        clinic=t.clinic,
+        key="scheduling_online_requests",
+        defaults={"value": True, "changed_by": t.adam},
+    )
     return t.clinic.slug

@@ -74,8 +74,10 @@ class BookingTest(ClinicTestCase):
         self.assertContains(response, "reason is required", status_code=400)
         appointment.refresh_from_db()
         self.assertEqual(appointment.state, "booked")
-        self.client.post(reverse("scheduling:change_state", args=[appointment.pk]),
-                         {"state": "cancelled", "reason": "Unwell"})  # fmt: skip
+        self.client.post(
+            reverse("scheduling:change_state", args=[appointment.pk]),
+            {"state": "cancelled", "reason": "Unwell"},
+        )
         appointment.refresh_from_db()
         self.assertEqual((appointment.state, appointment.cancel_reason), ("cancelled", "Unwell"))
         services.book(
@@ -107,17 +109,33 @@ class BookingTest(ClinicTestCase):
 
     def test_front_desk_books_through_the_page(self) -> None:
         self.login(self.alice)
-        response = self.client.post(reverse("scheduling:book", args=[self.pat.pk]), {
-            "kind": "consultation", "start": fixtures.at(self, 0, 9).strftime("%Y-%m-%dT%H:%M"), "staff": self.paula.pk})  # fmt: skip
+        response = self.client.post(
+            reverse("scheduling:book", args=[self.pat.pk]),
+            {
+                "kind": "consultation",
+                "start": fixtures.at(self, 0, 9).strftime("%Y-%m-%dT%H:%M"),
+                "staff": self.paula.pk,
+            },
+        )
         self.assertEqual(response.status_code, 302)
         self.assertEqual(Appointment.objects.get().start, fixtures.at(self, 0, 9))
 
     def test_front_desk_schedules_but_cannot_change_doses(self) -> None:
         version = plan_fixtures.draft(self)
         self.login(self.alice)
-        for name, args, data in [("protocols:sign", [version.pk], {}),
-                                 ("protocols:edit_draft", [version.pk], {"phase": "induction", "start_on": "2030-01-07", "dose_mg": "60"}),
-                                 ("protocols:amend", [version.plan_id], {"kind": "titration", "reason": "x", "dose_mg": "60", "start_on": "2030-01-07"})]:  # fmt: skip
+        for name, args, data in [
+            ("protocols:sign", [version.pk], {}),
+            (
+                "protocols:edit_draft",
+                [version.pk],
+                {"phase": "induction", "start_on": "2030-01-07", "dose_mg": "60"},
+            ),
+            (
+                "protocols:amend",
+                [version.plan_id],
+                {"kind": "titration", "reason": "x", "dose_mg": "60", "start_on": "2030-01-07"},
+            ),
+        ]:
             self.assertEqual(self.client.post(reverse(name, args=args), data).status_code, 403)
         version.refresh_from_db()
         self.assertEqual((version.is_signed, str(version.dose_mg)), (False, "35.0"))
@@ -141,7 +159,12 @@ class PlanScheduleTest(ClinicTestCase):
     def test_the_proposal_keeps_intervals_capacity_and_hours(self) -> None:
         start = plan_fixtures.next_monday()
         blocker = fixtures.at(self, 0, 8)
-        services.book(patient=self.quinn, kind="dosing", slot=services.Slot(self.nick, blocker, blocker + timedelta(hours=10), None, self.chair), by=self.alice)  # fmt: skip
+        services.book(
+            patient=self.quinn,
+            kind="dosing",
+            slot=services.Slot(self.nick, blocker, blocker + timedelta(hours=10), None, self.chair),
+            by=self.alice,
+        )
         rows = services.propose_for_plan(plan=self.plan, staff=self.paula, start_on=start)
         doses = [r for r in rows if r.kind == "dosing"]
         self.assertEqual(len(doses), 6)
@@ -173,7 +196,12 @@ class PlanScheduleTest(ClinicTestCase):
             plan=self.plan, staff=self.paula, start_on=plan_fixtures.next_monday()
         )
         first = next(r for r in rows if r.kind == "dosing")
-        services.book(patient=self.quinn, kind="dosing", slot=services.Slot(self.nick, first.start, first.end, None, self.chair), by=self.alice)  # fmt: skip
+        services.book(
+            patient=self.quinn,
+            kind="dosing",
+            slot=services.Slot(self.nick, first.start, first.end, None, self.chair),
+            by=self.alice,
+        )
         with self.assertRaises(services.ScheduleConflict):
             services.book_plan_schedule(plan=self.plan, rows=rows, by=self.alice)
         self.assertEqual(Appointment.objects.filter(plan=self.plan).count(), 0)

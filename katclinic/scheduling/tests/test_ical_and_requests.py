@@ -15,8 +15,12 @@ class CalendarFeedTest(ClinicTestCase):
     def setUp(self) -> None:
         chair = fixtures.chairs(self)[0]
         start = fixtures.at(self, 0, 9)
-        services.book(patient=self.pat, kind="dosing", by=self.alice,
-                      slot=services.Slot(self.nick, start, start + timedelta(hours=3), None, chair))  # fmt: skip
+        services.book(
+            patient=self.pat,
+            kind="dosing",
+            by=self.alice,
+            slot=services.Slot(self.nick, start, start + timedelta(hours=3), None, chair),
+        )
 
     def test_the_feed_shows_type_place_and_time_but_no_patient(self) -> None:
         token = ical.issue_feed(clinic=self.clinic, staff=self.nick)
@@ -68,11 +72,21 @@ class OnlineRequestTest(ClinicTestCase):
         ClinicSetting.objects.create(
             clinic=self.clinic, key="scheduling_online_requests", value=True, changed_by=self.adam
         )
-        ClinicSetting.objects.create(clinic=self.clinic, key="scheduling_front_desk_email", value="desk@example.org",
-                                     changed_by=self.adam)  # fmt: skip
+        ClinicSetting.objects.create(
+            clinic=self.clinic,
+            key="scheduling_front_desk_email",
+            value="desk@example.org",
+            changed_by=self.adam,
+        )
         with self.captureOnCommitCallbacks(execute=True):
-            response = self.client.post(reverse("scheduling:request_slot", args=[self.clinic.slug]), {
-                "name": "Robin Lee", "email": "robin@example.org", "preferred_times": "Tuesday mornings"})  # fmt: skip
+            response = self.client.post(
+                reverse("scheduling:request_slot", args=[self.clinic.slug]),
+                {
+                    "name": "Robin Lee",
+                    "email": "robin@example.org",
+                    "preferred_times": "Tuesday mornings",
+                },
+            )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(AppointmentRequest.objects.get().name, "Robin Lee")
         self.assertEqual(mail.outbox[0].to, ["desk@example.org"])

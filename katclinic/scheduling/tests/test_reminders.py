@@ -20,8 +20,13 @@ class ReminderTest(ClinicTestCase):
         self.pat.save(update_fields=["email"])
         plan = plan_fixtures.signed(self, "esketamine_trd").plan
         start = fixtures.at(self, 0, 9)
-        self.appointment = services.book(patient=self.pat, kind="dosing", plan=plan, by=self.alice,
-                                         slot=services.Slot(self.nick, start, start + timedelta(hours=3), None, self.chair))  # fmt: skip
+        self.appointment = services.book(
+            patient=self.pat,
+            kind="dosing",
+            plan=plan,
+            by=self.alice,
+            slot=services.Slot(self.nick, start, start + timedelta(hours=3), None, self.chair),
+        )
         mail.outbox.clear()  # signing the plan emailed its baseline questionnaires
 
     def test_reminders_are_created_at_the_clinic_offsets(self) -> None:
@@ -79,8 +84,12 @@ class ReminderTest(ClinicTestCase):
         )
         sms.ConsoleSmsBackend.outbox.clear()
         start = fixtures.at(self, 1, 9)
-        booked = services.book(patient=self.pat, kind="consultation", by=self.alice,
-                               slot=services.Slot(self.paula, start, start + timedelta(hours=1)))  # fmt: skip
+        booked = services.book(
+            patient=self.pat,
+            kind="consultation",
+            by=self.alice,
+            slot=services.Slot(self.paula, start, start + timedelta(hours=1)),
+        )
         reminders.send_due(now=booked.start - timedelta(hours=47))
         self.assertEqual([m.to for m in sms.ConsoleSmsBackend.outbox], ["555-0101"])
 

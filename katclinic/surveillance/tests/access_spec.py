@@ -11,14 +11,14 @@ SPEC: dict[str, Url] = {
         method="POST",
         clinic_object=True,
         ok=(200, 302, 400),
-    ),  # fmt: skip
+    ),
     "surveillance:decide": Url(
         Perm.REVIEW_SURVEILLANCE,
         kwargs=patient_kwargs,
         method="POST",
         clinic_object=True,
         ok=(200, 302, 400),
-    ),  # fmt: skip
+    ),
     "api:surveillance_exposure": api_url(
         Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True
     ),

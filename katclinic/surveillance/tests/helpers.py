@@ -24,8 +24,13 @@ def on(patient: Patient, day: int, hour: int = 12) -> datetime:
 
 
 def course(patient: Patient, by: User, *, ended: date | None = None) -> Course:
-    return Course.objects.create(clinic_id=patient.clinic_id, patient=patient, started_on=START,
-                                 ended_on=ended, created_by=by)  # fmt: skip
+    return Course.objects.create(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        started_on=START,
+        ended_on=ended,
+        created_by=by,
+    )
 
 
 def sublingual_plan(patient: Patient, by: User) -> Plan:
@@ -37,26 +42,56 @@ def setting(patient: Patient, by: User, key: str, raw: object) -> None:
     set_setting(clinic=patient.clinic, key=key, raw=raw, by=by, reason="test")
 
 
-def given(patient: Patient, by: User, at: datetime, mg: str, *, adjunct: bool = False,
-          route: str = "sublingual") -> Administration:  # fmt: skip
+def given(
+    patient: Patient,
+    by: User,
+    at: datetime,
+    mg: str,
+    *,
+    adjunct: bool = False,
+    route: str = "sublingual",
+) -> Administration:
     """One administration in its own finished session."""
     session = DosingSession.objects.create(
-        clinic_id=patient.clinic_id, patient=patient, plan=Plan.objects.filter(patient=patient).latest("created_at"),
-        chair="Chair 1", route=route, scheduled_for=at - timedelta(minutes=20), state="discharged",
-        dose_started_at=at, discharged_at=at + timedelta(hours=2), created_by=by,
-    )  # fmt: skip
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        plan=Plan.objects.filter(patient=patient).latest("created_at"),
+        chair="Chair 1",
+        route=route,
+        scheduled_for=at - timedelta(minutes=20),
+        state="discharged",
+        dose_started_at=at,
+        discharged_at=at + timedelta(hours=2),
+        created_by=by,
+    )
     if adjunct:
         return Administration.objects.create(
-            clinic_id=patient.clinic_id, session=session, is_adjunct=True, product="Ondansetron 4 mg",
-            lot_number="ADJ", expiry=date(2030, 1, 1), dose_mg=Decimal(mg), route="oral",
-            started_at=at, given_by=by,
-        )  # fmt: skip
+            clinic_id=patient.clinic_id,
+            session=session,
+            is_adjunct=True,
+            product="Ondansetron 4 mg",
+            lot_number="ADJ",
+            expiry=date(2030, 1, 1),
+            dose_mg=Decimal(mg),
+            route="oral",
+            started_at=at,
+            given_by=by,
+        )
     lot, _ = StockLot.objects.get_or_create(
-        clinic_id=patient.clinic_id, product="Ketamine lozenge 100 mg", lot_number="S-1",
+        clinic_id=patient.clinic_id,
+        product="Ketamine lozenge 100 mg",
+        lot_number="S-1",
         defaults={"expiry": date(2030, 1, 1)},
-    )  # fmt: skip
+    )
     return Administration.objects.create(
-        clinic_id=patient.clinic_id, session=session, product=lot.product, stock_lot=lot,
-        lot_number="S-1", expiry=lot.expiry, dose_mg=Decimal(mg), route=route, started_at=at,
+        clinic_id=patient.clinic_id,
+        session=session,
+        product=lot.product,
+        stock_lot=lot,
+        lot_number="S-1",
+        expiry=lot.expiry,
+        dose_mg=Decimal(mg),
+        route=route,
+        started_at=at,
         given_by=by,
-    )  # fmt: skip
+    )

@@ -40,10 +40,20 @@ class ApiTest(ClinicTestCase):
         self.assertEqual(body["review_above_mg"], {"30d": "2000", "12m": "12000"})
 
     def test_review_tasks_and_decisions_are_listed(self) -> None:
-        raise_review_task(patient=self.pat, kind=ReviewKind.COUNT_MISMATCH, reason="2 lozenges short",
-                          source_type="athome.Count", source_id=1)  # fmt: skip
-        TreatmentDecision.objects.create(clinic=self.clinic, patient=self.pat, decision="continue",
-                                         reason="stable", decided_by=self.paula)  # fmt: skip
+        raise_review_task(
+            patient=self.pat,
+            kind=ReviewKind.COUNT_MISMATCH,
+            reason="2 lozenges short",
+            source_type="athome.Count",
+            source_id=1,
+        )
+        TreatmentDecision.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            decision="continue",
+            reason="stable",
+            decided_by=self.paula,
+        )
         tasks = self.get("surveillance_tasks", self.nick).json()
         self.assertEqual([t["kind"] for t in tasks], ["count_mismatch"])
         decisions = self.get("surveillance_decisions", self.nick).json()

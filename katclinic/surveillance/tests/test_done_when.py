@@ -29,9 +29,14 @@ class DoneWhenTest(ClinicTestCase):
         self.login(self.paula)
         page = reverse("surveillance:review", args=[self.pat.pk])
         self.assertContains(self.client.get(page), "Pain passing urine or bladder pain")
-        self.client.post(reverse("surveillance:decide", args=[self.pat.pk]),
-                         {"decision": "stop", "reason": "Bladder pain on repeated ketamine; urology referral",
-                          "close_open_tasks": "on"})  # fmt: skip
+        self.client.post(
+            reverse("surveillance:decide", args=[self.pat.pk]),
+            {
+                "decision": "stop",
+                "reason": "Bladder pain on repeated ketamine; urology referral",
+                "close_open_tasks": "on",
+            },
+        )
         decision = TreatmentDecision.objects.get(patient=self.pat)
         self.assertEqual((decision.decision, decision.decided_by), ("stop", self.paula))
         task.refresh_from_db()

@@ -22,8 +22,14 @@ NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 
 
 def dose(at: datetime, mg: str, route: str = "iv", n: int = 1) -> DoseEvent:
-    return DoseEvent(at=at, mg=Decimal(mg), route=route, setting="clinic",
-                     source_type="dosing.Administration", source_id=n)  # fmt: skip
+    return DoseEvent(
+        at=at,
+        mg=Decimal(mg),
+        route=route,
+        setting="clinic",
+        source_type="dosing.Administration",
+        source_id=n,
+    )
 
 
 def test_total_sums_by_route() -> None:
@@ -60,8 +66,12 @@ def test_twelve_months_is_365_days_with_the_same_edges() -> None:
 
 def test_course_includes_its_start_and_excludes_its_end() -> None:
     start, end = NOW - timedelta(days=10), NOW
-    events = [dose(start - timedelta(seconds=1), "1", n=1), dose(start, "10", n=2),
-              dose(end - timedelta(seconds=1), "20", n=3), dose(end, "40", n=4)]  # fmt: skip
+    events = [
+        dose(start - timedelta(seconds=1), "1", n=1),
+        dose(start, "10", n=2),
+        dose(end - timedelta(seconds=1), "20", n=3),
+        dose(end, "40", n=4),
+    ]
     assert in_course(events, start=start, end=end).mg == Decimal("30")
     assert in_course(events, start=start, end=None).mg == Decimal("70")
 
@@ -75,8 +85,11 @@ def test_course_bounds_are_local_midnights_and_include_the_last_day() -> None:
 
 
 def test_exposure_ignores_doses_after_the_moment_asked() -> None:
-    events = [dose(NOW - timedelta(days=40), "100", n=1), dose(NOW - timedelta(days=2), "50", "im", 2),
-              dose(NOW + timedelta(days=1), "999", n=3)]  # fmt: skip
+    events = [
+        dose(NOW - timedelta(days=40), "100", n=1),
+        dose(NOW - timedelta(days=2), "50", "im", 2),
+        dose(NOW + timedelta(days=1), "999", n=3),
+    ]
     result = exposure(events, at=NOW, course_start=NOW - timedelta(days=60))
     assert result.course is not None and result.course.mg == Decimal("150")
     assert result.last_30_days.mg == Decimal("50")
@@ -104,8 +117,11 @@ def test_falling_back_below_and_rising_again_is_a_second_crossing() -> None:
 
 
 def test_doses_at_the_same_moment_cross_together() -> None:
-    events = [dose(NOW, "28", "intranasal", 1), dose(NOW, "28", "intranasal", 2),
-              dose(NOW, "28", "intranasal", 3)]  # fmt: skip
+    events = [
+        dose(NOW, "28", "intranasal", 1),
+        dose(NOW, "28", "intranasal", 2),
+        dose(NOW, "28", "intranasal", 3),
+    ]
     crossed = crossings(events, length=ROLLING_30_DAYS, threshold=Decimal("60"))
     assert [e.source_id for e in crossed] == [3]
 
@@ -114,12 +130,16 @@ def test_a_dose_leaving_the_window_on_the_day_of_a_new_one_is_not_counted() -> N
     events = [dose(NOW, "100", n=1), dose(NOW + timedelta(days=30), "100", n=2)]
     assert crossings(events, length=ROLLING_30_DAYS, threshold=Decimal("150")) == []
     assert rolling_series(events, length=ROLLING_30_DAYS) == [
-        (NOW, Decimal("100")), (NOW + timedelta(days=30), Decimal("100")),
-    ]  # fmt: skip
+        (NOW, Decimal("100")),
+        (NOW + timedelta(days=30), Decimal("100")),
+    ]
 
 
 def test_daily_rolling_gives_one_total_per_day_ending_now() -> None:
     events = [dose(NOW - timedelta(days=1), "35")]
     series = daily_rolling(events, end=NOW, days=2, length=ROLLING_30_DAYS)
-    assert series == [(NOW - timedelta(days=2), Decimal(0)), (NOW - timedelta(days=1), Decimal(35)),
-                      (NOW, Decimal(35))]  # fmt: skip
+    assert series == [
+        (NOW - timedelta(days=2), Decimal(0)),
+        (NOW - timedelta(days=1), Decimal(35)),
+        (NOW, Decimal(35)),
+    ]

@@ -17,8 +17,14 @@ class ReviewPageTest(ClinicTestCase):
     def setUp(self) -> None:
         self.course = course(self.pat, self.paula)
         sublingual_plan(self.pat, self.paula)
-        submit_response(patient=self.pat, instrument_key="bladder_screen", answers=BLADDER,
-                        source="portal", submitted_by=self.pat_user, request=None)  # fmt: skip
+        submit_response(
+            patient=self.pat,
+            instrument_key="bladder_screen",
+            answers=BLADDER,
+            source="portal",
+            submitted_by=self.pat_user,
+            request=None,
+        )
         self.task = ReviewTask.objects.get()
         self.url = reverse("surveillance:review", args=[self.pat.pk])
         self.decide = reverse("surveillance:decide", args=[self.pat.pk])
@@ -28,13 +34,24 @@ class ReviewPageTest(ClinicTestCase):
         self.login(self.paula)
         response = self.client.get(self.url)
         self.assertEqual(response.status_code, 200)
-        for text in ("Open review tasks", "Pass", "Cumulative ketamine exposure", "Outcome trajectory",
-                     "Surveillance screens", "positive", "Side-effect history", "Record a decision",
-                     "Close task"):  # fmt: skip
+        for text in (
+            "Open review tasks",
+            "Pass",
+            "Cumulative ketamine exposure",
+            "Outcome trajectory",
+            "Surveillance screens",
+            "positive",
+            "Side-effect history",
+            "Record a decision",
+            "Close task",
+        ):
             self.assertContains(response, text)
         self.assertContains(response, self.task.reason)
-        self.assertTrue(AuditEvent.objects.filter(action=Action.VIEW, patient_id=self.pat.pk,
-                                                  detail__section="surveillance").exists())  # fmt: skip
+        self.assertTrue(
+            AuditEvent.objects.filter(
+                action=Action.VIEW, patient_id=self.pat.pk, detail__section="surveillance"
+            ).exists()
+        )
 
     def test_a_nurse_sees_the_page_without_the_decision_forms(self) -> None:
         self.login(self.nick)
@@ -51,17 +68,27 @@ class ReviewPageTest(ClinicTestCase):
 
     def test_the_prescriber_records_a_decision_and_closes_the_open_tasks(self) -> None:
         self.login(self.paula)
-        response = self.client.post(self.decide, {"decision": "taper", "reason": "New urinary symptoms",
-                                                  "close_open_tasks": "on"})  # fmt: skip
+        response = self.client.post(
+            self.decide,
+            {"decision": "taper", "reason": "New urinary symptoms", "close_open_tasks": "on"},
+        )
         self.assertRedirects(response, self.url, fetch_redirect_response=False)
         decision = TreatmentDecision.objects.get()
-        self.assertEqual((decision.decision, decision.reason, decision.decided_by, decision.course),
-                         ("taper", "New urinary symptoms", self.paula, self.course))  # fmt: skip
+        self.assertEqual(
+            (decision.decision, decision.reason, decision.decided_by, decision.course),
+            ("taper", "New urinary symptoms", self.paula, self.course),
+        )
         self.task.refresh_from_db()
         self.assertEqual((self.task.state, self.task.closed_by), (ReviewState.CLOSED, self.paula))
         self.assertEqual(self.task.outcome, "Taper: New urinary symptoms")
-        self.assertTrue(AuditEvent.objects.filter(action=Action.CREATE, object_type="surveillance.treatmentdecision",
-                                                  object_id=str(decision.pk), user=self.paula).exists())  # fmt: skip
+        self.assertTrue(
+            AuditEvent.objects.filter(
+                action=Action.CREATE,
+                object_type="surveillance.treatmentdecision",
+                object_id=str(decision.pk),
+                user=self.paula,
+            ).exists()
+        )
 
     def test_a_decision_can_leave_the_tasks_open(self) -> None:
         self.login(self.paula)
@@ -130,8 +157,10 @@ class ReviewPageTest(ClinicTestCase):
 
     def test_a_task_of_another_patient_cannot_be_closed_from_this_page(self) -> None:
         self.login(self.paula)
-        response = self.client.post(reverse("surveillance:close_task", args=[self.quinn.pk]),
-                                    {"task": self.task.pk, "outcome": "done"})  # fmt: skip
+        response = self.client.post(
+            reverse("surveillance:close_task", args=[self.quinn.pk]),
+            {"task": self.task.pk, "outcome": "done"},
+        )
         self.assertEqual(response.status_code, 400)
         self.assertIn("task", response.context["close_form"].errors)
         self.task.refresh_from_db()
@@ -148,9 +177,14 @@ class ReviewPageTest(ClinicTestCase):
 class QueryCountTest(ClinicTestCase):
     def raise_tasks(self, count: int) -> None:
         for number in range(count):
-            submit_response(patient=self.pat, instrument_key="misuse_screen",
-                            answers={"q1": 1, "q2": 0, "q3": 0, "q4": 0}, source="staff",
-                            submitted_by=self.nick, request=None)  # fmt: skip
+            submit_response(
+                patient=self.pat,
+                instrument_key="misuse_screen",
+                answers={"q1": 1, "q2": 0, "q3": 0, "q4": 0},
+                source="staff",
+                submitted_by=self.nick,
+                request=None,
+            )
             del number
 
     def queries(self, url: str) -> int:
@@ -165,8 +199,11 @@ class QueryCountTest(ClinicTestCase):
         course(self.pat, self.paula)
         self.login(self.paula)
         self.raise_tasks(1)
-        pages = [reverse("surveillance:tasks"), reverse("surveillance:review", args=[self.pat.pk]),
-                 reverse("core:worklist")]  # fmt: skip
+        pages = [
+            reverse("surveillance:tasks"),
+            reverse("surveillance:review", args=[self.pat.pk]),
+            reverse("core:worklist"),
+        ]
         [self.queries(url) for url in pages]  # the first view warms per-process caches
         before = [self.queries(url) for url in pages]
         self.raise_tasks(4)

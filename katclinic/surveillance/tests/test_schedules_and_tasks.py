@@ -51,9 +51,11 @@ class ScheduleTest(ClinicTestCase):
         dues = SurveillanceDue.objects.filter(patient=self.pat).select_related("invitation")
         self.assertEqual(
             sorted((d.kind, d.due_on, d.invitation.instrument_key) for d in dues),  # type: ignore[union-attr]
-            [("bladder", START + timedelta(days=28), "bladder_screen"),
-             ("misuse", START + timedelta(days=28), "misuse_screen")],
-        )  # fmt: skip
+            [
+                ("bladder", START + timedelta(days=28), "bladder_screen"),
+                ("misuse", START + timedelta(days=28), "misuse_screen"),
+            ],
+        )
         invitations = Invitation.objects.filter(patient=self.pat)
         self.assertEqual(invitations.count(), 2)
         # pat has no email address: the screens wait in the portal.
@@ -103,8 +105,14 @@ class ScheduleTest(ClinicTestCase):
 
 class PositiveScreenTest(ClinicTestCase):
     def submit(self, answers: Mapping[str, int | bool | None]) -> int:
-        response = submit_response(patient=self.pat, instrument_key="bladder_screen", answers=answers,
-                                   source="portal", submitted_by=self.pat_user, request=None)  # fmt: skip
+        response = submit_response(
+            patient=self.pat,
+            instrument_key="bladder_screen",
+            answers=answers,
+            source="portal",
+            submitted_by=self.pat_user,
+            request=None,
+        )
         return response.pk
 
     def test_a_positive_bladder_screen_opens_one_review_task_for_the_prescriber(self) -> None:
@@ -116,7 +124,11 @@ class PositiveScreenTest(ClinicTestCase):
         )
         self.assertEqual((task.source_type, task.source_id), ("measures.Response", pk))
         self.assertIn("Blood in urine", task.reason)
-        self.assertTrue(AuditEvent.objects.filter(object_type="surveillance.reviewtask", object_id=str(task.pk)).exists())  # fmt: skip
+        self.assertTrue(
+            AuditEvent.objects.filter(
+                object_type="surveillance.reviewtask", object_id=str(task.pk)
+            ).exists()
+        )
 
     def test_a_negative_screen_opens_no_task(self) -> None:
         self.submit(NO)
@@ -124,16 +136,23 @@ class PositiveScreenTest(ClinicTestCase):
 
     def test_other_questionnaires_open_no_task(self) -> None:
         answers = {f"q{n}": 3 for n in range(1, 10)} | {"difficulty": 3}
-        submit_response(patient=self.pat, instrument_key="phq9", answers=answers, source="staff",
-                        submitted_by=self.nick, request=None)  # fmt: skip
+        submit_response(
+            patient=self.pat,
+            instrument_key="phq9",
+            answers=answers,
+            source="staff",
+            submitted_by=self.nick,
+            request=None,
+        )
         self.assertFalse(ReviewTask.objects.exists())
 
     def test_a_correction_to_positive_opens_a_task_for_the_corrected_response(self) -> None:
         from katclinic.measures.models import Response
 
         first = Response.objects.get(pk=self.submit(NO))
-        corrected = correct_response(response=first, answers=BLOOD, reason="patient misread q4",
-                                     by=self.nick, request=None)  # fmt: skip
+        corrected = correct_response(
+            response=first, answers=BLOOD, reason="patient misread q4", by=self.nick, request=None
+        )
         self.assertEqual(ReviewTask.objects.get().source_id, corrected.pk)
 
 

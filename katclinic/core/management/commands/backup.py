@@ -36,9 +36,14 @@ class Command(BaseCommand):
             default=None,
             help="Afterwards, delete the oldest backups beyond this many.",
         )
-        parser.add_argument("--generate-key", type=Path, metavar="PATH", default=None,
-                            help="Write a new encryption key to PATH (readable by owner only) "
-                                 "and exit. Keep a copy away from the backups.")  # fmt: skip
+        parser.add_argument(
+            "--generate-key",
+            type=Path,
+            metavar="PATH",
+            default=None,
+            help="Write a new encryption key to PATH (readable by owner only) "
+            "and exit. Keep a copy away from the backups.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["generate_key"]:

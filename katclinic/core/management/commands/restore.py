@@ -27,9 +27,12 @@ class Command(BaseCommand):
             default=os.environ.get("BACKUP_KEY_FILE", ""),
             help="The key the backup was encrypted with (default: BACKUP_KEY_FILE).",
         )
-        parser.add_argument("--allow-pending-migrations", action="store_true",
-                            help="Succeed even if this code has migrations the backup lacks "
-                                 "(run `manage.py migrate` afterwards).")  # fmt: skip
+        parser.add_argument(
+            "--allow-pending-migrations",
+            action="store_true",
+            help="Succeed even if this code has migrations the backup lacks "
+            "(run `manage.py migrate` afterwards).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -74,10 +74,23 @@ class RecoveryCode(models.Model):
         return f"recovery code for {self.user}"
 
 
+class FailureStep(models.TextChoices):
+    PASSWORD = "password", "Password"
+    SECOND_FACTOR = "second_factor", "Second factor"
+
+
 class LoginFailure(models.Model):
-    """A failed sign-in, kept to throttle guessing per account and per address."""
+    """A failed sign-in, kept to throttle guessing per account and per address.
+
+    Password and second-factor failures are counted apart: a correct password clears only
+    the password failures, so an attacker who knows the password cannot reset the count
+    of wrong authenticator codes by signing in again.
+    """
 
     email = models.CharField(max_length=254, db_index=True)
+    step = models.CharField(
+        max_length=16, choices=FailureStep.choices, default=FailureStep.PASSWORD
+    )
     ip = models.GenericIPAddressField(null=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -10,13 +10,23 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.sessions.models import Session
+from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from katclinic.accounts.models import LoginFailure, RecoveryCode, TotpDevice, User, UserSession
+from katclinic.accounts.models import (
+    FailureStep,
+    LoginFailure,
+    RecoveryCode,
+    TotpDevice,
+    User,
+    UserSession,
+)
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action, Outcome
+from katclinic.clinics.models import StaffMembership
+from katclinic.clinics.permissions import Role
 
 OTP_OK = "otp_ok"
 STARTED_AT = "started_at"
@@ -25,37 +35,94 @@ RECOVERY_CODE_COUNT = 10
 TOTP_DIGITS = 6
 
 
-def lockout_remaining(*, email: str, ip: str | None) -> timedelta | None:
-    """How long sign-in stays refused for this account or address, if it is locked."""
+def _limits(step: FailureStep) -> tuple[int, int]:
+    """(failures per account, failures per address) that lock this step."""
+    if step == FailureStep.SECOND_FACTOR:
+        return settings.SECOND_FACTOR_FAILURE_LIMIT, settings.SECOND_FACTOR_FAILURE_IP_LIMIT
+    return settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_FAILURE_IP_LIMIT
+
+
+def _step_lockout(*, email: str, ip: str | None, step: FailureStep) -> timedelta | None:
     window = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
     since = timezone.now() - window
-    by_email = LoginFailure.objects.filter(email=email.lower(), at__gte=since).order_by("-at")
-    by_ip = (
-        LoginFailure.objects.filter(ip=ip, at__gte=since).order_by("-at")
-        if ip
-        else LoginFailure.objects.none()
-    )
-    for failures, limit in (
-        (by_email, settings.LOGIN_FAILURE_LIMIT),
-        (by_ip, settings.LOGIN_FAILURE_IP_LIMIT),
-    ):
-        recent = list(failures.values_list("at", flat=True)[:limit])
-        if len(recent) >= limit:
-            return recent[-1] + window - timezone.now()
+    recent = LoginFailure.objects.filter(step=step, at__gte=since).order_by("-at")
+    by_email = recent.filter(email=email.lower())
+    by_ip = recent.filter(ip=ip) if ip else LoginFailure.objects.none()
+    email_limit, ip_limit = _limits(step)
+    for failures, limit in ((by_email, email_limit), (by_ip, ip_limit)):
+        times = list(failures.values_list("at", flat=True)[:limit])
+        if len(times) >= limit:
+            return times[-1] + window - timezone.now()
     return None
 
 
-def record_failure(request: HttpRequest, *, email: str, reason: str) -> None:
+def lockout_remaining(*, email: str, ip: str | None) -> timedelta | None:
+    """How long sign-in stays refused for this account or address, if it is locked.
+
+    Either step locks the whole sign-in: too many wrong passwords, or too many wrong
+    second-factor codes (which a correct password does not clear).
+    """
+    waits = [
+        wait
+        for step in (FailureStep.PASSWORD, FailureStep.SECOND_FACTOR)
+        if (wait := _step_lockout(email=email, ip=ip, step=step)) is not None
+    ]
+    return max(waits) if waits else None
+
+
+def record_failure(
+    request: HttpRequest, *, email: str, reason: str, step: FailureStep = FailureStep.PASSWORD
+) -> None:
     ip = audit.client_ip(request)
-    LoginFailure.objects.create(email=email.lower()[:254], ip=ip)
+    LoginFailure.objects.create(email=email.lower()[:254], ip=ip, step=step)
     audit.record(
         request=request,
         action=Action.LOGIN_FAILED,
         object_type="account",
         object_id=email.lower()[:64],
         outcome=Outcome.FAILURE,
-        detail={"reason": reason},
+        detail={"reason": reason, "step": step.value},
     )
+
+
+def _alert_admins_of_lockout(request: HttpRequest, user: User) -> None:
+    """Tell the administrators of the user's clinics that second-factor guessing locked
+    the account, once per lockout (when the count first reaches the limit)."""
+    window = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    count = LoginFailure.objects.filter(
+        email=user.email.lower(), step=FailureStep.SECOND_FACTOR, at__gte=window
+    ).count()
+    if count != settings.SECOND_FACTOR_FAILURE_LIMIT:
+        return
+    clinic_ids = StaffMembership.objects.active().filter(user=user).values_list("clinic_id")
+    admins = (
+        StaffMembership.objects.active()
+        .filter(clinic_id__in=clinic_ids, role=Role.ADMIN)
+        .exclude(user=user)
+        .values_list("user__email", flat=True)
+        .distinct()
+    )
+    to = sorted(set(admins))
+    if to:
+        send_mail(
+            "KAT Clinic: an account was locked after wrong second-factor codes",
+            f"{count} wrong authenticator or recovery codes were entered for {user.email} "
+            f"within {settings.LOGIN_LOCKOUT_MINUTES} minutes, after a correct password. "
+            "The account is locked for that time. If this was not the staff member, "
+            "their password is known to someone else: reset it and review the audit trail.",
+            None,
+            to,
+        )
+    for clinic_id in sorted(set(clinic_ids.values_list("clinic_id", flat=True))):
+        audit.record(
+            request=request,
+            action=Action.LOGIN_FAILED,
+            clinic_id=clinic_id,
+            object_type="account",
+            object_id=str(user.pk),
+            outcome=Outcome.FAILURE,
+            detail={"reason": "second factor locked", "admins_told": len(to)},
+        )
 
 
 def sign_in(request: HttpRequest, user: User) -> None:
@@ -66,8 +133,11 @@ def sign_in(request: HttpRequest, user: User) -> None:
     request.session[LAST_SEEN] = now
     request.session[OTP_OK] = False
     request.session.save()
-    UserSession.objects.create(user=user, session_key=request.session.session_key or "")
-    LoginFailure.objects.filter(email=user.email).delete()
+    # Signing in again from a half-signed-in session keeps its key: one row per session.
+    UserSession.objects.update_or_create(
+        session_key=request.session.session_key or "", defaults={"user": user}
+    )
+    LoginFailure.objects.filter(email=user.email.lower(), step=FailureStep.PASSWORD).delete()
     audit.record(
         request=request,
         action=Action.LOGIN,
@@ -109,6 +179,12 @@ def _accept_totp(device: TotpDevice, code: str) -> bool:
 
 def verify_second_factor(request: HttpRequest, user: User, code: str) -> bool:
     """Check a TOTP or recovery code; on success mark the session as fully signed in."""
+    if lockout_remaining(email=user.email, ip=audit.client_ip(request)) is not None:
+        # Locked: not even the right code is accepted until the lockout ends.
+        record_failure(
+            request, email=user.email, reason="locked out", step=FailureStep.SECOND_FACTOR
+        )
+        return False
     code = code.strip().replace(" ", "").replace("-", "").lower()
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     # Authenticator codes are 6 digits; recovery codes are 10 hex characters, which can
@@ -132,7 +208,13 @@ def verify_second_factor(request: HttpRequest, user: User, code: str) -> bool:
             detail={"step": "second_factor"},
         )
     else:
-        record_failure(request, email=user.email, reason="wrong second-factor code")
+        record_failure(
+            request,
+            email=user.email,
+            reason="wrong second-factor code",
+            step=FailureStep.SECOND_FACTOR,
+        )
+        _alert_admins_of_lockout(request, user)
     return ok
 
 

@@ -144,6 +144,9 @@ def _database() -> dict[str, Any]:
                 "PRAGMA journal_mode=WAL;"
                 "PRAGMA synchronous=NORMAL;"
                 "PRAGMA foreign_keys=ON;"
+                # Without it, INSERT OR REPLACE deletes the old row without firing its
+                # delete trigger, which would let an append-only row be rewritten.
+                "PRAGMA recursive_triggers=ON;"
             ),
         },
     }

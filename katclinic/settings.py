@@ -4,7 +4,9 @@
 (gunicorn, the test suite) runs with production defaults unless told otherwise.
 """
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +283,16 @@ WORKER_HEARTBEAT_STALE_SECONDS = envint("WORKER_HEARTBEAT_STALE_SECONDS", 120)
 # Audit events are chained with an HMAC so that an edit made with database access
 # alone cannot recompute a valid chain. Keep this key out of the database's backups.
 AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY") or SECRET_KEY
+# Signed checkpoints of the audit chains, written outside the database by the worker;
+# ship this file (or the log lines of katclinic.audit.checkpoint) off the machine.
+AUDIT_CHECKPOINT_FILE = envstr(
+    "AUDIT_CHECKPOINT_FILE",
+    # Tests never write into the data folder; each test process has its own file.
+    str(Path(tempfile.gettempdir()) / f"katclinic-test-checkpoints-{os.getpid()}.jsonl")
+    if TESTING
+    else str(DATA_DIR / "audit-checkpoints.jsonl"),
+)
+AUDIT_CHECKPOINT_MINUTES = envint("AUDIT_CHECKPOINT_MINUTES", 5)
 
 LOGGING = {
     "version": 1,

@@ -43,6 +43,8 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from katclinic.audit.checkpoints import current_heads, signed_line
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 STAMP = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
@@ -357,6 +359,7 @@ def create_backup(root: Path, *, key: bytes | None, alias: str = "default") -> P
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     work = root / f".partial-{stamp}"
     work.mkdir(mode=0o700)
+    heads = [signed_line(head) for head in current_heads()]
     try:
         if vendor == "sqlite":
             taken = _backup_sqlite(work, key, alias)
@@ -375,6 +378,9 @@ def create_backup(root: Path, *, key: bytes | None, alias: str = "default") -> P
             "migrations": taken.migrations,
             "tables": taken.tables,
             "files": taken.files,
+            # The audit chains' heads just before the copy, signed, so a restore (or
+            # verify_audit --backup) can tell that no event up to them was removed.
+            "audit_checkpoints": heads,
         }
         with open(work / MANIFEST, "w") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)

@@ -48,7 +48,7 @@ class AppendOnlyBypassTest(ClinicTestCase):
             self.skipTest("INSERT OR REPLACE is SQLite's")
         self.fill()
         receipt = LedgerEntry.objects.get(kind="receipt")
-        columns = [c.column for c in LedgerEntry._meta.concrete_fields]
+        columns = [str(c.column) for c in LedgerEntry._meta.concrete_fields]
         changed = ["28" if c == "quantity_mg" else c for c in columns]
         with self.assertRaises(IntegrityError), transaction.atomic():
             with connection.cursor() as cursor:

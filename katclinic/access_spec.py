@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from katclinic.clinics.permissions import Perm
 
-# public: anyone; signed_in: any signed-in user; patient_self: a patient's own portal pages
-Open = Literal["public", "signed_in", "patient_self", "staff_any"]
+# public: anyone; signed_in: any signed-in user; patient_self: a patient's own portal pages;
+# link_owner: no one signed in, or the patient the link was sent to (pat), and no one else
+Open = Literal["public", "signed_in", "patient_self", "staff_any", "link_owner"]
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,15 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.invitation_for_token(token)
     if invitation is None:
         return render(request, "measures/link_gone.html", status=404)
+    user = request.user
+    if user.is_authenticated and (user.is_staff_member or invitation.patient.user_id != user.pk):  # type: ignore[union-attr]
+        # Answers must be the link's own patient's: never store one person's answers in
+        # another's record because of who happened to be signed in on this browser.
+        deny(
+            request,
+            reason="a questionnaire link is for its own patient, or for no one signed in",
+            patient_id=invitation.patient_id,
+        )
     if invitation.used_at is not None or invitation.expires_at <= timezone.now():
         return _gone(request)
     return _answer_page(request, invitation, Source.LINK)

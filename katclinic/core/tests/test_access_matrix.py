@@ -83,6 +83,8 @@ class AccessMatrixTest(ClinicTestCase):
             return spec.anonymous if access != "public" else spec.anonymous
         if access in ("public", "signed_in"):
             return spec.ok
+        if access == "link_owner":
+            return spec.ok if who == "patient" else (403,)
         is_patient = who in ("patient", "other_patient")
         if access == "staff_any":
             return (403,) if is_patient else spec.ok
@@ -144,7 +146,7 @@ class AccessMatrixTest(ClinicTestCase):
                     expected = self.expected(spec, who)
                     self.assertIn(response.status_code, expected, f"{who} {spec.method} {url}")
                     if response.status_code in (401, 403, 404) or (
-                        who == "anonymous" and spec.access != "public"
+                        who == "anonymous" and spec.access not in ("public", "link_owner")
                     ):
                         self.assertEqual(
                             data_writes(queries.captured_queries),

@@ -112,7 +112,9 @@ SPEC: dict[str, Url] = {
         "patient_self", kwargs=lambda t: {"invitation_id": open_invitation(t).pk}
     ),
     "measures:link": Url(
-        "public", kwargs=lambda t: {"token": open_invitation(t, token=True)}, anonymous=(200,)
+        "link_owner",
+        kwargs=lambda t: {"token": open_invitation(t, token=True)},
+        anonymous=(200,),
     ),
     "measures:kiosk": Url("public", ok=(302,)),
     "measures:kiosk_locked": Url("public", anonymous=(200,)),

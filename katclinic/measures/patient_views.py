@@ -159,7 +159,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     if invitation is None:
         return render(request, "measures/link_gone.html", status=404)
     user = request.user
-    if user.is_authenticated and (user.is_staff_member or invitation.patient.user_id != user.pk):  # type: ignore[union-attr]
+    if user.is_authenticated and (user.is_staff_member or invitation.patient.user_id != user.pk):
         # Answers must be the link's own patient's: never store one person's answers in
         # another's record because of who happened to be signed in on this browser.
         deny(

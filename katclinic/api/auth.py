@@ -12,8 +12,10 @@ from ninja.security import HttpBearer
 from katclinic.accounts.models import User
 from katclinic.api.models import ApiToken, Scope, hash_token
 from katclinic.clinics.access import deny
+from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.lib import rows
+from katclinic.patients.models import Patient
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
@@ -53,15 +55,25 @@ def authenticate_token(request: HttpRequest, raw: str) -> ApiToken | None:
     if found is None:
         return None
     token, roles = found
+    if not token.user.is_staff_member and not _is_own_clinic(token):
+        # A patient's token works only at the clinic that holds their record: one issued
+        # for another clinic would read the record and audit it in the wrong chain.
+        return None
     request.user = token.user
     request.clinic = token.clinic  # type: ignore[attr-defined]
     request.api_token = token  # type: ignore[attr-defined]
     # Only staff act through roles; a patient's token reaches their own record alone.
     request.roles = roles if token.user.is_staff_member else frozenset()  # type: ignore[attr-defined]
+    # API and FHIR requests run in the token's clinic's time zone, as its pages do.
+    timezone.activate(clinic_zone(token.clinic.timezone))
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def _is_own_clinic(token: ApiToken) -> bool:
+    return Patient.objects.filter(user_id=token.user_id, clinic_id=token.clinic_id).exists()
 
 
 class TokenAuth(HttpBearer):

@@ -40,10 +40,11 @@ class ActiveClinicMiddleware:
             patient = getattr(user, "patient", None)
             request.clinic = patient.clinic if patient is not None else None  # type: ignore[attr-defined]
         clinic = request.clinic  # type: ignore[attr-defined]
-        if clinic is None:
-            return self.get_response(request)
         # Times on pages and in forms are the clinic's wall-clock time; storage stays UTC.
-        with timezone.override(clinic_zone(clinic.timezone)):
+        # Without a clinic yet (an API or FHIR request, whose bearer token is read later),
+        # the request starts in UTC and token authentication activates the token's clinic
+        # zone; either way the override restores the thread's zone when the request ends.
+        with timezone.override(clinic_zone(clinic.timezone) if clinic is not None else None):
             return self.get_response(request)
 
     def _set_staff_clinic(self, request: HttpRequest, user: User) -> None:

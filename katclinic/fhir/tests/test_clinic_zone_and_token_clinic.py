@@ -1,7 +1,7 @@
 """API and FHIR requests run in their token's clinic's time zone even when the process is in
 UTC, and a patient's token issued for another clinic reaches nothing (review findings)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from django.test import Client
 from django.utils import timezone

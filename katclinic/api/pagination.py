@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
+
+from katclinic.audit import services as audit
 
 MAX_LIMIT = 500
 # SQL LIMIT and OFFSET are 64-bit integers; an offset past any real list is refused, not sent.
@@ -19,3 +25,17 @@ class Page(LimitOffsetPagination):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(max_limit=MAX_LIMIT, **kwargs)
+
+
+class AuditedPage(Page):
+    """A page of a list that shows patient data: one audit event names the patients on it.
+
+    Every row must be a patient or carry a `patient_id`."""
+
+    def paginate_queryset(
+        self, queryset: QuerySet, pagination: Any, request: HttpRequest, **params: Any
+    ) -> Any:
+        page = super().paginate_queryset(queryset, pagination, request, **params)
+        items = list(page[self.items_attribute])
+        audit.record_list(request=request, rows=items)
+        return page | {self.items_attribute: items}

@@ -135,6 +135,27 @@ def record(
     return event
 
 
+def record_list(*, request: HttpRequest, rows: Sequence[Any], what: str = "") -> AuditEvent | None:
+    """One event for a list or search that showed patient data, naming the patients shown.
+
+    `rows` are patients, or objects with a `patient_id`; an empty list records nothing."""
+    shown = sorted(
+        {row.patient_id if hasattr(row, "patient_id") else row.pk for row in rows} - {None}
+    )
+    if not shown:
+        return None
+    clinic = getattr(request, "clinic", None)
+    return record(
+        request=request,
+        action=Action.VIEW,
+        clinic_id=clinic.pk if clinic is not None else None,
+        patient_id=shown[0] if len(shown) == 1 else None,
+        object_type="list",
+        object_id=(what or request.path)[:64],
+        detail={"patients": shown, "query": request.GET.urlencode()[:200]},
+    )
+
+
 _MOVE_HEAD = "UPDATE {table} SET seq = %s, hash = %s WHERE chain = %s"
 
 

@@ -173,7 +173,9 @@ def list_alerts(request: HttpRequest, include_closed: bool = False) -> Any:
     require_scope(request, Scope.ALERTS_READ)
     clinic = require_perm(request, Perm.HANDLE_ALERTS)
     alerts = SafetyAlert.objects.for_clinic(clinic).order_by("-raised_at")
-    return (alerts if include_closed else alerts.unhandled())[:200]
+    shown = list((alerts if include_closed else alerts.unhandled())[:200])
+    audit.record_list(request=request, rows=shown)
+    return shown
 
 
 @router.post(

@@ -7,7 +7,7 @@ from ninja.pagination import paginate
 
 from katclinic.api.auth import require_scope
 from katclinic.api.models import Scope
-from katclinic.api.pagination import Page
+from katclinic.api.pagination import AuditedPage
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, require_perm
@@ -34,7 +34,7 @@ class PatientFilter(Schema):
 
 
 @router.get("/", response=list[PatientOut], url_name="patients_list")
-@paginate(Page)
+@paginate(AuditedPage)
 def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> QuerySet[Patient]:
     """Patients of the token's clinic, searched by name, record number or date of birth."""
     require_scope(request, Scope.PATIENTS_READ)

@@ -7,7 +7,7 @@ from ninja.pagination import paginate
 
 from katclinic.api.auth import require_scope
 from katclinic.api.models import Scope
-from katclinic.api.pagination import Page
+from katclinic.api.pagination import AuditedPage
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, require_perm
@@ -31,7 +31,7 @@ class AppointmentOut(Schema):
 
 
 @router.get("/", response=list[AppointmentOut], url_name="appointments_list")
-@paginate(Page)
+@paginate(AuditedPage)
 def list_appointments(request: HttpRequest) -> QuerySet[Appointment]:
     """Appointments of the token's clinic, in time order."""
     require_scope(request, Scope.APPOINTMENTS_READ)

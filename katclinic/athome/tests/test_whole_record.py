@@ -3,6 +3,7 @@ observation time after the dose. Each refusal is shown with its upstream fact re
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -126,7 +127,7 @@ class ObservationTimeTest(ClinicTestCase):
         prescription(self.pat, self.paula)
         self.login(self.pat_user)
 
-    def post(self, session: HomeSession) -> object:
+    def post(self, session: HomeSession) -> Any:
         with self.captureOnCommitCallbacks(execute=True):
             return self.client.post(reverse("athome:after", args=[self.pat.pk, session.pk]), CALM)
 
@@ -140,10 +141,10 @@ class ObservationTimeTest(ClinicTestCase):
 
     def test_before_the_observation_time_ends_it_is_still_refused(self) -> None:
         session = taken_session(self.pat, hours_ago=1.9)
-        self.assertEqual(self.post(session).status_code, 400)  # type: ignore[attr-defined]
+        self.assertEqual(self.post(session).status_code, 400)
         self.assertFalse(PostSessionCheckIn.objects.exists())
 
     def test_after_the_observation_time_it_is_accepted(self) -> None:
         session = taken_session(self.pat, hours_ago=2.1)
-        self.assertEqual(self.post(session).status_code, 302)  # type: ignore[attr-defined]
+        self.assertEqual(self.post(session).status_code, 302)
         self.assertTrue(PostSessionCheckIn.objects.filter(session=session).exists())

@@ -2,6 +2,7 @@
 polled fragment answers the "not monitoring" banner and tells htmx to stop polling."""
 
 from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 from django.urls import reverse
@@ -17,15 +18,15 @@ POLL = {
 
 
 class BoardSignedOutTest(ClinicTestCase):
-    def poll(self) -> object:
+    def poll(self) -> Any:
         return self.client.get(reverse("dosing:board_rows"), headers=POLL)
 
-    def assert_not_monitoring(self, response: object) -> None:
-        self.assertEqual(response.status_code, 286)  # type: ignore[attr-defined]
-        self.assertContains(response, "NOT MONITORING", status_code=286)  # type: ignore[arg-type]
-        self.assertContains(response, "/accounts/login/?next=%2Fdosing%2Fboard%2F", status_code=286)  # type: ignore[arg-type]
+    def assert_not_monitoring(self, response: Any) -> None:
+        self.assertEqual(response.status_code, 286)
+        self.assertContains(response, "NOT MONITORING", status_code=286)
+        self.assertContains(response, "/accounts/login/?next=%2Fdosing%2Fboard%2F", status_code=286)
         for login_page in ("<form", "password", "<html"):
-            self.assertNotContains(response, login_page, status_code=286)  # type: ignore[arg-type]
+            self.assertNotContains(response, login_page, status_code=286)
 
     def test_a_signed_in_poll_shows_the_chairs(self) -> None:
         self.login(self.nick)

@@ -148,3 +148,9 @@ class ObservationTimeTest(ClinicTestCase):
         session = taken_session(self.pat, hours_ago=2.1)
         self.assertEqual(self.post(session).status_code, 302)
         self.assertTrue(PostSessionCheckIn.objects.filter(session=session).exists())
+
+    def test_the_session_page_says_when_the_check_in_opens_instead_of_offering_it(self) -> None:
+        session = taken_session(self.pat, hours_ago=0.5)
+        page = self.client.get(reverse("athome:my_session", args=[self.pat.pk, session.pk]))
+        self.assertContains(page, "once your observation time has passed")
+        self.assertNotContains(page, "Send post-session check-in")

@@ -63,3 +63,4 @@ class BoardSignedOutTest(ClinicTestCase):
         response = self.client.get(reverse("dosing:board"))
         self.assertContains(response, 'id="board-stale"')
         self.assertContains(response, "dosing/board.js")
+        self.assertContains(response, reverse("dosing:display_links"))

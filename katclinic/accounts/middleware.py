@@ -1,10 +1,11 @@
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from katclinic.accounts import services
@@ -12,6 +13,28 @@ from katclinic.accounts.models import User
 
 # Paths a signed-in user may reach before passing the second factor.
 OPEN_PATHS = ("/accounts/", "/static/", "/healthz")
+
+# htmx stops polling on this status and still swaps the body in: a signed-out board shows
+# the "not monitoring" banner once and does not go on asking.
+STOP_POLLING = 286
+
+
+def is_background_refresh(request: HttpRequest) -> bool:
+    """An automatic refresh (a live board, the alert banner), not a person's action."""
+    return request.headers.get("X-Background-Refresh") == "1"
+
+
+def not_monitoring(request: HttpRequest, reason: str) -> HttpResponse:
+    """What a polled fragment gets once its session is gone: never a sign-in page inside it."""
+    page = urlsplit(request.headers.get("HX-Current-URL", "")).path or "/"
+    response = render(
+        request,
+        "accounts/_not_monitoring.html",
+        {"reason": reason, "sign_in": f"/accounts/login/?{urlencode({'next': page})}"},
+    )
+    response.status_code = STOP_POLLING
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class SessionSecurityMiddleware:
@@ -22,16 +45,23 @@ class SessionSecurityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if isinstance(user, User):
-            expired = self._expired(request, user)
-            if expired:
-                logout(request)
-                messages.info(request, f"You were signed out {expired}. Please sign in again.")
-                return redirect(f"/accounts/login/?next={request.path}")
-            if not request.session.get(services.OTP_OK) and not request.path.startswith(OPEN_PATHS):
-                if services.needs_second_factor(user):
-                    return redirect("accounts:second_factor")
-                request.session[services.OTP_OK] = True
+        if not isinstance(user, User):
+            if is_background_refresh(request):
+                return not_monitoring(request, "Nobody is signed in on this screen.")
+            return self.get_response(request)
+        expired = self._expired(request, user)
+        if expired:
+            logout(request)
+            if is_background_refresh(request):
+                return not_monitoring(request, f"This screen was signed out {expired}.")
+            messages.info(request, f"You were signed out {expired}. Please sign in again.")
+            return redirect(f"/accounts/login/?next={request.path}")
+        if not request.session.get(services.OTP_OK) and not request.path.startswith(OPEN_PATHS):
+            if services.needs_second_factor(user):
+                if is_background_refresh(request):
+                    return not_monitoring(request, "The second sign-in step was not completed.")
+                return redirect("accounts:second_factor")
+            request.session[services.OTP_OK] = True
         return self.get_response(request)
 
     def _expired(self, request: HttpRequest, user: User) -> str | None:

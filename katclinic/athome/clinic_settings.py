@@ -80,3 +80,20 @@ FLAG_DISSOCIATION = define(
     maximum=Decimal(4),
     group=GROUP,
 )
+MIN_HOURS_AFTER_ANY_DOSE = define(
+    key="athome.min_hours_after_any_dose",
+    label="Hours that must pass after any dose, in clinic or at home, before an at-home session opens",
+    kind="int",
+    default=48,
+    unit="hours",
+    source=(
+        "Spravato (esketamine) prescribing information, Janssen 2019: induction doses at most "
+        "twice weekly, so about 48 h apart "
+        "(https://reference.medscape.com/drug/spravato-esketamine-intranasal-1000325). "
+        "The protocol's own minimum interval applies when it is longer."
+    ),
+    verified=False,
+    minimum=Decimal(0),
+    maximum=Decimal(336),
+    group=GROUP,
+)

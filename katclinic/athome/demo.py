@@ -119,7 +119,10 @@ def _sessions(patient: Patient, nurse: User) -> None:
         safe_setting=True,
         fasted=True,
     )
-    blocked = services.start_session(patient=patient)
+    try:
+        blocked = services.start_session(patient=patient)
+    except services.AtHomeError:
+        return  # the demo record forbids a home dose today (a recent clinic dose or an alert)
     high = gate.Answers(**{**good.__dict__, "systolic": 154, "diastolic": 96})
     services.submit_checkin(session=blocked, answers=high)
     alert = HomeAlert.objects.get(session=blocked)
@@ -129,6 +132,10 @@ def _sessions(patient: Patient, nurse: User) -> None:
     session = services.start_session(patient=patient)
     services.submit_checkin(session=session, answers=good)
     services.mark_taken(session=session)
-    services.submit_post_checkin(session=session, answers=CALM)
     session.refresh_from_db()
-    _shift(session, timedelta(days=4))
+    _shift(session, timedelta(days=4))  # back in time first: the check-in waits for observation
+    session.refresh_from_db()
+    services.submit_post_checkin(session=session, answers=CALM)
+    done = (session.taken_at or timezone.now()) + timedelta(hours=3)
+    HomeSession.objects.filter(pk=session.pk).update(ended_at=done)
+    PostSessionCheckIn.objects.filter(session=session).update(submitted_at=done)

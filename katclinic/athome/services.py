@@ -36,6 +36,8 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import all_settings, get_setting
+from katclinic.dosing.doses import last_dose_at
+from katclinic.measures.models import SafetyAlert
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.protocols.schema import Protocol, TakeHome
@@ -250,14 +252,35 @@ def _audit(request: HttpRequest | None, obj: Any, session: HomeSession, **detail
     )
 
 
-def _last_taken_at(patient: Patient) -> datetime | None:
-    return (
-        HomeSession.objects.filter(patient=patient)
-        .taken()
-        .order_by("-taken_at")
-        .values_list("taken_at", flat=True)
-        .first()
+def min_hours_after_any_dose(clinic: Clinic, protocol: Protocol) -> int:
+    """The longer of the protocol's minimum interval and the clinic's setting, in hours."""
+    return max(
+        protocol.spacing.min_interval_hours.value,
+        int(get_setting(clinic, "athome.min_hours_after_any_dose")),
     )
+
+
+def _refuse_if_record_forbids(patient: Patient, protocol: Protocol) -> None:
+    """Refuse a take-home dose while a safety alert is open or another dose is too recent.
+
+    Asked when the session starts, when it opens after the check-in and when the dose is
+    taken, so an alert raised or a clinic dose given in between still stops it.
+    """
+    if SafetyAlert.objects.open_alerts(patient).exists():
+        raise AtHomeError(
+            "session",
+            "The clinic needs to speak with you about a recent answer before any dose at home. "
+            "Do not take a dose now; please call the clinic.",
+        )
+    last = last_dose_at(patient=patient)
+    wait = timedelta(hours=min_hours_after_any_dose(patient.clinic, protocol))
+    if last is not None and timezone.now() < last + wait:
+        when = timezone.localtime(last + wait)
+        raise AtHomeError(
+            "session",
+            "Your plan spaces doses, counting doses in clinic and at home: the next one can "
+            f"be taken from {when:%A %-d %B, %H:%M}.",
+        )
 
 
 def _expire_if_stale(session: HomeSession, request: HttpRequest | None) -> bool:
@@ -289,15 +312,7 @@ def start_session(*, patient: Patient, request: HttpRequest | None = None) -> Ho
             "session",
             "By the clinic's records you have no lozenges left for a session. Call the clinic.",
         )
-    protocol = protocol_of(prescription.plan)
-    last = _last_taken_at(patient)
-    spacing = timedelta(hours=protocol.spacing.min_interval_hours.value)
-    if last is not None and timezone.now() < last + spacing:
-        when = timezone.localtime(last + spacing)
-        raise AtHomeError(
-            "session",
-            f"Your plan spaces doses: the next one can be taken from {when:%A %-d %B, %H:%M}.",
-        )
+    _refuse_if_record_forbids(patient, protocol_of(prescription.plan))
     try:
         with transaction.atomic():
             session = HomeSession.objects.create(
@@ -322,6 +337,7 @@ def submit_checkin(
     if session.state != SessionState.CHECKING_IN:
         raise AtHomeError("session", "This session is not waiting for a check-in.")
     protocol = protocol_of(session.prescription.plan)
+    _refuse_if_record_forbids(session.patient, protocol)
     take_home = take_home_of(protocol)
     limits = home_bp_limits(session.clinic, protocol)
     fasting = protocol.instructions.fasting
@@ -386,7 +402,9 @@ def mark_taken(*, session: HomeSession, request: HttpRequest | None = None) -> H
         raise AtHomeError("session", "Only an open session, after a passed check-in, can be taken.")
     if _expire_if_stale(session, request):
         return session
-    take_home = take_home_of(protocol_of(session.prescription.plan))
+    protocol = protocol_of(session.prescription.plan)
+    _refuse_if_record_forbids(session.patient, protocol)
+    take_home = take_home_of(protocol)
     now = timezone.now()
     session.state, session.taken_at = SessionState.TAKEN, now
     session.lozenges = session.prescription.lozenges_per_session
@@ -442,6 +460,25 @@ def post_flags(
     return severe, flagged
 
 
+def post_checkin_opens_at(session: HomeSession, protocol: Protocol) -> datetime | None:
+    """When the post-session check-in may be answered: the protocol's observation time after
+    the dose (the patient's state is only known once that time has passed)."""
+    if session.taken_at is None:
+        return None
+    return session.taken_at + timedelta(minutes=protocol.monitoring.min_observation_minutes.value)
+
+
+def _refuse_during_observation(session: HomeSession, protocol: Protocol) -> None:
+    opens = post_checkin_opens_at(session, protocol)
+    if opens is not None and timezone.now() < opens:
+        raise AtHomeError(
+            "session",
+            "The post-session check-in opens at "
+            f"{timezone.localtime(opens):%H:%M}, once your observation time has passed. "
+            "Stay with your monitor until then.",
+        )
+
+
 @transaction.atomic
 def submit_post_checkin(
     *, session: HomeSession, answers: PostAnswers, request: HttpRequest | None = None
@@ -454,6 +491,7 @@ def submit_post_checkin(
     if session.state not in (SessionState.TAKEN, SessionState.MISSED):
         raise AtHomeError("session", "There is no post-session check-in due for this session.")
     protocol = protocol_of(session.prescription.plan)
+    _refuse_during_observation(session, protocol)
     take_home = take_home_of(protocol)
     if take_home.bp_after_session and (answers.systolic is None or answers.diastolic is None):
         raise AtHomeError(

@@ -3,12 +3,14 @@ prescription, dispense, count at a visit, alerts)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from katclinic.athome import prompts, services
@@ -30,6 +32,7 @@ from katclinic.clinics.permissions import Perm
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.portal.views import patient_page
+from katclinic.protocols.schema import Protocol
 
 
 def _field_error(form: Form, error: services.AtHomeError) -> None:
@@ -87,6 +90,12 @@ def _checkin_form(session: HomeSession, data: Any = None) -> CheckInForm:
     )
 
 
+def _post_opens_later(session: HomeSession, protocol: Protocol) -> datetime | None:
+    """When the post-session check-in opens, if that is still to come."""
+    opens = services.post_checkin_opens_at(session, protocol)
+    return opens if opens is not None and timezone.now() < opens else None
+
+
 def _session_page(
     request: HttpRequest,
     patient: Patient,
@@ -112,6 +121,7 @@ def _session_page(
         "timer": timer,
         "integration": prompts.integration_prompts(protocol),
         "post": getattr(session, "post_checkin", None),
+        "post_opens_at": _post_opens_later(session, protocol),
     }
     return render(request, "athome/session.html", context, status=status)
 

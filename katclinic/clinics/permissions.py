@@ -51,6 +51,7 @@ class Perm(enum.Enum):
     EXPORT_DATA = "Export reports, CSV and de-identified research data"
     VIEW_AUDIT = "Read the audit trail"
     MANAGE_CLINIC = "Change clinic settings, staff and protocols"
+    ISSUE_BOARD_DISPLAY = "Issue and revoke treatment-floor display links"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -76,6 +77,7 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.EXPORT_DATA: frozenset({A, P}),
     Perm.VIEW_AUDIT: frozenset({A}),
     Perm.MANAGE_CLINIC: frozenset({A}),
+    Perm.ISSUE_BOARD_DISPLAY: frozenset({A, N}),
 }
 
 

@@ -542,3 +542,31 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity_mg} mg"
+
+
+class BoardDisplayQuerySet(models.QuerySet["BoardDisplay"]):
+    def for_clinic(self, clinic: Clinic) -> BoardDisplayQuerySet:
+        return self.filter(clinic=clinic)
+
+    def active(self) -> BoardDisplayQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class BoardDisplay(models.Model):
+    """A link that shows one clinic's floor board (initials only) on a wall screen, and
+    nothing else. Only the token's hash is stored; revoking it stops the screen at once."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(max_length=80)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = BoardDisplayQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.label

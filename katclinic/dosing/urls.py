@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from katclinic.dosing import ledger_views, record_views, views
+from katclinic.dosing import display_views, ledger_views, record_views, views
 
 app_name = "dosing"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -24,6 +24,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("notes/<int:note_id>/addendum/", record_views.note_addendum, name="note_addendum"),
     path("board/", record_views.floor_board, name="board"),
     path("board/rows/", record_views.floor_board_rows, name="board_rows"),
+    path("board/displays/", display_views.links, name="display_links"),
+    path("board/displays/<int:display_id>/revoke/", display_views.revoke, name="display_revoke"),
+    path("display/<str:token>/", display_views.wall, name="display"),
+    path("display/<str:token>/rows/", display_views.wall_rows, name="display_rows"),
     path("rems/", record_views.rems_queue, name="rems_queue"),
     path("rems/<int:form_id>/", record_views.rems_edit, name="rems_edit"),
     path("rems/<int:form_id>/complete/", record_views.rems_complete, name="rems_complete"),

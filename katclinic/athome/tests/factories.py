@@ -63,7 +63,7 @@ def prescription(
     return rx
 
 
-def taken_session(patient: Patient, *, hours_ago: float = 1) -> HomeSession:
+def taken_session(patient: Patient, *, hours_ago: float = 3) -> HomeSession:
     """A session checked in and taken `hours_ago` (the clock is moved for the steps)."""
     session = services.start_session(patient=patient)
     services.submit_checkin(session=session, answers=GOOD)

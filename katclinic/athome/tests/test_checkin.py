@@ -115,7 +115,7 @@ class CheckInTest(ClinicTestCase):
         self.check_in(session)
         self.client.post(reverse("athome:taken", args=[self.pat.pk, session.pk]))
         response = self.client.post(reverse("athome:start", args=[self.pat.pk]), follow=True)
-        self.assertContains(response, "Your plan spaces doses")
+        self.assertContains(response, "Your plan spaces doses, counting")
         self.assertEqual(HomeSession.objects.count(), 1)
 
 

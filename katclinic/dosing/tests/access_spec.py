@@ -182,6 +182,20 @@ def _post(perm: Perm, kwargs: Any, data: Any) -> Url:
     return Url(perm, kwargs=kwargs, method="POST", data=data, clinic_object=True)
 
 
+def _display_token(t: Any) -> dict[str, Any]:
+    from katclinic.dosing import display
+
+    _, raw = display.issue(clinic=t.clinic, label="Wall", by=t.adam)
+    return {"token": raw}
+
+
+def _display_id(t: Any) -> dict[str, Any]:
+    from katclinic.dosing import display
+
+    issued, _ = display.issue(clinic=t.clinic, label="Wall", by=t.adam)
+    return {"display_id": issued.pk}
+
+
 SPEC: dict[str, Url] = {
     "dosing:patient_sessions": Url(
         VIEW, kwargs=lambda t: {"patient_id": t.pat.pk}, clinic_object=True
@@ -260,6 +274,10 @@ SPEC: dict[str, Url] = {
     ),
     "dosing:board": Url(VIEW),
     "dosing:board_rows": Url(VIEW),
+    "dosing:display_links": Url(Perm.ISSUE_BOARD_DISPLAY),
+    "dosing:display_revoke": _post(Perm.ISSUE_BOARD_DISPLAY, _display_id, lambda t: {}),
+    "dosing:display": Url("public", kwargs=_display_token, anonymous=(200,)),
+    "dosing:display_rows": Url("public", kwargs=_display_token, anonymous=(200,)),
     "dosing:rems_queue": Url(RUN),
     "dosing:rems_edit": Url(RUN, kwargs=_rems, clinic_object=True),
     "dosing:rems_complete": _post(RUN, _rems, lambda t: {}),

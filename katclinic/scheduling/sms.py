@@ -2,7 +2,10 @@
 
 The backend is chosen by the environment: `SMS_BACKEND=twilio` sends through a
 Twilio-compatible REST API (`SMS_API_URL`, `SMS_ACCOUNT_SID`, `SMS_AUTH_TOKEN`, `SMS_FROM`);
-anything else, including unset, uses the console backend that only records and logs.
+unset, the development and demo servers and the tests use the console backend, which only
+records and logs; a production server with no provider refuses to send (each text reminder
+records the refusal and is retried, then marked failed), so phone numbers and message
+text never land in its log.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
+
+from django.conf import settings
 
 from katclinic.lib.env import envsecret, envstr
 
@@ -76,4 +81,6 @@ def get_backend() -> SmsBackend:
         if not url.startswith("https://"):
             raise SmsError("SMS_API_URL must be an https URL")
         return TwilioCompatibleBackend(url, sid, envsecret("SMS_AUTH_TOKEN"), envstr("SMS_FROM"))
-    return ConsoleSmsBackend()
+    if settings.DEBUG or settings.TESTING or settings.DEMO_MODE:
+        return ConsoleSmsBackend()
+    raise SmsError("no SMS provider is configured (set SMS_BACKEND); the text was not sent")

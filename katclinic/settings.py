@@ -43,6 +43,9 @@ if not SECRET_KEY:
         raise ConfigError("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS")
+# Addresses from which the first-run page (/setup/) may be used while no organization exists.
+# Empty means only `manage.py setup_clinic` can set the install up.
+KATCLINIC_SETUP_FROM = envlist("KATCLINIC_SETUP_FROM")
 if not ALLOWED_HOSTS:
     if DEBUG or TESTING or CODE_ONLY:
         ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
@@ -85,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "katclinic.clinics.first_run.FirstRunMiddleware",
     "katclinic.accounts.middleware.SessionSecurityMiddleware",
     "katclinic.clinics.middleware.ActiveClinicMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -32,6 +32,8 @@ class Clinic(models.Model):
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
+    npi = models.CharField("NPI", max_length=10, blank=True, help_text="Type 2 (organization) NPI.")
+    tax_id = models.CharField("Tax id", max_length=20, blank=True)
     timezone = models.CharField(max_length=64, default="America/New_York")
     # {"mon": ["08:00", "18:00"], ...}; a missing day is closed.
     opening_hours = models.JSONField(default=dict, blank=True)

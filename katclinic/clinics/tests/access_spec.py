@@ -9,4 +9,6 @@ SPEC = {
         data=lambda t: {"key": "session.idle_demo", "value": "1", "reason": "matrix"},
         ok=(200, 302, 400),
     ),
+    # The first-run page exists only while no organization does; with one, it is not found.
+    "setup:start": Url("public", ok=(404,), anonymous=(404,)),
 }

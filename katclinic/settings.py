@@ -55,6 +55,8 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = envstr("SITE_URL", f"http://127.0.0.1:{envstr('PORT', '8000')}")
 
 INSTALLED_APPS = [
+    # First, so that its createsuperuser (which points at setup_clinic) replaces Django's.
+    "katclinic.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,7 +64,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "katclinic.core",
-    "katclinic.accounts",
     "katclinic.clinics",
     "katclinic.audit",
     "katclinic.patients",

@@ -51,12 +51,20 @@ class SetupForm(forms.Form):
     )
 
 
-def allowed_addresses() -> set[str]:
-    return set(settings.KATCLINIC_SETUP_FROM)
+# A request that passed through the TLS proxy carries these; its address is the proxy's,
+# so it cannot tell who is really asking.
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_REAL_IP")
+
+
+def from_setup_address(request: HttpRequest) -> bool:
+    """The request comes straight from an address the operator named for setting up."""
+    if any(header in request.META for header in PROXY_HEADERS):
+        return False
+    return audit.client_ip(request) in set(settings.KATCLINIC_SETUP_FROM)
 
 
 def _explain(request: HttpRequest, status: int) -> HttpResponse:
-    context = {"from_here": audit.client_ip(request) in allowed_addresses()}
+    context = {"from_here": from_setup_address(request)}
     return render(request, "clinics/setup_needed.html", context, status=status)
 
 
@@ -64,7 +72,7 @@ def _explain(request: HttpRequest, status: int) -> HttpResponse:
 def first_run(request: HttpRequest) -> HttpResponse:
     if not setup_needed():
         raise Http404
-    if audit.client_ip(request) not in allowed_addresses():
+    if not from_setup_address(request):
         return _explain(request, status=403)
     form = SetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

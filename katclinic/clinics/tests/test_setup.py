@@ -180,6 +180,11 @@ class SetupPageTest(TestCase):
         self.assertContains(response, "KATCLINIC_SETUP_FROM", status_code=403)
         nothing_stored(self)
 
+    def test_page_refused_through_the_proxy(self) -> None:
+        response = self.client.post("/setup/", page_data(), headers={"X-Forwarded-Proto": "https"})
+        self.assertEqual(response.status_code, 403)
+        nothing_stored(self)
+
     @override_settings(KATCLINIC_SETUP_FROM=[])
     def test_page_refused_when_no_address_is_named(self) -> None:
         self.assertEqual(self.client.post("/setup/", page_data()).status_code, 403)

@@ -103,3 +103,24 @@ class ClinicSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value} at {self.clinic}"
+
+
+class Invitation(models.Model):
+    """An emailed, single-use invitation for a person to join a clinic's staff in a role.
+
+    Only a hash of the token is kept, so a copy of the database cannot be used to accept it.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"invitation for {self.email} at {self.clinic}"

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
+from unittest import mock
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -204,3 +205,37 @@ class SetupPageTest(TestCase):
                 self.assertEqual(response.status_code, 400)
                 self.assertIn(field, response.context["form"].errors)
                 nothing_stored(self)
+
+
+class InteractiveSetupTest(TestCase):
+    def test_prompts_for_what_is_missing(self) -> None:
+        answers = {
+            "Organization name": "Lakeside Health",
+            "Clinic name": "Lakeside Clinic",
+            "Time zone": "America/Denver",
+            "Administrator email": "rita@lakeside.example",
+            "Administrator full name": "Rita Root",
+        }
+
+        def answer(prompt: str) -> str:
+            return next((v for k, v in answers.items() if prompt.startswith(k)), "")
+
+        with (
+            mock.patch("builtins.input", answer),
+            mock.patch("getpass.getpass", return_value=PASSPHRASE),
+        ):
+            call_command("setup_clinic", stdout=io.StringIO())
+        clinic = Clinic.objects.get()
+        self.assertEqual((clinic.name, clinic.timezone), ("Lakeside Clinic", "America/Denver"))
+        self.assertTrue(User.objects.get().check_password(PASSPHRASE))
+
+
+class LastSignInTest(TestCase):
+    @override_settings(KATCLINIC_SETUP_FROM=["127.0.0.1"])
+    def test_signing_in_records_the_last_sign_in(self) -> None:
+        self.client.post("/setup/", page_data())
+        self.assertIsNone(User.objects.get().last_login)
+        self.client.post(
+            "/accounts/login/", {"email": "root@lakeside.example", "password": PASSPHRASE}
+        )
+        self.assertIsNotNone(User.objects.get().last_login)

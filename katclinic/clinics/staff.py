@@ -112,7 +112,10 @@ def accept(*, request: HttpRequest, token: str, email: str, full_name: str, pass
 def set_roles(
     *, request: HttpRequest, clinic: Clinic, by: User, user: User, roles: set[Role]
 ) -> None:
-    """Give `user` exactly `roles` at `clinic`; an admin cannot take away their own admin role."""
+    """Give `user` exactly `roles` at `clinic`, reactivating a deactivated person given any.
+
+    An admin cannot take away their own admin role.
+    """
     if user == by and Role.ADMIN not in roles:
         raise StaffChangeRefused("You cannot remove your own administrator role.")
     with transaction.atomic():
@@ -128,13 +131,21 @@ def set_roles(
             StaffMembership.objects.update_or_create(
                 user=user, clinic=clinic, role=role, defaults={"is_active": True}
             )
+        reactivated = bool(roles) and not user.is_active
+        if reactivated:
+            user.is_active = True
+            user.save(update_fields=["is_active"])
         audit.record(
             request=request,
             action=Action.SECURITY,
             clinic_id=clinic.pk,
             object_type="account",
             object_id=str(user.pk),
-            detail={"roles_before": sorted(before), "roles_after": sorted(roles)},
+            detail={
+                "roles_before": sorted(before),
+                "roles_after": sorted(roles),
+                "reactivated": reactivated,
+            },
         )
 
 

@@ -168,3 +168,13 @@ class RolesAndDeactivationTest(ClinicTestCase):
             self.client.post(f"/clinic/staff/{self.adam.pk}/deactivate/").status_code, 400
         )
         self.assertTrue(User.objects.get(pk=self.adam.pk).is_active)
+
+    def test_giving_a_deactivated_person_a_role_reactivates_them(self) -> None:
+        self.login(self.adam)
+        self.client.post(f"/clinic/staff/{self.nick.pk}/deactivate/")
+        self.assertFalse(User.objects.get(pk=self.nick.pk).is_active)
+        self.client.post(f"/clinic/staff/{self.nick.pk}/roles/", {"roles": ["nurse"]})
+        self.assertTrue(User.objects.get(pk=self.nick.pk).is_active)
+        self.assertTrue(
+            StaffMembership.objects.active().filter(user=self.nick, clinic=self.clinic).exists()
+        )

@@ -45,6 +45,9 @@ if not SECRET_KEY:
         raise ConfigError("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS")
+# Addresses from which the first-run page (/setup/) may be used while no organization exists.
+# Empty means only `manage.py setup_clinic` can set the install up.
+KATCLINIC_SETUP_FROM = envlist("KATCLINIC_SETUP_FROM")
 if not ALLOWED_HOSTS:
     if DEBUG or TESTING or CODE_ONLY:
         ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
@@ -54,6 +57,8 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = envstr("SITE_URL", f"http://127.0.0.1:{envstr('PORT', '8000')}")
 
 INSTALLED_APPS = [
+    # First, so that its createsuperuser (which points at setup_clinic) replaces Django's.
+    "katclinic.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,7 +66,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "katclinic.core",
-    "katclinic.accounts",
     "katclinic.clinics",
     "katclinic.audit",
     "katclinic.patients",
@@ -87,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "katclinic.clinics.first_run.FirstRunMiddleware",
     "katclinic.accounts.middleware.SessionSecurityMiddleware",
     "katclinic.clinics.middleware.ActiveClinicMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -195,6 +200,8 @@ LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
 # them): five per account or twenty per address within LOGIN_LOCKOUT_MINUTES lock sign-in.
 SECOND_FACTOR_FAILURE_LIMIT = envint("SECOND_FACTOR_FAILURE_LIMIT", 5)
 SECOND_FACTOR_FAILURE_IP_LIMIT = envint("SECOND_FACTOR_FAILURE_IP_LIMIT", 20)
+# How long an emailed staff invitation can be accepted.
+STAFF_INVITATION_HOURS = envint("STAFF_INVITATION_HOURS", 72)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("katclinic.core.urls")),
     path("accounts/", include("katclinic.accounts.urls")),
     path("clinic/", include("katclinic.clinics.urls")),
+    path("setup/", include("katclinic.clinics.setup_urls")),
     path("audit/", include("katclinic.audit.urls")),
     path("patients/", include("katclinic.patients.urls")),
     path("intake/", include("katclinic.intake.urls")),

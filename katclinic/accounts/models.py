@@ -16,6 +16,12 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        """There are no superusers: the first administrator comes from `setup_clinic`."""
+        raise NotImplementedError(
+            "KAT Clinic has no superuser accounts; run manage.py setup_clinic on a new install."
+        )
+
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username)
 

@@ -32,6 +32,8 @@ class Clinic(models.Model):
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
+    npi = models.CharField("NPI", max_length=10, blank=True, help_text="Type 2 (organization) NPI.")
+    tax_id = models.CharField("Tax id", max_length=20, blank=True)
     timezone = models.CharField(max_length=64, default="America/New_York")
     # {"mon": ["08:00", "18:00"], ...}; a missing day is closed.
     opening_hours = models.JSONField(default=dict, blank=True)
@@ -101,3 +103,24 @@ class ClinicSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value} at {self.clinic}"
+
+
+class Invitation(models.Model):
+    """An emailed, single-use invitation for a person to join a clinic's staff in a role.
+
+    Only a hash of the token is kept, so a copy of the database cannot be used to accept it.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"invitation for {self.email} at {self.clinic}"

@@ -1,9 +1,14 @@
 from django.urls import path
 
-from katclinic.clinics import views
+from katclinic.clinics import staff_views, views
 
 app_name = "clinics"
 urlpatterns = [
     path("choose/", views.choose, name="choose"),
     path("settings/", views.clinic_settings, name="settings"),
+    path("staff/", staff_views.staff_list, name="staff"),
+    path("staff/invite/", staff_views.staff_invite, name="staff_invite"),
+    path("staff/<int:user_id>/roles/", staff_views.staff_roles, name="staff_roles"),
+    path("staff/<int:user_id>/deactivate/", staff_views.staff_deactivate, name="staff_deactivate"),
+    path("invitation/<str:token>/", staff_views.accept_invitation, name="accept_invitation"),
 ]

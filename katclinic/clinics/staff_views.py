@@ -1,0 +1,139 @@
+"""Staff pages: who works here, in which roles, their last sign-in; invitations; deactivation."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from katclinic.accounts.models import User
+from katclinic.clinics import staff
+from katclinic.clinics.access import staff_view
+from katclinic.clinics.http import StaffRequest
+from katclinic.clinics.models import Invitation, StaffMembership
+from katclinic.clinics.permissions import Perm, Role
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+
+class AcceptForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    full_name = forms.CharField(max_length=200)
+    password = forms.CharField(
+        label="Passphrase",
+        max_length=256,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+def _people(request: StaffRequest) -> list[dict[str, object]]:
+    memberships = StaffMembership.objects.filter(clinic=request.clinic).select_related("user")
+    people: dict[int, dict[str, object]] = {}
+    for m in memberships.order_by("user__full_name"):
+        entry = people.setdefault(m.user_id, {"user": m.user, "roles": []})
+        if m.is_active:
+            entry["roles"].append(m.role)  # type: ignore[attr-defined]
+    for entry in people.values():
+        entry["form"] = RolesForm(initial={"roles": entry["roles"]})
+    return list(people.values())
+
+
+def _render_list(request: StaffRequest, form: InviteForm, status: int = 200) -> HttpResponse:
+    pending = Invitation.objects.filter(clinic=request.clinic, accepted_at__isnull=True)
+    context = {"people": _people(request), "form": form, "pending": pending.order_by("-created_at")}
+    return render(request, "clinics/staff.html", context, status=status)
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_http_methods(["GET"])
+def staff_list(request: StaffRequest) -> HttpResponse:
+    return _render_list(request, InviteForm())
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_POST
+def staff_invite(request: StaffRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _render_list(request, form, status=400)
+    staff.invite(
+        request=request,
+        clinic=request.clinic,
+        by=request.user,
+        email=form.cleaned_data["email"],
+        role=Role(form.cleaned_data["role"]),
+    )
+    messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+    return redirect("clinics:staff")
+
+
+def _member(request: StaffRequest, user_id: int) -> User:
+    """A person with a role (current or past) at the active clinic, or 404."""
+    if not StaffMembership.objects.filter(clinic=request.clinic, user_id=user_id).exists():
+        raise Http404
+    return User.objects.get(pk=user_id)
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_POST
+def staff_roles(request: StaffRequest, user_id: int) -> HttpResponse:
+    person = _member(request, user_id)
+    form = RolesForm(request.POST)
+    if form.is_valid():
+        roles = {Role(r) for r in form.cleaned_data["roles"]}
+        try:
+            staff.set_roles(
+                request=request, clinic=request.clinic, by=request.user, user=person, roles=roles
+            )
+        except staff.StaffChangeRefused as exc:
+            messages.error(request, str(exc))
+            return _render_list(request, InviteForm(), status=400)
+        messages.success(request, f"Roles of {person} changed.")
+        return redirect("clinics:staff")
+    messages.error(request, "Choose roles from the list.")
+    return _render_list(request, InviteForm(), status=400)
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_POST
+def staff_deactivate(request: StaffRequest, user_id: int) -> HttpResponse:
+    person = _member(request, user_id)
+    try:
+        staff.deactivate(request=request, clinic=request.clinic, by=request.user, user=person)
+    except staff.StaffChangeRefused as exc:
+        messages.error(request, str(exc))
+        return _render_list(request, InviteForm(), status=400)
+    messages.success(request, f"{person} is deactivated and signed out everywhere.")
+    return redirect("clinics:staff")
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = staff.open_invitation(token)
+    if invitation is None:
+        return render(request, "clinics/invitation_gone.html", status=404)
+    form = AcceptForm(request.POST or None, initial={"email": invitation.email})
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff.accept(request=request, token=token, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            return redirect("accounts:setup_second_factor")
+    context = {"form": form, "invitation": invitation}
+    status = 400 if form.errors else 200
+    return render(request, "clinics/accept_invitation.html", context, status=status)

@@ -7,7 +7,6 @@ administration against them) and `exposure(plan, given)` for cumulative totals.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -734,13 +733,11 @@ def plan_dose_limits(plan: Plan) -> tuple[Decimal, Decimal, Decimal]:
 
 
 def administered_doses(plan: Plan) -> list[tuple[datetime, Decimal]]:
-    """(given at, mg) of doses given under the plan, from the dosing app once it offers them."""
-    try:
-        dosing_services = importlib.import_module("katclinic.dosing.services")
-    except ModuleNotFoundError:
-        return []
-    query = getattr(dosing_services, "administered_doses", None)
-    return list(query(plan)) if query else []
+    """(given at, mg) of doses given under the plan, as the dosing app records them."""
+    # Imported here, not at the top: the dosing app imports this module when it loads.
+    from katclinic.dosing.services import administered_doses as given_under
+
+    return given_under(plan)
 
 
 @dataclass(frozen=True)

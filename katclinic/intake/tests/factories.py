@@ -11,6 +11,7 @@ from datetime import date
 from katclinic.accounts.models import User
 from katclinic.intake import screening as screenings
 from katclinic.intake.models import ConsentDocument, EligibilityDecision
+from katclinic.intake.queries import current_decision
 from katclinic.intake.services import consent_status, sign_consent
 from katclinic.patients.models import Patient
 
@@ -57,10 +58,15 @@ def program_consent(patient: Patient, *, by: User) -> None:
     )
 
 
-def ready_for(patient: Patient, *, route: str, by: User) -> EligibilityDecision:
-    """Consent and a signed eligible decision for `route`, unless one is already current."""
-    program_consent(patient, by=by)
-    current = EligibilityDecision.objects.filter(patient=patient, route=route).first()
+def eligible_for(patient: Patient, *, route: str, by: User) -> EligibilityDecision:
+    """A signed eligible decision for `route`, unless the current one already is."""
+    current = current_decision(patient, route=route)
     if current is not None and current.decision == "eligible":
         return current
     return signed_decision(patient, route=route, by=by)
+
+
+def ready_for(patient: Patient, *, route: str, by: User) -> EligibilityDecision:
+    """Consent and a signed eligible decision for `route`."""
+    program_consent(patient, by=by)
+    return eligible_for(patient, route=route, by=by)

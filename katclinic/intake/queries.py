@@ -61,7 +61,7 @@ class EligibilityStatus:
 
 def _reasons(decision: EligibilityDecision) -> tuple[str, ...]:
     found = [str(reason.get("title", "")) for reason in decision.reasons if reason.get("title")]
-    if not decision.trd_met:
+    if not decision.trd_met and not any(r.get("rule") == "trd_not_met" for r in decision.reasons):
         found.append("Treatment-resistance criterion not met.")
     found += [f"Not answered: {fact.replace('_', ' ')}." for fact in decision.missing]
     if decision.differs:

@@ -361,6 +361,19 @@ def _record_review(version: PlanVersion, reason: str, by: User) -> None:
         )
 
 
+def _copy_review(source: PlanVersion, target: PlanVersion) -> None:
+    """An amendment keeps the review reason of the version it amends, with its author."""
+    review = EligibilityReview.objects.filter(version=source).first()
+    if review is not None:
+        EligibilityReview.objects.create(
+            clinic_id=target.clinic_id,
+            version=target,
+            reason=review.reason,
+            recorded_by=review.recorded_by,
+            recorded_at=review.recorded_at,
+        )
+
+
 def _check_phase(protocol: Protocol, phase: str) -> None:
     if phase != "booster" and phase not in {p.key for p in protocol.phases}:
         raise PlanError(f"phase: protocol {protocol.key} has no phase {phase!r}")
@@ -556,7 +569,7 @@ def amend_plan(
     )
     _fill_version(version, sized, soft_reason or current.soft_limit_reason)
     version.save()
-    _record_review(version, review_reason(current), by)
+    _copy_review(current, version)
     _write_doses(version, protocol, current)
     audit.record(
         request=request,

@@ -12,7 +12,7 @@ from katclinic.dosing.statemachine import SessionState as S
 from katclinic.dosing.tests import factories as f
 from katclinic.intake.tests.factories import signed_decision
 from katclinic.measures.models import Invitation, MeasurementSchedule, SafetyAlert
-from katclinic.protocols.models import Plan
+from katclinic.protocols.models import EligibilityReview, Plan
 from katclinic.testing import ClinicTestCase
 
 
@@ -71,6 +71,17 @@ class GateTest(ClinicTestCase):
         sess = self.checked_in()
         signed_decision(self.pat, route="intranasal", by=self.paula, decision="needs_review")
         self.assert_hard(sess, self.gate_after(sess)["eligibility_current"])
+
+    def test_needs_review_passes_with_the_prescribers_reason_on_the_signed_plan(self) -> None:
+        sess = self.checked_in()
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="needs_review")
+        version = sess.plan.current_version()
+        assert version is not None
+        EligibilityReview.objects.create(
+            clinic=self.clinic, version=version, reason="BP controlled", recorded_by=self.paula
+        )
+        check = self.gate_after(sess)["eligibility_current"]
+        self.assertEqual(check.result, "pass")
 
     def test_no_screening_is_a_hard_stop_and_a_newer_eligible_one_clears_it(self) -> None:
         sess = self.checked_in()

@@ -13,7 +13,7 @@ from typing import Literal
 
 from katclinic.clinics.registry import get_setting
 from katclinic.intake import eligibility
-from katclinic.intake.models import EligibilityDecision, Suggestion
+from katclinic.intake.models import ROUTE_CHOICES, EligibilityDecision, Suggestion
 from katclinic.patients.models import Patient
 
 EligibilityState = Literal["eligible", "needs_review", "not_eligible", "none"]
@@ -42,9 +42,13 @@ class EligibilityStatus:
     screening_required: bool
 
     @property
+    def route_label(self) -> str:
+        return dict(ROUTE_CHOICES).get(self.route, self.route)
+
+    @property
     def summary(self) -> str:
         if self.decision is None or self.signed_at is None:
-            return f"No signed screening for the {self.route} route."
+            return f"No signed screening for {self.route_label.lower()}."
         label = self.decision.get_decision_display().lower()
         return f"Signed {label} by {self.signed_by} on {self.signed_at:%Y-%m-%d}."
 

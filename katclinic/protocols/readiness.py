@@ -65,5 +65,6 @@ def overview(patient: Patient, routes: list[str]) -> list[ReadinessItem]:
     for route in routes:
         status = eligibility_status(patient, route=route)
         item = _eligibility(status, "")
-        items.append(ReadinessItem("eligibility", item.state, f"{route.upper()}: {item.detail}"))
+        label = f"{status.route_label}: {item.detail}"
+        items.append(ReadinessItem("eligibility", item.state, label))
     return items

@@ -5,8 +5,6 @@ OpenAPI is served at /api/openapi.json and the interactive docs at /api/docs.
 
 from __future__ import annotations
 
-import importlib
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -14,6 +12,13 @@ from ninja.errors import ValidationError
 
 from katclinic.api.auth import TokenAuth
 from katclinic.api.parser import RefuseNulParser
+from katclinic.dosing import api as dosing_api
+from katclinic.intake import api as intake_api
+from katclinic.measures import api as measures_api
+from katclinic.patients import api as patients_api
+from katclinic.protocols import api as protocols_api
+from katclinic.scheduling import api as scheduling_api
+from katclinic.surveillance import api as surveillance_api
 
 api = NinjaAPI(
     title="KAT Clinic API",
@@ -25,25 +30,19 @@ api = NinjaAPI(
     docs_url=None,  # the interactive docs load scripts from a CDN, which the CSP refuses
 )
 
-# Apps that offer endpoints, each as `<module>.router` mounted at the given prefix.
+# Apps that offer endpoints, each router mounted at its prefix.
 ROUTERS = [
-    ("katclinic.patients.api", "/patients"),
-    ("katclinic.measures.api", "/measures"),
-    ("katclinic.intake.api", "/intake"),
-    ("katclinic.scheduling.api", "/appointments"),
-    ("katclinic.protocols.api", "/plans"),
-    ("katclinic.dosing.api", "/sessions"),
-    ("katclinic.surveillance.api", "/surveillance"),
+    ("/patients", patients_api.router),
+    ("/measures", measures_api.router),
+    ("/intake", intake_api.router),
+    ("/appointments", scheduling_api.router),
+    ("/plans", protocols_api.router),
+    ("/sessions", dosing_api.router),
+    ("/surveillance", surveillance_api.router),
 ]
 
-for module_name, prefix in ROUTERS:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        continue
-    api.add_router(prefix, module.router)
+for prefix, router in ROUTERS:
+    api.add_router(prefix, router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -19,7 +19,7 @@ OVERRIDE_ROLE = "prescriber"
 # Checks that no override may waive, so they can never be configured soft:
 # the REMS requires the patient to be enrolled (clinical.md §2 [V]), and
 # dosing without current consent is not a clinical judgement call.
-ALWAYS_HARD = frozenset({"consent_current", "rems_enrolled"})
+ALWAYS_HARD = frozenset({"consent_current", "eligibility_current", "rems_enrolled"})
 
 
 class GateConfigError(ValueError):
@@ -73,6 +73,7 @@ class GateFacts:
 
     consent_current: bool
     plan_signed: bool
+    eligibility_current: bool
     last_dose_at: datetime | None
     min_interval_hours: float | None
     vitals: PreDoseVitals | None
@@ -142,6 +143,14 @@ def _flag(ok: bool, passed: str, failed: str) -> Outcome:
 
 def _consent(facts: GateFacts, limits: VitalLimits, now: datetime) -> Outcome:
     return _flag(facts.consent_current, "Consent is current.", "No current consent on file.")
+
+
+def _eligibility(facts: GateFacts, limits: VitalLimits, now: datetime) -> Outcome:
+    return _flag(
+        facts.eligibility_current,
+        "A signed eligibility decision allows this route.",
+        "No signed eligibility decision allows this route.",
+    )
 
 
 def _plan(facts: GateFacts, limits: VitalLimits, now: datetime) -> Outcome:
@@ -259,6 +268,7 @@ def _concomitant(facts: GateFacts, limits: VitalLimits, now: datetime) -> Outcom
 # key -> (label, check), in the order staff work through them.
 CHECKS: Mapping[str, tuple[str, Check]] = {
     "consent_current": ("Consent current", _consent),
+    "eligibility_current": ("Eligibility signed for this route", _eligibility),
     "plan_signed": ("Treatment plan signed", _plan),
     "interval_respected": ("Minimum interval since last dose", _interval),
     "vitals_within_limits": ("Pre-dose vitals within limits", _vitals),

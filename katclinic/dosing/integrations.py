@@ -1,95 +1,80 @@
 """What the dosing app asks of other apps, in one place.
 
-Each function imports lazily and, if the other app does not (yet) offer what is needed,
-says so in an `Answer` with `available=False`. The gate turns such an answer into a failed
-check that reads "cannot be checked", never into a silent pass.
+Each question is asked of the app that owns the answer, through the one typed function or
+model it offers for it, imported directly. A failure in another app is an error, never a
+different answer; "no signed version" is asked as its own question, not read from an error.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
+from katclinic.accounts.models import User
+from katclinic.intake.services import consent_status, eligibility_status
+from katclinic.measures.models import Invitation, SafetyAlert
+from katclinic.measures.services import schedule_around_session
 from katclinic.patients.models import Patient
+from katclinic.protocols import services as protocols
+from katclinic.protocols.models import Plan
 
 
 @dataclass(frozen=True)
 class Answer:
-    available: bool
-    ok: bool = False
+    ok: bool
     detail: str = ""
     items: list[str] = field(default_factory=list)
 
 
-def _function(module: str, name: str) -> Any | None:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
-def _missing(what: str) -> Answer:
-    return Answer(False, False, f"Cannot be checked: {what} is not available in this installation.")
-
-
 def consent(patient: Patient, *, route: str) -> Answer:
     """intake.services.consent_status(patient, route=...)."""
-    status_of = _function("katclinic.intake.services", "consent_status")
-    if status_of is None:
-        return _missing("consent status (intake)")
-    status = status_of(patient, route=route)
+    status = consent_status(patient, route=route)
     detail = "Consent is current." if status.current else (status.reason or "No current consent.")
-    return Answer(True, bool(status.current), detail, list(status.missing))
+    return Answer(bool(status.current), detail, list(status.missing))
+
+
+def eligibility(patient: Patient, *, route: str, plan: Plan) -> Answer:
+    """intake.services.eligibility_status for the route, with the plan's review reason."""
+    status = eligibility_status(patient, route=route)
+    version = plan.current_version()
+    reason = protocols.review_reason(version) if version is not None else ""
+    refusal = status.refusal(review_reason=reason)
+    if refusal:
+        return Answer(False, refusal, list(status.reasons))
+    return Answer(True, status.summary, list(status.reasons))
 
 
 def open_safety_alerts(patient: Patient) -> Answer:
     """measures SafetyAlert.objects.open_alerts(patient), described one per line."""
-    model = _function("katclinic.measures.models", "SafetyAlert")
-    if model is None or not hasattr(model.objects, "open_alerts"):
-        return _missing("safety alerts (measures)")
-    alerts = list(model.objects.open_alerts(patient).order_by("pk"))
+    alerts = list(SafetyAlert.objects.open_alerts(patient).order_by("pk"))
     items = [f"{a.get_kind_display()} alert raised {a.raised_at:%Y-%m-%d}" for a in alerts]
-    return Answer(True, not items, "", items)
+    return Answer(not items, "", items)
 
 
 def pre_session_questionnaires(patient: Patient, session_start: datetime) -> Answer:
     """Pre-session invitations of measures that close at this session's start: all answered?"""
-    model = _function("katclinic.measures.models", "Invitation")
-    if model is None:
-        return _missing("questionnaire invitations (measures)")
     window = (session_start - timedelta(hours=12), session_start + timedelta(hours=12))
-    invitations = model.objects.filter(
+    invitations = Invitation.objects.filter(
         patient=patient, schedule__rule="pre_session", expires_at__range=window
     )
     open_ = [i.instrument_key.upper() for i in invitations if i.used_at is None]
     if open_:
-        return Answer(True, False, "Not answered: " + ", ".join(sorted(open_)) + ".", open_)
-    return Answer(True, True, f"{len(invitations)} pre-session questionnaire(s) answered.")
+        return Answer(False, "Not answered: " + ", ".join(sorted(open_)) + ".", open_)
+    return Answer(True, f"{len(invitations)} pre-session questionnaire(s) answered.")
 
 
-def schedule_questionnaires(*, patient: Patient, session_start: datetime, by: Any) -> bool:
-    """Ask measures to set up the before/after-session questionnaires; False if unavailable."""
-    schedule = _function("katclinic.measures.services", "schedule_around_session")
-    if schedule is None:
-        return False
-    schedule(patient=patient, session_start=session_start, by=by)
-    return True
+def schedule_questionnaires(*, patient: Patient, session_start: datetime, by: User | None) -> None:
+    """Ask measures to set up the before/after-session questionnaires."""
+    schedule_around_session(patient=patient, session_start=session_start, by=by)
 
 
-def active_plan(patient: Patient) -> Any | None:
-    find = _function("katclinic.protocols.services", "active_plan")
-    return None if find is None else find(patient)
+def active_plan(patient: Patient) -> Plan | None:
+    return protocols.active_plan(patient)
 
 
-def plan_dose_limits(plan: Any) -> tuple[Decimal, Decimal, Decimal] | None:
+def plan_dose_limits(plan: Plan) -> tuple[Decimal, Decimal, Decimal] | None:
     """(min mg, max mg, planned mg) of the plan's signed version, or None when unsigned."""
-    limits = _function("katclinic.protocols.services", "plan_dose_limits")
-    if limits is None:
+    if plan.current_version() is None:
         return None
-    try:
-        return limits(plan)
-    except ValueError:
-        return None
+    return protocols.plan_dose_limits(plan)

@@ -184,11 +184,13 @@ def transition(
 def required_checks(session: DosingSession, protocol: Protocol) -> dict[str, gate.StopKind]:
     """The protocol's checks, plus those this clinic never skips.
 
-    An open safety alert always stops dosing (measures raises these for suicidality), and an
+    An open safety alert always stops dosing (measures raises these for suicidality), so does
+    the lack of a signed, current eligibility decision for the route, and an
     esketamine session always checks REMS enrolment, whatever the protocol file lists.
     """
     checks: dict[str, gate.StopKind] = {c.key: c.stop for c in protocol.pre_dose_checks}
     checks["no_open_safety_alert"] = "hard"
+    checks["eligibility_current"] = "hard"
     if session.is_esketamine:
         checks["rems_enrolled"] = "hard"
     return checks
@@ -243,11 +245,10 @@ def _facts(
         .first()
     )
     fasting = protocol.instructions.fasting
-    unavailable = {
-        key: a.detail
-        for key, a in (("consent_current", consent), ("no_open_safety_alert", alerts))
-        if not a.available
-    }
+    eligible = integrations.eligibility(session.patient, route=session.route, plan=session.plan)
+    unavailable = {"eligibility_current": eligible.detail}
+    if not consent.ok:
+        unavailable["consent_current"] = consent.detail
     if not questionnaires.ok and not session.questionnaires_confirmed:
         unavailable["questionnaires_done"] = questionnaires.detail
     flagged = flagged_medications(session.patient)
@@ -256,6 +257,7 @@ def _facts(
         unavailable["concomitant_meds_reviewed"] = f"{state}; flagged: {', '.join(flagged)}."
     facts = gate.GateFacts(
         consent_current=consent.ok,
+        eligibility_current=eligible.ok,
         plan_signed=integrations.plan_dose_limits(session.plan) is not None,
         last_dose_at=_last_dose_at(session),
         min_interval_hours=float(protocol.spacing.min_interval_hours.value),
@@ -265,7 +267,7 @@ def _facts(
             vitals.systolic or 0, vitals.diastolic or 0, vitals.heart_rate or 0, vitals.spo2 or 0
         ),
         questionnaires_done=questionnaires.ok or session.questionnaires_confirmed,
-        open_safety_alerts=alerts.items if alerts.available else ["cannot be checked"],
+        open_safety_alerts=alerts.items,
         last_food_at=session.last_food_at,
         last_liquid_at=session.last_liquid_at,
         fasting_food_hours=float(fasting.no_food_hours) if fasting else None,

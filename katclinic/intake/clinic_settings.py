@@ -110,3 +110,19 @@ RULE_SETTINGS = {
     "predose_systolic_limit_mmhg": "intake_baseline_systolic_limit_mmhg",
     "predose_diastolic_limit_mmhg": "intake_baseline_diastolic_limit_mmhg",
 }
+define(
+    key="intake_screening_required",
+    label="A signed suitability screening is needed before a plan or a dose",
+    kind="bool",
+    default=True,
+    source=(
+        "Pre-treatment assessment of every patient before ketamine or esketamine: McIntyre RS "
+        "et al., Synthesizing the evidence for ketamine and esketamine in treatment-resistant "
+        "depression, Am J Psychiatry 2021;178:383-399 "
+        "(https://doi.org/10.1176/appi.ajp.2020.20081251); Spravato prescribing information, "
+        "FDA 2019, contraindications and assessment before use "
+        "(https://www.accessdata.fda.gov/drugsatfda_docs/label/2019/211243lbl.pdf)."
+    ),
+    verified=False,
+    group=SCREENING,
+)

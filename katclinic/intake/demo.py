@@ -146,14 +146,20 @@ TRIALS = [
 ]
 
 
-def _screen(world: DemoWorld, patient: Patient, *, hypertensive: bool) -> None:
+# Routes a patient in treatment is screened for, so each demo plan has a signed decision.
+TREATED_ROUTES = ("iv", "intranasal", "sublingual")
+
+
+def _screen(
+    world: DemoWorld, patient: Patient, *, hypertensive: bool, route: str | None = None
+) -> None:
     rng = world.rng
     prescriber = world.staff["prescriber"]
     systolic, diastolic = (
         (158, 98) if hypertensive else (rng.randint(108, 134), rng.randint(66, 86))
     )
     data = {
-        "route": rng.choice(["iv", "iv", "intranasal"]),
+        "route": route or rng.choice(["iv", "iv", "intranasal"]),
         "diagnosis": "F33.2 Major depressive disorder, recurrent, severe",
         "episode_started_on": timezone.localdate() - timedelta(days=rng.randint(200, 700)),
         "episode_notes": "Current episode with two failed antidepressant trials.",
@@ -221,6 +227,10 @@ def build(world: DemoWorld) -> None:
     screening_stage = [p for p in in_care if p.stage == Patient.Stage.SCREENING]
     flagged = screening_stage[0] if screening_stage else (in_care[0] if in_care else None)
     for patient in in_care:
-        _screen(world, patient, hypertensive=patient == flagged)
+        if patient.stage == Patient.Stage.SCREENING or patient == flagged:
+            _screen(world, patient, hypertensive=patient == flagged)
+            continue
+        for route in TREATED_ROUTES:
+            _screen(world, patient, hypertensive=False, route=route)
     treated = [p for p in in_care if p.stage != Patient.Stage.SCREENING]
     _consent(world, north, treated)

@@ -519,3 +519,32 @@ def _trd_explanation(
         f"({TRD_PHASE3_SOURCE.label}; {TRD_STAGING_SOURCE.label})."
     )
     return " ".join(parts)
+
+
+TRD_RULE_KEY: Final = "trd_not_met"
+
+
+def with_trd(suggestion: EligibilitySuggestion, trd: TrdStatus) -> EligibilitySuggestion:
+    """The suggestion with the TRD criterion as one more reason when it is not met.
+
+    Unmet, it counts as a `needs_review` reason (the same severity the rules file gives to
+    findings a prescriber must weigh), so the suggestion is at least "needs review" and the
+    reason is listed with the others; met, the suggestion is unchanged.
+    """
+    if trd.met:
+        return suggestion
+    reason = Reason(
+        rule_key=TRD_RULE_KEY,
+        title="Treatment-resistance criterion not met",
+        severity="needs_review",
+        explanation=trd.explanation,
+        source=TRD_PHASE3_SOURCE,
+        detail=f"{len(trd.counting_trials)} failed adequate trial(s) counted",
+    )
+    reasons = sorted((*suggestion.reasons, reason), key=lambda r: _RANK[r.severity])
+    return EligibilitySuggestion(
+        route=suggestion.route,
+        suggestion=_overall(reasons, has_missing=bool(suggestion.missing)),
+        reasons=tuple(reasons),
+        missing=suggestion.missing,
+    )

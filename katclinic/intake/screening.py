@@ -187,8 +187,9 @@ def assess(screening: Screening) -> Assessment:
         min_weeks=values["intake_trd_min_weeks"],
         max_improvement_percent=values["intake_trd_max_improvement_percent"],
     )
-    suggestion = eligibility.evaluate(
-        _RULES, screening_facts(screening), screening.route, rule_settings
+    suggestion = eligibility.with_trd(
+        eligibility.evaluate(_RULES, screening_facts(screening), screening.route, rule_settings),
+        trd,
     )
     used = {
         key: str(values[key])

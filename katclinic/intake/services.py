@@ -1,7 +1,7 @@
 """Writes of the intake app (requests and consent), each one transaction with its audit.
 
-Screening writes live in `katclinic.intake.screening`. `consent_status` is the read the
-dosing gate calls before every dose.
+Screening writes live in `katclinic.intake.screening`. `consent_status` and `eligibility_status`
+(from `katclinic.intake.queries`) are the reads plans and the dosing gate ask before acting.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from katclinic.intake.models import (
     RequestState,
     SignatureChannel,
 )
+from katclinic.intake.queries import EligibilityStatus as EligibilityStatus
+from katclinic.intake.queries import eligibility_status as eligibility_status
 from katclinic.measures import scoring
 from katclinic.patients.models import Patient
 from katclinic.patients.services import register_patient

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 from fpdf import FPDF
 
+from katclinic.fhir import bundle, registry
 from katclinic.patients.models import Patient
 from katclinic.portal.cards import model_or_none
 
@@ -147,15 +148,7 @@ def _section(pdf: FPDF, title: str, lines: list[str]) -> None:
 
 
 def record_bundle(patient: Patient, base: str) -> dict[str, Any] | None:
-    """The FHIR facade's $everything content for this patient, or None without the facade."""
-    try:
-        from katclinic.fhir import bundle, registry
-    except ImportError:
-        return None
-    build = getattr(bundle, "everything", None)
-    if build is not None:
-        result: dict[str, Any] = build(patient, base=base)
-        return result
+    """The FHIR facade's $everything content for this patient."""
     resources = [registry.REGISTRY["Patient"].render(patient)]
     for resource_type in registry.REGISTRY.values():
         if resource_type.patient_field is None or resource_type.name == "Patient":

@@ -158,6 +158,9 @@ class PlanVersion(models.Model):
     rate_mg_per_h = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
     devices = models.PositiveIntegerField(null=True, blank=True)
     readiness = models.JSONField(default=list, help_text="Consent and eligibility as checked")
+    stale_weight_acknowledged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the signer confirmed signing with a stale weight"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -226,3 +229,25 @@ class PlannedDose(models.Model):
 
     def __str__(self) -> str:
         return f"Dose {self.number}: {self.dose_mg} mg on {self.planned_on}"
+
+
+class EligibilityReview(models.Model):
+    """A prescriber's written reason to plan treatment on a signed "needs review" decision."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    version = models.OneToOneField(
+        PlanVersion, on_delete=models.PROTECT, related_name="eligibility_review"
+    )
+    reason = models.TextField(max_length=2000)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=~Q(reason=""), name="eligibility_review_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Eligibility review for plan version {self.version_id}"

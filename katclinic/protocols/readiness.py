@@ -1,21 +1,19 @@
-"""Is the patient eligible and consented? Asked of the intake app when it can answer.
+"""Is the patient eligible and consented for a route? Asked of the intake app directly.
 
-The intake app is built separately. When it offers `consent_status(patient)` and a query for
-the patient's signed eligibility decision, their answers are used; when it does not, the
-item says "not checked" so a prescriber never mistakes silence for a pass.
+The intake app answers with `consent_status` and `eligibility_status`; the rule that turns an
+eligibility status into a refusal is the intake app's own (`EligibilityStatus.refusal`), so a
+plan and the pre-dose gate apply the same one.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from katclinic.intake.services import EligibilityStatus, consent_status, eligibility_status
 from katclinic.patients.models import Patient
 
-State = Literal["ok", "blocked", "not_checked"]
-# Names the intake services module may use for the signed eligibility decision.
-ELIGIBILITY_QUERIES = ("signed_eligibility_decision", "eligibility_decision", "latest_decision")
+State = Literal["ok", "blocked", "review"]
 
 
 @dataclass(frozen=True)
@@ -28,48 +26,45 @@ class ReadinessItem:
         return asdict(self)
 
 
-def _intake() -> Any:
-    try:
-        return importlib.import_module("katclinic.intake.services")
-    except ModuleNotFoundError:
-        return None
+def _consent(patient: Patient, route: str | None) -> ReadinessItem:
+    status = consent_status(patient, route=route)
+    if status.current:
+        return ReadinessItem("consent", "ok", "Consent: current.")
+    return ReadinessItem("consent", "blocked", f"Consent: {status.reason or 'not current.'}")
 
 
-def _truthy_state(value: Any) -> tuple[bool, str]:
-    """Read an answer that may be a bool, a status string, or an object with a status."""
-    if value is None:
-        return False, "none on record"
-    if isinstance(value, bool):
-        return value, "current" if value else "not current"
-    for attr in ("current", "is_current", "ok", "is_signed", "eligible"):
-        if hasattr(value, attr):
-            flag = bool(getattr(value, attr))
-            label = (
-                getattr(value, "reason", "")
-                or getattr(value, "label", "")
-                or getattr(value, "state", "")
-            )
-            return flag, str(label or ("current" if flag else "not current"))
-    text = str(getattr(value, "decision", None) or getattr(value, "state", None) or value)
-    return text.lower() in {"current", "signed", "eligible", "valid", "ok"}, text
+def _eligibility(status: EligibilityStatus, review_reason: str) -> ReadinessItem:
+    because = f" Reasons: {'; '.join(status.reasons)}" if status.reasons else ""
+    refusal = status.refusal(review_reason=review_reason)
+    if refusal:
+        state: State = "review" if status.state == "needs_review" else "blocked"
+        return ReadinessItem("eligibility", state, f"Eligibility: {refusal}{because}")
+    if status.state == "none":
+        detail = f"{status.summary} This clinic does not require one."
+    elif status.state == "needs_review":
+        detail = f"{status.summary} Prescriber's reason to proceed: {review_reason.strip()}"
+    else:
+        detail = status.summary
+    return ReadinessItem("eligibility", "ok", f"Eligibility: {detail}{because}")
 
 
-def _item(key: Literal["consent", "eligibility"], query: Any, patient: Patient) -> ReadinessItem:
-    if query is None:
-        return ReadinessItem(
-            key, "not_checked", f"Not checked: the intake app offers no {key} query yet."
-        )
-    ok, label = _truthy_state(query(patient))
-    return ReadinessItem(key, "ok" if ok else "blocked", f"{key.capitalize()}: {label}")
+def check(patient: Patient, *, route: str, review_reason: str = "") -> list[ReadinessItem]:
+    """Consent and eligibility for `patient` and `route`, each ok, blocked or in review."""
+    status = eligibility_status(patient, route=route)
+    return [_consent(patient, route), _eligibility(status, review_reason)]
 
 
-def check(patient: Patient) -> list[ReadinessItem]:
-    """Consent and eligibility for `patient`, each ok, blocked, or not checked."""
-    intake = _intake()
-    consent = getattr(intake, "consent_status", None) if intake else None
-    eligibility = None
-    if intake is not None:
-        eligibility = next(
-            (getattr(intake, n) for n in ELIGIBILITY_QUERIES if hasattr(intake, n)), None
-        )
-    return [_item("consent", consent, patient), _item("eligibility", eligibility, patient)]
+def blocking(items: list[ReadinessItem]) -> list[str]:
+    """What stops a plan: every item that is not ok."""
+    return [item.detail for item in items if item.state != "ok"]
+
+
+def overview(patient: Patient, routes: list[str]) -> list[ReadinessItem]:
+    """For a chart page: consent once, and eligibility for each route the clinic offers."""
+    items = [_consent(patient, None)]
+    for route in routes:
+        status = eligibility_status(patient, route=route)
+        item = _eligibility(status, "")
+        label = f"{status.route_label}: {item.detail}"
+        items.append(ReadinessItem("eligibility", item.state, label))
+    return items

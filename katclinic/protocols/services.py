@@ -7,7 +7,6 @@ administration against them) and `exposure(plan, given)` for cumulative totals.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -37,6 +36,7 @@ from katclinic.protocols.dosing import (
 )
 from katclinic.protocols.models import (
     AmendmentKind,
+    EligibilityReview,
     Plan,
     PlannedDose,
     PlanStatus,
@@ -334,6 +334,46 @@ def _write_doses(version: PlanVersion, protocol: Protocol, previous: PlanVersion
     )
 
 
+def _require_ready(
+    patient: Patient, route: str, eligibility_reason: str
+) -> list[readiness.ReadinessItem]:
+    """Consent and eligibility for `route`; raise PlanError naming the field when they block."""
+    items = readiness.check(patient, route=route, review_reason=eligibility_reason)
+    for item in items:
+        if item.state == "ok":
+            continue
+        field = "eligibility_reason" if item.state == "review" else item.key
+        raise PlanError(f"{field}: {item.detail}")
+    return items
+
+
+def review_reason(version: PlanVersion) -> str:
+    """The prescriber's written reason to treat on a needs-review decision, or empty."""
+    review = EligibilityReview.objects.filter(version=version).first()
+    return review.reason if review else ""
+
+
+def _record_review(version: PlanVersion, reason: str, by: User) -> None:
+    """Keep the reason (who and when) with the version; the caller's audit event carries it."""
+    if reason.strip():
+        EligibilityReview.objects.create(
+            clinic_id=version.clinic_id, version=version, reason=reason.strip(), recorded_by=by
+        )
+
+
+def _copy_review(source: PlanVersion, target: PlanVersion) -> None:
+    """An amendment keeps the review reason of the version it amends, with its author."""
+    review = EligibilityReview.objects.filter(version=source).first()
+    if review is not None:
+        EligibilityReview.objects.create(
+            clinic_id=target.clinic_id,
+            version=target,
+            reason=review.reason,
+            recorded_by=review.recorded_by,
+            recorded_at=review.recorded_at,
+        )
+
+
 def _check_phase(protocol: Protocol, phase: str) -> None:
     if phase != "booster" and phase not in {p.key for p in protocol.phases}:
         raise PlanError(f"phase: protocol {protocol.key} has no phase {phase!r}")
@@ -348,19 +388,20 @@ def create_plan(
     start_on: date,
     requested_mg: Decimal | None,
     soft_reason: str = "",
+    eligibility_reason: str = "",
     by: User,
     request: HttpRequest | None = None,
 ) -> PlanVersion:
-    """Draft a new plan (version 1, unsigned) for an eligible, consented patient."""
+    """Draft a new plan (version 1, unsigned) for an eligible, consented patient.
+
+    A signed "needs review" decision needs `eligibility_reason`, the prescriber's written
+    reason to go ahead; it is stored on the version and in the audit event."""
     if (
         protocol_version.clinic_id != patient.clinic_id
         or protocol_version.status != ProtocolStatus.ACTIVE
     ):
         raise PlanError("protocol: choose an active protocol of this clinic")
-    items = readiness.check(patient)
-    blocked = [i.detail for i in items if i.state == "blocked"]
-    if blocked:
-        raise PlanError("Not ready for a plan: " + "; ".join(blocked))
+    items = _require_ready(patient, protocol_version.route, eligibility_reason)
     protocol = protocol_version.protocol
     _check_phase(protocol, phase)
     sized = size_dose(
@@ -388,6 +429,7 @@ def create_plan(
     )
     _fill_version(version, sized, soft_reason)
     version.save()
+    _record_review(version, eligibility_reason, by)
     _write_doses(version, protocol, None)
     audit.record(
         request=request,
@@ -396,7 +438,11 @@ def create_plan(
         clinic_id=patient.clinic_id,
         patient_id=patient.pk,
         obj=version,
-        detail={"plan": plan.pk, "dose_mg": str(version.dose_mg)},
+        detail={
+            "plan": plan.pk,
+            "dose_mg": str(version.dose_mg),
+            "eligibility_reason": eligibility_reason.strip(),
+        },
     )
     return version
 
@@ -523,6 +569,7 @@ def amend_plan(
     )
     _fill_version(version, sized, soft_reason or current.soft_limit_reason)
     version.save()
+    _copy_review(current, version)
     _write_doses(version, protocol, current)
     audit.record(
         request=request,
@@ -592,21 +639,55 @@ def content_digest(content: dict[str, Any]) -> str:
     ).hexdigest()
 
 
+def weight_is_stale_now(version: PlanVersion) -> bool:
+    """Whether the version's weight is older than the clinic allows, as of today."""
+    today = max(timezone.localdate(), version.weight_measured_on)
+    max_age = weight_max_age_days(version.plan.patient.clinic)
+    return version.weight_was_stale or weight_is_stale(version.weight_measured_on, today, max_age)
+
+
+def _check_before_signing(version: PlanVersion, acknowledge_stale_weight: bool) -> bool:
+    """Refuse a signature the record does not support; True when a stale weight is signed."""
+    _require_draft(version)
+    if version.kind not in (AmendmentKind.PAUSE, AmendmentKind.STOP):
+        patient = version.plan.patient
+        _require_ready(patient, version.plan.protocol_version.route, review_reason(version))
+    stale = weight_is_stale_now(version)
+    if stale and not acknowledge_stale_weight:
+        raise PlanError(
+            f"acknowledge_stale_weight: the weight of {version.weight_kg} kg was measured on "
+            f"{version.weight_measured_on:%Y-%m-%d}, more than "
+            f"{weight_max_age_days(version.plan.patient.clinic)} days ago. Record a new weight, "
+            "or confirm that you sign with this weight."
+        )
+    return stale
+
+
 @transaction.atomic
 def sign_plan(
-    *, version: PlanVersion, prescriber: User, request: HttpRequest | None = None
+    *,
+    version: PlanVersion,
+    prescriber: User,
+    acknowledge_stale_weight: bool = False,
+    request: HttpRequest | None = None,
 ) -> PlanVersion:
-    """Freeze a draft: who, when, and the SHA-256 of its content; the plan takes its status."""
+    """Freeze a draft: who, when, and the SHA-256 of its content; the plan takes its status.
+
+    Refused (PlanError naming the field) when consent or eligibility for the plan's route
+    blocks, or when the weight is stale and the prescriber has not acknowledged it."""
     version = (
         PlanVersion.objects.select_for_update(of=("self",))
-        .select_related("plan__protocol_version")
+        .select_related("plan__protocol_version", "plan__patient__clinic")
         .get(pk=version.pk)
     )
-    _require_draft(version)
+    stale = _check_before_signing(version, acknowledge_stale_weight)
     now = timezone.now()
     digest = content_digest(frozen_content(version, signer=prescriber, signed_at=now))
     PlanVersion.objects.filter(pk=version.pk).update(
-        signed_by=prescriber, signed_at=now, content_hash=digest
+        signed_by=prescriber,
+        signed_at=now,
+        content_hash=digest,
+        stale_weight_acknowledged_at=now if stale else None,
     )
     status = _next_status(version)
     Plan.objects.filter(pk=version.plan_id).update(status=status)
@@ -617,7 +698,7 @@ def sign_plan(
         clinic_id=version.clinic_id,
         patient_id=version.plan.patient_id,
         obj=version,
-        detail={"sha256": digest},
+        detail={"sha256": digest, "stale_weight_acknowledged": stale},
     )
     if status == PlanStatus.ACTIVE and _previous(version) is None:
         _start_measurements(version.plan, prescriber, request)
@@ -665,13 +746,11 @@ def plan_dose_limits(plan: Plan) -> tuple[Decimal, Decimal, Decimal]:
 
 
 def administered_doses(plan: Plan) -> list[tuple[datetime, Decimal]]:
-    """(given at, mg) of doses given under the plan, from the dosing app once it offers them."""
-    try:
-        dosing_services = importlib.import_module("katclinic.dosing.services")
-    except ModuleNotFoundError:
-        return []
-    query = getattr(dosing_services, "administered_doses", None)
-    return list(query(plan)) if query else []
+    """(given at, mg) of doses given under the plan, as the dosing app records them."""
+    # Imported here, not at the top: the dosing app imports this module when it loads.
+    from katclinic.dosing.services import administered_doses as given_under
+
+    return given_under(plan)
 
 
 @dataclass(frozen=True)

@@ -146,9 +146,15 @@ def patient_plans(request: StaffRequest, patient_id: int) -> HttpResponse:
         "plans": rows,
         "weight": services.latest_weight(patient),
         "can_sign": has_perm(request, Perm.SIGN_PLAN),
-        "readiness": readiness.check(patient),
+        "readiness": readiness.overview(patient, _routes(request)),
     }
     return render(request, "protocols/patient_plans.html", context)
+
+
+def _routes(request: StaffRequest) -> list[str]:
+    """The routes of the clinic's active protocols, for the readiness badges."""
+    active = ProtocolVersion.objects.for_clinic(request.clinic).active()
+    return sorted(set(active.values_list("route", flat=True)))
 
 
 def _plan_context(plan: Plan) -> dict[str, Any]:
@@ -165,6 +171,7 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
         "current": current,
         "draft": draft,
         "doses": doses,
+        "draft_weight_stale": draft is not None and services.weight_is_stale_now(draft),
         "exposure": services.exposure(plan),
     }
 
@@ -186,6 +193,7 @@ def create_plan(request: StaffRequest, patient_id: int) -> HttpResponse:
                 start_on=data["start_on"],
                 requested_mg=data["dose_mg"],
                 soft_reason=data["soft_limit_reason"],
+                eligibility_reason=data["eligibility_reason"],
                 by=request.user,
                 request=request,
             )
@@ -201,7 +209,7 @@ def create_plan(request: StaffRequest, patient_id: int) -> HttpResponse:
         form,
         title=f"New plan for {patient.full_name}",
         patient=patient,
-        readiness=readiness.check(patient),
+        readiness=readiness.overview(patient, _routes(request)),
         weight=services.latest_weight(patient),
     )
 
@@ -246,7 +254,12 @@ def edit_draft(request: StaffRequest, version_id: int) -> HttpResponse:
 def sign(request: StaffRequest, version_id: int) -> HttpResponse:
     version = get_version_for_edit(request, version_id)
     try:
-        signed = services.sign_plan(version=version, prescriber=request.user, request=request)
+        signed = services.sign_plan(
+            version=version,
+            prescriber=request.user,
+            acknowledge_stale_weight=request.POST.get("acknowledge_stale_weight") == "on",
+            request=request,
+        )
     except services.PlanError as exc:
         messages.error(request, str(exc))
     else:

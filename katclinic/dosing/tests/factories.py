@@ -1,7 +1,7 @@
 """Rows the dosing tests stand on: a shipped protocol, a signed plan, consent and stock.
 
-Built with plain `objects.create` (not through the other apps' services) so these tests do
-not depend on how eligibility or plan signing is implemented.
+Plans are built with plain `objects.create`; the patient's eligibility decision is a real
+signed screening made through the intake services, so the gate reads what a clinic would.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from katclinic.clinics.models import Clinic
 from katclinic.dosing import ledger_services, services
 from katclinic.dosing.models import DosingSession, StockLot
 from katclinic.intake.models import ConsentDocument, ConsentSignature
+from katclinic.intake.tests.factories import eligible_for
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import (
     Plan,
@@ -61,6 +62,7 @@ def signed_plan(
     weight: str = "70",
 ) -> Plan:
     version_row = protocol_version(patient.clinic, key)
+    eligible_for(patient, route=version_row.route, by=prescriber)
     plan = Plan.objects.create(
         clinic=patient.clinic,
         patient=patient,

@@ -28,6 +28,7 @@ def good_facts() -> GateFacts:
     return GateFacts(
         consent_current=True,
         plan_signed=True,
+        eligibility_current=True,
         last_dose_at=NOW - timedelta(days=3),
         min_interval_hours=48,
         vitals=PreDoseVitals(systolic=122, diastolic=78, heart_rate=72, spo2=98),
@@ -62,6 +63,7 @@ def test_a_patient_meeting_every_check_can_be_dosed() -> None:
 BREAKERS: dict[str, dict[str, Any]] = {
     "consent_current": {"consent_current": False},
     "plan_signed": {"plan_signed": False},
+    "eligibility_current": {"eligibility_current": False},
     "interval_respected": {"last_dose_at": NOW - timedelta(hours=47)},
     "vitals_within_limits": {
         "vitals": PreDoseVitals(systolic=150, diastolic=85, heart_rate=72, spo2=98)

@@ -2,16 +2,17 @@
 
 from datetime import timedelta
 from decimal import Decimal
-from unittest import mock
 
 from django.utils import timezone
 
 from katclinic.dosing import services
-from katclinic.dosing.models import DosingSession, GateCheck
+from katclinic.dosing.models import Administration, DosingSession, GateCheck
 from katclinic.dosing.services import DosingError
 from katclinic.dosing.statemachine import SessionState as S
 from katclinic.dosing.tests import factories as f
+from katclinic.intake.tests.factories import signed_decision
 from katclinic.measures.models import Invitation, MeasurementSchedule, SafetyAlert
+from katclinic.protocols.models import EligibilityReview, Plan
 from katclinic.testing import ClinicTestCase
 
 
@@ -45,7 +46,7 @@ class GateTest(ClinicTestCase):
         checks = self.gate_after(sess)
         self.assertEqual({c.result for c in checks.values()}, {"pass"})
         self.assertEqual(
-            set(checks) - {"no_open_safety_alert"},
+            set(checks) - {"no_open_safety_alert", "eligibility_current"},
             {
                 c.key
                 for c in f.protocol_version(self.clinic, "esketamine_trd").protocol.pre_dose_checks
@@ -58,18 +59,55 @@ class GateTest(ClinicTestCase):
         sess = self.checked_in(consent=False)
         self.assert_hard(sess, self.gate_after(sess)["consent_current"])
 
-    def test_consent_cannot_be_checked_when_intake_is_not_available(self) -> None:
+    def test_a_signed_not_eligible_decision_is_a_hard_stop_and_nothing_is_given(self) -> None:
         sess = self.checked_in()
-        with mock.patch("katclinic.dosing.integrations._function", return_value=None):
-            check = self.gate_after(sess)["consent_current"]
-        self.assertEqual(check.result, "fail")
-        self.assertIn("Cannot be checked", check.reason)
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="not_eligible")
+        check = self.gate_after(sess)["eligibility_current"]
+        self.assertIn("not eligible", check.reason)
+        self.assert_hard(sess, check)
+        self.assertFalse(Administration.objects.filter(session=sess).exists())
+
+    def test_needs_review_without_a_plan_reason_is_a_hard_stop(self) -> None:
+        sess = self.checked_in()
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="needs_review")
+        self.assert_hard(sess, self.gate_after(sess)["eligibility_current"])
+
+    def test_needs_review_passes_with_the_prescribers_reason_on_the_signed_plan(self) -> None:
+        sess = self.checked_in()
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="needs_review")
+        version = sess.plan.current_version()
+        assert version is not None
+        EligibilityReview.objects.create(
+            clinic=self.clinic, version=version, reason="BP controlled", recorded_by=self.paula
+        )
+        check = self.gate_after(sess)["eligibility_current"]
+        self.assertEqual(check.result, "pass")
+
+    def test_no_screening_is_a_hard_stop_and_a_newer_eligible_one_clears_it(self) -> None:
+        sess = self.checked_in()
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="not_eligible")
+        self.assertEqual(self.gate_after(sess)["eligibility_current"].result, "fail")
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="eligible")
+        self.assertEqual(self.gate_after(sess)["eligibility_current"].result, "pass")
+
+    def test_an_eligible_decision_for_another_route_does_not_count(self) -> None:
+        sess = self.checked_in()
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="not_eligible")
+        signed_decision(self.pat, route="iv", by=self.paula, decision="eligible")
+        self.assert_hard(sess, self.gate_after(sess)["eligibility_current"])
 
     def test_an_unsigned_plan_is_a_hard_stop(self) -> None:
         sess = self.checked_in()
-        with mock.patch("katclinic.dosing.integrations.plan_dose_limits", return_value=None):
-            check = self.gate_after(sess)["plan_signed"]
-        self.assert_hard(sess, check)
+        unsigned = Plan.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            protocol_version=sess.plan.protocol_version,
+            status="active",
+            created_by=self.paula,
+        )
+        DosingSession.objects.filter(pk=sess.pk).update(plan=unsigned)
+        sess.refresh_from_db()
+        self.assert_hard(sess, self.gate_after(sess)["plan_signed"])
 
     def test_a_dose_inside_the_minimum_interval_is_a_hard_stop(self) -> None:
         earlier = f.ready_to_dose(self.pat, self.paula, self.nick)

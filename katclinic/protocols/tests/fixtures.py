@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 from django.utils import timezone
 
-from katclinic.protocols import readiness, services
+from katclinic.intake.tests.factories import ready_for
+from katclinic.protocols import services
 from katclinic.protocols.models import PlanVersion, ProtocolVersion
 
 WEEKDAYS_9_TO_6 = {d: ["08:00", "18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -48,25 +48,21 @@ def draft(t: Any, key: str = "iv_ketamine_elektd", **extra: Any) -> PlanVersion:
     ).first()
     if existing is not None:
         return existing
-    with consented():
-        return services.create_plan(
-            patient=t.pat,
-            protocol_version=protocol(t, key),
-            phase="induction",
-            start_on=next_monday(),
-            requested_mg=None,
-            by=t.paula,
-            **extra,
-        )
+    consented(t, key)
+    return services.create_plan(
+        patient=t.pat,
+        protocol_version=protocol(t, key),
+        phase="induction",
+        start_on=next_monday(),
+        requested_mg=None,
+        by=t.paula,
+        **extra,
+    )
 
 
-def consented() -> Any:
-    """Stand in for the intake app's answer: consented and eligible (set up there, not here)."""
-    items = [
-        readiness.ReadinessItem("consent", "ok", "Consent: current"),
-        readiness.ReadinessItem("eligibility", "ok", "Eligibility: eligible"),
-    ]
-    return mock.patch("katclinic.protocols.readiness.check", return_value=items)
+def consented(t: Any, key: str = "iv_ketamine_elektd") -> None:
+    """Pat's real consent and signed eligible decision for the route of protocol `key`."""
+    ready_for(t.pat, route=protocol(t, key).route, by=t.paula)
 
 
 def signed(t: Any, key: str = "iv_ketamine_elektd") -> PlanVersion:

@@ -1,13 +1,13 @@
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from katclinic.protocols import readiness, services
+from katclinic.intake.models import ConsentWithdrawal
+from katclinic.protocols import services
 from katclinic.protocols.models import Plan, PlannedDose, PlanVersion
 from katclinic.protocols.tests import fixtures
 from katclinic.testing import ClinicTestCase
@@ -23,8 +23,8 @@ class CreatePlanTest(ClinicTestCase):
             "start_on": fixtures.next_monday().isoformat(),
             **data,
         }
-        with fixtures.consented():
-            return self.client.post(reverse("protocols:create_plan", args=[self.pat.pk]), form)
+        fixtures.consented(self, key)
+        return self.client.post(reverse("protocols:create_plan", args=[self.pat.pk]), form)
 
     def test_an_iv_plan_at_70_kg_is_35_mg_over_40_minutes_with_its_arithmetic(self) -> None:
         response = self.create()
@@ -59,13 +59,17 @@ class CreatePlanTest(ClinicTestCase):
             PlanVersion.objects.get().soft_limit_reason, "Partial response at 0.75 mg/kg"
         )
 
-    def test_a_patient_intake_says_is_not_consented_gets_no_plan(self) -> None:
-        blocked = [readiness.ReadinessItem("consent", "blocked", "Consent: not current")]
-        with (
-            mock.patch("katclinic.protocols.readiness.check", return_value=blocked),
-            self.assertRaises(services.PlanError),
-        ):
-            fixtures.ready_clinic(self)
+    def test_a_patient_whose_consent_was_withdrawn_gets_no_plan(self) -> None:
+        fixtures.consented(self)
+        signature = self.pat.consent_signatures.get()
+        ConsentWithdrawal.objects.create(
+            clinic=self.clinic,
+            patient=self.pat,
+            signature=signature,
+            reason="no reason given",
+            recorded_by=self.alice,
+        )
+        with self.assertRaisesMessage(services.PlanError, "consent:"):
             services.create_plan(
                 patient=self.pat,
                 protocol_version=fixtures.protocol(self),
@@ -75,14 +79,6 @@ class CreatePlanTest(ClinicTestCase):
                 by=self.paula,
             )
         self.assertFalse(Plan.objects.exists())
-
-    def test_when_intake_cannot_answer_the_page_says_not_checked(self) -> None:
-        with mock.patch("katclinic.protocols.readiness._intake", return_value=None):
-            items = readiness.check(self.pat)
-            self.login(self.paula)
-            page = self.client.get(reverse("protocols:create_plan", args=[self.pat.pk]))
-        self.assertEqual([i.state for i in items], ["not_checked", "not_checked"])
-        self.assertContains(page, "Not checked")
 
     def test_a_stale_weight_is_flagged(self) -> None:
         fixtures.ready_clinic(self)

@@ -25,6 +25,7 @@ from katclinic.dosing.models import (
 from katclinic.dosing.monitoring import Limit
 from katclinic.dosing.services import DosingError, _audit, _locked, move, protocol_of
 from katclinic.dosing.statemachine import SessionState
+from katclinic.dosing.thresholds import effective_thresholds
 
 S = SessionState
 MEASURES = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "moaas", "cadss6")
@@ -53,6 +54,11 @@ def thresholds_for(clinic: Clinic) -> monitoring.Thresholds:
         moaas_min=limit("dosing_moaas_min", "notify_prescriber"),
         recheck_after_minutes=int(values["dosing_recheck_minutes"]),
     )
+
+
+def session_thresholds(session: DosingSession) -> monitoring.Thresholds:
+    """The limits in force for this session: the stricter of the clinic's and its protocol's."""
+    return effective_thresholds(thresholds_for(session.clinic), protocol_of(session))
 
 
 def _reading(checkpoint: Checkpoint) -> monitoring.VitalReading:
@@ -100,7 +106,7 @@ def record_checkpoint(
         recorded_by=by,
         **values,
     )
-    thresholds = thresholds_for(session.clinic)
+    thresholds = session_thresholds(session)
     alerts = [
         InSessionAlert.objects.create(
             clinic_id=session.clinic_id,
@@ -240,7 +246,7 @@ def _evaluate(
     moaas = latest.filter(moaas__isnull=False).values_list("moaas", flat=True).first()
     last_vitals = latest.filter(systolic__isnull=False).first()
     reading_ok = last_vitals is not None and not monitoring.evaluate_reading(
-        _reading(last_vitals), thresholds_for(session.clinic)
+        _reading(last_vitals), session_thresholds(session)
     )
     return monitoring.evaluate_discharge(
         dose_start=session.dose_started_at,

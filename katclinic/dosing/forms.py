@@ -120,6 +120,13 @@ class AdministrationForm(forms.Form):
     started_at = _now_field("Started")
     ended_at = forms.DateTimeField(label="Ended", widget=WHEN, required=False)
     rate_mg_per_h = _mg("Infusion rate (mg/h)", required=False)
+    late_entry_reason = forms.CharField(
+        label="Reason for late entry",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed when the dose was given well before it is recorded.",
+    )
 
     def __init__(self, *args: Any, clinic: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

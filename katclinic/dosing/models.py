@@ -238,6 +238,8 @@ class Administration(models.Model):
     rate_mg_per_h = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     given_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+    # Why a dose entered well after it was given was not recorded at the time; empty otherwise.
+    late_entry_reason = models.TextField(blank=True)
 
     class Meta:
         ordering: ClassVar = ["started_at", "pk"]

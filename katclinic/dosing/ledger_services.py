@@ -32,7 +32,20 @@ MOVEMENTS = (K.WASTE, K.TRANSFER_OUT, K.TRANSFER_IN, K.RETURN, K.CORRECTION)
 
 
 class LedgerRefused(ValueError):
-    """An entry the ledger will not take, in words staff can act on."""
+    """An entry the ledger will not take, in words staff can act on ("field: why")."""
+
+
+# The form field each refusal of the pure ledger is about; any other is about the quantity.
+REFUSED_FIELD: dict[type[Exception], str] = {
+    ledger.WitnessRequired: "witness_email",
+    ledger.ReasonRequired: "reason",
+}
+
+
+def refusal_reason(exc: LedgerRefused) -> str:
+    """The words of a refusal without the field it names, for a caller with its own field."""
+    field, _, why = str(exc).partition(": ")
+    return why if why and " " not in field else str(exc)
 
 
 def balance(lot: StockLot) -> Decimal:
@@ -51,17 +64,17 @@ def _append(
 ) -> LedgerEntry:
     """Lock the lot, apply the pure rules, and store the entry with its balance."""
     lot = StockLot.objects.select_for_update().get(pk=lot.pk)
-    entry = ledger.LedgerEntry(
-        kind=kind,
-        quantity_mg=quantity,
-        recorded_by=str(by.pk),
-        witness=str(witness.pk) if witness else None,
-        reason=fields.get("reason", ""),
-    )
     try:
+        entry = ledger.LedgerEntry(
+            kind=kind,
+            quantity_mg=quantity,
+            recorded_by=str(by.pk),
+            witness=str(witness.pk) if witness else None,
+            reason=fields.get("reason", ""),
+        )
         after = ledger.apply_entry(balance(lot), entry)
-    except ledger.LedgerError as exc:
-        raise LedgerRefused(str(exc)) from None
+    except (ledger.LedgerError, ValueError) as exc:
+        raise LedgerRefused(f"{REFUSED_FIELD.get(type(exc), 'quantity_mg')}: {exc}") from None
     return LedgerEntry.objects.create(
         clinic_id=lot.clinic_id,
         lot=lot,

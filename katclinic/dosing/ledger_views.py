@@ -148,9 +148,13 @@ def count(request: StaffRequest, lot_id: int) -> HttpResponse:
     form = CountForm(request.POST)
     if not form.is_valid():
         return _lot_page(request, lot, status=400, count=form)
-    ledger_services.record_count(
-        lot=lot, counted_mg=form.cleaned_data["counted_mg"], by=request.user, request=request
-    )
+    try:
+        ledger_services.record_count(
+            lot=lot, counted_mg=form.cleaned_data["counted_mg"], by=request.user, request=request
+        )
+    except LedgerRefused as exc:
+        attach_field_error(form, str(exc).replace("quantity_mg:", "counted_mg:", 1))
+        return _lot_page(request, lot, status=400, count=form, error=str(exc))
     return redirect("dosing:lot", lot.pk)
 
 

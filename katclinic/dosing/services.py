@@ -514,7 +514,10 @@ def _check_times(session: DosingSession, started_at: datetime, late_reason: str)
     if started_at > now + ahead:
         raise DosingError("started_at: this time is in the future.")
     first_check = session.gate_checks.order_by("evaluated_at").first()
-    if first_check is None or started_at < first_check.evaluated_at:
+    # Forms give times to the minute, so the checks count from the start of their minute.
+    if first_check is None or started_at < first_check.evaluated_at.replace(
+        second=0, microsecond=0
+    ):
         raise DosingError("started_at: this time is before the pre-dose checks were recorded.")
     window = timedelta(minutes=get_setting(session.clinic, "dosing_late_entry_minutes"))
     if started_at < now - window and not late_reason.strip():
@@ -527,7 +530,7 @@ def _take(given: Administration, by: User) -> None:
     try:
         ledger_services.take_for_administration(administration=given, by=by)
     except ledger_services.LedgerRefused as exc:
-        raise DosingError(f"dose_mg: {exc}") from None
+        raise DosingError(f"dose_mg: {ledger_services.refusal_reason(exc)}") from None
 
 
 @transaction.atomic

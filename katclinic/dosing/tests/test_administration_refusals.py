@@ -16,7 +16,7 @@ from katclinic.dosing.tests import factories as f
 from katclinic.testing import ClinicTestCase
 
 CLINIC_ZONE = ZoneInfo("America/New_York")
-IV = {"key": "iv_ketamine_elektd", "dose": "35", "low": "30", "high": "40"}
+IV: dict[str, Any] = {"key": "iv_ketamine_elektd", "dose": "35", "low": "30", "high": "40"}
 
 
 def local(at: datetime) -> str:
@@ -38,7 +38,7 @@ class AdministrationRefusalTest(ClinicTestCase):
 
     def assert_nothing_stored(self, before: tuple[int, int], lot: StockLot) -> None:
         self.assertEqual((Administration.objects.count(), LedgerEntry.objects.count()), before)
-        self.assertEqual(ledger_services.balance(lot), lot.entries.first().quantity_mg)
+        self.assertEqual(ledger_services.balance(lot), lot.entries.get().quantity_mg)
 
     def counts(self) -> tuple[int, int]:
         return Administration.objects.count(), LedgerEntry.objects.count()

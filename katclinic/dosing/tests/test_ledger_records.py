@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core import mail
 from django.db import DatabaseError, IntegrityError, transaction
@@ -170,7 +171,7 @@ class LedgerRefusalTest(ClinicTestCase):
         self.lot = f.stock(self.clinic, self.nick, mg="28")
         self.login(self.nick)
 
-    def post(self, **values: str) -> HttpResponseBase:
+    def post(self, **values: str) -> Any:
         data = {"witness_email": "paula@example.org", "witness_password": PASSWORD} | values
         return self.client.post(reverse("dosing:lot_movement", args=[self.lot.pk]), data)
 

@@ -120,6 +120,7 @@ class AdministrationForm(forms.Form):
     started_at = _now_field("Started")
     ended_at = forms.DateTimeField(label="Ended", widget=WHEN, required=False)
     rate_mg_per_h = _mg("Infusion rate (mg/h)", required=False)
+    drawn_mg = _mg("Drawn up (mg), when more than the dose", required=False)
     late_entry_reason = forms.CharField(
         label="Reason for late entry",
         required=False,
@@ -319,6 +320,7 @@ class MovementForm(forms.Form):
         label="Supplier, clinic or distributor", max_length=200, required=False
     )
     corrects = forms.IntegerField(label="Entry number corrected", required=False)
+    from_draw = forms.IntegerField(label="Draw entry number this waste came from", required=False)
     witness_email = forms.EmailField(required=False)
     witness_password = forms.CharField(widget=forms.PasswordInput, required=False, strip=False)
 

@@ -124,6 +124,13 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
         )
         if data["corrects"] and corrects is None:
             raise LedgerRefused("corrects: there is no such entry in this lot's ledger.")
+        from_draw = (
+            LedgerEntry.objects.filter(pk=data["from_draw"], lot=lot, kind="draw").first()
+            if data["from_draw"]
+            else None
+        )
+        if data["from_draw"] and from_draw is None:
+            raise LedgerRefused("from_draw: there is no such draw in this lot's ledger.")
         ledger_services.record_movement(
             lot=lot,
             kind=EntryKind(data["kind"]),
@@ -133,6 +140,7 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
             reason=data["reason"],
             counterparty=data["counterparty"],
             corrects=corrects,
+            from_draw=from_draw,
             request=request,
         )
     except LedgerRefused as exc:
@@ -180,6 +188,7 @@ def report(request: StaffRequest) -> HttpResponse:
         "dosing/report.html",
         {
             "lots": lots,
+            "draws": ledger_services.draw_accounts(clinic=request.clinic, start=start, end=end),
             "start": form.cleaned_data["start"],
             "end": form.cleaned_data["end"],
             "printed": timezone.now(),

@@ -513,6 +513,14 @@ class LedgerEntry(models.Model):
         max_length=200, blank=True, help_text="Supplier, receiving clinic or reverse distributor"
     )
     reason = models.TextField(blank=True)
+    from_draw = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounted_by",
+        help_text="The draw this dose or waste came out of",
+    )
     corrects = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
     )

@@ -526,11 +526,12 @@ def _check_times(session: DosingSession, started_at: datetime, late_reason: str)
         )
 
 
-def _take(given: Administration, by: User) -> None:
+def _take(given: Administration, by: User, drawn_mg: Decimal | None) -> None:
     try:
-        ledger_services.take_for_administration(administration=given, by=by)
+        ledger_services.take_for_administration(administration=given, by=by, drawn_mg=drawn_mg)
     except ledger_services.LedgerRefused as exc:
-        raise DosingError(f"dose_mg: {ledger_services.refusal_reason(exc)}") from None
+        field = "drawn_mg" if str(exc).startswith("drawn_mg") else "dose_mg"
+        raise DosingError(f"{field}: {ledger_services.refusal_reason(exc)}") from None
 
 
 @transaction.atomic
@@ -543,6 +544,7 @@ def record_administration(
     ended_at: datetime | None = None,
     rate_mg_per_h: Decimal | None = None,
     late_entry_reason: str = "",
+    drawn_mg: Decimal | None = None,
     by: User,
     request: HttpRequest | None = None,
 ) -> Administration:
@@ -581,7 +583,7 @@ def record_administration(
         late_entry_reason=late_entry_reason.strip(),
         given_by=by,
     )
-    _take(given, by)
+    _take(given, by, drawn_mg)
     if session.dose_started_at is None or started_at < session.dose_started_at:
         session.dose_started_at = started_at
         session.save(update_fields=["dose_started_at"])

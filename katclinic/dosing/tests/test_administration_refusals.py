@@ -13,7 +13,7 @@ from katclinic.dosing import ledger_services, services
 from katclinic.dosing.models import Administration, DosingSession, LedgerEntry, StockLot
 from katclinic.dosing.services import DosingError
 from katclinic.dosing.tests import factories as f
-from katclinic.testing import ClinicTestCase
+from katclinic.testing import PASSWORD, ClinicTestCase
 
 CLINIC_ZONE = ZoneInfo("America/New_York")
 IV: dict[str, Any] = {"key": "iv_ketamine_elektd", "dose": "35", "low": "30", "high": "40"}
@@ -141,3 +141,74 @@ class AdministrationRefusalTest(ClinicTestCase):
         self.assertEqual(
             self.client.get(reverse("dosing:session", args=[sess.pk])).status_code, 200
         )
+
+
+class DrawDoseWasteTest(ClinicTestCase):
+    """A nurse draws 50 mg, gives 35 mg and wastes 15 mg with a witness; each is its own entry."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.lot = f.stock(self.clinic, self.nick, key="iv_ketamine_elektd", mg="500", lot="IV-1")
+        self.sess = f.ready_to_dose(self.pat, self.paula, self.nick, **IV)
+        self.login(self.nick)
+
+    def give(self, **values: str) -> Any:
+        data = {"lot": self.lot.pk, "dose_mg": "35", "started_at": local(timezone.now())}
+        return self.client.post(reverse("dosing:administer", args=[self.sess.pk]), data | values)
+
+    def waste(self, draw: LedgerEntry, mg: str, **values: str) -> Any:
+        data = {
+            "kind": "waste",
+            "quantity_mg": mg,
+            "reason": "Left in the syringe",
+            "from_draw": str(draw.pk),
+            "witness_email": "paula@example.org",
+            "witness_password": PASSWORD,
+        } | values
+        return self.client.post(reverse("dosing:lot_movement", args=[self.lot.pk]), data)
+
+    def test_draw_50_give_35_waste_15_reconciles_with_each_entry_linked(self) -> None:
+        self.assertEqual(self.give(drawn_mg="50").status_code, 302)
+        draw = self.lot.entries.get(kind="draw")
+        given = self.lot.entries.get(kind="administration")
+        self.assertEqual((draw.quantity_mg, given.quantity_mg, given.from_draw), (50, 35, draw))
+        self.assertEqual(ledger_services.unaccounted_mg(draw), Decimal("15"))
+        response = self.waste(draw, "15")
+        self.assertRedirects(response, reverse("dosing:lot", args=[self.lot.pk]))
+        waste = self.lot.entries.get(kind="waste")
+        self.assertEqual((waste.from_draw, waste.witness), (draw, self.paula))
+        self.assertEqual(ledger_services.unaccounted_mg(draw), Decimal("0"))
+        self.assertEqual(ledger_services.balance(self.lot), Decimal("450"))
+        report = self.client.get(reverse("dosing:ledger_report"))
+        self.assertContains(report, f"35.00 (no. {given.pk})")
+        self.assertContains(report, f"15.00 (no. {waste.pk}, {self.paula.full_name})")
+        self.assertNotContains(report, "Discrepancy")
+
+    def test_a_draw_not_fully_given_or_wasted_shows_as_a_discrepancy(self) -> None:
+        self.give(drawn_mg="50")
+        report = self.client.get(reverse("dosing:ledger_report"))
+        self.assertContains(report, "Discrepancy: 15.00 mg not given or wasted")
+
+    def test_wasting_more_than_is_left_of_the_draw_is_refused(self) -> None:
+        self.give(drawn_mg="50")
+        draw = self.lot.entries.get(kind="draw")
+        response = self.waste(draw, "16")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("quantity_mg", response.context["movement_form"].errors)
+        self.assertFalse(self.lot.entries.filter(kind="waste").exists())
+        self.assertEqual(ledger_services.unaccounted_mg(draw), Decimal("15"))
+
+    def test_waste_from_a_draw_without_a_witness_is_refused(self) -> None:
+        self.give(drawn_mg="50")
+        draw = self.lot.entries.get(kind="draw")
+        response = self.waste(draw, "15", witness_email="", witness_password="")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("witness_email", response.context["movement_form"].errors)
+        self.assertFalse(self.lot.entries.filter(kind="waste").exists())
+
+    def test_drawing_less_than_the_dose_is_refused_at_the_draw(self) -> None:
+        before = (Administration.objects.count(), LedgerEntry.objects.count())
+        response = self.give(drawn_mg="30")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("drawn_mg", response.context["administration_form"].errors)
+        self.assertEqual((Administration.objects.count(), LedgerEntry.objects.count()), before)

@@ -354,8 +354,17 @@ class ReportForm(forms.Form):
         return data
 
 
-def attach_field_error(form: forms.BaseForm, message: str) -> None:
-    """Show a service refusal that names a field ("field: why") at that field too."""
+def attach_field_error(form: forms.BaseForm, message: str) -> str:
+    """Show a service refusal that names a field ("field: why") at that field too.
+
+    Returns the words for the top of the page, with the field's label in place of its name.
+    """
     field, _, why = message.partition(":")
-    if why and field in form.fields:
-        form.add_error(field, why.strip())
+    if not why or " " in field.strip():
+        return message
+    why = why.strip()
+    if field in form.fields:
+        form.add_error(field, why)
+        label = form.fields[field].label or field.replace("_", " ").capitalize()
+        return f"{label}: {why}"
+    return why[:1].upper() + why[1:]

@@ -144,8 +144,8 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
             request=request,
         )
     except LedgerRefused as exc:
-        attach_field_error(form, str(exc))
-        return _lot_page(request, lot, status=400, movement=form, error=str(exc))
+        error = attach_field_error(form, str(exc))
+        return _lot_page(request, lot, status=400, movement=form, error=error)
     return redirect("dosing:lot", lot.pk)
 
 
@@ -161,8 +161,8 @@ def count(request: StaffRequest, lot_id: int) -> HttpResponse:
             lot=lot, counted_mg=form.cleaned_data["counted_mg"], by=request.user, request=request
         )
     except LedgerRefused as exc:
-        attach_field_error(form, str(exc).replace("quantity_mg:", "counted_mg:", 1))
-        return _lot_page(request, lot, status=400, count=form, error=str(exc))
+        error = attach_field_error(form, str(exc).replace("quantity_mg:", "counted_mg:", 1))
+        return _lot_page(request, lot, status=400, count=form, error=error)
     return redirect("dosing:lot", lot.pk)
 
 

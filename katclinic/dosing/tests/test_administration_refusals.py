@@ -50,6 +50,8 @@ class AdministrationRefusalTest(ClinicTestCase):
         response = self.post(sess, lot, started_at=local(timezone.now() + timedelta(hours=3)))
         self.assert_refused(response, "started_at")
         self.assertContains(response, "in the future", status_code=400)
+        self.assertNotContains(response, "started_at:", status_code=400)
+        self.assertContains(response, "Started: this time is in the future.", status_code=400)
         self.assert_nothing_stored(before, lot)
 
     def test_a_start_before_the_pre_dose_checks_is_refused(self) -> None:
@@ -84,6 +86,7 @@ class AdministrationRefusalTest(ClinicTestCase):
         response = self.post(sess, lot, dose_mg="35")
         self.assert_refused(response, "dose_mg")
         self.assertContains(response, "only 20", status_code=400)
+        self.assertNotContains(response, "dose_mg:", status_code=400)
         self.assert_nothing_stored(before, lot)
 
     def test_a_ketamine_vial_is_refused_in_an_esketamine_session(self) -> None:

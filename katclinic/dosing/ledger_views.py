@@ -100,6 +100,16 @@ def lot_detail(request: StaffRequest, lot_id: int) -> HttpResponse:
     return _lot_page(request, get_lot(request, lot_id))
 
 
+def _entry(lot: StockLot, pk: int | None, field: str, what: str, **kind: str) -> LedgerEntry | None:
+    """The entry of this lot a movement points at, or a refusal naming the field."""
+    if not pk:
+        return None
+    entry = LedgerEntry.objects.filter(pk=pk, lot=lot, **kind).first()
+    if entry is None:
+        raise LedgerRefused(f"{field}: there is no such {what} in this lot's ledger.")
+    return entry
+
+
 @staff_view(Perm.KEEP_LEDGER)
 @require_POST
 def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
@@ -117,20 +127,8 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
                 password=data["witness_password"],
                 recorder=request.user,
             )
-        corrects = (
-            LedgerEntry.objects.filter(pk=data["corrects"], lot=lot).first()
-            if data["corrects"]
-            else None
-        )
-        if data["corrects"] and corrects is None:
-            raise LedgerRefused("corrects: there is no such entry in this lot's ledger.")
-        from_draw = (
-            LedgerEntry.objects.filter(pk=data["from_draw"], lot=lot, kind="draw").first()
-            if data["from_draw"]
-            else None
-        )
-        if data["from_draw"] and from_draw is None:
-            raise LedgerRefused("from_draw: there is no such draw in this lot's ledger.")
+        corrects = _entry(lot, data["corrects"], "corrects", "entry")
+        from_draw = _entry(lot, data["from_draw"], "from_draw", "draw", kind="draw")
         ledger_services.record_movement(
             lot=lot,
             kind=EntryKind(data["kind"]),

@@ -194,3 +194,33 @@ define(
     maximum=Decimal(10),
     group=LEDGER,
 )
+define(
+    key="dosing_future_tolerance_minutes",
+    label="A dose's start time may be ahead of the server clock by at most",
+    kind="int",
+    default=5,
+    unit="minutes",
+    source=(
+        "Not a clinical threshold: room for a device clock a few minutes fast. A dose cannot be "
+        "given in the future, so anything later is refused."
+    ),
+    verified=True,
+    minimum=Decimal(0),
+    maximum=Decimal(30),
+    group=LEDGER,
+)
+define(
+    key="dosing_late_entry_minutes",
+    label="A dose entered later than this after it was given needs a reason",
+    kind="int",
+    default=60,
+    unit="minutes",
+    source=(
+        "Not a clinical threshold: record-keeping policy set by the clinic. A late entry is "
+        "allowed with a reason and is shown as late, with who entered it and when."
+    ),
+    verified=False,
+    minimum=Decimal(5),
+    maximum=Decimal(24 * 60),
+    group=LEDGER,
+)

@@ -193,23 +193,7 @@ def _past_session(
             start + timedelta(minutes=[-20, -18, -15, 0, 10, 125, 126][index]),
             PATH[index - 1].value if index else "",
         )
-    for key, label in (
-        ("consent_current", "Consent current"),
-        ("vitals_within_limits", "Pre-dose vitals within limits"),
-        ("escort_confirmed", "Escort confirmed"),
-    ):
-        GateCheck.objects.create(
-            clinic_id=session.clinic_id,
-            session=session,
-            evaluation=1,
-            key=key,
-            label=label,
-            stop="hard",
-            result="pass",
-            reason="Checked.",
-            evaluated_by=nurse,
-            evaluated_at=start - timedelta(minutes=15),
-        )
+    _gate_passed(session, nurse, start - timedelta(minutes=15))
     rng = world.rng
     _reading(
         world,
@@ -271,6 +255,26 @@ def _rems(world: DemoWorld, sessions: list[DosingSession]) -> None:
             form.save()
 
 
+def _gate_passed(session: DosingSession, nurse: User, at: datetime) -> None:
+    for key, label in (
+        ("consent_current", "Consent current"),
+        ("vitals_within_limits", "Pre-dose vitals within limits"),
+        ("escort_confirmed", "Escort confirmed"),
+    ):
+        GateCheck.objects.create(
+            clinic_id=session.clinic_id,
+            session=session,
+            evaluation=1,
+            key=key,
+            label=label,
+            stop="hard",
+            result="pass",
+            reason="Checked.",
+            evaluated_by=nurse,
+            evaluated_at=at,
+        )
+
+
 def _today(world: DemoWorld, plan: Plan, lot: StockLot) -> None:
     """An esketamine session in monitoring now, so the floor board has a live chair."""
     from katclinic.dosing import monitoring_services as mon
@@ -296,6 +300,7 @@ def _today(world: DemoWorld, plan: Plan, lot: StockLot) -> None:
         heart_rate=76,
         spo2=98,
     )
+    _gate_passed(session, nurse, now - timedelta(minutes=58))
     services.move(session, S.DOSING, by=nurse)
     session.dose_started_at = now - timedelta(minutes=50)
     session.save(update_fields=["dose_started_at"])

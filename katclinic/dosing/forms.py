@@ -120,6 +120,14 @@ class AdministrationForm(forms.Form):
     started_at = _now_field("Started")
     ended_at = forms.DateTimeField(label="Ended", widget=WHEN, required=False)
     rate_mg_per_h = _mg("Infusion rate (mg/h)", required=False)
+    drawn_mg = _mg("Drawn up (mg), when more than the dose", required=False)
+    late_entry_reason = forms.CharField(
+        label="Reason for late entry",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed when the dose was given well before it is recorded.",
+    )
 
     def __init__(self, *args: Any, clinic: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -312,6 +320,7 @@ class MovementForm(forms.Form):
         label="Supplier, clinic or distributor", max_length=200, required=False
     )
     corrects = forms.IntegerField(label="Entry number corrected", required=False)
+    from_draw = forms.IntegerField(label="Draw entry number this waste came from", required=False)
     witness_email = forms.EmailField(required=False)
     witness_password = forms.CharField(widget=forms.PasswordInput, required=False, strip=False)
 
@@ -345,8 +354,17 @@ class ReportForm(forms.Form):
         return data
 
 
-def attach_field_error(form: forms.BaseForm, message: str) -> None:
-    """Show a service refusal that names a field ("field: why") at that field too."""
+def attach_field_error(form: forms.BaseForm, message: str) -> str:
+    """Show a service refusal that names a field ("field: why") at that field too.
+
+    Returns the words for the top of the page, with the field's label in place of its name.
+    """
     field, _, why = message.partition(":")
-    if why and field in form.fields:
-        form.add_error(field, why.strip())
+    if not why or " " in field.strip():
+        return message
+    why = why.strip()
+    if field in form.fields:
+        form.add_error(field, why)
+        label = form.fields[field].label or field.replace("_", " ").capitalize()
+        return f"{label}: {why}"
+    return why[:1].upper() + why[1:]

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Sum
 from django.http import HttpRequest
 
 from katclinic.accounts.models import User
@@ -32,7 +33,20 @@ MOVEMENTS = (K.WASTE, K.TRANSFER_OUT, K.TRANSFER_IN, K.RETURN, K.CORRECTION)
 
 
 class LedgerRefused(ValueError):
-    """An entry the ledger will not take, in words staff can act on."""
+    """An entry the ledger will not take, in words staff can act on ("field: why")."""
+
+
+# The form field each refusal of the pure ledger is about; any other is about the quantity.
+REFUSED_FIELD: dict[type[Exception], str] = {
+    ledger.WitnessRequired: "witness_email",
+    ledger.ReasonRequired: "reason",
+}
+
+
+def refusal_reason(exc: LedgerRefused) -> str:
+    """The words of a refusal without the field it names, for a caller with its own field."""
+    field, _, why = str(exc).partition(": ")
+    return why if why and " " not in field else str(exc)
 
 
 def balance(lot: StockLot) -> Decimal:
@@ -51,17 +65,17 @@ def _append(
 ) -> LedgerEntry:
     """Lock the lot, apply the pure rules, and store the entry with its balance."""
     lot = StockLot.objects.select_for_update().get(pk=lot.pk)
-    entry = ledger.LedgerEntry(
-        kind=kind,
-        quantity_mg=quantity,
-        recorded_by=str(by.pk),
-        witness=str(witness.pk) if witness else None,
-        reason=fields.get("reason", ""),
-    )
     try:
+        entry = ledger.LedgerEntry(
+            kind=kind,
+            quantity_mg=quantity,
+            recorded_by=str(by.pk),
+            witness=str(witness.pk) if witness else None,
+            reason=fields.get("reason", ""),
+        )
         after = ledger.apply_entry(balance(lot), entry)
-    except ledger.LedgerError as exc:
-        raise LedgerRefused(str(exc)) from None
+    except (ledger.LedgerError, ValueError) as exc:
+        raise LedgerRefused(f"{REFUSED_FIELD.get(type(exc), 'quantity_mg')}: {exc}") from None
     return LedgerEntry.objects.create(
         clinic_id=lot.clinic_id,
         lot=lot,
@@ -123,34 +137,44 @@ def receive_stock(
 
 
 def take_for_administration(
-    *, administration: Administration, by: User, at: datetime | None = None
+    *,
+    administration: Administration,
+    by: User,
+    at: datetime | None = None,
+    drawn_mg: Decimal | None = None,
 ) -> list[LedgerEntry]:
     """Inside record_administration's transaction: a draw for solutions, then the administration.
 
-    ``at`` back-dates the entries (the demo's history); by default they are stamped now.
+    ``drawn_mg`` is what went into the syringe when it was more than the dose; the rest is
+    wasted later against the same draw. ``at`` back-dates the entries (the demo's history).
     """
-    lot = administration.stock_lot
+    lot, dose = administration.stock_lot, administration.dose_mg
     if lot is None:
-        raise LedgerRefused("A controlled dose must come from a stock lot.")
-    entries = []
+        raise LedgerRefused("lot: a controlled dose must come from a stock lot.")
+    if drawn_mg is not None and (lot.concentration_mg_per_ml is None or drawn_mg < dose):
+        raise LedgerRefused("drawn_mg: give what was drawn up, at least the dose, for a solution.")
     when: dict[str, Any] = {"at": at} if at is not None else {}
+    draw = None
     if lot.concentration_mg_per_ml is not None:
-        entries.append(
-            _append(
-                lot, K.DRAW, administration.dose_mg, by=by, administration=administration, **when
-            )
-        )
-    entries.append(
-        _append(
-            lot,
-            K.ADMINISTRATION,
-            administration.dose_mg,
-            by=by,
-            administration=administration,
-            **when,
-        )
+        draw = _append(lot, K.DRAW, drawn_mg or dose, by=by, administration=administration, **when)
+    given = _append(
+        lot, K.ADMINISTRATION, dose, by=by, administration=administration, from_draw=draw, **when
     )
-    return entries
+    return [e for e in (draw, given) if e is not None]
+
+
+def unaccounted_mg(draw: LedgerEntry) -> Decimal:
+    """What of a draw is neither given nor wasted yet: anything left is a discrepancy."""
+    used = draw.accounted_by.aggregate(total=Sum("quantity_mg"))["total"] or Decimal("0")
+    return draw.quantity_mg - used
+
+
+def _check_from_draw(lot: StockLot, kind: EntryKind, draw: LedgerEntry, mg: Decimal) -> None:
+    if kind is not K.WASTE or draw.kind != K.DRAW or draw.lot_id != lot.pk:
+        raise LedgerRefused("from_draw: waste is linked to a draw from this lot.")
+    left = unaccounted_mg(draw)
+    if mg > left:
+        raise LedgerRefused(f"quantity_mg: only {left} mg of that draw is left to waste.")
 
 
 def confirm_witness(*, clinic: Clinic, email: str, password: str, recorder: User) -> User:
@@ -183,15 +207,19 @@ def record_movement(
     reason: str = "",
     counterparty: str = "",
     corrects: LedgerEntry | None = None,
+    from_draw: LedgerEntry | None = None,
     request: HttpRequest | None = None,
 ) -> LedgerEntry:
-    """Waste (witnessed), transfer out or in, return to supplier, or a witnessed correction."""
+    """Waste (witnessed, linked to its draw), transfer out or in, return, or a correction."""
     if kind not in MOVEMENTS:
         raise LedgerRefused(f"kind: {kind} is not recorded here.")
     if kind in (K.TRANSFER_OUT, K.TRANSFER_IN, K.RETURN) and not counterparty.strip():
         raise LedgerRefused("counterparty: say where the stock went or came from.")
     if corrects is not None and corrects.lot_id != lot.pk:
         raise LedgerRefused("corrects: that entry belongs to another lot.")
+    if from_draw is not None:
+        StockLot.objects.select_for_update().get(pk=lot.pk)
+        _check_from_draw(lot, kind, from_draw, quantity_mg)
     entry = _append(
         lot,
         kind,
@@ -201,8 +229,9 @@ def record_movement(
         reason=reason.strip(),
         counterparty=counterparty.strip(),
         corrects=corrects,
+        from_draw=from_draw,
     )
-    _audit(request, by, entry, witness=witness.pk if witness else None)
+    _audit(request, by, entry, witness=witness.pk if witness else None, draw=entry.from_draw_id)
     return entry
 
 
@@ -267,6 +296,38 @@ def inventory_report(*, clinic: Clinic, start: datetime, end: datetime) -> list[
             )
         reports[entry.lot_id] = report
     return list(reports.values())
+
+
+@dataclass(frozen=True)
+class DrawAccount:
+    """One draw with the doses given and the waste recorded from it; the rest is unaccounted."""
+
+    draw: LedgerEntry
+    given: list[LedgerEntry]
+    wasted: list[LedgerEntry]
+
+    @property
+    def unaccounted_mg(self) -> Decimal:
+        used = sum((e.quantity_mg for e in self.given + self.wasted), Decimal("0"))
+        return self.draw.quantity_mg - used
+
+
+def draw_accounts(*, clinic: Clinic, start: datetime, end: datetime) -> list[DrawAccount]:
+    """Every draw in [start, end) with what became of it, for the inventory report."""
+    draws = (
+        LedgerEntry.objects.filter(clinic=clinic, kind=K.DRAW, at__gte=start, at__lt=end)
+        .select_related("lot", "administration__session__patient")
+        .prefetch_related("accounted_by__witness")
+        .order_by("at", "pk")
+    )
+    return [
+        DrawAccount(
+            draw=draw,
+            given=[e for e in draw.accounted_by.all() if e.kind == K.ADMINISTRATION],
+            wasted=[e for e in draw.accounted_by.all() if e.kind == K.WASTE],
+        )
+        for draw in draws
+    ]
 
 
 def lots_with_balance(clinic: Clinic) -> Iterable[tuple[StockLot, Decimal]]:

@@ -100,6 +100,16 @@ def lot_detail(request: StaffRequest, lot_id: int) -> HttpResponse:
     return _lot_page(request, get_lot(request, lot_id))
 
 
+def _entry(lot: StockLot, pk: int | None, field: str, what: str, **kind: str) -> LedgerEntry | None:
+    """The entry of this lot a movement points at, or a refusal naming the field."""
+    if not pk:
+        return None
+    entry = LedgerEntry.objects.filter(pk=pk, lot=lot, **kind).first()
+    if entry is None:
+        raise LedgerRefused(f"{field}: there is no such {what} in this lot's ledger.")
+    return entry
+
+
 @staff_view(Perm.KEEP_LEDGER)
 @require_POST
 def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
@@ -117,13 +127,8 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
                 password=data["witness_password"],
                 recorder=request.user,
             )
-        corrects = (
-            LedgerEntry.objects.filter(pk=data["corrects"], lot=lot).first()
-            if data["corrects"]
-            else None
-        )
-        if data["corrects"] and corrects is None:
-            raise LedgerRefused("corrects: there is no such entry in this lot's ledger.")
+        corrects = _entry(lot, data["corrects"], "corrects", "entry")
+        from_draw = _entry(lot, data["from_draw"], "from_draw", "draw", kind="draw")
         ledger_services.record_movement(
             lot=lot,
             kind=EntryKind(data["kind"]),
@@ -133,11 +138,12 @@ def movement(request: StaffRequest, lot_id: int) -> HttpResponse:
             reason=data["reason"],
             counterparty=data["counterparty"],
             corrects=corrects,
+            from_draw=from_draw,
             request=request,
         )
     except LedgerRefused as exc:
-        attach_field_error(form, str(exc))
-        return _lot_page(request, lot, status=400, movement=form, error=str(exc))
+        error = attach_field_error(form, str(exc))
+        return _lot_page(request, lot, status=400, movement=form, error=error)
     return redirect("dosing:lot", lot.pk)
 
 
@@ -148,9 +154,13 @@ def count(request: StaffRequest, lot_id: int) -> HttpResponse:
     form = CountForm(request.POST)
     if not form.is_valid():
         return _lot_page(request, lot, status=400, count=form)
-    ledger_services.record_count(
-        lot=lot, counted_mg=form.cleaned_data["counted_mg"], by=request.user, request=request
-    )
+    try:
+        ledger_services.record_count(
+            lot=lot, counted_mg=form.cleaned_data["counted_mg"], by=request.user, request=request
+        )
+    except LedgerRefused as exc:
+        error = attach_field_error(form, str(exc).replace("quantity_mg:", "counted_mg:", 1))
+        return _lot_page(request, lot, status=400, count=form, error=error)
     return redirect("dosing:lot", lot.pk)
 
 
@@ -176,6 +186,7 @@ def report(request: StaffRequest) -> HttpResponse:
         "dosing/report.html",
         {
             "lots": lots,
+            "draws": ledger_services.draw_accounts(clinic=request.clinic, start=start, end=end),
             "start": form.cleaned_data["start"],
             "end": form.cleaned_data["end"],
             "printed": timezone.now(),

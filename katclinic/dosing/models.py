@@ -238,6 +238,8 @@ class Administration(models.Model):
     rate_mg_per_h = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     given_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+    # Why a dose entered well after it was given was not recorded at the time; empty otherwise.
+    late_entry_reason = models.TextField(blank=True)
 
     class Meta:
         ordering: ClassVar = ["started_at", "pk"]
@@ -511,6 +513,14 @@ class LedgerEntry(models.Model):
         max_length=200, blank=True, help_text="Supplier, receiving clinic or reverse distributor"
     )
     reason = models.TextField(blank=True)
+    from_draw = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounted_by",
+        help_text="The draw this dose or waste came out of",
+    )
     corrects = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
     )

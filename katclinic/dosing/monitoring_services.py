@@ -242,6 +242,12 @@ def _evaluate(
 ) -> monitoring.DischargeResult:
     if session.dose_started_at is None:
         raise DosingError("No dose was given; there is nothing to discharge from.")
+    if now < session.dose_started_at:
+        start = timezone.localtime(session.dose_started_at)
+        raise DosingError(
+            f"The first dose is recorded as starting at {start:%H:%M}; "
+            "readiness can be assessed once it has begun."
+        )
     latest = session.checkpoints.exclude(label="pre-dose").order_by("-taken_at", "-pk")
     moaas = latest.filter(moaas__isnull=False).values_list("moaas", flat=True).first()
     last_vitals = latest.filter(systolic__isnull=False).first()

@@ -20,7 +20,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import all_settings
+from katclinic.clinics.registry import all_settings, get_setting
 from katclinic.dosing import gate, integrations, ledger_services
 from katclinic.dosing.models import (
     Administration,
@@ -498,6 +498,44 @@ def _check_lot(session: DosingSession, lot: StockLot, started_at: datetime) -> N
         )
 
 
+def _check_product(protocol: Protocol, lot: StockLot) -> None:
+    """The lot must be the form of product the protocol gives: nasal devices or a solution."""
+    product = protocol.product
+    if product.device_mg is not None and lot.concentration_mg_per_ml is not None:
+        raise DosingError(
+            f"lot: {lot} is a solution; this session gives {product.name}, a nasal device."
+        )
+    if product.device_mg is None and lot.concentration_mg_per_ml is None:
+        raise DosingError(f"lot: {lot} is a device product; this session gives {product.name}.")
+
+
+def _check_times(session: DosingSession, started_at: datetime, late_reason: str) -> None:
+    """Not in the future beyond clock skew, not before the pre-dose checks, late entry explained."""
+    now = timezone.now()
+    ahead = timedelta(minutes=get_setting(session.clinic, "dosing_future_tolerance_minutes"))
+    if started_at > now + ahead:
+        raise DosingError("started_at: this time is in the future.")
+    first_check = session.gate_checks.order_by("evaluated_at").first()
+    # Forms give times to the minute, so the checks count from the start of their minute.
+    if first_check is None or started_at < first_check.evaluated_at.replace(
+        second=0, microsecond=0
+    ):
+        raise DosingError("started_at: this time is before the pre-dose checks were recorded.")
+    window = timedelta(minutes=get_setting(session.clinic, "dosing_late_entry_minutes"))
+    if started_at < now - window and not late_reason.strip():
+        raise DosingError(
+            "late_entry_reason: this dose is entered late; say why it was not recorded at the time."
+        )
+
+
+def _take(given: Administration, by: User, drawn_mg: Decimal | None) -> None:
+    try:
+        ledger_services.take_for_administration(administration=given, by=by, drawn_mg=drawn_mg)
+    except ledger_services.LedgerRefused as exc:
+        field = "drawn_mg" if str(exc).startswith("drawn_mg") else "dose_mg"
+        raise DosingError(f"{field}: {ledger_services.refusal_reason(exc)}") from None
+
+
 @transaction.atomic
 def record_administration(
     *,
@@ -507,6 +545,8 @@ def record_administration(
     started_at: datetime,
     ended_at: datetime | None = None,
     rate_mg_per_h: Decimal | None = None,
+    late_entry_reason: str = "",
+    drawn_mg: Decimal | None = None,
     by: User,
     request: HttpRequest | None = None,
 ) -> Administration:
@@ -515,7 +555,9 @@ def record_administration(
     if session.state != S.DOSING:
         raise DosingError(f"Doses are recorded while dosing; this session is {session.state}.")
     protocol = protocol_of(session)
+    _check_times(session, started_at, late_entry_reason)
     _check_lot(session, lot, started_at)
+    _check_product(protocol, lot)
     _check_plan(session, protocol, dose_mg)
     _check_interval(session, protocol, started_at)
     device = _check_devices(session, protocol, dose_mg, started_at)
@@ -540,9 +582,10 @@ def record_administration(
         started_at=started_at,
         ended_at=ended_at,
         rate_mg_per_h=rate_mg_per_h,
+        late_entry_reason=late_entry_reason.strip(),
         given_by=by,
     )
-    ledger_services.take_for_administration(administration=given, by=by)
+    _take(given, by, drawn_mg)
     if session.dose_started_at is None or started_at < session.dose_started_at:
         session.dose_started_at = started_at
         session.save(update_fields=["dose_started_at"])

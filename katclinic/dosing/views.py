@@ -190,8 +190,8 @@ def _act(
     try:
         call(form.cleaned_data)
     except DosingError as exc:
-        f.attach_field_error(form, str(exc))
-        return _page(request, session, status=400, bound={name: form}, error=str(exc))
+        error = f.attach_field_error(form, str(exc))
+        return _page(request, session, status=400, bound={name: form}, error=error)
     return redirect("dosing:session", session.pk)
 
 

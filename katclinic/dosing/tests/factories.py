@@ -173,10 +173,19 @@ def pre_dose(sess: DosingSession, by: User, **changes: Any) -> list[Any]:
 
 
 def ready_to_dose(
-    patient: Patient, prescriber: User, nurse: User, key: str = "esketamine_trd", **plan: Any
+    patient: Patient,
+    prescriber: User,
+    nurse: User,
+    key: str = "esketamine_trd",
+    *,
+    checked_ago: timedelta | None = None,
+    **plan: Any,
 ) -> DosingSession:
+    """A session in dosing; ``checked_ago`` dates its pre-dose checks back, for doses given then."""
     consent(patient, nurse)
     sess = session(patient, signed_plan(patient, prescriber, key, **plan), nurse)
     services.transition(session=sess, to=services.S.CHECKED_IN, by=nurse)
     pre_dose(sess, nurse)
+    if checked_ago is not None:
+        sess.gate_checks.update(evaluated_at=timezone.now() - checked_ago)
     return services.start_dosing(session=sess, by=nurse)

@@ -110,13 +110,14 @@ class GateTest(ClinicTestCase):
         self.assert_hard(sess, self.gate_after(sess)["plan_signed"])
 
     def test_a_dose_inside_the_minimum_interval_is_a_hard_stop(self) -> None:
-        earlier = f.ready_to_dose(self.pat, self.paula, self.nick)
+        earlier = f.ready_to_dose(self.pat, self.paula, self.nick, checked_ago=timedelta(hours=21))
         lot = f.stock(self.clinic, self.nick)
         services.record_administration(
             session=earlier,
             lot=lot,
             dose_mg=Decimal("28"),
             started_at=timezone.now() - timedelta(hours=20),
+            late_entry_reason="Entered from the paper record after a power cut.",
             by=self.nick,
         )
         sess = self.checked_in()

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core import mail
 from django.db import DatabaseError, IntegrityError, transaction
@@ -161,3 +162,27 @@ class LedgerTest(ClinicTestCase):
         )
         self.assertEqual(response.status_code, 403)
         self.assertEqual(StockLot.objects.count(), 1)
+
+
+class LedgerRefusalTest(ClinicTestCase):
+    """Movements the ledger refuses answer 400 at their field and store nothing."""
+
+    def setUp(self) -> None:
+        self.lot = f.stock(self.clinic, self.nick, mg="28")
+        self.login(self.nick)
+
+    def post(self, **values: str) -> Any:
+        data = {"witness_email": "paula@example.org", "witness_password": PASSWORD} | values
+        return self.client.post(reverse("dosing:lot_movement", args=[self.lot.pk]), data)
+
+    def test_wasting_more_than_the_lot_holds_is_refused_at_the_quantity(self) -> None:
+        response = self.post(kind="waste", quantity_mg="30", reason="Dropped")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("quantity_mg", response.context["movement_form"].errors)
+        self.assertEqual((self.lot.entries.count(), ledger_services.balance(self.lot)), (1, 28))
+
+    def test_a_correction_of_zero_is_refused_at_the_quantity_not_a_server_error(self) -> None:
+        response = self.post(kind="correction", quantity_mg="0", reason="Recount")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("quantity_mg", response.context["movement_form"].errors)
+        self.assertEqual(self.lot.entries.count(), 1)

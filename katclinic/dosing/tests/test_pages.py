@@ -22,7 +22,7 @@ CLINIC_ZONE = ZoneInfo("America/New_York")
 class PagesTest(ClinicTestCase):
     def dosing_session(self) -> DosingSession:
         self.lot = f.stock(self.clinic, self.nick)
-        sess = f.ready_to_dose(self.pat, self.paula, self.nick)
+        sess = f.ready_to_dose(self.pat, self.paula, self.nick, checked_ago=timedelta(minutes=55))
         services.record_administration(
             session=sess,
             lot=self.lot,

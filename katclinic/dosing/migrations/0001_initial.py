@@ -8,384 +8,1099 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinics', '0001_initial'),
-        ('patients', '0001_initial'),
-        ('protocols', '0002_frozen_rows'),
+        ("clinics", "0001_initial"),
+        ("patients", "0001_initial"),
+        ("protocols", "0002_frozen_rows"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DosingSession',
+            name="DosingSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('appointment_ref', models.BigIntegerField(blank=True, null=True)),
-                ('chair', models.CharField(max_length=40)),
-                ('route', models.CharField(max_length=20)),
-                ('scheduled_for', models.DateTimeField()),
-                ('state', models.CharField(choices=[('scheduled', 'Scheduled'), ('checked_in', 'Checked in'), ('pre_dose_checks', 'Pre dose checks'), ('dosing', 'Dosing'), ('monitoring', 'Monitoring'), ('ready_for_discharge', 'Ready for discharge'), ('discharged', 'Discharged'), ('stopped_early', 'Stopped early')], default=katclinic.dosing.statemachine.SessionState['SCHEDULED'], max_length=24)),
-                ('last_food_at', models.DateTimeField(blank=True, null=True)),
-                ('last_liquid_at', models.DateTimeField(blank=True, null=True)),
-                ('escort_confirmed', models.BooleanField(default=False)),
-                ('no_driving_agreed', models.BooleanField(default=False)),
-                ('pregnancy_status', models.CharField(choices=[('not_pregnant', 'Not pregnant (confirmed)'), ('pregnant', 'Pregnant'), ('unknown', 'Not known'), ('not_applicable', 'Does not apply')], default='unknown', max_length=16)),
-                ('questionnaires_confirmed', models.BooleanField(default=False, help_text='Staff confirm questionnaires done on paper or in the clinic')),
-                ('meds_reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('dose_started_at', models.DateTimeField(blank=True, null=True)),
-                ('clinically_ready_at', models.DateTimeField(blank=True, help_text='When every criterion but the minimum time was first met', null=True)),
-                ('discharged_at', models.DateTimeField(blank=True, null=True)),
-                ('stop_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('meds_reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dosing_sessions', to='patients.patient')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dosing_sessions', to='protocols.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("appointment_ref", models.BigIntegerField(blank=True, null=True)),
+                ("chair", models.CharField(max_length=40)),
+                ("route", models.CharField(max_length=20)),
+                ("scheduled_for", models.DateTimeField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("checked_in", "Checked in"),
+                            ("pre_dose_checks", "Pre dose checks"),
+                            ("dosing", "Dosing"),
+                            ("monitoring", "Monitoring"),
+                            ("ready_for_discharge", "Ready for discharge"),
+                            ("discharged", "Discharged"),
+                            ("stopped_early", "Stopped early"),
+                        ],
+                        default=katclinic.dosing.statemachine.SessionState["SCHEDULED"],
+                        max_length=24,
+                    ),
+                ),
+                ("last_food_at", models.DateTimeField(blank=True, null=True)),
+                ("last_liquid_at", models.DateTimeField(blank=True, null=True)),
+                ("escort_confirmed", models.BooleanField(default=False)),
+                ("no_driving_agreed", models.BooleanField(default=False)),
+                (
+                    "pregnancy_status",
+                    models.CharField(
+                        choices=[
+                            ("not_pregnant", "Not pregnant (confirmed)"),
+                            ("pregnant", "Pregnant"),
+                            ("unknown", "Not known"),
+                            ("not_applicable", "Does not apply"),
+                        ],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "questionnaires_confirmed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Staff confirm questionnaires done on paper or in the clinic",
+                    ),
+                ),
+                ("meds_reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("dose_started_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "clinically_ready_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When every criterion but the minimum time was first met",
+                        null=True,
+                    ),
+                ),
+                ("discharged_at", models.DateTimeField(blank=True, null=True)),
+                ("stop_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "meds_reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dosing_sessions",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dosing_sessions",
+                        to="protocols.plan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-scheduled_for', '-pk'],
+                "ordering": ["-scheduled_for", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='DischargeAssessment',
+            name="DischargeAssessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dissociation_resolved', models.BooleanField()),
-                ('respiratory_depression_resolved', models.BooleanField()),
-                ('vitals_acceptable', models.BooleanField()),
-                ('escort_present', models.BooleanField()),
-                ('allowed', models.BooleanField()),
-                ('unmet', models.JSONField(default=list)),
-                ('assessed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('assessed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='discharge_assessments', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("dissociation_resolved", models.BooleanField()),
+                ("respiratory_depression_resolved", models.BooleanField()),
+                ("vitals_acceptable", models.BooleanField()),
+                ("escort_present", models.BooleanField()),
+                ("allowed", models.BooleanField()),
+                ("unmet", models.JSONField(default=list)),
+                ("assessed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "assessed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="discharge_assessments",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['assessed_at', 'pk'],
+                "ordering": ["assessed_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=100)),
-                ('taken_at', models.DateTimeField()),
-                ('systolic', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('diastolic', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('heart_rate', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('spo2', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('respiratory_rate', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('moaas', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='MOAA/S')),
-                ('cadss6', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='CADSS-6')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checkpoints', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=100)),
+                ("taken_at", models.DateTimeField()),
+                ("systolic", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("diastolic", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("heart_rate", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("spo2", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("respiratory_rate", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "moaas",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="MOAA/S"),
+                ),
+                (
+                    "cadss6",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="CADSS-6"),
+                ),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checkpoints",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['taken_at', 'pk'],
+                "ordering": ["taken_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Administration',
+            name="Administration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_adjunct', models.BooleanField(default=False)),
-                ('product', models.CharField(max_length=200)),
-                ('concentration_mg_per_ml', models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True)),
-                ('lot_number', models.CharField(max_length=60)),
-                ('expiry', models.DateField()),
-                ('dose_mg', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('dose_mg_per_kg', models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True)),
-                ('route', models.CharField(max_length=20)),
-                ('device_number', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('started_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('rate_mg_per_h', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('given_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='administrations', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_adjunct", models.BooleanField(default=False)),
+                ("product", models.CharField(max_length=200)),
+                (
+                    "concentration_mg_per_ml",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True),
+                ),
+                ("lot_number", models.CharField(max_length=60)),
+                ("expiry", models.DateField()),
+                ("dose_mg", models.DecimalField(decimal_places=2, max_digits=7)),
+                (
+                    "dose_mg_per_kg",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=6, null=True),
+                ),
+                ("route", models.CharField(max_length=20)),
+                ("device_number", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rate_mg_per_h",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True),
+                ),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "given_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="administrations",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['started_at', 'pk'],
+                "ordering": ["started_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='GateCheck',
+            name="GateCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('evaluation', models.PositiveIntegerField()),
-                ('key', models.CharField(max_length=40)),
-                ('label', models.CharField(max_length=100)),
-                ('stop', models.CharField(choices=[('hard', 'Hard stop'), ('soft', 'Soft stop')], max_length=4)),
-                ('result', models.CharField(choices=[('pass', 'Pass'), ('fail', 'Fail'), ('not_applicable', 'Not applicable')], max_length=16)),
-                ('reason', models.TextField()),
-                ('evaluated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('overridden_at', models.DateTimeField(blank=True, null=True)),
-                ('override_reason', models.TextField(blank=True)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('evaluated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('overridden_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='gate_checks', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("evaluation", models.PositiveIntegerField()),
+                ("key", models.CharField(max_length=40)),
+                ("label", models.CharField(max_length=100)),
+                (
+                    "stop",
+                    models.CharField(
+                        choices=[("hard", "Hard stop"), ("soft", "Soft stop")], max_length=4
+                    ),
+                ),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[
+                            ("pass", "Pass"),
+                            ("fail", "Fail"),
+                            ("not_applicable", "Not applicable"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("evaluated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("overridden_at", models.DateTimeField(blank=True, null=True)),
+                ("override_reason", models.TextField(blank=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "evaluated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "overridden_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="gate_checks",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['evaluation', 'pk'],
+                "ordering": ["evaluation", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='InSessionAlert',
+            name="InSessionAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('measure', models.CharField(max_length=20)),
-                ('value', models.IntegerField()),
-                ('limit', models.IntegerField()),
-                ('level', models.CharField(choices=[('recheck', 'Recheck'), ('notify_prescriber', 'Notify prescriber'), ('stop', 'Stop dosing')], max_length=20)),
-                ('action', models.TextField()),
-                ('source', models.TextField()),
-                ('raised_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('recheck_due_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledgement', models.TextField(blank=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='dosing.checkpoint')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("measure", models.CharField(max_length=20)),
+                ("value", models.IntegerField()),
+                ("limit", models.IntegerField()),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("recheck", "Recheck"),
+                            ("notify_prescriber", "Notify prescriber"),
+                            ("stop", "Stop dosing"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("action", models.TextField()),
+                ("source", models.TextField()),
+                ("raised_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("recheck_due_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledgement", models.TextField(blank=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="dosing.checkpoint",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['raised_at', 'pk'],
+                "ordering": ["raised_at", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='checkpoint',
-            name='recheck_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='rechecks', to='dosing.insessionalert'),
+            model_name="checkpoint",
+            name="recheck_of",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="rechecks",
+                to="dosing.insessionalert",
+            ),
         ),
         migrations.CreateModel(
-            name='RemsEnrollment',
+            name="RemsEnrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('enrolled_on', models.DateField()),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('patient', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='rems_enrollment', to='patients.patient')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("enrolled_on", models.DateField()),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rems_enrollment",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RemsForm',
+            name="RemsForm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('data', models.JSONField(default=dict)),
-                ('due_on', models.DateField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='rems_form', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("data", models.JSONField(default=dict)),
+                ("due_on", models.DateField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rems_form",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_on', 'pk'],
+                "ordering": ["due_on", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='SessionEvent',
+            name="SessionEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_state', models.CharField(blank=True, max_length=24)),
-                ('to_state', models.CharField(max_length=24)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reason', models.TextField(blank=True)),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_state", models.CharField(blank=True, max_length=24)),
+                ("to_state", models.CharField(max_length=24)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='SideEffect',
+            name="SideEffect",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('nausea', 'Nausea'), ('vomiting', 'Vomiting'), ('dizziness', 'Dizziness'), ('headache', 'Headache'), ('sedation', 'Sedation'), ('dissociation', 'Dissociation'), ('anxiety', 'Anxiety'), ('bp_rise', 'Blood pressure rise'), ('other', 'Other')], max_length=20)),
-                ('other', models.CharField(blank=True, max_length=200)),
-                ('severity', models.CharField(choices=[('mild', 'Mild'), ('moderate', 'Moderate'), ('severe', 'Severe')], max_length=10)),
-                ('action', models.TextField(blank=True)),
-                ('serious', models.BooleanField(default=False)),
-                ('what_was_done', models.TextField(blank=True)),
-                ('follow_up', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='side_effects', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("nausea", "Nausea"),
+                            ("vomiting", "Vomiting"),
+                            ("dizziness", "Dizziness"),
+                            ("headache", "Headache"),
+                            ("sedation", "Sedation"),
+                            ("dissociation", "Dissociation"),
+                            ("anxiety", "Anxiety"),
+                            ("bp_rise", "Blood pressure rise"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("other", models.CharField(blank=True, max_length=200)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")],
+                        max_length=10,
+                    ),
+                ),
+                ("action", models.TextField(blank=True)),
+                ("serious", models.BooleanField(default=False)),
+                ("what_was_done", models.TextField(blank=True)),
+                ("follow_up", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="side_effects",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StockLot',
+            name="StockLot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('product', models.CharField(max_length=200)),
-                ('lot_number', models.CharField(max_length=60)),
-                ('expiry', models.DateField()),
-                ('concentration_mg_per_ml', models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("product", models.CharField(max_length=200)),
+                ("lot_number", models.CharField(max_length=60)),
+                ("expiry", models.DateField()),
+                (
+                    "concentration_mg_per_ml",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product', 'expiry', 'lot_number'],
+                "ordering": ["product", "expiry", "lot_number"],
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('receipt', 'Receipt'), ('draw', 'Draw'), ('administration', 'Administration'), ('waste', 'Waste'), ('transfer_out', 'Transfer out'), ('transfer_in', 'Transfer in'), ('return', 'Return'), ('count', 'Count'), ('correction', 'Correction')], max_length=16)),
-                ('quantity_mg', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('balance_after_mg', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('discrepancy_mg', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('counterparty', models.CharField(blank=True, help_text='Supplier, receiving clinic or reverse distributor', max_length=200)),
-                ('reason', models.TextField(blank=True)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('administration', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger', to='dosing.administration')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('corrects', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='dosing.ledgerentry')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('witness', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='dosing.stocklot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("receipt", "Receipt"),
+                            ("draw", "Draw"),
+                            ("administration", "Administration"),
+                            ("waste", "Waste"),
+                            ("transfer_out", "Transfer out"),
+                            ("transfer_in", "Transfer in"),
+                            ("return", "Return"),
+                            ("count", "Count"),
+                            ("correction", "Correction"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("quantity_mg", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("balance_after_mg", models.DecimalField(decimal_places=2, max_digits=10)),
+                (
+                    "discrepancy_mg",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
+                (
+                    "counterparty",
+                    models.CharField(
+                        blank=True,
+                        help_text="Supplier, receiving clinic or reverse distributor",
+                        max_length=200,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger",
+                        to="dosing.administration",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "corrects",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="corrections",
+                        to="dosing.ledgerentry",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "witness",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="dosing.stocklot",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='administration',
-            name='stock_lot',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='administrations', to='dosing.stocklot'),
+            model_name="administration",
+            name="stock_lot",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="administrations",
+                to="dosing.stocklot",
+            ),
         ),
         migrations.CreateModel(
-            name='SupportNote',
+            name="SupportNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('preparation', 'Preparation'), ('session', 'During the session'), ('integration', 'Integration')], max_length=12)),
-                ('intention', models.TextField(blank=True)),
-                ('concerns', models.TextField(blank=True)),
-                ('agreed_support', models.TextField(blank=True)),
-                ('supportive_touch_consent', models.BooleanField(blank=True, null=True)),
-                ('observations', models.TextField(blank=True)),
-                ('guidance', models.TextField(blank=True)),
-                ('integration', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('content_hash', models.CharField(blank=True, max_length=64)),
-                ('addendum_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='addenda', to='dosing.supportnote')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='support_notes', to='patients.patient')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='support_notes', to='dosing.dosingsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("preparation", "Preparation"),
+                            ("session", "During the session"),
+                            ("integration", "Integration"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("intention", models.TextField(blank=True)),
+                ("concerns", models.TextField(blank=True)),
+                ("agreed_support", models.TextField(blank=True)),
+                ("supportive_touch_consent", models.BooleanField(blank=True, null=True)),
+                ("observations", models.TextField(blank=True)),
+                ("guidance", models.TextField(blank=True)),
+                ("integration", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("content_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "addendum_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addenda",
+                        to="dosing.supportnote",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="support_notes",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="support_notes",
+                        to="dosing.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='dosingsession',
-            index=models.Index(fields=['clinic', 'state'], name='dosing_dosi_clinic__2e8eba_idx'),
+            model_name="dosingsession",
+            index=models.Index(fields=["clinic", "state"], name="dosing_dosi_clinic__2e8eba_idx"),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['scheduled', 'checked_in', 'pre_dose_checks', 'dosing', 'monitoring', 'ready_for_discharge', 'discharged', 'stopped_early'])), name='session_state_valid'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "state__in",
+                        [
+                            "scheduled",
+                            "checked_in",
+                            "pre_dose_checks",
+                            "dosing",
+                            "monitoring",
+                            "ready_for_discharge",
+                            "discharged",
+                            "stopped_early",
+                        ],
+                    )
+                ),
+                name="session_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'stopped_early'), _negated=True), models.Q(('stop_reason', ''), _negated=True), _connector='OR'), name='session_stop_needs_reason'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "stopped_early"), _negated=True),
+                    models.Q(("stop_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="session_stop_needs_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'discharged'), _negated=True), ('discharged_at__isnull', False), _connector='OR'), name='session_discharge_has_time'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "discharged"), _negated=True),
+                    ("discharged_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="session_discharge_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(('pregnancy_status__in', ['not_pregnant', 'pregnant', 'unknown', 'not_applicable'])), name='session_pregnancy_valid'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "pregnancy_status__in",
+                        ["not_pregnant", "pregnant", "unknown", "not_applicable"],
+                    )
+                ),
+                name="session_pregnancy_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gatecheck',
-            constraint=models.UniqueConstraint(fields=('session', 'evaluation', 'key'), name='gate_check_once'),
+            model_name="gatecheck",
+            constraint=models.UniqueConstraint(
+                fields=("session", "evaluation", "key"), name="gate_check_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gatecheck',
-            constraint=models.CheckConstraint(condition=models.Q(('overridden_by__isnull', True), models.Q(('stop', 'soft'), ('result', 'fail'), models.Q(('override_reason', ''), _negated=True)), _connector='OR'), name='gate_override_only_soft_fail_with_reason'),
+            model_name="gatecheck",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("overridden_by__isnull", True),
+                    models.Q(
+                        ("stop", "soft"),
+                        ("result", "fail"),
+                        models.Q(("override_reason", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="gate_override_only_soft_fail_with_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='insessionalert',
-            constraint=models.CheckConstraint(condition=models.Q(('acknowledged_by__isnull', True), models.Q(('acknowledgement', ''), _negated=True), _connector='OR'), name='alert_ack_needs_note'),
+            model_name="insessionalert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("acknowledged_by__isnull", True),
+                    models.Q(("acknowledgement", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="alert_ack_needs_note",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('moaas__isnull', True), ('moaas__lte', 5), _connector='OR'), name='checkpoint_moaas_range'),
+            model_name="checkpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("moaas__isnull", True), ("moaas__lte", 5), _connector="OR"),
+                name="checkpoint_moaas_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('cadss6__isnull', True), ('cadss6__lte', 24), _connector='OR'), name='checkpoint_cadss6_range'),
+            model_name="checkpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cadss6__isnull", True), ("cadss6__lte", 24), _connector="OR"),
+                name="checkpoint_cadss6_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('spo2__isnull', True), ('spo2__lte', 100), _connector='OR'), name='checkpoint_spo2_range'),
+            model_name="checkpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("spo2__isnull", True), ("spo2__lte", 100), _connector="OR"),
+                name="checkpoint_spo2_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('systolic__isnull', True), ('diastolic__isnull', True), ('systolic__gt', models.F('diastolic')), _connector='OR'), name='checkpoint_bp_order'),
+            model_name="checkpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("systolic__isnull", True),
+                    ("diastolic__isnull", True),
+                    ("systolic__gt", models.F("diastolic")),
+                    _connector="OR",
+                ),
+                name="checkpoint_bp_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sideeffect',
-            constraint=models.CheckConstraint(condition=models.Q(('serious', False), models.Q(models.Q(('what_was_done', ''), _negated=True), models.Q(('follow_up', ''), _negated=True)), _connector='OR'), name='serious_event_needs_action_and_follow_up'),
+            model_name="sideeffect",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("serious", False),
+                    models.Q(
+                        models.Q(("what_was_done", ""), _negated=True),
+                        models.Q(("follow_up", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="serious_event_needs_action_and_follow_up",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sideeffect',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'other'), _negated=True), models.Q(('other', ''), _negated=True), _connector='OR'), name='side_effect_other_named'),
+            model_name="sideeffect",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "other"), _negated=True),
+                    models.Q(("other", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="side_effect_other_named",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklot',
-            constraint=models.UniqueConstraint(fields=('clinic', 'product', 'lot_number'), name='stock_lot_unique'),
+            model_name="stocklot",
+            constraint=models.UniqueConstraint(
+                fields=("clinic", "product", "lot_number"), name="stock_lot_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('balance_after_mg__gte', 0)), name='ledger_balance_never_negative'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("balance_after_mg__gte", 0)),
+                name="ledger_balance_never_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['receipt', 'draw', 'administration', 'waste', 'transfer_out', 'transfer_in', 'return', 'count', 'correction'])), name='ledger_kind_valid'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "receipt",
+                            "draw",
+                            "administration",
+                            "waste",
+                            "transfer_out",
+                            "transfer_in",
+                            "return",
+                            "count",
+                            "correction",
+                        ],
+                    )
+                ),
+                name="ledger_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['waste', 'correction']), _negated=True), models.Q(('witness__isnull', False), models.Q(('witness', models.F('recorded_by')), _negated=True)), _connector='OR'), name='ledger_waste_witnessed_by_another'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind__in", ["waste", "correction"]), _negated=True),
+                    models.Q(
+                        ("witness__isnull", False),
+                        models.Q(("witness", models.F("recorded_by")), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="ledger_waste_witnessed_by_another",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'administration'), _negated=True), ('administration__isnull', False), _connector='OR'), name='ledger_administration_linked'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "administration"), _negated=True),
+                    ("administration__isnull", False),
+                    _connector="OR",
+                ),
+                name="ledger_administration_linked",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='administration',
-            constraint=models.CheckConstraint(condition=models.Q(('dose_mg__gt', 0)), name='administration_dose_positive'),
+            model_name="administration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("dose_mg__gt", 0)), name="administration_dose_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='administration',
-            constraint=models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), ('ended_at__gte', models.F('started_at')), _connector='OR'), name='administration_ends_after_start'),
+            model_name="administration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ended_at__isnull", True),
+                    ("ended_at__gte", models.F("started_at")),
+                    _connector="OR",
+                ),
+                name="administration_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='administration',
-            constraint=models.CheckConstraint(condition=models.Q(('is_adjunct', True), ('stock_lot__isnull', False), _connector='OR'), name='administration_dose_from_stock'),
+            model_name="administration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_adjunct", True), ("stock_lot__isnull", False), _connector="OR"
+                ),
+                name="administration_dose_from_stock",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='supportnote',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['preparation', 'session', 'integration'])), name='support_note_kind_valid'),
+            model_name="supportnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["preparation", "session", "integration"])),
+                name="support_note_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='supportnote',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('content_hash', '')), models.Q(('signed_at__isnull', False), models.Q(('content_hash', ''), _negated=True)), _connector='OR'), name='support_note_signature_complete'),
+            model_name="supportnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("content_hash", "")),
+                    models.Q(
+                        ("signed_at__isnull", False), models.Q(("content_hash", ""), _negated=True)
+                    ),
+                    _connector="OR",
+                ),
+                name="support_note_signature_complete",
+            ),
         ),
     ]

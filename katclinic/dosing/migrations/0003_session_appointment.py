@@ -5,20 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dosing', '0002_ledger_append_only'),
-        ('scheduling', '0001_initial'),
+        ("dosing", "0002_ledger_append_only"),
+        ("scheduling", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='dosingsession',
-            name='appointment_ref',
+            model_name="dosingsession",
+            name="appointment_ref",
         ),
         migrations.AddField(
-            model_name='dosingsession',
-            name='appointment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='dosing_sessions', to='scheduling.appointment'),
+            model_name="dosingsession",
+            name="appointment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="dosing_sessions",
+                to="scheduling.appointment",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dosing', '0003_session_appointment'),
+        ("dosing", "0003_session_appointment"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='administration',
-            name='late_entry_reason',
+            model_name="administration",
+            name="late_entry_reason",
             field=models.TextField(blank=True),
         ),
     ]

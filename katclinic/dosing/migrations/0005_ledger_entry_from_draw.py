@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dosing', '0004_administration_late_entry_reason'),
+        ("dosing", "0004_administration_late_entry_reason"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ledgerentry',
-            name='from_draw',
-            field=models.ForeignKey(blank=True, help_text='The draw this dose or waste came out of', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='accounted_by', to='dosing.ledgerentry'),
+            model_name="ledgerentry",
+            name="from_draw",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The draw this dose or waste came out of",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="accounted_by",
+                to="dosing.ledgerentry",
+            ),
         ),
     ]

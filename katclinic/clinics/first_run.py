@@ -101,9 +101,20 @@ class FirstRunMiddleware:
         self.set_up = False
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not self.set_up and not request.path.startswith(OPEN_BEFORE_SETUP):
+        if not self.set_up and not self._cannot_need_setup(request):
             # An organization is never removed, so once seen there is no need to look again.
             if setup_needed():
                 return _explain(request, status=503)
             self.set_up = True
         return self.get_response(request)
+
+    @staticmethod
+    def _cannot_need_setup(request: HttpRequest) -> bool:
+        """A request that shows setup is done without asking the database again: a page
+        open before setup, a signed-in user (users exist only after setup), or a bearer
+        token (which no empty install has issued, so it is refused on its own)."""
+        return (
+            request.path.startswith(OPEN_BEFORE_SETUP)
+            or "HTTP_AUTHORIZATION" in request.META
+            or request.user.is_authenticated
+        )

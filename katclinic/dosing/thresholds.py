@@ -8,7 +8,9 @@ recheck in another. Pure: the caller passes the clinic's thresholds and the prot
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from decimal import Decimal
 from typing import Literal
 
 from katclinic.dosing.monitoring import Limit, Thresholds
@@ -41,13 +43,23 @@ def protocol_label(protocol: Protocol) -> str:
     return f"protocol {protocol.title}, version {protocol.version}"
 
 
+def as_whole(value: Decimal, direction: Direction) -> int:
+    """A whole-number limit that fires on exactly the whole readings the exact one does:
+    "above 165.5" is "above 165", but "below 90.5" is "below 91"."""
+    return math.floor(value) if direction == "above" else math.ceil(value)
+
+
 def _protocol_limit(
-    protocol: Protocol, threshold: Threshold, level_of: Limit | None, default_level: str
+    protocol: Protocol,
+    threshold: Threshold,
+    level_of: Limit | None,
+    default_level: str,
+    direction: Direction,
 ) -> Limit:
     cited = next((s for s in protocol.sources if s.key == threshold.source), None)
     citation = f": {cited.citation}" if cited is not None else ""
     return Limit(
-        int(threshold.value),
+        as_whole(threshold.value, direction),
         level_of.level if level_of is not None else default_level,  # type: ignore[arg-type]
         f"{protocol_label(protocol)}{citation}",
         threshold.verified,
@@ -63,6 +75,6 @@ def effective_thresholds(clinic: Thresholds, protocol: Protocol) -> Thresholds:
             continue
         current: Limit | None = getattr(clinic, field)
         default_level = "recheck" if name.startswith("hold") else "stop"
-        theirs = _protocol_limit(protocol, threshold, current, default_level)
+        theirs = _protocol_limit(protocol, threshold, current, default_level, direction)
         changes[field] = stricter(current, theirs, direction)
     return replace(clinic, **changes)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from katclinic.dosing import monitoring_services as mon
 from katclinic.dosing.models import InSessionAlert
 from katclinic.dosing.monitoring import DEFAULT_THRESHOLDS, Limit
 from katclinic.dosing.tests import factories as f
-from katclinic.dosing.thresholds import PROTOCOL_LIMITS, effective_thresholds, stricter
+from katclinic.dosing.thresholds import PROTOCOL_LIMITS, as_whole, effective_thresholds, stricter
 from katclinic.protocols.models import ProtocolStatus, ProtocolVersion
 from katclinic.protocols.schema import load_library
 from katclinic.testing import ClinicTestCase
@@ -89,6 +89,19 @@ def test_every_protocol_limit_takes_part(values: dict[str, int]) -> None:
         )
         assert got.value == want
         assert ("protocol" in got.source) == (want != clinic_value)
+
+
+@given(
+    st.decimals(min_value=1, max_value=300, places=1),
+    st.integers(min_value=0, max_value=320),
+    st.sampled_from(["above", "below"]),
+)
+def test_a_whole_limit_fires_on_the_same_readings_as_the_exact_one(limit, reading, direction):
+    whole = as_whole(limit, direction)
+    if direction == "above":
+        assert (reading > whole) == (reading > limit)
+    else:
+        assert (reading < whole) == (reading < limit)
 
 
 class ProtocolStopLimitTest(ClinicTestCase):

@@ -4,6 +4,7 @@ stop limit only produced the clinic's recheck alert)."""
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 from hypothesis import given
@@ -13,7 +14,13 @@ from katclinic.dosing import monitoring_services as mon
 from katclinic.dosing.models import InSessionAlert
 from katclinic.dosing.monitoring import DEFAULT_THRESHOLDS, Limit
 from katclinic.dosing.tests import factories as f
-from katclinic.dosing.thresholds import PROTOCOL_LIMITS, as_whole, effective_thresholds, stricter
+from katclinic.dosing.thresholds import (
+    PROTOCOL_LIMITS,
+    Direction,
+    as_whole,
+    effective_thresholds,
+    stricter,
+)
 from katclinic.protocols.models import ProtocolStatus, ProtocolVersion
 from katclinic.protocols.schema import load_library
 from katclinic.testing import ClinicTestCase
@@ -27,8 +34,11 @@ limits = st.builds(
 
 
 @given(limits, limits, st.sampled_from(["above", "below"]))
-def test_the_effective_limit_is_never_looser_than_either(clinic, protocol, direction) -> None:
+def test_the_effective_limit_is_never_looser_than_either(
+    clinic: Limit, protocol: Limit, direction: Direction
+) -> None:
     chosen = stricter(clinic, protocol, direction)
+    assert chosen is not None
     assert chosen in (clinic, protocol)
     if direction == "above":
         assert chosen.value == min(clinic.value, protocol.value)
@@ -39,7 +49,7 @@ def test_the_effective_limit_is_never_looser_than_either(clinic, protocol, direc
 
 
 @given(st.one_of(st.none(), limits), st.one_of(st.none(), limits))
-def test_a_missing_side_leaves_the_other(clinic, protocol) -> None:
+def test_a_missing_side_leaves_the_other(clinic: Limit | None, protocol: Limit | None) -> None:
     chosen = stricter(clinic, protocol, "above")
     if clinic is None or protocol is None:
         assert chosen == (clinic or protocol)
@@ -96,7 +106,9 @@ def test_every_protocol_limit_takes_part(values: dict[str, int]) -> None:
     st.integers(min_value=0, max_value=320),
     st.sampled_from(["above", "below"]),
 )
-def test_a_whole_limit_fires_on_the_same_readings_as_the_exact_one(limit, reading, direction):
+def test_a_whole_limit_fires_on_the_same_readings_as_the_exact_one(
+    limit: Decimal, reading: int, direction: Direction
+) -> None:
     whole = as_whole(limit, direction)
     if direction == "above":
         assert (reading > whole) == (reading > limit)

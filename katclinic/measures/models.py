@@ -271,6 +271,7 @@ class Invitation(models.Model):
 class AlertKind(models.TextChoices):
     PHQ9_ITEM9 = "phq9_item9", "PHQ-9 item 9 above 0"
     CSSRS_HIGH = "cssrs_high", "High-risk C-SSRS screen"
+    QIDS_ITEM12 = "qids_item12", "QIDS-SR16 item 12 (thoughts of death or suicide)"
     CRISIS_TEXT = "crisis_text", "Crisis words in a free-text answer"
 
 

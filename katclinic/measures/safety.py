@@ -38,6 +38,10 @@ ALERT_FLAGS = {
         AlertKind.PHQ9_ITEM9,
         "PHQ-9 item 9 (thoughts of death or self-harm) above 0",
     ),
+    "suicidal_ideation_qids": (
+        AlertKind.QIDS_ITEM12,
+        "QIDS-SR16 item 12 (thoughts of death or suicide) answered 1 or above",
+    ),
     "immediate_evaluation": (AlertKind.CSSRS_HIGH, "C-SSRS screen high risk: immediate evaluation"),
 }
 

@@ -92,12 +92,13 @@ def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent |
 
     now = timezone.now()
     # Tablet invitations belong to the clinic's kiosk, not to the patient's own device.
-    due = list(
-        invitation.objects.filter(patient=patient)
-        .exclude(channel="kiosk")
-        .open_at(now)
-        .order_by("due_at")[:10]
-    )
+    # Two schedules may ask for the same instrument in the same window: list it once, the
+    # earliest first, since one answer serves both.
+    first: dict[str, Any] = {}
+    for i in invitation.objects.filter(patient=patient).exclude(channel="kiosk").open_at(now):
+        if i.instrument_key not in first or i.due_at < first[i.instrument_key].due_at:
+            first[i.instrument_key] = i
+    due = sorted(first.values(), key=lambda i: i.due_at)[:10]
     titles = (
         {key: pair[1].title for key, pair in current_definitions(patient.clinic).items()}
         if due

@@ -158,3 +158,30 @@ class AlertTest(ClinicTestCase):
             self.client.get(reverse("measures:alert_detail", args=[alert.pk])).status_code, 404
         )
         self.assertNotContains(self.client.get(reverse("measures:alert_banner")), "safety alert")
+
+
+QIDS_NONE = {f"q{n}": 1 for n in range(1, 17)} | {"q12": 0}
+
+
+class QidsSuicidalityTest(ClinicTestCase):
+    def test_qids_item12_at_three_raises_an_alert_through_the_same_loop(self) -> None:
+        with self.captureOnCommitCallbacks(execute=True):
+            response = submit(self, QIDS_NONE | {"q12": 3}, key="qids_sr16")
+        alert = SafetyAlert.objects.get(response=response)
+        self.assertEqual(
+            (alert.kind, alert.state, alert.assigned_to), ("qids_item12", "open", self.paula)
+        )
+        self.assertEqual(list(SafetyAlert.objects.open_alerts(self.pat)), [alert])
+        self.assertEqual(mail.outbox[-1].to, [self.paula.email])
+        self.login(self.paula)
+        self.assertContains(
+            self.client.get("/today/"), "QIDS-SR16 item 12 (thoughts of death or suicide)"
+        )
+
+    def test_qids_item12_at_zero_raises_nothing(self) -> None:
+        submit(self, QIDS_NONE, key="qids_sr16")
+        self.assertFalse(SafetyAlert.objects.exists())
+
+    def test_another_instrument_with_a_high_item12_is_unaffected(self) -> None:
+        submit(self, {f"q{n}": 3 for n in range(1, 8)}, key="gad7")
+        self.assertFalse(SafetyAlert.objects.exists())

@@ -6,7 +6,7 @@ PORT ?= 8000
 DATA_DIR ?= $(CURDIR)/var
 export PORT DATA_DIR
 
-.PHONY: run test lint types check-migrations ci bench soak fuzz worker clean-venv
+.PHONY: run test lint types check-migrations ci bench soak fuzz worker clean-venv statemachine
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@python=$$(scripts/find-python) || exit 1; \
@@ -28,6 +28,13 @@ worker: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+# The cross-app patient-path state machine, long: make statemachine STATEMACHINE_EXAMPLES=500
+STATEMACHINE_EXAMPLES ?= 300
+STATEMACHINE_STEPS ?= 50
+statemachine: $(VENV)/.installed
+	STATEMACHINE_EXAMPLES=$(STATEMACHINE_EXAMPLES) STATEMACHINE_STEPS=$(STATEMACHINE_STEPS) \
+		$(PY) -m pytest -n 0 katclinic/core/tests/test_patient_path_machine.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -38,13 +38,18 @@ def _session(t: Any, state: S = S.SCHEDULED) -> DosingSession:
         if state is S.CHECKED_IN:
             services.transition(session=sess, to=S.CHECKED_IN, by=t.nick)
         return sess
-    sess = f.ready_to_dose(patient, t.paula, t.nick)
+    sess = f.ready_to_dose(patient, t.paula, t.nick, checked_ago=timedelta(minutes=140))
     t.dosing_lot = f.stock(t.clinic, t.nick, lot=f"L{patient.pk}")
     if state is S.DOSING:
         return sess
     start = timezone.now() - timedelta(minutes=130)
     services.record_administration(
-        session=sess, lot=t.dosing_lot, dose_mg=Decimal("28"), started_at=start, by=t.nick
+        session=sess,
+        lot=t.dosing_lot,
+        dose_mg=Decimal("28"),
+        started_at=start,
+        late_entry_reason="Entered after the session for the test.",
+        by=t.nick,
     )
     services.finish_dosing(session=sess, by=t.nick)
     return sess

@@ -18,7 +18,7 @@ from katclinic.testing import ClinicTestCase
 class DisplayLinkTest(ClinicTestCase):
     def setUp(self) -> None:
         lot = f.stock(self.clinic, self.nick)
-        sess = f.ready_to_dose(self.pat, self.paula, self.nick)
+        sess = f.ready_to_dose(self.pat, self.paula, self.nick, checked_ago=timedelta(minutes=10))
         services.record_administration(
             session=sess,
             lot=lot,

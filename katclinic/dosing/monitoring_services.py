@@ -8,11 +8,14 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from katclinic.accounts.models import User
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
+from katclinic.clinics.notify import email_after_commit, role_emails
+from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import all_settings
 from katclinic.dosing import monitoring
 from katclinic.dosing.models import (
@@ -53,6 +56,38 @@ def thresholds_for(clinic: Clinic) -> monitoring.Thresholds:
         respiratory_rate_max=limit("dosing_rr_max", "notify_prescriber"),
         moaas_min=limit("dosing_moaas_min", "notify_prescriber"),
         recheck_after_minutes=int(values["dosing_recheck_minutes"]),
+    )
+
+
+PRESCRIBER_LEVELS = ("stop", "notify_prescriber")
+
+
+def prescriber_emails(session: DosingSession) -> list[str]:
+    """The prescriber who signed the session's plan, while still an active prescriber here;
+    otherwise every prescriber of the clinic, so an alert never goes to no one."""
+    clinic_prescribers = role_emails(session.clinic, Role.PRESCRIBER)
+    signer = (
+        session.plan.versions.exclude(signed_by=None)
+        .order_by("-number")
+        .values_list("signed_by__email", flat=True)
+        .first()
+    )
+    return [signer] if signer in clinic_prescribers else clinic_prescribers
+
+
+def _tell_prescriber(session: DosingSession, alerts: list[InSessionAlert]) -> None:
+    """An alert that says to stop dosing or to notify the prescriber reaches the prescriber:
+    by email now (saying only where to look) and on their Today page until acknowledged."""
+    urgent = [a for a in alerts if a.level in PRESCRIBER_LEVELS]
+    if not urgent:
+        return
+    url = reverse("dosing:session", args=[session.pk])
+    levels = sorted({a.get_level_display().lower() for a in urgent})
+    email_after_commit(
+        to=prescriber_emails(session),
+        subject=f"{session.clinic.name}: a dosing session needs the prescriber now",
+        body=f"A reading in the session at {session.chair} raised an alert ({', '.join(levels)}). "
+        f"Open the session in KAT Clinic: {url}",
     )
 
 
@@ -124,6 +159,7 @@ def record_checkpoint(
         )
         for a in monitoring.evaluate_reading(_reading(checkpoint), thresholds)
     ]
+    _tell_prescriber(session, alerts)
     if alerts and session.state == S.READY_FOR_DISCHARGE:
         move(
             session, S.MONITORING, by=by, reason="Reading outside limits after being judged ready."

@@ -23,6 +23,8 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
+from katclinic.clinics.notify import email_after_commit, role_emails
+from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import get_setting
 from katclinic.intake.models import (
     ConsentDocument,
@@ -151,6 +153,16 @@ def submit_request(
         obj=consultation,
         detail={"via": "public form", "urgent": consultation.urgent},
     )
+    if consultation.urgent:
+        # Thoughts of self-harm on the public form need a clinician, not only the inbox.
+        email_after_commit(
+            to=sorted(
+                {*role_emails(clinic, Role.PRESCRIBER), *role_emails(clinic, Role.FRONT_DESK)}
+            ),
+            subject=f"{clinic.name}: an urgent consultation request needs a clinician today",
+            body="A consultation request answered the self-harm question above 0. "
+            "Open the request inbox in KAT Clinic and contact the person today.",
+        )
     return consultation
 
 

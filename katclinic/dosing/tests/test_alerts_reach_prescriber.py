@@ -34,7 +34,7 @@ class PrescriberAlertTest(ClinicTestCase):
         self.assertEqual(message.to, ["paula@example.org"])
         self.assertIn(f"/dosing/{self.session.pk}/", message.body)
         for private in ("Pat", "Doe", "190"):
-            self.assertNotIn(private, message.body + message.subject)
+            self.assertNotIn(private, f"{message.subject} {message.body}")
 
     def test_it_stays_on_the_prescribers_today_page_until_acknowledged(self) -> None:
         (alert,) = self.reading(systolic=190, diastolic=95, heart_rate=80, spo2=97)

@@ -87,10 +87,11 @@ MIN_HOURS_AFTER_ANY_DOSE = define(
     default=48,
     unit="hours",
     source=(
-        "Spravato (esketamine) prescribing information, Janssen 2019: induction doses at most "
-        "twice weekly, so about 48 h apart "
-        "(https://reference.medscape.com/drug/spravato-esketamine-intranasal-1000325). "
-        "The protocol's own minimum interval applies when it is longer."
+        "Clinic choice modelled on the SPRAVATO (esketamine) prescribing information, Janssen, "
+        "section 2.2: induction doses at most twice weekly, so about 48 h apart "
+        "(https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf); "
+        "no label sets an interval for at-home sublingual ketamine. The protocol's own minimum "
+        "interval applies when it is longer."
     ),
     verified=False,
     minimum=Decimal(0),

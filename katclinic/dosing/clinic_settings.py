@@ -224,3 +224,20 @@ define(
     maximum=Decimal(24 * 60),
     group=LEDGER,
 )
+define(
+    key="dosing_discharge_moaas_min",
+    label="Lowest MOAA/S score at which a patient may leave",
+    kind="int",
+    default=5,
+    unit="points",
+    source=(
+        "MOAA/S 5 is 'responds readily to name spoken in normal tone' (Chernik DA et al., "
+        "J Clin Psychopharmacol 1990;10(4):244-251, https://doi.org/10.1097/00004714-199008000-00003); "
+        "the SPRAVATO REMS asks that patients stay until they are clinically stable and "
+        "sedation has resolved, which the default reads as a return to 5."
+    ),
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(5),
+    group=DURING,
+)

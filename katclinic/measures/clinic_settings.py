@@ -5,7 +5,7 @@ from decimal import Decimal
 from katclinic.clinics.registry import define
 
 GROUP = "Measures and safety alerts"
-CLINIC_CHOICE = "Clinic choice: the clinical reference sets no figure for this"
+CLINIC_CHOICE = "Clinic choice; no published figure"
 
 ALERT_ACK_MINUTES = define(
     key="measures.alert_ack_minutes",

@@ -257,7 +257,8 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_default_limits_say_they_are_unverified() -> None:
-    assert "UNVERIFIED" in DEFAULT_PRE_DOSE_LIMITS.source
+    assert "unverified" in DEFAULT_PRE_DOSE_LIMITS.source
+    assert "https://doi.org/10.1001/jamapsychiatry.2016.4513" in DEFAULT_PRE_DOSE_LIMITS.source
     assert (DEFAULT_PRE_DOSE_LIMITS.systolic_max, DEFAULT_PRE_DOSE_LIMITS.diastolic_max) == (
         140,
         90,

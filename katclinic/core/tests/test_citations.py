@@ -5,9 +5,12 @@ year and link) or says plainly that it is the clinic's choice. None may point at
 document that does not ship with KAT Clinic.
 """
 
+import re
 from pathlib import Path
 
 import pytest
+
+from katclinic.clinics.registry import REGISTRY
 
 PACKAGE = Path(__file__).resolve().parents[2]
 # Phrases that point at a reference document outside this repository.
@@ -17,6 +20,11 @@ DEAD_ENDS = (
     "clinical reference",
     "clinical ref.",
     "'uncertain' item",
+    "anchors.md",
+)
+# A default with no published figure says so in one of these ways instead of citing.
+OWN_CHOICE = re.compile(
+    r"no published|clinic choice|clinic policy|not a clinical threshold|operational"
 )
 
 
@@ -47,3 +55,24 @@ def test_no_shipped_file_cites_a_document_outside_the_repository(phrase: str) ->
     ]
 
     assert offenders == []
+
+
+def test_every_clinic_setting_cites_a_link_or_says_it_is_the_clinics_choice() -> None:
+    assert len(REGISTRY) > 30
+    uncited = [
+        key
+        for key, setting in REGISTRY.items()
+        if "https://" not in setting.source and not OWN_CHOICE.search(setting.source.lower())
+    ]
+
+    assert uncited == []
+
+
+def test_a_clinic_choice_is_never_shown_as_verified() -> None:
+    shown_verified = [
+        key
+        for key, setting in REGISTRY.items()
+        if setting.verified and "no published" in setting.source.lower()
+    ]
+
+    assert shown_verified == []

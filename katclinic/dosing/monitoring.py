@@ -17,12 +17,14 @@ Direction = Literal["above", "below"]
 CLINIC_SETTING = "clinic choice; no published figure"
 
 # Spravato REMS: observe for at least 2 hours after dosing (SPRAVATO REMS, FDA,
-# https://www.accessdata.fda.gov/scripts/cder/rems/index.cfm?event=IndvRemsDetails.page&REMS=386). The REMS counts from the first nasal device.
+# https://www.accessdata.fda.gov/scripts/cder/rems/index.cfm?event=IndvRemsDetails.page&REMS=386).
+# The REMS counts from the first nasal device.
 ESKETAMINE_MIN_OBSERVATION_MINUTES = 120
 
 # MOAA/S 5 is the scale's "responds readily to name in a normal tone" anchor
-# (MOAA/S table, BMC Anesthesiol 2022, https://doi.org/10.1186/s12871-022-01788-1); the REMS asks that sedation has
-# resolved before the patient leaves, which we read as a return to 5.
+# (MOAA/S table, BMC Anesthesiol 2022, https://doi.org/10.1186/s12871-022-01788-1); the
+# REMS asks that sedation has resolved before the patient leaves, which we read as a
+# return to 5.
 MOAAS_FULLY_ALERT = 5
 
 _SEVERITY: dict[AlertLevel, int] = {"recheck": 1, "notify_prescriber": 2, "stop": 3}

@@ -2,7 +2,8 @@
 
 The REMS asks for a monitoring form after every esketamine session, sent
 within 7 days (SPRAVATO REMS, FDA,
-https://www.accessdata.fda.gov/scripts/cder/rems/index.cfm?event=IndvRemsDetails.page&REMS=386). This module holds the fields as data and
+https://www.accessdata.fda.gov/scripts/cder/rems/index.cfm?event=IndvRemsDetails.page&REMS=386).
+This module holds the fields as data and
 prints them for whoever submits the form; it is not a facsimile of the
 official form.
 """

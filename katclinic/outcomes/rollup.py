@@ -3,7 +3,7 @@
 Definitions (shown on the dashboard next to the figures):
 - baseline: the course's baseline response when it is on the outcome scale, else the
   latest score on or before the start, else the first score in the course;
-- response and remission: the instrument's own criteria (response a fall of 50% or more), judged by
+- response and remission: the instrument's own criteria (response: a fall of 50%+), judged by
   `katclinic.measures.scoring.course_change` on every later score, first time met;
 - loss of response: the first score after response that no longer meets the
   response criterion (no published relapse definition fits every protocol; this is the

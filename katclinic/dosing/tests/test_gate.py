@@ -36,7 +36,7 @@ def good_facts() -> GateFacts:
         open_safety_alerts=(),
         last_food_at=NOW - timedelta(hours=3),
         last_liquid_at=NOW - timedelta(hours=1),
-        # Spravato pre-dose fasting: 2 h food, 30 min liquids (SPRAVATO prescribing information, 2025).
+        # Pre-dose fasting: 2 h food, 30 min liquids (SPRAVATO prescribing information, 2025).
         fasting_food_hours=2,
         fasting_liquid_hours=0.5,
         escort_confirmed=True,

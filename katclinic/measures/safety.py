@@ -1,8 +1,11 @@
 """The suicidality safety loop: raise, acknowledge, close and escalate safety alerts.
 
-An alert is raised by a PHQ-9 item 9 answer above 0 (clinical.md: "Flag item 9
-whenever it is >0"), a high-risk C-SSRS screen (clinical.md: Q4, Q5 or recent
-behaviour is high risk), or crisis words in a free-text answer (a review prompt).
+An alert is raised by a PHQ-9 item 9 answer above 0 (any thought of self-harm;
+Kroenke K et al., J Gen Intern Med 2001;16:606-613,
+https://doi.org/10.1046/j.1525-1497.2001.016009606.x), a high-risk C-SSRS screen (Q4,
+Q5 or recent behaviour; Posner K et al., Am J Psychiatry 2011;168:1266-1277,
+https://doi.org/10.1176/appi.ajp.2011.10111704), or crisis words in a free-text answer
+(a review prompt).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Keeping the outcome rollup current, and the audited exports.
 
-`refresh_course_outcome(course)` is called by measures inside `submit_response`;
-the periodic job `refresh_outcomes_task` catches everything else (sessions, side
+`refresh_patient_courses(patient=...)` is called by measures inside `submit_response`
+and `correct_response`, in their transaction, so a course's row changes with the
+response that changes it; the periodic job `refresh_outcomes_task` catches everything else (sessions, side
 effects, invitations, corrections, changed clinic settings) from a watermark.
 """
 
@@ -54,14 +55,20 @@ RESPONSE_OVERLAP = 500
 
 
 def refresh_course_outcome(course: Course) -> CourseOutcome:
-    """Recompute one course's row now (measures calls this inside submit_response)."""
+    """Recompute one course's row now."""
     refresh_courses([course])
     return CourseOutcome.objects.get(course=course)
 
 
 def refresh_open_courses(*, patient: Patient) -> int:
-    """Recompute the rows of the patient's open courses (the hook in measures' submit_response)."""
+    """Recompute the rows of the patient's open courses."""
     return refresh_courses(Course.objects.open().filter(patient=patient))
+
+
+def refresh_patient_courses(*, patient: Patient) -> int:
+    """Recompute every course row of the patient (measures calls this with each stored
+    response, new or corrected, inside the submission's transaction)."""
+    return refresh_courses(Course.objects.filter(patient=patient).order_by("pk"))
 
 
 def refresh_courses(courses: Iterable[Course]) -> int:

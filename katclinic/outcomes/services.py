@@ -185,13 +185,16 @@ def _refresh_chunk(courses: list[Course]) -> int:
     sessions, protocols = _sessions(patients)
     plans = _latest_plans(patients)
     invitations = _invitations(patients)
+    answers = _answered(patients)
     rows = []
     for course in courses:
         wanted = settings[course.clinic_id]
         definition = definitions[wanted["instrument"], course.clinic_id]
         if definition is None:
             continue
-        due, answered = _completeness(invitations[course.patient_id], course)
+        due, answered = _completeness(
+            invitations[course.patient_id], answers[course.patient_id], course
+        )
         facts = CourseFacts(
             started_on=course.started_on,
             ended_on=course.ended_on,
@@ -296,19 +299,48 @@ def _latest_plans(patients: set[int]) -> dict[int, tuple[str, str, str]]:
     return latest
 
 
-def _invitations(patients: set[int]) -> defaultdict[int, list[tuple[datetime, bool]]]:
-    found: defaultdict[int, list[tuple[datetime, bool]]] = defaultdict(list)
+Due = tuple[datetime, datetime, str, bool]  # due, expires, instrument, used by its link
+
+
+def _invitations(patients: set[int]) -> defaultdict[int, list[Due]]:
+    found: defaultdict[int, list[Due]] = defaultdict(list)
     rows = Invitation.objects.filter(patient_id__in=patients, due_at__lte=timezone.now())
-    for patient_id, due_at, used_at in rows.values_list("patient_id", "due_at", "used_at"):
-        found[patient_id].append((due_at, used_at is not None))
+    fields = ("patient_id", "due_at", "expires_at", "instrument_key", "used_at")
+    for patient_id, due_at, expires_at, key, used_at in rows.values_list(*fields):
+        found[patient_id].append((due_at, expires_at, key, used_at is not None))
     return found
 
 
-def _completeness(invitations: list[tuple[datetime, bool]], course: Course) -> tuple[int, int]:
-    inside = [
-        used for due, used in invitations if in_course(due, course.started_on, course.ended_on)
-    ]
-    return len(inside), sum(inside)
+def _answered(patients: set[int]) -> defaultdict[int, list[tuple[datetime, str]]]:
+    """Every complete current response per patient not given through a link (those count
+    for their own invitation)."""
+    found: defaultdict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    rows = Response.objects.current().filter(
+        patient_id__in=patients, complete=True, invitation__isnull=True
+    )
+    for patient_id, at, key in rows.values_list("patient_id", "submitted_at", "instrument_key"):
+        found[patient_id].append((at, key))
+    return found
+
+
+def _completeness(
+    invitations: list[Due], answers: list[tuple[datetime, str]], course: Course
+) -> tuple[int, int]:
+    """Questionnaires due in the course, and how many were answered: through their link, or
+    by a response on the same questionnaire entered while the link was open (at the clinic,
+    through the API). Each response answers one questionnaire at most."""
+    unused = list(answers)
+    due = answered = 0
+    for due_at, expires_at, key, used in sorted(invitations):
+        if not in_course(due_at, course.started_on, course.ended_on):
+            continue
+        due += 1
+        match = next((a for a in unused if a[1] == key and due_at <= a[0] <= expires_at), None)
+        if used or match is not None:
+            answered += 1
+        if not used and match is not None:
+            unused.remove(match)
+    return due, answered
 
 
 def _protocol_for(
@@ -408,7 +440,9 @@ def summarize_course(
     definition = definition_of(row)
     patients = {course.patient_id}
     sessions, _ = _sessions(patients)
-    due, answered = _completeness(_invitations(patients)[course.patient_id], course)
+    due, answered = _completeness(
+        _invitations(patients)[course.patient_id], _answered(patients)[course.patient_id], course
+    )
     facts = CourseFacts(
         started_on=course.started_on,
         ended_on=course.ended_on,

@@ -123,3 +123,11 @@ class RefreshTest(ClinicTestCase):
         self.assertEqual(services.refresh_open_courses(patient=self.pat), 1)
         self.assertEqual(services.refresh_open_courses(patient=self.quinn), 0)
         self.assertEqual(CourseOutcome.objects.get().course_id, self.course.pk)
+
+    def test_one_clinic_score_answers_one_due_questionnaire_and_only_while_it_is_open(self) -> None:
+        self.course = h.course(self.pat, self.paula, [(0, 20), (7, 14)])
+        h.invitation(self.pat, h.on(7, 9))  # open until day 9: the day-7 score answers it
+        h.invitation(self.pat, h.on(7, 8))  # the same score cannot answer this one too
+        h.invitation(self.pat, h.on(3))  # closed on day 5, before the day-7 score
+        row = services.refresh_course_outcome(self.course)
+        self.assertEqual((row.questionnaires_due, row.questionnaires_answered), (3, 1))

@@ -20,6 +20,7 @@ from django.db.models import Count, Q, Sum
 from django.tasks import task
 from django.utils import timezone
 
+from katclinic.athome.models import HomeSession
 from katclinic.clinics.registry import all_settings
 from katclinic.dosing.models import (
     Administration,
@@ -139,6 +140,7 @@ def _changed_patients(since: datetime, after_response_id: int | None) -> set[int
     ):
         rows = model.objects.filter(**{f"{stamp}__gte": since})
         ids.update(rows.values_list("session__patient_id", flat=True))
+    ids.update(HomeSession.objects.filter(taken_at__gte=since).values_list("patient_id", flat=True))
     ids.update(
         Invitation.objects.filter(
             Q(created_at__gte=since)
@@ -183,6 +185,7 @@ def _refresh_chunk(courses: list[Course]) -> int:
     keys = {s["instrument"] for s in settings.values()}
     scores = _scores(patients, keys)
     sessions, protocols = _sessions(patients)
+    home = _home_sessions(patients)
     plans = _latest_plans(patients)
     invitations = _invitations(patients)
     answers = _answered(patients)
@@ -200,7 +203,7 @@ def _refresh_chunk(courses: list[Course]) -> int:
             ended_on=course.ended_on,
             baseline_id=course.baseline_id,
             scores=scores[course.patient_id, wanted["instrument"]],
-            sessions=[facts for facts, _ in sessions[course.patient_id]],
+            sessions=_doses(sessions[course.patient_id], home[course.patient_id]),
             questionnaires_due=due,
             questionnaires_answered=answered,
         )
@@ -279,6 +282,22 @@ def _sessions(
         found[patient_id].append((facts, plan_id))
         protocols[plan_id] = (key, title, route)
     return found, protocols
+
+
+def _home_sessions(patients: set[int]) -> defaultdict[int, list[SessionFacts]]:
+    """At-home doses taken, per patient: they are sessions of the course too."""
+    found: defaultdict[int, list[SessionFacts]] = defaultdict(list)
+    rows = HomeSession.objects.taken().filter(patient_id__in=patients, taken_at__isnull=False)
+    for patient_id, taken_at, mg in rows.values_list("patient_id", "taken_at", "dose_mg"):
+        if taken_at is None:  # filtered above; the column is nullable
+            continue
+        found[patient_id].append(SessionFacts(started_at=taken_at, mg=mg or Decimal(0)))
+    return found
+
+
+def _doses(clinic: list[tuple[SessionFacts, int]], home: list[SessionFacts]) -> list[SessionFacts]:
+    """Every dosed session of a patient, in the clinic and at home, oldest first."""
+    return sorted([facts for facts, _ in clinic] + home, key=lambda facts: facts.started_at)
 
 
 def _latest_plans(patients: set[int]) -> dict[int, tuple[str, str, str]]:
@@ -448,7 +467,7 @@ def summarize_course(
         ended_on=course.ended_on,
         baseline_id=course.baseline_id,
         scores=_scores(patients, {wanted["instrument"]})[course.patient_id, wanted["instrument"]],
-        sessions=[facts for facts, _ in sessions[course.patient_id]],
+        sessions=_doses(sessions[course.patient_id], _home_sessions(patients)[course.patient_id]),
         questionnaires_due=due,
         questionnaires_answered=answered,
     )

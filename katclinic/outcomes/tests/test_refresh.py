@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from katclinic.athome.models import HomeSession
+from katclinic.athome.tests import factories as athome_factories
 from katclinic.clinics.models import ClinicSetting
 from katclinic.outcomes import services
 from katclinic.outcomes.models import CourseOutcome, RefreshMark
@@ -131,3 +133,22 @@ class RefreshTest(ClinicTestCase):
         h.invitation(self.pat, h.on(3))  # closed on day 5, before the day-7 score
         row = services.refresh_course_outcome(self.course)
         self.assertEqual((row.questionnaires_due, row.questionnaires_answered), (3, 1))
+
+    def test_at_home_doses_count_as_sessions_before_response(self) -> None:
+        rx = athome_factories.prescription(self.pat, self.paula)
+        for day in (1, 4):
+            HomeSession.objects.create(
+                clinic=self.clinic,
+                patient=self.pat,
+                prescription=rx,
+                state="checked_out",
+                started_at=h.on(day),
+                taken_at=h.on(day),
+                lozenges=1,
+                dose_mg=Decimal("50"),
+                checkin_due_at=h.on(day, 12),
+            )
+        course = h.course(self.pat, self.paula, [(0, 20), (14, 8)])
+        row = services.refresh_course_outcome(course)
+        self.assertEqual((row.sessions_given, row.sessions_to_response), (2, 2))
+        self.assertEqual(row.cumulative_mg, Decimal("100"))

@@ -40,6 +40,7 @@ from katclinic.measures.models import (
     Rule,
 )
 from katclinic.measures.scoring import Answer, AnswerError, score, validate_answers
+from katclinic.outcomes.services import refresh_patient_courses
 from katclinic.patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ def submit_response(
         if found:
             safety.raise_alerts(response=response, found=found, request=request)
         _after_store(response, request)
+        refresh_patient_courses(patient=patient)
     return response
 
 
@@ -251,6 +253,7 @@ def correct_response(
     if found:
         safety.raise_alerts(response=new, found=found, request=request)
     _after_store(new, request)
+    refresh_patient_courses(patient=old.patient)
     return new
 
 

@@ -12,7 +12,7 @@ from katclinic.dosing.models import DosingSession, SideEffect
 from katclinic.measures.catalogue import definition_of
 from katclinic.measures.models import Course, Response
 from katclinic.measures.scoring import InstrumentDefinition
-from katclinic.outcomes.rollup import Summary, in_course
+from katclinic.outcomes.rollup import Summary, in_course, percent, status
 from katclinic.outcomes.services import summarize_course
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
@@ -32,6 +32,32 @@ class Progress:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     plan: Plan | None = None
     chart: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        """The course's outcome figures in words, as the Progress tab and the PDF show them."""
+        return course_figures(self.summary)
+
+
+def course_figures(summary: Summary | None) -> dict[str, Any]:
+    """Response, remission, sessions before response and questionnaires answered, from the
+    same summary that fills the outcome row the dashboard counts."""
+    if summary is None:
+        return {
+            "response": "not met",
+            "remission": "not met",
+            "sessions_to_response": None,
+            "answered": "none due",
+        }
+    totals = summary.totals
+    due, answered = totals.get("questionnaires_due", 0), totals.get("questionnaires_answered", 0)
+    return {
+        "response": status(summary.responding, summary.responded_at),
+        "response_lost_at": summary.response_lost_at,
+        "remission": status(summary.remitted, summary.remitted_at),
+        "sessions_to_response": summary.sessions_to_response,
+        "answered": f"{answered} of {due} due" + (f" ({percent(answered, due)}%)" if due else ""),
+    }
 
 
 def choose_course(patient: Patient, course_id: int | None) -> tuple[Course | None, list[Course]]:

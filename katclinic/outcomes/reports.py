@@ -33,6 +33,7 @@ def _summary_facts(progress: Progress) -> list[tuple[str, object]]:
     if summary and summary.best_percent_change is not None and base and latest:
         change += f" ({(latest.total - base.total) * 100 / base.total:+.0f}%)" if base.total else ""
     totals = summary.totals if summary else {}
+    figures = progress.figures
     return [
         (
             "Course",
@@ -48,20 +49,19 @@ def _summary_facts(progress: Progress) -> list[tuple[str, object]]:
         ("Baseline", f"{base.total} on {when(base.at)}" if base else "not recorded"),
         ("Latest", f"{latest.total} on {when(latest.at)}" if latest else "no later score"),
         ("Change from baseline", change),
-        (
-            "Response",
-            f"met on {when(summary.responded_at)}"
-            if summary and summary.responded_at
-            else "not met",
-        ),
+        ("Response", figures["response"]),
         (
             "Response lost",
             when(summary.response_lost_at) if summary and summary.response_lost_at else "no",
         ),
+        ("Remission", figures["remission"]),
         (
-            "Remission",
-            f"met on {when(summary.remitted_at)}" if summary and summary.remitted_at else "not met",
+            "Sessions before response",
+            "not reached"
+            if figures["sessions_to_response"] is None
+            else figures["sessions_to_response"],
         ),
+        ("Questionnaires answered", figures.get("answered", "none due")),
         ("Sessions given", totals.get("sessions_given", 0)),
         ("Cumulative dose", f"{totals.get('cumulative_mg', 0)} mg"),
     ]

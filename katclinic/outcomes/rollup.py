@@ -73,6 +73,10 @@ class Summary:
     days_to_response: int | None = None
     durability_days: int | None = None
     sessions_to_response: int | None = None
+    # Judged at the latest score, exactly as the Measures tab judges baseline to latest;
+    # None when there is no score after the baseline.
+    responding: bool | None = None
+    remitted: bool | None = None
     induction_due_on: date = date.min
     induction_total: int | None = None
     induction_responded: bool | None = None
@@ -165,6 +169,8 @@ def _criteria(
                 summary.responded_at = score.at
         elif summary.response_lost_at is None and not verdict.met_response:
             summary.response_lost_at = score.at
+    now = judge(definition, baseline.total, later[-1].total)
+    summary.responding, summary.remitted = now.met_response, now.met_remission
     last = summary.last_observed_at
     assert last is not None  # noqa: S101 - set by the caller whenever there are later scores
     responded = summary.responded_at
@@ -173,6 +179,21 @@ def _criteria(
         end = summary.response_lost_at or last
         summary.durability_days = max(0, (_day(end) - _day(responded)).days)
         summary.sessions_to_response = sum(1 for s in facts.sessions if s.started_at < responded)
+
+
+def percent(successes: int, n: int) -> int | None:
+    """A share as a whole percentage (None when nothing was due)."""
+    return round(100 * successes / n) if n else None
+
+
+def status(met_now: bool | None, first_met: datetime | None) -> str:
+    """One criterion in words: where the latest score stands, and when it was first met."""
+    first = f"first met {timezone.localdate(first_met):%Y-%m-%d}" if first_met else ""
+    if met_now:
+        return f"met at the latest score ({first})" if first else "met at the latest score"
+    if first:
+        return f"not met at the latest score ({first})"
+    return "not met"
 
 
 def _induction(

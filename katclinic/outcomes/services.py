@@ -1,7 +1,8 @@
 """Keeping the outcome rollup current, and the audited exports.
 
-`refresh_course_outcome(course)` is called by measures inside `submit_response`;
-the periodic job `refresh_outcomes_task` catches everything else (sessions, side
+`refresh_patient_courses(patient=...)` is called by measures inside `submit_response`
+and `correct_response`, in their transaction, so a course's row changes with the
+response that changes it; the periodic job `refresh_outcomes_task` catches everything else (sessions, side
 effects, invitations, corrections, changed clinic settings) from a watermark.
 """
 
@@ -19,6 +20,7 @@ from django.db.models import Count, Q, Sum
 from django.tasks import task
 from django.utils import timezone
 
+from katclinic.athome.models import HomeSession
 from katclinic.clinics.registry import all_settings
 from katclinic.dosing.models import (
     Administration,
@@ -54,14 +56,20 @@ RESPONSE_OVERLAP = 500
 
 
 def refresh_course_outcome(course: Course) -> CourseOutcome:
-    """Recompute one course's row now (measures calls this inside submit_response)."""
+    """Recompute one course's row now."""
     refresh_courses([course])
     return CourseOutcome.objects.get(course=course)
 
 
 def refresh_open_courses(*, patient: Patient) -> int:
-    """Recompute the rows of the patient's open courses (the hook in measures' submit_response)."""
+    """Recompute the rows of the patient's open courses."""
     return refresh_courses(Course.objects.open().filter(patient=patient))
+
+
+def refresh_patient_courses(*, patient: Patient) -> int:
+    """Recompute every course row of the patient (measures calls this with each stored
+    response, new or corrected, inside the submission's transaction)."""
+    return refresh_courses(Course.objects.filter(patient=patient).order_by("pk"))
 
 
 def refresh_courses(courses: Iterable[Course]) -> int:
@@ -132,6 +140,7 @@ def _changed_patients(since: datetime, after_response_id: int | None) -> set[int
     ):
         rows = model.objects.filter(**{f"{stamp}__gte": since})
         ids.update(rows.values_list("session__patient_id", flat=True))
+    ids.update(HomeSession.objects.filter(taken_at__gte=since).values_list("patient_id", flat=True))
     ids.update(
         Invitation.objects.filter(
             Q(created_at__gte=since)
@@ -176,21 +185,25 @@ def _refresh_chunk(courses: list[Course]) -> int:
     keys = {s["instrument"] for s in settings.values()}
     scores = _scores(patients, keys)
     sessions, protocols = _sessions(patients)
+    home = _home_sessions(patients)
     plans = _latest_plans(patients)
     invitations = _invitations(patients)
+    answers = _answered(patients)
     rows = []
     for course in courses:
         wanted = settings[course.clinic_id]
         definition = definitions[wanted["instrument"], course.clinic_id]
         if definition is None:
             continue
-        due, answered = _completeness(invitations[course.patient_id], course)
+        due, answered = _completeness(
+            invitations[course.patient_id], answers[course.patient_id], course
+        )
         facts = CourseFacts(
             started_on=course.started_on,
             ended_on=course.ended_on,
             baseline_id=course.baseline_id,
             scores=scores[course.patient_id, wanted["instrument"]],
-            sessions=[facts for facts, _ in sessions[course.patient_id]],
+            sessions=_doses(sessions[course.patient_id], home[course.patient_id]),
             questionnaires_due=due,
             questionnaires_answered=answered,
         )
@@ -271,6 +284,22 @@ def _sessions(
     return found, protocols
 
 
+def _home_sessions(patients: set[int]) -> defaultdict[int, list[SessionFacts]]:
+    """At-home doses taken, per patient: they are sessions of the course too."""
+    found: defaultdict[int, list[SessionFacts]] = defaultdict(list)
+    rows = HomeSession.objects.taken().filter(patient_id__in=patients, taken_at__isnull=False)
+    for patient_id, taken_at, mg in rows.values_list("patient_id", "taken_at", "dose_mg"):
+        if taken_at is None:  # filtered above; the column is nullable
+            continue
+        found[patient_id].append(SessionFacts(started_at=taken_at, mg=mg or Decimal(0)))
+    return found
+
+
+def _doses(clinic: list[tuple[SessionFacts, int]], home: list[SessionFacts]) -> list[SessionFacts]:
+    """Every dosed session of a patient, in the clinic and at home, oldest first."""
+    return sorted([facts for facts, _ in clinic] + home, key=lambda facts: facts.started_at)
+
+
 def _latest_plans(patients: set[int]) -> dict[int, tuple[str, str, str]]:
     """Each patient's newest plan's protocol, for courses with no dose given yet."""
     latest: dict[int, tuple[str, str, str]] = {}
@@ -289,19 +318,48 @@ def _latest_plans(patients: set[int]) -> dict[int, tuple[str, str, str]]:
     return latest
 
 
-def _invitations(patients: set[int]) -> defaultdict[int, list[tuple[datetime, bool]]]:
-    found: defaultdict[int, list[tuple[datetime, bool]]] = defaultdict(list)
+Due = tuple[datetime, datetime, str, bool]  # due, expires, instrument, used by its link
+
+
+def _invitations(patients: set[int]) -> defaultdict[int, list[Due]]:
+    found: defaultdict[int, list[Due]] = defaultdict(list)
     rows = Invitation.objects.filter(patient_id__in=patients, due_at__lte=timezone.now())
-    for patient_id, due_at, used_at in rows.values_list("patient_id", "due_at", "used_at"):
-        found[patient_id].append((due_at, used_at is not None))
+    fields = ("patient_id", "due_at", "expires_at", "instrument_key", "used_at")
+    for patient_id, due_at, expires_at, key, used_at in rows.values_list(*fields):
+        found[patient_id].append((due_at, expires_at, key, used_at is not None))
     return found
 
 
-def _completeness(invitations: list[tuple[datetime, bool]], course: Course) -> tuple[int, int]:
-    inside = [
-        used for due, used in invitations if in_course(due, course.started_on, course.ended_on)
-    ]
-    return len(inside), sum(inside)
+def _answered(patients: set[int]) -> defaultdict[int, list[tuple[datetime, str]]]:
+    """Every complete current response per patient not given through a link (those count
+    for their own invitation)."""
+    found: defaultdict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    rows = Response.objects.current().filter(
+        patient_id__in=patients, complete=True, invitation__isnull=True
+    )
+    for patient_id, at, key in rows.values_list("patient_id", "submitted_at", "instrument_key"):
+        found[patient_id].append((at, key))
+    return found
+
+
+def _completeness(
+    invitations: list[Due], answers: list[tuple[datetime, str]], course: Course
+) -> tuple[int, int]:
+    """Questionnaires due in the course, and how many were answered: through their link, or
+    by a response on the same questionnaire entered while the link was open (at the clinic,
+    through the API). Each response answers one questionnaire at most."""
+    unused = list(answers)
+    due = answered = 0
+    for due_at, expires_at, key, used in sorted(invitations):
+        if not in_course(due_at, course.started_on, course.ended_on):
+            continue
+        due += 1
+        match = next((a for a in unused if a[1] == key and due_at <= a[0] <= expires_at), None)
+        if used or match is not None:
+            answered += 1
+        if not used and match is not None:
+            unused.remove(match)
+    return due, answered
 
 
 def _protocol_for(
@@ -401,13 +459,15 @@ def summarize_course(
     definition = definition_of(row)
     patients = {course.patient_id}
     sessions, _ = _sessions(patients)
-    due, answered = _completeness(_invitations(patients)[course.patient_id], course)
+    due, answered = _completeness(
+        _invitations(patients)[course.patient_id], _answered(patients)[course.patient_id], course
+    )
     facts = CourseFacts(
         started_on=course.started_on,
         ended_on=course.ended_on,
         baseline_id=course.baseline_id,
         scores=_scores(patients, {wanted["instrument"]})[course.patient_id, wanted["instrument"]],
-        sessions=[facts for facts, _ in sessions[course.patient_id]],
+        sessions=_doses(sessions[course.patient_id], _home_sessions(patients)[course.patient_id]),
         questionnaires_due=due,
         questionnaires_answered=answered,
     )

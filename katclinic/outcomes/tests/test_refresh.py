@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from katclinic.athome.models import HomeSession
+from katclinic.athome.tests import factories as athome_factories
 from katclinic.clinics.models import ClinicSetting
 from katclinic.outcomes import services
 from katclinic.outcomes.models import CourseOutcome, RefreshMark
@@ -47,7 +49,9 @@ class RefreshTest(ClinicTestCase):
             (row.side_effects, row.adverse_events, row.threshold_alerts, row.discharge_delays),
             (2, 1, 1, 1),
         )
-        self.assertEqual((row.questionnaires_due, row.questionnaires_answered), (2, 1))
+        # The day-21 questionnaire was not answered through its link, but the day-21 score
+        # entered at the clinic while the link was open answers it.
+        self.assertEqual((row.questionnaires_due, row.questionnaires_answered), (2, 2))
         self.assertEqual(row.induction_total, 12)  # day 28, the latest in days 21..35
         self.assertFalse(row.induction_responded)
 
@@ -121,3 +125,30 @@ class RefreshTest(ClinicTestCase):
         self.assertEqual(services.refresh_open_courses(patient=self.pat), 1)
         self.assertEqual(services.refresh_open_courses(patient=self.quinn), 0)
         self.assertEqual(CourseOutcome.objects.get().course_id, self.course.pk)
+
+    def test_one_clinic_score_answers_one_due_questionnaire_and_only_while_it_is_open(self) -> None:
+        self.course = h.course(self.pat, self.paula, [(0, 20), (7, 14)])
+        h.invitation(self.pat, h.on(7, 9))  # open until day 9: the day-7 score answers it
+        h.invitation(self.pat, h.on(7, 8))  # the same score cannot answer this one too
+        h.invitation(self.pat, h.on(3))  # closed on day 5, before the day-7 score
+        row = services.refresh_course_outcome(self.course)
+        self.assertEqual((row.questionnaires_due, row.questionnaires_answered), (3, 1))
+
+    def test_at_home_doses_count_as_sessions_before_response(self) -> None:
+        rx = athome_factories.prescription(self.pat, self.paula)
+        for day in (1, 4):
+            HomeSession.objects.create(
+                clinic=self.clinic,
+                patient=self.pat,
+                prescription=rx,
+                state="checked_out",
+                started_at=h.on(day),
+                taken_at=h.on(day),
+                lozenges=1,
+                dose_mg=Decimal("50"),
+                checkin_due_at=h.on(day, 12),
+            )
+        course = h.course(self.pat, self.paula, [(0, 20), (14, 8)])
+        row = services.refresh_course_outcome(course)
+        self.assertEqual((row.sessions_given, row.sessions_to_response), (2, 2))
+        self.assertEqual(row.cumulative_mg, Decimal("100"))

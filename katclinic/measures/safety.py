@@ -1,8 +1,9 @@
 """The suicidality safety loop: raise, acknowledge, close and escalate safety alerts.
 
-An alert is raised by a PHQ-9 item 9 answer above 0 (clinical.md: "Flag item 9
-whenever it is >0"), a high-risk C-SSRS screen (clinical.md: Q4, Q5 or recent
-behaviour is high risk), or crisis words in a free-text answer (a review prompt).
+An alert is raised by a flag of an instrument definition that means a suicidality
+concern: PHQ-9 item 9 above 0, QIDS-SR16 item 12 at or above the clinic's alert
+answer, a high-risk C-SSRS screen (each definition cites its source); or by crisis
+words in a free-text answer (a review prompt).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import get_setting
 from katclinic.measures.models import AlertKind, AlertState, CloseAction, Response, SafetyAlert
-from katclinic.measures.scoring import ScoreResult
+from katclinic.measures.scoring import InstrumentDefinition, ScoreResult
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Flag codes of the shipped definitions that mean a suicidality concern.
@@ -40,7 +41,7 @@ ALERT_FLAGS = {
     ),
     "suicidal_ideation_qids": (
         AlertKind.QIDS_ITEM12,
-        "QIDS-SR16 item 12 (thoughts of death or suicide) answered 1 or above",
+        "QIDS-SR16 item 12 (thoughts of death or suicide) at or above the clinic's alert answer",
     ),
     "immediate_evaluation": (AlertKind.CSSRS_HIGH, "C-SSRS screen high risk: immediate evaluation"),
 }
@@ -60,6 +61,19 @@ def crisis_phrases() -> tuple[re.Pattern[str], ...]:
 
 def crisis_matches(text: str) -> list[str]:
     return [p.pattern for p in crisis_phrases() if p.search(text)]
+
+
+def flag_values(*, clinic: Clinic, definition: InstrumentDefinition) -> dict[str, int]:
+    """The clinic's own value for every flag rule that names a clinic setting.
+
+    An unknown setting name raises KeyError, so a mistyped definition stops the
+    submission rather than falling back silently.
+    """
+    return {
+        rule.code: int(get_setting(clinic, rule.setting))
+        for rule in definition.flags
+        if rule.setting is not None
+    }
 
 
 def concerns(result: ScoreResult, comment: str) -> list[tuple[str, str]]:

@@ -63,14 +63,14 @@ def crisis_matches(text: str) -> list[str]:
     return [p.pattern for p in crisis_phrases() if p.search(text)]
 
 
-def flag_values(*, clinic: Clinic, definition: InstrumentDefinition) -> dict[str, int]:
+def flag_values(*, clinic_id: int, definition: InstrumentDefinition) -> dict[str, int]:
     """The clinic's own value for every flag rule that names a clinic setting.
 
     An unknown setting name raises KeyError, so a mistyped definition stops the
     submission rather than falling back silently.
     """
     return {
-        rule.code: int(get_setting(clinic, rule.setting))
+        rule.code: int(get_setting(clinic_id, rule.setting))
         for rule in definition.flags
         if rule.setting is not None
     }

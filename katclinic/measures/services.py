@@ -91,7 +91,7 @@ def _store(
         )
     if errors:
         raise SubmissionError(errors)
-    thresholds = safety.flag_values(clinic=patient.clinic, definition=definition)
+    thresholds = safety.flag_values(clinic_id=patient.clinic_id, definition=definition)
     result = score(definition, answers, flag_values=thresholds)
     found = safety.concerns(result, comment)
     response = Response(

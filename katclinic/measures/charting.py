@@ -90,6 +90,7 @@ def response_row(response: Response) -> dict[str, Any]:
     scores = domain_scores(definition, response.answers)
     return {
         "response": response,
+        "name": definition.code.display or definition.title,
         "flags": [labels.get(code, "Safety flag") for code in response.flags],
         "domains": [
             {"label": domain.label, "score": scores[domain.key]}

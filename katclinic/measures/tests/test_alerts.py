@@ -196,6 +196,16 @@ class QidsSuicidalityTest(ClinicTestCase):
         submit(self, {f"q{n}": 3 for n in range(1, 8)}, key="gad7")
         self.assertFalse(SafetyAlert.objects.exists())
 
+    def test_the_alert_page_shows_the_domain_scores_of_the_response(self) -> None:
+        response = submit(self, QIDS_NONE | {"q12": 3}, key="qids_sr16")
+        self.login(self.paula)
+        page = self.client.get(
+            reverse("measures:alert_detail", args=[SafetyAlert.objects.get(response=response).pk])
+        )
+        self.assertContains(page, "QIDS-SR16 total 11")
+        self.assertContains(page, "Thoughts of death or suicide (item 12): 3")
+        self.assertContains(page, "Sleep (highest of items 1-4): 1")
+
     def test_qids_item12_default_alert_answer_is_one(self) -> None:
         response = submit(self, QIDS_NONE | {"q12": 1}, key="qids_sr16")
         self.assertEqual(

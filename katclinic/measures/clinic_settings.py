@@ -57,11 +57,7 @@ PRE_SESSION_HOURS = define(
     kind="int",
     default=24,
     unit="hours",
-    source=(
-        "Clinic choice, after MoodMonitor's schedule (PHQ-9 24 h before and 24 h / 7 d after "
-        "each session): https://moodmonitor.helpscoutdocs.com/article/"
-        "22-setting-a-schedule-for-when-phq-9s-are-sent-out"
-    ),
+    source="anchors.md: MoodMonitor sends the PHQ-9 24 h before and 24 h / 7 d after each session",
     verified=False,
     minimum=Decimal(1),
     maximum=Decimal(168),

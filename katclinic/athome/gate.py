@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-# CNS depressants add to ketamine's sedation (clinical.md section 3, "Interactions").
+# CNS depressants add to ketamine's sedation (SPRAVATO (esketamine) prescribing
+# information, Janssen, rev. 2025, drug interactions).
 SUBSTANCES = (
     "alcohol",
     "benzodiazepines (such as lorazepam or diazepam)",

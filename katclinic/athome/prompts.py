@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from katclinic.protocols.schema import Protocol
 
-# Set and setting for dosing at home (clinical.md section 7).
+# Set and setting for dosing at home (Mathai DS et al., Front Psychol 2022;13:868103,
+# https://doi.org/10.3389/fpsyg.2022.868103).
 PREPARATION = (
     "Settle into a dim, quiet room where you can lie down, with your monitor nearby for the whole session.",
     "Bring to mind a lightly held intention for this session.",

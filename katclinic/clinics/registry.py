@@ -28,7 +28,7 @@ class SettingDef:
     default: Any
     unit: str = ""
     source: str = ""
-    # False where the reference marks the default as not verified: the settings page says so.
+    # False where no published source confirms the default: the settings page says so.
     verified: bool = True
     minimum: Decimal | None = None
     maximum: Decimal | None = None

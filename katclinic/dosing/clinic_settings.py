@@ -1,7 +1,7 @@
 """Dosing settings: pre-dose limits, in-session thresholds and checkpoint timing.
 
 Defaults mirror `gate.DEFAULT_PRE_DOSE_LIMITS` and `monitoring.DEFAULT_THRESHOLDS`, with the
-same sources; the BP and HR figures are marked unverified as clinical.md asks.
+same sources; the BP and HR figures are marked unverified, as their source does not confirm them.
 """
 
 from decimal import Decimal
@@ -12,11 +12,15 @@ PRE = "Dosing: pre-dose limits"
 DURING = "Dosing: in-session thresholds"
 LEDGER = "Dosing: controlled-substance ledger"
 SANACORA = (
-    "clinical.md section 2: suggested default from Sanacora et al. 2017 (APA consensus); the paper's "
-    "numbers could not be read (Uncertain #1). Confirm with the medical director."
+    "Suggested default attributed to the APA consensus (Sanacora G et al., JAMA Psychiatry 2017;74(4):399-405, "
+    "https://doi.org/10.1001/jamapsychiatry.2016.4513); the figure is not confirmed in the paper. "
+    "Confirm with the medical director."
 )
-NO_FIGURE = "clinical.md names this as something to monitor but gives no figure; a clinic setting."
-RECHECK = "Clinic choice below the stop limit, not from the reference; set by the medical director."
+NO_FIGURE = (
+    "Clinic choice; no published figure. The esketamine label asks for this to be monitored "
+    "without a limit (SPRAVATO (esketamine) prescribing information, Janssen, rev. 2025, https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf)."
+)
+RECHECK = "Clinic choice below the stop limit; no published figure; set by the medical director."
 
 _BP = {"kind": "int", "unit": "mmHg", "minimum": Decimal(60), "maximum": Decimal(250)}
 
@@ -152,7 +156,8 @@ define(
     label="Notify the prescriber when MOAA/S is below",
     kind="int",
     default=3,
-    source="MOAA/S 0-5 scale (clinical.md section 2 [V]); the trigger level is a clinic setting.",
+    source="MOAA/S 0-5 scale (BMC Anesthesiol 2022, https://doi.org/10.1186/s12871-022-01788-1); "
+    "the trigger level is clinic choice; no published figure.",
     verified=False,
     minimum=Decimal(0),
     maximum=Decimal(5),
@@ -223,4 +228,21 @@ define(
     minimum=Decimal(5),
     maximum=Decimal(24 * 60),
     group=LEDGER,
+)
+define(
+    key="dosing_discharge_moaas_min",
+    label="Lowest MOAA/S score at which a patient may leave",
+    kind="int",
+    default=5,
+    unit="points",
+    source=(
+        "MOAA/S 5 is 'responds readily to name spoken in normal tone' (Chernik DA et al., "
+        "J Clin Psychopharmacol 1990;10(4):244-251, https://doi.org/10.1097/00004714-199008000-00003); "
+        "the SPRAVATO REMS asks that patients stay until they are clinically stable and "
+        "sedation has resolved, which the default reads as a return to 5."
+    ),
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(5),
+    group=DURING,
 )

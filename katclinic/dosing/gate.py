@@ -17,7 +17,7 @@ PregnancyStatus = Literal["not_pregnant", "pregnant", "unknown", "not_applicable
 OVERRIDE_ROLE = "prescriber"
 
 # Checks that no override may waive, so they can never be configured soft:
-# the REMS requires the patient to be enrolled (clinical.md §2 [V]), and
+# the SPRAVATO REMS (FDA) requires the patient to be enrolled, and
 # dosing without current consent is not a clinical judgement call.
 ALWAYS_HARD = frozenset({"consent_current", "eligibility_current", "rems_enrolled"})
 
@@ -42,15 +42,16 @@ class VitalLimits:
 
 
 DEFAULT_PRE_DOSE_LIMITS = VitalLimits(
-    # ≤140/90: clinical.md §2 suggested default (Sanacora 2017) - UNVERIFIED.
+    # ≤140/90: suggested default attributed to Sanacora 2017, not confirmed - unverified.
     systolic_max=140,
     diastolic_max=90,
     # Mirrors the unverified HR >110 stop figure: no sense starting above it.
     heart_rate_max=110,
-    spo2_min=92,  # clinic setting; no default in the reference
+    spo2_min=92,  # clinic choice; no published figure
     source=(
-        "BP 140/90 and HR 110: clinical.md §2 suggested defaults, UNVERIFIED; "
-        "SpO2 92: clinic setting; no default in the reference"
+        "BP 140/90 and HR 110: suggested defaults attributed to the APA consensus "
+        "(Sanacora G et al., JAMA Psychiatry 2017;74(4):399-405, https://doi.org/10.1001/jamapsychiatry.2016.4513), not confirmed "
+        "in the paper, so unverified; SpO2 92: clinic choice; no published figure"
     ),
 )
 

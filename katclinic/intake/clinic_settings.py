@@ -12,8 +12,8 @@ PUBLIC_FORM = "Intake: public consultation form"
 BP_SOURCE = (
     "Spravato label: weigh the risk when baseline BP is above 140/90 "
     "(https://www.rxreasoner.com/indications/I-339763). For racemic ketamine, 140/90 is a "
-    "suggested default only: the APA consensus figures could not be read (clinical reference, "
-    "section 2 and 'Uncertain' item 1)."
+    "suggested default only: it is attributed to the APA consensus (Sanacora G et al., JAMA Psychiatry 2017;74(4):399-405, "
+    "https://doi.org/10.1001/jamapsychiatry.2016.4513) but not confirmed in the paper."
 )
 
 define(

@@ -130,7 +130,7 @@ def submit_request(
     ip: str | None,
     request: HttpRequest | None = None,
 ) -> ConsultationRequest:
-    """Store a visitor's request; a PHQ-9 item 9 above 0 marks it urgent (clinical ref. §4)."""
+    """Store a visitor's request; a PHQ-9 item 9 above 0 marks it urgent (Kroenke 2001)."""
     check_rate_limits(clinic=clinic, ip=ip, email=data["email"], phone=data["phone"])
     email_key, phone_key = contact_keys(data["email"], data["phone"])
     consultation = ConsultationRequest.objects.create(

@@ -1,14 +1,14 @@
 """Published ketamine and esketamine outcomes, as data for the outcomes pages.
 
-Every figure comes from the project's clinical reference (clinical.md §6) or
-the source cited on its row; a figure we have not verified is None, never a
-guess. Percentages are stored as percentages (55.4 means 55.4%), as printed.
+Every figure comes from the published source cited on its row; a figure we have not
+verified is None, never a guess. Percentages are stored as percentages (55.4 means
+55.4%), as printed.
 
 The table exists so a clinic can put its own rates in context. It is not a
 scoreboard; `COMPARABILITY_NOTE` says why, and the outcomes pages must show it
 next to any comparison.
 
-Dore 2019 (clinical.md §6) is left out: it reports improvement without rates.
+Dore 2019 (J Psychoactive Drugs 2019;51(2):189-198) is left out: it reports improvement without rates.
 """
 
 from __future__ import annotations

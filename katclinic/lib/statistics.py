@@ -120,7 +120,8 @@ def percent_change(baseline: float, latest: float) -> float | None:
     """Change from baseline as a percentage of baseline; negative is a fall.
 
     A PHQ-9 going from 20 to 8 gives -60.0. Response is conventionally a fall
-    of at least 50% (clinical.md §4), i.e. a result <= -50.0. A baseline of 0
+    of at least 50% (Rush AJ et al., Neuropsychopharmacology 2006;31:1841-1853),
+    i.e. a result <= -50.0. A baseline of 0
     has no relative change, so the result is None.
     """
     if baseline == 0:

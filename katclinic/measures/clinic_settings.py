@@ -5,7 +5,7 @@ from decimal import Decimal
 from katclinic.clinics.registry import define
 
 GROUP = "Measures and safety alerts"
-CLINIC_CHOICE = "Clinic choice: the clinical reference sets no figure for this"
+CLINIC_CHOICE = "Clinic choice; no published figure"
 
 ALERT_ACK_MINUTES = define(
     key="measures.alert_ack_minutes",
@@ -57,7 +57,8 @@ PRE_SESSION_HOURS = define(
     kind="int",
     default=24,
     unit="hours",
-    source="anchors.md: MoodMonitor sends the PHQ-9 24 h before and 24 h / 7 d after each session",
+    source="Clinic choice; no published figure. Some ketamine clinics send the PHQ-9 24 h before "
+    "and 24 h and 7 days after each session.",
     verified=False,
     minimum=Decimal(1),
     maximum=Decimal(168),

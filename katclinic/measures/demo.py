@@ -22,7 +22,8 @@ from katclinic.measures.scoring import InstrumentDefinition, score
 from katclinic.patients.models import Patient
 
 TREATED = ("induction", "maintenance", "completed")
-# About one in four does not respond, in line with the 50-60% response rates in clinical.md.
+# About one in four does not respond, in line with the 50-60% response rates published
+# for ketamine (see katclinic.lib.benchmarks).
 NON_RESPONDER_SHARE = 0.25
 SOURCES = (Source.PORTAL.value, Source.LINK.value)
 

@@ -1,7 +1,7 @@
 """Pure mapping of stored responses and scores to FHIR R4 resources (as dicts).
 
 The score is an Observation (category ``survey``, LOINC-coded total where LOINC has a
-code, e.g. PHQ-9 total 44261-6 per clinical.md) derived from the QuestionnaireResponse.
+code, e.g. PHQ-9 total 44261-6, https://loinc.org/44261-6/) derived from the QuestionnaireResponse.
 """
 
 from __future__ import annotations

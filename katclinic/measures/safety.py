@@ -1,9 +1,13 @@
 """The suicidality safety loop: raise, acknowledge, close and escalate safety alerts.
 
 An alert is raised by a flag of an instrument definition that means a suicidality
-concern: PHQ-9 item 9 above 0, QIDS-SR16 item 12 at or above the clinic's alert
-answer, a high-risk C-SSRS screen (each definition cites its source); or by crisis
-words in a free-text answer (a review prompt).
+concern: a PHQ-9 item 9 answer above 0 (any thought of self-harm; Kroenke K et al.,
+J Gen Intern Med 2001;16:606-613, https://doi.org/10.1046/j.1525-1497.2001.016009606.x),
+a QIDS-SR16 item 12 answer at or above the clinic's alert answer (Rush AJ et al., Biol
+Psychiatry 2003;54:573-583, https://doi.org/10.1016/S0006-3223(02)01866-8), a high-risk
+C-SSRS screen (Q4, Q5 or recent behaviour; Posner K et al., Am J Psychiatry
+2011;168:1266-1277, https://doi.org/10.1176/appi.ajp.2011.10111704); or by crisis words
+in a free-text answer (a review prompt).
 """
 
 from __future__ import annotations

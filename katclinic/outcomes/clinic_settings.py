@@ -11,7 +11,9 @@ define(
     label="Instrument for clinic outcome figures (response, remission, durability)",
     kind="text",
     default="phq9",
-    source="PHQ-9 is the instrument of the real-world KAT cohorts (McInnes 2022, Hull 2022; clinical.md §6)",
+    source="PHQ-9 is the instrument of the real-world ketamine cohorts (McInnes LA et al. 2022, "
+    "https://stanfordhealthcare.org/publications/837/837264.html; Hull TD et al. 2022, "
+    "https://peeref.com/works/25924086)",
     group=GROUP,
 )
 define(
@@ -22,7 +24,8 @@ define(
     unit="days",
     minimum=Decimal(7),
     maximum=Decimal(120),
-    source="TRANSFORM-1/-2 judged response at day 28 (clinical.md §6)",
+    source="TRANSFORM-2 judged response at day 28 (Popova V et al., Am J Psychiatry "
+    "2019;176(6):428-438, https://doi.org/10.1176/appi.ajp.2019.19020172)",
     group=GROUP,
 )
 define(
@@ -33,7 +36,8 @@ define(
     unit="days",
     minimum=Decimal(0),
     maximum=Decimal(30),
-    source="Clinic's choice; McInnes 2022 accepted scores from day 14 to 31 (clinical.md §6)",
+    source="Clinic choice; no published figure. McInnes LA et al. 2022 accepted scores from "
+    "day 14 to 31 (https://stanfordhealthcare.org/publications/837/837264.html)",
     verified=False,
     group=GROUP,
 )

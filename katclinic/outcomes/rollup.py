@@ -3,10 +3,10 @@
 Definitions (shown on the dashboard next to the figures):
 - baseline: the course's baseline response when it is on the outcome scale, else the
   latest score on or before the start, else the first score in the course;
-- response and remission: the instrument's own criteria (clinical.md §4), judged by
+- response and remission: the instrument's own criteria (response: a fall of 50%+), judged by
   `katclinic.measures.scoring.course_change` on every later score, first time met;
 - loss of response: the first score after response that no longer meets the
-  response criterion (clinical.md leaves relapse to the protocol; this is the
+  response criterion (no published relapse definition fits every protocol; this is the
   plainest reading, and the dashboard says so);
 - censoring: without the event, follow-up ends at the last observed score;
 - end of induction: the latest score within `window` days of day `induction_days`.

@@ -6,8 +6,9 @@ from katclinic.clinics.registry import define
 
 PORTAL = "Portal: sign-in and accounts"
 POLICY = (
-    "Clinic security policy (issue 8: sign-in links expire after 15 minutes); "
-    "OWASP ASVS 5.0 section 6.4 asks that emailed secrets be short-lived and single use."
+    "Clinic security policy: sign-in links expire after 15 minutes. OWASP Application Security "
+    "Verification Standard 5.0 (2025), section 6.4, asks that emailed secrets be short-lived "
+    "and single use (https://owasp.org/www-project-application-security-verification-standard/)."
 )
 
 define(

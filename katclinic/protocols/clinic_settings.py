@@ -6,8 +6,8 @@ from katclinic.clinics.registry import define
 
 PLANS = "Protocols: treatment plans"
 NO_FIGURE = (
-    "No published figure in the clinical reference (clinical.md section 1 asks for weight and "
-    "its date with every weight-based dose); a clinic policy for the medical director to set."
+    "Clinic choice; no published figure. A weight-based dose needs a recorded weight and its "
+    "date; how old that weight may be is for the medical director to set."
 )
 
 define(
@@ -28,8 +28,9 @@ define(
     kind="int",
     default=4,
     unit="doses",
-    source="Maintenance has no standard schedule and is individualised (Andrade 2017, clinical.md section 1); "
-    "planning horizon is clinic policy.",
+    source="Maintenance has no standard schedule and is individualised (Andrade C, J Clin "
+    "Psychiatry 2017, https://www.psychiatrist.com/jcp/ketamine-for-depression-dosing-administration-and-duration); "
+    "the planning horizon is clinic choice; no published figure.",
     verified=False,
     minimum=Decimal(1),
     maximum=Decimal(26),

@@ -49,12 +49,13 @@ HomeCheckinItem = Literal[
 SurveillanceKind = Literal["bladder", "misuse", "cognition", "liver_tests"]
 TAKE_HOME_ROUTES: frozenset[str] = frozenset({"sublingual", "oral"})
 # V: primary source; S: secondary; derived: arithmetic on a cited statement;
-# unverified: listed as uncertain in the clinical reference; clinic_default: no published
+# unverified: a suggested figure its source does not confirm; clinic_default: no published
 # figure, a placeholder the clinic's medical director must confirm.
 SourceGrade = Literal["V", "S", "derived", "unverified", "clinic_default"]
 
-# The clinical reference warns never to give 100 mg/mL ketamine IV undiluted
-# (clinical.md section 2, clinic readiness [S]).
+# 100 mg/mL ketamine must be diluted before IV use (Ketalar prescribing information, Par
+# Pharmaceutical, NDA 016812,
+# https://www.accessdata.fda.gov/scripts/cder/daf/index.cfm?event=overview.process&ApplNo=016812).
 UNDILUTED_IV_LIMIT_MG_PER_ML = Decimal("100")
 
 

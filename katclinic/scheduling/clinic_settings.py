@@ -8,8 +8,9 @@ SESSIONS = "Scheduling: session lengths"
 REMINDERS = "Scheduling: reminders"
 REQUESTS = "Scheduling: online requests"
 KAP_ARC = (
-    "KAP arc: a dosing session lasts about 2-3 h, with preparation and integration sessions "
-    "around it (clinical.md section 7); the length booked is clinic policy."
+    "Ketamine-assisted psychotherapy: a dosing session lasts about 2-3 h, with preparation and "
+    "integration sessions around it (Mathai DS et al., Front Psychol 2022;13:868103, "
+    "https://doi.org/10.3389/fpsyg.2022.868103); the length booked is clinic policy."
 )
 OPERATIONAL = "Operational default, not a clinical figure; set by the clinic."
 
@@ -19,8 +20,8 @@ define(
     kind="int",
     default=180,
     unit="min",
-    source=KAP_ARC
-    + " It must hold the infusion plus the 120 min observation (REMS, clinical.md section 2).",
+    source=KAP_ARC + " It must hold the infusion plus the 120 min observation (SPRAVATO REMS, FDA, "
+    "https://www.accessdata.fda.gov/scripts/cder/rems/index.cfm?event=IndvRemsDetails.page&REMS=386).",
     minimum=Decimal(30),
     maximum=Decimal(480),
     group=SESSIONS,

@@ -7,13 +7,13 @@ from katclinic.clinics.registry import define
 
 GROUP = "Long-term surveillance"
 
-# The clinical reference has no cumulative-dose limit: it names the risks of repeated
-# ketamine (abuse, Schedule III; cognitive impairment: clinical.md section 3) without a
-# figure. These are placeholders for the medical director to set.
+# No published cumulative-dose limit exists: the esketamine label names the risks of
+# repeated use (abuse, Schedule III; cognitive impairment) without a dose figure. These
+# are placeholders for the medical director to set.
 _NO_PUBLISHED_LIMIT = (
-    "Clinic default: no published cumulative ketamine limit in the clinical reference, which "
-    "names abuse and cognitive risks of repeated use without a dose figure (clinical.md "
-    "section 3). The medical director must set this."
+    "Clinic choice; no published figure. The esketamine label names abuse and cognitive "
+    "impairment among the risks of repeated use without a dose limit (SPRAVATO (esketamine) prescribing information, Janssen, rev. 2025, "
+    "https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf). The medical director must set this."
 )
 
 define(
@@ -46,8 +46,9 @@ define(
     kind="bool",
     default=False,
     source=(
-        "Clinic policy. Severe liver disease excludes racemic ketamine (clinical.md section 3) "
-        "and Child-Pugh C is not recommended (section 1); no test interval is published there."
+        "Clinic choice; no published test interval. Severe liver disease is a usual exclusion for "
+        "racemic ketamine, and the esketamine label does not recommend use in Child-Pugh C "
+        "hepatic impairment (SPRAVATO (esketamine) prescribing information, Janssen, rev. 2025, https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf)."
     ),
     verified=False,
     group=GROUP,

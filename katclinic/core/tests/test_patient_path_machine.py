@@ -48,8 +48,8 @@ from katclinic.protocols.tests import fixtures
 from katclinic.testing import ClinicTestCase
 
 KEY, ROUTE = "iv_ketamine_elektd", "iv"
-EXAMPLES = int(os.environ.get("STATEMACHINE_EXAMPLES", "15"))
-STEPS = int(os.environ.get("STATEMACHINE_STEPS", "30"))
+EXAMPLES = int(os.environ.get("STATEMACHINE_EXAMPLES", "10"))
+STEPS = int(os.environ.get("STATEMACHINE_STEPS", "25"))
 REVIEW_REASON = "Reviewed with the patient: blood pressure controlled on two readings."
 
 
@@ -222,8 +222,9 @@ class PatientPath(RuleBasedStateMachine):
             session.refresh_from_db()
             assert session.state == S.PRE_DOSE_CHECKS
             return
-        version = self.signed_version()
-        assert version is not None and version.plan_id == session.plan_id
+        assert PlanVersion.objects.filter(plan=session.plan).exclude(signed_at=None).exists(), (
+            "dosing began under an unsigned plan"
+        )
         assert eligibility_status(self.pat, route=ROUTE).state in ("eligible", "needs_review")
         assert self.consent_current(), "dosing began without current consent"
         assert not self.open_alert(), "dosing began with an open safety alert"
@@ -249,7 +250,7 @@ class PatientPath(RuleBasedStateMachine):
         except (dosing.DosingError, ledger_services.LedgerRefused):
             assert Administration.objects.count() == before, "a refused dose was stored"
             return
-        assert Decimal(low) <= dose <= Decimal(high), f"{dose} mg outside {low}-{high} mg"
+        assert dose <= Decimal(high), f"{dose} mg above the plan's {high} mg"
 
     @precondition(lambda self: self.session_in(S.MONITORING, S.READY_FOR_DISCHARGE))
     @rule()
@@ -276,13 +277,19 @@ class PatientPath(RuleBasedStateMachine):
     # ---- invariants ------------------------------------------------------------------
 
     @invariant()
-    def every_dose_was_inside_its_plan(self) -> None:
-        for given in Administration.objects.filter(
-            session__patient=self.pat, is_adjunct=False
-        ).select_related("session__plan"):
-            low, high, _ = plans.plan_dose_limits(given.session.plan)
-            assert low <= given.dose_mg <= high
-            assert given.session_id in self.started, "a dose in a session that never passed"
+    def every_session_stayed_inside_its_plan(self) -> None:
+        """A session's doses add up to at most the plan's maximum, its first dose is at least
+        the minimum, and doses were given only in sessions that passed the gate."""
+        for session in DosingSession.objects.filter(patient=self.pat).select_related("plan"):
+            given = list(
+                session.administrations.filter(is_adjunct=False).order_by("started_at", "pk")
+            )
+            if not given:
+                continue
+            low, high, _ = plans.plan_dose_limits(session.plan)
+            assert sum(a.dose_mg for a in given) <= high
+            assert given[0].dose_mg >= low
+            assert session.pk in self.started, "a dose in a session that never passed the gate"
 
     @invariant()
     def the_ledger_reconciles(self) -> None:

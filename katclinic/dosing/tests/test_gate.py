@@ -36,7 +36,7 @@ def good_facts() -> GateFacts:
         open_safety_alerts=(),
         last_food_at=NOW - timedelta(hours=3),
         last_liquid_at=NOW - timedelta(hours=1),
-        # Spravato pre-dose fasting: 2 h food, 30 min liquids (clinical.md §2).
+        # Pre-dose fasting: 2 h food, 30 min liquids (SPRAVATO prescribing information, 2025).
         fasting_food_hours=2,
         fasting_liquid_hours=0.5,
         escort_confirmed=True,
@@ -257,7 +257,8 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_default_limits_say_they_are_unverified() -> None:
-    assert "UNVERIFIED" in DEFAULT_PRE_DOSE_LIMITS.source
+    assert "unverified" in DEFAULT_PRE_DOSE_LIMITS.source
+    assert "https://doi.org/10.1001/jamapsychiatry.2016.4513" in DEFAULT_PRE_DOSE_LIMITS.source
     assert (DEFAULT_PRE_DOSE_LIMITS.systolic_max, DEFAULT_PRE_DOSE_LIMITS.diastolic_max) == (
         140,
         90,

@@ -122,7 +122,7 @@ def test_above_the_stop_limit_only_the_stop_is_reported() -> None:
     alerts = evaluate_reading(VitalReading(at(40), systolic=185), DEFAULT_THRESHOLDS)
     assert [(a.measure, a.level, a.limit) for a in alerts] == [("systolic", "stop", 180)]
     assert alerts[0].action.startswith("Stop dosing")
-    assert "UNVERIFIED" in alerts[0].source
+    assert "unverified" in alerts[0].source
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,8 @@ def test_alerts_are_ordered_most_severe_first() -> None:
 def test_defaults_mark_what_is_unverified_or_a_clinic_setting() -> None:
     t = DEFAULT_THRESHOLDS
     for limit in (t.systolic_stop, t.diastolic_stop, t.heart_rate_max):
-        assert limit is not None and "UNVERIFIED" in limit.source and not limit.verified
+        assert limit is not None and "unverified" in limit.source and not limit.verified
+        assert "Sanacora" in limit.source
     for limit in (t.spo2_min, t.respiratory_rate_min, t.respiratory_rate_max, t.moaas_min):
         assert limit is not None and limit.source == CLINIC_SETTING
 

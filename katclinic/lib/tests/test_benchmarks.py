@@ -2,9 +2,9 @@ import pytest
 
 from katclinic.lib.benchmarks import BENCHMARKS, COMPARABILITY_NOTE, Benchmark, get_benchmark
 
-# Every rate printed in the project's clinical reference (clinical.md §6),
+# Every rate printed in the published sources cited on the table's rows,
 # as percentages. A figure in the table outside this set was not taken from
-# the reference, which the table must never do.
+# those sources, which the table must never do.
 REFERENCE_RATES = {
     55.4,
     41.2,  # ELEKT-D

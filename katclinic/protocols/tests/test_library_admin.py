@@ -31,7 +31,7 @@ class LibraryTest(ClinicTestCase):
         row = fixtures.protocol(self)
         self.login(self.alice)
         response = self.client.get(reverse("protocols:detail", args=[row.pk]))
-        self.assertContains(response, "ELEKT-D (Anand, NEJM 2023)")
+        self.assertContains(response, "ELEKT-D (Anand A et al., N Engl J Med 2023")
         self.assertContains(response, "Unverified thresholds")
         self.assertContains(response, "stop_above_systolic")
 

@@ -19,6 +19,7 @@ from katclinic.measures import safety, services
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.fhir_questionnaire import to_fhir_questionnaire
 from katclinic.measures.models import CloseAction, Response, SafetyAlert, Source
+from katclinic.measures.scoring import domain_scores
 from katclinic.patients.models import Patient
 
 router = Router(tags=["measures"])
@@ -48,8 +49,16 @@ class ResponseOut(Schema):
     flags: list[str]
     risk: str
     subscales: dict[str, int | None]
+    domains: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="Each domain's score for scales counted by domain (QIDS-SR16), else empty",
+    )
     alert_raised: bool = Field(alias="flagged")
     is_current: bool
+
+    @staticmethod
+    def resolve_domains(obj: Response) -> dict[str, int | None]:
+        return domain_scores(definition_of(obj.instrument), obj.answers)
 
 
 class SubmittedOut(ResponseOut):
@@ -142,7 +151,12 @@ def list_responses(
         obj=patient,
         detail={"section": "measures", "via": "api"},
     )
-    rows = Response.objects.current().filter(patient=patient).order_by("-submitted_at", "-pk")
+    rows = (
+        Response.objects.current()
+        .filter(patient=patient)
+        .select_related("instrument")
+        .order_by("-submitted_at", "-pk")
+    )
     if instrument:
         rows = rows.filter(instrument_key=instrument[:40])
     return rows[: max(1, min(limit, 500))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -14,30 +15,63 @@ from katclinic.measures.models import (
     Response,
     SafetyAlert,
 )
-from katclinic.measures.scoring import CourseChange, course_change
+from katclinic.measures.scoring import (
+    CourseChange,
+    InstrumentDefinition,
+    course_change,
+    domain_scores,
+)
 from katclinic.patients.models import Patient
 
 
+def value_axis(*, low: float, high: float, values: Iterable[float]) -> tuple[float, float]:
+    """The axis of a chart: the scale's range, widened to hold every value.
+
+    Nothing is ever clamped: a value outside the scale's range moves the axis end
+    to it, so it is drawn where it really is. A flat range is widened by one.
+    """
+    seen = list(values)
+    bottom = min([low, *seen])
+    top = max([high, *seen])
+    return (bottom, top) if top > bottom else (bottom, bottom + 1)
+
+
+def position(value: float, *, axis: tuple[float, float]) -> float:
+    """Where ``value`` sits on the axis, from 0 (bottom) to 1 (top), rounded for drawing."""
+    bottom, top = axis
+    return round((value - bottom) / (top - bottom), 4)
+
+
+def _new_series(definition: InstrumentDefinition) -> dict[str, Any]:
+    low, high = definition.total_range or (0, 0)
+    bands = [
+        {"min": b.min, "max": b.max, "label": b.label}
+        for b in (definition.bands.ranges if definition.bands else ())
+    ]
+    return {"title": definition.title, "min": low, "max": high, "bands": bands, "points": []}
+
+
+def _place(series: dict[str, Any]) -> dict[str, Any]:
+    """Fix the axis to hold every point and give each point and band its position."""
+    axis = value_axis(
+        low=series["min"], high=series["max"], values=[p["total"] for p in series["points"]]
+    )
+    series["min"], series["max"] = axis
+    for point in series["points"]:
+        point["position"] = position(point["total"], axis=axis)
+    for band in series["bands"]:
+        band["position"] = position(band["min"], axis=axis)
+    return series
+
+
 def _series(responses: list[Response]) -> dict[str, Any]:
-    """Chart data (for json_script): per instrument, its range, bands and points."""
+    """Chart data (for json_script): per instrument, its axis, bands and placed points."""
     series: dict[str, Any] = {}
     for response in responses:
         if response.total is None:
             continue
         if response.instrument_key not in series:
-            definition = definition_of(response.instrument)
-            low, high = definition.total_range or (0, 0)
-            bands = [
-                {"min": b.min, "max": b.max, "label": b.label}
-                for b in (definition.bands.ranges if definition.bands else ())
-            ]
-            series[response.instrument_key] = {
-                "title": definition.title,
-                "min": low,
-                "max": high,
-                "bands": bands,
-                "points": [],
-            }
+            series[response.instrument_key] = _new_series(definition_of(response.instrument))
         series[response.instrument_key]["points"].append(
             {
                 "at": response.submitted_at.isoformat(),
@@ -45,7 +79,24 @@ def _series(responses: list[Response]) -> dict[str, Any]:
                 "band": response.band,
             }
         )
-    return series
+    return {key: _place(one) for key, one in series.items()}
+
+
+def response_row(response: Response) -> dict[str, Any]:
+    """One line of the responses table: flag labels and, for domain-scored scales, each
+    domain's score next to the total."""
+    definition = definition_of(response.instrument)
+    labels = {rule.code: rule.label for rule in definition.flags}
+    scores = domain_scores(definition, response.answers)
+    return {
+        "response": response,
+        "name": definition.code.display or definition.title,
+        "flags": [labels.get(code, "Safety flag") for code in response.flags],
+        "domains": [
+            {"label": domain.label, "score": scores[domain.key]}
+            for domain in definition.scoring.domains
+        ],
+    }
 
 
 def course_changes(course: Course, responses: list[Response]) -> list[CourseChange]:
@@ -91,7 +142,7 @@ def chart_context(patient: Patient) -> dict[str, Any]:
     now = timezone.now()
     return {
         "series": _series(responses),
-        "responses": list(reversed(responses))[:50],
+        "responses": [response_row(r) for r in reversed(responses[-50:])],
         "course": course,
         "changes": [
             {

@@ -64,3 +64,22 @@ PRE_SESSION_HOURS = define(
     maximum=Decimal(168),
     group=GROUP,
 )
+QIDS_ITEM12_ALERT_AT = define(
+    key="measures.qids_item12_alert_at",
+    label=(
+        "QIDS-SR16 item 12 (thoughts of death or suicide): lowest answer that raises a safety alert"
+    ),
+    kind="int",
+    default=1,
+    unit="answer (0 to 3)",
+    source=(
+        "Rush AJ et al. The 16-Item Quick Inventory of Depressive Symptomatology (QIDS), "
+        "clinician rating (QIDS-C), and self-report (QIDS-SR). Biol Psychiatry 2003;54:573-583, "
+        "https://doi.org/10.1016/S0006-3223(02)01866-8: item 12 rates thoughts of death or "
+        "suicide from 0 (none) to 3; any answer above none is a concern"
+    ),
+    verified=False,
+    minimum=Decimal(1),
+    maximum=Decimal(3),
+    group=GROUP,
+)

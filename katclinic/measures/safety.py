@@ -1,11 +1,13 @@
 """The suicidality safety loop: raise, acknowledge, close and escalate safety alerts.
 
-An alert is raised by a PHQ-9 item 9 answer above 0 (any thought of self-harm;
-Kroenke K et al., J Gen Intern Med 2001;16:606-613,
-https://doi.org/10.1046/j.1525-1497.2001.016009606.x), a high-risk C-SSRS screen (Q4,
-Q5 or recent behaviour; Posner K et al., Am J Psychiatry 2011;168:1266-1277,
-https://doi.org/10.1176/appi.ajp.2011.10111704), or crisis words in a free-text answer
-(a review prompt).
+An alert is raised by a flag of an instrument definition that means a suicidality
+concern: a PHQ-9 item 9 answer above 0 (any thought of self-harm; Kroenke K et al.,
+J Gen Intern Med 2001;16:606-613, https://doi.org/10.1046/j.1525-1497.2001.016009606.x),
+a QIDS-SR16 item 12 answer at or above the clinic's alert answer (Rush AJ et al., Biol
+Psychiatry 2003;54:573-583, https://doi.org/10.1016/S0006-3223(02)01866-8), a high-risk
+C-SSRS screen (Q4, Q5 or recent behaviour; Posner K et al., Am J Psychiatry
+2011;168:1266-1277, https://doi.org/10.1176/appi.ajp.2011.10111704); or by crisis words
+in a free-text answer (a review prompt).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import get_setting
 from katclinic.measures.models import AlertKind, AlertState, CloseAction, Response, SafetyAlert
-from katclinic.measures.scoring import ScoreResult
+from katclinic.measures.scoring import InstrumentDefinition, ScoreResult
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Flag codes of the shipped definitions that mean a suicidality concern.
@@ -43,7 +45,7 @@ ALERT_FLAGS = {
     ),
     "suicidal_ideation_qids": (
         AlertKind.QIDS_ITEM12,
-        "QIDS-SR16 item 12 (thoughts of death or suicide) answered 1 or above",
+        "QIDS-SR16 item 12 (thoughts of death or suicide) at or above the clinic's alert answer",
     ),
     "immediate_evaluation": (AlertKind.CSSRS_HIGH, "C-SSRS screen high risk: immediate evaluation"),
 }
@@ -63,6 +65,19 @@ def crisis_phrases() -> tuple[re.Pattern[str], ...]:
 
 def crisis_matches(text: str) -> list[str]:
     return [p.pattern for p in crisis_phrases() if p.search(text)]
+
+
+def flag_values(*, clinic_id: int, definition: InstrumentDefinition) -> dict[str, int]:
+    """The clinic's own value for every flag rule that names a clinic setting.
+
+    An unknown setting name raises KeyError, so a mistyped definition stops the
+    submission rather than falling back silently.
+    """
+    return {
+        rule.code: int(get_setting(clinic_id, rule.setting))
+        for rule in definition.flags
+        if rule.setting is not None
+    }
 
 
 def concerns(result: ScoreResult, comment: str) -> list[tuple[str, str]]:

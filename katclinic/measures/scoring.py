@@ -150,7 +150,11 @@ class Bands(_Model):
 
 
 class FlagRule(_Model):
-    """Raise ``code`` when an item's answer (or the total, when ``item`` is None) matches."""
+    """Raise ``code`` when an item's answer (or the total, when ``item`` is None) matches.
+
+    ``setting`` names a clinic setting that holds the clinic's own ``value``; the
+    ``value`` here is then the default, used when no clinic value is given to ``score``.
+    """
 
     code: Text
     label: Text
@@ -158,6 +162,7 @@ class FlagRule(_Model):
     item: LinkId | None = None
     operator: Operator
     value: StrictInt
+    setting: Text | None = None
 
 
 class RiskLevel(_Model):
@@ -556,18 +561,42 @@ def _risk(
 
 
 def _flags(
-    definition: InstrumentDefinition, usable: Mapping[str, int | bool], total: int | None
+    definition: InstrumentDefinition,
+    usable: Mapping[str, int | bool],
+    total: int | None,
+    flag_values: Mapping[str, int],
 ) -> tuple[str, ...]:
     raised = []
     for rule in definition.flags:
         value = total if rule.item is None else usable.get(rule.item)
-        if value is not None and _COMPARE[rule.operator](value, rule.value):
+        limit = flag_values.get(rule.code, rule.value)
+        if value is not None and _COMPARE[rule.operator](value, limit):
             raised.append(rule.code)
     return tuple(raised)
 
 
-def score(definition: InstrumentDefinition, answers: Mapping[str, Answer]) -> ScoreResult:
-    """Score ``answers``; raise InvalidAnswers if any answer is wrong rather than missing."""
+def domain_scores(
+    definition: InstrumentDefinition, answers: Mapping[str, Answer]
+) -> dict[str, int | None]:
+    """Each ``domain_max`` domain's score (its highest answered item), None while unanswered."""
+    _enabled, usable = _applicable(definition, answers)
+    scores: dict[str, int | None] = {}
+    for domain in definition.scoring.domains:
+        values = [int(usable[link]) for link in domain.items if link in usable]
+        scores[domain.key] = max(values) if values else None
+    return scores
+
+
+def score(
+    definition: InstrumentDefinition,
+    answers: Mapping[str, Answer],
+    *,
+    flag_values: Mapping[str, int] | None = None,
+) -> ScoreResult:
+    """Score ``answers``; raise InvalidAnswers if any answer is wrong rather than missing.
+
+    ``flag_values`` maps a flag's code to the clinic's own value for that rule.
+    """
     errors = validate_answers(definition, answers)
     wrong = [error for error in errors if error.kind != "missing"]
     if wrong:
@@ -589,7 +618,7 @@ def score(definition: InstrumentDefinition, answers: Mapping[str, Answer]) -> Sc
         total=total,
         subscales=subscales,
         band=_band(definition, total),
-        flags=_flags(definition, usable, total) + risk_flags,
+        flags=_flags(definition, usable, total, flag_values or {}) + risk_flags,
         risk=risk,
         missing=missing,
     )

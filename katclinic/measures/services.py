@@ -92,7 +92,8 @@ def _store(
         )
     if errors:
         raise SubmissionError(errors)
-    result = score(definition, answers)
+    thresholds = safety.flag_values(clinic_id=patient.clinic_id, definition=definition)
+    result = score(definition, answers, flag_values=thresholds)
     found = safety.concerns(result, comment)
     response = Response(
         clinic_id=patient.clinic_id,

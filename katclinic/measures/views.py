@@ -23,7 +23,7 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.measures import safety, services
 from katclinic.measures.catalogue import current_definitions, definition_of
-from katclinic.measures.charting import chart_context
+from katclinic.measures.charting import chart_context, response_row
 from katclinic.measures.forms import (
     CloseAlertForm,
     CourseForm,
@@ -307,7 +307,12 @@ def alert_detail(request: StaffRequest, alert_id: int) -> HttpResponse:
     return render(
         request,
         "measures/alert_detail.html",
-        {"alert": alert, "form": CloseAlertForm(), "crisis": alert.patient.clinic.crisis_resources},
+        {
+            "alert": alert,
+            "form": CloseAlertForm(),
+            "crisis": alert.patient.clinic.crisis_resources,
+            "row": response_row(alert.response) if alert.response else None,
+        },
     )
 
 

@@ -7,6 +7,7 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from katclinic.audit.models import AuditEvent
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import set_setting
 from katclinic.measures import safety
 from katclinic.measures.models import SafetyAlert
@@ -164,6 +165,15 @@ QIDS_NONE = {f"q{n}": 1 for n in range(1, 17)} | {"q12": 0}
 
 
 class QidsSuicidalityTest(ClinicTestCase):
+    def set_alert_at(self, clinic: Clinic, answer: int) -> None:
+        set_setting(
+            clinic=clinic,
+            key="measures.qids_item12_alert_at",
+            raw=answer,
+            by=self.adam,
+            reason="clinic policy",
+        )
+
     def test_qids_item12_at_three_raises_an_alert_through_the_same_loop(self) -> None:
         with self.captureOnCommitCallbacks(execute=True):
             response = submit(self, QIDS_NONE | {"q12": 3}, key="qids_sr16")
@@ -185,3 +195,37 @@ class QidsSuicidalityTest(ClinicTestCase):
     def test_another_instrument_with_a_high_item12_is_unaffected(self) -> None:
         submit(self, {f"q{n}": 3 for n in range(1, 8)}, key="gad7")
         self.assertFalse(SafetyAlert.objects.exists())
+
+    def test_the_alert_page_shows_the_domain_scores_of_the_response(self) -> None:
+        response = submit(self, QIDS_NONE | {"q12": 3}, key="qids_sr16")
+        self.login(self.paula)
+        page = self.client.get(
+            reverse("measures:alert_detail", args=[SafetyAlert.objects.get(response=response).pk])
+        )
+        self.assertContains(page, "QIDS-SR16 total 11")
+        self.assertContains(page, "Thoughts of death or suicide (item 12): 3")
+        self.assertContains(page, "Sleep (highest of items 1-4): 1")
+
+    def test_qids_item12_default_alert_answer_is_one(self) -> None:
+        response = submit(self, QIDS_NONE | {"q12": 1}, key="qids_sr16")
+        self.assertEqual(
+            list(SafetyAlert.objects.values_list("response", "kind")),
+            [(response.pk, "qids_item12")],
+        )
+        self.assertIn("suicidal_ideation_qids", response.flags)
+
+    def test_qids_item12_below_the_clinic_alert_answer_raises_nothing(self) -> None:
+        self.set_alert_at(self.clinic, 2)
+        response = submit(self, QIDS_NONE | {"q12": 1}, key="qids_sr16")
+        self.assertFalse(SafetyAlert.objects.exists())
+        self.assertNotIn("suicidal_ideation_qids", response.flags)
+
+    def test_qids_item12_at_the_clinic_alert_answer_raises_an_alert(self) -> None:
+        self.set_alert_at(self.clinic, 2)
+        response = submit(self, QIDS_NONE | {"q12": 2}, key="qids_sr16")
+        self.assertEqual(SafetyAlert.objects.get().response, response)
+
+    def test_another_clinics_alert_answer_does_not_apply(self) -> None:
+        self.set_alert_at(self.other_clinic, 3)
+        submit(self, QIDS_NONE | {"q12": 1}, key="qids_sr16")
+        self.assertEqual(SafetyAlert.objects.count(), 1)

@@ -157,6 +157,35 @@ class ReadApiTest(ClinicTestCase):
             reply = self.client.get(url, headers={"Authorization": f"Bearer {raw}"})
         self.assertEqual(len(reply.json()), 5)
 
+    def test_qids_domain_scores_are_listed_with_the_total(self) -> None:
+        answers = dict(
+            zip(
+                [f"q{n}" for n in range(1, 17)],
+                [1, 3, 0, 2, 2, 0, 1, 2, 0, 1, 1, 0, 2, 1, 0, 2],
+                strict=True,
+            )
+        )
+        submit(self, answers, key="qids_sr16")
+        submit(self, PHQ9_MILD)
+        reply = self.get(reverse("api:measures_responses", args=[self.pat.pk]), self.paula)
+        phq9, qids = reply.json()
+        self.assertEqual(phq9["domains"], {})
+        self.assertEqual(qids["total"], 14)
+        self.assertEqual(
+            qids["domains"],
+            {
+                "sleep": 3,
+                "sad_mood": 2,
+                "appetite_weight": 2,
+                "concentration": 1,
+                "self_view": 1,
+                "suicidal_ideation": 0,
+                "interest": 2,
+                "energy": 1,
+                "psychomotor": 2,
+            },
+        )
+
     def test_alerts_are_acknowledged_and_closed_through_the_api(self) -> None:
         submit(self, PHQ9_ITEM9)
         alert = SafetyAlert.objects.get()

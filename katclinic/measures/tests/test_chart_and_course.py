@@ -123,3 +123,48 @@ class ChartTest(ClinicTestCase):
         )
         self.assertContains(page, "Select a valid choice", status_code=400)
         self.assertFalse(Invitation.objects.exists())
+
+
+QIDS_KNOWN = dict(
+    zip(
+        [f"q{n}" for n in range(1, 17)],
+        [1, 3, 0, 2, 2, 0, 1, 2, 0, 1, 1, 0, 2, 1, 0, 2],
+        strict=True,
+    )
+)
+
+
+class DomainScoreTest(ClinicTestCase):
+    def test_the_tab_shows_qids_nine_domain_scores_with_the_total(self) -> None:
+        submit(self, QIDS_KNOWN, key="qids_sr16")
+        self.login(self.paula)
+        page = self.client.get(reverse("measures:chart", args=[self.pat.pk]))
+        for text in (
+            "Sleep (highest of items 1-4): 3",
+            "Sad mood (item 5): 2",
+            "Appetite/weight (highest of items 6-9; answer at least one): 2",
+            "Concentration (item 10): 1",
+            "View of self (item 11): 1",
+            "Thoughts of death or suicide (item 12): 0",
+            "General interest (item 13): 2",
+            "Energy (item 14): 1",
+            "Psychomotor (highest of items 15-16): 2",
+            "<td>14<ul",
+        ):
+            self.assertContains(page, text)
+
+    def test_a_flag_is_shown_by_its_label_not_its_code(self) -> None:
+        submit(self, QIDS_KNOWN | {"q12": 2}, key="qids_sr16")
+        self.login(self.paula)
+        page = self.client.get(reverse("measures:chart", args=[self.pat.pk]))
+        self.assertContains(page, "Item 12 (thoughts of death or suicide) at or above")
+        self.assertNotContains(page, "suicidal_ideation_qids</span>")
+
+    def test_the_chart_data_places_every_point_on_an_axis_that_holds_it(self) -> None:
+        submit(self, QIDS_KNOWN, key="qids_sr16")
+        self.login(self.paula)
+        series = self.client.get(reverse("measures:chart", args=[self.pat.pk])).context["series"][
+            "qids_sr16"
+        ]
+        self.assertEqual((series["min"], series["max"]), (0, 27))
+        self.assertEqual(series["points"][0]["position"], round(14 / 27, 4))

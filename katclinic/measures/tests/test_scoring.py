@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 
+from katclinic.clinics.registry import REGISTRY
+from katclinic.measures import clinic_settings
 from katclinic.measures.scoring import (
     AnswerError,
     DefinitionError,
     InstrumentDefinition,
     InvalidAnswers,
     course_change,
+    domain_scores,
     load_builtin_instruments,
     load_clinic_wording,
     load_definition,
@@ -187,6 +190,50 @@ def test_qids_counts_each_domain_once_at_its_highest_item() -> None:
     answers = numbered(1, 3, 0, 2, 2, 0, 1, 2, 0, 1, 1, 0, 2, 1, 0, 2)
     result = score(QIDS, answers)
     assert (result.total, result.band) == (14, "moderate")
+
+
+def test_qids_nine_domain_scores_on_a_known_answer_set() -> None:
+    answers = numbered(1, 3, 0, 2, 2, 0, 1, 2, 0, 1, 1, 0, 2, 1, 0, 2)
+    domains = domain_scores(QIDS, answers)
+    assert domains == {
+        "sleep": 3,
+        "sad_mood": 2,
+        "appetite_weight": 2,
+        "concentration": 1,
+        "self_view": 1,
+        "suicidal_ideation": 0,
+        "interest": 2,
+        "energy": 1,
+        "psychomotor": 2,
+    }
+    assert sum(v for v in domains.values() if v is not None) == score(QIDS, answers).total == 14
+
+
+def test_qids_domain_scores_skip_unanswered_items_and_report_empty_domains() -> None:
+    answers = numbered(0, 0, 0, 0, 1, 3, None, None, 1, 0, 0, 0, 0, 0, 0, 0)  # type: ignore[arg-type]
+    assert domain_scores(QIDS, answers)["appetite_weight"] == 3
+    assert domain_scores(QIDS, {"q5": 2}) == {
+        key: (2 if key == "sad_mood" else None) for key in domain_scores(QIDS, {})
+    }
+
+
+def test_instruments_without_domains_have_no_domain_scores() -> None:
+    assert domain_scores(PHQ9, {f"q{n}": 1 for n in range(1, 10)}) == {}
+
+
+def test_qids_item12_flag_uses_the_clinic_value_when_given() -> None:
+    answers = numbered(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0)
+    assert "suicidal_ideation_qids" in score(QIDS, answers).flags
+    stricter = {"suicidal_ideation_qids": 2}
+    assert "suicidal_ideation_qids" not in score(QIDS, answers, flag_values=stricter).flags
+    answers["q12"] = 2
+    assert "suicidal_ideation_qids" in score(QIDS, answers, flag_values=stricter).flags
+
+
+def test_every_flag_setting_of_a_shipped_definition_is_a_clinic_setting() -> None:
+    named = [f.setting for d in INSTRUMENTS.values() for f in d.flags if f.setting]
+    assert named == [clinic_settings.QIDS_ITEM12_ALERT_AT.key]
+    assert all(REGISTRY[key].default == 1 for key in named)
 
 
 def test_qids_appetite_and_weight_items_may_be_skipped_in_part() -> None:

@@ -80,13 +80,17 @@
   function draw(container, data, key, range) {
     var series = data.series[key];
     var x = function (t) { return PAD.left + (W - PAD.left - PAD.right) * (t - range.t0) / range.span; };
-    var y = function (v) { return H - PAD.bottom - (H - PAD.top - PAD.bottom) * (v - series.min) / Math.max(series.max - series.min, 1); };
+    // The axis holds the scale and every score, so no point is drawn outside the chart.
+    var totals = series.points.map(function (p) { return p.total; });
+    var lo = Math.min.apply(null, totals.concat([series.min]));
+    var hi = Math.max.apply(null, totals.concat([series.max]));
+    var y = function (v) { return H - PAD.bottom - (H - PAD.top - PAD.bottom) * (v - lo) / Math.max(hi - lo, 1); };
     var last = series.points[series.points.length - 1];
     var svg = el("svg", { viewBox: "0 0 " + W + " " + H, width: "100%", role: "group",
       "aria-label": series.title + ": " + series.points.length + " scores, latest " + last.total + " on " + day(last.at) });
     svg.appendChild(el("line", { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: H - PAD.bottom, stroke: "#6b7280" }));
     svg.appendChild(el("line", { x1: PAD.left, x2: W - PAD.right, y1: H - PAD.bottom, y2: H - PAD.bottom, stroke: "#6b7280" }));
-    [series.min, series.max].forEach(function (v) {
+    [lo, hi].forEach(function (v) {
       svg.appendChild(el("text", { x: PAD.left - 5, y: y(v) + 3, "text-anchor": "end", "font-size": 10 }, String(v)));
     });
     var sessionsLayer = el("g", {});

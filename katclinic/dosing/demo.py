@@ -359,13 +359,7 @@ def build(world: DemoWorld) -> None:
                 )
                 if session.is_esketamine:
                     esketamine.append(session)
-            # Today's live chair goes to a patient without a portal account where one exists:
-            # the portal patients' own demo journeys (at-home doses) must not fall inside the
-            # interval after an in-clinic dose given an hour ago.
-            if route == "intranasal" and (
-                today_plan is None
-                or (today_plan.patient.user_id is not None and plan.patient.user_id is None)
-            ):
+            if route == "intranasal" and today_plan is None:
                 today_plan = plan
         _rems(world, esketamine[-2:])
         if today_plan is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -30,12 +31,17 @@ class Page(LimitOffsetPagination):
 class AuditedPage(Page):
     """A page of a list that shows patient data: one audit event names the patients on it.
 
-    Every row must be a patient or carry a `patient_id`."""
+    `patient_of` says which patient each row is about:
+    `@paginate(AuditedPage, patient_of=lambda row: row.patient_id)`."""
+
+    def __init__(self, *, patient_of: Callable[[Any], int | None], **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.patient_of = patient_of
 
     def paginate_queryset(
         self, queryset: QuerySet, pagination: Any, request: HttpRequest, **params: Any
     ) -> Any:
         page = super().paginate_queryset(queryset, pagination, request, **params)
         items = list(page[self.items_attribute])
-        audit.record_list(request=request, rows=items)
+        audit.record_list(request=request, patient_ids=[self.patient_of(row) for row in items])
         return page | {self.items_attribute: items}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -135,13 +135,12 @@ def record(
     return event
 
 
-def record_list(*, request: HttpRequest, rows: Sequence[Any], what: str = "") -> AuditEvent | None:
-    """One event for a list or search that showed patient data, naming the patients shown.
-
-    `rows` are patients, or objects with a `patient_id`; an empty list records nothing."""
-    shown = sorted(
-        {row.patient_id if hasattr(row, "patient_id") else row.pk for row in rows} - {None}
-    )
+def record_list(
+    *, request: HttpRequest, patient_ids: Iterable[int | None], what: str = ""
+) -> AuditEvent | None:
+    """One event for a list or search that showed patient data, naming the patients shown;
+    an empty list records nothing."""
+    shown = sorted({pk for pk in patient_ids if pk is not None})
     if not shown:
         return None
     clinic = getattr(request, "clinic", None)

@@ -188,7 +188,7 @@ def list_alerts(request: HttpRequest, include_closed: bool = False) -> Any:
     clinic = require_perm(request, Perm.HANDLE_ALERTS)
     alerts = SafetyAlert.objects.for_clinic(clinic).order_by("-raised_at")
     shown = list((alerts if include_closed else alerts.unhandled())[:200])
-    audit.record_list(request=request, rows=shown)
+    audit.record_list(request=request, patient_ids=[a.patient_id for a in shown])
     return shown
 
 

@@ -34,7 +34,7 @@ class PatientFilter(Schema):
 
 
 @router.get("/", response=list[PatientOut], url_name="patients_list")
-@paginate(AuditedPage)
+@paginate(AuditedPage, patient_of=lambda patient: patient.pk)
 def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> QuerySet[Patient]:
     """Patients of the token's clinic, searched by name, record number or date of birth."""
     require_scope(request, Scope.PATIENTS_READ)

@@ -43,7 +43,9 @@ def patient_list(request: StaffRequest) -> HttpResponse:
         patients.only("pk", "mrn", "first_name", "last_name", "date_of_birth", "stage", "phone"),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
-    audit.record_list(request=request, rows=list(page.object_list), what="patient list")
+    audit.record_list(
+        request=request, patient_ids=[p.pk for p in page.object_list], what="patient list"
+    )
     template = "patients/_rows.html" if request.headers.get("HX-Request") else "patients/list.html"
     return render(request, template, {"page": page, "q": query})
 

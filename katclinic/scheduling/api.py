@@ -31,7 +31,7 @@ class AppointmentOut(Schema):
 
 
 @router.get("/", response=list[AppointmentOut], url_name="appointments_list")
-@paginate(AuditedPage)
+@paginate(AuditedPage, patient_of=lambda appointment: appointment.patient_id)
 def list_appointments(request: HttpRequest) -> QuerySet[Appointment]:
     """Appointments of the token's clinic, in time order."""
     require_scope(request, Scope.APPOINTMENTS_READ)

@@ -43,6 +43,11 @@ class Chair(models.Model):
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="chairs")
     name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
+    # What the chair is equipped for; each flag covers the routes in CHAIR_ROUTES.
+    supports_iv = models.BooleanField("IV infusion", default=True)
+    supports_intranasal = models.BooleanField("Intranasal", default=True)
+    supports_oral = models.BooleanField("Oral or sublingual", default=True)
+    supports_im = models.BooleanField("Intramuscular or subcutaneous injection", default=True)
 
     class Meta:
         ordering: ClassVar = ["room__name", "name"]
@@ -52,6 +57,60 @@ class Chair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room.name} / {self.name}"
+
+    def supports(self, route: str) -> bool:
+        """Whether a dosing session by `route` (a protocol's route code) can run here."""
+        field = CHAIR_ROUTES.get(route)
+        return field is None or bool(getattr(self, field))
+
+    @property
+    def supported_labels(self) -> list[str]:
+        fields = ("supports_iv", "supports_intranasal", "supports_oral", "supports_im")
+        return [str(self._meta.get_field(f).verbose_name) for f in fields if getattr(self, f)]
+
+
+# Which chair flag a protocol route needs.
+CHAIR_ROUTES = {
+    "iv": "supports_iv",
+    "intranasal": "supports_intranasal",
+    "oral": "supports_oral",
+    "sublingual": "supports_oral",
+    "im": "supports_im",
+    "sc": "supports_im",
+}
+ROUTE_LABELS = {
+    "iv": "IV infusion",
+    "intranasal": "intranasal",
+    "oral": "oral",
+    "sublingual": "sublingual",
+    "im": "intramuscular injection",
+    "sc": "subcutaneous injection",
+}
+
+
+class ClinicClosure(models.Model):
+    """Days the whole clinic is closed (a public holiday, a staff training day, building work)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["starts_on"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(starts_on__lte=F("ends_on")), name="closure_ordered"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="closure_needs_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Closed {self.starts_on}-{self.ends_on}: {self.reason}"
 
 
 class StaffAvailability(models.Model):

@@ -24,8 +24,10 @@ from katclinic.protocols.scheduling import ScheduleError, propose_schedule
 from katclinic.scheduling import reminders
 from katclinic.scheduling.hours import clinic_hours, clinic_tz, session_lengths
 from katclinic.scheduling.models import (
+    ROUTE_LABELS,
     Appointment,
     Chair,
+    ClinicClosure,
     Kind,
     Room,
     StaffAvailability,
@@ -35,11 +37,16 @@ from katclinic.scheduling.models import (
 
 
 class ScheduleConflict(ValueError):
-    """The booking is refused; `reasons` says what is in the way."""
+    """The booking is refused; `reasons` says what is in the way, and `fields` which form
+    field (start, staff, chair, room) each reason is about, where it is about one."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], fields: dict[str, str] | None = None) -> None:
         self.reasons = reasons
+        self.fields = fields or {}
         super().__init__("; ".join(reasons))
+
+    def by_field(self) -> list[tuple[str | None, str]]:
+        return [(self.fields.get(reason), reason) for reason in self.reasons]
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,15 @@ class Slot:
 
 
 def _staff_conflicts(clinic: Clinic, slot: Slot, exclude: int | None) -> list[str]:
+    return [reason for _, reason in _staff_problems(clinic, slot, exclude)]
+
+
+def _staff_problems(
+    clinic: Clinic, slot: Slot, exclude: int | None
+) -> list[tuple[str | None, str]]:
     tz = clinic_tz(clinic)
     local_start, local_end = slot.start.astimezone(tz), slot.end.astimezone(tz)
-    problems = []
+    problems: list[tuple[str | None, str]] = []
     windows = StaffAvailability.objects.filter(clinic=clinic, staff=slot.staff)
     if windows.exists():
         fits = windows.filter(
@@ -63,29 +76,58 @@ def _staff_conflicts(clinic: Clinic, slot: Slot, exclude: int | None) -> list[st
             ends__gte=local_end.time(),
         ).exists()
         if not fits or local_start.date() != local_end.date():
-            problems.append(f"{slot.staff.full_name} does not work then")
+            problems.append(("staff", f"{slot.staff.full_name} does not work then"))
     away = StaffLeave.objects.filter(
         staff=slot.staff, starts_on__lte=local_end.date(), ends_on__gte=local_start.date()
     ).exists()
     if away:
-        problems.append(f"{slot.staff.full_name} is on leave")
+        problems.append(("staff", f"{slot.staff.full_name} is on leave"))
     clash = (
         Appointment.objects.filter(staff=slot.staff)
         .overlapping(slot.start, slot.end)
         .exclude(pk=exclude or 0)
     )
     if clash.exists():
-        problems.append(f"{slot.staff.full_name} already has an appointment then")
+        problems.append(("staff", f"{slot.staff.full_name} already has an appointment then"))
     return problems
 
 
-def conflicts(clinic: Clinic, slot: Slot, *, kind: str, exclude: int | None = None) -> list[str]:
+def conflicts(
+    clinic: Clinic,
+    slot: Slot,
+    *,
+    kind: str,
+    exclude: int | None = None,
+    route: str | None = None,
+) -> list[str]:
     """Everything that stops `slot` from being booked, in words for front desk."""
-    problems = []
+    return [
+        reason
+        for _, reason in conflicts_by_field(clinic, slot, kind=kind, exclude=exclude, route=route)
+    ]
+
+
+def conflicts_by_field(
+    clinic: Clinic,
+    slot: Slot,
+    *,
+    kind: str,
+    exclude: int | None = None,
+    route: str | None = None,
+) -> list[tuple[str | None, str]]:
+    """`conflicts`, each reason paired with the form field it is about (or None)."""
+    problems: list[tuple[str | None, str]] = []
     if slot.end <= slot.start:
-        problems.append("the appointment must end after it starts")
+        problems.append(("start", "the appointment must end after it starts"))
     if kind == Kind.DOSING and slot.chair is None:
-        problems.append("a dosing session needs a chair")
+        problems.append(("chair", "a dosing session needs a chair"))
+    if kind == Kind.DOSING and slot.chair is not None and route and not slot.chair.supports(route):
+        problems.append(
+            (
+                "chair",
+                f"chair {slot.chair} is not equipped for {ROUTE_LABELS.get(route, route)} dosing",
+            )
+        )
     hours = clinic_hours(clinic).get(slot.start.astimezone(clinic_tz(clinic)).weekday())
     local = slot.start.astimezone(clinic_tz(clinic)), slot.end.astimezone(clinic_tz(clinic))
     if (
@@ -94,17 +136,47 @@ def conflicts(clinic: Clinic, slot: Slot, *, kind: str, exclude: int | None = No
         or local[1].time() > hours[1]
         or local[0].date() != local[1].date()
     ):
-        problems.append("the clinic is closed then")
+        problems.append(("start", "the clinic is closed then"))
+    problems += [("start", reason) for reason in closures_during(clinic, slot.start, slot.end)]
     others = (
         Appointment.objects.filter(clinic=clinic)
         .overlapping(slot.start, slot.end)
         .exclude(pk=exclude or 0)
     )
+    for field, place in (("chair", slot.chair), ("room", slot.room)):
+        if place is not None and not place.is_active:
+            problems.append((field, f"{field} {place} is retired"))
     if slot.chair is not None and others.filter(chair=slot.chair).exists():
-        problems.append(f"chair {slot.chair} is taken then")
+        problems.append(("chair", f"chair {slot.chair} is taken then"))
     if slot.room is not None and others.filter(room=slot.room).exists():
-        problems.append(f"room {slot.room} is taken then")
-    return problems + _staff_conflicts(clinic, slot, exclude)
+        problems.append(("room", f"room {slot.room} is taken then"))
+    return problems + _staff_problems(clinic, slot, exclude)
+
+
+def closures_during(clinic: Clinic, start: datetime, end: datetime) -> list[str]:
+    """A reason for each clinic closure that covers any day of [start, end) in clinic time."""
+    tz = clinic_tz(clinic)
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    closures = ClinicClosure.objects.filter(clinic=clinic, starts_on__lte=last, ends_on__gte=first)
+    return [
+        f"the clinic is closed on {c.starts_on:%Y-%m-%d}"
+        + (f" to {c.ends_on:%Y-%m-%d}" if c.ends_on != c.starts_on else "")
+        + f" ({c.reason})"
+        for c in closures
+    ]
+
+
+def _raise_if(problems: list[tuple[str | None, str]]) -> None:
+    if problems:
+        raise ScheduleConflict(
+            [reason for _, reason in problems],
+            {reason: field for field, reason in problems if field is not None},
+        )
+
+
+def route_of(plan: Plan | None) -> str | None:
+    """The route of the plan's protocol, which a dosing session's chair must support."""
+    return plan.protocol_version.route if plan is not None else None
 
 
 def _lock(slot: Slot) -> None:
@@ -139,15 +211,17 @@ def book(
     plan: Plan | None = None,
     planned_dose: PlannedDose | None = None,
     note: str = "",
+    route: str | None = None,
     request: HttpRequest | None = None,
 ) -> Appointment:
-    """Book one appointment, or raise ScheduleConflict naming what is in the way."""
+    """Book one appointment, or raise ScheduleConflict naming what is in the way.
+
+    A dosing session's chair must support `route`, or the plan's route when none is given.
+    """
     clinic = patient.clinic
     _check_resources(clinic, slot)
     _lock(slot)
-    problems = conflicts(clinic, slot, kind=kind)
-    if problems:
-        raise ScheduleConflict(problems)
+    _raise_if(conflicts_by_field(clinic, slot, kind=kind, route=route or route_of(plan)))
     try:
         with transaction.atomic():
             appointment = Appointment.objects.create(
@@ -191,9 +265,15 @@ def reschedule(
     clinic = appointment.clinic
     _check_resources(clinic, slot)
     _lock(slot)
-    problems = conflicts(clinic, slot, kind=appointment.kind, exclude=appointment.pk)
-    if problems:
-        raise ScheduleConflict(problems)
+    _raise_if(
+        conflicts_by_field(
+            clinic,
+            slot,
+            kind=appointment.kind,
+            exclude=appointment.pk,
+            route=route_of(appointment.plan),
+        )
+    )
     before = appointment.start.isoformat()
     for name in ("staff", "room", "chair", "start", "end"):
         setattr(appointment, name, getattr(slot, name))
@@ -275,12 +355,13 @@ class ProposedRow:
 
 
 def _free_place(
-    clinic: Clinic, kind: str, start: datetime, end: datetime
+    clinic: Clinic, kind: str, start: datetime, end: datetime, route: str | None = None
 ) -> tuple[Chair | None, Room | None]:
     busy = Appointment.objects.filter(clinic=clinic).overlapping(start, end)
     if kind == Kind.DOSING:
         taken = set(busy.exclude(chair=None).values_list("chair_id", flat=True))
-        chair = Chair.objects.filter(clinic=clinic, is_active=True).exclude(pk__in=taken).first()
+        free = Chair.objects.filter(clinic=clinic, is_active=True).exclude(pk__in=taken)
+        chair = next((c for c in free if route is None or c.supports(route)), None)
         return chair, None
     taken = set(busy.exclude(room=None).values_list("room_id", flat=True))
     chaired = set(Chair.objects.filter(clinic=clinic).values_list("room_id", flat=True))
@@ -299,11 +380,14 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
         raise ScheduleError("only an active, signed plan can be scheduled")
     clinic = plan.clinic
     protocol = plan.protocol_version.protocol
+    route = route_of(plan)
 
     def busy(start: datetime, end: datetime) -> bool:
         if _staff_conflicts(clinic, Slot(staff, start, end), None):
             return True
-        return _free_place(clinic, Kind.DOSING, start, end)[0] is None
+        if closures_during(clinic, start, end):
+            return True
+        return _free_place(clinic, Kind.DOSING, start, end, route)[0] is None
 
     open_ended = version.phase != "booster" and protocol.phase(version.phase).open_ended
     limit = version.doses.count() if open_ended or version.doses.exists() else None
@@ -322,7 +406,7 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
     )
     rows = []
     for item in proposal:
-        chair, room = _free_place(clinic, item.kind, item.start, item.end)
+        chair, room = _free_place(clinic, item.kind, item.start, item.end, route)
         slot = Slot(staff, item.start, item.end, room, chair)
         rows.append(
             ProposedRow(
@@ -335,7 +419,7 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
                 chair,
                 room,
                 staff,
-                tuple(conflicts(clinic, slot, kind=item.kind)),
+                tuple(conflicts(clinic, slot, kind=item.kind, route=route)),
             )
         )
     return rows

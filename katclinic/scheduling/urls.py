@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from katclinic.scheduling import views
+from katclinic.scheduling import places_views, views
 
 app_name = "scheduling"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -15,4 +15,20 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("calendar/<str:token>.ics", views.ical_feed, name="ical_feed"),
     path("request/<slug:clinic_slug>/", views.request_slot, name="request_slot"),
     path("requests/", views.requests_list, name="requests"),
+]
+
+# Places and hours (rooms, chairs, opening hours, closures, staff hours and leave).
+urlpatterns += [
+    path("places/", places_views.place_list, name="places"),
+    path("places/rooms/add/", places_views.room_edit, name="room_add"),
+    path("places/rooms/<int:room_id>/", places_views.room_edit, name="room_edit"),
+    path("places/chairs/add/", places_views.chair_edit, name="chair_add"),
+    path("places/chairs/<int:chair_id>/", places_views.chair_edit, name="chair_edit"),
+    path("hours/", places_views.opening_hours, name="opening_hours"),
+    path("closures/", places_views.closures, name="closures"),
+    path("closures/<int:closure_id>/remove/", places_views.closure_remove, name="closure_remove"),
+    path("staff/<int:user_id>/hours/", places_views.staff_hours, name="staff_hours"),
+    path("staff/<int:user_id>/leave/", places_views.leave_add, name="leave_add"),
+    path("leave/<int:leave_id>/remove/", places_views.leave_remove, name="leave_remove"),
+    path("my-hours/", places_views.my_hours, name="my_hours"),
 ]

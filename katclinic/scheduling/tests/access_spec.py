@@ -15,6 +15,27 @@ def _booking(t: Any) -> dict[str, Any]:
     return {"kind": "consultation", "start": start.strftime("%Y-%m-%dT%H:%M"), "staff": t.paula.pk}
 
 
+def _room(t: Any) -> dict[str, int]:
+    return {"room_id": fixtures.chairs(t)[0].room_id}
+
+
+def _chair(t: Any) -> dict[str, int]:
+    return {"chair_id": fixtures.chairs(t)[0].pk}
+
+
+def _closure(t: Any) -> dict[str, int]:
+    return {"closure_id": fixtures.closure(t).pk}
+
+
+def _leave(t: Any) -> dict[str, int]:
+    return {"leave_id": fixtures.leave(t).pk}
+
+
+def _dates(t: Any) -> dict[str, str]:
+    day = fixtures.at(t, 400, 9).date().isoformat()
+    return {"starts_on": day, "ends_on": day, "reason": "Public holiday", "note": "Away"}
+
+
 def _patient(t: Any) -> dict[str, int]:
     fixtures.chairs(t)
     return patient_kwargs(t)
@@ -53,6 +74,32 @@ SPEC = {
         ok=(200,),
         anonymous=(200,),
     ),
+    "scheduling:places": Url(Perm.MANAGE_CLINIC),
+    "scheduling:room_add": Url(
+        Perm.MANAGE_CLINIC, method="POST", data=lambda t: {"name": "Room added", "is_active": "on"}
+    ),
+    "scheduling:room_edit": Url(Perm.MANAGE_CLINIC, kwargs=_room, clinic_object=True),
+    "scheduling:chair_add": Url(Perm.MANAGE_CLINIC),
+    "scheduling:chair_edit": Url(Perm.MANAGE_CLINIC, kwargs=_chair, clinic_object=True),
+    "scheduling:opening_hours": Url(Perm.MANAGE_CLINIC),
+    "scheduling:closures": Url(Perm.MANAGE_CLINIC, method="POST", data=_dates),
+    "scheduling:closure_remove": Url(
+        Perm.MANAGE_CLINIC, kwargs=_closure, clinic_object=True, method="POST"
+    ),
+    "scheduling:staff_hours": Url(
+        Perm.MANAGE_CLINIC, kwargs=lambda t: {"user_id": t.nick.pk}, clinic_object=True
+    ),
+    "scheduling:leave_add": Url(
+        Perm.MANAGE_CLINIC,
+        kwargs=lambda t: {"user_id": t.nick.pk},
+        clinic_object=True,
+        method="POST",
+        data=_dates,
+    ),
+    "scheduling:leave_remove": Url(
+        Perm.MANAGE_CLINIC, kwargs=_leave, clinic_object=True, method="POST"
+    ),
+    "scheduling:my_hours": Url(Perm.VIEW_PATIENT_LIST),
     "api:appointments_list": api_url(Perm.VIEW_PATIENT_LIST),
     "api:appointments_for_patient": api_url(
         Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True, patient_self=True

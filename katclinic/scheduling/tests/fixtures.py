@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from katclinic.clinics.models import ClinicSetting
 from katclinic.protocols.tests import fixtures as plan_fixtures
 from katclinic.scheduling import ical, services
-from katclinic.scheduling.models import Appointment, Chair, Room
+from katclinic.scheduling.models import Appointment, Chair, ClinicClosure, Room, StaffLeave
 
 
 def chairs(t: Any) -> list[Chair]:
@@ -53,3 +53,15 @@ def enable_requests(t: Any) -> str:
         defaults={"value": True, "changed_by": t.adam},
     )
     return t.clinic.slug
+
+
+def closure(t: Any) -> ClinicClosure:
+    day = at(t, 300, 9).date()
+    return ClinicClosure.objects.create(
+        clinic=t.clinic, starts_on=day, ends_on=day, reason="Public holiday", created_by=t.adam
+    )
+
+
+def leave(t: Any) -> StaffLeave:
+    day = at(t, 300, 9).date()
+    return StaffLeave.objects.create(clinic=t.clinic, staff=t.nick, starts_on=day, ends_on=day)

@@ -7,7 +7,8 @@ from django.db.models import QuerySet
 
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic
-from katclinic.scheduling.models import AppointmentRequest, Chair, Kind, Room
+from katclinic.scheduling.models import ROUTE_LABELS, AppointmentRequest, Chair, Kind, Room
+from katclinic.scheduling.services import ScheduleConflict
 
 
 def staff_of(clinic: Clinic) -> QuerySet[User]:
@@ -34,7 +35,25 @@ class SlotForm(forms.Form):
 
 class BookForm(SlotForm):
     kind = forms.ChoiceField(choices=Kind.choices)
+    route = forms.ChoiceField(
+        choices=[("", "As in the treatment plan"), *ROUTE_LABELS.items()],
+        required=False,
+        label="Route (dosing sessions)",
+        help_text="The chair must be equipped for it.",
+    )
     note = forms.CharField(max_length=300, required=False)
+
+
+def add_conflict_errors(form: forms.Form, conflict: ScheduleConflict, summary: str) -> None:
+    """Put each reason a booking was refused on the field it is about (start, staff, chair,
+    room), and the rest with `summary` above the form."""
+    general = []
+    for field, reason in conflict.by_field():
+        if field in form.fields:
+            form.add_error(field, reason[:1].upper() + reason[1:] + ".")
+        else:
+            general.append(reason)
+    form.add_error(None, f"{summary}: {'; '.join(general)}" if general else f"{summary}.")
 
 
 class StateForm(forms.Form):

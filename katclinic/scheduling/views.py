@@ -28,7 +28,14 @@ from katclinic.patients.views import chart_tabs
 from katclinic.protocols.models import Plan
 from katclinic.protocols.scheduling import ScheduleError
 from katclinic.scheduling import ical, services
-from katclinic.scheduling.forms import BookForm, ProposeForm, RequestForm, SlotForm, StateForm
+from katclinic.scheduling.forms import (
+    BookForm,
+    ProposeForm,
+    RequestForm,
+    SlotForm,
+    StateForm,
+    add_conflict_errors,
+)
 from katclinic.scheduling.hours import clinic_tz
 from katclinic.scheduling.models import (
     Appointment,
@@ -122,10 +129,11 @@ def book(request: StaffRequest, patient_id: int) -> HttpResponse:
                 slot=slot,
                 by=request.user,
                 note=data["note"],
+                route=data["route"] or None,
                 request=request,
             )
         except services.ScheduleConflict as exc:
-            form.add_error(None, f"Not booked: {exc}")
+            add_conflict_errors(form, exc, "Not booked")
         else:
             messages.success(request, "Booked.")
             return redirect("scheduling:patient_appointments", patient.pk)
@@ -191,7 +199,7 @@ def reschedule(request: StaffRequest, appointment_id: int) -> HttpResponse:
                 appointment=appointment, slot=slot, by=request.user, request=request
             )
         except services.ScheduleConflict as exc:
-            form.add_error(None, f"Not moved: {exc}")
+            add_conflict_errors(form, exc, "Not moved")
         else:
             messages.success(request, "Moved.")
             return redirect("scheduling:patient_appointments", appointment.patient_id)

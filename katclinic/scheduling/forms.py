@@ -36,7 +36,10 @@ class SlotForm(forms.Form):
 class BookForm(SlotForm):
     kind = forms.ChoiceField(choices=Kind.choices)
     route = forms.ChoiceField(
-        choices=[("", "As in the treatment plan"), *ROUTE_LABELS.items()],
+        choices=[
+            ("", "As in the patient's active plan"),
+            *((code, label[:1].upper() + label[1:]) for code, label in ROUTE_LABELS.items()),
+        ],
         required=False,
         label="Route (dosing sessions)",
         help_text="The chair must be equipped for it.",

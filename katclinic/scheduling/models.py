@@ -65,10 +65,15 @@ class Chair(models.Model):
 
     @property
     def supported_labels(self) -> list[str]:
-        fields = ("supports_iv", "supports_intranasal", "supports_oral", "supports_im")
-        return [str(self._meta.get_field(f).verbose_name) for f in fields if getattr(self, f)]
+        return [label for field, label in CHAIR_EQUIPMENT.items() if getattr(self, field)]
 
 
+CHAIR_EQUIPMENT = {
+    "supports_iv": "IV infusion",
+    "supports_intranasal": "Intranasal",
+    "supports_oral": "Oral or sublingual",
+    "supports_im": "Intramuscular or subcutaneous injection",
+}
 # Which chair flag a protocol route needs.
 CHAIR_ROUTES = {
     "iv": "supports_iv",

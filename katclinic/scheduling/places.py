@@ -155,7 +155,7 @@ def save_room(
 def _chair_stranded(clinic: Clinic, chair: Chair, after: Chair) -> list[Appointment]:
     """Booked sessions in `chair` that `after` (its new state) could no longer hold."""
     rows = upcoming(clinic).filter(chair=chair)
-    if not after.is_active or (after.room_id != chair.room_id):
+    if not after.is_active:
         return list(rows)
     found = []
     for appointment in rows.filter(kind=Kind.DOSING).exclude(plan=None):

@@ -3,7 +3,7 @@ and leave. Clinic admins change them; every staff member sees their own hours an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import time
 from typing import Any, cast
 
@@ -93,6 +93,9 @@ class ChairForm(ConfirmMixin):
         data = super().clean() or {}
         if not any(data.get(f) for f in places.CHAIR_FLAGS):
             self.add_error("supports_iv", "Tick at least one kind of dosing this chair can hold.")
+        room = data.get("room")
+        if room is not None and not room.is_active and data.get("is_active"):
+            self.add_error("room", "This room is retired; bring the room back into service first.")
         return data
 
 
@@ -132,7 +135,7 @@ class WeekForm(ConfirmMixin):
         }
 
     @staticmethod
-    def initial_for(hours: dict[int, tuple[time, time]]) -> dict[str, time]:
+    def initial_for(hours: Mapping[int, tuple[time, time]]) -> dict[str, time]:
         initial = {}
         for day, (opens, closes) in hours.items():
             initial[f"{DAY_KEYS[day]}_opens"] = opens

@@ -179,6 +179,16 @@ def route_of(plan: Plan | None) -> str | None:
     return plan.protocol_version.route if plan is not None else None
 
 
+def route_for_patient(patient: Patient) -> str | None:
+    """The route of the patient's active plans when they all share one, else None."""
+    routes = set(
+        Plan.objects.filter(patient=patient, status=PlanStatus.ACTIVE).values_list(
+            "protocol_version__route", flat=True
+        )
+    )
+    return routes.pop() if len(routes) == 1 else None
+
+
 def _lock(slot: Slot) -> None:
     """Serialise bookings that touch the same staff member, chair or room."""
     User.objects.select_for_update().filter(pk=slot.staff.pk).first()

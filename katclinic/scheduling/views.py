@@ -129,7 +129,7 @@ def book(request: StaffRequest, patient_id: int) -> HttpResponse:
                 slot=slot,
                 by=request.user,
                 note=data["note"],
-                route=data["route"] or None,
+                route=data["route"] or services.route_for_patient(patient),
                 request=request,
             )
         except services.ScheduleConflict as exc:

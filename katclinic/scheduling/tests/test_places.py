@@ -85,6 +85,45 @@ class PlacesTest(ClinicTestCase):
         self.assertEqual(response.status_code, 302)
         self.assertEqual(Appointment.objects.get().chair, self.chair)
 
+    def test_the_booking_page_takes_the_route_from_the_patients_active_plan(self) -> None:
+        plan_fixtures.signed(self)
+        data = {
+            "kind": "dosing",
+            "start": fixtures.at(self, 0, 9).strftime("%Y-%m-%dT%H:%M"),
+            "staff": self.nick.pk,
+            "chair": self.nasal.pk,
+        }
+        response = self.book_page(**data)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("not equipped for IV infusion", str(_form_errors(response)["chair"]))
+        self.assertFalse(Appointment.objects.exists())
+        self.assertEqual(self.book_page(**{**data, "chair": self.chair.pk}).status_code, 302)
+
+    def test_retiring_a_room_retires_its_chairs_after_listing_their_sessions(self) -> None:
+        start = fixtures.at(self, 1, 13)
+        slot = services.Slot(self.nick, start, start + timedelta(hours=2), None, self.nasal)
+        booked = services.book(patient=self.quinn, kind="dosing", slot=slot, by=self.alice)
+        self.login(self.adam)
+        url = reverse("scheduling:room_edit", args=[self.room.pk])
+        response = self.client.post(url, {"name": self.room.name})
+        self.assertContains(response, "Quinn Roe", status_code=409)
+        self.assertEqual(Chair.objects.filter(room=self.room, is_active=True).count(), 2)
+        response = self.client.post(url, {"name": self.room.name, "confirmed": str(booked.pk)})
+        self.assertEqual(response.status_code, 302)
+        self.room.refresh_from_db()
+        self.assertFalse(self.room.is_active)
+        self.assertFalse(Chair.objects.filter(room=self.room, is_active=True).exists())
+        self.assertEqual(Chair.objects.filter(room=self.room).count(), 2)
+        # A chair cannot come back into service in a retired room.
+        response = self.client.post(
+            reverse("scheduling:chair_edit", args=[self.chair.pk]),
+            {"room": self.room.pk, "name": "Chair 1", "supports_iv": "on", "is_active": "on"},
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("room", _form_errors(response))
+        self.chair.refresh_from_db()
+        self.assertFalse(self.chair.is_active)
+
     def test_an_admin_adds_a_room_and_a_chair_with_what_it_supports(self) -> None:
         self.login(self.adam)
         response = self.client.post(

@@ -65,11 +65,11 @@ class RoomForm(ConfirmMixin):
 class ChairForm(ConfirmMixin):
     room = forms.ModelChoiceField(queryset=Room.objects.none())
     name = forms.CharField(max_length=100)
-    supports_iv = forms.BooleanField(label="IV infusion", required=False)
-    supports_intranasal = forms.BooleanField(label="Intranasal", required=False)
-    supports_oral = forms.BooleanField(label="Oral or sublingual", required=False)
+    supports_iv = forms.BooleanField(label="Equipped for IV infusion", required=False)
+    supports_intranasal = forms.BooleanField(label="Equipped for intranasal", required=False)
+    supports_oral = forms.BooleanField(label="Equipped for oral or sublingual", required=False)
     supports_im = forms.BooleanField(
-        label="Intramuscular or subcutaneous injection", required=False
+        label="Equipped for intramuscular or subcutaneous injection", required=False
     )
     is_active = forms.BooleanField(label="In service", required=False, initial=True)
 
@@ -304,7 +304,7 @@ def chair_edit(request: StaffRequest, chair_id: int | None = None) -> HttpRespon
         current=chair,
         initial=initial,
     )
-    title = f"Chair {chair}" if chair else "Add a chair"
+    title = str(chair) if chair else "Add a chair"
     context = {"title": title, "chair": chair}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

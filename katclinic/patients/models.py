@@ -14,7 +14,6 @@ from django.utils import timezone
 from katclinic.clinics.models import Clinic
 from katclinic.lib import rows
 
-
 # A search made only of these characters, with at least this many digits, is a phone number.
 PHONE_CHARACTERS = frozenset("0123456789 +-().")
 PHONE_SEARCH_MIN_DIGITS = 4

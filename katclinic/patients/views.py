@@ -20,11 +20,11 @@ from katclinic.clinics.permissions import Perm
 from katclinic.patients import services
 from katclinic.patients.forms import (
     LIST_ORDERS,
-    PatientListForm,
     AllergyForm,
     DiagnosisForm,
     MedicationForm,
     PatientForm,
+    PatientListForm,
     WeightForm,
 )
 from katclinic.patients.models import Patient

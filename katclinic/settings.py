@@ -96,7 +96,10 @@ MIDDLEWARE = [
     "katclinic.clinics.middleware.ActiveClinicMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "katclinic.core.middleware.NoStoreMiddleware",
+    "katclinic.core.middleware.ClinicErrorPagesMiddleware",
 ]
+# With DEBUG on, Django's technical error pages instead of the clinic's (developers only).
+KATCLINIC_TECHNICAL_ERRORS = envbool("KATCLINIC_TECHNICAL_ERRORS")
 
 if not (DEBUG or TESTING):
     # Production serves collected static files from gunicorn (run `manage.py collectstatic`).
@@ -253,10 +256,13 @@ STORAGES = {
 
 _MAIL_BACKEND = envstr(
     "MAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
+    # Local runs write each email to a file under DATA_DIR/outbox, so the terminal keeps the
+    # server's own messages and the demo sign-ins readable.
+    "django.core.mail.backends.filebased.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+MAIL_OUTBOX_DIR = DATA_DIR / "outbox"
 MAILERS = {
     "default": {
         "BACKEND": _MAIL_BACKEND,
@@ -269,6 +275,8 @@ MAILERS = {
                 "use_tls": envbool("SMTP_USE_TLS"),
             }
             if _MAIL_BACKEND.endswith("smtp.EmailBackend")
+            else {"file_path": str(MAIL_OUTBOX_DIR)}
+            if _MAIL_BACKEND.endswith("filebased.EmailBackend")
             else {}
         ),
     }

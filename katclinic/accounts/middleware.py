@@ -12,7 +12,7 @@ from katclinic.accounts import services
 from katclinic.accounts.models import User
 
 # Paths a signed-in user may reach before passing the second factor.
-OPEN_PATHS = ("/accounts/", "/static/", "/healthz")
+OPEN_PATHS = ("/accounts/", "/static/", "/favicon.ico", "/healthz")
 
 # htmx stops polling on this status and still swaps the body in: a signed-out board shows
 # the "not monitoring" banner once and does not go on asking.

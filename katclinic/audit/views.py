@@ -1,5 +1,6 @@
 from datetime import datetime, time, timedelta
 
+from django.apps import apps as django_apps
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -10,6 +11,7 @@ from katclinic.audit.models import AuditEvent
 from katclinic.clinics.access import staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
+from katclinic.patients.models import Patient
 
 
 @staff_view(Perm.VIEW_AUDIT)
@@ -32,12 +34,62 @@ def event_list(request: StaffRequest) -> HttpResponse:
                 at__lt=datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz)
             )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    rows = _described(request, list(page))
     status = 400 if form.errors else 200
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "audit/list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
         status=status,
     )
+
+
+def _object_names() -> dict[str, str]:
+    """Each stored object type ("patients.patient") in words ("patient")."""
+    names = {m._meta.label_lower: str(m._meta.verbose_name) for m in django_apps.get_models()}
+    names.update(OTHER_OBJECTS)
+    return names
+
+
+# Object types that are not one model: pages, reports and exports.
+OTHER_OBJECTS = {
+    "account": "account",
+    "list": "list of patients",
+    "url": "page",
+    "clinic": "clinic",
+    "clinic.setting": "clinic setting",
+    "outcomes.research": "research export",
+    "outcomes.dashboard": "outcomes dashboard",
+    "dosing.inventory_report": "controlled-substance report",
+}
+
+
+def _described(request: StaffRequest, events: list[AuditEvent]) -> list[dict[str, object]]:
+    """Each event with its patient's name and its object in words, for one page of events.
+
+    The audit page is for those who may see the clinic's patient list, so names are shown;
+    a patient of another clinic (never expected in this clinic's chain) shows as a number.
+    """
+    ids = {e.patient_id for e in events if e.patient_id}
+    names = {
+        p.pk: f"{p.last_name}, {p.first_name} ({p.mrn})"
+        for p in Patient.objects.for_clinic(request.clinic)
+        .filter(pk__in=ids)
+        .only("pk", "first_name", "last_name", "mrn")
+    }
+    words = _object_names()
+    rows = []
+    for e in events:
+        kind = words.get(e.object_type, e.object_type.rsplit(".", 1)[-1].replace("_", " "))
+        if e.object_type.startswith("fhir."):
+            kind = f"FHIR {e.object_type.removeprefix('fhir.')}"
+        rows.append(
+            {
+                "event": e,
+                "patient": names.get(e.patient_id or 0, f"Record {e.patient_id}"),
+                "object": f"{kind} {e.object_id}".strip() if kind else "—",
+            }
+        )
+    return rows

@@ -20,7 +20,7 @@ from katclinic.audit import services as audit
 from katclinic.clinics.setup import SetupDetails, SetupRefused, set_up_clinic, setup_needed
 
 # Paths that work before setup: the first-run page itself, static files and monitoring.
-OPEN_BEFORE_SETUP = ("/setup/", "/static/", "/healthz", "/metrics")
+OPEN_BEFORE_SETUP = ("/setup/", "/static/", "/favicon.ico", "/healthz", "/metrics")
 
 
 class SetupForm(forms.Form):

@@ -84,14 +84,22 @@ def note_addendum(request: StaffRequest, note_id: int) -> HttpResponse:
 @staff_view(Perm.VIEW_CLINICAL)
 def floor_board(request: StaffRequest) -> HttpResponse:
     chairs = board.floor(request.clinic, timezone.now())
-    return render(request, "dosing/board.html", {"chairs": chairs, "now": timezone.now()})
+    return render(
+        request,
+        "dosing/board.html",
+        {"chairs": chairs, "now": timezone.now(), "open_session": True},
+    )
 
 
 @staff_view(Perm.VIEW_CLINICAL)
 def floor_board_rows(request: StaffRequest) -> HttpResponse:
     """The polled part of the board; polling sends X-Background-Refresh so sessions may idle out."""
     chairs = board.floor(request.clinic, timezone.now())
-    return render(request, "dosing/_board_rows.html", {"chairs": chairs, "now": timezone.now()})
+    return render(
+        request,
+        "dosing/_board_rows.html",
+        {"chairs": chairs, "now": timezone.now(), "open_session": True},
+    )
 
 
 @staff_view(Perm.RUN_SESSION)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.access import get_patient_for_edit, staff_view
+from katclinic.clinics.access import get_patient_for_edit, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.intake import services
@@ -86,7 +86,10 @@ def _take_signature(
             return (
                 redirect("intake:my_consents", patient.pk)
                 if portal
+                # Front desk witnesses signatures but does not read the clinical tab.
                 else redirect("intake:chart_tab", patient.pk)
+                if has_perm(request, Perm.VIEW_CLINICAL)
+                else redirect("patients:chart", patient.pk)
             )
     if request.method == "GET":
         audit.record(

@@ -106,3 +106,35 @@ class DiagnosisForm(forms.ModelForm):
 
     def clean_icd10_code(self) -> str:
         return self.cleaned_data["icd10_code"].strip().upper()
+
+
+# How the patient list can be ordered: the choice's value is what the address carries.
+LIST_ORDERS = {
+    "name": ("last_name", "first_name", "pk"),
+    "mrn": ("mrn", "pk"),
+    "birth": ("date_of_birth", "last_name", "pk"),
+    "newest": ("-pk",),
+}
+
+
+class PatientListForm(forms.Form):
+    """The patient list's search, filter and order, all from the address."""
+
+    q = forms.CharField(
+        label="Search by name, record number, date of birth (YYYY-MM-DD), email or phone",
+        required=False,
+        max_length=100,
+    )
+    stage = forms.ChoiceField(
+        label="Stage", required=False, choices=[("", "Any stage"), *Patient.Stage.choices]
+    )
+    sort = forms.ChoiceField(
+        label="Order by",
+        required=False,
+        choices=[
+            ("name", "Name"),
+            ("mrn", "Record number"),
+            ("birth", "Date of birth"),
+            ("newest", "Newest registered first"),
+        ],
+    )

@@ -7,11 +7,24 @@ from typing import ClassVar
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Replace
 from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
 from katclinic.lib import rows
+
+# A search made only of these characters, with at least this many digits, is a phone number.
+PHONE_CHARACTERS = frozenset("0123456789 +-().")
+PHONE_SEARCH_MIN_DIGITS = 4
+
+
+def _digits_only(field: str) -> Replace:
+    """The field with the punctuation people type in phone numbers removed, in SQL."""
+    expression = Replace(F(field), Value(" "), Value(""))
+    for character in "+-().":
+        expression = Replace(expression, Value(character), Value(""))
+    return expression
 
 
 class PatientQuerySet(models.QuerySet["Patient"]):
@@ -19,7 +32,11 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(clinic=clinic)
 
     def search(self, text: str) -> PatientQuerySet:
-        """Match name, record number or date of birth (YYYY-MM-DD)."""
+        """Match name, record number, date of birth (YYYY-MM-DD), email or phone number.
+
+        A phone number matches whatever punctuation it was typed or stored with: both sides
+        are compared as digits only, so "(555) 010-4477" finds "555-010-4477".
+        """
         text = text.strip()
         if not text:
             return self
@@ -30,6 +47,13 @@ class PatientQuerySet(models.QuerySet["Patient"]):
             query |= Q(date_of_birth=date.fromisoformat(text))
         except ValueError:
             pass
+        if "@" in text:
+            query |= Q(email__iexact=text)
+        digits = "".join(c for c in text if c in "0123456789")
+        if len(digits) >= PHONE_SEARCH_MIN_DIGITS and set(text) <= PHONE_CHARACTERS:
+            return self.annotate(phone_digits=_digits_only("phone")).filter(
+                query | Q(phone_digits__contains=digits)
+            )
         return self.filter(query)
 
     def fetch(

@@ -19,10 +19,12 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.patients import services
 from katclinic.patients.forms import (
+    LIST_ORDERS,
     AllergyForm,
     DiagnosisForm,
     MedicationForm,
     PatientForm,
+    PatientListForm,
     WeightForm,
 )
 from katclinic.patients.models import Patient
@@ -33,12 +35,19 @@ PAGE_SIZE = 25
 
 @staff_view(Perm.VIEW_PATIENT_LIST)
 def patient_list(request: StaffRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:100]
-    patients = (
-        Patient.objects.for_clinic(request.clinic)
-        .search(query)
-        .order_by("last_name", "first_name", "pk")
-    )
+    form = PatientListForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "patients/list.html",
+            {"form": form, "page": None, "q": "", "query": ""},
+            status=400,
+        )
+    data = form.cleaned_data
+    patients = Patient.objects.for_clinic(request.clinic).search(data["q"])
+    if data["stage"]:
+        patients = patients.filter(stage=data["stage"])
+    patients = patients.order_by(*LIST_ORDERS[data["sort"] or "name"])
     page = Paginator(
         patients.only("pk", "mrn", "first_name", "last_name", "date_of_birth", "stage", "phone"),
         PAGE_SIZE,
@@ -46,8 +55,14 @@ def patient_list(request: StaffRequest) -> HttpResponse:
     audit.record_list(
         request=request, patient_ids=[p.pk for p in page.object_list], what="patient list"
     )
+    query = request.GET.copy()
+    query.pop("page", None)
     template = "patients/_rows.html" if request.headers.get("HX-Request") else "patients/list.html"
-    return render(request, template, {"page": page, "q": query})
+    return render(
+        request,
+        template,
+        {"form": form, "page": page, "q": data["q"], "query": query.urlencode()},
+    )
 
 
 def chart_tabs(request: HttpRequest, patient: Patient, current: str) -> list[dict]:

@@ -391,7 +391,7 @@ RULES: list[Rule] = [
         frozenset({A}),
         d.inventory_discrepancies,
         ("dosing.LedgerEntry",),
-        "dosing:ledger",
+        "",
         12,
     ),
     (

@@ -171,3 +171,13 @@ class AuditViewerTest(ClinicTestCase):
         response = self.client.get("/audit/", {"patient": "abc"})
         self.assertEqual(response.status_code, 400)
         self.assertIn("patient", response.context["form"].errors)
+
+    def test_events_read_in_words_and_clinic_time(self) -> None:
+        self.login(self.nick)
+        self.client.get(f"/patients/{self.pat.pk}/")
+        self.login(self.adam)
+        body = self.client.get("/audit/", {"patient": str(self.pat.pk)}).content.decode()
+        self.assertIn(f"{self.pat.last_name}, {self.pat.first_name}", body)
+        self.assertNotIn("patients.patient", body)
+        self.assertIn(self.clinic.timezone, body)
+        self.assertNotIn("UTC", body)

@@ -5,6 +5,7 @@ SPEC = {
     "core:home": Url("public", ok=(302,)),
     "core:worklist": Url(Perm.VIEW_PATIENT_LIST),
     "core:healthz": Url("public", ok=(200, 503), anonymous=(200, 503)),
+    "core:favicon": Url("public", ok=(301,), anonymous=(301,)),
 }
 
 # Off (404) unless METRICS_TOKEN is set, which the suite does not do; with it, a bearer token.

@@ -137,6 +137,16 @@ class ConsentTest(ClinicTestCase):
         signature = ConsentSignature.objects.get()
         self.assertEqual((signature.channel, signature.witness), ("clinic_device", self.nick))
 
+    def test_front_desk_witnessing_lands_on_a_page_it_may_open(self) -> None:
+        self.login(self.alice)
+        url = reverse("intake:sign_on_device", args=[self.pat.pk, self.v1.pk])
+        response = self.client.post(url, {"typed_name": "Pat Doe", "agree": "on"}, follow=True)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response.redirect_chain[-1][0], reverse("patients:chart", args=[self.pat.pk])
+        )
+        self.assertEqual(ConsentSignature.objects.get().witness, self.alice)
+
     def test_when_the_clinic_requires_a_witness_the_portal_refuses(self) -> None:
         set_setting(
             clinic=self.clinic,

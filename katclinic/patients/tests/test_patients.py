@@ -31,6 +31,32 @@ class PatientListTest(ClinicTestCase):
         page = self.client.get("/patients/", {"q": "1985-04-12"}).context["page"]
         self.assertEqual(len(page), 2)
 
+    def test_search_by_email_and_by_phone_whatever_its_punctuation(self) -> None:
+        Patient.objects.filter(pk=self.quinn.pk).update(
+            email="Quinn.Roe@example.org", phone="(555) 010-4477"
+        )
+        self.login(self.alice)
+        for query in ("quinn.roe@example.org", "555-010-4477", "5550104477", "010 4477"):
+            with self.subTest(query=query):
+                page = self.client.get("/patients/", {"q": query}).context["page"]
+                self.assertEqual([p.pk for p in page], [self.quinn.pk])
+
+    def test_filter_by_stage_and_order(self) -> None:
+        Patient.objects.filter(pk=self.quinn.pk).update(stage=Patient.Stage.INDUCTION)
+        self.login(self.alice)
+        page = self.client.get("/patients/", {"stage": "induction"}).context["page"]
+        self.assertEqual([p.pk for p in page], [self.quinn.pk])
+        page = self.client.get("/patients/", {"sort": "newest"}).context["page"]
+        self.assertEqual([p.pk for p in page], sorted([self.pat.pk, self.quinn.pk], reverse=True))
+
+    def test_an_unknown_filter_is_a_clear_error_naming_it(self) -> None:
+        self.login(self.alice)
+        for params, field in (({"stage": "nope"}, "stage"), ({"sort": "pk;drop"}, "sort")):
+            with self.subTest(field=field):
+                response = self.client.get("/patients/", params)
+                self.assertEqual(response.status_code, 400)
+                self.assertIn(field, response.context["form"].errors)
+
     def test_list_query_count_does_not_grow_with_patients(self) -> None:
         for i in range(30):
             self.make_patient(self.clinic, f"P{i}", "Many", f"K1{i:05d}")

@@ -15,14 +15,22 @@ class Command(BaseCommand):
     def handle(self, *args: Any, url: str, **options: Any) -> None:
         rows = demo_logins()
         width = max((len(email) for email, _ in rows), default=10)
-        self.stdout.write("")
-        self.stdout.write(f"KAT Clinic is running at {url}")
-        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
-        for email, what in rows:
-            self.stdout.write(f"  {email.ljust(width)}  {what}")
+        lines = [f"KAT Clinic is running at {url}", ""]
+        lines.append(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        lines += [f"  {email.ljust(width)}  {what}" for email, what in rows]
         if settings.DEMO_MODE:
-            self.stdout.write(
-                "Second factor: the code page shows each demo account's current code (demo mode only)."
+            lines.append(
+                "Second factor: the code page shows each demo account's current code "
+                "(demo mode only)."
             )
-        self.stdout.write("Press Ctrl-C to stop the server and the worker.")
+        if "filebased" in settings.MAILERS["default"]["BACKEND"]:
+            outbox = settings.MAILERS["default"]["OPTIONS"]["file_path"]
+            lines.append(f"Emails the clinic sends are written to files in {outbox}")
+        lines += ["", "Press Ctrl-C to stop the server and the worker."]
+        rule = "=" * min(100, max(len(line) for line in lines))
+        self.stdout.write("")
+        self.stdout.write(rule)
+        for line in lines:
+            self.stdout.write(line)
+        self.stdout.write(rule)
         self.stdout.write("")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from katclinic.portal import auth_views, staff_views, views
+from katclinic.portal import auth_views, inbox, staff_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -23,5 +23,6 @@ urlpatterns = [
     path("patients/<int:patient_id>/invite/", staff_views.invite, name="invite"),
     path("patients/<int:patient_id>/journal/", staff_views.journal_tab, name="journal_tab"),
     path("requests/", staff_views.requests, name="requests"),
+    path("inbox/", inbox.inbox, name="inbox"),
     path("requests/<int:request_id>/done/", staff_views.request_done, name="request_done"),
 ]

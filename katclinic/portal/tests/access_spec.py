@@ -65,6 +65,7 @@ SPEC = {
     ),
     "portal:journal_tab": Url(Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True),
     "portal:requests": Url(Perm.SCHEDULE),
+    "portal:inbox": Url(Perm.SCHEDULE),
     "portal:request_done": Url(
         Perm.SCHEDULE, kwargs=_request, clinic_object=True, method="POST", ok=(302,)
     ),

@@ -254,19 +254,23 @@ def _checks(c: _Collector, old: Protocol, new: Protocol) -> None:
         c.add(area, f"Check removed: {CHECK_WORDS.get(key, key.replace('_', ' '))}")
 
 
-def _checkpoint_words(point: Checkpoint) -> str:
-    measures = ", ".join(MEASURE_WORDS[m] for m in point.measures)
-    when = (
-        "just before the dose"
-        if point.minutes_after_start == 0
-        else f"at {point.minutes_after_start} min"
-    )
+def _measure_words(point: Checkpoint) -> str:
+    return ", ".join(MEASURE_WORDS[m] for m in point.measures)
+
+
+def _timing_words(point: Checkpoint) -> str:
     if point.repeat_every_minutes is not None:
-        when = (
+        return (
             f"from {point.minutes_after_start} min every {point.repeat_every_minutes} min "
             f"until {point.repeat_until_minutes} min"
         )
-    return f"{when}: {measures}"
+    if point.minutes_after_start == 0:
+        return "just before the dose"
+    return f"at {point.minutes_after_start} min"
+
+
+def _checkpoint_words(point: Checkpoint) -> str:
+    return f"{_timing_words(point)}: {_measure_words(point)}"
 
 
 def _monitoring(c: _Collector, old: Protocol, new: Protocol) -> None:
@@ -276,12 +280,19 @@ def _monitoring(c: _Collector, old: Protocol, new: Protocol) -> None:
     for label, point in after.items():
         if label not in before:
             c.add(area, f"New checkpoint “{label}”: {_checkpoint_words(point)}")
-        elif _checkpoint_words(before[label]) != _checkpoint_words(point):
-            c.add(
-                area,
-                f"Checkpoint “{label}”: was {_checkpoint_words(before[label])}; "
-                f"now {_checkpoint_words(point)}",
-            )
+        else:
+            was = before[label]
+            if _timing_words(was) != _timing_words(point):
+                c.add(
+                    area,
+                    f"Checkpoint “{label}”: was {_timing_words(was)}; now {_timing_words(point)}",
+                )
+            if _measure_words(was) != _measure_words(point):
+                c.add(
+                    area,
+                    f"Checkpoint “{label}” readings: were {_measure_words(was)}; "
+                    f"now {_measure_words(point)}",
+                )
     for label in sorted(before.keys() - after.keys()):
         c.add(area, f"Checkpoint “{label}” removed")
     c.value(

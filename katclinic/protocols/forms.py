@@ -212,12 +212,15 @@ class ProtocolFieldsForm(forms.Form):
 
 
 class CheckpointForm(forms.Form):
-    label = forms.CharField(max_length=500, required=False)
+    label = forms.CharField(label="Name", max_length=500, required=False)
     minutes_after_start = forms.IntegerField(
         label="Minutes after the start", min_value=0, max_value=1440, required=False
     )
     measures = forms.MultipleChoiceField(
-        choices=MEASURE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+        label="Readings",
+        choices=MEASURE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     repeat_every_minutes = forms.IntegerField(
         label="Repeat every (minutes)", min_value=1, max_value=1440, required=False

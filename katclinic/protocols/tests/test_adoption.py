@@ -43,7 +43,11 @@ class DiffWordsTest(SimpleTestCase):
         self.assertIn("Dose per kilogram: from 0.5 mg/kg to 0.4 mg/kg", lines)
         self.assertIn("Highest dose allowed (hard limit): from 1 mg/kg to 0.8 mg/kg", lines)
         self.assertIn("Minimum time between doses: from 48 hours to 72 hours", lines)
-        self.assertTrue(any(line.startswith("Checkpoint “during infusion”") for line in lines))
+        self.assertIn(
+            "Checkpoint “during infusion”: was from 10 min every 10 min until 40 min; "
+            "now from 10 min every 5 min until 40 min",
+            lines,
+        )
         text = " ".join(lines)
         for key in ("hard_max", "min_interval_hours", "mg_per_kg", "{", "checkpoints"):
             self.assertNotIn(key, text)

@@ -38,6 +38,13 @@ class ContentPagesTest(ClinicTestCase):
         self.assertContains(page, '<span class="badge">none</span>', count=2)
         self.assertNotContains(page, "public_about<")
 
+    def test_admins_find_the_page_from_the_main_navigation(self) -> None:
+        link = f'href="{reverse("clinics:content")}"'
+        self.login(self.adam)
+        self.assertContains(self.client.get(reverse("protocols:library")), link)
+        self.login(self.alice)
+        self.assertNotContains(self.client.get(reverse("protocols:library")), link)
+
     def test_public_text_preview_shows_the_public_page_and_saves_nothing_until_saved(self) -> None:
         text = "Our clinic offers supervised ketamine care.\n\nAsk us about it."
         preview = self.post("public_about", text, "preview")

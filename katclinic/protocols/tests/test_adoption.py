@@ -93,6 +93,13 @@ class AdoptTest(ClinicTestCase):
         self.assertTrue(event.detail["adopted"])
         self.assertFalse(ProtocolVersion.objects.filter(clinic=self.other_clinic).exists())
 
+    def test_the_library_links_admins_to_adoption(self) -> None:
+        link = f'href="{reverse("protocols:adoption")}"'
+        self.login(self.adam)
+        self.assertContains(self.client.get(reverse("protocols:library")), link)
+        self.login(self.nick)
+        self.assertNotContains(self.client.get(reverse("protocols:library")), link)
+
     def test_adopting_what_is_already_adopted_is_refused_and_stores_nothing(self) -> None:
         fixtures.protocol(self)
         before = ProtocolVersion.objects.count()

@@ -124,3 +124,36 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation for {self.email} at {self.clinic}"
+
+
+class TextKind(models.TextChoices):
+    """Patient-facing texts a clinic writes for itself (crisis resources live on Clinic)."""
+
+    PUBLIC_ABOUT = "public_about", "Public page: what the treatment is"
+    PUBLIC_SESSION = "public_session", "Public page: what a session is like"
+    REMINDER_NOTE = "reminder_note", "Appointment reminders: a note added to every reminder"
+    PREPARATION = "preparation", "Before a dosing session: the clinic's own instructions"
+
+
+class ClinicText(models.Model):
+    """One version of a clinic's patient-facing text; the newest per kind is shown, and an
+    empty text means the built-in wording. Rows are only ever added."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="texts")
+    kind = models.CharField(max_length=20, choices=TextKind.choices)
+    text = models.TextField(max_length=5000, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["kind", "-changed_at", "-pk"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=TextKind.values), name="clinic_text_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.clinic}"

@@ -29,16 +29,42 @@ def consent_list(request: StaffRequest) -> HttpResponse:
 @staff_view(Perm.MANAGE_CONSENT)
 @require_http_methods(["GET", "POST"])
 def documents(request: StaffRequest) -> HttpResponse:
-    """Every version of every consent document; a new version is issued from here."""
+    """Every version of every consent document; a new version is written here, previewed as
+    the patient will see it with the patients who must sign again, then published."""
     form = ConsentDocumentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        document = services.issue_consent_document(
-            clinic=request.clinic, by=request.user, request=request, **form.cleaned_data
+    step = request.POST.get("step", "")
+    if request.method == "POST" and form.is_valid() and step != "edit":
+        data = form.cleaned_data
+        rule = services.reconsent_needed(
+            clinic=request.clinic, scope=data["scope"], route=data["route"] or ""
         )
-        messages.success(
-            request, f"Issued {document}. Patients must sign it before their next dose."
+        if step == "publish":
+            document = services.issue_consent_document(
+                clinic=request.clinic,
+                by=request.user,
+                request=request,
+                reconsent_count=rule.count,
+                **data,
+            )
+            messages.success(
+                request,
+                f"Published {document}. {rule.count} patient(s) must sign it before their next dose.",
+            )
+            return redirect("intake:documents")
+        preview = ConsentDocument(
+            clinic=request.clinic,
+            scope=data["scope"],
+            route=data["route"] if data["scope"] == "route" else "",
+            title=data["title"].strip(),
+            body=data["body"].replace("\r\n", "\n"),
+            version=rule.version,
+            effective_on=data["effective_on"],
         )
-        return redirect("intake:documents")
+        return render(
+            request,
+            "intake/document_preview.html",
+            {"form": form, "document": preview, "rule": rule},
+        )
     listed = ConsentDocument.objects.for_clinic(request.clinic).select_related("created_by")
     status = 400 if form.errors else 200
     return render(

@@ -278,8 +278,11 @@ def issue_consent_document(
     effective_on: date,
     by: User,
     request: HttpRequest | None = None,
+    reconsent_count: int | None = None,
 ) -> ConsentDocument:
-    """Publish the next version of a consent; patients must sign it before their next dose."""
+    """Publish the next version of a consent; patients must sign it before their next dose.
+
+    `reconsent_count` is how many patients the publisher was shown as having to sign again."""
     route = route if scope == ConsentScope.ROUTE else ""
     series = ConsentDocument.objects.select_for_update().filter(
         clinic=clinic, scope=scope, route=route
@@ -301,7 +304,12 @@ def issue_consent_document(
         action=Action.CREATE,
         clinic_id=clinic.pk,
         obj=document,
-        detail={"series": document.series, "version": version, "hash": document.text_hash},
+        detail={
+            "series": document.series,
+            "version": version,
+            "hash": document.text_hash,
+            "reconsent_shown": reconsent_count,
+        },
     )
     return document
 
@@ -496,3 +504,30 @@ def consent_gaps(clinic: Clinic) -> tuple[ConsentDocument | None, list[ConsentGa
         elif signed[1]:
             gaps.append(ConsentGap(patient, "withdrawn", signed[0]))
     return program, gaps
+
+
+@dataclass(frozen=True)
+class Reconsent:
+    """Who must sign again when a new version of a consent series is published."""
+
+    version: int  # the version the new document will carry
+    count: int  # patients holding a signed, not withdrawn, earlier version
+    sample: list[Patient]
+
+
+def reconsent_needed(*, clinic: Clinic, scope: str, route: str, sample: int = 10) -> Reconsent:
+    """The re-consent rule for a new version: every patient who signed an earlier version of
+    the series (and did not withdraw it) must sign the new one before their next dose."""
+    route = route if scope == ConsentScope.ROUTE else ""
+    series = ConsentDocument.objects.for_clinic(clinic).filter(scope=scope, route=route)
+    version = (series.aggregate(v=Max("version"))["v"] or 0) + 1
+    patients = (
+        Patient.objects.for_clinic(clinic)
+        .filter(
+            consent_signatures__document__in=series,
+            consent_signatures__withdrawal__isnull=True,
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "pk")
+    )
+    return Reconsent(version, patients.count(), list(patients[:sample]))

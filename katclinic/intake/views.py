@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import staff_view
+from katclinic.clinics.content import current_texts
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
@@ -31,7 +32,7 @@ def _public_page(
     status: int = 200,
     error: str = "",
 ) -> HttpResponse:
-    context = {"clinic": clinic, "form": form, "error": error}
+    context = {"clinic": clinic, "form": form, "error": error, "texts": current_texts(clinic)}
     return render(request, "intake/public.html", context, status=status)
 
 

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from katclinic.measures import patient_views, views
+from katclinic.measures import patient_views, views, wording_views
 
 app_name = "measures"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -12,6 +12,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patients/<int:patient_id>/course/", views.course_start, name="course_start"),
     path("patients/<int:patient_id>/course/end/", views.course_end, name="course_end"),
     path("responses/<int:response_id>/correct/", views.correct, name="correct"),
+    path("wording/", wording_views.wording_list, name="wording"),
+    path("wording/<slug:key>/", wording_views.wording_edit, name="wording_edit"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/banner/", views.alert_banner, name="alert_banner"),
     path("alerts/<int:alert_id>/", views.alert_detail, name="alert_detail"),

@@ -54,12 +54,15 @@ def upcoming_appointments(patient: Patient) -> Any:
 
 
 def preparation_steps(appointment: Any) -> list[str]:
-    """What to do before a dosing visit, from the protocol behind its plan."""
+    """What to do before a dosing visit, from the protocol behind its plan and the clinic."""
+    from katclinic.clinics.content import preparation_lines
     from katclinic.scheduling.reminders import instruction_lines
 
     steps = []
     if appointment.kind == "dosing" and appointment.plan_id is not None:
         steps = instruction_lines(appointment.plan.protocol_version.protocol.instructions)
+    if appointment.kind == "dosing":
+        steps += preparation_lines(appointment.clinic)
     return [*steps, ALWAYS_BRING]
 
 

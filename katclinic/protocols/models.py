@@ -51,6 +51,11 @@ class ProtocolVersion(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     change_note = models.TextField(blank=True)
+    shipped_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The shipped protocol version this clinic version was adopted from, if any",
+    )
 
     objects = ProtocolVersionQuerySet.as_manager()
 

@@ -84,6 +84,7 @@ def load_shipped_protocols(*, clinic: Clinic, by: User | None = None) -> list[Pr
             data=_as_json(protocol),
             created_by=by,
             change_note="Shipped with KAT Clinic",
+            shipped_version=protocol.version,
         )
         audit.record(
             request=None,
@@ -124,6 +125,24 @@ def create_protocol_version(
     edit never overwrites a version a plan may rely on.
     """
     protocol = parse_protocol_text(text)
+    return _store_version(
+        clinic=clinic, protocol=protocol, note=note, activate=activate, by=by, request=request
+    )
+
+
+def _store_version(
+    *,
+    clinic: Clinic,
+    protocol: Protocol,
+    note: str,
+    activate: bool,
+    by: User,
+    request: HttpRequest | None,
+    shipped_version: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> ProtocolVersion:
+    """Insert `protocol` as the clinic's next version of its key (never an update), with its
+    audit event; activating retires the key's active version (its data stays as it was)."""
     highest = ProtocolVersion.objects.filter(clinic=clinic, key=protocol.key).aggregate(
         m=Max("version")
     )["m"]
@@ -143,6 +162,7 @@ def create_protocol_version(
         data=_as_json(protocol),
         created_by=by,
         change_note=note.strip(),
+        shipped_version=shipped_version,
     )
     audit.record(
         request=request,
@@ -150,7 +170,13 @@ def create_protocol_version(
         action=Action.CREATE,
         clinic_id=clinic.pk,
         obj=row,
-        detail={"key": row.key, "version": number, "status": row.status, "note": row.change_note},
+        detail={
+            "key": row.key,
+            "version": number,
+            "status": row.status,
+            "note": row.change_note,
+            **(detail or {}),
+        },
     )
     return row
 

@@ -23,6 +23,7 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.patients.views import chart_tabs
 from katclinic.protocols import readiness, services
+from katclinic.protocols.diff import describe_changes, grouped
 from katclinic.protocols.forms import AmendForm, DraftForm, PlanForm, ProtocolForm
 from katclinic.protocols.models import Plan, PlanVersion, ProtocolStatus, ProtocolVersion
 from katclinic.protocols.presentation import sourced_rows
@@ -72,7 +73,14 @@ def library(request: StaffRequest) -> HttpResponse:
 def detail(request: StaffRequest, version_id: int) -> HttpResponse:
     row = get_protocol_for_user(request, version_id)
     protocol = row.protocol
+    previous = (
+        ProtocolVersion.objects.filter(clinic=row.clinic, key=row.key, version__lt=row.version)
+        .order_by("-version")
+        .first()
+    )
     context = {
+        "previous": previous,
+        "changes": grouped(describe_changes(previous.protocol, protocol)) if previous else [],
         "row": row,
         "p": protocol,
         "rows": sourced_rows(protocol),
@@ -91,7 +99,7 @@ def new_version(request: StaffRequest) -> HttpResponse:
     base = request.GET.get("from", "")
     if base.isdigit():
         initial["text"] = json.dumps(get_protocol_for_user(request, int(base)).data, indent=2)
-    form = ProtocolForm(request.POST or None, initial=initial)
+    form = ProtocolForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -104,7 +112,8 @@ def new_version(request: StaffRequest) -> HttpResponse:
                 request=request,
             )
         except ProtocolError as exc:
-            form.add_error("text", [f"{problem}" for problem in exc.problems])
+            field = "upload" if data.get("upload") else "text"
+            form.add_error(field, [f"{problem}" for problem in exc.problems])
         else:
             messages.success(
                 request, f"Saved {row.key} version {row.version} ({row.get_status_display()})."

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from katclinic.clinics.content import preparation_lines, reminder_note
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import all_settings, get_setting
 from katclinic.protocols.schema import Instructions
 from katclinic.scheduling import sms
@@ -84,19 +86,43 @@ def instruction_lines(instructions: Instructions) -> list[str]:
 def message(appointment: Appointment) -> tuple[str, str]:
     """(subject, body) of a reminder."""
     local = appointment.start.astimezone(clinic_tz(appointment.clinic))
-    clinic = appointment.clinic
+    instructions = None
+    if appointment.kind == Kind.DOSING and appointment.plan is not None:
+        instructions = appointment.plan.protocol_version.protocol.instructions
+    return compose(
+        clinic=appointment.clinic,
+        what=appointment.get_kind_display().lower(),
+        local=local,
+        dosing=appointment.kind == Kind.DOSING,
+        instructions=instructions,
+    )
+
+
+def compose(
+    *,
+    clinic: Clinic,
+    what: str,
+    local: datetime,
+    dosing: bool,
+    instructions: Instructions | None,
+    preparation: list[str] | None = None,
+    note: str | None = None,
+) -> tuple[str, str]:
+    """(subject, body) of a reminder; `preparation` and `note` default to the clinic's own
+    texts (a preview passes the wording being edited)."""
     body = [
-        f"This is a reminder of your {appointment.get_kind_display().lower()} at {clinic.name}",
+        f"This is a reminder of your {what} at {clinic.name}",
         f"on {local:%A %d %B %Y} at {local:%H:%M}.",
         "",
     ]
-    if appointment.kind == Kind.DOSING and appointment.plan is not None:
-        protocol = appointment.plan.protocol_version.protocol
-        body += [
-            "Before your session:",
-            *[f"- {line}" for line in instruction_lines(protocol.instructions)],
-            "",
-        ]
+    steps = instruction_lines(instructions) if instructions is not None else []
+    if dosing:
+        steps += preparation_lines(clinic) if preparation is None else preparation
+    if steps:
+        body += ["Before your session:", *[f"- {line}" for line in steps], ""]
+    note = reminder_note(clinic) if note is None else note
+    if note:
+        body += [note, ""]
     body.append(f"To change or cancel, call {clinic.phone or 'the clinic'}.")
     return f"Reminder: your appointment at {clinic.name}", "\n".join(body)
 

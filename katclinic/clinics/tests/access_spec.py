@@ -25,6 +25,13 @@ SPEC = {
         ok=(200, 302, 400),
     ),
     "clinics:staff": Url(Perm.MANAGE_CLINIC, ok=(200,)),
+    "clinics:content": Url(Perm.MANAGE_CLINIC, ok=(200,)),
+    "clinics:content_edit": Url(
+        Perm.MANAGE_CLINIC,
+        kwargs=lambda t: {"kind": "reminder_note"},
+        method="POST",
+        data=lambda t: {"text": "Park at the rear.", "step": "save"},
+    ),
     "clinics:staff_invite": Url(
         Perm.MANAGE_CLINIC,
         method="POST",

@@ -45,7 +45,19 @@ def alert_kwargs(t: Any) -> dict[str, Any]:
     return {"alert_id": open_alert(t).pk}
 
 
+def madrs_wording(t: Any) -> dict[str, str]:
+    return {f"q{n}": f"Licensed question {n}" for n in range(1, 11)} | {
+        "holder": "North Clinic LLC",
+        "reference": "LIC-1",
+        "step": "save",
+    }
+
+
 SPEC: dict[str, Url] = {
+    "measures:wording": Url(Perm.MANAGE_CLINIC, ok=(200,)),
+    "measures:wording_edit": Url(
+        Perm.MANAGE_CLINIC, kwargs=lambda t: {"key": "madrs"}, method="POST", data=madrs_wording
+    ),
     "measures:chart": Url(Perm.VIEW_CLINICAL, kwargs=patient_kwargs, clinic_object=True),
     "measures:enter": Url(
         Perm.ENTER_MEASURES,

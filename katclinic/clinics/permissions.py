@@ -36,7 +36,8 @@ class Perm(enum.Enum):
     EDIT_CLINICAL = "Record weights, allergies, medications and diagnoses"
     MANAGE_REQUESTS = "Triage consultation requests and convert them to patients"
     SCREEN = "Complete screenings and sign eligibility decisions"
-    MANAGE_CONSENT = "Issue consent documents and witness signatures"
+    MANAGE_CONSENT = "Witness consent signatures and follow up missing consent"
+    PUBLISH_CONSENT = "Write and publish consent documents"
     SIGN_PLAN = "Create, amend and sign treatment plans and doses"
     PRESCRIBE_TAKE_HOME = "Write take-home prescriptions after checking the monitoring database"
     REVIEW_SURVEILLANCE = "Close review tasks and decide to continue, taper or stop treatment"
@@ -63,6 +64,9 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.MANAGE_REQUESTS: frozenset({A, F, P}),
     Perm.SCREEN: frozenset({P}),
     Perm.MANAGE_CONSENT: frozenset({P, N, F}),
+    # The consent text is the clinic's governance: its administrator or a prescriber
+    # (medical director) publishes it; those who take signatures use it.
+    Perm.PUBLISH_CONSENT: frozenset({A, P}),
     Perm.SIGN_PLAN: frozenset({P}),
     Perm.PRESCRIBE_TAKE_HOME: frozenset({P}),
     Perm.REVIEW_SURVEILLANCE: frozenset({P}),

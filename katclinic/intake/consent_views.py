@@ -26,7 +26,7 @@ def consent_list(request: StaffRequest) -> HttpResponse:
     return render(request, "intake/consent_list.html", {"program": program, "gaps": gaps})
 
 
-@staff_view(Perm.MANAGE_CONSENT)
+@staff_view(Perm.PUBLISH_CONSENT)
 @require_http_methods(["GET", "POST"])
 def documents(request: StaffRequest) -> HttpResponse:
     """Every version of every consent document; a new version is written here, previewed as

@@ -166,7 +166,7 @@ SPEC: dict[str, Url] = {
     ),
     "intake:consents": Url(Perm.MANAGE_CONSENT),
     "intake:documents": Url(
-        Perm.MANAGE_CONSENT,
+        Perm.PUBLISH_CONSENT,
         method="POST",
         data=lambda t: {
             "scope": "program",

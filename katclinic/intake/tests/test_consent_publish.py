@@ -60,6 +60,14 @@ class PublishTest(ClinicTestCase):
         self.assertContains(response, "Quinn Roe (K000002)")
         self.assertEqual(ConsentDocument.objects.count(), 1)
 
+    def test_the_administrator_publishes_and_a_nurse_cannot(self) -> None:
+        response = self.post(user=self.adam, step="publish")
+        self.assertRedirects(response, reverse("intake:documents"))
+        self.assertEqual(ConsentDocument.objects.get(version=2).created_by, self.adam)
+        response = self.post(user=self.nick, step="publish", title="Nurse's version")
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(ConsentDocument.objects.filter(title="Nurse's version").exists())
+
     def test_publish_issues_the_version_and_the_audit_keeps_the_count_shown(self) -> None:
         response = self.post(step="publish")
         self.assertRedirects(response, reverse("intake:documents"))

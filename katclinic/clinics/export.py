@@ -61,7 +61,7 @@ def _describe(model: type[models.Model]) -> dict[str, Any]:
         if f.help_text:
             column["description"] = str(f.help_text)
         if f.is_relation and f.related_model is not None:
-            column["refers_to"] = table_name(f.related_model)  # type: ignore[arg-type]
+            column["refers_to"] = table_name(f.related_model)
         if f.choices:
             column["choices"] = {str(k): str(v) for k, v in f.flatchoices}
         columns.append(column)
@@ -142,7 +142,7 @@ def export_clinic(*, clinic: Clinic, by: User, request: HttpRequest | None = Non
             archive, clinic_table["file"], _rows(Clinic.objects.filter(pk=clinic.pk), names)
         )
         tables.append(clinic_table)
-        people = {
+        people: dict[str, Any] = {
             "table": "people",
             "title": "People",
             "description": "Staff and portal accounts that the rows refer to.",

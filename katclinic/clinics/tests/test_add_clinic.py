@@ -95,7 +95,7 @@ class AddClinicTest(ClinicTestCase):
         elsewhere = Organization.objects.create(name="Elsewhere")
         foreign = Clinic.objects.create(organization=elsewhere, name="Far", slug="far")
         self.login(self.adam)
-        cases = [
+        cases: list[tuple[dict[str, Any], str]] = [
             ({"name": ""}, "name"),
             ({"name": "x" * 201}, "name"),
             ({"timezone": "Mars/Olympus"}, "timezone"),

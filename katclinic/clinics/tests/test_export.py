@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from unittest.mock import patch
 
 from django.apps import apps
 from django.db import models
@@ -107,6 +108,17 @@ class ExportTest(ClinicTestCase):
         self.assertFalse(AuditEvent.objects.filter(action=Action.EXPORT).exists())
         self.client.logout()
         self.assertEqual(self.client.post("/clinic/export/download/").status_code, 302)
+
+    def test_a_large_export_is_streamed_from_a_temporary_file(self) -> None:
+        self.login(self.adam)
+        with patch.object(export, "SPOOL_BYTES", 1024):
+            response = self.client.post("/clinic/export/download/")
+        self.assertTrue(response.streaming)
+        content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        response.close()
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        self.assertIn("schema.json", archive.namelist())
+        self.assertIn("attachment", response["Content-Disposition"])
 
     def test_the_export_needs_a_post(self) -> None:
         self.login(self.adam)

@@ -21,6 +21,8 @@ from katclinic.testing import PASSWORD, ClinicTestCase, make_user
 
 
 class SecondFactorResetTest(ClinicTestCase):
+    beth: User
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()

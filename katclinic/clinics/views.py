@@ -10,7 +10,7 @@ from katclinic.clinics import registry
 from katclinic.clinics.access import deny, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.middleware import ACTIVE_CLINIC_KEY
-from katclinic.clinics.models import Clinic, ClinicSettingChange
+from katclinic.clinics.models import Clinic, ClinicSettingChange, OrganizationAdmin
 from katclinic.clinics.permissions import Perm
 
 
@@ -57,7 +57,13 @@ def _area_rows(clinic: Clinic) -> list[dict[str, Any]]:
 @require_http_methods(["GET"])
 def clinic_settings(request: StaffRequest) -> HttpResponse:
     """The areas of the clinic's settings, each with how many settings it has and changed."""
-    return render(request, "clinics/settings.html", {"areas": _area_rows(request.clinic)})
+    context = {
+        "areas": _area_rows(request.clinic),
+        "organization_admin": OrganizationAdmin.objects.filter(
+            organization_id=request.clinic.organization_id, user=request.user
+        ).exists(),
+    }
+    return render(request, "clinics/settings.html", context)
 
 
 @staff_view(Perm.MANAGE_CLINIC)

@@ -67,6 +67,16 @@ class AddClinicTest(ClinicTestCase):
         # The source clinic is unchanged.
         self.assertEqual(ClinicSetting.objects.filter(clinic=self.clinic).count(), 1)
 
+    def test_the_settings_page_links_here_only_for_organization_admins(self) -> None:
+        self.login(self.adam)
+        self.assertContains(
+            self.client.get("/clinic/settings/"), "/clinic/organization/clinics/new/"
+        )
+        OrganizationAdmin.objects.all().delete()
+        self.assertNotContains(
+            self.client.get("/clinic/settings/"), "/clinic/organization/clinics/new/"
+        )
+
     def test_without_copying_the_new_clinic_starts_from_the_defaults(self) -> None:
         registry.set_setting(clinic=self.clinic, key=KEY, raw="150", by=self.adam, reason="MD")
         self.login(self.adam)

@@ -115,7 +115,6 @@ class ExportTest(ClinicTestCase):
             response = self.client.post("/clinic/export/download/")
         self.assertTrue(response.streaming)
         content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
-        response.close()
         archive = zipfile.ZipFile(io.BytesIO(content))
         self.assertIn("schema.json", archive.namelist())
         self.assertIn("attachment", response["Content-Disposition"])

@@ -50,6 +50,8 @@ class SettingDef:
             text = str(raw).strip()
             if len(text) > 2000:
                 raise ValueError("is longer than 2000 characters")
+            if "\x00" in text:
+                raise ValueError("contains a character that cannot be stored")
             return text
         try:
             number = Decimal(str(raw).strip())
@@ -177,6 +179,8 @@ def set_setting(
     value = definition.parse(raw)
     if not reason.strip():
         raise ValueError("a reason is required to change a clinical setting")
+    if "\x00" in reason:
+        raise ValueError("the reason contains a character that cannot be stored")
     from katclinic.clinics.models import ClinicSettingChange
 
     previous = get_setting(clinic, key)

@@ -68,6 +68,8 @@ def request_reset(
         raise ResetRefused("Give a reason for the reset.")
     if len(reason) > REASON_MAX:
         raise ResetRefused(f"Keep the reason under {REASON_MAX} characters.")
+    if "\x00" in reason:
+        raise ResetRefused("The reason contains a character that cannot be stored.")
     if not StaffMembership.objects.filter(clinic=clinic, user=user, is_active=True).exists():
         raise ResetRefused("This person does not work at this clinic.")
     hours = int(get_setting(clinic, "security.second_factor_reset_hours"))
@@ -183,6 +185,8 @@ def reset_from_command(*, email: str, reason: str) -> tuple[User, int]:
         raise ResetRefused("Give a reason with --reason.")
     if len(reason) > REASON_MAX:
         raise ResetRefused(f"Keep the reason under {REASON_MAX} characters.")
+    if "\x00" in reason:
+        raise ResetRefused("The reason contains a character that cannot be stored.")
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
         raise ResetRefused(f"No account has the email {email}.")

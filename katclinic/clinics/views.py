@@ -89,6 +89,8 @@ def settings_area(request: StaffRequest, area: str) -> HttpResponse:
             problems["reason"] = "Give a reason for the change."
         elif len(reason) > REASON_MAX:
             problems["reason"] = f"Keep the reason under {REASON_MAX} characters."
+        elif "\x00" in reason:
+            problems["reason"] = "The reason contains a character that cannot be stored."
         if definition.kind == "bool" and raw not in ("true", "false"):
             problems["value"] = f"{definition.label}: choose yes or no."
         else:

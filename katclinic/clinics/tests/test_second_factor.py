@@ -129,6 +129,7 @@ class SecondFactorResetTest(ClinicTestCase):
     def test_a_request_needs_a_reason_and_a_person_of_this_clinic(self) -> None:
         self.assertEqual(self.ask(reason="   "), 400)
         self.assertEqual(self.ask(reason="x" * 1001), 400)
+        self.assertEqual(self.ask(reason="lost\x00"), 400)
         self.login(self.adam)
         response = self.client.post(
             f"/clinic/staff/{self.oscar.pk}/second-factor/", {"reason": "lost"}
@@ -223,3 +224,12 @@ class SingleAdminTest(ClinicTestCase):
         self.assertTrue(TotpDevice.objects.filter(user=self.adam).exists())
         self.assertFalse(AuditEvent.objects.filter(detail__change="second factor removed"))
         self.assertTrue(User.objects.get(pk=self.adam.pk).is_active)
+
+
+class ResetIdTest(ClinicTestCase):
+    def test_an_unknown_or_huge_reset_id_is_not_found(self) -> None:
+        self.login(self.adam)
+        for reset_id in ("999999", "9" * 30):
+            for step in ("confirm", "cancel"):
+                response = self.client.post(f"/clinic/staff/second-factor/{reset_id}/{step}/")
+                self.assertEqual(response.status_code, 404)

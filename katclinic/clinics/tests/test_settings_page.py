@@ -114,6 +114,7 @@ class SettingsPageTest(ClinicTestCase):
         cases = [
             ({"setting": slug(KEY), "value": "150", "reason": ""}, "Give a reason"),
             ({"setting": slug(KEY), "value": "150", "reason": "x" * 1001}, "under 1000"),
+            ({"setting": slug(KEY), "value": "150", "reason": "why\x00"}, "cannot be stored"),
             ({"setting": slug(KEY), "value": "abc", "reason": "why"}, "must be a number"),
             ({"setting": slug(KEY), "value": "9999", "reason": "why"}, "must be at most"),
             ({"setting": slug(KEY), "value": "12.5", "reason": "why"}, "whole number"),

@@ -286,3 +286,39 @@ def demo_code_for(user: User) -> str | None:
         return None
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     return pyotp.TOTP(device.secret).now() if device else None
+
+
+@transaction.atomic
+def remove_second_factor(
+    *,
+    user: User,
+    by: User | None,
+    reason: str,
+    clinic_id: int | None = None,
+    detail: dict[str, object] | None = None,
+    request: HttpRequest | None = None,
+) -> int:
+    """Remove `user`'s authenticator and recovery codes and end every session they have.
+
+    Their next sign-in asks them to enrol an authenticator again. Returns sessions ended.
+    """
+    devices = TotpDevice.objects.filter(user=user).delete()[0]
+    codes = RecoveryCode.objects.filter(user=user).delete()[0]
+    ended = end_sessions(user)
+    audit.record(
+        request=request,
+        user=by,
+        action=Action.SECURITY,
+        clinic_id=clinic_id,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={
+            "change": "second factor removed",
+            "reason": reason,
+            "authenticators_removed": devices,
+            "recovery_codes_removed": codes,
+            "sessions_ended": ended,
+            **(detail or {}),
+        },
+    )
+    return ended

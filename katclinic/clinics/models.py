@@ -157,3 +157,87 @@ class ClinicText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.clinic}"
+
+
+class OrganizationAdmin(models.Model):
+    """A person who administers the whole organization: adds clinics, copies settings between
+    them and confirms second-factor resets where a clinic has no second administrator."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="admins")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organization_roles"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_org_admin_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} administers {self.organization}"
+
+
+class ClinicSettingChange(models.Model):
+    """One change of a clinic setting: who, when, from what, to what and why. Append-only."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="setting_changes")
+    key = models.CharField("setting", max_length=100)
+    old_value = models.JSONField("value before", null=True, help_text="Empty: the default.")
+    new_value = models.JSONField("value after")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["clinic", "key", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} changed at {self.clinic}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("setting changes are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("setting changes are append-only")
+
+
+class SecondFactorReset(models.Model):
+    """An administrator's request to remove a person's authenticator, which a second
+    administrator must confirm before it takes effect."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="second_factor_resets"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="second_factor_resets",
+        verbose_name="person",
+    )
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"second-factor reset for {self.user} at {self.clinic}"
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            self.confirmed_at is None
+            and self.cancelled_at is None
+            and self.expires_at > timezone.now()
+        )

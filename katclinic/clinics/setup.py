@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.models import Clinic, Organization, StaffMembership
+from katclinic.clinics.models import Clinic, Organization, OrganizationAdmin, StaffMembership
 from katclinic.clinics.permissions import Role
 
 NPI_LENGTH = 10
@@ -121,6 +121,8 @@ def _create_admin(*, details: SetupDetails, clinic: Clinic, ip: str | None) -> S
         details.admin_email, details.admin_password, full_name=details.admin_name.strip()
     )
     membership = StaffMembership.objects.create(user=admin, clinic=clinic, role=Role.ADMIN)
+    # The first administrator also administers the organization: they may add clinics.
+    OrganizationAdmin.objects.create(organization=clinic.organization, user=admin)
     audit.record(
         request=None,
         action=Action.CREATE,

@@ -10,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.accounts.models import User
-from katclinic.clinics import staff
-from katclinic.clinics.access import staff_view
+from katclinic.clinics import second_factor, staff
+from katclinic.clinics.access import deny, staff_view
 from katclinic.clinics.http import StaffRequest
-from katclinic.clinics.models import Invitation, StaffMembership
+from katclinic.clinics.models import Invitation, SecondFactorReset, StaffMembership
 from katclinic.clinics.permissions import Perm, Role
 
 
@@ -137,3 +137,91 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     context = {"form": form, "invitation": invitation}
     status = 400 if form.errors else 200
     return render(request, "clinics/accept_invitation.html", context, status=status)
+
+
+def _second_factor_context(request: StaffRequest) -> dict[str, object]:
+    admins = second_factor.admins_of(request.clinic)
+    return {
+        "open_requests": second_factor.open_requests(request.clinic),
+        "admins": admins,
+        "single_admin": len(admins) < 2,
+    }
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_http_methods(["GET"])
+def second_factor_list(request: StaffRequest) -> HttpResponse:
+    """Authenticator resets waiting for a second administrator's confirmation."""
+    return render(request, "clinics/second_factor.html", _second_factor_context(request))
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_http_methods(["GET", "POST"])
+def second_factor_request(request: StaffRequest, user_id: int) -> HttpResponse:
+    """Ask for a person's authenticator to be reset; another administrator confirms."""
+    person = _member(request, user_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            second_factor.request_reset(
+                request=request,
+                clinic=request.clinic,
+                by=request.user,
+                user=person,
+                reason=request.POST.get("reason", ""),
+            )
+        except second_factor.ResetRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(
+                request,
+                f"Reset of {person}'s authenticator requested. "
+                "A different administrator must confirm it.",
+            )
+            return redirect("clinics:second_factor")
+    context = {**_second_factor_context(request), "person": person, "error": error}
+    return render(
+        request, "clinics/second_factor_request.html", context, status=400 if error else 200
+    )
+
+
+def _reset_here(request: StaffRequest, reset_id: int) -> None:
+    """404 (recorded) for a reset request of another clinic, or none at all."""
+    if not SecondFactorReset.objects.filter(pk=reset_id, clinic=request.clinic).exists():
+        deny(request, reason="no such reset request in the active clinic", not_found=True)
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_POST
+def second_factor_confirm(request: StaffRequest, reset_id: int) -> HttpResponse:
+    _reset_here(request, reset_id)
+    try:
+        ended = second_factor.confirm_reset(
+            request=request, reset_id=reset_id, clinic=request.clinic, by=request.user
+        )
+    except second_factor.ResetRefused as exc:
+        messages.error(request, str(exc))
+        context = _second_factor_context(request)
+        return render(request, "clinics/second_factor.html", context, status=400)
+    messages.success(
+        request,
+        f"Authenticator removed and {ended} session(s) ended. "
+        "The person sets up a new authenticator at their next sign-in.",
+    )
+    return redirect("clinics:second_factor")
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_POST
+def second_factor_cancel(request: StaffRequest, reset_id: int) -> HttpResponse:
+    _reset_here(request, reset_id)
+    try:
+        second_factor.cancel_reset(
+            request=request, reset_id=reset_id, clinic=request.clinic, by=request.user
+        )
+    except second_factor.ResetRefused as exc:
+        messages.error(request, str(exc))
+        context = _second_factor_context(request)
+        return render(request, "clinics/second_factor.html", context, status=400)
+    messages.success(request, "Reset request cancelled.")
+    return redirect("clinics:second_factor")

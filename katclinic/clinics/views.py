@@ -1,12 +1,16 @@
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from katclinic.clinics import registry
 from katclinic.clinics.access import deny, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.middleware import ACTIVE_CLINIC_KEY
+from katclinic.clinics.models import Clinic, ClinicSettingChange, OrganizationAdmin
 from katclinic.clinics.permissions import Perm
 
 
@@ -33,38 +37,128 @@ def choose(request: HttpRequest) -> HttpResponse:
     )
 
 
+REASON_MAX = 1000
+
+
+def _area_rows(clinic: Clinic) -> list[dict[str, Any]]:
+    values = registry.all_settings(clinic)
+    counts: dict[str, dict[str, int]] = {}
+    for d in registry.REGISTRY.values():
+        entry = counts.setdefault(d.area, {"total": 0, "changed": 0, "unverified": 0})
+        entry["total"] += 1
+        entry["changed"] += values[d.key] != d.default
+        entry["unverified"] += not d.verified
+    return [
+        {"area": area, **counts[slug]} for slug, area in registry.AREAS.items() if slug in counts
+    ]
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_http_methods(["GET"])
+def clinic_settings(request: StaffRequest) -> HttpResponse:
+    """The areas of the clinic's settings, each with how many settings it has and changed."""
+    context = {
+        "areas": _area_rows(request.clinic),
+        "organization_admin": OrganizationAdmin.objects.filter(
+            organization_id=request.clinic.organization_id, user=request.user
+        ).exists(),
+    }
+    return render(request, "clinics/settings.html", context)
+
+
 @staff_view(Perm.MANAGE_CLINIC)
 @require_http_methods(["GET", "POST"])
-def clinic_settings(request: StaffRequest) -> HttpResponse:
-    """Every clinical threshold with its value, its cited default, and a form to change it."""
+def settings_area(request: StaffRequest, area: str) -> HttpResponse:
+    """One area's settings: value, default, source, whether verified, history, and a change form."""
+    if area not in registry.AREAS:
+        raise Http404
     clinic = request.clinic
-    errors: dict[str, str] = {}
+    errors: dict[str, dict[str, str]] = {}
+    posted: dict[str, str] = {}
     if request.method == "POST":
-        key = request.POST.get("key", "")
-        if key not in registry.REGISTRY:
-            errors["key"] = "Unknown setting."
+        definition = registry.by_slug(request.POST.get("setting", ""))
+        if definition is None or definition.area != area:
+            return _render_area(
+                request, area, {"": {"setting": "Choose a setting from this page."}}, {}, 400
+            )
+        raw = request.POST.get("value", "")
+        reason = request.POST.get("reason", "").strip()
+        posted = {"slug": definition.slug, "value": raw, "reason": reason}
+        problems: dict[str, str] = {}
+        if not reason:
+            problems["reason"] = "Give a reason for the change."
+        elif len(reason) > REASON_MAX:
+            problems["reason"] = f"Keep the reason under {REASON_MAX} characters."
+        elif "\x00" in reason:
+            problems["reason"] = "The reason contains a character that cannot be stored."
+        if definition.kind == "bool" and raw not in ("true", "false"):
+            problems["value"] = f"{definition.label}: choose yes or no."
         else:
             try:
-                registry.set_setting(
-                    clinic=clinic,
-                    key=key,
-                    raw=request.POST.get("value", ""),
-                    by=request.user,
-                    reason=request.POST.get("reason", ""),
-                    request=request,
-                )
-                messages.success(request, f"{registry.REGISTRY[key].label} changed.")
-                return redirect("clinics:settings")
+                definition.parse(raw)
             except ValueError as exc:
-                errors[key] = f"{registry.REGISTRY[key].label} {exc}."
+                problems["value"] = f"{definition.label} {exc}."
+        if not problems:
+            registry.set_setting(
+                clinic=clinic,
+                key=definition.key,
+                raw=raw,
+                by=request.user,
+                reason=reason,
+                request=request,
+            )
+            messages.success(request, f"{definition.label} changed.")
+            return redirect(f"{reverse('clinics:settings_area', args=[area])}#{definition.slug}")
+        errors[definition.slug] = problems
+    return _render_area(request, area, errors, posted, 400 if errors else 200)
+
+
+def _render_area(
+    request: StaffRequest,
+    area: str,
+    errors: dict[str, dict[str, str]],
+    posted: dict[str, str],
+    status: int,
+) -> HttpResponse:
+    clinic = request.clinic
     values = registry.all_settings(clinic)
-    rows = [
-        {
-            "definition": d,
-            "value": values[d.key],
-            "changed": values[d.key] != d.default,
-            "error": errors.get(d.key),
-        }
-        for d in sorted(registry.REGISTRY.values(), key=lambda d: (d.group, d.label))
-    ]
-    return render(request, "clinics/settings.html", {"rows": rows}, status=400 if errors else 200)
+    definitions = sorted(
+        (d for d in registry.REGISTRY.values() if d.area == area), key=lambda d: (d.group, d.label)
+    )
+    history: dict[str, list[ClinicSettingChange]] = {}
+    for change in (
+        ClinicSettingChange.objects.filter(clinic=clinic, key__in=[d.key for d in definitions])
+        .select_related("changed_by")
+        .order_by("-changed_at", "-pk")
+    ):
+        history.setdefault(change.key, []).append(change)
+    rows = []
+    for d in definitions:
+        changes = [
+            {
+                "at": c.changed_at,
+                "by": c.changed_by,
+                "old": registry.shown(d.default if c.old_value is None else c.old_value, d),
+                "new": registry.shown(c.new_value, d),
+                "reason": c.reason,
+            }
+            for c in history.get(d.key, [])
+        ]
+        rows.append(
+            {
+                "definition": d,
+                "value": registry.shown(values[d.key], d),
+                "default": registry.shown(d.default, d),
+                "changed": values[d.key] != d.default,
+                "errors": errors.get(d.slug, {}),
+                "posted": posted if posted.get("slug") == d.slug else {},
+                "history": changes,
+            }
+        )
+    context = {
+        "area": registry.AREAS[area],
+        "areas": _area_rows(clinic),
+        "rows": rows,
+        "page_error": errors.get("", {}).get("setting"),
+    }
+    return render(request, "clinics/settings_area.html", context, status=status)

@@ -208,10 +208,14 @@ def settings_changes(request: HttpRequest) -> Sequence[Item]:
         .select_related("changed_by")
         .order_by("-changed_at")[:LIMIT]
     )
+    from katclinic.clinics.registry import REGISTRY
+
     return [
         Item(
-            f"Setting changed: {s.key}",
-            reverse("clinics:settings"),
+            f"Setting changed: {REGISTRY[s.key].label if s.key in REGISTRY else 'a retired setting'}",
+            reverse("clinics:settings_area", args=[REGISTRY[s.key].area])
+            if s.key in REGISTRY
+            else reverse("clinics:settings"),
             f"by {s.changed_by} {_when(s.changed_at)}",
         )
         for s in rows

@@ -11,6 +11,7 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action, AuditChainHead
 from katclinic.clinics.models import ClinicSetting
+from katclinic.clinics.registry import REGISTRY
 from katclinic.dosing.models import GateCheck, LedgerEntry, RemsForm, StockLot, SupportNote
 from katclinic.intake.models import ConsentDocument, ConsultationRequest, Screening
 from katclinic.measures.models import SafetyAlert
@@ -389,7 +390,7 @@ class WorklistSectionsTest(ClinicTestCase):
         )
         self.assertEqual(
             self.titles(self.adam, "admin-settings"),
-            ["Setting changed: portal_sign_in_link_minutes"],
+            ["Setting changed: " + REGISTRY["portal_sign_in_link_minutes"].label],
         )
 
     def test_every_item_links_to_where_the_work_is_done(self) -> None:

@@ -110,8 +110,8 @@ class PublishTest(ClinicTestCase):
             self.assertIn(field, response.context["form"].errors, field)
         self.assertEqual(ConsentDocument.objects.count(), 1)
 
-    def test_a_therapist_and_an_admin_cannot_preview_or_publish(self) -> None:
-        for user in (self.tara, self.adam):
+    def test_a_therapist_a_nurse_and_front_desk_cannot_preview_or_publish(self) -> None:
+        for user in (self.tara, self.nick, self.alice):
             for step in ("preview", "publish"):
                 self.assertEqual(self.post(user=user, step=step).status_code, 403)
         self.assertEqual(ConsentDocument.objects.count(), 1)

@@ -51,7 +51,7 @@ def build(world: DemoWorld) -> None:
             rows = services.propose_for_plan(
                 plan=plan, staff=world.staff["prescriber"], start_on=start_on
             )
-            services.book_plan_schedule(plan=plan, rows=rows, by=by)
+            services.book_plan_schedule(plan=plan, rows=rows, by=by, notify=False)
         except (ScheduleError, services.ScheduleConflict):
             continue
     # One reminder the SMS/email provider refused, so front desk has something to follow up.

@@ -21,7 +21,9 @@ def _choices(form: forms.Form, name: str, queryset: QuerySet[Any]) -> None:
 
 
 class SlotForm(forms.Form):
-    start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    start = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
     staff = forms.ModelChoiceField(queryset=User.objects.none())
     room = forms.ModelChoiceField(queryset=Room.objects.none(), required=False)
     chair = forms.ModelChoiceField(queryset=Chair.objects.none(), required=False)

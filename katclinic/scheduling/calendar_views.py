@@ -24,6 +24,7 @@ from katclinic.clinics.permissions import Perm, Role
 from katclinic.clinics.registry import get_setting
 from katclinic.scheduling import calendar, services, undo
 from katclinic.scheduling.forms import (
+    COLUMN_CHOICES,
     CalendarBookForm,
     CalendarQuery,
     FreeSlotForm,
@@ -192,7 +193,7 @@ def calendar_page(request: StaffRequest) -> HttpResponse:
         "next_url": link(date=calendar.shift(anchor, view, 1).isoformat()),
         "today_url": link(date=services.today(clinic).isoformat()),
         "view_urls": [(v, v.capitalize(), link(view=v)) for v in calendar.VIEWS],
-        "by_urls": [(b, label, link(by=b)) for b, label in form.fields["by"].choices],
+        "by_urls": [(b, label, link(by=b)) for b, label in COLUMN_CHOICES],
         "kinds": Kind.choices,
         "states": [(s.value, s.label) for s in State if s != State.CANCELLED],
         "free_url": reverse("scheduling:free_slots")
@@ -485,18 +486,17 @@ def find_free(
     )
     if kind == Kind.DOSING:
         places: list[Any] = list(Chair.objects.filter(clinic=clinic, is_active=True))
-        place_of = 1
     else:
         chaired = set(Chair.objects.filter(clinic=clinic).values_list("room_id", flat=True))
         rooms = list(Room.objects.filter(clinic=clinic, is_active=True))
         places = [r for r in rooms if r.pk not in chaired] or rooms
-        place_of = 2
     busy_staff: dict[int, list[calendar.Interval]] = {}
     busy_places: dict[int, list[calendar.Interval]] = {}
-    for row in busy:
-        busy_staff.setdefault(row[0], []).append((row[3], row[4]))
-        if row[place_of] is not None:
-            busy_places.setdefault(row[place_of], []).append((row[3], row[4]))
+    for staff_id, chair_id, room_id, begins, ends in busy:
+        busy_staff.setdefault(staff_id, []).append((begins, ends))
+        place_id = chair_id if kind == Kind.DOSING else room_id
+        if place_id is not None:
+            busy_places.setdefault(place_id, []).append((begins, ends))
     if kind == Kind.DOSING and not places:
         return []
     candidates = calendar.free_slots(

@@ -30,7 +30,7 @@ def todays_appointments(request: HttpRequest) -> Sequence[Item]:
         .order_by("start", "pk")
     )
     if not roles & WHOLE_CLINIC:
-        rows = rows.filter(staff=request.user)
+        rows = rows.filter(staff_id=request.user.pk)
     tz = clinic_tz(clinic)
     items = []
     for a in rows[:LIMIT]:

@@ -6,6 +6,7 @@ from django.test import SimpleTestCase
 from django.urls import reverse
 from django.utils import timezone
 
+from katclinic.accounts.models import User
 from katclinic.audit.models import AuditEvent
 from katclinic.clinics.models import ClinicSetting
 from katclinic.scheduling import calendar, services
@@ -103,7 +104,15 @@ class CalendarTest(ClinicTestCase):
         self.pat.email = "pat.doe@example.org"
         self.pat.save(update_fields=["email"])
 
-    def book(self, days: int, hour: int, *, staff=None, room=None, past_reason=""):  # noqa: ANN001, ANN201
+    def book(
+        self,
+        days: int,
+        hour: int,
+        *,
+        staff: User | None = None,
+        room: Room | None = None,
+        past_reason: str = "",
+    ) -> Appointment:
         start = fixtures.at(self, days, hour)
         slot = services.Slot(staff or self.paula, start, start + timedelta(hours=1), room)
         return services.book(
@@ -177,7 +186,7 @@ class CalendarTest(ClinicTestCase):
         day = start.date().isoformat()
         response = self.client.get(
             reverse("scheduling:calendar"),
-            {"date": day, "view": "day", "by": "room", "patient": self.pat.pk},
+            {"date": day, "view": "day", "by": "room", "patient": str(self.pat.pk)},
         )
         link = (
             f"{reverse('scheduling:calendar_book')}?start={day}T11%3A00"
@@ -266,7 +275,7 @@ class CalendarTest(ClinicTestCase):
         url = reverse("scheduling:move", args=[second.pk])
         day = fixtures.at(self, 14, 10).date().isoformat()
         # A drag onto the 10:00 slot opens the form with that slot filled in.
-        dropped = self.client.get(url, {"start": f"{day}T10:00", "room": self.consulting.pk})
+        dropped = self.client.get(url, {"start": f"{day}T10:00", "room": str(self.consulting.pk)})
         self.assertContains(dropped, f'value="{day}T10:00"')
         data = {"start": f"{day}T10:00", "staff": self.nick.pk, "room": self.consulting.pk}
         with self.captureOnCommitCallbacks(execute=True):
@@ -398,7 +407,12 @@ class CalendarTest(ClinicTestCase):
         day = fixtures.at(self, 14, 9).date()
         response = self.client.get(
             reverse("scheduling:free_slots"),
-            {"kind": "consultation", "staff": self.paula.pk, "start_on": day, "count": 3},
+            {
+                "kind": "consultation",
+                "staff": str(self.paula.pk),
+                "start_on": str(day),
+                "count": "3",
+            },
         )
         slots = response.context["slots"]
         self.assertEqual(

@@ -429,7 +429,12 @@ def move(request: StaffRequest, appointment_id: int) -> HttpResponse:
 @staff_view(Perm.SCHEDULE)
 def free_slots(request: StaffRequest) -> HttpResponse:
     clinic = request.clinic
-    form = FreeSlotForm(request.GET or None, clinic=clinic)
+    carried = request.GET.get("patient", "")
+    form = FreeSlotForm(
+        request.GET if "kind" in request.GET else None,
+        clinic=clinic,
+        initial={"patient": carried} if carried.isdigit() else {},
+    )
     context: dict[str, Any] = {"form": form, "slots": None, "zone": clinic.timezone}
     if not form.is_bound:
         return render(request, "scheduling/free_slots.html", context)

@@ -107,6 +107,7 @@ class CalendarBookForm(BookForm):
         super().__init__(*args, clinic=clinic, **kwargs)
         _choices(self, "patient", _patients_of(clinic))
         self.fields["staff"].label = "Clinician"
+        self.fields["kind"].label = "Visit type"
 
 
 class MoveForm(SlotForm):

@@ -421,6 +421,8 @@ class CalendarTest(ClinicTestCase):
         )
         self.assertTrue(all(s["room"] == self.consulting for s in slots))
         self.assertContains(response, reverse("scheduling:calendar_book"))
+        carried = self.client.get(reverse("scheduling:free_slots"), {"patient": str(self.pat.pk)})
+        self.assertContains(carried, f'name="patient" value="{self.pat.pk}"')
         for params, field in (
             ({"kind": "nap"}, "kind"),
             ({"kind": "dosing", "count": "0"}, "count"),

@@ -1,3 +1,5 @@
+import html
+import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -178,7 +180,27 @@ class CalendarTest(ClinicTestCase):
         self.assertNotContains(response, reverse("scheduling:calendar_book"))
         self.assertNotContains(response, reverse("scheduling:free_slots"))
 
-    # ---- booking from a slot ----------------------------------------------------------------
+    def test_no_role_is_shown_a_calendar_link_it_cannot_open(self) -> None:
+        appointment = self.book(14, 10, room=self.consulting)
+        day = fixtures.at(self, 14, 10).date().isoformat()
+        pages = [
+            f"{reverse('scheduling:calendar')}?date={day}&by=room",
+            reverse("scheduling:appointment", args=[appointment.pk]),
+            f"{reverse('scheduling:day')}?day={day}",
+        ]
+        for person in self.staff_by_role.values():
+            self.login(person)
+            seen: set[str] = set()
+            for url in pages:
+                body = self.client.get(url).content.decode()
+                seen |= {
+                    html.unescape(href)
+                    for href in re.findall(r'href="(/scheduling/[^"]*)"', body)
+                    if "book/?" not in href
+                }
+            for href in sorted(seen)[:40]:
+                status = self.client.get(href).status_code
+                self.assertNotIn(status, (403, 404, 500), (person.full_name, href))
 
     def test_booking_from_an_empty_slot(self) -> None:
         self.login(self.alice)

@@ -36,8 +36,14 @@ class SlotForm(forms.Form):
 
 
 class BookForm(SlotForm):
-    kind = forms.ChoiceField(choices=Kind.choices)
+    kind = forms.ChoiceField(choices=Kind.choices, label="Visit type")
     note = forms.CharField(max_length=300, required=False)
+    past_reason = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Reason, if the time has already passed",
+        help_text="Needed only to record a visit after its time.",
+    )
 
 
 class StateForm(forms.Form):
@@ -100,14 +106,12 @@ class CalendarQuery(forms.Form):
 
 class CalendarBookForm(BookForm):
     patient = forms.ModelChoiceField(queryset=Patient.objects.none())
-    past_reason = PAST_REASON
     field_order = ("patient", "kind", "start", "staff", "room", "chair", "note", "past_reason")
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, clinic=clinic, **kwargs)
         _choices(self, "patient", _patients_of(clinic))
         self.fields["staff"].label = "Clinician"
-        self.fields["kind"].label = "Visit type"
 
 
 class MoveForm(SlotForm):

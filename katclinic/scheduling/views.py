@@ -122,6 +122,7 @@ def book(request: StaffRequest, patient_id: int) -> HttpResponse:
                 slot=slot,
                 by=request.user,
                 note=data["note"],
+                past_reason=data["past_reason"],
                 request=request,
             )
         except services.ScheduleConflict as exc:

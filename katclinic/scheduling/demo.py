@@ -65,7 +65,7 @@ def _today(world: DemoWorld) -> None:
                 kind=kind,
                 slot=slot,
                 by=world.staff["frontdesk"],
-                past_reason="Demo: a visit earlier today",
+                past_reason="Entered after the visit",
                 notify=False,
             )
         except services.ScheduleConflict:

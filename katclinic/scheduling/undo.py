@@ -74,7 +74,7 @@ def undo(*, appointment: Appointment, by: User, request: HttpRequest | None = No
     """Put the appointment back as it was before its last state change, or raise
     ScheduleConflict saying why not (the window has passed, or the slot is taken)."""
     appointment = (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("clinic", "patient", "staff", "room", "chair__room")
         .get(pk=appointment.pk)
     )

@@ -223,16 +223,16 @@ def free_slots(
     busy_staff: Mapping[int, Sequence[Interval]],
     busy_places: Mapping[int, Sequence[Interval]],
 ) -> Iterator[FreeSlot]:
-    """For each start, the first staff member (and, when `places` is given, the first chair or
-    room) free for the whole visit; starts with nobody or nowhere free are skipped."""
+    """For each start, each staff member free for the whole visit, in the order given, with
+    the first chair or room free then (when `places` is given); a start with nowhere free is
+    skipped."""
     for start in starts:
         end = start + duration
-        who = next((s for s in staff if _free(busy_staff.get(s, ()), start, end)), None)
-        if who is None:
-            continue
-        if places is None:
-            yield FreeSlot(start, end, who, None)
-            continue
-        where = next((p for p in places if _free(busy_places.get(p, ()), start, end)), None)
-        if where is not None:
-            yield FreeSlot(start, end, who, where)
+        where = None
+        if places is not None:
+            where = next((p for p in places if _free(busy_places.get(p, ()), start, end)), None)
+            if where is None:
+                continue
+        for who in staff:
+            if _free(busy_staff.get(who, ()), start, end):
+                yield FreeSlot(start, end, who, where)

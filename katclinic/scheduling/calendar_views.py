@@ -522,15 +522,19 @@ def find_free(
     by_pk = {p.pk: p for p in people}
     place_by_pk = {p.pk: p for p in places}
     found: list[dict[str, Any]] = []
+    offered: set[datetime] = set()
     for checks, candidate in enumerate(candidates):
         if len(found) >= count or checks >= MAX_CHECKS:
             break
+        if candidate.start in offered:
+            continue  # one offer per start time: the first person the checks accept
         place = place_by_pk.get(candidate.place) if candidate.place is not None else None
         chair = place if kind == Kind.DOSING else None
         room = None if kind == Kind.DOSING else place
         slot = services.Slot(by_pk[candidate.staff], candidate.start, candidate.end, room, chair)
         if services.conflicts(clinic, slot, kind=kind):
             continue
+        offered.add(candidate.start)
         found.append(
             {
                 "start": candidate.start.astimezone(tz),

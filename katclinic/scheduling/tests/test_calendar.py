@@ -92,10 +92,11 @@ class WeekLayoutTest(SimpleTestCase):
                 busy_places={1: [(at(12), at(13))]},
             )
         )
-        # 10:00 goes to the second person (the first is busy); 11:00 and 12:00 would run into
-        # the chair's 12:00 booking; from 13:00 the first person is free again.
+        # At 10:00 only the second person is free; 11:00 and 12:00 would run into the chair's
+        # 12:00 booking; from 13:00 the first person is free again, the second from 15:00.
         self.assertEqual(
-            [(s.start.hour, s.staff) for s in slots], [(10, 8), (13, 7), (14, 7), (15, 7)]
+            [(s.start.hour, s.staff) for s in slots],
+            [(10, 8), (13, 7), (14, 7), (15, 7), (15, 8)],
         )
 
 

@@ -112,3 +112,14 @@ define(
     source=OPERATIONAL,
     group=REQUESTS,
 )
+define(
+    key="scheduling.undo_minutes",
+    label="Minutes during which a cancellation, completion or no-show can be undone",
+    kind="int",
+    default=15,
+    unit="min",
+    source="Clinic policy: a workflow choice of the clinic, not a clinical figure.",
+    minimum=Decimal(0),
+    maximum=Decimal(1440),
+    group=SESSIONS,
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -11,7 +11,15 @@ from katclinic.demo.generator import DemoWorld
 from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.protocols.scheduling import ScheduleError
 from katclinic.scheduling import services
-from katclinic.scheduling.models import Chair, Reminder, ReminderState, Room, StaffAvailability
+from katclinic.scheduling.hours import clinic_tz
+from katclinic.scheduling.models import (
+    Chair,
+    Kind,
+    Reminder,
+    ReminderState,
+    Room,
+    StaffAvailability,
+)
 
 
 def _resources(clinic: Clinic) -> None:
@@ -38,10 +46,37 @@ def _hours(world: DemoWorld, clinic: Clinic) -> None:
     StaffAvailability.objects.bulk_create(rows)
 
 
+def _today(world: DemoWorld) -> None:
+    """A few visits today, so each person's Today page and the calendar have a day to show."""
+    clinic = world.clinics[0]
+    tz = clinic_tz(clinic)
+    day = services.today(clinic)
+    visits = [("therapist", Kind.INTEGRATION, 10), ("prescriber", Kind.FOLLOW_UP, 13)]
+    others = [p for p in world.patients if p.clinic_id == clinic.pk][2:4]
+    for (key, kind, hour), patient in zip(visits, others, strict=False):
+        start = datetime.combine(day, time(hour), tzinfo=tz)
+        _, room = services._free_place(clinic, kind, start, start + timedelta(hours=1))
+        slot = services.Slot(
+            world.staff[key], start, services.default_end(clinic, kind, start), room
+        )
+        try:
+            services.book(
+                patient=patient,
+                kind=kind,
+                slot=slot,
+                by=world.staff["frontdesk"],
+                past_reason="Entered after the visit",
+                notify=False,
+            )
+        except services.ScheduleConflict:
+            continue
+
+
 def build(world: DemoWorld) -> None:
     for clinic in world.clinics:
         _resources(clinic)
         _hours(world, clinic)
+    _today(world)
     by = world.staff["frontdesk"]
     start_on = timezone.localdate() + timedelta(days=1)
     for plan in Plan.objects.filter(clinic=world.clinics[0], status=PlanStatus.ACTIVE).order_by(
@@ -51,7 +86,7 @@ def build(world: DemoWorld) -> None:
             rows = services.propose_for_plan(
                 plan=plan, staff=world.staff["prescriber"], start_on=start_on
             )
-            services.book_plan_schedule(plan=plan, rows=rows, by=by)
+            services.book_plan_schedule(plan=plan, rows=rows, by=by, notify=False)
         except (ScheduleError, services.ScheduleConflict):
             continue
     # One reminder the SMS/email provider refused, so front desk has something to follow up.

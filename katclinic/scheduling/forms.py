@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic
+from katclinic.patients.models import Patient
 from katclinic.scheduling.models import ROUTE_LABELS, AppointmentRequest, Chair, Kind, Room
 from katclinic.scheduling.services import ScheduleConflict
 
@@ -21,7 +22,9 @@ def _choices(form: forms.Form, name: str, queryset: QuerySet[Any]) -> None:
 
 
 class SlotForm(forms.Form):
-    start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    start = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
     staff = forms.ModelChoiceField(queryset=User.objects.none())
     room = forms.ModelChoiceField(queryset=Room.objects.none(), required=False)
     chair = forms.ModelChoiceField(queryset=Chair.objects.none(), required=False)
@@ -34,7 +37,7 @@ class SlotForm(forms.Form):
 
 
 class BookForm(SlotForm):
-    kind = forms.ChoiceField(choices=Kind.choices)
+    kind = forms.ChoiceField(choices=Kind.choices, label="Visit type")
     route = forms.ChoiceField(
         choices=[
             ("", "As in the patient's active plan"),
@@ -45,6 +48,12 @@ class BookForm(SlotForm):
         help_text="The chair must be equipped for it.",
     )
     note = forms.CharField(max_length=300, required=False)
+    past_reason = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Reason, if the time has already passed",
+        help_text="Needed only to record a visit after its time.",
+    )
 
 
 def add_conflict_errors(form: forms.Form, conflict: ScheduleConflict, summary: str) -> None:
@@ -85,3 +94,69 @@ class RequestForm(forms.ModelForm):
     class Meta:
         model = AppointmentRequest
         fields = ("name", "email", "phone", "preferred_times", "message")
+
+
+# ---- the calendar ---------------------------------------------------------------------------
+
+COLUMN_CHOICES = [("staff", "Clinician"), ("room", "Room"), ("chair", "Chair")]
+PAST_REASON = forms.CharField(
+    max_length=200,
+    required=False,
+    label="Reason, if the time has already passed",
+    help_text="Needed only to record a visit after its time.",
+)
+
+
+def _patients_of(clinic: Clinic) -> QuerySet[Patient]:
+    return Patient.objects.for_clinic(clinic).order_by("last_name", "first_name")
+
+
+class CalendarQuery(forms.Form):
+    view = forms.ChoiceField(choices=[("day", "Day"), ("week", "Week")], required=False)
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    by = forms.ChoiceField(choices=COLUMN_CHOICES, required=False, label="Columns")
+    staff = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="Clinician", empty_label="Everyone"
+    )
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False)
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "staff", staff_of(clinic))
+        _choices(self, "patient", _patients_of(clinic))
+
+
+class CalendarBookForm(BookForm):
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none())
+    field_order = ("patient", "kind", "start", "staff", "room", "chair", "note", "past_reason")
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, clinic=clinic, **kwargs)
+        _choices(self, "patient", _patients_of(clinic))
+        self.fields["staff"].label = "Clinician"
+
+
+class MoveForm(SlotForm):
+    past_reason = PAST_REASON
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, clinic=clinic, **kwargs)
+        self.fields["start"].label = "New start"
+        self.fields["staff"].label = "Clinician"
+
+
+class FreeSlotForm(forms.Form):
+    kind = forms.ChoiceField(choices=Kind.choices, label="Visit type")
+    staff = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="Clinician", empty_label="Anyone"
+    )
+    start_on = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    count = forms.IntegerField(min_value=1, max_value=30, required=False, label="How many")
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False)
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "staff", staff_of(clinic))
+        _choices(self, "patient", _patients_of(clinic))

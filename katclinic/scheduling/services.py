@@ -21,7 +21,7 @@ from katclinic.clinics.registry import get_setting
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlannedDose, PlanStatus
 from katclinic.protocols.scheduling import ScheduleError, propose_schedule
-from katclinic.scheduling import reminders
+from katclinic.scheduling import confirmations, reminders
 from katclinic.scheduling.hours import clinic_hours, clinic_tz, session_lengths
 from katclinic.scheduling.models import (
     ROUTE_LABELS,
@@ -222,16 +222,24 @@ def book(
     planned_dose: PlannedDose | None = None,
     note: str = "",
     route: str | None = None,
+    past_reason: str = "",
+    notify: bool = True,
     request: HttpRequest | None = None,
 ) -> Appointment:
     """Book one appointment, or raise ScheduleConflict naming what is in the way.
 
     A dosing session's chair must support `route`, or the plan's route when none is given.
+    A time that has passed needs `past_reason`, which is kept in the note and the audit trail.
     """
     clinic = patient.clinic
     _check_resources(clinic, slot)
     _lock(slot)
-    _raise_if(conflicts_by_field(clinic, slot, kind=kind, route=route or route_of(plan)))
+    _raise_if(
+        [("past_reason", p) for p in past_problems(slot, past_reason)]
+        + conflicts_by_field(clinic, slot, kind=kind, route=route or route_of(plan))
+    )
+    if slot.start < timezone.now():
+        note = " · ".join(p for p in (note, f"Booked after the time: {past_reason.strip()}") if p)
     try:
         with transaction.atomic():
             appointment = Appointment.objects.create(
@@ -245,12 +253,15 @@ def book(
                 end=slot.end,
                 plan=plan,
                 planned_dose=planned_dose,
-                note=note,
+                note=note[:300],
                 created_by=by,
             )
     except IntegrityError:
         raise ScheduleConflict(["another booking took this slot a moment ago"]) from None
     reminders.create_for(appointment)
+    detail = {"kind": kind, "start": slot.start.isoformat()}
+    if past_reason.strip():
+        detail["past_reason"] = past_reason.strip()
     audit.record(
         request=request,
         user=by,
@@ -258,14 +269,28 @@ def book(
         clinic_id=clinic.pk,
         patient_id=patient.pk,
         obj=appointment,
-        detail={"kind": kind, "start": slot.start.isoformat()},
+        detail=detail,
     )
+    if notify:
+        confirmations.send(appointment, confirmations.BOOKED)
     return appointment
+
+
+def past_problems(slot: Slot, past_reason: str) -> list[str]:
+    """A time that has already passed is booked only with a reason."""
+    if slot.start < timezone.now() and not past_reason.strip():
+        return ["that time has passed: give a reason to book it in the past"]
+    return []
 
 
 @transaction.atomic
 def reschedule(
-    *, appointment: Appointment, slot: Slot, by: User, request: HttpRequest | None = None
+    *,
+    appointment: Appointment,
+    slot: Slot,
+    by: User,
+    past_reason: str = "",
+    request: HttpRequest | None = None,
 ) -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.state not in (State.BOOKED, State.CONFIRMED):
@@ -276,7 +301,8 @@ def reschedule(
     _check_resources(clinic, slot)
     _lock(slot)
     _raise_if(
-        conflicts_by_field(
+        [("past_reason", p) for p in past_problems(slot, past_reason)]
+        + conflicts_by_field(
             clinic,
             slot,
             kind=appointment.kind,
@@ -297,8 +323,9 @@ def reschedule(
         clinic_id=clinic.pk,
         patient_id=appointment.patient_id,
         obj=appointment,
-        detail={"moved": [before, slot.start.isoformat()]},
+        detail={"moved": [before, slot.start.isoformat()], "past_reason": past_reason.strip()},
     )
+    confirmations.send(appointment, confirmations.MOVED)
     return appointment
 
 
@@ -323,12 +350,9 @@ def set_state(
     """Confirm, check in, complete, mark a no-show, or cancel (a reason is required)."""
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     target = State(state)
-    if appointment.state not in TRANSITIONS[target]:
-        raise ScheduleConflict(
-            [f"cannot go from {appointment.get_state_display()} to {target.label}"]
-        )
-    if target == State.CANCELLED and not reason.strip():
-        raise ScheduleConflict(["a reason is required to cancel"])
+    problems = state_problems(appointment, target, reason)
+    if problems:
+        raise ScheduleConflict(problems)
     previous = appointment.state
     appointment.state = target
     appointment.cancel_reason = reason.strip() if target == State.CANCELLED else ""
@@ -344,7 +368,25 @@ def set_state(
         obj=appointment,
         detail={"state": [previous, target.value], "reason": appointment.cancel_reason},
     )
+    if target == State.CANCELLED:
+        confirmations.send(appointment, confirmations.CANCELLED)
     return appointment
+
+
+def state_problems(appointment: Appointment, target: State, reason: str = "") -> list[str]:
+    """Why `appointment` cannot go to `target` now; state changes follow the clock."""
+    if appointment.state not in TRANSITIONS[target]:
+        return [f"cannot go from {appointment.get_state_display()} to {target.label}"]
+    if target == State.CANCELLED and not reason.strip():
+        return ["a reason is required to cancel"]
+    tz = clinic_tz(appointment.clinic)
+    day = appointment.start.astimezone(tz).date()
+    if target in (State.CHECKED_IN, State.COMPLETED) and day > today(appointment.clinic):
+        verb = "checked in" if target == State.CHECKED_IN else "completed"
+        return [f"this visit is on {day:%A %d %B %Y}: it cannot be {verb} before its day"]
+    if target == State.NO_SHOW and appointment.start > timezone.now():
+        return ["this visit has not started yet: it cannot be marked a no-show"]
+    return []
 
 
 # ---- a plan's whole schedule --------------------------------------------------------------
@@ -437,7 +479,12 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
 
 @transaction.atomic
 def book_plan_schedule(
-    *, plan: Plan, rows: list[ProposedRow], by: User, request: HttpRequest | None = None
+    *,
+    plan: Plan,
+    rows: list[ProposedRow],
+    by: User,
+    notify: bool = True,
+    request: HttpRequest | None = None,
 ) -> list[Appointment]:
     """Book every row, or none: any conflict refuses the whole schedule with its reasons."""
     version = plan.current_version()
@@ -459,6 +506,7 @@ def book_plan_schedule(
                     plan=plan,
                     planned_dose=planned,
                     note=row.reason[:300],
+                    notify=False,
                     request=request,
                 )
             )
@@ -467,6 +515,8 @@ def book_plan_schedule(
             problems.append(f"{row.kind} {row.number} on {local:%Y-%m-%d %H:%M}: {exc}")
     if problems:
         raise ScheduleConflict(problems)
+    if notify and booked:
+        confirmations.send_many(booked)
     return booked
 
 

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from katclinic.scheduling import places_views, views
+from katclinic.scheduling import calendar_views, places_views, views
 
 app_name = "scheduling"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -15,6 +15,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("calendar/<str:token>.ics", views.ical_feed, name="ical_feed"),
     path("request/<slug:clinic_slug>/", views.request_slot, name="request_slot"),
     path("requests/", views.requests_list, name="requests"),
+    path("calendar/grid/", calendar_views.calendar_page, name="calendar"),
+    path("calendar/grid/book/", calendar_views.calendar_book, name="calendar_book"),
+    path("calendar/free/", calendar_views.free_slots, name="free_slots"),
+    path("appointments/<int:appointment_id>/", calendar_views.appointment_page, name="appointment"),
+    path(
+        "appointments/<int:appointment_id>/set-state/",
+        calendar_views.set_state,
+        name="appointment_state",
+    ),
+    path("appointments/<int:appointment_id>/change-time/", calendar_views.move, name="move"),
+    path("appointments/<int:appointment_id>/undo/", calendar_views.undo_state, name="undo"),
 ]
 
 # Places and hours (rooms, chairs, opening hours, closures, staff hours and leave).

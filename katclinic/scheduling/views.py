@@ -130,6 +130,7 @@ def book(request: StaffRequest, patient_id: int) -> HttpResponse:
                 by=request.user,
                 note=data["note"],
                 route=data["route"] or services.route_for_patient(patient),
+                past_reason=data["past_reason"],
                 request=request,
             )
         except services.ScheduleConflict as exc:
@@ -150,6 +151,18 @@ def book(request: StaffRequest, patient_id: int) -> HttpResponse:
 def change_state(request: StaffRequest, appointment_id: int) -> HttpResponse:
     appointment = get_appointment_for_edit(request, appointment_id)
     form = StateForm(request.POST)
+    if (
+        form.is_valid()
+        and form.cleaned_data["state"] in ("cancelled", "completed")
+        and request.POST.get("confirmed") != "yes"
+        and not services.state_problems(
+            appointment, services.State(form.cleaned_data["state"]), form.cleaned_data["reason"]
+        )
+    ):
+        # Cancelling and completing are confirmed first, on the appointment's own page.
+        from katclinic.scheduling.calendar_views import set_state
+
+        return set_state(request, appointment_id)
     if form.is_valid():
         try:
             services.set_state(

@@ -100,6 +100,25 @@ SPEC = {
         Perm.MANAGE_CLINIC, kwargs=_leave, clinic_object=True, method="POST"
     ),
     "scheduling:my_hours": Url(Perm.VIEW_PATIENT_LIST),
+    "scheduling:calendar": Url(Perm.VIEW_PATIENT_LIST),
+    "scheduling:calendar_book": Url(Perm.SCHEDULE),
+    "scheduling:free_slots": Url(Perm.SCHEDULE),
+    "scheduling:appointment": Url(Perm.VIEW_PATIENT_LIST, kwargs=_appointment, clinic_object=True),
+    "scheduling:appointment_state": Url(
+        Perm.SCHEDULE,
+        kwargs=_appointment,
+        clinic_object=True,
+        method="POST",
+        data=lambda t: {"state": "confirmed"},
+    ),
+    "scheduling:move": Url(Perm.SCHEDULE, kwargs=_appointment, clinic_object=True),
+    "scheduling:undo": Url(
+        Perm.SCHEDULE,
+        kwargs=_appointment,
+        clinic_object=True,
+        method="POST",
+        ok=(302, 409),
+    ),
     "api:appointments_list": api_url(Perm.VIEW_PATIENT_LIST),
     "api:appointments_for_patient": api_url(
         Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True, patient_self=True

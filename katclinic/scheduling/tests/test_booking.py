@@ -76,7 +76,7 @@ class BookingTest(ClinicTestCase):
         self.assertEqual(appointment.state, "booked")
         self.client.post(
             reverse("scheduling:change_state", args=[appointment.pk]),
-            {"state": "cancelled", "reason": "Unwell"},
+            {"state": "cancelled", "reason": "Unwell", "confirmed": "yes"},
         )
         appointment.refresh_from_db()
         self.assertEqual((appointment.state, appointment.cancel_reason), ("cancelled", "Unwell"))
@@ -86,7 +86,11 @@ class BookingTest(ClinicTestCase):
 
     def test_a_no_show_is_recorded(self) -> None:
         appointment = services.book(
-            patient=self.pat, kind="dosing", slot=self.slot(9), by=self.alice
+            patient=self.pat,
+            kind="dosing",
+            slot=self.slot(9, days=-14),
+            by=self.alice,
+            past_reason="Recording last week's visit",
         )
         services.set_state(appointment=appointment, state="no_show", by=self.alice)
         appointment.refresh_from_db()

@@ -1,0 +1,547 @@
+"""The clinic calendar: day and week views by clinician, room or chair; booking from an empty
+slot; an appointment's page with its actions; moving; undo; the free-slot finder."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from katclinic.accounts.models import User
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action
+from katclinic.clinics.access import get_patient_for_edit, has_perm, staff_view
+from katclinic.clinics.http import StaffRequest
+from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.clinics.permissions import Perm, Role
+from katclinic.clinics.registry import get_setting
+from katclinic.scheduling import calendar, services, undo
+from katclinic.scheduling.forms import (
+    COLUMN_CHOICES,
+    CalendarBookForm,
+    CalendarQuery,
+    FreeSlotForm,
+    MoveForm,
+    StateForm,
+)
+from katclinic.scheduling.hours import clinic_hours, clinic_tz
+from katclinic.scheduling.models import Appointment, Chair, Kind, Room, State
+from katclinic.scheduling.views import _aware, get_appointment_for_edit
+
+CLINICIAN_ROLES = (Role.PRESCRIBER, Role.NURSE, Role.THERAPIST)
+SHOWN_STATES = [s.value for s in State if s != State.CANCELLED]
+NO_PLACE = "none"
+
+
+def _local(clinic: Clinic, moment: datetime) -> datetime:
+    return moment.astimezone(clinic_tz(clinic))
+
+
+def _clinicians(clinic: Clinic) -> list[User]:
+    ids = (
+        StaffMembership.objects.active()
+        .filter(clinic=clinic, role__in=CLINICIAN_ROLES, user__is_active=True)
+        .values_list("user_id", flat=True)
+    )
+    return list(User.objects.filter(pk__in=ids).order_by("full_name"))
+
+
+def _column_key(by: str, appointment: Appointment) -> str:
+    if by == "staff":
+        return f"staff:{appointment.staff_id}"
+    if by == "chair":
+        return f"chair:{appointment.chair_id or NO_PLACE}"
+    room = appointment.room_id or (appointment.chair.room_id if appointment.chair else None)
+    return f"room:{room or NO_PLACE}"
+
+
+def _columns(
+    clinic: Clinic, by: str, appointments: list[Appointment], staff: User | None
+) -> list[calendar.Column]:
+    if by == "staff":
+        people = [staff] if staff is not None else _clinicians(clinic)
+        known = {p.pk for p in people}
+        extra = {a.staff_id: a.staff for a in appointments if a.staff_id not in known}
+        people += sorted(extra.values(), key=lambda u: u.full_name)
+        return [calendar.Column(f"staff:{p.pk}", p.full_name) for p in people]
+    if by == "chair":
+        columns = [
+            calendar.Column(f"chair:{c.pk}", str(c))
+            for c in Chair.objects.filter(clinic=clinic, is_active=True).select_related("room")
+        ]
+        label = "No chair"
+    else:
+        columns = [
+            calendar.Column(f"room:{r.pk}", r.name)
+            for r in Room.objects.filter(clinic=clinic, is_active=True)
+        ]
+        label = "No room"
+    known_keys = {c.key for c in columns}
+    for a in appointments:
+        key = _column_key(by, a)
+        if key not in known_keys:
+            known_keys.add(key)
+            name = label if key.endswith(NO_PLACE) else (a.place or label)
+            columns.append(calendar.Column(key, name))
+    return columns
+
+
+def _entry(clinic: Clinic, by: str, a: Appointment) -> calendar.Entry:
+    start, end = _local(clinic, a.start), _local(clinic, a.end)
+    other = a.place if by == "staff" else a.staff.full_name
+    return calendar.Entry(
+        pk=a.pk,
+        column=_column_key(by, a),
+        start=start,
+        end=end,
+        title=a.patient.full_name,
+        kind=a.kind,
+        state=a.state,
+        detail=f"{a.get_kind_display()} · {a.get_state_display()}"
+        + (f" · {other}" if other else ""),
+    )
+
+
+def _slot_query(by: str, column: calendar.Column, start: datetime, patient: int | None) -> str:
+    params: dict[str, Any] = {"start": start.strftime("%Y-%m-%dT%H:%M")}
+    kind, _, pk = column.key.partition(":")
+    if pk != NO_PLACE:
+        params[kind] = pk
+    if kind == "chair" and pk != NO_PLACE:
+        params["kind"] = Kind.DOSING.value
+    if patient:
+        params["patient"] = patient
+    return urlencode(params)
+
+
+@staff_view(Perm.VIEW_PATIENT_LIST)
+def calendar_page(request: StaffRequest) -> HttpResponse:
+    clinic = request.clinic
+    form = CalendarQuery(request.GET, clinic=clinic)
+    if not form.is_valid():
+        return render(
+            request, "scheduling/calendar.html", {"query": form, "grid": None}, status=400
+        )
+    data = form.cleaned_data
+    view = data["view"] or "week"
+    by = data["by"] or "staff"
+    anchor: date = data["date"] or services.today(clinic)
+    patient = data["patient"]
+    days = calendar.days_for(anchor, view)
+    start, end = services.next_days(clinic, days[0], len(days))
+    appointments = list(
+        Appointment.objects.for_clinic(clinic)
+        .filter(start__gte=start, start__lt=end, state__in=SHOWN_STATES)
+        .select_related("patient", "staff", "room", "chair__room")
+        .order_by("start", "pk")
+    )
+    if data["staff"] is not None and by == "staff":
+        appointments = [a for a in appointments if a.staff_id == data["staff"].pk]
+    audit.record_list(
+        request=request, patient_ids=[a.patient_id for a in appointments], what="calendar"
+    )
+    grid = calendar.layout(
+        days=days,
+        columns=_columns(clinic, by, appointments, data["staff"] if by == "staff" else None),
+        entries=[_entry(clinic, by, a) for a in appointments],
+        hours=clinic_hours(clinic),
+        slot_minutes=int(get_setting(clinic, "scheduling_slot_minutes")),
+        tz=clinic_tz(clinic),
+    )
+    can_schedule = has_perm(request, Perm.SCHEDULE)
+    now = timezone.now()
+    book_url = reverse("scheduling:calendar_book")
+    for row in grid.rows:
+        for cell in row.cells:
+            bookable = can_schedule and cell.open and not cell.entries and cell.start >= now
+            cell.book_url = (  # type: ignore[attr-defined]
+                f"{book_url}?{_slot_query(by, cell.column, cell.start, patient and patient.pk)}"
+                if bookable
+                else ""
+            )
+
+    def link(**changes: Any) -> str:
+        params = {
+            "view": view,
+            "by": by,
+            "date": anchor.isoformat(),
+            "staff": data["staff"].pk if data["staff"] else "",
+            "patient": patient.pk if patient else "",
+        }
+        params.update(changes)
+        query = urlencode({k: v for k, v in params.items() if v})
+        return f"{reverse('scheduling:calendar')}?{query}"
+
+    context = {
+        "query": form,
+        "grid": grid,
+        "view": view,
+        "by": by,
+        "anchor": anchor,
+        "patient": patient,
+        "can_schedule": can_schedule,
+        "zone": clinic.timezone,
+        "today": services.today(clinic),
+        "prev_url": link(date=calendar.shift(anchor, view, -1).isoformat()),
+        "next_url": link(date=calendar.shift(anchor, view, 1).isoformat()),
+        "today_url": link(date=services.today(clinic).isoformat()),
+        "view_urls": [(v, v.capitalize(), link(view=v)) for v in calendar.VIEWS],
+        "by_urls": [(b, label, link(by=b)) for b, label in COLUMN_CHOICES],
+        "kinds": Kind.choices,
+        "states": [(s.value, s.label) for s in State if s != State.CANCELLED],
+        "free_url": reverse("scheduling:free_slots")
+        + (f"?patient={patient.pk}" if patient else ""),
+    }
+    template = (
+        "scheduling/_calendar_grid.html"
+        if request.headers.get("HX-Request")
+        else "scheduling/calendar.html"
+    )
+    return render(request, template, context)
+
+
+def _calendar_url(clinic: Clinic, appointment: Appointment, by: str = "staff") -> str:
+    day = _local(clinic, appointment.start).date().isoformat()
+    return f"{reverse('scheduling:calendar')}?{urlencode({'date': day, 'by': by})}"
+
+
+def _initial_from_query(request: StaffRequest) -> dict[str, Any]:
+    """Pre-fill from the slot link: unknown or malformed values are simply left out; the
+    posted form validates everything."""
+    initial: dict[str, Any] = {}
+    raw = request.GET.get("start", "")
+    try:
+        initial["start"] = datetime.fromisoformat(raw).replace(tzinfo=None, second=0)
+    except ValueError:
+        pass
+    for name in ("staff", "room", "chair", "patient"):
+        value = request.GET.get(name, "")
+        if value.isdigit():
+            initial[name] = int(value)
+    if request.GET.get("kind") in Kind.values:
+        initial["kind"] = request.GET["kind"]
+    return initial
+
+
+@staff_view(Perm.SCHEDULE)
+@require_http_methods(["GET", "POST"])
+def calendar_book(request: StaffRequest) -> HttpResponse:
+    clinic = request.clinic
+    if request.method == "GET":
+        form = CalendarBookForm(clinic=clinic, initial=_initial_from_query(request))
+        return render(request, "scheduling/calendar_book.html", {"form": form})
+    form = CalendarBookForm(request.POST, clinic=clinic)
+    if form.is_valid():
+        data = form.cleaned_data
+        patient = get_patient_for_edit(request, data["patient"].pk, Perm.SCHEDULE)
+        start = _aware(clinic, data["start"])
+        slot = services.Slot(
+            data["staff"],
+            start,
+            services.default_end(clinic, data["kind"], start),
+            data["room"],
+            data["chair"],
+        )
+        try:
+            appointment = services.book(
+                patient=patient,
+                kind=data["kind"],
+                slot=slot,
+                by=request.user,
+                note=data["note"],
+                past_reason=data["past_reason"],
+                request=request,
+            )
+        except services.ScheduleConflict as exc:
+            form.add_error(None, f"Not booked: {exc}")
+        else:
+            local = _local(clinic, appointment.start)
+            messages.success(
+                request,
+                f"Booked: {appointment.get_kind_display()} for {patient.full_name} on "
+                f"{local:%A %d %B} at {local:%H:%M}.",
+            )
+            return redirect(_calendar_url(clinic, appointment) + f"&patient={patient.pk}")
+    return render(request, "scheduling/calendar_book.html", {"form": form}, status=400)
+
+
+def _appointment_context(request: StaffRequest, appointment: Appointment) -> dict[str, Any]:
+    clinic = request.clinic
+    can_schedule = has_perm(request, Perm.SCHEDULE)
+    found = undo.available(appointment) if can_schedule else None
+    actions = []
+    if can_schedule:
+        for value, label in StateForm.base_fields["state"].choices:  # type: ignore[attr-defined]
+            if appointment.state in services.TRANSITIONS[State(value)]:
+                actions.append((value, label))
+    return {
+        "appointment": appointment,
+        "patient": appointment.patient,
+        "start": _local(clinic, appointment.start),
+        "end": _local(clinic, appointment.end),
+        "zone": clinic.timezone,
+        "can_schedule": can_schedule,
+        "can_move": can_schedule and appointment.state in (State.BOOKED, State.CONFIRMED),
+        "actions": actions,
+        "undo": found,
+        "undo_until": _local(clinic, found.until) if found else None,
+        "calendar_url": _calendar_url(clinic, appointment),
+    }
+
+
+@staff_view(Perm.VIEW_PATIENT_LIST)
+def appointment_page(request: StaffRequest, appointment_id: int) -> HttpResponse:
+    appointment = get_appointment_for_edit(request, appointment_id)
+    audit.record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=appointment.patient_id,
+        obj=appointment,
+        detail={"section": "appointment"},
+    )
+    return render(
+        request, "scheduling/appointment.html", _appointment_context(request, appointment)
+    )
+
+
+CONFIRM = {
+    State.CANCELLED: "Yes, cancel this appointment",
+    State.COMPLETED: "Yes, mark it completed",
+}
+
+
+@staff_view(Perm.SCHEDULE)
+@require_POST
+def set_state(request: StaffRequest, appointment_id: int) -> HttpResponse:
+    """A state change from the appointment's page; cancelling and completing first show a
+    confirmation step (a plain form, so it works without scripts)."""
+    appointment = get_appointment_for_edit(request, appointment_id)
+    form = StateForm(request.POST)
+    context = _appointment_context(request, appointment)
+    if not form.is_valid():
+        return render(
+            request, "scheduling/appointment.html", {**context, "state_form": form}, status=400
+        )
+    target = State(form.cleaned_data["state"])
+    reason = form.cleaned_data["reason"]
+    problems = services.state_problems(appointment, target, reason)
+    if not problems and target in CONFIRM and request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "scheduling/confirm_state.html",
+            {**context, "target": target, "reason": reason, "confirm_label": CONFIRM[target]},
+        )
+    if not problems:
+        try:
+            services.set_state(
+                appointment=appointment,
+                state=target,
+                by=request.user,
+                reason=reason,
+                request=request,
+            )
+        except services.ScheduleConflict as exc:
+            problems = exc.reasons
+    if problems:
+        form.add_error("state", "; ".join(problems))
+        return render(
+            request, "scheduling/appointment.html", {**context, "state_form": form}, status=400
+        )
+    messages.success(request, f"{target.label}.")
+    return redirect("scheduling:appointment", appointment.pk)
+
+
+@staff_view(Perm.SCHEDULE)
+@require_POST
+def undo_state(request: StaffRequest, appointment_id: int) -> HttpResponse:
+    appointment = get_appointment_for_edit(request, appointment_id)
+    try:
+        restored = undo.undo(appointment=appointment, by=request.user, request=request)
+    except services.ScheduleConflict as exc:
+        context = _appointment_context(request, appointment)
+        return render(
+            request,
+            "scheduling/appointment.html",
+            {**context, "undo_error": f"Not undone: {exc}"},
+            status=409,
+        )
+    messages.success(request, f"Undone: the appointment is {restored.get_state_display()} again.")
+    return redirect("scheduling:appointment", appointment.pk)
+
+
+@staff_view(Perm.SCHEDULE)
+@require_http_methods(["GET", "POST"])
+def move(request: StaffRequest, appointment_id: int) -> HttpResponse:
+    """Move to another time, clinician, room or chair: the same checks and reasons as booking.
+    A dragged appointment arrives here with the target slot in the query string."""
+    clinic = request.clinic
+    appointment = get_appointment_for_edit(request, appointment_id)
+    initial = {
+        "start": _local(clinic, appointment.start).replace(tzinfo=None),
+        "staff": appointment.staff_id,
+        "room": appointment.room_id,
+        "chair": appointment.chair_id,
+    }
+    dropped = _initial_from_query(request)
+    if dropped.get("start"):
+        initial["start"] = dropped["start"]
+        for name in ("staff", "room", "chair"):
+            if name in dropped:
+                initial[name] = dropped[name]
+    form = MoveForm(request.POST or None, clinic=clinic, initial=initial)
+    context = {"form": form, **_appointment_context(request, appointment)}
+    if request.method == "GET":
+        return render(request, "scheduling/move.html", context)
+    if form.is_valid():
+        data = form.cleaned_data
+        start = _aware(clinic, data["start"])
+        slot = services.Slot(
+            data["staff"],
+            start,
+            start + (appointment.end - appointment.start),
+            data["room"],
+            data["chair"],
+        )
+        try:
+            moved = services.reschedule(
+                appointment=appointment,
+                slot=slot,
+                by=request.user,
+                past_reason=data["past_reason"],
+                request=request,
+            )
+        except services.ScheduleConflict as exc:
+            form.add_error(None, f"Not moved: {exc}")
+        else:
+            local = _local(clinic, moved.start)
+            messages.success(request, f"Moved to {local:%A %d %B} at {local:%H:%M}.")
+            return redirect(_calendar_url(clinic, moved))
+    return render(request, "scheduling/move.html", context, status=400)
+
+
+@staff_view(Perm.SCHEDULE)
+def free_slots(request: StaffRequest) -> HttpResponse:
+    clinic = request.clinic
+    carried = request.GET.get("patient", "")
+    form = FreeSlotForm(
+        request.GET if "kind" in request.GET else None,
+        clinic=clinic,
+        initial={"patient": carried} if carried.isdigit() else {},
+    )
+    context: dict[str, Any] = {"form": form, "slots": None, "zone": clinic.timezone}
+    if not form.is_bound:
+        return render(request, "scheduling/free_slots.html", context)
+    if not form.is_valid():
+        return render(request, "scheduling/free_slots.html", context, status=400)
+    data = form.cleaned_data
+    context["slots"] = find_free(
+        clinic=clinic,
+        kind=data["kind"],
+        staff=data["staff"],
+        start_on=data["start_on"],
+        count=data["count"] or 10,
+    )
+    patient = data["patient"]
+    book_url = reverse("scheduling:calendar_book")
+    for slot in context["slots"]:
+        params: dict[str, Any] = {
+            "start": slot["start"].strftime("%Y-%m-%dT%H:%M"),
+            "staff": slot["staff"].pk,
+            "kind": data["kind"],
+        }
+        if slot["chair"] is not None:
+            params["chair"] = slot["chair"].pk
+        if slot["room"] is not None:
+            params["room"] = slot["room"].pk
+        if patient is not None:
+            params["patient"] = patient.pk
+        slot["book_url"] = f"{book_url}?{urlencode(params)}"
+    return render(request, "scheduling/free_slots.html", context)
+
+
+SEARCH_DAYS = 28
+MAX_CHECKS = 120
+
+
+def find_free(
+    *, clinic: Clinic, kind: str, staff: User | None, start_on: date | None, count: int
+) -> list[dict[str, Any]]:
+    """The next `count` slots for a visit of `kind`: laid out on the booking grid inside
+    opening hours, clear of other appointments, then confirmed with the booking checks
+    themselves (working hours, leave) so every slot offered can be booked."""
+    tz = clinic_tz(clinic)
+    now = timezone.now()
+    first_day = max(start_on or services.today(clinic), services.today(clinic))
+    days = [first_day + timedelta(days=i) for i in range(SEARCH_DAYS)]
+    window_start, window_end = services.next_days(clinic, first_day, SEARCH_DAYS)
+    duration = services.default_end(clinic, kind, now) - now
+    people = [staff] if staff is not None else _clinicians(clinic)
+    busy = list(
+        Appointment.objects.for_clinic(clinic)
+        .live()
+        .filter(start__lt=window_end, end__gt=window_start)
+        .values_list("staff_id", "chair_id", "room_id", "start", "end")
+    )
+    if kind == Kind.DOSING:
+        places: list[Any] = list(Chair.objects.filter(clinic=clinic, is_active=True))
+    else:
+        chaired = set(Chair.objects.filter(clinic=clinic).values_list("room_id", flat=True))
+        rooms = list(Room.objects.filter(clinic=clinic, is_active=True))
+        places = [r for r in rooms if r.pk not in chaired] or rooms
+    busy_staff: dict[int, list[calendar.Interval]] = {}
+    busy_places: dict[int, list[calendar.Interval]] = {}
+    for staff_id, chair_id, room_id, begins, ends in busy:
+        busy_staff.setdefault(staff_id, []).append((begins, ends))
+        place_id = chair_id if kind == Kind.DOSING else room_id
+        if place_id is not None:
+            busy_places.setdefault(place_id, []).append((begins, ends))
+    if kind == Kind.DOSING and not places:
+        return []
+    candidates = calendar.free_slots(
+        starts=calendar.candidate_starts(
+            days=days,
+            hours=clinic_hours(clinic),
+            tz=tz,
+            duration=duration,
+            slot_minutes=int(get_setting(clinic, "scheduling_slot_minutes")),
+            not_before=now,
+        ),
+        duration=duration,
+        staff=[p.pk for p in people],
+        places=[p.pk for p in places] if places else None,
+        busy_staff=busy_staff,
+        busy_places=busy_places,
+    )
+    by_pk = {p.pk: p for p in people}
+    place_by_pk = {p.pk: p for p in places}
+    found: list[dict[str, Any]] = []
+    offered: set[datetime] = set()
+    for checks, candidate in enumerate(candidates):
+        if len(found) >= count or checks >= MAX_CHECKS:
+            break
+        if candidate.start in offered:
+            continue  # one offer per start time: the first person the checks accept
+        place = place_by_pk.get(candidate.place) if candidate.place is not None else None
+        chair = place if kind == Kind.DOSING else None
+        room = None if kind == Kind.DOSING else place
+        slot = services.Slot(by_pk[candidate.staff], candidate.start, candidate.end, room, chair)
+        if services.conflicts(clinic, slot, kind=kind):
+            continue
+        offered.add(candidate.start)
+        found.append(
+            {
+                "start": candidate.start.astimezone(tz),
+                "end": candidate.end.astimezone(tz),
+                "staff": slot.staff,
+                "chair": chair,
+                "room": room,
+            }
+        )
+    return found

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('clinics', '0004_remove_staffmembership_membership_role_valid_and_more'),
+        ('clinics', '0004_billing_role'),
         ('dosing', '0006_merge_board_and_ledger'),
         ('patients', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

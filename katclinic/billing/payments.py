@@ -54,7 +54,7 @@ class ConsoleProvider:
     ) -> Checkout:
         reference = "console_" + secrets.token_hex(8)
         # No real checkout page: the link opens the patient's statements in the portal.
-        url = f"{settings.SITE_URL.rstrip('/')}/billing/my/"
+        url = f"{settings.SITE_URL.rstrip('/')}/portal/"
         log.info("checkout %s for %s %s: %s", reference, amount_cents, currency, description)
         return Checkout(self.name, reference, url)
 

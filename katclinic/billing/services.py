@@ -780,7 +780,7 @@ def send_payment_link(
         amount_cents=amount_cents,
         currency="USD",
         description=f"{clinic.name}: {what}",
-        return_url=f"{_site()}/billing/my/",
+        return_url=f"{_site()}/portal/",
     )
     payment = Payment.objects.create(
         clinic_id=patient.clinic_id,

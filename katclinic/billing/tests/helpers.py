@@ -121,3 +121,24 @@ def move_to(session: DosingSession, day: date) -> DosingSession:
             ended_at=given.ended_at + shift if given.ended_at else None,
         )
     return DosingSession.objects.get(pk=session.pk)
+
+
+def discharged_fast(t: Any) -> DosingSession:
+    """A discharged IV session row of clinic A without its record (for access checks only)."""
+    plan = getattr(t, "matrix_plan", None)
+    if plan is None:
+        plan = f.signed_plan(t.pat, t.paula, **{k: v for k, v in IV.items()})
+        t.matrix_plan = plan
+    now = timezone.now()
+    return DosingSession.objects.create(
+        clinic=t.clinic,
+        patient=t.pat,
+        plan=plan,
+        chair="Chair 1",
+        route="iv",
+        scheduled_for=now - timedelta(hours=3),
+        state="discharged",
+        dose_started_at=now - timedelta(hours=2),
+        discharged_at=now,
+        created_by=t.nick,
+    )

@@ -89,10 +89,12 @@ def parse_cents(raw: str, *, field: str) -> int:
         value = Decimal(text)
     except ArithmeticError:
         raise BillingError("Enter an amount such as 450.00.", field=field) from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+    if not value.is_finite() or value < 0 or value > MAX_CENTS / 100:
+        raise BillingError("Enter an amount between 0 and 10,000,000.", field=field)
+    if value != value.quantize(Decimal("0.01")):
         raise BillingError("Enter an amount with at most two decimals.", field=field)
     cents = int(value * 100)
-    if cents < 0 or cents > MAX_CENTS:
+    if cents > MAX_CENTS:
         raise BillingError("Enter an amount between 0 and 10,000,000.", field=field)
     return cents
 

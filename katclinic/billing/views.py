@@ -188,7 +188,7 @@ def _charge_page(
                     "modifiers": line.modifiers,
                     "diagnoses": ", ".join(line.diagnosis_codes),
                 },
-                prefix=f"l{line.pk}",
+                auto_id=f"l{line.pk}_%s",
             )
         )
     invoice = Invoice.objects.filter(charge=charge).first()
@@ -234,7 +234,7 @@ def charge(request: HttpRequest, charge_id: int) -> HttpResponse:
 @staff_view(Perm.POST_CHARGES)
 def adjust_line(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _line(request, line_id)
-    form = AdjustLineForm(request.POST, prefix=f"l{line.pk}")
+    form = AdjustLineForm(request.POST, auto_id=f"l{line.pk}_%s")
     if form.is_valid():
         try:
             services.adjust_line(

@@ -74,19 +74,11 @@ def _session(t: Any) -> dict[str, Any]:
 
 
 def _line(t: Any, *, posted: bool = False) -> dict[str, Any]:
-    pk = _charge(t, posted=posted).lines.get().pk
-    t.matrix_line = pk
-    return {"line_id": pk}
+    return {"line_id": _charge(t, posted=posted).lines.get().pk}
 
 
 def _adjust(t: Any) -> dict[str, Any]:
-    prefix = f"l{t.matrix_line}"
-    return {
-        f"{prefix}-units": "1",
-        f"{prefix}-unit_price": "280.00",
-        f"{prefix}-diagnoses": "F33.2",
-        f"{prefix}-reason": "Clinic price",
-    }
+    return {"units": "1", "unit_price": "280.00", "diagnoses": "F33.2", "reason": "Clinic price"}
 
 
 REASON = {"reason": "Matrix check"}

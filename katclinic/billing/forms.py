@@ -21,7 +21,7 @@ class CentsField(forms.CharField):
         if text in (None, ""):
             return None
         try:
-            return parse_cents(text, field=self.label or "amount")
+            return parse_cents(text, field=str(self.label or "amount"))
         except BillingError as exc:
             raise forms.ValidationError(str(exc)) from None
 

@@ -133,11 +133,11 @@ def propose(facts: SessionFacts, *, unit_mg: Decimal | None = None) -> Proposal:
     else:
         proposal.notes.append("No billing rule for this route yet: add the lines by hand.")
     if facts.signed_session_note:
-        service = psychotherapy_service(facts.monitoring_minutes)
-        if service:
+        therapy = psychotherapy_service(facts.monitoring_minutes)
+        if therapy:
             proposal.lines.append(
                 ProposedLine(
-                    service,
+                    therapy,
                     1,
                     1,
                     f"Signed therapist note; {facts.monitoring_minutes} minutes with the patient",

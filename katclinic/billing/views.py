@@ -41,6 +41,7 @@ from katclinic.billing.models import (
 )
 from katclinic.billing.services import BillingError
 from katclinic.clinics.access import deny, get_patient_for_user, has_perm, staff_view
+from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.permissions import Perm
 from katclinic.dosing.models import DosingSession
@@ -49,20 +50,20 @@ from katclinic.patients.models import Patient
 from katclinic.portal.access import get_own_patient
 
 
-def _viewed(request: HttpRequest, obj: Any, patient_id: int | None, what: str) -> None:
+def _viewed(request: StaffRequest, obj: Any, patient_id: int | None, what: str) -> None:
     audit.record(
         request=request,
         action=Action.VIEW,
-        clinic_id=request.clinic.pk,  # type: ignore[attr-defined]
+        clinic_id=request.clinic.pk,
         patient_id=patient_id,
         obj=obj,
         detail={"section": what},
     )
 
 
-def _charge(request: HttpRequest, charge_id: int) -> Charge:
+def _charge(request: StaffRequest, charge_id: int) -> Charge:
     charge = (
-        Charge.objects.filter(pk=charge_id, clinic=request.clinic)  # type: ignore[attr-defined]
+        Charge.objects.filter(pk=charge_id, clinic=request.clinic)
         .select_related("patient", "clinic", "session", "rendering_clinician")
         .first()
     )
@@ -71,9 +72,9 @@ def _charge(request: HttpRequest, charge_id: int) -> Charge:
     return charge
 
 
-def _line(request: HttpRequest, line_id: int) -> ChargeLine:
+def _line(request: StaffRequest, line_id: int) -> ChargeLine:
     line = (
-        ChargeLine.objects.filter(pk=line_id, clinic=request.clinic)  # type: ignore[attr-defined]
+        ChargeLine.objects.filter(pk=line_id, clinic=request.clinic)
         .select_related("charge", "code")
         .first()
     )
@@ -82,9 +83,9 @@ def _line(request: HttpRequest, line_id: int) -> ChargeLine:
     return line
 
 
-def _payment(request: HttpRequest, payment_id: int) -> Payment:
+def _payment(request: StaffRequest, payment_id: int) -> Payment:
     payment = (
-        Payment.objects.filter(pk=payment_id, clinic=request.clinic)  # type: ignore[attr-defined]
+        Payment.objects.filter(pk=payment_id, clinic=request.clinic)
         .select_related("patient", "invoice")
         .first()
     )
@@ -111,8 +112,8 @@ def _form_error(form: forms.Form, exc: BillingError) -> None:
 
 @require_GET
 @staff_view(Perm.VIEW_BILLING)
-def home(request: HttpRequest) -> HttpResponse:
-    clinic = request.clinic  # type: ignore[attr-defined]
+def home(request: StaffRequest) -> HttpResponse:
+    clinic = request.clinic
     waiting = list(
         DosingSession.objects.for_clinic(clinic)
         .filter(state=SessionState.DISCHARGED, charge__isnull=True)
@@ -149,12 +150,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_view(Perm.POST_CHARGES)
-def propose(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = (
-        DosingSession.objects.for_clinic(request.clinic)  # type: ignore[attr-defined]
-        .filter(pk=session_id)
-        .first()
-    )
+def propose(request: StaffRequest, session_id: int) -> HttpResponse:
+    session = DosingSession.objects.for_clinic(request.clinic).filter(pk=session_id).first()
     if session is None:
         deny(request, reason="no such session in the active clinic", not_found=True)
     try:
@@ -169,7 +166,7 @@ def propose(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 def _charge_page(
-    request: HttpRequest, charge: Charge, status: int = 200, **forms_: forms.Form
+    request: StaffRequest, charge: Charge, status: int = 200, **forms_: forms.Form
 ) -> HttpResponse:
     lines = list(charge.lines.select_related("code", "reverses"))
     reversed_ids = {line.reverses_id for line in lines if line.reverses_id}
@@ -224,7 +221,7 @@ def services_codes(day: date) -> list[BillingCode]:
 
 @require_GET
 @staff_view(Perm.VIEW_BILLING)
-def charge(request: HttpRequest, charge_id: int) -> HttpResponse:
+def charge(request: StaffRequest, charge_id: int) -> HttpResponse:
     found = _charge(request, charge_id)
     _viewed(request, found, found.patient_id, "charge")
     return _charge_page(request, found)
@@ -232,7 +229,7 @@ def charge(request: HttpRequest, charge_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(Perm.POST_CHARGES)
-def adjust_line(request: HttpRequest, line_id: int) -> HttpResponse:
+def adjust_line(request: StaffRequest, line_id: int) -> HttpResponse:
     line = _line(request, line_id)
     form = AdjustLineForm(request.POST, auto_id=f"l{line.pk}_%s")
     if form.is_valid():
@@ -256,7 +253,7 @@ def adjust_line(request: HttpRequest, line_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(Perm.POST_CHARGES)
-def add_line(request: HttpRequest, charge_id: int) -> HttpResponse:
+def add_line(request: StaffRequest, charge_id: int) -> HttpResponse:
     found = _charge(request, charge_id)
     form = AddLineForm(request.POST)
     if form.is_valid():
@@ -289,7 +286,7 @@ def add_line(request: HttpRequest, charge_id: int) -> HttpResponse:
     return _charge_page(request, found, 400, add=form)
 
 
-def _reason_action(request: HttpRequest, line: ChargeLine, action: Any, done: str) -> HttpResponse:
+def _reason_action(request: StaffRequest, line: ChargeLine, action: Any, done: str) -> HttpResponse:
     form = ReasonForm(request.POST)
     if form.is_valid():
         try:
@@ -303,21 +300,21 @@ def _reason_action(request: HttpRequest, line: ChargeLine, action: Any, done: st
 
 @require_POST
 @staff_view(Perm.POST_CHARGES)
-def drop_line(request: HttpRequest, line_id: int) -> HttpResponse:
+def drop_line(request: StaffRequest, line_id: int) -> HttpResponse:
     line = _line(request, line_id)
     return _reason_action(request, line, services.drop_line, f"{line.code.code} taken off.")
 
 
 @require_POST
 @staff_view(Perm.POST_CHARGES)
-def reverse_line(request: HttpRequest, line_id: int) -> HttpResponse:
+def reverse_line(request: StaffRequest, line_id: int) -> HttpResponse:
     line = _line(request, line_id)
     return _reason_action(request, line, services.reverse_line, f"{line.code.code} reversed.")
 
 
 @require_POST
 @staff_view(Perm.POST_CHARGES)
-def post_charge(request: HttpRequest, charge_id: int) -> HttpResponse:
+def post_charge(request: StaffRequest, charge_id: int) -> HttpResponse:
     found = _charge(request, charge_id)
     try:
         services.post_charge(charge=found, by=request.user, request=request)
@@ -348,7 +345,7 @@ def _export(request: HttpRequest, obj: Any, patient_id: int, what: str) -> None:
 
 @require_GET
 @staff_view(Perm.VIEW_BILLING)
-def superbill(request: HttpRequest, charge_id: int) -> HttpResponse:
+def superbill(request: StaffRequest, charge_id: int) -> HttpResponse:
     found = _charge(request, charge_id)
     if found.status != ChargeStatus.POSTED:
         messages.error(request, "A superbill is given for a posted charge.")
@@ -362,7 +359,7 @@ def superbill(request: HttpRequest, charge_id: int) -> HttpResponse:
 
 
 def _account_page(
-    request: HttpRequest, patient: Patient, status: int = 200, **forms_: forms.Form
+    request: StaffRequest, patient: Patient, status: int = 200, **forms_: forms.Form
 ) -> HttpResponse:
     invoices = list(Invoice.objects.filter(patient=patient).select_related("charge"))
     for invoice in invoices:
@@ -397,7 +394,7 @@ def _account_page(
     )
 
 
-def _billing_patient(request: HttpRequest, patient_id: int) -> Patient:
+def _billing_patient(request: StaffRequest, patient_id: int) -> Patient:
     if not request.user.is_staff_member:
         deny(request, reason="staff page", patient_id=patient_id)
     return get_patient_for_user(request, patient_id, Perm.VIEW_BILLING)
@@ -405,7 +402,7 @@ def _billing_patient(request: HttpRequest, patient_id: int) -> Patient:
 
 @require_GET
 @staff_view(Perm.VIEW_BILLING)
-def account(request: HttpRequest, patient_id: int) -> HttpResponse:
+def account(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = _billing_patient(request, patient_id)
     _viewed(request, patient, patient.pk, "billing account")
     return _account_page(request, patient)
@@ -419,7 +416,7 @@ def _invoice_of(patient: Patient, invoice_id: int | None) -> Invoice | None:
 
 @require_POST
 @staff_view(Perm.TAKE_PAYMENT)
-def take_payment(request: HttpRequest, patient_id: int) -> HttpResponse:
+def take_payment(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = _billing_patient(request, patient_id)
     form = PaymentForm(request.POST)
     if form.is_valid():
@@ -446,7 +443,7 @@ def take_payment(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(Perm.TAKE_PAYMENT)
-def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
+def send_link(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = _billing_patient(request, patient_id)
     form = LinkForm(request.POST)
     if form.is_valid():
@@ -475,7 +472,7 @@ def send_link(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(Perm.TAKE_PAYMENT)
-def confirm_link(request: HttpRequest, payment_id: int) -> HttpResponse:
+def confirm_link(request: StaffRequest, payment_id: int) -> HttpResponse:
     payment = _payment(request, payment_id)
     try:
         services.confirm_checkout(payment=payment, by=request.user, request=request)
@@ -488,7 +485,7 @@ def confirm_link(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(Perm.REFUND_PAYMENT)
-def refund(request: HttpRequest, payment_id: int) -> HttpResponse:
+def refund(request: StaffRequest, payment_id: int) -> HttpResponse:
     payment = _payment(request, payment_id)
     form = RefundForm(request.POST)
     if form.is_valid():
@@ -512,7 +509,7 @@ def refund(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 @require_GET
 @staff_view(Perm.VIEW_BILLING)
-def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
+def receipt(request: StaffRequest, payment_id: int) -> HttpResponse:
     payment = _payment(request, payment_id)
     if payment.status != PaymentStatus.COMPLETED:
         messages.error(request, "A receipt is given once the payment is received.")
@@ -524,8 +521,8 @@ def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 # ---- fee schedules --------------------------------------------------------------------------
 
 
-def _fees_page(request: HttpRequest, form: FeeScheduleForm, status: int = 200) -> HttpResponse:
-    clinic = request.clinic  # type: ignore[attr-defined]
+def _fees_page(request: StaffRequest, form: FeeScheduleForm, status: int = 200) -> HttpResponse:
+    clinic = request.clinic
     schedules = list(FeeSchedule.objects.filter(clinic=clinic).prefetch_related("fees__code"))
     for schedule in schedules:
         schedule.rows = [  # type: ignore[attr-defined]
@@ -546,18 +543,18 @@ def _fees_page(request: HttpRequest, form: FeeScheduleForm, status: int = 200) -
 
 @require_GET
 @staff_view(Perm.MANAGE_FEES)
-def fees(request: HttpRequest) -> HttpResponse:
+def fees(request: StaffRequest) -> HttpResponse:
     return _fees_page(request, FeeScheduleForm())
 
 
 @require_POST
 @staff_view(Perm.MANAGE_FEES)
-def fees_new(request: HttpRequest) -> HttpResponse:
+def fees_new(request: StaffRequest) -> HttpResponse:
     form = FeeScheduleForm(request.POST)
     if form.is_valid():
         try:
             services.create_fee_schedule(
-                clinic=request.clinic,  # type: ignore[attr-defined]
+                clinic=request.clinic,
                 name=form.cleaned_data["name"],
                 payer=form.cleaned_data["payer"],
                 valid_from=form.cleaned_data["valid_from"],
@@ -575,7 +572,7 @@ def fees_new(request: HttpRequest) -> HttpResponse:
 # ---- reports --------------------------------------------------------------------------------
 
 
-def _period(request: HttpRequest) -> tuple[PeriodForm, date | None, date | None]:
+def _period(request: StaffRequest) -> tuple[PeriodForm, date | None, date | None]:
     form = PeriodForm(request.GET or None)
     if request.GET and form.is_valid():
         return form, form.cleaned_data.get("start"), form.cleaned_data.get("end")
@@ -584,11 +581,11 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, date | None, date | None]
 
 @require_GET
 @staff_view(Perm.VIEW_BILLING_REPORTS)
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: StaffRequest) -> HttpResponse:
     form, start, end = _period(request)
     if request.GET and not form.is_valid():
         return render(request, "billing/reports.html", {"form": form, "tables": []}, status=400)
-    clinic = request.clinic  # type: ignore[attr-defined]
+    clinic = request.clinic
     today = timezone.localdate()
     tables = []
     for key, (title, columns) in reports.TABLES.items():
@@ -604,17 +601,17 @@ def report(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_view(Perm.VIEW_BILLING_REPORTS)
-def report_csv(request: HttpRequest, table: str) -> HttpResponse:
+def report_csv(request: StaffRequest, table: str) -> HttpResponse:
     if table not in reports.TABLES:
         deny(request, reason="no such report", not_found=True)
     form, start, end = _period(request)
     if request.GET and not form.is_valid():
         return HttpResponse(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
             status=400,
             content_type="text/plain",
         )
-    clinic = request.clinic  # type: ignore[attr-defined]
+    clinic = request.clinic
     _, columns = reports.TABLES[table]
     rows = reports.table(table, clinic, today=timezone.localdate(), start=start, end=end)
     audit.record(

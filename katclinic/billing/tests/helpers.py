@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -107,13 +107,14 @@ def discharged(
 
 def move_to(session: DosingSession, day: date) -> DosingSession:
     """Date a session's record on another day (the code set depends on the date of service)."""
-    shift = timezone.make_aware(
-        timezone.datetime(day.year, day.month, day.day, 10, 0)
-    ) - session.dose_started_at.replace(second=0, microsecond=0)
+    started, discharged_at = session.dose_started_at, session.discharged_at
+    assert started is not None and discharged_at is not None
+    target = datetime(day.year, day.month, day.day, 10, 0, tzinfo=timezone.get_current_timezone())
+    shift = target - started.replace(second=0, microsecond=0)
     DosingSession.objects.filter(pk=session.pk).update(
         scheduled_for=session.scheduled_for + shift,
-        dose_started_at=session.dose_started_at + shift,
-        discharged_at=session.discharged_at + shift,
+        dose_started_at=started + shift,
+        discharged_at=discharged_at + shift,
     )
     for given in Administration.objects.filter(session=session):
         Administration.objects.filter(pk=given.pk).update(

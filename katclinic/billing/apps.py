@@ -7,9 +7,11 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing and payments"
 
     def ready(self) -> None:
-        from katclinic.billing import clinic_settings, demo
+        from katclinic.billing import clinic_settings, demo, worklist
+        from katclinic.core import worklists
         from katclinic.demo.generator import HISTORY_BUILDERS
 
         del clinic_settings  # imported for its define(...) calls
+        worklists.register(worklist.SECTION)
         if demo.build not in HISTORY_BUILDERS:
             HISTORY_BUILDERS.append(demo.build)

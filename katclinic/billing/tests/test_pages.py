@@ -211,3 +211,13 @@ class BadInputTest(PagesCase):
         self.assertEqual(
             self.client.get(reverse("billing:report_csv", args=["nothing"])).status_code, 404
         )
+
+
+class WorklistTest(PagesCase):
+    def test_the_billing_home_lists_sessions_to_charge_for_billing_roles_only(self) -> None:
+        self.login(self.bill)
+        page = self.client.get(reverse("core:worklist"))
+        self.assertContains(page, "Billing: sessions to charge")
+        self.assertContains(page, "session completed, no charges yet")
+        self.login(self.nick)
+        self.assertNotContains(self.client.get(reverse("core:worklist")), "sessions to charge")

@@ -116,3 +116,8 @@ class PeriodForm(forms.Form):
         if start and end and start > end:
             self.add_error("end", "The end is before the start.")
         return data
+
+
+class NpiForm(forms.Form):
+    clinician = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    npi = forms.CharField(label="NPI", max_length=10, required=False)

@@ -892,3 +892,34 @@ def refund_payment(
         reason=refund.reason,
     )
     return refund
+
+
+# ---- clinician identifiers --------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_clinician_npi(
+    *, clinic: Clinic, clinician: User, npi: str, by: User, request: HttpRequest | None = None
+) -> User:
+    """Record a clinician's own NPI (checked by its check digit) for superbills and claims."""
+    from katclinic.clinics.models import StaffMembership
+    from katclinic.clinics.setup import npi_is_valid
+
+    value = npi.strip()
+    if value and not npi_is_valid(value):
+        raise BillingError("An NPI is 10 digits with a valid check digit.", field="npi")
+    if not StaffMembership.objects.active().filter(clinic=clinic, user=clinician).exists():
+        raise BillingError("That person is not on this clinic's staff.", field="clinician")
+    before = clinician.npi
+    clinician.npi = value
+    clinician.save(update_fields=["npi"])
+    _audit(
+        request,
+        by,
+        clinician,
+        Action.UPDATE,
+        clinic_id=clinic.pk,
+        patient_id=None,
+        npi={"before": before, "after": value},
+    )
+    return clinician

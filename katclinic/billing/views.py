@@ -23,6 +23,7 @@ from katclinic.billing.forms import (
     AdjustLineForm,
     FeeScheduleForm,
     LinkForm,
+    NpiForm,
     PaymentForm,
     PeriodForm,
     ReasonForm,
@@ -567,6 +568,63 @@ def fees_new(request: StaffRequest) -> HttpResponse:
         except BillingError as exc:
             _form_error(form, exc)
     return _fees_page(request, form, 400)
+
+
+# ---- clinician identifiers ------------------------------------------------------------------
+
+
+def _npi_page(
+    request: StaffRequest, form: NpiForm | None = None, status: int = 200
+) -> HttpResponse:
+    from katclinic.accounts.models import User
+
+    people = list(
+        User.objects.filter(
+            memberships__clinic=request.clinic,
+            memberships__is_active=True,
+            memberships__role__in=["prescriber", "nurse", "therapist"],
+        )
+        .distinct()
+        .order_by("full_name")
+    )
+    return render(
+        request,
+        "billing/npis.html",
+        {"people": people, "form": form, "failed": form.data.get("clinician") if form else None},
+        status=status,
+    )
+
+
+@require_GET
+@staff_view(Perm.MANAGE_FEES)
+def npis(request: StaffRequest) -> HttpResponse:
+    return _npi_page(request)
+
+
+@require_POST
+@staff_view(Perm.MANAGE_FEES)
+def npi_set(request: StaffRequest) -> HttpResponse:
+    from katclinic.accounts.models import User
+
+    form = NpiForm(request.POST)
+    if form.is_valid():
+        person = User.objects.filter(pk=form.cleaned_data["clinician"]).first()
+        if person is None:
+            form.add_error("clinician", "No such clinician.")
+        else:
+            try:
+                services.set_clinician_npi(
+                    clinic=request.clinic,
+                    clinician=person,
+                    npi=form.cleaned_data["npi"],
+                    by=request.user,
+                    request=request,
+                )
+                messages.success(request, f"NPI saved for {person.full_name}.")
+                return redirect("billing:npis")
+            except BillingError as exc:
+                _form_error(form, exc)
+    return _npi_page(request, form, 400)
 
 
 # ---- reports --------------------------------------------------------------------------------

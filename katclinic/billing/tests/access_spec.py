@@ -174,6 +174,12 @@ SPEC: dict[str, Url] = {
             "fees": "96365 300.00\nJ0013 11.00",
         },
     ),
+    "billing:npis": Url(Perm.MANAGE_FEES),
+    "billing:npi_set": Url(
+        Perm.MANAGE_FEES,
+        method="POST",
+        data=lambda t: {"clinician": str(t.paula.pk), "npi": "1245319599"},
+    ),
     "billing:reports": Url(Perm.VIEW_BILLING_REPORTS),
     "billing:report_csv": Url(Perm.VIEW_BILLING_REPORTS, kwargs=lambda t: {"table": "charges"}),
     "billing:my_statements": Url("patient_self", kwargs=patient_kwargs),

@@ -221,3 +221,26 @@ class WorklistTest(PagesCase):
         self.assertContains(page, "session completed, no charges yet")
         self.login(self.nick)
         self.assertNotContains(self.client.get(reverse("core:worklist")), "sessions to charge")
+
+
+class NpiTest(PagesCase):
+    def test_billing_records_a_clinicians_npi_and_refuses_a_bad_one(self) -> None:
+        self.login(self.bill)
+        url = reverse("billing:npi_set")
+        for data, field in (
+            ({"clinician": str(self.paula.pk), "npi": "1245319598"}, "npi"),
+            ({"clinician": str(self.paula.pk), "npi": "12345"}, "npi"),
+            ({"clinician": str(self.oscar.pk), "npi": "1245319599"}, "clinician"),
+            ({"clinician": "x", "npi": "1245319599"}, "clinician"),
+        ):
+            with self.subTest(data=data):
+                response = self.client.post(url, data)
+                self.assertEqual(response.status_code, 400)
+                self.assertIn(field, self.errors(response))
+        self.paula.refresh_from_db()
+        self.oscar.refresh_from_db()
+        self.assertEqual((self.paula.npi, self.oscar.npi), ("", ""))
+        response = self.client.post(url, {"clinician": str(self.paula.pk), "npi": "1245319599"})
+        self.assertEqual(response.status_code, 302)
+        self.paula.refresh_from_db()
+        self.assertEqual(self.paula.npi, "1245319599")

@@ -48,6 +48,7 @@ from katclinic.clinics.permissions import Perm
 from katclinic.dosing.models import DosingSession
 from katclinic.dosing.statemachine import SessionState
 from katclinic.patients.models import Patient
+from katclinic.patients.views import chart_tabs
 from katclinic.portal.access import get_own_patient
 
 
@@ -379,6 +380,7 @@ def _account_page(
         "billing/account.html",
         {
             "patient": patient,
+            "tabs": chart_tabs(request, patient, "billing"),
             "invoices": invoices,
             "payments": pays,
             "balance": services.money(abs(balance)),

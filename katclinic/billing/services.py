@@ -291,12 +291,15 @@ def propose_charge(
     day = record.day
     drug_unit = None
     if session.route == "intranasal":
-        drug_unit = codes.code_for("esketamine_drug", on=day).unit_mg
+        drug_code = BillingCode.objects.valid_on(day).filter(service="esketamine_drug")
+        drug_unit = drug_code.values_list("unit_mg", flat=True).first()
     planned = proposal.propose(record.facts, unit_mg=drug_unit)
     diagnoses = chart_diagnoses(session.patient, on=day)
     notes = list(planned.notes)
     if not diagnoses:
-        notes.append("No depression diagnosis on the chart: add one before posting.")
+        notes.append(
+            "No diagnosis from the clinic's code set is on the chart: add one before posting."
+        )
     charge = Charge.objects.create(
         clinic=session.clinic,
         patient=session.patient,
@@ -308,7 +311,11 @@ def propose_charge(
         created_by=by,
     )
     for line in planned.lines:
-        code = codes.code_for(line.service, on=day)
+        try:
+            code = codes.code_for(line.service, on=day)
+        except codes.NoCodeError:
+            notes.append(f"No code in the code set bills this on {day}: {line.basis}.")
+            continue
         price = fee_for(session.clinic, code, on=day)
         if price is None:
             price = 0

@@ -139,3 +139,13 @@ class PostingTest(ClinicTestCase):
         self.assertEqual(caught.exception.field, "reason")
         line.refresh_from_db()
         self.assertNotEqual(line.unit_price_cents, 1)
+
+
+class NoCodeTest(ClinicTestCase):
+    def test_a_service_without_a_code_that_day_becomes_a_note_not_an_error(self) -> None:
+        h.fee_schedule(self, on=date(2020, 1, 1))
+        h.diagnose(self, self.pat)
+        session = h.move_to(h.discharged(self, self.pat, route="iv"), date(2023, 6, 1))
+        charge = services.propose_charge(session=session, by=self.adam)
+        self.assertEqual({line.code.code for line in charge.lines.all()}, {"96365", "96366"})
+        self.assertTrue(any("No code" in note for note in charge.notes))

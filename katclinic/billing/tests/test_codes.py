@@ -66,3 +66,16 @@ def test_esketamine_administration_band_and_new_patients() -> None:
     )
     assert first.lines == []
     assert "established" in first.notes[0]
+
+
+@pytest.mark.django_db
+def test_the_loader_command_refreshes_the_codes() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    BillingCode.objects.filter(code="J0013").update(short_description="changed")
+    out = StringIO()
+    call_command("load_billing_codes", stdout=out)
+    assert "codes loaded" in out.getvalue()
+    assert BillingCode.objects.get(code="J0013").short_description != "changed"

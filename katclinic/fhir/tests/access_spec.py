@@ -19,6 +19,12 @@ def _bundle(t: Any) -> dict[str, Any]:
     }
 
 
+def _charge_line(t: Any) -> int:
+    from katclinic.billing.tests.access_spec import _charge
+
+    return int(_charge(t, posted=True).lines.get().pk)
+
+
 def _own(perm: Perm, kwargs: Any) -> Url:
     """A read of something in pat's compartment: pat may, quinn and clinic B get 404."""
     return api_url(perm, kwargs=kwargs, patient_self=True, clinic_object=True)
@@ -54,5 +60,7 @@ SPEC: dict[str, Url] = {
     "fhir:medicationadministration_read": _own(
         Perm.VIEW_CLINICAL, lambda t: {"resource_id": pat_rows(t)["administration"].pk}
     ),
+    "fhir:chargeitem_search": api_url(Perm.VIEW_BILLING),
+    "fhir:chargeitem_read": _own(Perm.VIEW_BILLING, lambda t: {"resource_id": _charge_line(t)}),
     "fhir:flag_read": _own(Perm.VIEW_CLINICAL, lambda t: {"resource_id": pat_rows(t)["alert"].pk}),
 }

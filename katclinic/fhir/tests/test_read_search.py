@@ -36,6 +36,7 @@ class MetadataTest(FhirTestCase):
                 "Appointment",
                 "Consent",
                 "MedicationAdministration",
+                "ChargeItem",
             },
         )
         self.assertIn("birthdate", {p["name"] for p in served["Patient"]["searchParam"]})

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "katclinic.portal",
     "katclinic.athome",
     "katclinic.surveillance",
+    "katclinic.visitnotes",
     "katclinic.api",
     "katclinic.fhir",
 ]

@@ -27,7 +27,7 @@ from katclinic.visitnotes import queue, services
 from katclinic.visitnotes.access import get_note
 from katclinic.visitnotes.forms import AddendumForm, NoteForm
 from katclinic.visitnotes.kinds import FOR_APPOINTMENT_KIND, TEMPLATES, NoteTemplate
-from katclinic.visitnotes.models import VisitNote
+from katclinic.visitnotes.models import Status, VisitNote
 from katclinic.visitnotes.services import NoteError
 
 # The loosest of the note permissions: each kind's own is checked once the kind is known.
@@ -63,7 +63,8 @@ def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
     unwritten = (
         Appointment.objects.for_clinic(request.clinic)
         .filter(patient=patient, state__in=queue.HAPPENED)
-        .exclude(visit_notes__status="signed")
+        .exclude(visit_notes__status=Status.SIGNED)
+        .select_related("staff")
         .order_by("-start")[:10]
     )
     return render(

@@ -1,5 +1,6 @@
 """Visit notes through real HTTP: each kind's template, drafts, signing, addenda and audit."""
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -308,3 +309,30 @@ class NoteAccessTest(ClinicTestCase):
         page = self.client.get(f"/visitnotes/patients/{self.pat.pk}/")
         self.assertContains(page, f'href="/visitnotes/patients/{self.pat.pk}/"')
         self.assertContains(page, "No visit notes yet.")
+
+
+class ClinicalLanguageTest(ClinicTestCase):
+    def test_the_note_pages_show_no_internal_names(self) -> None:
+        appt = visit(self, "follow_up", staff=self.tara)
+        note = services.create_note(
+            patient=self.pat, kind="follow_up", content=FOLLOW_UP, appointment=appt, by=self.tara
+        )
+        self.login(self.tara)
+        pages = [
+            f"/visitnotes/{note.pk}/",
+            f"/visitnotes/{note.pk}/edit/",
+            f"/visitnotes/patients/{self.pat.pk}/",
+            f"/visitnotes/patients/{self.pat.pk}/new/",
+            f"/visitnotes/patients/{self.pat.pk}/new/?kind=preparation",
+            "/visitnotes/",
+        ]
+        internal = ["follow_up", "visitnotes", "set_and_setting", "safety_plan_reviewed", "_"]
+        for url in pages:
+            with self.subTest(url=url):
+                response = self.client.get(url)
+                self.assertEqual(response.status_code, 200)
+                html = response.content.decode()
+                body = html.split('<main id="main"', 1)[1]
+                text = re.sub(r"<[^>]+>", " ", body.split(">", 1)[1])
+                for word in internal:
+                    self.assertNotIn(word, text)

@@ -7,71 +7,196 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinics', '0003_invitation'),
-        ('patients', '0001_initial'),
-        ('scheduling', '0001_initial'),
+        ("clinics", "0003_invitation"),
+        ("patients", "0001_initial"),
+        ("scheduling", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VisitNote',
+            name="VisitNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('consultation', 'Consultation'), ('preparation', 'Preparation'), ('integration', 'Integration'), ('follow_up', 'Follow-up'), ('psychotherapy', 'Psychotherapy')], max_length=16)),
-                ('content', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('signed', 'Signed')], default='draft', max_length=8)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('content_hash', models.CharField(blank=True, max_length=64)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='visit_notes', to='scheduling.appointment')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visit_notes', to='patients.patient')),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("consultation", "Consultation"),
+                            ("preparation", "Preparation"),
+                            ("integration", "Integration"),
+                            ("follow_up", "Follow-up"),
+                            ("psychotherapy", "Psychotherapy"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("content", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("signed", "Signed")],
+                        default="draft",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("content_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit_notes",
+                        to="scheduling.appointment",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit_notes",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='NoteAddendum',
+            name="NoteAddendum",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('signed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addenda', to='visitnotes.visitnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("signed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("content_hash", models.CharField(max_length=64)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addenda",
+                        to="visitnotes.visitnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['signed_at', 'pk'],
+                "ordering": ["signed_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='visitnote',
-            index=models.Index(fields=['clinic', 'patient', 'created_at'], name='visitnotes__clinic__9bddbd_idx'),
+            model_name="visitnote",
+            index=models.Index(
+                fields=["clinic", "patient", "created_at"], name="visitnotes__clinic__9bddbd_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['consultation', 'preparation', 'integration', 'follow_up', 'psychotherapy'])), name='visit_note_kind_valid'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "consultation",
+                            "preparation",
+                            "integration",
+                            "follow_up",
+                            "psychotherapy",
+                        ],
+                    )
+                ),
+                name="visit_note_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'draft'), ('signed_at__isnull', True), ('signed_by__isnull', True), ('content_hash', '')), models.Q(('status', 'signed'), ('signed_at__isnull', False), ('signed_by__isnull', False), models.Q(('content_hash', ''), _negated=True)), _connector='OR'), name='visit_note_signature_complete'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status", "draft"),
+                        ("signed_at__isnull", True),
+                        ("signed_by__isnull", True),
+                        ("content_hash", ""),
+                    ),
+                    models.Q(
+                        ("status", "signed"),
+                        ("signed_at__isnull", False),
+                        ("signed_by__isnull", False),
+                        models.Q(("content_hash", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="visit_note_signature_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='noteaddendum',
-            constraint=models.CheckConstraint(condition=models.Q(('text', ''), _negated=True), name='note_addendum_has_text'),
+            model_name="noteaddendum",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("text", ""), _negated=True), name="note_addendum_has_text"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='noteaddendum',
-            constraint=models.CheckConstraint(condition=models.Q(('content_hash', ''), _negated=True), name='note_addendum_hashed'),
+            model_name="noteaddendum",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("content_hash", ""), _negated=True), name="note_addendum_hashed"
+            ),
         ),
     ]

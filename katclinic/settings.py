@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "katclinic.athome",
     "katclinic.surveillance",
     "katclinic.billing",
+    "katclinic.visitnotes",
     "katclinic.api",
     "katclinic.fhir",
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("athome/", include("katclinic.athome.urls")),
     path("surveillance/", include("katclinic.surveillance.urls")),
     path("billing/", include("katclinic.billing.urls")),
+    path("visitnotes/", include("katclinic.visitnotes.urls")),
     path("api/", api.urls),
     path("fhir/R4/", include("katclinic.fhir.urls")),
 ]

@@ -47,6 +47,10 @@ class Perm(enum.Enum):
     RUN_SESSION = "Run dosing sessions: checks, vitals, administration, discharge"
     OVERRIDE_SOFT_STOP = "Override a soft stop of the pre-dose gate with a reason"
     WRITE_SUPPORT_NOTE = "Write and sign preparation, session and integration notes"
+    WRITE_VISIT_NOTE = (
+        "Write, sign and add to consultation, preparation, integration and psychotherapy notes"
+    )
+    WRITE_FOLLOW_UP_NOTE = "Write, sign and add to follow-up visit notes"
     ENTER_MEASURES = "Enter clinician-rated instruments and send questionnaires"
     HANDLE_ALERTS = "Acknowledge and close safety alerts"
     KEEP_LEDGER = "Record controlled-substance receipts, draws, waste and counts"
@@ -82,6 +86,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.RUN_SESSION: frozenset({N, P}),
     Perm.OVERRIDE_SOFT_STOP: frozenset({P}),
     Perm.WRITE_SUPPORT_NOTE: frozenset({T, P}),
+    Perm.WRITE_VISIT_NOTE: frozenset({T, P}),
+    Perm.WRITE_FOLLOW_UP_NOTE: frozenset({T, P, N}),
     Perm.ENTER_MEASURES: CLINICAL,
     Perm.HANDLE_ALERTS: frozenset({P, N, T}),
     Perm.KEEP_LEDGER: frozenset({N, P}),

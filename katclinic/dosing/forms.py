@@ -35,7 +35,9 @@ class SessionForm(forms.Form):
         required=False,
         help_text="A booked dosing appointment; its chair and start are used",
     )
-    chair = forms.CharField(max_length=40, required=False)
+    chair = forms.CharField(
+        max_length=40, required=False, help_text="Only without a booking; a booking's chair is used"
+    )
     scheduled_for = _now_field("Start", required=False)
 
     def __init__(self, *args: Any, patient: Any, **kwargs: Any) -> None:
@@ -49,6 +51,10 @@ class SessionForm(forms.Form):
             kind="dosing",
             dosing_sessions__isnull=True,
         ).select_related("chair")
+        bookings = self.fields["appointment"].queryset  # type: ignore[attr-defined]
+        open_bookings = list(bookings.exclude(state__in=["cancelled", "no_show"])[:2])
+        if len(open_bookings) == 1 and not self.is_bound:
+            self.initial.setdefault("appointment", open_bookings[0].pk)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

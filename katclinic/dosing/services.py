@@ -109,13 +109,14 @@ def create_session(
     request: HttpRequest | None = None,
 ) -> DosingSession:
     """Open a session under the patient's plan, optionally for a booked dosing appointment
-    (whose chair and start it takes when none are given); questionnaires around it are set up."""
+    (whose chair and start it takes); questionnaires around it are set up."""
     if plan.patient_id != patient.pk or plan.clinic_id != patient.clinic_id:
         raise DosingError("plan: choose a plan of this patient.")
     if appointment is not None:
         if appointment.patient_id != patient.pk or appointment.kind != "dosing":
             raise DosingError("appointment: choose a dosing appointment of this patient.")
-        chair = chair or (appointment.chair.name if appointment.chair else "")
+        # The booking holds the chair: a name typed beside it cannot send the patient elsewhere.
+        chair = appointment.chair.name if appointment.chair else chair
         scheduled_for = appointment.start
     if scheduled_for is None or timezone.is_naive(scheduled_for):
         raise DosingError("scheduled_for: give a timezone-aware start.")

@@ -6,6 +6,8 @@ re-renders the session page with status 400 and the reason; nothing is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -26,8 +28,8 @@ from katclinic.clinics.access import (
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.dosing import forms as f
+from katclinic.dosing import integrations, services
 from katclinic.dosing import monitoring_services as mon
-from katclinic.dosing import services
 from katclinic.dosing.access import get_alert, get_gate_check, get_session_for_user
 from katclinic.dosing.models import DosingSession, InSessionAlert
 from katclinic.dosing.services import DosingError
@@ -111,24 +113,90 @@ def _labels(session: DosingSession) -> list[str]:
     return [c.label for c in services.protocol_of(session).monitoring.checkpoints]
 
 
+def _chair(session: DosingSession) -> str:
+    """The chair the booking holds, else the one named when the session was opened."""
+    appointment = session.appointment
+    if appointment is not None and appointment.chair_id is not None:
+        return str(appointment.chair)
+    return session.chair
+
+
+def _dose_summary(session: DosingSession) -> dict[str, Any]:
+    """The plan's dose for this session, what has been given, and what the next entry is."""
+    limits = integrations.plan_dose_limits(session.plan)
+    protocol = services.protocol_of(session)
+    given = sum((a.dose_mg for a in session.administrations.all() if not a.is_adjunct), Decimal(0))
+    planned = limits[2] if limits is not None else None
+    device_mg = protocol.product.device_mg
+    remaining = planned - given if planned is not None else None
+    if remaining is not None and remaining <= 0:
+        next_mg = None
+    elif device_mg is not None:
+        next_mg = Decimal(device_mg)
+    else:
+        next_mg = remaining
+    return {
+        "planned": planned,
+        "given": given,
+        "remaining": remaining if remaining is not None and remaining > 0 else Decimal(0),
+        "next_mg": next_mg,
+        "device_mg": device_mg,
+    }
+
+
+def _next_checkpoint(session: DosingSession, flowsheet: list[Any]) -> dict[str, Any] | None:
+    """The checkpoint to take next: the earliest due or overdue, else the next upcoming; before
+    the first dose, the protocol's first checkpoint."""
+    for wanted in (("overdue", "due"), ("upcoming",)):
+        found = [c for c in flowsheet if c.status in wanted]
+        if found:
+            c = min(found, key=lambda c: c.due_at)
+            return {"label": c.label, "due_at": c.due_at, "status": c.status}
+    if not flowsheet and session.dose_started_at is None:
+        # Before the first dose: the first checkpoint not yet taken, timed from that dose.
+        taken = {c.label for c in session.checkpoints.all()}
+        labels = [label for label in _labels(session) if label not in taken] or _labels(session)
+        if labels:
+            return {"label": labels[0], "due_at": None, "status": "upcoming"}
+    return None
+
+
 def _forms(
-    request: StaffRequest, session: DosingSession, bound: dict[str, BaseForm]
+    request: StaffRequest,
+    session: DosingSession,
+    bound: dict[str, BaseForm],
+    *,
+    dose: dict[str, Any],
+    next_checkpoint: dict[str, Any] | None,
 ) -> dict[str, BaseForm]:
     recheck = mon.pending_rechecks(session)
+    now = timezone.localtime()
+    if recheck:
+        label = "recheck"
+    else:
+        label = next_checkpoint["label"] if next_checkpoint else ""
+    checkpoint_form = f.CheckpointForm(
+        labels=_labels(session),
+        initial={
+            "recheck_of": recheck[0].pk if recheck else None,
+            "label": label,
+            "taken_at": now,
+        },
+    )
+    offset = now.utcoffset()
+    checkpoint_form.fields["taken_at"].widget.attrs["data-clinic-offset"] = str(
+        int(offset.total_seconds() // 60) if offset is not None else 0
+    )
     unbound: dict[str, BaseForm] = {
         "transition_form": f.TransitionForm(),
         "pre_dose_form": f.PreDoseForm(initial={"pregnancy_status": session.pregnancy_status}),
         "override_form": f.OverrideForm(),
-        "administration_form": f.AdministrationForm(clinic=request.clinic),
+        "administration_form": f.AdministrationForm(
+            clinic=request.clinic, initial={"dose_mg": dose["next_mg"], "started_at": now}
+        ),
         "adjunct_form": f.AdjunctForm(),
         "ack_form": f.AcknowledgeForm(),
-        "checkpoint_form": f.CheckpointForm(
-            labels=_labels(session),
-            initial={
-                "recheck_of": recheck[0].pk if recheck else None,
-                "label": "recheck" if recheck else "",
-            },
-        ),
+        "checkpoint_form": checkpoint_form,
         "side_effect_form": f.SideEffectForm(),
         "discharge_form": f.DischargeForm(),
     }
@@ -145,6 +213,10 @@ def _page(
 ) -> HttpResponse:
     now = timezone.now()
     protocol = services.protocol_of(session)
+    flowsheet = mon.flowsheet(session, now)
+    dose = _dose_summary(session)
+    next_checkpoint = _next_checkpoint(session, flowsheet)
+    patient = session.patient
     context = {
         "session": session,
         "patient": session.patient,
@@ -157,7 +229,13 @@ def _page(
         "checkpoints": session.checkpoints.prefetch_related("alerts"),
         "alerts": session.alerts.select_related("acknowledged_by", "checkpoint"),
         "rechecks": mon.pending_rechecks(session),
-        "flowsheet": mon.flowsheet(session, now),
+        "flowsheet": flowsheet,
+        "dose": dose,
+        "next_checkpoint": next_checkpoint,
+        "chair": _chair(session),
+        "allergies": list(patient.allergies.filter(is_active=True)),
+        "flagged_medications": [m for m in patient.medications.filter(is_active=True) if m.flags],
+        "open_safety_alerts": integrations.open_safety_alerts(patient).items,
         "side_effects": session.side_effects.all(),
         "assessments": session.discharge_assessments.all(),
         "notes": session.support_notes.select_related("author").prefetch_related("addenda"),
@@ -168,7 +246,7 @@ def _page(
         "can_run": has_perm(request, Perm.RUN_SESSION),
         "can_override": has_perm(request, Perm.OVERRIDE_SOFT_STOP),
         "can_note": has_perm(request, Perm.WRITE_SUPPORT_NOTE),
-    } | _forms(request, session, bound or {})
+    } | _forms(request, session, bound or {}, dose=dose, next_checkpoint=next_checkpoint)
     return render(request, "dosing/session.html", context, status=status)
 
 
@@ -180,19 +258,36 @@ def session_detail(request: StaffRequest, session_id: int) -> HttpResponse:
 
 
 def _act(
-    request: StaffRequest, session: DosingSession, name: str, form: BaseForm, call: Any
+    request: StaffRequest,
+    session: DosingSession,
+    name: str,
+    form: BaseForm,
+    call: Any,
+    done: str | Callable[[Any], str] = "",
 ) -> HttpResponse:
-    """Validate `form`, call the service with its data, and answer as every action does."""
+    """Validate `form`, call the service with its data, and answer as every action does: a
+    refusal re-renders the page (400); success returns to it with `done` as a confirmation."""
     if not form.is_valid():
         return _page(
             request, session, status=400, bound={name: form}, error="Please correct the form below."
         )
     try:
-        call(form.cleaned_data)
+        result = call(form.cleaned_data)
     except DosingError as exc:
         error = f.attach_field_error(form, str(exc))
         return _page(request, session, status=400, bound={name: form}, error=error)
+    message = done(result) if callable(done) else done
+    if message:
+        messages.success(request, message)
     return redirect("dosing:session", session.pk)
+
+
+def _mg(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _at(when: Any) -> str:
+    return f"{timezone.localtime(when):%H:%M %Z}"
 
 
 @staff_view(Perm.RUN_SESSION)
@@ -207,6 +302,7 @@ def transition(request: StaffRequest, session_id: int) -> HttpResponse:
         lambda d: services.transition(
             session=session, to=S(d["to"]), reason=d["reason"], by=request.user, request=request
         ),
+        lambda result: f"Session is now: {result.get_state_display().lower()}.",
     )
 
 
@@ -221,7 +317,14 @@ def pre_dose(request: StaffRequest, session_id: int) -> HttpResponse:
             session=session, vitals=vitals, by=request.user, request=request, **d
         )
 
-    return _act(request, session, "pre_dose_form", f.PreDoseForm(request.POST), call)
+    return _act(
+        request,
+        session,
+        "pre_dose_form",
+        f.PreDoseForm(request.POST),
+        call,
+        "Pre-dose checks recorded; see the gate below.",
+    )
 
 
 @staff_view(Perm.OVERRIDE_SOFT_STOP)
@@ -237,6 +340,7 @@ def override(request: StaffRequest, check_id: int) -> HttpResponse:
         lambda d: services.override_soft_stop(
             check=check, reason=d["reason"], by=request.user, request=request
         ),
+        "Soft stop overridden; the reason is recorded.",
     )
 
 
@@ -250,6 +354,7 @@ def start_dosing(request: StaffRequest, session_id: int) -> HttpResponse:
         "transition_form",
         Form({}),
         lambda d: services.start_dosing(session=session, by=request.user, request=request),
+        "Dosing started: record each dose as it is given.",
     )
 
 
@@ -266,6 +371,7 @@ def administer(request: StaffRequest, session_id: int) -> HttpResponse:
         lambda d: services.record_administration(
             session=session, by=request.user, request=request, **d
         ),
+        lambda given: f"Dose recorded: {_mg(given.dose_mg)} mg at {_at(given.started_at)}.",
     )
 
 
@@ -279,6 +385,7 @@ def adjunct(request: StaffRequest, session_id: int) -> HttpResponse:
         "adjunct_form",
         f.AdjunctForm(request.POST),
         lambda d: services.record_adjunct(session=session, by=request.user, request=request, **d),
+        lambda given: f"Adjunct recorded: {given.product} {_mg(given.dose_mg)} mg.",
     )
 
 
@@ -292,6 +399,7 @@ def finish_dosing(request: StaffRequest, session_id: int) -> HttpResponse:
         "transition_form",
         Form({}),
         lambda d: services.finish_dosing(session=session, by=request.user, request=request),
+        "Dosing finished; monitoring has started.",
     )
 
 
@@ -300,7 +408,7 @@ def finish_dosing(request: StaffRequest, session_id: int) -> HttpResponse:
 def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
     session = get_session_for_user(request, session_id, Perm.RUN_SESSION)
 
-    def call(d: dict[str, Any]) -> None:
+    def call(d: dict[str, Any]) -> Any:
         alert_id = d.pop("recheck_of")
         alert = (
             InSessionAlert.objects.filter(pk=alert_id, session=session).first()
@@ -310,7 +418,7 @@ def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
         if alert_id and alert is None:
             raise DosingError("recheck_of: there is no such alert in this session.")
         label, taken_at = d.pop("label"), d.pop("taken_at")
-        _, raised = mon.record_checkpoint(
+        reading, raised = mon.record_checkpoint(
             session=session,
             label=label,
             taken_at=taken_at,
@@ -321,6 +429,7 @@ def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
         )
         for found in raised:
             messages.warning(request, f"{found.measure} {found.value}: {found.action}")
+        return reading
 
     return _act(
         request,
@@ -328,6 +437,7 @@ def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
         "checkpoint_form",
         f.CheckpointForm(request.POST, labels=_labels(session)),
         call,
+        lambda reading: f"Reading recorded: {reading.label} at {_at(reading.taken_at)}.",
     )
 
 
@@ -344,6 +454,7 @@ def acknowledge(request: StaffRequest, alert_id: int) -> HttpResponse:
         lambda d: mon.acknowledge_alert(
             alert=alert, note=d["note"], by=request.user, request=request
         ),
+        "Alert acknowledged; what was done is recorded.",
     )
 
 
@@ -357,6 +468,7 @@ def side_effect(request: StaffRequest, session_id: int) -> HttpResponse:
         "side_effect_form",
         f.SideEffectForm(request.POST),
         lambda d: mon.record_side_effect(session=session, data=d, by=request.user, request=request),
+        "Side effect recorded.",
     )
 
 
@@ -370,6 +482,11 @@ def assess_discharge(request: StaffRequest, session_id: int) -> HttpResponse:
         "discharge_form",
         f.DischargeForm(request.POST),
         lambda d: mon.assess_discharge(session=session, judged=d, by=request.user, request=request),
+        lambda a: (
+            "Ready to leave."
+            if a.allowed
+            else "Not ready to leave yet: " + " ".join(str(u) for u in a.unmet)
+        ),
     )
 
 
@@ -383,4 +500,5 @@ def discharge(request: StaffRequest, session_id: int) -> HttpResponse:
         "discharge_form",
         Form({}),
         lambda d: mon.discharge(session=session, by=request.user, request=request),
+        lambda done: f"Discharged at {_at(done.discharged_at)}. The session is finished.",
     )

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "katclinic.surveillance",
     "katclinic.api",
     "katclinic.fhir",
+    "katclinic.insurance",
 ]
 
 MIDDLEWARE = [

@@ -52,6 +52,8 @@ class Perm(enum.Enum):
     VIEW_AUDIT = "Read the audit trail"
     MANAGE_CLINIC = "Change clinic settings, staff and protocols"
     ISSUE_BOARD_DISPLAY = "Issue and revoke treatment-floor display links"
+    MANAGE_COVERAGE = "Record insurance coverage, eligibility checks and prior authorizations"
+    MANAGE_CLAIMS = "Build, send and follow insurance claims and post remittances"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -78,6 +80,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_AUDIT: frozenset({A}),
     Perm.MANAGE_CLINIC: frozenset({A}),
     Perm.ISSUE_BOARD_DISPLAY: frozenset({A, N}),
+    Perm.MANAGE_COVERAGE: frozenset({A, F}),
+    Perm.MANAGE_CLAIMS: frozenset({A}),
 }
 
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "katclinic.portal",
     "katclinic.athome",
     "katclinic.surveillance",
+    "katclinic.billing",
     "katclinic.api",
     "katclinic.fhir",
     "katclinic.insurance",
@@ -324,3 +325,8 @@ LOGGING = {
     # each request by its URL pattern, and crashes with their stack, instead.
     "loggers": {"django.request": {"handlers": ["discard"], "propagate": False}},
 }
+
+# Card payments go through a hosted checkout; card data never reaches this server. "console"
+# logs the checkout and treats it as paid when staff confirm; "stripe" uses Stripe Checkout.
+BILLING_PAYMENT_PROVIDER = envstr("BILLING_PAYMENT_PROVIDER", "console")
+BILLING_STRIPE_SECRET_KEY = envsecret("BILLING_STRIPE_SECRET_KEY")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("portal/", include("katclinic.portal.urls")),
     path("athome/", include("katclinic.athome.urls")),
     path("surveillance/", include("katclinic.surveillance.urls")),
+    path("billing/", include("katclinic.billing.urls")),
     path("insurance/", include("katclinic.insurance.urls")),
     path("api/", api.urls),
     path("fhir/R4/", include("katclinic.fhir.urls")),

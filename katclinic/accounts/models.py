@@ -41,6 +41,8 @@ class User(AbstractBaseUser):
     # while the server runs in demo mode (which settings refuse with DEBUG off).
     is_demo = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # A clinician's own (type 1) National Provider Identifier, for superbills and claims.
+    npi = models.CharField("NPI", max_length=10, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

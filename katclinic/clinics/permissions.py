@@ -19,11 +19,13 @@ class Role(models.TextChoices):
     NURSE = "nurse", "Nurse"
     THERAPIST = "therapist", "Therapist"
     FRONT_DESK = "front_desk", "Front desk"
+    BILLING = "billing", "Billing"
 
 
 A, P, N, T, F = Role.ADMIN, Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK
+B = Role.BILLING
 CLINICAL = frozenset({P, N, T})
-EVERYONE = frozenset({A, P, N, T, F})
+EVERYONE = frozenset({A, P, N, T, F, B})
 
 
 class Perm(enum.Enum):
@@ -52,6 +54,12 @@ class Perm(enum.Enum):
     VIEW_AUDIT = "Read the audit trail"
     MANAGE_CLINIC = "Change clinic settings, staff and protocols"
     ISSUE_BOARD_DISPLAY = "Issue and revoke treatment-floor display links"
+    VIEW_BILLING = "See charges, invoices, payments and patient balances"
+    TAKE_PAYMENT = "Take payments and deposits and send payment links"
+    POST_CHARGES = "Review, adjust, post and reverse charges"
+    REFUND_PAYMENT = "Refund payments"
+    MANAGE_FEES = "Set the clinic's fee schedules"
+    VIEW_BILLING_REPORTS = "See and export billing reports"
     MANAGE_COVERAGE = "Record insurance coverage, eligibility checks and prior authorizations"
     MANAGE_CLAIMS = "Build, send and follow insurance claims and post remittances"
 
@@ -80,8 +88,14 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_AUDIT: frozenset({A}),
     Perm.MANAGE_CLINIC: frozenset({A}),
     Perm.ISSUE_BOARD_DISPLAY: frozenset({A, N}),
-    Perm.MANAGE_COVERAGE: frozenset({A, F}),
-    Perm.MANAGE_CLAIMS: frozenset({A}),
+    Perm.VIEW_BILLING: frozenset({A, F, B}),
+    Perm.TAKE_PAYMENT: frozenset({A, F, B}),
+    Perm.POST_CHARGES: frozenset({A, B}),
+    Perm.REFUND_PAYMENT: frozenset({A, B}),
+    Perm.MANAGE_FEES: frozenset({A, B}),
+    Perm.VIEW_BILLING_REPORTS: frozenset({A, B}),
+    Perm.MANAGE_COVERAGE: frozenset({A, F, B}),
+    Perm.MANAGE_CLAIMS: frozenset({A, B}),
 }
 
 
@@ -91,7 +105,7 @@ def roles_allow(roles: frozenset[str], perm: Perm) -> bool:
 
 def permission_table_markdown() -> str:
     """The table as Markdown, for the README."""
-    order = [A, P, N, T, F]
+    order = [A, P, N, T, F, B]
     head = "| What | " + " | ".join(r.label for r in order) + " |"
     rule = "|---|" + "---|" * len(order)
     rows = [

@@ -136,3 +136,29 @@ class UseForm(forms.Form):
 class DocumentForm(forms.Form):
     kind = forms.ChoiceField(label="Document", choices=DocumentKind.choices)
     file = forms.FileField(help_text="PDF, PNG or JPEG, up to 10 MB.")
+
+
+class ClaimStatusForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Clearinghouse answer",
+        choices=[("accepted", "Accepted by the payer"), ("rejected", "Rejected")],
+    )
+    note = forms.CharField(
+        label="Reason or reference",
+        max_length=300,
+        required=False,
+        help_text="Required when rejected.",
+    )
+
+
+class RemittanceForm(forms.Form):
+    file = forms.FileField(label="Remittance advice (835 file)", help_text="Up to 5 MB.")
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        try:
+            return bytes(upload.read()).decode("ascii")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("This is not an X12 text file.") from None

@@ -242,3 +242,194 @@ class AuthorizationDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.original_name}"
+
+
+# ---- claims ------------------------------------------------------------------------------
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "Draft: needs fixing"
+    READY = "ready", "Ready to send"
+    SENT = "sent", "Sent"
+    ACCEPTED = "accepted", "Accepted by the payer"
+    REJECTED = "rejected", "Rejected"
+    PAID = "paid", "Paid"
+    DENIED = "denied", "Denied"
+
+
+class ClaimQuerySet(models.QuerySet["Claim"]):
+    def for_clinic(self, clinic: Clinic) -> ClaimQuerySet:
+        return self.filter(clinic=clinic)
+
+
+class Claim(models.Model):
+    """A professional claim built from one posted charge. Its state changes are appended as
+    events; its lines copy the posted charge lines and never change."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="claims")
+    coverage = models.ForeignKey(Coverage, on_delete=models.PROTECT, related_name="claims")
+    charge = models.ForeignKey("billing.Charge", on_delete=models.PROTECT, related_name="claims")
+    authorization = models.ForeignKey(
+        PriorAuthorization, on_delete=models.PROTECT, null=True, blank=True, related_name="claims"
+    )
+    number = models.PositiveIntegerField()
+    control_number = models.CharField("claim number", max_length=20)
+    date_of_service = models.DateField()
+    place_of_service = models.CharField(max_length=2, default="11")
+    diagnosis_codes = models.JSONField(default=list)
+    total_cents = models.IntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(max_length=10, choices=ClaimStatus.choices)
+    problems = models.JSONField(default=list, blank=True)
+    file_text = models.TextField(blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    paid_cents = models.IntegerField(default=0)
+    patient_responsibility_cents = models.IntegerField(default=0)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "number"], name="claim_number_per_clinic"),
+            models.CheckConstraint(
+                condition=Q(status__in=ClaimStatus.values), name="claim_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Claim {self.control_number}"
+
+
+class ClaimLine(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="lines")
+    charge_line = models.ForeignKey(
+        "billing.ChargeLine", on_delete=models.PROTECT, related_name="claim_lines"
+    )
+    position = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=10)
+    modifiers = models.CharField(max_length=20, blank=True)
+    units = models.IntegerField()
+    charge_cents = models.IntegerField()
+    service_date = models.DateField()
+    diagnosis_pointers = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["claim", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.code} x{self.units}"
+
+    @property
+    def modifier_list(self) -> list[str]:
+        return [m for m in self.modifiers.replace(",", " ").split() if m]
+
+
+class ClaimEvent(models.Model):
+    """One state change of a claim, appended and never changed."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10, choices=ClaimStatus.choices)
+    note = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} -> {self.to_status}"
+
+
+class Remittance(models.Model):
+    """One imported 835 file, kept whole."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    trace_number = models.CharField(max_length=50)
+    payer_name = models.CharField(max_length=60, blank=True)
+    payer_id = models.CharField(max_length=80, blank=True)
+    payment_cents = models.IntegerField()
+    paid_on = models.DateField(null=True, blank=True)
+    file_text = models.TextField()
+    imported_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "trace_number"], name="remittance_trace")
+        ]
+
+    def __str__(self) -> str:
+        return f"Remittance {self.trace_number}"
+
+
+class RemittanceClaim(models.Model):
+    """One claim payment of a remittance; `claim` is empty while no claim of ours matches."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    remittance = models.ForeignKey(Remittance, on_delete=models.PROTECT, related_name="claims")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    control_number = models.CharField(max_length=38)
+    status_code = models.CharField(max_length=2)
+    status_label = models.CharField(max_length=80)
+    charge_cents = models.IntegerField()
+    paid_cents = models.IntegerField()
+    patient_responsibility_cents = models.IntegerField()
+    payer_claim_number = models.CharField(max_length=50, blank=True)
+    patient_name = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Payment for {self.control_number}"
+
+
+class LinePayment(models.Model):
+    """What the payer paid on one claim line, with its adjustments."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    remittance_claim = models.ForeignKey(
+        RemittanceClaim, on_delete=models.PROTECT, related_name="lines"
+    )
+    claim_line = models.ForeignKey(
+        ClaimLine, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    code = models.CharField(max_length=10)
+    charge_cents = models.IntegerField()
+    paid_cents = models.IntegerField()
+    patient_responsibility_cents = models.IntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.paid_cents}"
+
+
+class Adjustment(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    remittance_claim = models.ForeignKey(
+        RemittanceClaim, on_delete=models.PROTECT, related_name="adjustments"
+    )
+    line_payment = models.ForeignKey(
+        LinePayment, on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"
+    )
+    group = models.CharField(max_length=2)
+    reason = models.CharField(max_length=5)
+    amount_cents = models.IntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.group}-{self.reason} {self.amount_cents}"

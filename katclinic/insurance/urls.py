@@ -1,6 +1,6 @@
 from django.urls import path
 
-from katclinic.insurance import views
+from katclinic.insurance import claim_views, views
 
 app_name = "insurance"
 
@@ -27,4 +27,13 @@ urlpatterns = [
     path("authorizations/<int:auth_id>/units/", views.authorization_use, name="authorization_use"),
     path("authorizations/<int:auth_id>/documents/", views.document_add, name="document_add"),
     path("documents/<int:document_id>/", views.document, name="document"),
+    path("claims/", claim_views.claim_list, name="claims"),
+    path("claims/build/<int:charge_id>/", claim_views.claim_build, name="claim_build"),
+    path("claims/<int:claim_id>/", claim_views.claim_detail, name="claim"),
+    path("claims/<int:claim_id>/check/", claim_views.claim_check, name="claim_check"),
+    path("claims/<int:claim_id>/send/", claim_views.claim_send, name="claim_send"),
+    path("claims/<int:claim_id>/status/", claim_views.claim_status, name="claim_status"),
+    path("claims/<int:claim_id>/file/", claim_views.claim_file, name="claim_file"),
+    path("remittances/import/", claim_views.remittance_import, name="remittance_import"),
+    path("remittances/<int:remittance_id>/", claim_views.remittance, name="remittance"),
 ]

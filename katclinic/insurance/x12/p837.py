@@ -218,8 +218,7 @@ def _demographics(party: Party) -> str:
 
 
 def _units(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+    return format(Decimal(value).normalize(), "f")
 
 
 def write(data: ClaimFile) -> str:

@@ -86,6 +86,44 @@ def _auth_data(t: Any) -> dict[str, Any]:
     return authorization_post()
 
 
+def _posted_charge(t: Any) -> Any:
+    from katclinic.billing.tests.access_spec import _charge
+
+    _coverage(t)
+    return _charge(t, posted=True)
+
+
+def _claim(t: Any) -> dict[str, Any]:
+    from katclinic.insurance import claims
+    from katclinic.insurance.models import Claim
+
+    found = Claim.objects.filter(patient=t.pat, file_name="matrix").first()
+    if found is None:
+        found = claims.build_claim(charge=_posted_charge(t), by=t.adam)
+        Claim.objects.filter(pk=found.pk).update(file_text="ISA*", file_name="matrix")
+    return {"claim_id": found.pk}
+
+
+def _remittance(t: Any) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from katclinic.insurance.models import Remittance
+
+    found, _ = Remittance.objects.get_or_create(
+        clinic=t.clinic,
+        trace_number="MATRIX",
+        defaults={
+            "payment_cents": 0,
+            "file_text": "ISA*",
+            "imported_by": t.adam,
+            "imported_at": timezone.now(),
+        },
+    )
+    return {"remittance_id": found.pk}
+
+
+C = Perm.MANAGE_CLAIMS
+
 SPEC = {
     "insurance:patient": Url(P, kwargs=patient_kwargs, clinic_object=True),
     "insurance:coverage_add": Url(P, kwargs=patient_kwargs, clinic_object=True),
@@ -120,4 +158,27 @@ SPEC = {
         P, kwargs=_auth_kwargs, method="POST", clinic_object=True, ok=(400,)
     ),
     "insurance:document": Url(P, kwargs=_document, clinic_object=True),
+    "insurance:claims": Url(C),
+    # A charge that already has a claim answers with a message and a redirect.
+    "insurance:claim_build": Url(
+        C,
+        kwargs=lambda t: {"charge_id": _posted_charge(t).pk},
+        method="POST",
+        clinic_object=True,
+    ),
+    "insurance:claim": Url(C, kwargs=_claim, clinic_object=True),
+    "insurance:claim_check": Url(C, kwargs=_claim, method="POST", clinic_object=True),
+    "insurance:claim_send": Url(C, kwargs=_claim, method="POST", clinic_object=True),
+    # The matrix claim is not sent, so recording an answer is refused with the form again.
+    "insurance:claim_status": Url(
+        C,
+        kwargs=_claim,
+        method="POST",
+        data=lambda t: {"status": "accepted", "note": ""},
+        clinic_object=True,
+        ok=(302, 400),
+    ),
+    "insurance:claim_file": Url(C, kwargs=_claim, clinic_object=True),
+    "insurance:remittance_import": Url(C),
+    "insurance:remittance": Url(C, kwargs=_remittance, clinic_object=True),
 }

@@ -24,6 +24,7 @@ from katclinic.insurance import clearinghouse, rules
 from katclinic.insurance import clinic_settings as keys
 from katclinic.insurance.models import (
     Adjustment,
+    AuthorizationUse,
     Claim,
     ClaimEvent,
     ClaimLine,
@@ -347,8 +348,28 @@ def send_claim(*, claim: Claim, by: User, request: HttpRequest | None = None) ->
     claim.file_name = reference
     _event(claim, S.SENT, by, f"Sent as {name}")
     claim.save()
+    _use_authorization(claim, by)
     _audit(request, by, claim, Action.EXPORT, file=name)
     return claim
+
+
+def _use_authorization(claim: Claim, by: User) -> None:
+    """A sent claim uses the units of its authorized lines."""
+    auth = claim.authorization
+    if auth is None:
+        return
+    covered = auth.code_list
+    units = sum(line.units for line in claim.lines.all() if line.code in covered)
+    if units > 0:
+        AuthorizationUse.objects.create(
+            clinic_id=claim.clinic_id,
+            authorization=auth,
+            used_on=claim.date_of_service,
+            units=units,
+            note=f"Claim {claim.control_number}",
+            recorded_by=by,
+            recorded_at=timezone.now(),
+        )
 
 
 @transaction.atomic

@@ -13,7 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.access import get_patient_for_edit, get_patient_for_user, staff_view
+from katclinic.clinics.access import (
+    get_patient_for_edit,
+    get_patient_for_user,
+    has_perm,
+    staff_view,
+)
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.insurance import services, worklist
@@ -26,7 +31,7 @@ from katclinic.insurance.forms import (
     EligibilityRequestForm,
     UseForm,
 )
-from katclinic.insurance.models import Coverage, EligibilityCheck, PriorAuthorization
+from katclinic.insurance.models import Claim, Coverage, EligibilityCheck, PriorAuthorization
 from katclinic.patients.views import chart_tabs
 
 P = Perm.MANAGE_COVERAGE
@@ -62,6 +67,9 @@ def patient(request: StaffRequest, patient_id: int) -> HttpResponse:
         .with_used()
         .select_related("coverage"),
         "today": timezone.localdate(),
+        "claims": Claim.objects.for_clinic(request.clinic).filter(patient=found)[:50]
+        if has_perm(request, Perm.MANAGE_CLAIMS)
+        else None,
     }
     return render(request, "insurance/patient.html", context)
 

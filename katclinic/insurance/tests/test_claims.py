@@ -67,6 +67,9 @@ class ClaimTest(ClinicTestCase):
         self.assertTrue(result.ok, result.errors)
         self.assertIn("CLM*KC000001*616***11:B:1*Y*A*Y*Y~", text)
         self.assertIn("REF*G1*PA-7001~", text)
+        # Sending uses the authorization's units for the lines it covers.
+        assert claim.authorization is not None
+        self.assertEqual(claim.authorization.used_units, 56)
         self.assertIn("HI*ABK:F332~", text)
         self.assertIn("NM1*82*1*", text)
         self.assertEqual(
@@ -95,6 +98,8 @@ class ClaimTest(ClinicTestCase):
         self.assertContains(page, "claim number KC999999 (QUINN ROE), denied")
         self.assertContains(self.client.get(f"/insurance/claims/{claim.pk}/"), "CO-45 $80.00")
         self.assertTrue(AuditEvent.objects.filter(object_type="insurance.remittance").exists())
+        tab = self.client.get(f"/insurance/patients/{self.pat.pk}/")
+        self.assertContains(tab, "billed $616.00, paid $500.00, patient owes $36.00 · Paid")
 
     def test_the_same_remittance_is_never_posted_twice(self) -> None:
         claim = claims.send_claim(

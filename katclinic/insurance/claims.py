@@ -244,7 +244,9 @@ def build_claim(
     """A claim of the posted `charge` to the patient's coverage on its date of service: ready
     to send when it passes every check, otherwise a draft that lists what to fix."""
     charge = (
-        Charge.objects.select_for_update().select_related("patient", "clinic").get(pk=charge.pk)
+        Charge.objects.select_for_update(of=("self",))
+        .select_related("patient", "clinic")
+        .get(pk=charge.pk)
     )
     if charge.status != ChargeStatus.POSTED:
         raise InsuranceError("Only a posted charge can be claimed.")
@@ -332,7 +334,7 @@ def recheck_claim(*, claim: Claim, by: User, request: HttpRequest | None = None)
 @transaction.atomic
 def send_claim(*, claim: Claim, by: User, request: HttpRequest | None = None) -> Claim:
     """Write the 837P, check it once more, and hand it to the clearinghouse."""
-    claim = Claim.objects.select_for_update().select_related("clinic").get(pk=claim.pk)
+    claim = Claim.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=claim.pk)
     if claim.status != S.READY:
         raise InsuranceError("Only a claim that is ready can be sent.")
     found = problems(claim)
@@ -343,7 +345,12 @@ def send_claim(*, claim: Claim, by: User, request: HttpRequest | None = None) ->
         raise InsuranceError("The claim no longer passes its checks: " + " ".join(found))
     text = p837.write(claim_file(claim))
     name = f"{claim.control_number}-{timezone.now():%Y%m%d%H%M%S}.837"
-    reference = clearinghouse.backend().submit(clinic=claim.clinic, name=name, text=text)
+    try:
+        reference = clearinghouse.backend().submit(clinic=claim.clinic, name=name, text=text)
+    except (OSError, ValueError) as error:
+        raise InsuranceError(
+            f"The claim file could not be left for the clearinghouse: {error}"
+        ) from None
     claim.file_text = text
     claim.file_name = reference
     _event(claim, S.SENT, by, f"Sent as {name}")

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -176,16 +176,20 @@ def request_eligibility(
         )
     except X12Error as error:
         raise InsuranceError(str(error)) from None
-    check = EligibilityCheck.objects.create(
-        clinic=clinic,
-        patient_id=coverage.patient_id,
-        coverage=coverage,
-        trace_number=trace,
-        service_date=service_date,
-        request_file=text,
-        requested_by=by,
-        requested_at=now,
-    )
+    try:
+        with transaction.atomic():
+            check = EligibilityCheck.objects.create(
+                clinic=clinic,
+                patient_id=coverage.patient_id,
+                coverage=coverage,
+                trace_number=trace,
+                service_date=service_date,
+                request_file=text,
+                requested_by=by,
+                requested_at=now,
+            )
+    except IntegrityError:
+        raise InsuranceError("Another request was written at the same moment; try again.") from None
     audit.record(
         request=request,
         user=by,

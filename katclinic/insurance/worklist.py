@@ -82,7 +82,7 @@ SECTIONS = [
     Section(
         "insurance_authorizations",
         "Prior authorizations to renew",
-        frozenset({Role.FRONT_DESK, Role.ADMIN}),
+        frozenset({Role.FRONT_DESK, Role.ADMIN, Role.BILLING}),
         _items,
         empty="No prior authorization needs renewing.",
         order=40,

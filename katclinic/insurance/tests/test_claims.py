@@ -146,6 +146,21 @@ class ClaimTest(ClinicTestCase):
         )
         self.assertEqual(claims.recheck_claim(claim=claim, by=self.bill).status, "ready")
 
+    def test_a_claim_folder_outside_the_data_directory_is_refused_and_nothing_is_sent(self) -> None:
+        claim = claims.build_claim(charge=self.charge, by=self.bill)
+        set_setting(
+            clinic=self.clinic,
+            key="insurance.claim_folder",
+            raw="../../etc",
+            by=self.adam,
+            reason="x",
+        )
+        with self.assertRaisesMessage(InsuranceError, "inside the data directory"):
+            claims.send_claim(claim=claim, by=self.bill)
+        claim.refresh_from_db()
+        self.assertEqual((claim.status, claim.file_text), ("ready", ""))
+        self.assertFalse(ClaimEvent.objects.filter(claim=claim, to_status="sent").exists())
+
     def test_a_code_not_valid_on_the_date_of_service_is_caught(self) -> None:
         claim = claims.build_claim(charge=self.charge, by=self.bill)
         claim.lines.update(code="S0013")  # as if built under last year's code

@@ -6,159 +6,402 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_load_codes'),
-        ('clinics', '0004_billing_role'),
-        ('insurance', '0001_initial'),
-        ('patients', '0001_initial'),
+        ("billing", "0002_load_codes"),
+        ("clinics", "0004_billing_role"),
+        ("insurance", "0001_initial"),
+        ("patients", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Claim',
+            name="Claim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('control_number', models.CharField(max_length=20, verbose_name='claim number')),
-                ('date_of_service', models.DateField()),
-                ('place_of_service', models.CharField(default='11', max_length=2)),
-                ('diagnosis_codes', models.JSONField(default=list)),
-                ('total_cents', models.IntegerField()),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('status', models.CharField(choices=[('draft', 'Draft: needs fixing'), ('ready', 'Ready to send'), ('sent', 'Sent'), ('accepted', 'Accepted by the payer'), ('rejected', 'Rejected'), ('paid', 'Paid'), ('denied', 'Denied')], max_length=10)),
-                ('problems', models.JSONField(blank=True, default=list)),
-                ('file_text', models.TextField(blank=True)),
-                ('file_name', models.CharField(blank=True, max_length=200)),
-                ('paid_cents', models.IntegerField(default=0)),
-                ('patient_responsibility_cents', models.IntegerField(default=0)),
-                ('created_at', models.DateTimeField()),
-                ('authorization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='insurance.priorauthorization')),
-                ('charge', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='billing.charge')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('coverage', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='insurance.coverage')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("control_number", models.CharField(max_length=20, verbose_name="claim number")),
+                ("date_of_service", models.DateField()),
+                ("place_of_service", models.CharField(default="11", max_length=2)),
+                ("diagnosis_codes", models.JSONField(default=list)),
+                ("total_cents", models.IntegerField()),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft: needs fixing"),
+                            ("ready", "Ready to send"),
+                            ("sent", "Sent"),
+                            ("accepted", "Accepted by the payer"),
+                            ("rejected", "Rejected"),
+                            ("paid", "Paid"),
+                            ("denied", "Denied"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("problems", models.JSONField(blank=True, default=list)),
+                ("file_text", models.TextField(blank=True)),
+                ("file_name", models.CharField(blank=True, max_length=200)),
+                ("paid_cents", models.IntegerField(default=0)),
+                ("patient_responsibility_cents", models.IntegerField(default=0)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "authorization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="insurance.priorauthorization",
+                    ),
+                ),
+                (
+                    "charge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="billing.charge",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "coverage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="insurance.coverage",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-number'],
+                "ordering": ["-number"],
             },
         ),
         migrations.CreateModel(
-            name='ClaimEvent',
+            name="ClaimEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=10)),
-                ('to_status', models.CharField(choices=[('draft', 'Draft: needs fixing'), ('ready', 'Ready to send'), ('sent', 'Sent'), ('accepted', 'Accepted by the payer'), ('rejected', 'Rejected'), ('paid', 'Paid'), ('denied', 'Denied')], max_length=10)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('at', models.DateTimeField()),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='insurance.claim')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=10)),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft: needs fixing"),
+                            ("ready", "Ready to send"),
+                            ("sent", "Sent"),
+                            ("accepted", "Accepted by the payer"),
+                            ("rejected", "Rejected"),
+                            ("paid", "Paid"),
+                            ("denied", "Denied"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("at", models.DateTimeField()),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="insurance.claim",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ClaimLine',
+            name="ClaimLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('code', models.CharField(max_length=10)),
-                ('modifiers', models.CharField(blank=True, max_length=20)),
-                ('units', models.IntegerField()),
-                ('charge_cents', models.IntegerField()),
-                ('service_date', models.DateField()),
-                ('diagnosis_pointers', models.JSONField(default=list)),
-                ('charge_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claim_lines', to='billing.chargeline')),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='insurance.claim')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("code", models.CharField(max_length=10)),
+                ("modifiers", models.CharField(blank=True, max_length=20)),
+                ("units", models.IntegerField()),
+                ("charge_cents", models.IntegerField()),
+                ("service_date", models.DateField()),
+                ("diagnosis_pointers", models.JSONField(default=list)),
+                (
+                    "charge_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claim_lines",
+                        to="billing.chargeline",
+                    ),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="insurance.claim",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['claim', 'position'],
+                "ordering": ["claim", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Remittance',
+            name="Remittance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trace_number', models.CharField(max_length=50)),
-                ('payer_name', models.CharField(blank=True, max_length=60)),
-                ('payer_id', models.CharField(blank=True, max_length=80)),
-                ('payment_cents', models.IntegerField()),
-                ('paid_on', models.DateField(blank=True, null=True)),
-                ('file_text', models.TextField()),
-                ('imported_at', models.DateTimeField()),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('imported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("trace_number", models.CharField(max_length=50)),
+                ("payer_name", models.CharField(blank=True, max_length=60)),
+                ("payer_id", models.CharField(blank=True, max_length=80)),
+                ("payment_cents", models.IntegerField()),
+                ("paid_on", models.DateField(blank=True, null=True)),
+                ("file_text", models.TextField()),
+                ("imported_at", models.DateTimeField()),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-imported_at', '-pk'],
+                "ordering": ["-imported_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='RemittanceClaim',
+            name="RemittanceClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('control_number', models.CharField(max_length=38)),
-                ('status_code', models.CharField(max_length=2)),
-                ('status_label', models.CharField(max_length=80)),
-                ('charge_cents', models.IntegerField()),
-                ('paid_cents', models.IntegerField()),
-                ('patient_responsibility_cents', models.IntegerField()),
-                ('payer_claim_number', models.CharField(blank=True, max_length=50)),
-                ('patient_name', models.CharField(blank=True, max_length=120)),
-                ('claim', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='insurance.claim')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('remittance', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='insurance.remittance')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("control_number", models.CharField(max_length=38)),
+                ("status_code", models.CharField(max_length=2)),
+                ("status_label", models.CharField(max_length=80)),
+                ("charge_cents", models.IntegerField()),
+                ("paid_cents", models.IntegerField()),
+                ("patient_responsibility_cents", models.IntegerField()),
+                ("payer_claim_number", models.CharField(blank=True, max_length=50)),
+                ("patient_name", models.CharField(blank=True, max_length=120)),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="insurance.claim",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "remittance",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="insurance.remittance",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='LinePayment',
+            name="LinePayment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=10)),
-                ('charge_cents', models.IntegerField()),
-                ('paid_cents', models.IntegerField()),
-                ('patient_responsibility_cents', models.IntegerField()),
-                ('claim_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='insurance.claimline')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('remittance_claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='insurance.remittanceclaim')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=10)),
+                ("charge_cents", models.IntegerField()),
+                ("paid_cents", models.IntegerField()),
+                ("patient_responsibility_cents", models.IntegerField()),
+                (
+                    "claim_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="insurance.claimline",
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "remittance_claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="insurance.remittanceclaim",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='Adjustment',
+            name="Adjustment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group', models.CharField(max_length=2)),
-                ('reason', models.CharField(max_length=5)),
-                ('amount_cents', models.IntegerField()),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinics.clinic')),
-                ('line_payment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='insurance.linepayment')),
-                ('remittance_claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='insurance.remittanceclaim')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("group", models.CharField(max_length=2)),
+                ("reason", models.CharField(max_length=5)),
+                ("amount_cents", models.IntegerField()),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="clinics.clinic",
+                    ),
+                ),
+                (
+                    "line_payment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adjustments",
+                        to="insurance.linepayment",
+                    ),
+                ),
+                (
+                    "remittance_claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adjustments",
+                        to="insurance.remittanceclaim",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(fields=('clinic', 'number'), name='claim_number_per_clinic'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                fields=("clinic", "number"), name="claim_number_per_clinic"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'ready', 'sent', 'accepted', 'rejected', 'paid', 'denied'])), name='claim_status_valid'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["draft", "ready", "sent", "accepted", "rejected", "paid", "denied"],
+                    )
+                ),
+                name="claim_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittance',
-            constraint=models.UniqueConstraint(fields=('clinic', 'trace_number'), name='remittance_trace'),
+            model_name="remittance",
+            constraint=models.UniqueConstraint(
+                fields=("clinic", "trace_number"), name="remittance_trace"
+            ),
         ),
     ]

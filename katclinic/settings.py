@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "katclinic.visitnotes",
     "katclinic.api",
     "katclinic.fhir",
+    "katclinic.insurance",
 ]
 
 MIDDLEWARE = [

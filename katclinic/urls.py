@@ -20,6 +20,7 @@ urlpatterns = [
     path("surveillance/", include("katclinic.surveillance.urls")),
     path("billing/", include("katclinic.billing.urls")),
     path("visitnotes/", include("katclinic.visitnotes.urls")),
+    path("insurance/", include("katclinic.insurance.urls")),
     path("api/", api.urls),
     path("fhir/R4/", include("katclinic.fhir.urls")),
 ]

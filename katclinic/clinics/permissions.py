@@ -65,6 +65,8 @@ class Perm(enum.Enum):
     REFUND_PAYMENT = "Refund payments"
     MANAGE_FEES = "Set the clinic's fee schedules"
     VIEW_BILLING_REPORTS = "See and export billing reports"
+    MANAGE_COVERAGE = "Record insurance coverage, eligibility checks and prior authorizations"
+    MANAGE_CLAIMS = "Build, send and follow insurance claims and post remittances"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -102,6 +104,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.REFUND_PAYMENT: frozenset({A, B}),
     Perm.MANAGE_FEES: frozenset({A, B}),
     Perm.VIEW_BILLING_REPORTS: frozenset({A, B}),
+    Perm.MANAGE_COVERAGE: frozenset({A, F, B}),
+    Perm.MANAGE_CLAIMS: frozenset({A, B}),
 }
 
 

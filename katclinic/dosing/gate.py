@@ -89,6 +89,8 @@ class GateFacts:
     is_intranasal_esketamine: bool
     rems_enrolled: bool
     concomitant_meds_reviewed: bool
+    # An insured esketamine session: does a valid prior authorization cover it?
+    prior_authorization_valid: bool = True
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,14 @@ def _concomitant(facts: GateFacts, limits: VitalLimits, now: datetime) -> Outcom
     )
 
 
+def _prior_authorization(facts: GateFacts, limits: VitalLimits, now: datetime) -> Outcome:
+    return _flag(
+        facts.prior_authorization_valid,
+        "A valid prior authorization covers this session.",
+        "No valid prior authorization covers this insured session.",
+    )
+
+
 # key -> (label, check), in the order staff work through them.
 CHECKS: Mapping[str, tuple[str, Check]] = {
     "consent_current": ("Consent current", _consent),
@@ -280,6 +290,7 @@ CHECKS: Mapping[str, tuple[str, Check]] = {
     "pregnancy_status": ("Pregnancy status", _pregnancy),
     "rems_enrolled": ("REMS enrolment", _rems),
     "concomitant_meds_reviewed": ("Concomitant medications reviewed", _concomitant),
+    "prior_authorization": ("Prior authorization", _prior_authorization),
 }
 
 

@@ -8,10 +8,11 @@ different answer; "no signed version" is asked as its own question, not read fro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from katclinic.accounts.models import User
+from katclinic.insurance.services import authorization_for_session
 from katclinic.intake.services import consent_status, eligibility_status
 from katclinic.measures.models import Invitation, SafetyAlert
 from katclinic.measures.services import schedule_around_session
@@ -43,6 +44,14 @@ def eligibility(patient: Patient, *, route: str, plan: Plan) -> Answer:
     if refusal:
         return Answer(False, refusal, list(status.reasons))
     return Answer(True, status.summary, list(status.reasons))
+
+
+def prior_authorization(patient: Patient, *, on: date, is_esketamine: bool) -> Answer | None:
+    """insurance.services.authorization_for_session; None when the session needs no check."""
+    answer = authorization_for_session(patient, on=on, is_esketamine=is_esketamine)
+    if not answer.applies:
+        return None
+    return Answer(answer.ok, answer.detail)
 
 
 def open_safety_alerts(patient: Patient) -> Answer:

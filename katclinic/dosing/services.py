@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -194,7 +195,17 @@ def required_checks(session: DosingSession, protocol: Protocol) -> dict[str, gat
     checks["eligibility_current"] = "hard"
     if session.is_esketamine:
         checks["rems_enrolled"] = "hard"
+        if _prior_authorization(session) is not None:
+            checks["prior_authorization"] = "soft"
     return checks
+
+
+def _prior_authorization(session: DosingSession) -> integrations.Answer | None:
+    """An insured esketamine session's authorization check (insurance app), else None."""
+    on = timezone.localtime(session.scheduled_for, ZoneInfo(session.clinic.timezone)).date()
+    return integrations.prior_authorization(
+        session.patient, on=on, is_esketamine=session.is_esketamine
+    )
 
 
 def pre_dose_limits(session: DosingSession, protocol: Protocol) -> gate.VitalLimits:
@@ -252,6 +263,9 @@ def _facts(
         unavailable["consent_current"] = consent.detail
     if not questionnaires.ok and not session.questionnaires_confirmed:
         unavailable["questionnaires_done"] = questionnaires.detail
+    authorization = _prior_authorization(session) if session.is_esketamine else None
+    if authorization is not None:
+        unavailable["prior_authorization"] = authorization.detail
     flagged = flagged_medications(session.patient)
     if flagged:
         state = "Reviewed" if session.meds_reviewed_at else "Not reviewed"
@@ -278,6 +292,7 @@ def _facts(
         is_intranasal_esketamine=session.is_esketamine,
         rems_enrolled=RemsEnrollment.objects.filter(patient_id=session.patient_id).exists(),
         concomitant_meds_reviewed=session.meds_reviewed_at is not None,
+        prior_authorization_valid=authorization is None or authorization.ok,
     )
     return facts, unavailable
 

@@ -75,6 +75,7 @@ BREAKERS: dict[str, dict[str, Any]] = {
     "pregnancy_status": {"pregnancy_status": "pregnant"},
     "rems_enrolled": {"rems_enrolled": False},
     "concomitant_meds_reviewed": {"concomitant_meds_reviewed": False},
+    "prior_authorization": {"prior_authorization_valid": False},
 }
 
 

@@ -30,9 +30,9 @@ class CrawlTest(ClinicTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         lot = f.stock(cls.clinic, cls.nick)
-        cls.sess = f.ready_to_dose(cls.pat, cls.paula, cls.nick, checked_ago=timedelta(minutes=10))
+        sess = f.ready_to_dose(cls.pat, cls.paula, cls.nick, checked_ago=timedelta(minutes=10))
         dosing.record_administration(
-            session=cls.sess,
+            session=sess,
             lot=lot,
             dose_mg=Decimal("28"),
             started_at=timezone.now() - timedelta(minutes=5),

@@ -23,8 +23,9 @@ class Command(BaseCommand):
                 "Second factor: the code page shows each demo account's current code "
                 "(demo mode only)."
             )
-        if "filebased" in settings.MAILERS["default"]["BACKEND"]:
-            outbox = settings.MAILERS["default"]["OPTIONS"]["file_path"]
+        mailer: dict[str, Any] = settings.MAILERS["default"]
+        if "filebased" in mailer["BACKEND"]:
+            outbox = mailer["OPTIONS"]["file_path"]
             lines.append(f"Emails the clinic sends are written to files in {outbox}")
         lines += ["", "Press Ctrl-C to stop the server and the worker."]
         rule = "=" * min(100, max(len(line) for line in lines))

@@ -1,4 +1,4 @@
-"""No role is shown a link it cannot open.
+"""No role is shown a link it cannot open, and no page speaks in internal names.
 
 Each staff role starts from its Today page and a patient's chart and follows every link
 on every page it reaches (same site, GET only), as far as a page budget allows. A link
@@ -14,10 +14,12 @@ from urllib.parse import urldefrag, urlsplit
 
 from django.utils import timezone
 
+from katclinic.clinics.registry import REGISTRY
 from katclinic.dosing import services as dosing
 from katclinic.dosing.tests import factories as f
 from katclinic.testing import ClinicTestCase
 
+TAG = re.compile(r"<[^>]+>")
 HREF = re.compile(r'href="([^"#][^"]*)"')
 # Addresses the crawl does not follow: files, exports and feeds are not pages, and signing
 # out would end the crawl.
@@ -51,6 +53,7 @@ class CrawlTest(ClinicTestCase):
             seen[url] = response.status_code
             if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
                 continue
+            self.assert_clinical_language(url, response.content.decode())
             for href in HREF.findall(response.content.decode()):
                 link = urldefrag(href.replace("&amp;", "&"))[0]
                 parts = urlsplit(link)
@@ -65,6 +68,14 @@ class CrawlTest(ClinicTestCase):
                     found_on.setdefault(link, url)
                     queue.append(link)
         return seen, found_on
+
+    def assert_clinical_language(self, url: str, page: str) -> None:
+        """What a person reads on a page names no setting key and no development file."""
+        text = TAG.sub(" ", page)
+        for key in REGISTRY:
+            self.assertNotIn(key, text, f"{url} shows the setting key {key}")
+        for internal in ("clinical.md", "../shared", "TODO", "Uncertain #"):
+            self.assertNotIn(internal, text, f"{url} shows {internal!r}")
 
     def test_no_role_sees_a_link_that_answers_403(self) -> None:
         for role, user in self.staff_by_role.items():

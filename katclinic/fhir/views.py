@@ -40,6 +40,8 @@ from katclinic.fhir.versions import last_updated, stamped
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 # Parameters about the answer rather than the search; _format other than JSON is refused.
 CONTROL_PARAMS = {"_count", "_offset", "_format", "_sort", "_summary", "_total", "_elements"}
+# Some clients (fhirpy's count()) also send _totalMethod; the total is always counted.
+CONTROL_PARAMS |= {"_totalMethod"}
 SUMMARIES = ("count", "false")
 TOTALS = ("accurate", "estimate", "none")
 JSON_TYPES = (

@@ -158,6 +158,7 @@ class MedicationAdministrationTest(FhirTestCase):
         )
         self.assertEqual(
             {p["name"] for p in entry["searchParam"]},
-            {"_id", "patient", "effective-time", "date", "code", "category", "status"},
+            {"_id", "patient", "subject", "effective-time", "date", "code", "category", "status"}
+            | {"_count", "_offset", "_sort", "_summary", "_total", "_elements"},
         )
         self.assertIn("not yet verified", entry["documentation"])

@@ -20,4 +20,5 @@ urlpatterns = [
     path("surveillance/", include("katclinic.surveillance.urls")),
     path("api/", api.urls),
     path("fhir/R4/", include("katclinic.fhir.urls")),
+    path("fhir/", include("katclinic.fhir.root_urls")),  # keep after every other fhir/ route
 ]

@@ -158,10 +158,12 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 
 @fhir_endpoint(scope=None, methods=ANY_METHOD)
-def unknown(request: HttpRequest, rest: str) -> HttpResponse:
+def unknown(request: HttpRequest, rest: str, root: bool = False) -> HttpResponse:
     """Anything under the base that nothing serves: a 404 saying what is not supported."""
     head = rest.split("/", 1)[0]
-    if "_history" in rest.split("/"):
+    if root:
+        message = "the FHIR R4 base is /fhir/R4/ (its CapabilityStatement: /fhir/R4/metadata)"
+    elif "_history" in rest.split("/"):
         message = "only the current version of a resource is kept: read it, or [type]/[id]/_history/[versionId] for that version"
     elif any(part.startswith("$") for part in rest.split("/")):
         operation = next(part for part in rest.split("/") if part.startswith("$"))
@@ -320,9 +322,12 @@ def search(request: HttpRequest, type_name: str) -> HttpResponse:
         return _create(request, resource_type)
     try:
         count = parse_count(request.GET.get("_count"))
+    except SearchValueError as error:
+        raise FhirError.simple(400, str(error), "value", "_count") from error
+    try:
         offset = parse_offset(request.GET.get("_offset"))
     except SearchValueError as error:
-        raise FhirError.simple(400, str(error), "value") from error
+        raise FhirError.simple(400, str(error), "value", "_offset") from error
     summary = _choice(request, "_summary", SUMMARIES, "false")
     total_mode = _choice(request, "_total", TOTALS, "accurate")
     elements = _element_names(request)
@@ -486,7 +491,8 @@ def _create_one(
             raise FhirError.simple(
                 412, "more than one resource matches If-None-Exist", "duplicate", "If-None-Exist"
             )
-        if found:
+        if found:  # shown to the client: a read of that record
+            _audit_read(request, resource_type, found, matched=if_none_exist[:200])
             return _created(request, resource_type, str(found[0].pk), 200)
     if not isinstance(resource, Mapping) or resource.get("resourceType") != resource_type.name:
         raise FhirError.simple(

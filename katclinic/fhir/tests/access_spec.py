@@ -50,6 +50,9 @@ SPEC: dict[str, Url] = {
     "fhir:unknown": Url(
         "public", api=True, anonymous=(404,), ok=(404,), kwargs=lambda t: {"rest": "Basic/1"}
     ),
+    "fhir_root:unknown": Url(
+        "public", api=True, anonymous=(404,), ok=(404,), kwargs=lambda t: {"rest": "R5/metadata"}
+    ),
     "fhir:patient_vread": _vread(Perm.VIEW_DEMOGRAPHICS, "Patient", lambda t: t.pat),
     "fhir:questionnaire_vread": api_url("signed_in", kwargs=_questionnaire),
     "fhir:questionnaireresponse_vread": _vread(

@@ -74,7 +74,10 @@ def capability_statement(base_url: str, date: str) -> dict[str, Any]:
                 "mode": "server",
                 "documentation": "Bearer tokens with the fhir:read / fhir:write scopes. "
                 "A patient's token reads only that patient's compartment and must name it "
-                "(patient=Patient/<id>, or _id for Patient).",
+                "(patient=Patient/<id>, or _id for Patient). Unknown search parameters are "
+                "refused (400) unless the request says Prefer: handling=lenient; a code this "
+                "server does not use finds nothing. Only the current version of a resource is "
+                "kept: meta.versionId, ETag, If-None-Match and If-Modified-Since refer to it.",
                 "security": {
                     "service": [{"text": "Bearer token issued by KAT Clinic"}],
                 },

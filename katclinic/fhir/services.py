@@ -173,6 +173,15 @@ def _request_issues(request: Any, path: str, resource_type: str) -> list[Issue]:
         )
     if request.get("url") != resource_type:
         issues.append(Issue(f"must be {resource_type!r}", f"{path}.request.url", "value"))
+    if "ifNoneExist" in request:
+        issues.append(
+            Issue(
+                "conditional create is not part of a transaction here; send a batch Bundle "
+                "or POST the resource with If-None-Exist",
+                f"{path}.request.ifNoneExist",
+                "not-supported",
+            )
+        )
     return issues
 
 

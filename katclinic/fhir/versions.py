@@ -3,7 +3,8 @@
 Only the current version of a resource is kept, so its version id is a digest of what
 is served: it changes whenever anything shown changes (a correction, a withdrawal, an
 edited name) and never otherwise. ``lastUpdated`` is the latest of the row's own
-timestamps and the last recorded change of it in the audit trail.
+timestamps and the last recorded change of it in the audit trail (read through the
+patient index, as every change to a patient's record is recorded with the patient).
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ def _changes(resource_type: ResourceType, rows: Sequence[Any]) -> dict[str, date
     if model is None or resource_type.perm is None:
         return {}
     clinics = {getattr(row, "clinic_id", None) for row in rows} - {None}
+    # A change to a patient's record is recorded with the patient: read through that index.
+    patients = {resource_type.patient_of(row) for row in rows} - {None}
+    if not patients:
+        return {}
     found = (
         AuditEvent.objects.filter(
+            patient_id__in=patients,
             clinic_id__in=clinics,
             object_type=model.label_lower,
             object_id__in=[str(row.pk) for row in rows],

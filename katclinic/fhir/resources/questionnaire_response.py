@@ -105,7 +105,7 @@ def _is_option(coding: Mapping[str, Any], option: Any) -> bool:
     """Whether ``coding`` names ``option``: by its code (an LA code may come without its
     system), or, with no code at all, by the option's text."""
     system, code = coding.get("system"), coding.get("code")
-    codes = {(LOCAL_ANSWER_SYSTEM, str(option.value))}
+    codes: set[tuple[str | None, str]] = {(LOCAL_ANSWER_SYSTEM, str(option.value))}
     if option.code is not None:
         codes.add((option.code.system, option.code.code))
         if option.code.system == LOINC_SYSTEM:

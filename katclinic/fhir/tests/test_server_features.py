@@ -1,6 +1,7 @@
 """What a FHIR client expects of the server: errors as OperationOutcome, HEAD and OPTIONS,
 search controls, versions with conditional reads, create, conditional create and batch."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.test import Client
@@ -12,6 +13,7 @@ from katclinic.fhir.tests.test_import_responses import answers, response
 from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.measures.models import Response, SafetyAlert
 from katclinic.patients.models import Patient
+from katclinic.patients.services import update_patient
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 
@@ -183,6 +185,20 @@ class VersionsTest(FeatureTestCase):
         self.assertEqual(changed.status_code, 200)
         self.assertNotEqual(changed.json()["meta"]["versionId"], version)
 
+    def test_a_recorded_change_moves_last_updated_and_the_version(self) -> None:
+        Patient.objects.filter(pk=self.pat.pk).update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+        first = self.call("get", f"Patient/{self.pat.pk}")
+        self.assertEqual(first.json()["meta"]["lastUpdated"], "2020-01-01T00:00:00Z")
+        update_patient(patient=self.pat, data={"first_name": "Patricia"}, by=self.alice)
+        second = self.call("get", f"Patient/{self.pat.pk}")
+        self.assertGreater(
+            second.json()["meta"]["lastUpdated"], first.json()["meta"]["lastUpdated"]
+        )
+        self.assertNotEqual(second["ETag"], first["ETag"])
+        since = first["Last-Modified"]
+        answer = self.call("get", f"Patient/{self.pat.pk}", **{"If-Modified-Since": since})
+        self.assertEqual(answer.status_code, 200)
+
     def test_every_served_type_carries_a_version(self) -> None:
         make_alert(make_response(self.pat))
         for type_name in ("Questionnaire", "QuestionnaireResponse", "Observation", "Flag"):
@@ -248,6 +264,17 @@ class CreateTest(FeatureTestCase):
         self.assertEqual(SafetyAlert.objects.count(), alerts + 1)
         bad = self.create(posted, "QuestionnaireResponse", **{"If-None-Exist": "colour=red"})
         self.assertEqual(self.assert_outcome(bad, 400)["issue"][0]["expression"], ["colour"])
+
+    def test_a_transaction_refuses_if_none_exist_rather_than_ignore_it(self) -> None:
+        before = Patient.objects.count()
+        entry = {
+            "resource": patient("Twice"),
+            "request": {"method": "POST", "url": "Patient", "ifNoneExist": "family=Twice"},
+        }
+        answer = self.post({"resourceType": "Bundle", "type": "transaction", "entry": [entry]})
+        body = self.assert_outcome(answer, 422)
+        self.assertEqual(body["issue"][0]["expression"], ["Bundle.entry[0].request.ifNoneExist"])
+        self.assertEqual(Patient.objects.count(), before)
 
     def test_prefer_return(self) -> None:
         minimal = self.create(patient("Minimal"), Prefer="return=minimal")

@@ -129,3 +129,26 @@ class LoincQuestionnaireTest(FhirTestCase):
             where,
         )
         self.assertEqual(Response.objects.count(), before)
+
+    def test_a_loinc_gad7_maps_coded_items_and_keeps_the_others_by_link_id(self) -> None:
+        # LOINC codes 69725-0, 68509-9 and 69736-7 for items 1, 2 and 7; the rest by linkId.
+        links = ["69725-0", "68509-9", "q3", "q4", "q5", "q6", "69736-7"]
+        posted = {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": "http://loinc.org/q/69737-5",
+            "status": "completed",
+            "subject": {"reference": f"Patient/{self.pat.pk}"},
+            "item": [
+                {"linkId": link, "answer": [{"valueCoding": {"code": LA[1]}}]} for link in links
+            ],
+        }
+        answer = self.client.post(
+            "/fhir/R4/QuestionnaireResponse",
+            posted,
+            content_type="application/fhir+json",
+            headers={"Authorization": f"Bearer {self.token(self.paula)}"},
+        )
+        self.assertEqual(answer.status_code, 201, answer.content)
+        stored = Response.objects.get(pk=answer.json()["id"])
+        self.assertEqual((stored.instrument_key, stored.total), ("gad7", 7))
+        self.assertEqual(set(stored.answers), {f"q{n}" for n in range(1, 8)})

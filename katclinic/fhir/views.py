@@ -96,13 +96,13 @@ def fhir_endpoint(
     """Authenticate (unless ``scope`` is None; a mapping gives each method its scope) and
     answer every failure as an OperationOutcome. HEAD answers as GET without a body;
     OPTIONS answers with the methods allowed."""
-    allowed = [*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"]
 
     def decorator(view: View) -> View:
         @csrf_exempt  # bearer tokens only: no cookie is ever trusted here
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             method = cast(str, request.method)
+            allowed = _allowed(methods, kwargs.get("type_name"))
             if method == "OPTIONS":
                 response = HttpResponse(status=200)
                 response["Allow"] = ", ".join(allowed)
@@ -120,7 +120,7 @@ def fhir_endpoint(
             view: View, request: HttpRequest, method: str, args: Any, kwargs: Any
         ) -> HttpResponse:
             try:
-                if method not in allowed:
+                if method not in _allowed(methods, kwargs.get("type_name")):
                     raise FhirError.simple(405, f"use {' or '.join(methods)} here", "not-supported")
                 if request.GET.get("_format", "json") not in (
                     "json",
@@ -146,6 +146,13 @@ def fhir_endpoint(
         return wrapped
 
     return decorator
+
+
+def _allowed(methods: tuple[str, ...], type_name: str | None) -> list[str]:
+    """The methods a route answers; a type's POST (create) only where it can be created."""
+    if type_name is not None and type_name not in services.IMPORTABLE:
+        methods = tuple(m for m in methods if m != "POST")
+    return [*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"]
 
 
 def base_url(request: HttpRequest) -> str:

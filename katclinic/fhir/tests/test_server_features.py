@@ -76,6 +76,11 @@ class ErrorsTest(FeatureTestCase):
         options = Client().options("/fhir/R4/Patient")
         self.assertEqual(options.status_code, 200)
         self.assertEqual(options["Allow"], "GET, POST, HEAD, OPTIONS")
+        self.assertEqual(Client().options("/fhir/R4/Observation")["Allow"], "GET, HEAD, OPTIONS")
+        posted = self.call("post", "Observation")
+        self.assertEqual(posted["Allow"], "GET, HEAD, OPTIONS")
+        search_head = self.call("head", "Patient")
+        self.assertEqual((search_head.status_code, search_head.content), (200, b""))
 
 
 class SearchControlsTest(FeatureTestCase):

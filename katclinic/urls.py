@@ -23,4 +23,5 @@ urlpatterns = [
     path("insurance/", include("katclinic.insurance.urls")),
     path("api/", api.urls),
     path("fhir/R4/", include("katclinic.fhir.urls")),
+    path("fhir/", include("katclinic.fhir.root_urls")),  # keep after every other fhir/ route
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -46,13 +46,19 @@ def searchset(
     return bundle
 
 
-def transaction_response(locations: Sequence[str]) -> dict[str, Any]:
-    """The answer to an accepted transaction: one ``201 Created`` entry per resource."""
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction-response",
-        "entry": [
-            {"response": {"status": "201 Created", "location": f"{location}/_history/1"}}
-            for location in locations
-        ],
-    }
+def transaction_response(created: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """The answer to an accepted transaction: one ``201 Created`` entry per resource.
+
+    ``created`` holds each location (``Patient/12``) with the stored resource's ``meta``.
+    """
+    entries = []
+    for location, meta in created:
+        response = {
+            "status": "201 Created",
+            "location": f"{location}/_history/{meta['versionId']}",
+            "etag": f'W/"{meta["versionId"]}"',
+        }
+        if "lastUpdated" in meta:
+            response["lastModified"] = meta["lastUpdated"]
+        entries.append({"response": response})
+    return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}

@@ -10,21 +10,46 @@ FHIR_VERSION = "4.0.1"
 TRANSACTION_TYPES = ("Patient", "QuestionnaireResponse")
 
 
+def _controls(sorts: list[str]) -> list[tuple[str, str, str]]:
+    """The search result parameters every type accepts."""
+    return [
+        ("_count", "number", "Page size; 0 answers the total only"),
+        ("_offset", "number", "Where the page starts"),
+        ("_sort", "string", f"Order by {', '.join(sorts)}; prefix - for descending"),
+        ("_summary", "token", "count (the total only) or false"),
+        ("_total", "token", "accurate (the default), estimate or none"),
+        ("_elements", "string", "Top-level elements to return (id, meta and mandatory kept)"),
+    ]
+
+
 def capability_statement(base_url: str, date: str) -> dict[str, Any]:
     resources = []
     for resource_type in REGISTRY.values():
         entry: dict[str, Any] = {
             "type": resource_type.name,
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}],
+            # Only the current version is kept; vread answers it by its versionId.
+            "versioning": "versioned",
+            "readHistory": False,
+            "conditionalRead": "full-support",
             "searchParam": [
                 {"name": p.name, "type": p.type, "documentation": p.documentation}
                 for p in resource_type.all_params()
+            ]
+            + [
+                {"name": name, "type": kind, "documentation": text}
+                for name, kind, text in _controls(sorted(resource_type.sort_fields()))
             ],
         }
         notes = [resource_type.documentation] if resource_type.documentation else []
         if resource_type.name in TRANSACTION_TYPES:
             entry["interaction"].append({"code": "create"})
-            notes.append("create only inside a transaction Bundle posted to the base")
+            entry["conditionalCreate"] = True
+            notes.append(
+                "create by POST to the type (If-None-Exist for conditional create; Prefer: "
+                "return=minimal, representation or OperationOutcome) or in a transaction or "
+                "batch Bundle posted to the base"
+            )
         if notes:
             entry["documentation"] = " ".join(notes)
         if resource_type.name == "Patient":
@@ -49,12 +74,15 @@ def capability_statement(base_url: str, date: str) -> dict[str, Any]:
                 "mode": "server",
                 "documentation": "Bearer tokens with the fhir:read / fhir:write scopes. "
                 "A patient's token reads only that patient's compartment and must name it "
-                "(patient=Patient/<id>, or _id for Patient).",
+                "(patient=Patient/<id>, or _id for Patient). Unknown search parameters are "
+                "refused (400) unless the request says Prefer: handling=lenient; a code this "
+                "server does not use finds nothing. Only the current version of a resource is "
+                "kept: meta.versionId, ETag, If-None-Match and If-Modified-Since refer to it.",
                 "security": {
                     "service": [{"text": "Bearer token issued by KAT Clinic"}],
                 },
                 "resource": resources,
-                "interaction": [{"code": "transaction"}],
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
             }
         ],
     }

@@ -85,12 +85,12 @@ def parse_token(raw: str) -> tuple[str | None, str]:
 
 
 def parse_count(raw: str | None) -> int:
-    """The page size: ``_count`` if given (at least 1), at most MAX_COUNT."""
+    """The page size: ``_count`` if given (0 asks for the total only), at most MAX_COUNT."""
     if raw is None:
         return DEFAULT_COUNT
     if not raw.isdigit():
         raise SearchValueError("_count must be a whole number")
-    return max(1, min(int(raw), MAX_COUNT))
+    return min(int(raw), MAX_COUNT)
 
 
 def parse_offset(raw: str | None) -> int:

@@ -30,11 +30,14 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
+from katclinic.fhir import providers  # noqa: F401 - providers fill the registry
 from katclinic.fhir.bundle import transaction_response
 from katclinic.fhir.outcome import FhirError, InvalidResource, Issue
+from katclinic.fhir.registry import REGISTRY
 from katclinic.fhir.resources.patient import from_fhir_patient
 from katclinic.fhir.resources.questionnaire_response import from_fhir_questionnaire_response
 from katclinic.fhir.validation import structure_issues
+from katclinic.fhir.versions import stamped
 from katclinic.lib.bulk import insert_rows
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.models import Response, Source
@@ -170,6 +173,15 @@ def _request_issues(request: Any, path: str, resource_type: str) -> list[Issue]:
         )
     if request.get("url") != resource_type:
         issues.append(Issue(f"must be {resource_type!r}", f"{path}.request.url", "value"))
+    if "ifNoneExist" in request:
+        issues.append(
+            Issue(
+                "conditional create is not part of a transaction here; send a batch Bundle "
+                "or POST the resource with If-None-Exist",
+                f"{path}.request.ifNoneExist",
+                "not-supported",
+            )
+        )
     return issues
 
 
@@ -286,6 +298,46 @@ def import_transaction(
     *, clinic: Clinic, bundle: Any, by: User, request: HttpRequest | None = None
 ) -> dict[str, Any]:
     """Validate and store a transaction Bundle; return the transaction-response Bundle."""
+    locations = _import(clinic=clinic, bundle=bundle, by=by, request=request)
+    return transaction_response([(location, _meta(clinic, location)) for location in locations])
+
+
+def _meta(clinic: Clinic, location: str) -> dict[str, Any]:
+    """The ``meta`` (version) of the resource just stored at ``location`` (``Patient/12``)."""
+    name, pk = location.split("/")
+    resource_type = REGISTRY[name]
+    row = resource_type.lookup(resource_type.rows(clinic), pk)
+    return dict(stamped(resource_type, [row])[0]["meta"])
+
+
+def create_resource(
+    *, clinic: Clinic, resource: Mapping[str, Any], by: User, request: HttpRequest | None = None
+) -> str:
+    """Create one Patient or QuestionnaireResponse exactly as a one-entry transaction would;
+    return its location (``Patient/12``). Issues name the resource's own elements."""
+    name = str(resource.get("resourceType"))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": resource, "request": {"method": "POST", "url": name}}],
+    }
+    try:
+        return _import(clinic=clinic, bundle=bundle, by=by, request=request)[0]
+    except FhirError as error:
+        prefix = f"{_entry_path(0)}.resource"
+        raise FhirError(
+            error.status,
+            [
+                Issue(i.message, name + i.expression.removeprefix(prefix), i.code, i.severity)
+                if i.expression.startswith(prefix)
+                else i
+                for i in error.issues
+            ],
+        ) from error
+
+
+def _import(*, clinic: Clinic, bundle: Any, by: User, request: HttpRequest | None) -> list[str]:
+    """Store a transaction Bundle; each entry's location, in the Bundle's order."""
     entries = validate_transaction(clinic, bundle)
     patients = [e for e in entries if e.resource_type == "Patient"]
     locations: dict[int, str] = {}
@@ -312,7 +364,7 @@ def import_transaction(
         raise FhirError.simple(
             409, "a record number was taken meanwhile; send the Bundle again", "conflict"
         ) from error
-    return transaction_response([locations[e.index] for e in entries])
+    return [locations[e.index] for e in entries]
 
 
 def _submit_responses(

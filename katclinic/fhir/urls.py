@@ -1,6 +1,6 @@
 """FHIR R4 routes, one read and one search route per registered resource type."""
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, re_path
 
 from katclinic.fhir import providers, views  # noqa: F401 - providers fill the registry
 from katclinic.fhir.registry import REGISTRY
@@ -25,4 +25,12 @@ for resource_type in REGISTRY.values():
             {"type_name": resource_type.name},
             name=f"{resource_type.slug}_read",
         ),
+        path(
+            f"{resource_type.name}/<str:resource_id>/_history/<str:version_id>",
+            views.vread,
+            {"type_name": resource_type.name},
+            name=f"{resource_type.slug}_vread",
+        ),
     ]
+# Last: anything else under the base answers an OperationOutcome, never an HTML page.
+urlpatterns.append(re_path(r"^(?P<rest>.*)$", views.unknown, name="unknown"))

@@ -15,7 +15,6 @@ from katclinic.fhir.resources.medication_administration import (
     product_code,
     to_fhir_medication_administration,
 )
-from katclinic.fhir.search import SearchValueError
 
 
 def _rows(clinic: Clinic) -> QuerySet[Administration]:
@@ -32,13 +31,13 @@ def _rows(clinic: Clinic) -> QuerySet[Administration]:
 def _code(system: str | None, code: str) -> Q:
     """A product by its local code (the recorded product name, any case)."""
     if system not in (None, "", PRODUCT_SYSTEM):
-        raise SearchValueError(f"only local product codes ({PRODUCT_SYSTEM}|<product>) are served")
+        return Q(pk__in=[])  # no national drug codes are served: nothing matches
     return Q(product__iexact=product_code(code))
 
 
 def _category(system: str | None, code: str) -> Q:
     if system not in (None, "", KIND_SYSTEM) or code not in KINDS:
-        raise SearchValueError(f"category must be one of {', '.join(KINDS)}")
+        return Q(pk__in=[])
     return Q(is_adjunct=code == "adjunct")
 
 
@@ -48,7 +47,7 @@ def _status(system: str | None, code: str) -> Q:
         return running
     if code == "completed":
         return ~running
-    raise SearchValueError(f"{code!r} is not one of completed, in-progress")
+    return Q(pk__in=[])
 
 
 MEDICATION_ADMINISTRATION = register(
@@ -57,6 +56,8 @@ MEDICATION_ADMINISTRATION = register(
         perm=Perm.VIEW_CLINICAL,
         rows=_rows,
         render=lambda row: to_fhir_medication_administration(row, row.patient_id),
+        changed_at=lambda row: row.ended_at or row.started_at,
+        mandatory=("status", "subject", "effective", "medication"),
         documentation="Doses given in dosing sessions, adjuncts included. The product is identified "
         "by its recorded name (local code and text) in a contained Medication with the lot; no "
         "RxNorm or SNOMED CT code is sent, because the codes for ketamine are not yet verified.",

@@ -7,13 +7,12 @@ from django.db.models import Q
 from katclinic.clinics.permissions import Perm
 from katclinic.fhir.registry import ResourceType, date_param, register, token_param
 from katclinic.fhir.resources.consent import to_fhir_consent
-from katclinic.fhir.search import SearchValueError
 from katclinic.intake.models import ConsentSignature
 
 
 def _status(system: str | None, code: str) -> Q:
     if code not in ("active", "inactive"):
-        raise SearchValueError(f"{code!r} is not one of active, inactive")
+        return Q(pk__in=[])
     return Q(withdrawal__isnull=code == "active")
 
 
@@ -28,6 +27,10 @@ CONSENT = register(
             .order_by("-signed_at", "-pk")
         ),
         render=to_fhir_consent,
+        changed_at=lambda row: (
+            row.withdrawal.withdrawn_at if getattr(row, "withdrawal", None) else row.signed_at
+        ),
+        mandatory=("status", "scope", "category"),
         params=(
             date_param("date", "signed_at", "When the consent was signed"),
             token_param("status", "active, or inactive once withdrawn", _status),

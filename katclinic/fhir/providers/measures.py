@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Q, QuerySet
 
 from katclinic.clinics.models import Clinic
@@ -15,9 +17,8 @@ from katclinic.fhir.registry import (
     token_param,
 )
 from katclinic.fhir.resources.flag import to_fhir_flag
-from katclinic.fhir.resources.observation import to_fhir_observation, total_coding
+from katclinic.fhir.resources.observation import STATUS, to_fhir_observation, total_coding
 from katclinic.fhir.resources.questionnaire_response import to_fhir_questionnaire_response
-from katclinic.fhir.search import SearchValueError
 from katclinic.measures.catalogue import definition_of
 from katclinic.measures.fhir_questionnaire import QUESTIONNAIRE_URL_PREFIX
 from katclinic.measures.models import AlertState, Response, SafetyAlert
@@ -62,9 +63,21 @@ def _score_code(system: str | None, code: str) -> Q:
 
 def _survey_only(rows: QuerySet[Response], raw: str) -> QuerySet[Response]:
     codes = {value.rpartition("|")[2] for value in raw.split(",")}
-    if not codes <= {"survey"}:
-        raise SearchValueError("only the survey category is served")
-    return rows
+    return rows if "survey" in codes else rows.none()
+
+
+# Each served status -> the rows that have it (see response_status).
+_RESPONSE_STATUS = {
+    "entered-in-error": Q(is_current=False),
+    "amended": Q(is_current=True, corrects__isnull=False),
+    "completed": Q(is_current=True, corrects__isnull=True, complete=True),
+    "in-progress": Q(is_current=True, corrects__isnull=True, complete=False),
+}
+_OBSERVATION_STATUS = {STATUS[name]: query for name, query in _RESPONSE_STATUS.items()}
+
+
+def _status(mapping: dict[str, Q]) -> Callable[[str | None, str], Q]:
+    return lambda system, code: mapping.get(code, Q(pk__in=[]))
 
 
 QUESTIONNAIRE_RESPONSE = register(
@@ -73,7 +86,14 @@ QUESTIONNAIRE_RESPONSE = register(
         perm=Perm.VIEW_CLINICAL,
         rows=_responses,
         render=lambda r: to_fhir_questionnaire_response(r, definition_of(r.instrument)),
+        changed_at=lambda r: r.submitted_at,
+        mandatory=("status",),
         params=(
+            token_param(
+                "status",
+                "completed, in-progress, amended or entered-in-error",
+                _status(_RESPONSE_STATUS),
+            ),
             date_param("authored", "submitted_at", "When the answers were submitted"),
             SearchParam(
                 "questionnaire",
@@ -91,7 +111,14 @@ OBSERVATION = register(
         perm=Perm.VIEW_CLINICAL,
         rows=_scores,
         render=lambda r: to_fhir_observation(r, definition_of(r.instrument)),
+        changed_at=lambda r: r.submitted_at,
+        mandatory=("status", "code"),
         params=(
+            token_param(
+                "status",
+                "final, preliminary, amended or entered-in-error",
+                _status(_OBSERVATION_STATUS),
+            ),
             date_param("date", "submitted_at", "When the score was obtained"),
             token_param(
                 "code", "Score code, e.g. http://loinc.org|44261-6 (PHQ-9 total)", _score_code
@@ -107,6 +134,8 @@ FLAG = register(
         perm=Perm.VIEW_CLINICAL,
         rows=lambda clinic: SafetyAlert.objects.for_clinic(clinic).order_by("-raised_at", "-pk"),
         render=to_fhir_flag,
+        changed_at=lambda row: row.closed_at or row.acknowledged_at or row.raised_at,
+        mandatory=("status", "code", "subject"),
         params=(
             date_param("date", "raised_at", "When the alert was raised"),
             choice_token(

@@ -50,6 +50,8 @@ PATIENT = register(
         perm=Perm.VIEW_DEMOGRAPHICS,
         rows=_rows,
         render=to_fhir_patient,
+        changed_at=lambda row: row.created_at,
+        sorts=(("birthdate", "date_of_birth"), ("family", "last_name"), ("given", "first_name")),
         patient_field="pk",
         params=(
             SearchParam(

@@ -7,6 +7,7 @@ from typing import Any
 
 from katclinic.clinics.models import Clinic
 from katclinic.fhir.registry import ResourceType, SearchParam, register
+from katclinic.fhir.resources.loinc import canonical, with_loinc
 from katclinic.fhir.search import parse_token
 from katclinic.measures.fhir_questionnaire import to_fhir_questionnaire
 from katclinic.measures.scoring import InstrumentDefinition, load_builtin_instruments
@@ -35,6 +36,8 @@ def _matching(
 def _has_url(definition: InstrumentDefinition, value: str) -> bool:
     url, _, version = value.partition("|")
     resource: dict[str, Any] = to_fhir_questionnaire(definition)
+    if url == canonical(definition):
+        return True  # LOINC's form of the instrument, whatever LOINC release is named
     return resource["url"] == url and version in ("", resource["version"])
 
 
@@ -48,15 +51,22 @@ QUESTIONNAIRE = register(
         name="Questionnaire",
         perm=None,
         rows=_rows,
-        render=to_fhir_questionnaire,
+        render=lambda definition: with_loinc(to_fhir_questionnaire(definition), definition),
         patient_field=None,
         lookup=_lookup,
+        mandatory=("status",),
         params=(
             SearchParam(
                 "url", "uri", "Canonical URL, optionally with |version", _matching(_has_url)
             ),
             SearchParam(
                 "code", "token", "Instrument code (LOINC where it has one)", _matching(_has_code)
+            ),
+            SearchParam(
+                "status",
+                "token",
+                "Always active",
+                _matching(lambda d, v: v.rpartition("|")[2] == "active"),
             ),
             SearchParam(
                 "name",

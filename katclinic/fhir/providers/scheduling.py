@@ -22,6 +22,8 @@ APPOINTMENT = register(
             .order_by("-start", "-pk")
         ),
         render=to_fhir_appointment,
+        changed_at=lambda row: row.created_at,
+        mandatory=("status", "participant"),
         params=(
             date_param("date", "start", "When the appointment starts"),
             choice_token(

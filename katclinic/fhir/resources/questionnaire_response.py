@@ -7,7 +7,9 @@ correction is ``entered-in-error``; the correction itself is ``amended``.
 
 Reading one back (an import) accepts the same codings, or the option's ordinal as
 ``valueInteger``, and ``valueBoolean`` for yes/no items; the answers are then checked
-and scored by the measures app like any other submission.
+and scored by the measures app like any other submission. A response to LOINC's form of
+an instrument (``http://loinc.org/q/44249-1``, LOINC item codes as linkIds, LA answer
+codes with or without their system, or only the answer's text) maps onto the same items.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from katclinic.fhir.outcome import InvalidResource, Issue
+from katclinic.fhir.resources.loinc import (
+    LOINC_SYSTEM,
+    TERM_PAGE,
+    item_code,
+    items_by_code,
+    key_for_canonical,
+)
 from katclinic.fhir.search import utc
 from katclinic.measures.fhir_questionnaire import LOCAL_ANSWER_SYSTEM, QUESTIONNAIRE_URL_PREFIX
 from katclinic.measures.scoring import InstrumentDefinition, Item, validate_answers
@@ -58,7 +67,11 @@ def to_fhir_questionnaire_response(
     answers = response.answers or {}
     for item in definition.items:
         value = answers.get(item.link_id)
-        entry: dict[str, Any] = {"linkId": item.link_id, "text": item.text}
+        entry: dict[str, Any] = {"linkId": item.link_id}
+        code = item_code(item)
+        if code is not None:
+            entry["definition"] = TERM_PAGE.format(code=code)
+        entry["text"] = item.text
         if value is not None:
             entry["answer"] = [_answer(item, value)]
         resource["item"].append(entry)
@@ -88,6 +101,25 @@ def _answer(item: Item, value: int | bool) -> dict[str, Any]:
     }
 
 
+def _is_option(coding: Mapping[str, Any], option: Any) -> bool:
+    """Whether ``coding`` names ``option``: by its code (an LA code may come without its
+    system), or, with no code at all, by the option's text."""
+    system, code = coding.get("system"), coding.get("code")
+    codes: set[tuple[str | None, str]] = {(LOCAL_ANSWER_SYSTEM, str(option.value))}
+    if option.code is not None:
+        codes.add((option.code.system, option.code.code))
+        if option.code.system == LOINC_SYSTEM:
+            codes.add((None, option.code.code))
+    if code is not None:
+        return (system, code) in codes
+    display = coding.get("display")
+    return (
+        system in (None, LOINC_SYSTEM)
+        and isinstance(display, str)
+        and display.strip().casefold() == option.display.casefold()
+    )
+
+
 IMPORTABLE_STATUSES = ("completed", "in-progress")
 Definitions = Callable[[str], InstrumentDefinition | None]
 
@@ -95,6 +127,9 @@ Definitions = Callable[[str], InstrumentDefinition | None]
 def parse_canonical(value: str) -> tuple[str, str]:
     """``urn:katclinic:questionnaire:phq9|1.0.0`` -> ("phq9", "1.0.0"); version may be ""."""
     url, _, version = value.partition("|")
+    loinc = key_for_canonical(url)
+    if loinc is not None:
+        return loinc, ""  # a LOINC form's version is LOINC's release, not the instrument's
     if not url.startswith(QUESTIONNAIRE_URL_PREFIX):
         return "", version
     return url.removeprefix(QUESTIONNAIRE_URL_PREFIX).replace("-", "_"), version
@@ -126,7 +161,8 @@ def from_fhir_questionnaire_response(
     if definition is None:
         fail(
             "questionnaire",
-            f"must be the canonical URL of a served Questionnaire ({QUESTIONNAIRE_URL_PREFIX}<key>)",
+            f"must be the canonical URL of a served Questionnaire ({QUESTIONNAIRE_URL_PREFIX}<key>, "
+            "or LOINC's for PHQ-9 and GAD-7: http://loinc.org/q/44249-1, http://loinc.org/q/69737-5)",
             "required",
         )
     elif version and version != definition.version:
@@ -196,7 +232,7 @@ def _answers(
     fail: Callable[..., None],
     positions: dict[str, int],
 ) -> dict[str, int | bool]:
-    known = {item.link_id: item for item in definition.items}
+    known = items_by_code(definition) | {item.link_id: item for item in definition.items}
     answers: dict[str, int | bool] = {}
     for index, entry in enumerate(items):
         path = f"item[{index}]"
@@ -212,7 +248,7 @@ def _answers(
         if len(given) > 1:
             fail(f"{path}.answer", "takes one answer")
         elif given:
-            if link_id in answers:
+            if item.link_id in answers:
                 fail(f"{path}.linkId", "is answered twice")
             value = _value(item, given[0], f"{path}.answer[0]", fail)
             if value is not None:
@@ -237,11 +273,7 @@ def _value(
     coding = answer.get("valueCoding")
     if isinstance(coding, Mapping):
         for option in item.answer_options:
-            local = (LOCAL_ANSWER_SYSTEM, str(option.value))
-            codes = (
-                {local} if option.code is None else {local, (option.code.system, option.code.code)}
-            )
-            if (coding.get("system"), coding.get("code")) in codes:
+            if _is_option(coding, option):
                 return option.value
         fail(f"{path}.valueCoding", "is not one of this question's answer options")
         return None

@@ -2,7 +2,9 @@ from typing import Any
 
 from katclinic.access_spec import Url, api_url
 from katclinic.clinics.permissions import Perm
+from katclinic.fhir.registry import REGISTRY
 from katclinic.fhir.tests.factories import pat_rows
+from katclinic.fhir.versions import stamped
 
 
 def _bundle(t: Any) -> dict[str, Any]:
@@ -30,7 +32,57 @@ def _own(perm: Perm, kwargs: Any) -> Url:
     return api_url(perm, kwargs=kwargs, patient_self=True, clinic_object=True)
 
 
+def _version(type_name: str, row: Any) -> str:
+    return str(stamped(REGISTRY[type_name], [row])[0]["meta"]["versionId"])
+
+
+def _vread(perm: Perm, type_name: str, row: Any) -> Url:
+    """The current version of a row in pat's compartment (as its read), read as served."""
+
+    def kwargs(t: Any) -> dict[str, Any]:
+        stored = REGISTRY[type_name].rows(t.clinic).get(pk=row(t).pk)
+        return {"resource_id": stored.pk, "version_id": _version(type_name, stored)}
+
+    return _own(perm, kwargs)
+
+
+def _questionnaire(t: Any) -> dict[str, Any]:
+    definition = REGISTRY["Questionnaire"].lookup(REGISTRY["Questionnaire"].rows(t.clinic), "phq9")
+    return {"resource_id": "phq9", "version_id": _version("Questionnaire", definition)}
+
+
 SPEC: dict[str, Url] = {
+    # Anything nothing serves is a 404 OperationOutcome for everyone, signed in or not.
+    "fhir:unknown": Url(
+        "public", api=True, anonymous=(404,), ok=(404,), kwargs=lambda t: {"rest": "Basic/1"}
+    ),
+    "fhir_root:unknown": Url(
+        "public", api=True, anonymous=(404,), ok=(404,), kwargs=lambda t: {"rest": "R5/metadata"}
+    ),
+    "fhir:patient_vread": _vread(Perm.VIEW_DEMOGRAPHICS, "Patient", lambda t: t.pat),
+    "fhir:questionnaire_vread": api_url("signed_in", kwargs=_questionnaire),
+    "fhir:questionnaireresponse_vread": _vread(
+        Perm.VIEW_CLINICAL, "QuestionnaireResponse", lambda t: pat_rows(t)["response"]
+    ),
+    "fhir:observation_vread": _vread(
+        Perm.VIEW_CLINICAL, "Observation", lambda t: pat_rows(t)["response"]
+    ),
+    "fhir:flag_vread": _vread(Perm.VIEW_CLINICAL, "Flag", lambda t: pat_rows(t)["alert"]),
+    "fhir:appointment_vread": _vread(
+        Perm.VIEW_DEMOGRAPHICS, "Appointment", lambda t: pat_rows(t)["appointment"]
+    ),
+    "fhir:consent_vread": _vread(
+        Perm.VIEW_DEMOGRAPHICS, "Consent", lambda t: pat_rows(t)["consent"]
+    ),
+    "fhir:medicationadministration_vread": _vread(
+        Perm.VIEW_CLINICAL,
+        "MedicationAdministration",
+        lambda t: (
+            REGISTRY["MedicationAdministration"]
+            .rows(t.clinic)
+            .get(pk=pat_rows(t)["administration"].pk)
+        ),
+    ),
     "fhir:metadata": Url("public", api=True, anonymous=(200,), ok=(200,)),
     "fhir:transaction": api_url(Perm.EDIT_DEMOGRAPHICS, method="POST", data=_bundle),
     "fhir:patient_everything": _own(Perm.VIEW_CLINICAL, lambda t: {"patient_id": t.pat.pk}),

@@ -40,13 +40,18 @@ class ImportTest(FhirTestCase):
         self.assertEqual([p.last_name for p in created], ["One", "Two", "Three"])
         self.assertEqual([p.mrn for p in created], ["K000003", "X-77", "K000004"])
         locations = [e["response"]["location"] for e in response.json()["entry"]]
-        self.assertEqual(locations, [f"Patient/{p.pk}/_history/1" for p in created])
+        self.assertEqual(
+            [location.rsplit("/", 1)[0] for location in locations],
+            [f"Patient/{p.pk}/_history" for p in created],
+        )
         self.assertEqual(self.events(), events + 3)
         new = AuditEvent.objects.order_by("-pk")[:3]
         self.assertEqual(
             {(e.action, e.patient_id) for e in new}, {(Action.CREATE, p.pk) for p in created}
         )
         self.assertEqual(list(verify_chain(self.clinic.pk)), [])
+        for location in locations:  # each location answers: the current version
+            self.assertEqual(self.get(location).status_code, 200, location)
 
     def test_a_bad_entry_refuses_the_whole_bundle_naming_each_element(self) -> None:
         patients, events = Patient.objects.count(), self.events()

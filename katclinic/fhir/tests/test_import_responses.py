@@ -81,13 +81,15 @@ class ResponseImportTest(FhirTestCase):
         first, second = Response.objects.filter(clinic=self.clinic).order_by("pk")
         locations = [e["response"]["location"] for e in answer.json()["entry"]]
         self.assertEqual(
-            locations,
+            [location.rsplit("/", 1)[0] for location in locations],
             [
-                f"Patient/{newcomer.pk}/_history/1",
-                f"QuestionnaireResponse/{first.pk}/_history/1",
-                f"QuestionnaireResponse/{second.pk}/_history/1",
+                f"Patient/{newcomer.pk}/_history",
+                f"QuestionnaireResponse/{first.pk}/_history",
+                f"QuestionnaireResponse/{second.pk}/_history",
             ],
         )
+        for location in locations:  # each names the current version, which answers
+            self.assertEqual(self.get(location).status_code, 200, location)
         self.assertEqual(
             (first.patient_id, first.total, first.source), (newcomer.pk, 6, Source.API)
         )

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "katclinic.clinics.middleware.ActiveClinicMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "katclinic.core.middleware.NoStoreMiddleware",
+    "katclinic.core.middleware.BadParameterMiddleware",
 ]
 
 if not (DEBUG or TESTING):

@@ -14,6 +14,7 @@ from katclinic.api.auth import TokenAuth
 from katclinic.api.parser import RefuseNulParser
 from katclinic.dosing import api as dosing_api
 from katclinic.intake import api as intake_api
+from katclinic.lib.parse import BadParameter
 from katclinic.measures import api as measures_api
 from katclinic.patients import api as patients_api
 from katclinic.protocols import api as protocols_api
@@ -48,6 +49,12 @@ for prefix, router in ROUTERS:
 @api.exception_handler(PermissionDenied)
 def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or "Permission denied"}, status=403)
+
+
+@api.exception_handler(BadParameter)
+def bad_parameter(request: HttpRequest, exc: BadParameter) -> HttpResponse:
+    body = {"detail": "Invalid input", "errors": [{"field": exc.field, "message": exc.message}]}
+    return api.create_response(request, body, status=422)
 
 
 @api.exception_handler(Http404)

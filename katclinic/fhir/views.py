@@ -32,6 +32,7 @@ from katclinic.fhir.capability import capability_statement
 from katclinic.fhir.outcome import FhirError, Issue, operation_outcome
 from katclinic.fhir.registry import REGISTRY, ResourceType, SearchParam, patient_ref
 from katclinic.fhir.search import SearchValueError, parse_count, parse_offset
+from katclinic.lib.parse import BadParameter
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 # Parameters about the answer rather than the search; _format other than JSON is refused.
@@ -74,6 +75,10 @@ def fhir_endpoint(scope: Scope | None, method: str = "GET") -> Callable[[View], 
                 )
             except Http404:
                 return fhir_response(operation_outcome([Issue("not found", "", "not-found")]), 404)
+            except BadParameter as error:
+                return fhir_response(
+                    operation_outcome([Issue(error.message, error.field, "value")]), 400
+                )
 
         return wrapped
 

@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "katclinic.core.observability.RequestLogMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "katclinic.api.middleware.ApiBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -208,6 +209,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))
 SESSION_COOKIE_SECURE = not (DEBUG or TESTING)
 CSRF_COOKIE_SECURE = not (DEBUG or TESTING)
+# Over HTTPS the cookies carry the __Host- prefix: the browser then accepts them only if
+# Secure, for path /, and from this host alone (no subdomain can set or overwrite them).
+SECURE_COOKIE_PREFIX = "__Host-"
+SESSION_COOKIE_NAME = (SECURE_COOKIE_PREFIX if SESSION_COOKIE_SECURE else "") + "sessionid"
+CSRF_COOKIE_NAME = (SECURE_COOKIE_PREFIX if CSRF_COOKIE_SECURE else "") + "csrftoken"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -32,7 +32,7 @@ from katclinic.fhir.capability import capability_statement
 from katclinic.fhir.outcome import FhirError, Issue, operation_outcome
 from katclinic.fhir.registry import REGISTRY, ResourceType, SearchParam, patient_ref
 from katclinic.fhir.search import SearchValueError, parse_count, parse_offset
-from katclinic.lib.parse import BadParameter
+from katclinic.lib.parse import BadParameter, load_json, nul_path
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 # Parameters about the answer rather than the search; _format other than JSON is refused.
@@ -220,11 +220,16 @@ def transaction(request: HttpRequest) -> HttpResponse:
     if not any(has_perm(request, perm) for perm in services.IMPORTABLE.values()):
         require_perm(request, Perm.EDIT_DEMOGRAPHICS)  # a recorded 403
     try:
-        bundle = json.loads(request.body)
+        bundle = load_json(request.body, "Bundle")
+        if (where := nul_path(bundle, "Bundle")) is not None:
+            # PostgreSQL text cannot hold NUL; refuse it by name before anything is stored.
+            raise FhirError.simple(400, "text must not contain NUL characters", "value", where)
     except RequestDataTooBig as error:
         raise FhirError.simple(
             413, "the Bundle is too large; send it in smaller batches", "too-costly"
         ) from error
+    except BadParameter as error:
+        raise FhirError.simple(400, error.message, "structure", error.field) from error
     except (ValueError, UnicodeDecodeError) as error:
         raise FhirError.simple(400, "the body is not JSON", "structure", "Bundle") from error
     clinic = request.clinic  # type: ignore[attr-defined]

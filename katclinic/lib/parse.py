@@ -185,6 +185,25 @@ def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def nul_path(value: Any, path: str) -> str | None:
+    """The path (``Bundle.entry[0].resource.name[0].family``) of the first text holding a NUL
+    character, in keys or values, or None. PostgreSQL text cannot store NUL."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in str(key):
+                    return where
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+    return None
+
+
 def load_json(body: bytes | str, field: str = "body", *, limit: int = MAX_JSON_DEPTH) -> Any:
     """Decode a JSON body, refusing one nested deeper than `limit` levels."""
     try:

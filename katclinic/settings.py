@@ -330,3 +330,12 @@ LOGGING = {
     # each request by its URL pattern, and crashes with their stack, instead.
     "loggers": {"django.request": {"handlers": ["discard"], "propagate": False}},
 }
+
+# API tokens expire after this many days unless issued with another lifetime (at most
+# API_TOKEN_MAX_DAYS). Long-lived bearer secrets are the failure OWASP API Security Top 10
+# 2023, API2:2023 Broken Authentication, names (https://owasp.org/API-Security/editions/2023/
+# en/0xa2-broken-authentication/); NIST SP 800-63B (https://pages.nist.gov/800-63-3/sp800-63b.html)
+# section 7 asks that every session secret have a set lifetime and be revocable. 90 days is
+# this project's policy choice within that guidance.
+API_TOKEN_DAYS = envint("API_TOKEN_DAYS", 90)
+API_TOKEN_MAX_DAYS = 365

@@ -19,5 +19,6 @@ urlpatterns = [
     path("athome/", include("katclinic.athome.urls")),
     path("surveillance/", include("katclinic.surveillance.urls")),
     path("api/", api.urls),
+    path("tokens/", include("katclinic.api.web_urls")),
     path("fhir/R4/", include("katclinic.fhir.urls")),
 ]

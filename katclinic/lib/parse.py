@@ -224,7 +224,7 @@ class DayField(forms.DateField):
         day = super().clean(value)
         if day is not None:
             try:
-                _within(day, self.label or "date")
+                _within(day, str(self.label or "date"))
             except BadParameter as error:
                 raise forms.ValidationError(
                     error.message[0].upper() + error.message[1:] + "."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.db import connection
 from django.test import override_settings
@@ -93,7 +94,7 @@ class FhirBodyTest(ClinicTestCase):
             ],
         }
 
-    def post(self, body: str) -> object:
+    def post(self, body: str) -> Any:
         return self.client.post(
             reverse("fhir:transaction"),
             body,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -74,7 +75,7 @@ class TokenLifecycleTest(ClinicTestCase):
 
     def test_bad_input_names_the_field_and_stores_nothing(self) -> None:
         before = ApiToken.objects.count()
-        cases = [
+        cases: list[tuple[dict[str, Any], str]] = [
             ({"name": "", "scopes": ["patients:read"], "days": 5}, "name"),
             ({"name": "x", "scopes": [], "days": 5}, "scopes"),
             ({"name": "x", "scopes": ["root"], "days": 5}, "scopes"),

@@ -52,6 +52,7 @@ ERROR_STATUSES = {
     "422": "Invalid input; `errors` names each refused field.",
 }
 BODY_STATUSES = {
+    "400": "The request body is not valid JSON.",
     "413": "The request body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
 }

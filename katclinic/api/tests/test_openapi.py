@@ -28,6 +28,7 @@ class OpenApiTest(SimpleTestCase):
                     content = responses[status].get("content", {}).get("application/json", {})
                     self.assertIn("schema", content)
             if method == "post":
+                self.assertIn("400", responses, f"{method} {path}")
                 self.assertIn("413", responses, f"{method} {path}")
                 self.assertIn("415", responses, f"{method} {path}")
 

@@ -299,3 +299,22 @@ class BadParameterAnswersTest(ClinicTestCase):
         body = json.loads(response.content)
         self.assertEqual(body["resourceType"], "OperationOutcome")
         self.assertIn("_count", json.dumps(body))
+
+
+class AnonymousQuestionnaireTest(ClinicTestCase):
+    """The emailed questionnaire page (no one signed in) refuses hostile answers by item."""
+
+    def test_unicode_digits_and_huge_numbers_are_refused_by_item_and_nothing_is_stored(
+        self,
+    ) -> None:
+        from katclinic.measures.models import Response
+        from katclinic.measures.tests.helpers import PHQ9_MILD, emailed_invitation, form_data
+
+        _, raw = emailed_invitation(self)
+        path = f"/measures/q/{raw}/"
+        data = form_data(PHQ9_MILD) | {"comment": ""}
+        first = next(iter(k for k in data if k != "comment"))
+        for bad in ["²", "١", "9" * 5000, "-" + "9" * 30, "1\x00"]:
+            response = self.client.post(path, data | {first: bad})
+            self.assertIn(response.status_code, (200, 400), bad)
+            self.assertFalse(Response.objects.exists(), bad)

@@ -18,6 +18,7 @@ from katclinic.lib.parse import BadParameter, json_depth_exceeds, load_json
 
 API_PREFIX = "/api/"
 JSON = "application/json"
+FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def _error(status: int, field: str, message: str) -> JsonResponse:
@@ -55,6 +56,8 @@ class ApiBodyMiddleware:
         if not body:
             return None
         content_type = request.content_type or ""
+        if content_type.lower() in FORMS and not request.POST and not request.FILES:
+            return None  # an empty form (what some clients send for "no body") carries nothing
         if content_type.lower() != JSON:
             return _error(
                 415, "Content-Type", f"must be {JSON}, not {content_type[:60] or 'missing'}"

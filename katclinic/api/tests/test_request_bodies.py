@@ -38,6 +38,12 @@ class ApiBodyTest(ClinicTestCase):
         self.assertIn("text/plain", response.json()["errors"][0]["message"])
         self.assertEqual(Response.objects.count(), before)
 
+    def test_a_form_post_with_fields_is_refused_too(self) -> None:
+        before = Response.objects.count()
+        response = self.client.post(self.url, {"patient_id": self.pat.pk}, headers=self.auth)
+        self.assertEqual(response.status_code, 415)
+        self.assertEqual(Response.objects.count(), before)
+
     @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
     def test_an_oversized_body_answers_413_in_json(self) -> None:
         before = Response.objects.count()

@@ -125,6 +125,7 @@ def context_for(world: generator.DemoWorld) -> dict[str, Any]:
     chart_patient = world.patients[2]  # a demo patient of the first clinic, with full history
     return {
         "session_cookie_name": settings.SESSION_COOKIE_NAME,
+        "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
         "session": signed_in_cookie(staff),
         # Outcome pages need a role with VIEW_OUTCOMES at one clinic (the nurse has none).
         "outcomes_session": signed_in_cookie(world.staff["admin"]),

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "katclinic.core.observability.RequestLogMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "katclinic.api.middleware.ApiBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,7 +100,9 @@ MIDDLEWARE = [
     "katclinic.clinics.middleware.ActiveClinicMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "katclinic.core.middleware.NoStoreMiddleware",
+    # Before the parameter middleware, so that a bad parameter is a 400, not an error page.
     "katclinic.core.middleware.ClinicErrorPagesMiddleware",
+    "katclinic.core.middleware.BadParameterMiddleware",
 ]
 # With DEBUG on, Django's technical error pages instead of the clinic's (developers only).
 KATCLINIC_TECHNICAL_ERRORS = envbool("KATCLINIC_TECHNICAL_ERRORS")
@@ -213,6 +216,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))
 SESSION_COOKIE_SECURE = not (DEBUG or TESTING)
 CSRF_COOKIE_SECURE = not (DEBUG or TESTING)
+# Over HTTPS the cookies carry the __Host- prefix: the browser then accepts them only if
+# Secure, for path /, and from this host alone (no subdomain can set or overwrite them).
+SECURE_COOKIE_PREFIX = "__Host-"
+SESSION_COOKIE_NAME = (SECURE_COOKIE_PREFIX if SESSION_COOKIE_SECURE else "") + "sessionid"
+CSRF_COOKIE_NAME = (SECURE_COOKIE_PREFIX if CSRF_COOKIE_SECURE else "") + "csrftoken"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -339,3 +347,11 @@ LOGGING = {
 # logs the checkout and treats it as paid when staff confirm; "stripe" uses Stripe Checkout.
 BILLING_PAYMENT_PROVIDER = envstr("BILLING_PAYMENT_PROVIDER", "console")
 BILLING_STRIPE_SECRET_KEY = envsecret("BILLING_STRIPE_SECRET_KEY")
+# API tokens expire after this many days unless issued with another lifetime (at most
+# API_TOKEN_MAX_DAYS). Long-lived bearer secrets are the failure OWASP API Security Top 10
+# 2023, API2:2023 Broken Authentication, names (https://owasp.org/API-Security/editions/2023/
+# en/0xa2-broken-authentication/); NIST SP 800-63B (https://pages.nist.gov/800-63-3/sp800-63b.html)
+# section 7 asks that every session secret have a set lifetime and be revocable. 90 days is
+# this project's policy choice within that guidance.
+API_TOKEN_DAYS = envint("API_TOKEN_DAYS", 90)
+API_TOKEN_MAX_DAYS = 365

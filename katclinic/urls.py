@@ -22,6 +22,7 @@ urlpatterns = [
     path("visitnotes/", include("katclinic.visitnotes.urls")),
     path("insurance/", include("katclinic.insurance.urls")),
     path("api/", api.urls),
+    path("tokens/", include("katclinic.api.web_urls")),
     path("fhir/R4/", include("katclinic.fhir.urls")),
     path("fhir/", include("katclinic.fhir.root_urls")),  # keep after every other fhir/ route
 ]

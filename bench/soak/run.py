@@ -82,7 +82,7 @@ class Client:
             self.rng.choice(string.ascii_letters + string.digits) for _ in range(32)
         )
         session = context["sessions"][index % len(context["sessions"])]
-        self.cookie = f"{context['session_cookie_name']}={session}; csrftoken={self.csrf}"
+        self.cookie = f"{context['session_cookie_name']}={session}; {context.get('csrf_cookie_name', 'csrftoken')}={self.csrf}"
         self.token = context["token"]
         self.context = context
         self.dosing_session = context["dosing_sessions"][index % len(context["dosing_sessions"])]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -73,6 +74,8 @@ class ApiToken(models.Model):
         if unknown:
             raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
         raw = "kat_" + secrets.token_urlsafe(32)
+        # Every token expires unless the caller says otherwise (settings.API_TOKEN_DAYS).
+        extra.setdefault("expires_at", timezone.now() + timedelta(days=settings.API_TOKEN_DAYS))
         token = cls.objects.create(
             user=user,
             clinic=clinic,
@@ -86,3 +89,12 @@ class ApiToken(models.Model):
 
     def allows(self, scope: Scope) -> bool:
         return scope.value in self.scopes
+
+    def get_scopes_display(self) -> list[str]:
+        labels = dict(Scope.choices)
+        return [str(labels.get(scope, scope)) for scope in self.scopes]
+
+    @property
+    def is_usable(self) -> bool:
+        expired = self.expires_at is not None and self.expires_at <= timezone.now()
+        return self.revoked_at is None and not expired

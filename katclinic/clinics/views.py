@@ -12,6 +12,7 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.middleware import ACTIVE_CLINIC_KEY
 from katclinic.clinics.models import Clinic, ClinicSettingChange, OrganizationAdmin
 from katclinic.clinics.permissions import Perm
+from katclinic.lib.parse import BadParameter, parse_id
 
 
 @require_http_methods(["GET", "POST"])
@@ -24,8 +25,8 @@ def choose(request: HttpRequest) -> HttpResponse:
     choices = getattr(request, "clinic_choices", {})
     if request.method == "POST":
         try:
-            chosen = int(request.POST.get("clinic", ""))
-        except ValueError:
+            chosen = parse_id(request.POST.get("clinic", ""), "clinic")
+        except BadParameter:
             chosen = -1
         if chosen in choices:
             request.session[ACTIVE_CLINIC_KEY] = chosen

@@ -9,6 +9,7 @@ from katclinic.dosing import rems
 from katclinic.dosing.ledger import EntryKind
 from katclinic.dosing.models import Pregnancy, SideEffect, StockLot, SupportNote
 from katclinic.dosing.statemachine import SessionState
+from katclinic.lib.parse import DayField
 from katclinic.protocols.models import Plan
 from katclinic.scheduling.models import Appointment
 
@@ -350,8 +351,8 @@ class CountForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(widget=DAY)
-    end = forms.DateField(widget=DAY)
+    start = DayField(widget=DAY)
+    end = DayField(widget=DAY)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -23,6 +22,7 @@ from katclinic.dosing.models import (
     SupportNote,
 )
 from katclinic.dosing.services import DosingError, _audit
+from katclinic.lib.parse import parse_date, parse_int
 
 NOTE_FIELDS = (
     "intention",
@@ -242,9 +242,9 @@ def _typed(form: RemsForm) -> dict[str, Any]:
     for spec in rems.FIELDS:
         value = data.get(spec.key)
         if spec.kind == "date" and isinstance(value, str) and value:
-            data[spec.key] = date.fromisoformat(value)
-        if spec.kind == "minutes" and isinstance(value, str) and value.strip().isdigit():
-            data[spec.key] = int(value)
+            data[spec.key] = parse_date(value, spec.key)
+        if spec.kind == "minutes" and isinstance(value, str) and value.strip():
+            data[spec.key] = parse_int(value, spec.key, min=0, max=10**6)
     return data
 
 

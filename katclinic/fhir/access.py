@@ -19,6 +19,7 @@ from katclinic.api.models import Scope
 from katclinic.clinics.access import deny, require_perm
 from katclinic.fhir.outcome import FhirError
 from katclinic.fhir.registry import ResourceType, Rows
+from katclinic.lib.parse import BadParameter, parse_id
 from katclinic.patients.models import Patient
 
 
@@ -78,5 +79,21 @@ def readable_row(request: HttpRequest, resource_type: ResourceType, raw_id: str)
         rows = resource_type.rows(require_perm(request, resource_type.perm))
     row = resource_type.lookup(rows, raw_id)
     if row is None:
-        deny(request, reason=f"no such {resource_type.name} for this token", not_found=True)
+        deny(
+            request,
+            reason=f"no such {resource_type.name} for this token",
+            patient_id=_asked_patient(request, resource_type, raw_id),
+            not_found=True,
+        )
     return row
+
+
+def _asked_patient(request: HttpRequest, resource_type: ResourceType, raw_id: str) -> int | None:
+    """Whose record a refused read asked for, so the denial names them where it can."""
+    if resource_type.name == "Patient":
+        try:
+            return parse_id(raw_id, "id")
+        except BadParameter:
+            return None
+    row = resource_type.lookup(resource_type.rows(request.clinic), raw_id)  # type: ignore[attr-defined]
+    return None if row is None else resource_type.patient_of(row)

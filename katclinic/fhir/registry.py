@@ -19,6 +19,7 @@ from django.utils import timezone
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
 from katclinic.fhir.search import DateRange, SearchValueError, parse_date, parse_token
+from katclinic.lib.parse import BadParameter, parse_id
 
 ParamType = Literal["string", "token", "date", "reference", "uri"]
 Rows = Any  # a QuerySet for stored types; a list for Questionnaire
@@ -99,22 +100,30 @@ def register(resource_type: ResourceType) -> ResourceType:
 
 
 def by_pk(rows: QuerySet[Any], raw: str) -> Any:
-    return rows.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
+    return rows.filter(pk=number).first() if (number := _record_number(raw)) else None
+
+
+def _record_number(raw: str) -> int | None:
+    """The record number written in `raw`, or None if it is not one (a resource is not found)."""
+    try:
+        return parse_id(raw, "id")
+    except BadParameter:
+        return None
 
 
 def _ids(resource_type: ResourceType, rows: Rows, raw: str) -> Rows:
     if isinstance(rows, list):
         return [row for row in rows if resource_type.render(row)["id"] in raw.split(",")]
-    ids = [int(part) for part in raw.split(",") if part.isdigit() and len(part) < 19]
+    ids = [number for part in raw.split(",") if (number := _record_number(part))]
     return rows.filter(pk__in=ids)
 
 
 def patient_ref(raw: str) -> int:
     """``Patient/123`` or ``123`` -> 123."""
-    value = raw.removeprefix("Patient/")
-    if not value.isdigit() or len(value) > 18:
+    number = _record_number(raw.removeprefix("Patient/"))
+    if number is None:
         raise SearchValueError(f"{raw!r} is not a Patient reference such as Patient/123")
-    return int(value)
+    return number
 
 
 def _range_q(name: str, when: DateRange, as_dates: bool) -> Q:

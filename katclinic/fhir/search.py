@@ -7,12 +7,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from katclinic.lib.parse import BadParameter, parse_int
+
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 DATE_PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge")
 _DATE_VALUE = re.compile(
     r"^(?P<year>\d{4})(-(?P<month>\d{2})(-(?P<day>\d{2})"
-    r"(T(?P<time>\d{2}:\d{2}(:\d{2}(\.\d+)?)?)(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+    r"(T(?P<time>\d{2}:\d{2}(:\d{2}(\.\d+)?)?)(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$",
+    re.ASCII,
 )
 
 
@@ -41,8 +44,9 @@ def parse_date(raw: str, zone: tzinfo) -> DateRange:
         raise SearchValueError(f"{raw!r} is not a FHIR date such as 2025-03-04 or ge2025-03")
     try:
         start, end = _bounds(match, zone)
-    except ValueError as error:
-        raise SearchValueError(f"{raw!r} is not a calendar date") from error
+        start.astimezone(UTC), end.astimezone(UTC)  # the database compares in UTC
+    except (ValueError, OverflowError) as error:
+        raise SearchValueError(f"{raw!r} is not a calendar date in years 1 to 9999") from error
     return DateRange(prefix, start, end)
 
 
@@ -88,17 +92,20 @@ def parse_count(raw: str | None) -> int:
     """The page size: ``_count`` if given (0 asks for the total only), at most MAX_COUNT."""
     if raw is None:
         return DEFAULT_COUNT
-    if not raw.isdigit():
-        raise SearchValueError("_count must be a whole number")
-    return min(int(raw), MAX_COUNT)
+    try:
+        # _count=0 asks only for the total (FHIR R4 search, 3.1.1.5.6 "_count").
+        return min(parse_int(raw, "_count", min=0), MAX_COUNT)
+    except BadParameter as error:
+        raise SearchValueError(str(error)) from error
 
 
 def parse_offset(raw: str | None) -> int:
     if raw is None:
         return 0
-    if not raw.isdigit() or len(raw) > 9:
-        raise SearchValueError("_offset must be a whole number")
-    return int(raw)
+    try:
+        return parse_int(raw, "_offset", min=0, max=999_999_999)
+    except BadParameter as error:
+        raise SearchValueError(str(error)) from error
 
 
 def utc(moment: datetime) -> str:

@@ -39,6 +39,7 @@ from katclinic.fhir.resources.questionnaire_response import from_fhir_questionna
 from katclinic.fhir.validation import structure_issues
 from katclinic.fhir.versions import stamped
 from katclinic.lib.bulk import insert_rows
+from katclinic.lib.parse import BadParameter, parse_id
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.models import Response, Source
 from katclinic.measures.scoring import InstrumentDefinition
@@ -229,8 +230,8 @@ def _link_subjects(clinic: Clinic, entries: list[_Entry]) -> list[Issue]:
         number = reference.removeprefix("Patient/")
         if reference in by_url:
             entry.patient_entry = by_url[reference]
-        elif reference.startswith("Patient/") and number.isdigit() and len(number) < 19:
-            wanted[entry.index] = int(number)
+        elif reference.startswith("Patient/") and (pk := optional_record(number)):
+            wanted[entry.index] = pk
         else:
             issues.append(
                 Issue(
@@ -291,7 +292,7 @@ def _entry_order(issue: Issue) -> tuple[int, str]:
     """Issues in the order of the entries they name (a number, not text: entry[10] after entry[9])."""
     head = issue.expression.removeprefix("Bundle.entry[")
     number = head.split("]", 1)[0]
-    return (int(number) if number.isdigit() else -1, issue.expression)
+    return (optional_record(number) or -1, issue.expression)
 
 
 def import_transaction(
@@ -423,3 +424,11 @@ def _create_patients(clinic: Clinic, rows: list[dict[str, Any]]) -> list[int]:
             number += 1
         values.append({**fields, "clinic_id": clinic.pk})
     return insert_rows(Patient, values)
+
+
+def optional_record(raw: str) -> int | None:
+    """The record number written in `raw`, or None if it is not one."""
+    try:
+        return parse_id(raw, "reference")
+    except BadParameter:
+        return None

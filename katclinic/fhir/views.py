@@ -36,6 +36,7 @@ from katclinic.fhir.outcome import FhirError, Issue, operation_outcome
 from katclinic.fhir.registry import REGISTRY, ResourceType, Rows, SearchParam, patient_ref
 from katclinic.fhir.search import SearchValueError, parse_count, parse_offset
 from katclinic.fhir.versions import last_updated, stamped
+from katclinic.lib.parse import BadParameter, load_json, nul_path
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 # Parameters about the answer rather than the search; _format other than JSON is refused.
@@ -142,6 +143,10 @@ def fhir_endpoint(
                 )
             except Http404:
                 return fhir_response(operation_outcome([Issue("not found", "", "not-found")]), 404)
+            except BadParameter as error:
+                return fhir_response(
+                    operation_outcome([Issue(error.message, error.field, "value")]), 400
+                )
 
         return wrapped
 
@@ -459,11 +464,17 @@ def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 def _json_body(request: HttpRequest, what: str) -> Any:
     try:
-        return json.loads(request.body)
+        body = load_json(request.body, what)
+        if (where := nul_path(body, what)) is not None:
+            # PostgreSQL text cannot hold NUL; refuse it by name before anything is stored.
+            raise FhirError.simple(400, "text must not contain NUL characters", "value", where)
+        return body
     except RequestDataTooBig as error:
         raise FhirError.simple(
             413, f"the {what} is too large; send it in smaller batches", "too-costly"
         ) from error
+    except BadParameter as error:
+        raise FhirError.simple(400, error.message, "structure", error.field) from error
     except (ValueError, UnicodeDecodeError) as error:
         raise FhirError.simple(400, "the body is not JSON", "structure", what) from error
 

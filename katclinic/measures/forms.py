@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from katclinic.lib.parse import BadParameter, parse_int
 from katclinic.measures.models import CloseAction, Rule
 from katclinic.measures.scoring import Answer, AnswerError, InstrumentDefinition
 
@@ -25,8 +26,8 @@ def answers_from_post(
             answers[item.link_id] = None
         elif item.type == "boolean" and raw in (YES, NO):
             answers[item.link_id] = raw == YES
-        elif item.type == "choice" and raw.lstrip("-").isdigit():
-            answers[item.link_id] = int(raw)
+        elif item.type == "choice" and (number := _whole_number(raw, item.link_id)) is not None:
+            answers[item.link_id] = number
         else:
             errors.append(
                 AnswerError(item.link_id, "invalid_answer", "choose one of the answers shown")
@@ -126,3 +127,10 @@ def question_rows(
             }
         )
     return rows
+
+
+def _whole_number(raw: str, field: str) -> int | None:
+    try:
+        return parse_int(raw, field, min=-(10**6), max=10**6)
+    except BadParameter:
+        return None

@@ -88,18 +88,22 @@ def dashboard_csv(
     for row in rows:
         writer.writerow(["" if value is None else value for value in row])
         count += 1
-    audit.record(
-        request=request,
-        action=Action.EXPORT,
-        object_type="outcomes.dashboard",
-        object_id=table,
-        detail={
-            "export": "dashboard_csv",
-            "table": table,
-            "clinics": scope.clinic_ids,
-            "rows": count,
-        },
-    )
+    # An organization-wide export is recorded in the chain of every clinic it covers.
+    with transaction.atomic():
+        for clinic_id in scope.clinic_ids:
+            audit.record(
+                request=request,
+                action=Action.EXPORT,
+                clinic_id=clinic_id,
+                object_type="outcomes.dashboard",
+                object_id=table,
+                detail={
+                    "export": "dashboard_csv",
+                    "table": table,
+                    "clinics": scope.clinic_ids,
+                    "rows": count,
+                },
+            )
     return buffer.getvalue()
 
 

@@ -15,6 +15,7 @@ from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
+from katclinic.lib.parse import optional_id
 from katclinic.outcomes import dashboard, exports, tables
 from katclinic.outcomes.forms import ResearchExportForm
 from katclinic.outcomes.progress import progress_for
@@ -22,8 +23,7 @@ from katclinic.patients.views import chart_tabs
 
 
 def _course_id(request: StaffRequest) -> int | None:
-    raw = request.GET.get("course", "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return optional_id(request.GET.get("course"), "course")
 
 
 @staff_view(Perm.VIEW_CLINICAL)

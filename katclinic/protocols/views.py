@@ -21,6 +21,7 @@ from katclinic.clinics.access import (
 )
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
+from katclinic.lib.parse import optional_id
 from katclinic.patients.views import chart_tabs
 from katclinic.protocols import readiness, services
 from katclinic.protocols.diff import describe_changes, grouped
@@ -96,9 +97,9 @@ def detail(request: StaffRequest, version_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def new_version(request: StaffRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
-    base = request.GET.get("from", "")
-    if base.isdigit():
-        initial["text"] = json.dumps(get_protocol_for_user(request, int(base)).data, indent=2)
+    base = optional_id(request.GET.get("from"), "from")
+    if base is not None:
+        initial["text"] = json.dumps(get_protocol_for_user(request, base).data, indent=2)
     form = ProtocolForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -16,6 +16,7 @@ from django.utils import timezone
 from katclinic.clinics.content import preparation_lines, reminder_note
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import all_settings, get_setting
+from katclinic.core.outgoing import is_held
 from katclinic.protocols.schema import Instructions
 from katclinic.scheduling import sms
 from katclinic.scheduling.hours import clinic_tz
@@ -167,6 +168,8 @@ def send_due(now: datetime | None = None) -> int:
     each reminder is claimed under a row lock, and a sent one is never picked again."""
     now = now or timezone.now()
     sent = 0
+    if is_held():  # a restored copy sends nothing until an operator releases it
+        return 0
     due = Reminder.objects.filter(
         state=ReminderState.PENDING, next_attempt_at__lte=now
     ).values_list("pk", flat=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -24,6 +24,7 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
 from katclinic.clinics.registry import get_setting
+from katclinic.lib.parse import optional_date
 from katclinic.patients.views import chart_tabs
 from katclinic.protocols.models import Plan
 from katclinic.protocols.scheduling import ScheduleError
@@ -65,10 +66,7 @@ def _aware(clinic: Clinic, moment: datetime) -> datetime:
 
 @staff_view(Perm.VIEW_PATIENT_LIST)
 def day(request: StaffRequest) -> HttpResponse:
-    try:
-        chosen = date.fromisoformat(request.GET.get("day", ""))
-    except ValueError:
-        chosen = services.today(request.clinic)
+    chosen = optional_date(request.GET.get("day"), "day") or services.today(request.clinic)
     start, end = services.next_days(request.clinic, chosen, 1)
     appointments = (
         Appointment.objects.for_clinic(request.clinic)

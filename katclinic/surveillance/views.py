@@ -15,6 +15,7 @@ from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
+from katclinic.lib.parse import optional_id
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.surveillance import services
@@ -25,8 +26,7 @@ from katclinic.surveillance.review import review_for
 
 
 def _course_id(request: StaffRequest) -> int | None:
-    raw = request.GET.get("course", "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return optional_id(request.GET.get("course"), "course")
 
 
 def _page(

@@ -183,8 +183,19 @@ class BackupDrill(SimpleTestCase):
         result = self.restore()
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("match the backup's counts and checksums", result.stdout)
+        self.assertIn("HELD", result.stdout)
         tables, migrations = self.restored_state()
-        self.assertEqual(tables, manifest["tables"])
+        # After verifying, restore holds outgoing messages: one hold row and its audit event.
+        held = {"core_outgoinghold", "audit_auditevent", "audit_auditchainhead"}
+        self.assertEqual(
+            {k: v for k, v in tables.items() if k not in held},
+            {k: v for k, v in manifest["tables"].items() if k not in held},
+        )
+        self.assertEqual(tables["core_outgoinghold"]["rows"], 1)
+        self.assertEqual(
+            tables["audit_auditevent"]["rows"], manifest["tables"]["audit_auditevent"]["rows"] + 1
+        )
+        self.assertIn("HELD", self.ok(self.target_env(), "release_outgoing", "--status"))
         self.assertEqual(migrations, manifest["migrations"])
         # Each weight came with its audit event, and the restored chain verifies.
         self.assertGreaterEqual(manifest["tables"]["audit_auditevent"]["rows"], weights + 5)
@@ -194,7 +205,7 @@ class BackupDrill(SimpleTestCase):
         again = self.restore()
         self.assertNotEqual(again.returncode, 0)
         self.assertIn("Restore only into a new, empty database", again.stderr)
-        self.assertEqual(self.restored_state()[0], manifest["tables"], "refusal changed data")
+        self.assertEqual(self.restored_state()[0], tables, "refusal changed data")
 
 
 class SQLiteBackupTest(BackupDrill):

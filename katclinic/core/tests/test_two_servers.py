@@ -37,6 +37,9 @@ from katclinic.browser import free_port, stop
 
 PASSWORD = "two servers share one database"  # noqa: S105 - a throwaway test account
 TOTP_SECRET = pyotp.random_base32()
+# The servers run production settings, so their cookies carry the __Host- prefix.
+SESSION_COOKIE = settings.SECURE_COOKIE_PREFIX + "sessionid"
+CSRF_COOKIE = settings.SECURE_COOKIE_PREFIX + "csrftoken"
 CSRF = secrets.token_hex(16)  # 32 characters: Django accepts the bare secret as the token
 
 PREPARE = f"""
@@ -79,7 +82,9 @@ class Browser:
     def request(
         self, method: str, path: str, form: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], str]:
-        cookie = f"csrftoken={CSRF}" + (f"; sessionid={self.session}" if self.session else "")
+        cookie = f"{CSRF_COOKIE}={CSRF}" + (
+            f"; {SESSION_COOKIE}={self.session}" if self.session else ""
+        )
         headers = {"Cookie": cookie, "Host": "127.0.0.1"}
         body = None
         if form is not None:
@@ -92,7 +97,9 @@ class Browser:
             text = response.read().decode(errors="replace")
             for name, value in response.getheaders():
                 found = (
-                    re.match(r"sessionid=([^;]*)", value) if name.lower() == "set-cookie" else None
+                    re.match(rf"{re.escape(SESSION_COOKIE)}=([^;]*)", value)
+                    if name.lower() == "set-cookie"
+                    else None
                 )
                 if found:
                     self.session = found.group(1)

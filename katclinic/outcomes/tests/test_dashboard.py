@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from katclinic.audit.models import Action, AuditEvent
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.measures.models import Course
@@ -167,3 +168,24 @@ class DashboardQueriesTest(ClinicTestCase):
         )  # one indexed query replaces the grouping
         self.add_courses(1)
         self.assertEqual(self.client.get(URL).context["induction"][0]["evaluable"], 6)
+
+
+class OrgExportAuditTest(ClinicTestCase):
+    def test_an_org_wide_export_is_recorded_in_every_clinics_chain(self) -> None:
+        director = make_user("dora@example.org", "Dora")
+        for clinic in (self.clinic, self.other_clinic):
+            StaffMembership.objects.create(user=director, clinic=clinic, role=Role.ADMIN)
+        self.login(director)
+        session = self.client.session
+        session["active_clinic_id"] = self.clinic.pk
+        session.save()
+        url = reverse("outcomes:dashboard_csv", kwargs={"table": "started"})
+        response = self.client.get(url + "?scope=org")
+        self.assertEqual(response.status_code, 200)
+        events = AuditEvent.objects.filter(
+            action=Action.EXPORT, object_type="outcomes.dashboard", user=director
+        )
+        self.assertEqual(
+            sorted(events.values_list("clinic_id", flat=True)),
+            sorted([self.clinic.pk, self.other_clinic.pk]),
+        )

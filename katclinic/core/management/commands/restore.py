@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from katclinic.audit.services import verify_all
-from katclinic.core import backup
+from katclinic.core import backup, outgoing
 
 
 class Command(BaseCommand):
@@ -50,10 +50,17 @@ class Command(BaseCommand):
                 f"restore FAILED verification with {len(problems)} problem(s); "
                 "do not use this database"
             )
+        # The backup's queued reminders and emails stay queued, but nothing is sent until
+        # an operator says this copy is the one patients should hear from.
+        outgoing.hold(reason=f"restored from backup {source.name}")
         rows = sum(t["rows"] for t in manifest["tables"].values())
         self.stdout.write(
             f"restored {source.name}: {len(manifest['tables'])} tables and {rows} rows match "
             "the backup's counts and checksums; audit chain intact; migrations match"
+        )
+        self.stdout.write(
+            "outgoing reminders and emails are HELD: run `manage.py release_outgoing` "
+            "once this server is the one patients should hear from"
         )
 
     def _load(self, source: Path, manifest: dict[str, Any], key: bytes | None) -> None:

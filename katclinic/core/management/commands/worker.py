@@ -10,7 +10,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from katclinic.core import periodic
+from katclinic.core import outgoing, periodic
 from katclinic.core.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,8 @@ def _scheduler(worker_id: str, stop: threading.Event) -> None:
             WorkerHeartbeat.objects.update_or_create(
                 worker_id=worker_id, defaults={"at": timezone.now()}
             )
-            periodic.enqueue_due()
+            if not outgoing.is_held():
+                periodic.enqueue_due()
         except Exception:
             logger.exception("scheduler tick failed; trying again at the next tick")
         finally:
@@ -42,6 +43,14 @@ class Command(DbWorkerCommand):
         )
         thread.start()
         try:
+            # After a restore, queued reminders and emails wait for `release_outgoing`.
+            held_logged = False
+            while outgoing.is_held() and not stop.is_set():
+                if not held_logged:
+                    logger.warning("outgoing messages are held since a restore; waiting")
+                    held_logged = True
+                close_old_connections()
+                stop.wait(BEAT_SECONDS)
             super().handle(*args, **options)
         finally:
             stop.set()

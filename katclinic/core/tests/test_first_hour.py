@@ -38,7 +38,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 INVITE_LINK = re.compile(r"https?://[^/\s]+(/clinic/invitation/[^/\s]+/)")
 
 
-def enrol_authenticator(test: TestCase, client: Client) -> None:
+def enrol_authenticator(test: TestCase, client: Client) -> str:
     """Open the enrolment page, read the key it shows and answer with the current code."""
     response = client.get("/accounts/second-factor/setup/")
     test.assertEqual(response.status_code, 200)
@@ -47,6 +47,7 @@ def enrol_authenticator(test: TestCase, client: Client) -> None:
     response = client.post("/accounts/second-factor/setup/", {"code": pyotp.TOTP(secret).now()})
     test.assertEqual(response.status_code, 200)
     test.assertTemplateUsed(response, "accounts/recovery_codes.html")
+    return str(secret)
 
 
 def next_weekday_at(hour: int) -> datetime:
@@ -161,7 +162,7 @@ class FirstHourTest(TestCase):
             "/accounts/second-factor/setup/",
             fetch_redirect_response=False,
         )
-        enrol_authenticator(self, self.client)
+        secret = enrol_authenticator(self, self.client)
         admin = User.objects.get(email=ADMIN_EMAIL)
         self.assertTrue(TotpDevice.objects.filter(user=admin, confirmed_at__isnull=False).exists())
         self.assertEqual(
@@ -172,6 +173,27 @@ class FirstHourTest(TestCase):
             ),
             1,
         )
+        self.assertEqual(self.client.get("/clinic/staff/").status_code, 200)
+
+        # Signing in again takes the passphrase and a code from the enrolled authenticator;
+        # the code used to enrol cannot be used again, so take the next one.
+        self.client.post("/accounts/logout/")
+        self.assertRedirects(
+            self.client.get("/clinic/staff/"),
+            "/accounts/login/?next=/clinic/staff/",
+            fetch_redirect_response=False,
+        )
+        self.client.post("/accounts/login/", {"email": ADMIN_EMAIL, "password": PASSPHRASE})
+        totp = pyotp.TOTP(secret)
+        now = timezone.now().timestamp()
+        valid = {totp.at(now + offset) for offset in (-30, 0, 30)}
+        wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+        response = self.client.post("/accounts/second-factor/", {"code": wrong})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("code", response.context["form"].errors)
+        self.assertNotEqual(self.client.get("/clinic/staff/").status_code, 200)
+        response = self.client.post("/accounts/second-factor/", {"code": totp.at(now + 30)})
+        self.assertEqual(response.status_code, 302)
         self.assertEqual(self.client.get("/clinic/staff/").status_code, 200)
         return admin
 
@@ -187,7 +209,7 @@ class FirstHourTest(TestCase):
         self.assertEqual(len(self.events(action=Action.CREATE, detail__invited=email)), 1)
         [message] = mail.outbox
         self.assertEqual(message.to, [email])
-        match = INVITE_LINK.search(message.body)
+        match = INVITE_LINK.search(str(message.body))
         assert match is not None, message.body
         link = match.group(1)
 

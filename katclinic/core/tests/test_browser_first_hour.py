@@ -1,10 +1,11 @@
 """An administrator's first hour on an empty install, in headless Chromium.
 
-The server is migrated but holds nothing (no demo): the operator opens the first-run page,
-creates the clinic and its administrator, who enrols an authenticator, invites a nurse (the
-invitation arrives as an email file), adds a room with two chairs and opening hours, adopts
-the IV protocol and publishes a consent document. The nurse joins, registers a patient and
-books an IV session: the intranasal-only chair is refused by name, the IV chair is booked.
+The server is migrated but holds nothing (no demo): the operator opens the first-run page and
+creates the clinic and its administrator, who enrols an authenticator, invites a prescriber
+and a nurse (each invitation arrives as an email file), adds a room with two chairs and
+opening hours, adopts the esketamine and IV protocols and publishes a consent document. Both
+join; the nurse registers a patient and books an IV session: the intranasal-only chair is
+refused by name, the IV chair is booked.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ from katclinic.core.tests.test_first_hour import ADMIN_EMAIL, PASSPHRASE, ZONE, 
 pytestmark = BROWSER_TESTS
 
 NURSE_EMAIL = "nick.ode@lakeside.example"
+PRESCRIBER_EMAIL = "paula.ng@lakeside.example"
 INVITATION = re.compile(r"/clinic/invitation/[A-Za-z0-9_-]+/")
-IV_PROTOCOL = "iv_ketamine_elektd"
+PROTOCOLS = {
+    "esketamine_trd": "Intranasal esketamine",
+    "iv_ketamine_elektd": "IV racemic ketamine",
+}
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +94,13 @@ def sign_in_admin(page: Page) -> None:
     enrol_authenticator(page)
 
 
-def invite_nurse(page: Page, install: EmptyInstall) -> str:
+def invite(page: Page, install: EmptyInstall, email: str, role: str) -> str:
     before = invitation_links(install.outbox)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Staff").click()
-    page.locator("#id_email").fill(NURSE_EMAIL)
-    page.locator("#id_role").select_option("nurse")
+    page.locator("#id_email").fill(email)
+    page.locator("#id_role").select_option(role)
     page.get_by_role("button", name="Send invitation").click()
-    expect(page.get_by_text(f"Invitation sent to {NURSE_EMAIL}.")).to_be_visible()
+    expect(page.get_by_text(f"Invitation sent to {email}.")).to_be_visible()
     [link] = invitation_links(install.outbox) - before
     return link
 
@@ -126,13 +131,13 @@ def add_places(page: Page) -> None:
     expect(page.get_by_text("Opening hours saved.")).to_be_visible()
 
 
-def adopt_iv_protocol(page: Page) -> None:
-    page.goto("/protocols/adopt/")
-    form = page.locator(f'form[action="/protocols/adopt/{IV_PROTOCOL}/"]')
-    form.get_by_role("button", name="Adopt").click()
-    expect(
-        page.get_by_text(re.compile(r"Adopted IV racemic ketamine .* as version 1"))
-    ).to_be_visible()
+def adopt_protocols(page: Page) -> None:
+    for key, title in PROTOCOLS.items():
+        page.goto("/protocols/adopt/")
+        form = page.locator(f'form[action="/protocols/adopt/{key}/"]')
+        form.get_by_role("button", name="Adopt").click()
+        adopted = re.compile(rf"Adopted {re.escape(title)}.* as version 1 \(active\)")
+        expect(page.get_by_text(adopted)).to_be_visible()
 
 
 def publish_consent(page: Page) -> None:
@@ -147,10 +152,10 @@ def publish_consent(page: Page) -> None:
     expect(page.get_by_text(re.compile(r"Published .*Consent to ketamine"))).to_be_visible()
 
 
-def nurse_joins(page: Page, link: str) -> None:
+def join(page: Page, link: str, name: str) -> None:
     page.goto(link)
     expect(page.get_by_role("heading", name="Join Lakeside Ketamine Clinic")).to_be_visible()
-    page.get_by_label("Full name").fill("Nick Ode")
+    page.get_by_label("Full name").fill(name)
     page.get_by_label("Passphrase").fill(PASSPHRASE)
     page.get_by_role("button", name="Create my account").click()
     enrol_authenticator(page)
@@ -193,10 +198,16 @@ def test_an_administrators_first_hour_in_the_browser(
     admin = new_page(browser, install)
     set_up(admin)
     sign_in_admin(admin)
-    link = invite_nurse(admin, install)
+    prescriber_link = invite(admin, install, PRESCRIBER_EMAIL, "prescriber")
+    nurse_link = invite(admin, install, NURSE_EMAIL, "nurse")
     add_places(admin)
-    adopt_iv_protocol(admin)
+    adopt_protocols(admin)
     publish_consent(admin)
+    join(new_page(browser, install), prescriber_link, "Paula Ng")
     nurse = new_page(browser, install)
-    nurse_joins(nurse, link)
+    join(nurse, nurse_link, "Nick Ode")
     nurse_books_iv_session(nurse)
+    # Both people now appear on the staff page with their roles.
+    admin.goto("/clinic/staff/")
+    expect(admin.get_by_text("Paula Ng")).to_be_visible()
+    expect(admin.get_by_text("Nick Ode")).to_be_visible()

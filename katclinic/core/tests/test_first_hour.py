@@ -230,8 +230,16 @@ class FirstHourTest(TestCase):
                 clinic=clinic, user=user, role=role, is_active=True
             ).exists()
         )
+        [joined] = self.events(action=Action.CREATE, object_type="account", object_id=str(user.pk))
+        self.assertEqual((joined.clinic_id, joined.user_id), (clinic.pk, user.pk))
+        self.assertEqual(joined.detail, {"accepted_invitation": invitation.pk, "role": role})
+        # Until an authenticator is enrolled, the new account opens nothing else.
+        self.assertRedirects(
+            person.get("/patients/"), "/accounts/second-factor/", fetch_redirect_response=False
+        )
         enrol_authenticator(self, person)
         self.assertTrue(TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists())
+        self.assertEqual(person.get("/patients/").status_code, 200)
         # The invitation works once.
         self.assertEqual(Client().get(link).status_code, 404)
         return user

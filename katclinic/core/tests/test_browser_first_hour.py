@@ -170,6 +170,11 @@ def nurse_books_iv_session(page: Page) -> None:
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/patients/\d+/$"))
     patient_id = re.search(r"/patients/(\d+)/$", page.url).group(1)  # type: ignore[union-attr]
+    # The new patient is found from the patient list, as the nurse would next time.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    expect(page.get_by_role("heading", name="Patients", exact=True)).to_be_visible()
+    page.locator("#q").fill("Vale")
+    expect(page.get_by_role("link", name="Vale, Morgan")).to_be_visible()
 
     def fill_booking(chair: str) -> None:
         page.goto(f"/scheduling/patients/{patient_id}/")

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,28 +109,56 @@ def demo_server() -> Iterator[str]:
         env = demo_environment(data_dir)
         _manage(env, "migrate", "--noinput")
         _manage(env, "seed_demo")
-        port = free_port()
-        log = data_dir / "server.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-                [
-                    sys.executable,
-                    str(BASE_DIR / "manage.py"),
-                    "runserver",
-                    f"127.0.0.1:{port}",
-                    "--noreload",
-                ],
-                env=env,
-                cwd=BASE_DIR,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                base_url = f"http://127.0.0.1:{port}"
-                wait_until_healthy(base_url, server, log)
-                yield base_url
-            finally:
-                stop(server, timeout=10)
+        with _serve(env, data_dir) as base_url:
+            yield base_url
+
+
+@dataclass(frozen=True)
+class EmptyInstall:
+    """A served install with no organization yet; its emails are files in `outbox`."""
+
+    base_url: str
+    outbox: Path
+
+
+@contextmanager
+def empty_server() -> Iterator[EmptyInstall]:
+    """Serve a migrated install with nothing in it (no demo), whose first-run page opens
+    from 127.0.0.1, as an operator finds it right after `migrate`."""
+    with tempfile.TemporaryDirectory(prefix="katclinic-browser-") as tmp:
+        data_dir = Path(tmp)
+        env = demo_environment(data_dir)
+        env["KATCLINIC_SETUP_FROM"] = "127.0.0.1"
+        _manage(env, "migrate", "--noinput")
+        with _serve(env, data_dir) as base_url:
+            yield EmptyInstall(base_url=base_url, outbox=data_dir / "outbox")
+
+
+@contextmanager
+def _serve(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+    """Run `runserver` on a free port with `env` until the block ends; yield its base URL."""
+    port = free_port()
+    log = data_dir / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
+            [
+                sys.executable,
+                str(BASE_DIR / "manage.py"),
+                "runserver",
+                f"127.0.0.1:{port}",
+                "--noreload",
+            ],
+            env=env,
+            cwd=BASE_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            wait_until_healthy(base_url, server, log)
+            yield base_url
+        finally:
+            stop(server, timeout=10)
 
 
 def launch_chromium(playwright: Playwright) -> Browser:

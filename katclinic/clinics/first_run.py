@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -68,10 +68,15 @@ def _explain(request: HttpRequest, status: int) -> HttpResponse:
     return render(request, "clinics/setup_needed.html", context, status=status)
 
 
+def _already_done(request: HttpRequest) -> HttpResponse:
+    """Setup runs once: afterwards the page says so (as not found, so nothing is offered)."""
+    return render(request, "clinics/setup_done.html", status=404)
+
+
 @require_http_methods(["GET", "POST"])
 def first_run(request: HttpRequest) -> HttpResponse:
     if not setup_needed():
-        raise Http404
+        return _already_done(request)
     if not from_setup_address(request):
         return _explain(request, status=403)
     form = SetupForm(request.POST or None)
@@ -79,8 +84,8 @@ def first_run(request: HttpRequest) -> HttpResponse:
         details = SetupDetails(**form.cleaned_data)
         try:
             set_up_clinic(details=details, ip=audit.client_ip(request))
-        except SetupRefused as exc:
-            raise Http404 from exc
+        except SetupRefused:
+            return _already_done(request)
         except ValidationError as exc:
             for field, problems in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)

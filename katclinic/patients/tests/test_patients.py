@@ -44,7 +44,10 @@ class PatientListTest(ClinicTestCase):
     def test_filter_by_stage_and_order(self) -> None:
         Patient.objects.filter(pk=self.quinn.pk).update(stage=Patient.Stage.INDUCTION)
         self.login(self.alice)
-        page = self.client.get("/patients/", {"stage": "induction"}).context["page"]
+        response = self.client.get("/patients/", {"stage": "induction"})
+        self.assertContains(response, "<h1>Patients</h1>", count=1, html=False)
+        self.assertContains(response, 'name="stage"', count=1)
+        page = response.context["page"]
         self.assertEqual([p.pk for p in page], [self.quinn.pk])
         page = self.client.get("/patients/", {"sort": "newest"}).context["page"]
         self.assertEqual([p.pk for p in page], sorted([self.pat.pk, self.quinn.pk], reverse=True))

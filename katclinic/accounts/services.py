@@ -189,7 +189,7 @@ def verify_second_factor(request: HttpRequest, user: User, code: str) -> bool:
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     # Authenticator codes are 6 digits; recovery codes are 10 hex characters, which can
     # happen to be all digits, so length tells them apart.
-    is_totp = len(code) == TOTP_DIGITS and code.isdigit()
+    is_totp = len(code) == TOTP_DIGITS and code.isascii() and code.isdigit()
     if is_totp:
         ok = device is not None and _accept_totp(device, code)
     else:

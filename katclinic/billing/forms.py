@@ -52,6 +52,14 @@ class AddLineForm(forms.Form):
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
+    @classmethod
+    def refused(cls, message: str) -> ReasonForm:
+        """An empty form carrying why the last action was refused, shown above it."""
+        form = cls()
+        form.cleaned_data = {}
+        form.add_error(None, message)
+        return form
+
 
 class PaymentForm(forms.Form):
     amount = CentsField(label="Amount")

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length, Upper
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
@@ -99,8 +101,11 @@ class FeeSchedule(models.Model):
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
                 name="fee_schedule_dates_ordered",
             ),
+            # Three capital letters (ISO 4217), written without REGEXP, which SQLite lacks
+            # outside Django's own connections (backups check integrity on a plain one).
             models.CheckConstraint(
-                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="fee_schedule_currency_iso"
+                condition=Q(Exact(Length("currency"), 3)) & Q(currency=Upper("currency")),
+                name="fee_schedule_currency_iso",
             ),
         ]
 

@@ -321,8 +321,7 @@ def post_charge(request: StaffRequest, charge_id: int) -> HttpResponse:
     try:
         services.post_charge(charge=found, by=request.user, request=request)
     except BillingError as exc:
-        form = ReasonForm()
-        form.add_error(None, str(exc))
+        form = ReasonForm.refused(str(exc))
         return _charge_page(request, found, 400, reason=form, error_line=0)  # type: ignore[arg-type]
     messages.success(request, "Charge posted and invoice issued.")
     return redirect("billing:charge", charge_id=found.pk)

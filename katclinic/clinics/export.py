@@ -90,6 +90,25 @@ def _write_table(archive: zipfile.ZipFile, name: str, rows: Iterator[dict[str, A
     return count
 
 
+def file_fields(model: type[models.Model]) -> list[models.FileField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
+
+
+def _write_attachments(archive: zipfile.ZipFile, model: type[models.Model], clinic: Clinic) -> int:
+    """Each stored file of the clinic's rows under attachments/<table>/<column>/; the row's
+    column holds the same relative name, so a row finds its file."""
+    count = 0
+    for field in file_fields(model):
+        for row in model._default_manager.filter(clinic_id=clinic.pk).exclude(**{field.name: ""}):
+            stored = getattr(row, field.name)
+            with stored.open("rb") as source:
+                archive.writestr(
+                    f"attachments/{table_name(model)}/{field.name}/{stored.name}", source.read()
+                )
+            count += 1
+    return count
+
+
 def _people(clinic: Clinic) -> models.QuerySet[User]:
     from katclinic.patients.models import Patient
 
@@ -159,6 +178,9 @@ def export_clinic(*, clinic: Clinic, by: User, request: HttpRequest | None = Non
             names = [c["name"] for c in table["columns"]]
             rows = _rows(model._default_manager.filter(clinic_id=clinic.pk), names)
             table["rows"] = _write_table(archive, table["file"], rows)
+            attached = _write_attachments(archive, model, clinic)
+            if attached:
+                table["attachments"] = attached
             tables.append(table)
         schema = {"clinic": clinic.name, "exported_at": at, "tables": tables}
         archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))

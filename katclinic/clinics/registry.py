@@ -93,6 +93,11 @@ AREAS: dict[str, Area] = {
         Area("athome", "At-home sessions", "Take-home treatment checks and check-ins."),
         Area("intake", "Intake", "Suitability screening, consent and the public request form."),
         Area("security", "Security", "Sign-in links and staff account safeguards."),
+        Area(
+            "billing",
+            "Billing and insurance",
+            "Charges, prior authorizations, claims and the clearinghouse.",
+        ),
         Area("other", "Other", "Settings that belong to no other area."),
     )
 }
@@ -109,6 +114,8 @@ _AREA_BY_GROUP = (
     ("intake", "intake"),
     ("portal", "security"),
     ("security", "security"),
+    ("billing", "billing"),
+    ("insurance", "billing"),
 )
 
 

@@ -48,7 +48,7 @@ class SetupDetails:
 
 def npi_is_valid(npi: str) -> bool:
     """Ten digits whose last is the Luhn check digit over the prefix 80840 and the first nine."""
-    if len(npi) != NPI_LENGTH or not npi.isdigit():
+    if len(npi) != NPI_LENGTH or not (npi.isascii() and npi.isdigit()):
         return False
     total = NPI_LUHN_PREFIX_SUM
     for index, char in enumerate(reversed(npi[:-1])):

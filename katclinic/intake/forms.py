@@ -56,7 +56,7 @@ class ConsultationRequestForm(forms.Form):
 
     def clean_phone(self) -> str:
         phone: str = self.cleaned_data["phone"].strip()
-        if phone and sum(ch.isdigit() for ch in phone) < 7:
+        if phone and sum(ch in "0123456789" for ch in phone) < 7:
             raise forms.ValidationError("Enter a phone number with at least 7 digits.")
         return phone
 

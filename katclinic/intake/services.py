@@ -62,7 +62,7 @@ def _key(kind: str, value: str) -> str:
 
 
 def contact_keys(email: str, phone: str) -> tuple[str, str]:
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = "".join(ch for ch in phone if ch in "0123456789")
     email_key = _key("email", email.strip().casefold()) if email.strip() else ""
     return email_key, (_key("phone", digits) if digits else "")
 

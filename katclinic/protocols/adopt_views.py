@@ -153,7 +153,7 @@ def _place_problem(form: ProtocolFieldsForm, formset: Any, problem: str) -> None
     if path.startswith("monitoring.checkpoints"):
         index = path.removeprefix("monitoring.checkpoints").strip("[]").split("]")[0]
         kept = [f for f in formset.forms if f.cleaned_data and f.kept]
-        if index.isdigit() and int(index) < len(kept):
+        if index.isascii() and index.isdigit() and int(index) < len(kept):
             kept[int(index)].add_error(None, message)
             return
         form.add_error(None, f"Monitoring checkpoints: {message}")

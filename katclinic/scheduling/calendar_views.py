@@ -22,6 +22,7 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Perm, Role
 from katclinic.clinics.registry import get_setting
+from katclinic.lib.parse import BadParameter, optional_id
 from katclinic.scheduling import calendar, services, undo
 from katclinic.scheduling.forms import (
     COLUMN_CHOICES,
@@ -219,12 +220,15 @@ def _initial_from_query(request: StaffRequest) -> dict[str, Any]:
     raw = request.GET.get("start", "")
     try:
         initial["start"] = datetime.fromisoformat(raw).replace(tzinfo=None, second=0)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     for name in ("staff", "room", "chair", "patient"):
-        value = request.GET.get(name, "")
-        if value.isdigit():
-            initial[name] = int(value)
+        try:
+            found = optional_id(request.GET.get(name) or None, name)
+        except BadParameter:
+            continue
+        if found is not None:
+            initial[name] = found
     if request.GET.get("kind") in Kind.values:
         initial["kind"] = request.GET["kind"]
     return initial
@@ -433,7 +437,7 @@ def free_slots(request: StaffRequest) -> HttpResponse:
     form = FreeSlotForm(
         request.GET if "kind" in request.GET else None,
         clinic=clinic,
-        initial={"patient": carried} if carried.isdigit() else {},
+        initial={"patient": carried} if carried.isascii() and carried.isdigit() else {},
     )
     context: dict[str, Any] = {"form": form, "slots": None, "zone": clinic.timezone}
     if not form.is_bound:

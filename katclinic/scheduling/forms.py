@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 from django import forms
@@ -124,6 +125,19 @@ class CalendarQuery(forms.Form):
         super().__init__(*args, **kwargs)
         _choices(self, "staff", staff_of(clinic))
         _choices(self, "patient", _patients_of(clinic))
+
+    def clean_date(self) -> date | None:
+        # A week around the date must still be a date: keep clear of the calendar's ends.
+        value: date | None = self.cleaned_data["date"]
+        if value is not None and not CALENDAR_FIRST <= value <= CALENDAR_LAST:
+            raise forms.ValidationError(
+                f"Choose a date between {CALENDAR_FIRST:%Y-%m-%d} and {CALENDAR_LAST:%Y-%m-%d}."
+            )
+        return value
+
+
+CALENDAR_FIRST = date(1900, 1, 1)
+CALENDAR_LAST = date(9998, 12, 31)
 
 
 class CalendarBookForm(BookForm):

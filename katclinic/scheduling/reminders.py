@@ -31,7 +31,11 @@ MAX_RETRY = timedelta(hours=6)
 def offsets(clinic: object) -> list[int]:
     raw = str(get_setting(clinic, "scheduling_reminder_offsets_hours"))
     return sorted(
-        {int(p) for p in raw.replace(" ", "").split(",") if p.isdigit() and int(p) > 0},
+        {
+            int(p)
+            for p in raw.replace(" ", "").split(",")
+            if p.isascii() and p.isdigit() and int(p) > 0
+        },
         reverse=True,
     )
 

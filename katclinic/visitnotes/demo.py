@@ -59,7 +59,14 @@ def build(world: DemoWorld) -> None:
             staff=therapist, start=start, end=start + timedelta(minutes=50), room=room
         )
         try:
-            visit = scheduling.book(patient=patient, kind=kind, slot=slot, by=by)
+            visit = scheduling.book(
+                patient=patient,
+                kind=kind,
+                slot=slot,
+                by=by,
+                past_reason="Recorded after the visit for the demo's history",
+                notify=False,
+            )
             for state in (State.CHECKED_IN, State.COMPLETED):
                 visit = scheduling.set_state(appointment=visit, state=state, by=therapist)
         except ValueError:

@@ -40,7 +40,7 @@ def _writable(request: StaffRequest) -> list[NoteTemplate]:
 
 def _number(raw: str | None) -> int | None:
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
 
 
 @staff_view(Perm.VIEW_CLINICAL)

@@ -36,6 +36,8 @@ class RegistryTest(SimpleTestCase):
         self.assertEqual(area["portal_sign_in_link_minutes"], "security")
         self.assertEqual(area["security.second_factor_reset_hours"], "security")
         self.assertEqual(area["measures.qids_item12_alert_at"], "measures")
+        self.assertEqual(area["billing.esketamine_buy_and_bill"], "billing")
+        self.assertEqual(area["insurance.authorization_soft_stop"], "billing")
         self.assertNotIn("other", set(area.values()))
 
 

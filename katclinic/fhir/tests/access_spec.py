@@ -21,10 +21,14 @@ def _bundle(t: Any) -> dict[str, Any]:
     }
 
 
-def _charge_line(t: Any) -> int:
+def _charge_line_row(t: Any) -> Any:
     from katclinic.billing.tests.access_spec import _charge
 
-    return int(_charge(t, posted=True).lines.get().pk)
+    return _charge(t, posted=True).lines.get()
+
+
+def _charge_line(t: Any) -> int:
+    return int(_charge_line_row(t).pk)
 
 
 def _own(perm: Perm, kwargs: Any) -> Url:
@@ -114,5 +118,6 @@ SPEC: dict[str, Url] = {
     ),
     "fhir:chargeitem_search": api_url(Perm.VIEW_BILLING),
     "fhir:chargeitem_read": _own(Perm.VIEW_BILLING, lambda t: {"resource_id": _charge_line(t)}),
+    "fhir:chargeitem_vread": _vread(Perm.VIEW_BILLING, "ChargeItem", _charge_line_row),
     "fhir:flag_read": _own(Perm.VIEW_CLINICAL, lambda t: {"resource_id": pat_rows(t)["alert"].pk}),
 }

@@ -98,7 +98,7 @@ class Remittance:
 
 def _date(value: str) -> date:
     try:
-        if len(value) != 8 or not value.isdigit():
+        if len(value) != 8 or not (value.isascii() and value.isdigit()):
             raise ValueError(value)
         return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
     except ValueError:

@@ -52,7 +52,7 @@ def book_in_room(page: Page, hour: str) -> str:
         "link", name=re.compile(rf"^Book Consulting room 2, Monday \d+ \w+ {hour}$")
     ).first.click()
     expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
-    patient = page.get_by_label("Patient")
+    patient = page.locator("#id_patient")
     patient.select_option(index=1)
     name = patient.locator("option:checked").inner_text().split(" (")[0]
     page.get_by_label("Visit type").select_option("consultation")

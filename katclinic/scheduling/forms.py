@@ -126,9 +126,9 @@ class CalendarQuery(forms.Form):
         _choices(self, "staff", staff_of(clinic))
         _choices(self, "patient", _patients_of(clinic))
 
-    def clean_date(self) -> date | None:
+    def clean_date(self) -> Any:
         # A week around the date must still be a date: keep clear of the calendar's ends.
-        value: date | None = self.cleaned_data["date"]
+        value = self.cleaned_data["date"]
         if value is not None and not CALENDAR_FIRST <= value <= CALENDAR_LAST:
             raise forms.ValidationError(
                 f"Choose a date between {CALENDAR_FIRST:%Y-%m-%d} and {CALENDAR_LAST:%Y-%m-%d}."

@@ -66,6 +66,8 @@ class PlacesTest(ClinicTestCase):
         )
         self.assertEqual(response.status_code, 400)
         self.assertIn("not equipped for IV infusion", str(_form_errors(response)["chair"]))
+        self.assertContains(response, "Not booked", count=1, status_code=400)
+        self.assertContains(response, "not equipped for IV infusion", count=1, status_code=400)
         self.assertFalse(Appointment.objects.exists())
         # The plan's route counts when none is typed in: an IV plan on the intranasal chair.
         plan = plan_fixtures.signed(self).plan

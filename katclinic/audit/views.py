@@ -1,3 +1,4 @@
+import functools
 from datetime import datetime, time, timedelta
 
 from django.apps import apps as django_apps
@@ -46,8 +47,10 @@ def event_list(request: StaffRequest) -> HttpResponse:
     )
 
 
+@functools.cache
 def _object_names() -> dict[str, str]:
-    """Each stored object type ("patients.patient") in words ("patient")."""
+    """Each stored object type ("patients.patient") in words ("patient"); the models do not
+    change while the process runs, so this is built once."""
     names = {m._meta.label_lower: str(m._meta.verbose_name) for m in django_apps.get_models()}
     names.update(OTHER_OBJECTS)
     return names

@@ -910,7 +910,7 @@ def set_clinician_npi(
 ) -> User:
     """Record a clinician's own NPI (checked by its check digit) for superbills and claims."""
     from katclinic.clinics.models import StaffMembership
-    from katclinic.clinics.setup import npi_is_valid
+    from katclinic.lib.npi import npi_is_valid
 
     value = npi.strip()
     if value and not npi_is_valid(value):

@@ -9,6 +9,7 @@ hashes are left out: they open nothing outside this install.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -101,10 +102,10 @@ def _write_attachments(archive: zipfile.ZipFile, model: type[models.Model], clin
     for field in file_fields(model):
         for row in model._default_manager.filter(clinic_id=clinic.pk).exclude(**{field.name: ""}):
             stored = getattr(row, field.name)
-            with stored.open("rb") as source:
-                archive.writestr(
-                    f"attachments/{table_name(model)}/{field.name}/{stored.name}", source.read()
-                )
+            target = f"attachments/{table_name(model)}/{field.name}/{stored.name}"
+            # Copied in chunks: a scanned document need not be held in memory whole.
+            with stored.open("rb") as source, archive.open(target, "w") as out:
+                shutil.copyfileobj(source, out)
             count += 1
     return count
 

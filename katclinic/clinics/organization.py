@@ -23,7 +23,7 @@ from katclinic.clinics.models import (
 )
 from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import REGISTRY
-from katclinic.clinics.setup import npi_is_valid
+from katclinic.lib.npi import npi_is_valid
 from katclinic.protocols.services import load_shipped_protocols
 
 

@@ -19,12 +19,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, Organization, OrganizationAdmin, StaffMembership
 from katclinic.clinics.permissions import Role
-
-NPI_LENGTH = 10
-# CMS, "Requirements for Check Digit", NPI Standard (2005): the Luhn check is computed over
-# the 9 identifier digits prefixed with 80840.
-# https://www.cms.gov/Regulations-and-Guidance/Administrative-Simplification/NationalProvIdentStand/Downloads/NPIcheckdigit.pdf
-NPI_LUHN_PREFIX_SUM = 24
+from katclinic.lib.npi import npi_is_valid
 
 
 class SetupRefused(Exception):
@@ -44,20 +39,6 @@ class SetupDetails:
     npi: str = ""
     tax_id: str = ""
     crisis_resources: str = ""
-
-
-def npi_is_valid(npi: str) -> bool:
-    """Ten digits whose last is the Luhn check digit over the prefix 80840 and the first nine."""
-    if len(npi) != NPI_LENGTH or not (npi.isascii() and npi.isdigit()):
-        return False
-    total = NPI_LUHN_PREFIX_SUM
-    for index, char in enumerate(reversed(npi[:-1])):
-        digit = int(char)
-        if index % 2 == 0:
-            digit *= 2
-            digit = digit - 9 if digit > 9 else digit  # noqa: PLR2004 - Luhn digit fold
-        total += digit
-    return (10 - total % 10) % 10 == int(npi[-1])
 
 
 def setup_needed() -> bool:

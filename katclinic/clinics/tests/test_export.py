@@ -62,6 +62,15 @@ class ExportTest(ClinicTestCase):
         npi = next(c for c in clinic_row["columns"] if c["name"] == "npi")
         self.assertEqual(npi["description"], "Type 2 (organization) NPI.")
 
+    def test_stored_documents_travel_with_their_rows(self) -> None:
+        from katclinic.insurance.tests.access_spec import _document
+
+        _document(self)
+        archive = self.download()
+        (row,) = self.rows(archive, "tables/insurance.authorizationdocument.jsonl")
+        attached = f"attachments/insurance.authorizationdocument/file/{row['file']}"
+        self.assertEqual(archive.read(attached), b"%PDF-1.4\n")
+
     def test_only_this_clinics_rows_are_exported(self) -> None:
         archive = self.download()
         patients = self.rows(archive, "tables/patients.patient.jsonl")

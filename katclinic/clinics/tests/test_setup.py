@@ -16,7 +16,7 @@ from katclinic.accounts.models import TotpDevice, User
 from katclinic.audit.models import AuditEvent
 from katclinic.clinics.models import Clinic, Organization, StaffMembership
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.setup import npi_is_valid
+from katclinic.lib.npi import npi_is_valid
 
 PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a test passphrase
 VALID_NPI = "1234567893"  # the worked example in the CMS check-digit paper

@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from katclinic.insurance.x12.envelope import Envelope, X12Error, amount, composite, segment, wrap
+from katclinic.lib.npi import npi_is_valid
 
 VERSION = "005010X222A1"
 
@@ -29,20 +30,8 @@ _MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
 _ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 
 
-def npi_valid(npi: str) -> bool:
-    """The NPI check digit: Luhn over the number prefixed with 80840 (CMS, NPI check digit
-    requirements, 2010, https://www.cms.gov/Regulations-and-Guidance/Administrative-Simplification/NationalProvIdentStand/Downloads/NPIcheckdigit.pdf)."""
-    if not re.fullmatch(r"\d{10}", npi or ""):
-        return False
-    digits = [int(d) for d in "80840" + npi]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+# One rule for the NPI check digit, shared with setup and billing.
+npi_valid = npi_is_valid
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,9 @@ def test_front_desk_books_a_visit_from_an_empty_slot_and_moves_it(front_desk: Pa
     day = start.input_value()[:10]
     start.fill(f"{day}T11:00")
     page.get_by_role("button", name="Move").click()
-    expect(page.locator(".errorlist[role=alert]")).to_contain_text("Consulting room 2 is taken then")
+    expect(page.locator(".errorlist[role=alert]")).to_contain_text(
+        "Consulting room 2 is taken then"
+    )
     visit(page, "move-refused")
 
     page.get_by_label("New start").fill(f"{day}T14:00")

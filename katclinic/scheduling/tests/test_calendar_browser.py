@@ -71,8 +71,13 @@ def test_front_desk_books_a_visit_from_an_empty_slot_and_moves_it(front_desk: Pa
     expect(page.get_by_role("heading", name="Calendar", exact=True)).to_be_visible()
     page.get_by_role("link", name="By room").click()
     # Navigation swaps the calendar in place (htmx) and keeps the address in step.
-    page.get_by_role("link", name=re.compile(r"^Next week")).click()
-    page.get_by_role("link", name=re.compile(r"^Next week")).click()
+    # Each step waits for the swapped calendar, so the next click uses its links.
+    expect(page.get_by_role("link", name="By room")).to_have_attribute("aria-current", "true")
+    for _ in range(2):
+        next_week = page.get_by_role("link", name=re.compile(r"^Next week"))
+        old_href = next_week.get_attribute("href") or ""
+        next_week.click()
+        expect(next_week).not_to_have_attribute("href", old_href)
     expect(page).to_have_url(re.compile(r"by=room"))
     visit(page, "week-by-room")
 

@@ -35,6 +35,7 @@ from katclinic.accounts import services as account_services  # noqa: E402
 from katclinic.accounts.models import UserSession  # noqa: E402
 from katclinic.api.models import ApiToken, Scope  # noqa: E402
 from katclinic.demo import generator  # noqa: E402
+from katclinic.demo.seed import build_demo  # noqa: E402
 
 # The demo's own patients (with every app's history) come first; the rest are bulk rows.
 DEMO_PATIENTS_PER_CLINIC = 20
@@ -141,7 +142,7 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=0)
     args = parser.parse_args()
     started = time.monotonic()
-    world = generator.build_demo(patients_per_clinic=DEMO_PATIENTS_PER_CLINIC)
+    world = build_demo(patients_per_clinic=DEMO_PATIENTS_PER_CLINIC)
     bulk_patients(world, args.patients)
     patients_seconds = time.monotonic() - started
     responses, source = generate_responses(world, args.responses)

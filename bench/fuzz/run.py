@@ -89,8 +89,26 @@ def write_config(work: Path, seeded: dict[str, Any], user: str, peers: list[str]
         "[parameters]\n"
         + "".join(f"{k} = {json.dumps(v)}\n" for k, v in parameters.items())
         + f'[auth.wfc]\npath = "{auth}"\nuser = "{user}"\npeers = {json.dumps(peers)}\n'
+        + DATA_RULES
     )
     return config
+
+
+# Where a schema-valid request is rightly refused (the `all` profile's positive data
+# acceptance check), and why. A response's answers are checked against the instrument's own
+# definition, which is clinic data the OpenAPI document cannot spell out: an unknown
+# instrument or a missing item is a 422 naming the field. Links the stateful phase infers
+# from a nullable `patient_id` (a consultation request not yet linked to a patient) put
+# "None" into an integer path, which the API refuses with a 422 naming `patient_id`.
+ACCEPTED_REFUSALS = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+DATA_RULES = "".join(
+    f"\n[[operations]]\n{selector}\nchecks.positive_data_acceptance.expected-statuses = "
+    f"{json.dumps(ACCEPTED_REFUSALS)}\n"
+    for selector in (
+        'include-path = "/api/measures/responses"\ninclude-method = "POST"',
+        'include-path-regex = "\\\\{patient_id\\\\}"',
+    )
+)
 
 
 def fuzz(args: argparse.Namespace, env: dict[str, str], base: str, config: Path, name: str) -> int:

@@ -27,13 +27,13 @@ import django  # noqa: E402
 django.setup()
 
 from katclinic.api.models import ApiToken, Scope  # noqa: E402
-from katclinic.demo import generator  # noqa: E402
+from katclinic.demo.seed import build_demo  # noqa: E402
 
 PATIENTS_PER_CLINIC = 4
 
 
 def main() -> None:
-    world = generator.build_demo(patients_per_clinic=PATIENTS_PER_CLINIC)
+    world = build_demo(patients_per_clinic=PATIENTS_PER_CLINIC)
     north, south = world.clinics
     who = {
         "north_staff": (world.staff["director"], north),

@@ -25,6 +25,7 @@ from django.utils import timezone  # noqa: E402
 
 from katclinic.audit.models import AuditEvent  # noqa: E402
 from katclinic.demo import generator  # noqa: E402
+from katclinic.demo.seed import build_demo  # noqa: E402
 from katclinic.dosing.models import Checkpoint, DosingSession  # noqa: E402
 from katclinic.dosing.statemachine import SessionState  # noqa: E402
 from katclinic.measures.models import Response  # noqa: E402
@@ -84,7 +85,7 @@ def marks() -> dict[str, int]:
 
 
 def seed(patients: int, clients: int) -> dict[str, Any]:
-    world = generator.build_demo(patients_per_clinic=dataset.DEMO_PATIENTS_PER_CLINIC)
+    world = build_demo(patients_per_clinic=dataset.DEMO_PATIENTS_PER_CLINIC)
     dataset.bulk_patients(world, patients)
     context = dataset.context_for(world)
     nurse = world.staff["nurse"]

@@ -9,10 +9,9 @@ class AtHomeConfig(AppConfig):
     verbose_name = "Take-home sessions"
 
     def ready(self) -> None:
-        from katclinic.athome import clinic_settings, demo, services, worklist
+        from katclinic.athome import clinic_settings, services, worklist
         from katclinic.clinics.permissions import Perm
         from katclinic.core import periodic, worklists
-        from katclinic.demo.generator import HISTORY_BUILDERS
         from katclinic.patients.tabs import ChartTab, register
         from katclinic.portal.home import register as register_card
         from katclinic.surveillance.exposure import register_source
@@ -26,5 +25,3 @@ class AtHomeConfig(AppConfig):
         periodic.register(
             "athome.missed_checkins", timedelta(minutes=5), services.mark_missed_checkins_task
         )
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

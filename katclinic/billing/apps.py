@@ -7,14 +7,11 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing and payments"
 
     def ready(self) -> None:
-        from katclinic.billing import clinic_settings, demo, worklist
+        from katclinic.billing import clinic_settings, worklist
         from katclinic.clinics.permissions import Perm
         from katclinic.core import worklists
-        from katclinic.demo.generator import HISTORY_BUILDERS
         from katclinic.patients.tabs import ChartTab, register
 
         del clinic_settings  # imported for its define(...) calls
         worklists.register(worklist.SECTION)
         register(ChartTab("billing", "Billing", "billing:account", Perm.VIEW_BILLING))
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

@@ -1,8 +1,9 @@
 """Charges, fees, invoices and payments: the money side of a session.
 
-Money is integer cents with an ISO 4217 currency. Posted charge lines, payments and refunds
-are append-only: a mistake is put right with a reversal line (negative units and amount that
-points at the line it reverses) plus a new line, never by changing a row. Writes go through
+Money is integer cents with an ISO 4217 currency. Posted charge lines, received payments,
+refunds and payer postings are append-only, refused by the database itself (migration 0005):
+a mistake is put right with a reversal line (negative units and amount that points at the
+line it reverses) plus a new line, never by changing a row. Writes go through
 `katclinic.billing.services`, each in one transaction with its audit event.
 """
 
@@ -21,10 +22,6 @@ from katclinic.clinics.models import Clinic
 from katclinic.patients.models import Patient
 
 USER = settings.AUTH_USER_MODEL
-
-
-class ImmutableRowError(ValueError):
-    """A posted financial row was about to be changed or deleted."""
 
 
 class CodeSystem(models.TextChoices):
@@ -236,18 +233,6 @@ class ChargeLine(models.Model):
     def __str__(self) -> str:
         return f"{self.code.code} x{self.units}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            before = ChargeLine.objects.filter(pk=self.pk).values_list("status", flat=True).first()
-            if before == ChargeStatus.POSTED:
-                raise ImmutableRowError("A posted line is reversed, never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        if self.status == ChargeStatus.POSTED:
-            raise ImmutableRowError("A posted line is reversed, never deleted.")
-        return super().delete(*args, **kwargs)
-
 
 class Invoice(models.Model):
     """A self-pay statement of one posted charge, numbered per clinic."""
@@ -360,3 +345,35 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.pk}: {self.amount_cents} cents"
+
+
+class PayerPostingKind(models.TextChoices):
+    PAID = "paid", "Paid by the payer"
+    WRITTEN_OFF = "written_off", "Adjusted off by the payer's contract"
+
+
+class PayerPosting(models.Model):
+    """What a payer's remittance settled on a posted charge: its payment, or an adjustment the
+    clinic writes off (every adjustment group except patient responsibility). What is left of
+    the charge is the patient's to pay. Append-only: a payer's take-back is a negative row."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    charge = models.ForeignKey(Charge, on_delete=models.PROTECT, related_name="payer_postings")
+    kind = models.CharField(max_length=12, choices=PayerPostingKind.choices)
+    amount_cents = models.IntegerField()
+    currency = models.CharField(max_length=3, default="USD")
+    source = models.CharField(max_length=120, help_text="The remittance and claim it comes from")
+    posted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    posted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["posted_at", "pk"]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=~Q(amount_cents=0), name="payer_posting_not_zero"),
+            models.CheckConstraint(
+                condition=Q(kind__in=PayerPostingKind.values), name="payer_posting_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.amount_cents} cents"

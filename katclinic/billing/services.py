@@ -26,6 +26,8 @@ from katclinic.billing.models import (
     Fee,
     FeeSchedule,
     Invoice,
+    PayerPosting,
+    PayerPostingKind,
     Payment,
     PaymentMethod,
     PaymentStatus,
@@ -680,8 +682,13 @@ def invoice_paid(invoice: Invoice) -> int:
     return _net_paid(Payment.objects.filter(invoice=invoice))
 
 
+def payer_settled(charge: Charge) -> int:
+    """What payers have paid or adjusted off this charge: not the patient's to pay."""
+    return int(charge.payer_postings.aggregate(s=Sum("amount_cents"))["s"] or 0)
+
+
 def invoice_balance(invoice: Invoice) -> int:
-    return charge_total(invoice.charge) - invoice_paid(invoice)
+    return charge_total(invoice.charge) - payer_settled(invoice.charge) - invoice_paid(invoice)
 
 
 def patient_balance(patient: Patient) -> int:
@@ -691,9 +698,74 @@ def patient_balance(patient: Patient) -> int:
         charge__patient=patient,
         status=ChargeStatus.POSTED,
     ).aggregate(s=Sum("amount_cents"))["s"]
-    return int(charged or 0) - _net_paid(
-        Payment.objects.filter(clinic_id=patient.clinic_id, patient=patient)
+    settled = PayerPosting.objects.filter(
+        clinic_id=patient.clinic_id, charge__patient=patient
+    ).aggregate(s=Sum("amount_cents"))["s"]
+    return (
+        int(charged or 0)
+        - int(settled or 0)
+        - _net_paid(Payment.objects.filter(clinic_id=patient.clinic_id, patient=patient))
     )
+
+
+# ---- what payers settle -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def post_payer_settlement(
+    *,
+    charge: Charge,
+    paid_cents: int,
+    written_off_cents: int,
+    source: str,
+    by: User,
+    request: HttpRequest | None = None,
+) -> list[PayerPosting]:
+    """Record what a payer's remittance settled on a posted charge: its payment and what the
+    clinic adjusts off under the payer's contract. Patient responsibility is not posted: it
+    is what stays on the charge for the patient. A take-back is a negative amount; what
+    payers settle on a charge stays between nothing and the charge's total."""
+    charge = Charge.objects.select_for_update().get(pk=charge.pk)
+    if charge.status != ChargeStatus.POSTED:
+        raise BillingError("Only a posted charge can be settled by a payer.", field="charge")
+    settled = payer_settled(charge) + paid_cents + written_off_cents
+    total = charge_total(charge)
+    if not 0 <= settled <= total:
+        raise BillingError(
+            f"The payer would settle {money(settled)} of a {money(total)} charge "
+            f"of {charge.date_of_service:%d %B %Y}; check the remittance before posting it.",
+            field="file",
+        )
+    rows = [
+        PayerPosting.objects.create(
+            clinic_id=charge.clinic_id,
+            charge=charge,
+            kind=kind,
+            amount_cents=amount,
+            currency=charge.currency,
+            source=source[:120],
+            posted_by=by,
+        )
+        for kind, amount in (
+            (PayerPostingKind.PAID, paid_cents),
+            (PayerPostingKind.WRITTEN_OFF, written_off_cents),
+        )
+        if amount
+    ]
+    for row in rows:
+        _audit(
+            request,
+            by,
+            row,
+            Action.CREATE,
+            clinic_id=charge.clinic_id,
+            patient_id=charge.patient_id,
+            charge=charge.pk,
+            kind=row.kind,
+            amount_cents=row.amount_cents,
+            source=row.source,
+        )
+    return rows
 
 
 # ---- payments and refunds ---------------------------------------------------------------------

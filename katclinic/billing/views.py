@@ -37,6 +37,7 @@ from katclinic.billing.models import (
     CodeSystem,
     FeeSchedule,
     Invoice,
+    PayerPostingKind,
     Payment,
     PaymentStatus,
 )
@@ -47,6 +48,7 @@ from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.permissions import Perm
 from katclinic.dosing.models import DosingSession
 from katclinic.dosing.statemachine import SessionState
+from katclinic.insurance.claims import awaiting_payer
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.portal.access import get_own_patient
@@ -359,14 +361,28 @@ def superbill(request: StaffRequest, charge_id: int) -> HttpResponse:
 # ---- a patient's account ------------------------------------------------------------------
 
 
+def _payer_summary(charge: Charge, waiting_cents: int | None) -> str:
+    """What insurance did with the charge, in words: waiting, or paid and adjusted."""
+    if waiting_cents is not None:
+        return f"Waiting for the payer ({services.money(waiting_cents)} claimed)"
+    postings = list(charge.payer_postings.all())
+    if not postings:
+        return ""
+    paid = sum(p.amount_cents for p in postings if p.kind == PayerPostingKind.PAID)
+    off = sum(p.amount_cents for p in postings if p.kind == PayerPostingKind.WRITTEN_OFF)
+    return f"Insurance paid {services.money(paid)}, adjusted {services.money(off)}"
+
+
 def _account_page(
     request: StaffRequest, patient: Patient, status: int = 200, **forms_: forms.Form
 ) -> HttpResponse:
     invoices = list(Invoice.objects.filter(patient=patient).select_related("charge"))
+    waiting = awaiting_payer([invoice.charge for invoice in invoices])
     for invoice in invoices:
         invoice.total = services.money(services.charge_total(invoice.charge))  # type: ignore[attr-defined]
         invoice.owed_cents = services.invoice_balance(invoice)  # type: ignore[attr-defined]
         invoice.owed = services.money(invoice.owed_cents)  # type: ignore[attr-defined]
+        invoice.payer = _payer_summary(invoice.charge, waiting.get(invoice.charge_id))  # type: ignore[attr-defined]
     zone = clinic_zone(patient.clinic.timezone)
     pays = list(Payment.objects.filter(patient=patient).select_related("invoice"))
     for payment in pays:
@@ -384,6 +400,9 @@ def _account_page(
             "payments": pays,
             "balance": services.money(abs(balance)),
             "in_credit": balance < 0,
+            "waiting": services.money(min(balance, sum(waiting.values())))
+            if waiting and balance > 0
+            else "",
             "pay_form": forms_.get("pay") or PaymentForm(),
             "link_form": forms_.get("link") or LinkForm(),
             "refund_form": forms_.get("refund") or RefundForm(),

@@ -1,8 +1,8 @@
 """A realistic demo clinic network, reproducible from a seed, and scalable for benchmarks.
 
-`build_demo()` makes one organization with two clinics, staff for every role (with
+`build_base()` makes one organization with two clinics, staff for every role (with
 known TOTP secrets, flagged as demo accounts) and patients at every stage of care.
-Other apps add their part of a patient's history through `HISTORY_BUILDERS`.
+`katclinic.demo.seed.build_demo` adds each app's part of their history on top.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
 from django.utils import timezone
 
 from katclinic.accounts.models import TotpDevice, User
@@ -126,9 +124,6 @@ class DemoWorld:
     staff: dict[str, User] = field(default_factory=dict)
     patients: list[Patient] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
-
-
-HISTORY_BUILDERS: list[Callable[[DemoWorld], None]] = []
 
 
 def demo_totp_secret(email: str) -> str:
@@ -264,8 +259,9 @@ def _portal_accounts(world: DemoWorld) -> None:
         world.staff[key] = user
 
 
-@transaction.atomic
-def build_demo(*, seed: int = 7, patients_per_clinic: int = 20) -> DemoWorld:
+def build_base(*, seed: int = 7, patients_per_clinic: int = 20) -> DemoWorld:
+    """The clinic network, its staff, patients with charts and portal accounts; each app's
+    history is added on top by `katclinic.demo.seed.build_demo`."""
     organization = Organization.objects.create(name="Riverbend Mental Health")
     north = Clinic.objects.create(
         organization=organization,
@@ -296,8 +292,6 @@ def build_demo(*, seed: int = 7, patients_per_clinic: int = 20) -> DemoWorld:
         world.patients += _patient_rows(world, clinic, patients_per_clinic, 1 + index * 1_000_000)
     _clinical_rows(world, world.patients)
     _portal_accounts(world)
-    for builder in HISTORY_BUILDERS:
-        builder(world)
     return world
 
 

@@ -8,11 +8,8 @@ class DosingConfig(AppConfig):
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
         from katclinic.core import worklists
-        from katclinic.demo import generator
-        from katclinic.dosing import clinic_settings, demo, worklist  # noqa: F401 - registers settings
+        from katclinic.dosing import clinic_settings, worklist  # noqa: F401 - registers settings
         from katclinic.patients.tabs import ChartTab, register
 
         register(ChartTab("sessions", "Sessions", "dosing:patient_sessions", Perm.VIEW_CLINICAL))
         worklists.register(worklist.SECTION)
-        if demo.build not in generator.HISTORY_BUILDERS:
-            generator.HISTORY_BUILDERS.append(demo.build)

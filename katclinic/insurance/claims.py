@@ -17,7 +17,9 @@ from django.utils import timezone
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
+from katclinic.billing import services as billing
 from katclinic.billing.models import BillingCode, Charge, ChargeLine, ChargeStatus
+from katclinic.billing.services import BillingError
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import all_settings
 from katclinic.insurance import clearinghouse, rules
@@ -416,6 +418,31 @@ def _match_line(claim: Claim, paid: r835.LinePayment, taken: set[int]) -> ClaimL
     return None
 
 
+def written_off_cents(paid: r835.ClaimPayment) -> int:
+    """What the clinic adjusts off: every adjustment group but patient responsibility (PR),
+    at claim and at line level (X12 835 CAS groups CO, OA, PI, CR)."""
+    adjustments = [*paid.adjustments, *(a for line in paid.lines for a in line.adjustments)]
+    return sum(a.amount_cents for a in adjustments if a.group != "PR")
+
+
+def _settle(
+    claim: Claim, paid: r835.ClaimPayment, trace: str, by: User, request: HttpRequest | None
+) -> None:
+    """The payer's payment and write-off go on the claim's charge, so what the patient still
+    owes is what the payer left them."""
+    try:
+        billing.post_payer_settlement(
+            charge=claim.charge,
+            paid_cents=paid.paid_cents,
+            written_off_cents=written_off_cents(paid),
+            source=f"Remittance {trace}, claim {claim.control_number}",
+            by=by,
+            request=request,
+        )
+    except BillingError as error:
+        raise InsuranceError(f"Claim {claim.control_number}: {error}", field="file") from None
+
+
 @transaction.atomic
 def import_remittance(
     *, clinic: Clinic, text: str, by: User, request: HttpRequest | None = None
@@ -495,6 +522,7 @@ def import_remittance(
             unmatched += 1
             continue
         matched += 1
+        _settle(claim, paid, era.trace_number, by, request)
         claim.paid_cents += paid.paid_cents
         claim.patient_responsibility_cents += paid.patient_responsibility_cents
         to = S.DENIED if paid.denied or paid.paid_cents <= 0 else S.PAID
@@ -537,3 +565,13 @@ def unmatched_payments(clinic: Clinic) -> list[RemittanceClaim]:
         .select_related("remittance")
         .order_by("-pk")[:100]
     )
+
+
+def awaiting_payer(charges: list[Charge]) -> dict[int, int]:
+    """For each charge on a claim the payer has not answered yet (built, sent or accepted),
+    its claimed total: money the front desk should not ask the patient for yet."""
+    waiting = [S.DRAFT, S.READY, S.SENT, S.ACCEPTED]
+    rows = Claim.objects.filter(charge__in=charges, status__in=waiting).values_list(
+        "charge_id", "total_cents"
+    )
+    return dict(rows)

@@ -7,11 +7,8 @@ class IntakeConfig(AppConfig):
 
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
-        from katclinic.demo.generator import HISTORY_BUILDERS
-        from katclinic.intake import clinic_settings, demo
+        from katclinic.intake import clinic_settings
         from katclinic.patients.tabs import ChartTab, register
 
         del clinic_settings  # imported for its settings definitions
         register(ChartTab("intake", "Intake", "intake:chart_tab", Perm.VIEW_CLINICAL))
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

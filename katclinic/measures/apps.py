@@ -10,8 +10,7 @@ class MeasuresConfig(AppConfig):
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
         from katclinic.core import periodic
-        from katclinic.demo.generator import HISTORY_BUILDERS
-        from katclinic.measures import clinic_settings, demo, safety, schedules
+        from katclinic.measures import clinic_settings, safety, schedules
         from katclinic.patients.tabs import ChartTab, register
 
         del clinic_settings  # imported for its define(...) calls
@@ -20,5 +19,3 @@ class MeasuresConfig(AppConfig):
         periodic.register(
             "measures.escalate_alerts", timedelta(minutes=1), safety.escalate_alerts_task
         )
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

@@ -10,13 +10,10 @@ class OutcomesConfig(AppConfig):
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
         from katclinic.core import periodic, worklists
-        from katclinic.demo.generator import HISTORY_BUILDERS
-        from katclinic.outcomes import clinic_settings, demo, services, worklist
+        from katclinic.outcomes import clinic_settings, services, worklist
         from katclinic.patients.tabs import ChartTab, register
 
         del clinic_settings  # imported for its define(...) calls
         register(ChartTab("progress", "Progress", "outcomes:progress", Perm.VIEW_CLINICAL))
         worklists.register(worklist.SECTION)
         periodic.register("outcomes.refresh", timedelta(minutes=1), services.refresh_outcomes_task)
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

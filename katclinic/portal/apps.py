@@ -7,14 +7,11 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
-        from katclinic.demo.generator import HISTORY_BUILDERS
         from katclinic.patients.tabs import ChartTab, register
-        from katclinic.portal import cards, clinic_settings, demo, worklist_sections
+        from katclinic.portal import cards, clinic_settings, worklist_sections
 
         del clinic_settings  # imported for its settings definitions
         register(ChartTab("journal", "Journal", "portal:journal_tab", Perm.VIEW_CLINICAL))
         register(ChartTab("portal", "Portal", "portal:invite", Perm.EDIT_DEMOGRAPHICS))
         cards.register_defaults()
         worklist_sections.register_all()
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

@@ -7,10 +7,7 @@ class ProtocolsConfig(AppConfig):
 
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
-        from katclinic.demo.generator import HISTORY_BUILDERS
         from katclinic.patients.tabs import ChartTab, register
-        from katclinic.protocols import clinic_settings, demo  # noqa: F401
+        from katclinic.protocols import clinic_settings  # noqa: F401
 
         register(ChartTab("plan", "Plan", "protocols:patient_plans", Perm.VIEW_CLINICAL))
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

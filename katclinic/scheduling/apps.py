@@ -10,9 +10,8 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
         from katclinic.core import periodic, worklists
-        from katclinic.demo.generator import HISTORY_BUILDERS
         from katclinic.patients.tabs import ChartTab, register
-        from katclinic.scheduling import clinic_settings, demo, reminders, worklist  # noqa: F401
+        from katclinic.scheduling import clinic_settings, reminders, worklist  # noqa: F401
 
         register(
             ChartTab(
@@ -26,5 +25,3 @@ class SchedulingConfig(AppConfig):
             "scheduling.send_due_reminders", timedelta(minutes=5), reminders.send_due_reminders
         )
         worklists.register(worklist.SECTION)
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

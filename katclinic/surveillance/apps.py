@@ -11,10 +11,9 @@ class SurveillanceConfig(AppConfig):
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
         from katclinic.core import periodic, worklists
-        from katclinic.demo.generator import HISTORY_BUILDERS
         from katclinic.measures.services import register_after_store
         from katclinic.patients.tabs import ChartTab, register
-        from katclinic.surveillance import clinic_settings, demo, jobs, services, sources, worklist
+        from katclinic.surveillance import clinic_settings, jobs, services, sources, worklist
         from katclinic.surveillance.exposure import register_source
 
         del clinic_settings  # imported for its define(...) calls
@@ -25,5 +24,3 @@ class SurveillanceConfig(AppConfig):
         )
         worklists.register(worklist.SECTION)
         periodic.register("surveillance.run", timedelta(hours=1), jobs.run_surveillance_task)
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

@@ -9,12 +9,9 @@ class VisitNotesConfig(AppConfig):
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
         from katclinic.core import worklists
-        from katclinic.demo.generator import HISTORY_BUILDERS
         from katclinic.patients.tabs import ChartTab, register
-        from katclinic.visitnotes import demo, worklist
+        from katclinic.visitnotes import worklist
 
         register(ChartTab("visitnotes", "Notes", "visitnotes:chart", Perm.VIEW_CLINICAL))
         worklists.register(worklist.TODAY)
         worklists.register(worklist.NOTES_DUE)
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

@@ -2,7 +2,7 @@ from django.test import TestCase
 
 from katclinic.billing import services
 from katclinic.billing.models import Charge, ChargeStatus, FeeSchedule
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 from katclinic.dosing.models import DosingSession
 
 
@@ -23,6 +23,6 @@ class DemoTest(TestCase):
         )
         self.assertTrue({"96365", "J3490", drug} <= codes, codes)
         self.assertTrue({"G2082", "G2083"} & codes, codes)
-        posted = Charge.objects.get(status=ChargeStatus.POSTED)
+        posted = Charge.objects.get(status=ChargeStatus.POSTED, session_kind="iv")
         self.assertGreater(services.invoice_balance(posted.invoice), 0)
         self.assertGreater(services.invoice_paid(posted.invoice), 0)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.test import TestCase
 
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 from katclinic.dosing import ledger, ledger_services, record_services
 from katclinic.dosing.models import DosingSession, RemsForm, StockLot, SupportNote
 

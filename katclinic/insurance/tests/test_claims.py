@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from katclinic.audit.models import AuditEvent
+from katclinic.billing import services as billing
+from katclinic.billing.models import PayerPosting
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import set_setting
@@ -76,6 +78,9 @@ class ClaimTest(ClinicTestCase):
             self.client.get(f"/insurance/claims/{claim.pk}/file/").content.decode(), text
         )
 
+        waiting = self.client.get(f"/billing/patients/{self.pat.pk}/")
+        self.assertContains(waiting, "of which $616.00 is on claims the payer has not answered")
+        self.assertContains(waiting, "Waiting for the payer ($616.00 claimed)")
         response = self.client.post("/insurance/remittances/import/", {"file": self.era()})
         remittance = Remittance.objects.get()
         self.assertRedirects(response, f"/insurance/remittances/{remittance.pk}/")
@@ -100,6 +105,16 @@ class ClaimTest(ClinicTestCase):
         self.assertTrue(AuditEvent.objects.filter(object_type="insurance.remittance").exists())
         tab = self.client.get(f"/insurance/patients/{self.pat.pk}/")
         self.assertContains(tab, "billed $616.00, paid $500.00, patient owes $36.00 · Paid")
+        # The payer's payment and contractual write-off leave the patient the $36.00 the payer
+        # assigned to them, on the billing account and its invoice.
+        self.assertEqual(
+            sorted(self.charge.payer_postings.values_list("kind", "amount_cents")),
+            [("paid", 50000), ("written_off", 8000)],
+        )
+        self.assertEqual(billing.patient_balance(self.pat), 3600)
+        account = self.client.get(f"/billing/patients/{self.pat.pk}/")
+        self.assertContains(account, "Insurance paid $500.00, adjusted $80.00")
+        self.assertContains(account, "Balance owed: <strong>$36.00</strong></p>", html=False)
 
     def test_the_same_remittance_is_never_posted_twice(self) -> None:
         claim = claims.send_claim(
@@ -112,6 +127,17 @@ class ClaimTest(ClinicTestCase):
         self.assertIn("file", response.context["form"].errors)
         claim.refresh_from_db()
         self.assertEqual((claim.paid_cents, Remittance.objects.count()), (50000, 1))
+
+    def test_a_remittance_settling_more_than_the_charge_is_refused_whole(self) -> None:
+        claims.send_claim(claim=claims.build_claim(charge=self.charge, by=self.bill), by=self.bill)
+        too_much = (
+            (FIXTURES / "era_session.835").read_text().replace("CAS*CO*45*80~", "CAS*CO*45*800~")
+        )
+        with self.assertRaises(InsuranceError) as refused:
+            claims.import_remittance(clinic=self.clinic, text=too_much, by=self.bill)
+        self.assertEqual(refused.exception.field, "file")
+        self.assertIn("KC000001", str(refused.exception))
+        self.assertEqual((Remittance.objects.count(), PayerPosting.objects.count()), (0, 0))
 
     def test_a_remittance_for_an_unsent_claim_is_left_unmatched(self) -> None:
         claim = claims.build_claim(charge=self.charge, by=self.bill)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import TestCase
 
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 from katclinic.intake.models import (
     ConsentDocument,
     ConsentSignature,

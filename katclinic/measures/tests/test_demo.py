@@ -1,17 +1,14 @@
 """The demo builder of measures: deterministic histories and one open item-9 alert."""
 
-from unittest import mock
-
 from django.test import TestCase
 
-from katclinic.demo import generator
+from katclinic.demo.seed import build_demo
 from katclinic.measures import demo
 from katclinic.measures.models import Course, Response, SafetyAlert
 
 
 def build() -> list[tuple[str, int | None]]:
-    with mock.patch.object(generator, "HISTORY_BUILDERS", [demo.build]):
-        world = generator.build_demo(seed=3, patients_per_clinic=8)
+    world = build_demo(seed=3, patients_per_clinic=8, histories=[demo.build])
     alert = SafetyAlert.objects.get()
     assert alert.patient.user == world.staff["patient"]  # noqa: S101
     return list(Response.objects.order_by("pk").values_list("instrument_key", "total"))

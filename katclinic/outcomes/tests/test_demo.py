@@ -1,7 +1,7 @@
 from django.test import TestCase
 from django.utils import timezone
 
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 from katclinic.measures.models import Course
 from katclinic.outcomes import dashboard
 from katclinic.outcomes.models import CourseOutcome

@@ -8,7 +8,7 @@ from django.utils import timezone
 from katclinic.accounts import services as account_services
 from katclinic.accounts.models import User
 from katclinic.clinics.middleware import ACTIVE_CLINIC_KEY
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 from katclinic.portal.models import AppointmentRequest, JournalEntry
 
 

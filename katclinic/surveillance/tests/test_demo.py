@@ -1,11 +1,9 @@
 """The demo builder: a patient with a positive bladder screen, its open task, exposure and
 an earlier decision."""
 
-from unittest import mock
-
 from django.test import TestCase
 
-from katclinic.demo import generator
+from katclinic.demo.seed import build_demo
 from katclinic.dosing import demo as dosing_demo
 from katclinic.intake import demo as intake_demo
 from katclinic.measures import demo as measures_demo
@@ -25,8 +23,7 @@ class DemoTest(TestCase):
             dosing_demo.build,
             demo.build,
         ]
-        with mock.patch.object(generator, "HISTORY_BUILDERS", builders):
-            generator.build_demo(seed=3, patients_per_clinic=8)
+        build_demo(seed=3, patients_per_clinic=8, histories=builders)
         task = ReviewTask.objects.get()
         self.assertEqual((task.kind, task.state), (ReviewKind.POSITIVE_SCREEN, ReviewState.OPEN))
         decision = TreatmentDecision.objects.get()

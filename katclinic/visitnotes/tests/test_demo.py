@@ -2,7 +2,7 @@ from django.test import TestCase
 
 from katclinic.accounts.models import User
 from katclinic.clinics.permissions import Role
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 from katclinic.visitnotes import queue
 from katclinic.visitnotes.models import Status, VisitNote
 

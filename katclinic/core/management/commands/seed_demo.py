@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from katclinic.clinics.models import Organization
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ PORT ?= 8000
 DATA_DIR ?= $(CURDIR)/var
 export PORT DATA_DIR
 
-.PHONY: run test lint types check-migrations ci bench soak fuzz worker clean-venv statemachine
+.PHONY: run test lint types check-migrations ci bench bench-pages bench-peer soak fuzz worker clean-venv statemachine
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@python=$$(scripts/find-python) || exit 1; \
@@ -48,6 +48,14 @@ check-migrations: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# In-process CPU per page (no HTTP), on a fresh dataset.
+bench-pages: $(VENV)/.installed
+	$(PY) bench/inprocess.py $(BENCH_ARGS)
+
+# Side by side with GNU Health (installed into its own venv); skips with the reason.
+bench-peer: $(VENV)/.installed
+	$(PY) bench/peer.py $(BENCH_ARGS)
 
 # API fuzzing; a long run: make fuzz FUZZ_SECONDS=1800 FUZZ_EXAMPLES=200
 FUZZ_SECONDS ?= 30

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +29,28 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import transaction  # noqa: E402
+from django.middleware.csrf import CSRF_ALLOWED_CHARS  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from django.utils.crypto import get_random_string  # noqa: E402
 
 from katclinic.accounts import services as account_services  # noqa: E402
 from katclinic.accounts.models import UserSession  # noqa: E402
 from katclinic.api.models import ApiToken, Scope  # noqa: E402
 from katclinic.demo import generator  # noqa: E402
 from katclinic.demo.seed import build_demo  # noqa: E402
+from katclinic.dosing import monitoring_services as mon  # noqa: E402
+from katclinic.dosing.models import DosingSession  # noqa: E402
+from katclinic.dosing.statemachine import SessionState  # noqa: E402
+from katclinic.patients.tabs import TABS  # noqa: E402
 
 # The demo's own patients (with every app's history) come first; the rest are bulk rows.
 DEMO_PATIENTS_PER_CLINIC = 20
 # Where apps may offer `generate_responses(...)` for large questionnaire histories.
 RESPONSE_GENERATORS = ("katclinic.measures.demo", "katclinic.measures.generator")
+# Readings on the session the nurse keeps open (issue 20: the page is judged with 20).
+READINGS = 20
 
 
 @transaction.atomic
@@ -114,6 +124,26 @@ def signed_in_cookie(user: Any) -> str:
     return session.session_key or ""
 
 
+def monitored_session(world: generator.DemoWorld) -> DosingSession:
+    """The demo's session in monitoring now, topped up to READINGS normal readings."""
+    session = DosingSession.objects.get(clinic=world.clinics[0], state=SessionState.MONITORING)
+    nurse, now = world.staff["nurse"], timezone.now()
+    for n in range(READINGS - session.checkpoints.count()):
+        mon.record_checkpoint(
+            session=session,
+            label="extra reading",
+            taken_at=now - timedelta(minutes=45) + timedelta(minutes=2 * n),
+            by=nurse,
+            values={"systolic": 126, "diastolic": 80, "heart_rate": 74, "spo2": 98, "moaas": 5},
+        )
+    return session
+
+
+def tab_paths(patient: Any) -> dict[str, str]:
+    """Every chart tab of the chart patient, as `tab_<key>` paths for the scenarios."""
+    return {f"tab_{t.key}": reverse(t.url_name, args=[patient.pk]) for t in TABS}
+
+
 def context_for(world: generator.DemoWorld) -> dict[str, Any]:
     """What scenarios fill into their paths and bodies. Add keys here for new scenarios."""
     staff = world.staff["nurse"]
@@ -121,15 +151,28 @@ def context_for(world: generator.DemoWorld) -> dict[str, Any]:
         user=staff,
         clinic=world.clinics[0],
         name="bench",
-        scopes=[Scope.PATIENTS_READ.value, Scope.MEASURES_WRITE.value, Scope.MEASURES_READ.value],
+        scopes=[
+            Scope.PATIENTS_READ.value,
+            Scope.MEASURES_WRITE.value,
+            Scope.MEASURES_READ.value,
+            Scope.SESSIONS_READ.value,
+        ],
     )
     chart_patient = world.patients[2]  # a demo patient of the first clinic, with full history
-    return {
+    session = monitored_session(world)
+    return tab_paths(chart_patient) | {
         "session_cookie_name": settings.SESSION_COOKIE_NAME,
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
         "session": signed_in_cookie(staff),
         # Outcome pages need a role with VIEW_OUTCOMES at one clinic (the nurse has none).
         "outcomes_session": signed_in_cookie(world.staff["admin"]),
+        "admin_session": signed_in_cookie(world.staff["admin"]),
+        # A CSRF secret sent as cookie and form field, as a browser's form post does.
+        "csrf": get_random_string(32, allowed_chars=CSRF_ALLOWED_CHARS),
+        "session_id": session.pk,
+        "session_readings": session.checkpoints.count(),
+        "taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "tab_keys": [t.key for t in TABS],
         "token": token,
         "patient_id": chart_patient.pk,
         "search": "Patel",

@@ -35,6 +35,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: str = ""
+    # When given, each request sends the next of these in turn (a mix, e.g. 1 in 10 alerting).
+    bodies: tuple[str, ...] = ()
 
 
 @dataclass
@@ -71,6 +73,16 @@ def lua_script(request: Request) -> str:
         lines.append(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}")
     if request.body:
         lines.append(f"wrk.body = {_lua_string(request.body)}")
+    if request.bodies:
+        listed = ", ".join(_lua_string(b) for b in request.bodies)
+        lines += [
+            f"local bodies = {{{listed}}}",
+            "local turn = 0",
+            "request = function()",
+            "  turn = turn % #bodies + 1",
+            "  return wrk.format(nil, nil, nil, bodies[turn])",
+            "end",
+        ]
     return "\n".join(lines) + "\n" + DONE_LUA
 
 

@@ -26,18 +26,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadgen import Request, Result, probe, require_wrk, run_wrk  # noqa: E402
+from cpu import cpu_seconds, load_average, rss_mb  # noqa: E402
+from loadgen import Request, probe, require_wrk, run_wrk  # noqa: E402
 from scenarios import SCENARIOS, Scenario  # noqa: E402
 from servers import (  # noqa: E402
     BENCH,
     ROOT,
+    Served,
     gunicorn_command,
     manage,
     new_secret_key,
     production_env,
-    serve,
+    serve_process,
     uvicorn_command,
 )
+from targets import target_lines  # noqa: E402
 
 RESULTS = BENCH / "results"
 
@@ -64,6 +67,16 @@ def parse_args() -> argparse.Namespace:
         metavar="URL",
         help="also measure on PostgreSQL (a scratch "
         "database is created next to the one in URL and dropped afterwards)",
+    )
+    p.add_argument("--port", type=int, default=0, help="the app's port (default: a free one)")
+    p.add_argument(
+        "--baseline-port", type=int, default=0, help="the baseline's port (default: a free one)"
+    )
+    p.add_argument(
+        "--page-requests",
+        type=int,
+        default=200,
+        help="requests per page in the in-process CPU measurement (0 skips it)",
     )
     p.add_argument("--only", default="", help="run only scenarios whose name contains this")
     p.add_argument(
@@ -115,26 +128,32 @@ def postgres_database(url: str, name: str) -> Iterator[str]:
         admin.close()
 
 
-def measure_baseline(args: argparse.Namespace, tmp: Path) -> Result:
+def measured(
+    args: argparse.Namespace, served: Served, request: Request, tmp: Path, *, database: bool
+) -> dict[str, Any]:
+    """Warm up, then measure one request kind; req/s and latency from wrk, CPU from /proc."""
+    load = {"connections": args.connections, "threads": args.threads, "workdir": tmp}
+    run_wrk(served.base, request, seconds=args.warmup, **load)
+    before = cpu_seconds(served.pid, database=database)
+    result = run_wrk(served.base, request, seconds=args.duration, **load)
+    spent = cpu_seconds(served.pid, database=database) - before
+    cpu_ms = round(1000 * spent / result.requests, 2) if result.requests else None
+    return result.as_dict() | {"cpu_ms": cpu_ms}
+
+
+def measure_baseline(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, Any]]:
+    """The bare baseline twice: with keep-alive, and closing every connection as gunicorn's
+    sync workers do, so the app is compared like for like."""
     env = dict(os.environ, BASELINE_DB=str(tmp / "baseline.sqlite3"))
-    with serve(uvicorn_command(args.workers), env, "/ready", tmp / "uvicorn.log") as base:
-        request = Request("GET", "/insert", {})
-        run_wrk(
-            base,
-            request,
-            seconds=args.warmup,
-            connections=args.connections,
-            threads=args.threads,
-            workdir=tmp,
-        )
-        return run_wrk(
-            base,
-            request,
-            seconds=args.duration,
-            connections=args.connections,
-            threads=args.threads,
-            workdir=tmp,
-        )
+    command = uvicorn_command(args.workers)
+    log = tmp / "uvicorn.log"
+    with serve_process(command, env, "/ready", log, args.baseline_port) as base:
+        return {
+            "keep-alive": measured(args, base, Request("GET", "/insert", {}), tmp, database=False),
+            "closing": measured(
+                args, base, Request("GET", "/insert", {"Connection": "close"}), tmp, database=False
+            ),
+        }
 
 
 def build_dataset(env: dict[str, str], patients: int, responses: int) -> dict[str, Any]:
@@ -163,6 +182,16 @@ def build_dataset(env: dict[str, str], patients: int, responses: int) -> dict[st
     return context
 
 
+def scenario_request(scenario: Scenario, context: dict[str, Any]) -> Request:
+    return Request(
+        scenario.method,
+        scenario.url_path(context),
+        scenario.headers(context),
+        scenario.request_body(context),
+        scenario.request_bodies(context),
+    )
+
+
 def measure_app(
     args: argparse.Namespace,
     tmp: Path,
@@ -173,46 +202,48 @@ def measure_app(
 ) -> list[dict[str, Any]]:
     rows = []
     log = tmp / f"gunicorn-{backend}.log"
-    with serve(gunicorn_command(args.workers), env, "/healthz", log) as base:
+    with serve_process(gunicorn_command(args.workers), env, "/healthz", log, args.port) as app:
         for scenario in scenarios:
-            request = Request(
-                scenario.method,
-                scenario.url_path(context),
-                scenario.headers(context),
-                scenario.request_body(context),
-            )
             row: dict[str, Any] = {
                 "scenario": scenario.name,
                 "backend": backend,
                 "patients": context["dataset"]["patients_in_clinic"],
                 "responses": context["dataset"]["responses"],
             }
-            status, text = probe(base, request)
+            rows.append(row)
+            if missing := scenario.missing(context):
+                row["error"] = missing
+                continue
+            request = scenario_request(scenario, context)
+            status, text = probe(app.base, request)
             if status != scenario.expect_status:
                 row["error"] = (
                     f"probe answered {status}, expected {scenario.expect_status}: {text[:200]!r}"
                 )
                 print(f"  {scenario.name}: {row['error']}", flush=True)
-                rows.append(row)
                 continue
             print(f"  {scenario.name} ...", flush=True)
-            run_wrk(
-                base,
-                request,
-                seconds=args.warmup,
-                connections=args.connections,
-                threads=args.threads,
-                workdir=tmp,
-            )
-            result = run_wrk(
-                base,
-                request,
-                seconds=args.duration,
-                connections=args.connections,
-                threads=args.threads,
-                workdir=tmp,
-            )
-            rows.append(row | result.as_dict())
+            row |= measured(args, app, request, tmp, database=backend == "postgresql")
+        worker_rss = rss_mb(app.pid)
+    for row in rows:
+        row["worker_rss_mb"] = worker_rss
+    return rows
+
+
+def measure_pages(
+    args: argparse.Namespace, tmp: Path, env: dict[str, str], context: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """CPU per page in-process (`inprocess.py`) on the dataset just measured over HTTP."""
+    print("  in-process CPU per page ...", flush=True)
+    context_file = tmp / "context.json"
+    context_file.write_text(json.dumps(context))
+    command = [sys.executable, str(BENCH / "inprocess.py"), "--context", str(context_file)]
+    command += ["--requests", str(args.page_requests)]
+    out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        print(f"  in-process measurement failed:\n{out.stderr[-2000:]}")
+        return []
+    rows: list[dict[str, Any]] = json.loads(out.stdout.strip().splitlines()[-1])
     return rows
 
 
@@ -228,49 +259,45 @@ def run_backend(
     data_dir = tmp / f"{backend}-{patients}"
     env = production_env(data_dir, database_url, new_secret_key())
     context = build_dataset(env, patients, responses)
+    measured_tabs = {s.path for s in SCENARIOS}
+    unmeasured = [k for k in context.get("tab_keys", []) if "{tab_" + k + "}" not in measured_tabs]
+    if unmeasured:
+        print(f"  chart tabs with no scenario yet: {', '.join(unmeasured)}", flush=True)
     rows = measure_app(args, tmp, backend, env, context, scenarios)
+    if args.page_requests and backend == "sqlite" and not args.only:
+        rows += measure_pages(args, tmp, env, context)
     for row in rows:
         row["dataset_seconds"] = context["dataset"]["seconds"]
     return rows
 
 
-def table(baseline: Result | None, rows: list[dict[str, Any]]) -> str:
-    head = f"{'scenario':<22}{'db':<10}{'patients':>9}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>8}{'% base':>8}"
+def table(baseline: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'scenario':<34}{'db':<11}{'patients':>8}{'req/s':>8}{'CPU ms':>8}{'p50 ms':>8}"
+        f"{'p99 ms':>8}{'errors':>7}{'% base':>7}"
+    )
     lines = [head, "-" * len(head)]
-    if baseline:
+    keep = baseline["keep-alive"]["rps"]
+    for kind, b in baseline.items():
         lines.append(
-            f"{'bare ASGI 1 INSERT':<22}{'sqlite':<10}{'-':>9}{baseline.rps:>9.0f}{baseline.p50_ms:>8.1f}"
-            f"{baseline.p95_ms:>8.1f}{baseline.p99_ms:>8.1f}{baseline.errors + baseline.bad_status:>8}{100:>7}%"
+            f"{'bare ASGI 1 INSERT, ' + kind:<34}{'sqlite':<11}{'-':>8}{b['rps']:>8.0f}"
+            f"{b['cpu_ms'] or 0:>8.2f}{b['p50_ms']:>8.1f}{b['p99_ms']:>8.1f}"
+            f"{b['errors'] + b['bad_status']:>7}{100 * b['rps'] / keep:>6.0f}%"
         )
+    closing = baseline["closing"]["rps"]
     for r in rows:
+        start = f"{r['scenario']:<34}{r['backend']:<11}{r['patients']:>8}"
         if "error" in r:
+            lines.append(f"{start}  not measured: {r['error'][:60]}")
+        elif "inprocess_cpu_ms" in r:
+            lines.append(f"{start}{'-':>8}{r['inprocess_cpu_ms']:>8.2f}  {r['queries']} SQL")
+        elif "rps" in r:
             lines.append(
-                f"{r['scenario']:<22}{r['backend']:<10}{r['patients']:>9}  not measured: {r['error'][:60]}"
+                f"{start}{r['rps']:>8.0f}{r['cpu_ms'] or 0:>8.2f}{r['p50_ms']:>8.1f}"
+                f"{r['p99_ms']:>8.1f}{r['errors'] + r['bad_status']:>7}"
+                f"{100 * r['rps'] / closing:>6.0f}%"
             )
-            continue
-        share = f"{100 * r['rps'] / baseline.rps:>7.0f}%" if baseline else f"{'-':>8}"
-        lines.append(
-            f"{r['scenario']:<22}{r['backend']:<10}{r['patients']:>9}{r['rps']:>9.0f}{r['p50_ms']:>8.1f}"
-            f"{r['p95_ms']:>8.1f}{r['p99_ms']:>8.1f}{r['errors'] + r['bad_status']:>8}{share}"
-        )
     return "\n".join(lines)
-
-
-def growth(rows: list[dict[str, Any]]) -> list[str]:
-    """p95 at the largest scale over p95 at the smallest, per scenario and database."""
-    lines = []
-    for key in sorted({(r["scenario"], r["backend"]) for r in rows if "p95_ms" in r}):
-        points = sorted(
-            (r["patients"], r["p95_ms"])
-            for r in rows
-            if (r["scenario"], r["backend"]) == key and "p95_ms" in r
-        )
-        if len(points) > 1 and points[0][1] > 0:
-            (small, p_small), (large, p_large) = points[0], points[-1]
-            lines.append(
-                f"{key[0]} ({key[1]}): {large / small:.0f}x the patients, p95 x{p_large / p_small:.2f}"
-            )
-    return lines
 
 
 def measure_import(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -305,9 +332,10 @@ def main() -> None:
     skipped = [s.name for s in scenarios if not s.available()]
     scenarios = [s for s in scenarios if s.available()]
     info = machine()
+    load_start = load_average()
     print(
         f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gb']} GB; "
-        f"load {info['load_average_1m']}; {args.workers} workers, "
+        f"load average {load_start}; {args.workers} workers, "
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
     )
     rows: list[dict[str, Any]] = []
@@ -326,14 +354,19 @@ def main() -> None:
                         args, tmp, "postgresql", url, patients, responses, scenarios
                     )
     imported = measure_import(args) if args.import_patients and not args.only else None
-    info["load_average_1m_after"] = round(os.getloadavg()[0], 2)
+    load_end = load_average()
+    info |= {"load_average_start": load_start, "load_average_end": load_end}
     print()
     print(
-        f"load average (1 min) before/after: {info['load_average_1m']}/{info['load_average_1m_after']}"
-        " (above 0.5 means something else shared the cores)"
+        f"load average (1, 5, 15 min) at start {load_start}, at end {load_end} "
+        f"(above 0.5 on {info['nproc']} cores means something else shared them)"
     )
     print(table(baseline, rows))
-    for line in growth(rows):
+    print(
+        "CPU ms: server (all workers) and, on PostgreSQL, the database server's CPU per request. "
+        "% base: share of the closing-connection baseline (gunicorn's sync workers close each)."
+    )
+    for line in target_lines(rows):
         print(line)
     if imported:
         print(
@@ -352,7 +385,7 @@ def main() -> None:
                 "at": stamp,
                 "machine": info,
                 "args": vars(args),
-                "baseline": baseline.as_dict(),
+                "baseline": baseline,
                 "rows": rows,
                 "import": imported,
                 "skipped": skipped,

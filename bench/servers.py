@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,8 @@ def production_env(data_dir: Path, database_url: str | None, secret_key: str) ->
             "DATA_DIR": str(data_dir),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # No mail server here: alert emails (the demo raises some) go to DATA_DIR/outbox.
+            "MAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         }
     )
     if database_url:
@@ -87,17 +90,25 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     sys.exit(f"server did not answer {url} within {timeout} s:\n{log.read_text()}")
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str  # http://127.0.0.1:<port>
+    pid: int  # the server's main process; its workers are its descendants
+
+
 @contextmanager
-def serve(command: list[str], env: dict[str, str], ready_path: str, log: Path) -> Iterator[str]:
-    """Run a server command whose last argument slot `{port}` is filled; yield its base URL."""
-    port = free_port()
+def serve_process(
+    command: list[str], env: dict[str, str], ready_path: str, log: Path, port: int = 0
+) -> Iterator[Served]:
+    """Run a server command whose `{port}` slot is filled (a free port when `port` is 0)."""
+    port = port or free_port()
     command = [part.replace("{port}", str(port)) for part in command]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_ready(base + ready_path, process, log)
-            yield base
+            yield Served(base, process.pid)
         finally:
             process.terminate()
             try:
@@ -105,6 +116,15 @@ def serve(command: list[str], env: dict[str, str], ready_path: str, log: Path) -
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def serve(
+    command: list[str], env: dict[str, str], ready_path: str, log: Path, port: int = 0
+) -> Iterator[str]:
+    """As `serve_process`, yielding only the base URL."""
+    with serve_process(command, env, ready_path, log, port) as served:
+        yield served.base
 
 
 def gunicorn_command(workers: int) -> list[str]:

@@ -1,0 +1,141 @@
+"""In-process CPU per page: the Django test client against production settings, no HTTP.
+
+Measures what one request costs the app itself (time.process_time over N requests, after a
+warm-up), without the server, the socket or the load generator sharing the cores, so the
+figure holds on a busy machine. Also counts the SQL statements each page runs.
+
+    make bench-pages                                  # builds a dataset, then measures
+    .venv/bin/python bench/inprocess.py --patients 1000 --requests 100
+
+run.py calls it with `--context` on the SQLite dataset it has already built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
+
+# (name, context key of the path or a literal path, session key, clear the cache first)
+PAGES: tuple[tuple[str, str, str, bool], ...] = (
+    ("dosing session page", "/dosing/{session_id}/", "session", False),
+    ("patient list", "/patients/", "session", False),
+    ("patient search", "/patients/?q={search}", "session", False),
+    ("floor board", "/dosing/board/", "session", False),
+    ("outcomes dashboard (warm)", "/outcomes/", "outcomes_session", False),
+    ("outcomes dashboard (cold)", "/outcomes/", "outcomes_session", True),
+)
+ADMIN_TABS = {"appointments", "insurance", "billing", "portal"}
+
+
+def pages(context: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    tabs = [
+        (f"chart: {key}", "{tab_" + key + "}", "admin_session" if key in ADMIN_TABS else "session")
+        for key in context.get("tab_keys", [])
+    ]
+    return [*PAGES[:1], *((n, p, s, False) for n, p, s in tabs), *PAGES[1:]]
+
+
+def statements_of(client: Any, url: str) -> int:
+    """SQL statements one request runs."""
+    from django.db import connection
+
+    seen: list[str] = []
+
+    def count(execute: Any, sql: str, *rest: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, *rest)
+
+    with connection.execute_wrapper(count):
+        client.get(url)
+    return len(seen)
+
+
+def measure_page(client: Any, url: str, requests: int, cold: bool) -> dict[str, Any]:
+    from django.core.cache import cache
+
+    for _ in range(5):
+        client.get(url)
+    queries = statements_of(client, url)
+    started = time.process_time()
+    for _ in range(requests):
+        if cold:
+            cache.clear()
+        client.get(url)
+    spent = time.process_time() - started
+    return {"inprocess_cpu_ms": round(1000 * spent / requests, 2), "queries": queries}
+
+
+def measure(context: dict[str, Any], requests: int) -> list[dict[str, Any]]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "katclinic.settings")
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    rows = []
+    for name, path, session_key, cold in pages(context):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.cookies[context["session_cookie_name"]] = context[session_key]
+        url = path.format(**context)
+        status = client.get(url).status_code
+        row: dict[str, Any] = {"scenario": f"in-process: {name}", "backend": "sqlite"}
+        row["patients"] = context["dataset"]["patients_in_clinic"]
+        rows.append(row)
+        if status != 200:
+            row["error"] = f"answered {status}"
+            continue
+        row |= measure_page(client, url, requests, cold)
+    return rows
+
+
+def build_and_measure(args: argparse.Namespace) -> None:
+    from run import build_dataset
+    from servers import new_secret_key, production_env
+
+    with tempfile.TemporaryDirectory(prefix="katclinic-pages-") as tmp:
+        env = production_env(Path(tmp) / "data", None, new_secret_key())
+        context = build_dataset(env, args.patients, args.responses)
+        context_file = Path(tmp) / "context.json"
+        context_file.write_text(json.dumps(context))
+        command = [sys.executable, __file__, "--context", str(context_file)]
+        command += ["--requests", str(args.requests)]
+        out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if out.returncode:
+            sys.exit(f"in-process measurement failed:\n{out.stdout}{out.stderr}")
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    from targets import page_lines
+
+    for row in rows:
+        figure = row.get("error") or f"{row['inprocess_cpu_ms']:.2f} ms CPU, {row['queries']} SQL"
+        print(f"{row['scenario']:<40}{figure}")
+    for line in page_lines(rows):
+        print(line)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--context", help="the JSON dataset.py printed (the database is the env's)")
+    p.add_argument("--requests", type=int, default=200, help="measured requests per page")
+    p.add_argument("--patients", type=int, default=10_000)
+    p.add_argument("--responses", type=int, default=100_000)
+    args = p.parse_args()
+    if args.context:
+        context = json.loads(Path(args.context).read_text())
+        print(json.dumps(measure(context, args.requests)))
+    else:
+        build_and_measure(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -137,7 +137,8 @@ def _asked(request: HttpRequest, params: QueryDict, app: SmartApp, redirect_uri:
         scopes = parse_scopes(one(params, "scope"), served_types())
     except ScopeError as error:
         raise OAuthError("invalid_scope", f"scope: {error}") from error
-    kept = {name: params[name] for name in AUTHORIZE_PARAMS if params.get(name)}
+    kept = {name: one(params, name, required=False) for name in AUTHORIZE_PARAMS}
+    kept = {name: value for name, value in kept.items() if value}
     return Asked(app, redirect_uri, state, scopes, challenge, kept)
 
 

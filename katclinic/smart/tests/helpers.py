@@ -12,7 +12,6 @@ from django.test import Client
 from katclinic.smart import services
 from katclinic.smart.models import SmartApp
 from katclinic.smart.oauth import s256
-from katclinic.testing import ClinicTestCase
 
 FORM = "application/x-www-form-urlencoded"
 REDIRECT = "https://diary.example.org/callback"
@@ -21,7 +20,7 @@ VERIFIER = "a-verifier-of-enough-length-0123456789-abcdefghijkl"
 AUD = "http://testserver/fhir/R4"
 
 
-def register(test: ClinicTestCase, *, confidential: bool = False) -> tuple[SmartApp, str]:
+def register(test: Any, *, confidential: bool = False) -> tuple[SmartApp, str]:
     return services.register_app(
         clinic=test.clinic,
         name="Mood diary",

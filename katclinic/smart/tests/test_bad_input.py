@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from katclinic.smart.models import SmartGrant, SmartToken
+from katclinic.smart.models import SmartApp, SmartGrant, SmartToken
 from katclinic.smart.tests.helpers import (
     FORM,
     REDIRECT,
@@ -24,6 +24,9 @@ SCOPE = "launch/patient patient/*.rs offline_access"
 
 
 class AuthorizeBadInputTest(ClinicTestCase):
+    app: SmartApp
+    secret: str
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -92,6 +95,9 @@ class AuthorizeBadInputTest(ClinicTestCase):
 
 
 class TokenBadInputTest(ClinicTestCase):
+    app: SmartApp
+    secret: str
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()

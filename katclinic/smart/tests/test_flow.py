@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.test import Client
 from django.utils import timezone
 
 from katclinic.audit.models import AuditEvent
 from katclinic.fhir.tests.factories import make_response
-from katclinic.smart.models import AuthorizationCode, SmartGrant, SmartToken, hash_secret
+from katclinic.smart.models import AuthorizationCode, SmartApp, SmartGrant, SmartToken, hash_secret
 from katclinic.smart.tests.helpers import (
     REDIRECT,
     VERIFIER,
@@ -28,6 +29,9 @@ PATIENT_SCOPE = "launch/patient patient/Observation.rs patient/Patient.rs offlin
 
 
 class PatientLaunchTest(ClinicTestCase):
+    app: SmartApp
+    secret: str
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -39,7 +43,7 @@ class PatientLaunchTest(ClinicTestCase):
         self.assertEqual(answer.status_code, 200, answer.content)
         return body(answer)
 
-    def refresh(self, refresh_token: str, **extra: str) -> dict[str, str]:
+    def refresh(self, refresh_token: str, **extra: str) -> Any:
         data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return token_request(data | {"client_id": self.app.client_id} | extra)
 
@@ -208,6 +212,9 @@ class PatientLaunchTest(ClinicTestCase):
 
 
 class StaffLaunchTest(ClinicTestCase):
+    app: SmartApp
+    secret: str
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()

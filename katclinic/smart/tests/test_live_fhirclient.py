@@ -38,6 +38,8 @@ class FhirclientTest(LiveServerTestCase, ClinicTestCase):
                 "scope": "launch/patient patient/*.rs offline_access openid fhirUser",
             }
         )
+        # Close its keep-alive connection while the server still shares the test's database.
+        self.addCleanup(lambda: fhir.server.session.close())
         authorize_url = fhir.authorize_url  # found through the CapabilityStatement's oauth-uris
         self.assertTrue(authorize_url.startswith(f"{self.live_server_url}/oauth/authorize?"))
 

@@ -86,7 +86,8 @@ def _smart_rows(
         deny(request, reason="not this app's patient", patient_id=min(named), not_found=True)
     if not is_patient(request):
         require_perm(request, resource_type.perm)
-    return in_compartment(resource_type, resource_type.rows(request.clinic), patient_id)  # type: ignore[attr-defined]
+    clinic = request.clinic  # type: ignore[attr-defined]
+    return in_compartment(resource_type, resource_type.rows(clinic), patient_id)
 
 
 def check_everything(request: HttpRequest, patient_id: int) -> None:

@@ -1,4 +1,5 @@
-"""SMART App Launch 2.x scopes (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
+"""SMART App Launch 2.x scopes
+(https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
 
 ``patient/Observation.rs``, ``user/*.rs`` and the v1 forms (``patient/*.read``) are read;
 this server only reads through apps, so create, update and delete permissions are dropped

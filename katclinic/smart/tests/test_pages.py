@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+
 from katclinic.audit.models import AuditEvent
 from katclinic.smart.models import SmartApp, SmartGrant, hash_secret
 from katclinic.smart.tests.helpers import REDIRECT, body, exchange, fhir_get, get_code, register
@@ -79,6 +81,8 @@ class ConnectedAppsTest(ClinicTestCase):
         raw = body(exchange(app, get_code(self, app, "launch/patient patient/*.rs")))[
             "access_token"
         ]
+        home = self.client.get(reverse("portal:home", kwargs={"patient_id": self.pat.pk}))
+        self.assertContains(home, 'href="/oauth/connected/"')
         page = self.client.get("/oauth/connected/")
         self.assertContains(page, "Mood diary")
         self.assertContains(page, "Read and search your whole record")

@@ -30,6 +30,7 @@ def _security(oauth: dict[str, str]) -> dict[str, Any]:
     """SMART App Launch 2.x: the OAuth endpoints as the oauth-uris extension
     (https://hl7.org/fhir/smart-app-launch/conformance.html)."""
     return {
+        "cors": True,
         "extension": [
             {
                 "url": SMART_OAUTH_URIS,

@@ -36,7 +36,9 @@ def is_smart_token(raw: str) -> bool:
 def _usable(raw: str) -> SmartToken | None:
     now = timezone.now()
     return (
-        SmartToken.objects.select_related("grant", "grant__app", "grant__user", "clinic")
+        SmartToken.objects.select_related(
+            "grant", "grant__app", "grant__user", "grant__patient", "clinic"
+        )
         .filter(
             token_hash=hash_secret(raw),
             kind=SmartToken.Kind.ACCESS,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.test import Client
 
+from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.smart import services
 from katclinic.smart.tests.helpers import ORIGIN, body, register
 from katclinic.testing import ClinicTestCase
@@ -52,6 +53,8 @@ class DiscoveryTest(ClinicTestCase):
 
     def test_the_capability_statement_names_the_oauth_endpoints(self) -> None:
         statement = body(Client().get("/fhir/R4/metadata"))
+        assert_valid(statement)  # fhir.resources R4B accepts the security element as served
+        self.assertTrue(statement["rest"][0]["security"]["cors"])
         uris = oauth_extension(statement)
         self.assertEqual(uris["authorize"], "http://testserver/oauth/authorize")
         self.assertEqual(uris["token"], "http://testserver/oauth/token")

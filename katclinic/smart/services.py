@@ -99,7 +99,7 @@ def register_app(
     redirect_uris: list[str],
     origins: list[str],
     confidential: bool,
-    by: User,
+    by: User | None,
     request: HttpRequest | None = None,
 ) -> tuple[SmartApp, str]:
     """A new app of ``clinic``; returns it and its client secret (confidential apps only),
@@ -125,7 +125,7 @@ def register_app(
     return app, secret
 
 
-def disable_app(*, app: SmartApp, by: User, request: HttpRequest | None = None) -> bool:
+def disable_app(*, app: SmartApp, by: User | None, request: HttpRequest | None = None) -> bool:
     """Stop ``app``: its grants and tokens are revoked. False if it was already stopped."""
     now = timezone.now()
     with transaction.atomic():

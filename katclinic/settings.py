@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "katclinic.visitnotes",
     "katclinic.api",
     "katclinic.fhir",
+    "katclinic.smart",
     "katclinic.insurance",
 ]
 
@@ -89,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "katclinic.core.observability.RequestLogMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "katclinic.smart.middleware.CorsMiddleware",
     "katclinic.api.middleware.ApiBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -355,3 +357,15 @@ BILLING_STRIPE_SECRET_KEY = envsecret("BILLING_STRIPE_SECRET_KEY")
 # this project's policy choice within that guidance.
 API_TOKEN_DAYS = envint("API_TOKEN_DAYS", 90)
 API_TOKEN_MAX_DAYS = 365
+# SMART on FHIR apps. Access tokens live an hour: SMART App Launch 2.x answers the token
+# request with expires_in and shows 3600 seconds in its example
+# (https://hl7.org/fhir/smart-app-launch/app-launch.html, "Obtain access token"); RFC 6819
+# section 5.1.5.3 (https://www.rfc-editor.org/rfc/rfc6819#section-5.1.5.3) asks for short-lived
+# access tokens. RFC 6749 section 4.1.2 (https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2)
+# recommends at most 10 minutes for an authorization code; this server allows 2. Refresh
+# tokens rotate on every use and a reused one revokes its grant, as RFC 9700 section 4.14.2
+# (https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2) advises for public clients; they
+# expire after SMART_REFRESH_TOKEN_DAYS (this project's policy, as API_TOKEN_DAYS).
+SMART_ACCESS_TOKEN_SECONDS = envint("SMART_ACCESS_TOKEN_SECONDS", 3600)
+SMART_CODE_SECONDS = 120
+SMART_REFRESH_TOKEN_DAYS = envint("SMART_REFRESH_TOKEN_DAYS", 90)

@@ -23,6 +23,8 @@ urlpatterns = [
     path("insurance/", include("katclinic.insurance.urls")),
     path("api/", api.urls),
     path("tokens/", include("katclinic.api.web_urls")),
+    path("oauth/", include("katclinic.smart.urls")),
+    path(".well-known/", include("katclinic.smart.well_known_urls")),
     path("fhir/R4/", include("katclinic.fhir.urls")),
     path("fhir/", include("katclinic.fhir.root_urls")),  # keep after every other fhir/ route
 ]

@@ -18,16 +18,26 @@ from katclinic.api.auth import authenticate_token, require_scope
 from katclinic.api.models import Scope
 from katclinic.clinics.access import deny, require_perm
 from katclinic.fhir.outcome import FhirError
-from katclinic.fhir.registry import ResourceType, Rows
+from katclinic.fhir.registry import REGISTRY, ResourceType, Rows
 from katclinic.lib.parse import BadParameter, parse_id
 from katclinic.patients.models import Patient
+from katclinic.smart import auth as smart_auth
 
 
 def authenticate(request: HttpRequest, scope: Scope) -> None:
-    """Accept only a usable bearer token carrying ``scope``: 401 without one, 403 (recorded) without the scope."""
+    """Accept only a usable bearer token carrying ``scope``: 401 without one, 403 (recorded) without the scope.
+
+    A SMART app's token reads only (its scopes are checked per type as it reads)."""
     header = request.headers.get("Authorization", "")
     kind, _, raw = header.partition(" ")
-    if kind.lower() != "bearer" or authenticate_token(request, raw.strip()) is None:
+    raw = raw.strip()
+    if kind.lower() == "bearer" and smart_auth.is_smart_token(raw):
+        if smart_auth.authenticate_access(request, raw) is None:
+            raise FhirError.simple(401, "a valid bearer token is required", "login")
+        if scope != Scope.FHIR_READ:
+            deny(request, reason="apps connected with SMART may only read")
+        return
+    if kind.lower() != "bearer" or authenticate_token(request, raw) is None:
         raise FhirError.simple(401, "a valid bearer token is required", "login")
     require_scope(request, scope)
 
@@ -49,6 +59,8 @@ def readable_rows(
     request: HttpRequest, resource_type: ResourceType, named: Collection[int]
 ) -> Rows:
     """The rows a search may see; ``named`` are the patients the search itself names."""
+    if smart_auth.smart_token(request) is not None:
+        return _smart_rows(request, resource_type, named, "s")
     if resource_type.perm is None:
         return resource_type.rows(request.clinic)  # type: ignore[attr-defined]
     if not is_patient(request):
@@ -61,18 +73,50 @@ def readable_rows(
     return in_compartment(resource_type, resource_type.rows(patient.clinic), patient.pk)
 
 
+def _smart_rows(
+    request: HttpRequest, resource_type: ResourceType, named: Collection[int], action: str
+) -> Rows:
+    """What a SMART token may read of the type: its scopes, then the person's own access."""
+    patient_id = smart_auth.compartment_for(request, resource_type.name, action)
+    if resource_type.perm is None:
+        return resource_type.rows(request.clinic)  # type: ignore[attr-defined]
+    if patient_id is None:  # a staff member's user/ scope: their roles decide
+        return resource_type.rows(require_perm(request, resource_type.perm))
+    if named and set(named) != {patient_id}:
+        deny(request, reason="not this app's patient", patient_id=min(named), not_found=True)
+    if not is_patient(request):
+        require_perm(request, resource_type.perm)
+    clinic = request.clinic  # type: ignore[attr-defined]
+    return in_compartment(resource_type, resource_type.rows(clinic), patient_id)
+
+
+def check_everything(request: HttpRequest, patient_id: int) -> None:
+    """A SMART token asks $everything only with every compartment type in its scopes, and
+    only for its own patient when its scopes are patient/ ones."""
+    if smart_auth.smart_token(request) is None:
+        return
+    for resource_type in REGISTRY.values():
+        if resource_type.patient_field is None and resource_type.name != "Patient":
+            continue
+        allowed = smart_auth.compartment_for(request, resource_type.name, "r")
+        if allowed is not None and allowed != patient_id:
+            deny(request, reason="not this app's patient", patient_id=patient_id, not_found=True)
+
+
 def in_compartment(resource_type: ResourceType, rows: Rows, patient_id: int) -> Rows:
     return rows.filter(**{resource_type.patient_field or "pk": patient_id})
 
 
 def readable_row(request: HttpRequest, resource_type: ResourceType, raw_id: str) -> Any:
     """One row the caller may read, or a recorded 404 (403 when the role lacks the permission)."""
-    if resource_type.perm is None:
+    if smart_auth.smart_token(request) is not None:
+        rows = _smart_rows(request, resource_type, (), "r")
+    elif resource_type.perm is None:
         row = resource_type.lookup(resource_type.rows(request.clinic), raw_id)  # type: ignore[attr-defined]
         if row is None:
             raise FhirError.simple(404, f"{resource_type.name}/{raw_id} is not known", "not-found")
         return row
-    if is_patient(request):
+    elif is_patient(request):
         patient = own_patient(request)
         rows = in_compartment(resource_type, resource_type.rows(patient.clinic), patient.pk)
     else:

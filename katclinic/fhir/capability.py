@@ -22,7 +22,34 @@ def _controls(sorts: list[str]) -> list[tuple[str, str, str]]:
     ]
 
 
-def capability_statement(base_url: str, date: str) -> dict[str, Any]:
+SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+
+
+def _security(oauth: dict[str, str]) -> dict[str, Any]:
+    """SMART App Launch 2.x: the OAuth endpoints as the oauth-uris extension
+    (https://hl7.org/fhir/smart-app-launch/conformance.html)."""
+    return {
+        "cors": True,
+        "extension": [
+            {
+                "url": SMART_OAUTH_URIS,
+                "extension": [{"url": name, "valueUri": uri} for name, uri in oauth.items()],
+            }
+        ],
+        "service": [
+            {
+                "coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}],
+                "text": "SMART App Launch (OAuth 2.0 with PKCE), or a bearer token issued "
+                "by KAT Clinic",
+            }
+        ],
+        "description": "Apps registered by the clinic connect with SMART App Launch 2.0; "
+        "see .well-known/smart-configuration under this base.",
+    }
+
+
+def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dict[str, Any]:
     resources = []
     for resource_type in REGISTRY.values():
         entry: dict[str, Any] = {
@@ -72,15 +99,14 @@ def capability_statement(base_url: str, date: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Bearer tokens with the fhir:read / fhir:write scopes. "
+                "documentation": "Bearer tokens with the fhir:read / fhir:write scopes, or "
+                "a SMART app's token (read only, limited to its scopes). "
                 "A patient's token reads only that patient's compartment and must name it "
                 "(patient=Patient/<id>, or _id for Patient). Unknown search parameters are "
                 "refused (400) unless the request says Prefer: handling=lenient; a code this "
                 "server does not use finds nothing. Only the current version of a resource is "
                 "kept: meta.versionId, ETag, If-None-Match and If-Modified-Since refer to it.",
-                "security": {
-                    "service": [{"text": "Bearer token issued by KAT Clinic"}],
-                },
+                "security": _security(oauth),
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
             }

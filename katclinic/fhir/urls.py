@@ -4,11 +4,13 @@ from django.urls import URLPattern, URLResolver, path, re_path
 
 from katclinic.fhir import providers, views  # noqa: F401 - providers fill the registry
 from katclinic.fhir.registry import REGISTRY
+from katclinic.smart import views as smart_views
 
 app_name = "fhir"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.transaction, name="transaction"),
     path("metadata", views.metadata, name="metadata"),
+    path(".well-known/smart-configuration", smart_views.configuration, name="smart_configuration"),
     path("Patient/<int:patient_id>/$everything", views.everything, name="patient_everything"),
 ]
 for resource_type in REGISTRY.values():

@@ -29,7 +29,13 @@ from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, has_perm, require_perm
 from katclinic.clinics.permissions import Perm
 from katclinic.fhir import services
-from katclinic.fhir.access import authenticate, is_patient, readable_row, readable_rows
+from katclinic.fhir.access import (
+    authenticate,
+    check_everything,
+    is_patient,
+    readable_row,
+    readable_rows,
+)
 from katclinic.fhir.bundle import page_links, searchset
 from katclinic.fhir.capability import capability_statement
 from katclinic.fhir.outcome import FhirError, Issue, operation_outcome
@@ -37,6 +43,8 @@ from katclinic.fhir.registry import REGISTRY, ResourceType, Rows, SearchParam, p
 from katclinic.fhir.search import SearchValueError, parse_count, parse_offset
 from katclinic.fhir.versions import last_updated, stamped
 from katclinic.lib.parse import BadParameter, load_json, nul_path
+from katclinic.smart import auth as smart_auth
+from katclinic.smart.discovery import oauth_uris
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 # Parameters about the answer rather than the search; _format other than JSON is refused.
@@ -166,7 +174,10 @@ def base_url(request: HttpRequest) -> str:
 
 @fhir_endpoint(scope=None)
 def metadata(request: HttpRequest) -> HttpResponse:
-    return fhir_response(capability_statement(base_url(request), timezone.now().date().isoformat()))
+    statement = capability_statement(
+        base_url(request), timezone.now().date().isoformat(), oauth_uris(request)
+    )
+    return fhir_response(statement)
 
 
 @fhir_endpoint(scope=None, methods=ANY_METHOD)
@@ -241,7 +252,13 @@ def _audit_read(
         patient_id=patients[0] if len(patients) == 1 else None,
         object_type=f"fhir.{resource_type.name}",
         object_id=str(rows[0].pk) if len(rows) == 1 else "",
-        detail={"via": "fhir", "count": len(rows), "patients": patients, **detail},
+        detail={
+            "via": "fhir",
+            "count": len(rows),
+            "patients": patients,
+            **smart_auth.audit_detail(request),
+            **detail,
+        },
     )
 
 
@@ -251,7 +268,8 @@ def _matching(
     """The rows the caller may see that match ``query``'s search parameters."""
     try:
         params = _search_params(query, resource_type, lenient)
-        named = _named_patients(resource_type, params) if is_patient(request) else set()
+        limited = is_patient(request) or smart_auth.smart_token(request) is not None
+        named = _named_patients(resource_type, params) if limited else set()
     except SearchValueError as error:
         raise FhirError.simple(400, str(error), "value") from error
     rows = readable_rows(request, resource_type, named)
@@ -440,6 +458,7 @@ def vread(request: HttpRequest, type_name: str, resource_id: str, version_id: st
 @fhir_endpoint(scope=Scope.FHIR_READ)
 def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient and every resource of their compartment the facade serves (one export event)."""
+    check_everything(request, patient_id)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
     resources = stamped(REGISTRY["Patient"], [patient])
     counts = {}
@@ -457,7 +476,12 @@ def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
         action=Action.EXPORT,
         patient_id=patient.pk,
         obj=patient,
-        detail={"via": "fhir", "operation": "$everything", "counts": counts},
+        detail={
+            "via": "fhir",
+            "operation": "$everything",
+            "counts": counts,
+            **smart_auth.audit_detail(request),
+        },
     )
     return fhir_response(searchset(resources, base=base_url(request), total=len(resources)))
 

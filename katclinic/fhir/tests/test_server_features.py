@@ -46,7 +46,7 @@ class ErrorsTest(FeatureTestCase):
             f"Patient/{self.pat.pk}/_history",
             "Patient/_history",
             f"Patient/{self.pat.pk}/$summary",
-            ".well-known/smart-configuration",
+            ".well-known/udap",  # smart-configuration is served (katclinic.smart)
             "Patient/999999",
             f"Patient/{self.pat.pk}/_history/nope",
         ]:

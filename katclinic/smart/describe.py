@@ -1,0 +1,40 @@
+"""Granted scopes in plain words, for the consent page and the list of connected apps."""
+
+from __future__ import annotations
+
+from katclinic.smart.scopes import ResourceScope, Scopes
+
+TYPE_WORDS = {
+    "*": "whole record",
+    "Patient": "name, date of birth and contact details",
+    "Observation": "questionnaire scores and measurements",
+    "QuestionnaireResponse": "questionnaire answers",
+    "Questionnaire": "the questionnaires the clinic uses",
+    "Appointment": "appointments",
+    "Flag": "safety alerts",
+    "Consent": "signed consent forms",
+    "MedicationAdministration": "medication given in treatment sessions",
+    "ChargeItem": "charges",
+}
+
+
+def _what(scope: ResourceScope) -> str:
+    return TYPE_WORDS.get(scope.type_name, scope.type_name)
+
+
+def describe(scopes: Scopes, *, patient_user: bool) -> list[str]:
+    lines = []
+    for scope in scopes.resources:
+        verb = "read and search" if scope.read and scope.search else "read"
+        if not scope.read:
+            verb = "search"
+        if patient_user:
+            whose = "your"
+        elif scope.level == "patient":
+            whose = "the chosen patient's"
+        else:
+            whose = "any patient's (as far as your role allows)"
+        lines.append(f"{verb.capitalize()} {whose} {_what(scope)}")
+    if scopes.offline:
+        lines.append("Stay connected until you disconnect it, without asking again")
+    return lines

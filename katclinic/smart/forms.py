@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class AppForm(forms.Form):
+    name = forms.CharField(max_length=100, label="App name", help_text="As people will see it")
+    redirect_uris = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=20000,
+        label="Redirect addresses",
+        help_text="One a line, exactly as the app sends them (https://, or http://localhost)",
+    )
+    origins = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=20000,
+        required=False,
+        label="Web origins allowed to call from a browser",
+        help_text="One a line; leave empty to allow the origins of the redirect addresses",
+    )
+    kind = forms.ChoiceField(
+        choices=[
+            ("public", "Public: runs on a phone or in a browser and keeps no secret"),
+            ("confidential", "Confidential: runs on a server and keeps a client secret"),
+        ],
+        widget=forms.RadioSelect,
+        initial="public",
+        label="Kind of app",
+    )
+
+
+class PatientChoiceForm(forms.Form):
+    mrn = forms.CharField(
+        max_length=40,
+        required=False,
+        label="Patient record number",
+        help_text="The app will read this patient's record only",
+    )

@@ -1,0 +1,93 @@
+"""`manage.py smart_app register|list|disable`: SMART apps for automation.
+
+    manage.py smart_app register --clinic north --name "Mood diary" \
+        --redirect-uri https://diary.example.org/callback [--origin https://...] [--confidential]
+    manage.py smart_app list [--clinic north]
+    manage.py smart_app disable <id>
+
+`register` prints the client id and, for a confidential app, its secret once; the clinic
+stores only the secret's hash. Each registration and each stop is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from katclinic.clinics.models import Clinic
+from katclinic.lib.parse import BadParameter, parse_id
+from katclinic.smart import services
+from katclinic.smart.models import SmartApp
+
+OPTIONS = {"name": "--name", "redirect_uris": "--redirect-uri", "origins": "--origin"}
+
+
+class Command(BaseCommand):
+    help = "Register, list or stop SMART on FHIR apps."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        register = sub.add_parser("register", help="Register an app and print its client id.")
+        register.add_argument("--clinic", required=True, help="The clinic's slug.")
+        register.add_argument("--name", required=True, help="The app's name, as people see it.")
+        register.add_argument(
+            "--redirect-uri", action="append", required=True, help="Repeat for several."
+        )
+        register.add_argument("--origin", action="append", default=[], help="Browser origin.")
+        register.add_argument(
+            "--confidential", action="store_true", help="It runs on a server and keeps a secret."
+        )
+        listing = sub.add_parser("list", help="List apps (never their secrets).")
+        listing.add_argument("--clinic", default="", help="Only this clinic's (slug).")
+        disable = sub.add_parser("disable", help="Stop an app and revoke its access.")
+        disable.add_argument("id", help="The app's number, as `list` shows it.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actions = {"register": self.do_register, "list": self.do_list, "disable": self.do_disable}
+        actions[options["action"]](options)
+
+    def do_register(self, options: dict[str, Any]) -> None:
+        clinic = Clinic.objects.filter(slug=options["clinic"]).first()
+        if clinic is None:
+            raise CommandError(f"--clinic: no clinic with slug {options['clinic']!r}")
+        try:
+            app, secret = services.register_app(
+                clinic=clinic,
+                name=options["name"],
+                redirect_uris=options["redirect_uri"],
+                origins=options["origin"],
+                confidential=options["confidential"],
+                by=None,
+            )
+        except services.AppRefused as error:
+            field, _, why = str(error).partition(": ")
+            raise CommandError(f"{OPTIONS.get(field, field)}: {why}") from error
+        self.stdout.write(f"app {app.pk} ({app.kind}) at {clinic.slug}")
+        self.stdout.write(f"client id {app.client_id}")
+        if secret:
+            self.stdout.write(f"client secret {secret}")
+
+    def do_list(self, options: dict[str, Any]) -> None:
+        rows = SmartApp.objects.select_related("clinic").order_by("pk")
+        if options["clinic"]:
+            rows = rows.filter(clinic__slug=options["clinic"])
+        for app in rows:
+            state = "stopped" if app.disabled_at else "active"
+            self.stdout.write(
+                f"{app.pk}\t{app.client_id}\t{app.clinic.slug}\t{app.name}\t{app.kind}\t"
+                f"{' '.join(app.redirect_uris)}\t{state}"
+            )
+
+    def do_disable(self, options: dict[str, Any]) -> None:
+        try:
+            pk = parse_id(options["id"], "id")
+        except BadParameter as error:
+            raise CommandError(str(error)) from error
+        app = SmartApp.objects.filter(pk=pk).first()
+        if app is None:
+            raise CommandError(f"id: no app {pk}")
+        if services.disable_app(app=app, by=None):
+            self.stdout.write(f"app {pk} stopped")
+        else:
+            self.stdout.write(f"app {pk} was already stopped")

@@ -1,0 +1,121 @@
+"""Apps registered for SMART on FHIR, what people allowed them, and the tokens they hold.
+
+Every secret (client secret, authorization code, access and refresh token) is stored as a
+SHA-256 hash of 256 random bits, as API tokens are; the raw value is shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from katclinic.clinics.models import Clinic
+from katclinic.patients.models import Patient
+
+ACCESS_PREFIX = "smart_"
+REFRESH_PREFIX = "smartr_"
+
+
+def hash_secret(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_secret(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def origin_of(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class SmartApp(models.Model):
+    """An app a clinic admin registered; public apps prove themselves with PKCE alone."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="smart_apps")
+    name = models.CharField(max_length=100)
+    client_id = models.CharField(max_length=64, unique=True)
+    confidential = models.BooleanField(default=False)
+    secret_hash = models.CharField(max_length=64, blank=True)
+    redirect_uris = models.JSONField(default=list)
+    # Web origins whose pages may call the token and FHIR endpoints from a browser.
+    origins = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["clinic", "disabled_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind(self) -> str:
+        return "confidential" if self.confidential else "public"
+
+
+class SmartGrant(models.Model):
+    """One person's approval of one app: its scopes and, for patient scopes, whose record."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="smart_grants")
+    app = models.ForeignKey(SmartApp, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="smart_grants"
+    )
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="smart_grants"
+    )
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["clinic", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.app} for {self.user}"
+
+
+class AuthorizationCode(models.Model):
+    """A one-time code, bound to its redirect address and its PKCE challenge (S256)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    grant = models.ForeignKey(SmartGrant, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    redirect_uri = models.TextField()
+    code_challenge = models.CharField(max_length=128)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"code for grant {self.grant_id}"
+
+
+class SmartToken(models.Model):
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access token"
+        REFRESH = "refresh", "Refresh token"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    grant = models.ForeignKey(SmartGrant, on_delete=models.CASCADE, related_name="tokens")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # A refresh token is used once: the exchange that rotated it sets this.
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} token for grant {self.grant_id}"

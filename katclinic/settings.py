@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "katclinic.api",
     "katclinic.fhir",
     "katclinic.insurance",
+    "katclinic.messaging",
 ]
 
 MIDDLEWARE = [

@@ -154,7 +154,6 @@ def _thread_page(request: StaffRequest, thread: Thread, **forms: Any) -> HttpRes
         "assign_form": forms.get("assign_form")
         or AssignForm(initial={"assignee": thread.assigned_to_id}, choices=assignable(request)),
         "hide_form": forms.get("hide_form") or HideForm(),
-        "hide_target": forms.get("hide_target"),
         **extra,
     }
     return render(request, "messaging/thread.html", context, status=status)
@@ -226,7 +225,7 @@ def hide(request: StaffRequest, message_id: int) -> HttpResponse:
             messages.success(request, "The message is hidden from the patient; it stays here.")
             return redirect("messaging:thread", thread_id=message.thread_id)
     found = get_thread_for_staff(request, message.thread_id)
-    return _thread_page(request, found, hide_form=form, hide_target=message.pk)
+    return _thread_page(request, found, hide_form=form)
 
 
 def attachment_response(attachment: Attachment) -> HttpResponse:

@@ -4,6 +4,7 @@ in the clinic's closed loop. Notifications say only that a message is waiting.""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core import mail
 from django.urls import reverse
@@ -19,7 +20,7 @@ BODY = "Since the esketamine session my anxiety about the sertraline is worse."
 
 
 class CrisisWordsTest(MessagingTestCase):
-    def send_new(self, body: str) -> object:
+    def send_new(self, body: str) -> Any:
         self.login(self.pat_user)
         with self.captureOnCommitCallbacks(execute=True):
             return self.client.post(
@@ -39,7 +40,7 @@ class CrisisWordsTest(MessagingTestCase):
         self.assertEqual(alert.state, AlertState.OPEN)
         self.assertEqual(alert.assigned_to, self.paula)
         self.assertIsNone(alert.response)
-        self.assertIn("safety alert", " ".join(m.subject for m in mail.outbox))
+        self.assertIn("safety alert", " ".join(str(m.subject) for m in mail.outbox))
 
     def test_the_open_alert_stops_the_next_dose_at_the_gate(self) -> None:
         self.send_new("I keep thinking I would be better off dead.")
@@ -128,7 +129,7 @@ class NotificationTest(MessagingTestCase):
         self.assertEqual(len(mail.outbox), 1)
         sent = mail.outbox[0]
         self.assertEqual(sent.to, [self.paula.email])
-        self.assert_clean(sent.subject + sent.body)
+        self.assert_clean(f"{sent.subject} {sent.body}")
         self.assertIn(reverse("messaging:thread", args=[thread.pk]), sent.body)
 
     def test_the_patient_email_and_text_say_only_that_a_message_waits(self) -> None:
@@ -145,7 +146,7 @@ class NotificationTest(MessagingTestCase):
             services.reply(request=None, by=self.tara, thread=thread, body=BODY)
 
         self.assertEqual([m.to for m in mail.outbox], [[self.pat_user.email]])
-        self.assert_clean(mail.outbox[0].subject + mail.outbox[0].body)
+        self.assert_clean(f"{mail.outbox[0].subject} {mail.outbox[0].body}")
         self.assertNotIn(self.clinic.name, mail.outbox[0].body)
         link = reverse("messaging:mine", args=[self.pat.pk])
         self.assertIn(link, mail.outbox[0].body)

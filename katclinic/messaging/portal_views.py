@@ -82,7 +82,10 @@ def _thread_page(
     request: HttpRequest, patient: Patient, thread: Thread, form: ReplyForm | None = None
 ) -> HttpResponse:
     extra = compose_context(patient.clinic_id)
-    services.record_read(request=request, user=_user(request), thread=thread, what="portal thread")
+    refused = form is not None and bool(form.errors)
+    services.record_read(
+        request=request, user=_user(request), thread=thread, what="portal thread", mark=not refused
+    )
     crisis_now = request.session.pop(CRISIS_KEY, None) == thread.pk
     context = {
         "patient": patient,
@@ -94,7 +97,7 @@ def _thread_page(
         "crisis_now": crisis_now,
         **extra,
     }
-    status = 400 if form is not None and form.errors else 200
+    status = 400 if refused else 200
     return render(request, "messaging/mine_thread.html", context, status=status)
 
 

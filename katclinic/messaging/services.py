@@ -287,8 +287,11 @@ def _mark_read(*, thread: Thread, user: User, at: datetime) -> None:
 
 
 @transaction.atomic
-def record_read(*, request: HttpRequest, user: User, thread: Thread, what: str) -> None:
-    """A read of a thread: its audit event, and the reader's unread mark cleared."""
+def record_read(
+    *, request: HttpRequest, user: User, thread: Thread, what: str, mark: bool = True
+) -> None:
+    """A read of a thread: its audit event, and (unless `mark` is off, as when a refused
+    form is shown again and nothing may change) the reader's unread mark cleared."""
     audit.record(
         request=request,
         user=user,
@@ -298,7 +301,8 @@ def record_read(*, request: HttpRequest, user: User, thread: Thread, what: str) 
         obj=thread,
         detail={"section": what},
     )
-    _mark_read(thread=thread, user=user, at=timezone.now())
+    if mark:
+        _mark_read(thread=thread, user=user, at=timezone.now())
 
 
 @transaction.atomic

@@ -143,7 +143,13 @@ def assignable(request: StaffRequest) -> list[tuple[str, str]]:
 def _thread_page(request: StaffRequest, thread: Thread, **forms: Any) -> HttpResponse:
     extra = compose_context(thread.clinic_id)
     status = 400 if any(f.errors for f in forms.values()) else 200
-    services.record_read(request=request, user=request.user, thread=thread, what="message thread")
+    services.record_read(
+        request=request,
+        user=request.user,
+        thread=thread,
+        what="message thread",
+        mark=status == 200,
+    )
     context = {
         "thread": thread,
         "patient": thread.patient,

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "katclinic.fhir",
     "katclinic.smart",
     "katclinic.insurance",
+    "katclinic.messaging",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("billing/", include("katclinic.billing.urls")),
     path("visitnotes/", include("katclinic.visitnotes.urls")),
     path("insurance/", include("katclinic.insurance.urls")),
+    path("messaging/", include("katclinic.messaging.urls")),
     path("api/", api.urls),
     path("tokens/", include("katclinic.api.web_urls")),
     path("oauth/", include("katclinic.smart.urls")),

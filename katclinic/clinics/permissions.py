@@ -67,6 +67,7 @@ class Perm(enum.Enum):
     VIEW_BILLING_REPORTS = "See and export billing reports"
     MANAGE_COVERAGE = "Record insurance coverage, eligibility checks and prior authorizations"
     MANAGE_CLAIMS = "Build, send and follow insurance claims and post remittances"
+    HANDLE_MESSAGES = "Read and answer patients' secure messages, assign and hide them"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -106,6 +107,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_BILLING_REPORTS: frozenset({A, B}),
     Perm.MANAGE_COVERAGE: frozenset({A, F, B}),
     Perm.MANAGE_CLAIMS: frozenset({A, B}),
+    # Messages carry clinical content: the roles that may read the clinical chart.
+    Perm.HANDLE_MESSAGES: CLINICAL,
 }
 
 

@@ -92,6 +92,11 @@ AREAS: dict[str, Area] = {
         Area("scheduling", "Scheduling", "Visit lengths, reminders and online requests."),
         Area("athome", "At-home sessions", "Take-home treatment checks and check-ins."),
         Area("intake", "Intake", "Suitability screening, consent and the public request form."),
+        Area(
+            "messaging",
+            "Messages",
+            "Secure messages with patients: reply time, attachments and crisis words.",
+        ),
         Area("security", "Security", "Sign-in links and staff account safeguards."),
         Area(
             "billing",
@@ -112,6 +117,7 @@ _AREA_BY_GROUP = (
     ("scheduling", "scheduling"),
     ("take-home", "athome"),
     ("intake", "intake"),
+    ("messages", "messaging"),
     ("portal", "security"),
     ("security", "security"),
     ("billing", "billing"),

@@ -35,6 +35,7 @@ from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import get_setting
 from katclinic.measures.models import AlertKind, AlertState, CloseAction, Response, SafetyAlert
 from katclinic.measures.scoring import InstrumentDefinition, ScoreResult
+from katclinic.patients.models import Patient
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Flag codes of the shipped definitions that mean a suicidality concern.
@@ -92,29 +93,54 @@ def raise_alerts(
     *, response: Response, found: list[tuple[str, str]], request: HttpRequest | None
 ) -> list[SafetyAlert]:
     """Create one alert per concern (inside the caller's transaction) and email at once."""
-    alerts = []
-    assignee_id = response.patient.responsible_clinician_id
-    for kind, reason in found:
-        alert = SafetyAlert.objects.create(
-            clinic_id=response.clinic_id,
-            patient_id=response.patient_id,
-            response=response,
+    return [
+        raise_alert(
+            patient=response.patient,
             kind=kind,
             reason=reason,
-            assigned_to_id=assignee_id,
             raised_at=response.submitted_at,
-        )
-        audit.record(
             request=request,
-            action=Action.CREATE,
-            clinic_id=alert.clinic_id,
-            patient_id=alert.patient_id,
-            obj=alert,
-            detail={"kind": kind, "response": response.pk},
+            response=response,
         )
-        transaction.on_commit(functools.partial(email_alert_raised.enqueue, alert.pk))
-        alerts.append(alert)
-    return alerts
+        for kind, reason in found
+    ]
+
+
+def raise_alert(
+    *,
+    patient: Patient,
+    kind: str,
+    reason: str,
+    raised_at: datetime,
+    request: HttpRequest | None,
+    response: Response | None = None,
+    source: dict[str, int] | None = None,
+) -> SafetyAlert:
+    """One alert for the patient's responsible clinician, inside the caller's transaction;
+    the clinician (or the medical director) is emailed once it commits. `source` names
+    the record that raised it when that is not a questionnaire response."""
+    alert = SafetyAlert.objects.create(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        response=response,
+        kind=kind,
+        reason=reason,
+        assigned_to_id=patient.responsible_clinician_id,
+        raised_at=raised_at,
+    )
+    detail: dict[str, object] = {"kind": kind, **(source or {})}
+    if response is not None:
+        detail["response"] = response.pk
+    audit.record(
+        request=request,
+        action=Action.CREATE,
+        clinic_id=alert.clinic_id,
+        patient_id=alert.patient_id,
+        obj=alert,
+        detail=detail,
+    )
+    transaction.on_commit(functools.partial(email_alert_raised.enqueue, alert.pk))
+    return alert
 
 
 def _alert_link(alert: SafetyAlert) -> str:

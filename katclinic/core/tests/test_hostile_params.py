@@ -66,6 +66,9 @@ QUERY_PARAMS = (
     "limit",
     "offset",
     "week",
+    "show",
+    "assigned",
+    "mrn",
 )
 
 HOSTILE_TEXT = [

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "katclinic.messaging"
+    label = "messaging"
+    verbose_name = "Secure messages"
+
+    def ready(self) -> None:
+        from katclinic.clinics.permissions import Perm
+        from katclinic.demo.generator import HISTORY_BUILDERS
+        from katclinic.messaging import clinic_settings, demo, worklist
+        from katclinic.patients.tabs import ChartTab, register
+
+        del clinic_settings  # imported for its settings definitions
+        register(ChartTab("messages", "Messages", "messaging:chart_tab", Perm.HANDLE_MESSAGES))
+        worklist.register_all()
+        if demo.build not in HISTORY_BUILDERS:
+            HISTORY_BUILDERS.append(demo.build)

@@ -187,7 +187,7 @@ def _clinics(sender: Sender) -> list[Clinic]:
 def opt_out(*, sender: Sender) -> str:
     """No more texts to this number from any clinic it is a patient's number at."""
     for clinic in _clinics(sender):
-        _, created = SmsOptOut.objects.get_or_create(clinic=clinic, phone_digits=sender.digits)
+        __, created = SmsOptOut.objects.get_or_create(clinic=clinic, phone_digits=sender.digits)
         if created:
             _audit_number(clinic, sender, "texts stopped (STOP)")
     return _("You will get no more texts from us. Reply START to get them again.")

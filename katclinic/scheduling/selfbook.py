@@ -194,12 +194,17 @@ def interval_problems(
     return problems
 
 
-def _next_planned_dose(plan: Plan) -> PlannedDose | None:
-    version = plan.current_version()
-    if version is None:
+def _next_planned_dose(plan: Plan | None) -> PlannedDose | None:
+    """The plan's first dose not yet booked; refused when the plan lists doses and every one
+    of them is booked already."""
+    version = plan.current_version() if plan is not None else None
+    if version is None or not version.doses.exists():
         return None
     taken = Appointment.objects.filter(plan=plan).live().values_list("planned_dose_id", flat=True)
-    return version.doses.exclude(pk__in=[pk for pk in taken if pk]).order_by("number").first()
+    found = version.doses.exclude(pk__in=[pk for pk in taken if pk]).order_by("number").first()
+    if found is None:
+        raise BookingRefused("kind", _("Every treatment session in your plan is already booked."))
+    return found
 
 
 def _chosen(patient: Patient, kind: str, start: datetime, exclude: int | None = None) -> Offer:
@@ -210,10 +215,14 @@ def _chosen(patient: Patient, kind: str, start: datetime, exclude: int | None = 
             % {"hours": notice_hours(patient.clinic)},
         )
     day = start.astimezone(clinic_tz(patient.clinic)).date()
+    # A plan's proposal depends on the day it starts from: the page's list starts from the
+    # first bookable day, so a dosing time is looked for there as well as from its own day.
+    starts = [None, day] if kind == Kind.DOSING else [day]
     match = next(
         (
             o
-            for o in offers(patient=patient, kind=kind, start_on=day, exclude=exclude)
+            for start_on in starts
+            for o in offers(patient=patient, kind=kind, start_on=start_on, exclude=exclude)
             if o.start == start
         ),
         None,
@@ -246,9 +255,7 @@ def book_own(
     user = _check_kind(patient, kind)
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     offer = _chosen(patient, kind, start)
-    planned = _next_planned_dose(offer.plan) if offer.plan is not None else None
-    if offer.plan is not None and planned is None and offer.plan.current_version().doses.exists():
-        raise BookingRefused("kind", _("Every treatment session in your plan is already booked."))
+    planned = _next_planned_dose(offer.plan)
     try:
         return services.book(
             patient=patient,

@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from katclinic.clinics.content import preparation_lines, reminder_note
 from katclinic.clinics.models import Clinic
@@ -174,6 +175,7 @@ def deliver(reminder: Reminder) -> None:
     else:
         if opted_out(appointment.clinic, appointment.patient.phone):
             raise OptedOut("the patient replied STOP and receives no texts")
+        body += "\n" + gettext("Reply C to confirm or X to cancel. Reply STOP to stop texts.")
         sms.get_backend().send(to=appointment.patient.phone, body=body)
 
 

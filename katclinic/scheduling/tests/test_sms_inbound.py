@@ -146,6 +146,11 @@ class InboundTextTest(ClinicTestCase):
         self.assertFalse(SmsOptOut.objects.exists())
         again = fixtures.appointment(self)
         self.assertTrue(again.reminders.filter(channel="sms").exists())
+        due.state, due.next_attempt_at = ReminderState.PENDING, timezone.now()
+        due.save(update_fields=["state", "next_attempt_at"])
+        reminders.send_due()
+        self.assertEqual(len(ConsoleSmsBackend.outbox), sent_before + 1)
+        self.assertIn("Reply C to confirm or X to cancel", ConsoleSmsBackend.outbox[-1].body)
 
     def test_help_answers_with_the_clinic_phone(self) -> None:
         self.assertContains(self.text("HELP"), "555-0199")

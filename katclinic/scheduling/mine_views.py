@@ -3,13 +3,13 @@ one of their own visits while the clinic's cancellation window is open."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -76,7 +76,12 @@ def _query(request: HttpRequest, kinds: list[str]) -> tuple[str, Any]:
     kind = request.GET.get("kind", "")
     if kind and kind not in kinds:
         raise BadParameter("kind", _("is not a kind of visit you can book online"))
-    return kind, optional_date(request.GET.get("from"), "from")
+    start_on = optional_date(request.GET.get("from"), "from")
+    if start_on is not None and start_on > timezone.localdate() + timedelta(
+        days=selfbook.MAX_AHEAD_DAYS
+    ):
+        raise BadParameter("from", _("must be within the next year"))
+    return kind, start_on
 
 
 @require_http_methods(["GET", "POST"])

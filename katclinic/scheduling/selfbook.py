@@ -39,6 +39,7 @@ ROLES_FOR = {
     Kind.INTEGRATION: (Role.THERAPIST,),
 }
 MAX_OFFERS = 12
+MAX_AHEAD_DAYS = 366  # times further ahead are not offered online
 ONLINE_NOTE = "Booked by the patient online"
 
 
@@ -214,6 +215,8 @@ def _chosen(patient: Patient, kind: str, start: datetime, exclude: int | None = 
             _("Visits must be booked at least %(hours)s hours ahead.")
             % {"hours": notice_hours(patient.clinic)},
         )
+    if start > timezone.now() + timedelta(days=MAX_AHEAD_DAYS):
+        raise BookingRefused("start", _("Visits can be booked online up to a year ahead."))
     day = start.astimezone(clinic_tz(patient.clinic)).date()
     # A plan's proposal depends on the day it starts from: the page's list starts from the
     # first bookable day, so a dosing time is looked for there as well as from its own day.

@@ -103,6 +103,8 @@ class SelfBookingTest(ClinicTestCase):
         cases = [
             (self.client.get(self.url, {"kind": "surgery"}), "kind"),
             (self.client.get(self.url, {"kind": "integration", "from": "2026-13-45"}), "from"),
+            (self.client.get(self.url, {"kind": "integration", "from": "9999-12-29"}), "from"),
+            (self.book("integration", "9999-12-31T10:00"), "Time"),
             (self.book("integration", "next tuesday"), "Time"),
             (self.book("", "2030-01-01T10:00"), "Kind of visit"),
         ]

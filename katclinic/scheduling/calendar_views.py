@@ -475,18 +475,27 @@ MAX_CHECKS = 120
 
 
 def find_free(
-    *, clinic: Clinic, kind: str, staff: User | None, start_on: date | None, count: int
+    *,
+    clinic: Clinic,
+    kind: str,
+    staff: User | None,
+    start_on: date | None,
+    count: int,
+    not_before: datetime | None = None,
+    people: list[User] | None = None,
 ) -> list[dict[str, Any]]:
     """The next `count` slots for a visit of `kind`: laid out on the booking grid inside
     opening hours, clear of other appointments, then confirmed with the booking checks
-    themselves (working hours, leave) so every slot offered can be booked."""
+    themselves (working hours, leave) so every slot offered can be booked. `not_before`
+    (default now) holds back a notice period; `people` limits who may see the patient."""
     tz = clinic_tz(clinic)
-    now = timezone.now()
-    first_day = max(start_on or services.today(clinic), services.today(clinic))
+    now = max(not_before or timezone.now(), timezone.now())
+    first_day = max(start_on or services.today(clinic), now.astimezone(tz).date())
     days = [first_day + timedelta(days=i) for i in range(SEARCH_DAYS)]
     window_start, window_end = services.next_days(clinic, first_day, SEARCH_DAYS)
     duration = services.default_end(clinic, kind, now) - now
-    people = [staff] if staff is not None else _clinicians(clinic)
+    if people is None:
+        people = [staff] if staff is not None else _clinicians(clinic)
     busy = list(
         Appointment.objects.for_clinic(clinic)
         .live()

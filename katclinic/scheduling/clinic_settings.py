@@ -123,3 +123,37 @@ define(
     maximum=Decimal(1440),
     group=SESSIONS,
 )
+
+SELF_BOOKING = "Scheduling: booking from the portal"
+define(
+    key="scheduling_online_booking_kinds",
+    label="Visits patients may book themselves in the portal (comma-separated)",
+    kind="text",
+    default="consultation,preparation,integration,follow_up",
+    source=OPERATIONAL + " Names: consultation, screening, preparation, dosing, integration, "
+    "follow_up. A dosing session is offered only at the times the patient's signed plan "
+    "proposes.",
+    group=SELF_BOOKING,
+)
+define(
+    key="scheduling_online_booking_notice_hours",
+    label="Patients book at least this many hours ahead",
+    kind="int",
+    default=24,
+    unit="h",
+    source=OPERATIONAL,
+    minimum=Decimal(0),
+    maximum=Decimal(720),
+    group=SELF_BOOKING,
+)
+define(
+    key="scheduling_online_cancel_notice_hours",
+    label="Patients may cancel or move a visit online up to this many hours before it",
+    kind="int",
+    default=24,
+    unit="h",
+    source=OPERATIONAL,
+    minimum=Decimal(0),
+    maximum=Decimal(720),
+    group=SELF_BOOKING,
+)

@@ -5,6 +5,7 @@ from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic
@@ -174,3 +175,22 @@ class FreeSlotForm(forms.Form):
         super().__init__(*args, **kwargs)
         _choices(self, "staff", staff_of(clinic))
         _choices(self, "patient", _patients_of(clinic))
+
+
+class SelfBookForm(forms.Form):
+    """A patient's choice of one offered time (the times come from the booking page)."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of visit"))
+    start = forms.DateTimeField(
+        label=gettext_lazy("Time"), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+    )
+
+    def __init__(self, *args: Any, kinds: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["kind"]).choices = kinds
+
+
+class MoveOwnForm(forms.Form):
+    start = forms.DateTimeField(
+        label=gettext_lazy("New time"), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+    )

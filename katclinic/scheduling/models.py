@@ -351,3 +351,44 @@ class AppointmentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Request from {self.name}"
+
+
+def phone_digits(phone: str) -> str:
+    """A phone number's digits only, the form numbers are compared in (ASCII digits)."""
+    return "".join(ch for ch in phone if ch.isascii() and ch.isdigit())[-15:]
+
+
+class SmsOptOut(models.Model):
+    """A phone number that replied STOP: no text reminders go to it until it replies START."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    phone_digits = models.CharField(max_length=15)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["clinic", "phone_digits"], name="sms_opt_out_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"No texts to …{self.phone_digits[-4:]}"
+
+
+class InboundText(models.Model):
+    """A text from a patient that was not a reply the system acts on, kept for front desk."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_texts"
+    )
+    from_digits = models.CharField(max_length=15)
+    body = models.TextField(max_length=1600)
+    received_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-received_at"]
+        indexes: ClassVar = [models.Index(fields=["clinic", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"Text received {self.received_at:%Y-%m-%d %H:%M}"

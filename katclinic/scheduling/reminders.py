@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from katclinic.clinics.content import preparation_lines, reminder_note
 from katclinic.clinics.models import Clinic
@@ -20,12 +21,40 @@ from katclinic.core.outgoing import is_held
 from katclinic.protocols.schema import Instructions
 from katclinic.scheduling import sms
 from katclinic.scheduling.hours import clinic_tz
-from katclinic.scheduling.models import Appointment, Channel, Kind, Reminder, ReminderState
+from katclinic.scheduling.models import (
+    Appointment,
+    Channel,
+    Kind,
+    Reminder,
+    ReminderState,
+    SmsOptOut,
+    phone_digits,
+)
 
 # Wait before retry n: 5 min, 10, 20, 40... (doubling, capped at 6 h) so a provider outage
 # is ridden out without hammering it.
 FIRST_RETRY = timedelta(minutes=5)
 MAX_RETRY = timedelta(hours=6)
+
+
+class OptedOut(RuntimeError):
+    """The patient's phone number replied STOP: no text goes to it."""
+
+
+def same_number(a: str, b: str) -> bool:
+    """Two numbers' digits name one phone: the shorter (7 digits or more) ends the longer,
+    so "+1 555 010 4477" and "555-010-4477" match."""
+    short, long = sorted((phone_digits(a), phone_digits(b)), key=len)
+    return len(short) >= 7 and long.endswith(short)
+
+
+def opted_out(clinic: Clinic, phone: str) -> bool:
+    """Whether `phone` asked this clinic for no more texts."""
+    digits = phone_digits(phone)
+    if len(digits) < 7:
+        return False
+    rows = SmsOptOut.objects.filter(clinic=clinic, phone_digits__endswith=digits[-7:])
+    return any(same_number(row.phone_digits, digits) for row in rows)
 
 
 def offsets(clinic: object) -> list[int]:
@@ -43,7 +72,10 @@ def offsets(clinic: object) -> list[int]:
 def create_for(appointment: Appointment) -> list[Reminder]:
     """Pending reminders at each offset still in the future, by email and (if set) SMS."""
     values = all_settings(appointment.clinic)
-    channels = [Channel.EMAIL] + ([Channel.SMS] if values["scheduling_reminder_sms"] else [])
+    texts = values["scheduling_reminder_sms"] and not opted_out(
+        appointment.clinic, appointment.patient.phone
+    )
+    channels = [Channel.EMAIL] + ([Channel.SMS] if texts else [])
     now = timezone.now()
     rows = [
         Reminder(
@@ -141,6 +173,9 @@ def deliver(reminder: Reminder) -> None:
             raise ValueError("no email address on record")
         send_mail(subject, body, None, [appointment.patient.email])
     else:
+        if opted_out(appointment.clinic, appointment.patient.phone):
+            raise OptedOut("the patient replied STOP and receives no texts")
+        body += "\n" + gettext("Reply C to confirm or X to cancel. Reply STOP to stop texts.")
         sms.get_backend().send(to=appointment.patient.phone, body=body)
 
 
@@ -151,6 +186,10 @@ def retry_delay(attempts: int) -> timedelta:
 def _attempt(reminder: Reminder, now: datetime) -> bool:
     try:
         deliver(reminder)
+    except OptedOut as exc:
+        reminder.state, reminder.last_error = ReminderState.CANCELLED, str(exc)
+        reminder.save(update_fields=["state", "last_error"])
+        return False
     except Exception as exc:  # noqa: BLE001 - any provider failure is recorded and retried
         reminder.attempts += 1
         reminder.last_error = f"{type(exc).__name__}: {exc}"[:1000]

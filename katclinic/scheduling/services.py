@@ -343,7 +343,7 @@ def set_state(
     *,
     appointment: Appointment,
     state: str,
-    by: User,
+    by: User | None,
     reason: str = "",
     request: HttpRequest | None = None,
 ) -> Appointment:

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from katclinic.scheduling import calendar_views, places_views, views
+from katclinic.scheduling import calendar_views, mine_views, places_views, sms_views, views
 
 app_name = "scheduling"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -11,6 +11,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("appointments/<int:appointment_id>/move/", views.reschedule, name="reschedule"),
     path("plans/<int:plan_id>/", views.plan_schedule, name="plan_schedule"),
     path("reminders/failed/", views.failed_reminders, name="failed_reminders"),
+    path("sms/inbound/", sms_views.sms_inbound, name="sms_inbound"),
+    path("me/<int:patient_id>/book/", mine_views.book, name="my_book"),
+    path(
+        "me/<int:patient_id>/visits/<int:appointment_id>/",
+        mine_views.change,
+        name="my_visit",
+    ),
     path("calendar/", views.calendar_feed, name="calendar_feed"),
     path("calendar/<str:token>.ics", views.ical_feed, name="ical_feed"),
     path("request/<slug:clinic_slug>/", views.request_slot, name="request_slot"),

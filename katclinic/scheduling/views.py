@@ -42,6 +42,7 @@ from katclinic.scheduling.models import (
     Appointment,
     AppointmentRequest,
     CalendarFeed,
+    InboundText,
     Reminder,
     ReminderState,
 )
@@ -264,13 +265,20 @@ def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
 
 @staff_view(Perm.SCHEDULE)
 def failed_reminders(request: StaffRequest) -> HttpResponse:
-    reminders = (
+    reminders = list(
         Reminder.objects.filter(clinic=request.clinic)
         .filter(state__in=[ReminderState.FAILED, ReminderState.PENDING], attempts__gt=0)
         .select_related("appointment__patient")
         .order_by("-next_attempt_at")[:200]
     )
-    return render(request, "scheduling/failed_reminders.html", {"reminders": reminders})
+    texts = list(InboundText.objects.filter(clinic=request.clinic).select_related("patient")[:100])
+    audit.record_list(
+        request=request,
+        patient_ids=[r.appointment.patient_id for r in reminders] + [t.patient_id for t in texts],
+        what="reminders and texts from patients",
+    )
+    context = {"reminders": reminders, "texts": texts}
+    return render(request, "scheduling/failed_reminders.html", context)
 
 
 @staff_view(Perm.VIEW_PATIENT_LIST)

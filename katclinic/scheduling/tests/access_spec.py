@@ -36,6 +36,10 @@ def _dates(t: Any) -> dict[str, str]:
     return {"starts_on": day, "ends_on": day, "reason": "Public holiday", "note": "Away"}
 
 
+def _own_visit(t: Any) -> dict[str, int]:
+    return {"patient_id": t.pat.pk, "appointment_id": fixtures.appointment(t).pk}
+
+
 def _patient(t: Any) -> dict[str, int]:
     fixtures.chairs(t)
     return patient_kwargs(t)
@@ -119,6 +123,16 @@ SPEC = {
         method="POST",
         ok=(302, 409),
     ),
+    # The provider's webhook: without its signature everyone is refused and nothing is stored.
+    "scheduling:sms_inbound": Url(
+        "public",
+        method="POST",
+        data=lambda t: {"From": "+15550101", "Body": "C"},
+        ok=(403,),
+        anonymous=(403,),
+    ),
+    "scheduling:my_book": Url("patient_self", kwargs=_patient),
+    "scheduling:my_visit": Url("patient_self", kwargs=_own_visit),
     "api:appointments_list": api_url(Perm.VIEW_PATIENT_LIST),
     "api:appointments_for_patient": api_url(
         Perm.VIEW_DEMOGRAPHICS, kwargs=patient_kwargs, clinic_object=True, patient_self=True

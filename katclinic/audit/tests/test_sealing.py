@@ -19,7 +19,7 @@ from katclinic.core.management.commands.worker import seal_tick
 from katclinic.testing import ClinicTestCase
 
 
-def raw(sql: str, params: list[object]) -> None:
+def raw(sql: str, params: list[str | int]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
 

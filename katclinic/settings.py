@@ -322,6 +322,11 @@ AUDIT_CHECKPOINT_FILE = envstr(
     else str(DATA_DIR / "audit-checkpoints.jsonl"),
 )
 AUDIT_CHECKPOINT_MINUTES = envint("AUDIT_CHECKPOINT_MINUTES", 5)
+# Audit events are appended without waiting for one another and sealed into their clinic's
+# hash chain by the worker this many seconds later at most; `manage.py verify_audit` shows
+# how many are waiting. Until sealed, an event removed by someone with database access is
+# seen only as a gap in the event ids (see deploy/README.md).
+AUDIT_SEAL_SECONDS = envint("AUDIT_SEAL_SECONDS", 3)
 
 LOGGING = {
     "version": 1,

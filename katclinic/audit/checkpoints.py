@@ -30,6 +30,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from katclinic.audit.models import AuditChainHead, AuditEvent
+from katclinic.audit.services import seal
 
 log = logging.getLogger("katclinic.audit.checkpoint")
 
@@ -72,7 +73,9 @@ def checkpoint_file() -> Path:
 
 
 def write_checkpoints(path: Path | None = None) -> list[Checkpoint]:
-    """Append each chain's head as a signed line to the checkpoint file and the log."""
+    """Seal the events waiting, then append each chain's head as a signed line to the
+    checkpoint file and the log."""
+    seal()
     heads = current_heads()
     target = path or checkpoint_file()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +146,9 @@ def check_against(checkpoints: list[Checkpoint]) -> list[CheckpointProblem]:
             newest[cp.chain] = cp
     for chain, cp in sorted(newest.items()):
         last = (
-            AuditEvent.objects.filter(chain=chain).order_by("-seq").values_list("seq", flat=True)
+            AuditEvent.objects.filter(chain=chain, seq__isnull=False)
+            .order_by("-seq")
+            .values_list("seq", flat=True)
         ).first() or 0
         if last < cp.seq:
             problems.append(

@@ -7,11 +7,12 @@ import hmac
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max, Min
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -37,9 +38,18 @@ HASHED_FIELDS = (
 )
 
 
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def _canonical(event: AuditEvent) -> bytes:
     values: dict[str, Any] = {name: getattr(event, name) for name in HASHED_FIELDS}
-    values["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    values["at"] = _utc_text(event.at)
+    if event.sealed_at is not None:
+        # Sealed events (all but those chained at append time before sealing existed) also
+        # pin their id, so a gap in the ids cannot be closed by renumbering, and their seal.
+        values["id"] = event.pk
+        values["sealed_at"] = _utc_text(event.sealed_at)
     return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -118,20 +128,11 @@ def record(
         detail=detail,
         user=user,
     )
-    # Every request that reads or writes a record comes through here, so the three
-    # statements are plain SQL (see katclinic.lib.rows). No savepoint: an event that
-    # cannot be written must fail the caller's whole transaction, never just itself.
-    with transaction.atomic(savepoint=False):
-        seq, prev_hash = _lock_head(event.chain)
-        event.seq = seq + 1
-        event.prev_hash = prev_hash
-        event.hash = compute_hash(event, prev_hash)
-        rows.insert(event)
-        rows.execute(
-            AuditChainHead,
-            _MOVE_HEAD.format(table=rows.table(AuditChainHead)),
-            [event.seq, event.hash, event.chain],
-        )
+    # Every request that reads or writes a record comes through here, so this is one plain
+    # INSERT (see katclinic.lib.rows) and takes no lock: the event waits, unsealed, for
+    # `seal` to give it its place in the chain. No savepoint: an event that cannot be
+    # written must fail the caller's whole transaction, never just itself.
+    rows.insert(event)
     return event
 
 
@@ -155,21 +156,6 @@ def record_list(
     )
 
 
-_MOVE_HEAD = "UPDATE {table} SET seq = %s, hash = %s WHERE chain = %s"
-
-
-def _lock_head(chain: int) -> tuple[int, str]:
-    """The chain's head (sequence number and hash), locked until the transaction ends."""
-    connection = rows.connection_for(AuditChainHead)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT seq, hash FROM {rows.table(AuditChainHead)} WHERE chain = %s{lock}"  # noqa: S608
-    found = rows.fetch_one(AuditChainHead, sql, [chain])
-    if found is None:
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
-        return head.seq, head.hash
-    return int(found[0]), str(found[1])
-
-
 def record_many(
     *,
     request: HttpRequest | None,
@@ -181,8 +167,8 @@ def record_many(
 ) -> list[AuditEvent]:
     """Append one event per ``(patient_id, obj)`` in ``targets``, in order, to one clinic's chain.
 
-    For bulk writes (a FHIR import): the chain head is locked once, the events are
-    hashed in order exactly as ``record`` would one by one, and inserted in batches.
+    For bulk writes (a FHIR import): the events are inserted unsealed in batches, in
+    order, exactly as ``record`` would append them one by one.
     """
     events = [
         _event(
@@ -201,21 +187,90 @@ def record_many(
     ]
     if not events:
         return []
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=clinic_id)
-        seq, prev_hash = head.seq, head.hash
-        for event in events:
-            seq += 1
-            event.seq, event.prev_hash = seq, prev_hash
-            event.hash = prev_hash = compute_hash(event, prev_hash)
-        fields = [f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-        keys = insert_rows(
-            AuditEvent, [{name: getattr(e, name) for name in fields} for e in events]
-        )
-        for event, key in zip(events, keys, strict=True):
-            event.pk = key
-        AuditChainHead.objects.filter(chain=clinic_id).update(seq=seq, hash=prev_hash)
+    fields = [f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    keys = insert_rows(AuditEvent, [{name: getattr(e, name) for name in fields} for e in events])
+    for event, key in zip(events, keys, strict=True):
+        event.pk = key
     return events
+
+
+SEAL_BATCH = 2000
+SEAL_COLUMNS = ["seq", "prev_hash", "hash", "sealed_at"]
+
+
+def seal(*, chain: int | None = None) -> int:
+    """Chain every event still waiting (of one chain, or of all), in the order they were
+    appended; the number sealed. Safe to run from several processes at once: each chain's
+    head is locked while its events are sealed, so they are sealed one after another."""
+    chains = [chain] if chain is not None else waiting_chains()
+    return sum(_seal_chain(c) for c in chains)
+
+
+def waiting_chains() -> list[int]:
+    waiting = AuditEvent.objects.filter(hash__isnull=True).values_list("chain", flat=True)
+    return sorted(set(waiting.distinct()))
+
+
+def _seal_chain(chain: int) -> int:
+    total = 0
+    while count := _seal_batch(chain):
+        total += count
+        if count < SEAL_BATCH:
+            break
+    return total
+
+
+def _seal_batch(chain: int) -> int:
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
+        waiting = list(
+            AuditEvent.objects.filter(chain=chain, hash__isnull=True).order_by("id")[:SEAL_BATCH]
+        )
+        if not waiting:
+            return 0
+        # After the highest number in the chain, so a sequence number forged onto a waiting
+        # event cannot stop sealing (verify reports the forged event and the break it makes).
+        highest = AuditEvent.objects.filter(chain=chain).aggregate(top=Max("seq"))["top"] or 0
+        seq, prev_hash, now = max(head.seq, highest), head.hash, timezone.now()
+        for event in waiting:
+            seq += 1
+            event.seq, event.prev_hash, event.sealed_at = seq, prev_hash, now
+            event.hash = prev_hash = compute_hash(event, prev_hash)
+        AuditEvent.objects.bulk_update(waiting, SEAL_COLUMNS, batch_size=500)
+        AuditChainHead.objects.filter(chain=chain).update(seq=seq, hash=prev_hash)
+    return len(waiting)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Events appended but not yet sealed into their chain."""
+
+    count: int
+    oldest: datetime | None
+
+
+def waiting() -> Waiting:
+    found = AuditEvent.objects.filter(hash__isnull=True).aggregate(n=Count("id"), oldest=Min("at"))
+    return Waiting(found["n"], found["oldest"])
+
+
+def skipped_ids() -> list[tuple[int, int]]:
+    """Each run of ids missing between the lowest and highest event id, first to last.
+
+    Every event, sealed or not, takes the next id when it is appended. On SQLite an id is
+    never skipped (a rolled-back append gives its id back), so a gap is an event removed,
+    including one removed before it was sealed. On PostgreSQL a rolled-back transaction
+    skips the ids it took, so a gap there is not by itself a sign of removal."""
+    table = rows.table(AuditEvent)
+    sql = (
+        f"SELECT prev + 1, id - 1 FROM (SELECT id, LAG(id) OVER (ORDER BY id) AS prev "  # noqa: S608
+        f"FROM {table}) AS ordered WHERE id - prev > 1 ORDER BY id"
+    )
+    return [(int(a), int(b)) for a, b in rows.fetch_all(AuditEvent, sql, [])]
+
+
+def ids_are_never_skipped() -> bool:
+    return rows.connection_for(AuditEvent).vendor == "sqlite"
 
 
 @dataclass(frozen=True)
@@ -226,26 +281,35 @@ class ChainProblem:
 
 
 def verify_chain(chain: int) -> Iterator[ChainProblem]:
-    """Yield every break in one chain: a gap, an altered event, or a head mismatch."""
+    """Yield every break in one chain's sealed events: a gap, an altered event, or a head
+    mismatch. Events not yet sealed are not part of the chain yet."""
     expected_seq = 1
     prev_hash = GENESIS
-    for event in AuditEvent.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=2000):
-        if event.seq != expected_seq:
-            yield ChainProblem(
-                chain, expected_seq, f"events {expected_seq}..{event.seq - 1} are missing"
-            )
+    sealed = AuditEvent.objects.filter(chain=chain, seq__isnull=False).order_by("seq")
+    for event in sealed.iterator(chunk_size=2000):
+        seq = event.seq or 0
+        if seq != expected_seq:
+            yield ChainProblem(chain, expected_seq, f"events {expected_seq}..{seq - 1} are missing")
         if event.prev_hash != prev_hash:
-            yield ChainProblem(chain, event.seq, "does not follow the event before it")
-        if compute_hash(event, event.prev_hash) != event.hash:
-            yield ChainProblem(chain, event.seq, "was altered after it was written")
-        prev_hash = event.hash
-        expected_seq = event.seq + 1
+            yield ChainProblem(chain, seq, "does not follow the event before it")
+        if event.hash is None or compute_hash(event, event.prev_hash or "") != event.hash:
+            yield ChainProblem(chain, seq, "was altered after it was written")
+        prev_hash = event.hash or ""
+        expected_seq = seq + 1
     head = AuditChainHead.objects.filter(chain=chain).first()
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         yield ChainProblem(chain, head.seq, "the newest events are missing (chain head is ahead)")
 
 
 def verify_all() -> list[ChainProblem]:
+    """Every break in every chain; on SQLite also every event removed before it was sealed
+    (an id gap; reported in chain 0 under the first missing id)."""
     chains = set(AuditEvent.objects.values_list("chain", flat=True).distinct())
     chains |= set(AuditChainHead.objects.values_list("chain", flat=True))
-    return [problem for chain in sorted(chains) for problem in verify_chain(chain)]
+    problems = [problem for chain in sorted(chains) for problem in verify_chain(chain)]
+    if ids_are_never_skipped():
+        problems += [
+            ChainProblem(0, first, f"events with ids {first}..{last} are missing")
+            for first, last in skipped_ids()
+        ]
+    return problems

@@ -18,7 +18,7 @@ from katclinic.patients.models import Patient
 @staff_view(Perm.VIEW_AUDIT)
 def event_list(request: StaffRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
-    events = AuditEvent.objects.for_clinic(request.clinic.pk).order_by("-at", "-seq")
+    events = AuditEvent.objects.for_clinic(request.clinic.pk).order_by("-at", "-id")
     if form.is_valid():
         data = form.cleaned_data
         tz = timezone.get_current_timezone()

@@ -44,6 +44,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from katclinic.audit.checkpoints import current_heads, signed_line
+from katclinic.audit.services import seal
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -359,6 +360,7 @@ def create_backup(root: Path, *, key: bytes | None, alias: str = "default") -> P
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     work = root / f".partial-{stamp}"
     work.mkdir(mode=0o700)
+    seal()  # the manifest's heads then cover every event appended before the backup
     heads = [signed_line(head) for head in current_heads()]
     try:
         if vendor == "sqlite":

@@ -42,7 +42,7 @@ def available(appointment: Appointment, now: datetime | None = None) -> Undo | N
             action=Action.UPDATE,
             detail__has_key="state",
         )
-        .order_by("-seq")
+        .order_by("-id")
         .first()
     )
     if event is None or event.detail.get("undo"):

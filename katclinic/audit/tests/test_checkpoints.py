@@ -27,6 +27,7 @@ class CheckpointTest(ClinicTestCase):
         self.addCleanup(override.disable)
         for _ in range(5):
             audit.record(request=None, user=self.nick, action=Action.VIEW, clinic_id=self.clinic.pk)
+        audit.seal()
 
     def verify(self, *args: str) -> str:
         out = StringIO()

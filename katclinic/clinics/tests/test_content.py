@@ -82,7 +82,7 @@ class ContentPagesTest(ClinicTestCase):
         self.post("crisis_resources", new, "save")
         self.clinic.refresh_from_db()
         self.assertEqual(self.clinic.crisis_resources, new)
-        event = AuditEvent.objects.filter(action="update", clinic_id=self.clinic.pk).latest("seq")
+        event = AuditEvent.objects.filter(action="update", clinic_id=self.clinic.pk).latest("id")
         self.assertEqual(event.detail["crisis_resources"], ["Call 911.", new])
         for step in ("preview", "save"):
             refused = self.post("crisis_resources", "   ", step)

@@ -121,7 +121,7 @@ class RolesAndDeactivationTest(ClinicTestCase):
             ).values_list("role", flat=True)
         )
         self.assertEqual(roles, {"nurse", "therapist"})
-        event = AuditEvent.objects.filter(object_id=str(self.nick.pk)).latest("seq")
+        event = AuditEvent.objects.filter(object_id=str(self.nick.pk)).latest("id")
         self.assertEqual(event.detail["roles_after"], ["nurse", "therapist"])
 
     def test_bad_role_and_removing_own_admin_role_are_refused(self) -> None:

@@ -67,7 +67,7 @@ class FirstHourTest(TestCase):
         self.assertFalse(User.objects.exists())
 
     def events(self, **filters: object) -> list[AuditEvent]:
-        return list(AuditEvent.objects.filter(**filters).order_by("seq"))
+        return list(AuditEvent.objects.filter(**filters).order_by("id"))
 
     def test_an_administrators_first_hour(self) -> None:
         clinic = self.set_up_the_install()

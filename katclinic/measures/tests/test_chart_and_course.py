@@ -42,11 +42,11 @@ class ChartTest(ClinicTestCase):
         self.login(self.paula)
         url = reverse("measures:chart", args=[self.pat.pk])
         self.client.get(url)
-        with self.assertNumQueries(14):
+        with self.assertNumQueries(12):
             self.client.get(url)
         for _ in range(10):
             submit(self, PHQ9_MILD)
-        with self.assertNumQueries(14):
+        with self.assertNumQueries(12):
             self.client.get(url)
 
     def test_the_first_complete_response_in_a_course_becomes_its_baseline(self) -> None:

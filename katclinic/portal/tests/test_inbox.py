@@ -51,7 +51,7 @@ class InboxTest(ClinicTestCase):
         self.login(self.alice)
         before = AuditEvent.objects.filter(object_type="list").count()
         self.client.get("/portal/inbox/")
-        event = AuditEvent.objects.filter(object_type="list").latest("seq")
+        event = AuditEvent.objects.filter(object_type="list").latest("id")
         self.assertEqual(AuditEvent.objects.filter(object_type="list").count(), before + 1)
         self.assertEqual(event.patient_id, self.pat.pk)
 

@@ -7,8 +7,8 @@ from katclinic.testing import ClinicTestCase
 
 # One entry query whatever the count; the rest is sign-in, audit, the form and the
 # portal menu (whether the patient has take-home prescriptions).
-PATIENT_PAGE_QUERIES = 11
-CHART_TAB_QUERIES = 8
+PATIENT_PAGE_QUERIES = 9
+CHART_TAB_QUERIES = 6
 
 
 class JournalTest(ClinicTestCase):

@@ -251,7 +251,7 @@ class NoteLifecycleTest(ClinicTestCase):
         note = VisitNote.objects.get()
         actions = list(
             AuditEvent.objects.filter(object_id=str(note.pk), object_type="visitnotes.visitnote")
-            .order_by("seq")
+            .order_by("id")
             .values_list("action", flat=True)
         )
         self.assertEqual(actions, [Action.CREATE, Action.SIGN])

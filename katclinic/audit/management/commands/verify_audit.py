@@ -2,20 +2,27 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from katclinic.audit import checkpoints
 from katclinic.audit.models import AuditEvent
-from katclinic.audit.services import verify_all
+from katclinic.audit.services import ids_are_never_skipped, seal, skipped_ids, verify_all, waiting
 from katclinic.core.backup import read_manifest
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute every audit hash chain and compare it with the signed checkpoints kept "
-        "outside the database; report any altered, removed or inserted event."
+        "Seal the audit events waiting, recompute every audit hash chain and compare it with "
+        "the signed checkpoints kept outside the database; report any altered, removed or "
+        "inserted event, and how many events wait to be sealed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-seal",
+            action="store_true",
+            help="check the chains as they are, without sealing the events waiting first",
+        )
         parser.add_argument(
             "--checkpoints",
             action="append",
@@ -47,7 +54,29 @@ class Command(BaseCommand):
             found, bad = found + more, bad + worse
         return found, bad
 
+    def _waiting(self) -> None:
+        """How far sealing is behind, and (on PostgreSQL) the ids skipped, which rolled-back
+        transactions leave as well as removed events do."""
+        left = waiting()
+        if left.oldest is None:
+            self.stdout.write("no audit events wait to be sealed")
+        else:
+            age = (timezone.now() - left.oldest).total_seconds()
+            self.stdout.write(
+                f"{left.count} audit event(s) wait to be sealed; the oldest for {age:.0f} s"
+            )
+        if not ids_are_never_skipped():
+            gaps = skipped_ids()
+            skipped = sum(last - first + 1 for first, last in gaps)
+            self.stdout.write(
+                f"{skipped} event id(s) skipped in {len(gaps)} run(s) (rolled-back "
+                "transactions skip ids; an event removed before sealing would too)"
+            )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_seal"]:
+            seal()
+        self._waiting()
         problems = [(p.chain, p.seq, p.problem) for p in verify_all()]
         found, bad = self._checkpoints(options)
         problems += [(p.chain, p.seq, p.problem) for p in checkpoints.check_against(found)]

@@ -1,4 +1,5 @@
-"""`manage.py worker`: the database queue worker plus the periodic-job scheduler."""
+"""`manage.py worker`: the database queue worker, the periodic-job scheduler and the audit
+sealer (every AUDIT_SEAL_SECONDS it chains the audit events appended since)."""
 
 import logging
 import os
@@ -6,10 +7,12 @@ import socket
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
+from katclinic.audit.services import seal
 from katclinic.core import outgoing, periodic
 from katclinic.core.models import WorkerHeartbeat
 
@@ -32,6 +35,22 @@ def _scheduler(worker_id: str, stop: threading.Event) -> None:
         stop.wait(BEAT_SECONDS)
 
 
+def seal_tick() -> int:
+    """One round of the sealer: chain every audit event waiting; never raises."""
+    try:
+        return seal()
+    except Exception:
+        logger.exception("sealing the audit events failed; trying again at the next round")
+        return 0
+
+
+def _sealer(stop: threading.Event) -> None:
+    while not stop.is_set():
+        seal_tick()
+        close_old_connections()
+        stop.wait(settings.AUDIT_SEAL_SECONDS)
+
+
 class Command(DbWorkerCommand):
     help = "Run background tasks and enqueue periodic jobs when they are due."
 
@@ -42,6 +61,7 @@ class Command(DbWorkerCommand):
             target=_scheduler, args=(worker_id, stop), daemon=True, name="scheduler"
         )
         thread.start()
+        threading.Thread(target=_sealer, args=(stop,), daemon=True, name="audit-sealer").start()
         try:
             # After a restore, queued reminders and emails wait for `release_outgoing`.
             held_logged = False

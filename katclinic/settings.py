@@ -251,6 +251,8 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Short dates per language (katclinic/formats/<code>/formats.py); the rest are Django's.
+FORMAT_MODULE_PATH = ["katclinic.formats"]
 LANGUAGE_COOKIE_NAME = "katclinic_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_SECURE = not (DEBUG or TESTING)

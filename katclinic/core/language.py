@@ -40,7 +40,7 @@ class LanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         code = request_language(request)
         with translation.override(code):
-            request.LANGUAGE_CODE = code  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = code
             response = self.get_response(request)
         if not (isinstance(request.user, User) and request.user.is_authenticated):
             patch_vary_headers(response, ("Accept-Language", "Cookie"))
@@ -67,9 +67,10 @@ def set_language(request: HttpRequest) -> HttpResponse:
         raise BadParameter("language", "choose one of the languages offered")
     target = _next_page(request)
     user = request.user
-    patient = getattr(user, "patient", None) if isinstance(user, User) else None
-    if patient is not None and not user.is_staff_member:  # type: ignore[union-attr]
-        set_preferred_language(patient=patient, language=code, by=user, request=request)
+    if isinstance(user, User) and not user.is_staff_member:
+        patient = getattr(user, "patient", None)
+        if patient is not None:
+            set_preferred_language(patient=patient, language=code, by=user, request=request)
     response = redirect(target)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
@@ -77,6 +78,6 @@ def set_language(request: HttpRequest) -> HttpResponse:
         max_age=settings.LANGUAGE_COOKIE_AGE,
         secure=settings.LANGUAGE_COOKIE_SECURE,
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite="Lax",
     )
     return response

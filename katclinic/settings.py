@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "katclinic.clinics.first_run.FirstRunMiddleware",
     "katclinic.accounts.middleware.SessionSecurityMiddleware",
     "katclinic.clinics.middleware.ActiveClinicMiddleware",
+    # After the clinic: a signed-in patient's pages are in the language on their record.
+    "katclinic.core.language.LanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "katclinic.core.middleware.NoStoreMiddleware",
     # Before the parameter middleware, so that a bad parameter is a 400, not an error page.
@@ -246,9 +248,20 @@ SECURE_CSP = {
 }
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
-LANGUAGE_CODE = "en-us"
+# Patients and the public read their pages in one of these languages (the patient's choice
+# is kept on their record); staff pages are in LANGUAGE_CODE. Another language is added with
+# a translation file under locale/ and a line here.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Short dates per language (katclinic/formats/<code>/formats.py); the rest are Django's.
+FORMAT_MODULE_PATH = ["katclinic.formats"]
+LANGUAGE_COOKIE_NAME = "katclinic_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = not (DEBUG or TESTING)
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = "UTC"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"

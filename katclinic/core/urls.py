@@ -1,6 +1,6 @@
 from django.urls import path
 
-from katclinic.core import observability, views
+from katclinic.core import language, observability, views
 
 app_name = "core"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", observability.metrics, name="metrics"),
     path("today/", views.worklist, name="worklist"),
+    path("language/", language.set_language, name="set_language"),
 ]

@@ -5,11 +5,15 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from katclinic.intake.models import ROUTE_CHOICES, ConsentScope, RequestState, Suggestion
 from katclinic.intake.screening import ANSWERED_FACTS
 from katclinic.measures import scoring
+from katclinic.measures.instrument_translations import in_language
 
 DATE = forms.DateInput(attrs={"type": "date"})
 # The largest body the public form accepts; anything bigger is refused before parsing.
@@ -18,32 +22,37 @@ PHQ9 = scoring.load_builtin_instruments()["phq9"]
 
 
 def _phq9_field(item: scoring.Item) -> forms.TypedChoiceField:
-    choices = [("", "Not answered")] + [(o.value, o.display) for o in item.answer_options]
+    choices = [("", _("Not answered"))] + [(o.value, o.display) for o in item.answer_options]
     return forms.TypedChoiceField(
         label=item.text, choices=choices, coerce=int, empty_value=None, required=False
     )
 
 
+def language_of_page() -> str:
+    code = get_language() or settings.LANGUAGE_CODE
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 class ConsultationRequestForm(forms.Form):
-    name = forms.CharField(label="Your name", max_length=120)
-    email = forms.EmailField(max_length=254, required=False)
-    phone = forms.CharField(max_length=40, required=False)
+    name = forms.CharField(label=_("Your name"), max_length=120)
+    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     preferred_times = forms.CharField(
-        label="Best times to reach you", max_length=200, required=False
+        label=_("Best times to reach you"), max_length=200, required=False
     )
     reason = forms.CharField(
-        label="What brings you to us (briefly)",
+        label=_("What brings you to us (briefly)"),
         max_length=1000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
     )
     consent_to_contact = forms.BooleanField(
-        label="I agree that the clinic may contact me by the email or phone given above.",
-        error_messages={"required": "Tick this box so the clinic may contact you."},
+        label=_("I agree that the clinic may contact me by the email or phone given above."),
+        error_messages={"required": _("Tick this box so the clinic may contact you.")},
     )
     # A field people never see: automated senders fill it in.
     website = forms.CharField(
-        label="Leave this field empty",
+        label=_("Leave this field empty"),
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
@@ -51,24 +60,32 @@ class ConsultationRequestForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for item in PHQ9.items:
+        # The self-check in the visitor's language, in its official translation when one is
+        # stored; answers are scored against the PHQ-9 itself.
+        self.phq9 = in_language(PHQ9, get_language(), None)
+        for item in self.phq9.items:
             self.fields[f"phq9_{item.link_id}"] = _phq9_field(item)
+
+    @property
+    def phq9_description(self) -> str:
+        return self.phq9.description or ""
 
     def clean_phone(self) -> str:
         phone: str = self.cleaned_data["phone"].strip()
         if phone and sum(ch in "0123456789" for ch in phone) < 7:
-            raise forms.ValidationError("Enter a phone number with at least 7 digits.")
+            raise forms.ValidationError(_("Enter a phone number with at least 7 digits."))
         return phone
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("website"):
             raise forms.ValidationError(
-                "This form could not be accepted. Please call the clinic instead."
+                _("This form could not be accepted. Please call the clinic instead.")
             )
         if not data.get("email") and not data.get("phone"):
             self.add_error(
-                "phone", "Give an email address or a phone number so the clinic can reach you."
+                "phone",
+                _("Give an email address or a phone number so the clinic can reach you."),
             )
         return data
 
@@ -81,7 +98,8 @@ class ConsultationRequestForm(forms.Form):
 
     def request_data(self) -> dict[str, Any]:
         names = ("name", "email", "phone", "preferred_times", "reason", "consent_to_contact")
-        return {name: self.cleaned_data[name] for name in names}
+        data = {name: self.cleaned_data[name] for name in names}
+        return data | {"language": language_of_page()}
 
     def phq9_fields(self) -> list[forms.BoundField]:
         return [self[f"phq9_{item.link_id}"] for item in PHQ9.items]

@@ -70,6 +70,10 @@ class ConsultationRequest(models.Model):
     preferred_times = models.CharField(max_length=200, blank=True)
     reason = models.TextField(max_length=1000, blank=True)
     consent_to_contact = models.BooleanField()
+    # The language the request was made in: the patient record starts in it.
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     phq9_answers = models.JSONField(null=True, blank=True)
     phq9_total = models.PositiveSmallIntegerField(null=True, blank=True)
     phq9_band = models.CharField(max_length=30, blank=True)

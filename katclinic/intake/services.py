@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
@@ -82,8 +83,10 @@ def check_rate_limits(*, clinic: Clinic, ip: str | None, email: str, phone: str)
     ):
         raise RequestRefused(
             "__all__",
-            "Too many requests from your network in the last hour. "
-            "Please call the clinic or try again later.",
+            gettext(
+                "Too many requests from your network in the last hour. "
+                "Please call the clinic or try again later."
+            ),
             status=429,
         )
     email_key, phone_key = contact_keys(email, phone)
@@ -95,8 +98,10 @@ def check_rate_limits(*, clinic: Clinic, ip: str | None, email: str, phone: str)
     if window.count() >= per_contact:
         raise RequestRefused(
             "__all__",
-            "We already have requests from this email or phone today. "
-            "The clinic will contact you; please call if it is urgent.",
+            gettext(
+                "We already have requests from this email or phone today. "
+                "The clinic will contact you; please call if it is urgent."
+            ),
             status=429,
         )
 
@@ -233,6 +238,7 @@ def patient_data_from_request(consultation: ConsultationRequest) -> dict[str, st
         "last_name": last,
         "email": consultation.email,
         "phone": consultation.phone,
+        "preferred_language": consultation.language,
     }
 
 

@@ -350,3 +350,46 @@ class SafetyAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for patient {self.patient_id} ({self.state})"
+
+
+class InstrumentTranslation(models.Model):
+    """One version of an instrument's wording in another language, as published.
+
+    Validated instruments are shown only in their official translation, word for word:
+    a translation is loaded from its publisher's text with its source, never written here.
+    Rows are never changed: a corrected text is a new version. ``clinic`` is empty for the
+    translations shipped with KAT Clinic and set for one a clinic loaded. Only the words
+    change; items, answer values, scoring and alerts are those of the instrument.
+    """
+
+    key = models.CharField(max_length=40)
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    version = models.CharField(max_length=40)
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    source = models.TextField()
+    # {"title", "description", "items": {link_id: text}, "answers": {link_id: {value: text}}}
+    texts = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["key", "language", "version"],
+                condition=Q(clinic__isnull=True),
+                name="instrument_translation_once",
+            ),
+            models.UniqueConstraint(
+                fields=["key", "language", "version", "clinic"],
+                condition=Q(clinic__isnull=False),
+                name="instrument_translation_once_per_clinic",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.language} {self.version}"

@@ -19,7 +19,10 @@ from katclinic.clinics.access import deny
 from katclinic.measures import services
 from katclinic.measures.catalogue import definition_of, require_instrument
 from katclinic.measures.forms import answers_from_post, errors_by_item, question_rows
+from katclinic.measures.instrument_translations import in_language
 from katclinic.measures.models import Invitation, SafetyAlert, Source
+from katclinic.measures.scoring import InstrumentDefinition
+from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Patient
 
 KIOSK_SESSION_KEY = "measures_kiosk_token"
@@ -50,6 +53,23 @@ def _answer_page(
     """Show the questionnaire of ``invitation``; on a valid POST submit it and thank."""
     instrument = require_instrument(invitation.instrument_key, invitation.clinic_id)
     definition = definition_of(instrument)
+    # A link or the clinic tablet has no patient signed in: the page is in the patient's
+    # language all the same. Only the words are translated; answers are read and scored
+    # against the instrument itself.
+    with in_language_of(invitation.patient) as language:
+        shown = in_language(definition, language, invitation.clinic_id)
+        return _answer_or_thanks(request, invitation, source, definition, shown, template, extra)
+
+
+def _answer_or_thanks(
+    request: HttpRequest,
+    invitation: Invitation,
+    source: str,
+    definition: InstrumentDefinition,
+    shown: InstrumentDefinition,
+    template: str,
+    extra: dict[str, Any] | None,
+) -> HttpResponse:
     errors: dict[str, str] = {}
     answers: dict[str, Any] = {}
     if request.method == "POST":
@@ -75,9 +95,9 @@ def _answer_page(
         else:
             return _thanks(request, invitation.patient, response.flagged, extra)
     context = {
-        "definition": definition,
+        "definition": shown,
         "errors": errors,
-        "questions": question_rows(definition, answers, errors),
+        "questions": question_rows(shown, answers, errors),
         "invitation": invitation,
         "comment": request.POST.get("comment", ""),
         "patient": invitation.patient,

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from katclinic.measures import patient_views, views, wording_views
+from katclinic.measures import patient_views, translation_views, views, wording_views
 
 app_name = "measures"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("responses/<int:response_id>/correct/", views.correct, name="correct"),
     path("wording/", wording_views.wording_list, name="wording"),
     path("wording/<slug:key>/", wording_views.wording_edit, name="wording_edit"),
+    path("translations/", translation_views.translation_list, name="translations"),
+    path("translations/load/", translation_views.translation_load, name="translation_load"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/banner/", views.alert_banner, name="alert_banner"),
     path("alerts/<int:alert_id>/", views.alert_detail, name="alert_detail"),

@@ -1,7 +1,9 @@
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from katclinic.lib.units import to_kg
@@ -22,12 +24,25 @@ class PatientForm(forms.ModelForm):
             "sex_at_birth",
             "email",
             "phone",
+            "preferred_language",
             "address",
             "emergency_contact_name",
             "emergency_contact_phone",
             "emergency_contact_relationship",
         ]
         widgets = {"date_of_birth": DATE, "address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preferred_language"].required = False
+        self.fields[
+            "preferred_language"
+        ].help_text = "The patient's portal, emails, texts and documents are in this language."
+
+    def clean_preferred_language(self) -> str:
+        """Left out of the form, the language stays as it was (new patients: the default)."""
+        code: str = self.cleaned_data.get("preferred_language") or ""
+        return code or self.instance.preferred_language or settings.LANGUAGE_CODE
 
     def clean_date_of_birth(self) -> date:
         born: date = self.cleaned_data["date_of_birth"]

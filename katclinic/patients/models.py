@@ -102,6 +102,10 @@ class Patient(models.Model):
     sex_at_birth = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    # Every page the patient sees signed in, and every email, text and PDF sent to them.
+    preferred_language = models.CharField(
+        "language", max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     address = models.TextField(blank=True)
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_phone = models.CharField(max_length=40, blank=True)

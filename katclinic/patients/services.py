@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
@@ -61,6 +62,20 @@ def update_patient(
             detail={"fields": changed},
         )
     return changed
+
+
+@transaction.atomic
+def set_preferred_language(
+    *, patient: Patient, language: str, by: User, request: HttpRequest | None = None
+) -> bool:
+    """Keep the language the patient reads (chosen by the patient or by staff)."""
+    if language not in {code for code, _ in settings.LANGUAGES}:
+        raise ValueError(f"unknown language {language!r}")
+    return bool(
+        update_patient(
+            patient=patient, data={"preferred_language": language}, by=by, request=request
+        )
+    )
 
 
 def _add(

@@ -55,6 +55,9 @@ def madrs_wording(t: Any) -> dict[str, str]:
 
 SPEC: dict[str, Url] = {
     "measures:wording": Url(Perm.MANAGE_CLINIC, ok=(200,)),
+    "measures:translations": Url(Perm.MANAGE_CLINIC, ok=(200,)),
+    # Without a file the form is refused (400); the load itself is in test_translations.
+    "measures:translation_load": Url(Perm.MANAGE_CLINIC, method="POST", ok=(400,)),
     "measures:wording_edit": Url(
         Perm.MANAGE_CLINIC, kwargs=lambda t: {"key": "madrs"}, method="POST", data=madrs_wording
     ),

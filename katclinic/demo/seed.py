@@ -15,6 +15,7 @@ from katclinic.dosing import demo as dosing
 from katclinic.insurance import demo as insurance
 from katclinic.intake import demo as intake
 from katclinic.measures import demo as measures
+from katclinic.messaging import demo as messaging
 from katclinic.outcomes import demo as outcomes
 from katclinic.portal import demo as portal
 from katclinic.protocols import demo as protocols
@@ -37,6 +38,7 @@ HISTORIES: tuple[History, ...] = (
     billing.build,
     visitnotes.build,
     insurance.build,
+    messaging.build,
 )
 
 

@@ -8,12 +8,9 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
-        from katclinic.demo.generator import HISTORY_BUILDERS
-        from katclinic.messaging import clinic_settings, demo, worklist
+        from katclinic.messaging import clinic_settings, worklist
         from katclinic.patients.tabs import ChartTab, register
 
         del clinic_settings  # imported for its settings definitions
         register(ChartTab("messages", "Messages", "messaging:chart_tab", Perm.HANDLE_MESSAGES))
         worklist.register_all()
-        if demo.build not in HISTORY_BUILDERS:
-            HISTORY_BUILDERS.append(demo.build)

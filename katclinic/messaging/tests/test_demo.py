@@ -2,7 +2,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from katclinic.accounts import services as account_services
-from katclinic.demo.generator import build_demo
+from katclinic.demo.seed import build_demo
 from katclinic.messaging.models import Thread
 from katclinic.testing import ClinicTestCase
 

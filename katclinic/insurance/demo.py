@@ -102,7 +102,8 @@ def remittance_for(claim: Claim) -> str:
             lines.append(f"CAS*CO*45*{_d(off)}~")
         if copay:
             lines.append(f"CAS*PR*3*{_d(copay)}~")
-    copay_total = min(COPAY_CENTS, claim.lines.first().charge_cents) if lines else 0
+    first = claim.lines.first()
+    copay_total = min(COPAY_CENTS, first.charge_cents) if first is not None else 0
     body = [
         "ST*835*0001~",
         f"BPR*I*{_d(paid_total)}*C*ACH*CCP*01*011000015*DA*123456789*1512345678**01*"

@@ -25,7 +25,7 @@ class MoneyRowsAreAppendOnlyTest(ClinicTestCase):
         charge = services.propose_charge(session=h.discharged(self, self.pat), by=self.bill)
         services.post_charge(charge=charge, by=self.bill)
         self.charge = charge
-        self.line = charge.lines.filter(status=ChargeStatus.POSTED).first()
+        self.line = charge.lines.filter(status=ChargeStatus.POSTED)[0]
         self.payment = services.record_payment(
             patient=self.pat, amount_cents=1000, method="cash", by=self.bill
         )
@@ -37,7 +37,7 @@ class MoneyRowsAreAppendOnlyTest(ClinicTestCase):
         )
         self.posting = PayerPosting.objects.get(kind="paid")
 
-    def refused(self, sql: str, params: list[object]) -> None:
+    def refused(self, sql: str, params: list[int]) -> None:
         with self.assertRaises(DatabaseError), transaction.atomic(), connection.cursor() as c:
             c.execute(sql, params)
 

@@ -29,15 +29,11 @@ from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_edit, get_patient_for_user, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
+from katclinic.lib.forms import refuse
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.portal.views import patient_page
 from katclinic.protocols.schema import Protocol
-
-
-def _field_error(form: Form, error: services.AtHomeError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, str(error))
-
 
 # ---- the patient's pages ---------------------------------------------------------------------
 
@@ -189,7 +185,7 @@ def after(request: HttpRequest, patient: Patient, session_id: int) -> HttpRespon
         try:
             services.submit_post_checkin(session=session, answers=form.answers(), request=request)
         except services.AtHomeError as error:
-            _field_error(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Thank you: your post-session check-in reached the clinic.")
             return redirect("athome:my_session", patient_id=patient.pk, session_id=session.pk)
@@ -242,7 +238,7 @@ def prescribe(request: StaffRequest, patient_id: int) -> HttpResponse:
                 patient=found, data=form.data_input(), by=request.user, request=request
             )
         except services.AtHomeError as error:
-            _field_error(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Take-home prescription signed.")
             return redirect("athome:patient", patient_id=found.pk)
@@ -266,7 +262,7 @@ def dispense(request: StaffRequest, prescription_id: int) -> HttpResponse:
                 prescription=prescription, by=request.user, request=request, **form.cleaned_data
             )
         except services.AtHomeError as error:
-            _field_error(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Dispense recorded.")
             return redirect("athome:patient", patient_id=prescription.patient_id)
@@ -291,7 +287,7 @@ def reconcile(request: StaffRequest, prescription_id: int) -> HttpResponse:
                 prescription=prescription, by=request.user, request=request, **form.cleaned_data
             )
         except services.AtHomeError as error:
-            _field_error(form, error)
+            refuse(form, error)
         else:
             if mismatch:
                 messages.warning(

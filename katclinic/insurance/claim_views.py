@@ -19,6 +19,7 @@ from katclinic.insurance import claims
 from katclinic.insurance.forms import ClaimStatusForm, RemittanceForm
 from katclinic.insurance.models import Claim, ClaimStatus, Remittance
 from katclinic.insurance.services import InsuranceError
+from katclinic.lib.forms import refuse
 
 P = Perm.MANAGE_CLAIMS
 
@@ -136,7 +137,7 @@ def claim_status(request: StaffRequest, claim_id: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except InsuranceError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error))
+            refuse(form, error)
         else:
             return redirect("insurance:claim", claim_id=claim.pk)
     return _page(request, claim, form, status=400)
@@ -174,7 +175,7 @@ def remittance_import(request: StaffRequest) -> HttpResponse:
                 request=request,
             )
         except InsuranceError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error))
+            refuse(form, error)
         else:
             messages.success(
                 request,

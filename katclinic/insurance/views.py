@@ -32,13 +32,10 @@ from katclinic.insurance.forms import (
     UseForm,
 )
 from katclinic.insurance.models import Claim, Coverage, EligibilityCheck, PriorAuthorization
+from katclinic.lib.forms import refuse
 from katclinic.patients.views import chart_tabs
 
 P = Perm.MANAGE_COVERAGE
-
-
-def _refuse(form: Form, error: services.InsuranceError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, str(error))
 
 
 def _viewed(request: StaffRequest, obj: object, patient_id: int, section: str) -> None:
@@ -85,7 +82,7 @@ def coverage_add(request: StaffRequest, patient_id: int) -> HttpResponse:
                 request=request, by=request.user, patient=found, data=form.data_object()
             )
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Coverage saved.")
             return redirect("insurance:patient", patient_id=found.pk)
@@ -104,7 +101,7 @@ def coverage_edit(request: StaffRequest, coverage_id: int) -> HttpResponse:
                 request=request, by=request.user, coverage=coverage, data=form.data_object()
             )
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Coverage updated.")
             return redirect("insurance:patient", patient_id=coverage.patient_id)
@@ -126,7 +123,7 @@ def eligibility_request(request: StaffRequest, coverage_id: int) -> HttpResponse
                 service_date=form.cleaned_data["service_date"],
             )
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Eligibility request written; send the file to the payer.")
             return redirect("insurance:eligibility", check_id=check.pk)
@@ -177,7 +174,7 @@ def eligibility_answer(request: StaffRequest, check_id: int) -> HttpResponse:
                 request=request, by=request.user, check=check, text=form.cleaned_data["answer"]
             )
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "The payer's answer is saved with the coverage.")
             return redirect("insurance:eligibility", check_id=check.pk)
@@ -195,7 +192,7 @@ def authorization_add(request: StaffRequest, coverage_id: int) -> HttpResponse:
                 request=request, by=request.user, coverage=coverage, data=form.data_object()
             )
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Prior authorization saved.")
             return redirect("insurance:authorization", auth_id=auth.pk)
@@ -246,7 +243,7 @@ def authorization_edit(request: StaffRequest, auth_id: int) -> HttpResponse:
                 request=request, by=request.user, auth=auth, data=form.data_object()
             )
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Prior authorization updated.")
             return redirect("insurance:authorization", auth_id=auth.pk)
@@ -263,7 +260,7 @@ def authorization_use(request: StaffRequest, auth_id: int) -> HttpResponse:
         try:
             services.record_use(request=request, by=request.user, auth=auth, **form.cleaned_data)
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Units recorded.")
             return redirect("insurance:authorization", auth_id=auth.pk)
@@ -285,7 +282,7 @@ def document_add(request: StaffRequest, auth_id: int) -> HttpResponse:
                 upload=form.cleaned_data["file"],
             )
         except services.InsuranceError as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             messages.success(request, "Document added.")
             return redirect("insurance:authorization", auth_id=auth.pk)

@@ -19,6 +19,7 @@ from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import PERMISSIONS, Perm
 from katclinic.clinics.registry import get_setting
+from katclinic.lib.forms import refuse
 from katclinic.messaging import services
 from katclinic.messaging.access import (
     get_attachment_for_staff,
@@ -95,11 +96,6 @@ def compose_context(clinic_id: int) -> dict[str, Any]:
         "reply_time": get_setting(clinic_id, "messaging_reply_time"),
         "max_mb": int(get_setting(clinic_id, "messaging_attachment_max_mb")),
     }
-
-
-def refuse(form: Any, error: services.MessagingError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, str(error))
 
 
 @staff_view(P)

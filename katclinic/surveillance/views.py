@@ -15,6 +15,7 @@ from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
+from katclinic.lib.forms import refuse
 from katclinic.lib.parse import optional_id
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
@@ -83,7 +84,7 @@ def close_task(request: StaffRequest, patient_id: int) -> HttpResponse:
                 task=task, outcome=form.cleaned_data["outcome"], user=request.user, request=request
             )
         except services.ReviewError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error))
+            refuse(form, error)
         else:
             return redirect("surveillance:review", patient.pk)
     return _page(request, patient, status=400, close_form=form, close_task=task)
@@ -108,7 +109,7 @@ def decide(request: StaffRequest, patient_id: int) -> HttpResponse:
                 close_open_tasks=data["close_open_tasks"],
             )
         except services.ReviewError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error))
+            refuse(form, error)
         else:
             return redirect("surveillance:review", patient.pk)
     return _page(request, patient, status=400, decision_form=form)

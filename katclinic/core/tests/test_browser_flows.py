@@ -387,3 +387,61 @@ def test_a_patient_answers_a_questionnaire_reads_the_preparation_and_writes_a_jo
     expect(entry).to_contain_text("Private")
     journey.visit(page, "journal-saved")
     journey.assert_accessible()
+
+
+def test_after_an_infusion_billing_posts_front_desk_takes_payment_and_the_patient_gets_a_superbill(
+    open_page: OpenPage,
+) -> None:
+    """Issue 18's checkout: the demo's finished infusions wait as proposed charges."""
+    journey = Journey("checkout")
+    clerk = open_page()
+    sign_in_staff(clerk, "billing")
+    clerk.goto("/billing/")
+    journey.visit(clerk, "billing-home")
+    proposed = region(clerk, "Proposed charges to review")
+    row = proposed.get_by_role("row").filter(has_text="Keiko Ellis").first
+    row.get_by_role("link", name="Review").click()
+    expect(clerk.get_by_role("heading", level=1)).to_contain_text("Charges for Keiko Ellis")
+    lines = region(clerk, "Lines")
+    expect(lines).to_contain_text("96365")  # the first hour of the infusion
+    journey.visit(clerk, "charge-review")
+    clerk.get_by_role("button", name="Post charges and issue the invoice").click()
+    expect(clerk.get_by_role("link", name="Superbill (PDF)")).to_be_visible()
+    account_url = clerk.get_by_role("link", name="Patient account").get_attribute("href")
+    assert account_url is not None
+    charge_path = re.sub(r"^https?://[^/]+", "", clerk.url)
+
+    desk = open_page()
+    sign_in_staff(desk, "frontdesk")
+    desk.goto(account_url)
+    journey.visit(desk, "account-before-payment")
+    invoices = region(desk, "Invoices")
+    newest = invoices.get_by_role("row").filter(has=desk.locator(f'a[href="{charge_path}"]'))
+    owed = newest.get_by_role("cell").nth(4).inner_text().strip()
+    number = newest.get_by_role("cell").nth(0).inner_text().strip()
+    assert owed.startswith("$") and owed != "$0.00", owed
+    pay = region(desk, "Take cash or a cheque")
+    pay.get_by_label("Amount").fill(owed.lstrip("$").replace(",", ""))
+    pay.get_by_label("Method").select_option("cash")
+    choice = pay.get_by_label("For invoice").locator("option", has_text=number)
+    value = choice.get_attribute("value")
+    assert value is not None
+    pay.get_by_label("For invoice").select_option(value)
+    pay.get_by_role("button", name="Record payment").click()
+    expect(desk.get_by_text(f"{owed} received.")).to_be_visible()
+    paid_row = region(desk, "Invoices").get_by_role("row").filter(has_text=number)
+    expect(paid_row.get_by_role("cell").nth(4)).to_have_text("$0.00")
+    journey.visit(desk, "account-after-payment")
+
+    patient = open_page()
+    sign_in_with_password(patient, "patient")
+    patient.get_by_role("link", name="Bills", exact=True).click()
+    bills = patient.get_by_role("row").filter(has_text=number)
+    expect(bills.get_by_role("cell").nth(4)).to_have_text("$0.00")
+    journey.visit(patient, "portal-bills")
+    href = bills.get_by_role("link", name="Superbill (PDF)").get_attribute("href")
+    assert href is not None
+    pdf = patient.request.get(href)
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF-")
+    journey.assert_accessible()

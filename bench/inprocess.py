@@ -6,6 +6,8 @@ figure holds on a busy machine. Also counts the SQL statements each page runs.
 
     make bench-pages                                  # builds a dataset, then measures
     .venv/bin/python bench/inprocess.py --patients 1000 --requests 100
+    .venv/bin/python bench/inprocess.py --data-dir /tmp/pages   # keep (and reuse) the dataset
+    .venv/bin/python bench/inprocess.py --data-dir /tmp/pages --profile "dosing session page"
 
 run.py calls it with `--context` on the SQLite dataset it has already built.
 """
@@ -76,17 +78,47 @@ def measure_page(client: Any, url: str, requests: int, cold: bool) -> dict[str, 
     return {"inprocess_cpu_ms": round(1000 * spent / requests, 2), "queries": queries}
 
 
-def measure(context: dict[str, Any], requests: int) -> list[dict[str, Any]]:
+def page_client(context: dict[str, Any], session_key: str) -> Any:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "katclinic.settings")
     import django
 
     django.setup()
     from django.test import Client
 
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.cookies[context["session_cookie_name"]] = context[session_key]
+    return client
+
+
+def profile(context: dict[str, Any], requests: int, wanted: str) -> None:
+    """cProfile one page over `requests` requests after the warm-up; prints the top entries."""
+    import cProfile
+    import pstats
+
+    chosen = [p for p in pages(context) if p[0] == wanted]
+    if not chosen:
+        sys.exit(f"no page named {wanted!r}; pages: {', '.join(p[0] for p in pages(context))}")
+    _, path, session_key, _ = chosen[0]
+    client = page_client(context, session_key)
+    url = path.format(**context)
+    for _ in range(5):
+        client.get(url)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        client.get(url)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(30)
+
+
+def measure(context: dict[str, Any], requests: int, only: str = "") -> list[dict[str, Any]]:
     rows = []
     for name, path, session_key, cold in pages(context):
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.cookies[context["session_cookie_name"]] = context[session_key]
+        if only and only != name:
+            continue
+        client = page_client(context, session_key)
         url = path.format(**context)
         status = client.get(url).status_code
         row: dict[str, Any] = {"scenario": f"in-process: {name}", "backend": "sqlite"}
@@ -99,20 +131,40 @@ def measure(context: dict[str, Any], requests: int) -> list[dict[str, Any]]:
     return rows
 
 
-def build_and_measure(args: argparse.Namespace) -> None:
+def run_in(tmp: Path, args: argparse.Namespace) -> subprocess.CompletedProcess[str]:
+    """Builds the dataset in `tmp` unless it is there, then measures (or profiles) in a child."""
     from run import build_dataset
-    from servers import new_secret_key, production_env
+    from servers import production_env
 
-    with tempfile.TemporaryDirectory(prefix="katclinic-pages-") as tmp:
-        env = production_env(Path(tmp) / "data", None, new_secret_key())
-        context = build_dataset(env, args.patients, args.responses)
-        context_file = Path(tmp) / "context.json"
-        context_file.write_text(json.dumps(context))
-        command = [sys.executable, __file__, "--context", str(context_file)]
-        command += ["--requests", str(args.requests)]
-        out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if out.returncode:
-            sys.exit(f"in-process measurement failed:\n{out.stdout}{out.stderr}")
+    key_file, context_file = tmp / "secret_key", tmp / "context.json"
+    if not context_file.exists():
+        from servers import new_secret_key
+
+        key_file.write_text(new_secret_key())
+        env = production_env(tmp / "data", None, key_file.read_text())
+        context_file.write_text(json.dumps(build_dataset(env, args.patients, args.responses)))
+    env = production_env(tmp / "data", None, key_file.read_text())
+    command = [sys.executable, __file__, "--context", str(context_file)]
+    command += ["--requests", str(args.requests)]
+    if args.only:
+        command += ["--only", args.only]
+    if args.profile:
+        command += ["--profile", args.profile]
+        return subprocess.run(command, env=env, text=True, check=False)
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+def build_and_measure(args: argparse.Namespace) -> None:
+    if args.data_dir:
+        Path(args.data_dir).mkdir(parents=True, exist_ok=True)
+        out = run_in(Path(args.data_dir), args)
+    else:
+        with tempfile.TemporaryDirectory(prefix="katclinic-pages-") as tmp:
+            out = run_in(Path(tmp), args)
+    if out.returncode:
+        sys.exit(f"in-process measurement failed:\n{out.stdout}{out.stderr}")
+    if args.profile:
+        return
     rows = json.loads(out.stdout.strip().splitlines()[-1])
     from targets import page_lines
 
@@ -129,10 +181,17 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=200, help="measured requests per page")
     p.add_argument("--patients", type=int, default=10_000)
     p.add_argument("--responses", type=int, default=100_000)
+    p.add_argument("--data-dir", help="build the dataset here and keep it; reused when present")
+    p.add_argument("--profile", metavar="PAGE", help="cProfile one page (its name as printed)")
+    p.add_argument("--only", metavar="PAGE", help="measure one page (its name as printed)")
     args = p.parse_args()
     if args.context:
         context = json.loads(Path(args.context).read_text())
-        print(json.dumps(measure(context, args.requests)))
+        if args.profile:
+            profile(context, args.requests, args.profile.removeprefix("in-process: "))
+        else:
+            only = (args.only or "").removeprefix("in-process: ")
+            print(json.dumps(measure(context, args.requests, only)))
     else:
         build_and_measure(args)
 

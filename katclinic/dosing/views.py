@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import BaseForm, Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -31,9 +32,10 @@ from katclinic.dosing import forms as f
 from katclinic.dosing import integrations, services
 from katclinic.dosing import monitoring_services as mon
 from katclinic.dosing.access import get_alert, get_gate_check, get_session_for_user
-from katclinic.dosing.models import DosingSession, InSessionAlert
+from katclinic.dosing.models import Administration, Checkpoint, DosingSession, InSessionAlert
 from katclinic.dosing.services import DosingError
 from katclinic.dosing.statemachine import SessionState, allowed_targets
+from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 
 S = SessionState
@@ -168,8 +170,8 @@ def _forms(
     *,
     dose: dict[str, Any],
     next_checkpoint: dict[str, Any] | None,
+    recheck: list[InSessionAlert],
 ) -> dict[str, BaseForm]:
-    recheck = mon.pending_rechecks(session)
     now = timezone.localtime()
     if recheck:
         label = "recheck"
@@ -203,6 +205,33 @@ def _forms(
     return unbound | bound
 
 
+def _load(session: DosingSession) -> None:
+    """Fetch the session's readings (with their alerts) and doses once, before anything reads
+    them: the flowsheet, the chart, the dose summary and the page all use these lists."""
+    prefetch_related_objects(
+        [session],
+        Prefetch("checkpoints", queryset=Checkpoint.objects.prefetch_related("alerts")),
+        Prefetch("administrations", queryset=Administration.objects.select_related("given_by")),
+    )
+
+
+def _rows(session: DosingSession, patient: Patient) -> dict[str, Any]:
+    """Every list the page shows, fetched here rather than while the template renders."""
+    return {
+        "events": list(session.events.select_related("by")),
+        "gate": services.latest_gate(session),
+        "administrations": session.administrations.all(),
+        "checkpoints": session.checkpoints.all(),
+        "alerts": list(session.alerts.select_related("acknowledged_by", "checkpoint")),
+        "allergies": list(patient.allergies.filter(is_active=True)),
+        "flagged_medications": [m for m in patient.medications.filter(is_active=True) if m.flags],
+        "open_safety_alerts": integrations.open_safety_alerts(patient).items,
+        "side_effects": list(session.side_effects.all()),
+        "assessments": list(session.discharge_assessments.all()),
+        "notes": list(session.support_notes.select_related("author").prefetch_related("addenda")),
+    }
+
+
 def _page(
     request: StaffRequest,
     session: DosingSession,
@@ -212,33 +241,22 @@ def _page(
     bound: dict[str, BaseForm] | None = None,
 ) -> HttpResponse:
     now = timezone.now()
-    protocol = services.protocol_of(session)
+    _load(session)
     flowsheet = mon.flowsheet(session, now)
     dose = _dose_summary(session)
     next_checkpoint = _next_checkpoint(session, flowsheet)
-    patient = session.patient
+    rechecks = mon.pending_rechecks(session)
     context = {
         "session": session,
         "patient": session.patient,
-        "protocol": protocol,
+        "protocol": services.protocol_of(session),
         "error": error,
         "tabs": chart_tabs(request, session.patient, "sessions"),
-        "events": session.events.select_related("by"),
-        "gate": services.latest_gate(session),
-        "administrations": session.administrations.select_related("given_by"),
-        "checkpoints": session.checkpoints.prefetch_related("alerts"),
-        "alerts": session.alerts.select_related("acknowledged_by", "checkpoint"),
-        "rechecks": mon.pending_rechecks(session),
+        "rechecks": rechecks,
         "flowsheet": flowsheet,
         "dose": dose,
         "next_checkpoint": next_checkpoint,
         "chair": _chair(session),
-        "allergies": list(patient.allergies.filter(is_active=True)),
-        "flagged_medications": [m for m in patient.medications.filter(is_active=True) if m.flags],
-        "open_safety_alerts": integrations.open_safety_alerts(patient).items,
-        "side_effects": session.side_effects.all(),
-        "assessments": session.discharge_assessments.all(),
-        "notes": session.support_notes.select_related("author").prefetch_related("addenda"),
         "targets": {t.value for t in allowed_targets(session.state)},
         "now": now,
         "chart": _chart_points(session),
@@ -246,8 +264,11 @@ def _page(
         "can_run": has_perm(request, Perm.RUN_SESSION),
         "can_override": has_perm(request, Perm.OVERRIDE_SOFT_STOP),
         "can_note": has_perm(request, Perm.WRITE_SUPPORT_NOTE),
-    } | _forms(request, session, bound or {}, dose=dose, next_checkpoint=next_checkpoint)
-    return render(request, "dosing/session.html", context, status=status)
+    } | _rows(session, session.patient)
+    forms = _forms(
+        request, session, bound or {}, dose=dose, next_checkpoint=next_checkpoint, recheck=rechecks
+    )
+    return render(request, "dosing/session.html", context | forms, status=status)
 
 
 @staff_view(Perm.VIEW_CLINICAL)

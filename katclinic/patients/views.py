@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.views.decorators.http import require_http_methods
 
 from katclinic.audit import services as audit
@@ -65,15 +65,30 @@ def patient_list(request: StaffRequest) -> HttpResponse:
     )
 
 
+# A stand-in patient id: each tab's URL is reversed once per process, then the id put in.
+_ANY_ID = 987654321
+_tab_links: dict[tuple[frozenset[str], str, int], list[tuple[str, str, str]]] = {}
+
+
+def _tabs_for(request: HttpRequest) -> list[tuple[str, str, str]]:
+    """(key, label, URL with the stand-in id) of the tabs the user's roles may open."""
+    roles: frozenset[str] = getattr(request, "roles", frozenset())
+    key = (roles, get_script_prefix(), len(TABS))
+    found = _tab_links.get(key)
+    if found is None:
+        found = _tab_links[key] = [
+            (t.key, t.label, reverse(t.url_name, args=[_ANY_ID]))
+            for t in TABS
+            if has_perm(request, t.perm)
+        ]
+    return found
+
+
 def chart_tabs(request: HttpRequest, patient: Patient, current: str) -> list[dict]:
+    pk = str(patient.pk)
     return [
-        {
-            "label": t.label,
-            "url": reverse(t.url_name, args=[patient.pk]),
-            "current": t.key == current,
-        }
-        for t in TABS
-        if has_perm(request, t.perm)
+        {"label": label, "url": url.replace(str(_ANY_ID), pk), "current": key == current}
+        for key, label, url in _tabs_for(request)
     ]
 
 

@@ -7,8 +7,9 @@ versions of the same plan, each signed with a SHA-256 digest of its frozen conte
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +19,30 @@ from django.utils import timezone
 from katclinic.clinics.models import Clinic
 from katclinic.patients.models import Patient
 from katclinic.protocols.schema import Protocol, load_protocol
+
+# Parsed protocols by version id, with the data each was parsed from: a version's data never
+# changes once active or used by a plan, and a draft edited in place (or a reused id) no longer
+# equals the stored data, so it is parsed again. Comparing the data costs far less than the
+# validation. `forget_protocol` drops an entry when a draft's data is replaced.
+_PARSED: dict[int, tuple[Any, Protocol]] = {}
+_PARSED_MAX = 512
+
+
+def parsed_protocol(pk: int | None, data: Any) -> Protocol:
+    """`load_protocol(data)`, cached per process for a stored version."""
+    found = _PARSED.get(pk) if pk is not None else None
+    if found is not None and found[0] == data:
+        return found[1]
+    protocol = load_protocol(data)
+    if pk is not None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[pk] = (copy.deepcopy(data), protocol)
+    return protocol
+
+
+def forget_protocol(pk: int) -> None:
+    _PARSED.pop(pk, None)
 
 
 class ProtocolStatus(models.TextChoices):
@@ -81,7 +106,7 @@ class ProtocolVersion(models.Model):
 
     @cached_property
     def protocol(self) -> Protocol:
-        return load_protocol(self.data)
+        return parsed_protocol(self.pk, self.data)
 
 
 class PlanStatus(models.TextChoices):

@@ -43,6 +43,7 @@ from katclinic.protocols.models import (
     PlanVersion,
     ProtocolStatus,
     ProtocolVersion,
+    forget_protocol,
 )
 from katclinic.protocols.scheduling import ScheduleError, propose_schedule
 from katclinic.protocols.schema import (
@@ -220,6 +221,7 @@ def edit_protocol_draft(
     ProtocolVersion.objects.filter(pk=version.pk).update(
         data=_as_json(protocol), title=protocol.title
     )
+    forget_protocol(version.pk)
     audit.record(
         request=request,
         user=by,

@@ -21,7 +21,7 @@ import shutil
 import sys
 import tempfile
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,12 +38,13 @@ from peer_setup import (  # noqa: E402
     login,
     peer_env,
     rpc,
+    serve,
     trytond_config,
 )
 from peer_store import peer_database, stored_evaluations  # noqa: E402
 from run import RESULTS, build_dataset, machine, postgres_database, scenario_request  # noqa: E402
-from scenarios import SCENARIOS  # noqa: E402
-from servers import ROOT, Served, new_secret_key, production_env, serve_process  # noqa: E402
+from scenarios import SCENARIOS, Scenario  # noqa: E402
+from servers import ROOT, Served, new_secret_key, production_env  # noqa: E402
 from servers import gunicorn_command as app_gunicorn_command  # noqa: E402
 
 TARGET = 8.0  # issue 20: 8x GNU Health on PostgreSQL and on SQLite
@@ -70,7 +71,16 @@ def pairs(patient: int, healthprof: int) -> list[Pair]:
     evaluation = vitals | {"temperature": 36.8, "patient": patient, "healthprof": healthprof}
     evaluation["evaluation_start"] = tryton_datetime(2026, 1, 15, 10)
     readings = ["evaluation_start", *vitals, "temperature"]
-    chart = ["rec_name", "puid", "gender", "age", "dob", "critical_summary", "evaluations"]
+    chart = [
+        "rec_name",
+        "puid",
+        "gender",
+        "age",
+        "dob",
+        "critical_summary",
+        "diseases",
+        "medications",
+    ]
     return [
         Pair(
             "record six vital signs",
@@ -106,6 +116,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=1, help="seconds of load before each run")
     p.add_argument("--connections", type=int, default=8, help="wrk connections (clients)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--ready-within", type=float, default=300, help="seconds to first answer")
     p.add_argument("--workers", type=int, default=4, help="gunicorn sync workers, each side")
     return p.parse_args()
 
@@ -145,23 +156,32 @@ class Side:
     served: Served
     request: Request
     databases: set[str]
+    expect: int = 200  # the status a correct answer has (the checkpoint form redirects)
 
 
 def checked(side: Side) -> None:
     status, text = probe(side.served.base, side.request)
-    if status not in (200, 302) or '"error"' in text:
+    if status != side.expect or '"error"' in text:
         raise PeerSkip(f"{side.label} answered {status} to its probe: {text[:160]!r}")
 
 
-def run_pair(args: argparse.Namespace, sides: list[Side], tmp: Path) -> dict[str, Any]:
+def run_pair(
+    args: argparse.Namespace, pair: Pair, sides: list[Side], tmp: Path, peer_db: str
+) -> dict[str, Any]:
     """A B C C B A: each side twice, in one window, mirrored so drift hits all alike."""
-    for side in sides:
-        checked(side)
+    print(f"  {pair.name}:", flush=True)
+    before = stored_evaluations(args.postgres, peer_db)
     runs: dict[str, list[dict[str, Any]]] = {side.label: [] for side in sides}
     for side in [*sides, *reversed(sides)]:
         print(f"    {side.label} ...", flush=True)
         runs[side.label].append(measure(args, side.served, side.request, tmp, side.databases))
-    return {label: combined(r) for label, r in runs.items()}
+    stored = stored_evaluations(args.postgres, peer_db) - before
+    return {
+        "pair": pair.name,
+        "app_scenario": pair.app_scenario,
+        "sides": {label: combined(r) for label, r in runs.items()},
+        "peer_stored": stored,
+    }
 
 
 def peer_request(database: str, auth: str, pair: Pair, context: dict[str, Any]) -> Request:
@@ -170,9 +190,12 @@ def peer_request(database: str, auth: str, pair: Pair, context: dict[str, Any]) 
     return Request("POST", f"/{database}/", headers, json.dumps(body))
 
 
+def app_scenario(name: str) -> Scenario:
+    return next(s for s in SCENARIOS if s.name == name)
+
+
 def app_request(name: str, context: dict[str, Any]) -> Request:
-    scenario = next(s for s in SCENARIOS if s.name == name)
-    return scenario_request(scenario, context)
+    return scenario_request(app_scenario(name), context)
 
 
 def serve_peer(
@@ -182,7 +205,8 @@ def serve_peer(
     database, seed = stack.enter_context(peer_database(args, python, tmp))
     env = peer_env(tmp / "trytond.conf", tmp, database)
     command = gunicorn_command(python, args.workers)
-    served = stack.enter_context(serve_process(command, env, "/", tmp / "peer.log"))
+    log = tmp / "peer.log"
+    served = stack.enter_context(serve(command, env, "/", log, args.ready_within))
     auth = login(served.base, database)
     context = rpc(served.base, database, "model.res.user.get_preferences", [True, {}], auth)
     context = {"company": context["company"]}
@@ -200,7 +224,7 @@ def serve_app(
     context = build_dataset(env, args.patients, 0)
     log = tmp / f"app-{backend}.log"
     served = stack.enter_context(
-        serve_process(app_gunicorn_command(args.workers), env, "/healthz", log)
+        serve(app_gunicorn_command(args.workers), env, "/healthz", log, args.ready_within)
     )
     return served, context
 
@@ -213,32 +237,30 @@ def run_all(args: argparse.Namespace, tmp: Path, python: Path) -> list[dict[str,
         url = stack.enter_context(postgres_database(args.postgres, app_db))
         app_pg, pg_ctx = serve_app(args, stack, tmp, url)
         app_lite, lite_ctx = serve_app(args, stack, tmp, None)
-        rows = []
-        for pair in todo:
-            print(f"  {pair.name}:", flush=True)
-            sides = [
-                Side(peer.label, peer.served, peer_request(**peer_ctx, pair=pair), peer.databases),
-                Side(
-                    "KAT Clinic, PostgreSQL",
-                    app_pg,
-                    app_request(pair.app_scenario, pg_ctx),
-                    {app_db},
-                ),
-                Side(
-                    "KAT Clinic, SQLite", app_lite, app_request(pair.app_scenario, lite_ctx), set()
-                ),
-            ]
-            before = stored_evaluations(args.postgres, peer_ctx["database"])
-            result = run_pair(args, sides, tmp)
-            stored = stored_evaluations(args.postgres, peer_ctx["database"]) - before
-            rows.append(
-                {
-                    "pair": pair.name,
-                    "app_scenario": pair.app_scenario,
-                    "sides": result,
-                    "peer_stored": stored,
-                }
+        app_pg_side = Side("KAT Clinic, PostgreSQL", app_pg, Request("GET", "/", {}), {app_db})
+        app_lite_side = Side("KAT Clinic, SQLite", app_lite, Request("GET", "/", {}), set())
+        plan = [
+            (
+                pair,
+                [
+                    replace(peer, request=peer_request(**peer_ctx, pair=pair)),
+                    replace(
+                        app_pg_side, request=app_request(pair.app_scenario, pg_ctx), expect=expect
+                    ),
+                    replace(
+                        app_lite_side,
+                        request=app_request(pair.app_scenario, lite_ctx),
+                        expect=expect,
+                    ),
+                ],
             )
+            for pair in todo
+            for expect in [app_scenario(pair.app_scenario).expect_status]
+        ]
+        for _, sides in plan:  # every request answers as it should before any load
+            for side in sides:
+                checked(side)
+        rows = [run_pair(args, pair, sides, tmp, peer_ctx["database"]) for pair, sides in plan]
         return rows
 
 

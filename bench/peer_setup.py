@@ -13,10 +13,12 @@ import subprocess
 import urllib.parse
 import urllib.request
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from servers import BENCH
+from servers import BENCH, ROOT, Served, free_port, wait_ready
 
 PEER = "gnuhealth==5.0.6"
 # The peer's database driver and the same WSGI server as the app (requirements.txt).
@@ -66,7 +68,8 @@ def install(target: Path, timeout: float) -> Path:
 
 
 def trytond_config(tmp: Path, postgres: str) -> Path:
-    server = urllib.parse.urlparse(postgres)._replace(path="/").geturl()
+    # trytond picks its backend by the scheme: postgresql://, never postgres://.
+    server = urllib.parse.urlparse(postgres)._replace(scheme="postgresql", path="/").geturl()
     path = tmp / "trytond.conf"
     path.write_text(f"[database]\nuri = {server}\n\n[session]\ntimeout = 36000\n")
     return path
@@ -135,3 +138,26 @@ def login(base: str, database: str) -> str:
     )
     token = base64.b64encode(f"admin:{user}:{key}".encode()).decode()
     return f"Session {token}"
+
+
+@contextmanager
+def serve(
+    command: list[str], env: dict[str, str], ready_path: str, log: Path, ready_within: float
+) -> Iterator[Served]:
+    """As servers.serve_process, allowing `ready_within` seconds for the first answer: on a
+    busy shared machine a worker's first request (imports, URLconf) can take over a minute."""
+    port = free_port()
+    command = [part.replace("{port}", str(port)) for part in command] + ["--timeout", "600"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(base + ready_path, process, log, timeout=ready_within)
+            yield Served(base, process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

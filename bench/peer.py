@@ -44,7 +44,7 @@ from peer_setup import (  # noqa: E402
 from peer_store import peer_database, stored_evaluations  # noqa: E402
 from run import RESULTS, build_dataset, machine, postgres_database, scenario_request  # noqa: E402
 from scenarios import SCENARIOS, Scenario  # noqa: E402
-from servers import ROOT, Served, new_secret_key, production_env  # noqa: E402
+from servers import ROOT, Served, manage, new_secret_key, production_env  # noqa: E402
 from servers import gunicorn_command as app_gunicorn_command  # noqa: E402
 
 TARGET = 8.0  # issue 20: 8x GNU Health on PostgreSQL and on SQLite
@@ -222,11 +222,26 @@ def serve_app(
     print(f"  KAT Clinic on {backend}:", flush=True)
     env = production_env(tmp / f"app-{backend}", url, new_secret_key())
     context = build_dataset(env, args.patients, 0)
+    context["taken_at"] = clinic_now(env, context["session_id"])
     log = tmp / f"app-{backend}.log"
     served = stack.enter_context(
         serve(app_gunicorn_command(args.workers), env, "/healthz", log, args.ready_within)
     )
     return served, context
+
+
+# The checkpoint form reads its time as the clinic's wall clock (the clinic's time zone is
+# active while a request is handled), so the reading's time is given in that zone.
+CLINIC_NOW = (
+    "from zoneinfo import ZoneInfo; from django.utils import timezone; "
+    "from katclinic.dosing.models import DosingSession; "
+    "s = DosingSession.objects.select_related('clinic').get(pk={pk}); "
+    "print(timezone.localtime(timezone=ZoneInfo(s.clinic.timezone)).strftime('%Y-%m-%dT%H:%M'))"
+)
+
+
+def clinic_now(env: dict[str, str], session_id: int) -> str:
+    return manage(env, "shell", "-c", CLINIC_NOW.format(pk=session_id)).strip().splitlines()[-1]
 
 
 def run_all(args: argparse.Namespace, tmp: Path, python: Path) -> list[dict[str, Any]]:

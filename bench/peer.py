@@ -41,7 +41,7 @@ from peer_setup import (  # noqa: E402
     serve,
     trytond_config,
 )
-from peer_store import peer_database, stored_evaluations  # noqa: E402
+from peer_store import admin_connection, peer_database, stored_evaluations  # noqa: E402
 from run import RESULTS, build_dataset, machine, postgres_database, scenario_request  # noqa: E402
 from scenarios import SCENARIOS, Scenario  # noqa: E402
 from servers import ROOT, Served, manage, new_secret_key, production_env  # noqa: E402
@@ -333,6 +333,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="katclinic-bench-peer-") as tmp_name:
         tmp = Path(tmp_name)
         try:
+            admin_connection(args.postgres).close()  # before minutes of installing
             python = install(Path(args.peer_venv or tmp / "venv"), args.install_timeout)
             rows = run_all(args, tmp, python)
         except PeerSkip as exc:

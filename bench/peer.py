@@ -293,7 +293,8 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
             peer = row["sides"]["GNU Health, PostgreSQL"]
             lines.append(
                 f"{'':<26}GNU Health stored {row['peer_stored']:,} evaluations "
-                f"for {peer['sent']:,} answered requests"
+                f"for {peer['sent']:,} answered requests (the probe and requests cut off when a run "
+                "ends are stored but not counted as answered)"
             )
     return lines + target_lines(rows)
 
@@ -313,7 +314,8 @@ def target_lines(rows: list[dict[str, Any]]) -> list[str]:
             verdict = "met" if ratio >= TARGET else "MISSED"
             lines.append(
                 f"target {TARGET:g}x GNU Health, {row['pair']} ({label} against GNU Health "
-                f"on PostgreSQL): {ratio:.2f}x req/s, {cpu} less CPU per request: {verdict}"
+                f"on PostgreSQL): {ratio:.2f}x req/s (GNU Health's CPU per request {cpu} the app's): "
+                f"{verdict}"
             )
     return lines
 

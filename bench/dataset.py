@@ -19,6 +19,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "katclinic.settings")
@@ -171,7 +172,10 @@ def context_for(world: generator.DemoWorld) -> dict[str, Any]:
         "csrf": get_random_string(32, allowed_chars=CSRF_ALLOWED_CHARS),
         "session_id": session.pk,
         "session_readings": session.checkpoints.count(),
-        "taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        # The checkpoint form reads its time as the clinic's wall clock.
+        "taken_at": timezone.localtime(timezone=ZoneInfo(session.clinic.timezone)).strftime(
+            "%Y-%m-%dT%H:%M"
+        ),
         "tab_keys": [t.key for t in TABS],
         "token": token,
         "patient_id": chart_patient.pk,

@@ -101,24 +101,34 @@ def wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path
     )
 
 
+@dataclass(frozen=True)
+class Install:
+    """A served install; the emails it sends are files in `outbox`."""
+
+    base_url: str
+    outbox: Path
+
+
+EmptyInstall = Install  # an install with no organization yet
+
+
 @contextmanager
 def demo_server() -> Iterator[str]:
     """Yield the base URL of a freshly seeded demo clinic served on 127.0.0.1."""
+    with demo_install() as install:
+        yield install.base_url
+
+
+@contextmanager
+def demo_install() -> Iterator[Install]:
+    """A freshly seeded demo clinic served on 127.0.0.1, with the folder its emails go to."""
     with tempfile.TemporaryDirectory(prefix="katclinic-browser-") as tmp:
         data_dir = Path(tmp)
         env = demo_environment(data_dir)
         _manage(env, "migrate", "--noinput")
         _manage(env, "seed_demo")
         with _serve(env, data_dir) as base_url:
-            yield base_url
-
-
-@dataclass(frozen=True)
-class EmptyInstall:
-    """A served install with no organization yet; its emails are files in `outbox`."""
-
-    base_url: str
-    outbox: Path
+            yield Install(base_url=base_url, outbox=data_dir / "outbox")
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +24,8 @@ from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Perm, Role
 from katclinic.clinics.registry import get_setting
 from katclinic.lib.parse import BadParameter, optional_id
+from katclinic.patients.models import Patient
+from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.scheduling import calendar, services, undo
 from katclinic.scheduling.forms import (
     COLUMN_CHOICES,
@@ -122,6 +125,31 @@ def _slot_query(by: str, column: calendar.Column, start: datetime, patient: int 
     return urlencode(params)
 
 
+def _plan_links(clinic: Clinic, patient: Patient, first_day: date) -> list[tuple[str, str]]:
+    """(plan title, link) for the patient's active plans with no visit booked ahead yet:
+    each proposes the plan's visits from the shown week (or today, if that is later)."""
+    booked_ahead = Appointment.objects.filter(
+        plan=OuterRef("pk"), start__gte=timezone.now(), state__in=[State.BOOKED, State.CONFIRMED]
+    )
+    plans = (
+        Plan.objects.filter(clinic=clinic, patient=patient, status=PlanStatus.ACTIVE)
+        .exclude(Exists(booked_ahead))
+        .select_related("protocol_version")
+        .order_by("pk")
+    )
+    params = {"start_on": max(first_day, services.today(clinic)).isoformat()}
+    if patient.responsible_clinician_id:
+        params["staff"] = str(patient.responsible_clinician_id)
+    query = urlencode(params)
+    return [
+        (
+            plan.protocol_version.title,
+            f"{reverse('scheduling:plan_schedule', args=[plan.pk])}?{query}",
+        )
+        for plan in plans
+    ]
+
+
 @staff_view(Perm.VIEW_PATIENT_LIST)
 def calendar_page(request: StaffRequest) -> HttpResponse:
     clinic = request.clinic
@@ -197,6 +225,7 @@ def calendar_page(request: StaffRequest) -> HttpResponse:
         "by_urls": [(b, label, link(by=b)) for b, label in COLUMN_CHOICES],
         "kinds": Kind.choices,
         "states": [(s.value, s.label) for s in State if s != State.CANCELLED],
+        "plan_links": _plan_links(clinic, patient, days[0]) if patient and can_schedule else [],
         "free_url": reverse("scheduling:free_slots")
         + (f"?patient={patient.pk}" if patient else ""),
     }

@@ -405,6 +405,10 @@ class ProposedRow:
     staff: User
     problems: tuple[str, ...] = ()
 
+    @property
+    def kind_label(self) -> str:
+        return str(Kind(self.kind).label)
+
 
 def _free_place(
     clinic: Clinic, kind: str, start: datetime, end: datetime, route: str | None = None
@@ -434,7 +438,11 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
     protocol = plan.protocol_version.protocol
     route = route_of(plan)
 
+    now = timezone.now()
+
     def busy(start: datetime, end: datetime) -> bool:
+        if start < now:  # a plan's visits are booked ahead, never into the hours already gone
+            return True
         if _staff_conflicts(clinic, Slot(staff, start, end), None):
             return True
         if closures_during(clinic, start, end):

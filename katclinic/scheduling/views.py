@@ -8,6 +8,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -223,6 +224,14 @@ def reschedule(request: StaffRequest, appointment_id: int) -> HttpResponse:
     )
 
 
+def _plan_calendar_url(clinic: Clinic, plan: Plan, booked: list[Appointment]) -> str:
+    """The calendar week of the first visit just booked, to see them in place."""
+    if not booked:
+        return reverse("scheduling:patient_appointments", args=[plan.patient_id])
+    first = min(a.start for a in booked).astimezone(clinic_tz(clinic)).date()
+    return f"{reverse('scheduling:calendar')}?date={first.isoformat()}"
+
+
 @staff_view(Perm.SCHEDULE)
 @require_http_methods(["GET", "POST"])
 def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
@@ -253,10 +262,16 @@ def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
                 plan=plan, staff=form.cleaned_data["staff"], start_on=form.cleaned_data["start_on"]
             )
             if request.method == "POST":
-                services.book_plan_schedule(plan=plan, rows=rows, by=request.user, request=request)
-                messages.success(request, f"Booked {len(rows)} appointments.")
-                return redirect("scheduling:patient_appointments", plan.patient_id)
-        except (ScheduleError, services.ScheduleConflict) as exc:
+                booked = services.book_plan_schedule(
+                    plan=plan, rows=rows, by=request.user, request=request
+                )
+                messages.success(request, f"Booked {len(booked)} appointments.")
+                return redirect(_plan_calendar_url(request.clinic, plan, booked))
+        except services.ScheduleConflict as exc:
+            for reason in exc.reasons:
+                form.add_error(None, f"Not booked: {reason}")
+            status = 400
+        except ScheduleError as exc:
             form.add_error(None, f"Not booked: {exc}")
             status = 400
     context = {"form": form, "rows": rows, "plan": plan, "patient": plan.patient}

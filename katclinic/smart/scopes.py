@@ -71,9 +71,10 @@ class Scopes:
         return self.launch_patient or any(s.level == "patient" for s in self.resources)
 
     def level_for(self, type_name: str, action: str) -> str | None:
-        """The broadest level allowing ``action`` on ``type_name``: user, patient or None."""
+        """The broadest level allowing ``action`` on ``type_name``: system, user, patient or
+        None."""
         levels = {s.level for s in self.resources if s.covers(type_name, action)}
-        return "user" if "user" in levels else ("patient" if levels else None)
+        return next((level for level in ("system", "user", "patient") if level in levels), None)
 
     def within(self, granted: Scopes) -> bool:
         """Every permission here is also in ``granted`` (a refresh may only narrow)."""

@@ -218,7 +218,8 @@ class KickOffRefusedTest(ClinicTestCase):
 
     def test_a_type_outside_the_scopes_is_a_403(self) -> None:
         service = Service()
-        token = token_for(service, service.register(self, scopes="system/Patient.rs"))
+        app = service.register(self, scopes="system/Patient.rs")
+        token = token_for(service, app, scope="system/Patient.rs")
         self.assert_refused(self.ask("?_type=Observation", token, Prefer="respond-async"), 403)
 
     def test_a_patient_level_smart_token_is_refused(self) -> None:

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "katclinic.api",
     "katclinic.fhir",
     "katclinic.smart",
+    "katclinic.bulk",
     "katclinic.insurance",
     "katclinic.messaging",
 ]
@@ -390,3 +391,17 @@ API_TOKEN_MAX_DAYS = 365
 SMART_ACCESS_TOKEN_SECONDS = envint("SMART_ACCESS_TOKEN_SECONDS", 3600)
 SMART_CODE_SECONDS = 120
 SMART_REFRESH_TOKEN_DAYS = envint("SMART_REFRESH_TOKEN_DAYS", 90)
+# A backend service's token lives five minutes, as SMART Backend Services recommends
+# (https://hl7.org/fhir/smart-app-launch/backend-services.html); it asks again with a new
+# signed assertion.
+SMART_BACKEND_TOKEN_SECONDS = envint("SMART_BACKEND_TOKEN_SECONDS", 300)
+# Bulk Data $export files, one folder per clinic; they are deleted once they expire
+# (the clinic's setting). Tests never write into the data folder.
+BULK_EXPORT_DIR = Path(
+    envstr(
+        "BULK_EXPORT_DIR",
+        str(Path(tempfile.gettempdir()) / f"katclinic-test-exports-{os.getpid()}")
+        if TESTING
+        else str(DATA_DIR / "exports"),
+    )
+)

@@ -22,6 +22,13 @@ def _controls(sorts: list[str]) -> list[tuple[str, str, str]]:
     ]
 
 
+# FHIR Bulk Data Access 2.0 (https://hl7.org/fhir/uv/bulkdata/).
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+BULK_EXPORT_NOTE = (
+    "Bulk Data $export (system and Patient level; this server keeps no Groups, so there is "
+    "no Group-level export) for a SMART backend service's token with system/ scopes: "
+    "Prefer: respond-async, _type, _since, _outputFormat=application/fhir+ndjson."
+)
 SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 
@@ -84,7 +91,8 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 {
                     "name": "everything",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                }
+                },
+                {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"},
             ]
         resources.append(entry)
     return {
@@ -94,6 +102,7 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
         "kind": "instance",
         "software": {"name": "KAT Clinic FHIR facade"},
         "implementation": {"description": "KAT Clinic", "url": base_url},
+        "instantiates": [f"{BULK_DATA}/CapabilityStatement/bulk-data"],
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json", "json"],
         "rest": [
@@ -109,6 +118,13 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 "security": _security(oauth),
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": f"{BULK_DATA}/OperationDefinition/export",
+                        "documentation": BULK_EXPORT_NOTE,
+                    }
+                ],
             }
         ],
     }

@@ -2,6 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path, re_path
 
+from katclinic.bulk import views as bulk_views
 from katclinic.fhir import providers, views  # noqa: F401 - providers fill the registry
 from katclinic.fhir.registry import REGISTRY
 from katclinic.smart import views as smart_views
@@ -12,6 +13,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("metadata", views.metadata, name="metadata"),
     path(".well-known/smart-configuration", smart_views.configuration, name="smart_configuration"),
     path("Patient/<int:patient_id>/$everything", views.everything, name="patient_everything"),
+    # Bulk Data export; before the types' routes, which would read $export as an id.
+    path("$export", bulk_views.export, name="export"),
+    path("Patient/$export", bulk_views.patient_export, name="patient_export"),
+    path("$export-status/<str:key>", bulk_views.export_status, name="export_status"),
+    path(
+        "$export-file/<str:key>/<str:type_name>.ndjson",
+        bulk_views.export_file,
+        name="export_file",
+    ),
 ]
 for resource_type in REGISTRY.values():
     urlpatterns += [

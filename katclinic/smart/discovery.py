@@ -11,10 +11,14 @@ from django.urls import reverse
 
 from katclinic.smart.scopes import LAUNCH_PATIENT, OFFLINE
 
+# SMART Backend Services: the algorithms a client assertion may be signed with.
+ALGORITHMS = ("RS384", "ES384")
+
 CAPABILITIES = [
     "launch-standalone",
     "client-public",
     "client-confidential-symmetric",
+    "client-confidential-asymmetric",
     "context-standalone-patient",
     "permission-v1",
     "permission-v2",
@@ -39,15 +43,21 @@ def oauth_uris(request: HttpRequest) -> dict[str, str]:
 def smart_configuration(request: HttpRequest, served: list[str]) -> dict[str, Any]:
     uris = oauth_uris(request)
     scopes = [LAUNCH_PATIENT, OFFLINE, "patient/*.rs", "user/*.rs"]
-    for level in ("patient", "user"):
+    scopes += ["system/*.rs"]
+    for level in ("patient", "user", "system"):
         scopes += [f"{level}/{name}.rs" for name in served]
     return {
         "authorization_endpoint": uris["authorize"],
         "token_endpoint": uris["token"],
         "revocation_endpoint": uris["revoke"],
         "management_endpoint": uris["manage"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": scopes,

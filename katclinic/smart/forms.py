@@ -8,6 +8,7 @@ class AppForm(forms.Form):
     redirect_uris = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=20000,
+        required=False,
         label="Redirect addresses",
         help_text="One a line, exactly as the app sends them (https://, or http://localhost)",
     )
@@ -22,10 +23,25 @@ class AppForm(forms.Form):
         choices=[
             ("public", "Public: runs on a phone or in a browser and keeps no secret"),
             ("confidential", "Confidential: runs on a server and keeps a client secret"),
+            ("backend", "Backend service: a server that exports the clinic's data in bulk"),
         ],
         widget=forms.RadioSelect,
         initial="public",
         label="Kind of app",
+    )
+    jwks = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=50000,
+        required=False,
+        label="Public keys (JWKS) of a backend service",
+        help_text='The service\'s {"keys": [...]} document; it signs in with the matching '
+        "private key. Leave empty for other kinds.",
+    )
+    system_scopes = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="What a backend service may export",
+        help_text="system/*.rs for every record, or types such as system/Patient.rs",
     )
 
 

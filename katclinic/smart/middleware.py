@@ -17,10 +17,10 @@ from django.utils.cache import patch_vary_headers
 from katclinic.smart.models import SmartApp
 
 PATHS = ("/fhir/R4/", "/oauth/token", "/oauth/revoke", "/.well-known/smart-configuration")
-METHODS = "GET, HEAD, POST, OPTIONS"
+METHODS = "GET, HEAD, POST, DELETE, OPTIONS"
 HEADERS = "Authorization, Content-Type, Accept, Prefer, If-None-Exist, If-None-Match, "
 HEADERS += "If-Modified-Since"
-EXPOSED = "Location, ETag, Last-Modified, Content-Location, WWW-Authenticate"
+EXPOSED = "Location, ETag, Last-Modified, Content-Location, WWW-Authenticate, X-Progress"
 MAX_AGE = "600"
 
 

@@ -20,6 +20,8 @@ from katclinic.patients.models import Patient
 
 ACCESS_PREFIX = "smart_"
 REFRESH_PREFIX = "smartr_"
+# A backend service's token (SMART Backend Services); it never starts with ACCESS_PREFIX.
+BACKEND_PREFIX = "smartb_"
 
 
 def hash_secret(raw: str) -> str:
@@ -51,6 +53,11 @@ class SmartApp(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     disabled_at = models.DateTimeField(null=True, blank=True)
+    # A backend service (SMART Backend Services): it signs a JWT with a key of its JWKS
+    # and holds system/ scopes, the only ones it may ask for.
+    backend = models.BooleanField(default=False)
+    jwks = models.JSONField(default=dict, blank=True)
+    system_scopes = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes: ClassVar = [models.Index(fields=["clinic", "disabled_at"])]
@@ -60,6 +67,8 @@ class SmartApp(models.Model):
 
     @property
     def kind(self) -> str:
+        if self.backend:
+            return "backend service"
         return "confidential" if self.confidential else "public"
 
 
@@ -119,3 +128,38 @@ class SmartToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} token for grant {self.grant_id}"
+
+
+class BackendToken(models.Model):
+    """An access token a backend service obtained with a signed assertion; it acts for the
+    app's clinic, not for a person."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    app = models.ForeignKey(SmartApp, on_delete=models.CASCADE, related_name="backend_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"backend token of {self.app_id}"
+
+
+class UsedAssertion(models.Model):
+    """The ``jti`` of each accepted client assertion, kept until the assertion expires so
+    that it cannot be presented twice (RFC 7523 section 3, item 7)."""
+
+    app = models.ForeignKey(SmartApp, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["app", "jti"], name="smart_assertion_once")
+        ]
+        indexes: ClassVar = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"assertion {self.jti[:16]}"

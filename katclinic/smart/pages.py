@@ -3,6 +3,8 @@ stops any of them (an admin sees and stops every connection at the clinic)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +15,7 @@ from katclinic.clinics.access import deny, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.lib.parse import parse_id
-from katclinic.smart import services
+from katclinic.smart import backend, services
 from katclinic.smart.auth import served_types
 from katclinic.smart.describe import describe
 from katclinic.smart.forms import AppForm
@@ -48,6 +50,8 @@ def register(request: StaffRequest) -> HttpResponse:
         return _apps_page(request, form, status=400)
     data = form.cleaned_data
     try:
+        if data["kind"] == "backend":
+            return _apps_page(request, AppForm(), app=_backend(request, data), status=201)
         app, secret = services.register_app(
             clinic=request.clinic,
             name=data["name"],
@@ -63,6 +67,19 @@ def register(request: StaffRequest) -> HttpResponse:
         return _apps_page(request, form, status=400)
     # The secret is on this answer only: the clinic keeps a hash of it.
     return _apps_page(request, AppForm(), app=app, secret=secret, status=201)
+
+
+def _backend(request: StaffRequest, data: dict[str, Any]) -> SmartApp:
+    if data["redirect_uris"].strip():
+        raise services.AppRefused("redirect_uris: a backend service has no redirect addresses")
+    return backend.register_backend(
+        clinic=request.clinic,
+        name=data["name"],
+        jwks=data["jwks"],
+        scopes=data["system_scopes"],
+        by=request.user,
+        request=request,
+    )
 
 
 @staff_view(Perm.MANAGE_CLINIC)

@@ -18,6 +18,9 @@ LAUNCH_PATIENT = "launch/patient"
 OFFLINE = "offline_access"
 NOT_OFFERED = frozenset({"openid", "fhirUser", "profile", "online_access"})
 LEVELS = ("patient", "user")
+# Backend services (https://hl7.org/fhir/smart-app-launch/backend-services.html) hold
+# system/ scopes only; apps a person connects never do.
+SYSTEM_LEVELS = ("system",)
 _SCOPE = re.compile(
     r"(?P<level>[a-z]+)/(?P<type>\*|[A-Z][A-Za-z]{0,63})\.(?P<perms>read|write|\*|c?r?u?d?s?)"
 )
@@ -68,9 +71,10 @@ class Scopes:
         return self.launch_patient or any(s.level == "patient" for s in self.resources)
 
     def level_for(self, type_name: str, action: str) -> str | None:
-        """The broadest level allowing ``action`` on ``type_name``: user, patient or None."""
+        """The broadest level allowing ``action`` on ``type_name``: system, user, patient or
+        None."""
         levels = {s.level for s in self.resources if s.covers(type_name, action)}
-        return "user" if "user" in levels else ("patient" if levels else None)
+        return next((level for level in ("system", "user", "patient") if level in levels), None)
 
     def within(self, granted: Scopes) -> bool:
         """Every permission here is also in ``granted`` (a refresh may only narrow)."""
@@ -86,13 +90,16 @@ class Scopes:
         )
 
 
-def _resource_scope(word: str, served: Collection[str]) -> ResourceScope | None:
+def _resource_scope(
+    word: str, served: Collection[str], levels: tuple[str, ...]
+) -> ResourceScope | None:
     match = _SCOPE.fullmatch(word)
     if match is None:
         raise ScopeError(f"{word[:80]} is not a SMART scope (for example patient/Observation.rs)")
     level, type_name, perms = match["level"], match["type"], match["perms"]
-    if level not in LEVELS:
-        raise ScopeError(f"{word}: only patient/ and user/ scopes are offered")
+    if level not in levels:
+        offered = " and ".join(f"{name}/" for name in levels)
+        raise ScopeError(f"{word}: only {offered} scopes are offered")
     if type_name != "*" and type_name not in served:
         raise ScopeError(f"{word}: {type_name} is not served; served: {', '.join(sorted(served))}")
     if perms in ("read", "*"):
@@ -107,7 +114,7 @@ def _refuse(word: str) -> ResourceScope:
     raise ScopeError(f"{word}: name what the app may do (for example .rs)")
 
 
-def parse_scopes(raw: str, served: Collection[str]) -> Scopes:
+def parse_scopes(raw: str, served: Collection[str], levels: tuple[str, ...] = LEVELS) -> Scopes:
     """The scopes granted for the request ``raw``; ScopeError names what cannot be."""
     words = raw.split()
     if not words or len(words) > MAX_SCOPES:
@@ -116,14 +123,16 @@ def parse_scopes(raw: str, served: Collection[str]) -> Scopes:
     for word in dict.fromkeys(w for w in words if w):
         if word in NOT_OFFERED or word in (LAUNCH_PATIENT, OFFLINE):
             continue
-        found = _resource_scope(word, served)
+        found = _resource_scope(word, served, levels)
         if found is not None and found not in resources:
             resources.append(found)
     if not resources:
-        raise ScopeError("ask to read at least one resource type (patient/*.rs)")
+        raise ScopeError(f"ask to read at least one resource type ({levels[0]}/*.rs)")
     return Scopes(tuple(resources), LAUNCH_PATIENT in words, OFFLINE in words)
 
 
-def from_granted(texts: Iterable[str], served: Collection[str]) -> Scopes:
+def from_granted(
+    texts: Iterable[str], served: Collection[str], levels: tuple[str, ...] = LEVELS
+) -> Scopes:
     """Scopes as stored on a grant or token (each already accepted once)."""
-    return parse_scopes(" ".join(texts), served)
+    return parse_scopes(" ".join(texts), served, levels)

@@ -27,6 +27,7 @@ from katclinic.smart.models import (
     ACCESS_PREFIX,
     REFRESH_PREFIX,
     AuthorizationCode,
+    BackendToken,
     SmartApp,
     SmartGrant,
     SmartToken,
@@ -92,6 +93,19 @@ def _clean_uris(lines: list[str], field: str) -> list[str]:
     return uris
 
 
+def clean_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 100 or "\x00" in name:
+        raise AppRefused("name: give the app a name of 1 to 100 characters")
+    return name
+
+
+def record_app_event(
+    request: HttpRequest | None, app: SmartApp, by: User | None, **detail: Any
+) -> None:
+    _record(request, app, by, **detail)
+
+
 def register_app(
     *,
     clinic: Clinic,
@@ -104,9 +118,7 @@ def register_app(
 ) -> tuple[SmartApp, str]:
     """A new app of ``clinic``; returns it and its client secret (confidential apps only),
     shown once. Browser origins default to those of the redirect addresses."""
-    name = name.strip()
-    if not name or len(name) > 100 or "\x00" in name:
-        raise AppRefused("name: give the app a name of 1 to 100 characters")
+    name = clean_name(name)
     uris = _clean_uris(redirect_uris, "redirect_uris")
     allowed = [origin_of(u) for u in _clean_uris(origins, "origins")] if origins else []
     secret = new_secret("smarts_") if confidential else ""
@@ -133,6 +145,7 @@ def disable_app(*, app: SmartApp, by: User | None, request: HttpRequest | None =
             disabled_at=now
         )
         if changed:
+            BackendToken.objects.filter(app=app, revoked_at__isnull=True).update(revoked_at=now)
             grants = SmartGrant.objects.filter(app=app, revoked_at__isnull=True)
             SmartToken.objects.filter(grant__in=grants, revoked_at__isnull=True).update(
                 revoked_at=now

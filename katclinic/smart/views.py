@@ -26,7 +26,7 @@ from katclinic.clinics.access import deny
 from katclinic.clinics.middleware import clinic_roles
 from katclinic.clinics.permissions import Perm, roles_allow
 from katclinic.patients.models import Patient
-from katclinic.smart import services
+from katclinic.smart import backend, services
 from katclinic.smart.auth import served_types
 from katclinic.smart.describe import describe
 from katclinic.smart.discovery import smart_configuration
@@ -319,7 +319,8 @@ def _grant(request: HttpRequest, app: SmartApp) -> services.Issued:
             app=app, raw_refresh=raw, narrower=narrower, served=served_types(), request=request
         )
     raise OAuthError(
-        "unsupported_grant_type", "grant_type: must be authorization_code or refresh_token"
+        "unsupported_grant_type",
+        "grant_type: must be authorization_code, refresh_token or client_credentials",
     )
 
 
@@ -330,12 +331,28 @@ def _verifier(params: QueryDict) -> str:
     return verifier
 
 
+def _client_credentials(request: HttpRequest) -> backend.BackendIssued:
+    """SMART Backend Services: the app proves itself with the JWT it signed."""
+    if request.headers.get("Authorization") or request.POST.get("client_secret"):
+        raise invalid("client_assertion", "a backend service signs an assertion; send no secret")
+    return backend.client_credentials(
+        assertion_type=one(request.POST, "client_assertion_type"),
+        assertion=one(request.POST, "client_assertion"),
+        scope=one(request.POST, "scope"),
+        client_id=one(request.POST, "client_id", required=False),
+        request=request,
+    )
+
+
 @csrf_exempt  # called by apps, never with a session: the client authenticates itself
 def token(request: HttpRequest) -> HttpResponse:
     try:
         _form_post(request)
-        app = _client_auth(request)
-        issued = _grant(request, app)
+        issued: services.Issued | backend.BackendIssued
+        if one(request.POST, "grant_type", required=False) == "client_credentials":
+            issued = _client_credentials(request)
+        else:
+            issued = _grant(request, _client_auth(request))
     except OAuthError as error:
         return oauth_error(error)
     return JsonResponse(issued.answer())

@@ -47,7 +47,7 @@ def _area_rows(clinic: Clinic) -> list[dict[str, Any]]:
     for d in registry.REGISTRY.values():
         entry = counts.setdefault(d.area, {"total": 0, "changed": 0, "unverified": 0})
         entry["total"] += 1
-        entry["changed"] += values[d.key] != d.default
+        entry["changed"] += values[d] != d.default
         entry["unverified"] += not d.verified
     return [
         {"area": area, **counts[slug]} for slug, area in registry.AREAS.items() if slug in counts
@@ -148,9 +148,9 @@ def _render_area(
         rows.append(
             {
                 "definition": d,
-                "value": registry.shown(values[d.key], d),
+                "value": registry.shown(values[d], d),
                 "default": registry.shown(d.default, d),
-                "changed": values[d.key] != d.default,
+                "changed": values[d] != d.default,
                 "errors": errors.get(d.slug, {}),
                 "posted": posted if posted.get("slug") == d.slug else {},
                 "history": changes,

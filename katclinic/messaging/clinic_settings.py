@@ -2,14 +2,14 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_bool, define_int, define_text
 
 GROUP = "Messages with patients"
 
 # Phrases worded after the questions of three published suicide-risk screens, turned into
 # what a person might write about themselves. None of the screens is a word list; this is
 # a prompt for a clinician to read the message, not monitoring and not a risk score.
-CRISIS_PHRASES = [
+DEFAULT_CRISIS_PHRASES = [
     "kill myself",
     "killing myself",
     "end my life",
@@ -43,18 +43,16 @@ CRISIS_SOURCE = (
     "now; a message without one may still describe a crisis."
 )
 
-define(
+REPLY_TIME = define_text(
     key="messaging_reply_time",
     label="How soon patients are told to expect a reply",
-    kind="text",
     default="within 2 business days",
     source="Clinic policy: the reply time the clinic commits to and states on every message form.",
     group=GROUP,
 )
-define(
+ATTACHMENT_MAX_MB = define_int(
     key="messaging_attachment_max_mb",
     label="Largest attachment a message may carry",
-    kind="int",
     default=10,
     unit="MB",
     source=(
@@ -65,10 +63,9 @@ define(
     maximum=Decimal(25),
     group=GROUP,
 )
-define(
+TEXT_NOTIFICATIONS = define_bool(
     key="messaging_text_notifications",
     label="Also tell patients of a new message by text message",
-    kind="bool",
     default=False,
     source=(
         "Clinic policy: the text says only that a message is waiting, with a link; patients "
@@ -76,11 +73,10 @@ define(
     ),
     group=GROUP,
 )
-define(
+CRISIS_PHRASES = define_text(
     key="messaging_crisis_phrases",
     label="Words in a patient's message that raise a safety alert (separated by commas)",
-    kind="text",
-    default=", ".join(CRISIS_PHRASES),
+    default=", ".join(DEFAULT_CRISIS_PHRASES),
     source=CRISIS_SOURCE,
     verified=False,
     group=GROUP,

@@ -13,6 +13,7 @@ from katclinic.clinics.middleware import ACTIVE_CLINIC_KEY
 from katclinic.clinics.models import Clinic, ClinicSettingChange, OrganizationAdmin
 from katclinic.clinics.permissions import Perm
 from katclinic.lib.parse import BadParameter, parse_id
+from katclinic.measures.safety import crisis_phrase_list
 
 
 @require_http_methods(["GET", "POST"])
@@ -161,5 +162,7 @@ def _render_area(
         "areas": _area_rows(clinic),
         "rows": rows,
         "page_error": errors.get("", {}).get("setting"),
+        # Fixed in the software, not a setting, but read with the settings it works beside.
+        "crisis_phrases": crisis_phrase_list() if area == "measures" else None,
     }
     return render(request, "clinics/settings_area.html", context, status=status)

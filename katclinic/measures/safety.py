@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -57,11 +58,26 @@ class AlertError(ValueError):
     """A step that the alert's state does not allow, or a close without action or note."""
 
 
+@dataclass(frozen=True)
+class CrisisPhrases:
+    """The phrases of crisis_phrases.json, what they are for and the sources behind them."""
+
+    phrases: tuple[str, ...]
+    about: str
+    source: str
+
+
+@functools.cache
+def crisis_phrase_list() -> CrisisPhrases:
+    raw = resources.files("katclinic.measures").joinpath("crisis_phrases.json").read_text("utf-8")
+    data = json.loads(raw)
+    return CrisisPhrases(tuple(data["phrases"]), data["about"], data["source"])
+
+
 @functools.cache
 def crisis_phrases() -> tuple[re.Pattern[str], ...]:
     """Whole-word patterns from crisis_phrases.json (data, documented there as a review prompt)."""
-    raw = resources.files("katclinic.measures").joinpath("crisis_phrases.json").read_text("utf-8")
-    phrases = json.loads(raw)["phrases"]
+    phrases = crisis_phrase_list().phrases
     return tuple(re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE) for p in phrases)
 
 

@@ -31,16 +31,17 @@ DEFAULT_CRISIS_PHRASES = [
     "no reason to live",
 ]
 CRISIS_SOURCE = (
-    "Phrases worded after the questions of the Ask Suicide-Screening Questions (ASQ; "
-    "Horowitz LM et al., Arch Pediatr Adolesc Med 2012;166:1170-1176, "
-    "https://doi.org/10.1001/archpediatrics.2012.1276; NIMH ASQ toolkit, "
-    "https://www.nimh.nih.gov/research/research-conducted-at-nimh/asq-toolkit-materials), "
+    "The project's own selection of phrases, not a published word list, worded after the "
+    "questions of the Ask Suicide-Screening Questions (ASQ; Horowitz LM et al., Arch Pediatr "
+    "Adolesc Med 2012;166:1170-1176, https://doi.org/10.1001/archpediatrics.2012.1276; NIMH ASQ "
+    "toolkit, https://www.nimh.nih.gov/research/research-conducted-at-nimh/asq-toolkit-materials), "
     "the Columbia Suicide Severity Rating Scale screen (Posner K et al., Am J Psychiatry "
     "2011;168:1266-1277, https://doi.org/10.1176/appi.ajp.2011.10111704) and PHQ-9 item 9 "
     "(Kroenke K et al., J Gen Intern Med 2001;16:606-613, "
-    "https://doi.org/10.1046/j.1525-1497.2001.016009606.x). These screens are questions "
-    "asked of a patient, not word lists: a match only asks a clinician to read the message "
-    "now; a message without one may still describe a crisis."
+    "https://doi.org/10.1046/j.1525-1497.2001.016009606.x); 'overdose' and 'self-harm' are the "
+    "project's additions. These screens are questions asked of a patient, not word lists: a "
+    "match only asks a clinician to read the message now; a message without one may still "
+    "describe a crisis."
 )
 
 REPLY_TIME = define_text(

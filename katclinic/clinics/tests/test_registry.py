@@ -20,6 +20,7 @@ from katclinic.clinics.registry import (
 )
 from katclinic.dosing.clinic_settings import COUNT_TOLERANCE_MG, PRE_SYSTOLIC_MAX
 from katclinic.intake.clinic_settings import CONSENT_REQUIRES_WITNESS
+from katclinic.measures.safety import crisis_phrase_list
 from katclinic.messaging.clinic_settings import ATTACHMENT_MAX_MB, REPLY_TIME
 from katclinic.testing import ClinicTestCase
 
@@ -110,3 +111,16 @@ class AccessorTest(ClinicTestCase):
             [r["definition"].key for r in response.context["rows"] if r["changed"]], []
         )
         self.assertNotContains(self.client.get("/clinic/settings/"), "changed from the default")
+
+
+class CrisisPhrasesShownTest(ClinicTestCase):
+    def test_the_measures_settings_show_the_crisis_phrases_with_their_cited_source(self) -> None:
+        listed = crisis_phrase_list()
+        self.assertIn("https://doi.org/10.1176/appi.ajp.2011.10111704", listed.source)
+        self.assertIn("own selection", listed.source)
+        self.login(self.adam)
+        page = self.client.get("/clinic/settings/area/measures/")
+        self.assertContains(page, "Crisis words in questionnaire answers")
+        self.assertContains(page, "kill myself")
+        self.assertContains(page, "https://doi.org/10.1176/appi.ajp.2011.10111704")
+        self.assertNotContains(self.client.get("/clinic/settings/area/dosing/"), "crisis-words")

@@ -111,8 +111,12 @@ def _email_link(*, user: User, clinic: Clinic, purpose: LinkPurpose, raw: str) -
     send_portal_email.enqueue(to=user.email, subject=f"{clinic.name}: patient portal", body=body)
 
 
+# Link requests are counted over this span (LINKS_PER_EMAIL_PER_HOUR, LINKS_PER_IP_PER_HOUR).
+RATE_WINDOW = timedelta(hours=1)
+
+
 def rate_limited(*, email: str, ip: str | None) -> bool:
-    since = timezone.now() - timedelta(hours=1)
+    since = timezone.now() - RATE_WINDOW
     recent = LinkRequest.objects.filter(at__gte=since)
     if recent.filter(email=email).count() >= LINKS_PER_EMAIL_PER_HOUR:
         return True

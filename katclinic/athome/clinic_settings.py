@@ -3,15 +3,14 @@ them, so each default is a clinic choice the medical director must confirm."""
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_int
 
 GROUP = "Take-home sessions"
 CLINIC_CHOICE = "Clinic choice; no published figure"
 
-PDMP_MAX_AGE_DAYS = define(
+PDMP_MAX_AGE_DAYS = define_int(
     key="athome.pdmp_max_age_days",
     label="Days a prescription-monitoring database check stays valid for a new take-home prescription",
-    kind="int",
     default=7,
     unit="days",
     source=CLINIC_CHOICE + " (state rules differ; set the clinic's legal requirement here)",
@@ -20,10 +19,9 @@ PDMP_MAX_AGE_DAYS = define(
     maximum=Decimal(90),
     group=GROUP,
 )
-CHECKIN_VALID_MINUTES = define(
+CHECKIN_VALID_MINUTES = define_int(
     key="athome.checkin_valid_minutes",
     label="Minutes a passed check-in stays valid for taking the dose",
-    kind="int",
     default=60,
     unit="minutes",
     source=CLINIC_CHOICE + " (the answers describe the moment of the check-in, not the evening)",
@@ -32,10 +30,9 @@ CHECKIN_VALID_MINUTES = define(
     maximum=Decimal(240),
     group=GROUP,
 )
-COUNT_TOLERANCE = define(
+COUNT_TOLERANCE = define_int(
     key="athome.count_tolerance",
     label="Lozenges a count may differ from the expected number before a review task is raised",
-    kind="int",
     default=0,
     unit="lozenges",
     source=CLINIC_CHOICE + " (0: every unexplained lozenge is reviewed)",
@@ -44,10 +41,9 @@ COUNT_TOLERANCE = define(
     maximum=Decimal(20),
     group=GROUP,
 )
-CHECKIN_GRACE_HOURS = define(
+CHECKIN_GRACE_HOURS = define_int(
     key="athome.checkin_grace_hours",
     label="Hours after a post-session check-in falls due before it counts as missed and alerts the clinic",
-    kind="int",
     default=2,
     unit="hours",
     source=CLINIC_CHOICE,
@@ -56,10 +52,9 @@ CHECKIN_GRACE_HOURS = define(
     maximum=Decimal(72),
     group=GROUP,
 )
-SEVERE_SIDE_EFFECT = define(
+SEVERE_SIDE_EFFECT = define_int(
     key="athome.alert_side_effect_severity",
     label="Side-effect severity that alerts the clinic (1 mild, 2 moderate, 3 severe)",
-    kind="int",
     default=3,
     source=CLINIC_CHOICE
     + " (side-effect terms follow the esketamine label's common adverse reactions, "
@@ -69,10 +64,9 @@ SEVERE_SIDE_EFFECT = define(
     maximum=Decimal(3),
     group=GROUP,
 )
-FLAG_DISSOCIATION = define(
+FLAG_DISSOCIATION = define_int(
     key="athome.flag_dissociation_score",
     label="Self-reported dissociation item score (0 to 4) that alerts the clinic",
-    kind="int",
     default=4,
     source=CLINIC_CHOICE
     + " (a short self-report, not CADSS; dissociation usually resolves within 2 h, "
@@ -82,10 +76,9 @@ FLAG_DISSOCIATION = define(
     maximum=Decimal(4),
     group=GROUP,
 )
-MIN_HOURS_AFTER_ANY_DOSE = define(
+MIN_HOURS_AFTER_ANY_DOSE = define_int(
     key="athome.min_hours_after_any_dose",
     label="Hours that must pass after any dose, in clinic or at home, before an at-home session opens",
-    kind="int",
     default=48,
     unit="hours",
     source=(

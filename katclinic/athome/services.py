@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from katclinic.accounts.models import User
+from katclinic.athome import clinic_settings as S
 from katclinic.athome import gate
 from katclinic.athome.models import (
     AlertKind,
@@ -35,7 +36,8 @@ from katclinic.athome.models import (
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import all_settings, get_setting
+from katclinic.clinics.registry import all_settings
+from katclinic.dosing.clinic_settings import PRE_DIASTOLIC_MAX, PRE_SYSTOLIC_MAX
 from katclinic.dosing.doses import last_dose_at
 from katclinic.measures.models import SafetyAlert
 from katclinic.patients.models import Patient
@@ -71,12 +73,8 @@ def home_bp_limits(clinic: Clinic, protocol: Protocol) -> gate.BpLimits:
     values = all_settings(clinic)
     limits = protocol.thresholds
     return gate.BpLimits(
-        systolic_max=min(
-            int(values["dosing_pre_systolic_max"]), int(limits.pre_dose_max_systolic.value)
-        ),
-        diastolic_max=min(
-            int(values["dosing_pre_diastolic_max"]), int(limits.pre_dose_max_diastolic.value)
-        ),
+        systolic_max=min(values[PRE_SYSTOLIC_MAX], int(limits.pre_dose_max_systolic.value)),
+        diastolic_max=min(values[PRE_DIASTOLIC_MAX], int(limits.pre_dose_max_diastolic.value)),
         source="the stricter of the clinic's pre-dose settings and the protocol's pre-dose limits",
     )
 
@@ -136,7 +134,7 @@ def _check_prescription(patient: Patient, data: PrescriptionInput) -> Decimal:
             "Check the prescription-monitoring database and give the date before signing.",
         )
     today = timezone.localdate()
-    max_age = int(get_setting(patient.clinic, "athome.pdmp_max_age_days"))
+    max_age = S.PDMP_MAX_AGE_DAYS.value(patient.clinic)
     if data.pdmp_checked_on > today:
         raise AtHomeError("pdmp_checked_on", "The monitoring check cannot be dated in the future.")
     if (today - data.pdmp_checked_on).days > max_age:
@@ -256,7 +254,7 @@ def min_hours_after_any_dose(clinic: Clinic, protocol: Protocol) -> int:
     """The longer of the protocol's minimum interval and the clinic's setting, in hours."""
     return max(
         protocol.spacing.min_interval_hours.value,
-        int(get_setting(clinic, "athome.min_hours_after_any_dose")),
+        S.MIN_HOURS_AFTER_ANY_DOSE.value(clinic),
     )
 
 
@@ -285,7 +283,7 @@ def _refuse_if_record_forbids(patient: Patient, protocol: Protocol) -> None:
 
 def _expire_if_stale(session: HomeSession, request: HttpRequest | None) -> bool:
     """End an open session whose check-in is older than the clinic allows; True if it did."""
-    valid = timedelta(minutes=int(get_setting(session.clinic, "athome.checkin_valid_minutes")))
+    valid = timedelta(minutes=S.CHECKIN_VALID_MINUTES.value(session.clinic))
     if session.state != SessionState.OPEN or session.opened_at is None:
         return False
     if timezone.now() <= session.opened_at + valid:
@@ -500,8 +498,8 @@ def submit_post_checkin(
     clinic = session.clinic
     severe, flagged = post_flags(
         answers,
-        severe_level=int(get_setting(clinic, "athome.alert_side_effect_severity")),
-        dissociation_flag=int(get_setting(clinic, "athome.flag_dissociation_score")),
+        severe_level=S.SEVERE_SIDE_EFFECT.value(clinic),
+        dissociation_flag=S.FLAG_DISSOCIATION.value(clinic),
         bp=home_bp_limits(clinic, protocol),
     )
     post = PostSessionCheckIn.objects.create(
@@ -672,7 +670,7 @@ def mark_missed_checkins(now: datetime | None = None) -> int:
         state=SessionState.TAKEN, checkin_due_at__lt=now
     ).select_related("clinic")
     for session in due:
-        grace = timedelta(hours=int(get_setting(session.clinic, "athome.checkin_grace_hours")))
+        grace = timedelta(hours=S.CHECKIN_GRACE_HOURS.value(session.clinic))
         if session.checkin_due_at is None or now < session.checkin_due_at + grace:
             continue
         with transaction.atomic():
@@ -732,7 +730,7 @@ def reconcile(
         lozenges_per_session=per,
         counted_remaining=counted_remaining,
         discrepancy=discrepancy,
-        tolerance=int(get_setting(prescription.clinic, "athome.count_tolerance")),
+        tolerance=S.COUNT_TOLERANCE.value(prescription.clinic),
         note=note.strip(),
     )
     audit.record(

@@ -35,7 +35,6 @@ from katclinic.billing.models import (
 )
 from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import get_setting
 from katclinic.dosing.models import DosingSession, SupportNote
 from katclinic.dosing.statemachine import SessionState
 from katclinic.patients.models import Diagnosis, Patient
@@ -236,8 +235,8 @@ def session_facts(session: DosingSession) -> SessionRecord:
         monitoring_minutes=monitoring,
         established=established,
         signed_session_note=signed_note,
-        buy_and_bill=bool(get_setting(clinic, clinic_settings.BUY_AND_BILL.key)),
-        monitoring_codes=bool(get_setting(clinic, clinic_settings.MONITORING_CODES.key)),
+        buy_and_bill=clinic_settings.BUY_AND_BILL.value(clinic),
+        monitoring_codes=clinic_settings.MONITORING_CODES.value(clinic),
     )
     return SessionRecord(facts, date_of_service(session))
 

@@ -2,12 +2,11 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_int
 
-define(
+SECOND_FACTOR_RESET_HOURS = define_int(
     key="security.second_factor_reset_hours",
     label="Hours a second administrator has to confirm an authenticator reset",
-    kind="int",
     default=24,
     unit="hours",
     source=(

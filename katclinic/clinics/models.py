@@ -179,7 +179,8 @@ class OrganizationAdmin(models.Model):
 
 
 class ClinicSettingChange(models.Model):
-    """One change of a clinic setting: who, when, from what, to what and why. Append-only."""
+    """One change of a clinic setting: who, when, from what, to what and why. Append-only:
+    database triggers refuse an update, a delete or a truncate (migration 0008)."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="setting_changes")
     key = models.CharField("setting", max_length=100)
@@ -196,14 +197,6 @@ class ClinicSettingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} changed at {self.clinic}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("setting changes are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("setting changes are append-only")
 
 
 class SecondFactorReset(models.Model):

@@ -1,8 +1,15 @@
 """Clinic settings: every clinical threshold is a setting with a cited default.
 
-Each app declares its settings in `<app>/clinic_settings.py` by calling `define(...)`,
-imported from its AppConfig.ready(). A clinic admin may change a value, with a
-reason; the change is audited. Code reads values with `get_setting(clinic, key)`.
+Each app declares its settings in `<app>/clinic_settings.py` as module constants made by
+`define_int`, `define_decimal`, `define_bool` or `define_text` (the module is imported from
+its AppConfig.ready(), so the settings page lists every setting). A clinic admin may change
+a value, with a reason; the change is audited.
+
+Code reads a value through its constant, so a misspelt name fails at import and a wrong
+type in mypy: `MAX_MB.value(clinic)` is an int. Where one request reads several,
+`values = all_settings(clinic)` reads them all in one query and `values[MAX_MB]` is typed
+the same way. `setting_named(key, kind)` is only for a key that is data (an instrument
+definition naming the setting that holds its threshold), checked when the data loads.
 """
 
 from __future__ import annotations
@@ -10,26 +17,54 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypedDict, Unpack
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.text import slugify
 
+from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
+from katclinic.clinics.models import Clinic, ClinicSetting, ClinicSettingChange
 
 Kind = Literal["int", "decimal", "bool", "text"]
+# A clinic, or its id where only the id is at hand.
+ClinicRef = Clinic | int
+# What a value is stored as (a JSON value): decimals are kept as their text.
+Stored = int | bool | str
+TEXT_MAX = 2000
+
+
+class SettingFields(TypedDict, total=False):
+    """The optional parts of a setting's declaration, shared by the four `define_*`."""
+
+    unit: str
+    verified: bool
+    minimum: Decimal | None
+    maximum: Decimal | None
+    group: str
+    area: str
+    slug: str
+
+
+class UnknownSetting(KeyError):
+    """A key that names no setting of the expected kind (raised when data naming it loads)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
-class SettingDef:
+class Setting[T]:
+    """One clinic setting: its key, plain-language label, cited default and limits."""
+
+    kind: ClassVar[Kind]
     key: str
     label: str
-    kind: Kind
-    default: Any
+    default: T
+    source: str
     unit: str = ""
-    source: str = ""
     # False where no published source confirms the default: the settings page says so.
     verified: bool = True
     minimum: Decimal | None = None
@@ -42,33 +77,92 @@ class SettingDef:
     # so that no internal key reaches a screen.
     slug: str = ""
 
-    def parse(self, raw: Any) -> Any:
-        """Turn a submitted value into the stored type, or raise ValueError naming the problem."""
-        if self.kind == "bool":
-            return raw in (True, "true", "on", "1", 1)
-        if self.kind == "text":
-            text = str(raw).strip()
-            if len(text) > 2000:
-                raise ValueError("is longer than 2000 characters")
-            if "\x00" in text:
-                raise ValueError("contains a character that cannot be stored")
-            return text
+    def coerce(self, stored: object) -> T:
+        """A stored value (or the default) as the setting's type."""
+        raise NotImplementedError
+
+    def parse(self, raw: object) -> Stored:
+        """Turn a submitted value into what is stored, or raise ValueError naming the problem."""
+        raise NotImplementedError
+
+    def value(self, clinic: ClinicRef) -> T:
+        """The clinic's value, or the cited default."""
+        row = (
+            ClinicSetting.objects.filter(clinic=clinic, key=self.key)
+            .values_list("value", flat=True)
+            .first()
+        )
+        return self.coerce(self.default if row is None else row)
+
+    def _number(self, raw: object, *, whole: bool = False) -> Decimal:
         try:
             number = Decimal(str(raw).strip())
         except InvalidOperation:
             raise ValueError("must be a number") from None
         if not number.is_finite():
             raise ValueError("must be a number")
-        if self.kind == "int" and number != number.to_integral_value():
+        if whole and number != number.to_integral_value():
             raise ValueError("must be a whole number")
         if self.minimum is not None and number < self.minimum:
             raise ValueError(f"must be at least {self.minimum} {self.unit}".rstrip())
         if self.maximum is not None and number > self.maximum:
             raise ValueError(f"must be at most {self.maximum} {self.unit}".rstrip())
-        return int(number) if self.kind == "int" else str(number)
+        return number
 
 
-REGISTRY: dict[str, SettingDef] = {}
+@dataclass(frozen=True)
+class IntSetting(Setting[int]):
+    kind: ClassVar[Kind] = "int"
+
+    def coerce(self, stored: object) -> int:
+        return int(Decimal(str(stored)))
+
+    def parse(self, raw: object) -> Stored:
+        return int(self._number(raw, whole=True))
+
+
+@dataclass(frozen=True)
+class DecimalSetting(Setting[Decimal]):
+    kind: ClassVar[Kind] = "decimal"
+
+    def coerce(self, stored: object) -> Decimal:
+        return Decimal(str(stored))
+
+    def parse(self, raw: object) -> Stored:
+        return str(self._number(raw))
+
+
+TRUE = (True, "true", "on", "1", 1)
+
+
+@dataclass(frozen=True)
+class BoolSetting(Setting[bool]):
+    kind: ClassVar[Kind] = "bool"
+
+    def coerce(self, stored: object) -> bool:
+        return stored in TRUE
+
+    def parse(self, raw: object) -> Stored:
+        return raw in TRUE
+
+
+@dataclass(frozen=True)
+class TextSetting(Setting[str]):
+    kind: ClassVar[Kind] = "text"
+
+    def coerce(self, stored: object) -> str:
+        return "" if stored is None else str(stored)
+
+    def parse(self, raw: object) -> Stored:
+        text = str(raw).strip()
+        if len(text) > TEXT_MAX:
+            raise ValueError(f"is longer than {TEXT_MAX} characters")
+        if "\x00" in text:
+            raise ValueError("contains a character that cannot be stored")
+        return text
+
+
+REGISTRY: dict[str, Setting[Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -130,8 +224,7 @@ def area_for(group: str) -> str:
     return next((area for prefix, area in _AREA_BY_GROUP if lowered.startswith(prefix)), "other")
 
 
-def define(**fields: Any) -> SettingDef:
-    definition = SettingDef(**fields)
+def _register[S: Setting[Any]](definition: S) -> S:
     if not definition.label.strip():
         raise ValueError(f"setting {definition.key} needs a plain-language label")
     area = definition.area or area_for(definition.group)
@@ -145,58 +238,86 @@ def define(**fields: Any) -> SettingDef:
     return definition
 
 
-def by_slug(slug: str) -> SettingDef | None:
+def define_int(
+    *, key: str, label: str, default: int, source: str, **fields: Unpack[SettingFields]
+) -> IntSetting:
+    return _register(IntSetting(key=key, label=label, default=default, source=source, **fields))
+
+
+def define_decimal(
+    *, key: str, label: str, default: Decimal, source: str, **fields: Unpack[SettingFields]
+) -> DecimalSetting:
+    setting = DecimalSetting(key=key, label=label, default=default, source=source, **fields)
+    return _register(setting)
+
+
+def define_bool(
+    *, key: str, label: str, default: bool, source: str, **fields: Unpack[SettingFields]
+) -> BoolSetting:
+    return _register(BoolSetting(key=key, label=label, default=default, source=source, **fields))
+
+
+def define_text(
+    *, key: str, label: str, default: str, source: str, **fields: Unpack[SettingFields]
+) -> TextSetting:
+    return _register(TextSetting(key=key, label=label, default=default, source=source, **fields))
+
+
+def by_slug(slug: str) -> Setting[Any] | None:
     return next((d for d in REGISTRY.values() if d.slug == slug), None)
 
 
-def shown(value: Any, definition: SettingDef) -> str:
+def setting_named[S: Setting[Any]](key: str, kind: type[S]) -> S:
+    """The setting a piece of data names by its key, which must be of `kind`."""
+    found = REGISTRY.get(key)
+    if not isinstance(found, kind):
+        raise UnknownSetting(f"{key!r} is not a clinic setting of kind {kind.kind}")
+    return found
+
+
+def shown(value: object, definition: Setting[Any]) -> str:
     """A value as a person reads it, with its unit."""
     if definition.kind == "bool":
-        return "Yes" if value in (True, "true", "on", "1", 1) else "No"
+        return "Yes" if value in TRUE else "No"
     if value in (None, ""):
         return "(empty)"
     return f"{value} {definition.unit}".strip()
 
 
-def get_setting(clinic: Any, key: str) -> Any:
-    """The clinic's value, or the cited default. Decimals come back as Decimal."""
-    from katclinic.clinics.models import ClinicSetting
+class SettingValues:
+    """Every setting's value for one clinic, read in one query: `values[SETTING]` is typed."""
 
-    definition = REGISTRY[key]
-    row = (
-        ClinicSetting.objects.filter(clinic=clinic, key=key).values_list("value", flat=True).first()
-    )
-    value = definition.default if row is None else row
-    return Decimal(str(value)) if definition.kind == "decimal" else value
+    def __init__(self, stored: dict[str, object]) -> None:
+        self._stored = stored
+
+    def __getitem__[T](self, setting: Setting[T]) -> T:
+        return setting.coerce(self._stored.get(setting.key, setting.default))
 
 
-def all_settings(clinic: Any) -> dict[str, Any]:
+def all_settings(clinic: ClinicRef) -> SettingValues:
     """Every setting's value for `clinic` in one query."""
-    from katclinic.clinics.models import ClinicSetting
-
-    stored = dict(ClinicSetting.objects.filter(clinic=clinic).values_list("key", "value"))
-    values = {}
-    for key, definition in REGISTRY.items():
-        value = stored.get(key, definition.default)
-        values[key] = Decimal(str(value)) if definition.kind == "decimal" else value
-    return values
+    return SettingValues(
+        dict(ClinicSetting.objects.filter(clinic=clinic).values_list("key", "value"))
+    )
 
 
 @transaction.atomic
 def set_setting(
-    *, clinic: Any, key: str, raw: Any, by: Any, reason: str, request: HttpRequest | None = None
-) -> Any:
-    from katclinic.clinics.models import ClinicSetting
-
+    *,
+    clinic: Clinic,
+    key: str,
+    raw: object,
+    by: User,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> Stored:
     definition = REGISTRY[key]
     value = definition.parse(raw)
     if not reason.strip():
         raise ValueError("a reason is required to change a clinical setting")
     if "\x00" in reason:
         raise ValueError("the reason contains a character that cannot be stored")
-    from katclinic.clinics.models import ClinicSettingChange
-
-    previous = get_setting(clinic, key)
+    previous = definition.value(clinic)
     stored_before = (
         ClinicSetting.objects.filter(clinic=clinic, key=key).values_list("value", flat=True).first()
     )

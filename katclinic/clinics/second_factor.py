@@ -17,9 +17,9 @@ from katclinic.accounts import services as accounts
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action, Outcome
+from katclinic.clinics.clinic_settings import SECOND_FACTOR_RESET_HOURS
 from katclinic.clinics.models import Clinic, OrganizationAdmin, SecondFactorReset, StaffMembership
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import get_setting
 
 REASON_MAX = 1000
 
@@ -72,7 +72,7 @@ def request_reset(
         raise ResetRefused("The reason contains a character that cannot be stored.")
     if not StaffMembership.objects.filter(clinic=clinic, user=user, is_active=True).exists():
         raise ResetRefused("This person does not work at this clinic.")
-    hours = int(get_setting(clinic, "security.second_factor_reset_hours"))
+    hours = SECOND_FACTOR_RESET_HOURS.value(clinic)
     with transaction.atomic():
         if SecondFactorReset.objects.filter(
             clinic=clinic,

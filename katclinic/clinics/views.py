@@ -13,6 +13,7 @@ from katclinic.clinics.middleware import ACTIVE_CLINIC_KEY
 from katclinic.clinics.models import Clinic, ClinicSettingChange, OrganizationAdmin
 from katclinic.clinics.permissions import Perm
 from katclinic.lib.parse import BadParameter, parse_id
+from katclinic.measures.safety import crisis_phrase_list
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,7 +48,7 @@ def _area_rows(clinic: Clinic) -> list[dict[str, Any]]:
     for d in registry.REGISTRY.values():
         entry = counts.setdefault(d.area, {"total": 0, "changed": 0, "unverified": 0})
         entry["total"] += 1
-        entry["changed"] += values[d.key] != d.default
+        entry["changed"] += values[d] != d.default
         entry["unverified"] += not d.verified
     return [
         {"area": area, **counts[slug]} for slug, area in registry.AREAS.items() if slug in counts
@@ -148,9 +149,9 @@ def _render_area(
         rows.append(
             {
                 "definition": d,
-                "value": registry.shown(values[d.key], d),
+                "value": registry.shown(values[d], d),
                 "default": registry.shown(d.default, d),
-                "changed": values[d.key] != d.default,
+                "changed": values[d] != d.default,
                 "errors": errors.get(d.slug, {}),
                 "posted": posted if posted.get("slug") == d.slug else {},
                 "history": changes,
@@ -161,5 +162,7 @@ def _render_area(
         "areas": _area_rows(clinic),
         "rows": rows,
         "page_error": errors.get("", {}).get("setting"),
+        # Fixed in the software, not a setting, but read with the settings it works beside.
+        "crisis_phrases": crisis_phrase_list() if area == "measures" else None,
     }
     return render(request, "clinics/settings_area.html", context, status=status)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import get_setting
 from katclinic.dosing import monitoring_services as mon
+from katclinic.dosing.clinic_settings import CHECKPOINT_GRACE_MINUTES
 from katclinic.dosing.models import DosingSession
 
 
@@ -61,7 +61,7 @@ def _chair(session: DosingSession, now: datetime, grace: int) -> Chair:
 
 def floor(clinic: Clinic, now: datetime) -> list[Chair]:
     """Every chair in use, in a fixed number of queries however many chairs there are."""
-    grace = int(get_setting(clinic, "dosing_checkpoint_grace_minutes"))
+    grace = CHECKPOINT_GRACE_MINUTES.value(clinic)
     sessions = (
         DosingSession.objects.for_clinic(clinic)
         .in_progress()

@@ -6,7 +6,7 @@ same sources; the BP and HR figures are marked unverified, as their source does 
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_decimal, define_int
 
 PRE = "Dosing: pre-dose limits"
 DURING = "Dosing: in-session thresholds"
@@ -22,30 +22,32 @@ NO_FIGURE = (
 )
 RECHECK = "Clinic choice below the stop limit; no published figure; set by the medical director."
 
-_BP = {"kind": "int", "unit": "mmHg", "minimum": Decimal(60), "maximum": Decimal(250)}
 
-define(
+PRE_SYSTOLIC_MAX = define_int(
     key="dosing_pre_systolic_max",
     label="Highest systolic BP to start dosing",
     default=140,
     source=SANACORA + " The Spravato label asks to weigh risk above 140/90.",
     verified=False,
     group=PRE,
-    **_BP,
+    unit="mmHg",
+    minimum=Decimal(60),
+    maximum=Decimal(250),
 )
-define(
+PRE_DIASTOLIC_MAX = define_int(
     key="dosing_pre_diastolic_max",
     label="Highest diastolic BP to start dosing",
     default=90,
     source=SANACORA,
     verified=False,
     group=PRE,
-    **_BP,
+    unit="mmHg",
+    minimum=Decimal(60),
+    maximum=Decimal(250),
 )
-define(
+PRE_HEART_RATE_MAX = define_int(
     key="dosing_pre_heart_rate_max",
     label="Highest heart rate to start dosing",
-    kind="int",
     default=110,
     unit="bpm",
     source=SANACORA,
@@ -54,10 +56,9 @@ define(
     maximum=Decimal(200),
     group=PRE,
 )
-define(
+PRE_SPO2_MIN = define_int(
     key="dosing_pre_spo2_min",
     label="Lowest SpO2 to start dosing",
-    kind="int",
     default=92,
     unit="%",
     source=NO_FIGURE,
@@ -67,46 +68,53 @@ define(
     group=PRE,
 )
 
-define(
+RECHECK_SYSTOLIC = define_int(
     key="dosing_recheck_systolic",
     label="Recheck when systolic BP is above",
     default=160,
     source=RECHECK,
     verified=False,
     group=DURING,
-    **_BP,
+    unit="mmHg",
+    minimum=Decimal(60),
+    maximum=Decimal(250),
 )
-define(
+RECHECK_DIASTOLIC = define_int(
     key="dosing_recheck_diastolic",
     label="Recheck when diastolic BP is above",
     default=100,
     source=RECHECK,
     verified=False,
     group=DURING,
-    **_BP,
+    unit="mmHg",
+    minimum=Decimal(60),
+    maximum=Decimal(250),
 )
-define(
+STOP_SYSTOLIC = define_int(
     key="dosing_stop_systolic",
     label="Stop dosing when systolic BP is above",
     default=180,
     source=SANACORA,
     verified=False,
     group=DURING,
-    **_BP,
+    unit="mmHg",
+    minimum=Decimal(60),
+    maximum=Decimal(250),
 )
-define(
+STOP_DIASTOLIC = define_int(
     key="dosing_stop_diastolic",
     label="Stop dosing when diastolic BP is above",
     default=100,
     source=SANACORA,
     verified=False,
     group=DURING,
-    **_BP,
+    unit="mmHg",
+    minimum=Decimal(60),
+    maximum=Decimal(250),
 )
-define(
+STOP_HEART_RATE = define_int(
     key="dosing_stop_heart_rate",
     label="Stop dosing when heart rate is above",
-    kind="int",
     default=110,
     unit="bpm",
     source=SANACORA,
@@ -115,10 +123,9 @@ define(
     maximum=Decimal(220),
     group=DURING,
 )
-define(
+STOP_SPO2 = define_int(
     key="dosing_stop_spo2",
     label="Stop dosing when SpO2 is below",
-    kind="int",
     default=92,
     unit="%",
     source=NO_FIGURE,
@@ -127,10 +134,9 @@ define(
     maximum=Decimal(100),
     group=DURING,
 )
-define(
+RR_MIN = define_int(
     key="dosing_rr_min",
     label="Notify the prescriber when respiratory rate is below",
-    kind="int",
     default=8,
     unit="/min",
     source=NO_FIGURE,
@@ -139,10 +145,9 @@ define(
     maximum=Decimal(20),
     group=DURING,
 )
-define(
+RR_MAX = define_int(
     key="dosing_rr_max",
     label="Notify the prescriber when respiratory rate is above",
-    kind="int",
     default=24,
     unit="/min",
     source=NO_FIGURE,
@@ -151,10 +156,9 @@ define(
     maximum=Decimal(60),
     group=DURING,
 )
-define(
+MOAAS_MIN = define_int(
     key="dosing_moaas_min",
     label="Notify the prescriber when MOAA/S is below",
-    kind="int",
     default=3,
     source="MOAA/S 0-5 scale (BMC Anesthesiol 2022, https://doi.org/10.1186/s12871-022-01788-1); "
     "the trigger level is clinic choice; no published figure.",
@@ -163,10 +167,9 @@ define(
     maximum=Decimal(5),
     group=DURING,
 )
-define(
+RECHECK_MINUTES = define_int(
     key="dosing_recheck_minutes",
     label="Recheck an out-of-range reading after",
-    kind="int",
     default=5,
     unit="min",
     source=NO_FIGURE,
@@ -175,10 +178,9 @@ define(
     maximum=Decimal(30),
     group=DURING,
 )
-define(
+CHECKPOINT_GRACE_MINUTES = define_int(
     key="dosing_checkpoint_grace_minutes",
     label="A checkpoint is overdue this long after it falls due",
-    kind="int",
     default=5,
     unit="min",
     source=NO_FIGURE,
@@ -187,11 +189,10 @@ define(
     maximum=Decimal(30),
     group=DURING,
 )
-define(
+COUNT_TOLERANCE_MG = define_decimal(
     key="dosing_count_tolerance_mg",
     label="Physical count may differ from the ledger by at most",
-    kind="decimal",
-    default="0",
+    default=Decimal("0"),
     unit="mg",
     source="Controlled-substance records must balance exactly; any tolerance is clinic policy.",
     verified=False,
@@ -199,10 +200,9 @@ define(
     maximum=Decimal(10),
     group=LEDGER,
 )
-define(
+FUTURE_TOLERANCE_MINUTES = define_int(
     key="dosing_future_tolerance_minutes",
     label="A dose's start time may be ahead of the server clock by at most",
-    kind="int",
     default=5,
     unit="minutes",
     source=(
@@ -214,10 +214,9 @@ define(
     maximum=Decimal(30),
     group=LEDGER,
 )
-define(
+LATE_ENTRY_MINUTES = define_int(
     key="dosing_late_entry_minutes",
     label="A dose entered later than this after it was given needs a reason",
-    kind="int",
     default=60,
     unit="minutes",
     source=(
@@ -229,10 +228,9 @@ define(
     maximum=Decimal(24 * 60),
     group=LEDGER,
 )
-define(
+DISCHARGE_MOAAS_MIN = define_int(
     key="dosing_discharge_moaas_min",
     label="Lowest MOAA/S score at which a patient may leave",
-    kind="int",
     default=5,
     unit="points",
     source=(

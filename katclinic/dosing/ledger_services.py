@@ -23,8 +23,8 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import PERMISSIONS, Perm, Role
-from katclinic.clinics.registry import get_setting
 from katclinic.dosing import ledger
+from katclinic.dosing.clinic_settings import COUNT_TOLERANCE_MG
 from katclinic.dosing.ledger import EntryKind
 from katclinic.dosing.models import Administration, LedgerEntry, StockLot
 
@@ -256,7 +256,7 @@ def record_count(
     *, lot: StockLot, counted_mg: Decimal, by: User, request: HttpRequest | None = None
 ) -> LedgerEntry:
     """A physical count; a difference beyond the clinic's tolerance alerts the clinic admins."""
-    tolerance = get_setting(lot.clinic, "dosing_count_tolerance_mg")
+    tolerance = COUNT_TOLERANCE_MG.value(lot.clinic)
     locked = StockLot.objects.select_for_update().get(pk=lot.pk)
     found = ledger.reconcile(balance(locked), counted_mg, tolerance=tolerance)
     discrepancy = found.difference_mg if found else None

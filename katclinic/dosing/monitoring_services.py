@@ -16,7 +16,8 @@ from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.notify import email_after_commit, role_emails
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import all_settings
+from katclinic.clinics.registry import IntSetting, all_settings
+from katclinic.dosing import clinic_settings as dosing_settings
 from katclinic.dosing import monitoring
 from katclinic.dosing.models import (
     Checkpoint,
@@ -37,25 +38,22 @@ OBSERVING = (S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE)
 
 def thresholds_for(clinic: Clinic) -> monitoring.Thresholds:
     """The clinic's in-session limits as the pure module takes them, with their sources."""
-    from katclinic.clinics.registry import REGISTRY
-
     values = all_settings(clinic)
 
-    def limit(key: str, level: monitoring.AlertLevel) -> Limit:
-        definition = REGISTRY[key]
-        return Limit(int(values[key]), level, definition.source, definition.verified)
+    def limit(setting: IntSetting, level: monitoring.AlertLevel) -> Limit:
+        return Limit(values[setting], level, setting.source, setting.verified)
 
     return monitoring.Thresholds(
-        systolic_recheck=limit("dosing_recheck_systolic", "recheck"),
-        diastolic_recheck=limit("dosing_recheck_diastolic", "recheck"),
-        systolic_stop=limit("dosing_stop_systolic", "stop"),
-        diastolic_stop=limit("dosing_stop_diastolic", "stop"),
-        heart_rate_max=limit("dosing_stop_heart_rate", "stop"),
-        spo2_min=limit("dosing_stop_spo2", "stop"),
-        respiratory_rate_min=limit("dosing_rr_min", "notify_prescriber"),
-        respiratory_rate_max=limit("dosing_rr_max", "notify_prescriber"),
-        moaas_min=limit("dosing_moaas_min", "notify_prescriber"),
-        recheck_after_minutes=int(values["dosing_recheck_minutes"]),
+        systolic_recheck=limit(dosing_settings.RECHECK_SYSTOLIC, "recheck"),
+        diastolic_recheck=limit(dosing_settings.RECHECK_DIASTOLIC, "recheck"),
+        systolic_stop=limit(dosing_settings.STOP_SYSTOLIC, "stop"),
+        diastolic_stop=limit(dosing_settings.STOP_DIASTOLIC, "stop"),
+        heart_rate_max=limit(dosing_settings.STOP_HEART_RATE, "stop"),
+        spo2_min=limit(dosing_settings.STOP_SPO2, "stop"),
+        respiratory_rate_min=limit(dosing_settings.RR_MIN, "notify_prescriber"),
+        respiratory_rate_max=limit(dosing_settings.RR_MAX, "notify_prescriber"),
+        moaas_min=limit(dosing_settings.MOAAS_MIN, "notify_prescriber"),
+        recheck_after_minutes=values[dosing_settings.RECHECK_MINUTES],
     )
 
 
@@ -232,7 +230,7 @@ def flowsheet(
     # .all() so a board that prefetched the checkpoints asks the database nothing more here.
     recorded = [(c.label, max(c.taken_at, start)) for c in session.checkpoints.all()]
     if grace is None:
-        grace = int(all_settings(session.clinic)["dosing_checkpoint_grace_minutes"])
+        grace = dosing_settings.CHECKPOINT_GRACE_MINUTES.value(session.clinic)
     return monitoring.due_checkpoints(specs, start, recorded, now, grace_minutes=grace)
 
 
@@ -295,7 +293,7 @@ def _evaluate(
         now=now,
         min_observation_minutes=_observation_minutes(session),
         latest_moaas=moaas,
-        required_moaas=int(all_settings(session.clinic)["dosing_discharge_moaas_min"]),
+        required_moaas=dosing_settings.DISCHARGE_MOAAS_MIN.value(session.clinic),
         latest_vitals_ok=judged["vitals_acceptable"] and reading_ok,
         escort_present=judged["escort_present"],
         dissociation_resolved=judged["dissociation_resolved"],

@@ -21,7 +21,8 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import all_settings, get_setting
+from katclinic.clinics.registry import all_settings
+from katclinic.dosing import clinic_settings as dosing_settings
 from katclinic.dosing import gate, integrations, ledger_services
 from katclinic.dosing.models import (
     Administration,
@@ -214,13 +215,13 @@ def pre_dose_limits(session: DosingSession, protocol: Protocol) -> gate.VitalLim
     thresholds = protocol.thresholds
     return gate.VitalLimits(
         systolic_max=min(
-            int(values["dosing_pre_systolic_max"]), int(thresholds.pre_dose_max_systolic.value)
+            values[dosing_settings.PRE_SYSTOLIC_MAX], int(thresholds.pre_dose_max_systolic.value)
         ),
         diastolic_max=min(
-            int(values["dosing_pre_diastolic_max"]), int(thresholds.pre_dose_max_diastolic.value)
+            values[dosing_settings.PRE_DIASTOLIC_MAX], int(thresholds.pre_dose_max_diastolic.value)
         ),
-        heart_rate_max=int(values["dosing_pre_heart_rate_max"]),
-        spo2_min=int(values["dosing_pre_spo2_min"]),
+        heart_rate_max=values[dosing_settings.PRE_HEART_RATE_MAX],
+        spo2_min=values[dosing_settings.PRE_SPO2_MIN],
         source="clinic settings (dosing_pre_*) and the protocol's pre-dose limits, the stricter of each",
     )
 
@@ -528,7 +529,7 @@ def _check_product(protocol: Protocol, lot: StockLot) -> None:
 def _check_times(session: DosingSession, started_at: datetime, late_reason: str) -> None:
     """Not in the future beyond clock skew, not before the pre-dose checks, late entry explained."""
     now = timezone.now()
-    ahead = timedelta(minutes=get_setting(session.clinic, "dosing_future_tolerance_minutes"))
+    ahead = timedelta(minutes=dosing_settings.FUTURE_TOLERANCE_MINUTES.value(session.clinic))
     if started_at > now + ahead:
         raise DosingError("started_at: this time is in the future.")
     first_check = session.gate_checks.order_by("evaluated_at").first()
@@ -537,7 +538,7 @@ def _check_times(session: DosingSession, started_at: datetime, late_reason: str)
         second=0, microsecond=0
     ):
         raise DosingError("started_at: this time is before the pre-dose checks were recorded.")
-    window = timedelta(minutes=get_setting(session.clinic, "dosing_late_entry_minutes"))
+    window = timedelta(minutes=dosing_settings.LATE_ENTRY_MINUTES.value(session.clinic))
     if started_at < now - window and not late_reason.strip():
         raise DosingError(
             "late_entry_reason: this dose is entered late; say why it was not recorded at the time."

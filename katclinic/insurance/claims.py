@@ -140,25 +140,23 @@ def claim_file(claim: Claim, *, control: int | None = None) -> p837.ClaimFile:
             sex=sex,
         )
     rendering = claim.charge.rendering_clinician
-    sender = str(values[keys.SUBMITTER_ID.key] or "").strip() or "UNSET"
-    receiver = str(values[keys.RECEIVER_ID.key] or "").strip() or "UNSET"
+    sender = values[keys.SUBMITTER_ID].strip() or "UNSET"
+    receiver = values[keys.RECEIVER_ID].strip() or "UNSET"
     return p837.ClaimFile(
         envelope=Envelope(sender, receiver, control or claim.number, timezone.now()),
         submitter=p837.Party(clinic.name, identifier=sender),
         submitter_contact=clinic.name,
         submitter_phone=clinic.phone or "0000000000",
-        receiver=p837.Party(
-            str(values[keys.RECEIVER_NAME.key] or "Clearinghouse"), identifier=receiver
-        ),
+        receiver=p837.Party(values[keys.RECEIVER_NAME] or "Clearinghouse", identifier=receiver),
         billing=p837.BillingProvider(
             clinic.name,
             clinic.npi,
             clinic.tax_id,
             p837.Address(
-                str(values[keys.BILLING_STREET.key]),
-                str(values[keys.BILLING_CITY.key]),
-                str(values[keys.BILLING_STATE.key]).upper(),
-                str(values[keys.BILLING_ZIP.key]),
+                values[keys.BILLING_STREET],
+                values[keys.BILLING_CITY],
+                values[keys.BILLING_STATE].upper(),
+                values[keys.BILLING_ZIP],
             ),
         ),
         subscriber=p837.Subscriber(
@@ -202,10 +200,7 @@ def problems(claim: Claim) -> list[str]:
     of service, diagnosis pointers, coverage on that date, and the guide's own checks."""
     found: list[str] = []
     values = all_settings(claim.clinic)
-    if (
-        not str(values[keys.SUBMITTER_ID.key]).strip()
-        or not str(values[keys.RECEIVER_ID.key]).strip()
-    ):
+    if not values[keys.SUBMITTER_ID].strip() or not values[keys.RECEIVER_ID].strip():
         found.append("The clinic's clearinghouse submitter and receiver ids are not set up.")
     if not claim.coverage.valid_on(claim.date_of_service):
         found.append("The coverage was not valid on the date of service.")

@@ -13,7 +13,6 @@ from typing import Protocol
 from django.conf import settings
 
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import get_setting
 from katclinic.insurance import clinic_settings as keys
 
 
@@ -25,7 +24,7 @@ class FileDrop:
     """Writes `<DATA_DIR>/<claim folder>/<clinic>/<name>`; the path is the reference."""
 
     def folder(self, clinic: Clinic) -> Path:
-        setting = str(get_setting(clinic, keys.CLAIM_FOLDER.key) or "claims-outbox")
+        setting = keys.CLAIM_FOLDER.value(clinic) or "claims-outbox"
         relative = Path(setting.strip().strip("/") or "claims-outbox")
         base = Path(settings.DATA_DIR).resolve()
         folder = (base / relative / clinic.slug).resolve()

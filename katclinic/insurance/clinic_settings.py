@@ -7,16 +7,15 @@ the clinic's enrolment with its clearinghouse and are operational, not clinical.
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_bool, define_int, define_text
 
 GROUP = "Insurance and claims"
 CLINIC_CHOICE = "Clinic choice; no published figure"
 OPERATIONAL = "Operational: from the clinic's clearinghouse enrolment, not a clinical threshold"
 
-EXPIRY_DAYS = define(
+EXPIRY_DAYS = define_int(
     key="insurance.authorization_expiry_days",
     label="Days before a prior authorization ends that it appears on the Today page",
-    kind="int",
     default=14,
     unit="days",
     source=CLINIC_CHOICE + " (time to request a renewal; payers take days to weeks to answer)",
@@ -25,10 +24,9 @@ EXPIRY_DAYS = define(
     maximum=Decimal(120),
     group=GROUP,
 )
-UNITS_LOW_PERCENT = define(
+UNITS_LOW_PERCENT = define_int(
     key="insurance.authorization_units_low_percent",
     label="Share of approved units left at or below which a prior authorization counts as running low",
-    kind="int",
     default=20,
     unit="%",
     source=CLINIC_CHOICE,
@@ -37,10 +35,9 @@ UNITS_LOW_PERCENT = define(
     maximum=Decimal(100),
     group=GROUP,
 )
-CODE_CHANGE_DAYS = define(
+CODE_CHANGE_DAYS = define_int(
     key="insurance.code_change_notice_days",
     label="Days before a billing code is replaced that authorizations naming the old code appear on the Today page",
-    kind="int",
     default=60,
     unit="days",
     source=CLINIC_CHOICE + " (time to ask the payer for an authorization under the new code)",
@@ -49,76 +46,67 @@ CODE_CHANGE_DAYS = define(
     maximum=Decimal(365),
     group=GROUP,
 )
-SOFT_STOP = define(
+SOFT_STOP = define_bool(
     key="insurance.authorization_soft_stop",
     label="Stop before dosing (prescriber may override) when an insured esketamine session has no valid prior authorization",
-    kind="bool",
     default=True,
     source=CLINIC_CHOICE
     + " (most payers require a prior authorization for esketamine nasal spray; policies differ by payer)",
     verified=False,
     group=GROUP,
 )
-SUBMITTER_ID = define(
+SUBMITTER_ID = define_text(
     key="insurance.submitter_id",
     label="Submitter id at the clearinghouse",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=GROUP,
 )
-RECEIVER_ID = define(
+RECEIVER_ID = define_text(
     key="insurance.receiver_id",
     label="Clearinghouse receiver id",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=GROUP,
 )
-RECEIVER_NAME = define(
+RECEIVER_NAME = define_text(
     key="insurance.receiver_name",
     label="Clearinghouse name",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=GROUP,
 )
-BILLING_STREET = define(
+BILLING_STREET = define_text(
     key="insurance.billing_street",
     label="Billing address: street (as enrolled with payers)",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=GROUP,
 )
-BILLING_CITY = define(
+BILLING_CITY = define_text(
     key="insurance.billing_city",
     label="Billing address: city",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=GROUP,
 )
-BILLING_STATE = define(
+BILLING_STATE = define_text(
     key="insurance.billing_state",
     label="Billing address: state (two letters)",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=GROUP,
 )
-BILLING_ZIP = define(
+BILLING_ZIP = define_text(
     key="insurance.billing_zip",
     label="Billing address: ZIP+4 (nine digits)",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=GROUP,
 )
-CLAIM_FOLDER = define(
+CLAIM_FOLDER = define_text(
     key="insurance.claim_folder",
     label="Folder in the clinic's data directory where claim files are left for the clearinghouse",
-    kind="text",
     default="claims-outbox",
     source="Operational: where the clearinghouse's file transfer collects claim files",
     group=GROUP,

@@ -18,7 +18,6 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import get_setting
 from katclinic.insurance import clinic_settings as keys
 from katclinic.insurance import rules
 from katclinic.insurance.models import (
@@ -139,8 +138,8 @@ def coverage_on(patient: Patient, on: date) -> Coverage | None:
 
 
 def _envelope(clinic: Clinic, control: int, now: datetime) -> Envelope:
-    sender = str(get_setting(clinic, keys.SUBMITTER_ID.key) or "").strip()
-    receiver = str(get_setting(clinic, keys.RECEIVER_ID.key) or "").strip()
+    sender = keys.SUBMITTER_ID.value(clinic).strip()
+    receiver = keys.RECEIVER_ID.value(clinic).strip()
     if not sender or not receiver:
         raise InsuranceError(
             "The clinic's clearinghouse submitter and receiver ids are not set up yet "
@@ -461,7 +460,7 @@ def authorization_for_session(
     if not is_esketamine:
         return AuthorizationAnswer(False, True, "Only esketamine sessions need an authorization.")
     clinic = patient.clinic
-    if not get_setting(clinic, keys.SOFT_STOP.key):
+    if not keys.SOFT_STOP.value(clinic):
         return AuthorizationAnswer(False, True, "This clinic does not check authorizations here.")
     coverage = coverage_on(patient, on)
     if coverage is None:

@@ -25,9 +25,9 @@ LIMIT = 10
 def authorization_alerts(clinic: Clinic, today: date) -> list[Item]:
     """Every approved authorization of `clinic` that needs renewing or a new request."""
     values = all_settings(clinic)
-    days = int(values[keys.EXPIRY_DAYS.key])
-    percent = int(values[keys.UNITS_LOW_PERCENT.key])
-    notice = int(values[keys.CODE_CHANGE_DAYS.key])
+    days = values[keys.EXPIRY_DAYS]
+    percent = values[keys.UNITS_LOW_PERCENT]
+    notice = values[keys.CODE_CHANGE_DAYS]
     found: list[Item] = []
     auths = (
         PriorAuthorization.objects.for_clinic(clinic)

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_bool, define_int
 from katclinic.intake import eligibility
 
 SCREENING = "Intake: suitability screening"
@@ -16,10 +16,9 @@ BP_SOURCE = (
     "https://doi.org/10.1001/jamapsychiatry.2016.4513) but not confirmed in the paper."
 )
 
-define(
+BASELINE_SYSTOLIC_LIMIT_MMHG = define_int(
     key="intake_baseline_systolic_limit_mmhg",
     label="Baseline systolic BP above which a screening needs review",
-    kind="int",
     default=140,
     unit="mmHg",
     source=BP_SOURCE,
@@ -28,10 +27,9 @@ define(
     maximum=Decimal(220),
     group=SCREENING,
 )
-define(
+BASELINE_DIASTOLIC_LIMIT_MMHG = define_int(
     key="intake_baseline_diastolic_limit_mmhg",
     label="Baseline diastolic BP above which a screening needs review",
-    kind="int",
     default=90,
     unit="mmHg",
     source=BP_SOURCE,
@@ -40,10 +38,9 @@ define(
     maximum=Decimal(140),
     group=SCREENING,
 )
-define(
+TRD_REQUIRED_FAILURES = define_int(
     key="intake_trd_required_failures",
     label="Failed adequate antidepressant trials needed for TRD",
-    kind="int",
     default=eligibility.TRD_REQUIRED_FAILURES,
     unit="trials",
     source=f"{eligibility.TRD_PHASE3_SOURCE.label} ({eligibility.TRD_PHASE3_SOURCE.url})",
@@ -51,10 +48,9 @@ define(
     maximum=Decimal(5),
     group=SCREENING,
 )
-define(
+TRD_MIN_WEEKS = define_int(
     key="intake_trd_min_weeks",
     label="Weeks at an adequate dose for a trial to count",
-    kind="int",
     default=eligibility.TRD_MIN_WEEKS,
     unit="weeks",
     source=f"{eligibility.TRD_PHASE3_SOURCE.label} ({eligibility.TRD_PHASE3_SOURCE.url})",
@@ -62,10 +58,9 @@ define(
     maximum=Decimal(16),
     group=SCREENING,
 )
-define(
+TRD_MAX_IMPROVEMENT_PERCENT = define_int(
     key="intake_trd_max_improvement_percent",
     label="A trial counts as failed below this improvement",
-    kind="int",
     default=eligibility.TRD_MAX_IMPROVEMENT_PERCENT,
     unit="%",
     source=f"{eligibility.TRD_STAGING_SOURCE.label} ({eligibility.TRD_STAGING_SOURCE.url})",
@@ -73,18 +68,16 @@ define(
     maximum=Decimal(50),
     group=SCREENING,
 )
-define(
+CONSENT_REQUIRES_WITNESS = define_bool(
     key="intake_consent_requires_witness",
     label="Consent must be signed with a staff witness present",
-    kind="bool",
     default=False,
     source="Clinic policy: no clinical source sets this.",
     group=CONSENT,
 )
-define(
+REQUESTS_PER_IP_PER_HOUR = define_int(
     key="intake_requests_per_ip_per_hour",
     label="Consultation requests accepted per network address per hour",
-    kind="int",
     default=10,
     unit="requests",
     source="Operational limit against abuse, not a clinical figure; "
@@ -93,10 +86,9 @@ define(
     maximum=Decimal(1000),
     group=PUBLIC_FORM,
 )
-define(
+REQUESTS_PER_CONTACT_PER_DAY = define_int(
     key="intake_requests_per_contact_per_day",
     label="Consultation requests accepted per email or phone per day",
-    kind="int",
     default=3,
     unit="requests",
     source="Operational limit against abuse, not a clinical figure.",
@@ -107,13 +99,12 @@ define(
 
 # The rules file names its thresholds generically; these are the clinic settings behind them.
 RULE_SETTINGS = {
-    "predose_systolic_limit_mmhg": "intake_baseline_systolic_limit_mmhg",
-    "predose_diastolic_limit_mmhg": "intake_baseline_diastolic_limit_mmhg",
+    "predose_systolic_limit_mmhg": BASELINE_SYSTOLIC_LIMIT_MMHG,
+    "predose_diastolic_limit_mmhg": BASELINE_DIASTOLIC_LIMIT_MMHG,
 }
-define(
+SCREENING_REQUIRED = define_bool(
     key="intake_screening_required",
     label="A signed suitability screening is needed before a plan or a dose",
-    kind="bool",
     default=True,
     source=(
         "Pre-treatment assessment of every patient before ketamine or esketamine: McIntyre RS "

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from katclinic.clinics.registry import get_setting
 from katclinic.intake import eligibility
+from katclinic.intake.clinic_settings import SCREENING_REQUIRED
 from katclinic.intake.models import ROUTE_CHOICES, EligibilityDecision, Suggestion
 from katclinic.patients.models import Patient
 
@@ -87,7 +87,7 @@ def current_decision(patient: Patient, *, route: str) -> EligibilityDecision | N
 
 def eligibility_status(patient: Patient, *, route: str) -> EligibilityStatus:
     """This patient's signed eligibility for a protocol route, and why."""
-    required = bool(get_setting(patient.clinic, "intake_screening_required"))
+    required = SCREENING_REQUIRED.value(patient.clinic)
     screening_route = SCREENING_ROUTE_FOR.get(route)
     decision = None if screening_route is None else current_decision(patient, route=screening_route)
     if decision is None:

@@ -21,6 +21,7 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.registry import all_settings
+from katclinic.intake import clinic_settings as S
 from katclinic.intake import eligibility
 from katclinic.intake.clinic_settings import RULE_SETTINGS
 from katclinic.intake.models import AntidepressantTrial, EligibilityDecision, Screening
@@ -180,24 +181,24 @@ def trial_rows(screening: Screening) -> list[eligibility.AntidepressantTrial]:
 def assess(screening: Screening) -> Assessment:
     """Run the rules and the TRD criterion with the clinic's current thresholds."""
     values = all_settings(screening.clinic)
-    rule_settings = {rule_key: values[key] for rule_key, key in RULE_SETTINGS.items()}
+    rule_settings = {rule_key: values[s] for rule_key, s in RULE_SETTINGS.items()}
     trd = eligibility.trd_status(
         trial_rows(screening),
-        required_failures=values["intake_trd_required_failures"],
-        min_weeks=values["intake_trd_min_weeks"],
-        max_improvement_percent=values["intake_trd_max_improvement_percent"],
+        required_failures=values[S.TRD_REQUIRED_FAILURES],
+        min_weeks=values[S.TRD_MIN_WEEKS],
+        max_improvement_percent=values[S.TRD_MAX_IMPROVEMENT_PERCENT],
     )
     suggestion = eligibility.with_trd(
         eligibility.evaluate(_RULES, screening_facts(screening), screening.route, rule_settings),
         trd,
     )
     used = {
-        key: str(values[key])
-        for key in (
+        s.key: str(values[s])
+        for s in (
             *RULE_SETTINGS.values(),
-            "intake_trd_required_failures",
-            "intake_trd_min_weeks",
-            "intake_trd_max_improvement_percent",
+            S.TRD_REQUIRED_FAILURES,
+            S.TRD_MIN_WEEKS,
+            S.TRD_MAX_IMPROVEMENT_PERCENT,
         )
     }
     return Assessment(suggestion=suggestion, trd=trd, thresholds=used)

@@ -26,7 +26,7 @@ from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.notify import email_after_commit, role_emails
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import get_setting
+from katclinic.intake import clinic_settings as S
 from katclinic.intake.models import (
     ConsentDocument,
     ConsentScope,
@@ -75,7 +75,7 @@ def check_rate_limits(*, clinic: Clinic, ip: str | None, email: str, phone: str)
     """
     now = timezone.now()
     recent = ConsultationRequest.objects.filter(clinic=clinic)
-    per_ip = get_setting(clinic, "intake_requests_per_ip_per_hour")
+    per_ip = S.REQUESTS_PER_IP_PER_HOUR.value(clinic)
     source = _key("ip", ip or "unknown")
     if (
         recent.filter(source_key=source, submitted_at__gte=now - timedelta(hours=1)).count()
@@ -93,7 +93,7 @@ def check_rate_limits(*, clinic: Clinic, ip: str | None, email: str, phone: str)
     same_contact = Q(email_key=email_key) if email_key else Q(pk__in=[])
     if phone_key:
         same_contact |= Q(phone_key=phone_key)
-    per_contact = get_setting(clinic, "intake_requests_per_contact_per_day")
+    per_contact = S.REQUESTS_PER_CONTACT_PER_DAY.value(clinic)
     window = recent.filter(same_contact, submitted_at__gte=now - timedelta(days=1))
     if window.count() >= per_contact:
         raise RequestRefused(
@@ -354,9 +354,7 @@ def sign_consent(
         raise ConsentRefused("This version is not the one in effect; please sign the current one.")
     if normalised_name(typed_name) != normalised_name(patient.full_name):
         raise ConsentRefused(f"Type your full name exactly as on your record: {patient.full_name}.")
-    if channel == SignatureChannel.PORTAL and get_setting(
-        patient.clinic, "intake_consent_requires_witness"
-    ):
+    if channel == SignatureChannel.PORTAL and S.CONSENT_REQUIRES_WITNESS.value(patient.clinic):
         raise ConsentRefused(
             "Your clinic asks you to sign with a staff member present, at your next visit."
         )

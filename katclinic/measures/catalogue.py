@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from katclinic.clinics.models import Clinic
+from katclinic.clinics.registry import IntSetting, UnknownSetting, setting_named
 from katclinic.lib import rows
 from katclinic.measures.models import Instrument
 from katclinic.measures.scoring import (
@@ -20,6 +21,20 @@ from katclinic.measures.scoring import (
 
 _PARSED: dict[tuple[int, str, str, int | None], InstrumentDefinition] = {}
 _synced = False
+
+
+def check_settings(definition: InstrumentDefinition) -> InstrumentDefinition:
+    """Refuse a definition whose flag rule names no whole-number clinic setting."""
+    for index, rule in enumerate(definition.flags):
+        if rule.setting is None:
+            continue
+        try:
+            setting_named(rule.setting, IntSetting)
+        except UnknownSetting as exc:
+            raise DefinitionError(
+                f"instrument definition {definition.key}: flags[{index}].setting: {exc}"
+            ) from None
+    return definition
 
 
 def _as_row(definition: InstrumentDefinition, clinic: Clinic | None = None) -> Instrument:
@@ -43,7 +58,7 @@ def sync_builtin_instruments() -> list[Instrument]:
     global _synced
     existing = set(Instrument.objects.filter(clinic__isnull=True).values_list("key", "version"))
     added = [
-        _as_row(d)
+        _as_row(check_settings(d))
         for d in load_builtin_instruments().values()
         if (d.key, d.version) not in existing
     ]
@@ -58,6 +73,7 @@ def sync_builtin_instruments() -> list[Instrument]:
 
 def add_definition(definition: InstrumentDefinition, clinic: Clinic | None = None) -> Instrument:
     """Store a new version (e.g. clinic wording or a FHIR import); refuse to overwrite one."""
+    check_settings(definition)
     same = Instrument.objects.filter(key=definition.key, version=definition.version)
     same = same.filter(clinic=clinic) if clinic is not None else same.filter(clinic__isnull=True)
     if same.exists():
@@ -74,7 +90,7 @@ def definition_of(instrument: Instrument) -> InstrumentDefinition:
     cache_key = (instrument.pk, instrument.key, instrument.version, instrument.clinic_id)
     parsed = _PARSED.get(cache_key)
     if parsed is None:
-        parsed = load_definition(instrument.definition, origin=str(instrument))
+        parsed = check_settings(load_definition(instrument.definition, origin=str(instrument)))
         _PARSED[cache_key] = parsed
     return parsed
 

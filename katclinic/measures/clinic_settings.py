@@ -2,15 +2,14 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_int, define_text
 
 GROUP = "Measures and safety alerts"
 CLINIC_CHOICE = "Clinic choice; no published figure"
 
-ALERT_ACK_MINUTES = define(
+ALERT_ACK_MINUTES = define_int(
     key="measures.alert_ack_minutes",
     label="Minutes to acknowledge a safety alert during opening hours before it escalates",
-    kind="int",
     default=30,
     unit="minutes",
     source=CLINIC_CHOICE + " (30 minutes is a starting point, not a standard)",
@@ -19,18 +18,16 @@ ALERT_ACK_MINUTES = define(
     maximum=Decimal(1440),
     group=GROUP,
 )
-MEDICAL_DIRECTOR_EMAIL = define(
+MEDICAL_DIRECTOR_EMAIL = define_text(
     key="measures.medical_director_email",
     label="Email of the medical director who receives escalated safety alerts",
-    kind="text",
     default="",
     source="Clinic choice; when empty, staff holding both the admin and prescriber roles",
     group=GROUP,
 )
-LINK_EXPIRY_HOURS = define(
+LINK_EXPIRY_HOURS = define_int(
     key="measures.link_expiry_hours",
     label="Hours a questionnaire link stays usable",
-    kind="int",
     default=72,
     unit="hours",
     source=CLINIC_CHOICE,
@@ -39,10 +36,9 @@ LINK_EXPIRY_HOURS = define(
     maximum=Decimal(720),
     group=GROUP,
 )
-REMINDER_AFTER_HOURS = define(
+REMINDER_AFTER_HOURS = define_int(
     key="measures.reminder_after_hours",
     label="Hours after sending a questionnaire to send one reminder",
-    kind="int",
     default=24,
     unit="hours",
     source=CLINIC_CHOICE,
@@ -51,10 +47,9 @@ REMINDER_AFTER_HOURS = define(
     maximum=Decimal(720),
     group=GROUP,
 )
-PRE_SESSION_HOURS = define(
+PRE_SESSION_HOURS = define_int(
     key="measures.pre_session_hours",
     label="Hours before a dosing session to send the pre-session questionnaire",
-    kind="int",
     default=24,
     unit="hours",
     source="Clinic choice; no published figure. Some ketamine clinics send the PHQ-9 24 h before "
@@ -64,12 +59,11 @@ PRE_SESSION_HOURS = define(
     maximum=Decimal(168),
     group=GROUP,
 )
-QIDS_ITEM12_ALERT_AT = define(
+QIDS_ITEM12_ALERT_AT = define_int(
     key="measures.qids_item12_alert_at",
     label=(
         "QIDS-SR16 item 12 (thoughts of death or suicide): lowest answer that raises a safety alert"
     ),
-    kind="int",
     default=1,
     unit="answer (0 to 3)",
     source=(

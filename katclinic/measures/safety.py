@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -32,7 +33,8 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import get_setting
+from katclinic.clinics.registry import IntSetting, setting_named
+from katclinic.measures.clinic_settings import ALERT_ACK_MINUTES, MEDICAL_DIRECTOR_EMAIL
 from katclinic.measures.models import AlertKind, AlertState, CloseAction, Response, SafetyAlert
 from katclinic.measures.scoring import InstrumentDefinition, ScoreResult
 from katclinic.patients.models import Patient
@@ -56,11 +58,26 @@ class AlertError(ValueError):
     """A step that the alert's state does not allow, or a close without action or note."""
 
 
+@dataclass(frozen=True)
+class CrisisPhrases:
+    """The phrases of crisis_phrases.json, what they are for and the sources behind them."""
+
+    phrases: tuple[str, ...]
+    about: str
+    source: str
+
+
+@functools.cache
+def crisis_phrase_list() -> CrisisPhrases:
+    raw = resources.files("katclinic.measures").joinpath("crisis_phrases.json").read_text("utf-8")
+    data = json.loads(raw)
+    return CrisisPhrases(tuple(data["phrases"]), data["about"], data["source"])
+
+
 @functools.cache
 def crisis_phrases() -> tuple[re.Pattern[str], ...]:
     """Whole-word patterns from crisis_phrases.json (data, documented there as a review prompt)."""
-    raw = resources.files("katclinic.measures").joinpath("crisis_phrases.json").read_text("utf-8")
-    phrases = json.loads(raw)["phrases"]
+    phrases = crisis_phrase_list().phrases
     return tuple(re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE) for p in phrases)
 
 
@@ -71,11 +88,11 @@ def crisis_matches(text: str) -> list[str]:
 def flag_values(*, clinic_id: int, definition: InstrumentDefinition) -> dict[str, int]:
     """The clinic's own value for every flag rule that names a clinic setting.
 
-    An unknown setting name raises KeyError, so a mistyped definition stops the
-    submission rather than falling back silently.
+    The names are checked when a definition loads (`catalogue.check_settings`); one that
+    still names no setting raises UnknownSetting rather than falling back silently.
     """
     return {
-        rule.code: int(get_setting(clinic_id, rule.setting))
+        rule.code: setting_named(rule.setting, IntSetting).value(clinic_id)
         for rule in definition.flags
         if rule.setting is not None
     }
@@ -162,7 +179,7 @@ def email_alert_raised(alert_id: int) -> None:
 
 def director_emails(clinic: Clinic) -> list[str]:
     """The clinic's medical director: the configured email, else admin-prescribers, else admins."""
-    configured = str(get_setting(clinic, "measures.medical_director_email")).strip()
+    configured = MEDICAL_DIRECTOR_EMAIL.value(clinic).strip()
     if configured:
         return [configured]
     members = StaffMembership.objects.active().filter(clinic=clinic)
@@ -245,9 +262,7 @@ def _escalate_one(alert: SafetyAlert, now: datetime) -> bool:
     """Escalate once (the conditional update makes a second run a no-op); True if it did."""
     clinic = alert.clinic
     open_now = is_open(clinic, now)
-    deadline = alert.raised_at + timedelta(
-        minutes=int(get_setting(clinic, "measures.alert_ack_minutes"))
-    )
+    deadline = alert.raised_at + timedelta(minutes=ALERT_ACK_MINUTES.value(clinic))
     if open_now and now < deadline:
         return False
     to = director_emails(clinic)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.registry import get_setting
+from katclinic.measures.clinic_settings import REMINDER_AFTER_HOURS
 from katclinic.measures.models import Channel, Invitation, MeasurementSchedule, Rule
 from katclinic.measures.services import (
     MAIL_ERRORS,
@@ -110,7 +110,7 @@ def send_due(now: datetime) -> tuple[int, int]:
     for invitation in emailed.filter(
         sent_at__isnull=False, reminded_at__isnull=True
     ).select_related("clinic"):
-        hours = int(get_setting(invitation.clinic, "measures.reminder_after_hours"))
+        hours = REMINDER_AFTER_HOURS.value(invitation.clinic)
         if invitation.sent_at and invitation.sent_at <= now - timedelta(hours=hours):
             reminded += _send_or_defer(invitation, now, reminder=True)
     return sent, reminded

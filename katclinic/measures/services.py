@@ -25,10 +25,10 @@ from katclinic.accounts.models import User
 from katclinic.api.models import hash_token
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.registry import get_setting
 from katclinic.lib import rows
 from katclinic.measures import safety
 from katclinic.measures.catalogue import current_instrument, definition_of
+from katclinic.measures.clinic_settings import LINK_EXPIRY_HOURS, PRE_SESSION_HOURS
 from katclinic.measures.models import (
     SESSION_RULES,
     Channel,
@@ -333,7 +333,7 @@ def invitation_for_token(raw: str) -> Invitation | None:
 
 
 def _link_hours(patient: Patient) -> timedelta:
-    return timedelta(hours=int(get_setting(patient.clinic, "measures.link_expiry_hours")))
+    return timedelta(hours=LINK_EXPIRY_HOURS.value(patient.clinic))
 
 
 def _new_token(invitation: Invitation) -> str:
@@ -560,7 +560,7 @@ def _channel(patient: Patient) -> str:
 def _session_times(patient: Patient, rule: str, start: datetime) -> tuple[datetime, datetime]:
     """(due, expires) of a session-relative rule; the pre-session one expires at the start."""
     if rule == Rule.PRE_SESSION:
-        hours = int(get_setting(patient.clinic, "measures.pre_session_hours"))
+        hours = PRE_SESSION_HOURS.value(patient.clinic)
         return start - timedelta(hours=hours), start
     due = start + (timedelta(hours=24) if rule == Rule.POST_24H else timedelta(days=7))
     return due, due + _link_hours(patient)

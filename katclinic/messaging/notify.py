@@ -15,7 +15,7 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from katclinic.clinics.registry import get_setting
+from katclinic.messaging.clinic_settings import TEXT_NOTIFICATIONS
 from katclinic.messaging.models import Message
 from katclinic.scheduling import sms
 
@@ -55,7 +55,7 @@ def tell_patient(message_id: int) -> None:
     subject, body, text = patient_texts(message)
     if email:
         send_mail(subject, body, None, [email])
-    by_text = bool(get_setting(patient.clinic_id, "messaging_text_notifications"))
+    by_text = TEXT_NOTIFICATIONS.value(patient.clinic_id)
     if patient.phone and (by_text or not email):
         try:
             sms.get_backend().send(to=patient.phone, body=text)

@@ -17,10 +17,10 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Perm, roles_allow
-from katclinic.clinics.registry import get_setting
 from katclinic.measures.models import AlertKind
 from katclinic.measures.safety import raise_alert
 from katclinic.messaging import notify
+from katclinic.messaging.clinic_settings import ATTACHMENT_MAX_MB, CRISIS_PHRASES
 from katclinic.messaging.models import Attachment, Message, Thread, ThreadRead
 from katclinic.patients.models import Patient
 
@@ -43,7 +43,7 @@ class MessagingError(ValueError):
 
 
 def crisis_phrases(clinic_id: int) -> list[str]:
-    raw = str(get_setting(clinic_id, "messaging_crisis_phrases"))
+    raw = CRISIS_PHRASES.value(clinic_id)
     return [p.strip() for p in re.split(r"[,\n]", raw) if p.strip()]
 
 
@@ -75,7 +75,7 @@ def _clean_text(value: str, *, field: str, limit: int, what: str) -> str:
 
 def check_upload(upload: UploadedFile, *, clinic_id: int) -> tuple[str, str]:
     """(content type, extension) of an acceptable attachment, or MessagingError on `file`."""
-    limit_mb = int(get_setting(clinic_id, "messaging_attachment_max_mb"))
+    limit_mb = ATTACHMENT_MAX_MB.value(clinic_id)
     size = upload.size or 0
     if size == 0:
         raise MessagingError(_("The file is empty."), field="file")

@@ -18,7 +18,6 @@ from katclinic.clinics.access import staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import PERMISSIONS, Perm
-from katclinic.clinics.registry import get_setting
 from katclinic.lib.forms import refuse
 from katclinic.messaging import services
 from katclinic.messaging.access import (
@@ -27,6 +26,7 @@ from katclinic.messaging.access import (
     get_patient_for_messages,
     get_thread_for_staff,
 )
+from katclinic.messaging.clinic_settings import ATTACHMENT_MAX_MB, REPLY_TIME
 from katclinic.messaging.forms import (
     AssignForm,
     FindPatientForm,
@@ -93,8 +93,8 @@ def compose_context(clinic_id: int) -> dict[str, Any]:
     """What every compose screen states: the reply time and that no one watches around the
     clock (with the clinic's crisis resources, shown by the template)."""
     return {
-        "reply_time": get_setting(clinic_id, "messaging_reply_time"),
-        "max_mb": int(get_setting(clinic_id, "messaging_attachment_max_mb")),
+        "reply_time": REPLY_TIME.value(clinic_id),
+        "max_mb": ATTACHMENT_MAX_MB.value(clinic_id),
     }
 
 
@@ -171,7 +171,7 @@ def thread(request: StaffRequest, thread_id: int) -> HttpResponse:
 @require_POST
 def staff_reply(request: StaffRequest, thread_id: int) -> HttpResponse:
     found = get_thread_for_staff(request, thread_id)
-    max_mb = int(get_setting(found.clinic_id, "messaging_attachment_max_mb"))
+    max_mb = ATTACHMENT_MAX_MB.value(found.clinic_id)
     form = ReplyForm(request.POST, request.FILES, max_mb=max_mb)
     if form.is_valid():
         try:

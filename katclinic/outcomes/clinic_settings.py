@@ -2,24 +2,22 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_int, define_text
 
 GROUP = "Outcomes"
 
-define(
+INSTRUMENT = define_text(
     key="outcomes.instrument",
     label="Instrument for clinic outcome figures (response, remission, durability)",
-    kind="text",
     default="phq9",
     source="PHQ-9 is the instrument of the real-world ketamine cohorts (McInnes LA et al. 2022, "
     "https://stanfordhealthcare.org/publications/837/837264.html; Hull TD et al. 2022, "
     "https://peeref.com/works/25924086)",
     group=GROUP,
 )
-define(
+INDUCTION_DAYS = define_int(
     key="outcomes.induction_days",
     label="End of induction, counted from the start of the course",
-    kind="int",
     default=28,
     unit="days",
     minimum=Decimal(7),
@@ -28,10 +26,9 @@ define(
     "2019;176(6):428-438, https://doi.org/10.1176/appi.ajp.2019.19020172)",
     group=GROUP,
 )
-define(
+INDUCTION_WINDOW_DAYS = define_int(
     key="outcomes.induction_window_days",
     label="A score this many days either side of the end of induction counts as its score",
-    kind="int",
     default=7,
     unit="days",
     minimum=Decimal(0),

@@ -32,6 +32,7 @@ from katclinic.dosing.models import (
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.models import Course, Invitation, Response
 from katclinic.measures.scoring import InstrumentDefinition
+from katclinic.outcomes import clinic_settings as S
 from katclinic.outcomes.models import CourseOutcome, RefreshMark
 from katclinic.outcomes.rollup import (
     CourseFacts,
@@ -168,9 +169,9 @@ def _stale_settings_query() -> Q | None:
 def _settings(clinic_id: int) -> dict[str, Any]:
     values = all_settings(clinic_id)
     return {
-        "instrument": str(values["outcomes.instrument"]).strip() or "phq9",
-        "induction_days": int(values["outcomes.induction_days"]),
-        "window": int(values["outcomes.induction_window_days"]),
+        "instrument": values[S.INSTRUMENT].strip() or "phq9",
+        "induction_days": values[S.INDUCTION_DAYS],
+        "window": values[S.INDUCTION_WINDOW_DAYS],
     }
 
 

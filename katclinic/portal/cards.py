@@ -1,29 +1,24 @@
 """The portal's own home cards: fallbacks that read other apps' models directly.
 
 Each is registered with `default=True`, so a card the owning app registers under the
-same key takes its place. Each degrades to nothing when that app's models are absent.
+same key takes its place.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from katclinic.intake.models import ConsentSignature
+from katclinic.measures.models import Invitation
 from katclinic.patients.models import Patient
 from katclinic.portal.home import Card, CardContent, Line, register
 from katclinic.portal.models import JournalEntry
-
-
-def model_or_none(label: str) -> Any:
-    """The model called `label` ("app.Model"), or None while that app has not built it."""
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
+from katclinic.scheduling.models import Appointment
 
 
 def url_or_empty(name: str, **kwargs: Any) -> str:
@@ -37,13 +32,10 @@ def url_or_empty(name: str, **kwargs: Any) -> str:
 ALWAYS_BRING = "Bring a photo ID and a list of the medicines you take, including any new ones."
 
 
-def upcoming_appointments(patient: Patient) -> Any:
-    """The patient's booked visits from now on, soonest first (scheduling app required)."""
-    model = model_or_none("scheduling.Appointment")
-    if model is None:
-        return []
+def upcoming_appointments(patient: Patient) -> QuerySet[Appointment]:
+    """The patient's booked visits from now on, soonest first."""
     return (
-        model.objects.filter(
+        Appointment.objects.filter(
             patient=patient,
             end__gte=timezone.now(),
             state__in=["booked", "confirmed", "checked_in"],
@@ -73,8 +65,6 @@ def local(appointment: Any, at: Any) -> Any:
 
 
 def appointment_card(request: HttpRequest, patient: Patient) -> CardContent | None:
-    if model_or_none("scheduling.Appointment") is None:
-        return None
     appointment = upcoming_appointments(patient).first()
     link = url_or_empty("portal:appointments", patient_id=patient.pk)
     if appointment is None:
@@ -88,9 +78,6 @@ def appointment_card(request: HttpRequest, patient: Patient) -> CardContent | No
 
 
 def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent | None:
-    invitation = model_or_none("measures.Invitation")
-    if invitation is None:
-        return None
     from katclinic.measures.catalogue import current_definitions
 
     now = timezone.now()
@@ -98,7 +85,7 @@ def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent |
     # Two schedules may ask for the same instrument in the same window: list it once, the
     # earliest first, since one answer serves both.
     first: dict[str, Any] = {}
-    for i in invitation.objects.filter(patient=patient).exclude(channel="kiosk").open_at(now):
+    for i in Invitation.objects.filter(patient=patient).exclude(channel="kiosk").open_at(now):
         if i.instrument_key not in first or i.due_at < first[i.instrument_key].due_at:
             first[i.instrument_key] = i
     due = sorted(first.values(), key=lambda i: i.due_at)[:10]
@@ -120,13 +107,10 @@ def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent |
 
 
 def consents_card(request: HttpRequest, patient: Patient) -> CardContent | None:
-    try:
-        from katclinic.intake import services as intake
-    except ImportError:
-        return None
-    signature = model_or_none("intake.ConsentSignature")
+    from katclinic.intake import services as intake
+
     signed = set(
-        signature.objects.filter(patient=patient, withdrawal__isnull=True).values_list(
+        ConsentSignature.objects.filter(patient=patient, withdrawal__isnull=True).values_list(
             "document_id", flat=True
         )
     )

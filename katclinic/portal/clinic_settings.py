@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_int
 
 PORTAL = "Portal: sign-in and accounts"
 POLICY = (
@@ -11,10 +11,9 @@ POLICY = (
     "and single use (https://owasp.org/www-project-application-security-verification-standard/)."
 )
 
-define(
+SIGN_IN_LINK_MINUTES = define_int(
     key="portal_sign_in_link_minutes",
     label="Minutes an emailed sign-in link stays valid",
-    kind="int",
     default=15,
     unit="minutes",
     source=POLICY,
@@ -22,10 +21,9 @@ define(
     maximum=Decimal(60),
     group=PORTAL,
 )
-define(
+INVITATION_LINK_HOURS = define_int(
     key="portal_invitation_link_hours",
     label="Hours an account invitation link stays valid",
-    kind="int",
     default=72,
     unit="hours",
     source=POLICY,
@@ -33,10 +31,9 @@ define(
     maximum=Decimal(168),
     group=PORTAL,
 )
-define(
+RESET_LINK_MINUTES = define_int(
     key="portal_reset_link_minutes",
     label="Minutes a password-reset link stays valid",
-    kind="int",
     default=60,
     unit="minutes",
     source=POLICY,

@@ -1,7 +1,7 @@
 """A patient's own record as a download: a PDF summary and a FHIR Bundle.
 
-Both read what exists: scores when the measures app keeps them, sessions when the
-dosing app does. The caller writes the one export audit event.
+Both hold the patient's own questionnaire scores and treatment sessions. The caller
+writes the one export audit event.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Any
 from django.utils import timezone
 from fpdf import FPDF
 
+from katclinic.dosing.models import DosingSession
 from katclinic.fhir import bundle, registry
+from katclinic.measures.models import Response
 from katclinic.patients.models import Patient
-from katclinic.portal.cards import model_or_none
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,12 @@ class ScoreRow:
 
 def own_scores(patient: Patient) -> list[ScoreRow]:
     """The patient's own questionnaire totals, oldest first (self-report instruments only)."""
-    response_model = model_or_none("measures.Response")
-    if response_model is None:
-        return []
     from katclinic.measures.catalogue import definition_of
 
     rows: list[ScoreRow] = []
     first: dict[str, int] = {}
     responses = (
-        response_model.objects.filter(
+        Response.objects.filter(
             patient=patient, is_current=True, complete=True, total__isnull=False
         )
         .select_related("instrument")
@@ -55,16 +53,14 @@ def own_scores(patient: Patient) -> list[ScoreRow]:
     )
     for response in responses:
         definition = definition_of(response.instrument)
-        span = definition.total_range
-        if definition.kind != "self_report" or span is None:
+        span, total = definition.total_range, response.total
+        if definition.kind != "self_report" or span is None or total is None:
             continue
         key = response.instrument_key
-        change = response.total - first[key] if key in first else None
-        first.setdefault(key, response.total)
+        change = total - first[key] if key in first else None
+        first.setdefault(key, total)
         rows.append(
-            ScoreRow(
-                definition.title, response.submitted_at, response.total, span[0], span[1], change
-            )
+            ScoreRow(definition.title, response.submitted_at, total, span[0], span[1], change)
         )
     return rows
 
@@ -77,12 +73,9 @@ class SessionRow:
 
 
 def own_sessions(patient: Patient) -> list[SessionRow]:
-    """Treatment sessions that took place, newest first, if the dosing app keeps them."""
-    model = model_or_none("dosing.DosingSession")
-    if model is None:
-        return []
+    """Treatment sessions that took place, newest first."""
     rows = (
-        model.objects.filter(patient=patient, dose_started_at__isnull=False)
+        DosingSession.objects.filter(patient=patient, dose_started_at__isnull=False)
         .order_by("-dose_started_at")
         .only("pk", "dose_started_at", "state")[:200]
     )
@@ -95,6 +88,7 @@ def own_sessions(patient: Patient) -> list[SessionRow]:
             else "Treatment session",
         )
         for s in rows
+        if s.dose_started_at is not None
     ]
 
 

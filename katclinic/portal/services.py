@@ -25,8 +25,9 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import get_setting
+from katclinic.clinics.registry import IntSetting
 from katclinic.patients.models import Patient
+from katclinic.portal import clinic_settings as S
 from katclinic.portal.models import (
     AppointmentRequest,
     JournalEntry,
@@ -42,10 +43,10 @@ from katclinic.portal.models import (
 LINKS_PER_EMAIL_PER_HOUR = 5
 LINKS_PER_IP_PER_HOUR = 20
 
-LIFETIME_SETTING = {
-    LinkPurpose.SIGN_IN: ("portal_sign_in_link_minutes", "minutes"),
-    LinkPurpose.INVITATION: ("portal_invitation_link_hours", "hours"),
-    LinkPurpose.RESET: ("portal_reset_link_minutes", "minutes"),
+LIFETIME_SETTING: dict[LinkPurpose, tuple[IntSetting, str]] = {
+    LinkPurpose.SIGN_IN: (S.SIGN_IN_LINK_MINUTES, "minutes"),
+    LinkPurpose.INVITATION: (S.INVITATION_LINK_HOURS, "hours"),
+    LinkPurpose.RESET: (S.RESET_LINK_MINUTES, "minutes"),
 }
 LINK_URL = {
     LinkPurpose.SIGN_IN: "portal:link_sign_in",
@@ -69,8 +70,8 @@ def send_portal_email(*, to: str, subject: str, body: str) -> None:
 
 
 def link_lifetime(clinic: Clinic, purpose: LinkPurpose) -> timedelta:
-    key, unit = LIFETIME_SETTING[purpose]
-    return timedelta(**{unit: int(get_setting(clinic, key))})
+    setting, unit = LIFETIME_SETTING[purpose]
+    return timedelta(**{unit: setting.value(clinic)})
 
 
 def issue_link(
@@ -110,8 +111,12 @@ def _email_link(*, user: User, clinic: Clinic, purpose: LinkPurpose, raw: str) -
     send_portal_email.enqueue(to=user.email, subject=f"{clinic.name}: patient portal", body=body)
 
 
+# Link requests are counted over this span (LINKS_PER_EMAIL_PER_HOUR, LINKS_PER_IP_PER_HOUR).
+RATE_WINDOW = timedelta(hours=1)
+
+
 def rate_limited(*, email: str, ip: str | None) -> bool:
-    since = timezone.now() - timedelta(hours=1)
+    since = timezone.now() - RATE_WINDOW
     recent = LinkRequest.objects.filter(at__gte=since)
     if recent.filter(email=email).count() >= LINKS_PER_EMAIL_PER_HOUR:
         return True

@@ -15,7 +15,8 @@ from django.utils import timezone
 from katclinic.clinics.access import has_perm
 from katclinic.clinics.permissions import Perm
 from katclinic.core.worklists import Item
-from katclinic.portal.cards import model_or_none
+from katclinic.dosing.models import DosingSession, GateCheck, LedgerEntry, RemsForm, SupportNote
+from katclinic.scheduling.models import Appointment, Reminder
 
 LIMIT = 10
 FINISHED = ("discharged", "stopped_early")
@@ -42,11 +43,10 @@ def _hm(clinic: Any, at: datetime) -> str:
 
 def sessions_today(request: HttpRequest) -> Sequence[Item]:
     """Today's dosing sessions still to finish, by chair and then time."""
-    session = model_or_none("dosing.DosingSession")
     clinic = _clinic(request)
     start, end = clinic_day(clinic)
     rows = (
-        session.objects.for_clinic(clinic)
+        DosingSession.objects.for_clinic(clinic)
         .filter(scheduled_for__gte=start, scheduled_for__lt=end)
         .exclude(state__in=FINISHED)
         .select_related("patient")
@@ -63,10 +63,9 @@ def sessions_today(request: HttpRequest) -> Sequence[Item]:
 
 
 def pre_dose_pending(request: HttpRequest) -> Sequence[Item]:
-    session = model_or_none("dosing.DosingSession")
     clinic = _clinic(request)
     rows = (
-        session.objects.for_clinic(clinic)
+        DosingSession.objects.for_clinic(clinic)
         .filter(state__in=["checked_in", "pre_dose_checks"])
         .select_related("patient")
         .order_by("scheduled_for")[:LIMIT]
@@ -98,10 +97,11 @@ def overdue_checkpoints(request: HttpRequest) -> Sequence[Item]:
 
 
 def rems_forms_due(request: HttpRequest) -> Sequence[Item]:
-    form = model_or_none("dosing.RemsForm")
     today = timezone.localdate()
     rows = (
-        form.objects.for_clinic(_clinic(request)).due().select_related("session__patient")[:LIMIT]
+        RemsForm.objects.for_clinic(_clinic(request))
+        .due()
+        .select_related("session__patient")[:LIMIT]
     )
     return [
         Item(
@@ -116,11 +116,10 @@ def rems_forms_due(request: HttpRequest) -> Sequence[Item]:
 
 def counts_due(request: HttpRequest) -> Sequence[Item]:
     """Lots drawn from today with no count recorded since the last draw (end-of-day count)."""
-    entry = model_or_none("dosing.LedgerEntry")
     start, _ = clinic_day(_clinic(request))
     used = ("draw", "administration", "waste")
     lots = (
-        entry.objects.filter(clinic=_clinic(request), at__gte=start, kind__in=used)
+        LedgerEntry.objects.filter(clinic=_clinic(request), at__gte=start, kind__in=used)
         .values("lot_id", "lot__product", "lot__lot_number")
         .annotate(
             last_use=Max("at"),
@@ -141,14 +140,13 @@ def counts_due(request: HttpRequest) -> Sequence[Item]:
 
 def soft_stops_to_decide(request: HttpRequest) -> Sequence[Item]:
     """Soft stops failing in the latest gate run of a session still before dosing."""
-    check = model_or_none("dosing.GateCheck")
     latest = (
-        check.objects.filter(session=OuterRef("session"))
+        GateCheck.objects.filter(session=OuterRef("session"))
         .order_by("-evaluation")
         .values("evaluation")[:1]
     )
     rows = (
-        check.objects.filter(
+        GateCheck.objects.filter(
             clinic=_clinic(request),
             stop="soft",
             result="fail",
@@ -171,11 +169,10 @@ def soft_stops_to_decide(request: HttpRequest) -> Sequence[Item]:
 
 
 def support_sessions_today(request: HttpRequest) -> Sequence[Item]:
-    appointment = model_or_none("scheduling.Appointment")
     clinic = _clinic(request)
     start, end = clinic_day(clinic)
     rows = (
-        appointment.objects.for_clinic(clinic)
+        Appointment.objects.for_clinic(clinic)
         .live()
         .filter(start__gte=start, start__lt=end, kind__in=["preparation", "integration"])
         .select_related("patient", "staff")
@@ -192,9 +189,10 @@ def support_sessions_today(request: HttpRequest) -> Sequence[Item]:
 
 
 def notes_to_sign(request: HttpRequest) -> Sequence[Item]:
-    note = model_or_none("dosing.SupportNote")
     rows = (
-        note.objects.filter(clinic=_clinic(request), author=request.user, signed_at__isnull=True)
+        SupportNote.objects.filter(
+            clinic=_clinic(request), author_id=request.user.pk, signed_at__isnull=True
+        )
         .select_related("patient")
         .order_by("created_at")[:LIMIT]
     )
@@ -210,9 +208,8 @@ def notes_to_sign(request: HttpRequest) -> Sequence[Item]:
 
 
 def failed_reminders(request: HttpRequest) -> Sequence[Item]:
-    reminder = model_or_none("scheduling.Reminder")
     rows = (
-        reminder.objects.filter(
+        Reminder.objects.filter(
             clinic=_clinic(request), state="failed", appointment__start__gte=timezone.now()
         )
         .select_related("appointment__patient")
@@ -230,10 +227,9 @@ def failed_reminders(request: HttpRequest) -> Sequence[Item]:
 
 
 def inventory_discrepancies(request: HttpRequest) -> Sequence[Item]:
-    entry = model_or_none("dosing.LedgerEntry")
     since = timezone.now() - timedelta(days=7)
     rows = (
-        entry.objects.filter(clinic=_clinic(request), kind="count", at__gte=since)
+        LedgerEntry.objects.filter(clinic=_clinic(request), kind="count", at__gte=since)
         .exclude(discrepancy_mg__isnull=True)
         .exclude(discrepancy_mg=0)
         .select_related("lot")

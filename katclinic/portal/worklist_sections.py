@@ -1,8 +1,7 @@
-"""Worklist sections for every staff role, from the models that exist in this build.
+"""Worklist sections for every staff role.
 
-Each section is registered only when the models it reads are installed (so the page
-degrades cleanly while an app is missing), reads the active clinic only, and links
-each item straight to the page where the work is done.
+Each section reads the active clinic only and links each item straight to the page
+where the work is done.
 """
 
 from __future__ import annotations
@@ -18,8 +17,10 @@ from django.utils import timezone
 
 from katclinic.clinics.permissions import Role
 from katclinic.core.worklists import Item, Section, register
+from katclinic.intake.models import ConsultationRequest, Screening
+from katclinic.measures.models import SafetyAlert
 from katclinic.portal import worklist_dosing as d
-from katclinic.portal.cards import model_or_none
+from katclinic.protocols.models import PlanVersion
 
 A, P, N, T, F = Role.ADMIN, Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK
 LIMIT = 10  # a worklist shows the first few; the section link leads to the full list
@@ -35,9 +36,8 @@ def _when(at: Any) -> str:
 
 
 def screenings_to_decide(request: HttpRequest) -> Sequence[Item]:
-    screening = model_or_none("intake.Screening")
     rows = (
-        screening.objects.for_clinic(_clinic(request))
+        Screening.objects.for_clinic(_clinic(request))
         .current()
         .filter(decision__isnull=True)
         .select_related("patient")
@@ -54,9 +54,8 @@ def screenings_to_decide(request: HttpRequest) -> Sequence[Item]:
 
 
 def plans_to_sign(request: HttpRequest) -> Sequence[Item]:
-    version = model_or_none("protocols.PlanVersion")
     rows = (
-        version.objects.filter(clinic=_clinic(request), signed_at__isnull=True)
+        PlanVersion.objects.filter(clinic=_clinic(request), signed_at__isnull=True)
         .select_related("plan__patient")
         .order_by("created_at")[:LIMIT]
     )
@@ -72,9 +71,8 @@ def plans_to_sign(request: HttpRequest) -> Sequence[Item]:
 
 
 def open_safety_alerts(request: HttpRequest) -> Sequence[Item]:
-    alert = model_or_none("measures.SafetyAlert")
     rows = (
-        alert.objects.for_clinic(_clinic(request))
+        SafetyAlert.objects.for_clinic(_clinic(request))
         .unhandled()
         .select_related("patient")
         .order_by("raised_at")[:LIMIT]
@@ -91,9 +89,8 @@ def open_safety_alerts(request: HttpRequest) -> Sequence[Item]:
 
 
 def new_consultation_requests(request: HttpRequest) -> Sequence[Item]:
-    consultation = model_or_none("intake.ConsultationRequest")
     rows = (
-        consultation.objects.for_clinic(_clinic(request))
+        ConsultationRequest.objects.for_clinic(_clinic(request))
         .filter(state="new")
         .order_by("-urgent", "submitted_at")[:LIMIT]
     )
@@ -222,9 +219,7 @@ def settings_changes(request: HttpRequest) -> Sequence[Item]:
     ]
 
 
-Rule = tuple[
-    str, str, frozenset[Role], Callable[[HttpRequest], Sequence[Item]], tuple[str, ...], str, int
-]
+Rule = tuple[str, str, frozenset[Role], Callable[[HttpRequest], Sequence[Item]], str, int]
 
 RULES: list[Rule] = [
     (
@@ -232,7 +227,6 @@ RULES: list[Rule] = [
         "Screenings to decide",
         frozenset({P}),
         screenings_to_decide,
-        ("intake.Screening", "intake.EligibilityDecision"),
         "",
         20,
     ),
@@ -241,7 +235,6 @@ RULES: list[Rule] = [
         "Plans to sign",
         frozenset({P}),
         plans_to_sign,
-        ("protocols.PlanVersion",),
         "",
         21,
     ),
@@ -250,7 +243,6 @@ RULES: list[Rule] = [
         "Open safety alerts",
         frozenset({P, N, T}),
         open_safety_alerts,
-        ("measures.SafetyAlert",),
         "measures:alert_list",
         5,
     ),
@@ -259,7 +251,6 @@ RULES: list[Rule] = [
         "New consultation requests",
         frozenset({F, A}),
         new_consultation_requests,
-        ("intake.ConsultationRequest",),
         "intake:requests",
         20,
     ),
@@ -268,7 +259,6 @@ RULES: list[Rule] = [
         "Appointment requests from patients",
         frozenset({F}),
         appointment_requests,
-        (),
         "portal:requests",
         21,
     ),
@@ -277,7 +267,6 @@ RULES: list[Rule] = [
         "Patients missing consent",
         frozenset({F}),
         missing_consents,
-        ("intake.ConsentSignature",),
         "intake:consents",
         30,
     ),
@@ -286,7 +275,6 @@ RULES: list[Rule] = [
         "Journal entries shared this week",
         frozenset({T}),
         shared_journal_entries,
-        (),
         "",
         30,
     ),
@@ -295,7 +283,6 @@ RULES: list[Rule] = [
         "Denied access (24 hours)",
         frozenset({A}),
         denied_access,
-        (),
         "audit:list",
         10,
     ),
@@ -304,7 +291,6 @@ RULES: list[Rule] = [
         "Audit trail integrity",
         frozenset({A}),
         audit_chain_status,
-        (),
         "audit:list",
         11,
     ),
@@ -313,7 +299,6 @@ RULES: list[Rule] = [
         "Dosing sessions today",
         frozenset({N}),
         d.sessions_today,
-        ("dosing.DosingSession", "scheduling.Appointment"),
         "dosing:board",
         10,
     ),
@@ -322,7 +307,6 @@ RULES: list[Rule] = [
         "Pre-dose checks pending",
         frozenset({N, P}),
         d.pre_dose_pending,
-        ("dosing.DosingSession",),
         "",
         11,
     ),
@@ -331,7 +315,6 @@ RULES: list[Rule] = [
         "Overdue checkpoints",
         frozenset({N, P}),
         d.overdue_checkpoints,
-        ("dosing.Checkpoint",),
         "dosing:board",
         4,
     ),
@@ -340,7 +323,6 @@ RULES: list[Rule] = [
         "REMS forms due",
         frozenset({N, P}),
         d.rems_forms_due,
-        ("dosing.RemsForm",),
         "dosing:rems_queue",
         30,
     ),
@@ -349,7 +331,6 @@ RULES: list[Rule] = [
         "Controlled-substance counts due",
         frozenset({N}),
         d.counts_due,
-        ("dosing.LedgerEntry", "scheduling.Appointment"),
         "dosing:ledger",
         31,
     ),
@@ -358,7 +339,6 @@ RULES: list[Rule] = [
         "Soft stops waiting for your decision",
         frozenset({P}),
         d.soft_stops_to_decide,
-        ("dosing.GateCheck",),
         "",
         6,
     ),
@@ -367,7 +347,6 @@ RULES: list[Rule] = [
         "Preparation and integration today",
         frozenset({T}),
         d.support_sessions_today,
-        ("scheduling.Appointment",),
         "",
         10,
     ),
@@ -376,7 +355,6 @@ RULES: list[Rule] = [
         "Notes to sign",
         frozenset({T, P}),
         d.notes_to_sign,
-        ("dosing.SupportNote",),
         "",
         20,
     ),
@@ -385,7 +363,6 @@ RULES: list[Rule] = [
         "Failed reminders",
         frozenset({F}),
         d.failed_reminders,
-        ("scheduling.Reminder",),
         "scheduling:failed_reminders",
         25,
     ),
@@ -394,7 +371,6 @@ RULES: list[Rule] = [
         "Inventory discrepancies",
         frozenset({A}),
         d.inventory_discrepancies,
-        ("dosing.LedgerEntry",),
         "",
         12,
     ),
@@ -403,7 +379,6 @@ RULES: list[Rule] = [
         "Settings changed this week",
         frozenset({A}),
         settings_changes,
-        (),
         "clinics:settings",
         30,
     ),
@@ -411,10 +386,8 @@ RULES: list[Rule] = [
 
 
 def register_all() -> None:
-    """Register every section whose models are installed."""
-    for key, title, roles, items, needs, link, order in RULES:
-        if any(model_or_none(label) is None for label in needs):
-            continue
+    """Register every section of RULES."""
+    for key, title, roles, items, link, order in RULES:
         # Lazy: the URLconf must not be imported while apps are still starting.
         url: Any = reverse_lazy(link) if link else ""
         register(Section(key, title, roles, items, link=url, order=order))

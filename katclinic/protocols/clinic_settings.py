@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_int
 
 PLANS = "Protocols: treatment plans"
 NO_FIGURE = (
@@ -10,10 +10,9 @@ NO_FIGURE = (
     "date; how old that weight may be is for the medical director to set."
 )
 
-define(
+WEIGHT_MAX_AGE_DAYS = define_int(
     key="plans_weight_max_age_days",
     label="A weight older than this is flagged as stale when dosing by mg/kg",
-    kind="int",
     default=30,
     unit="days",
     source=NO_FIGURE,
@@ -22,10 +21,9 @@ define(
     maximum=Decimal(365),
     group=PLANS,
 )
-define(
+OPEN_ENDED_DOSES = define_int(
     key="plans_open_ended_doses",
     label="Doses to plan ahead in an open-ended phase (maintenance)",
-    kind="int",
     default=4,
     unit="doses",
     source="Maintenance has no standard schedule and is individualised (Andrade C, J Clin "

@@ -22,9 +22,9 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import get_setting
 from katclinic.patients.models import Patient, WeightReading
 from katclinic.protocols import readiness
+from katclinic.protocols.clinic_settings import OPEN_ENDED_DOSES, WEIGHT_MAX_AGE_DAYS
 from katclinic.protocols.dosing import (
     MG_STEP,
     DoseCalculation,
@@ -241,7 +241,7 @@ def latest_weight(patient: Patient) -> WeightReading | None:
 
 
 def weight_max_age_days(clinic: Clinic) -> int:
-    return int(get_setting(clinic, "plans_weight_max_age_days"))
+    return WEIGHT_MAX_AGE_DAYS.value(clinic)
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ def _planned_dates(
             clinic_hours=clinic_hours(clinic),
             tz=clinic_tz(clinic),
             session_minutes=session_lengths(clinic),
-            max_doses=int(get_setting(clinic, "plans_open_ended_doses"))
+            max_doses=OPEN_ENDED_DOSES.value(clinic)
             if protocol.phase(version.phase).open_ended
             else None,
             include_preparation=False,

@@ -22,11 +22,11 @@ from katclinic.clinics.access import get_patient_for_edit, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Perm, Role
-from katclinic.clinics.registry import get_setting
 from katclinic.lib.parse import BadParameter, optional_id
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.scheduling import calendar, services, undo
+from katclinic.scheduling.clinic_settings import SLOT_MINUTES
 from katclinic.scheduling.forms import (
     COLUMN_CHOICES,
     CalendarBookForm,
@@ -181,7 +181,7 @@ def calendar_page(request: StaffRequest) -> HttpResponse:
         columns=_columns(clinic, by, appointments, data["staff"] if by == "staff" else None),
         entries=[_entry(clinic, by, a) for a in appointments],
         hours=clinic_hours(clinic),
-        slot_minutes=int(get_setting(clinic, "scheduling_slot_minutes")),
+        slot_minutes=SLOT_MINUTES.value(clinic),
         tz=clinic_tz(clinic),
     )
     can_schedule = has_perm(request, Perm.SCHEDULE)
@@ -552,7 +552,7 @@ def find_free(
             hours=clinic_hours(clinic),
             tz=tz,
             duration=duration,
-            slot_minutes=int(get_setting(clinic, "scheduling_slot_minutes")),
+            slot_minutes=SLOT_MINUTES.value(clinic),
             not_before=now,
         ),
         duration=duration,

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_bool, define_int, define_text
 
 SESSIONS = "Scheduling: session lengths"
 REMINDERS = "Scheduling: reminders"
@@ -14,10 +14,9 @@ KAP_ARC = (
 )
 OPERATIONAL = "Operational default, not a clinical figure; set by the clinic."
 
-define(
+DOSING_MINUTES = define_int(
     key="scheduling_dosing_minutes",
     label="Length of a dosing session",
-    kind="int",
     default=180,
     unit="min",
     source=KAP_ARC + " It must hold the infusion plus the 120 min observation (SPRAVATO REMS, FDA, "
@@ -26,10 +25,9 @@ define(
     maximum=Decimal(480),
     group=SESSIONS,
 )
-define(
+PREPARATION_MINUTES = define_int(
     key="scheduling_preparation_minutes",
     label="Length of a preparation session",
-    kind="int",
     default=60,
     unit="min",
     source=KAP_ARC,
@@ -37,10 +35,9 @@ define(
     maximum=Decimal(240),
     group=SESSIONS,
 )
-define(
+INTEGRATION_MINUTES = define_int(
     key="scheduling_integration_minutes",
     label="Length of an integration session",
-    kind="int",
     default=60,
     unit="min",
     source=KAP_ARC,
@@ -48,10 +45,9 @@ define(
     maximum=Decimal(240),
     group=SESSIONS,
 )
-define(
+VISIT_MINUTES = define_int(
     key="scheduling_visit_minutes",
     label="Length of a consultation, screening or follow-up visit",
-    kind="int",
     default=60,
     unit="min",
     source=OPERATIONAL,
@@ -59,10 +55,9 @@ define(
     maximum=Decimal(240),
     group=SESSIONS,
 )
-define(
+SLOT_MINUTES = define_int(
     key="scheduling_slot_minutes",
     label="Booking grid",
-    kind="int",
     default=30,
     unit="min",
     source=OPERATIONAL,
@@ -70,52 +65,46 @@ define(
     maximum=Decimal(120),
     group=SESSIONS,
 )
-define(
+REMINDER_OFFSETS_HOURS = define_text(
     key="scheduling_reminder_offsets_hours",
     label="Send reminders this many hours before (comma-separated)",
-    kind="text",
     default="48,2",
     source=OPERATIONAL,
     group=REMINDERS,
 )
-define(
+REMINDER_SMS = define_bool(
     key="scheduling_reminder_sms",
     label="Also send reminders by SMS",
-    kind="bool",
     default=False,
     source=OPERATIONAL,
     group=REMINDERS,
 )
-define(
+REMINDER_MAX_ATTEMPTS = define_int(
     key="scheduling_reminder_max_attempts",
     label="Attempts before a reminder is marked failed",
-    kind="int",
     default=4,
     source=OPERATIONAL,
     minimum=Decimal(1),
     maximum=Decimal(10),
     group=REMINDERS,
 )
-define(
+ONLINE_REQUESTS = define_bool(
     key="scheduling_online_requests",
     label="Patients may request a consultation slot online",
-    kind="bool",
     default=False,
     source=OPERATIONAL,
     group=REQUESTS,
 )
-define(
+FRONT_DESK_EMAIL = define_text(
     key="scheduling_front_desk_email",
     label="Where online consultation requests are sent",
-    kind="text",
     default="",
     source=OPERATIONAL,
     group=REQUESTS,
 )
-define(
+UNDO_MINUTES = define_int(
     key="scheduling.undo_minutes",
     label="Minutes during which a cancellation, completion or no-show can be undone",
-    kind="int",
     default=15,
     unit="min",
     source="Clinic policy: a workflow choice of the clinic, not a clinical figure.",
@@ -125,20 +114,18 @@ define(
 )
 
 SELF_BOOKING = "Scheduling: booking from the portal"
-define(
+ONLINE_BOOKING_KINDS = define_text(
     key="scheduling_online_booking_kinds",
     label="Visits patients may book themselves in the portal (comma-separated)",
-    kind="text",
     default="consultation,preparation,integration,follow_up",
     source=OPERATIONAL + " Names: consultation, screening, preparation, dosing, integration, "
     "follow_up. A dosing session is offered only at the times the patient's signed plan "
     "proposes.",
     group=SELF_BOOKING,
 )
-define(
+ONLINE_BOOKING_NOTICE_HOURS = define_int(
     key="scheduling_online_booking_notice_hours",
     label="Patients book at least this many hours ahead",
-    kind="int",
     default=24,
     unit="h",
     source=OPERATIONAL,
@@ -146,10 +133,9 @@ define(
     maximum=Decimal(720),
     group=SELF_BOOKING,
 )
-define(
+ONLINE_CANCEL_NOTICE_HOURS = define_int(
     key="scheduling_online_cancel_notice_hours",
     label="Patients may cancel or move a visit online up to this many hours before it",
-    kind="int",
     default=24,
     unit="h",
     source=OPERATIONAL,

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import all_settings
 from katclinic.protocols.scheduling import ClinicHours, SessionLengths
+from katclinic.scheduling import clinic_settings as S
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -29,7 +30,7 @@ def clinic_tz(clinic: Clinic) -> ZoneInfo:
 def session_lengths(clinic: Clinic) -> SessionLengths:
     values = all_settings(clinic)
     return SessionLengths(
-        preparation=int(values["scheduling_preparation_minutes"]),
-        dosing=int(values["scheduling_dosing_minutes"]),
-        integration=int(values["scheduling_integration_minutes"]),
+        preparation=values[S.PREPARATION_MINUTES],
+        dosing=values[S.DOSING_MINUTES],
+        integration=values[S.INTEGRATION_MINUTES],
     )

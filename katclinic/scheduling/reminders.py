@@ -16,9 +16,9 @@ from django.utils.translation import gettext
 
 from katclinic.clinics.content import preparation_lines, reminder_note
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import all_settings, get_setting
 from katclinic.core.outgoing import is_held
 from katclinic.protocols.schema import Instructions
+from katclinic.scheduling import clinic_settings as S
 from katclinic.scheduling import sms
 from katclinic.scheduling.hours import clinic_tz
 from katclinic.scheduling.models import (
@@ -57,8 +57,8 @@ def opted_out(clinic: Clinic, phone: str) -> bool:
     return any(same_number(row.phone_digits, digits) for row in rows)
 
 
-def offsets(clinic: object) -> list[int]:
-    raw = str(get_setting(clinic, "scheduling_reminder_offsets_hours"))
+def offsets(clinic: Clinic) -> list[int]:
+    raw = S.REMINDER_OFFSETS_HOURS.value(clinic)
     return sorted(
         {
             int(p)
@@ -71,8 +71,7 @@ def offsets(clinic: object) -> list[int]:
 
 def create_for(appointment: Appointment) -> list[Reminder]:
     """Pending reminders at each offset still in the future, by email and (if set) SMS."""
-    values = all_settings(appointment.clinic)
-    texts = values["scheduling_reminder_sms"] and not opted_out(
+    texts = S.REMINDER_SMS.value(appointment.clinic) and not opted_out(
         appointment.clinic, appointment.patient.phone
     )
     channels = [Channel.EMAIL] + ([Channel.SMS] if texts else [])
@@ -193,7 +192,7 @@ def _attempt(reminder: Reminder, now: datetime) -> bool:
     except Exception as exc:  # noqa: BLE001 - any provider failure is recorded and retried
         reminder.attempts += 1
         reminder.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-        limit = int(get_setting(reminder.clinic, "scheduling_reminder_max_attempts"))
+        limit = S.REMINDER_MAX_ATTEMPTS.value(reminder.clinic)
         reminder.state = (
             ReminderState.FAILED if reminder.attempts >= limit else ReminderState.PENDING
         )

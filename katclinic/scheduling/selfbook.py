@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import get_setting
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlannedDose, PlanStatus
 from katclinic.protocols.scheduling import ScheduleError
+from katclinic.scheduling import clinic_settings as S
 from katclinic.scheduling import services
 from katclinic.scheduling.calendar_views import find_free
 from katclinic.scheduling.hours import clinic_tz
@@ -68,17 +68,17 @@ class Offer:
 
 def allowed_kinds(clinic: Clinic) -> list[str]:
     """The visit kinds the clinic lets patients book themselves, in the usual order."""
-    raw = str(get_setting(clinic, "scheduling_online_booking_kinds"))
+    raw = S.ONLINE_BOOKING_KINDS.value(clinic)
     named = {part.strip().lower() for part in raw.split(",")}
     return [kind for kind in Kind.values if kind in named]
 
 
 def notice_hours(clinic: Clinic) -> int:
-    return int(get_setting(clinic, "scheduling_online_booking_notice_hours"))
+    return S.ONLINE_BOOKING_NOTICE_HOURS.value(clinic)
 
 
 def cancel_hours(clinic: Clinic) -> int:
-    return int(get_setting(clinic, "scheduling_online_cancel_notice_hours"))
+    return S.ONLINE_CANCEL_NOTICE_HOURS.value(clinic)
 
 
 def earliest_start(clinic: Clinic) -> datetime:

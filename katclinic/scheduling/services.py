@@ -17,11 +17,11 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
-from katclinic.clinics.registry import get_setting
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlannedDose, PlanStatus
 from katclinic.protocols.scheduling import ScheduleError, propose_schedule
 from katclinic.scheduling import confirmations, reminders
+from katclinic.scheduling.clinic_settings import SLOT_MINUTES, VISIT_MINUTES
 from katclinic.scheduling.hours import clinic_hours, clinic_tz, session_lengths
 from katclinic.scheduling.models import (
     ROUTE_LABELS,
@@ -462,7 +462,7 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
         busy=busy,
         max_doses=limit or None,
         include_preparation=first,
-        slot_minutes=int(get_setting(clinic, "scheduling_slot_minutes")),
+        slot_minutes=SLOT_MINUTES.value(clinic),
     )
     rows = []
     for item in proposal:
@@ -534,7 +534,7 @@ def default_end(clinic: Clinic, kind: str, start: datetime) -> datetime:
         Kind.DOSING: lengths.dosing,
         Kind.PREPARATION: lengths.preparation,
         Kind.INTEGRATION: lengths.integration,
-    }.get(Kind(kind), int(get_setting(clinic, "scheduling_visit_minutes")))
+    }.get(Kind(kind), VISIT_MINUTES.value(clinic))
     return start + timedelta(minutes=minutes)
 
 

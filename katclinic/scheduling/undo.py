@@ -16,8 +16,8 @@ from django.utils import timezone
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action, AuditEvent
-from katclinic.clinics.registry import get_setting
 from katclinic.scheduling import confirmations, reminders
+from katclinic.scheduling.clinic_settings import UNDO_MINUTES
 from katclinic.scheduling.models import Appointment, Reminder, ReminderState, State
 from katclinic.scheduling.services import ScheduleConflict, Slot, conflicts
 
@@ -50,9 +50,7 @@ def available(appointment: Appointment, now: datetime | None = None) -> Undo | N
     before, after = event.detail["state"]
     if after != appointment.state:
         return None
-    until = event.at + timedelta(
-        minutes=int(get_setting(appointment.clinic, "scheduling.undo_minutes"))
-    )
+    until = event.at + timedelta(minutes=UNDO_MINUTES.value(appointment.clinic))
     if (now or timezone.now()) > until:
         return None
     return Undo(State(before), until)

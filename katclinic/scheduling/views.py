@@ -24,12 +24,12 @@ from katclinic.clinics.access import (
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
-from katclinic.clinics.registry import get_setting
 from katclinic.lib.parse import optional_date
 from katclinic.patients.views import chart_tabs
 from katclinic.protocols.models import Plan
 from katclinic.protocols.scheduling import ScheduleError
 from katclinic.scheduling import ical, services
+from katclinic.scheduling.clinic_settings import FRONT_DESK_EMAIL, ONLINE_REQUESTS
 from katclinic.scheduling.forms import (
     BookForm,
     ProposeForm,
@@ -324,7 +324,7 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def request_slot(request: HttpRequest, clinic_slug: str) -> HttpResponse:
     clinic = Clinic.objects.filter(slug=clinic_slug).first()
-    if clinic is None or not get_setting(clinic, "scheduling_online_requests"):
+    if clinic is None or not ONLINE_REQUESTS.value(clinic):
         raise Http404("Online requests are not offered here")
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -344,7 +344,7 @@ def _store_request(clinic: Clinic, data: dict[str, Any]) -> AppointmentRequest:
     audit.record(
         request=None, action=Action.CREATE, clinic_id=clinic.pk, obj=row, detail={"online": True}
     )
-    to = str(get_setting(clinic, "scheduling_front_desk_email")).strip() or clinic.email
+    to = FRONT_DESK_EMAIL.value(clinic).strip() or clinic.email
     if to:
         # No personal details in the email: front desk reads the request signed in.
         transaction.on_commit(

@@ -3,7 +3,7 @@ whether the clinic wants liver-test reminders."""
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_bool, define_decimal
 
 GROUP = "Long-term surveillance"
 
@@ -16,11 +16,10 @@ _NO_PUBLISHED_LIMIT = (
     "https://www.janssenlabels.com/package-insert/product-monographs/prescribing-information/SPRAVATO-pi.pdf). The medical director must set this."
 )
 
-define(
+REVIEW_MG_30_DAYS = define_decimal(
     key="surveillance.review_mg_30_days",
     label="Review when ketamine given in any 30 days (all routes) is above",
-    kind="decimal",
-    default="2000",
+    default=Decimal("2000"),
     unit="mg",
     minimum=Decimal(1),
     maximum=Decimal(100000),
@@ -28,11 +27,10 @@ define(
     verified=False,
     group=GROUP,
 )
-define(
+REVIEW_MG_12_MONTHS = define_decimal(
     key="surveillance.review_mg_12_months",
     label="Review when ketamine given in any 12 months (all routes) is above",
-    kind="decimal",
-    default="12000",
+    default=Decimal("12000"),
     unit="mg",
     minimum=Decimal(1),
     maximum=Decimal(1000000),
@@ -40,10 +38,9 @@ define(
     verified=False,
     group=GROUP,
 )
-define(
+LIVER_TEST_REMINDERS = define_bool(
     key="surveillance.liver_test_reminders",
     label="Raise a review task when liver tests are due under the patient's protocol",
-    kind="bool",
     default=False,
     source=(
         "Clinic choice; no published test interval. Severe liver disease is a usual exclusion for "

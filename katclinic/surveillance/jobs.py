@@ -10,12 +10,12 @@ from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
 
-from katclinic.clinics.registry import get_setting
 from katclinic.measures import services as measures
 from katclinic.measures.models import Channel, Course
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.protocols.schema import Protocol, SurveillanceItem
+from katclinic.surveillance.clinic_settings import LIVER_TEST_REMINDERS
 from katclinic.surveillance.models import ReviewKind, SurveillanceDue
 from katclinic.surveillance.schedule import SCREEN_INSTRUMENTS, latest_due
 from katclinic.surveillance.services import check_exposure, raise_review_task
@@ -83,7 +83,7 @@ def send_due_screens(now: datetime) -> list[SurveillanceDue]:
         protocol = signed_protocol(patient)
         if protocol is None or not protocol.surveillance:
             continue
-        liver_on = bool(get_setting(patient.clinic, "surveillance.liver_test_reminders"))
+        liver_on = LIVER_TEST_REMINDERS.value(patient.clinic)
         today = _local_today(patient, now)
         for item in protocol.surveillance:
             if item.kind not in SCREEN_INSTRUMENTS and not liver_on:

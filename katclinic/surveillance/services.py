@@ -14,11 +14,12 @@ from django.utils import timezone
 from katclinic.accounts.models import User
 from katclinic.audit.models import Action
 from katclinic.audit.services import record
-from katclinic.clinics.registry import get_setting
+from katclinic.clinics.registry import DecimalSetting
 from katclinic.measures.catalogue import definition_of
 from katclinic.measures.models import Course, Response
 from katclinic.patients.models import Patient
 from katclinic.surveillance import exposure
+from katclinic.surveillance.clinic_settings import REVIEW_MG_12_MONTHS, REVIEW_MG_30_DAYS
 from katclinic.surveillance.exposure import DoseEvent, dose_events
 from katclinic.surveillance.models import (
     Decision,
@@ -141,14 +142,14 @@ def raise_for_positive_screen(response: Response, request: HttpRequest | None) -
 
 # --------------------------------------------------------------------------- exposure
 
-WINDOWS: dict[ExposureWindow, tuple[timedelta, str]] = {
-    ExposureWindow.DAYS_30: (exposure.ROLLING_30_DAYS, "surveillance.review_mg_30_days"),
-    ExposureWindow.MONTHS_12: (exposure.ROLLING_12_MONTHS, "surveillance.review_mg_12_months"),
+WINDOWS: dict[ExposureWindow, tuple[timedelta, DecimalSetting]] = {
+    ExposureWindow.DAYS_30: (exposure.ROLLING_30_DAYS, REVIEW_MG_30_DAYS),
+    ExposureWindow.MONTHS_12: (exposure.ROLLING_12_MONTHS, REVIEW_MG_12_MONTHS),
 }
 
 
 def thresholds(patient: Patient) -> dict[ExposureWindow, Decimal]:
-    return {window: get_setting(patient.clinic, key) for window, (_, key) in WINDOWS.items()}
+    return {window: s.value(patient.clinic) for window, (_, s) in WINDOWS.items()}
 
 
 def check_exposure(

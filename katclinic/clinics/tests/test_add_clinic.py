@@ -15,10 +15,11 @@ from katclinic.clinics.models import (
     StaffMembership,
 )
 from katclinic.clinics.permissions import Role
+from katclinic.dosing.clinic_settings import PRE_SYSTOLIC_MAX
 from katclinic.protocols.models import ProtocolVersion
 from katclinic.testing import ClinicTestCase
 
-KEY = "dosing_pre_systolic_max"
+KEY = PRE_SYSTOLIC_MAX.key
 VALID_NPI = "1234567893"
 
 
@@ -55,7 +56,7 @@ class AddClinicTest(ClinicTestCase):
         self.assertTrue(
             StaffMembership.objects.filter(clinic=east, user=self.adam, role=Role.ADMIN).exists()
         )
-        self.assertEqual(registry.get_setting(east, KEY), 150)
+        self.assertEqual(PRE_SYSTOLIC_MAX.value(east), 150)
         change = ClinicSettingChange.objects.get(clinic=east, key=KEY)
         self.assertIn("Copied from North", change.reason)
         self.assertTrue(ProtocolVersion.objects.filter(clinic=east).exists())
@@ -82,7 +83,7 @@ class AddClinicTest(ClinicTestCase):
         self.login(self.adam)
         self.client.post("/clinic/organization/clinics/new/", self.form())
         east = Clinic.objects.get(name="East")
-        self.assertEqual(registry.get_setting(east, KEY), registry.REGISTRY[KEY].default)
+        self.assertEqual(PRE_SYSTOLIC_MAX.value(east), PRE_SYSTOLIC_MAX.default)
         self.assertFalse(ProtocolVersion.objects.filter(clinic=east).exists())
 
     def test_a_clinic_admin_who_does_not_administer_the_organization_is_refused(self) -> None:

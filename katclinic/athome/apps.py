@@ -16,7 +16,7 @@ class AtHomeConfig(AppConfig):
         from katclinic.portal.home import register as register_card
         from katclinic.surveillance.exposure import register_source
 
-        del clinic_settings  # imported for its define(...) calls
+        del clinic_settings  # imported for its settings definitions
         register(ChartTab("athome", "At-home", "athome:patient", Perm.VIEW_CLINICAL))
         for section in worklist.SECTIONS:
             worklists.register(section)

@@ -12,6 +12,6 @@ class BillingConfig(AppConfig):
         from katclinic.core import worklists
         from katclinic.patients.tabs import ChartTab, register
 
-        del clinic_settings  # imported for its define(...) calls
+        del clinic_settings  # imported for its settings definitions
         worklists.register(worklist.SECTION)
         register(ChartTab("billing", "Billing", "billing:account", Perm.VIEW_BILLING))

@@ -2,12 +2,11 @@
 
 from decimal import Decimal
 
-from katclinic.clinics.registry import define
+from katclinic.clinics.registry import define_int
 
-define(
+EXPORT_FILE_HOURS = define_int(
     key="bulk_export_file_hours",
     label="Hours the files of a bulk data export stay downloadable",
-    kind="int",
     default=24,
     unit="hours",
     source=(

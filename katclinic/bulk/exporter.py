@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
+from katclinic.bulk.clinic_settings import EXPORT_FILE_HOURS
 from katclinic.bulk.models import ExportJob
-from katclinic.clinics.registry import get_setting
 from katclinic.fhir import providers  # noqa: F401 - providers fill the registry
 from katclinic.fhir.registry import REGISTRY, ResourceType
 from katclinic.fhir.versions import last_updated, stamped
@@ -104,7 +104,7 @@ def _write_all(job: ExportJob) -> tuple[list[dict[str, Any]], set[int]] | None:
 
 def _finish(job: ExportJob, output: list[dict[str, Any]], patients: set[int]) -> None:
     now = timezone.now()
-    hours = int(get_setting(job.clinic, "bulk_export_file_hours"))
+    hours = EXPORT_FILE_HOURS.value(job.clinic)
     with transaction.atomic():
         finished = ExportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
             status=Status.DONE,

@@ -8,4 +8,4 @@ class ClinicsConfig(AppConfig):
     def ready(self) -> None:
         from katclinic.clinics import clinic_settings
 
-        del clinic_settings  # imported for its define(...) calls
+        del clinic_settings  # imported for its settings definitions

@@ -11,7 +11,7 @@ class InsuranceConfig(AppConfig):
         from katclinic.insurance import clinic_settings, worklist
         from katclinic.patients.tabs import ChartTab, register
 
-        del clinic_settings  # imported for its define(...) calls
+        del clinic_settings  # imported for its settings definitions
         register(ChartTab("insurance", "Insurance", "insurance:patient", worklist.VIEW_PERM))
         for section in worklist.SECTIONS:
             worklists.register(section)

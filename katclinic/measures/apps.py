@@ -13,7 +13,7 @@ class MeasuresConfig(AppConfig):
         from katclinic.measures import clinic_settings, safety, schedules
         from katclinic.patients.tabs import ChartTab, register
 
-        del clinic_settings  # imported for its define(...) calls
+        del clinic_settings  # imported for its settings definitions
         register(ChartTab("measures", "Measures", "measures:chart", Perm.VIEW_CLINICAL))
         periodic.register("measures.schedules", timedelta(minutes=5), schedules.run_schedules_task)
         periodic.register(

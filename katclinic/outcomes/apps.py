@@ -13,7 +13,7 @@ class OutcomesConfig(AppConfig):
         from katclinic.outcomes import clinic_settings, services, worklist
         from katclinic.patients.tabs import ChartTab, register
 
-        del clinic_settings  # imported for its define(...) calls
+        del clinic_settings  # imported for its settings definitions
         register(ChartTab("progress", "Progress", "outcomes:progress", Perm.VIEW_CLINICAL))
         worklists.register(worklist.SECTION)
         periodic.register("outcomes.refresh", timedelta(minutes=1), services.refresh_outcomes_task)

@@ -16,7 +16,7 @@ class SurveillanceConfig(AppConfig):
         from katclinic.surveillance import clinic_settings, jobs, services, sources, worklist
         from katclinic.surveillance.exposure import register_source
 
-        del clinic_settings  # imported for its define(...) calls
+        del clinic_settings  # imported for its settings definitions
         register_source("clinic", sources.clinic_doses)
         register_after_store(services.raise_for_positive_screen)
         register(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
 from django.test import override_settings
@@ -32,12 +33,21 @@ def paid_claim(t: Any) -> tuple[Any, Any]:
     return claim, RemittanceClaim.objects.get(claim=claim)
 
 
+def _cents(value: Any) -> int:
+    """A served Money value as integer cents (read exactly, as a decimal)."""
+    return int(Decimal(str(value)) * 100)
+
+
 def _categories(adjudications: list[dict[str, Any]]) -> dict[str, Any]:
     return {a["category"]["coding"][0]["code"]: a["amount"]["value"] for a in adjudications}
 
 
 class PayerResourceTest(FhirTestCase):
     """One paid claim, made once for the class (sending it writes the claim file)."""
+
+    claim: Any
+    answer: Any
+    coverage: Any
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -99,9 +109,12 @@ class PayerResourceTest(FhirTestCase):
             [(line.code, line.units) for line in lines],
         )
         self.assertEqual(
-            round(sum(i["net"]["value"] * 100 for i in resource["item"])), self.claim.total_cents
+            round(sum(_cents(i["net"]["value"]) for i in resource["item"])), self.claim.total_cents
         )
-        self.assertEqual(resource["total"]["value"] * 100, self.claim.total_cents)
+        self.assertEqual(_cents(resource["total"]["value"]), self.claim.total_cents)
+        # The charge lines the sent claim carries read as billed ChargeItems.
+        charge_item = self.get(f"ChargeItem/{lines[0].charge_line_id}", self.adam).json()
+        self.assertEqual(charge_item["status"], "billed")
 
     def test_claim_search_by_status_date_and_patient(self) -> None:
         mine = [str(self.claim.pk)]
@@ -118,13 +131,13 @@ class PayerResourceTest(FhirTestCase):
         self.assertEqual(resource["outcome"], "complete")
         first = _categories(resource["item"][0]["adjudication"])
         line = self.answer.lines.first()
-        self.assertEqual(first["submitted"] * 100, line.charge_cents)
-        self.assertEqual(first["benefit"] * 100, line.paid_cents)
+        self.assertEqual(_cents(first["submitted"]), line.charge_cents)
+        self.assertEqual(_cents(first["benefit"]), line.paid_cents)
         self.assertEqual(first["copay"], 36)
         self.assertEqual(
-            first["eligible"] * 100, line.paid_cents + line.patient_responsibility_cents
+            _cents(first["eligible"]), line.paid_cents + line.patient_responsibility_cents
         )
-        self.assertEqual(resource["payment"]["amount"]["value"] * 100, self.answer.paid_cents)
+        self.assertEqual(_cents(resource["payment"]["amount"]["value"]), self.answer.paid_cents)
         found = self.ids("ExplanationOfBenefit", claim=f"Claim/{self.claim.pk}", status="active")
         self.assertEqual(found, [str(self.answer.pk)])
         self.assertEqual(self.ids("ExplanationOfBenefit", created="lt2000"), [])

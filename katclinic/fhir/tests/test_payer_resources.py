@@ -4,8 +4,8 @@ claimed with the insurance services and paid by the payer's 835."""
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.test import override_settings

@@ -30,19 +30,23 @@ def searchset(
     base: str,
     total: int,
     links: list[dict[str, str]] | None = None,
+    included: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """A searchset Bundle; ``base`` is the server root used to build each fullUrl."""
+    """A searchset Bundle; ``base`` is the server root used to build each fullUrl.
+
+    ``included`` (from _include and _revinclude) follow the matches with search mode
+    ``include``, each resource once and none that is already a match."""
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
     if links:
         bundle["link"] = links
-    bundle["entry"] = [
-        {
-            "fullUrl": f"{base}{resource['resourceType']}/{resource['id']}",
-            "resource": resource,
-            "search": {"mode": "match"},
-        }
-        for resource in resources
-    ]
+    entries: dict[str, dict[str, Any]] = {}
+    for mode, group in (("match", resources), ("include", included)):
+        for resource in group:
+            url = f"{base}{resource['resourceType']}/{resource['id']}"
+            entries.setdefault(
+                url, {"fullUrl": url, "resource": resource, "search": {"mode": mode}}
+            )
+    bundle["entry"] = list(entries.values())
     return bundle
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from katclinic.fhir.includes import choices
 from katclinic.fhir.registry import REGISTRY
 
 FHIR_VERSION = "4.0.1"
@@ -75,6 +76,11 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 for name, kind, text in _controls(sorted(resource_type.sort_fields()))
             ],
         }
+        forward, reverse = choices(resource_type)
+        if forward:
+            entry["searchInclude"] = forward
+        if reverse:
+            entry["searchRevInclude"] = reverse
         notes = [resource_type.documentation] if resource_type.documentation else []
         if resource_type.name in TRANSACTION_TYPES:
             entry["interaction"].append({"code": "create"})
@@ -114,7 +120,12 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 "(patient=Patient/<id>, or _id for Patient). Unknown search parameters are "
                 "refused (400) unless the request says Prefer: handling=lenient; a code this "
                 "server does not use finds nothing. Only the current version of a resource is "
-                "kept: meta.versionId, ETag, If-None-Match and If-Modified-Since refer to it.",
+                "kept: meta.versionId, ETag, If-None-Match and If-Modified-Since refer to it. "
+                "_include and _revinclude follow the references each type lists (searchInclude, "
+                "searchRevInclude); included resources are read with the same access as a "
+                "search of their type. A resource declares a US Core 6.1.0 profile in "
+                "meta.profile only where it meets that profile's mandatory and must-support "
+                "elements (Condition); each type's documentation says why others do not.",
                 "security": _security(oauth),
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],

@@ -37,6 +37,17 @@ class SearchParam:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A reference a type's rows hold, for ``_include`` and ``_revinclude``."""
+
+    # The search parameter naming it (``Claim:patient``), the type it points at, and the
+    # rows' field holding the target's id.
+    name: str
+    target: str
+    field: str
+
+
+@dataclass(frozen=True)
 class ResourceType:
     name: str
     # What a staff token needs to read it; None for definitions that hold no patient data.
@@ -55,6 +66,8 @@ class ResourceType:
     sorts: tuple[tuple[str, str], ...] = ()
     # Elements always kept by _elements (the type's mandatory ones; a prefix for choices).
     mandatory: tuple[str, ...] = ()
+    # References beyond patient and subject that _include and _revinclude follow.
+    links: tuple[Link, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -80,6 +93,17 @@ class ResourceType:
                 for name, note in (("patient", ""), ("subject", "; same as patient"))
             ]
         return (*common, *self.params)
+
+    def all_links(self) -> tuple[Link, ...]:
+        """``patient`` and ``subject`` for compartment types, then the type's own links."""
+        link = self.patient_field
+        common: tuple[Link, ...] = ()
+        if link and self.name != "Patient":
+            common = (Link("patient", "Patient", link), Link("subject", "Patient", link))
+        return (*common, *self.links)
+
+    def link(self, name: str) -> Link | None:
+        return next((item for item in self.all_links() if item.name == name), None)
 
     def sort_fields(self) -> dict[str, str]:
         """What ``_sort`` accepts for this type: a name -> the field it orders by."""

@@ -28,7 +28,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_user, has_perm, require_perm
 from katclinic.clinics.permissions import Perm
-from katclinic.fhir import services
+from katclinic.fhir import includes, services
 from katclinic.fhir.access import (
     authenticate,
     check_everything,
@@ -51,6 +51,7 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 CONTROL_PARAMS = {"_count", "_offset", "_format", "_sort", "_summary", "_total", "_elements"}
 # Some clients (fhirpy's count()) also send _totalMethod; the total is always counted.
 CONTROL_PARAMS |= {"_totalMethod"}
+CONTROL_PARAMS |= set(includes.PARAMS)
 SUMMARIES = ("count", "false")
 TOTALS = ("accurate", "estimate", "none")
 JSON_TYPES = (
@@ -362,6 +363,7 @@ def search(request: HttpRequest, type_name: str) -> HttpResponse:
     total_mode = _choice(request, "_total", TOTALS, "accurate")
     elements = _element_names(request)
     lenient = preferences(request).get("handling") == "lenient"
+    wanted_includes = includes.parse_includes(resource_type, request.GET)
     rows = _sorted(
         resource_type,
         _matching(request, resource_type, request.GET, lenient),
@@ -372,7 +374,7 @@ def search(request: HttpRequest, type_name: str) -> HttpResponse:
     resources = stamped(resource_type, page)
     if elements is not None:
         resources = [_only(resource_type, r, elements) for r in resources]
-    _audit_read(request, resource_type, page, search=request.GET.urlencode()[:200])
+    extra = _included(request, resource_type, page, wanted_includes)  # audits the page too
     if page or (count and summary != "count"):
         links = page_links(
             request.build_absolute_uri(request.path),
@@ -383,10 +385,28 @@ def search(request: HttpRequest, type_name: str) -> HttpResponse:
         )
     else:  # the total only: no pages to follow
         links = [{"relation": "self", "url": request.build_absolute_uri()}]
-    bundle = searchset(resources, base=base_url(request), total=total, links=links)
+    bundle = searchset(resources, base=base_url(request), total=total, links=links, included=extra)
     if total_mode == "none":
         del bundle["total"]
     return fhir_response(bundle)
+
+
+def _included(
+    request: HttpRequest,
+    resource_type: ResourceType,
+    page: list[Any],
+    wanted: list[includes.Include],
+) -> list[dict[str, Any]]:
+    """The resources ``_include``/``_revinclude`` add to the page, each include audited.
+
+    Every include is read before any is audited, so a refused one records only its denial."""
+    found = [(i, includes.included_rows(request, resource_type, page, i)) for i in wanted]
+    _audit_read(request, resource_type, page, search=request.GET.urlencode()[:200])
+    out: list[dict[str, Any]] = []
+    for include, rows in found:
+        _audit_read(request, include.found, rows, included=include.value)
+        out += stamped(include.found, rows)
+    return out
 
 
 def _http_date(moment: Any) -> str:

@@ -1,7 +1,7 @@
 """ChargeLine -> FHIR ChargeItem (R4; identical in R4B here).
 
-A proposed line is ``planned``, a posted one ``billable``, a posted line that a reversal
-cancelled ``aborted``; reversal lines themselves are not served. The code is the HCPCS or
+A proposed line is ``planned``, a posted one ``billable``, a posted line on a claim sent to
+the payer ``billed``, a posted line that a reversal cancelled ``aborted``; reversal lines themselves are not served. The code is the HCPCS or
 CPT code valid on the date of service, the quantity its units, and ``reason`` the ICD-10-CM
 diagnoses the line points at. Prices are not served (ChargeItem carries them only as an
 override), so the facade never turns cents into a floating-point amount.
@@ -26,7 +26,9 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 def status_of(line: ChargeLine) -> str:
     if line.status == "proposed":
         return "planned"
-    return "aborted" if getattr(line, "is_reversed", False) else "billable"
+    if getattr(line, "is_reversed", False):
+        return "aborted"
+    return "billed" if getattr(line, "is_claimed", False) else "billable"
 
 
 def to_fhir_charge_item(line: ChargeLine) -> dict[str, Any]:

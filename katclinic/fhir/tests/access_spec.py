@@ -55,7 +55,113 @@ def _questionnaire(t: Any) -> dict[str, Any]:
     return {"resource_id": "phq9", "version_id": _version("Questionnaire", definition)}
 
 
+def _chart_row(kind: str) -> Any:
+    """pat's diagnosis, allergy or medication, recorded once through the patients services."""
+
+    def row(t: Any) -> Any:
+        from katclinic.patients import models, services
+
+        model = {"diagnosis": models.Diagnosis, "allergy": models.Allergy}.get(
+            kind, models.Medication
+        )
+        found = model._default_manager.filter(patient=t.pat).first()
+        if found is not None:
+            return found
+        data = {
+            "diagnosis": {"icd10_code": "F33.2", "description": "Major depressive disorder"},
+            "allergy": {"substance": "Penicillin"},
+            "medication": {"name": "Sertraline"},
+        }[kind]
+        add = {
+            "diagnosis": services.add_diagnosis,
+            "allergy": services.add_allergy,
+            "medication": services.add_medication,
+        }[kind]
+        return add(patient=t.pat, data=data, by=t.paula)
+
+    return row
+
+
+def _coverage_row(t: Any) -> Any:
+    from katclinic.insurance.tests.access_spec import _coverage
+
+    return _coverage(t)
+
+
+def _claim_row(t: Any) -> Any:
+    from katclinic.insurance.models import Claim
+    from katclinic.insurance.tests.access_spec import _claim
+
+    return Claim.objects.get(pk=_claim(t)["claim_id"])
+
+
+def _answer_row(t: Any) -> Any:
+    """A payer's answer matched to pat's claim, on the matrix remittance."""
+    from katclinic.insurance.models import Remittance, RemittanceClaim
+    from katclinic.insurance.tests.access_spec import _remittance
+
+    claim = _claim_row(t)
+    remittance = Remittance.objects.get(pk=_remittance(t)["remittance_id"])
+    found, _ = RemittanceClaim.objects.get_or_create(
+        clinic=t.clinic,
+        remittance=remittance,
+        claim=claim,
+        defaults={
+            "control_number": claim.control_number,
+            "status_code": "1",
+            "status_label": "Processed as primary",
+            "charge_cents": claim.total_cents,
+            "paid_cents": 0,
+            "patient_responsibility_cents": 0,
+        },
+    )
+    return found
+
+
+def _served(type_name: str, row: Any) -> Any:
+    """The row as the facade reads it (with its annotations)."""
+    return lambda t: REGISTRY[type_name].rows(t.clinic).get(pk=row(t).pk)
+
+
+def _compartment(perm: Perm, type_name: str, row: Any) -> dict[str, Url]:
+    """Search, read and vread of a type in pat's compartment."""
+    slug = type_name.lower()
+    return {
+        f"fhir:{slug}_search": api_url(perm),
+        f"fhir:{slug}_read": _own(perm, lambda t: {"resource_id": row(t).pk}),
+        f"fhir:{slug}_vread": _vread(perm, type_name, _served(type_name, row)),
+    }
+
+
+def _directory(type_name: str, row: Any) -> dict[str, Url]:
+    """A type holding no patient data: any signed-in token of the clinic reads it."""
+    slug = type_name.lower()
+
+    def versioned(t: Any) -> dict[str, Any]:
+        stored = _served(type_name, row)(t)
+        return {"resource_id": stored.pk, "version_id": _version(type_name, stored)}
+
+    # The outsider's token is for another clinic, where this clinic's row is not found (404);
+    # test_chart_resources pins who gets which.
+    ok = (200, 404)
+    return {
+        f"fhir:{slug}_search": api_url("signed_in"),
+        f"fhir:{slug}_read": api_url(
+            "signed_in", ok=ok, kwargs=lambda t: {"resource_id": row(t).pk}
+        ),
+        f"fhir:{slug}_vread": api_url("signed_in", ok=ok, kwargs=versioned),
+    }
+
+
 SPEC: dict[str, Url] = {
+    **_compartment(Perm.VIEW_CLINICAL, "Condition", _chart_row("diagnosis")),
+    **_compartment(Perm.VIEW_CLINICAL, "AllergyIntolerance", _chart_row("allergy")),
+    **_compartment(Perm.VIEW_CLINICAL, "MedicationStatement", _chart_row("medication")),
+    **_compartment(Perm.MANAGE_COVERAGE, "Coverage", _coverage_row),
+    **_compartment(Perm.MANAGE_CLAIMS, "Claim", _claim_row),
+    **_compartment(Perm.MANAGE_CLAIMS, "ExplanationOfBenefit", _answer_row),
+    **_directory("Practitioner", lambda t: t.paula),
+    **_directory("Organization", lambda t: t.clinic),
     # Anything nothing serves is a 404 OperationOutcome for everyone, signed in or not.
     "fhir:unknown": Url(
         "public", api=True, anonymous=(404,), ok=(404,), kwargs=lambda t: {"rest": "Basic/1"}

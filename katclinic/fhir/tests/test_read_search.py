@@ -37,6 +37,14 @@ class MetadataTest(FhirTestCase):
                 "Consent",
                 "MedicationAdministration",
                 "ChargeItem",
+                "Condition",
+                "AllergyIntolerance",
+                "MedicationStatement",
+                "Practitioner",
+                "Organization",
+                "Coverage",
+                "Claim",
+                "ExplanationOfBenefit",
             },
         )
         self.assertIn("birthdate", {p["name"] for p in served["Patient"]["searchParam"]})

@@ -1,0 +1,79 @@
+"""Practitioner (the clinic's staff) and Organization (the clinic itself).
+
+Neither holds patient data, so any token of the clinic reads them, as it reads the
+Questionnaires; staff of other clinics are not found.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from katclinic.accounts.models import User
+from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.fhir.registry import ResourceType, SearchParam, register, token_param
+from katclinic.fhir.resources.directory import (
+    NPI_SYSTEM,
+    to_fhir_organization,
+    to_fhir_practitioner,
+)
+
+
+def _staff(clinic: Clinic) -> QuerySet[User]:
+    memberships = StaffMembership.objects.filter(clinic=clinic, user=OuterRef("pk"))
+    current = memberships.filter(is_active=True)
+    return (
+        User.objects.filter(Exists(memberships))
+        .annotate(is_current=Exists(current) & Q(is_active=True))
+        .order_by("full_name", "pk")
+    )
+
+
+def _npi(system: str | None, code: str) -> Q:
+    if system not in (None, "", NPI_SYSTEM):
+        return Q(pk__in=[])  # no other identifiers are served
+    return Q(npi=code)
+
+
+def _name(field_name: str) -> SearchParam:
+    def apply(rows: QuerySet[User], raw: str) -> QuerySet[User]:
+        query = Q(pk__in=[])
+        for value in raw.split(","):
+            query |= Q(**{f"{field_name}__icontains": value.strip()})
+        return rows.filter(query)
+
+    return SearchParam("name", "string", "Part of the name, any case", apply)
+
+
+PRACTITIONER = register(
+    ResourceType(
+        name="Practitioner",
+        perm=None,
+        rows=_staff,
+        render=to_fhir_practitioner,
+        patient_field=None,
+        mandatory=("name",),
+        documentation="The clinic's staff: name and NPI only. US Core Practitioner is not "
+        "declared: it needs a family name, and names are kept whole.",
+        params=(
+            token_param("identifier", f"NPI ({NPI_SYSTEM}|1234567893)", _npi),
+            _name("full_name"),
+        ),
+    )
+)
+
+ORGANIZATION = register(
+    ResourceType(
+        name="Organization",
+        perm=None,
+        rows=lambda clinic: Clinic.objects.filter(pk=clinic.pk),
+        render=to_fhir_organization,
+        patient_field=None,
+        mandatory=("name",),
+        documentation="The clinic: name, organization NPI, phone and address (its tax id is "
+        "not served). US Core Organization is not declared: the address is kept as text.",
+        params=(
+            token_param("identifier", f"NPI ({NPI_SYSTEM}|1234567893)", _npi),
+            _name("name"),
+        ),
+    )
+)

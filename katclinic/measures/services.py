@@ -152,6 +152,7 @@ def submit_response(
     request: HttpRequest | None,
     comment: str = "",
     invitation: Invitation | None = None,
+    read_in: tuple[str, str] = ("", ""),
 ) -> Response:
     """Validate and score, then store -> raise alerts -> set course baseline -> audit in one
     transaction. Raises SubmissionError (nothing stored) or InvitationUnusable.
@@ -168,6 +169,8 @@ def submit_response(
         source=source,
         submitted_by=submitted_by,
     )
+    # The language and translation version the patient read; the score never depends on it.
+    response.language, response.translation_version = read_in
     with transaction.atomic():
         response.submitted_at = timezone.now()  # the moment it is stored, not validated
         rows.insert(response)

@@ -97,11 +97,15 @@ class Response(models.Model):
     )
     correction_reason = models.TextField(blank=True)
     language = models.CharField(
-        max_length=10, blank=True, help_text="The language the questions were read in."
+        max_length=10,
+        blank=True,
+        db_default="",
+        help_text="The language the questions were read in.",
     )
     translation_version = models.CharField(
         max_length=40,
         blank=True,
+        db_default="",
         help_text="The version of the instrument's translation read; empty for the original.",
     )
 

@@ -27,10 +27,10 @@ class InboundTextsToThreadsTest(MessagingTestCase):
         super().setUp()
         self.clinic.phone = "555-0199"
         self.clinic.save(update_fields=["phone"])
-        # quinn shares pat's number in the test clinic; give her another so pat's is hers alone.
-        Patient.objects.filter(pk=self.quinn.pk).update(phone="555-0102")
+        # Every test patient has one number; give pat her own.
+        Patient.objects.filter(pk=self.pat.pk).update(phone="555-0177")
 
-    def text(self, body: str, sender: str = "+1 555-0101", to: str = CLINIC_NUMBER) -> Any:
+    def text(self, body: str, sender: str = "+1 555-0177", to: str = CLINIC_NUMBER) -> Any:
         params = {"From": sender, "To": to, "Body": body, "MessageSid": "SM1"}
         headers = {"X-Twilio-Signature": twilio_signature(URL, params, TOKEN)}
         with self.captureOnCommitCallbacks(execute=True):

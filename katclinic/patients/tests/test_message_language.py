@@ -143,11 +143,11 @@ class MessagesInThePatientsLanguageTest(ClinicTestCase):
                 billing.send_payment_link(patient=patient, amount_cents=1200, by=self.alice)
             self.assertIn(words, mail.outbox[-1].body)
         self.assertEqual(mail.outbox[-2].subject, f"Enlace de pago de {self.clinic.name}")
-        for patient, words in ((self.es, b"Recibido de: "), (self.en, b"Received from: ")):
+        for patient, received in ((self.es, b"Recibido de: "), (self.en, b"Received from: ")):
             paid = billing.record_payment(
                 patient=patient, amount_cents=5000, method="cash", by=self.alice
             )
-            self.assertIn(words, pdf_text(documents.receipt_pdf(paid)))
+            self.assertIn(received, pdf_text(documents.receipt_pdf(paid)))
         self.assertNotIn(b"Recibo", pdf_text(documents.receipt_pdf(paid)))
 
     def test_portal_invitations(self) -> None:

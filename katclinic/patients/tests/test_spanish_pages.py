@@ -27,6 +27,12 @@ ENGLISH = [
     "Integration session",
     "Preparation session",
     "Follow-up visit",
+    "Show open times",
+    "Book this time",
+    "Before you write",
+    "New message to your care team",
+    ">Send<",
+    "Subject",
 ]
 
 
@@ -56,7 +62,9 @@ class SpanishPagesTest(ClinicTestCase):
         self.assertTrue(kinds)
         booking = self.client.get(f"/scheduling/me/{self.pat.pk}/book/", {"kind": kinds[0]})
         self.assertEqual(booking.status_code, 200)
-        self.assert_spanish(booking.content.decode(), "¿Necesita ayuda ahora?")
+        self.assert_spanish(booking.content.decode(), "Ver horarios disponibles")
+        compose = self.client.get(f"/messaging/mine/{self.pat.pk}/new/").content.decode()
+        self.assert_spanish(compose, "Mensaje nuevo para su equipo de atención", ">Enviar<")
         refused = self.client.get(f"/scheduling/me/{self.pat.pk}/book/", {"kind": "dosingx"})
         self.assertContains(refused, "no es un tipo de cita", status_code=400)
 

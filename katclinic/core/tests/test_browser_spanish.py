@@ -36,7 +36,7 @@ def test_a_spanish_speaking_patient_uses_the_portal_on_a_phone(page: Page) -> No
     assert_accessible(page, "es-questionnaire")
     for group in page.locator("fieldset").all():
         group.locator("input[type=radio]").first.check()
-    page.locator("form[method=post] button[type=submit]").last.click()
+    page.locator("main form[method=post] button[type=submit]").last.click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_text("Gracias").first).to_be_visible()
 
@@ -51,7 +51,7 @@ def test_a_spanish_speaking_patient_uses_the_portal_on_a_phone(page: Page) -> No
     page.goto(f"/scheduling/me/{patient_id}/book/?kind=integration")
     expect(page.locator("html")).to_have_attribute("lang", "es")
     assert_accessible(page, "es-booking")
-    page.locator("form[method=post] button[type=submit]").first.click()
+    page.get_by_role("button", name="Reservar este horario").first.click()
     expect(page).to_have_url(re.compile(rf"/portal/{patient_id}/visits/$"))
     expect(page.get_by_text("Su cita está reservada.").first).to_be_visible()
     screenshots(page, "es-visits")

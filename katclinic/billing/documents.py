@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from katclinic.billing import services
 from katclinic.billing.models import Charge, ChargeStatus, Payment
 from katclinic.clinics.middleware import clinic_zone
 from katclinic.outcomes.pdf import Document, latin1
+from katclinic.patients.language import in_language_of
 
 
 def superbill_data(charge: Charge) -> dict[str, Any]:
@@ -43,17 +45,18 @@ def superbill_data(charge: Charge) -> dict[str, Any]:
         for code in line.diagnosis_codes:
             if code not in diagnoses:
                 diagnoses.append(code)
+    missing = _("not recorded")
     return {
         "clinic": {
             "name": clinic.name,
             "address": clinic.address,
             "phone": clinic.phone,
-            "npi": clinic.npi or "not recorded",
-            "tax_id": clinic.tax_id or "not recorded",
+            "npi": clinic.npi or missing,
+            "tax_id": clinic.tax_id or missing,
         },
         "clinician": {
-            "name": clinician.full_name if clinician else "not recorded",
-            "npi": (clinician.npi if clinician else "") or "not recorded",
+            "name": clinician.full_name if clinician else missing,
+            "npi": (clinician.npi if clinician else "") or missing,
         },
         "patient": {
             "name": patient.full_name,
@@ -72,32 +75,52 @@ def superbill_data(charge: Charge) -> dict[str, Any]:
     }
 
 
-def superbill_pdf(data: dict[str, Any]) -> bytes:
+def superbill_for_patient(charge: Charge) -> bytes:
+    """The superbill PDF in the patient's language (codes and amounts are the same in all)."""
+    with in_language_of(charge.patient):
+        return superbill_pdf(superbill_data(charge))
+
+
+def _superbill_head(data: dict[str, Any]) -> Document:
     clinic, patient, clinician = data["clinic"], data["patient"], data["clinician"]
     pdf = Document(
-        "Superbill (itemised statement for insurance reimbursement)",
+        _("Superbill (itemised statement for insurance reimbursement)"),
         f"{clinic['name']} · {clinic['address']} · {clinic['phone']}".strip(" ·"),
     )
-    pdf.heading("Provider")
+    pdf.heading(_("Provider"))
     pdf.paragraph(
-        f"Clinic NPI: {clinic['npi']}    Tax id: {clinic['tax_id']}\n"
-        f"Rendering clinician: {clinician['name']}    NPI: {clinician['npi']}\n"
-        f"Place of service: {data['place_of_service']} (office)"
+        _("Clinic NPI: %(npi)s    Tax id: %(tax_id)s") % clinic
+        + "\n"
+        + _("Rendering clinician: %(name)s    NPI: %(npi)s") % clinician
+        + "\n"
+        + _("Place of service: %(code)s (office)") % {"code": data["place_of_service"]}
     )
-    pdf.heading("Patient")
+    pdf.heading(_("Patient"))
     pdf.paragraph(
-        f"{patient['name']}    Date of birth: {patient['date_of_birth']}    "
-        f"Record no.: {patient['mrn']}"
+        _("%(name)s    Date of birth: %(date_of_birth)s    Record no.: %(mrn)s") % patient
     )
-    pdf.heading("Services")
-    pdf.paragraph("Dates of service: " + ", ".join(data["dates_of_service"]))
-    pdf.paragraph("Diagnoses (ICD-10-CM): " + (", ".join(data["diagnoses"]) or "none recorded"))
+    pdf.heading(_("Services"))
+    pdf.paragraph(_("Dates of service:") + " " + ", ".join(data["dates_of_service"]))
+    diagnoses = ", ".join(data["diagnoses"]) or _("none recorded")
+    pdf.paragraph(_("Diagnoses (ICD-10-CM):") + " " + diagnoses)
+    return pdf
+
+
+def superbill_pdf(data: dict[str, Any]) -> bytes:
+    pdf = _superbill_head(data)
     widths = (22, 18, 12, 78, 12, 20, 24)
+    titles = (
+        _("Date"),
+        _("Code"),
+        _("Mod"),
+        _("Description"),
+        _("Units"),
+        _("Diagnoses"),
+        _("Amount"),
+    )
     pdf.set_font("Helvetica", "B", 8)
-    for width, title in zip(
-        widths, ("Date", "Code", "Mod", "Description", "Units", "Diagnoses", "Amount"), strict=True
-    ):
-        pdf.cell(width, 6, title, border=1)
+    for width, title in zip(widths, titles, strict=True):
+        pdf.cell(width, 6, latin1(title), border=1)
     pdf.ln()
     pdf.set_font("Helvetica", "", 8)
     for line in data["lines"]:
@@ -115,28 +138,42 @@ def superbill_pdf(data: dict[str, Any]) -> bytes:
         pdf.ln()
     pdf.ln(2)
     pdf.paragraph(
-        f"Total charged: {data['total']}    Amount paid: {data['paid']}    "
-        f"Balance: {data['balance']}"
+        _("Total charged: %(total)s    Amount paid: %(paid)s    Balance: %(balance)s") % data
     )
     if data["invoice"]:
-        pdf.paragraph(f"Invoice {data['invoice']}")
+        pdf.paragraph(_("Invoice %(number)s") % {"number": data["invoice"]})
     return bytes(pdf.output())
 
 
 def receipt_pdf(payment: Payment) -> bytes:
+    """The receipt, in the patient's language."""
+    with in_language_of(payment.patient):
+        return _receipt(payment)
+
+
+def _receipt(payment: Payment) -> bytes:
     clinic = payment.patient.clinic
     zone = clinic_zone(clinic.timezone)
     when = timezone.localtime(payment.completed_at or payment.created_at, zone)
-    pdf = Document("Receipt", f"{clinic.name} · {clinic.address}".strip(" ·"))
+    pdf = Document(_("Receipt"), f"{clinic.name} · {clinic.address}".strip(" ·"))
     refunded = services.refunded_cents(payment)
-    pdf.paragraph(
-        f"Received from: {payment.patient.full_name}\n"
-        f"Amount: {services.money(payment.amount_cents, payment.currency)}\n"
-        f"Method: {payment.get_method_display()}"
-        + (f" (no. {payment.reference})" if payment.reference else "")
-        + f"\nReceived: {when:%Y-%m-%d %H:%M} ({zone.key})\n"
-        + (f"For invoice {payment.invoice.number}\n" if payment.invoice else "Deposit\n")
-        + (f"Refunded: {services.money(refunded, payment.currency)}\n" if refunded else "")
-        + f"Tax id: {clinic.tax_id or 'not recorded'}"
-    )
+    method = str(payment.get_method_display())
+    if payment.reference:
+        method += " " + _("(no. %(reference)s)") % {"reference": payment.reference}
+    lines = [
+        _("Received from: %(name)s") % {"name": payment.patient.full_name},
+        _("Amount: %(amount)s")
+        % {"amount": services.money(payment.amount_cents, payment.currency)},
+        _("Method: %(method)s") % {"method": method},
+        _("Received: %(when)s (%(zone)s)") % {"when": f"{when:%Y-%m-%d %H:%M}", "zone": zone.key},
+        _("For invoice %(number)s") % {"number": payment.invoice.number}
+        if payment.invoice
+        else _("Deposit"),
+    ]
+    if refunded:
+        lines.append(
+            _("Refunded: %(amount)s") % {"amount": services.money(refunded, payment.currency)}
+        )
+    lines.append(_("Tax id: %(tax_id)s") % {"tax_id": clinic.tax_id or _("not recorded")})
+    pdf.paragraph("\n".join(lines))
     return bytes(pdf.output())

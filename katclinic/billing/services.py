@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
@@ -37,6 +38,7 @@ from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.models import Clinic
 from katclinic.dosing.models import DosingSession, SupportNote
 from katclinic.dosing.statemachine import SessionState
+from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Diagnosis, Patient
 
 if TYPE_CHECKING:
@@ -835,6 +837,28 @@ def record_payment(
     return payment
 
 
+def payment_link_email(
+    patient: Patient, amount_cents: int, invoice: Invoice | None, url: str
+) -> tuple[str, str]:
+    """(subject, body) of a payment link, in the patient's language."""
+    clinic = patient.clinic
+    with in_language_of(patient):
+        what = _("Invoice %(number)s") % {"number": invoice.number} if invoice else _("Deposit")
+        values = {"clinic": clinic.name, "amount": money(amount_cents), "what": what, "url": url}
+        body = (
+            _("%(clinic)s has sent you a secure payment link for %(amount)s (%(what)s).") % values
+            + "\n\n"
+            + _("Pay here: %(url)s") % values
+            + "\n\n"
+            + _(
+                "Card details are entered on the payment provider's page and never reach "
+                "%(clinic)s."
+            )
+            % values
+        )
+        return _("Payment link from %(clinic)s") % values, body
+
+
 @transaction.atomic
 def send_payment_link(
     *,
@@ -876,12 +900,8 @@ def send_payment_link(
         emailed_to=to,
         received_by=by,
     )
-    body = (
-        f"{clinic.name} has sent you a secure payment link for {money(amount_cents)} ({what}).\n\n"
-        f"Pay here: {checkout.url}\n\nCard details are entered on the payment provider's page "
-        f"and never reach {clinic.name}."
-    )
-    transaction.on_commit(lambda: send_mail(f"Payment link from {clinic.name}", body, None, [to]))
+    subject, body = payment_link_email(patient, amount_cents, invoice, checkout.url)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [to]))
     _audit(
         request,
         by,

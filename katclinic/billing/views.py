@@ -354,7 +354,7 @@ def superbill(request: StaffRequest, charge_id: int) -> HttpResponse:
         messages.error(request, "A superbill is given for a posted charge.")
         return redirect("billing:charge", charge_id=found.pk)
     _export(request, found, found.patient_id, "superbill")
-    body = documents.superbill_pdf(documents.superbill_data(found))
+    body = documents.superbill_for_patient(found)
     return _pdf(body, f"superbill-{found.date_of_service.isoformat()}.pdf")
 
 
@@ -755,5 +755,5 @@ def my_superbill(request: HttpRequest, patient_id: int, charge_id: int) -> HttpR
     if found is None:
         deny(request, reason="not this patient's charge", patient_id=patient.pk, not_found=True)
     _export(request, found, patient.pk, "superbill (portal)")
-    body = documents.superbill_pdf(documents.superbill_data(found))
+    body = documents.superbill_for_patient(found)
     return _pdf(body, f"superbill-{found.date_of_service.isoformat()}.pdf")

@@ -245,7 +245,13 @@ def _clinical_rows(world: DemoWorld, patients: list[Patient]) -> None:
 
 def _portal_accounts(world: DemoWorld) -> None:
     password_hash = make_password(DEMO_PASSWORD)
-    for key, patient in (("patient", world.patients[0]), ("patient2", world.patients[1])):
+    # "paciente" reads the portal, emails and texts in Spanish.
+    accounts = (
+        ("patient", world.patients[0], "en"),
+        ("patient2", world.patients[1], "en"),
+        ("paciente", world.patients[2], "es"),
+    )
+    for key, patient, language in accounts:
         user = User.objects.create(
             email=f"{key}@{DEMO_DOMAIN}",
             full_name=patient.full_name,
@@ -255,7 +261,8 @@ def _portal_accounts(world: DemoWorld) -> None:
         )
         patient.user = user
         patient.stage = Patient.Stage.INDUCTION
-        patient.save(update_fields=["user", "stage"])
+        patient.preferred_language = language
+        patient.save(update_fields=["user", "stage", "preferred_language"])
         world.staff[key] = user
 
 

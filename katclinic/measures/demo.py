@@ -127,6 +127,19 @@ def build(world: DemoWorld) -> None:
             created_by=by,
         )
     _demo_alert(world)
+    _spanish_questionnaire(world)
+
+
+def _spanish_questionnaire(world: DemoWorld) -> None:
+    """A PHQ-9 waiting in the Spanish-speaking demo patient's portal, in its Spanish text."""
+    patient = Patient.objects.get(user=world.staff["paciente"])
+    services.invite(
+        patient=patient,
+        instrument_key="phq9",
+        by=world.staff["prescriber"],
+        request=None,
+        channel="portal",
+    )
 
 
 def _demo_alert(world: DemoWorld) -> None:

@@ -223,6 +223,17 @@ def in_language(
     return parsed
 
 
+def wording_read(
+    definition: InstrumentDefinition, language: str, clinic_id: int | None
+) -> tuple[str, str]:
+    """(language, translation version) of what `in_language` shows: the original's
+    language and no version when no translation is used."""
+    if language == settings.LANGUAGE_CODE or definition.kind != "self_report":
+        return settings.LANGUAGE_CODE, ""
+    row = newest(definition.key, language, clinic_id)
+    return (language, row.version) if row is not None else (settings.LANGUAGE_CODE, "")
+
+
 @dataclass(frozen=True)
 class Coverage:
     definition: InstrumentDefinition

@@ -96,6 +96,18 @@ class Response(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrected_by"
     )
     correction_reason = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        db_default="",
+        help_text="The language the questions were read in.",
+    )
+    translation_version = models.CharField(
+        max_length=40,
+        blank=True,
+        db_default="",
+        help_text="The version of the instrument's translation read; empty for the original.",
+    )
 
     objects = ResponseQuerySet.as_manager()
 

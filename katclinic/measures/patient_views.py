@@ -19,7 +19,7 @@ from katclinic.clinics.access import deny
 from katclinic.measures import services
 from katclinic.measures.catalogue import definition_of, require_instrument
 from katclinic.measures.forms import answers_from_post, errors_by_item, question_rows
-from katclinic.measures.instrument_translations import in_language
+from katclinic.measures.instrument_translations import in_language, wording_read
 from katclinic.measures.models import Invitation, SafetyAlert, Source
 from katclinic.measures.scoring import InstrumentDefinition
 from katclinic.patients.language import in_language_of
@@ -58,18 +58,22 @@ def _answer_page(
     # against the instrument itself.
     with in_language_of(invitation.patient) as language:
         shown = in_language(definition, language, invitation.clinic_id)
-        return _answer_or_thanks(request, invitation, source, definition, shown, template, extra)
+        read_in = wording_read(definition, language, invitation.clinic_id)
+        return _answer_or_thanks(
+            request, invitation, source, (definition, shown, read_in), template, extra
+        )
 
 
 def _answer_or_thanks(
     request: HttpRequest,
     invitation: Invitation,
     source: str,
-    definition: InstrumentDefinition,
-    shown: InstrumentDefinition,
+    wording: tuple[InstrumentDefinition, InstrumentDefinition, tuple[str, str]],
     template: str,
     extra: dict[str, Any] | None,
 ) -> HttpResponse:
+    """`wording`: the instrument, what the patient reads, and its (language, version)."""
+    definition, shown, read_in = wording
     errors: dict[str, str] = {}
     answers: dict[str, Any] = {}
     if request.method == "POST":
@@ -87,6 +91,7 @@ def _answer_or_thanks(
                 request=request,
                 comment=request.POST.get("comment", ""),
                 invitation=invitation,
+                read_in=read_in,
             )
         except services.SubmissionError as exc:
             errors = errors_by_item(exc.errors)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from katclinic.accounts.models import User
 from katclinic.api.models import hash_token
@@ -41,6 +42,7 @@ from katclinic.measures.models import (
 )
 from katclinic.measures.scoring import Answer, AnswerError, score, validate_answers
 from katclinic.outcomes.services import refresh_patient_courses
+from katclinic.patients.language import clock, in_language_of, long_date
 from katclinic.patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -150,6 +152,7 @@ def submit_response(
     request: HttpRequest | None,
     comment: str = "",
     invitation: Invitation | None = None,
+    read_in: tuple[str, str] = ("", ""),
 ) -> Response:
     """Validate and score, then store -> raise alerts -> set course baseline -> audit in one
     transaction. Raises SubmissionError (nothing stored) or InvitationUnusable.
@@ -166,6 +169,8 @@ def submit_response(
         source=source,
         submitted_by=submitted_by,
     )
+    # The language and translation version the patient read; the score never depends on it.
+    response.language, response.translation_version = read_in
     with transaction.atomic():
         response.submitted_at = timezone.now()  # the moment it is stored, not validated
         rows.insert(response)
@@ -370,14 +375,24 @@ def email_invitation(invitation: Invitation, *, reminder: bool = False) -> bool:
         return False
     raw = _new_token(invitation)
     link = settings.SITE_URL.rstrip("/") + reverse("measures:link", args=[raw])
-    expires = timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M")
-    body = (
-        f"{'Reminder: ' if reminder else ''}{patient.clinic.name} asks you to answer a short questionnaire.\n\n"
-        f"{link}\n\nThe link works once and until {expires}. If you are in crisis now:\n"
-        f"{patient.clinic.crisis_resources}\n"
-    )
-    send_mail(f"{patient.clinic.name}: a questionnaire for you", body, None, [patient.email])
+    with in_language_of(patient):
+        subject, body = invitation_email(invitation, link, reminder=reminder)
+    send_mail(subject, body, None, [patient.email])
     return True
+
+
+def invitation_email(invitation: Invitation, link: str, *, reminder: bool) -> tuple[str, str]:
+    """(subject, body) of a questionnaire link, in the active language."""
+    clinic = invitation.patient.clinic
+    expires = timezone.localtime(invitation.expires_at)
+    asks = _("%(clinic)s asks you to answer a short questionnaire.") % {"clinic": clinic.name}
+    until = _("The link works once and until %(day)s %(time)s. If you are in crisis now:") % {
+        "day": long_date(expires),
+        "time": clock(expires),
+    }
+    opening = (_("Reminder:") + " " + asks) if reminder else asks
+    body = f"{opening}\n\n{link}\n\n{until}\n{clinic.crisis_resources}\n"
+    return _("%(clinic)s: a questionnaire for you") % {"clinic": clinic.name}, body
 
 
 @transaction.atomic

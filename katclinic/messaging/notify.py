@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from katclinic.messaging.clinic_settings import TEXT_NOTIFICATIONS
 from katclinic.messaging.models import Message
+from katclinic.patients.language import in_language_of
 from katclinic.scheduling import sms
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def tell_patient(message_id: int) -> None:
     message = Message.objects.select_related("thread__patient__user").get(pk=message_id)
     patient = message.thread.patient
     email = patient.user.email if patient.user else patient.email
-    subject, body, text = patient_texts(message)
+    with in_language_of(patient):
+        subject, body, text = patient_texts(message)
     if email:
         send_mail(subject, body, None, [email])
     by_text = TEXT_NOTIFICATIONS.value(patient.clinic_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models.functions import Coalesce, Greatest
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from katclinic.measures.safety import raise_alert
 from katclinic.messaging import notify
 from katclinic.messaging.clinic_settings import ATTACHMENT_MAX_MB, CRISIS_PHRASES
 from katclinic.messaging.models import Attachment, Message, Thread, ThreadRead
+from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Patient
 
 SUBJECT_MAX = 120
@@ -109,7 +111,13 @@ def _attach(message: Message, upload: UploadedFile, kind: tuple[str, str]) -> At
 
 
 def _add_message(
-    *, request: HttpRequest | None, by: User, thread: Thread, body: str, upload: UploadedFile | None
+    *,
+    request: HttpRequest | None,
+    by: User,
+    thread: Thread,
+    body: str,
+    upload: UploadedFile | None,
+    via: str = "",
 ) -> Message:
     """The message row, its attachment, the thread's waiting marks and the audit event."""
     kind = check_upload(upload, clinic_id=thread.clinic_id) if upload else None
@@ -136,7 +144,8 @@ def _add_message(
         clinic_id=thread.clinic_id,
         patient_id=thread.patient_id,
         obj=message,
-        detail={"thread": thread.pk, "attachment": upload is not None, "crisis": bool(words)},
+        detail={"thread": thread.pk, "attachment": upload is not None, "crisis": bool(words)}
+        | ({"via": via} if via else {}),
     )
     if words:
         _raise_crisis_alert(request=request, thread=thread, message=message, at=now)
@@ -221,6 +230,49 @@ def reply(
     body = _clean_text(body, field="body", limit=BODY_MAX, what=_("a message"))
     locked = Thread.objects.select_for_update().select_related("patient").get(pk=thread.pk)
     return _add_message(request=request, by=by, thread=locked, body=body, upload=upload)
+
+
+def text_thread(patient: Patient) -> Thread | None:
+    """The thread a text from the patient continues: their most recently active one."""
+    return (
+        Thread.objects.filter(clinic_id=patient.clinic_id, patient=patient)
+        .select_for_update()
+        .order_by(
+            Greatest(
+                Coalesce("last_patient_message_at", "started_at"),
+                Coalesce("last_staff_message_at", "started_at"),
+            ).desc(),
+            "-pk",
+        )
+        .first()
+    )
+
+
+@transaction.atomic
+def receive_text(*, patient: Patient, body: str) -> Message:
+    """A text message the patient sent to the clinic's number, kept as their message in
+    their most recently active thread (a new one when they have none), with the same
+    crisis check, audit and care-team notification as a message written in the portal.
+
+    The patient must have a portal account: a message is written by someone who can read
+    the answer. Raises MessagingError (nothing stored) on an empty or unusable text."""
+    if patient.user is None or not patient.user.is_active:
+        raise MessagingError(_("The patient has no portal account."), field="From")
+    body = _clean_text(body, field="Body", limit=BODY_MAX, what=_("a message"))
+    thread = text_thread(patient)
+    if thread is None:
+        with in_language_of(patient):
+            subject = _("Text message")
+        thread = Thread.objects.create(
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            subject=subject,
+            started_by=patient.user,
+            started_at=timezone.now(),
+        )
+    return _add_message(
+        request=None, by=patient.user, thread=thread, body=body, upload=None, via="text message"
+    )
 
 
 def may_handle_messages(user: User, clinic_id: int) -> bool:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 CHART_W, CHART_H = 180.0, 70.0
@@ -48,6 +49,9 @@ class Document(FPDF):
     def __init__(self, title: str, subtitle: str) -> None:
         super().__init__(format="A4")
         self.doc_title, self.subtitle = latin1(title), latin1(subtitle)
+        # Worded when the document is made, so the footer follows the reader's language.
+        self.page_words = latin1(_("page"))
+        self.confidential = latin1(_("confidential health information"))
         self.set_compression(False)
         self.set_title(self.doc_title)
         self.set_creator("KAT Clinic")
@@ -65,7 +69,7 @@ class Document(FPDF):
         self.cell(
             0,
             5,
-            f"{self.doc_title} - page {self.page_no()} - confidential health information",
+            f"{self.doc_title} - {self.page_words} {self.page_no()} - {self.confidential}",
             align="C",
         )
 
@@ -94,7 +98,7 @@ class Document(FPDF):
 
     def rows(self, header: Sequence[str], body: Sequence[Sequence[object]]) -> None:
         if not body:
-            self.paragraph("None recorded.")
+            self.paragraph(_("None recorded."))
             return
         self.set_font("Helvetica", "", 8)
         with self.table(first_row_as_headings=True, line_height=4.5) as table:

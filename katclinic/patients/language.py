@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import formats, translation
+from django.utils.translation import pgettext
 
 from katclinic.patients.models import Patient
 
@@ -27,3 +29,14 @@ def in_language_of(patient: Patient | None) -> Iterator[str]:
     code = language_of(patient)
     with translation.override(code):
         yield code
+
+
+def long_date(value: date | datetime) -> str:
+    """A date written out in the active language: "Monday 07 December 2026" or
+    "lunes 7 de diciembre de 2026" (Django's date format characters, translated per language)."""
+    return formats.date_format(value, pgettext("long date format", "l d F Y"))
+
+
+def clock(value: datetime) -> str:
+    """The time of day on the 24-hour clock, as both languages write it in messages."""
+    return formats.time_format(value, "H:i")

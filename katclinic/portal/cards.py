@@ -11,10 +11,14 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext
 
 from katclinic.intake.models import ConsentSignature
 from katclinic.measures.models import Invitation
+from katclinic.patients.language import clock
 from katclinic.patients.models import Patient
 from katclinic.portal.home import Card, CardContent, Line, register
 from katclinic.portal.models import JournalEntry
@@ -29,7 +33,9 @@ def url_or_empty(name: str, **kwargs: Any) -> str:
 
 
 # Not from a protocol: practical things every visit needs.
-ALWAYS_BRING = "Bring a photo ID and a list of the medicines you take, including any new ones."
+ALWAYS_BRING = _lazy(
+    "Bring a photo ID and a list of the medicines you take, including any new ones."
+)
 
 
 def upcoming_appointments(patient: Patient) -> QuerySet[Appointment]:
@@ -55,7 +61,7 @@ def preparation_steps(appointment: Any) -> list[str]:
         steps = instruction_lines(appointment.plan.protocol_version.protocol.instructions)
     if appointment.kind == "dosing":
         steps += preparation_lines(appointment.clinic)
-    return [*steps, ALWAYS_BRING]
+    return [*steps, str(ALWAYS_BRING)]
 
 
 def local(appointment: Any, at: Any) -> Any:
@@ -68,13 +74,16 @@ def appointment_card(request: HttpRequest, patient: Patient) -> CardContent | No
     appointment = upcoming_appointments(patient).first()
     link = url_or_empty("portal:appointments", patient_id=patient.pk)
     if appointment is None:
-        return CardContent(empty="You have no visit booked.", link=link, link_label="Your visits")
+        return CardContent(
+            empty=_("You have no visit booked."), link=link, link_label=_("Your visits")
+        )
     when = local(appointment, appointment.start)
     line = Line(
-        f"{appointment.get_kind_display()}: {when:%A %-d %B at %H:%M}",
+        _("%(kind)s: %(day)s at %(time)s")
+        % {"kind": appointment.get_kind_display(), "day": weekday(when), "time": clock(when)},
         notes=preparation_steps(appointment),
     )
-    return CardContent(lines=[line], link=link, link_label="Ask to move or cancel a visit")
+    return CardContent(lines=[line], link=link, link_label=_("Ask to move or cancel a visit"))
 
 
 def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent | None:
@@ -98,12 +107,12 @@ def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent |
         Line(
             titles.get(i.instrument_key, i.instrument_key.upper()),
             url=url_or_empty("measures:my_answer", invitation_id=i.pk),
-            detail=f"please answer by {timezone.localtime(i.expires_at):%-d %B}",
+            detail=_("please answer by %(day)s") % {"day": day_month(i.expires_at)},
             level="warn",
         )
         for i in due
     ]
-    return CardContent(lines=lines, empty="No questionnaires are waiting for you.")
+    return CardContent(lines=lines, empty=_("No questionnaires are waiting for you."))
 
 
 def consents_card(request: HttpRequest, patient: Patient) -> CardContent | None:
@@ -116,7 +125,7 @@ def consents_card(request: HttpRequest, patient: Patient) -> CardContent | None:
     )
     lines = [
         Line(
-            f"Please read and sign: {d.title}",
+            _("Please read and sign: %(title)s") % {"title": d.title},
             level="warn",
             url=url_or_empty("intake:my_sign", patient_id=patient.pk, document_id=d.pk),
         )
@@ -125,21 +134,23 @@ def consents_card(request: HttpRequest, patient: Patient) -> CardContent | None:
     ]
     return CardContent(
         lines=lines,
-        empty="Every consent form is signed.",
+        empty=_("Every consent form is signed."),
         link=url_or_empty("intake:my_consents", patient_id=patient.pk),
-        link_label="Your consent forms",
+        link_label=_("Your consent forms"),
     )
 
 
 def journal_card(request: HttpRequest, patient: Patient) -> CardContent:
     latest = JournalEntry.objects.filter(patient=patient).order_by("-created_at").first()
     detail = (
-        f"Last entry {timezone.localtime(latest.created_at):%-d %B}" if latest else "No entries yet"
+        _("Last entry %(day)s") % {"day": day_month(latest.created_at)}
+        if latest
+        else _("No entries yet")
     )
     return CardContent(
         lines=[
             Line(
-                "Write in your journal",
+                _("Write in your journal"),
                 url=reverse("portal:journal", args=[patient.pk]),
                 detail=detail,
             )
@@ -148,10 +159,22 @@ def journal_card(request: HttpRequest, patient: Patient) -> CardContent:
 
 
 def register_defaults() -> None:
-    register(Card("appointment", "Your next visit", appointment_card, order=10), default=True)
     register(
-        Card("questionnaires", "Questionnaires to answer", questionnaires_card, order=20),
+        Card("appointment", _lazy("Your next visit"), appointment_card, order=10), default=True
+    )
+    register(
+        Card("questionnaires", _lazy("Questionnaires to answer"), questionnaires_card, order=20),
         default=True,
     )
-    register(Card("consents", "Consent forms", consents_card, order=30), default=True)
-    register(Card("journal", "Your journal", journal_card, order=40), default=True)
+    register(Card("consents", _lazy("Consent forms"), consents_card, order=30), default=True)
+    register(Card("journal", _lazy("Your journal"), journal_card, order=40), default=True)
+
+
+def day_month(value: Any) -> str:
+    """ "7 December" or "7 de diciembre", in the clinic's time."""
+    return formats.date_format(timezone.localtime(value), pgettext("day and month", "j F"))
+
+
+def weekday(value: Any) -> str:
+    """ "Monday 7 December" or "lunes 7 de diciembre"."""
+    return formats.date_format(value, pgettext("weekday, day and month", "l j F"))

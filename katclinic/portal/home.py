@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from django.utils.functional import Promise
 
 from katclinic.patients.models import Patient
 
@@ -39,7 +40,7 @@ class CardContent:
 @dataclass(frozen=True)
 class Card:
     key: str
-    title: str
+    title: str | Promise  # shown in the patient's language: a lazy translation
     content: Callable[[HttpRequest, Patient], CardContent | None]
     order: int = 100
 

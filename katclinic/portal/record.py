@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from katclinic.dosing.models import DosingSession
 from katclinic.fhir import bundle, registry
 from katclinic.measures.models import Response
+from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Patient
 
 
@@ -33,9 +35,11 @@ class ScoreRow:
         if self.change is None:
             return ""
         if self.change == 0:
-            return "the same as your first answer"
-        direction = "lower" if self.change < 0 else "higher"
-        return f"{abs(self.change)} {direction} than your first answer"
+            return _("the same as your first answer")
+        values = {"points": abs(self.change)}
+        if self.change < 0:
+            return _("%(points)s lower than your first answer") % values
+        return _("%(points)s higher than your first answer") % values
 
 
 def own_scores(patient: Patient) -> list[ScoreRow]:
@@ -83,9 +87,9 @@ def own_sessions(patient: Patient) -> list[SessionRow]:
         SessionRow(
             s.pk,
             s.dose_started_at,
-            "Treatment session (ended early)"
+            _("Treatment session (ended early)")
             if s.state == "stopped_early"
-            else "Treatment session",
+            else _("Treatment session"),
         )
         for s in rows
         if s.dose_started_at is not None
@@ -99,37 +103,52 @@ def _latin(text: str) -> str:
 
 def record_pdf(patient: Patient) -> bytes:
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin(f"Health record of {patient.full_name}"))
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 16)
-    pdf.cell(
-        0, 10, _latin(f"{patient.clinic.name}: your health record"), new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_font("helvetica", size=10)
-    pdf.cell(0, 6, f"Printed {timezone.localtime():%Y-%m-%d %H:%M}", new_x="LMARGIN", new_y="NEXT")
-    _section(
-        pdf,
-        "About you",
-        [
-            f"Name: {patient.full_name}",
-            f"Record number: {patient.mrn}",
-            f"Date of birth: {patient.date_of_birth:%Y-%m-%d}",
-            f"Email: {patient.email or '-'}",
-            f"Phone: {patient.phone or '-'}",
-            f"Address: {patient.address or '-'}",
-            f"Emergency contact: {patient.emergency_contact_name or '-'} {patient.emergency_contact_phone}",
-        ],
-    )
-    scores = [
-        f"{r.at:%Y-%m-%d}  {r.instrument}: {r.total} (possible {r.lowest}-{r.highest})"
-        for r in own_scores(patient)
+    """The patient's own record as a PDF, in their language."""
+    with in_language_of(patient):
+        pdf = FPDF(format="A4")
+        pdf.set_title(_latin(_("Health record of %(name)s") % {"name": patient.full_name}))
+        pdf.add_page()
+        pdf.set_font("helvetica", "B", 16)
+        title = _("%(clinic)s: your health record") % {"clinic": patient.clinic.name}
+        pdf.cell(0, 10, _latin(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=10)
+        printed = _("Printed %(when)s") % {
+            "when": formats.date_format(timezone.localtime(), "SHORT_DATETIME_FORMAT")
+        }
+        pdf.cell(0, 6, _latin(printed), new_x="LMARGIN", new_y="NEXT")
+        _section(pdf, _("About you"), _about(patient))
+        scores = [_score_line(r) for r in own_scores(patient)]
+        _section(pdf, _("Questionnaire scores"), scores or [_("No questionnaire scores yet.")])
+        sessions = [
+            f"{formats.date_format(timezone.localtime(s.at), 'SHORT_DATETIME_FORMAT')}  {s.label}"
+            for s in own_sessions(patient)
+        ]
+        _section(pdf, _("Treatment sessions"), sessions or [_("No treatment sessions yet.")])
+        return bytes(pdf.output())
+
+
+def _score_line(row: ScoreRow) -> str:
+    return _("%(day)s  %(instrument)s: %(total)s (possible %(lowest)s-%(highest)s)") % {
+        "day": formats.date_format(timezone.localtime(row.at), "SHORT_DATE_FORMAT"),
+        "instrument": row.instrument,
+        "total": row.total,
+        "lowest": row.lowest,
+        "highest": row.highest,
+    }
+
+
+def _about(patient: Patient) -> list[str]:
+    contact = f"{patient.emergency_contact_name or '-'} {patient.emergency_contact_phone}"
+    return [
+        _("Name: %(value)s") % {"value": patient.full_name},
+        _("Record number: %(value)s") % {"value": patient.mrn},
+        _("Date of birth: %(value)s")
+        % {"value": formats.date_format(patient.date_of_birth, "SHORT_DATE_FORMAT")},
+        _("Email: %(value)s") % {"value": patient.email or "-"},
+        _("Phone: %(value)s") % {"value": patient.phone or "-"},
+        _("Address: %(value)s") % {"value": patient.address or "-"},
+        _("Emergency contact: %(value)s") % {"value": contact.strip()},
     ]
-    _section(pdf, "Questionnaire scores", scores or ["No questionnaire scores yet."])
-    sessions = [
-        f"{timezone.localtime(s.at):%Y-%m-%d %H:%M}  {s.label}" for s in own_sessions(patient)
-    ]
-    _section(pdf, "Treatment sessions", sessions or ["No treatment sessions yet."])
-    return bytes(pdf.output())
 
 
 def _section(pdf: FPDF, title: str, lines: list[str]) -> None:

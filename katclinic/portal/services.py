@@ -19,6 +19,8 @@ from django.http import HttpRequest
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from katclinic.accounts import services as account_services
 from katclinic.accounts.models import User
@@ -26,6 +28,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import IntSetting
+from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Patient
 from katclinic.portal import clinic_settings as S
 from katclinic.portal.models import (
@@ -93,22 +96,40 @@ def issue_link(
     return raw
 
 
-def _email_link(*, user: User, clinic: Clinic, purpose: LinkPurpose, raw: str) -> None:
+def _email_link(*, user: User, patient: Patient, purpose: LinkPurpose, raw: str) -> None:
     url = settings.SITE_URL.rstrip("/") + reverse(LINK_URL[purpose], kwargs={"token": raw})
-    lifetime = link_lifetime(clinic, purpose)
-    minutes = int(lifetime.total_seconds() // 60)
-    valid = f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
-    what = {
-        LinkPurpose.SIGN_IN: "sign in to your patient portal",
-        LinkPurpose.INVITATION: "set a password for your new patient portal account",
-        LinkPurpose.RESET: "choose a new password for your patient portal",
-    }[purpose]
-    body = (
-        f"Hello {user.full_name},\n\nUse this link to {what} at {clinic.name}:\n\n{url}\n\n"
-        f"It works once and for {valid}. If you did not ask for it, you can ignore this "
-        f"email; nothing changes.\n"
+    with in_language_of(patient):
+        subject, body = link_email(user=user, clinic=patient.clinic, purpose=purpose, url=url)
+    send_portal_email.enqueue(to=user.email, subject=subject, body=body)
+
+
+def link_email(*, user: User, clinic: Clinic, purpose: LinkPurpose, url: str) -> tuple[str, str]:
+    """(subject, body) of a sign-in, invitation or reset link, in the active language."""
+    minutes = int(link_lifetime(clinic, purpose).total_seconds() // 60)
+    valid = (
+        ngettext("%(n)s hour", "%(n)s hours", minutes // 60) % {"n": minutes // 60}
+        if minutes >= 120
+        else ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
     )
-    send_portal_email.enqueue(to=user.email, subject=f"{clinic.name}: patient portal", body=body)
+    what = {
+        LinkPurpose.SIGN_IN: _("sign in to your patient portal"),
+        LinkPurpose.INVITATION: _("set a password for your new patient portal account"),
+        LinkPurpose.RESET: _("choose a new password for your patient portal"),
+    }[purpose]
+    values = {"name": user.full_name, "what": what, "clinic": clinic.name, "valid": valid}
+    body = (
+        _("Hello %(name)s,") % values
+        + "\n\n"
+        + _("Use this link to %(what)s at %(clinic)s:") % values
+        + f"\n\n{url}\n\n"
+        + _(
+            "It works once and for %(valid)s. If you did not ask for it, you can ignore this "
+            "email; nothing changes."
+        )
+        % values
+        + "\n"
+    )
+    return _("%(clinic)s: patient portal") % values, body
 
 
 # Link requests are counted over this span (LINKS_PER_EMAIL_PER_HOUR, LINKS_PER_IP_PER_HOUR).
@@ -147,7 +168,7 @@ def request_emailed_link(*, email: str, purpose: LinkPurpose, request: HttpReque
     if patient is None or patient.user is None:
         return
     raw = issue_link(user=patient.user, clinic=patient.clinic, purpose=purpose)
-    _email_link(user=patient.user, clinic=patient.clinic, purpose=purpose, raw=raw)
+    _email_link(user=patient.user, patient=patient, purpose=purpose, raw=raw)
     audit.record(
         request=request,
         action=Action.SECURITY,
@@ -208,7 +229,7 @@ def invite_patient(*, patient: Patient, email: str, by: User, request: HttpReque
     raw = issue_link(
         user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, created_by=by
     )
-    _email_link(user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, raw=raw)
+    _email_link(user=user, patient=patient, purpose=LinkPurpose.INVITATION, raw=raw)
     audit.record(
         request=request,
         action=Action.CREATE,
@@ -229,7 +250,7 @@ def resend_invitation(*, patient: Patient, by: User, request: HttpRequest) -> No
     raw = issue_link(
         user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, created_by=by
     )
-    _email_link(user=user, clinic=patient.clinic, purpose=LinkPurpose.INVITATION, raw=raw)
+    _email_link(user=user, patient=patient, purpose=LinkPurpose.INVITATION, raw=raw)
     audit.record(
         request=request,
         action=Action.SECURITY,

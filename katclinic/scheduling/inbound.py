@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
+from katclinic.messaging import services as messaging
+from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Patient
 from katclinic.scheduling import selfbook, services
 from katclinic.scheduling.models import (
@@ -39,8 +41,9 @@ from katclinic.scheduling.models import (
 )
 from katclinic.scheduling.reminders import same_number
 
-CONFIRM_WORDS = frozenset({"C", "Y", "YES", "CONFIRM"})
-CANCEL_WORDS = frozenset({"X", "CANCEL"})
+# English and Spanish replies: a reminder in either language asks for C or X.
+CONFIRM_WORDS = frozenset({"C", "Y", "YES", "CONFIRM", "SI", "SÍ", "CONFIRMAR"})
+CANCEL_WORDS = frozenset({"X", "CANCEL", "CANCELAR"})
 # Opt-out and opt-in keywords as Twilio recognises them ("Twilio support for opt-out keywords
 # (SMS STOP filtering)", https://support.twilio.com/hc/en-us/articles/223134027). Twilio also
 # counts CANCEL as an opt-out unless the clinic's Messaging Service turns that off (Advanced
@@ -121,12 +124,18 @@ def _call(clinic: Clinic | None) -> str:
 
 
 @transaction.atomic
-def receive(*, sender_number: str, body: str) -> str:
-    """Act on one text and return the reply to send back (empty: no reply)."""
+def receive(*, sender_number: str, body: str, clinic_number: str = "") -> str:
+    """Act on one text and return the reply to send back (empty: no reply), in the
+    language of the patient who sent it."""
     sender = find_sender(sender_number)
-    word = body.strip().strip(".!").upper()
     if sender.clinic is None:
-        return ""
+        return from_unknown_number(sender=sender, body=body, clinic_number=clinic_number)
+    with in_language_of(sender.patient or sender.patients[0]):
+        return _answer(sender, sender.clinic, body)
+
+
+def _answer(sender: Sender, clinic: Clinic, body: str) -> str:
+    word = body.strip().strip(".!").upper()
     if word in STOP_WORDS:
         return opt_out(sender=sender)
     if word in START_WORDS:
@@ -134,19 +143,62 @@ def receive(*, sender_number: str, body: str) -> str:
     if word in HELP_WORDS:
         return _(
             "%(clinic)s: for help with your visits, call %(phone)s. Reply STOP to stop texts."
-        ) % {
-            "clinic": sender.clinic.name,
-            "phone": sender.clinic.phone or _("the clinic"),
-        }
+        ) % {"clinic": clinic.name, "phone": clinic.phone or _("the clinic")}
     if word in CONFIRM_WORDS:
         return confirm(sender=sender)
     if word in CANCEL_WORDS:
         return cancel(sender=sender)
-    keep_for_staff(clinic=sender.clinic, patient=sender.patient, digits=sender.digits, body=body)
+    return pass_on(sender=sender, clinic=clinic, body=body)
+
+
+def pass_on(*, sender: Sender, clinic: Clinic, body: str) -> str:
+    """Anything else: a message in the patient's thread for their care team, or, when the
+    number is not one patient's with a portal account, a text kept for front desk."""
+    patient = sender.patient
+    message = None
+    if patient is not None and patient.user is not None and patient.user.is_active:
+        try:
+            message = messaging.receive_text(patient=patient, body=body)
+        except messaging.MessagingError:
+            message = None
+    if message is None:
+        keep_for_staff(clinic=clinic, patient=patient, digits=sender.digits, body=body)
+    elif message.crisis_words:
+        return _(
+            "Thank you, your message is with your care team. If you are thinking of harming "
+            "yourself, get help now: %(crisis)s"
+        ) % {"crisis": clinic.crisis_resources or _("call your local emergency number.")}
     return _(
         "Thank you, your message is with the clinic. Texts are not watched around the clock: "
         "if you are in danger, call your local emergency number."
     )
+
+
+def clinic_of_number(number: str) -> Clinic | None:
+    """The one clinic whose phone number a text was sent to, if exactly one has it."""
+    digits = phone_digits(number)
+    if len(digits) < 7:
+        return None
+    found = [
+        c
+        for c in Clinic.objects.filter(phone__endswith=digits[-4:])
+        if same_number(c.phone, digits)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def from_unknown_number(*, sender: Sender, body: str, clinic_number: str) -> str:
+    """A number no patient has: kept for the front desk of the clinic it was sent to
+    (nothing is stored when that clinic cannot be told); keywords get no answer."""
+    clinic = clinic_of_number(clinic_number)
+    word = body.strip().strip(".!").upper()
+    keywords = STOP_WORDS | START_WORDS | HELP_WORDS | CONFIRM_WORDS | CANCEL_WORDS
+    if clinic is None or len(sender.digits) < 7 or not body.strip() or word in keywords:
+        return ""
+    keep_for_staff(clinic=clinic, patient=None, digits=sender.digits, body=body)
+    return _("Thank you, your message is with the clinic. Please call %(phone)s for help.") % {
+        "phone": clinic.phone or _("the clinic")
+    }
 
 
 def confirm(*, sender: Sender) -> str:

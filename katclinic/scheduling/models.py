@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from katclinic.clinics.models import Clinic
 from katclinic.patients.models import Patient
@@ -159,12 +160,12 @@ class StaffLeave(models.Model):
 
 
 class Kind(models.TextChoices):
-    CONSULTATION = "consultation", "Consultation"
-    SCREENING = "screening", "Screening"
-    PREPARATION = "preparation", "Preparation"
-    DOSING = "dosing", "Dosing session"
-    INTEGRATION = "integration", "Integration"
-    FOLLOW_UP = "follow_up", "Follow-up"
+    CONSULTATION = "consultation", _("Consultation")
+    SCREENING = "screening", _("Screening")
+    PREPARATION = "preparation", _("Preparation")
+    DOSING = "dosing", _("Dosing session")
+    INTEGRATION = "integration", _("Integration")
+    FOLLOW_UP = "follow_up", _("Follow-up")
 
 
 class State(models.TextChoices):

@@ -12,11 +12,13 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from katclinic.clinics.content import preparation_lines, reminder_note
 from katclinic.clinics.models import Clinic
 from katclinic.core.outgoing import is_held
+from katclinic.patients.language import clock, in_language_of, long_date
 from katclinic.protocols.schema import Instructions
 from katclinic.scheduling import clinic_settings as S
 from katclinic.scheduling import sms
@@ -102,36 +104,44 @@ def instruction_lines(instructions: Instructions) -> list[str]:
     lines = []
     if instructions.fasting is not None:
         lines.append(
-            f"Do not eat for {instructions.fasting.no_food_hours} hours before your session."
+            _("Do not eat for %(hours)s hours before your session.")
+            % {"hours": instructions.fasting.no_food_hours}
         )
         lines.append(
-            f"Do not drink anything for {instructions.fasting.no_liquids_minutes} minutes before it."
+            _("Do not drink anything for %(minutes)s minutes before it.")
+            % {"minutes": instructions.fasting.no_liquids_minutes}
         )
     if instructions.nasal_products_hours_before is not None:
         hours = instructions.nasal_products_hours_before.value
         lines.append(
-            f"Use any nasal steroid or decongestant at least {hours} hour{'s' if hours != 1 else ''} before."
+            ngettext(
+                "Use any nasal steroid or decongestant at least %(hours)s hour before.",
+                "Use any nasal steroid or decongestant at least %(hours)s hours before.",
+                hours,
+            )
+            % {"hours": hours}
         )
     if instructions.arrange_transport:
-        lines.append("Arrange a ride home: someone must take you home after the session.")
+        lines.append(_("Arrange a ride home: someone must take you home after the session."))
     if instructions.no_driving_until_after_sleep:
-        lines.append("Do not drive until the next day, after a night's sleep.")
+        lines.append(_("Do not drive until the next day, after a night's sleep."))
     return lines
 
 
 def message(appointment: Appointment) -> tuple[str, str]:
-    """(subject, body) of a reminder."""
+    """(subject, body) of a reminder, in the patient's language."""
     local = appointment.start.astimezone(clinic_tz(appointment.clinic))
     instructions = None
     if appointment.kind == Kind.DOSING and appointment.plan is not None:
         instructions = appointment.plan.protocol_version.protocol.instructions
-    return compose(
-        clinic=appointment.clinic,
-        what=appointment.get_kind_display().lower(),
-        local=local,
-        dosing=appointment.kind == Kind.DOSING,
-        instructions=instructions,
-    )
+    with in_language_of(appointment.patient):
+        return compose(
+            clinic=appointment.clinic,
+            what=str(appointment.get_kind_display()).lower(),
+            local=local,
+            dosing=appointment.kind == Kind.DOSING,
+            instructions=instructions,
+        )
 
 
 def compose(
@@ -147,26 +157,32 @@ def compose(
     """(subject, body) of a reminder; `preparation` and `note` default to the clinic's own
     texts (a preview passes the wording being edited)."""
     body = [
-        f"This is a reminder of your {what} at {clinic.name}",
-        f"on {local:%A %d %B %Y} at {local:%H:%M}.",
+        _("This is a reminder of your %(what)s at %(clinic)s")
+        % {"what": what, "clinic": clinic.name},
+        _("on %(day)s at %(time)s.") % {"day": long_date(local), "time": clock(local)},
         "",
     ]
     steps = instruction_lines(instructions) if instructions is not None else []
     if dosing:
         steps += preparation_lines(clinic) if preparation is None else preparation
     if steps:
-        body += ["Before your session:", *[f"- {line}" for line in steps], ""]
+        body += [_("Before your session:"), *[f"- {line}" for line in steps], ""]
     note = reminder_note(clinic) if note is None else note
     if note:
         body += [note, ""]
-    body.append(f"To change or cancel, call {clinic.phone or 'the clinic'}.")
-    return f"Reminder: your appointment at {clinic.name}", "\n".join(body)
+    body.append(
+        _("To change or cancel, call %(phone)s.") % {"phone": clinic.phone or _("the clinic")}
+    )
+    subject = _("Reminder: your appointment at %(clinic)s") % {"clinic": clinic.name}
+    return subject, "\n".join(body)
 
 
 def deliver(reminder: Reminder) -> None:
     """Send one reminder; raise on failure."""
     appointment = reminder.appointment
     subject, body = message(appointment)
+    with in_language_of(appointment.patient):
+        reply_words = _("Reply C to confirm or X to cancel. Reply STOP to stop texts.")
     if reminder.channel == Channel.EMAIL:
         if not appointment.patient.email:
             raise ValueError("no email address on record")
@@ -174,7 +190,7 @@ def deliver(reminder: Reminder) -> None:
     else:
         if opted_out(appointment.clinic, appointment.patient.phone):
             raise OptedOut("the patient replied STOP and receives no texts")
-        body += "\n" + gettext("Reply C to confirm or X to cancel. Reply STOP to stop texts.")
+        body += "\n" + reply_words
         sms.get_backend().send(to=appointment.patient.phone, body=body)
 
 

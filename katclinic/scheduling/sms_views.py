@@ -40,5 +40,8 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
         return _refuse(400, "From: must be the sender's phone number")
     if len(body) > inbound.MAX_BODY or "\x00" in body:
         return _refuse(400, f"Body: must be a text of at most {inbound.MAX_BODY} characters")
-    reply = inbound.receive(sender_number=sender, body=body)
+    to = request.POST.get("To", "").strip()
+    if len(to) > MAX_NUMBER or "\x00" in to:
+        return _refuse(400, "To: must be the clinic's phone number")
+    reply = inbound.receive(sender_number=sender, body=body, clinic_number=to)
     return HttpResponse(twiml(reply), content_type="text/xml; charset=utf-8")

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from katclinic.clinics.models import ClinicSetting
+from katclinic.patients.models import Patient
 from katclinic.scheduling import inbound, reminders
 from katclinic.scheduling.models import (
     Appointment,
@@ -156,7 +157,8 @@ class InboundTextTest(ClinicTestCase):
         self.assertContains(self.text("HELP"), "555-0199")
         self.assertFalse(InboundText.objects.exists())
 
-    def test_anything_else_is_kept_for_front_desk(self) -> None:
+    def test_anything_else_from_a_patient_without_an_account_is_kept_for_front_desk(self) -> None:
+        Patient.objects.filter(pk=self.pat.pk).update(user=None)
         response = self.text("Running 10 minutes late, sorry")
         self.assertContains(response, "not watched around the clock")
         kept = InboundText.objects.get()

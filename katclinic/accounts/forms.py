@@ -36,6 +36,7 @@ class PasskeyAddForm(forms.Form):
         label="Name",
         max_length=60,
         help_text="Which device or key this is, such as “Work laptop” or “Blue security key”.",
+        error_messages={"required": "Give the passkey a name, such as the device it is on."},
     )
     credential = forms.CharField(
         max_length=20_000,

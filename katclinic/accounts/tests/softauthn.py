@@ -64,7 +64,9 @@ class SoftAuthenticator:
     rp_id: str
     origin: str
     user_handle: bytes = b""
-    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
     credential_id: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     sign_count: int = 0
     verifies_user: bool = True
@@ -73,7 +75,13 @@ class SoftAuthenticator:
         numbers = self.key.public_key().public_numbers()
         # kty EC2, alg ES256, crv P-256, x, y
         return cbor(
-            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
+            {
+                1: 2,
+                3: -7,
+                -1: 1,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
         )
 
     def _flags(self) -> int:
@@ -91,7 +99,10 @@ class SoftAuthenticator:
         """The answer to navigator.credentials.create(options), as the page's script sends it."""
         self.user_handle = from_b64url(options["user"]["id"])
         attested = (
-            bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + self._cose_key()
+            bytes(16)
+            + struct.pack(">H", len(self.credential_id))
+            + self.credential_id
+            + self._cose_key()
         )
         auth_data = self._auth_data(self._flags() | ATTESTED_DATA, attested)
         attestation = cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})

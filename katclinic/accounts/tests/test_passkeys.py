@@ -144,7 +144,9 @@ class RegisterTest(PasskeyTestCase):
     def test_a_half_signed_in_session_cannot_add_a_passkey(self) -> None:
         self.password_step(self.nick)
         self.assertEqual(self.client.post("/accounts/security/passkeys/options/").status_code, 403)
-        response = self.client.post("/accounts/security/passkeys/", {"name": "x", "credential": "{}"})
+        response = self.client.post(
+            "/accounts/security/passkeys/", {"name": "x", "credential": "{}"}
+        )
         self.assertRedirects(response, "/accounts/second-factor/", fetch_redirect_response=False)
         self.assertFalse(Passkey.objects.exists())
 
@@ -259,7 +261,14 @@ class SignInTest(PasskeyTestCase):
     def test_bad_answers_are_refused_without_error_pages(self) -> None:
         self.enrolled(self.nick)
         self.password_step(self.nick)
-        for raw in ("", "null", "{]", '{"rawId": 5}', '{"rawId": "a", "response": "x"}', "x" * 20_001):
+        for raw in (
+            "",
+            "null",
+            "{]",
+            '{"rawId": 5}',
+            '{"rawId": "a", "response": "x"}',
+            "x" * 20_001,
+        ):
             with self.subTest(raw=raw[:12]):
                 self.options("/accounts/second-factor/passkey/options/")
                 self.assertEqual(self.post_answer(raw).status_code, 400)

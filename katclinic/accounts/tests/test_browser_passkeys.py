@@ -72,11 +72,11 @@ def test_a_staff_member_adds_a_passkey_and_signs_in_with_it(page: Page) -> None:
     page.get_by_label("Name").fill("Front desk PC")
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_text("Passkey “Front desk PC” added.")).to_be_visible()
-    expect(page.get_by_role("cell", name="Front desk PC")).to_be_visible()
+    expect(page.get_by_role("cell", name="Front desk PC", exact=True)).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
     password(page)
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page).not_to_have_url(re.compile(r"/accounts/"))
     page.goto("/accounts/security/")
-    expect(page.get_by_role("cell", name="Not yet")).to_have_count(0)
+    expect(page.get_by_role("cell", name="Not yet", exact=True)).to_have_count(0)

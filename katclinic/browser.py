@@ -113,21 +113,27 @@ EmptyInstall = Install  # an install with no organization yet
 
 
 @contextmanager
-def demo_server() -> Iterator[str]:
-    """Yield the base URL of a freshly seeded demo clinic served on 127.0.0.1."""
-    with demo_install() as install:
+def demo_server(port: int | None = None) -> Iterator[str]:
+    """Yield the base URL of a freshly seeded demo clinic served on 127.0.0.1.
+
+    With `port`, it serves there and knows the port (PORT), as `make run` does: passkeys then
+    work at http://localhost:PORT, the one plain-http origin browsers allow them on.
+    """
+    with demo_install(port) as install:
         yield install.base_url
 
 
 @contextmanager
-def demo_install() -> Iterator[Install]:
+def demo_install(port: int | None = None) -> Iterator[Install]:
     """A freshly seeded demo clinic served on 127.0.0.1, with the folder its emails go to."""
     with tempfile.TemporaryDirectory(prefix="katclinic-browser-") as tmp:
         data_dir = Path(tmp)
         env = demo_environment(data_dir)
+        if port is not None:
+            env["PORT"] = str(port)
         _manage(env, "migrate", "--noinput")
         _manage(env, "seed_demo")
-        with _serve(env, data_dir) as base_url:
+        with _serve(env, data_dir, port) as base_url:
             yield Install(base_url=base_url, outbox=data_dir / "outbox")
 
 
@@ -145,9 +151,10 @@ def empty_server() -> Iterator[EmptyInstall]:
 
 
 @contextmanager
-def _serve(env: dict[str, str], data_dir: Path) -> Iterator[str]:
-    """Run `runserver` on a free port with `env` until the block ends; yield its base URL."""
-    port = free_port()
+def _serve(env: dict[str, str], data_dir: Path, port: int | None = None) -> Iterator[str]:
+    """Run `runserver` on `port` (or a free one) with `env` until the block ends; yield its
+    base URL."""
+    port = port or free_port()
     log = data_dir / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments

@@ -13,6 +13,8 @@ from typing import Any
 import dj_database_url
 from django.utils.csp import CSP
 
+from katclinic.accounts.relying_party import RelyingPartyError, default_origins, default_rp_id
+from katclinic.accounts.relying_party import check as check_relying_party
 from katclinic.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -219,6 +221,21 @@ SECOND_FACTOR_FAILURE_LIMIT = envint("SECOND_FACTOR_FAILURE_LIMIT", 5)
 SECOND_FACTOR_FAILURE_IP_LIMIT = envint("SECOND_FACTOR_FAILURE_IP_LIMIT", 20)
 # How long an emailed staff invitation can be accepted.
 STAFF_INVITATION_HOURS = envint("STAFF_INVITATION_HOURS", 72)
+
+# Passkeys (WebAuthn) for staff: the relying party id is a host name (by default the first
+# name in ALLOWED_HOSTS), and answers are accepted only from these origins. See deploy/README.
+WEBAUTHN_RP_ID = envstr("KATCLINIC_WEBAUTHN_RP_ID").strip().lower() or default_rp_id(ALLOWED_HOSTS)
+WEBAUTHN_ORIGINS = envlist("KATCLINIC_WEBAUTHN_ORIGIN") or default_origins(
+    WEBAUTHN_RP_ID, local=DEBUG or TESTING, port=envstr("PORT", "8000")
+)
+try:
+    check_relying_party(WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS)
+except RelyingPartyError as exc:
+    raise ConfigError(f"KATCLINIC_WEBAUTHN_RP_ID / KATCLINIC_WEBAUTHN_ORIGIN: {exc}") from None
+WEBAUTHN_RP_NAME = envstr("KATCLINIC_WEBAUTHN_RP_NAME", "KAT Clinic")
+# A passkey challenge is used once and lapses after this long (the Web Authentication
+# recommendation for a ceremony that asks for user verification is 300 to 600 seconds).
+WEBAUTHN_CHALLENGE_SECONDS = envint("KATCLINIC_WEBAUTHN_CHALLENGE_SECONDS", 300)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))

@@ -22,3 +22,41 @@ class CodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+NO_PASSKEY_ANSWER = {
+    "required": "The browser sent no passkey. Use a browser that supports passkeys, with "
+    "scripts allowed for this site.",
+    "max_length": "The passkey's answer is too long.",
+}
+
+
+class PasskeyAddForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=60,
+        help_text="Which device or key this is, such as “Work laptop” or “Blue security key”.",
+        error_messages={"required": "Give the passkey a name, such as the device it is on."},
+    )
+    credential = forms.CharField(
+        max_length=20_000,
+        widget=forms.HiddenInput,
+        error_messages=NO_PASSKEY_ANSWER,
+    )
+
+
+class PasskeySignInForm(forms.Form):
+    credential = forms.CharField(
+        max_length=20_000,
+        widget=forms.HiddenInput,
+        error_messages=NO_PASSKEY_ANSWER,
+    )
+
+
+class PasskeyRemoveForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        max_length=256,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -118,3 +118,25 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user}"
+
+
+class Passkey(models.Model):
+    """A staff member's passkey (a WebAuthn credential), used in place of an authenticator code.
+
+    Only the public key is kept; the private key never leaves the person's device.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=60)
+    # The credential id and public key (COSE), base64url without padding, as browsers send them.
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.TextField()
+    # The authenticator's signature counter: an answer whose count does not rise is refused,
+    # unless the authenticator keeps no counter (it sends 0 every time).
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"passkey {self.name} of {self.user}"

@@ -18,6 +18,7 @@ from django.utils import timezone
 from katclinic.accounts.models import (
     FailureStep,
     LoginFailure,
+    Passkey,
     RecoveryCode,
     TotpDevice,
     User,
@@ -106,8 +107,8 @@ def _alert_admins_of_lockout(request: HttpRequest, user: User) -> None:
     if to:
         send_mail(
             "KAT Clinic: an account was locked after wrong second-factor codes",
-            f"{count} wrong authenticator or recovery codes were entered for {user.email} "
-            f"within {settings.LOGIN_LOCKOUT_MINUTES} minutes, after a correct password. "
+            f"{count} wrong authenticator or recovery codes or refused passkeys for {user.email} "
+            f"came within {settings.LOGIN_LOCKOUT_MINUTES} minutes, after a correct password. "
             "The account is locked for that time. If this was not the staff member, "
             "their password is known to someone else: reset it and review the audit trail.",
             None,
@@ -195,27 +196,35 @@ def verify_second_factor(request: HttpRequest, user: User, code: str) -> bool:
     else:
         ok = _use_recovery_code(user, code)
     if ok:
-        request.session[OTP_OK] = True
-        request.session.cycle_key()
-        UserSession.objects.update_or_create(
-            session_key=request.session.session_key or "", defaults={"user": user}
-        )
-        audit.record(
-            request=request,
-            action=Action.LOGIN,
-            object_type="account",
-            object_id=str(user.pk),
-            detail={"step": "second_factor"},
-        )
+        second_factor_passed(request, user, method="code")
     else:
-        record_failure(
-            request,
-            email=user.email,
-            reason="wrong second-factor code",
-            step=FailureStep.SECOND_FACTOR,
-        )
-        _alert_admins_of_lockout(request, user)
+        count_second_factor_failure(request, user, reason="wrong second-factor code")
     return ok
+
+
+def second_factor_passed(
+    request: HttpRequest, user: User, *, method: str, passkey: int | None = None
+) -> None:
+    """Mark the session as fully signed in, under a new key, and record it."""
+    request.session[OTP_OK] = True
+    request.session.cycle_key()
+    UserSession.objects.update_or_create(
+        session_key=request.session.session_key or "", defaults={"user": user}
+    )
+    audit.record(
+        request=request,
+        action=Action.LOGIN,
+        object_type="account",
+        object_id=str(user.pk),
+        detail={"step": "second_factor", "method": method}
+        | ({"passkey": passkey} if passkey else {}),
+    )
+
+
+def count_second_factor_failure(request: HttpRequest, user: User, *, reason: str) -> None:
+    """A wrong code or refused passkey: counted toward the account's and address's lockout."""
+    record_failure(request, email=user.email, reason=reason, step=FailureStep.SECOND_FACTOR)
+    _alert_admins_of_lockout(request, user)
 
 
 def _use_recovery_code(user: User, code: str) -> bool:
@@ -298,13 +307,16 @@ def remove_second_factor(
     detail: dict[str, object] | None = None,
     request: HttpRequest | None = None,
 ) -> int:
-    """Remove `user`'s authenticator and recovery codes and end every session they have.
+    """Remove `user`'s authenticator, recovery codes and passkeys, end every session they
+    have and tell them by email.
 
     Their next sign-in asks them to enrol an authenticator again. Returns sessions ended.
     """
     devices = TotpDevice.objects.filter(user=user).delete()[0]
     codes = RecoveryCode.objects.filter(user=user).delete()[0]
+    passkeys = Passkey.objects.filter(user=user).delete()[0]
     ended = end_sessions(user)
+    transaction.on_commit(lambda: _tell_of_second_factor_reset(user))
     audit.record(
         request=request,
         user=by,
@@ -317,8 +329,21 @@ def remove_second_factor(
             "reason": reason,
             "authenticators_removed": devices,
             "recovery_codes_removed": codes,
+            "passkeys_removed": passkeys,
             "sessions_ended": ended,
             **(detail or {}),
         },
     )
     return ended
+
+
+def _tell_of_second_factor_reset(user: User) -> None:
+    send_mail(
+        "KAT Clinic: your sign-in second step was reset",
+        f"Your authenticator app, recovery codes and passkeys for {user.email} were removed "
+        "by your clinic's administrators, and you were signed out everywhere. The next time "
+        "you sign in you will be asked to set up an authenticator app again.\n\n"
+        "If you did not ask for this, tell your clinic's administrator at once.",
+        None,
+        [user.email],
+    )

@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from katclinic.accounts import services
-from katclinic.accounts.forms import CodeForm, SignInForm
-from katclinic.accounts.models import TotpDevice, User, UserSession
+from katclinic.accounts import passkeys, services
+from katclinic.accounts.forms import CodeForm, PasskeySignInForm, SignInForm
+from katclinic.accounts.models import Passkey, TotpDevice, User, UserSession
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 
@@ -60,21 +60,50 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     if request.session.get(services.OTP_OK) or not services.needs_second_factor(user):
         request.session[services.OTP_OK] = True
         return redirect(request.session.pop(NEXT, "/"))
-    if not TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+    has_passkey = Passkey.objects.filter(user=user).exists()
+    if (
+        not has_passkey
+        and not TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+    ):
         return redirect("accounts:setup_second_factor")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if services.verify_second_factor(request, user, form.cleaned_data["code"]):
             return redirect(request.session.pop(NEXT, "/"))
         form.add_error("code", "That code is not right, or it was already used. Try the next one.")
-        if services.lockout_remaining(email=user.email, ip=audit.client_ip(request)):
-            logout(request)
-            messages.error(request, "Too many wrong codes. Sign in again later.")
-            return redirect("accounts:login")
-    context = {"form": form, "demo_code": services.demo_code_for(user)}
-    return render(
-        request, "accounts/second_factor.html", context, status=400 if form.errors else 200
-    )
+        if locked_out := end_if_locked_out(request, user):
+            return locked_out
+    return second_factor_page(request, user, form=form)
+
+
+def end_if_locked_out(request: HttpRequest, user: User) -> HttpResponse | None:
+    """After a refused second step: once the account or address is locked, sign out."""
+    if services.lockout_remaining(email=user.email, ip=audit.client_ip(request)) is None:
+        return None
+    logout(request)
+    messages.error(request, "Too many failed attempts. Sign in again later.")
+    return redirect("accounts:login")
+
+
+def second_factor_page(
+    request: HttpRequest,
+    user: User,
+    *,
+    form: CodeForm | None = None,
+    passkey_form: PasskeySignInForm | None = None,
+) -> HttpResponse:
+    """The second step: a code from the authenticator app, or one of the person's passkeys."""
+    form = form or CodeForm()
+    passkey_form = passkey_form or PasskeySignInForm()
+    context = {
+        "form": form,
+        "passkey_form": passkey_form,
+        "has_totp": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists(),
+        "offer_passkey": passkeys.available() and Passkey.objects.filter(user=user).exists(),
+        "demo_code": services.demo_code_for(user),
+    }
+    status = 400 if form.errors or passkey_form.errors else 200
+    return render(request, "accounts/second_factor.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

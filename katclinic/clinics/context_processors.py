@@ -30,6 +30,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[Perm, ...]], ...] = (
     ("Staff", "clinics:staff", (Perm.MANAGE_CLINIC,)),
     ("Patient texts", "clinics:content", (Perm.MANAGE_CLINIC,)),
     ("Apps", "oauth:apps", (Perm.MANAGE_CLINIC,)),
+    ("Sign-in security", "accounts:security", ()),
     ("API tokens", "tokens:list", ()),
     ("Connected apps", "oauth:connected", ()),
 )

@@ -1,8 +1,10 @@
 """Resetting a staff member's second factor: one administrator asks, a different one confirms.
 
 A request names the person and the reason and lapses after the clinic's confirmation window.
-On confirmation the person's authenticator and recovery codes are removed and all their
-sessions end; they enrol a new authenticator at their next sign-in. Each step is audited.
+No administrator can ask for or confirm a reset of their own account. On confirmation the
+person's authenticator, recovery codes and passkeys are removed, all their sessions end and
+they are told by email; they enrol a new authenticator at their next sign-in. Each step is
+audited.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def request_reset(
         raise ResetRefused(f"Keep the reason under {REASON_MAX} characters.")
     if "\x00" in reason:
         raise ResetRefused("The reason contains a character that cannot be stored.")
+    if user.pk == by.pk:
+        raise ResetRefused("Another administrator must ask for a reset of your own account.")
     if not StaffMembership.objects.filter(clinic=clinic, user=user, is_active=True).exists():
         raise ResetRefused("This person does not work at this clinic.")
     hours = SECOND_FACTOR_RESET_HOURS.value(clinic)

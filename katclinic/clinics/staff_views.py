@@ -175,7 +175,7 @@ def second_factor_request(request: StaffRequest, user_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Reset of {person}'s authenticator requested. "
+                f"Reset of {person}'s second sign-in step requested. "
                 "A different administrator must confirm it.",
             )
             return redirect("clinics:second_factor")
@@ -205,7 +205,7 @@ def second_factor_confirm(request: StaffRequest, reset_id: int) -> HttpResponse:
         return render(request, "clinics/second_factor.html", context, status=400)
     messages.success(
         request,
-        f"Authenticator removed and {ended} session(s) ended. "
+        f"Authenticator app, recovery codes and passkeys removed and {ended} session(s) ended. "
         "The person sets up a new authenticator at their next sign-in.",
     )
     return redirect("clinics:second_factor")

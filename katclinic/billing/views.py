@@ -209,6 +209,8 @@ def _charge_page(
         "add_form": forms_.get("add") or AddLineForm(),
         "reason_form": forms_.get("reason") or ReasonForm(),
         "error_line": forms_.get("error_line"),
+        # The line change that was refused, for the notice above the lines.
+        "refused_change": next((f for k, f in forms_.items() if k.startswith("adjust_")), None),
         "codes": services_codes(charge.date_of_service),
         "can_post": has_perm(request, Perm.POST_CHARGES),
         "can_pay": has_perm(request, Perm.TAKE_PAYMENT),

@@ -99,12 +99,14 @@ class Response(models.Model):
     language = models.CharField(
         max_length=10,
         blank=True,
+        default="",
         db_default="",
         help_text="The language the questions were read in.",
     )
     translation_version = models.CharField(
         max_length=40,
         blank=True,
+        default="",
         db_default="",
         help_text="The version of the instrument's translation read; empty for the original.",
     )

@@ -68,7 +68,7 @@ print(patient.pk)
 
 TASKS_SQL = (
     "SELECT task_path, status FROM django_tasks_database_dbtaskresult "
-    "WHERE task_path LIKE 'katclinic.portal.%'"
+    "WHERE task_path LIKE 'katclinic.portal.services.%'"
 )
 
 

@@ -195,7 +195,7 @@ def _starting_mg(
     rule: StartRule | None,
     lines: list[str],
 ) -> Decimal:
-    source = rule.source if rule else protocol.starting_dose.source
+    source = protocol.cite(rule.source if rule else protocol.starting_dose.source)
     if rule is not None:
         lines.append(f"Starting dose rule: {rule.label}")
     if protocol.dose_rule.basis == "fixed_mg":

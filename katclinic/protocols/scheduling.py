@@ -221,7 +221,7 @@ def _plan_preparation(
         if slot is None:
             raise ScheduleError(f"no free slot for preparation session {index}")
         reason = (
-            f"Preparation {index} of {wanted.value} before the first dose (source: {wanted.source})"
+            f"Preparation {index} of {wanted.value} before the first dose (source: {protocol.cite(wanted.source)})"
         )
         planner.book("preparation", slot, lengths.preparation, phase_key, reason)
         day_start = _next_day(slot, planner.tz)
@@ -324,7 +324,7 @@ def _dose_reason(
     moved = "" if slot.date() == target.date() else f", moved from {target.date()}"
     return (
         f"{phase.name.capitalize()} dose {number} of {count} ({frequency}, "
-        f"source: {phase.source}){moved}; at least {spacing.min_interval_hours.value} h "
+        f"source: {protocol.cite(phase.source)}){moved}; at least {spacing.min_interval_hours.value} h "
         f"after the previous dose and at most {spacing.max_doses_per_week.value} "
         f"doses in any 7 calendar days"
     )
@@ -345,6 +345,6 @@ def _plan_integration(
     reason = (
         f"Integration after dose {dose.number}, "
         f"{support.integration_window_min_hours}-{support.integration_window_max_hours} h "
-        f"after it (source: {support.integration_window_source})"
+        f"after it (source: {protocol.cite(support.integration_window_source)})"
     )
     planner.book("integration", slot, minutes, dose.phase, reason)

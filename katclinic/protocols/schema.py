@@ -489,6 +489,10 @@ class Protocol(StrictModel):
     def source(self, key: str) -> Source:
         return next(s for s in self.sources if s.key == key)
 
+    def cite(self, key: str) -> str:
+        """The citation a person reads for a source key (the key itself never reaches a screen)."""
+        return self.source(key).citation
+
     def unverified_thresholds(self) -> list[str]:
         """Threshold names the product must not present as verified."""
         return [name for name, threshold in self.thresholds.items() if not threshold.verified]

@@ -306,6 +306,7 @@ def test_integration_that_cannot_fit_the_window_is_reported() -> None:
 def test_reasons_cite_the_protocol_sources() -> None:
     items = iv_schedule()
 
-    assert "source: journey_clinical" in of_kind(items, "preparation")[0].reason
-    assert "source: elektd" in of_kind(items, "dosing")[0].reason
+    assert "source: Telehealth KAP network" in of_kind(items, "preparation")[0].reason
+    assert "source: ELEKT-D (Anand A et al." in of_kind(items, "dosing")[0].reason
+    assert "elektd" not in of_kind(items, "dosing")[0].reason  # the key never reaches a screen
     assert "24-72 h" in of_kind(items, "integration")[0].reason

@@ -220,9 +220,7 @@ def _plan_preparation(
         slot = planner.first_free(day_start, lengths.preparation)
         if slot is None:
             raise ScheduleError(f"no free slot for preparation session {index}")
-        reason = (
-            f"Preparation {index} of {wanted.value} before the first dose (source: {protocol.cite(wanted.source)})"
-        )
+        reason = f"Preparation {index} of {wanted.value} before the first dose (source: {protocol.cite(wanted.source)})"
         planner.book("preparation", slot, lengths.preparation, phase_key, reason)
         day_start = _next_day(slot, planner.tz)
     return day_start

@@ -37,6 +37,8 @@ def signed_in(browser: Browser, base_url: str, account: str) -> Page:  # noqa: F
     page = context.new_page()
     page.set_default_timeout(15_000)
     sign_in_with_password(page, account)
+    # Wait for the password step's answer before asking which step comes next.
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
     if "/second-factor/" in page.url:
         page.get_by_label("Code").fill(demo_code(page))
         page.get_by_role("button", name="Continue").click()

@@ -133,7 +133,7 @@ SCENARIOS: list[Scenario] = [
         content_type="application/x-www-form-urlencoded",
         expect_status=302,
     ),
-    Scenario("api session readings", "/api/sessions/{session_id}", auth="token"),
+    Scenario("api session readings", "/api/sessions/{session_id}?recent=20", auth="token"),
     Scenario("api patient list", "/api/patients/", auth="token"),
     Scenario(
         "questionnaire submit",

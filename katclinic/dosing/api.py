@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from katclinic.api.auth import require_scope
 from katclinic.api.models import Scope
@@ -79,7 +80,16 @@ def sessions_of_patient(request: HttpRequest, patient_id: int) -> list[DosingSes
 
 
 @router.get("/{session_id}", response=SessionDetailOut, url_name="session_detail")
-def session_detail(request: HttpRequest, session_id: int) -> dict[str, object]:
+def session_detail(
+    request: HttpRequest,
+    session_id: int,
+    recent: Annotated[int | None, Query(ge=1, le=500)] = None,
+) -> dict[str, object]:
+    """A session with its administrations and its checkpoints, oldest first.
+
+    `recent=N` gives only the N latest checkpoints (still oldest first), as a monitor that
+    shows the last readings asks for them.
+    """
     require_scope(request, Scope.SESSIONS_READ)
     session = DosingSession.objects.filter(pk=session_id).first()
     if session is None:
@@ -93,8 +103,13 @@ def session_detail(request: HttpRequest, session_id: int) -> dict[str, object]:
         obj=session,
         detail={"via": "api"},
     )
+    checkpoints = Checkpoint.objects.filter(session=session)
+    if recent is None:
+        readings = list(checkpoints)
+    else:
+        readings = list(checkpoints.order_by("-taken_at", "-pk")[:recent])[::-1]
     fields = SessionOut.model_fields
     return {name: getattr(session, name) for name in fields} | {
         "administrations": list(Administration.objects.filter(session=session)),
-        "checkpoints": list(Checkpoint.objects.filter(session=session)),
+        "checkpoints": readings,
     }

@@ -179,6 +179,30 @@ class PagesTest(ClinicTestCase):
         )
         self.assertEqual([s["id"] for s in listing.json()], [sess.pk])
 
+    def test_the_api_gives_only_the_latest_checkpoints_when_asked_for_recent_ones(self) -> None:
+        sess = self.dosing_session()
+        first = Checkpoint.objects.get(session=sess)
+        for minutes in (10, 20, 30):
+            reading = Checkpoint.objects.get(pk=first.pk)
+            reading.pk = None
+            reading.label = f"+{minutes} min"
+            reading.taken_at = first.taken_at + timedelta(minutes=minutes)
+            reading.save()
+        _, raw = ApiToken.issue(
+            user=self.nick, clinic=self.clinic, name="t", scopes=[Scope.SESSIONS_READ]
+        )
+        auth = {"Authorization": f"Bearer {raw}"}
+        body = self.client.get(f"/api/sessions/{sess.pk}?recent=2", headers=auth).json()
+        self.assertEqual([c["label"] for c in body["checkpoints"]], ["+20 min", "+30 min"])
+        everything = self.client.get(f"/api/sessions/{sess.pk}", headers=auth).json()
+        self.assertEqual(len(everything["checkpoints"]), 4)
+        events = AuditEvent.objects.count()
+        for bad in ("0", "501", "two"):
+            response = self.client.get(f"/api/sessions/{sess.pk}?recent={bad}", headers=auth)
+            self.assertEqual(response.status_code, 422, bad)
+            self.assertIn("recent", response.content.decode())
+        self.assertEqual(AuditEvent.objects.count(), events)
+
     def test_the_api_refuses_a_token_without_the_sessions_scope(self) -> None:
         sess = self.dosing_session()
         _, raw = ApiToken.issue(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic
+from katclinic.clinics.permissions import CLINICAL
 from katclinic.patients.models import Patient
 from katclinic.scheduling.models import ROUTE_LABELS, AppointmentRequest, Chair, Kind, Room
 from katclinic.scheduling.services import ScheduleConflict
@@ -16,6 +17,16 @@ from katclinic.scheduling.services import ScheduleConflict
 
 def staff_of(clinic: Clinic) -> QuerySet[User]:
     active = User.objects.filter(memberships__clinic=clinic, memberships__is_active=True)
+    return active.distinct().order_by("full_name")
+
+
+def clinicians_of(clinic: Clinic) -> QuerySet[User]:
+    """Active prescribers, nurses and therapists: the people a plan's visits can be with."""
+    active = User.objects.filter(
+        memberships__clinic=clinic,
+        memberships__is_active=True,
+        memberships__role__in=sorted(CLINICAL),
+    )
     return active.distinct().order_by("full_name")
 
 
@@ -89,7 +100,7 @@ class ProposeForm(forms.Form):
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choices(self, "staff", staff_of(clinic))
+        _choices(self, "staff", clinicians_of(clinic))
 
 
 class RequestForm(forms.ModelForm):

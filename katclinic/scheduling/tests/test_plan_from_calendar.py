@@ -8,7 +8,7 @@ from django.utils import timezone
 from katclinic.protocols.tests import fixtures as plan_fixtures
 from katclinic.scheduling import services
 from katclinic.scheduling.hours import clinic_tz
-from katclinic.scheduling.models import Appointment
+from katclinic.scheduling.models import Appointment, Chair
 from katclinic.scheduling.tests import fixtures
 from katclinic.testing import ClinicTestCase
 
@@ -77,4 +77,22 @@ class PlanFromCalendarTest(ClinicTestCase):
         for dose, reason in zip(doses, refused.exception.reasons, strict=True):
             local = dose.start.astimezone(clinic_tz(self.clinic))
             self.assertIn(f"{local:%Y-%m-%d %H:%M}", reason)
+        self.assertEqual(Appointment.objects.filter(plan=self.plan).count(), 0)
+
+    def test_the_proposal_offers_only_clinicians_and_names_a_collision_once(self) -> None:
+        self.login(self.alice)
+        url = reverse("scheduling:plan_schedule", args=[self.plan.pk])
+        page = self.client.get(url)
+        choices = {str(user.pk) for user in page.context["form"].fields["staff"].queryset}
+        self.assertEqual(choices, {str(self.paula.pk), str(self.nick.pk), str(self.tara.pk)})
+        # With no chair left for its doses, the plan cannot be placed: said once, not twice.
+        Chair.objects.filter(room__clinic=self.clinic).update(is_active=False)
+        data = {"staff": self.paula.pk, "start_on": self.monday.isoformat()}
+        response = self.client.post(url, data)
+        self.assertContains(response, "Not booked", count=1, status_code=400)
+        self.assertEqual(Appointment.objects.filter(plan=self.plan).count(), 0)
+        # Front desk is no clinician: a plan's visits cannot be put with them.
+        response = self.client.post(url, data | {"staff": self.alice.pk})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("staff", response.context["form"].errors)
         self.assertEqual(Appointment.objects.filter(plan=self.plan).count(), 0)

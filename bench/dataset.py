@@ -10,8 +10,6 @@ signed-in staff user, an API token, and ids for the scenarios' URLs and bodies.
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import os
 import sys
@@ -44,14 +42,17 @@ from katclinic.demo.seed import build_demo  # noqa: E402
 from katclinic.dosing import monitoring_services as mon  # noqa: E402
 from katclinic.dosing.models import DosingSession  # noqa: E402
 from katclinic.dosing.statemachine import SessionState  # noqa: E402
+from katclinic.measures.demo import generate_responses  # noqa: E402
+from katclinic.outcomes.demo import generate_course_outcomes  # noqa: E402
+from katclinic.patients.models import Patient  # noqa: E402
 from katclinic.patients.tabs import TABS  # noqa: E402
 
 # The demo's own patients (with every app's history) come first; the rest are bulk rows.
 DEMO_PATIENTS_PER_CLINIC = 20
-# Where apps may offer `generate_responses(...)` for large questionnaire histories.
-RESPONSE_GENERATORS = ("katclinic.measures.demo", "katclinic.measures.generator")
 # Readings on the session the nurse keeps open (issue 20: the page is judged with 20).
 READINGS = 20
+# Questionnaire submissions come from this many of the clinic's patients.
+SUBMITTING_PATIENTS = 20
 
 
 @transaction.atomic
@@ -69,44 +70,17 @@ def bulk_patients(world: generator.DemoWorld, total: int) -> list[Any]:
     return made
 
 
-def find_response_generator() -> Any:
-    for name in RESPONSE_GENERATORS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        if hasattr(module, "generate_responses"):
-            return module.generate_responses
-    return None
-
-
-def generate_responses(world: generator.DemoWorld, count: int) -> tuple[int, str]:
-    """Call the measures app's generator with whichever of our arguments it accepts."""
+def bulk_responses(world: generator.DemoWorld, count: int) -> tuple[int, str]:
+    """About `count` questionnaire responses spread over the first clinic's patients."""
     if count <= 0:
         return 0, "none requested"
-    func = find_response_generator()
-    if func is None:
-        return 0, "no generate_responses() in katclinic.measures yet; skipped"
     patients = [p for p in world.patients if p.clinic_id == world.clinics[0].pk]
-    offered = {
-        "world": world,
-        "clinic": world.clinics[0],
-        "count": count,
-        "patients": patients,
-        "per_patient": max(1, count // len(patients)),
-        "rng": world.rng,
-    }
-    accepted = inspect.signature(func).parameters
-    made = func(**{k: v for k, v in offered.items() if k in accepted})
-    return (made if isinstance(made, int) else count), f"{func.__module__}.generate_responses"
+    made = generate_responses(patients, max(1, count // len(patients)), world.rng)
+    return made, "katclinic.measures.demo.generate_responses"
 
 
 def generate_outcomes(world: generator.DemoWorld) -> int:
     """A rolled-up course per bulk patient, so the outcomes dashboard covers the whole clinic."""
-    try:
-        from katclinic.outcomes.demo import generate_course_outcomes
-    except ImportError:
-        return 0
     patients = [p for p in world.patients if p.clinic_id == world.clinics[0].pk]
     return generate_course_outcomes(patients, world.staff["prescriber"])
 
@@ -179,6 +153,11 @@ def context_for(world: generator.DemoWorld) -> dict[str, Any]:
         "tab_keys": [t.key for t in TABS],
         "token": token,
         "patient_id": chart_patient.pk,
+        "submit_patient_ids": list(
+            Patient.objects.filter(clinic=world.clinics[0])
+            .order_by("pk")
+            .values_list("pk", flat=True)[:SUBMITTING_PATIENTS]
+        ),
         "search": "Patel",
     }
 
@@ -192,7 +171,7 @@ def main() -> None:
     world = build_demo(patients_per_clinic=DEMO_PATIENTS_PER_CLINIC)
     bulk_patients(world, args.patients)
     patients_seconds = time.monotonic() - started
-    responses, source = generate_responses(world, args.responses)
+    responses, source = bulk_responses(world, args.responses)
     outcomes = generate_outcomes(world)
     context = context_for(world)
     context["dataset"] = {

@@ -38,6 +38,8 @@ PAGES: tuple[tuple[str, str, str, bool], ...] = (
     ("outcomes dashboard (cold)", "/outcomes/", "outcomes_session", True),
 )
 ADMIN_TABS = {"appointments", "insurance", "billing", "portal"}
+# Writes measured the same way: (name, path, the scenario whose bodies are sent in turn).
+SUBMISSION = "questionnaire submit"
 
 
 def pages(context: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -78,6 +80,41 @@ def measure_page(client: Any, url: str, requests: int, cold: bool) -> dict[str, 
     return {"inprocess_cpu_ms": round(1000 * spent / requests, 2), "queries": queries}
 
 
+def submit(client: Any, context: dict[str, Any], body: str) -> int:
+    """One PHQ-9 submission through the JSON API with the dataset's token; its status."""
+    response = client.post(
+        "/api/measures/responses",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {context['token']}"},
+    )
+    return int(response.status_code)
+
+
+def measure_submissions(context: dict[str, Any], requests: int) -> dict[str, Any]:
+    """CPU per submission over the scenario's mix (one in ten raises a safety alert)."""
+    from django.db import connection
+    from scenarios import phq9_bodies
+
+    client = page_client(context, "session")
+    bodies = phq9_bodies(context)
+    statuses = {submit(client, context, bodies[n % len(bodies)]) for n in range(5)}
+    seen: list[str] = []
+    with connection.execute_wrapper(
+        lambda execute, sql, *rest: seen.append(sql) or execute(sql, *rest)
+    ):
+        submit(client, context, bodies[0])  # the alerting one
+    started = time.process_time()
+    for n in range(requests):
+        statuses.add(submit(client, context, bodies[n % len(bodies)]))
+    spent = time.process_time() - started
+    row: dict[str, Any] = {"inprocess_cpu_ms": round(1000 * spent / requests, 2)}
+    row["queries"] = len(seen)
+    if statuses != {201}:
+        row["error"] = f"answered {sorted(statuses)}"
+    return row
+
+
 def page_client(context: dict[str, Any], session_key: str) -> Any:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "katclinic.settings")
     import django
@@ -95,6 +132,19 @@ def profile(context: dict[str, Any], requests: int, wanted: str) -> None:
     import cProfile
     import pstats
 
+    if wanted == SUBMISSION:
+        from scenarios import phq9_bodies
+
+        client, bodies = page_client(context, "session"), phq9_bodies(context)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(requests):
+            submit(client, context, bodies[n % len(bodies)])
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(30)
+        return
     chosen = [p for p in pages(context) if p[0] == wanted]
     if not chosen:
         sys.exit(f"no page named {wanted!r}; pages: {', '.join(p[0] for p in pages(context))}")
@@ -128,6 +178,10 @@ def measure(context: dict[str, Any], requests: int, only: str = "") -> list[dict
             row["error"] = f"answered {status}"
             continue
         row |= measure_page(client, url, requests, cold)
+    if not only or only == SUBMISSION:
+        row = {"scenario": f"in-process: {SUBMISSION}", "backend": "sqlite"}
+        row["patients"] = context["dataset"]["patients_in_clinic"]
+        rows.append(row | measure_submissions(context, requests))
     return rows
 
 

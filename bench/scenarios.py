@@ -2,13 +2,11 @@
 
 To add one, append a Scenario to SCENARIOS. Paths are format strings and bodies are
 functions, both filled from the context that bench/dataset.py prints (add any ids you need in its
-`context_for`). `needs` names a module that must exist (e.g. an app's api.py), so a
-scenario can be listed before the endpoint lands and is skipped until then.
+`context_for`).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import urllib.parse
 from collections.abc import Callable
@@ -30,10 +28,6 @@ class Scenario:
     bodies: Callable[[dict[str, Any]], list[str]] | None = None
     content_type: str = "application/json"
     expect_status: int = 200
-    needs: str = ""  # a module that must be importable, e.g. "katclinic.measures.api"
-
-    def available(self) -> bool:
-        return not self.needs or importlib.util.find_spec(self.needs) is not None
 
     def url_path(self, context: dict[str, Any]) -> str:
         return self.path.format(**context)
@@ -74,13 +68,15 @@ ALERTING_SHARE = (1, 10)
 
 def phq9_bodies(context: dict[str, Any]) -> list[str]:
     alerting, out_of = ALERTING_SHARE
+    # Spread over the clinic's patients, as a clinic's submissions come, not all from one.
+    patients = context.get("submit_patient_ids") or [context["patient_id"]]
     bodies = []
-    for n in range(out_of):
-        answers = {f"q{i}": (i + n) % 3 for i in range(1, 9)} | {"q9": 1 if n < alerting else 0}
+    for n in range(out_of * len(patients)):
+        q9 = 1 if n % out_of < alerting else 0
+        answers = {f"q{i}": (i + n) % 3 for i in range(1, 9)} | {"q9": q9}
+        patient_id = patients[n // out_of]
         bodies.append(
-            json.dumps(
-                {"patient_id": context["patient_id"], "instrument": "phq9", "answers": answers}
-            )
+            json.dumps({"patient_id": patient_id, "instrument": "phq9", "answers": answers})
         )
     return bodies
 
@@ -118,6 +114,7 @@ CHART_TABS = (
     ("insurance", "admin_session"),
     ("billing", "admin_session"),
     ("portal", "admin_session"),
+    ("messages", "session"),
 )
 
 SCENARIOS: list[Scenario] = [
@@ -142,13 +139,11 @@ SCENARIOS: list[Scenario] = [
         method="POST",
         bodies=phq9_bodies,
         expect_status=201,
-        needs="katclinic.measures.api",
     ),
-    Scenario("floor board", "/dosing/board/", needs="katclinic.dosing.board"),
+    Scenario("floor board", "/dosing/board/"),
     Scenario(
         "outcomes dashboard (warm)",
         "/outcomes/",
         session_key="outcomes_session",
-        needs="katclinic.outcomes.dashboard",
     ),
 ]

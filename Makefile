@@ -6,7 +6,7 @@ PORT ?= 8000
 DATA_DIR ?= $(CURDIR)/var
 export PORT DATA_DIR
 
-.PHONY: run test lint types check-migrations ci bench bench-pages bench-peer soak fuzz worker clean-venv statemachine
+.PHONY: run test lint types check-migrations ci bench bench-pages bench-peer soak fuzz worker clean-venv statemachine fhir-validator
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@python=$$(scripts/find-python) || exit 1; \
@@ -26,7 +26,17 @@ run: $(VENV)/.installed
 worker: $(VENV)/.installed
 	$(PY) manage.py worker
 
-test: $(VENV)/.installed
+# The second FHIR validator the tests run (Medplum's, on Node); its test skips without it,
+# and `make test` installs it first wherever npm is on the machine.
+VALIDATOR := tools/fhir-validator
+$(VALIDATOR)/node_modules/.package-lock.json: $(VALIDATOR)/package-lock.json
+	npm ci --prefix $(VALIDATOR) --no-audit --no-fund
+fhir-validator: $(VALIDATOR)/node_modules/.package-lock.json
+ifneq ($(shell command -v npm 2>/dev/null),)
+TEST_NEEDS := $(VALIDATOR)/node_modules/.package-lock.json
+endif
+
+test: $(VENV)/.installed $(TEST_NEEDS)
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # The cross-app patient-path state machine, long: make statemachine STATEMACHINE_EXAMPLES=500
@@ -45,6 +55,7 @@ types: $(VENV)/.installed
 
 check-migrations: $(VENV)/.installed
 	KATCLINIC_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
+
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -6,14 +6,26 @@ PORT ?= 8000
 DATA_DIR ?= $(CURDIR)/var
 export PORT DATA_DIR
 
-.PHONY: run test lint types check-migrations ci bench bench-pages bench-peer soak fuzz worker clean-venv statemachine fhir-validator
+.PHONY: run test lint types check-migrations ci bench bench-pages bench-peer soak fuzz worker clean-venv statemachine fhir-validator lock
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The venv installs the locked tree (every package pinned, with its hashes); `make lock`
+# re-pins it after a change to requirements.txt or requirements-dev.txt.
+$(VENV)/.installed: requirements-dev.lock
 	@python=$$(scripts/find-python) || exit 1; \
 	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV) || exit 1; fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@touch $@
+
+LOCK_VENV := $(VENV)-lock
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	@python=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(LOCK_VENV)/bin/pip-compile ]; then "$$python" -m venv $(LOCK_VENV) && \
+	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check pip-tools; fi
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --output-file requirements-dev.lock requirements-dev.txt
 
 venv: $(VENV)/.installed
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import icalendar
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -66,16 +67,9 @@ def feed_for_token(raw: str) -> CalendarFeed | None:
     )
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def render(feed: CalendarFeed, now: datetime | None = None) -> str:
-    """The feed as iCalendar text. Deliberately carries no patient identifier of any kind."""
+    """The feed as iCalendar (RFC 5545) text, escaped and line-folded by the icalendar
+    library. Deliberately carries no patient identifier of any kind."""
     now = now or timezone.now()
     appointments = (
         Appointment.objects.filter(
@@ -88,23 +82,18 @@ def render(feed: CalendarFeed, now: datetime | None = None) -> str:
         .select_related("room", "chair__room")
         .order_by("start")
     )
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//KAT Clinic//Staff calendar//EN",
-        f"X-WR-CALNAME:{_escape(feed.clinic.name)}",
-    ]
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//KAT Clinic//Staff calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", icalendar.vText(feed.clinic.name))
     for appt in appointments:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:appointment-{appt.pk}@katclinic",
-            f"DTSTAMP:{_stamp(now)}",
-            f"DTSTART:{_stamp(appt.start)}",
-            f"DTEND:{_stamp(appt.end)}",
-            f"SUMMARY:{_escape(appt.get_kind_display())}",
-            f"LOCATION:{_escape(appt.place)}",
-            f"STATUS:{'CONFIRMED' if appt.state != 'booked' else 'TENTATIVE'}",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
+        event = icalendar.Event()
+        event.add("uid", f"appointment-{appt.pk}@katclinic")
+        event.add("dtstamp", now.astimezone(UTC))
+        event.add("dtstart", appt.start.astimezone(UTC))
+        event.add("dtend", appt.end.astimezone(UTC))
+        event.add("summary", appt.get_kind_display())
+        event.add("location", appt.place)
+        event.add("status", "CONFIRMED" if appt.state != "booked" else "TENTATIVE")
+        calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -1,12 +1,13 @@
 from datetime import timedelta
 
+import icalendar
 from django.core import mail
 from django.urls import reverse
 
 from katclinic.api.models import ApiToken
 from katclinic.clinics.models import ClinicSetting
 from katclinic.scheduling import ical, services
-from katclinic.scheduling.models import AppointmentRequest
+from katclinic.scheduling.models import AppointmentRequest, Room
 from katclinic.scheduling.tests import fixtures
 from katclinic.testing import ClinicTestCase
 
@@ -30,6 +31,25 @@ class CalendarFeedTest(ClinicTestCase):
         self.assertIn("LOCATION:Treatment room / Chair 1", text)
         for identifier in ("Pat", "Doe", "PD", self.pat.mrn, "1985"):
             self.assertNotIn(identifier, text)
+
+    def test_long_lines_are_folded_and_special_characters_escaped(self) -> None:
+        # RFC 5545 section 3.1: lines longer than 75 octets are folded; ; , and \\ escaped.
+        self.clinic.name = "North Clinic; ketamine, esketamine and integration " + "x" * 80
+        self.clinic.save(update_fields=["name"])
+        token = ical.issue_feed(clinic=self.clinic, staff=self.nick)
+        text = self.client.get(reverse("scheduling:ical_feed", args=[token])).content.decode()
+        self.assertTrue(all(len(line.encode()) <= 75 for line in text.split("\r\n")), text)
+        self.assertIn("X-WR-CALNAME:North Clinic\\; ketamine\\, esketamine", text)
+        Room.objects.filter(clinic=self.clinic, name="Treatment room").update(
+            name="Room 2; east, upstairs"
+        )
+        text = self.client.get(reverse("scheduling:ical_feed", args=[token])).content.decode()
+        self.assertIn("LOCATION:Room 2\\; east\\, upstairs / Chair 1", text)
+        parsed = icalendar.Calendar.from_ical(text)
+        events = parsed.walk("VEVENT")
+        self.assertEqual(str(events[0]["LOCATION"]), "Room 2; east, upstairs / Chair 1")
+        self.assertEqual([str(e["SUMMARY"]) for e in events], ["Dosing session"])
+        self.assertEqual(str(events[0]["STATUS"]), "TENTATIVE")
 
     def test_a_revoked_or_replaced_feed_stops_working(self) -> None:
         self.login(self.nick)

@@ -7,6 +7,8 @@ well-understood choice. Each worker holds one persistent database connection.
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
 
 # Listen on localhost only; the TLS proxy (nginx, Caddy) in front is the public face.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -16,7 +18,7 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so that slow leaks cannot build up (jitter avoids all
-# workers restarting at once). Request counters in /metrics are per worker process.
+# workers restarting at once). /metrics still counts a recycled worker's requests: see below.
 max_requests = 5000
 max_requests_jitter = 500
 # The app logs one JSON line per request (route pattern, status, duration, request id) and
@@ -26,3 +28,24 @@ errorlog = "-"
 loglevel = "info"
 # The proxy sets X-Forwarded-Proto; trust it only from the local proxy.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+# /metrics adds up every worker's request counters (prometheus_client's multiprocess mode):
+# the workers inherit a directory for their values, emptied when the server starts, and a
+# worker that exits is marked dead so that its gauges go while its counters stay counted.
+def on_starting(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    path = Path(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="katclinic-metrics-")
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # only prometheus_client's own files, from a past run
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    # Imported here, after on_starting: prometheus_client reads the directory's name when it
+    # is first imported, and workers forked from this process inherit that choice.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -5,41 +5,43 @@
   kept, else one is made; echoed in the response), one log line per request naming the
   URL *pattern* (never the concrete path, which carries record ids, nor the query string,
   which can carry names), and the request counters behind /metrics.
-- `metrics`: Prometheus text format at /metrics, behind METRICS_TOKEN (404 when unset).
+- `katclinic.core.metrics`: the /metrics page that serves them (it reads the database, and
+  this module must not: the logging configuration imports it before the apps are loaded).
 
-Request counters live in each process. Behind gunicorn every worker keeps its own and a
-scrape is answered by whichever worker accepts it, so each series carries a `pid` label:
-every series is then a proper counter, and `sum(rate(...))` over a few scrapes estimates
-the total. The queue, alert and heartbeat gauges are read from the database at scrape
-time and are exact whichever worker answers.
+The request counter and latency histogram are prometheus_client metrics. Behind gunicorn,
+`deploy/gunicorn.conf.py` sets PROMETHEUS_MULTIPROC_DIR before the workers start, so every
+worker writes its values to files there and a scrape, whichever worker answers it, adds up
+all of them, those of workers that have since exited included (prometheus_client's
+multiprocess mode). Without that directory (one process: `runserver`, tests) the values are
+the process's own. The queue, alert and heartbeat gauges are read from the database at
+scrape time and are exact whichever worker answers.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
 import re
-import threading
 import time
 import traceback
 import uuid
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.db.models import Count, Max, Min
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.functional import empty
-from django.views.decorators.http import require_GET
-
-from katclinic.lib.env import envsecret
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
 
 logger = logging.getLogger("katclinic.request")
 
@@ -79,62 +81,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class RequestMetrics:
-    """Request counters and a latency histogram for this process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[tuple[str, str, str]] = Counter()
-        self.buckets: dict[tuple[str, str], list[int]] = {}
-        self.sums: defaultdict[tuple[str, str], float] = defaultdict(float)
-
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, str(status))] += 1
-            counts = self.buckets.setdefault((method, route), [0] * (len(BUCKETS) + 1))
-            counts[next((i for i, b in enumerate(BUCKETS) if seconds <= b), len(BUCKETS))] += 1
-            self.sums[(method, route)] += seconds
-
-    def render(self, pid: str) -> list[str]:
-        with self._lock:
-            requests = dict(self.requests)
-            buckets = {k: list(v) for k, v in self.buckets.items()}
-            sums = dict(self.sums)
-        lines = [
-            "# HELP katclinic_http_requests_total Requests answered by this worker process.",
-            "# TYPE katclinic_http_requests_total counter",
-        ]
-        for (method, route, status), n in sorted(requests.items()):
-            labels = _labels(pid=pid, method=method, route=route, status=status)
-            lines.append(f"katclinic_http_requests_total{{{labels}}} {n}")
-        lines += [
-            "# HELP katclinic_http_request_duration_seconds Time to answer, by route.",
-            "# TYPE katclinic_http_request_duration_seconds histogram",
-        ]
-        for (method, route), counts in sorted(buckets.items()):
-            base = _labels(pid=pid, method=method, route=route)
-            running = 0
-            for bound, n in zip((*map(str, BUCKETS), "+Inf"), counts, strict=True):
-                running += n
-                lines.append(
-                    f'katclinic_http_request_duration_seconds_bucket{{{base},le="{bound}"}} {running}'
-                )
-            lines.append(
-                f"katclinic_http_request_duration_seconds_sum{{{base}}} {sums[(method, route)]:.6f}"
-            )
-            lines.append(f"katclinic_http_request_duration_seconds_count{{{base}}} {running}")
-        return lines
+# No `_created` series: they double a scrape's size and no dashboard of ours reads them.
+disable_created_metrics()
+# The request metrics of this process (and, in multiprocess mode, its files).
+REQUEST_REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "katclinic_http_requests",
+    "Requests answered, by method, URL pattern and status.",
+    ["method", "route", "status"],
+    registry=REQUEST_REGISTRY,
+)
+DURATION = Histogram(
+    "katclinic_http_request_duration_seconds",
+    "Time to answer, by method and URL pattern.",
+    ["method", "route"],
+    buckets=BUCKETS,
+    registry=REQUEST_REGISTRY,
+)
 
 
-METRICS = RequestMetrics()
-PROCESS_STARTED = time.time()
+def observe(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    DURATION.labels(method, route).observe(seconds)
 
 
-def _labels(**values: str) -> str:
-    def escape(text: str) -> str:
-        return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-    return ",".join(f'{name}="{escape(value)}"' for name, value in values.items())
+def request_metrics_text() -> str:
+    """The request metrics: all worker processes' in multiprocess mode, else this one's."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        return generate_latest(REQUEST_REGISTRY).decode()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=path)
+    return generate_latest(registry).decode()
 
 
 def route_of(request: HttpRequest) -> str:
@@ -173,7 +151,7 @@ class RequestLogMiddleware:
             seconds = time.perf_counter() - started
             method = request.method if request.method in METHODS else "OTHER"
             route = route_of(request)
-            METRICS.observe(method, route, response.status_code, seconds)
+            observe(method, route, response.status_code, seconds)
             logger.log(
                 logging.ERROR if response.status_code >= 500 else logging.INFO,
                 "request",
@@ -201,96 +179,3 @@ class RequestLogMiddleware:
                 exc_info=(type(exception), exception, exception.__traceback__),
                 extra={"route": route_of(request)},
             )
-
-
-# Gauges read from the database at scrape time ----------------------------------------
-
-
-def _gauge(name: str, help_text: str, value: float) -> list[str]:
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value:g}"]
-
-
-def task_gauges() -> list[str]:
-    from django_tasks_db.models import DBTaskResult
-
-    now = timezone.now()
-    ready = DBTaskResult.objects.ready().aggregate(n=Count("id"), oldest=Min("enqueued_at"))
-    oldest = (now - ready["oldest"]).total_seconds() if ready["oldest"] else 0.0
-    by_status = dict(DBTaskResult.objects.values_list("status").annotate(n=Count("id")).order_by())
-    lines = _gauge("katclinic_tasks_ready", "Tasks waiting for a worker.", ready["n"])
-    lines += _gauge(
-        "katclinic_tasks_oldest_ready_age_seconds",
-        "How long the oldest waiting task has waited (0 when none).",
-        oldest,
-    )
-    lines += [
-        "# HELP katclinic_tasks Task results kept, by status (FAILED ones need a look).",
-        "# TYPE katclinic_tasks gauge",
-    ]
-    for status in ("READY", "RUNNING", "SUCCESSFUL", "FAILED"):
-        lines.append(f'katclinic_tasks{{status="{status}"}} {by_status.get(status, 0)}')
-    lines += _gauge("katclinic_tasks_failed", "Failed tasks kept.", by_status.get("FAILED", 0))
-    return lines
-
-
-def open_safety_alerts() -> int | None:
-    """Open safety alerts, if the measures app has them (it may not yet)."""
-    if not apps.is_installed("katclinic.measures"):
-        return None
-    try:
-        model = apps.get_model("measures", "SafetyAlert")
-    except LookupError:
-        return None
-    alerts = model._default_manager.all()
-    unhandled = getattr(alerts, "unhandled", None)
-    if unhandled is not None:
-        return int(unhandled().count())
-    if "closed_at" in {f.name for f in model._meta.get_fields()}:
-        return int(alerts.filter(closed_at__isnull=True).count())
-    return None
-
-
-def state_gauges() -> list[str]:
-    from katclinic.core.models import WorkerHeartbeat
-
-    lines = task_gauges()
-    beat = WorkerHeartbeat.objects.aggregate(newest=Max("at"))["newest"]
-    if beat is not None:
-        lines += _gauge(
-            "katclinic_worker_heartbeat_age_seconds",
-            "Seconds since the newest worker heartbeat.",
-            (timezone.now() - beat).total_seconds(),
-        )
-    alerts = open_safety_alerts()
-    if alerts is not None:
-        lines += _gauge("katclinic_safety_alerts_open", "Safety alerts not yet closed.", alerts)
-    return lines
-
-
-def render_metrics() -> str:
-    pid = str(os.getpid())
-    lines = METRICS.render(pid)
-    lines += [
-        "# HELP katclinic_process_start_time_seconds When this worker process started.",
-        "# TYPE katclinic_process_start_time_seconds gauge",
-        f'katclinic_process_start_time_seconds{{pid="{pid}"}} {PROCESS_STARTED:.3f}',
-    ]
-    lines += state_gauges()
-    return "\n".join(lines) + "\n"
-
-
-@require_GET
-def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus scrape endpoint: 404 unless METRICS_TOKEN is set, 401 without it."""
-    token = envsecret("METRICS_TOKEN")
-    if not token:
-        raise Http404("metrics are off")
-    offered = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
-        return HttpResponse(
-            "a bearer token is required\n",
-            status=401,
-            content_type="text/plain",
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )
-    return HttpResponse(render_metrics(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -155,7 +155,7 @@ def _asked(request: HttpRequest, params: QueryDict, app: SmartApp, redirect_uri:
         raise OAuthError("invalid_scope", f"scope: {error}") from error
     launch = one(params, "launch", required=scopes.launch)
     if launch and not scopes.launch:
-        raise OAuthError("invalid_scope", "scope: ask for launch to use a launch value")
+        raise invalid("launch", "sent without the launch scope; add launch to scope")
     nonce = one(params, "nonce", required=False)
     if nonce and not (len(nonce) <= MAX_NONCE and STATE.fullmatch(nonce)):
         raise invalid("nonce", f"must be visible ASCII text of at most {MAX_NONCE} characters")

@@ -1,6 +1,7 @@
 """What this server tells SMART apps about itself: the oauth-uris of the CapabilityStatement
 and the ``.well-known/smart-configuration`` document (SMART App Launch 2.x, Conformance:
-https://hl7.org/fhir/smart-app-launch/conformance.html)."""
+https://hl7.org/fhir/smart-app-launch/conformance.html), and the OpenID Connect
+configuration apps that sign people in read (``.well-known/openid-configuration``)."""
 
 from __future__ import annotations
 

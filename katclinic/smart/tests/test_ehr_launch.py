@@ -26,7 +26,7 @@ from katclinic.smart.tests.helpers import (
 from katclinic.testing import ClinicTestCase
 
 LAUNCH_URL = "https://viewer.example.org/launch"
-SCOPE = "launch patient/Observation.rs patient/Patient.rs user/*.rs openid fhirUser"
+SCOPE = "launch patient/Observation.rs patient/Patient.rs openid fhirUser"
 
 
 def register_launchable(test: Any, name: str = "Chart viewer") -> SmartApp:
@@ -116,7 +116,9 @@ class EhrLaunchTest(ClinicTestCase):
 
     def test_user_scopes_are_limited_by_the_staff_members_roles(self) -> None:
         self.login(self.tara)  # a therapist sees the clinical chart but not billing
-        tokens = body(exchange(self.app, self.authorize(self.launch())["code"]))
+        back = self.authorize(self.launch(), scope="launch user/*.rs")
+        tokens = body(exchange(self.app, back["code"]))
+        self.assertEqual(tokens["patient"], str(self.pat.pk))  # the launch's context
         raw = tokens["access_token"]
         self.assertEqual(fhir_get(f"Patient/{self.quinn.pk}", raw).status_code, 200)  # user/
         self.assertEqual(fhir_get("ChargeItem", raw).status_code, 403)

@@ -32,7 +32,7 @@ def verified(id_token: str, client_id: str) -> dict[str, Any]:
     config = body(Client().get("/.well-known/openid-configuration"))
     keys = body(Client().get(config["jwks_uri"].removeprefix("http://testserver")))
     kid = jwt.get_unverified_header(id_token)["kid"]
-    key = jwt.PyJWKSet.from_dict(keys)[kid]
+    key = jwt.PyJWKSet.from_dict(keys)[kid].key
     return jwt.decode(
         id_token,
         key=key,

@@ -87,6 +87,11 @@ def _launchable(t: Any) -> dict[str, int]:
     return {"app": t._launch_app.pk}
 
 
+def _launch_kwargs(t: Any) -> dict[str, Any]:
+    _launchable(t)  # registered before the request, whose writes the matrix inspects
+    return patient_kwargs(t)
+
+
 SPEC = {
     "well_known:smart_configuration": Url("public", ok=(200,), anonymous=(200,)),
     "fhir:smart_configuration": Url("public", ok=(200,), anonymous=(200,)),
@@ -96,7 +101,7 @@ SPEC = {
     "oauth:launch": Url(
         Perm.VIEW_CLINICAL,
         method="POST",
-        kwargs=patient_kwargs,
+        kwargs=_launch_kwargs,
         data=_launchable,
         clinic_object=True,
         ok=(302,),

@@ -17,8 +17,14 @@ from django.utils.cache import patch_vary_headers
 
 from katclinic.smart.models import SmartApp
 
-PATHS = ("/fhir/R4/", "/oauth/token", "/oauth/revoke", "/oauth/jwks")
-PATHS += ("/.well-known/smart-configuration", "/.well-known/openid-configuration")
+PATHS = (
+    "/fhir/R4/",
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/jwks",
+    "/.well-known/smart-configuration",
+    "/.well-known/openid-configuration",
+)
 METHODS = "GET, HEAD, POST, DELETE, OPTIONS"
 HEADERS = "Authorization, Content-Type, Accept, Prefer, If-None-Exist, If-None-Match, "
 HEADERS += "If-Modified-Since"

@@ -189,3 +189,12 @@ class OpenIdDiscoveryTest(ClinicTestCase):
             self.assertIn(scope, config["scopes_supported"])
         self.assertEqual(config["issuer"], "http://testserver")
         self.assertEqual(config["jwks_uri"], "http://testserver/oauth/jwks")
+
+    def test_a_registered_apps_page_may_fetch_the_keys_and_configuration(self) -> None:
+        register(self)
+        for path in ("/oauth/jwks", "/.well-known/openid-configuration"):
+            with self.subTest(path=path):
+                mine = Client().get(path, headers={"Origin": "https://diary.example.org"})
+                self.assertEqual(mine["Access-Control-Allow-Origin"], "https://diary.example.org")
+                other = Client().get(path, headers={"Origin": "https://evil.example.org"})
+                self.assertFalse(other.has_header("Access-Control-Allow-Origin"))

@@ -36,6 +36,11 @@ class Url:
     api: bool = False
     # A patient's own portal account may use it for their own record (others get 404).
     patient_self: bool = False
+    # A FHIR read or search a backend service may call with its system/ token (SMART
+    # Backend Services): the matrix asks it with a system/*.rs token of the clinic (ok),
+    # of the other clinic (404 for clinic_object rows) and with system/Observation.rs
+    # (403 unless the route serves Observation).
+    system: bool = False
 
 
 def api_url(access: Perm | Open, **kwargs: Any) -> Url:

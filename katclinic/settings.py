@@ -412,6 +412,15 @@ SMART_REFRESH_TOKEN_DAYS = envint("SMART_REFRESH_TOKEN_DAYS", 90)
 # (https://hl7.org/fhir/smart-app-launch/backend-services.html); it asks again with a new
 # signed assertion.
 SMART_BACKEND_TOKEN_SECONDS = envint("SMART_BACKEND_TOKEN_SECONDS", 300)
+# An EHR launch value (SMART App Launch 2.x, "EHR launch") is used once, within 5 minutes:
+# the specification leaves its lifetime to the server, and it stands for an authorization
+# about to be asked, so it is kept within RFC 6749 section 4.1.2's 10-minute ceiling for
+# an authorization code (https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2).
+SMART_LAUNCH_SECONDS = 300
+# The RSA private key (PEM) that signs OpenID Connect id_tokens (RS256, as OpenID Connect
+# Core 1.0 section 15.1 requires servers to support: https://openid.net/specs/openid-connect-core-1_0.html).
+# Empty: the server makes a 2048-bit key once and keeps it in the database.
+SMART_ID_TOKEN_KEY = envsecret("SMART_ID_TOKEN_KEY")
 # Bulk Data $export files, one folder per clinic; they are deleted once they expire
 # (the clinic's setting). Tests never write into the data folder.
 BULK_EXPORT_DIR = Path(

@@ -4,6 +4,11 @@ Staff tokens read their clinic's rows when their roles there grant the type's
 permission; another clinic's record answers 404. A patient's token reads only its own
 compartment, and a search must name it (``patient=Patient/<id>``, or ``_id`` for
 Patient) so that a patient app never mistakes an empty page for a full one.
+
+A backend service's token (SMART Backend Services) reads and searches every record of
+the clinic that registered it, for the types its ``system/`` scopes name (another type
+is a recorded 403, another clinic's record a 404). It never writes: the scopes granted
+to services hold no create or update permission, so every write route refuses it.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from django.http import HttpRequest
 from katclinic.accounts.models import User
 from katclinic.api.auth import authenticate_token, require_scope
 from katclinic.api.models import Scope
-from katclinic.clinics.access import deny, require_perm
+from katclinic.clinics.access import deny, get_patient_for_user, require_perm
+from katclinic.clinics.permissions import Perm
 from katclinic.fhir.outcome import FhirError
 from katclinic.fhir.registry import REGISTRY, ResourceType, Rows
 from katclinic.lib.parse import BadParameter, parse_id
 from katclinic.patients.models import Patient
 from katclinic.smart import auth as smart_auth
+from katclinic.smart.backend import authenticate_backend, backend_token, is_backend_token
 
 
 def authenticate(request: HttpRequest, scope: Scope) -> None:
@@ -31,6 +38,12 @@ def authenticate(request: HttpRequest, scope: Scope) -> None:
     header = request.headers.get("Authorization", "")
     kind, _, raw = header.partition(" ")
     raw = raw.strip()
+    if kind.lower() == "bearer" and is_backend_token(raw):
+        if authenticate_backend(request, raw) is None:
+            raise FhirError.simple(401, "a valid bearer token is required", "login")
+        if scope != Scope.FHIR_READ:
+            deny(request, reason="a backend service may only read")
+        return
     if kind.lower() == "bearer" and smart_auth.is_smart_token(raw):
         if smart_auth.authenticate_access(request, raw) is None:
             raise FhirError.simple(401, "a valid bearer token is required", "login")
@@ -43,7 +56,19 @@ def authenticate(request: HttpRequest, scope: Scope) -> None:
 
 
 def is_patient(request: HttpRequest) -> bool:
+    """A patient's own token (a backend service acts for no person, and is no patient)."""
+    if backend_token(request) is not None:
+        return False
     return not getattr(request.user, "is_staff_member", False)
+
+
+def _system_rows(request: HttpRequest, resource_type: ResourceType, action: str) -> Rows:
+    """A backend service reads the whole clinic, for the types its scopes name."""
+    scopes = smart_auth.request_scopes(request)
+    if scopes.level_for(resource_type.name, action) != "system":
+        verb = "read" if action == "r" else "search"
+        deny(request, reason=f"this service was not allowed to {verb} {resource_type.name}")
+    return resource_type.rows(request.clinic)  # type: ignore[attr-defined]
 
 
 def own_patient(request: HttpRequest) -> Patient:
@@ -59,6 +84,8 @@ def readable_rows(
     request: HttpRequest, resource_type: ResourceType, named: Collection[int]
 ) -> Rows:
     """The rows a search may see; ``named`` are the patients the search itself names."""
+    if backend_token(request) is not None:
+        return _system_rows(request, resource_type, "s")
     if smart_auth.smart_token(request) is not None:
         return _smart_rows(request, resource_type, named, "s")
     if resource_type.perm is None:
@@ -90,9 +117,32 @@ def _smart_rows(
     return in_compartment(resource_type, resource_type.rows(clinic), patient_id)
 
 
+def everything_patient(request: HttpRequest, patient_id: int) -> Patient:
+    """The patient whose $everything is asked, if the caller may read their whole record."""
+    check_everything(request, patient_id)
+    if backend_token(request) is None:
+        return get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
+    clinic = request.clinic  # type: ignore[attr-defined]
+    patient = Patient.objects.fetch(patient_id, clinic_id=clinic.pk)
+    if patient is None:
+        deny(
+            request,
+            reason="no such patient at this service's clinic",
+            patient_id=patient_id,
+            not_found=True,
+        )
+    return patient
+
+
 def check_everything(request: HttpRequest, patient_id: int) -> None:
     """A SMART token asks $everything only with every compartment type in its scopes, and
-    only for its own patient when its scopes are patient/ ones."""
+    only for its own patient when its scopes are patient/ ones; a backend service's
+    scopes must name every compartment type too."""
+    if backend_token(request) is not None:
+        for resource_type in REGISTRY.values():
+            if resource_type.patient_field is not None or resource_type.name == "Patient":
+                _system_rows(request, resource_type, "r")
+        return
     if smart_auth.smart_token(request) is None:
         return
     for resource_type in REGISTRY.values():
@@ -109,7 +159,9 @@ def in_compartment(resource_type: ResourceType, rows: Rows, patient_id: int) -> 
 
 def readable_row(request: HttpRequest, resource_type: ResourceType, raw_id: str) -> Any:
     """One row the caller may read, or a recorded 404 (403 when the role lacks the permission)."""
-    if smart_auth.smart_token(request) is not None:
+    if backend_token(request) is not None:
+        rows = _system_rows(request, resource_type, "r")
+    elif smart_auth.smart_token(request) is not None:
         rows = _smart_rows(request, resource_type, (), "r")
     elif resource_type.perm is None:
         row = resource_type.lookup(resource_type.rows(request.clinic), raw_id)  # type: ignore[attr-defined]

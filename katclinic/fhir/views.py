@@ -26,12 +26,12 @@ from katclinic.accounts.models import User
 from katclinic.api.models import Scope
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.access import get_patient_for_user, has_perm, require_perm
+from katclinic.clinics.access import has_perm, require_perm
 from katclinic.clinics.permissions import Perm
 from katclinic.fhir import includes, services
 from katclinic.fhir.access import (
     authenticate,
-    check_everything,
+    everything_patient,
     is_patient,
     readable_row,
     readable_rows,
@@ -478,8 +478,7 @@ def vread(request: HttpRequest, type_name: str, resource_id: str, version_id: st
 @fhir_endpoint(scope=Scope.FHIR_READ)
 def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient and every resource of their compartment the facade serves (one export event)."""
-    check_everything(request, patient_id)
-    patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
+    patient = everything_patient(request, patient_id)
     resources = stamped(REGISTRY["Patient"], [patient])
     counts = {}
     for resource_type in REGISTRY.values():

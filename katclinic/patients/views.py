@@ -29,6 +29,7 @@ from katclinic.patients.forms import (
 )
 from katclinic.patients.models import Patient
 from katclinic.patients.tabs import TABS
+from katclinic.smart.launch import launchable_apps
 
 PAGE_SIZE = 25
 
@@ -116,6 +117,8 @@ def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
             "allergies": patient.allergies.filter(is_active=True),
             "medications": patient.medications.filter(is_active=True),
             "diagnoses": patient.diagnoses.all(),
+            # SMART apps staff may open for this patient (EHR launch).
+            "launch_apps": launchable_apps(request.clinic),
         }
     return render(request, "patients/chart.html", context)
 

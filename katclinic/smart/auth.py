@@ -19,7 +19,7 @@ from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.models import StaffMembership
 from katclinic.fhir import providers  # noqa: F401 - providers fill the registry
 from katclinic.fhir.registry import REGISTRY
-from katclinic.smart.models import ACCESS_PREFIX, SmartToken, hash_secret
+from katclinic.smart.models import ACCESS_PREFIX, BackendToken, SmartToken, hash_secret
 from katclinic.smart.scopes import Scopes, from_granted
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -86,6 +86,11 @@ def smart_token(request: HttpRequest) -> SmartToken | None:
     return getattr(request, "smart", None)
 
 
+def request_scopes(request: HttpRequest) -> Scopes:
+    """The scopes of the request's SMART or backend-service token."""
+    return cast(Scopes, request.smart_scopes)  # type: ignore[attr-defined]
+
+
 def compartment_for(request: HttpRequest, type_name: str, action: str) -> int | None:
     """For a SMART request: the one patient it may read ``type_name`` of (None: every
     patient the staff member may see). A type outside the scopes is a recorded 403."""
@@ -104,7 +109,15 @@ def compartment_for(request: HttpRequest, type_name: str, action: str) -> int | 
 
 
 def audit_detail(request: HttpRequest) -> dict[str, Any]:
-    """What a FHIR read's audit event says about the app that made it."""
+    """What a FHIR read's audit event says about the app that made it: a person's app and
+    their grant, or the backend service (no person stands behind its token)."""
+    service: BackendToken | None = getattr(request, "backend", None)
+    if service is not None:
+        return {
+            "app": service.app.name,
+            "client_id": service.app.client_id,
+            "backend_token": service.pk,
+        }
     token = smart_token(request)
     if token is None:
         return {}

@@ -315,6 +315,11 @@ def authenticate_backend(request: HttpRequest, raw: str) -> BackendToken | None:
     return token
 
 
+def backend_token(request: HttpRequest) -> BackendToken | None:
+    """The backend service's token the request was authenticated with, if any."""
+    return getattr(request, "backend", None)
+
+
 def prune_used_assertions() -> int:
     """Forget the jti of assertions that have expired (they can no longer be replayed)."""
     deleted, _ = UsedAssertion.objects.filter(expires_at__lte=timezone.now()).delete()

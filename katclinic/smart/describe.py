@@ -35,6 +35,11 @@ def describe(scopes: Scopes, *, patient_user: bool) -> list[str]:
         else:
             whose = "any patient's (as far as your role allows)"
         lines.append(f"{verb.capitalize()} {whose} {_what(scope)}")
+    if scopes.fhir_user:
+        entry = "your record" if patient_user else "your staff entry"
+        lines.append(f"Know who you are: your account and {entry}")
+    elif scopes.openid:
+        lines.append("Know who you are: your account")
     if scopes.offline:
         lines.append("Stay connected until you disconnect it, without asking again")
     return lines

@@ -19,6 +19,13 @@ class AppForm(forms.Form):
         label="Web origins allowed to call from a browser",
         help_text="One a line; leave empty to allow the origins of the redirect addresses",
     )
+    launch_url = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Launch address",
+        help_text="Where staff open the app from a patient's chart (SMART EHR launch); "
+        "leave empty if it is only opened on its own",
+    )
     kind = forms.ChoiceField(
         choices=[
             ("public", "Public: runs on a phone or in a browser and keeps no secret"),
@@ -52,3 +59,7 @@ class PatientChoiceForm(forms.Form):
         label="Patient record number",
         help_text="The app will read this patient's record only",
     )
+
+
+class LaunchForm(forms.Form):
+    app = forms.IntegerField(min_value=1, max_value=2**31 - 1, label="App")

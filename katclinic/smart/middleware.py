@@ -1,4 +1,5 @@
-"""CORS for the FHIR base, the token and revocation endpoints and SMART discovery.
+"""CORS for the FHIR base, the token and revocation endpoints, the id_token keys and the
+SMART and OpenID discovery documents.
 
 Only the web origins registered for an active app may call from a browser, and each is
 named back exactly (never ``*``); credentials (cookies) are never allowed, as these
@@ -16,7 +17,14 @@ from django.utils.cache import patch_vary_headers
 
 from katclinic.smart.models import SmartApp
 
-PATHS = ("/fhir/R4/", "/oauth/token", "/oauth/revoke", "/.well-known/smart-configuration")
+PATHS = (
+    "/fhir/R4/",
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/jwks",
+    "/.well-known/smart-configuration",
+    "/.well-known/openid-configuration",
+)
 METHODS = "GET, HEAD, POST, DELETE, OPTIONS"
 HEADERS = "Authorization, Content-Type, Accept, Prefer, If-None-Exist, If-None-Match, "
 HEADERS += "If-Modified-Since"

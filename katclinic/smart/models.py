@@ -58,6 +58,9 @@ class SmartApp(models.Model):
     backend = models.BooleanField(default=False)
     jwks = models.JSONField(default=dict, blank=True)
     system_scopes = models.JSONField(default=list, blank=True)
+    # Where staff launch the app from a patient's chart (SMART EHR launch); empty: the app
+    # is launched standalone only.
+    launch_url = models.TextField(blank=True)
 
     class Meta:
         indexes: ClassVar = [models.Index(fields=["clinic", "disabled_at"])]
@@ -102,11 +105,46 @@ class AuthorizationCode(models.Model):
     code_hash = models.CharField(max_length=64, unique=True)
     redirect_uri = models.TextField()
     code_challenge = models.CharField(max_length=128)
+    # OpenID Connect: the app's nonce, repeated in the id_token it gets for this code.
+    nonce = models.CharField(max_length=255, blank=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"code for grant {self.grant_id}"
+
+
+class EhrLaunch(models.Model):
+    """A staff member opened an app from a patient's chart (SMART EHR launch).
+
+    The app receives the raw ``launch`` value once, in its launch URL, and sends it back in
+    its authorize request; only that staff member may use it, once, before it expires.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    app = models.ForeignKey(SmartApp, on_delete=models.CASCADE, related_name="launches")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    value_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"launch of {self.app_id} for patient {self.patient_id}"
+
+
+class SigningKey(models.Model):
+    """The server's key for signing OpenID Connect id_tokens, made once when no key is
+    configured (SMART_ID_TOKEN_KEY); its public half is published at the JWKS address."""
+
+    name = models.CharField(max_length=40, unique=True)
+    kid = models.CharField(max_length=64)
+    private_pem = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"signing key {self.kid}"
 
 
 class SmartToken(models.Model):

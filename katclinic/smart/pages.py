@@ -8,19 +8,23 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from katclinic.accounts.models import User
-from katclinic.clinics.access import deny, has_perm, staff_view
+from katclinic.clinics.access import deny, get_patient_for_user, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.lib.parse import parse_id
 from katclinic.smart import backend, services
 from katclinic.smart.auth import served_types
 from katclinic.smart.describe import describe
-from katclinic.smart.forms import AppForm
+from katclinic.smart.forms import AppForm, LaunchForm
+from katclinic.smart.launch import launchable_apps, start_launch
 from katclinic.smart.models import SmartApp, SmartGrant
+from katclinic.smart.oauth import invalid
 from katclinic.smart.scopes import from_granted
+from katclinic.smart.views import Redirect
 
 
 def _apps_page(
@@ -59,6 +63,7 @@ def register(request: StaffRequest) -> HttpResponse:
             origins=data["origins"].splitlines(),
             confidential=data["kind"] == "confidential",
             by=request.user,
+            launch_url=data["launch_url"],
             request=request,
         )
     except services.AppRefused as error:
@@ -72,6 +77,8 @@ def register(request: StaffRequest) -> HttpResponse:
 def _backend(request: StaffRequest, data: dict[str, Any]) -> SmartApp:
     if data["redirect_uris"].strip():
         raise services.AppRefused("redirect_uris: a backend service has no redirect addresses")
+    if data["launch_url"].strip():
+        raise services.AppRefused("launch_url: a backend service is not opened from a chart")
     return backend.register_backend(
         clinic=request.clinic,
         name=data["name"],
@@ -132,3 +139,24 @@ def disconnect(request: HttpRequest, grant_id: int) -> HttpResponse:
         deny(request, reason="no such connected app for this person", not_found=True)
     services.disconnect(grant=grant, by=user, request=request)
     return redirect("oauth:connected")
+
+
+@staff_view(Perm.VIEW_CLINICAL)
+@require_POST
+def launch(request: StaffRequest, patient_id: int) -> HttpResponse:
+    """EHR launch: from a patient's chart to the chosen app's launch address."""
+    patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
+    form = LaunchForm(request.POST)
+    chosen = form.cleaned_data["app"] if form.is_valid() else None
+    app = next((a for a in launchable_apps(request.clinic) if a.pk == chosen), None)
+    if app is None:
+        error = invalid("app", "choose one of this clinic's apps that open from a chart")
+        return render(request, "smart/error.html", {"error": error}, status=400)
+    target = start_launch(
+        app=app,
+        user=request.user,
+        patient=patient,
+        fhir_base=request.build_absolute_uri(reverse("fhir:transaction")),
+        request=request,
+    )
+    return Redirect(target)

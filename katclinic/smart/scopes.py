@@ -15,8 +15,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 LAUNCH_PATIENT = "launch/patient"
+LAUNCH = "launch"
 OFFLINE = "offline_access"
-NOT_OFFERED = frozenset({"openid", "fhirUser", "profile", "online_access"})
+OPENID = "openid"
+FHIR_USER = "fhirUser"
+NOT_OFFERED = frozenset({"profile", "online_access"})
+# Scopes that name no resource: a context, a refresh token, an identity.
+CONTEXT_SCOPES = (LAUNCH_PATIENT, LAUNCH, OFFLINE, OPENID, FHIR_USER)
 LEVELS = ("patient", "user")
 # Backend services (https://hl7.org/fhir/smart-app-launch/backend-services.html) hold
 # system/ scopes only; apps a person connects never do.
@@ -59,12 +64,23 @@ class Scopes:
     resources: tuple[ResourceScope, ...]
     launch_patient: bool = False
     offline: bool = False
+    launch: bool = False
+    openid: bool = False
+    fhir_user: bool = False
+
+    def _flags(self) -> dict[str, bool]:
+        return {
+            LAUNCH_PATIENT: self.launch_patient,
+            LAUNCH: self.launch,
+            OFFLINE: self.offline,
+            OPENID: self.openid,
+            FHIR_USER: self.fhir_user,
+        }
 
     @property
     def texts(self) -> list[str]:
         words = [s.text for s in self.resources]
-        words += [LAUNCH_PATIENT] if self.launch_patient else []
-        return words + ([OFFLINE] if self.offline else [])
+        return words + [word for word, held in self._flags().items() if held]
 
     @property
     def needs_patient(self) -> bool:
@@ -85,9 +101,8 @@ class Scopes:
                     for g in granted.resources
                 ):
                     return False
-        return (not self.offline or granted.offline) and (
-            not self.launch_patient or granted.launch_patient
-        )
+        held = granted._flags()
+        return all(held[word] for word, wanted in self._flags().items() if wanted)
 
 
 def _resource_scope(
@@ -121,14 +136,23 @@ def parse_scopes(raw: str, served: Collection[str], levels: tuple[str, ...] = LE
         raise ScopeError(f"list 1 to {MAX_SCOPES} scopes separated by spaces")
     resources: list[ResourceScope] = []
     for word in dict.fromkeys(w for w in words if w):
-        if word in NOT_OFFERED or word in (LAUNCH_PATIENT, OFFLINE):
+        if word in NOT_OFFERED or word in CONTEXT_SCOPES:
             continue
         found = _resource_scope(word, served, levels)
         if found is not None and found not in resources:
             resources.append(found)
     if not resources:
         raise ScopeError(f"ask to read at least one resource type ({levels[0]}/*.rs)")
-    return Scopes(tuple(resources), LAUNCH_PATIENT in words, OFFLINE in words)
+    if levels == SYSTEM_LEVELS:
+        return Scopes(tuple(resources))
+    return Scopes(
+        tuple(resources),
+        launch_patient=LAUNCH_PATIENT in words,
+        offline=OFFLINE in words,
+        launch=LAUNCH in words,
+        openid=OPENID in words,
+        fhir_user=FHIR_USER in words,
+    )
 
 
 def from_granted(

@@ -9,7 +9,7 @@ section 4.14.2).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,11 +23,14 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.patients.models import Patient
+from katclinic.smart import idtoken
+from katclinic.smart.launch import spend_launch
 from katclinic.smart.models import (
     ACCESS_PREFIX,
     REFRESH_PREFIX,
     AuthorizationCode,
     BackendToken,
+    EhrLaunch,
     SmartApp,
     SmartGrant,
     SmartToken,
@@ -36,7 +39,7 @@ from katclinic.smart.models import (
     origin_of,
 )
 from katclinic.smart.oauth import OAuthError, pkce_matches, redirect_uri_problem
-from katclinic.smart.scopes import OFFLINE, Scopes, from_granted
+from katclinic.smart.scopes import OFFLINE, OPENID, Scopes, from_granted
 
 
 class AppRefused(ValueError):
@@ -52,6 +55,7 @@ class Issued:
     scopes: list[str]
     patient_id: int | None
     refresh_token: str | None
+    id_token: str | None = None
 
     def answer(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -65,6 +69,8 @@ class Issued:
             body["need_patient_banner"] = True
         if self.refresh_token is not None:
             body["refresh_token"] = self.refresh_token
+        if self.id_token is not None:
+            body["id_token"] = self.id_token
         return body
 
 
@@ -114,12 +120,15 @@ def register_app(
     origins: list[str],
     confidential: bool,
     by: User | None,
+    launch_url: str = "",
     request: HttpRequest | None = None,
 ) -> tuple[SmartApp, str]:
     """A new app of ``clinic``; returns it and its client secret (confidential apps only),
-    shown once. Browser origins default to those of the redirect addresses."""
+    shown once. Browser origins default to those of the redirect addresses; an app with
+    a ``launch_url`` may be opened from a patient's chart (EHR launch)."""
     name = clean_name(name)
     uris = _clean_uris(redirect_uris, "redirect_uris")
+    launch_url = _clean_uris([launch_url], "launch_url")[0] if launch_url.strip() else ""
     allowed = [origin_of(u) for u in _clean_uris(origins, "origins")] if origins else []
     secret = new_secret("smarts_") if confidential else ""
     with transaction.atomic():
@@ -131,6 +140,7 @@ def register_app(
             secret_hash=hash_secret(secret) if secret else "",
             redirect_uris=uris,
             origins=sorted(set(allowed or [origin_of(u) for u in uris])),
+            launch_url=launch_url,
             created_by=by,
         )
         _record(request, app, by, event="SMART app registered", name=name, kind=app.kind)
@@ -164,11 +174,17 @@ def authorize(
     scopes: Scopes,
     redirect_uri: str,
     code_challenge: str,
+    nonce: str = "",
+    launch: EhrLaunch | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[SmartGrant, str]:
-    """Record that ``user`` allowed ``app`` ``scopes`` (for ``patient``); returns the code."""
+    """Record that ``user`` allowed ``app`` ``scopes`` (for ``patient``); returns the code.
+
+    An EHR ``launch`` is spent here (OAuthError if it was spent already)."""
     raw = new_secret()
     with transaction.atomic():
+        if launch is not None:
+            spend_launch(launch)
         grant = SmartGrant.objects.create(
             clinic=app.clinic, app=app, user=user, patient=patient, scopes=scopes.texts
         )
@@ -178,9 +194,13 @@ def authorize(
             code_hash=hash_secret(raw),
             redirect_uri=redirect_uri,
             code_challenge=code_challenge,
+            nonce=nonce,
             expires_at=timezone.now() + timedelta(seconds=settings.SMART_CODE_SECONDS),
         )
-        _record(request, grant, user, event="SMART app allowed", app=app.name, scopes=grant.scopes)
+        detail = {"app": app.name, "scopes": grant.scopes}
+        if launch is not None:
+            detail["launch"] = launch.pk
+        _record(request, grant, user, event="SMART app allowed", **detail)
     return grant, raw
 
 
@@ -234,7 +254,7 @@ def exchange_code(
     with transaction.atomic():
         code = (
             AuthorizationCode.objects.select_for_update()
-            .select_related("grant", "grant__user")
+            .select_related("grant", "grant__user", "grant__app")
             .filter(code_hash=hash_secret(raw_code), grant__app=app)
             .first()
         )
@@ -264,9 +284,28 @@ def _spend(
         _record(request, grant, grant.user, event="SMART code refused", reason=problem)
         return problem
     scopes = list(grant.scopes)
-    issued = _issue(grant, scopes, offline=OFFLINE in scopes)
+    issued = _with_id_token(
+        _issue(grant, scopes, offline=OFFLINE in scopes), grant, code.nonce, request
+    )
     _record(request, grant, grant.user, event="SMART token issued", app=app.name)
     return issued
+
+
+def _with_id_token(
+    issued: Issued, grant: SmartGrant, nonce: str, request: HttpRequest | None
+) -> Issued:
+    """With ``openid`` granted, the person's id_token too (the token endpoint's request
+    names this server)."""
+    if OPENID not in issued.scopes or request is None:
+        return issued
+    token = idtoken.id_token(
+        request=request,
+        grant=grant,
+        scopes=issued.scopes,
+        nonce=nonce,
+        lifetime=issued.expires_in,
+    )
+    return replace(issued, id_token=token)
 
 
 def _code_problem(
@@ -297,7 +336,7 @@ def refresh(
     with transaction.atomic():
         token = (
             SmartToken.objects.select_for_update()
-            .select_related("grant", "grant__user")
+            .select_related("grant", "grant__user", "grant__app")
             .filter(
                 token_hash=hash_secret(raw_refresh),
                 kind=SmartToken.Kind.REFRESH,
@@ -331,7 +370,7 @@ def _rotate(
             return "scope: may only narrow the scopes that were granted"
         scopes = narrower.texts
     SmartToken.objects.filter(pk=token.pk).update(used_at=now, last_used_at=now)
-    issued = _issue(grant, scopes, offline=OFFLINE in scopes)
+    issued = _with_id_token(_issue(grant, scopes, offline=OFFLINE in scopes), grant, "", request)
     _record(request, grant, grant.user, event="SMART token refreshed", scopes=scopes)
     return issued
 

@@ -26,12 +26,13 @@ from katclinic.clinics.access import deny
 from katclinic.clinics.middleware import clinic_roles
 from katclinic.clinics.permissions import Perm, roles_allow
 from katclinic.patients.models import Patient
-from katclinic.smart import backend, services
+from katclinic.smart import backend, idtoken, services
 from katclinic.smart.auth import served_types
 from katclinic.smart.describe import describe
-from katclinic.smart.discovery import smart_configuration
+from katclinic.smart.discovery import openid_configuration, smart_configuration
 from katclinic.smart.forms import PatientChoiceForm
-from katclinic.smart.models import SmartApp, hash_secret
+from katclinic.smart.launch import launch_for
+from katclinic.smart.models import EhrLaunch, SmartApp, hash_secret
 from katclinic.smart.oauth import (
     CHALLENGE,
     CLIENT_ID,
@@ -53,8 +54,11 @@ AUTHORIZE_PARAMS = (
     "aud",
     "code_challenge",
     "code_challenge_method",
+    "launch",
+    "nonce",
 )
 MAX_VALUE = 4000
+MAX_NONCE = 255
 
 
 class Redirect(HttpResponseRedirect):
@@ -89,6 +93,17 @@ def configuration(request: HttpRequest) -> HttpResponse:
     return JsonResponse(smart_configuration(request, served_types()))
 
 
+@require_GET
+def openid(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(openid_configuration(request))
+
+
+@require_GET
+def jwks(request: HttpRequest) -> HttpResponse:
+    """The public key id_tokens are signed with."""
+    return JsonResponse(idtoken.jwks())
+
+
 @dataclass(frozen=True)
 class Asked:
     app: SmartApp
@@ -97,6 +112,9 @@ class Asked:
     scopes: Scopes
     code_challenge: str
     params: dict[str, str]
+    # The EHR launch value the app was given (checked against the person once signed in).
+    launch: str = ""
+    nonce: str = ""
 
 
 def _client(params: QueryDict) -> tuple[SmartApp, str]:
@@ -123,8 +141,6 @@ def _asked(request: HttpRequest, params: QueryDict, app: SmartApp, redirect_uri:
         raise invalid("state", "must be visible ASCII text of at most 1024 characters")
     if one(params, "response_type") != "code":
         raise OAuthError("unsupported_response_type", "response_type: must be code")
-    if params.get("launch"):
-        raise invalid("launch", "launching from the clinic's record is not offered")
     aud = one(params, "aud").rstrip("/")
     if aud != request.build_absolute_uri(reverse("fhir:transaction")).rstrip("/"):
         raise invalid("aud", "must be this server's FHIR base address")
@@ -137,9 +153,15 @@ def _asked(request: HttpRequest, params: QueryDict, app: SmartApp, redirect_uri:
         scopes = parse_scopes(one(params, "scope"), served_types())
     except ScopeError as error:
         raise OAuthError("invalid_scope", f"scope: {error}") from error
+    launch = one(params, "launch", required=scopes.launch)
+    if launch and not scopes.launch:
+        raise invalid("launch", "sent without the launch scope; add launch to scope")
+    nonce = one(params, "nonce", required=False)
+    if nonce and not (len(nonce) <= MAX_NONCE and STATE.fullmatch(nonce)):
+        raise invalid("nonce", f"must be visible ASCII text of at most {MAX_NONCE} characters")
     kept = {name: one(params, name, required=False) for name in AUTHORIZE_PARAMS}
     kept = {name: value for name, value in kept.items() if value}
-    return Asked(app, redirect_uri, state, scopes, challenge, kept)
+    return Asked(app, redirect_uri, state, scopes, challenge, kept, launch, nonce)
 
 
 def _error_page(request: HttpRequest, error: OAuthError) -> HttpResponse:
@@ -169,15 +191,27 @@ def authorize(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('accounts:login')}?{urlencode({'next': here})}")
     user = cast(User, request.user)
     patient = _own_record(request, user, app)
+    try:
+        launch = launch_for(raw=asked.launch, app=app, user=user) if asked.launch else None
+    except OAuthError as error:
+        return _back(
+            redirect_uri, asked.state, error=error.error, error_description=error.description
+        )
     form = PatientChoiceForm(request.POST or None)
     if request.method == "POST":
-        return _decide(request, asked, user, patient, form)
-    return _consent(request, asked, user, form, status=200)
+        return _decide(request, asked, user, launch.patient if launch else patient, form, launch)
+    return _consent(request, asked, user, form, status=200, launch=launch)
 
 
 def _decide(
-    request: HttpRequest, asked: Asked, user: User, own: Patient | None, form: PatientChoiceForm
+    request: HttpRequest,
+    asked: Asked,
+    user: User,
+    known: Patient | None,
+    form: PatientChoiceForm,
+    launch: EhrLaunch | None,
 ) -> HttpResponse:
+    """``known``: the patient already settled, by the person's own record or the launch."""
     decision = request.POST.get("decision")
     if decision == "deny":
         return _back(asked.redirect_uri, asked.state, error="access_denied")
@@ -185,13 +219,13 @@ def _decide(
     if decision != "allow":
         form.add_error(None, "Choose Allow or Do not allow.")
     if decision != "allow" or not valid:
-        return _consent(request, asked, user, form, status=400)
-    patient = own
+        return _consent(request, asked, user, form, status=400, launch=launch)
+    patient = known
     if patient is None and asked.scopes.needs_patient:
         patient = _chosen_patient(user, asked.app, form)
         if patient is None:
             return _consent(request, asked, user, form, status=400)
-    return _allow(request, asked, user, patient)
+    return _allow(request, asked, user, patient, launch)
 
 
 def _own_record(request: HttpRequest, user: User, app: SmartApp) -> Patient | None:
@@ -219,21 +253,39 @@ def _chosen_patient(user: User, app: SmartApp, form: PatientChoiceForm) -> Patie
     return patient
 
 
-def _allow(request: HttpRequest, asked: Asked, user: User, patient: Patient | None) -> HttpResponse:
-    _, code = services.authorize(
-        app=asked.app,
-        user=user,
-        patient=patient,
-        scopes=asked.scopes,
-        redirect_uri=asked.redirect_uri,
-        code_challenge=asked.code_challenge,
-        request=request,
-    )
+def _allow(
+    request: HttpRequest,
+    asked: Asked,
+    user: User,
+    patient: Patient | None,
+    launch: EhrLaunch | None,
+) -> HttpResponse:
+    try:
+        _, code = services.authorize(
+            app=asked.app,
+            user=user,
+            patient=patient,
+            scopes=asked.scopes,
+            redirect_uri=asked.redirect_uri,
+            code_challenge=asked.code_challenge,
+            nonce=asked.nonce,
+            launch=launch,
+            request=request,
+        )
+    except OAuthError as error:  # the launch was spent by another request meanwhile
+        return _back(
+            asked.redirect_uri, asked.state, error=error.error, error_description=error.description
+        )
     return _back(asked.redirect_uri, asked.state, code=code)
 
 
 def _consent(
-    request: HttpRequest, asked: Asked, user: User, form: PatientChoiceForm, status: int
+    request: HttpRequest,
+    asked: Asked,
+    user: User,
+    form: PatientChoiceForm,
+    status: int,
+    launch: EhrLaunch | None = None,
 ) -> HttpResponse:
     patient_user = not user.is_staff_member
     context = {
@@ -241,7 +293,8 @@ def _consent(
         "lines": describe(asked.scopes, patient_user=patient_user),
         "params": sorted(asked.params.items()),
         "form": form,
-        "choose_patient": asked.scopes.needs_patient and not patient_user,
+        "choose_patient": asked.scopes.needs_patient and not patient_user and launch is None,
+        "launch_patient": launch.patient if launch is not None else None,
         "redirect_host": asked.redirect_uri.split("/")[2],
     }
     return render(request, "smart/authorize.html", context, status=status)

@@ -6,4 +6,5 @@ app_name = "well_known"
 
 urlpatterns = [
     path("smart-configuration", views.configuration, name="smart_configuration"),
+    path("openid-configuration", views.openid, name="openid_configuration"),
 ]

@@ -4,16 +4,21 @@ Denied writes must change nothing, and another clinic's record answers 404.
 """
 
 import importlib
+import json
+import re
 from typing import Any
 
 from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from katclinic.access_spec import Url
 from katclinic.api.models import ApiToken, Scope
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import PERMISSIONS, Perm
+from katclinic.smart import backend
+from katclinic.smart.tests.backend_helpers import Service, token_for
 from katclinic.testing import ClinicTestCase
 
 
@@ -52,7 +57,9 @@ ALLOWED_WRITE_TABLES = (
     "accounts_loginfailure",
     "api_apitoken",
     "accounts_usersession",
+    "smart_backendtoken",
 )
+PATIENT_REF = re.compile(r'"reference":\s*"Patient/(\d+)"')
 
 
 def data_writes(queries: list[dict[str, Any]]) -> list[str]:
@@ -155,6 +162,55 @@ class AccessMatrixTest(ClinicTestCase):
                         )
                     cells += 1
         self.assertGreaterEqual(cells, len(specs) * 9)
+
+
+class SystemTokenMatrixTest(ClinicTestCase):
+    """Every FHIR read and search a backend service may call, asked with three system/
+    tokens: the clinic's own service reads, the other clinic's is told the rows do not
+    exist, and a service scoped to Observation is refused every other type."""
+
+    def service_token(self, clinic: Clinic, scope: str) -> str:
+        service = Service()
+        app = backend.register_backend(
+            clinic=clinic, name="Matrix service", jwks=service.jwks(), scopes=scope, by=None
+        )
+        return token_for(service, app, scope)
+
+    def expected(self, spec: Url, who: str, type_name: str | None) -> tuple[int, ...]:
+        if who == "observation service":
+            return spec.ok if type_name == "Observation" else (403,)
+        if who == "other clinic's service" and spec.clinic_object:
+            return (404,)
+        return spec.ok
+
+    def test_system_tokens_read_their_own_clinic_within_their_scopes(self) -> None:
+        specs = {name: spec for name, spec in all_specs().items() if spec.system}
+        self.assertGreater(len(specs), 30)
+        tokens = {
+            "service": self.service_token(self.clinic, "system/*.rs"),
+            "other clinic's service": self.service_token(self.other_clinic, "system/*.rs"),
+            "observation service": self.service_token(self.clinic, "system/Observation.rs"),
+        }
+        for name, spec in sorted(specs.items()):
+            url = reverse(name, kwargs=spec.kwargs(self))
+            type_name = resolve(url).kwargs.get("type_name")
+            for who, raw in tokens.items():
+                with self.subTest(url=name, who=who):
+                    with CaptureQueriesContext(connection) as queries:
+                        response = self.client.get(url, headers={"Authorization": f"Bearer {raw}"})
+                    expected = self.expected(spec, who, type_name)
+                    self.assertIn(response.status_code, expected, f"{who} {url}")
+                    answer = json.loads(response.content)
+                    if response.status_code in (403, 404):
+                        self.assertEqual(answer["resourceType"], "OperationOutcome")
+                        self.assertEqual(data_writes(queries.captured_queries), [], url)
+                    elif who == "other clinic's service":
+                        self.assertLessEqual(self.patients_named(answer), {self.stranger.pk})
+
+    def patients_named(self, answer: dict[str, Any]) -> set[int]:
+        named = {int(pk) for pk in PATIENT_REF.findall(json.dumps(answer))}
+        resources = [answer, *(e["resource"] for e in answer.get("entry", []))]
+        return named | {int(r["id"]) for r in resources if r["resourceType"] == "Patient"}
 
 
 def _cells_test(label: str) -> Any:

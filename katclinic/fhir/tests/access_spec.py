@@ -1,3 +1,4 @@
+from dataclasses import replace
 from typing import Any
 
 from katclinic.access_spec import Url, api_url
@@ -227,3 +228,12 @@ SPEC: dict[str, Url] = {
     "fhir:chargeitem_vread": _vread(Perm.VIEW_BILLING, "ChargeItem", _charge_line_row),
     "fhir:flag_read": _own(Perm.VIEW_CLINICAL, lambda t: {"resource_id": pat_rows(t)["alert"].pk}),
 }
+
+
+def _for_services(name: str, spec: Url) -> Url:
+    """Reads, searches and $everything are open to a backend service's system/ token."""
+    reads = name.endswith(("_read", "_search", "_vread")) or name == "fhir:patient_everything"
+    return replace(spec, system=True) if reads else spec
+
+
+SPEC = {name: _for_services(name, spec) for name, spec in SPEC.items()}

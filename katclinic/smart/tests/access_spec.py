@@ -1,6 +1,6 @@
 from typing import Any
 
-from katclinic.access_spec import Url
+from katclinic.access_spec import Url, patient_kwargs
 from katclinic.clinics.permissions import Perm
 
 
@@ -69,9 +69,43 @@ def _new_app(t: Any) -> dict[str, str]:
     }
 
 
+def _launchable(t: Any) -> dict[str, int]:
+    """An app staff may open from pat's chart (it has a launch address)."""
+    from katclinic.smart import services
+    from katclinic.smart.tests.helpers import REDIRECT
+
+    if "_launch_app" not in t.__dict__:
+        t._launch_app = services.register_app(
+            clinic=t.clinic,
+            name="Chart viewer",
+            redirect_uris=[REDIRECT],
+            origins=[],
+            confidential=False,
+            launch_url="https://viewer.example.org/launch",
+            by=t.adam,
+        )[0]
+    return {"app": t._launch_app.pk}
+
+
+def _launch_kwargs(t: Any) -> dict[str, Any]:
+    _launchable(t)  # registered before the request, whose writes the matrix inspects
+    return patient_kwargs(t)
+
+
 SPEC = {
     "well_known:smart_configuration": Url("public", ok=(200,), anonymous=(200,)),
     "fhir:smart_configuration": Url("public", ok=(200,), anonymous=(200,)),
+    "well_known:openid_configuration": Url("public", ok=(200,), anonymous=(200,)),
+    "oauth:jwks": Url("public", ok=(200,), anonymous=(200,)),
+    # EHR launch: staff who may see the clinical chart open an app for that patient.
+    "oauth:launch": Url(
+        Perm.VIEW_CLINICAL,
+        method="POST",
+        kwargs=_launch_kwargs,
+        data=_launchable,
+        clinic_object=True,
+        ok=(302,),
+    ),
     # Without its parameters an authorize request names the first one missing (client_id).
     "oauth:authorize": Url("public", ok=(400,), anonymous=(400,)),
     "oauth:token": Url("public", method="POST", data=_fresh_code, ok=(200,), anonymous=(200,)),

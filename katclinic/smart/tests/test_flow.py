@@ -56,7 +56,7 @@ class PatientLaunchTest(ClinicTestCase):
         self.assertEqual(tokens["patient"], str(self.pat.pk))
         self.assertEqual(
             tokens["scope"],
-            "patient/Observation.rs patient/Patient.rs launch/patient offline_access",
+            "patient/Observation.rs patient/Patient.rs launch/patient offline_access openid",
         )
         # Stored hashed, never raw.
         self.assertTrue(SmartToken.objects.filter(token_hash=hash_secret(tokens["access_token"])))

@@ -17,8 +17,16 @@ class ScopeTest(unittest.TestCase):
         )
         self.assertEqual(
             scopes.texts,
-            ["patient/Observation.rs", "user/Patient.r", "patient/*.read", "launch/patient"],
+            [
+                "patient/Observation.rs",
+                "user/Patient.r",
+                "patient/*.read",
+                "launch/patient",
+                "openid",
+                "fhirUser",
+            ],
         )
+        self.assertTrue(scopes.openid and scopes.fhir_user and not scopes.launch)
         self.assertEqual(scopes.level_for("Observation", "s"), "patient")
         self.assertEqual(scopes.level_for("Patient", "r"), "user")
         self.assertEqual(scopes.level_for("Patient", "s"), "patient")  # from patient/*.read
@@ -42,6 +50,18 @@ class ScopeTest(unittest.TestCase):
         ]:
             with self.subTest(raw=raw), self.assertRaises(ScopeError):
                 parse_scopes(raw, SERVED)
+
+    def test_a_backend_service_holds_resource_scopes_only(self) -> None:
+        scopes = parse_scopes(
+            "system/*.rs launch openid fhirUser offline_access", SERVED, ("system",)
+        )
+        self.assertEqual(scopes.texts, ["system/*.rs"])
+
+    def test_identity_and_launch_scopes_are_only_narrowed(self) -> None:
+        granted = parse_scopes("launch patient/*.rs openid", SERVED)
+        self.assertTrue(parse_scopes("patient/*.rs openid", SERVED).within(granted))
+        self.assertFalse(parse_scopes("patient/*.rs openid fhirUser", SERVED).within(granted))
+        self.assertFalse(parse_scopes("patient/*.rs launch/patient", SERVED).within(granted))
 
     def test_within_only_narrows(self) -> None:
         granted = parse_scopes("patient/*.rs offline_access", SERVED)

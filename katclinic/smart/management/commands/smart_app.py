@@ -1,7 +1,8 @@
 """`manage.py smart_app register|list|disable`: SMART apps for automation.
 
     manage.py smart_app register --clinic north --name "Mood diary" \
-        --redirect-uri https://diary.example.org/callback [--origin https://...] [--confidential]
+        --redirect-uri https://diary.example.org/callback [--origin https://...] [--confidential] \
+        [--launch-url https://diary.example.org/launch]
     manage.py smart_app register --clinic north --name "Registry export" --backend \
         --jwks service-public-keys.json [--scope "system/*.rs"]
     manage.py smart_app list [--clinic north]
@@ -28,6 +29,7 @@ OPTIONS = {
     "name": "--name",
     "redirect_uris": "--redirect-uri",
     "origins": "--origin",
+    "launch_url": "--launch-url",
     "jwks": "--jwks",
     "system_scopes": "--scope",
 }
@@ -45,6 +47,9 @@ class Command(BaseCommand):
             "--redirect-uri", action="append", default=[], help="Repeat for several."
         )
         register.add_argument("--origin", action="append", default=[], help="Browser origin.")
+        register.add_argument(
+            "--launch-url", default="", help="Where staff open it from a chart (EHR launch)."
+        )
         register.add_argument(
             "--confidential", action="store_true", help="It runs on a server and keeps a secret."
         )
@@ -76,6 +81,7 @@ class Command(BaseCommand):
                 redirect_uris=options["redirect_uri"],
                 origins=options["origin"],
                 confidential=options["confidential"],
+                launch_url=options["launch_url"],
                 by=None,
             )
         except services.AppRefused as error:

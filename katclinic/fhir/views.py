@@ -242,8 +242,10 @@ def _audit_read(
     **detail: Any,
 ) -> None:
     """One event for everything this request showed of patients' records."""
+    named = resource_type.names_patients or (lambda row: [])
     patients = sorted(
         {pk for pk in (resource_type.patient_of(row) for row in rows) if pk is not None}
+        | {pk for row in rows for pk in named(row)}
     )
     if not patients:
         return

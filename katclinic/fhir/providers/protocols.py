@@ -9,8 +9,6 @@ and no patient's own access reaches one: it names other patients.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
 
 from katclinic.clinics.models import Clinic
@@ -60,7 +58,7 @@ def members(group: ProtocolVersion) -> list[Member]:
     return sorted(found.values(), key=lambda m: m.patient_id)
 
 
-def member_ids(group: ProtocolVersion) -> Sequence[int]:
+def member_ids(group: ProtocolVersion) -> list[int]:
     return [member.patient_id for member in members(group)]
 
 
@@ -98,6 +96,7 @@ GROUP = register(
         render=_render,
         patient_field=None,
         changed_at=lambda row: row.created_at,
+        names_patients=lambda row: list(member_ids(row)),
         mandatory=("type", "actual"),
         documentation="One Group per protocol of the clinic: the patients with a signed plan "
         "under any version of it (inactive once every plan stopped). Export a cohort with "

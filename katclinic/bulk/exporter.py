@@ -103,6 +103,8 @@ def _write_type(
                 count += 1
                 if (patient := resource_type.patient_of(row)) is not None:
                     patients.add(patient)
+                if resource_type.names_patients is not None:  # a Group's members
+                    patients.update(resource_type.names_patients(row))
     if count:
         part.replace(path)
     else:

@@ -104,7 +104,8 @@ class GroupExportTest(BulkTestCase):
         Plan.objects.filter(patient=self.pat).update(status=PlanStatus.DRAFT)
         manifest = self.manifest(self.kick_off(f"/fhir/R4/Group/{self.group.pk}/$export"))
         self.assertEqual(manifest["output"], [])
-        self.assertFalse(AuditEvent.objects.filter(action=Action.EXPORT).exists())
+        event = AuditEvent.objects.get(action=Action.EXPORT, object_type="bulk.exportjob")
+        self.assertEqual(event.detail["patients"], [])
 
     def test_an_unknown_group_is_a_404_and_nothing_is_queued(self) -> None:
         for raw in ("999999", "abc", "0"):

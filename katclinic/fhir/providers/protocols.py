@@ -9,6 +9,8 @@ and no patient's own access reaches one: it names other patients.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery
 
 from katclinic.clinics.models import Clinic
@@ -26,6 +28,7 @@ def _versions() -> QuerySet[ProtocolVersion]:
 def _groups(clinic: Clinic) -> QuerySet[ProtocolVersion]:
     first = (
         ProtocolVersion.objects.filter(clinic=clinic)
+        .order_by()  # the default order (by version) would split the grouping
         .values("key")
         .annotate(first=Min("pk"))
         .values("first")
@@ -62,7 +65,7 @@ def member_ids(group: ProtocolVersion) -> list[int]:
     return [member.patient_id for member in members(group)]
 
 
-def _render(group: ProtocolVersion) -> dict[str, object]:
+def _render(group: ProtocolVersion) -> dict[str, Any]:
     return to_fhir_group(
         group_id=group.pk,
         clinic_id=group.clinic_id,

@@ -18,7 +18,7 @@ from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.fhir.tests.factories import make_response
 from katclinic.insurance.models import Claim, ClaimLine
 from katclinic.insurance.tests.access_spec import _claim
-from katclinic.protocols.models import Plan, PlanStatus
+from katclinic.protocols.models import Plan, PlanStatus, ProtocolStatus, ProtocolVersion
 
 
 class GroupTest(FhirTestCase):
@@ -57,6 +57,32 @@ class GroupTest(FhirTestCase):
         group = self.get(f"Group/{self.group.pk}").json()
         self.assertEqual(len(group["member"]), 1)
         self.assertTrue(group["member"][0]["inactive"])
+
+    def test_a_revised_protocol_is_still_one_group_under_its_first_id(self) -> None:
+        revised = ProtocolVersion.objects.create(
+            clinic=self.clinic,
+            key=self.group.key,
+            version=self.group.version + 1,
+            title="IV ketamine, revised",
+            route=self.group.route,
+            status=ProtocolStatus.DRAFT,
+            data=self.group.data,
+        )
+        Plan.objects.create(
+            clinic=self.clinic,
+            patient=self.quinn,
+            protocol_version=revised,
+            status=PlanStatus.ACTIVE,
+            created_by=self.paula,
+        )
+        found = self.get("Group").json()
+        self.assertEqual(found["total"], 1)
+        group = found["entry"][0]["resource"]
+        self.assertEqual(group["id"], str(self.group.pk))
+        self.assertEqual(group["name"], "IV ketamine, revised")
+        members = {m["entity"]["reference"] for m in group["member"]}
+        self.assertEqual(members, {f"Patient/{self.pat.pk}", f"Patient/{self.quinn.pk}"})
+        self.assertEqual(self.get(f"Group/{revised.pk}").status_code, 404)
 
     def test_search_by_member_and_identifier(self) -> None:
         by_pat = self.get("Group", member=f"Patient/{self.pat.pk}").json()

@@ -19,6 +19,11 @@ from katclinic.fhir.tests.factories import make_response
 from katclinic.insurance.models import Claim, ClaimLine
 from katclinic.insurance.tests.access_spec import _claim
 from katclinic.protocols.models import Plan, PlanStatus, ProtocolStatus, ProtocolVersion
+from katclinic.smart import services as smart_services
+from katclinic.smart.auth import served_types
+from katclinic.smart.oauth import s256
+from katclinic.smart.scopes import parse_scopes
+from katclinic.smart.tests.helpers import REDIRECT, VERIFIER, exchange, register
 
 
 class GroupTest(FhirTestCase):
@@ -106,6 +111,25 @@ class GroupTest(FhirTestCase):
         self.assertEqual(self.get(path, self.oscar).status_code, 404)
         self.assertEqual(self.get("Group/999999").status_code, 404)
         self.assertEqual(self.get("Group/999999").json()["resourceType"], "OperationOutcome")
+
+    def test_a_patient_scoped_app_never_reads_a_group(self) -> None:
+        app = register(self)[0]
+        for user, patient in ((self.pat_user, self.pat), (self.paula, self.pat)):
+            with self.subTest(user.full_name):
+                _, code = smart_services.authorize(
+                    app=app,
+                    user=user,
+                    patient=patient,
+                    scopes=parse_scopes("launch/patient patient/*.rs", served_types()),
+                    redirect_uri=REDIRECT,
+                    code_challenge=s256(VERIFIER),
+                )
+                raw = str(exchange(app, code).json()["access_token"])
+                self.assertEqual(self.get(f"Group/{self.group.pk}", raw=raw).status_code, 404)
+                found = self.get("Group", raw=raw)
+                self.assertEqual(found.status_code, 200)
+                self.assertEqual(found.json()["total"], 0)
+                self.assertNotIn("Patient/", found.content.decode())
 
 
 class EverythingByRoleTest(FhirTestCase):

@@ -263,7 +263,9 @@ def export_patient(*, patient: Patient, by: User, request: HttpRequest | None = 
     accounts: set[int] = {patient.user_id} if patient.user_id else set()
     with transaction.atomic(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         tables = []
-        for model in [Patient, *(m for m in clinic_models() if m is not Patient)]:
+        ordered: list[type[models.Model]] = [Patient]  # the patient's own row first
+        ordered += [m for m in clinic_models() if m is not Patient]
+        for model in ordered:
             lookup = patient_lookup(model)
             if lookup is None:
                 continue

@@ -143,7 +143,7 @@ class EverythingByRoleTest(FhirTestCase):
         return {e["resource"]["resourceType"] for e in entries if e["search"]["mode"] == "match"}
 
     def last_export(self) -> AuditEvent:
-        return AuditEvent.objects.filter(action=Action.EXPORT).order_by("-id").first()
+        return AuditEvent.objects.filter(action=Action.EXPORT).latest("id")
 
     def test_a_prescriber_gets_no_claims_coverage_or_charges(self) -> None:
         answer = self.get(f"Patient/{self.pat.pk}/$everything", self.paula)

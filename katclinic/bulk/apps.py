@@ -14,3 +14,6 @@ class BulkConfig(AppConfig):
 
         del clinic_settings  # imported for its settings definitions
         periodic.register("bulk_prune_exports", timedelta(hours=1), exporter.prune_exports)
+        periodic.register(
+            "bulk_fail_stuck_exports", timedelta(minutes=5), exporter.fail_stuck_exports
+        )

@@ -12,6 +12,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.bulk.exporter import remove_files, run_export
 from katclinic.bulk.models import ExportJob
+from katclinic.protocols.models import ProtocolVersion
 from katclinic.smart.models import BackendToken
 
 
@@ -22,14 +23,20 @@ def start_export(
     types: list[str],
     since: datetime | None,
     request_url: str,
+    type_filters: dict[str, list[str]] | None = None,
+    group: ProtocolVersion | None = None,
 ) -> ExportJob:
-    """A queued export of ``types`` for the token's app and clinic; the worker writes it."""
+    """A queued export of ``types`` for the token's app and clinic (of the members of
+    ``group`` at the Group level, each type narrowed by its ``type_filters``); the worker
+    writes it."""
     with transaction.atomic():
         job = ExportJob.objects.create(
             clinic_id=token.clinic_id,
             app=token.app,
             level=level,
             types=types,
+            type_filters=type_filters or {},
+            group=group,
             since=since,
             request_url=request_url[:4000],
             transaction_time=timezone.now(),

@@ -1,6 +1,7 @@
 """FHIR Bulk Data Access 2.0 export (https://hl7.org/fhir/uv/bulkdata/export.html):
-the kick-off (``$export`` at the system and Patient level), the status address and the
-files. Groups are not kept by this server, so there is no Group-level export.
+the kick-off (``$export`` at the system, Patient and Group level), the status address and
+the files. A Group is one of the clinic's protocols and its patients (see the Group
+provider); ``_typeFilter`` queries are read by the facade's own search code.
 
 Only a backend service's token (SMART Backend Services, ``system/`` scopes) may export;
 any other token is a recorded 403. Every error is an OperationOutcome naming its field.
@@ -15,7 +16,7 @@ from functools import wraps
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.http import http_date
@@ -23,20 +24,22 @@ from django.views.decorators.csrf import csrf_exempt
 
 from katclinic.api.models import Scope
 from katclinic.bulk import services
-from katclinic.bulk.exporter import file_path
+from katclinic.bulk.exporter import STUCK, fail_if_stuck, file_path
 from katclinic.bulk.models import ExportJob
 from katclinic.clinics.access import deny
 from katclinic.fhir.access import authenticate
 from katclinic.fhir.outcome import FhirError, Issue, operation_outcome
 from katclinic.fhir.registry import REGISTRY
-from katclinic.fhir.views import fhir_response, preferences
+from katclinic.fhir.views import fhir_response, filtered, preferences
+from katclinic.protocols.models import ProtocolVersion
 from katclinic.smart.backend import authenticate_backend, is_backend_token
 from katclinic.smart.models import BackendToken
 from katclinic.smart.scopes import Scopes
 
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = (NDJSON, "application/ndjson", "ndjson")
-KICK_OFF_PARAMS = {"_type", "_since", "_outputFormat"}
+KICK_OFF_PARAMS = {"_type", "_since", "_outputFormat", "_typeFilter"}
+MAX_FILTER_LENGTH = 2000
 INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 View = Callable[..., HttpResponseBase]
 Level = ExportJob.Level
@@ -148,19 +151,94 @@ def _check_kick_off(request: HttpRequest) -> None:
     if unknown and prefer.get("handling") != "lenient":
         raise FhirError.simple(
             400,
-            f"{', '.join(unknown)[:200]} is not supported; use _type, _since, _outputFormat",
+            f"{', '.join(unknown)[:200]} is not supported; "
+            "use _type, _since, _typeFilter, _outputFormat",
             "not-supported",
             unknown[0][:64],
         )
 
 
-def _kick_off(request: HttpRequest, token: BackendToken, level: ExportJob.Level) -> HttpResponse:
+def _type_filters(request: HttpRequest, types: list[str]) -> dict[str, list[str]]:
+    """Each ``_typeFilter`` (``Observation?code=http://loinc.org|44261-6``) by its type,
+    checked now with the facade's search code so that a bad one queues nothing. A type's
+    filters OR together; the filters narrow, so an unknown parameter is never ignored."""
+    found: dict[str, list[str]] = {}
+    clinic = request.clinic  # type: ignore[attr-defined]
+    for raw in request.GET.getlist("_typeFilter"):
+        type_name, sep, query = raw.partition("?")
+        shown = raw[:200]
+        if len(raw) > MAX_FILTER_LENGTH:
+            raise FhirError.simple(
+                400,
+                f"a _typeFilter is at most {MAX_FILTER_LENGTH} characters",
+                "too-long",
+                "_typeFilter",
+            )
+        if not sep or not query:
+            raise FhirError.simple(
+                400,
+                f"_typeFilter {shown!r} must be a type and a search, such as "
+                "Observation?code=http://loinc.org|44261-6",
+                "value",
+                "_typeFilter",
+            )
+        if type_name not in types:
+            raise FhirError.simple(
+                400,
+                f"_typeFilter names {type_name[:64]}, which this export does not include "
+                f"(exported: {', '.join(types)})",
+                "not-supported",
+                "_typeFilter",
+            )
+        params = QueryDict(query)
+        if any("\x00" in name + "".join(values) for name, values in params.lists()):
+            raise FhirError.simple(400, "a _typeFilter must not hold NUL", "value", "_typeFilter")
+        resource_type = REGISTRY[type_name]
+        try:
+            filtered(resource_type, resource_type.rows(clinic), params)
+        except FhirError as error:
+            issues = [
+                Issue(f"_typeFilter {shown!r}: {issue.message}", "_typeFilter", issue.code)
+                for issue in error.issues
+            ]
+            raise FhirError(400, issues) from error
+        found.setdefault(type_name, []).append(query)
+    return found
+
+
+def _group(request: HttpRequest, token: BackendToken, raw: str) -> ProtocolVersion:
+    """The clinic's Group ``raw``, or a recorded 404; reading its members needs Group in
+    the service's scopes."""
+    group_type = REGISTRY["Group"]
+    group = group_type.lookup(group_type.rows(token.clinic), raw)
+    if group is None:
+        try:
+            deny(request, reason=f"no Group/{raw[:40]} in this clinic", not_found=True)
+        except Http404 as error:
+            raise FhirError.simple(404, f"Group/{raw[:40]} is not known", "not-found") from error
+    scopes = cast(Scopes, request.smart_scopes)  # type: ignore[attr-defined]
+    if scopes.level_for("Group", "r") != "system":
+        deny(request, reason="this service's scopes do not cover Group")
+    return cast(ProtocolVersion, group)
+
+
+def _kick_off(
+    request: HttpRequest,
+    token: BackendToken,
+    level: ExportJob.Level,
+    group: ProtocolVersion | None = None,
+) -> HttpResponse:
     _check_kick_off(request)
+    types = _types(request, level)
+    since = _since(request)
+    filters = _type_filters(request, types)
     job = services.start_export(
         token=token,
         level=level,
-        types=_types(request, level),
-        since=_since(request),
+        types=types,
+        since=since,
+        type_filters=filters,
+        group=group,
         request_url=request.build_absolute_uri(),
     )
     status_url = request.build_absolute_uri(reverse("fhir:export_status", args=[job.key]))
@@ -182,6 +260,13 @@ def export(request: HttpRequest, token: BackendToken) -> HttpResponse:
 def patient_export(request: HttpRequest, token: BackendToken) -> HttpResponse:
     """``GET [base]/Patient/$export``: the clinic's patients and their compartments."""
     return _kick_off(request, token, Level.PATIENT)
+
+
+@bulk_endpoint("GET")
+def group_export(request: HttpRequest, token: BackendToken, group_id: str) -> HttpResponse:
+    """``GET [base]/Group/[id]/$export``: the Group's members and their compartments."""
+    group = _group(request, token, group_id)
+    return _kick_off(request, token, Level.GROUP, group)
 
 
 def _job(request: HttpRequest, token: BackendToken, key: str) -> ExportJob:
@@ -214,8 +299,12 @@ def export_status(request: HttpRequest, token: BackendToken, key: str) -> HttpRe
     if request.method == "DELETE":
         services.cancel_export(job=job, request=request)
         return fhir_response(None, 202)
+    job = fail_if_stuck(job)
     if job.status == ExportJob.Status.FAILED:
-        raise FhirError.simple(500, f"the export failed: {job.error}; start a new one", "exception")
+        # A fault of this server, told as the spec's error status: 500 with an
+        # OperationOutcome saying what stopped and that a new kick-off is needed.
+        code = "timeout" if job.error.startswith(STUCK) else "exception"
+        raise FhirError.simple(500, f"the export failed: {job.error}; start a new one", code)
     if job.status != ExportJob.Status.DONE:
         response = HttpResponse(status=202)
         response["X-Progress"] = job.progress or job.get_status_display()

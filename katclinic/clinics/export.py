@@ -1,9 +1,13 @@
-"""A clinic's full export, for a clinic that moves to another system.
+"""A clinic's full export, for a clinic that moves to another system, and the same export
+of one patient's whole record (their electronic health information, asked for by the
+patient or for them).
 
 Every table with a clinic key is found from the installed models (so a new table cannot be
 forgotten), written as one JSON-lines file per table, with `schema.json` and `README.txt`
 documenting each table and column from the models' own descriptions. Link and token
-hashes are left out: they open nothing outside this install.
+hashes are left out: they open nothing outside this install. A patient's export holds the
+rows of each table that belong to the patient: those whose foreign keys lead to the patient
+(a dose through its session, a claim line through its claim) or that name the patient.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
@@ -25,6 +29,9 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
+
+if TYPE_CHECKING:
+    from katclinic.patients.models import Patient
 
 # Columns that hold a credential's hash: useless outside this install, and not to be spread.
 WITHHELD = frozenset({"token_hash", "secret", "code_hash", "password"})
@@ -95,12 +102,14 @@ def file_fields(model: type[models.Model]) -> list[models.FileField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
 
 
-def _write_attachments(archive: zipfile.ZipFile, model: type[models.Model], clinic: Clinic) -> int:
-    """Each stored file of the clinic's rows under attachments/<table>/<column>/; the row's
-    column holds the same relative name, so a row finds its file."""
+def _write_attachments(
+    archive: zipfile.ZipFile, model: type[models.Model], rows: models.QuerySet[Any]
+) -> int:
+    """Each stored file of ``rows`` under attachments/<table>/<column>/; the row's column
+    holds the same relative name, so a row finds its file."""
     count = 0
     for field in file_fields(model):
-        for row in model._default_manager.filter(clinic_id=clinic.pk).exclude(**{field.name: ""}):
+        for row in rows.exclude(**{field.name: ""}):
             stored = getattr(row, field.name)
             target = f"attachments/{table_name(model)}/{field.name}/{stored.name}"
             # Copied in chunks: a scanned document need not be held in memory whole.
@@ -121,9 +130,9 @@ def _people(clinic: Clinic) -> models.QuerySet[User]:
 PEOPLE_COLUMNS = ["id", "email", "full_name", "kind", "is_active", "date_joined", "last_login"]
 
 
-def _readme(clinic: Clinic, tables: list[dict[str, Any]], at: str) -> str:
+def _readme(heading: str, tables: list[dict[str, Any]], at: str) -> str:
     lines = [
-        f"Export of {clinic.name}, made {at} (UTC).",
+        f"{heading}, made {at} (UTC).",
         "",
         "Each table is a file in tables/ with one JSON object per line; column names are",
         "the database columns. Ids ending in _id refer to the id column of the table named",
@@ -179,13 +188,15 @@ def export_clinic(*, clinic: Clinic, by: User, request: HttpRequest | None = Non
             names = [c["name"] for c in table["columns"]]
             rows = _rows(model._default_manager.filter(clinic_id=clinic.pk), names)
             table["rows"] = _write_table(archive, table["file"], rows)
-            attached = _write_attachments(archive, model, clinic)
+            attached = _write_attachments(
+                archive, model, model._default_manager.filter(clinic_id=clinic.pk)
+            )
             if attached:
                 table["attachments"] = attached
             tables.append(table)
         schema = {"clinic": clinic.name, "exported_at": at, "tables": tables}
         archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))
-        archive.writestr("README.txt", _readme(clinic, tables, at))
+        archive.writestr("README.txt", _readme(f"Export of {clinic.name}", tables, at))
         audit.record(
             request=request,
             user=by,
@@ -195,6 +206,111 @@ def export_clinic(*, clinic: Clinic, by: User, request: HttpRequest | None = Non
             object_id=str(clinic.pk),
             detail={
                 "export": "full clinic export",
+                "tables": {t["table"]: t["rows"] for t in tables},
+            },
+        )
+    out.seek(0)
+    return out
+
+
+PATIENT_DEPTH = 3
+
+
+def patient_lookup(model: type[models.Model]) -> str | None:
+    """How the model's rows find their patient: ``pk`` for the patients table, a field
+    naming the patient (``patient``, ``patient_id``), or a chain of foreign keys through
+    the clinic's tables (``session__patient``), the shortest first, at most three deep.
+    None when the table holds no one's record (settings, protocols, stock)."""
+    from katclinic.patients.models import Patient
+
+    if model is Patient:
+        return "pk"
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    plain = fields.get("patient_id")
+    if plain is not None and not plain.is_relation:
+        return "patient_id"  # a patient named by number (the audit trail)
+    level: list[tuple[type[models.Model], str]] = [(model, "")]
+    seen: set[type[models.Model]] = {model}
+    for _ in range(PATIENT_DEPTH):
+        deeper = []
+        for current, prefix in level:
+            for f in current._meta.concrete_fields:
+                target = f.related_model if f.is_relation else None
+                if not isinstance(target, type) or not (f.many_to_one or f.one_to_one):
+                    continue
+                if target is Patient:
+                    return f"{prefix}{f.name}"
+                attnames = {g.attname for g in target._meta.concrete_fields}
+                if target not in seen and target is not Clinic and "clinic_id" in attnames:
+                    seen.add(target)
+                    deeper.append((target, f"{prefix}{f.name}__"))
+        level = deeper
+    return None
+
+
+def _account_columns(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in _columns(model) if f.is_relation and f.related_model is User]
+
+
+def export_patient(*, patient: Patient, by: User, request: HttpRequest | None = None) -> IO[bytes]:
+    """One patient's whole record in the clinic export's format (a temporary file, rewound),
+    audited as one export of that patient."""
+    from katclinic.patients.models import Patient
+
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    at = timezone.now().isoformat()
+    clinic = patient.clinic
+    accounts: set[int] = {patient.user_id} if patient.user_id else set()
+    with transaction.atomic(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        tables = []
+        ordered: list[type[models.Model]] = [Patient]  # the patient's own row first
+        ordered += [m for m in clinic_models() if m is not Patient]
+        for model in ordered:
+            lookup = patient_lookup(model)
+            if lookup is None:
+                continue
+            rows = model._default_manager.filter(clinic_id=clinic.pk, **{lookup: patient.pk})
+            table = _describe(model) | {"patient_link": lookup}
+            names = [c["name"] for c in table["columns"]]
+            table["rows"] = _write_table(archive, table["file"], _rows(rows, names))
+            if columns := _account_columns(model):
+                for ids in rows.values_list(*columns):
+                    accounts |= {pk for pk in ids if pk is not None}
+            attached = _write_attachments(archive, model, rows)
+            if attached:
+                table["attachments"] = attached
+            tables.append(table)
+        people: dict[str, Any] = {
+            "table": "people",
+            "title": "People",
+            "description": "The patient's portal account and the staff the rows refer to.",
+            "file": "people.jsonl",
+            "columns": [c for c in _describe(User)["columns"] if c["name"] in PEOPLE_COLUMNS],
+            "withheld_columns": ["password"],
+        }
+        people["rows"] = _write_table(
+            archive, "people.jsonl", _rows(User.objects.filter(pk__in=accounts), PEOPLE_COLUMNS)
+        )
+        tables.append(people)
+        heading = f"Record of {patient.full_name} ({patient.mrn}) at {clinic.name}"
+        schema = {
+            "clinic": clinic.name,
+            "patient": {"id": patient.pk, "mrn": patient.mrn},
+            "exported_at": at,
+            "tables": tables,
+        }
+        archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))
+        archive.writestr("README.txt", _readme(heading, tables, at))
+        audit.record(
+            request=request,
+            user=by,
+            action=Action.EXPORT,
+            clinic_id=clinic.pk,
+            patient_id=patient.pk,
+            object_type="patients.patient",
+            object_id=str(patient.pk),
+            detail={
+                "export": "patient record export",
                 "tables": {t["table"]: t["rows"] for t in tables},
             },
         )

@@ -1,6 +1,9 @@
-"""The page from which an administrator downloads the clinic's full export."""
+"""The page from which an administrator downloads the clinic's full export, and the
+download of one patient's whole record (from the patient's chart)."""
 
 from __future__ import annotations
+
+from typing import IO
 
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
@@ -9,7 +12,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from katclinic.clinics import export
-from katclinic.clinics.access import staff_view
+from katclinic.clinics.access import get_patient_for_user, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 
@@ -26,7 +29,20 @@ def export_page(request: StaffRequest) -> HttpResponse:
 def export_download(request: StaffRequest) -> HttpResponse:
     archive = export.export_clinic(clinic=request.clinic, by=request.user, request=request)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    name = f"{slugify(request.clinic.name) or 'clinic'}-export-{stamp}.zip"
+    return _zip(archive, f"{slugify(request.clinic.name) or 'clinic'}-export-{stamp}.zip")
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_POST
+def patient_export_download(request: StaffRequest, patient_id: int) -> HttpResponse:
+    """One patient's whole record, in the clinic export's format (admins only)."""
+    patient = get_patient_for_user(request, patient_id, Perm.MANAGE_CLINIC)
+    archive = export.export_patient(patient=patient, by=request.user, request=request)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return _zip(archive, f"record-{slugify(patient.mrn) or patient.pk}-{stamp}.zip")
+
+
+def _zip(archive: IO[bytes], name: str) -> HttpResponse:
     size = archive.seek(0, 2)
     archive.seek(0)
     if size > export.SPOOL_BYTES:

@@ -33,4 +33,9 @@ urlpatterns = [
     path("organization/clinics/new/", clinic_views.add_clinic, name="add_clinic"),
     path("export/", export_views.export_page, name="export"),
     path("export/download/", export_views.export_download, name="export_download"),
+    path(
+        "export/patient/<int:patient_id>/",
+        export_views.patient_export_download,
+        name="patient_export",
+    ),
 ]

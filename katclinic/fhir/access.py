@@ -21,7 +21,8 @@ from django.http import HttpRequest
 from katclinic.accounts.models import User
 from katclinic.api.auth import authenticate_token, require_scope
 from katclinic.api.models import Scope
-from katclinic.clinics.access import deny, get_patient_for_user, require_perm
+from katclinic.clinics.access import deny, get_patient_for_user, has_perm
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
 from katclinic.fhir.outcome import FhirError
 from katclinic.fhir.registry import REGISTRY, ResourceType, Rows
@@ -80,6 +81,29 @@ def own_patient(request: HttpRequest) -> Patient:
     return patient
 
 
+def may_read_type(request: HttpRequest, resource_type: ResourceType) -> bool:
+    """Whether the caller may read ``resource_type`` at all: definitions are open to every
+    token of the clinic, patients read their own compartment (whatever its type), and
+    staff need the type's permission in their roles. ``readable_rows`` and ``readable_row``
+    enforce this with a recorded 403; ``$everything`` leaves out the types it refuses.
+    A backend service reads the types its system/ scopes name."""
+    if backend_token(request) is not None:
+        scopes = smart_auth.request_scopes(request)
+        return scopes.level_for(resource_type.name, "r") == "system"
+    if resource_type.perm is None or is_patient(request):
+        return True
+    return has_perm(request, resource_type.perm)
+
+
+def _staff_clinic(request: HttpRequest, resource_type: ResourceType) -> Clinic:
+    """The clinic whose rows of the type a staff member reads, or a recorded 403."""
+    clinic = getattr(request, "clinic", None)
+    if clinic is None or not may_read_type(request, resource_type):
+        perm = resource_type.perm
+        deny(request, reason=f"needs permission: {perm.name if perm else resource_type.name}")
+    return cast(Clinic, clinic)
+
+
 def readable_rows(
     request: HttpRequest, resource_type: ResourceType, named: Collection[int]
 ) -> Rows:
@@ -91,7 +115,7 @@ def readable_rows(
     if resource_type.perm is None:
         return resource_type.rows(request.clinic)  # type: ignore[attr-defined]
     if not is_patient(request):
-        return resource_type.rows(require_perm(request, resource_type.perm))
+        return resource_type.rows(_staff_clinic(request, resource_type))
     patient = own_patient(request)
     if not named:
         deny(request, reason="a patient token must name its own record (patient=Patient/<id>)")
@@ -108,11 +132,11 @@ def _smart_rows(
     if resource_type.perm is None:
         return resource_type.rows(request.clinic)  # type: ignore[attr-defined]
     if patient_id is None:  # a staff member's user/ scope: their roles decide
-        return resource_type.rows(require_perm(request, resource_type.perm))
+        return resource_type.rows(_staff_clinic(request, resource_type))
     if named and set(named) != {patient_id}:
         deny(request, reason="not this app's patient", patient_id=min(named), not_found=True)
     if not is_patient(request):
-        require_perm(request, resource_type.perm)
+        _staff_clinic(request, resource_type)
     clinic = request.clinic  # type: ignore[attr-defined]
     return in_compartment(resource_type, resource_type.rows(clinic), patient_id)
 
@@ -154,7 +178,11 @@ def check_everything(request: HttpRequest, patient_id: int) -> None:
 
 
 def in_compartment(resource_type: ResourceType, rows: Rows, patient_id: int) -> Rows:
-    return rows.filter(**{resource_type.patient_field or "pk": patient_id})
+    """The rows of the patient's compartment; none for a type outside it (a Group names
+    other patients, so a patient's own access never reaches one)."""
+    if resource_type.patient_field is None:
+        return rows.none()
+    return rows.filter(**{resource_type.patient_field: patient_id})
 
 
 def readable_row(request: HttpRequest, resource_type: ResourceType, raw_id: str) -> Any:
@@ -172,7 +200,7 @@ def readable_row(request: HttpRequest, resource_type: ResourceType, raw_id: str)
         patient = own_patient(request)
         rows = in_compartment(resource_type, resource_type.rows(patient.clinic), patient.pk)
     else:
-        rows = resource_type.rows(require_perm(request, resource_type.perm))
+        rows = resource_type.rows(_staff_clinic(request, resource_type))
     row = resource_type.lookup(rows, raw_id)
     if row is None:
         deny(

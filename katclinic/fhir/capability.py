@@ -26,9 +26,10 @@ def _controls(sorts: list[str]) -> list[tuple[str, str, str]]:
 # FHIR Bulk Data Access 2.0 (https://hl7.org/fhir/uv/bulkdata/).
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
 BULK_EXPORT_NOTE = (
-    "Bulk Data $export (system and Patient level; this server keeps no Groups, so there is "
-    "no Group-level export) for a SMART backend service's token with system/ scopes: "
-    "Prefer: respond-async, _type, _since, _outputFormat=application/fhir+ndjson."
+    "Bulk Data $export (system, Patient and Group level; a Group is a protocol's patients) "
+    "for a SMART backend service's token with system/ scopes: Prefer: respond-async, _type, "
+    "_since, _typeFilter (a search of the type's parameters), "
+    "_outputFormat=application/fhir+ndjson."
 )
 SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
@@ -99,6 +100,10 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
                 },
                 {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"},
+            ]
+        if resource_type.name == "Group":
+            entry["operation"] = [
+                {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/group-export"}
             ]
         resources.append(entry)
     return {

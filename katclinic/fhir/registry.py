@@ -68,6 +68,9 @@ class ResourceType:
     mandatory: tuple[str, ...] = ()
     # References beyond patient and subject that _include and _revinclude follow.
     links: tuple[Link, ...] = ()
+    # Patients a row names though it is no one's record (a Group's members), so that a
+    # read of it is audited as a read about them.
+    names_patients: Callable[[Any], list[int]] | None = None
 
     @property
     def slug(self) -> str:

@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Bulk Data export; before the types' routes, which would read $export as an id.
     path("$export", bulk_views.export, name="export"),
     path("Patient/$export", bulk_views.patient_export, name="patient_export"),
+    path("Group/<str:group_id>/$export", bulk_views.group_export, name="group_export"),
     path("$export-status/<str:key>", bulk_views.export_status, name="export_status"),
     path(
         "$export-file/<str:key>/<str:type_name>.ndjson",

@@ -10,7 +10,6 @@ patient index, as every change to a patient's record is recorded with the patien
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from django.db.models import Max
 
 from katclinic.audit.models import Action, AuditEvent
+from katclinic.fhir import wire
 from katclinic.fhir.registry import ResourceType
 from katclinic.fhir.search import utc
 
@@ -27,7 +27,7 @@ CHANGES = (Action.CREATE, Action.UPDATE, Action.SIGN)
 def version_id(resource: dict[str, Any]) -> str:
     """A digest of the resource as served, without its ``meta``."""
     content = {k: v for k, v in resource.items() if k != "meta"}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = wire.dumps(content, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

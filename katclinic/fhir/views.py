@@ -8,7 +8,6 @@ writes one audit event, however many resources it returns.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
@@ -28,11 +27,13 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import has_perm, require_perm
 from katclinic.clinics.permissions import Perm
-from katclinic.fhir import includes, services
+from katclinic.fhir import includes, services, wire
 from katclinic.fhir.access import (
     authenticate,
     everything_patient,
+    in_compartment,
     is_patient,
+    may_read_type,
     readable_row,
     readable_rows,
 )
@@ -71,8 +72,7 @@ View = Callable[..., HttpResponse]
 def fhir_response(resource: dict[str, Any] | None, status: int = 200) -> HttpResponse:
     if resource is None:
         return HttpResponse(status=status, content_type=FHIR_JSON)
-    body = json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
-    return HttpResponse(body, status=status, content_type=FHIR_JSON)
+    return HttpResponse(wire.dumps(resource), status=status, content_type=FHIR_JSON)
 
 
 def _outcome(error: FhirError) -> HttpResponse:
@@ -242,8 +242,10 @@ def _audit_read(
     **detail: Any,
 ) -> None:
     """One event for everything this request showed of patients' records."""
+    named = resource_type.names_patients or (lambda row: [])
     patients = sorted(
         {pk for pk in (resource_type.patient_of(row) for row in rows) if pk is not None}
+        | {pk for row in rows for pk in named(row)}
     )
     if not patients:
         return
@@ -273,13 +275,36 @@ def _matching(
         named = _named_patients(resource_type, params) if limited else set()
     except SearchValueError as error:
         raise FhirError.simple(400, str(error), "value") from error
-    rows = readable_rows(request, resource_type, named)
+    return _applied(readable_rows(request, resource_type, named), params)
+
+
+def _applied(rows: Rows, params: list[tuple[SearchParam, str]]) -> Rows:
     for param, value in params:
         try:
             rows = param.apply(rows, value)
         except SearchValueError as error:
             raise FhirError.simple(400, str(error), "value", param.name) from error
     return rows
+
+
+def filtered(resource_type: ResourceType, rows: Rows, query: QueryDict) -> Rows:
+    """``rows`` narrowed by ``query``'s search parameters, exactly as a search narrows them,
+    for work done without a request (a bulk export's ``_typeFilter``). The caller decides
+    what ``rows`` may hold. A result parameter (``_sort``, ``_include``, ...), an unknown
+    parameter or an unreadable value is a 400 naming it; building the filter reads nothing."""
+    controls = sorted(name for name in query if name in CONTROL_PARAMS)
+    if controls:
+        raise FhirError.simple(
+            400,
+            f"{', '.join(controls)} shapes a search's answer and cannot filter an export",
+            "not-supported",
+            controls[0],
+        )
+    try:
+        params = _search_params(query, resource_type)
+    except SearchValueError as error:
+        raise FhirError.simple(400, str(error), "value") from error
+    return _applied(rows, params)
 
 
 def _sorted(resource_type: ResourceType, rows: Rows, raw: str | None) -> Rows:
@@ -477,16 +502,19 @@ def vread(request: HttpRequest, type_name: str, resource_id: str, version_id: st
 
 @fhir_endpoint(scope=Scope.FHIR_READ)
 def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """The patient and every resource of their compartment the facade serves (one export event)."""
+    """The patient and every resource of their compartment the caller may read (one export
+    event). A type the caller's roles cannot read on its own (a prescriber and Claim) is
+    left out, named in the audit event and in an outcome entry of the Bundle."""
     patient = everything_patient(request, patient_id)
     resources = stamped(REGISTRY["Patient"], [patient])
-    counts = {}
+    counts, left_out = {}, []
     for resource_type in REGISTRY.values():
         if resource_type.patient_field is None or resource_type.name == "Patient":
             continue
-        rows = resource_type.rows(patient.clinic).filter(
-            **{resource_type.patient_field: patient.pk}
-        )
+        if not may_read_type(request, resource_type):
+            left_out.append(resource_type.name)
+            continue
+        rows = in_compartment(resource_type, resource_type.rows(patient.clinic), patient.pk)
         rendered = stamped(resource_type, list(rows))
         counts[resource_type.name] = len(rendered)
         resources += rendered
@@ -499,10 +527,16 @@ def everything(request: HttpRequest, patient_id: int) -> HttpResponse:
             "via": "fhir",
             "operation": "$everything",
             "counts": counts,
+            "left_out": left_out,
             **smart_auth.audit_detail(request),
         },
     )
-    return fhir_response(searchset(resources, base=base_url(request), total=len(resources)))
+    bundle = searchset(resources, base=base_url(request), total=len(resources))
+    if left_out:
+        note = f"left out, as your role cannot read them: {', '.join(left_out)}"
+        outcome = operation_outcome([Issue(note, "", "suppressed", "information")])
+        bundle["entry"].append({"resource": outcome, "search": {"mode": "outcome"}})
+    return fhir_response(bundle)
 
 
 def _json_body(request: HttpRequest, what: str) -> Any:

@@ -110,6 +110,7 @@ def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
         "clinical": clinical,
         "can_edit": has_perm(request, Perm.EDIT_DEMOGRAPHICS),
         "can_edit_clinical": has_perm(request, Perm.EDIT_CLINICAL),
+        "can_export": has_perm(request, Perm.MANAGE_CLINIC),
     }
     if clinical:
         context |= {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
+from katclinic.fhir import wire
 from katclinic.patients.models import Patient
 from katclinic.portal import cards, record, services
 from katclinic.portal.access import get_own_journal_entry, get_own_patient
@@ -201,9 +201,7 @@ def record_fhir(request: HttpRequest, patient: Patient) -> HttpResponse:
             request, "portal/record.html", {"patient": patient, "fhir": False}, status=404
         )
     services.record_export(patient=patient, fmt="fhir", request=request)
-    response = HttpResponse(
-        json.dumps(bundle, ensure_ascii=False), content_type="application/fhir+json"
-    )
+    response = HttpResponse(wire.dumps(bundle), content_type="application/fhir+json")
     response["Content-Disposition"] = f'attachment; filename="record-{patient.mrn}.json"'
     return response
 

@@ -15,7 +15,21 @@ TYPE_WORDS = {
     "Consent": "signed consent forms",
     "MedicationAdministration": "medication given in treatment sessions",
     "ChargeItem": "charges",
+    "Coverage": "insurance details (insurer, plan and member number)",
+    "Claim": "insurance claims the clinic sent",
+    "ExplanationOfBenefit": "insurers' answers to claims: what was paid and what is left to pay",
+    "Condition": "diagnoses",
+    "AllergyIntolerance": "allergies",
+    "MedicationStatement": "medications taken now or in the past",
+    "Practitioner": "names of the clinic's staff",
+    "Organization": "the clinic's name and contact details",
+    "Group": "treatment programs and who takes part in them",
+    "Encounter": "visits and treatment sessions",
 }
+
+
+# Not part of anyone's own record: named without "your" or "the patient's".
+SHARED = frozenset({"Questionnaire", "Practitioner", "Organization", "Group"})
 
 
 def _what(scope: ResourceScope) -> str:
@@ -28,13 +42,15 @@ def describe(scopes: Scopes, *, patient_user: bool) -> list[str]:
         verb = "read and search" if scope.read and scope.search else "read"
         if not scope.read:
             verb = "search"
-        if patient_user:
+        if scope.type_name in SHARED:
+            whose = ""
+        elif patient_user:
             whose = "your"
         elif scope.level == "patient":
             whose = "the chosen patient's"
         else:
             whose = "any patient's (as far as your role allows)"
-        lines.append(f"{verb.capitalize()} {whose} {_what(scope)}")
+        lines.append(" ".join(part for part in (verb.capitalize(), whose, _what(scope)) if part))
     if scopes.fhir_user:
         entry = "your record" if patient_user else "your staff entry"
         lines.append(f"Know who you are: your account and {entry}")

@@ -16,6 +16,7 @@ def _backend_only(kwargs: Callable[[Any], dict[str, Any]] = lambda t: {}) -> Url
 SPEC = {
     "fhir:export": _backend_only(),
     "fhir:patient_export": _backend_only(),
+    "fhir:group_export": _backend_only(lambda t: {"group_id": "1"}),
     "fhir:export_status": _backend_only(lambda t: {"key": _KEY}),
     "fhir:export_file": _backend_only(lambda t: {"key": _KEY, "type_name": "Patient"}),
 }

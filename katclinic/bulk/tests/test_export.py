@@ -210,7 +210,7 @@ class KickOffRefusedTest(ClinicTestCase):
             "?_since=yesterday": "_since",
             "?_since=2025-02-30T10:00:00Z": "_since",
             "?_type=Patient&_type=Flag": "_type",
-            "?_typeFilter=Patient?gender=female": "_typeFilter",
+            "?_typeFilter=Patient?eye-colour=blue": "_typeFilter",
         }
         for query, field in cases.items():
             with self.subTest(query):

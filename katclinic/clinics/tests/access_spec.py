@@ -66,6 +66,14 @@ SPEC = {
     "clinics:add_clinic": Url(Perm.MANAGE_CLINIC, ok=(200,)),
     "clinics:export": Url(Perm.MANAGE_CLINIC, ok=(200,)),
     "clinics:export_download": Url(Perm.MANAGE_CLINIC, method="POST", ok=(200,)),
+    # One patient's whole record: clinic admins only; another clinic's patient is a 404.
+    "clinics:patient_export": Url(
+        Perm.MANAGE_CLINIC,
+        method="POST",
+        kwargs=lambda t: {"patient_id": t.pat.pk},
+        ok=(200,),
+        clinic_object=True,
+    ),
     "clinics:staff": Url(Perm.MANAGE_CLINIC, ok=(200,)),
     "clinics:content": Url(Perm.MANAGE_CLINIC, ok=(200,)),
     "clinics:content_edit": Url(

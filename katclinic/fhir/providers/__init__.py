@@ -7,3 +7,4 @@ from katclinic.fhir.providers import patients, questionnaires  # noqa: F401, I00
 from katclinic.fhir.providers import dosing, intake, measures, scheduling  # noqa: F401
 from katclinic.fhir.providers import billing  # noqa: F401
 from katclinic.fhir.providers import chart, directory, insurance  # noqa: F401
+from katclinic.fhir.providers import protocols  # noqa: F401

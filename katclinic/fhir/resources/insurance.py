@@ -48,10 +48,9 @@ PR_CATEGORY = {"1": "deductible", "3": "copay"}
 
 
 def money(cents: int, currency: str = "USD") -> dict[str, Any]:
-    """Integer cents as FHIR Money: an exact decimal, written as a JSON number."""
-    value = Decimal(cents).scaleb(-2)
-    number: Any = int(value) if cents % 100 == 0 else float(value)
-    return {"value": number, "currency": currency}
+    """Integer cents as FHIR Money: an exact decimal (1234567.89 stays 1234567.89), which
+    the facade's serializer writes as a JSON number without passing through a float."""
+    return {"value": Decimal(cents).scaleb(-2), "currency": currency}
 
 
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:

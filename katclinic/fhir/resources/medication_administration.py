@@ -42,10 +42,11 @@ def product_code(product: str) -> str:
     return " ".join(product.split())
 
 
-def _number(value: Decimal) -> int | float:
-    """A JSON number for a stored decimal, without trailing zeros (35.00 -> 35)."""
+def _number(value: Decimal) -> Decimal:
+    """A stored decimal without trailing zeros (35.00 -> 35, 2.50 -> 2.5), kept exact: the
+    facade's serializer writes it as a JSON number, never through a float."""
     normal = value.normalize()
-    return int(normal) if normal == normal.to_integral_value() else float(normal)
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
 def _quantity(value: Decimal, unit: str) -> dict[str, Any]:

@@ -119,6 +119,14 @@ def _answer_row(t: Any) -> Any:
     return found
 
 
+def _group_row(t: Any) -> Any:
+    """The IV protocol's Group, pat a member: her session follows a signed plan under it."""
+    from katclinic.dosing.tests.factories import protocol_version
+
+    pat_rows(t)
+    return protocol_version(t.clinic, "iv_ketamine_elektd")
+
+
 def _served(type_name: str, row: Any) -> Any:
     """The row as the facade reads it (with its annotations)."""
     return lambda t: REGISTRY[type_name].rows(t.clinic).get(pk=row(t).pk)
@@ -161,6 +169,19 @@ SPEC: dict[str, Url] = {
     **_compartment(Perm.MANAGE_COVERAGE, "Coverage", _coverage_row),
     **_compartment(Perm.MANAGE_CLAIMS, "Claim", _claim_row),
     **_compartment(Perm.MANAGE_CLAIMS, "ExplanationOfBenefit", _answer_row),
+    # A Group names other patients: staff with the clinical chart read it; patients never do.
+    "fhir:group_search": api_url(Perm.VIEW_CLINICAL),
+    "fhir:group_read": api_url(
+        Perm.VIEW_CLINICAL, kwargs=lambda t: {"resource_id": _group_row(t).pk}, clinic_object=True
+    ),
+    "fhir:group_vread": api_url(
+        Perm.VIEW_CLINICAL,
+        kwargs=lambda t: {
+            "resource_id": _group_row(t).pk,
+            "version_id": _version("Group", _served("Group", _group_row)(t)),
+        },
+        clinic_object=True,
+    ),
     **_directory("Practitioner", lambda t: t.paula),
     **_directory("Organization", lambda t: t.clinic),
     # Anything nothing serves is a 404 OperationOutcome for everyone, signed in or not.

@@ -45,6 +45,7 @@ class MetadataTest(FhirTestCase):
                 "Coverage",
                 "Claim",
                 "ExplanationOfBenefit",
+                "Group",
             },
         )
         self.assertIn("birthdate", {p["name"] for p in served["Patient"]["searchParam"]})
@@ -235,8 +236,14 @@ class EverythingTest(FhirTestCase):
         body = self.get(f"Patient/{self.pat.pk}/$everything").json()
         assert_valid(body)
         got = sorted(
-            f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in body["entry"]
+            f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in body["entry"]
+            if e["search"]["mode"] == "match"
         )
+        # The prescriber's role reads no billing or insurance types: said in an outcome.
+        outcome = body["entry"][-1]
+        self.assertEqual(outcome["search"]["mode"], "outcome")
+        self.assertIn("Claim", outcome["resource"]["issue"][0]["diagnostics"])
         self.assertEqual(
             got,
             sorted(

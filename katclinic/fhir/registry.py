@@ -68,6 +68,8 @@ class ResourceType:
     mandatory: tuple[str, ...] = ()
     # References beyond patient and subject that _include and _revinclude follow.
     links: tuple[Link, ...] = ()
+    # The profiles its resources declare in meta.profile (each where it meets them).
+    profiles: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -51,7 +51,6 @@ _R4: dict[tuple[str, str], str] = {
     ("MedicationAdministration", "effective-time"): "MedicationAdministration-effective-time",
     ("MedicationAdministration", "code"): "medications-code",
     ("MedicationAdministration", "status"): "medications-status",
-    ("MedicationAdministration", "context"): "MedicationAdministration-context",
     ("ChargeItem", "patient"): "ChargeItem-patient",
     ("ChargeItem", "subject"): "ChargeItem-subject",
     ("ChargeItem", "code"): "ChargeItem-code",

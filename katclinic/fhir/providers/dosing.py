@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -110,9 +112,16 @@ def _event_at(state: str) -> Subquery:
 def _sessions(clinic: Clinic) -> QuerySet[DosingSession]:
     # Who took part, read in one query per kind for a whole page of sessions.
     taking_part = (
-        Prefetch("administrations", queryset=Administration.objects.only("session", "given_by")),
-        Prefetch("checkpoints", queryset=Checkpoint.objects.only("session", "recorded_by")),
-        Prefetch("support_notes", queryset=SupportNote.objects.only("session", "author")),
+        Prefetch(
+            "administrations",
+            queryset=Administration.objects.only("session", "given_by", "recorded_at"),
+        ),
+        Prefetch(
+            "checkpoints", queryset=Checkpoint.objects.only("session", "recorded_by", "recorded_at")
+        ),
+        Prefetch(
+            "support_notes", queryset=SupportNote.objects.only("session", "author", "created_at")
+        ),
     )
     return (
         DosingSession.objects.for_clinic(clinic)
@@ -120,6 +129,11 @@ def _sessions(clinic: Clinic) -> QuerySet[DosingSession]:
             began_at=_event_at("checked_in"),
             ended_at=Coalesce("discharged_at", _event_at("stopped_early")),
             appointment_state=F("appointment__state"),
+            last_event_at=Subquery(
+                SessionEvent.objects.filter(session=OuterRef("pk"))
+                .order_by("-at", "-pk")
+                .values("at")[:1]
+            ),
             # What a date search and _sort compare: the start of the period as served.
             period_start=Coalesce(_event_at("checked_in"), "dose_started_at", "scheduled_for"),
         )
@@ -138,6 +152,16 @@ def clinicians(session: DosingSession) -> list[int]:
     for row in session.support_notes.all():
         found.setdefault(row.author_id)
     return list(found)
+
+
+def _session_changed(session: DosingSession) -> datetime:
+    """The last change of anything the Encounter shows: a state change, or a clinician's
+    first part in it (a dose, a checkpoint, a note)."""
+    moments = [session.created_at, session.last_event_at, session.discharged_at]  # type: ignore[attr-defined]
+    moments += [row.recorded_at for row in session.administrations.all()]
+    moments += [row.recorded_at for row in session.checkpoints.all()]
+    moments += [row.created_at for row in session.support_notes.all()]
+    return max(moment for moment in moments if moment is not None)
 
 
 def _encounter_status(system: str | None, code: str) -> Q:
@@ -167,7 +191,7 @@ ENCOUNTER = register(
         perm=Perm.VIEW_CLINICAL,
         rows=_sessions,
         render=lambda row: to_fhir_encounter(row, clinicians(row)),
-        changed_at=lambda row: row.ended_at or row.began_at or row.created_at,
+        changed_at=_session_changed,
         mandatory=("status", "class", "type", "subject"),
         links=(Link("service-provider", "Organization", "clinic_id"),),
         profiles=(US_CORE_ENCOUNTER,),

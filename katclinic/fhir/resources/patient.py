@@ -78,14 +78,6 @@ FIELDS = (
     "race",
     "ethnicity",
 )
-# What an import leaves empty when the resource does not say it (see patient_detail).
-DETAIL_DEFAULTS: dict[str, Any] = {
-    "given_names": [],
-    "address_parts": {},
-    "identifiers": [],
-    "race": {},
-    "ethnicity": {},
-}
 OPTIONAL_TEXT = (
     "preferred_name",
     "pronouns",
@@ -228,7 +220,13 @@ def from_fhir_patient(resource: Mapping[str, Any]) -> dict[str, Any]:
         reader.fail(f"Patient.{name}", "is not kept by this server; leave it out", "not-supported")
     if resource.get("active") is False:
         reader.fail("Patient.active", "only active patients are imported", "not-supported")
-    fields: dict[str, Any] = dict(DETAIL_DEFAULTS)
+    fields: dict[str, Any] = {
+        "given_names": [],
+        "address_parts": {},
+        "identifiers": [],
+        "race": {},
+        "ethnicity": {},
+    }
     _read_identifier(reader, fields)
     _read_names(reader, fields)
     _read_birth_and_gender(reader, fields)

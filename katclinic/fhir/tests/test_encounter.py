@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.test import Client
+from django.test import Client, SimpleTestCase
 from django.utils import timezone
 
 from katclinic.api.models import Scope
 from katclinic.audit.models import AuditEvent
 from katclinic.dosing.models import Checkpoint, SessionEvent
-from katclinic.fhir.resources.encounter import US_CORE_ENCOUNTER
+from katclinic.dosing.statemachine import SessionState
+from katclinic.fhir.resources.encounter import STATUS, US_CORE_ENCOUNTER, session_kind
 from katclinic.fhir.search import utc
 from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.fhir.tests.factories import make_administration, make_appointment, make_session
@@ -23,6 +24,18 @@ from katclinic.smart.oauth import s256
 from katclinic.smart.scopes import parse_scopes
 from katclinic.smart.tests.helpers import REDIRECT, VERIFIER, body, exchange, register
 
+# Encounter.status codes (FHIR R4 ValueSet encounter-status).
+ENCOUNTER_STATUSES = {
+    "planned",
+    "arrived",
+    "triaged",
+    "in-progress",
+    "onleave",
+    "finished",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+}
 # What US Core Encounter 6.1.0 marks must-support and a dosing session always has.
 MUST_SUPPORT = (
     "identifier",
@@ -118,7 +131,7 @@ class EncounterTest(FhirTestCase):
 
     def test_a_session_whose_appointment_was_cancelled_is_a_cancelled_encounter(self) -> None:
         appointment = make_appointment(self.quinn, self.paula)
-        appointment.state = "cancelled"
+        appointment.state, appointment.cancel_reason = "cancelled", "Patient unwell"
         appointment.save()
         planned = make_session(self.quinn, self.paula, at=appointment.start)
         type(planned).objects.filter(pk=planned.pk).update(
@@ -237,3 +250,16 @@ class EncounterTest(FhirTestCase):
         response = self._get(token, "Encounter", **params)
         self.assertEqual(response.status_code, 200, response.content)
         return [e["resource"]["id"] for e in response.json().get("entry", [])]
+
+
+class EncounterMappingTest(SimpleTestCase):
+    def test_every_session_state_has_an_encounter_status(self) -> None:
+        self.assertEqual(set(STATUS), {state.value for state in SessionState})
+        self.assertTrue(set(STATUS.values()) <= ENCOUNTER_STATUSES)
+
+    def test_a_session_is_named_by_its_route(self) -> None:
+        self.assertEqual(session_kind("intranasal")[0], "esketamine-session")
+        self.assertEqual(
+            session_kind("im"), ("ketamine-session", "Ketamine dosing session (intramuscular)")
+        )
+        self.assertEqual(session_kind("")[1], "Ketamine dosing session")

@@ -144,14 +144,10 @@ def _sessions(clinic: Clinic) -> QuerySet[DosingSession]:
 
 def clinicians(session: DosingSession) -> list[int]:
     """The staff who dosed, observed or supported the patient, in order of first part."""
-    found: dict[int, None] = {}
-    for row in session.administrations.all():
-        found.setdefault(row.given_by_id)
-    for row in session.checkpoints.all():
-        found.setdefault(row.recorded_by_id)
-    for row in session.support_notes.all():
-        found.setdefault(row.author_id)
-    return list(found)
+    found = [given.given_by_id for given in session.administrations.all()]
+    found += [checkpoint.recorded_by_id for checkpoint in session.checkpoints.all()]
+    found += [note.author_id for note in session.support_notes.all()]
+    return list(dict.fromkeys(found))
 
 
 def _session_changed(session: DosingSession) -> datetime:

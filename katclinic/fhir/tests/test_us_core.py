@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.test import Client
+
 from katclinic.fhir.definitions import US_CORE
 from katclinic.fhir.registry import REGISTRY
 from katclinic.fhir.resources.chart import US_CORE_CONDITION
@@ -26,7 +28,8 @@ from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.fhir.tests.factories import make_response, pat_rows
 from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.measures.models import Source
-from katclinic.patients.models import Patient
+from katclinic.patients.models import Diagnosis, Patient
+from katclinic.patients.services import update_patient
 
 # What each declared profile marks must-support that this server's test data holds.
 MUST_SUPPORT: dict[str, tuple[str, ...]] = {
@@ -136,8 +139,6 @@ class ServedResourcesTest(FhirTestCase):
             access_spec._charge_line_row,
         ):
             builder(self)
-        from katclinic.patients.models import Diagnosis
-
         Diagnosis.objects.filter(patient=self.pat).update(onset="2020-05-01")
         make_response(self.pat, key="qids_sr16", total=12)
 
@@ -231,8 +232,6 @@ class ServedResourcesTest(FhirTestCase):
 
 class UsCorePatientImportTest(FhirTestCase):
     def create(self, resource: dict[str, Any]) -> Any:
-        from django.test import Client
-
         headers = {"Authorization": f"Bearer {self.token(self.paula)}"}
         return Client().post(
             "/fhir/R4/Patient", resource, content_type="application/fhir+json", headers=headers
@@ -274,8 +273,6 @@ class UsCorePatientImportTest(FhirTestCase):
     def test_an_edited_address_or_first_name_is_served_as_edited(self) -> None:
         self.assertEqual(self.create(us_core_patient()).status_code, 201)
         stored = Patient.objects.get(clinic=self.clinic, last_name="Tanaka")
-        from katclinic.patients.services import update_patient
-
         update_patient(
             patient=stored, data={"address": "7 New Rd, Tulsa", "first_name": "Amy"}, by=self.paula
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from katclinic.fhir.definitions import definition
 from katclinic.fhir.includes import choices
 from katclinic.fhir.registry import REGISTRY
 
@@ -58,6 +59,13 @@ def _security(oauth: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _search_param(type_name: str, name: str, kind: str, text: str) -> dict[str, str]:
+    found = {"name": name}
+    if (url := definition(type_name, name)) is not None:
+        found["definition"] = url
+    return found | {"type": kind, "documentation": text}
+
+
 def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dict[str, Any]:
     resources = []
     for resource_type in REGISTRY.values():
@@ -69,7 +77,7 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
             "readHistory": False,
             "conditionalRead": "full-support",
             "searchParam": [
-                {"name": p.name, "type": p.type, "documentation": p.documentation}
+                _search_param(resource_type.name, p.name, p.type, p.documentation)
                 for p in resource_type.all_params()
             ]
             + [
@@ -77,6 +85,8 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 for name, kind, text in _controls(sorted(resource_type.sort_fields()))
             ],
         }
+        if resource_type.profiles:
+            entry["supportedProfile"] = list(resource_type.profiles)
         forward, reverse = choices(resource_type)
         if forward:
             entry["searchInclude"] = forward
@@ -130,7 +140,9 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 "searchRevInclude); included resources are read with the same access as a "
                 "search of their type. A resource declares a US Core 6.1.0 profile in "
                 "meta.profile only where it meets that profile's mandatory and must-support "
-                "elements (Condition); each type's documentation says why others do not.",
+                "elements (supportedProfile lists them per type: Patient, Encounter, "
+                "Observation for LOINC-coded screening totals, QuestionnaireResponse, "
+                "Condition, Organization); each other type's documentation says why not.",
                 "security": _security(oauth),
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],

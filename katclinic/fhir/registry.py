@@ -71,6 +71,8 @@ class ResourceType:
     # Patients a row names though it is no one's record (a Group's members), so that a
     # read of it is audited as a read about them.
     names_patients: Callable[[Any], list[int]] | None = None
+    # The profiles its resources declare in meta.profile (each where it meets them).
+    profiles: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -118,6 +118,7 @@ class Extension(_Valued):
     valueBoolean: StrictBool | None = None
     valueInteger: Integer | None = None
     valueCodeableConcept: CodeableConcept | None = None
+    valueCoding: Coding | None = None
     extension: NonEmpty[Extension] | None = None
 
 
@@ -171,6 +172,11 @@ class PatientContact(_Element):
     period: Period | None = None
 
 
+class PatientCommunication(_Element):
+    language: CodeableConcept
+    preferred: StrictBool | None = None
+
+
 class Meta(_Element):
     versionId: Id | None = None
     lastUpdated: DateTime | None = None
@@ -191,6 +197,7 @@ class Patient(_Element):
     birthDate: Date | None = None
     address: NonEmpty[Address] | None = None
     contact: NonEmpty[PatientContact] | None = None
+    communication: NonEmpty[PatientCommunication] | None = None
 
 
 class Reference(_Element):

@@ -107,6 +107,16 @@ class Patient(models.Model):
         "language", max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     address = models.TextField(blank=True)
+    # What an imported record said in more detail than the fields above keep: the given
+    # names one by one, the address by part, other systems' identifiers, and race and
+    # ethnicity as the US Core extensions code them (katclinic.fhir.resources.patient).
+    # The names and address parts are served only while first_name and address still read
+    # as they did on import, so an edit on the chart is never contradicted by an old copy.
+    given_names = models.JSONField(default=list, blank=True)
+    address_parts = models.JSONField(default=dict, blank=True)
+    identifiers = models.JSONField(default=list, blank=True)
+    race = models.JSONField(default=dict, blank=True)
+    ethnicity = models.JSONField(default=dict, blank=True)
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_phone = models.CharField(max_length=40, blank=True)
     emergency_contact_relationship = models.CharField(max_length=60, blank=True)

@@ -11,6 +11,7 @@ from katclinic.fhir.registry import Link, ResourceType, date_param, register, to
 from katclinic.fhir.resources.charge_item import ICD10CM
 from katclinic.fhir.resources.chart import (
     CONDITION_CATEGORY,
+    US_CORE_CONDITION,
     to_fhir_allergy_intolerance,
     to_fhir_condition,
     to_fhir_medication_statement,
@@ -48,6 +49,7 @@ CONDITION = register(
         render=to_fhir_condition,
         changed_at=lambda row: row.recorded_at,
         mandatory=("code", "subject", "category", "clinicalStatus"),
+        profiles=(US_CORE_CONDITION,),
         links=RECORDER,
         documentation="Diagnoses (ICD-10-CM) as active problem-list conditions; each meets and "
         "declares US Core Condition Problems and Health Concerns (6.1.0).",

@@ -13,6 +13,7 @@ from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.fhir.registry import ResourceType, SearchParam, register, token_param
 from katclinic.fhir.resources.directory import (
     NPI_SYSTEM,
+    US_CORE_ORGANIZATION,
     to_fhir_organization,
     to_fhir_practitioner,
 )
@@ -52,8 +53,9 @@ PRACTITIONER = register(
         render=to_fhir_practitioner,
         patient_field=None,
         mandatory=("name",),
-        documentation="The clinic's staff: name and NPI only. US Core Practitioner is not "
-        "declared: it needs a family name, and names are kept whole.",
+        documentation="The clinic's staff: name and NPI only. US Core Practitioner (6.1.0) is "
+        "not declared: it requires name.family, and a staff member's name is kept whole as "
+        "they wrote it (splitting it at a space would misname many people).",
         params=(
             token_param("identifier", f"NPI ({NPI_SYSTEM}|1234567893)", _npi),
             _name("full_name"),
@@ -68,9 +70,11 @@ ORGANIZATION = register(
         rows=lambda clinic: Clinic.objects.filter(pk=clinic.pk),
         render=to_fhir_organization,
         patient_field=None,
+        profiles=(US_CORE_ORGANIZATION,),
         mandatory=("name",),
         documentation="The clinic: name, organization NPI, phone and address (its tax id is "
-        "not served). US Core Organization is not declared: the address is kept as text.",
+        "not served); meets and declares US Core Organization (6.1.0), with the address as "
+        "text, as the clinic keeps it.",
         params=(
             token_param("identifier", f"NPI ({NPI_SYSTEM}|1234567893)", _npi),
             _name("name"),

@@ -1,13 +1,35 @@
-"""MedicationAdministration: doses given in dosing sessions, by patient, date, code and status."""
+"""Encounter (one per dosing session) and MedicationAdministration (the doses given in them)."""
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
+from datetime import datetime
+
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
-from katclinic.dosing.models import Administration
-from katclinic.fhir.registry import ResourceType, date_param, register, token_param
+from katclinic.dosing.models import (
+    Administration,
+    Checkpoint,
+    DosingSession,
+    SessionEvent,
+    SupportNote,
+)
+from katclinic.fhir.registry import (
+    Link,
+    ResourceType,
+    date_param,
+    register,
+    token_param,
+)
+from katclinic.fhir.resources.encounter import (
+    CALLED_OFF,
+    SESSION_SYSTEM,
+    STATUS,
+    US_CORE_ENCOUNTER,
+    to_fhir_encounter,
+)
 from katclinic.fhir.resources.medication_administration import (
     KIND_SYSTEM,
     KINDS,
@@ -58,6 +80,7 @@ MEDICATION_ADMINISTRATION = register(
         render=lambda row: to_fhir_medication_administration(row, row.patient_id),
         changed_at=lambda row: row.ended_at or row.started_at,
         mandatory=("status", "subject", "effective", "medication"),
+        links=(Link("context", "Encounter", "session_id"),),
         documentation="Doses given in dosing sessions, adjuncts included. The product is identified "
         "by its recorded name (local code and text) in a contained Medication with the lot; no "
         "RxNorm or SNOMED CT code is sent, because the codes for ketamine are not yet verified.",
@@ -75,6 +98,115 @@ MEDICATION_ADMINISTRATION = register(
                 _category,
             ),
             token_param("status", "completed, or in-progress for a running infusion", _status),
+        ),
+    )
+)
+
+
+def _event_at(state: str) -> Subquery:
+    """When the session first moved into ``state`` (None if it never did)."""
+    events = SessionEvent.objects.filter(session=OuterRef("pk"), to_state=state)
+    return Subquery(events.order_by("at", "pk").values("at")[:1])
+
+
+def _sessions(clinic: Clinic) -> QuerySet[DosingSession]:
+    # Who took part, read in one query per kind for a whole page of sessions.
+    taking_part = (
+        Prefetch(
+            "administrations",
+            queryset=Administration.objects.only("session", "given_by", "recorded_at"),
+        ),
+        Prefetch(
+            "checkpoints", queryset=Checkpoint.objects.only("session", "recorded_by", "recorded_at")
+        ),
+        Prefetch(
+            "support_notes", queryset=SupportNote.objects.only("session", "author", "created_at")
+        ),
+    )
+    return (
+        DosingSession.objects.for_clinic(clinic)
+        .annotate(
+            began_at=_event_at("checked_in"),
+            ended_at=Coalesce("discharged_at", _event_at("stopped_early")),
+            appointment_state=F("appointment__state"),
+            last_event_at=Subquery(
+                SessionEvent.objects.filter(session=OuterRef("pk"))
+                .order_by("-at", "-pk")
+                .values("at")[:1]
+            ),
+            # What a date search and _sort compare: the start of the period as served.
+            period_start=Coalesce(_event_at("checked_in"), "dose_started_at", "scheduled_for"),
+        )
+        .prefetch_related(*taking_part)
+        .order_by("-scheduled_for", "-pk")
+    )
+
+
+def clinicians(session: DosingSession) -> list[int]:
+    """The staff who dosed, observed or supported the patient, in order of first part."""
+    found = [given.given_by_id for given in session.administrations.all()]
+    found += [checkpoint.recorded_by_id for checkpoint in session.checkpoints.all()]
+    found += [note.author_id for note in session.support_notes.all()]
+    return list(dict.fromkeys(found))
+
+
+def _session_changed(session: DosingSession) -> datetime:
+    """The last change of anything the Encounter shows: a state change, or a clinician's
+    first part in it (a dose, a checkpoint, a note)."""
+    moments = [session.created_at, session.last_event_at, session.discharged_at]  # type: ignore[attr-defined]
+    moments += [row.recorded_at for row in session.administrations.all()]
+    moments += [row.recorded_at for row in session.checkpoints.all()]
+    moments += [row.created_at for row in session.support_notes.all()]
+    return max(moment for moment in moments if moment is not None)
+
+
+def _encounter_status(system: str | None, code: str) -> Q:
+    if code == "cancelled":
+        return Q(state="scheduled", appointment__state__in=CALLED_OFF)
+    states = [state for state, status in STATUS.items() if status == code]
+    query = Q(state__in=states)
+    if code == "planned":
+        query &= ~Q(appointment__state__in=CALLED_OFF) | Q(appointment__isnull=True)
+    return query
+
+
+def _session_identifier(system: str | None, code: str) -> Q:
+    if system not in (None, "", SESSION_SYSTEM) or not code.isascii() or not code.isdigit():
+        return Q(pk__in=[])
+    return Q(pk=int(code)) if len(code) <= 18 else Q(pk__in=[])
+
+
+def _class(system: str | None, code: str) -> Q:
+    ok = system in (None, "", "http://terminology.hl7.org/CodeSystem/v3-ActCode") and code == "AMB"
+    return Q(pk__isnull=False) if ok else Q(pk__in=[])
+
+
+ENCOUNTER = register(
+    ResourceType(
+        name="Encounter",
+        perm=Perm.VIEW_CLINICAL,
+        rows=_sessions,
+        render=lambda row: to_fhir_encounter(row, clinicians(row)),
+        changed_at=_session_changed,
+        mandatory=("status", "class", "type", "subject"),
+        links=(Link("service-provider", "Organization", "clinic_id"),),
+        profiles=(US_CORE_ENCOUNTER,),
+        documentation="One ambulatory encounter per dosing session, meeting and declaring US "
+        "Core Encounter (6.1.0). Status follows the session (planned, arrived, in-progress, "
+        "finished; cancelled when its appointment was cancelled or missed); the period runs "
+        "from check-in to discharge or the early stop. Sessions record no reason, so "
+        "reasonCode is not sent; the chair is named as the location (no Location resources "
+        "are served). Other visits (consultations and their notes) are not served as "
+        "Encounters yet.",
+        params=(
+            date_param("date", "period_start", "When the encounter began (or is planned)"),
+            token_param(
+                "status", "planned, arrived, in-progress, finished or cancelled", _encounter_status
+            ),
+            token_param(
+                "identifier", f"The session number ({SESSION_SYSTEM}|123)", _session_identifier
+            ),
+            token_param("class", "Always AMB (ambulatory)", _class),
         ),
     )
 )

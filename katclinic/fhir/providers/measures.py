@@ -17,8 +17,16 @@ from katclinic.fhir.registry import (
     token_param,
 )
 from katclinic.fhir.resources.flag import to_fhir_flag
-from katclinic.fhir.resources.observation import STATUS, to_fhir_observation, total_coding
-from katclinic.fhir.resources.questionnaire_response import to_fhir_questionnaire_response
+from katclinic.fhir.resources.observation import (
+    STATUS,
+    US_CORE_SCREENING,
+    to_fhir_observation,
+    total_coding,
+)
+from katclinic.fhir.resources.questionnaire_response import (
+    US_CORE_QUESTIONNAIRE_RESPONSE,
+    to_fhir_questionnaire_response,
+)
 from katclinic.measures.catalogue import definition_of
 from katclinic.measures.fhir_questionnaire import QUESTIONNAIRE_URL_PREFIX
 from katclinic.measures.models import AlertState, Response, SafetyAlert
@@ -88,6 +96,9 @@ QUESTIONNAIRE_RESPONSE = register(
         render=lambda r: to_fhir_questionnaire_response(r, definition_of(r.instrument)),
         changed_at=lambda r: r.submitted_at,
         mandatory=("status",),
+        profiles=(US_CORE_QUESTIONNAIRE_RESPONSE,),
+        documentation="Questionnaire answers as submitted; each meets and declares US Core "
+        "QuestionnaireResponse (6.1.0).",
         params=(
             token_param(
                 "status",
@@ -113,6 +124,11 @@ OBSERVATION = register(
         render=lambda r: to_fhir_observation(r, definition_of(r.instrument)),
         changed_at=lambda r: r.submitted_at,
         mandatory=("status", "code"),
+        profiles=(US_CORE_SCREENING,),
+        documentation="Instrument totals. Those coded in LOINC (PHQ-9 44261-6, GAD-7 "
+        "70274-6) meet and declare US Core Observation Screening Assessment (6.1.0); totals "
+        "with only a local code do not declare it. Vital signs taken in dosing sessions are "
+        "not served as Observations yet, so no US Core Vital Signs profile is claimed.",
         params=(
             token_param(
                 "status",

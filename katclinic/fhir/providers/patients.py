@@ -17,6 +17,7 @@ from katclinic.fhir.registry import (
     token_param,
 )
 from katclinic.fhir.resources.patient import GENDERS, MRN_SYSTEM, to_fhir_patient
+from katclinic.fhir.resources.patient_detail import US_CORE_PATIENT
 from katclinic.fhir.search import SearchValueError
 from katclinic.patients.models import Patient
 
@@ -53,6 +54,12 @@ PATIENT = register(
         changed_at=lambda row: row.created_at,
         sorts=(("birthdate", "date_of_birth"), ("family", "last_name"), ("given", "first_name")),
         patient_field="pk",
+        profiles=(US_CORE_PATIENT,),
+        documentation="Meets and declares US Core Patient (6.1.0): the record number and "
+        "other systems' identifiers, official and usual names, gender and birth sex (the "
+        "record keeps sex at birth), birth date, phone, email, address (by part when an "
+        "import gave the parts), preferred language, and race and ethnicity when an import "
+        "gave them. An import keeps each of these or refuses the element it cannot keep.",
         params=(
             SearchParam(
                 "name",

@@ -7,8 +7,7 @@ travel in a contained Medication, since R4 keeps the lot on Medication.batch.
 No RxNorm or SNOMED CT code is sent for the product: the codes circulating for ketamine
 are not verified for this project, so the medication is identified by its text and a
 local code (the product name as recorded in the clinic's stock), never by a national
-code a receiver might trust. The dosing session has no Encounter resource here, so the
-context reference carries the session's local identifier only.
+code a receiver might trust. The context is the dosing session's Encounter.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from katclinic.fhir.resources.encounter import SESSION_SYSTEM
 from katclinic.fhir.search import utc
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 PRODUCT_SYSTEM = "urn:katclinic:medication-product"
 KIND_SYSTEM = "urn:katclinic:administration-kind"
 ROUTE_SYSTEM = "urn:katclinic:route"
-SESSION_SYSTEM = "urn:katclinic:dosing-session"
 UCUM = "http://unitsofmeasure.org"
 ROUTE_LABELS = {
     "iv": "Intravenous",
@@ -102,6 +101,7 @@ def to_fhir_medication_administration(given: Administration, patient_id: int) ->
         "medicationReference": {"reference": "#product", "display": product},
         "subject": {"reference": f"Patient/{patient_id}"},
         "context": {
+            "reference": f"Encounter/{given.session_id}",
             "identifier": {"system": SESSION_SYSTEM, "value": str(given.session_id)},
             "display": f"Dosing session {given.session_id}",
         },

@@ -1,9 +1,16 @@
 """Patient <-> FHIR Patient (R4; checked against the R4B models, identical for Patient).
 
-The record number travels as an identifier in ``MRN_SYSTEM`` with type MR. The record
-keeps one sex field (sex at birth), sent as ``gender`` since its four codes are the
-same; the treatment stage and pronouns travel as extensions. The responsible clinician
-and the portal account stay inside KAT Clinic (no Practitioner or RelatedPerson here).
+The record number travels as an identifier in ``MRN_SYSTEM`` with type MR, followed by
+the other systems' identifiers an import brought. The record keeps one sex field (sex at
+birth), sent as ``gender`` since its four codes are the same, and as US Core birth sex;
+the treatment stage and pronouns travel as extensions, race and ethnicity as the US Core
+extensions where an import brought them (see ``patient_detail``). Every Patient meets
+US Core Patient 6.1.0 (an identifier with its system, an official name with family and
+given, gender) and declares it. The responsible clinician and the portal account stay
+inside KAT Clinic (no Practitioner or RelatedPerson here).
+
+An import keeps what it reads and refuses what it cannot keep (a second address, a
+third name, an extension it does not know), naming the element.
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+
 from katclinic.fhir.outcome import InvalidResource, Issue
+from katclinic.fhir.resources import patient_detail as detail
 
 if TYPE_CHECKING:
     from katclinic.patients.models import Patient
@@ -30,6 +40,7 @@ MR_TYPE = {
 }
 STAGE_URL = "urn:katclinic:fhir:extension:treatment-stage"
 PRONOUNS_URL = "http://hl7.org/fhir/StructureDefinition/individual-pronouns"
+BCP47 = "urn:ietf:bcp:47"
 GENDERS = ("female", "male", "other", "unknown")
 STAGES = ("inquiry", "screening", "induction", "maintenance", "completed", "declined")
 # Column lengths of katclinic.patients.models.Patient, checked before anything is stored.
@@ -60,6 +71,12 @@ FIELDS = (
     "emergency_contact_phone",
     "emergency_contact_relationship",
     "stage",
+    "preferred_language",
+    "given_names",
+    "address_parts",
+    "identifiers",
+    "race",
+    "ethnicity",
 )
 OPTIONAL_TEXT = (
     "preferred_name",
@@ -77,36 +94,50 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def to_fhir_patient(patient: Patient) -> dict[str, Any]:
     """The FHIR Patient for ``patient``; empty fields are left out."""
-    names: list[dict[str, Any]] = [
-        {"use": "official", "family": patient.last_name, "given": [patient.first_name]}
-    ]
+    given = detail.given_entry(patient.first_name, patient.given_names or [])
+    names: list[dict[str, Any]] = [{"use": "official", "family": patient.last_name, "given": given}]
     if patient.preferred_name:
         names.append({"use": "usual", "given": [patient.preferred_name]})
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(patient.pk),
-        "extension": [{"url": STAGE_URL, "valueCode": patient.stage}],
+        "meta": {"profile": [detail.US_CORE_PATIENT]},
+        "extension": _extensions(patient),
         "identifier": [
-            {"use": "usual", "type": MR_TYPE, "system": MRN_SYSTEM, "value": patient.mrn}
+            {"use": "usual", "type": MR_TYPE, "system": MRN_SYSTEM, "value": patient.mrn},
+            *(patient.identifiers or []),
         ],
         "active": True,
         "name": names,
         "gender": patient.sex_at_birth,
         "birthDate": patient.date_of_birth.isoformat(),
     }
-    if patient.pronouns:
-        resource["extension"].append(_pronouns(patient.pronouns))
     telecom = [{"system": "phone", "value": patient.phone}] if patient.phone else []
     if patient.email:
         telecom.append({"system": "email", "value": patient.email})
     if telecom:
         resource["telecom"] = telecom
     if patient.address:
-        resource["address"] = [{"text": patient.address}]
+        resource["address"] = [detail.address_entry(patient.address, patient.address_parts or {})]
+    language: dict[str, Any] = {"coding": [{"system": BCP47, "code": patient.preferred_language}]}
+    if name := dict(settings.LANGUAGES).get(patient.preferred_language):
+        language["text"] = name
+    resource["communication"] = [{"language": language, "preferred": True}]
     contact = _emergency_contact(patient)
     if contact:
         resource["contact"] = [contact]
     return resource
+
+
+def _extensions(patient: Patient) -> list[dict[str, Any]]:
+    found = [
+        {"url": STAGE_URL, "valueCode": patient.stage},
+        _pronouns(patient.pronouns) if patient.pronouns else None,
+        detail.category_extension(detail.RACE_URL, patient.race or {}),
+        detail.category_extension(detail.ETHNICITY_URL, patient.ethnicity or {}),
+        detail.birthsex_extension(patient.sex_at_birth),
+    ]
+    return [extension for extension in found if extension is not None]
 
 
 def _pronouns(text: str) -> dict[str, Any]:
@@ -166,8 +197,18 @@ class _Reader:
         return out
 
 
+# Top-level elements an import reads; anything else is refused rather than dropped.
+# (``text`` is the narrative, made from the elements themselves; ``meta`` and ``id`` are
+# the sender's own bookkeeping.)
+READ_ELEMENTS = frozenset(
+    {"resourceType", "id", "meta", "text", "extension", "identifier", "active", "name"}
+    | {"telecom", "gender", "birthDate", "address", "contact", "communication"}
+)
+
+
 def from_fhir_patient(resource: Mapping[str, Any]) -> dict[str, Any]:
-    """Patient field values from a FHIR Patient; raise InvalidResource naming each bad element.
+    """Patient field values from a FHIR Patient; raise InvalidResource naming each bad element,
+    and each element that would not be kept.
 
     The record number is left out when the resource has no identifier in ``MRN_SYSTEM``
     (the clinic assigns one).
@@ -175,16 +216,25 @@ def from_fhir_patient(resource: Mapping[str, Any]) -> dict[str, Any]:
     reader = _Reader(resource)
     if resource.get("resourceType") != "Patient":
         reader.fail("Patient.resourceType", "must be 'Patient'")
-    fields: dict[str, Any] = {}
+    for name in sorted(set(resource) - READ_ELEMENTS):
+        reader.fail(f"Patient.{name}", "is not kept by this server; leave it out", "not-supported")
+    if resource.get("active") is False:
+        reader.fail("Patient.active", "only active patients are imported", "not-supported")
+    fields: dict[str, Any] = {
+        "given_names": [],
+        "address_parts": {},
+        "identifiers": [],
+        "race": {},
+        "ethnicity": {},
+    }
     _read_identifier(reader, fields)
     _read_names(reader, fields)
     _read_birth_and_gender(reader, fields)
     _read_telecom(reader, fields)
-    addresses = reader.entries("address")
-    if addresses:
-        fields["address"] = _address_text(reader, *addresses[0])
+    _read_address(reader, fields)
     _read_contact(reader, fields)
     _read_extensions(reader, fields)
+    _read_communication(reader, fields)
     for name in OPTIONAL_TEXT:
         fields.setdefault(name, "")
     if reader.issues:
@@ -192,13 +242,28 @@ def from_fhir_patient(resource: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _not_kept(reader: _Reader, entries: list[tuple[str, Mapping[str, Any]]], what: str) -> None:
+    for path, _ in entries:
+        reader.fail(path, f"only {what} is kept; leave this one out", "not-supported")
+
+
 def _read_identifier(reader: _Reader, fields: dict[str, Any]) -> None:
+    others = []
     for path, identifier in reader.entries("identifier"):
         if identifier.get("system") == MRN_SYSTEM:
+            if "mrn" in fields:
+                reader.fail(path, "only one record number is kept", "not-supported")
+                continue
             mrn = reader.text(identifier.get("value"), f"{path}.value", "mrn", required=True)
             if mrn:
                 fields["mrn"] = mrn
-            return
+            continue
+        kept = detail.read_identifier(identifier, path, reader.fail)
+        if kept:
+            others.append(kept)
+    if len(others) > detail.MAX_IDENTIFIERS:
+        reader.fail("Patient.identifier", f"at most {detail.MAX_IDENTIFIERS} identifiers are kept")
+    fields["identifiers"] = others
 
 
 def _read_names(reader: _Reader, fields: dict[str, Any]) -> None:
@@ -208,24 +273,36 @@ def _read_names(reader: _Reader, fields: dict[str, Any]) -> None:
         reader.fail("Patient.name", "needs an official name with family and given", "required")
         return
     path, name = official
+    _only_parts(reader, name, path, ("use", "family", "given", "text"))
     fields["last_name"] = reader.text(name.get("family"), f"{path}.family", "last_name", True)
-    fields["first_name"] = reader.text(
-        _first(reader, name, path), f"{path}.given", "first_name", True
-    )
+    parts = _given(reader, name, path)
+    fields["first_name"] = reader.text(" ".join(parts) or None, f"{path}.given", "first_name", True)
+    if len(parts) > 1:
+        fields["given_names"] = parts
     usual = next(((p, n) for p, n in names if n.get("use") == "usual"), None)
     if usual is not None:
         path = usual[0]
+        _only_parts(reader, usual[1], path, ("use", "given", "text"))
         fields["preferred_name"] = reader.text(
-            _first(reader, usual[1], path), f"{path}.given", "preferred_name"
+            " ".join(_given(reader, usual[1], path)) or None, f"{path}.given", "preferred_name"
         )
+    kept = {official[0], usual[0] if usual else ""}
+    _not_kept(reader, [(p, n) for p, n in names if p not in kept], "an official and a usual name")
 
 
-def _first(reader: _Reader, name: Mapping[str, Any], path: str) -> Any:
+def _only_parts(
+    reader: _Reader, entry: Mapping[str, Any], path: str, kept: tuple[str, ...]
+) -> None:
+    for key in sorted(set(entry) - set(kept)):
+        reader.fail(f"{path}.{key}", "is not kept by this server; leave it out", "not-supported")
+
+
+def _given(reader: _Reader, name: Mapping[str, Any], path: str) -> list[str]:
     given = name.get("given", [])
     if not isinstance(given, list):
         reader.fail(f"{path}.given", "must be a list")
-        return None
-    return " ".join(part for part in given if isinstance(part, str)) or None
+        return []
+    return [part.strip() for part in given if isinstance(part, str) and part.strip()]
 
 
 def _read_birth_and_gender(reader: _Reader, fields: dict[str, Any]) -> None:
@@ -247,6 +324,7 @@ def _read_birth_and_gender(reader: _Reader, fields: dict[str, Any]) -> None:
 def _read_telecom(reader: _Reader, fields: dict[str, Any]) -> None:
     for path, point in reader.entries("telecom"):
         system = point.get("system")
+        _only_parts(reader, point, path, ("system", "value", "use", "rank"))
         if system == "phone" and "phone" not in fields:
             fields["phone"] = reader.text(point.get("value"), f"{path}.value", "phone", True)
         elif system == "email" and "email" not in fields:
@@ -254,15 +332,25 @@ def _read_telecom(reader: _Reader, fields: dict[str, Any]) -> None:
             if email and not _EMAIL.match(email):
                 reader.fail(f"{path}.value", "is not an email address")
             fields["email"] = email
+        else:
+            reader.fail(path, "only one phone number and one email are kept", "not-supported")
 
 
-def _address_text(reader: _Reader, path: str, address: Mapping[str, Any]) -> str:
-    if address.get("text") is not None:
-        return reader.text(address.get("text"), f"{path}.text", "address")
-    lines = address.get("line", [])
-    parts = [*lines] if isinstance(lines, list) else []
-    parts += [address.get(key) for key in ("city", "state", "postalCode", "country")]
-    return reader.text(", ".join(p for p in parts if isinstance(p, str) and p), path, "address")
+def _read_address(reader: _Reader, fields: dict[str, Any]) -> None:
+    addresses = reader.entries("address")
+    if not addresses:
+        return
+    path, address = addresses[0]
+    _not_kept(reader, addresses[1:], "one address")
+    parts = detail.read_address(address, path, reader.fail)
+    given = address.get("text")
+    if given is not None:
+        text = reader.text(given, f"{path}.text", "address")
+    else:
+        text = reader.text(detail.address_text(parts), path, "address")
+    fields["address"] = text
+    if parts:
+        fields["address_parts"] = parts | {"text": text}
 
 
 def _read_contact(reader: _Reader, fields: dict[str, Any]) -> None:
@@ -270,8 +358,11 @@ def _read_contact(reader: _Reader, fields: dict[str, Any]) -> None:
     if not contacts:
         return
     path, contact = contacts[0]
+    _not_kept(reader, contacts[1:], "one emergency contact")
+    _only_parts(reader, contact, path, ("name", "relationship", "telecom"))
     name = contact.get("name")
     if isinstance(name, Mapping):
+        _only_parts(reader, name, f"{path}.name", ("text",))
         fields["emergency_contact_name"] = reader.text(
             name.get("text"), f"{path}.name.text", "emergency_contact_name"
         )
@@ -291,7 +382,8 @@ def _read_contact(reader: _Reader, fields: dict[str, Any]) -> None:
 
 def _read_extensions(reader: _Reader, fields: dict[str, Any]) -> None:
     for path, extension in reader.entries("extension"):
-        if extension.get("url") == STAGE_URL:
+        url = extension.get("url")
+        if url == STAGE_URL:
             stage = extension.get("valueCode")
             if stage not in STAGES:
                 reader.fail(
@@ -299,11 +391,69 @@ def _read_extensions(reader: _Reader, fields: dict[str, Any]) -> None:
                 )
             else:
                 fields["stage"] = stage
-        elif extension.get("url") == PRONOUNS_URL:
-            inner = extension.get("extension")
-            if isinstance(inner, list) and inner and isinstance(inner[0], Mapping):
-                concept = inner[0].get("valueCodeableConcept") or {}
-                text = concept.get("text") if isinstance(concept, Mapping) else None
-                fields["pronouns"] = reader.text(
-                    text, f"{path}.extension[0].valueCodeableConcept.text", "pronouns"
-                )
+        elif url == PRONOUNS_URL:
+            _read_pronouns(reader, fields, path, extension)
+        elif url in (detail.RACE_URL, detail.ETHNICITY_URL):
+            key = "race" if url == detail.RACE_URL else "ethnicity"
+            fields[key] = detail.read_category_extension(extension, path, reader.fail)
+        elif url == detail.BIRTHSEX_URL:
+            _read_birthsex(reader, fields, path, extension)
+        else:
+            reader.fail(path, f"the extension {url} is not kept by this server", "not-supported")
+
+
+def _read_pronouns(
+    reader: _Reader, fields: dict[str, Any], path: str, extension: Mapping[str, Any]
+) -> None:
+    inner = extension.get("extension")
+    if isinstance(inner, list) and inner and isinstance(inner[0], Mapping):
+        concept = inner[0].get("valueCodeableConcept") or {}
+        text = concept.get("text") if isinstance(concept, Mapping) else None
+        fields["pronouns"] = reader.text(
+            text, f"{path}.extension[0].valueCodeableConcept.text", "pronouns"
+        )
+
+
+def _read_birthsex(
+    reader: _Reader, fields: dict[str, Any], path: str, extension: Mapping[str, Any]
+) -> None:
+    """Birth sex is the record's one sex field: a different gender could not be kept beside it."""
+    sex = detail.read_birthsex(extension, path, reader.fail)
+    if sex is None:
+        return
+    gender = reader.resource.get("gender")
+    if gender is not None and gender != sex:
+        reader.fail(
+            path,
+            f"the record keeps one sex field (sex at birth): gender {gender} and birth sex "
+            f"{extension.get('valueCode')} cannot both be kept; send them alike or one alone",
+            "not-supported",
+        )
+        return
+    fields["sex_at_birth"] = sex
+
+
+def _read_communication(reader: _Reader, fields: dict[str, Any]) -> None:
+    """The preferred language, where it is one the clinic's pages and messages speak."""
+    entries = reader.entries("communication")
+    if not entries:
+        return
+    path, entry = entries[0]
+    _not_kept(reader, entries[1:], "one language")
+    language = entry.get("language")
+    codings = language.get("coding") if isinstance(language, Mapping) else None
+    codes = [
+        c.get("code")
+        for c in (codings if isinstance(codings, list) else [])
+        if isinstance(c, Mapping) and c.get("system") == BCP47
+    ]
+    known = dict(settings.LANGUAGES)
+    found = next((str(c).split("-")[0] for c in codes if str(c).split("-")[0] in known), None)
+    if found is None:
+        reader.fail(
+            f"{path}.language",
+            f"must be a BCP-47 code ({BCP47}) of a language served: {', '.join(known)}",
+            "not-supported",
+        )
+        return
+    fields["preferred_language"] = found

@@ -10,6 +10,12 @@ Reading one back (an import) accepts the same codings, or the option's ordinal a
 and scored by the measures app like any other submission. A response to LOINC's form of
 an instrument (``http://loinc.org/q/44249-1``, LOINC item codes as linkIds, LA answer
 codes with or without their system, or only the answer's text) maps onto the same items.
+
+Every served response meets US Core QuestionnaireResponse 6.1.0 (built on SDC's,
+https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-questionnaireresponse.html)
+and declares it: an identifier, the Questionnaire's canonical with its title, status, the
+patient, when it was authored, who answered (the patient for a self-report, the clinician
+for a rating entered by staff) and each item with its linkId, text and answer.
 """
 
 from __future__ import annotations
@@ -35,6 +41,12 @@ if TYPE_CHECKING:
     from katclinic.measures.models import Response
 
 COMMENT_URL = "urn:katclinic:fhir:extension:response-comment"
+US_CORE_QUESTIONNAIRE_RESPONSE = (
+    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-questionnaireresponse"
+)
+RESPONSE_SYSTEM = "urn:katclinic:questionnaire-response"
+# The title of a canonical's target (R4 core extension "display").
+DISPLAY_URL = "http://hl7.org/fhir/StructureDefinition/display"
 
 
 def questionnaire_canonical(definition: InstrumentDefinition) -> str:
@@ -56,12 +68,18 @@ def to_fhir_questionnaire_response(
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": str(response.pk),
+        "meta": {"profile": [US_CORE_QUESTIONNAIRE_RESPONSE]},
+        "identifier": {"system": RESPONSE_SYSTEM, "value": str(response.pk)},
         "questionnaire": questionnaire_canonical(definition),
+        "_questionnaire": {"extension": [{"url": DISPLAY_URL, "valueString": definition.title}]},
         "status": response_status(response),
         "subject": {"reference": f"Patient/{response.patient_id}"},
         "authored": utc(response.submitted_at),
-        "item": [],
     }
+    author = response_author(response, definition)
+    if author:
+        resource["author"] = author
+    resource["item"] = []
     if response.comment:
         resource["extension"] = [{"url": COMMENT_URL, "valueString": response.comment}]
     answers = response.answers or {}
@@ -76,6 +94,16 @@ def to_fhir_questionnaire_response(
             entry["answer"] = [_answer(item, value)]
         resource["item"].append(entry)
     return resource
+
+
+def response_author(response: Response, definition: InstrumentDefinition) -> dict[str, str] | None:
+    """Who answered: the patient for a self-report; the clinician for a rating entered by
+    staff; nobody known for a clinician rating that came from elsewhere."""
+    if definition.kind == "self_report":
+        return {"reference": f"Patient/{response.patient_id}"}
+    if response.source == "staff" and response.submitted_by_id is not None:
+        return {"reference": f"Practitioner/{response.submitted_by_id}"}
+    return None
 
 
 def _answer(item: Item, value: int | bool) -> dict[str, Any]:

@@ -162,7 +162,13 @@ def _directory(type_name: str, row: Any) -> dict[str, Url]:
     }
 
 
+def _session_row(t: Any) -> Any:
+    """pat's dosing session (the one its administration was given in)."""
+    return pat_rows(t)["administration"].session
+
+
 SPEC: dict[str, Url] = {
+    **_compartment(Perm.VIEW_CLINICAL, "Encounter", _session_row),
     **_compartment(Perm.VIEW_CLINICAL, "Condition", _chart_row("diagnosis")),
     **_compartment(Perm.VIEW_CLINICAL, "AllergyIntolerance", _chart_row("allergy")),
     **_compartment(Perm.VIEW_CLINICAL, "MedicationStatement", _chart_row("medication")),

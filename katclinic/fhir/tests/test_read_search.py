@@ -40,6 +40,7 @@ class MetadataTest(FhirTestCase):
                 "Condition",
                 "AllergyIntolerance",
                 "MedicationStatement",
+                "Encounter",
                 "Practitioner",
                 "Organization",
                 "Coverage",

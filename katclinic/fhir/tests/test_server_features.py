@@ -42,7 +42,7 @@ class ErrorsTest(FeatureTestCase):
     def test_every_unserved_path_is_an_operation_outcome(self) -> None:
         for path in [
             "Basic/1",
-            "Encounter?patient=1",
+            "Location?patient=1",
             f"Patient/{self.pat.pk}/_history",
             "Patient/_history",
             f"Patient/{self.pat.pk}/$summary",

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.test import Client
 
+from katclinic.clinics.permissions import roles_allow
 from katclinic.fhir.definitions import US_CORE
 from katclinic.fhir.registry import REGISTRY
 from katclinic.fhir.resources.chart import US_CORE_CONDITION
@@ -143,13 +144,26 @@ class ServedResourcesTest(FhirTestCase):
         make_response(self.pat, key="qids_sr16", total=12)
 
     def served(self) -> list[dict[str, Any]]:
-        """pat's whole compartment ($everything) and the clinic's directory types."""
+        """pat's compartment ($everything, a prescriber's), then every type it left out (the
+        billing ones, read by a role that may) or that lies outside it (directories, Groups)."""
         response = self.get(f"Patient/{self.pat.pk}/$everything", self.paula)
         self.assertEqual(response.status_code, 200, response.content)
-        found = [e["resource"] for e in response.json()["entry"]]
-        for name in ("Practitioner", "Organization", "Questionnaire"):
-            bundle = self.get(name, self.paula).json()
-            found += [e["resource"] for e in bundle["entry"]]
+        entries = [e["resource"] for e in response.json()["entry"]]
+        found = [r for r in entries if r["resourceType"] != "OperationOutcome"]
+        for name, resource_type in REGISTRY.items():
+            if name in {r["resourceType"] for r in found}:
+                continue
+            reader = next(
+                user
+                for user in (self.paula, self.alice, self.adam)
+                if resource_type.perm is None
+                or roles_allow(
+                    frozenset(user.memberships.values_list("role", flat=True)), resource_type.perm
+                )
+            )
+            query = {"patient": self.pat.pk} if resource_type.patient_field else {}
+            bundle = self.get(name, reader, **query).json()
+            found += [e["resource"] for e in bundle.get("entry", [])]
         return found
 
     def test_every_served_type_validates_with_the_r4b_models(self) -> None:

@@ -36,7 +36,8 @@ def _get[M: Model](
 
 
 def _in_clinic[M: Model](rows: QuerySet[M], pk: int, clinic: Clinic) -> M | None:
-    return rows.filter(pk=pk, clinic=clinic).first()
+    # At most one row matches, so no ORDER BY to build or run.
+    return next(iter(rows.filter(pk=pk, clinic=clinic).order_by()[:1]), None)
 
 
 def _not_found(request: StaffRequest, model: type[Model]) -> NoReturn:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.http import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,7 +43,7 @@ class CheckpointPostTest(ClinicTestCase):
         now = timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M")
         return {"label": "about 40 minutes", "taken_at": now} | values
 
-    def post(self, sess: DosingSession, **values: str) -> object:
+    def post(self, sess: DosingSession, **values: str) -> HttpResponseBase:
         url = reverse("dosing:checkpoint", args=[sess.pk])
         return self.client.post(url, self.reading(**values))
 

@@ -21,12 +21,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
+
+from scenarios import checkpoint_body, phq9_bodies  # noqa: E402
+
+SUBMIT = "/api/measures/responses"
 
 # (name, context key of the path or a literal path, session key, clear the cache first)
 PAGES: tuple[tuple[str, str, str, bool], ...] = (
@@ -38,8 +44,43 @@ PAGES: tuple[tuple[str, str, str, bool], ...] = (
     ("outcomes dashboard (cold)", "/outcomes/", "outcomes_session", True),
 )
 ADMIN_TABS = {"appointments", "insurance", "billing", "portal"}
-# Writes measured the same way: (name, path, the scenario whose bodies are sent in turn).
-SUBMISSION = "questionnaire submit"
+
+
+@dataclass(frozen=True)
+class Write:
+    """A POST measured like a page: the nurse's vitals form, or a questionnaire submission
+    through the API with a bearer token. Bodies are sent in turn (a mix repeats)."""
+
+    name: str
+    path: str
+    auth: str  # a session key of the context, or "token"
+    bodies: Callable[[dict[str, Any]], list[str]]
+    content_type: str
+    expect_status: int
+
+
+def _alerting(context: dict[str, Any]) -> list[str]:
+    return [b for b in phq9_bodies(context) if '"q9": 0' not in b]
+
+
+def _not_alerting(context: dict[str, Any]) -> list[str]:
+    return [b for b in phq9_bodies(context) if '"q9": 0' in b][:1]
+
+
+# After the pages, which they would change (every reading lands on the session page).
+WRITES = (
+    Write(
+        "vitals checkpoint POST",
+        "/dosing/{session_id}/checkpoint/",
+        "session",
+        lambda c: [checkpoint_body(c)],
+        "application/x-www-form-urlencoded",
+        302,
+    ),
+    Write("questionnaire submit (mix)", SUBMIT, "token", phq9_bodies, "application/json", 201),
+    Write("questionnaire submit", SUBMIT, "token", _not_alerting, "application/json", 201),
+    Write("questionnaire submit (alerting)", SUBMIT, "token", _alerting, "application/json", 201),
+)
 
 
 def pages(context: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -50,7 +91,7 @@ def pages(context: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     return [*PAGES[:1], *((n, p, s, False) for n, p, s in tabs), *PAGES[1:]]
 
 
-def statements_of(client: Any, url: str) -> int:
+def statements_of(send: Callable[[], Any]) -> int:
     """SQL statements one request runs."""
     from django.db import connection
 
@@ -61,58 +102,53 @@ def statements_of(client: Any, url: str) -> int:
         return execute(sql, *rest)
 
     with connection.execute_wrapper(count):
-        client.get(url)
+        send()
     return len(seen)
 
 
 def measure_page(client: Any, url: str, requests: int, cold: bool) -> dict[str, Any]:
     from django.core.cache import cache
 
+    return measure_requests(lambda: client.get(url), requests, cache.clear if cold else None)
+
+
+def measure_requests(
+    send: Callable[[], Any], requests: int, before: Callable[[], None] | None = None
+) -> dict[str, Any]:
     for _ in range(5):
-        client.get(url)
-    queries = statements_of(client, url)
+        send()
+    queries = statements_of(send)
     started = time.process_time()
     for _ in range(requests):
-        if cold:
-            cache.clear()
-        client.get(url)
+        if before is not None:
+            before()
+        send()
     spent = time.process_time() - started
     return {"inprocess_cpu_ms": round(1000 * spent / requests, 2), "queries": queries}
 
 
-def submit(client: Any, context: dict[str, Any], body: str) -> int:
-    """One PHQ-9 submission through the JSON API with the dataset's token; its status."""
-    response = client.post(
-        "/api/measures/responses",
-        body,
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {context['token']}"},
-    )
-    return int(response.status_code)
+def write_sender(context: dict[str, Any], write: Write) -> Callable[[], Any]:
+    """Sends the write's bodies in turn; a response other than the expected one stops the run."""
+    if write.auth == "token":
+        client = page_client(context, "")
+        extra = {"HTTP_AUTHORIZATION": f"Bearer {context['token']}"}
+    else:
+        client = page_client(context, write.auth)
+        extra = {}
+    url, bodies, sent = write.path.format(**context), write.bodies(context), [0]
 
+    def send() -> Any:
+        body = bodies[sent[0] % len(bodies)]
+        sent[0] += 1
+        response = client.post(url, body, content_type=write.content_type, **extra)
+        # As under wrk, no cookie the answer set (the confirmation message) is sent back.
+        for name in set(client.cookies) - {context["session_cookie_name"]}:
+            del client.cookies[name]
+        if response.status_code != write.expect_status:
+            sys.exit(f"{write.name} answered {response.status_code}: {response.content[:300]!r}")
+        return response
 
-def measure_submissions(context: dict[str, Any], requests: int) -> dict[str, Any]:
-    """CPU per submission over the scenario's mix (one in ten raises a safety alert)."""
-    from django.db import connection
-    from scenarios import phq9_bodies
-
-    client = page_client(context, "session")
-    bodies = phq9_bodies(context)
-    statuses = {submit(client, context, bodies[n % len(bodies)]) for n in range(5)}
-    seen: list[str] = []
-    with connection.execute_wrapper(
-        lambda execute, sql, *rest: seen.append(sql) or execute(sql, *rest)
-    ):
-        submit(client, context, bodies[0])  # the alerting one
-    started = time.process_time()
-    for n in range(requests):
-        statuses.add(submit(client, context, bodies[n % len(bodies)]))
-    spent = time.process_time() - started
-    row: dict[str, Any] = {"inprocess_cpu_ms": round(1000 * spent / requests, 2)}
-    row["queries"] = len(seen)
-    if statuses != {201}:
-        row["error"] = f"answered {sorted(statuses)}"
-    return row
+    return send
 
 
 def page_client(context: dict[str, Any], session_key: str) -> Any:
@@ -123,8 +159,22 @@ def page_client(context: dict[str, Any], session_key: str) -> Any:
     from django.test import Client
 
     client = Client(HTTP_HOST="127.0.0.1")
-    client.cookies[context["session_cookie_name"]] = context[session_key]
+    if session_key:
+        client.cookies[context["session_cookie_name"]] = context[session_key]
     return client
+
+
+def sender(context: dict[str, Any], wanted: str) -> Callable[[], Any]:
+    """One request of the page or write named `wanted`, ready to send again and again."""
+    for name, path, session_key, _ in pages(context):
+        if name == wanted:
+            client, url = page_client(context, session_key), path.format(**context)
+            return lambda: client.get(url)
+    for write in WRITES:
+        if write.name == wanted:
+            return write_sender(context, write)
+    names = [p[0] for p in pages(context)] + [w.name for w in WRITES]
+    sys.exit(f"no page named {wanted!r}; pages: {', '.join(names)}")
 
 
 def profile(context: dict[str, Any], requests: int, wanted: str) -> None:
@@ -132,40 +182,24 @@ def profile(context: dict[str, Any], requests: int, wanted: str) -> None:
     import cProfile
     import pstats
 
-    if wanted == SUBMISSION:
-        from scenarios import phq9_bodies
-
-        client, bodies = page_client(context, "session"), phq9_bodies(context)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for n in range(requests):
-            submit(client, context, bodies[n % len(bodies)])
-        profiler.disable()
-        stats = pstats.Stats(profiler, stream=sys.stderr)
-        stats.sort_stats("cumulative").print_stats(60)
-        stats.sort_stats("tottime").print_stats(30)
-        return
-    chosen = [p for p in pages(context) if p[0] == wanted]
-    if not chosen:
-        sys.exit(f"no page named {wanted!r}; pages: {', '.join(p[0] for p in pages(context))}")
-    _, path, session_key, _ = chosen[0]
-    client = page_client(context, session_key)
-    url = path.format(**context)
+    send = sender(context, wanted)
     for _ in range(5):
-        client.get(url)
+        send()
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(requests):
-        client.get(url)
+        send()
     profiler.disable()
     stats = pstats.Stats(profiler, stream=sys.stderr)
     stats.sort_stats("cumulative").print_stats(60)
     stats.sort_stats("tottime").print_stats(30)
 
 
-def measure(context: dict[str, Any], requests: int, only: str = "") -> list[dict[str, Any]]:
+def measure(
+    context: dict[str, Any], requests: int, only: str = "", part: str = "all"
+) -> list[dict[str, Any]]:
     rows = []
-    for name, path, session_key, cold in pages(context):
+    for name, path, session_key, cold in pages(context) if part != "writes" else ():
         if only and only != name:
             continue
         client = page_client(context, session_key)
@@ -178,10 +212,12 @@ def measure(context: dict[str, Any], requests: int, only: str = "") -> list[dict
             row["error"] = f"answered {status}"
             continue
         row |= measure_page(client, url, requests, cold)
-    if not only or only == SUBMISSION:
-        row = {"scenario": f"in-process: {SUBMISSION}", "backend": "sqlite"}
+    for write in WRITES if part != "pages" else ():
+        if only and only != write.name:
+            continue
+        row = {"scenario": f"in-process: {write.name}", "backend": "sqlite", "write": True}
         row["patients"] = context["dataset"]["patients_in_clinic"]
-        rows.append(row | measure_submissions(context, requests))
+        rows.append(row | measure_requests(write_sender(context, write), requests))
     return rows
 
 
@@ -238,6 +274,12 @@ def main() -> None:
     p.add_argument("--data-dir", help="build the dataset here and keep it; reused when present")
     p.add_argument("--profile", metavar="PAGE", help="cProfile one page (its name as printed)")
     p.add_argument("--only", metavar="PAGE", help="measure one page (its name as printed)")
+    p.add_argument(
+        "--part",
+        choices=("all", "pages", "writes"),
+        default="all",
+        help="pages only, writes only (they add rows the pages would then show), or both",
+    )
     args = p.parse_args()
     if args.context:
         context = json.loads(Path(args.context).read_text())
@@ -245,7 +287,7 @@ def main() -> None:
             profile(context, args.requests, args.profile.removeprefix("in-process: "))
         else:
             only = (args.only or "").removeprefix("in-process: ")
-            print(json.dumps(measure(context, args.requests, only)))
+            print(json.dumps(measure(context, args.requests, only, args.part)))
     else:
         build_and_measure(args)
 

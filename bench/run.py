@@ -231,14 +231,18 @@ def measure_app(
 
 
 def measure_pages(
-    args: argparse.Namespace, tmp: Path, env: dict[str, str], context: dict[str, Any]
+    args: argparse.Namespace,
+    tmp: Path,
+    env: dict[str, str],
+    context: dict[str, Any],
+    part: str,
 ) -> list[dict[str, Any]]:
-    """CPU per page in-process (`inprocess.py`) on the dataset just measured over HTTP."""
-    print("  in-process CPU per page ...", flush=True)
+    """CPU per page or per write in-process (`inprocess.py --part`) on the dataset."""
+    print(f"  in-process CPU per request ({part}) ...", flush=True)
     context_file = tmp / "context.json"
     context_file.write_text(json.dumps(context))
     command = [sys.executable, str(BENCH / "inprocess.py"), "--context", str(context_file)]
-    command += ["--requests", str(args.page_requests)]
+    command += ["--requests", str(args.page_requests), "--part", part]
     out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         print(f"  in-process measurement failed:\n{out.stderr[-2000:]}")
@@ -263,13 +267,15 @@ def run_backend(
     unmeasured = [k for k in context.get("tab_keys", []) if "{tab_" + k + "}" not in measured_tabs]
     if unmeasured:
         print(f"  chart tabs with no scenario yet: {', '.join(unmeasured)}", flush=True)
-    # In-process first, on the dataset as built: the HTTP scenarios write (vitals into the
-    # measured session, questionnaire responses), and a page measured after them would
-    # measure what the load added rather than the 20 readings the target names.
-    pages = []
-    if args.page_requests and backend == "sqlite" and not args.only:
-        pages = measure_pages(args, tmp, env, context)
+    # Pages in-process first, on the dataset as built: the HTTP scenarios and the in-process
+    # writes add rows (vitals into the measured session, questionnaire responses), and a page
+    # measured after them would measure what the load added, not the 20 readings the target
+    # names. The in-process writes come last.
+    in_process = bool(args.page_requests and backend == "sqlite" and not args.only)
+    pages = measure_pages(args, tmp, env, context, "pages") if in_process else []
     rows = measure_app(args, tmp, backend, env, context, scenarios) + pages
+    if in_process:
+        rows += measure_pages(args, tmp, env, context, "writes")
     for row in rows:
         row["dataset_seconds"] = context["dataset"]["seconds"]
     return rows

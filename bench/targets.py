@@ -18,8 +18,7 @@ def verdict(ok: bool) -> str:
 def page_lines(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for r in rows:
-        # Pages only: a submission's target is its throughput and p99 over HTTP.
-        if "inprocess_cpu_ms" in r and "submit" not in r["scenario"]:
+        if "inprocess_cpu_ms" in r and not r.get("write"):
             cpu = r["inprocess_cpu_ms"]
             lines.append(
                 f"target {r['scenario']} <= {PAGE_CPU_MS:g} ms CPU: {cpu:.2f} ms "

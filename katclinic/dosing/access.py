@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Model
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+from django.db import transaction
+from django.db.models import Model, QuerySet
 
 from katclinic.clinics.access import deny, require_perm
 from katclinic.clinics.http import StaffRequest
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm
 from katclinic.dosing.models import (
     DosingSession,
@@ -15,19 +21,27 @@ from katclinic.dosing.models import (
     StockLot,
     SupportNote,
 )
+from katclinic.dosing.services import LockedSession
 
 
 def _get[M: Model](
     request: StaffRequest, model: type[M], pk: int, perm: Perm, related: tuple[str, ...] = ()
 ) -> M:
     clinic = require_perm(request, perm)
-    rows = model._default_manager.filter(pk=pk, clinic=clinic)
-    row = (rows.select_related(*related) if related else rows).first()
+    rows = model._default_manager.all()
+    row = _in_clinic(rows.select_related(*related) if related else rows, pk, clinic)
     if row is None:
-        deny(
-            request, reason=f"no such {model._meta.model_name} in the active clinic", not_found=True
-        )
+        _not_found(request, model)
     return row
+
+
+def _in_clinic[M: Model](rows: QuerySet[M], pk: int, clinic: Clinic) -> M | None:
+    # At most one row matches, so no ORDER BY to build or run.
+    return next(iter(rows.filter(pk=pk, clinic=clinic).order_by()[:1]), None)
+
+
+def _not_found(request: StaffRequest, model: type[Model]) -> NoReturn:
+    deny(request, reason=f"no such {model._meta.model_name} in the active clinic", not_found=True)
 
 
 def get_session_for_user(
@@ -36,6 +50,23 @@ def get_session_for_user(
     return _get(
         request, DosingSession, session_id, perm, ("patient", "plan__protocol_version", "clinic")
     )
+
+
+@contextmanager
+def locked_session_for_user(
+    request: StaffRequest, session_id: int, perm: Perm
+) -> Iterator[LockedSession]:
+    """`get_session_for_user` for a change: the same rule and the same recorded 404, with the
+    row locked by the statement that finds it, and the block run in that transaction (an
+    exception out of the block rolls it back). The denial is recorded after the transaction,
+    so that it is kept."""
+    clinic = require_perm(request, perm)
+    with transaction.atomic():
+        session = _in_clinic(DosingSession.objects.locked(), session_id, clinic)
+        if session is not None:
+            yield LockedSession(session)
+            return
+    _not_found(request, DosingSession)
 
 
 def get_gate_check(request: StaffRequest, check_id: int) -> GateCheck:

@@ -86,6 +86,8 @@ def active_plan(patient: Patient) -> Plan | None:
 
 def plan_dose_limits(plan: Plan) -> tuple[Decimal, Decimal, Decimal] | None:
     """(min mg, max mg, planned mg) of the plan's signed version, or None when unsigned."""
-    if plan.current_version() is None:
+    # One look-up of the signed version: the protocols app refuses an unsigned plan.
+    try:
+        return protocols.plan_dose_limits(plan)
+    except protocols.PlanError:
         return None
-    return protocols.plan_dose_limits(plan)

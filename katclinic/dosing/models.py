@@ -38,6 +38,16 @@ class DosingSessionQuerySet(models.QuerySet["DosingSession"]):
     def in_progress(self) -> DosingSessionQuerySet:
         return self.filter(state__in=[s.value for s in ACTIVE_STATES])
 
+    def locked(self) -> DosingSessionQuerySet:
+        """Rows to change, locked until the transaction ends, with what the services read.
+
+        Only the session row is locked: locking the joined clinic row too deadlocked on
+        PostgreSQL against any commit whose foreign keys check that clinic.
+        """
+        return self.select_for_update(of=("self",)).select_related(
+            "plan__protocol_version", "patient", "clinic"
+        )
+
 
 class DosingSession(models.Model):
     """One dosing visit: gate, administrations, monitoring and discharge, under one plan."""

@@ -27,7 +27,14 @@ from katclinic.dosing.models import (
     SideEffect,
 )
 from katclinic.dosing.monitoring import Limit
-from katclinic.dosing.services import DosingError, _audit, _locked, move, protocol_of
+from katclinic.dosing.services import (
+    DosingError,
+    LockedSession,
+    _audit,
+    _locked,
+    move,
+    protocol_of,
+)
 from katclinic.dosing.statemachine import SessionState
 from katclinic.dosing.thresholds import effective_thresholds
 
@@ -118,7 +125,32 @@ def record_checkpoint(
     request: HttpRequest | None = None,
 ) -> tuple[Checkpoint, list[InSessionAlert]]:
     """Store a reading, compare it with the clinic's thresholds and raise in-session alerts."""
-    session = _locked(session)
+    return record_checkpoint_locked(
+        session=_locked(session),
+        label=label,
+        taken_at=taken_at,
+        values=values,
+        recheck_of=recheck_of,
+        by=by,
+        request=request,
+    )
+
+
+def record_checkpoint_locked(
+    *,
+    session: LockedSession,
+    label: str,
+    taken_at: datetime,
+    values: Mapping[str, int | None],
+    recheck_of: InSessionAlert | None = None,
+    by: User,
+    request: HttpRequest | None = None,
+) -> tuple[Checkpoint, list[InSessionAlert]]:
+    """`record_checkpoint` in the caller's transaction, on the session it locked there (the
+    nurse's form fetches the session once, for the access rule and the lock). A DosingError
+    may follow a write: the caller lets it end that transaction, which rolls back."""
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("record the reading in a transaction")
     if session.state not in OBSERVING:
         raise DosingError(
             f"Readings are recorded during dosing and monitoring; this session is {session.state}."

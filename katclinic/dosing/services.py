@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NewType
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -50,14 +50,13 @@ def protocol_of(session: DosingSession) -> Protocol:
     return session.plan.protocol_version.protocol
 
 
-def _locked(session: DosingSession) -> DosingSession:
-    # Lock the session row only: locking the joined clinic row too deadlocked on
-    # PostgreSQL against any commit whose foreign keys check that clinic.
-    return (
-        DosingSession.objects.select_for_update(of=("self",))
-        .select_related("plan__protocol_version", "patient", "clinic")
-        .get(pk=session.pk)
-    )
+# A session fetched with `DosingSession.objects.locked()` inside the running transaction:
+# only `_locked` and `access.locked_session_for_user` make one.
+LockedSession = NewType("LockedSession", DosingSession)
+
+
+def _locked(session: DosingSession) -> LockedSession:
+    return LockedSession(DosingSession.objects.locked().get(pk=session.pk))
 
 
 def _audit(

@@ -31,9 +31,14 @@ from katclinic.clinics.permissions import Perm
 from katclinic.dosing import forms as f
 from katclinic.dosing import integrations, services
 from katclinic.dosing import monitoring_services as mon
-from katclinic.dosing.access import get_alert, get_gate_check, get_session_for_user
+from katclinic.dosing.access import (
+    get_alert,
+    get_gate_check,
+    get_session_for_user,
+    locked_session_for_user,
+)
 from katclinic.dosing.models import Administration, Checkpoint, DosingSession, InSessionAlert
-from katclinic.dosing.services import DosingError
+from katclinic.dosing.services import DosingError, LockedSession
 from katclinic.dosing.statemachine import SessionState, allowed_targets
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
@@ -424,42 +429,56 @@ def finish_dosing(request: StaffRequest, session_id: int) -> HttpResponse:
     )
 
 
+class _FormRefused(Exception):
+    """The form did not validate: leave the transaction, which stored nothing."""
+
+
 @staff_view(Perm.RUN_SESSION)
 @require_POST
 def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
-    session = get_session_for_user(request, session_id, Perm.RUN_SESSION)
+    # The busiest write of a session: the session is fetched once, locked, for both the access
+    # rule and the reading. A refusal ends that transaction (rolled back) before the page with
+    # the reason is rendered from a fresh fetch.
+    form: BaseForm = Form()
+    try:
+        with locked_session_for_user(request, session_id, Perm.RUN_SESSION) as session:
+            form = f.CheckpointForm(request.POST, labels=_labels(session))
+            if not form.is_valid():
+                raise _FormRefused
+            reading = _record_reading(request, session, form.cleaned_data)
+    except _FormRefused:
+        error = "Please correct the form below."
+    except DosingError as exc:
+        error = f.attach_field_error(form, str(exc))
+    else:
+        messages.success(request, f"Reading recorded: {reading.label} at {_at(reading.taken_at)}.")
+        return redirect("dosing:session", session.pk)
+    shown = get_session_for_user(request, session_id, Perm.RUN_SESSION)
+    return _page(request, shown, status=400, bound={"checkpoint_form": form}, error=error)
 
-    def call(d: dict[str, Any]) -> Any:
-        alert_id = d.pop("recheck_of")
-        alert = (
-            InSessionAlert.objects.filter(pk=alert_id, session=session).first()
-            if alert_id
-            else None
-        )
-        if alert_id and alert is None:
-            raise DosingError("recheck_of: there is no such alert in this session.")
-        label, taken_at = d.pop("label"), d.pop("taken_at")
-        reading, raised = mon.record_checkpoint(
-            session=session,
-            label=label,
-            taken_at=taken_at,
-            values=d,
-            recheck_of=alert,
-            by=request.user,
-            request=request,
-        )
-        for found in raised:
-            messages.warning(request, f"{found.measure} {found.value}: {found.action}")
-        return reading
 
-    return _act(
-        request,
-        session,
-        "checkpoint_form",
-        f.CheckpointForm(request.POST, labels=_labels(session)),
-        call,
-        lambda reading: f"Reading recorded: {reading.label} at {_at(reading.taken_at)}.",
+def _record_reading(
+    request: StaffRequest, session: LockedSession, data: dict[str, Any]
+) -> Checkpoint:
+    alert_id = data.pop("recheck_of")
+    alert = (
+        InSessionAlert.objects.filter(pk=alert_id, session=session).first() if alert_id else None
     )
+    if alert_id and alert is None:
+        raise DosingError("recheck_of: there is no such alert in this session.")
+    label, taken_at = data.pop("label"), data.pop("taken_at")
+    reading, raised = mon.record_checkpoint_locked(
+        session=session,
+        label=label,
+        taken_at=taken_at,
+        values=data,
+        recheck_of=alert,
+        by=request.user,
+        request=request,
+    )
+    for found in raised:
+        messages.warning(request, f"{found.measure} {found.value}: {found.action}")
+    return reading
 
 
 @staff_view(Perm.RUN_SESSION)

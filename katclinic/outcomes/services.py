@@ -250,8 +250,17 @@ def _sessions(
         .annotate(total=Sum("dose_mg"))
         .values_list("session_id", "total")
     )
-    side = _per_session(SideEffect, patients)
-    serious = _per_session(SideEffect, patients, serious=True)
+    # Side effects and the serious ones among them, counted in one statement.
+    side: dict[int, int] = {}
+    serious: dict[int, int] = {}
+    counted = (
+        SideEffect.objects.filter(session__patient_id__in=patients)
+        .values("session_id")
+        .annotate(n=Count("pk"), serious=Count("pk", filter=Q(serious=True)))
+        .values_list("session_id", "n", "serious")
+    )
+    for session_id, n, n_serious in counted:
+        side[session_id], serious[session_id] = n, n_serious
     alerts = _per_session(InSessionAlert, patients)
     delayed = _per_session(DischargeAssessment, patients, allowed=False)
     found: defaultdict[int, list[tuple[SessionFacts, int]]] = defaultdict(list)

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
@@ -32,6 +32,23 @@ class VisitNoteQuerySet(models.QuerySet["VisitNote"]):
 
     def signed(self) -> VisitNoteQuerySet:
         return self.filter(status=Status.SIGNED)
+
+    def listed(self) -> VisitNoteQuerySet:
+        """What a list of notes shows: each note's heading, its author's name, its visit and
+        how many addenda it has (`addendum_count`); not the note's content."""
+        return (
+            self.select_related("author", "appointment")
+            .only(
+                "kind",
+                "status",
+                "created_at",
+                "signed_at",
+                "author__full_name",
+                "appointment__kind",
+                "appointment__start",
+            )
+            .annotate(addendum_count=Count("addenda"))
+        )
 
 
 class VisitNote(models.Model):

@@ -47,12 +47,7 @@ def _number(raw: str | None) -> int | None:
 @require_GET
 def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    notes = list(
-        VisitNote.objects.for_clinic(request.clinic)
-        .filter(patient=patient)
-        .select_related("author", "signed_by", "appointment")
-        .prefetch_related("addenda")
-    )
+    notes = list(VisitNote.objects.for_clinic(request.clinic).filter(patient=patient).listed())
     audit.record(
         request=request,
         action=Action.VIEW,
@@ -60,12 +55,18 @@ def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
         obj=patient,
         detail={"section": "visit notes", "notes": [n.pk for n in notes]},
     )
+    writable = _writable(request)
     unwritten = (
-        Appointment.objects.for_clinic(request.clinic)
-        .filter(patient=patient, state__in=queue.HAPPENED)
-        .exclude(visit_notes__status=Status.SIGNED)
-        .select_related("staff")
-        .order_by("-start")[:10]
+        list(
+            Appointment.objects.for_clinic(request.clinic)
+            .filter(patient=patient, state__in=queue.HAPPENED)
+            .exclude(visit_notes__status=Status.SIGNED)
+            .select_related("staff")
+            .only("kind", "start", "staff__full_name")
+            .order_by("-start")[:10]
+        )
+        if writable
+        else []
     )
     return render(
         request,
@@ -74,8 +75,8 @@ def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "tabs": chart_tabs(request, patient, "visitnotes"),
             "notes": notes,
-            "writable": _writable(request),
-            "unwritten": unwritten if _writable(request) else [],
+            "writable": writable,
+            "unwritten": unwritten,
         },
     )
 

@@ -30,6 +30,7 @@ from katclinic.clinics.access import get_patient_for_edit, get_patient_for_user,
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.lib.forms import refuse
+from katclinic.measures.alert_steps import AlertError
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.portal.views import patient_page
@@ -329,9 +330,10 @@ def alert_ack(request: StaffRequest, alert_id: int) -> HttpResponse:
     alert = get_alert_for_staff(request, alert_id)
     try:
         services.acknowledge_alert(alert=alert, by=request.user, request=request)
-        messages.success(request, "Alert acknowledged.")
-    except services.AtHomeError as error:
+    except AlertError as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, "Alert acknowledged.")
     return redirect("athome:alerts")
 
 
@@ -340,13 +342,11 @@ def alert_ack(request: StaffRequest, alert_id: int) -> HttpResponse:
 def alert_close(request: StaffRequest, alert_id: int) -> HttpResponse:
     alert = get_alert_for_staff(request, alert_id)
     form = CloseAlertForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        if not form.is_valid():
-            raise services.AtHomeError("note", "Say what was done before closing the alert.")
-        services.close_alert(
-            alert=alert, note=form.cleaned_data["note"], by=request.user, request=request
-        )
-        messages.success(request, "Alert closed.")
-    except services.AtHomeError as error:
+        services.close_alert(alert=alert, note=note, by=request.user, request=request)
+    except AlertError as error:
         messages.error(request, f"{error.field}: {error}")
+    else:
+        messages.success(request, "Alert closed.")
     return redirect("athome:alerts")

@@ -175,9 +175,9 @@ def _route_list(value: object) -> object:
     """Every route for "all"; a list must name each route only once."""
     if value == "all":
         return list(ROUTES)
-    if not isinstance(value, list):
+    if isinstance(value, str):
         raise ValueError('must be "all" or a list of routes')
-    if len(set(map(str, value))) != len(value):
+    if isinstance(value, list) and len(set(map(str, value))) != len(value):
         raise ValueError("lists a route twice")
     return value
 

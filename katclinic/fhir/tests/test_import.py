@@ -81,10 +81,12 @@ class ImportTest(FhirTestCase):
         self.assertEqual(Patient.objects.count(), patients)
 
     def test_not_a_transaction_or_not_json_is_a_400(self) -> None:
-        self.assertEqual(
-            self.post({"resourceType": "Bundle", "type": "batch", "entry": []}).status_code, 400
-        )
+        patients = Patient.objects.count()
+        response = self.post(bundle(patient("Batch")) | {"type": "batch"})
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["resourceType"], "OperationOutcome")
         self.assertEqual(self.post("{nope").status_code, 400)
+        self.assertEqual(Patient.objects.count(), patients)
 
     def test_a_patient_token_may_not_import(self) -> None:
         patients = Patient.objects.count()

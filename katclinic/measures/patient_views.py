@@ -78,27 +78,27 @@ def _answer_or_thanks(
     answers: dict[str, Any] = {}
     if request.method == "POST":
         answers, problems = answers_from_post(definition, request.POST)
-        try:
-            if problems:
-                raise services.SubmissionError(problems)
+        if not problems:
             user = request.user if request.user.is_authenticated else None
-            response = services.submit_response(
-                patient=invitation.patient,
-                instrument_key=invitation.instrument_key,
-                answers=answers,
-                source=source,
-                submitted_by=user,
-                request=request,
-                comment=request.POST.get("comment", ""),
-                invitation=invitation,
-                read_in=read_in,
-            )
-        except services.SubmissionError as exc:
-            errors = errors_by_item(exc.errors)
-        except services.InvitationUnusable:
-            return _gone(request)
-        else:
-            return _thanks(request, invitation.patient, response.flagged, extra)
+            try:
+                response = services.submit_response(
+                    patient=invitation.patient,
+                    instrument_key=invitation.instrument_key,
+                    answers=answers,
+                    source=source,
+                    submitted_by=user,
+                    request=request,
+                    comment=request.POST.get("comment", ""),
+                    invitation=invitation,
+                    read_in=read_in,
+                )
+            except services.SubmissionError as exc:
+                problems = exc.errors
+            except services.InvitationUnusable:
+                return _gone(request)
+            else:
+                return _thanks(request, invitation.patient, response.flagged, extra)
+        errors = errors_by_item(problems)
     context = {
         "definition": shown,
         "errors": errors,

@@ -417,36 +417,27 @@ def account(request: StaffRequest, patient_id: int) -> HttpResponse:
     return _account_page(request, patient)
 
 
-def _invoice_of(patient: Patient, invoice_id: int | None) -> Invoice | None:
-    if not invoice_id:
-        return None
-    return Invoice.objects.filter(pk=invoice_id, patient=patient).first()
-
-
 @require_POST
 @staff_view(Perm.TAKE_PAYMENT)
 def take_payment(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = _billing_patient(request, patient_id)
-    form = PaymentForm(request.POST)
+    form = PaymentForm(request.POST, patient=patient)
     if form.is_valid():
-        invoice = _invoice_of(patient, form.cleaned_data["invoice"])
-        if form.cleaned_data["invoice"] and invoice is None:
-            form.add_error("invoice", "That invoice is not this patient's.")
+        try:
+            payment = services.record_payment(
+                patient=patient,
+                amount_cents=form.cleaned_data["amount"],
+                method=form.cleaned_data["method"],
+                reference=form.cleaned_data["reference"],
+                invoice=form.cleaned_data["invoice"],
+                by=request.user,
+                request=request,
+            )
+        except BillingError as exc:
+            _form_error(form, exc)
         else:
-            try:
-                payment = services.record_payment(
-                    patient=patient,
-                    amount_cents=form.cleaned_data["amount"],
-                    method=form.cleaned_data["method"],
-                    reference=form.cleaned_data["reference"],
-                    invoice=invoice,
-                    by=request.user,
-                    request=request,
-                )
-                messages.success(request, f"{services.money(payment.amount_cents)} received.")
-                return redirect("billing:account", patient_id=patient.pk)
-            except BillingError as exc:
-                _form_error(form, exc)
+            messages.success(request, f"{services.money(payment.amount_cents)} received.")
+            return redirect("billing:account", patient_id=patient.pk)
     return _account_page(request, patient, 400, pay=form)
 
 
@@ -454,28 +445,24 @@ def take_payment(request: StaffRequest, patient_id: int) -> HttpResponse:
 @staff_view(Perm.TAKE_PAYMENT)
 def send_link(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = _billing_patient(request, patient_id)
-    form = LinkForm(request.POST)
+    form = LinkForm(request.POST, patient=patient)
     if form.is_valid():
-        invoice = _invoice_of(patient, form.cleaned_data["invoice"])
-        if form.cleaned_data["invoice"] and invoice is None:
-            form.add_error("invoice", "That invoice is not this patient's.")
+        try:
+            payment = services.send_payment_link(
+                patient=patient,
+                amount_cents=form.cleaned_data["amount"],
+                email=form.cleaned_data["email"] or "",
+                invoice=form.cleaned_data["invoice"],
+                by=request.user,
+                request=request,
+            )
+        except BillingError as exc:
+            _form_error(form, exc)
+        except payments.ProviderError as exc:
+            form.add_error(None, str(exc))
         else:
-            try:
-                payment = services.send_payment_link(
-                    patient=patient,
-                    amount_cents=form.cleaned_data["amount"],
-                    email=form.cleaned_data["email"] or "",
-                    invoice=invoice,
-                    by=request.user,
-                    request=request,
-                )
-                messages.success(request, f"Payment link sent to {payment.emailed_to}.")
-                return redirect("billing:account", patient_id=patient.pk)
-            except (BillingError, payments.ProviderError) as exc:
-                if isinstance(exc, BillingError):
-                    _form_error(form, exc)
-                else:
-                    form.add_error(None, str(exc))
+            messages.success(request, f"Payment link sent to {payment.emailed_to}.")
+            return redirect("billing:account", patient_id=patient.pk)
     return _account_page(request, patient, 400, link=form)
 
 

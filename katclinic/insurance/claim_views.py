@@ -19,6 +19,7 @@ from katclinic.insurance import claims
 from katclinic.insurance.forms import ClaimStatusForm, RemittanceForm
 from katclinic.insurance.models import Claim, ClaimStatus, Remittance
 from katclinic.insurance.services import InsuranceError
+from katclinic.insurance.views import x12_download
 from katclinic.lib.forms import refuse
 
 P = Perm.MANAGE_CLAIMS
@@ -144,17 +145,7 @@ def claim_file(request: StaffRequest, claim_id: int) -> HttpResponse:
     claim = _claim(request, claim_id)
     if not claim.file_text:
         deny(request, reason="the claim has not been sent", not_found=True)
-    audit.record(
-        request=request,
-        action=Action.EXPORT,
-        clinic_id=claim.clinic_id,
-        patient_id=claim.patient_id,
-        obj=claim,
-        detail={"file": "837P"},
-    )
-    response = HttpResponse(claim.file_text, content_type="application/edi-x12")
-    response["Content-Disposition"] = f'attachment; filename="{claim.control_number}.837"'
-    return response
+    return x12_download(request, claim, claim.file_text, f"{claim.control_number}.837", "837P")
 
 
 @staff_view(P)

@@ -201,13 +201,7 @@ def after(request: HttpRequest, patient: Patient, session_id: int) -> HttpRespon
 def patient(request: StaffRequest, patient_id: int) -> HttpResponse:
     """The chart tab: prescriptions, dispenses, sessions with each check-in item, counts, alerts."""
     found = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=found.pk,
-        obj=found,
-        detail={"section": "at-home"},
-    )
+    audit.record_view(request, patient_id=found.pk, obj=found, section="at-home")
     prescriptions = found.take_home_prescriptions.prefetch_related("dispenses").select_related(
         "signed_by", "pdmp_checked_by"
     )

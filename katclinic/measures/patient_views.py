@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from katclinic.audit import services as audit
-from katclinic.audit.models import Action
 from katclinic.clinics.access import deny
 from katclinic.measures import services
 from katclinic.measures.catalogue import definition_of, require_instrument
@@ -135,13 +134,7 @@ def my_home(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(f"/accounts/login/?next={request.path}")
     patient = _own_patient(request, patient_id)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "my measures"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="my measures")
     context = {
         "patient": patient,
         "invitations": Invitation.objects.filter(patient=patient)

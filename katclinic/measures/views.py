@@ -53,13 +53,7 @@ def _choices(
 @require_GET
 def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "measures"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="measures")
     defs = current_definitions(request.clinic)
     context: dict[str, Any] = chart_context(patient)
     context |= {

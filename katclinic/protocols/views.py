@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.audit import services as audit
-from katclinic.audit.models import Action
 from katclinic.clinics.access import (
     get_in_clinic,
     get_patient_for_edit,
@@ -126,13 +125,7 @@ def set_status(request: StaffRequest, version_id: int) -> HttpResponse:
 @staff_view(Perm.VIEW_CLINICAL)
 def patient_plans(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "plan"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="plan")
     plans = list(Plan.objects.filter(patient=patient).select_related("protocol_version"))
     rows = [_plan_context(plan) for plan in plans]
     context = {

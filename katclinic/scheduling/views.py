@@ -76,13 +76,7 @@ def day(request: StaffRequest) -> HttpResponse:
 @staff_view(Perm.VIEW_DEMOGRAPHICS)
 def patient_appointments(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "appointments"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="appointments")
     appointments = (
         Appointment.objects.filter(patient=patient)
         .select_related("staff", "room", "chair__room")
@@ -231,13 +225,7 @@ def _plan_calendar_url(clinic: Clinic, plan: Plan, booked: list[Appointment]) ->
 def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
     related = Plan.objects.select_related("patient", "protocol_version")
     plan = get_in_clinic(request, related, plan_id, what="plan")
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=plan.patient_id,
-        obj=plan,
-        detail={"section": "plan schedule"},
-    )
+    audit.record_view(request, patient_id=plan.patient_id, obj=plan, section="plan schedule")
     initial = {
         "staff": plan.patient.responsible_clinician_id,
         "start_on": services.today(request.clinic),

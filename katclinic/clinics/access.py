@@ -13,8 +13,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
-from django.db.models.manager import BaseManager
+from django.db.models import Manager, Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -74,7 +73,7 @@ def require_perm(request: HttpRequest, perm: Perm) -> Clinic:
 
 def get_in_clinic[M: Model](
     request: HttpRequest,
-    rows: QuerySet[M] | BaseManager[M],
+    rows: QuerySet[M] | Manager[M],
     pk: int,
     *,
     what: str,

@@ -6,6 +6,7 @@ the dosing gate asks before an insured esketamine session.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
@@ -72,7 +73,7 @@ def _audit(
     action: Action,
     record: Coverage | EligibilityCheck | PriorAuthorization,
     *,
-    detail: dict[str, object],
+    detail: Mapping[str, object],
     obj: AuthorizationUse | AuthorizationDocument | None = None,
 ) -> None:
     """The write's audit event on the chart ``record`` belongs to; ``obj`` is the row written
@@ -84,7 +85,7 @@ def _audit(
         clinic_id=record.clinic_id,
         patient_id=record.patient_id,
         obj=record if obj is None else obj,
-        detail=detail,
+        detail=dict(detail),
     )
 
 

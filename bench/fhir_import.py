@@ -3,9 +3,8 @@
 Builds a fresh SQLite (or DATABASE_URL) database, serves the app with gunicorn sync
 workers on 127.0.0.1, and posts ``--patients`` generated Patients in Bundles of
 ``--batch`` from ``--clients`` concurrent clients. Every resource goes through token
-auth, structural validation (the facade's strict models of the accepted subset; the
-fhir.resources R4B models only explain a refusal), the pure mapping, a multi-row insert
-and its own audit event on the clinic's hash chain.
+auth, structural validation (the fhir.resources R4B Patient model), the pure mapping, a
+multi-row insert and its own audit event on the clinic's hash chain.
 
 On a shared machine the wall-clock figure depends on what else runs; ``--in-process``
 also reports CPU seconds, which do not.

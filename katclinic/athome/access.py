@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from katclinic.athome.models import HomeAlert, HomeSession, TakeHomePrescription
-from katclinic.clinics.access import deny
+from katclinic.clinics.access import deny, get_in_clinic
 from katclinic.patients.models import Patient
 
 
@@ -23,19 +23,9 @@ def get_own_session(request: HttpRequest, patient: Patient, session_id: int) -> 
 
 def get_prescription_for_staff(request: HttpRequest, prescription_id: int) -> TakeHomePrescription:
     """A prescription of the active clinic (the view's decorator checked the permission)."""
-    found = (
-        TakeHomePrescription.objects.for_clinic(request.clinic)  # type: ignore[attr-defined]
-        .select_related("patient", "clinic")
-        .filter(pk=prescription_id)
-        .first()
-    )
-    if found is None:
-        deny(request, reason="no such prescription in the active clinic", not_found=True)
-    return found
+    related = TakeHomePrescription.objects.select_related("patient", "clinic")
+    return get_in_clinic(request, related, prescription_id, what="prescription")
 
 
 def get_alert_for_staff(request: HttpRequest, alert_id: int) -> HomeAlert:
-    found = HomeAlert.objects.for_clinic(request.clinic).filter(pk=alert_id).first()  # type: ignore[attr-defined]
-    if found is None:
-        deny(request, reason="no such alert in the active clinic", not_found=True)
-    return found
+    return get_in_clinic(request, HomeAlert.objects, alert_id, what="alert")

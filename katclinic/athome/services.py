@@ -22,7 +22,6 @@ from katclinic.athome import clinic_settings as S
 from katclinic.athome import gate
 from katclinic.athome.models import (
     AlertKind,
-    AlertState,
     CheckIn,
     Dispense,
     HomeAlert,
@@ -39,6 +38,7 @@ from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import all_settings
 from katclinic.dosing.clinic_settings import PRE_DIASTOLIC_MAX, PRE_SYSTOLIC_MAX
 from katclinic.dosing.doses import last_dose_at
+from katclinic.measures import alert_steps
 from katclinic.measures.models import SafetyAlert
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlanStatus
@@ -609,56 +609,14 @@ def _locked_alert(alert: HomeAlert) -> HomeAlert:
 def acknowledge_alert(
     *, alert: HomeAlert, by: User, request: HttpRequest | None = None
 ) -> HomeAlert:
-    alert = _locked_alert(alert)
-    if alert.state != AlertState.OPEN:
-        raise AtHomeError("alert", "This alert was already acknowledged.")
-    alert.state, alert.acknowledged_at, alert.acknowledged_by = (
-        AlertState.ACKNOWLEDGED,
-        timezone.now(),
-        by,
-    )
-    alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.UPDATE,
-        clinic_id=alert.clinic_id,
-        patient_id=alert.patient_id,
-        obj=alert,
-        detail={"step": "acknowledged"},
-    )
-    return alert
+    return alert_steps.acknowledge(_locked_alert(alert), by=by, request=request)
 
 
 @transaction.atomic
 def close_alert(
     *, alert: HomeAlert, note: str, by: User, request: HttpRequest | None = None
 ) -> HomeAlert:
-    if not note.strip():
-        raise AtHomeError("note", "Say what was done before closing the alert.")
-    alert = _locked_alert(alert)
-    if alert.state == AlertState.CLOSED:
-        raise AtHomeError("alert", "This alert is already closed.")
-    now = timezone.now()
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at, alert.acknowledged_by = now, by
-    alert.state, alert.closed_at, alert.closed_by, alert.note = (
-        AlertState.CLOSED,
-        now,
-        by,
-        note.strip(),
-    )
-    alert.save()
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.UPDATE,
-        clinic_id=alert.clinic_id,
-        patient_id=alert.patient_id,
-        obj=alert,
-        detail={"step": "closed"},
-    )
-    return alert
+    return alert_steps.close(_locked_alert(alert), note=note, by=by, request=request)
 
 
 def mark_missed_checkins(now: datetime | None = None) -> int:

@@ -30,6 +30,7 @@ from katclinic.clinics.access import get_patient_for_edit, get_patient_for_user,
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.lib.forms import refuse
+from katclinic.measures.alert_steps import AlertError
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.portal.views import patient_page
@@ -200,13 +201,7 @@ def after(request: HttpRequest, patient: Patient, session_id: int) -> HttpRespon
 def patient(request: StaffRequest, patient_id: int) -> HttpResponse:
     """The chart tab: prescriptions, dispenses, sessions with each check-in item, counts, alerts."""
     found = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=found.pk,
-        obj=found,
-        detail={"section": "at-home"},
-    )
+    audit.record_view(request, patient_id=found.pk, obj=found, section="at-home")
     prescriptions = found.take_home_prescriptions.prefetch_related("dispenses").select_related(
         "signed_by", "pdmp_checked_by"
     )
@@ -329,9 +324,10 @@ def alert_ack(request: StaffRequest, alert_id: int) -> HttpResponse:
     alert = get_alert_for_staff(request, alert_id)
     try:
         services.acknowledge_alert(alert=alert, by=request.user, request=request)
-        messages.success(request, "Alert acknowledged.")
-    except services.AtHomeError as error:
+    except AlertError as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, "Alert acknowledged.")
     return redirect("athome:alerts")
 
 
@@ -340,13 +336,11 @@ def alert_ack(request: StaffRequest, alert_id: int) -> HttpResponse:
 def alert_close(request: StaffRequest, alert_id: int) -> HttpResponse:
     alert = get_alert_for_staff(request, alert_id)
     form = CloseAlertForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        if not form.is_valid():
-            raise services.AtHomeError("note", "Say what was done before closing the alert.")
-        services.close_alert(
-            alert=alert, note=form.cleaned_data["note"], by=request.user, request=request
-        )
-        messages.success(request, "Alert closed.")
-    except services.AtHomeError as error:
+        services.close_alert(alert=alert, note=note, by=request.user, request=request)
+    except AlertError as error:
         messages.error(request, f"{error.field}: {error}")
+    else:
+        messages.success(request, "Alert closed.")
     return redirect("athome:alerts")

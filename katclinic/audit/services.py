@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Model
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -134,6 +134,19 @@ def record(
     # written must fail the caller's whole transaction, never just itself.
     rows.insert(event)
     return event
+
+
+def record_view(
+    request: HttpRequest, *, patient_id: int | None, obj: Model, section: str
+) -> AuditEvent:
+    """One event for a page that showed ``section`` of a patient's record."""
+    return record(
+        request=request,
+        action=Action.VIEW,
+        patient_id=patient_id,
+        obj=obj,
+        detail={"section": section},
+    )
 
 
 def record_list(

@@ -5,8 +5,9 @@ from typing import Any
 
 from django import forms
 
-from katclinic.billing.models import PaymentMethod
+from katclinic.billing.models import Invoice, PaymentMethod
 from katclinic.billing.services import BillingError, parse_cents
+from katclinic.patients.models import Patient
 
 
 class CentsField(forms.CharField):
@@ -61,19 +62,39 @@ class ReasonForm(forms.Form):
         return form
 
 
-class PaymentForm(forms.Form):
+class _TowardsInvoice(forms.Form):
+    """A payment that may name one of the patient's invoices; cleaned, `invoice` is that
+    invoice (or None)."""
+
+    invoice = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, patient: Patient | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+
+    def clean_invoice(self) -> Invoice | None:
+        invoice_id = self.cleaned_data["invoice"]
+        if not invoice_id:
+            return None
+        invoice = Invoice.objects.filter(pk=invoice_id, patient=self.patient).first()
+        if invoice is None:
+            raise forms.ValidationError("That invoice is not this patient's.")
+        return invoice
+
+
+class PaymentForm(_TowardsInvoice):
     amount = CentsField(label="Amount")
     method = forms.ChoiceField(
         choices=[(PaymentMethod.CASH, "Cash"), (PaymentMethod.CHEQUE, "Cheque")]
     )
     reference = forms.CharField(max_length=60, required=False, label="Cheque number")
-    invoice = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    field_order = ("amount", "method", "reference", "invoice")
 
 
-class LinkForm(forms.Form):
+class LinkForm(_TowardsInvoice):
     amount = CentsField(label="Amount")
     email = forms.EmailField(required=False, help_text="Blank: the patient's email")
-    invoice = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    field_order = ("amount", "email", "invoice")
 
 
 class RefundForm(forms.Form):

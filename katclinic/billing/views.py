@@ -42,7 +42,13 @@ from katclinic.billing.models import (
     PaymentStatus,
 )
 from katclinic.billing.services import BillingError
-from katclinic.clinics.access import deny, get_patient_for_user, has_perm, staff_view
+from katclinic.clinics.access import (
+    deny,
+    get_in_clinic,
+    get_patient_for_user,
+    has_perm,
+    staff_view,
+)
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.permissions import Perm
@@ -66,36 +72,18 @@ def _viewed(request: StaffRequest, obj: Any, patient_id: int | None, what: str) 
 
 
 def _charge(request: StaffRequest, charge_id: int) -> Charge:
-    charge = (
-        Charge.objects.filter(pk=charge_id, clinic=request.clinic)
-        .select_related("patient", "clinic", "session", "rendering_clinician")
-        .first()
-    )
-    if charge is None:
-        deny(request, reason="no such charge in the active clinic", not_found=True)
-    return charge
+    related = Charge.objects.select_related("patient", "clinic", "session", "rendering_clinician")
+    return get_in_clinic(request, related, charge_id, what="charge")
 
 
 def _line(request: StaffRequest, line_id: int) -> ChargeLine:
-    line = (
-        ChargeLine.objects.filter(pk=line_id, clinic=request.clinic)
-        .select_related("charge", "code")
-        .first()
-    )
-    if line is None:
-        deny(request, reason="no such charge line in the active clinic", not_found=True)
-    return line
+    related = ChargeLine.objects.select_related("charge", "code")
+    return get_in_clinic(request, related, line_id, what="charge line")
 
 
 def _payment(request: StaffRequest, payment_id: int) -> Payment:
-    payment = (
-        Payment.objects.filter(pk=payment_id, clinic=request.clinic)
-        .select_related("patient", "invoice")
-        .first()
-    )
-    if payment is None:
-        deny(request, reason="no such payment in the active clinic", not_found=True)
-    return payment
+    related = Payment.objects.select_related("patient", "invoice")
+    return get_in_clinic(request, related, payment_id, what="payment")
 
 
 def _money_rows(rows: list[dict], currency: str = "USD") -> list[dict]:
@@ -155,9 +143,7 @@ def home(request: StaffRequest) -> HttpResponse:
 @require_POST
 @staff_view(Perm.POST_CHARGES)
 def propose(request: StaffRequest, session_id: int) -> HttpResponse:
-    session = DosingSession.objects.for_clinic(request.clinic).filter(pk=session_id).first()
-    if session is None:
-        deny(request, reason="no such session in the active clinic", not_found=True)
+    session = get_in_clinic(request, DosingSession.objects, session_id, what="session")
     try:
         charge = services.propose_charge(session=session, by=request.user, request=request)
     except BillingError as exc:
@@ -431,36 +417,27 @@ def account(request: StaffRequest, patient_id: int) -> HttpResponse:
     return _account_page(request, patient)
 
 
-def _invoice_of(patient: Patient, invoice_id: int | None) -> Invoice | None:
-    if not invoice_id:
-        return None
-    return Invoice.objects.filter(pk=invoice_id, patient=patient).first()
-
-
 @require_POST
 @staff_view(Perm.TAKE_PAYMENT)
 def take_payment(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = _billing_patient(request, patient_id)
-    form = PaymentForm(request.POST)
+    form = PaymentForm(request.POST, patient=patient)
     if form.is_valid():
-        invoice = _invoice_of(patient, form.cleaned_data["invoice"])
-        if form.cleaned_data["invoice"] and invoice is None:
-            form.add_error("invoice", "That invoice is not this patient's.")
+        try:
+            payment = services.record_payment(
+                patient=patient,
+                amount_cents=form.cleaned_data["amount"],
+                method=form.cleaned_data["method"],
+                reference=form.cleaned_data["reference"],
+                invoice=form.cleaned_data["invoice"],
+                by=request.user,
+                request=request,
+            )
+        except BillingError as exc:
+            _form_error(form, exc)
         else:
-            try:
-                payment = services.record_payment(
-                    patient=patient,
-                    amount_cents=form.cleaned_data["amount"],
-                    method=form.cleaned_data["method"],
-                    reference=form.cleaned_data["reference"],
-                    invoice=invoice,
-                    by=request.user,
-                    request=request,
-                )
-                messages.success(request, f"{services.money(payment.amount_cents)} received.")
-                return redirect("billing:account", patient_id=patient.pk)
-            except BillingError as exc:
-                _form_error(form, exc)
+            messages.success(request, f"{services.money(payment.amount_cents)} received.")
+            return redirect("billing:account", patient_id=patient.pk)
     return _account_page(request, patient, 400, pay=form)
 
 
@@ -468,28 +445,24 @@ def take_payment(request: StaffRequest, patient_id: int) -> HttpResponse:
 @staff_view(Perm.TAKE_PAYMENT)
 def send_link(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = _billing_patient(request, patient_id)
-    form = LinkForm(request.POST)
+    form = LinkForm(request.POST, patient=patient)
     if form.is_valid():
-        invoice = _invoice_of(patient, form.cleaned_data["invoice"])
-        if form.cleaned_data["invoice"] and invoice is None:
-            form.add_error("invoice", "That invoice is not this patient's.")
+        try:
+            payment = services.send_payment_link(
+                patient=patient,
+                amount_cents=form.cleaned_data["amount"],
+                email=form.cleaned_data["email"] or "",
+                invoice=form.cleaned_data["invoice"],
+                by=request.user,
+                request=request,
+            )
+        except BillingError as exc:
+            _form_error(form, exc)
+        except payments.ProviderError as exc:
+            form.add_error(None, str(exc))
         else:
-            try:
-                payment = services.send_payment_link(
-                    patient=patient,
-                    amount_cents=form.cleaned_data["amount"],
-                    email=form.cleaned_data["email"] or "",
-                    invoice=invoice,
-                    by=request.user,
-                    request=request,
-                )
-                messages.success(request, f"Payment link sent to {payment.emailed_to}.")
-                return redirect("billing:account", patient_id=patient.pk)
-            except (BillingError, payments.ProviderError) as exc:
-                if isinstance(exc, BillingError):
-                    _form_error(form, exc)
-                else:
-                    form.add_error(None, str(exc))
+            messages.success(request, f"Payment link sent to {payment.emailed_to}.")
+            return redirect("billing:account", patient_id=patient.pk)
     return _account_page(request, patient, 400, link=form)
 
 

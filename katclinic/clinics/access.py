@@ -13,6 +13,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Manager, Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -68,6 +69,26 @@ def require_perm(request: HttpRequest, perm: Perm) -> Clinic:
     if clinic is None or not has_perm(request, perm):
         deny(request, reason=f"needs permission: {perm.name}")
     return clinic
+
+
+def get_in_clinic[M: Model](
+    request: HttpRequest,
+    rows: QuerySet[M] | Manager[M],
+    pk: int,
+    *,
+    what: str,
+    perm: Perm | None = None,
+) -> M:
+    """Row ``pk`` of ``rows`` in the active clinic, or a recorded 404 naming ``what``.
+
+    With ``perm`` the user's roles there must grant it too (else a recorded 403); without
+    it, the view's ``staff_view`` has checked the page's permission already.
+    """
+    clinic = require_perm(request, perm) if perm is not None else getattr(request, "clinic", None)
+    found = None if clinic is None else rows.filter(clinic=clinic, pk=pk).first()
+    if found is None:
+        deny(request, reason=f"no such {what} in the active clinic", not_found=True)
+    return found
 
 
 def staff_view(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:

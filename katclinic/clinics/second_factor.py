@@ -62,16 +62,22 @@ def open_requests(clinic: Clinic) -> list[SecondFactorReset]:
     )
 
 
-def request_reset(
-    *, request: HttpRequest | None, clinic: Clinic, by: User, user: User, reason: str
-) -> SecondFactorReset:
+def _checked_reason(reason: str, *, missing: str) -> str:
+    """The reason without surrounding space, refused when empty, too long or unstorable."""
     reason = reason.strip()
     if not reason:
-        raise ResetRefused("Give a reason for the reset.")
+        raise ResetRefused(missing)
     if len(reason) > REASON_MAX:
         raise ResetRefused(f"Keep the reason under {REASON_MAX} characters.")
     if "\x00" in reason:
         raise ResetRefused("The reason contains a character that cannot be stored.")
+    return reason
+
+
+def request_reset(
+    *, request: HttpRequest | None, clinic: Clinic, by: User, user: User, reason: str
+) -> SecondFactorReset:
+    reason = _checked_reason(reason, missing="Give a reason for the reset.")
     if user.pk == by.pk:
         raise ResetRefused("Another administrator must ask for a reset of your own account.")
     if not StaffMembership.objects.filter(clinic=clinic, user=user, is_active=True).exists():
@@ -184,13 +190,7 @@ def cancel_reset(*, request: HttpRequest | None, reset_id: int, clinic: Clinic, 
 
 def reset_from_command(*, email: str, reason: str) -> tuple[User, int]:
     """The organization-level path, for a server operator: reset at once, audited."""
-    reason = reason.strip()
-    if not reason:
-        raise ResetRefused("Give a reason with --reason.")
-    if len(reason) > REASON_MAX:
-        raise ResetRefused(f"Keep the reason under {REASON_MAX} characters.")
-    if "\x00" in reason:
-        raise ResetRefused("The reason contains a character that cannot be stored.")
+    reason = _checked_reason(reason, missing="Give a reason with --reason.")
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
         raise ResetRefused(f"No account has the email {email}.")

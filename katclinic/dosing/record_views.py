@@ -68,16 +68,17 @@ def note_sign(request: StaffRequest, note_id: int) -> HttpResponse:
 def note_addendum(request: StaffRequest, note_id: int) -> HttpResponse:
     note = get_note(request, note_id)
     form = AddendumForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise DosingError("text: write the addendum.")
-        record_services.add_addendum(
-            note=note, text=form.cleaned_data["text"], by=request.user, request=request
-        )
-    except DosingError as exc:
-        return render(
-            request, "dosing/refused.html", {"error": str(exc), "session": note.session}, status=400
-        )
+    error = "" if form.is_valid() else "text: write the addendum."
+    if not error:
+        try:
+            record_services.add_addendum(
+                note=note, text=form.cleaned_data["text"], by=request.user, request=request
+            )
+        except DosingError as exc:
+            error = str(exc)
+    if error:
+        context = {"error": error, "session": note.session}
+        return render(request, "dosing/refused.html", context, status=400)
     return redirect("dosing:session", note.session_id)
 
 

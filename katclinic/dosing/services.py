@@ -98,6 +98,15 @@ def move(session: DosingSession, target: SessionState, *, by: User, reason: str 
     session.save(update_fields=["state", "stop_reason"])
 
 
+def step(
+    session: DosingSession, to: SessionState, *, by: User, request: HttpRequest | None
+) -> None:
+    """Move ``session`` on (inside the caller's transaction) with its audit event."""
+    before = session.state
+    move(session, to, by=by)
+    _audit(request, by, session, session, Action.UPDATE, **{"from": before, "to": to.value})
+
+
 @transaction.atomic
 def create_session(
     *,
@@ -445,15 +454,7 @@ def start_dosing(
     blocking = [c.label for c in checks if c.blocks]
     if blocking:
         raise DosingError("Dosing is blocked by: " + "; ".join(blocking) + ".")
-    move(session, S.DOSING, by=by)
-    _audit(
-        request,
-        by,
-        session,
-        session,
-        Action.UPDATE,
-        **{"from": S.PRE_DOSE_CHECKS.value, "to": S.DOSING.value},
-    )
+    step(session, S.DOSING, by=by, request=request)
     return session
 
 
@@ -662,15 +663,7 @@ def finish_dosing(
     session = _locked(session)
     if not session.administrations.filter(is_adjunct=False).exists():
         raise DosingError("No dose has been recorded; stop the session early instead.")
-    move(session, S.MONITORING, by=by)
-    _audit(
-        request,
-        by,
-        session,
-        session,
-        Action.UPDATE,
-        **{"from": S.DOSING.value, "to": S.MONITORING.value},
-    )
+    step(session, S.MONITORING, by=by, request=request)
     return session
 
 

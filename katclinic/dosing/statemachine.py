@@ -72,8 +72,9 @@ def allowed_targets(current: SessionState | str) -> frozenset[SessionState]:
 
 def check_transition(
     current: SessionState | str, target: SessionState | str, *, reason: str | None = None
-) -> None:
-    """Raise ``InvalidTransition`` unless ``current -> target`` is allowed.
+) -> SessionState:
+    """The target state, parsed; raise ``InvalidTransition`` unless ``current -> target``
+    is allowed.
 
     Moving to ``stopped_early`` also needs a written reason, because the
     session record must say why treatment ended early.
@@ -94,3 +95,4 @@ def check_transition(
         )
     if destination is S.STOPPED_EARLY and not (reason and reason.strip()):
         raise InvalidTransition("Stopping a session early requires a written reason.")
+    return destination

@@ -1,8 +1,8 @@
 """Importing a transaction Bundle: validate every entry, then store all of it or nothing.
 
 A Bundle may create Patients and QuestionnaireResponses. Each entry is checked
-structurally (the project's strict models of the accepted subset, with the
-``fhir.resources`` R4B model naming the failing elements of anything they refuse) and
+structurally (``katclinic.fhir.validation``: the ``fhir.resources`` R4B model names every
+failing element) and
 by the pure mapping that turns it into field values (required fields, codes, lengths,
 record-number clashes, answers against the instrument's items). A response's subject is
 an existing patient of the clinic (``Patient/<id>``) or a Patient entry of the same

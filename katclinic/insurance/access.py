@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models
-
-from katclinic.clinics.access import deny, require_perm
+from katclinic.clinics.access import get_in_clinic
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.insurance.models import (
@@ -14,28 +12,20 @@ from katclinic.insurance.models import (
     PriorAuthorization,
 )
 
-
-def _get[M: models.Model](
-    request: StaffRequest, model: type[M], pk: int, perm: Perm, what: str
-) -> M:
-    clinic = require_perm(request, perm)
-    found = model._default_manager.filter(clinic=clinic, pk=pk).first()
-    if found is None:
-        deny(request, reason=f"no such {what} in the active clinic", not_found=True)
-    return found
+P = Perm.MANAGE_COVERAGE
 
 
 def get_coverage(request: StaffRequest, pk: int) -> Coverage:
-    return _get(request, Coverage, pk, Perm.MANAGE_COVERAGE, "coverage")
+    return get_in_clinic(request, Coverage.objects, pk, what="coverage", perm=P)
 
 
 def get_check(request: StaffRequest, pk: int) -> EligibilityCheck:
-    return _get(request, EligibilityCheck, pk, Perm.MANAGE_COVERAGE, "eligibility check")
+    return get_in_clinic(request, EligibilityCheck.objects, pk, what="eligibility check", perm=P)
 
 
 def get_authorization(request: StaffRequest, pk: int) -> PriorAuthorization:
-    return _get(request, PriorAuthorization, pk, Perm.MANAGE_COVERAGE, "authorization")
+    return get_in_clinic(request, PriorAuthorization.objects, pk, what="authorization", perm=P)
 
 
 def get_document(request: StaffRequest, pk: int) -> AuthorizationDocument:
-    return _get(request, AuthorizationDocument, pk, Perm.MANAGE_COVERAGE, "document")
+    return get_in_clinic(request, AuthorizationDocument.objects, pk, what="document", perm=P)

@@ -12,24 +12,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.billing.models import Charge
-from katclinic.clinics.access import deny, require_perm, staff_view
+from katclinic.clinics.access import deny, get_in_clinic, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.insurance import claims
 from katclinic.insurance.forms import ClaimStatusForm, RemittanceForm
 from katclinic.insurance.models import Claim, ClaimStatus, Remittance
 from katclinic.insurance.services import InsuranceError
+from katclinic.insurance.views import x12_download
 from katclinic.lib.forms import refuse
 
 P = Perm.MANAGE_CLAIMS
 
 
 def _claim(request: StaffRequest, pk: int) -> Claim:
-    clinic = require_perm(request, P)
-    found = Claim.objects.filter(clinic=clinic, pk=pk).select_related("patient", "coverage").first()
-    if found is None:
-        deny(request, reason="no such claim in the active clinic", not_found=True)
-    return found
+    related = Claim.objects.select_related("patient", "coverage")
+    return get_in_clinic(request, related, pk, what="claim", perm=P)
 
 
 @staff_view(P)
@@ -59,9 +57,7 @@ def claim_list(request: StaffRequest) -> HttpResponse:
 @staff_view(P)
 @require_POST
 def claim_build(request: StaffRequest, charge_id: int) -> HttpResponse:
-    charge = Charge.objects.for_clinic(request.clinic).filter(pk=charge_id).first()
-    if charge is None:
-        deny(request, reason="no such charge in the active clinic", not_found=True)
+    charge = get_in_clinic(request, Charge.objects, charge_id, what="charge")
     try:
         claim = claims.build_claim(charge=charge, by=request.user, request=request)
     except InsuranceError as error:
@@ -149,17 +145,7 @@ def claim_file(request: StaffRequest, claim_id: int) -> HttpResponse:
     claim = _claim(request, claim_id)
     if not claim.file_text:
         deny(request, reason="the claim has not been sent", not_found=True)
-    audit.record(
-        request=request,
-        action=Action.EXPORT,
-        clinic_id=claim.clinic_id,
-        patient_id=claim.patient_id,
-        obj=claim,
-        detail={"file": "837P"},
-    )
-    response = HttpResponse(claim.file_text, content_type="application/edi-x12")
-    response["Content-Disposition"] = f'attachment; filename="{claim.control_number}.837"'
-    return response
+    return x12_download(request, claim, claim.file_text, f"{claim.control_number}.837", "837P")
 
 
 @staff_view(P)
@@ -194,9 +180,7 @@ def remittance_import(request: StaffRequest) -> HttpResponse:
 @staff_view(P)
 @require_GET
 def remittance(request: StaffRequest, remittance_id: int) -> HttpResponse:
-    found = Remittance.objects.filter(clinic=request.clinic, pk=remittance_id).first()
-    if found is None:
-        deny(request, reason="no such remittance in the active clinic", not_found=True)
+    found = get_in_clinic(request, Remittance.objects, remittance_id, what="remittance")
     rows = list(
         found.claims.select_related("claim").prefetch_related("lines__adjustments", "adjustments")
     )

@@ -6,6 +6,7 @@ the dosing gate asks before an insured esketamine session.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
@@ -66,6 +67,28 @@ class CoverageData:
     subscriber_sex: str = "U"
 
 
+def _audit(
+    request: HttpRequest | None,
+    by: User,
+    action: Action,
+    record: Coverage | EligibilityCheck | PriorAuthorization,
+    *,
+    detail: Mapping[str, object],
+    obj: AuthorizationUse | AuthorizationDocument | None = None,
+) -> None:
+    """The write's audit event on the chart ``record`` belongs to; ``obj`` is the row written
+    when it is a part of ``record`` (a use or a document of an authorization)."""
+    audit.record(
+        request=request,
+        user=by,
+        action=action,
+        clinic_id=record.clinic_id,
+        patient_id=record.patient_id,
+        obj=record if obj is None else obj,
+        detail=dict(detail),
+    )
+
+
 def _check_coverage(data: CoverageData) -> None:
     if data.valid_to is not None and data.valid_to < data.valid_from:
         raise InsuranceError("The end date is before the start date.", field="valid_to")
@@ -89,15 +112,7 @@ def add_coverage(
         updated_at=now,
         **asdict(data),
     )
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.CREATE,
-        clinic_id=patient.clinic_id,
-        patient_id=patient.pk,
-        obj=coverage,
-        detail=_detail(data),
-    )
+    _audit(request, by, Action.CREATE, coverage, detail=_detail(data))
     return coverage
 
 
@@ -112,15 +127,7 @@ def update_coverage(
     coverage.updated_at = timezone.now()
     coverage.save()
     changed = sorted(k for k, v in asdict(data).items() if before[k] != str(v))
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.UPDATE,
-        clinic_id=coverage.clinic_id,
-        patient_id=coverage.patient_id,
-        obj=coverage,
-        detail={"changed": changed},
-    )
+    _audit(request, by, Action.UPDATE, coverage, detail={"changed": changed})
     return coverage
 
 
@@ -189,13 +196,11 @@ def request_eligibility(
             )
     except IntegrityError:
         raise InsuranceError("Another request was written at the same moment; try again.") from None
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.EXPORT,
-        clinic_id=clinic.pk,
-        patient_id=coverage.patient_id,
-        obj=check,
+    _audit(
+        request,
+        by,
+        Action.EXPORT,
+        check,
         detail={"trace": trace, "service_date": str(service_date)},
     )
     return check
@@ -223,15 +228,7 @@ def record_eligibility_answer(
     check.benefits = answer.benefits
     check.answered_at = timezone.now()
     check.save()
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.UPDATE,
-        clinic_id=check.clinic_id,
-        patient_id=check.patient_id,
-        obj=check,
-        detail={"status": check.status},
-    )
+    _audit(request, by, Action.UPDATE, check, detail={"status": check.status})
     return check
 
 
@@ -291,13 +288,11 @@ def add_authorization(
         updated_at=now,
         **_auth_fields(data),
     )
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.CREATE,
-        clinic_id=coverage.clinic_id,
-        patient_id=coverage.patient_id,
-        obj=auth,
+    _audit(
+        request,
+        by,
+        Action.CREATE,
+        auth,
         detail={"status": auth.status, "codes": auth.codes},
     )
     return auth
@@ -318,15 +313,7 @@ def update_authorization(
         setattr(auth, key, value)
     auth.updated_at = timezone.now()
     auth.save()
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.UPDATE,
-        clinic_id=auth.clinic_id,
-        patient_id=auth.patient_id,
-        obj=auth,
-        detail={"from": before, "to": auth.status},
-    )
+    _audit(request, by, Action.UPDATE, auth, detail={"from": before, "to": auth.status})
     return auth
 
 
@@ -363,14 +350,8 @@ def record_use(
         recorded_by=by,
         recorded_at=timezone.now(),
     )
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.CREATE,
-        clinic_id=auth.clinic_id,
-        patient_id=auth.patient_id,
-        obj=use,
-        detail={"units": units, "authorization": auth.pk},
+    _audit(
+        request, by, Action.CREATE, auth, obj=use, detail={"units": units, "authorization": auth.pk}
     )
     return use
 
@@ -428,12 +409,11 @@ def add_document(
     extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[content_type]
     document.file.save(f"{timezone.now():%Y%m%d%H%M%S}.{extension}", upload, save=False)
     document.save()
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.CREATE,
-        clinic_id=auth.clinic_id,
-        patient_id=auth.patient_id,
+    _audit(
+        request,
+        by,
+        Action.CREATE,
+        auth,
         obj=document,
         detail={"kind": kind, "size": size, "type": content_type},
     )

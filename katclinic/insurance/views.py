@@ -150,16 +150,23 @@ def eligibility(request: StaffRequest, check_id: int) -> HttpResponse:
 @require_GET
 def eligibility_file(request: StaffRequest, check_id: int) -> HttpResponse:
     check = get_check(request, check_id)
+    return x12_download(request, check, check.request_file, f"{check.trace_number}.270", "270")
+
+
+def x12_download(
+    request: StaffRequest, record: Claim | EligibilityCheck, text: str, filename: str, kind: str
+) -> HttpResponse:
+    """An X12 file to save, recorded as an export from the patient's chart."""
     audit.record(
         request=request,
         action=Action.EXPORT,
-        clinic_id=check.clinic_id,
-        patient_id=check.patient_id,
-        obj=check,
-        detail={"file": "270"},
+        clinic_id=record.clinic_id,
+        patient_id=record.patient_id,
+        obj=record,
+        detail={"file": kind},
     )
-    response = HttpResponse(check.request_file, content_type="application/edi-x12")
-    response["Content-Disposition"] = f'attachment; filename="{check.trace_number}.270"'
+    response = HttpResponse(text, content_type="application/edi-x12")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from katclinic.accounts.models import User
-from katclinic.clinics.access import deny, require_perm
+from katclinic.clinics.access import deny, get_in_clinic
 from katclinic.clinics.permissions import Perm
 from katclinic.intake.models import (
     ConsentDocument,
@@ -17,24 +17,16 @@ from katclinic.patients.models import Patient
 
 
 def get_request_for_user(request: HttpRequest, request_id: int) -> ConsultationRequest:
-    clinic = require_perm(request, Perm.MANAGE_REQUESTS)
-    found = ConsultationRequest.objects.filter(pk=request_id, clinic=clinic).first()
-    if found is None:
-        deny(request, reason="no such request in the active clinic", not_found=True)
-    return found
+    rows = ConsultationRequest.objects
+    return get_in_clinic(request, rows, request_id, what="request", perm=Perm.MANAGE_REQUESTS)
 
 
 def get_screening_for_user(
     request: HttpRequest, screening_id: int, perm: Perm = Perm.VIEW_CLINICAL
 ) -> Screening:
     """A screening of the active clinic, for a user holding `perm` (SCREEN to change it)."""
-    clinic = require_perm(request, perm)
-    found = (
-        Screening.objects.filter(pk=screening_id, clinic=clinic).select_related("patient").first()
-    )
-    if found is None:
-        deny(request, reason="no such screening in the active clinic", not_found=True)
-    return found
+    related = Screening.objects.select_related("patient")
+    return get_in_clinic(request, related, screening_id, what="screening", perm=perm)
 
 
 def get_document_for_clinic(
@@ -47,15 +39,8 @@ def get_document_for_clinic(
 
 
 def get_signature_for_edit(request: HttpRequest, signature_id: int) -> ConsentSignature:
-    clinic = require_perm(request, Perm.MANAGE_CONSENT)
-    found = (
-        ConsentSignature.objects.filter(pk=signature_id, clinic=clinic)
-        .select_related("patient", "document")
-        .first()
-    )
-    if found is None:
-        deny(request, reason="no such signature in the active clinic", not_found=True)
-    return found
+    related = ConsentSignature.objects.select_related("patient", "document")
+    return get_in_clinic(request, related, signature_id, what="signature", perm=Perm.MANAGE_CONSENT)
 
 
 def get_own_patient(request: HttpRequest, patient_id: int) -> Patient:

@@ -23,7 +23,17 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal, cast
+from typing import Annotated, Any, Final, Literal, Self, cast
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 type Number = Decimal | int
 type Severity = Literal["exclude", "needs_review", "caution"]
@@ -108,30 +118,104 @@ def _fits_kind(value: object, kind: str) -> bool:
 # --- Rules -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Citation:
-    label: str
-    url: str
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
+def _web_address(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) address")
+    return value
+
+
+_Text = Annotated[str, AfterValidator(_not_blank)]
+_RULE_CONFIG: Final = ConfigDict(frozen=True, extra="forbid")
+_KEY_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Citation(BaseModel):
+    model_config = _RULE_CONFIG
+
+    label: _Text
+    url: Annotated[_Text, AfterValidator(_web_address)]
+
+
+class Condition(BaseModel):
     """`is_true` for a flag; otherwise compare a number with the named clinic setting."""
 
+    model_config = _RULE_CONFIG
+
     op: Op
-    setting: str | None = None
+    setting: _Text | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    key: str
-    title: str
-    fact: str
+class _FieldProblem(ValueError):
+    """A check across fields, naming the field (a dotted path) it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _fact_key(value: str) -> str:
+    if value not in FACT_KINDS:
+        raise ValueError(f"must be one of {', '.join(FACT_KINDS)}; got {value!r}")
+    return value
+
+
+def _route(value: str) -> str:
+    if value not in ROUTES:
+        raise ValueError(f"must be one of {', '.join(ROUTES)}; got {value!r}")
+    return value
+
+
+def _route_list(value: object) -> object:
+    """Every route for "all"; a list must name each route only once."""
+    if value == "all":
+        return list(ROUTES)
+    if isinstance(value, str):
+        raise ValueError('must be "all" or a list of routes')
+    if isinstance(value, list) and len(set(map(str, value))) != len(value):
+        raise ValueError("lists a route twice")
+    return value
+
+
+class Rule(BaseModel):
+    model_config = _RULE_CONFIG
+
+    key: Annotated[str, Field(pattern=_KEY_PATTERN.pattern)]
+    title: _Text
+    fact: Annotated[str, AfterValidator(_fact_key)]
     condition: Condition
-    routes: frozenset[str]
+    routes: Annotated[
+        frozenset[Annotated[str, AfterValidator(_route)]],
+        BeforeValidator(_route_list),
+        Field(min_length=1),
+    ]
     severity: Severity
-    explanation: str
+    explanation: _Text
     source: Citation
+
+    @model_validator(mode="after")
+    def _condition_fits_fact(self) -> Self:
+        op, kind = self.condition.op, FACT_KINDS[self.fact]
+        if op == "is_true" and kind != "flag":
+            raise _FieldProblem(
+                "condition.op", f"is_true needs a yes/no fact; {self.fact!r} is a number"
+            )
+        if op == "is_true" and self.condition.setting is not None:
+            raise _FieldProblem("condition.setting", "is not used with is_true")
+        if op != "is_true" and kind != "number":
+            raise _FieldProblem(
+                "condition.op", f"{op} needs a numeric fact; {self.fact!r} is yes/no"
+            )
+        if op != "is_true" and self.condition.setting is None:
+            raise _FieldProblem(
+                "condition.setting", f"{op} needs the clinic setting to compare with"
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,19 +248,6 @@ class MissingSettingError(KeyError):
     """A rule's threshold setting is not among the clinic's settings."""
 
 
-_RULE_FIELDS: Final = (
-    "key",
-    "title",
-    "fact",
-    "condition",
-    "routes",
-    "severity",
-    "explanation",
-    "source",
-)
-_KEY_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*")
-
-
 def load_rules(path: Path | str | None = None) -> list[Rule]:
     """Read and check the rules file; the default is the one shipped with the app."""
     source = DEFAULT_RULES_PATH if path is None else Path(path)
@@ -196,86 +267,25 @@ def load_rules(path: Path | str | None = None) -> list[Rule]:
 
 
 def _parse_rule(index: int, raw: object) -> Rule:
-    if not isinstance(raw, dict):
-        raise RulesFileError(f"rule #{index + 1}: expected an object")
-    key = raw.get("key")
-    if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(key):
-        raise RulesFileError(f"rule #{index + 1}: field 'key' must be a snake_case string")
-    where = f"rule {key!r}"
-    unknown = sorted(set(raw) - set(_RULE_FIELDS))
-    if unknown:
-        raise RulesFileError(f"{where}: field {unknown[0]!r} is not a rule field")
-    for name in _RULE_FIELDS:
-        if name not in raw:
-            raise RulesFileError(f"{where}: field {name!r} is missing")
-    fact = _parse_choice(where, "fact", raw["fact"], tuple(FACT_KINDS))
-    return Rule(
-        key=key,
-        title=_parse_text(where, "title", raw["title"]),
-        fact=fact,
-        condition=_parse_condition(where, raw["condition"], fact),
-        routes=_parse_routes(where, raw["routes"]),
-        severity=cast(Severity, _parse_choice(where, "severity", raw["severity"], SEVERITIES)),
-        explanation=_parse_text(where, "explanation", raw["explanation"]),
-        source=_parse_source(where, raw["source"]),
-    )
+    """One rule; a problem is named by the rule's key (or its place) and the field's path."""
+    key = raw.get("key") if isinstance(raw, dict) else None
+    named = isinstance(key, str) and _KEY_PATTERN.fullmatch(key)
+    where = f"rule {key!r}" if named else f"rule #{index + 1}"
+    try:
+        return Rule.model_validate(raw)
+    except ValidationError as exc:
+        raise RulesFileError(f"{where}: {_first_problem(exc)}") from exc
 
 
-def _parse_text(where: str, field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RulesFileError(f"{where}: field {field!r} must be a non-empty string")
-    return value
-
-
-def _parse_choice(where: str, field: str, value: object, choices: Sequence[str]) -> str:
-    if value not in choices:
-        allowed = ", ".join(choices)
-        raise RulesFileError(f"{where}: field {field!r} must be one of {allowed}; got {value!r}")
-    return cast(str, value)
-
-
-def _parse_condition(where: str, raw: object, fact: str) -> Condition:
-    if not isinstance(raw, dict):
-        raise RulesFileError(f"{where}: field 'condition' must be an object")
-    unknown = sorted(set(raw) - {"op", "setting"})
-    if unknown:
-        raise RulesFileError(f"{where}: field 'condition.{unknown[0]}' is not a condition field")
-    op = cast(Op, _parse_choice(where, "condition.op", raw.get("op"), OPS))
-    kind = FACT_KINDS[fact]
-    if op == "is_true":
-        if kind != "flag":
-            raise RulesFileError(
-                f"{where}: field 'condition.op' is_true needs a yes/no fact; {fact!r} is a number"
-            )
-        if "setting" in raw:
-            raise RulesFileError(f"{where}: field 'condition.setting' is not used with is_true")
-        return Condition(op=op)
-    if kind != "number":
-        raise RulesFileError(
-            f"{where}: field 'condition.op' {op} needs a numeric fact; {fact!r} is yes/no"
-        )
-    return Condition(op=op, setting=_parse_text(where, "condition.setting", raw.get("setting")))
-
-
-def _parse_routes(where: str, value: object) -> frozenset[str]:
-    if value == "all":
-        return frozenset(ROUTES)
-    if not isinstance(value, list) or not value:
-        raise RulesFileError(f"{where}: field 'routes' must be \"all\" or a non-empty list")
-    for route in value:
-        _parse_choice(where, "routes", route, ROUTES)
-    if len(set(value)) != len(value):
-        raise RulesFileError(f"{where}: field 'routes' lists a route twice")
-    return frozenset(value)
-
-
-def _parse_source(where: str, raw: object) -> Citation:
-    if not isinstance(raw, dict) or set(raw) != {"label", "url"}:
-        raise RulesFileError(f"{where}: field 'source' must be an object with label and url")
-    url = _parse_text(where, "source.url", raw["url"])
-    if not url.startswith(("https://", "http://")):
-        raise RulesFileError(f"{where}: field 'source.url' must be an http(s) address")
-    return Citation(label=_parse_text(where, "source.label", raw["label"]), url=url)
+def _first_problem(error: ValidationError) -> str:
+    """The first problem as "field 'a.b': what is wrong" (the dotted path inside the rule)."""
+    item = error.errors()[0]
+    problem = item.get("ctx", {}).get("error")
+    path = ".".join(part for part in item["loc"] if isinstance(part, str))
+    if isinstance(problem, _FieldProblem):
+        path = problem.field
+    message = str(problem) if isinstance(problem, ValueError) else item["msg"]
+    return f"field {path!r}: {message}" if path else message
 
 
 # --- Evaluation ------------------------------------------------------------------

@@ -32,13 +32,7 @@ from katclinic.patients.views import chart_tabs
 def chart_tab(request: StaffRequest, patient_id: int) -> HttpResponse:
     """Screening versions with their decisions, and the patient's consents."""
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "intake"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="intake")
     history = Screening.objects.filter(patient=patient).select_related(
         "decision__decided_by", "created_by"
     )

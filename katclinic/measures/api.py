@@ -13,7 +13,13 @@ from katclinic.api.auth import require_scope
 from katclinic.api.models import Scope
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.clinics.access import deny, get_patient_for_edit, get_patient_for_user, require_perm
+from katclinic.clinics.access import (
+    deny,
+    get_in_clinic,
+    get_patient_for_edit,
+    get_patient_for_user,
+    require_perm,
+)
 from katclinic.clinics.permissions import Perm
 from katclinic.measures import safety, services
 from katclinic.measures.catalogue import current_instrument, definition_of
@@ -174,11 +180,9 @@ def questionnaire(request: HttpRequest, key: str) -> dict[str, Any]:
 
 
 def _alert(request: HttpRequest, alert_id: int) -> SafetyAlert:
-    clinic = require_perm(request, Perm.HANDLE_ALERTS)
-    alert = SafetyAlert.objects.for_clinic(clinic).filter(pk=alert_id).first()
-    if alert is None:
-        deny(request, reason="no such alert in the active clinic", not_found=True)
-    return alert
+    return get_in_clinic(
+        request, SafetyAlert.objects, alert_id, what="alert", perm=Perm.HANDLE_ALERTS
+    )
 
 
 @router.get("/alerts", response=list[AlertOut], url_name="measures_alerts")

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from katclinic.audit import services as audit
-from katclinic.audit.models import Action
 from katclinic.clinics.access import deny
 from katclinic.measures import services
 from katclinic.measures.catalogue import definition_of, require_instrument
@@ -78,27 +77,27 @@ def _answer_or_thanks(
     answers: dict[str, Any] = {}
     if request.method == "POST":
         answers, problems = answers_from_post(definition, request.POST)
-        try:
-            if problems:
-                raise services.SubmissionError(problems)
+        if not problems:
             user = request.user if request.user.is_authenticated else None
-            response = services.submit_response(
-                patient=invitation.patient,
-                instrument_key=invitation.instrument_key,
-                answers=answers,
-                source=source,
-                submitted_by=user,
-                request=request,
-                comment=request.POST.get("comment", ""),
-                invitation=invitation,
-                read_in=read_in,
-            )
-        except services.SubmissionError as exc:
-            errors = errors_by_item(exc.errors)
-        except services.InvitationUnusable:
-            return _gone(request)
-        else:
-            return _thanks(request, invitation.patient, response.flagged, extra)
+            try:
+                response = services.submit_response(
+                    patient=invitation.patient,
+                    instrument_key=invitation.instrument_key,
+                    answers=answers,
+                    source=source,
+                    submitted_by=user,
+                    request=request,
+                    comment=request.POST.get("comment", ""),
+                    invitation=invitation,
+                    read_in=read_in,
+                )
+            except services.SubmissionError as exc:
+                problems = exc.errors
+            except services.InvitationUnusable:
+                return _gone(request)
+            else:
+                return _thanks(request, invitation.patient, response.flagged, extra)
+        errors = errors_by_item(problems)
     context = {
         "definition": shown,
         "errors": errors,
@@ -135,13 +134,7 @@ def my_home(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(f"/accounts/login/?next={request.path}")
     patient = _own_patient(request, patient_id)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "my measures"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="my measures")
     context = {
         "patient": patient,
         "invitations": Invitation.objects.filter(patient=patient)

@@ -34,6 +34,8 @@ from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import IntSetting, setting_named
+from katclinic.measures import alert_steps
+from katclinic.measures.alert_steps import AlertError
 from katclinic.measures.clinic_settings import ALERT_ACK_MINUTES, MEDICAL_DIRECTOR_EMAIL
 from katclinic.measures.models import AlertKind, AlertState, CloseAction, Response, SafetyAlert
 from katclinic.measures.scoring import InstrumentDefinition, ScoreResult
@@ -52,10 +54,6 @@ ALERT_FLAGS = {
     ),
     "immediate_evaluation": (AlertKind.CSSRS_HIGH, "C-SSRS screen high risk: immediate evaluation"),
 }
-
-
-class AlertError(ValueError):
-    """A step that the alert's state does not allow, or a close without action or note."""
 
 
 @dataclass(frozen=True)
@@ -207,25 +205,7 @@ def _locked(alert: SafetyAlert) -> SafetyAlert:
 def acknowledge_alert(
     *, alert: SafetyAlert, by: User, request: HttpRequest | None = None
 ) -> SafetyAlert:
-    alert = _locked(alert)
-    if alert.state != AlertState.OPEN:
-        raise AlertError("this alert was already acknowledged")
-    alert.state, alert.acknowledged_at, alert.acknowledged_by = (
-        AlertState.ACKNOWLEDGED,
-        timezone.now(),
-        by,
-    )
-    alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.UPDATE,
-        clinic_id=alert.clinic_id,
-        patient_id=alert.patient_id,
-        obj=alert,
-        detail={"step": "acknowledged"},
-    )
-    return alert
+    return alert_steps.acknowledge(_locked(alert), by=by, request=request)
 
 
 @transaction.atomic
@@ -234,28 +214,10 @@ def close_alert(
 ) -> SafetyAlert:
     """Close with a documented action and note; an open alert is acknowledged on the way."""
     if action not in CloseAction.values:
-        raise AlertError(f"action must be one of {', '.join(CloseAction.values)}")
-    if not note.strip():
-        raise AlertError("a note is required to close an alert")
+        raise AlertError("action", f"The action must be one of {', '.join(CloseAction.values)}.")
     alert = _locked(alert)
-    if alert.state == AlertState.CLOSED:
-        raise AlertError("this alert is already closed")
-    now = timezone.now()
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at, alert.acknowledged_by = now, by
-    alert.state, alert.closed_at, alert.closed_by = AlertState.CLOSED, now, by
-    alert.action, alert.note = action, note.strip()
-    alert.save()
-    audit.record(
-        request=request,
-        user=by,
-        action=Action.UPDATE,
-        clinic_id=alert.clinic_id,
-        patient_id=alert.patient_id,
-        obj=alert,
-        detail={"step": "closed", "action": action},
-    )
-    return alert
+    alert.action = action
+    return alert_steps.close(alert, note=note, by=by, request=request, detail={"action": action})
 
 
 def _escalate_one(alert: SafetyAlert, now: datetime) -> bool:

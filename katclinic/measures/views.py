@@ -14,6 +14,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import (
     deny,
+    get_in_clinic,
     get_patient_for_edit,
     get_patient_for_user,
     has_perm,
@@ -52,13 +53,7 @@ def _choices(
 @require_GET
 def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "measures"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="measures")
     defs = current_definitions(request.clinic)
     context: dict[str, Any] = chart_context(patient)
     context |= {
@@ -84,23 +79,23 @@ def enter(request: StaffRequest, patient_id: int, key: str) -> HttpResponse:
     answers: dict[str, Any] = {}
     if request.method == "POST":
         answers, problems = answers_from_post(definition, request.POST)
-        try:
-            if problems:
-                raise services.SubmissionError(problems)
-            services.submit_response(
-                patient=patient,
-                instrument_key=key,
-                answers=answers,
-                source="staff",
-                submitted_by=request.user,
-                request=request,
-                comment=request.POST.get("comment", ""),
-            )
-        except services.SubmissionError as exc:
-            errors = errors_by_item(exc.errors)
-        else:
-            messages.success(request, f"{definition.title} saved.")
-            return redirect("measures:chart", patient.pk)
+        if not problems:
+            try:
+                services.submit_response(
+                    patient=patient,
+                    instrument_key=key,
+                    answers=answers,
+                    source="staff",
+                    submitted_by=request.user,
+                    request=request,
+                    comment=request.POST.get("comment", ""),
+                )
+            except services.SubmissionError as exc:
+                problems = exc.errors
+            else:
+                messages.success(request, f"{definition.title} saved.")
+                return redirect("measures:chart", patient.pk)
+        errors = errors_by_item(problems)
     context = {
         "patient": patient,
         "definition": definition,
@@ -115,13 +110,8 @@ def enter(request: StaffRequest, patient_id: int, key: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def correct(request: StaffRequest, response_id: int) -> HttpResponse:
     """Correct an entry error: a new version is stored and the old one is kept, linked."""
-    original = (
-        Response.objects.filter(clinic=request.clinic, pk=response_id)
-        .select_related("instrument", "patient")
-        .first()
-    )
-    if original is None:
-        deny(request, reason="no such response in the active clinic", not_found=True)
+    related = Response.objects.select_related("instrument", "patient")
+    original = get_in_clinic(request, related, response_id, what="response")
     patient = get_patient_for_edit(request, original.patient_id, Perm.ENTER_MEASURES)
     definition = definition_of(original.instrument)
     errors: dict[str, str] = {}
@@ -132,22 +122,24 @@ def correct(request: StaffRequest, response_id: int) -> HttpResponse:
     elif request.method == "POST":
         answers, problems = answers_from_post(definition, request.POST)
         reason = request.POST.get("reason", "").strip()
-        try:
-            if problems:
-                raise services.SubmissionError(problems)
-            services.correct_response(
-                response=original,
-                answers=answers,
-                reason=reason,
-                by=request.user,
-                request=request,
-                comment=request.POST.get("comment", original.comment),
-            )
-        except services.SubmissionError as exc:
-            errors = errors_by_item(exc.errors)
-        else:
-            messages.success(request, f"{definition.title} corrected; the earlier version is kept.")
-            return redirect("measures:chart", patient.pk)
+        if not problems:
+            try:
+                services.correct_response(
+                    response=original,
+                    answers=answers,
+                    reason=reason,
+                    by=request.user,
+                    request=request,
+                    comment=request.POST.get("comment", original.comment),
+                )
+            except services.SubmissionError as exc:
+                problems = exc.errors
+            else:
+                messages.success(
+                    request, f"{definition.title} corrected; the earlier version is kept."
+                )
+                return redirect("measures:chart", patient.pk)
+        errors = errors_by_item(problems)
     context = {
         "patient": patient,
         "definition": definition,
@@ -271,15 +263,8 @@ def course_start(request: StaffRequest, patient_id: int) -> HttpResponse:
 
 
 def _alert_for_user(request: StaffRequest, alert_id: int) -> SafetyAlert:
-    alert = (
-        SafetyAlert.objects.for_clinic(request.clinic)
-        .select_related("patient", "response")
-        .filter(pk=alert_id)
-        .first()
-    )
-    if alert is None:
-        deny(request, reason="no such alert in the active clinic", not_found=True)
-    return alert
+    related = SafetyAlert.objects.select_related("patient", "response")
+    return get_in_clinic(request, related, alert_id, what="alert")
 
 
 @staff_view(Perm.HANDLE_ALERTS)

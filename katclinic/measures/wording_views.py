@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -21,6 +22,19 @@ from katclinic.measures.forms import question_rows
 from katclinic.measures.scoring import InstrumentDefinition
 
 MAX_UPLOAD = 200_000
+
+
+def _wording_file(upload: UploadedFile) -> tuple[dict[str, str], str]:
+    """The uploaded wording by question id, or what is wrong with the file."""
+    if upload.size is not None and upload.size > MAX_UPLOAD:
+        return {}, "The file is larger than 200 kB."
+    try:
+        parsed = json.loads(upload.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}, "The file is not a JSON text file."
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        return {}, 'Expected {"question id": "wording", ...}.'
+    return parsed, ""
 
 
 class WordingForm(forms.Form):
@@ -58,19 +72,9 @@ class WordingForm(forms.Form):
         data = super().clean() or {}
         upload = data.get("upload")
         if upload is not None:
-            try:
-                if upload.size > MAX_UPLOAD:
-                    raise ValueError("The file is larger than 200 kB.")
-                parsed = json.loads(upload.read().decode("utf-8"))
-                if not isinstance(parsed, dict) or not all(
-                    isinstance(v, str) for v in parsed.values()
-                ):
-                    raise ValueError('Expected {"question id": "wording", ...}.')
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                self.add_error("upload", "The file is not a JSON text file.")
-                return data
-            except ValueError as exc:
-                self.add_error("upload", str(exc))
+            parsed, problem = _wording_file(upload)
+            if problem:
+                self.add_error("upload", problem)
                 return data
             unknown = sorted(set(parsed) - set(self.item_names))
             if unknown:

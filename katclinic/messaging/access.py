@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from katclinic.clinics.access import deny, get_patient_for_user, require_perm
+from katclinic.clinics.access import deny, get_in_clinic, get_patient_for_user
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
 from katclinic.messaging.models import Attachment, Message, Thread
@@ -26,38 +26,23 @@ def get_patient_for_messages(request: StaffRequest, patient_id: int) -> Patient:
 
 
 def get_thread_for_staff(request: StaffRequest, thread_id: int) -> Thread:
-    clinic = require_perm(request, P)
-    found = (
-        Thread.objects.for_clinic(clinic)
-        .select_related("patient", "assigned_to", "started_by")
-        .filter(pk=thread_id)
-        .first()
-    )
-    if found is None:
-        deny(request, reason="no such thread in the active clinic", not_found=True)
+    related = Thread.objects.select_related("patient", "assigned_to", "started_by")
+    found = get_in_clinic(request, related, thread_id, what="thread", perm=P)
     # The patient record itself must be one this person may see.
     get_patient_for_messages(request, found.patient_id)
     return found
 
 
 def get_message_for_staff(request: StaffRequest, message_id: int) -> Message:
-    clinic = require_perm(request, P)
-    found = Message.objects.filter(clinic=clinic, pk=message_id).select_related("thread").first()
-    if found is None:
-        deny(request, reason="no such message in the active clinic", not_found=True)
+    related = Message.objects.select_related("thread")
+    found = get_in_clinic(request, related, message_id, what="message", perm=P)
     get_patient_for_messages(request, found.thread.patient_id)
     return found
 
 
 def get_attachment_for_staff(request: StaffRequest, attachment_id: int) -> Attachment:
-    clinic = require_perm(request, P)
-    found = (
-        Attachment.objects.filter(clinic=clinic, pk=attachment_id)
-        .select_related("message__thread")
-        .first()
-    )
-    if found is None:
-        deny(request, reason="no such attachment in the active clinic", not_found=True)
+    related = Attachment.objects.select_related("message__thread")
+    found = get_in_clinic(request, related, attachment_id, what="attachment", perm=P)
     get_patient_for_messages(request, found.message.thread.patient_id)
     return found
 

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
-from katclinic.audit.models import Action
 from katclinic.clinics.access import staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import StaffMembership
@@ -252,13 +251,7 @@ def attachment(request: StaffRequest, attachment_id: int) -> HttpResponse:
 def chart_tab(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_messages(request, patient_id)
     threads = Thread.objects.for_clinic(request.clinic).filter(patient=patient)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "message threads"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="message threads")
     context = {
         "patient": patient,
         "threads": threads.select_related("assigned_to")[:INBOX_ROWS],

@@ -7,7 +7,6 @@ from django.urls import get_script_prefix, reverse
 from django.views.decorators.http import require_http_methods
 
 from katclinic.audit import services as audit
-from katclinic.audit.models import Action
 from katclinic.clinics.access import (
     get_patient_for_edit,
     get_patient_for_user,
@@ -97,13 +96,7 @@ def chart_tabs(request: HttpRequest, patient: Patient, current: str) -> list[dic
 def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id)
     clinical = has_perm(request, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "overview"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="overview")
     context = {
         "patient": patient,
         "tabs": chart_tabs(request, patient, "overview"),

@@ -11,9 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.audit import services as audit
-from katclinic.audit.models import Action
 from katclinic.clinics.access import (
-    deny,
+    get_in_clinic,
     get_patient_for_edit,
     get_patient_for_user,
     has_perm,
@@ -32,32 +31,17 @@ from katclinic.protocols.schema import ProtocolError
 
 
 def get_protocol_for_user(request: StaffRequest, version_id: int) -> ProtocolVersion:
-    row = ProtocolVersion.objects.filter(pk=version_id, clinic=request.clinic).first()
-    if row is None:
-        deny(request, reason="no such protocol in the active clinic", not_found=True)
-    return row
+    return get_in_clinic(request, ProtocolVersion.objects, version_id, what="protocol")
 
 
 def get_plan_for_edit(request: StaffRequest, plan_id: int) -> Plan:
-    plan = (
-        Plan.objects.select_related("patient", "protocol_version")
-        .filter(pk=plan_id, clinic=request.clinic)
-        .first()
-    )
-    if plan is None:
-        deny(request, reason="no such plan in the active clinic", not_found=True)
-    return plan
+    related = Plan.objects.select_related("patient", "protocol_version")
+    return get_in_clinic(request, related, plan_id, what="plan")
 
 
 def get_version_for_edit(request: StaffRequest, version_id: int) -> PlanVersion:
-    version = (
-        PlanVersion.objects.select_related("plan__patient", "plan__protocol_version")
-        .filter(pk=version_id, clinic=request.clinic)
-        .first()
-    )
-    if version is None:
-        deny(request, reason="no such plan version in the active clinic", not_found=True)
-    return version
+    related = PlanVersion.objects.select_related("plan__patient", "plan__protocol_version")
+    return get_in_clinic(request, related, version_id, what="plan version")
 
 
 @staff_view(Perm.VIEW_PATIENT_LIST)
@@ -141,13 +125,7 @@ def set_status(request: StaffRequest, version_id: int) -> HttpResponse:
 @staff_view(Perm.VIEW_CLINICAL)
 def patient_plans(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "plan"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="plan")
     plans = list(Plan.objects.filter(patient=patient).select_related("protocol_version"))
     rows = [_plan_context(plan) for plan in plans]
     context = {

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
-from katclinic.audit.models import Action
 from katclinic.clinics.access import get_patient_for_edit, has_perm, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import Clinic, StaffMembership
@@ -332,12 +331,8 @@ def _appointment_context(request: StaffRequest, appointment: Appointment) -> dic
 @staff_view(Perm.VIEW_PATIENT_LIST)
 def appointment_page(request: StaffRequest, appointment_id: int) -> HttpResponse:
     appointment = get_appointment_for_edit(request, appointment_id)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=appointment.patient_id,
-        obj=appointment,
-        detail={"section": "appointment"},
+    audit.record_view(
+        request, patient_id=appointment.patient_id, obj=appointment, section="appointment"
     )
     return render(
         request, "scheduling/appointment.html", _appointment_context(request, appointment)

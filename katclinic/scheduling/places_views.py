@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.accounts.models import User
-from katclinic.clinics.access import deny, staff_view
+from katclinic.clinics.access import deny, get_in_clinic, staff_view
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Perm
@@ -232,13 +232,6 @@ def _staff_member(request: StaffRequest, user_id: int) -> User:
     return member.user
 
 
-def _in_clinic(request: StaffRequest, model: Any, pk: int, what: str) -> Any:
-    row = model.objects.filter(clinic=request.clinic, pk=pk).first()
-    if row is None:
-        deny(request, reason=f"no such {what} in the active clinic", not_found=True)
-    return row
-
-
 # ---- rooms and chairs ---------------------------------------------------------------------
 
 
@@ -251,7 +244,7 @@ def place_list(request: StaffRequest) -> HttpResponse:
 @staff_view(Perm.MANAGE_CLINIC)
 @require_http_methods(["GET", "POST"])
 def room_edit(request: StaffRequest, room_id: int | None = None) -> HttpResponse:
-    room = None if room_id is None else _in_clinic(request, Room, room_id, "room")
+    room = None if room_id is None else get_in_clinic(request, Room.objects, room_id, what="room")
     rooms = Room.objects.filter(clinic=request.clinic)
     initial = {"name": room.name, "is_active": room.is_active} if room else {"is_active": True}
     form = RoomForm(request.POST or None, rooms=rooms, current=room, initial=initial)
@@ -282,7 +275,9 @@ def room_edit(request: StaffRequest, room_id: int | None = None) -> HttpResponse
 @staff_view(Perm.MANAGE_CLINIC)
 @require_http_methods(["GET", "POST"])
 def chair_edit(request: StaffRequest, chair_id: int | None = None) -> HttpResponse:
-    chair = None if chair_id is None else _in_clinic(request, Chair, chair_id, "chair")
+    chair = (
+        None if chair_id is None else get_in_clinic(request, Chair.objects, chair_id, what="chair")
+    )
     rooms = Room.objects.filter(clinic=request.clinic, is_active=True)
     if chair is not None:
         rooms = Room.objects.filter(clinic=request.clinic).filter(
@@ -390,7 +385,7 @@ def closures(request: StaffRequest) -> HttpResponse:
 @staff_view(Perm.MANAGE_CLINIC)
 @require_POST
 def closure_remove(request: StaffRequest, closure_id: int) -> HttpResponse:
-    closure = _in_clinic(request, ClinicClosure, closure_id, "closure")
+    closure = get_in_clinic(request, ClinicClosure.objects, closure_id, what="closure")
     places.remove_closure(closure=closure, by=request.user, request=request)
     messages.success(request, "Closure removed; the clinic is open on those days again.")
     return redirect("scheduling:closures")
@@ -483,7 +478,7 @@ def _leave_stranded(
 @staff_view(Perm.MANAGE_CLINIC)
 @require_POST
 def leave_remove(request: StaffRequest, leave_id: int) -> HttpResponse:
-    leave = _in_clinic(request, StaffLeave, leave_id, "leave")
+    leave = get_in_clinic(request, StaffLeave.objects, leave_id, what="leave")
     places.remove_leave(leave=leave, by=request.user, request=request)
     messages.success(request, "Leave removed.")
     return redirect("scheduling:staff_hours", leave.staff_id)

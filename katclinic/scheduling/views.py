@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.access import (
-    deny,
+    get_in_clinic,
     get_patient_for_edit,
     get_patient_for_user,
     has_perm,
@@ -50,14 +50,8 @@ from katclinic.scheduling.models import (
 
 
 def get_appointment_for_edit(request: StaffRequest, appointment_id: int) -> Appointment:
-    appointment = (
-        Appointment.objects.filter(pk=appointment_id, clinic=request.clinic)
-        .select_related("patient")
-        .first()
-    )
-    if appointment is None:
-        deny(request, reason="no such appointment in the active clinic", not_found=True)
-    return appointment
+    related = Appointment.objects.select_related("patient")
+    return get_in_clinic(request, related, appointment_id, what="appointment")
 
 
 def _aware(clinic: Clinic, moment: datetime) -> datetime:
@@ -82,13 +76,7 @@ def day(request: StaffRequest) -> HttpResponse:
 @staff_view(Perm.VIEW_DEMOGRAPHICS)
 def patient_appointments(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "appointments"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="appointments")
     appointments = (
         Appointment.objects.filter(patient=patient)
         .select_related("staff", "room", "chair__room")
@@ -235,20 +223,9 @@ def _plan_calendar_url(clinic: Clinic, plan: Plan, booked: list[Appointment]) ->
 @staff_view(Perm.SCHEDULE)
 @require_http_methods(["GET", "POST"])
 def plan_schedule(request: StaffRequest, plan_id: int) -> HttpResponse:
-    plan = (
-        Plan.objects.filter(pk=plan_id, clinic=request.clinic)
-        .select_related("patient", "protocol_version")
-        .first()
-    )
-    if plan is None:
-        deny(request, reason="no such plan in the active clinic", not_found=True)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=plan.patient_id,
-        obj=plan,
-        detail={"section": "plan schedule"},
-    )
+    related = Plan.objects.select_related("patient", "protocol_version")
+    plan = get_in_clinic(request, related, plan_id, what="plan")
+    audit.record_view(request, patient_id=plan.patient_id, obj=plan, section="plan schedule")
     initial = {
         "staff": plan.patient.responsible_clinician_id,
         "start_on": services.today(request.clinic),

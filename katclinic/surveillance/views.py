@@ -36,13 +36,7 @@ def _page(
     events = dose_events(patient, until=timezone.now())
     services.check_exposure(patient=patient, events=events, request=request)
     data = review_for(patient, _course_id(request), events=events)
-    audit.record(
-        request=request,
-        action=Action.VIEW,
-        patient_id=patient.pk,
-        obj=patient,
-        detail={"section": "surveillance"},
-    )
+    audit.record_view(request, patient_id=patient.pk, obj=patient, section="surveillance")
     return render(
         request,
         "surveillance/review.html",

@@ -245,9 +245,10 @@ def addendum(request: StaffRequest, note_id: int) -> HttpResponse:
     found = get_note(request, note_id, ANY_NOTE)
     require_perm(request, found.template.perm)
     form = AddendumForm(request.POST)
+    if not form.is_valid():
+        problem = "Addendum: write the addendum (at most 8000 characters)."
+        return _refused(request, found, problem, form)
     try:
-        if not form.is_valid():
-            raise NoteError("Addendum: write the addendum (at most 8000 characters).", "text")
         services.add_addendum(
             note=found, text=form.cleaned_data["text"], by=request.user, request=request
         )

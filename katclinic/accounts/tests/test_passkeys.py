@@ -154,6 +154,11 @@ class RegisterTest(PasskeyTestCase):
         self.login(self.pat_user)
         self.assertEqual(self.client.post("/accounts/security/passkeys/options/").status_code, 403)
         self.assertEqual(self.client.get("/accounts/security/").status_code, 403)
+        response = self.client.post(
+            "/accounts/security/passkeys/", {"name": "x", "credential": "{}"}
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(Passkey.objects.exists())
 
     @override_settings(WEBAUTHN_RP_ID="", WEBAUTHN_ORIGINS=[])
     def test_without_a_host_name_passkeys_are_not_offered(self) -> None:

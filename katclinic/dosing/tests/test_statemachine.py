@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from katclinic.dosing.statemachine import (
@@ -23,8 +25,19 @@ HAPPY_PATH = [
 
 
 def test_the_normal_path_is_allowed_step_by_step() -> None:
-    for current, target in zip(HAPPY_PATH, HAPPY_PATH[1:], strict=False):
-        check_transition(current, target)
+    steps = list(pairwise(HAPPY_PATH))
+    assert [check_transition(now, later) for now, later in steps] == HAPPY_PATH[1:]
+    assert all(later in allowed_targets(now) for now, later in steps)
+
+
+@pytest.mark.parametrize("current", list(SessionState))
+@pytest.mark.parametrize("target", list(SessionState))
+def test_a_move_is_allowed_exactly_when_the_table_lists_it(current: S, target: S) -> None:
+    if target in TRANSITIONS[current]:
+        assert check_transition(current, target, reason="Patient asked to stop") is target
+    else:
+        with pytest.raises(InvalidTransition):
+            check_transition(current, target, reason="Patient asked to stop")
 
 
 def test_every_state_has_a_row_in_the_table() -> None:
@@ -55,7 +68,9 @@ def test_the_refusal_names_what_is_allowed() -> None:
 
 @pytest.mark.parametrize("state", sorted(ACTIVE_STATES))
 def test_it_allows_stopping_early_from_each_active_state_with_a_reason(state: S) -> None:
-    check_transition(state, S.STOPPED_EARLY, reason="Patient asked to stop")
+    assert check_transition(state, S.STOPPED_EARLY, reason="Patient asked to stop") is (
+        S.STOPPED_EARLY
+    )
     assert S.STOPPED_EARLY in allowed_targets(state)
 
 
@@ -78,10 +93,11 @@ def test_finished_sessions_cannot_move(state: S, target: S) -> None:
 
 
 def test_a_patient_judged_ready_can_go_back_to_monitoring() -> None:
-    check_transition(S.READY_FOR_DISCHARGE, S.MONITORING)
+    assert check_transition(S.READY_FOR_DISCHARGE, S.MONITORING) is S.MONITORING
+    assert allowed_targets(S.READY_FOR_DISCHARGE) == {S.DISCHARGED, S.MONITORING, S.STOPPED_EARLY}
 
 
 def test_it_accepts_plain_strings_and_rejects_unknown_states() -> None:
-    check_transition("dosing", "monitoring")
+    assert check_transition("dosing", "monitoring") is S.MONITORING
     with pytest.raises(InvalidTransition, match="Unknown target state 'finished'"):
         check_transition("monitoring", "finished")

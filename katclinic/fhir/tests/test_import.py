@@ -80,11 +80,16 @@ class ImportTest(FhirTestCase):
         )
         self.assertEqual(Patient.objects.count(), patients)
 
-    def test_not_a_transaction_or_not_json_is_a_400(self) -> None:
-        self.assertEqual(
-            self.post({"resourceType": "Bundle", "type": "batch", "entry": []}).status_code, 400
-        )
+    def test_not_a_transaction_an_empty_batch_or_not_json_is_a_400(self) -> None:
+        patients = Patient.objects.count()
+        collection = self.post(bundle(patient("Kept")) | {"type": "collection"})
+        self.assertEqual(collection.status_code, 400)
+        self.assertEqual(collection.json()["issue"][0]["expression"], ["Bundle.type"])
+        empty = self.post({"resourceType": "Bundle", "type": "batch", "entry": []})
+        self.assertEqual(empty.status_code, 400)
+        self.assertEqual(empty.json()["issue"][0]["expression"], ["Bundle.entry"])
         self.assertEqual(self.post("{nope").status_code, 400)
+        self.assertEqual(Patient.objects.count(), patients)
 
     def test_a_patient_token_may_not_import(self) -> None:
         patients = Patient.objects.count()

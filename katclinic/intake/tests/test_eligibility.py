@@ -322,7 +322,10 @@ def test_a_well_formed_rules_file_loads(tmp_path: Path) -> None:
         ({"condition": {"op": "is_true", "value": 1}}, "'condition.value'"),
         ({"fact": "baseline_systolic_mmhg"}, "'condition.op'"),
         ({"fact": "baseline_systolic_mmhg", "condition": {"op": "gt"}}, "'condition.setting'"),
-        ({"source": {"label": "Somewhere"}}, "'source'"),
+        ({"routes": "some"}, "'routes'"),
+        ({"title": 3}, "'title'"),
+        ({"source": {"label": "Somewhere"}}, "'source.url'"),
+        ({"source": "Somewhere"}, "'source'"),
         ({"source": {"label": "Somewhere", "url": "example.org"}}, "'source.url'"),
     ],
 )

@@ -243,3 +243,4 @@ class ResearchExportTest(ClinicTestCase):
             self.client.post(reverse("outcomes:research_export"), {"confirm": "on"}).status_code,
             403,
         )
+        self.assertFalse(AuditEvent.objects.filter(action=Action.EXPORT).exists())

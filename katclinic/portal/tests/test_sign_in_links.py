@@ -78,6 +78,8 @@ class SignInLinkTest(ClinicTestCase):
         first = token_from_last_email()
         self.ask("pat@example.org")
         self.assertEqual(self.client.post(f"/portal/sign-in-link/{first}/").status_code, 410)
+        self.assertNotIn("_auth_user_id", self.client.session)
+        self.assertFalse(PortalLink.objects.filter(used_at__isnull=False).exists())
 
     def test_the_clinic_setting_sets_the_lifetime(self) -> None:
         from katclinic.clinics.models import ClinicSetting

@@ -124,7 +124,7 @@ class AccessMatrixTest(ClinicTestCase):
 
     def check_cells(self, specs: dict[str, Url]) -> None:
         """Request each URL as each person and assert the outcome; denials write nothing."""
-        cells = 0
+        cells = statements = 0
         tokens = {
             who: self.token_for(user) for who, user in self.people().items() if user is not None
         }
@@ -150,6 +150,7 @@ class AccessMatrixTest(ClinicTestCase):
                             response = self.client.post(url, spec.data(self))
                         else:
                             response = self.client.get(url, headers=headers)
+                    statements += len(queries.captured_queries)
                     expected = self.expected(spec, who)
                     self.assertIn(response.status_code, expected, f"{who} {spec.method} {url}")
                     if response.status_code in (401, 403, 404) or (
@@ -162,6 +163,8 @@ class AccessMatrixTest(ClinicTestCase):
                         )
                     cells += 1
         self.assertGreaterEqual(cells, len(specs) * 9)
+        # "A denial wrote nothing" means something only while statements are being captured.
+        self.assertGreater(statements, cells, "no SQL was captured: the write check saw nothing")
 
 
 class SystemTokenMatrixTest(ClinicTestCase):

@@ -25,6 +25,7 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.patients.models import Patient
 
 # Columns that hold a credential's hash: useless outside this install, and not to be spread.
 WITHHELD = frozenset({"token_hash", "secret", "code_hash", "password"})
@@ -111,8 +112,6 @@ def _write_attachments(archive: zipfile.ZipFile, model: type[models.Model], clin
 
 
 def _people(clinic: Clinic) -> models.QuerySet[User]:
-    from katclinic.patients.models import Patient
-
     staff_ids = StaffMembership.objects.filter(clinic=clinic).values("user_id")
     patient_ids = Patient.objects.filter(clinic=clinic, user__isnull=False).values("user_id")
     return User.objects.filter(models.Q(pk__in=staff_ids) | models.Q(pk__in=patient_ids))

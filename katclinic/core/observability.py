@@ -5,7 +5,9 @@
   kept, else one is made; echoed in the response), one log line per request naming the
   URL *pattern* (never the concrete path, which carries record ids, nor the query string,
   which can carry names), and the request counters behind /metrics.
-- `metrics`: Prometheus text format at /metrics, behind METRICS_TOKEN (404 when unset).
+- `katclinic.core.metrics`: Prometheus text format at /metrics, behind METRICS_TOKEN (404
+  when unset). It is a module of its own because this one is loaded with the settings
+  (logging), before the apps and their models are.
 
 Request counters live in each process. Behind gunicorn every worker keeps its own and a
 scrape is answered by whichever worker accepts it, so each series carries a `pid` label:
@@ -16,10 +18,8 @@ time and are exact whichever worker answers.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -31,15 +31,9 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.db.models import Count, Max, Min
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.functional import empty
-from django.views.decorators.http import require_GET
-
-from katclinic.lib.env import envsecret
 
 logger = logging.getLogger("katclinic.request")
 
@@ -201,96 +195,3 @@ class RequestLogMiddleware:
                 exc_info=(type(exception), exception, exception.__traceback__),
                 extra={"route": route_of(request)},
             )
-
-
-# Gauges read from the database at scrape time ----------------------------------------
-
-
-def _gauge(name: str, help_text: str, value: float) -> list[str]:
-    return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value:g}"]
-
-
-def task_gauges() -> list[str]:
-    from django_tasks_db.models import DBTaskResult
-
-    now = timezone.now()
-    ready = DBTaskResult.objects.ready().aggregate(n=Count("id"), oldest=Min("enqueued_at"))
-    oldest = (now - ready["oldest"]).total_seconds() if ready["oldest"] else 0.0
-    by_status = dict(DBTaskResult.objects.values_list("status").annotate(n=Count("id")).order_by())
-    lines = _gauge("katclinic_tasks_ready", "Tasks waiting for a worker.", ready["n"])
-    lines += _gauge(
-        "katclinic_tasks_oldest_ready_age_seconds",
-        "How long the oldest waiting task has waited (0 when none).",
-        oldest,
-    )
-    lines += [
-        "# HELP katclinic_tasks Task results kept, by status (FAILED ones need a look).",
-        "# TYPE katclinic_tasks gauge",
-    ]
-    for status in ("READY", "RUNNING", "SUCCESSFUL", "FAILED"):
-        lines.append(f'katclinic_tasks{{status="{status}"}} {by_status.get(status, 0)}')
-    lines += _gauge("katclinic_tasks_failed", "Failed tasks kept.", by_status.get("FAILED", 0))
-    return lines
-
-
-def open_safety_alerts() -> int | None:
-    """Open safety alerts, if the measures app has them (it may not yet)."""
-    if not apps.is_installed("katclinic.measures"):
-        return None
-    try:
-        model = apps.get_model("measures", "SafetyAlert")
-    except LookupError:
-        return None
-    alerts = model._default_manager.all()
-    unhandled = getattr(alerts, "unhandled", None)
-    if unhandled is not None:
-        return int(unhandled().count())
-    if "closed_at" in {f.name for f in model._meta.get_fields()}:
-        return int(alerts.filter(closed_at__isnull=True).count())
-    return None
-
-
-def state_gauges() -> list[str]:
-    from katclinic.core.models import WorkerHeartbeat
-
-    lines = task_gauges()
-    beat = WorkerHeartbeat.objects.aggregate(newest=Max("at"))["newest"]
-    if beat is not None:
-        lines += _gauge(
-            "katclinic_worker_heartbeat_age_seconds",
-            "Seconds since the newest worker heartbeat.",
-            (timezone.now() - beat).total_seconds(),
-        )
-    alerts = open_safety_alerts()
-    if alerts is not None:
-        lines += _gauge("katclinic_safety_alerts_open", "Safety alerts not yet closed.", alerts)
-    return lines
-
-
-def render_metrics() -> str:
-    pid = str(os.getpid())
-    lines = METRICS.render(pid)
-    lines += [
-        "# HELP katclinic_process_start_time_seconds When this worker process started.",
-        "# TYPE katclinic_process_start_time_seconds gauge",
-        f'katclinic_process_start_time_seconds{{pid="{pid}"}} {PROCESS_STARTED:.3f}',
-    ]
-    lines += state_gauges()
-    return "\n".join(lines) + "\n"
-
-
-@require_GET
-def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus scrape endpoint: 404 unless METRICS_TOKEN is set, 401 without it."""
-    token = envsecret("METRICS_TOKEN")
-    if not token:
-        raise Http404("metrics are off")
-    offered = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
-        return HttpResponse(
-            "a bearer token is required\n",
-            status=401,
-            content_type="text/plain",
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )
-    return HttpResponse(render_metrics(), content_type="text/plain; version=0.0.4; charset=utf-8")

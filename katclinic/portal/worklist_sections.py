@@ -377,8 +377,11 @@ RULES: list[Rule] = [
 ]
 
 
-# Lazy links: the URLconf must not be imported while apps are still starting.
-SECTIONS: tuple[Section, ...] = tuple(
-    Section(key, title, roles, items, link=reverse_lazy(link) if link else "", order=order)  # type: ignore[arg-type]
-    for key, title, roles, items, link, order in RULES
-)
+def _section(rule: Rule) -> Section:
+    key, title, roles, items, link, order = rule
+    # Lazy: the URLconf must not be imported while apps are still starting.
+    url: Any = reverse_lazy(link) if link else ""
+    return Section(key, title, roles, items, link=url, order=order)
+
+
+SECTIONS: tuple[Section, ...] = tuple(_section(rule) for rule in RULES)

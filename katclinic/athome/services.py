@@ -40,10 +40,10 @@ from katclinic.dosing.clinic_settings import PRE_DIASTOLIC_MAX, PRE_SYSTOLIC_MAX
 from katclinic.dosing.doses import last_dose_at
 from katclinic.measures import alert_steps
 from katclinic.measures.models import SafetyAlert
+from katclinic.measures.safety import director_emails
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.protocols.schema import Protocol, TakeHome
-from katclinic.surveillance.exposure import DoseEvent
 from katclinic.surveillance.models import ReviewKind
 from katclinic.surveillance.services import raise_review_task
 
@@ -580,8 +580,6 @@ def raise_alert(
 
 def alert_recipients(alert: HomeAlert) -> list[str]:
     """The patient's responsible clinician (else the medical director), and the clinic inbox."""
-    from katclinic.measures.safety import director_emails
-
     clinician = alert.patient.responsible_clinician
     to = [clinician.email] if clinician is not None else director_emails(alert.clinic)
     return [*to, alert.clinic.email] if alert.clinic.email else to
@@ -721,34 +719,3 @@ def reconcile(
         user=by,
     )
     return count, True
-
-
-# ---- cumulative exposure ---------------------------------------------------------------------
-
-
-def home_doses(patient: Patient, since: datetime | None, until: datetime | None) -> list[DoseEvent]:
-    """Every take-home dose actually taken, for the surveillance app's exposure sums."""
-    rows = HomeSession.objects.filter(patient=patient, clinic_id=patient.clinic_id).taken()
-    if since is not None:
-        rows = rows.filter(taken_at__gte=since)
-    if until is not None:
-        rows = rows.filter(taken_at__lt=until)
-    route = {}
-    events = []
-    for s in rows.select_related("prescription__plan__protocol_version").order_by("taken_at"):
-        plan_id = s.prescription.plan_id
-        if plan_id not in route:
-            route[plan_id] = protocol_of(s.prescription.plan).route
-        if s.taken_at is None or s.dose_mg is None:
-            continue  # the database constraint makes this impossible for a taken session
-        events.append(
-            DoseEvent(
-                at=s.taken_at,
-                mg=s.dose_mg,
-                route=route[plan_id],
-                setting="home",
-                source_type="athome.HomeSession",
-                source_id=s.pk,
-            )
-        )
-    return events

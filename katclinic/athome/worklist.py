@@ -111,4 +111,4 @@ def home_card(request: HttpRequest, patient: Patient) -> CardContent | None:
     )
 
 
-CARD = Card("athome", "At-home sessions", home_card, order=30)
+CARD = Card("athome", "At-home sessions", home_card)

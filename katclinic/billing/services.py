@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -15,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.billing import clinic_settings, codes, payments, proposal
@@ -35,14 +37,12 @@ from katclinic.billing.models import (
     Refund,
 )
 from katclinic.clinics.middleware import clinic_zone
-from katclinic.clinics.models import Clinic
+from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.dosing.models import DosingSession, SupportNote
 from katclinic.dosing.statemachine import SessionState
+from katclinic.lib.npi import npi_is_valid
 from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Diagnosis, Patient
-
-if TYPE_CHECKING:
-    from katclinic.accounts.models import User
 
 MAX_DIAGNOSIS_POINTERS = 4  # CMS-1500 item 24E points at up to four diagnoses
 MAX_CENTS = 10_000_000_00  # ten million dollars: anything above is a typing error
@@ -917,8 +917,6 @@ def send_payment_link(
 
 
 def _site() -> str:
-    from django.conf import settings
-
     return str(settings.SITE_URL).rstrip("/")
 
 
@@ -1000,9 +998,6 @@ def set_clinician_npi(
     *, clinic: Clinic, clinician: User, npi: str, by: User, request: HttpRequest | None = None
 ) -> User:
     """Record a clinician's own NPI (checked by its check digit) for superbills and claims."""
-    from katclinic.clinics.models import StaffMembership
-    from katclinic.lib.npi import npi_is_valid
-
     value = npi.strip()
     if value and not npi_is_valid(value):
         raise BillingError("An NPI is 10 digits with a valid check digit.", field="npi")

@@ -15,9 +15,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.billing import documents, payments, reports, services
+from katclinic.billing.codes import billable_codes
 from katclinic.billing.forms import (
     AddLineForm,
     AdjustLineForm,
@@ -206,8 +208,6 @@ def _charge_page(
 
 
 def services_codes(day: date) -> list[BillingCode]:
-    from katclinic.billing.codes import billable_codes
-
     return billable_codes(on=day)
 
 
@@ -571,8 +571,6 @@ def fees_new(request: StaffRequest) -> HttpResponse:
 def _npi_page(
     request: StaffRequest, form: NpiForm | None = None, status: int = 200
 ) -> HttpResponse:
-    from katclinic.accounts.models import User
-
     people = list(
         User.objects.filter(
             memberships__clinic=request.clinic,
@@ -599,8 +597,6 @@ def npis(request: StaffRequest) -> HttpResponse:
 @require_POST
 @staff_view(Perm.MANAGE_FEES)
 def npi_set(request: StaffRequest) -> HttpResponse:
-    from katclinic.accounts.models import User
-
     form = NpiForm(request.POST)
     if form.is_valid():
         person = User.objects.filter(pk=form.cleaned_data["clinician"]).first()

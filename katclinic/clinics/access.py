@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Manager, Model, QuerySet
@@ -19,11 +19,9 @@ from django.shortcuts import redirect
 
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action, Outcome
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm, roles_allow
-
-if TYPE_CHECKING:
-    from katclinic.clinics.models import Clinic
-    from katclinic.patients.models import Patient
+from katclinic.patients.models import Patient
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
@@ -118,8 +116,6 @@ def get_patient_for_user(
 
     A patient's own portal account may read its own record and nothing else.
     """
-    from katclinic.patients.models import Patient
-
     user = request.user
     if user.is_authenticated and not user.is_staff_member:
         patient = Patient.objects.fetch(patient_id, user_id=user.pk)

@@ -29,6 +29,7 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
+from katclinic.patients.models import Patient
 
 if TYPE_CHECKING:
     from katclinic.patients.models import Patient
@@ -120,8 +121,6 @@ def _write_attachments(
 
 
 def _people(clinic: Clinic) -> models.QuerySet[User]:
-    from katclinic.patients.models import Patient
-
     staff_ids = StaffMembership.objects.filter(clinic=clinic).values("user_id")
     patient_ids = Patient.objects.filter(clinic=clinic, user__isnull=False).values("user_id")
     return User.objects.filter(models.Q(pk__in=staff_ids) | models.Q(pk__in=patient_ids))

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.http import HttpRequest
 
-if TYPE_CHECKING:
-    from katclinic.accounts.models import User
-    from katclinic.clinics.models import Clinic
+from katclinic.accounts.models import User
+from katclinic.clinics.models import Clinic
 
 
 class StaffRequest(HttpRequest):

@@ -37,11 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import psycopg
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+from psycopg import sql
 
 from katclinic.audit.checkpoints import current_heads, signed_line
 from katclinic.audit.services import seal
@@ -111,8 +113,6 @@ def sqlite_state(path: Path) -> tuple[Fingerprints, Migrations]:
 
 def pg_state(conn: Any) -> tuple[Fingerprints, Migrations]:
     """Checksums and applied migrations, in the transaction `conn` has open."""
-    from psycopg import sql
-
     tables = [
         row[0]
         for row in conn.execute(
@@ -257,8 +257,6 @@ def pg_env(params: dict[str, str]) -> dict[str, str]:
 
 
 def pg_connect(params: dict[str, str]) -> Any:
-    import psycopg
-
     conninfo: dict[str, Any] = {**params, "options": "-c TimeZone=UTC"}
     return psycopg.connect(**conninfo)
 
@@ -308,8 +306,6 @@ def _backup_sqlite(work: Path, key: bytes | None, alias: str) -> Taken:
 
 
 def _backup_postgres(work: Path, key: bytes | None, alias: str) -> Taken:
-    import psycopg
-
     params = pg_params(alias)
     target = "database.pgdump" + (".enc" if key else "")
     with closing(pg_connect(params)) as conn, tempfile.TemporaryFile() as errors:

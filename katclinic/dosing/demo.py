@@ -16,7 +16,8 @@ from django.utils import timezone
 from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic
 from katclinic.demo.generator import DemoWorld
-from katclinic.dosing import integrations, ledger_services, record_services
+from katclinic.dosing import integrations, ledger_services, record_services, services
+from katclinic.dosing import monitoring_services as mon
 from katclinic.dosing.models import (
     Administration,
     Checkpoint,
@@ -28,6 +29,7 @@ from katclinic.dosing.models import (
     StockLot,
     SupportNote,
 )
+from katclinic.dosing.rems_form import ensure_rems_form
 from katclinic.dosing.statemachine import SessionState as S
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
@@ -245,7 +247,7 @@ def _rems(world: DemoWorld, sessions: list[DosingSession]) -> None:
                 "recorded_by": world.staff["nurse"],
             },
         )
-        form = record_services.ensure_rems_form(session)
+        form = ensure_rems_form(session)
         if index < len(sessions) - 1:
             form.data = form.data | {"non_benzo_hypnotics": False}
             if record_services.form_missing(form):
@@ -277,9 +279,6 @@ def _gate_passed(session: DosingSession, nurse: User, at: datetime) -> None:
 
 def _today(world: DemoWorld, plan: Plan, lot: StockLot) -> None:
     """An esketamine session in monitoring now, so the floor board has a live chair."""
-    from katclinic.dosing import monitoring_services as mon
-    from katclinic.dosing import services
-
     nurse, now = world.staff["nurse"], timezone.now()
     session = services.create_session(
         patient=plan.patient,

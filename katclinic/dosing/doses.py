@@ -1,12 +1,15 @@
-"""When the patient last had a dose, wherever it was given: the one answer other apps ask."""
+"""The doses given, as other apps ask about them: when the patient last had one, wherever it
+was given, and what was given under a plan."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from katclinic.athome.models import HomeSession
 from katclinic.dosing.models import Administration
 from katclinic.patients.models import Patient
+from katclinic.protocols.models import Plan
 
 
 def last_dose_at(*, patient: Patient) -> datetime | None:
@@ -29,3 +32,11 @@ def last_dose_at(*, patient: Patient) -> datetime | None:
     )
     known = [t for t in (in_clinic, at_home) if t is not None]
     return max(known) if known else None
+
+
+def administered_doses(plan: Plan) -> list[tuple[datetime, Decimal]]:
+    """(started at, mg) of each dose given under `plan`, for the protocols app's exposure."""
+    rows = Administration.objects.filter(session__plan=plan, is_adjunct=False).order_by(
+        "started_at"
+    )
+    return list(rows.values_list("started_at", "dose_mg"))

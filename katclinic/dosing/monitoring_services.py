@@ -27,6 +27,7 @@ from katclinic.dosing.models import (
     SideEffect,
 )
 from katclinic.dosing.monitoring import Limit
+from katclinic.dosing.rems_form import ensure_rems_form
 from katclinic.dosing.services import (
     DosingError,
     LockedSession,
@@ -395,9 +396,7 @@ def discharge(
     session.save(update_fields=["discharged_at"])
     move(session, S.DISCHARGED, by=by)
     if session.is_esketamine:
-        from katclinic.dosing import record_services
-
-        record_services.ensure_rems_form(session)
+        ensure_rems_form(session)
     _audit(
         request,
         by,

@@ -33,6 +33,7 @@ from katclinic.dosing.models import (
     SessionEvent,
     StockLot,
 )
+from katclinic.dosing.rems_form import ensure_rems_form
 from katclinic.dosing.statemachine import InvalidTransition, SessionState, check_transition
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
@@ -175,9 +176,7 @@ def transition(
     before = session.state
     move(session, to, by=by, reason=reason)
     if to is S.STOPPED_EARLY and session.is_esketamine and session.administrations.exists():
-        from katclinic.dosing import record_services
-
-        record_services.ensure_rems_form(session)
+        ensure_rems_form(session)
     _audit(
         request,
         by,
@@ -665,11 +664,3 @@ def finish_dosing(
         raise DosingError("No dose has been recorded; stop the session early instead.")
     step(session, S.MONITORING, by=by, request=request)
     return session
-
-
-def administered_doses(plan: Plan) -> list[tuple[datetime, Decimal]]:
-    """(started at, mg) of each dose given under `plan`, for the protocols app's exposure."""
-    rows = Administration.objects.filter(session__plan=plan, is_adjunct=False).order_by(
-        "started_at"
-    )
-    return list(rows.values_list("started_at", "dose_mg"))

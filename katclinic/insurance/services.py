@@ -26,6 +26,7 @@ from katclinic.insurance.models import (
     AuthorizationUse,
     AuthStatus,
     Coverage,
+    DocumentKind,
     EligibilityCheck,
     EligibilityStatus,
     PriorAuthorization,
@@ -381,8 +382,6 @@ def add_document(
     kind: str,
     upload: UploadedFile,
 ) -> AuthorizationDocument:
-    from katclinic.insurance.models import DocumentKind
-
     if kind not in DocumentKind.values:
         raise InsuranceError("Choose what the document is.", field="kind")
     size = upload.size or 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -44,6 +44,7 @@ from katclinic.measures.scoring import Answer, AnswerError, score, validate_answ
 from katclinic.outcomes.services import refresh_patient_courses
 from katclinic.patients.language import clock, in_language_of, long_date
 from katclinic.patients.models import Patient
+from katclinic.surveillance.services import raise_for_positive_screen
 
 logger = logging.getLogger(__name__)
 
@@ -124,24 +125,6 @@ def _store(
     return response, found
 
 
-# Called with each stored response (new or corrected) inside its transaction, after the
-# safety check: other apps register here to act on results (surveillance screens raise
-# review tasks). A hook that raises rolls the submission back, so hooks must only fail
-# on a real error.
-ResponseHook = Callable[[Response, HttpRequest | None], None]
-AFTER_STORE: list[ResponseHook] = []
-
-
-def register_after_store(hook: ResponseHook) -> None:
-    if hook not in AFTER_STORE:
-        AFTER_STORE.append(hook)
-
-
-def _after_store(response: Response, request: HttpRequest | None) -> None:
-    for hook in AFTER_STORE:
-        hook(response, request)
-
-
 def submit_response(
     *,
     patient: Patient,
@@ -200,7 +183,8 @@ def submit_response(
         )
         if found:
             safety.raise_alerts(response=response, found=found, request=request)
-        _after_store(response, request)
+        # In the same transaction: a positive surveillance screen opens its review task.
+        raise_for_positive_screen(response, request)
         refresh_patient_courses(patient=patient)
     return response
 
@@ -258,7 +242,7 @@ def correct_response(
     )
     if found:
         safety.raise_alerts(response=new, found=found, request=request)
-    _after_store(new, request)
+    raise_for_positive_screen(new, request)
     refresh_patient_courses(patient=old.patient)
     return new
 

@@ -8,9 +8,10 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
+        from katclinic.core import worklists
         from katclinic.messaging import clinic_settings, worklist
         from katclinic.patients.tabs import ChartTab, register
 
         del clinic_settings  # imported for its settings definitions
         register(ChartTab("messages", "Messages", "messaging:chart_tab", Perm.HANDLE_MESSAGES))
-        worklist.register_all()
+        worklists.register(worklist.SECTION)

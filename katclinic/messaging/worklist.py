@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from katclinic.clinics.permissions import Role
-from katclinic.core.worklists import Item, Section, register
+from katclinic.core.worklists import Item, Section
 from katclinic.messaging.models import Thread
 
 LIMIT = 10
@@ -39,16 +39,13 @@ def waiting_messages(request: HttpRequest) -> Sequence[Item]:
     ]
 
 
-def register_all() -> None:
-    register(
-        Section(
-            "messages_waiting",
-            "Patient messages waiting for a reply",
-            frozenset({Role.PRESCRIBER, Role.NURSE, Role.THERAPIST}),
-            waiting_messages,
-            empty="No patient message is waiting for you.",
-            # Lazy: the URLconf must not be imported while apps are still starting.
-            link=reverse_lazy("messaging:inbox"),  # type: ignore[arg-type]
-            order=40,
-        )
-    )
+SECTION = Section(
+    "messages_waiting",
+    "Patient messages waiting for a reply",
+    frozenset({Role.PRESCRIBER, Role.NURSE, Role.THERAPIST}),
+    waiting_messages,
+    empty="No patient message is waiting for you.",
+    # Lazy: the URLconf must not be imported while apps are still starting.
+    link=reverse_lazy("messaging:inbox"),  # type: ignore[arg-type]
+    order=40,
+)

@@ -9,14 +9,14 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from katclinic.clinics.permissions import Perm
-        from katclinic.core import periodic
+        from katclinic.core import periodic, worklists
         from katclinic.patients.tabs import ChartTab, register
-        from katclinic.portal import cards, clinic_settings, worklist_sections
+        from katclinic.portal import clinic_settings, worklist_sections
         from katclinic.portal.prune import prune_link_requests_task
 
         del clinic_settings  # imported for its settings definitions
         register(ChartTab("journal", "Journal", "portal:journal_tab", Perm.VIEW_CLINICAL))
         register(ChartTab("portal", "Portal", "portal:invite", Perm.EDIT_DEMOGRAPHICS))
-        cards.register_defaults()
-        worklist_sections.register_all()
+        for section in worklist_sections.SECTIONS:
+            worklists.register(section)
         periodic.register("portal.prune", timedelta(hours=1), prune_link_requests_task)

@@ -1,7 +1,6 @@
-"""The portal's own home cards: fallbacks that read other apps' models directly.
+"""The cards of the patient's portal home, in the order they are shown.
 
-Each is registered with `default=True`, so a card the owning app registers under the
-same key takes its place.
+Most read other apps' models directly; the at-home card belongs to the athome app.
 """
 
 from __future__ import annotations
@@ -16,13 +15,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
+from katclinic.athome.worklist import CARD as athome_card
+from katclinic.clinics.content import preparation_lines
+from katclinic.intake import services as intake
 from katclinic.intake.models import ConsentSignature
+from katclinic.measures.catalogue import current_definitions
 from katclinic.measures.models import Invitation
 from katclinic.patients.language import clock
 from katclinic.patients.models import Patient
-from katclinic.portal.home import Card, CardContent, Line, register
+from katclinic.portal.home import Card, CardContent, Line
 from katclinic.portal.models import JournalEntry
+from katclinic.scheduling.hours import clinic_tz
 from katclinic.scheduling.models import Appointment
+from katclinic.scheduling.reminders import instruction_lines
 
 
 def url_or_empty(name: str, **kwargs: Any) -> str:
@@ -53,9 +58,6 @@ def upcoming_appointments(patient: Patient) -> QuerySet[Appointment]:
 
 def preparation_steps(appointment: Any) -> list[str]:
     """What to do before a dosing visit, from the protocol behind its plan and the clinic."""
-    from katclinic.clinics.content import preparation_lines
-    from katclinic.scheduling.reminders import instruction_lines
-
     steps = []
     if appointment.kind == "dosing" and appointment.plan_id is not None:
         steps = instruction_lines(appointment.plan.protocol_version.protocol.instructions)
@@ -65,8 +67,6 @@ def preparation_steps(appointment: Any) -> list[str]:
 
 
 def local(appointment: Any, at: Any) -> Any:
-    from katclinic.scheduling.hours import clinic_tz
-
     return at.astimezone(clinic_tz(appointment.clinic))
 
 
@@ -87,8 +87,6 @@ def appointment_card(request: HttpRequest, patient: Patient) -> CardContent | No
 
 
 def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent | None:
-    from katclinic.measures.catalogue import current_definitions
-
     now = timezone.now()
     # Tablet invitations belong to the clinic's kiosk, not to the patient's own device.
     # Two schedules may ask for the same instrument in the same window: list it once, the
@@ -116,8 +114,6 @@ def questionnaires_card(request: HttpRequest, patient: Patient) -> CardContent |
 
 
 def consents_card(request: HttpRequest, patient: Patient) -> CardContent | None:
-    from katclinic.intake import services as intake
-
     signed = set(
         ConsentSignature.objects.filter(patient=patient, withdrawal__isnull=True).values_list(
             "document_id", flat=True
@@ -158,18 +154,6 @@ def journal_card(request: HttpRequest, patient: Patient) -> CardContent:
     )
 
 
-def register_defaults() -> None:
-    register(
-        Card("appointment", _lazy("Your next visit"), appointment_card, order=10), default=True
-    )
-    register(
-        Card("questionnaires", _lazy("Questionnaires to answer"), questionnaires_card, order=20),
-        default=True,
-    )
-    register(Card("consents", _lazy("Consent forms"), consents_card, order=30), default=True)
-    register(Card("journal", _lazy("Your journal"), journal_card, order=40), default=True)
-
-
 def day_month(value: Any) -> str:
     """ "7 December" or "7 de diciembre", in the clinic's time."""
     return formats.date_format(timezone.localtime(value), pgettext("day and month", "j F"))
@@ -178,3 +162,22 @@ def day_month(value: Any) -> str:
 def weekday(value: Any) -> str:
     """ "Monday 7 December" or "lunes 7 de diciembre"."""
     return formats.date_format(value, pgettext("weekday, day and month", "l j F"))
+
+
+CARDS: tuple[Card, ...] = (
+    Card("appointment", _lazy("Your next visit"), appointment_card),
+    Card("questionnaires", _lazy("Questionnaires to answer"), questionnaires_card),
+    athome_card,
+    Card("consents", _lazy("Consent forms"), consents_card),
+    Card("journal", _lazy("Your journal"), journal_card),
+)
+
+
+def cards_for(request: HttpRequest, patient: Patient) -> list[tuple[Card, CardContent]]:
+    """Each card with something to show, in the order of CARDS."""
+    shown = []
+    for card in CARDS:
+        content = card.content(request, patient)
+        if content is not None:
+            shown.append((card, content))
+    return shown

@@ -15,7 +15,12 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from katclinic.dosing.models import DosingSession
-from katclinic.fhir import bundle, registry
+from katclinic.fhir import (
+    bundle,
+    providers,  # noqa: F401 - providers fill the registry
+    registry,
+)
+from katclinic.measures.catalogue import definition_of
 from katclinic.measures.models import Response
 from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Patient
@@ -44,8 +49,6 @@ class ScoreRow:
 
 def own_scores(patient: Patient) -> list[ScoreRow]:
     """The patient's own questionnaire totals, oldest first (self-report instruments only)."""
-    from katclinic.measures.catalogue import definition_of
-
     rows: list[ScoreRow] = []
     first: dict[str, int] = {}
     responses = (

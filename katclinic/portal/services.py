@@ -10,7 +10,6 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.mail import send_mail
@@ -28,6 +27,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import IntSetting
+from katclinic.dosing.models import DosingSession
 from katclinic.patients.language import in_language_of
 from katclinic.patients.models import Patient
 from katclinic.portal import clinic_settings as S
@@ -40,6 +40,7 @@ from katclinic.portal.models import (
     RequestKind,
     RequestStatus,
 )
+from katclinic.scheduling.models import Appointment
 
 # Emailed-link requests allowed per hour; enough for a patient who mistypes, too few
 # to use the form to flood someone's inbox or probe many addresses from one place.
@@ -288,15 +289,15 @@ def set_password_with_link(*, raw: str, password: str, request: HttpRequest) -> 
     return user
 
 
-def _owns(patient: Patient, label: str, pk: int) -> bool:
-    return bool(apps.get_model(label).objects.filter(pk=pk, patient=patient).exists())
+def _owns(patient: Patient, model: type[DosingSession | Appointment], pk: int) -> bool:
+    return model.objects.filter(pk=pk, patient=patient).exists()
 
 
 @transaction.atomic
 def write_journal_entry(
     *, patient: Patient, text: str, shared: bool, session_id: int | None, request: HttpRequest
 ) -> JournalEntry:
-    if session_id is not None and not _owns(patient, "dosing.DosingSession", session_id):
+    if session_id is not None and not _owns(patient, DosingSession, session_id):
         raise PortalError("That session is not one of yours.")
     now = timezone.now()
     entry = JournalEntry.objects.create(
@@ -349,7 +350,7 @@ def request_appointment_change(
     request: HttpRequest,
 ) -> AppointmentRequest:
     """Record a patient's reschedule or cancel request and tell the front desk by email."""
-    if appointment_id is not None and not _owns(patient, "scheduling.Appointment", appointment_id):
+    if appointment_id is not None and not _owns(patient, Appointment, appointment_id):
         raise PortalError("That visit is not one of yours.")
     made = AppointmentRequest.objects.create(
         clinic_id=patient.clinic_id,

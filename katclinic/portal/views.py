@@ -13,14 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from katclinic.accounts.models import TotpDevice
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.fhir import wire
+from katclinic.fhir import registry, wire
 from katclinic.patients.models import Patient
 from katclinic.portal import cards, record, services
 from katclinic.portal.access import get_own_journal_entry, get_own_patient
 from katclinic.portal.forms import AppointmentRequestForm, JournalForm
-from katclinic.portal.home import cards_for
 from katclinic.portal.models import AppointmentRequest, JournalEntry, RequestKind
 
 PatientView = Callable[..., HttpResponse]
@@ -65,7 +65,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest, patient: Patient) -> HttpResponse:
     _viewed(request, patient, "home")
     return render(
-        request, "portal/home.html", {"patient": patient, "cards": cards_for(request, patient)}
+        request,
+        "portal/home.html",
+        {"patient": patient, "cards": cards.cards_for(request, patient)},
     )
 
 
@@ -175,10 +177,6 @@ def my_record(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 
 def _fhir_available() -> bool:
-    try:
-        from katclinic.fhir import registry
-    except ImportError:
-        return False
     return "Patient" in registry.REGISTRY
 
 
@@ -209,8 +207,6 @@ def record_fhir(request: HttpRequest, patient: Patient) -> HttpResponse:
 @require_GET
 @patient_page
 def security(request: HttpRequest, patient: Patient) -> HttpResponse:
-    from katclinic.accounts.models import TotpDevice
-
     enrolled = TotpDevice.objects.filter(user=patient.user, confirmed_at__isnull=False).exists()
     context = {
         "patient": patient,

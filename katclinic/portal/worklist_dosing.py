@@ -15,7 +15,9 @@ from django.utils import timezone
 from katclinic.clinics.access import has_perm
 from katclinic.clinics.permissions import Perm
 from katclinic.core.worklists import Item
+from katclinic.dosing.board import floor
 from katclinic.dosing.models import DosingSession, GateCheck, LedgerEntry, RemsForm, SupportNote
+from katclinic.scheduling.hours import clinic_tz
 from katclinic.scheduling.models import Appointment, Reminder
 
 LIMIT = 10
@@ -28,16 +30,12 @@ def _clinic(request: HttpRequest) -> Any:
 
 def clinic_day(clinic: Any) -> tuple[datetime, datetime]:
     """Start and end of today in the clinic's own time zone."""
-    from katclinic.scheduling.hours import clinic_tz
-
     local = timezone.now().astimezone(clinic_tz(clinic))
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + timedelta(days=1)
 
 
 def _hm(clinic: Any, at: datetime) -> str:
-    from katclinic.scheduling.hours import clinic_tz
-
     return f"{at.astimezone(clinic_tz(clinic)):%H:%M}"
 
 
@@ -82,8 +80,6 @@ def pre_dose_pending(request: HttpRequest) -> Sequence[Item]:
 
 
 def overdue_checkpoints(request: HttpRequest) -> Sequence[Item]:
-    from katclinic.dosing.board import floor
-
     chairs = [c for c in floor(_clinic(request), timezone.now()) if c.overdue or c.rechecks_overdue]
     return [
         Item(

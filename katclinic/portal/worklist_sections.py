@@ -15,11 +15,17 @@ from django.http import HttpRequest
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
+from katclinic.audit.models import AuditEvent
+from katclinic.audit.services import verify_chain
+from katclinic.clinics.models import ClinicSetting
 from katclinic.clinics.permissions import Role
-from katclinic.core.worklists import Item, Section, register
+from katclinic.clinics.registry import REGISTRY
+from katclinic.core.worklists import Item, Section
 from katclinic.intake.models import ConsultationRequest, Screening
+from katclinic.intake.services import consent_gaps
 from katclinic.measures.models import SafetyAlert
 from katclinic.portal import worklist_dosing as d
+from katclinic.portal.models import AppointmentRequest, JournalEntry
 from katclinic.protocols.models import PlanVersion
 
 A, P, N, T, F = Role.ADMIN, Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK
@@ -106,8 +112,6 @@ def new_consultation_requests(request: HttpRequest) -> Sequence[Item]:
 
 
 def appointment_requests(request: HttpRequest) -> Sequence[Item]:
-    from katclinic.portal.models import AppointmentRequest
-
     rows = (
         AppointmentRequest.objects.for_clinic(_clinic(request))
         .open()
@@ -125,8 +129,6 @@ def appointment_requests(request: HttpRequest) -> Sequence[Item]:
 
 
 def missing_consents(request: HttpRequest) -> Sequence[Item]:
-    from katclinic.intake.services import consent_gaps
-
     _, gaps = consent_gaps(_clinic(request))
     return [
         Item(
@@ -140,8 +142,6 @@ def missing_consents(request: HttpRequest) -> Sequence[Item]:
 
 
 def shared_journal_entries(request: HttpRequest) -> Sequence[Item]:
-    from katclinic.portal.models import JournalEntry
-
     since = timezone.now() - timedelta(days=7)
     rows = (
         JournalEntry.objects.filter(clinic=_clinic(request), shared_at__gte=since)
@@ -160,8 +160,6 @@ def shared_journal_entries(request: HttpRequest) -> Sequence[Item]:
 
 
 def denied_access(request: HttpRequest) -> Sequence[Item]:
-    from katclinic.audit.models import AuditEvent
-
     since = timezone.now() - timedelta(hours=24)
     clinic = _clinic(request)
     rows = AuditEvent.objects.filter(clinic_id=clinic.pk, action="denied", at__gte=since)
@@ -180,8 +178,6 @@ def denied_access(request: HttpRequest) -> Sequence[Item]:
 
 
 def audit_chain_status(request: HttpRequest) -> Sequence[Item]:
-    from katclinic.audit.services import verify_chain
-
     clinic = _clinic(request)
     key = f"portal:audit-chain:{clinic.pk}"
     problems = cache.get(key)
@@ -197,16 +193,12 @@ def audit_chain_status(request: HttpRequest) -> Sequence[Item]:
 
 
 def settings_changes(request: HttpRequest) -> Sequence[Item]:
-    from katclinic.clinics.models import ClinicSetting
-
     since = timezone.now() - timedelta(days=7)
     rows = (
         ClinicSetting.objects.filter(clinic=_clinic(request), changed_at__gte=since)
         .select_related("changed_by")
         .order_by("-changed_at")[:LIMIT]
     )
-    from katclinic.clinics.registry import REGISTRY
-
     return [
         Item(
             f"Setting changed: {REGISTRY[s.key].label if s.key in REGISTRY else 'a retired setting'}",
@@ -385,9 +377,11 @@ RULES: list[Rule] = [
 ]
 
 
-def register_all() -> None:
-    """Register every section of RULES."""
-    for key, title, roles, items, link, order in RULES:
-        # Lazy: the URLconf must not be imported while apps are still starting.
-        url: Any = reverse_lazy(link) if link else ""
-        register(Section(key, title, roles, items, link=url, order=order))
+def _section(rule: Rule) -> Section:
+    key, title, roles, items, link, order = rule
+    # Lazy: the URLconf must not be imported while apps are still starting.
+    url: Any = reverse_lazy(link) if link else ""
+    return Section(key, title, roles, items, link=url, order=order)
+
+
+SECTIONS: tuple[Section, ...] = tuple(_section(rule) for rule in RULES)

@@ -22,6 +22,8 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
+from katclinic.dosing.doses import administered_doses
+from katclinic.measures.services import schedule_from_protocol
 from katclinic.patients.models import Patient, WeightReading
 from katclinic.protocols import readiness
 from katclinic.protocols.clinic_settings import OPEN_ENDED_DOSES, WEIGHT_MAX_AGE_DAYS
@@ -53,6 +55,7 @@ from katclinic.protocols.schema import (
     load_library,
     load_protocol,
 )
+from katclinic.scheduling.hours import clinic_hours, clinic_tz, session_lengths
 
 
 class PlanError(ValueError):
@@ -299,8 +302,6 @@ def _planned_dates(
     *, version: PlanVersion, protocol: Protocol, previous: PlanVersion | None
 ) -> list[tuple[str, date]]:
     """(phase, date) of each dose this version intends."""
-    from katclinic.scheduling.hours import clinic_hours, clinic_tz, session_lengths
-
     if version.kind in (AmendmentKind.PAUSE, AmendmentKind.STOP):
         return []
     if version.kind == AmendmentKind.BOOSTER:
@@ -735,8 +736,6 @@ def sign_plan(
 
 def _start_measurements(plan: Plan, by: User, request: HttpRequest | None) -> None:
     """A plan signed for the first time puts its protocol's measurement schedule in place."""
-    from katclinic.measures.services import schedule_from_protocol  # measures is a leaf app
-
     schedule_from_protocol(
         patient=plan.patient,
         measurements=list(plan.protocol_version.protocol.measurements),
@@ -771,14 +770,6 @@ def plan_dose_limits(plan: Plan) -> tuple[Decimal, Decimal, Decimal]:
     if version is None:
         raise PlanError("the plan has no signed version")
     return version.min_mg, version.max_mg, version.dose_mg
-
-
-def administered_doses(plan: Plan) -> list[tuple[datetime, Decimal]]:
-    """(given at, mg) of doses given under the plan, as the dosing app records them."""
-    # Imported here, not at the top: the dosing app imports this module when it loads.
-    from katclinic.dosing.services import administered_doses as given_under
-
-    return given_under(plan)
 
 
 @dataclass(frozen=True)

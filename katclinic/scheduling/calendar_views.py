@@ -25,6 +25,7 @@ from katclinic.lib.parse import BadParameter, optional_id
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.scheduling import calendar, services, undo
+from katclinic.scheduling.access import get_appointment_for_edit
 from katclinic.scheduling.clinic_settings import SLOT_MINUTES
 from katclinic.scheduling.forms import (
     COLUMN_CHOICES,
@@ -34,9 +35,8 @@ from katclinic.scheduling.forms import (
     MoveForm,
     StateForm,
 )
-from katclinic.scheduling.hours import clinic_hours, clinic_tz
+from katclinic.scheduling.hours import as_clinic_time, clinic_hours, clinic_tz
 from katclinic.scheduling.models import Appointment, Chair, Kind, Room, State
-from katclinic.scheduling.views import _aware, get_appointment_for_edit
 
 CLINICIAN_ROLES = (Role.PRESCRIBER, Role.NURSE, Role.THERAPIST)
 SHOWN_STATES = [s.value for s in State if s != State.CANCELLED]
@@ -273,7 +273,7 @@ def calendar_book(request: StaffRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         patient = get_patient_for_edit(request, data["patient"].pk, Perm.SCHEDULE)
-        start = _aware(clinic, data["start"])
+        start = as_clinic_time(clinic, data["start"])
         slot = services.Slot(
             data["staff"],
             start,
@@ -429,7 +429,7 @@ def move(request: StaffRequest, appointment_id: int) -> HttpResponse:
         return render(request, "scheduling/move.html", context)
     if form.is_valid():
         data = form.cleaned_data
-        start = _aware(clinic, data["start"])
+        start = as_clinic_time(clinic, data["start"])
         slot = services.Slot(
             data["staff"],
             start,

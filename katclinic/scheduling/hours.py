@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.registry import all_settings
@@ -25,6 +27,12 @@ def clinic_hours(clinic: Clinic) -> ClinicHours:
 
 def clinic_tz(clinic: Clinic) -> ZoneInfo:
     return ZoneInfo(clinic.timezone)
+
+
+def as_clinic_time(clinic: Clinic, moment: datetime) -> datetime:
+    """A time typed into a form is the clinic's local time, whatever zone the form assumed."""
+    naive = timezone.make_naive(moment) if timezone.is_aware(moment) else moment
+    return naive.replace(tzinfo=clinic_tz(clinic))
 
 
 def session_lengths(clinic: Clinic) -> SessionLengths:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -9,7 +8,6 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.audit import services as audit
@@ -29,6 +27,8 @@ from katclinic.patients.views import chart_tabs
 from katclinic.protocols.models import Plan
 from katclinic.protocols.scheduling import ScheduleError
 from katclinic.scheduling import ical, services
+from katclinic.scheduling.access import get_appointment_for_edit
+from katclinic.scheduling.calendar_views import set_state
 from katclinic.scheduling.clinic_settings import FRONT_DESK_EMAIL, ONLINE_REQUESTS
 from katclinic.scheduling.forms import (
     BookForm,
@@ -38,7 +38,7 @@ from katclinic.scheduling.forms import (
     StateForm,
     add_conflict_errors,
 )
-from katclinic.scheduling.hours import clinic_tz
+from katclinic.scheduling.hours import as_clinic_time, clinic_tz
 from katclinic.scheduling.models import (
     Appointment,
     AppointmentRequest,
@@ -47,17 +47,6 @@ from katclinic.scheduling.models import (
     Reminder,
     ReminderState,
 )
-
-
-def get_appointment_for_edit(request: StaffRequest, appointment_id: int) -> Appointment:
-    related = Appointment.objects.select_related("patient")
-    return get_in_clinic(request, related, appointment_id, what="appointment")
-
-
-def _aware(clinic: Clinic, moment: datetime) -> datetime:
-    """A time typed into a form is the clinic's local time, whatever zone the form assumed."""
-    naive = timezone.make_naive(moment) if timezone.is_aware(moment) else moment
-    return naive.replace(tzinfo=clinic_tz(clinic))
 
 
 @staff_view(Perm.VIEW_PATIENT_LIST)
@@ -102,7 +91,7 @@ def book(request: StaffRequest, patient_id: int) -> HttpResponse:
     form = BookForm(request.POST, clinic=request.clinic)
     if form.is_valid():
         data = form.cleaned_data
-        start = _aware(request.clinic, data["start"])
+        start = as_clinic_time(request.clinic, data["start"])
         slot = services.Slot(
             data["staff"],
             start,
@@ -148,8 +137,6 @@ def change_state(request: StaffRequest, appointment_id: int) -> HttpResponse:
         )
     ):
         # Cancelling and completing are confirmed first, on the appointment's own page.
-        from katclinic.scheduling.calendar_views import set_state
-
         return set_state(request, appointment_id)
     if form.is_valid():
         try:
@@ -187,7 +174,7 @@ def reschedule(request: StaffRequest, appointment_id: int) -> HttpResponse:
     form = SlotForm(request.POST or None, clinic=request.clinic, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        start = _aware(request.clinic, data["start"])
+        start = as_clinic_time(request.clinic, data["start"])
         slot = services.Slot(
             data["staff"],
             start,

@@ -23,6 +23,7 @@ from katclinic.patients.models import Patient
 from katclinic.surveillance import exposure
 from katclinic.surveillance.models import ReviewTask, TreatmentDecision
 from katclinic.surveillance.services import thresholds
+from katclinic.surveillance.sources import dose_events
 
 router = Router(tags=["surveillance"])
 
@@ -82,7 +83,7 @@ def patient_exposure(request: HttpRequest, patient_id: int) -> Any:
     """Ketamine given in the rolling 30 days and 12 months to now, by route."""
     patient = _patient(request, patient_id, Scope.SESSIONS_READ, "exposure")
     now = timezone.now()
-    result = exposure.exposure(exposure.dose_events(patient, until=now), at=now)
+    result = exposure.exposure(dose_events(patient, until=now), at=now)
     return {
         "at": now,
         "last_30_days": result.last_30_days,

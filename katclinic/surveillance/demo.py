@@ -57,7 +57,7 @@ def build(world: DemoWorld) -> None:
         "PHQ-9 falling. Continue the current plan; review again after the next screens.",
     )
     TreatmentDecision.objects.filter(pk=decision.pk).update(decided_at=now - timedelta(days=28))
-    # The positive screen opens its review task through the measures after-store hook.
+    # Storing the positive screen opens its review task (measures calls surveillance).
     submit_response(
         patient=patient,
         instrument_key="bladder_screen",

@@ -17,7 +17,7 @@ from katclinic.outcomes.progress import Progress, progress_for
 from katclinic.patients.models import Patient
 from katclinic.surveillance import exposure
 from katclinic.surveillance.chart import Chart, line_chart
-from katclinic.surveillance.exposure import DoseEvent, Exposure, dose_events
+from katclinic.surveillance.exposure import DoseEvent, Exposure
 from katclinic.surveillance.jobs import signed_protocol
 from katclinic.surveillance.models import (
     ExposureWindow,
@@ -27,6 +27,7 @@ from katclinic.surveillance.models import (
 )
 from katclinic.surveillance.schedule import SCREEN_INSTRUMENTS, next_due
 from katclinic.surveillance.services import thresholds
+from katclinic.surveillance.sources import dose_events
 
 RECENT_DOSES = 20
 

@@ -20,7 +20,7 @@ from katclinic.measures.models import Course, Response
 from katclinic.patients.models import Patient
 from katclinic.surveillance import exposure
 from katclinic.surveillance.clinic_settings import REVIEW_MG_12_MONTHS, REVIEW_MG_30_DAYS
-from katclinic.surveillance.exposure import DoseEvent, dose_events
+from katclinic.surveillance.exposure import DoseEvent
 from katclinic.surveillance.models import (
     Decision,
     ExposureFinding,
@@ -31,6 +31,7 @@ from katclinic.surveillance.models import (
     TreatmentDecision,
 )
 from katclinic.surveillance.schedule import SCREEN_INSTRUMENTS
+from katclinic.surveillance.sources import dose_events
 
 
 class ReviewError(ValueError):
@@ -122,8 +123,8 @@ def close_review_task(
 
 
 def raise_for_positive_screen(response: Response, request: HttpRequest | None) -> None:
-    """After-store hook of measures: a surveillance screen with any flag is positive and
-    opens a review task for the prescriber, in the submission's transaction."""
+    """Called by measures for each stored response: a surveillance screen with any flag is
+    positive and opens a review task for the prescriber, in the submission's transaction."""
     if response.instrument_key not in SCREEN_INSTRUMENTS.values() or not response.flags:
         return
     definition = definition_of(response.instrument)

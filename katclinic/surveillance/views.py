@@ -20,10 +20,10 @@ from katclinic.lib.parse import optional_id
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 from katclinic.surveillance import services
-from katclinic.surveillance.exposure import dose_events
 from katclinic.surveillance.forms import CloseTaskForm, DecisionForm
 from katclinic.surveillance.models import ExposureWindow, ReviewTask
 from katclinic.surveillance.review import review_for
+from katclinic.surveillance.sources import dose_events
 
 
 def _course_id(request: StaffRequest) -> int | None:

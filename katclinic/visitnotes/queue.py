@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
+from katclinic.accounts.models import User
+from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import roles_allow
-from katclinic.scheduling.models import Appointment, State
+from katclinic.scheduling.models import Appointment, AppointmentQuerySet, State
 from katclinic.visitnotes.kinds import FOR_APPOINTMENT_KIND, TEMPLATES
 from katclinic.visitnotes.models import Status
-
-if TYPE_CHECKING:
-    from katclinic.accounts.models import User
-    from katclinic.clinics.models import Clinic
-    from katclinic.scheduling.models import AppointmentQuerySet
 
 # A visit that happened: the patient came (a checked-in visit counts, it may not be closed yet).
 HAPPENED = (State.CHECKED_IN, State.COMPLETED)

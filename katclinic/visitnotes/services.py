@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
-from katclinic.scheduling.models import LIVE_STATES
+from katclinic.patients.models import Patient
+from katclinic.scheduling.models import LIVE_STATES, Appointment
 from katclinic.visitnotes.kinds import TEMPLATES, NoteTemplate
 from katclinic.visitnotes.models import NoteAddendum, Status, VisitNote
-
-if TYPE_CHECKING:
-    from katclinic.accounts.models import User
-    from katclinic.patients.models import Patient
-    from katclinic.scheduling.models import Appointment
 
 MAX_TEXT = 8000
 

@@ -17,8 +17,8 @@ from katclinic.athome.models import (
     SessionState,
 )
 from katclinic.athome.tests.factories import prescription, taken_session
-from katclinic.surveillance.exposure import dose_events
 from katclinic.surveillance.models import ReviewKind, ReviewTask
+from katclinic.surveillance.sources import dose_events
 from katclinic.testing import ClinicTestCase
 
 CALM = {

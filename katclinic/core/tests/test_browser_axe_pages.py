@@ -21,9 +21,8 @@ from katclinic.core.tests.test_browser import (  # noqa: F401 - base_url and bro
     assert_accessible,
     base_url,
     browser,
-    demo_code,
     screenshots,
-    sign_in_with_password,
+    sign_in,
 )
 
 pytestmark = BROWSER_TESTS
@@ -32,35 +31,11 @@ TABLET_LANDSCAPE = {"width": 1180, "height": 820}
 TOUCH_TARGET_PX = 44  # WCAG 2.2 success criterion 2.5.5, Target Size (Enhanced)
 
 
-def enter_a_fresh_code(page: Page) -> None:
-    """Enter the demo code; a code is accepted once per 30-second step, so when this account
-    signed in moments ago, wait for the next step's code and enter that."""
-    used = demo_code(page)
-    page.get_by_label("Code").fill(used)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_load_state()
-    for _ in range(40):
-        if "/second-factor/" not in page.url:
-            return
-        page.wait_for_timeout(1000)
-        page.reload()
-        if demo_code(page) != used:
-            page.get_by_label("Code").fill(demo_code(page))
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_load_state()
-            return
-
-
 def signed_in(browser: Browser, base_url: str, account: str) -> Page:  # noqa: F811
     context = browser.new_context(base_url=base_url, viewport=DESKTOP)  # type: ignore[arg-type]
     page = context.new_page()
     page.set_default_timeout(15_000)
-    sign_in_with_password(page, account)
-    # Wait for the password step's answer before asking which step comes next.
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    if "/second-factor/" in page.url:
-        enter_a_fresh_code(page)
-    expect(page).not_to_have_url(re.compile(r"/accounts/"))
+    sign_in(page, account)
     return page
 
 

@@ -28,8 +28,8 @@ from katclinic.core.tests.test_browser import (  # noqa: F401 - base_url and bro
     assert_accessible,
     base_url,
     browser,
-    demo_code,
     screenshots,
+    sign_in,
     sign_in_with_password,
 )
 
@@ -91,20 +91,12 @@ def open_page(
         (ARTIFACTS / "console" / f"{request.node.name}.txt").write_text("\n".join(console) + "\n")
 
 
-def sign_in_staff(page: Page, account: str) -> None:
-    sign_in_with_password(page, account)
-    expect(page).to_have_url(re.compile(r"/accounts/second-factor/$"))
-    page.get_by_label("Code").fill(demo_code(page))
-    page.get_by_role("button", name="Continue").click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/"))
-
-
 @pytest.fixture(scope="module")
 def nurse(browser: Browser, base_url: str) -> Any:  # noqa: F811
     """The demo nurse's signed-in browser state: one TOTP sign-in serves every nurse test."""
     context = browser.new_context(base_url=base_url, viewport=DESKTOP)  # type: ignore[arg-type]
     page = context.new_page()
-    sign_in_staff(page, "nurse")
+    sign_in(page, "nurse")
     expect(page).to_have_url(re.compile(r"/today/$"))
     state = context.storage_state()
     context.close()
@@ -323,7 +315,7 @@ def test_a_nurse_runs_an_esketamine_session_until_discharge_is_refused_for_time(
 
 
 def send_a_questionnaire(staff: Page, patient_id: str, journey: Journey) -> None:
-    sign_in_staff(staff, "therapist")
+    sign_in(staff, "therapist")
     staff.goto(f"/patients/{patient_id}/")
     tabs = staff.get_by_role("navigation", name="Chart sections")
     journey.visit(staff, "therapist-chart")
@@ -395,7 +387,7 @@ def test_after_an_infusion_billing_posts_front_desk_takes_payment_and_the_patien
     """Issue 18's checkout: the demo's finished infusions wait as proposed charges."""
     journey = Journey("checkout")
     clerk = open_page()
-    sign_in_staff(clerk, "billing")
+    sign_in(clerk, "billing")
     clerk.goto("/billing/")
     journey.visit(clerk, "billing-home")
     proposed = region(clerk, "Proposed charges to review")
@@ -412,7 +404,7 @@ def test_after_an_infusion_billing_posts_front_desk_takes_payment_and_the_patien
     charge_path = re.sub(r"^https?://[^/]+", "", clerk.url)
 
     desk = open_page()
-    sign_in_staff(desk, "frontdesk")
+    sign_in(desk, "frontdesk")
     desk.goto(account_url)
     journey.visit(desk, "account-before-payment")
     invoices = region(desk, "Invoices")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from katclinic.dosing import ledger_services, record_services, services
 from katclinic.dosing import monitoring_services as mon
+from katclinic.dosing.doses import administered_doses
 from katclinic.dosing.models import Administration, DosingSession, LedgerEntry, StockLot
 from katclinic.dosing.services import DosingError
 from katclinic.dosing.statemachine import SessionState as S
@@ -255,6 +256,4 @@ class SessionFlowTest(ClinicTestCase):
         services.record_administration(
             session=sess, lot=lot, dose_mg=Decimal("28"), started_at=timezone.now(), by=self.nick
         )
-        self.assertEqual(
-            [mg for _, mg in services.administered_doses(sess.plan)], [Decimal("28.00")]
-        )
+        self.assertEqual([mg for _, mg in administered_doses(sess.plan)], [Decimal("28.00")])

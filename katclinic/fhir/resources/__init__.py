@@ -10,5 +10,7 @@ valid under R4B is valid R4 on the wire.
 
 Nothing here touches the database: each ``to_fhir_*`` reads only the row it is given
 (and rows already joined to it), and each ``from_fhir_*`` returns plain field values or
-raises ``InvalidResource`` naming every failing element.
+raises ``InvalidResource`` naming every failing element. The models of the apps they map
+are imported for annotations only (under ``TYPE_CHECKING``): a mapping reads the attributes
+of the row it is handed and never queries a model.
 """

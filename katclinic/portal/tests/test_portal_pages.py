@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from katclinic.athome.tests.factories import prescription
 from katclinic.audit.models import AuditEvent
 from katclinic.intake.models import ConsentDocument
 from katclinic.measures import services as measures
@@ -132,3 +133,19 @@ class PortalPagesTest(ClinicTestCase):
         response = self.client.get(f"/portal/{self.pat.pk}/")
         self.assertContains(response, "You have no visit booked.")
         self.assertContains(response, "No questionnaires are waiting for you.")
+
+    def test_home_shows_its_cards_in_their_fixed_order_with_at_home_only_once_prescribed(
+        self,
+    ) -> None:
+        self.login(self.pat_user)
+        headings = re.compile(r'<h2 id="card-([a-z]+)">')
+        page = self.client.get(f"/portal/{self.pat.pk}/").content.decode()
+        self.assertEqual(
+            headings.findall(page), ["appointment", "questionnaires", "consents", "journal"]
+        )
+        prescription(self.pat, self.paula)
+        page = self.client.get(f"/portal/{self.pat.pk}/").content.decode()
+        self.assertEqual(
+            headings.findall(page),
+            ["appointment", "questionnaires", "athome", "consents", "journal"],
+        )

@@ -9,8 +9,8 @@ from katclinic.intake import demo as intake_demo
 from katclinic.measures import demo as measures_demo
 from katclinic.protocols import demo as protocols_demo
 from katclinic.surveillance import demo
-from katclinic.surveillance.exposure import dose_events
 from katclinic.surveillance.models import ReviewKind, ReviewState, ReviewTask, TreatmentDecision
+from katclinic.surveillance.sources import dose_events
 
 
 class DemoTest(TestCase):

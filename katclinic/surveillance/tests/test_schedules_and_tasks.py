@@ -12,7 +12,6 @@ from katclinic.audit.models import AuditEvent
 from katclinic.measures.models import Channel, Invitation
 from katclinic.measures.services import correct_response, submit_response
 from katclinic.protocols.models import Plan, PlanStatus
-from katclinic.surveillance.exposure import dose_events
 from katclinic.surveillance.jobs import run_surveillance
 from katclinic.surveillance.models import (
     ExposureFinding,
@@ -22,6 +21,7 @@ from katclinic.surveillance.models import (
     SurveillanceDue,
 )
 from katclinic.surveillance.services import check_exposure, close_review_task
+from katclinic.surveillance.sources import dose_events
 from katclinic.surveillance.tests.helpers import START, course, given, on, setting, sublingual_plan
 from katclinic.testing import ClinicTestCase
 

@@ -71,6 +71,7 @@ PERIODIC_JOBS = {
     "accounts.prune": timedelta(hours=1),
     "athome.missed_checkins": timedelta(minutes=5),
     "audit.checkpoints": timedelta(minutes=5),
+    "bulk_fail_stuck_exports": timedelta(minutes=5),
     "bulk_prune_exports": timedelta(hours=1),
     "measures.escalate_alerts": timedelta(minutes=1),
     "measures.schedules": timedelta(minutes=5),
@@ -85,6 +86,7 @@ FHIR_RESOURCE_TYPES = [
     "Patient",
     "Questionnaire",
     "MedicationAdministration",
+    "Encounter",
     "Consent",
     "QuestionnaireResponse",
     "Observation",
@@ -99,6 +101,7 @@ FHIR_RESOURCE_TYPES = [
     "Coverage",
     "Claim",
     "ExplanationOfBenefit",
+    "Group",
 ]
 
 CLINIC_SETTINGS = [
@@ -112,6 +115,7 @@ CLINIC_SETTINGS = [
     "billing.esketamine_buy_and_bill",
     "billing.propose_monitoring_hours",
     "bulk_export_file_hours",
+    "bulk_export_running_minutes",
     "dosing_checkpoint_grace_minutes",
     "dosing_count_tolerance_mg",
     "dosing_discharge_moaas_min",

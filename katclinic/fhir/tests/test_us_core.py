@@ -161,7 +161,7 @@ class ServedResourcesTest(FhirTestCase):
                     frozenset(user.memberships.values_list("role", flat=True)), resource_type.perm
                 )
             )
-            query = {"patient": self.pat.pk} if resource_type.patient_field else {}
+            query: dict[str, Any] = {"patient": self.pat.pk} if resource_type.patient_field else {}
             bundle = self.get(name, reader, **query).json()
             found += [e["resource"] for e in bundle.get("entry", [])]
         return found

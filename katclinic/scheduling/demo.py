@@ -72,6 +72,12 @@ def _today(world: DemoWorld) -> None:
             continue
 
 
+# The active plan (in creation order) whose visits the demo leaves unbooked, so the calendar
+# offers "Book the plan's visits from this week" for its patient (Samir Schmidt with the
+# demo's seed; scheduling/tests/test_plan_booking_browser.py books it).
+UNBOOKED_PLAN = 3
+
+
 def build(world: DemoWorld) -> None:
     for clinic in world.clinics:
         _resources(clinic)
@@ -79,9 +85,10 @@ def build(world: DemoWorld) -> None:
     _today(world)
     by = world.staff["frontdesk"]
     start_on = timezone.localdate() + timedelta(days=1)
-    for plan in Plan.objects.filter(clinic=world.clinics[0], status=PlanStatus.ACTIVE).order_by(
-        "pk"
-    ):
+    plans = Plan.objects.filter(clinic=world.clinics[0], status=PlanStatus.ACTIVE).order_by("pk")
+    for index, plan in enumerate(plans):
+        if index == UNBOOKED_PLAN:
+            continue  # left for front desk to book from the calendar, whatever today's date
         try:
             rows = services.propose_for_plan(
                 plan=plan, staff=world.staff["prescriber"], start_on=start_on

@@ -42,6 +42,10 @@ class BackendReadTest(ClinicTestCase):
         self.assertIsNone(event.user_id)  # no person stands behind the token
         everything = fhir_get(f"Patient/{self.pat.pk}/$everything", raw)
         self.assertEqual(everything.status_code, 200)
+        # A service with system/*.rs is left out of no type: it has no roles, its scopes decide.
+        entries = [e["resource"] for e in body(everything)["entry"]]
+        self.assertIn("Observation", {r["resourceType"] for r in entries})
+        self.assertNotIn("OperationOutcome", {r["resourceType"] for r in entries})
 
     def test_another_clinics_records_are_not_found(self) -> None:
         theirs = make_response(self.stranger)

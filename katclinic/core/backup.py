@@ -6,7 +6,8 @@ A backup is one directory, named for the moment it was taken (UTC):
         manifest.json        per-table row counts and checksums, migrations, file digests
         database.sqlite3     SQLite: a copy made with SQLite's online backup API
         database.pgdump      PostgreSQL: `pg_dump --format=custom` of an exported snapshot
-                             (either one ends in `.enc` when encrypted with the clinic's key)
+                             (either one ends in `.age` when encrypted with the clinic's key;
+                             see backup_crypto.py for the format and why)
 
 The table checksums describe exactly the data in the backup: for SQLite they are computed
 from the copy, for PostgreSQL inside the same REPEATABLE READ snapshot that pg_dump reads.
@@ -20,7 +21,6 @@ altered rows; tampering with intent is what the audit hash chain is for.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import psycopg
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
@@ -47,23 +46,28 @@ from psycopg import sql
 
 from katclinic.audit.checkpoints import current_heads, signed_line
 from katclinic.audit.services import seal
+from katclinic.core.backup_crypto import (
+    AGE_SUFFIX,
+    BackupError,
+    BackupKey,
+    decrypt,
+    encryption_record,
+    generate_key_text,
+    load_key,
+    require_recipient,
+    store,
+)
+
+__all__ = ["BackupError", "BackupKey", "generate_key_text", "load_key"]
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 STAMP = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
 CHUNK = 1 << 20
 MODULUS = 1 << 256
-# Encrypted files: MAGIC, a 12-byte nonce, the AES-256-GCM ciphertext, the 16-byte tag.
-MAGIC = b"KATCLINIC-BACKUP-AES256GCM-1\n"
-NONCE_BYTES = 12
-TAG_BYTES = 16
 
 Fingerprints = dict[str, dict[str, Any]]
 Migrations = dict[str, list[str]]
-
-
-class BackupError(Exception):
-    """A backup or restore cannot go on; the message says why and what to do."""
 
 
 # Checksums ---------------------------------------------------------------------------
@@ -133,92 +137,6 @@ def pg_state(conn: Any) -> tuple[Fingerprints, Migrations]:
 # Encryption --------------------------------------------------------------------------
 
 
-def generate_key() -> str:
-    return base64.urlsafe_b64encode(os.urandom(32)).decode()
-
-
-def load_key(path: str | Path) -> bytes:
-    try:
-        key = base64.urlsafe_b64decode(Path(path).read_text().strip())
-    except (OSError, ValueError) as exc:
-        raise BackupError(f"cannot read the backup key from {path}: {exc}") from exc
-    if len(key) != 32:
-        raise BackupError(f"{path} does not hold a backup key (expected 32 bytes, base64)")
-    return key
-
-
-def key_id(key: bytes) -> str:
-    """A short name for a key, so a restore can say "wrong key" without revealing it."""
-    return hashlib.sha256(b"katclinic backup key id|" + key).hexdigest()[:16]
-
-
-class Sink:
-    """Writes one backup file, encrypting as it goes when given a key, and hashes both
-    the content (plain) and the bytes stored."""
-
-    def __init__(self, path: Path, key: bytes | None) -> None:
-        self.path = path
-        self.file = open(path, "xb")  # noqa: SIM115 - closed in close()
-        self.content = hashlib.sha256()
-        self.stored = hashlib.sha256()
-        self.encryptor = None
-        if key is not None:
-            nonce = os.urandom(NONCE_BYTES)
-            self.encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
-            self.encryptor.authenticate_additional_data(MAGIC)
-            self._out(MAGIC + nonce)
-
-    def _out(self, data: bytes) -> None:
-        self.stored.update(data)
-        self.file.write(data)
-
-    def write(self, data: bytes) -> None:
-        self.content.update(data)
-        self._out(self.encryptor.update(data) if self.encryptor else data)
-
-    def close(self) -> dict[str, Any]:
-        if self.encryptor is not None:
-            self._out(self.encryptor.finalize() + self.encryptor.tag)
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        return {
-            "bytes": self.path.stat().st_size,
-            "sha256": self.stored.hexdigest(),
-            "content_sha256": self.content.hexdigest(),
-        }
-
-
-def copy_into(sink: Sink, source: IO[bytes]) -> None:
-    while chunk := source.read(CHUNK):
-        sink.write(chunk)
-
-
-def decrypt_file(source: Path, dest: Path, key: bytes) -> None:
-    """Decrypt to `dest`; a wrong key or an altered file raises before `dest` is trusted."""
-    size = source.stat().st_size
-    with open(source, "rb") as src, open(dest, "xb") as out:
-        header = src.read(len(MAGIC) + NONCE_BYTES)
-        if not header.startswith(MAGIC) or size < len(header) + TAG_BYTES:
-            raise BackupError(f"{source.name} is not an encrypted KAT Clinic backup")
-        src.seek(size - TAG_BYTES)
-        tag = src.read(TAG_BYTES)
-        src.seek(len(header))
-        decryptor = Cipher(algorithms.AES(key), modes.GCM(header[len(MAGIC) :], tag)).decryptor()
-        decryptor.authenticate_additional_data(MAGIC)
-        remaining = size - len(header) - TAG_BYTES
-        while remaining:
-            chunk = src.read(min(CHUNK, remaining))
-            remaining -= len(chunk)
-            out.write(decryptor.update(chunk))
-        try:
-            out.write(decryptor.finalize())
-        except Exception as exc:  # cryptography raises InvalidTag
-            raise BackupError(
-                f"{source.name} failed authentication: wrong key, or the file was altered"
-            ) from exc
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -279,7 +197,7 @@ class Taken:
     tool: str = ""
 
 
-def _backup_sqlite(work: Path, key: bytes | None, alias: str) -> Taken:
+def _backup_sqlite(work: Path, key: BackupKey | None, alias: str) -> Taken:
     live = Path(connections[alias].settings_dict["NAME"])
     # The plain copy sits beside the live database (same protection) until encrypted.
     fd, name = tempfile.mkstemp(prefix=".backup-", suffix=".sqlite3", dir=live.parent)
@@ -296,18 +214,17 @@ def _backup_sqlite(work: Path, key: bytes | None, alias: str) -> Taken:
         if check != "ok":
             raise BackupError(f"the copy failed SQLite's integrity check: {check}")
         tables, migrations = sqlite_state(copy)
-        target = "database.sqlite3" + (".enc" if key else "")
-        sink = Sink(work / target, key)
+        target = "database.sqlite3" + (AGE_SUFFIX if key else "")
         with open(copy, "rb") as f:
-            copy_into(sink, f)
-        return Taken(tables, migrations, {target: sink.close()}, f"sqlite {sqlite3.sqlite_version}")
+            info = store(work / target, f, key)
+        return Taken(tables, migrations, {target: info}, f"sqlite {sqlite3.sqlite_version}")
     finally:
         copy.unlink(missing_ok=True)
 
 
-def _backup_postgres(work: Path, key: bytes | None, alias: str) -> Taken:
+def _backup_postgres(work: Path, key: BackupKey | None, alias: str) -> Taken:
     params = pg_params(alias)
-    target = "database.pgdump" + (".enc" if key else "")
+    target = "database.pgdump" + (AGE_SUFFIX if key else "")
     with closing(pg_connect(params)) as conn, tempfile.TemporaryFile() as errors:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -318,15 +235,20 @@ def _backup_postgres(work: Path, key: bytes | None, alias: str) -> Taken:
             stderr=errors,
             env=pg_env(params),
         )
-        sink = Sink(work / target, key)
-        copier = threading.Thread(target=copy_into, args=(sink, dump.stdout), daemon=True)
+        stored: dict[str, dict[str, int | str]] = {}
+        copier = threading.Thread(
+            target=_store_into, args=(stored, work / target, dump.stdout, key), daemon=True
+        )
         copier.start()
         # The checksums are read in the exported snapshot while pg_dump reads it too.
         tables, migrations = pg_state(conn)
         copier.join()
         code = dump.wait()
         conn.rollback()
-        info = sink.close()
+        if target not in stored:
+            reason = stored.get("error", {}).get("message", "")
+            raise BackupError(f"{target} could not be written: {reason}")
+        info = stored[target]
         if code != 0:
             errors.seek(0)
             raise BackupError(f"pg_dump failed ({code}): {errors.read().decode()[-2000:]}")
@@ -334,6 +256,18 @@ def _backup_postgres(work: Path, key: bytes | None, alias: str) -> Taken:
         [pg_tool("pg_dump"), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
     return Taken(tables, migrations, {target: info}, version)
+
+
+def _store_into(
+    out: dict[str, dict[str, int | str]], path: Path, source: IO[bytes], key: BackupKey | None
+) -> None:
+    """`store` on a thread: the result (or the error's message) lands in `out`."""
+    try:
+        out[path.name] = store(path, source, key)
+    except (BackupError, OSError) as exc:
+        out["error"] = {"message": str(exc)}
+        while source.read(CHUNK):  # let pg_dump finish rather than block on a full pipe
+            pass
 
 
 def app_version() -> str:
@@ -344,12 +278,13 @@ def app_version() -> str:
         return "unknown"
 
 
-def create_backup(root: Path, *, key: bytes | None, alias: str = "default") -> Path:
+def create_backup(root: Path, *, key: BackupKey | None, alias: str = "default") -> Path:
     """Take a backup into a new directory under `root` and return that directory.
 
     The directory appears under its final name only when complete, so a crash midway
     leaves a `.partial-*` directory that no restore or retention will mistake for a backup.
     """
+    require_recipient(key)
     vendor = connections[alias].vendor
     started = timezone.now()
     stamp = started.strftime("%Y%m%dT%H%M%S.%fZ")
@@ -372,7 +307,7 @@ def create_backup(root: Path, *, key: bytes | None, alias: str = "default") -> P
             "app_version": app_version(),
             "tool": taken.tool,
             "duration_seconds": round((timezone.now() - started).total_seconds(), 3),
-            "encryption": {"cipher": "AES-256-GCM", "key_id": key_id(key)} if key else None,
+            "encryption": encryption_record(key),
             "migrations": taken.migrations,
             "tables": taken.tables,
             "files": taken.files,
@@ -443,7 +378,7 @@ def check_stored_files(backup: Path, manifest: dict[str, Any]) -> None:
 
 
 @contextmanager
-def plain_copy(backup: Path, manifest: dict[str, Any], key: bytes | None) -> Iterator[Path]:
+def plain_copy(backup: Path, manifest: dict[str, Any], key: BackupKey | None) -> Iterator[Path]:
     """The database file in the clear (decrypted into a temporary directory if needed)."""
     (name,) = manifest["files"]
     stored = backup / name
@@ -453,11 +388,9 @@ def plain_copy(backup: Path, manifest: dict[str, Any], key: bytes | None) -> Ite
         return
     if key is None:
         raise BackupError("this backup is encrypted: give --key-file or BACKUP_KEY_FILE")
-    if key_id(key) != encryption["key_id"]:
-        raise BackupError("this backup was encrypted with a different key")
     with tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".restore-") as tmp:
-        plain = Path(tmp) / name.removesuffix(".enc")
-        decrypt_file(stored, plain, key)
+        plain = Path(tmp) / name.removesuffix(AGE_SUFFIX).removesuffix(".enc")
+        decrypt(stored, plain, encryption, key)
         if sha256_file(plain) != manifest["files"][name]["content_sha256"]:
             raise BackupError(f"{name} decrypted to content that does not match the manifest")
         yield plain

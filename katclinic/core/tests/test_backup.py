@@ -4,6 +4,7 @@ DATABASE_URL is set), while another process keeps writing patient records."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -19,10 +20,11 @@ from typing import Any
 from unittest import skipUnless
 
 import dj_database_url
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.test import SimpleTestCase
 
-from katclinic.core import backup
+from katclinic.core import backup, backup_crypto
 
 SEED = """
 import django
@@ -78,7 +80,7 @@ class BackupDrill(SimpleTestCase):
         self.tmp = Path(tempfile.mkdtemp(prefix="kc-backup-test-"))
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
         self.key_file = self.tmp / "backup.key"
-        self.key_file.write_text(backup.generate_key())
+        self.key_file.write_text(backup.generate_key_text())
         self.backups = self.tmp / "backups"
 
     # Each subclass says what "the live database" and "the restore target" are.
@@ -274,13 +276,13 @@ class SQLiteBackupTest(BackupDrill):
     def test_an_encrypted_backup_needs_the_right_key(self) -> None:
         self.prepare_live()
         self.take("--key-file", str(self.key_file))
-        self.key_file.write_text(backup.generate_key())
+        self.key_file.write_text(backup.generate_key_text())
         result = self.restore()
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("encrypted with a different key", result.stderr)
         stored = (self.tmp / "live.sqlite3").read_bytes()[:100]
         taken = backup.find_backup(self.backups)
-        self.assertNotIn(stored[:16], (taken / "database.sqlite3.enc").read_bytes()[:4096])
+        self.assertNotIn(stored[:16], (taken / "database.sqlite3.age").read_bytes()[:4096])
 
     def test_keep_deletes_the_oldest_backups_beyond_n(self) -> None:
         self.prepare_live()
@@ -341,32 +343,109 @@ class PostgresBackupTest(BackupDrill):
         self.check_full_drill()
 
 
+def legacy_encrypted(path: Path, content: bytes, key: bytes) -> None:
+    """A file in the format backups were encrypted in before age (AES-256-GCM, one nonce,
+    the tag at the end), written here as that code wrote it, so old backups stay readable."""
+    nonce = os.urandom(backup_crypto.LEGACY_NONCE_BYTES)
+    encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(backup_crypto.LEGACY_MAGIC)
+    body = encryptor.update(content) + encryptor.finalize()
+    path.write_bytes(backup_crypto.LEGACY_MAGIC + nonce + body + encryptor.tag)
+
+
 class EncryptionTest(SimpleTestCase):
     def setUp(self) -> None:
         self.tmp = Path(tempfile.mkdtemp())
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
-        self.key = os.urandom(32)
+        self.key_path = self.tmp / "backup.key"
+        self.key_path.write_text(backup.generate_key_text())
+        self.key = backup.load_key(self.key_path)
         self.content = os.urandom(3 * backup.CHUNK + 17)
-        sink = backup.Sink(self.tmp / "f.enc", self.key)
-        sink.write(self.content)
-        self.info = sink.close()
+        (self.tmp / "plain").write_bytes(self.content)
+        with open(self.tmp / "plain", "rb") as f:
+            self.info = backup_crypto.store(self.tmp / "f.age", f, self.key)
+        self.encryption = backup_crypto.encryption_record(self.key) or {}
+
+    def decrypt(self, key: backup.BackupKey, name: str = "f.age") -> bytes:
+        out = self.tmp / f"out-{len(list(self.tmp.iterdir()))}"
+        backup_crypto.decrypt(self.tmp / name, out, self.encryption, key)
+        return out.read_bytes()
 
     def test_it_round_trips_and_records_both_digests(self) -> None:
-        backup.decrypt_file(self.tmp / "f.enc", self.tmp / "f", self.key)
-        self.assertEqual((self.tmp / "f").read_bytes(), self.content)
-        self.assertEqual(backup.sha256_file(self.tmp / "f"), self.info["content_sha256"])
-        self.assertEqual(backup.sha256_file(self.tmp / "f.enc"), self.info["sha256"])
+        self.assertEqual(self.decrypt(self.key), self.content)
+        self.assertEqual(
+            backup.sha256_file(self.tmp / "plain"), self.info["content_sha256"], "content"
+        )
+        self.assertEqual(backup.sha256_file(self.tmp / "f.age"), self.info["sha256"], "stored")
+        self.assertNotIn(self.content[:64], (self.tmp / "f.age").read_bytes())
+        self.assertEqual(self.encryption["recipient"], self.key.public)
+        self.assertTrue(self.key.public.startswith("age1"))
 
-    def test_one_flipped_bit_fails_authentication(self) -> None:
-        data = bytearray((self.tmp / "f.enc").read_bytes())
-        data[len(data) // 2] ^= 1
-        (self.tmp / "f.enc").write_bytes(bytes(data))
-        with self.assertRaisesMessage(backup.BackupError, "failed authentication"):
-            backup.decrypt_file(self.tmp / "f.enc", self.tmp / "f", self.key)
+    def test_one_flipped_bit_or_a_lost_tail_fails_authentication(self) -> None:
+        data = (self.tmp / "f.age").read_bytes()
+        flipped = bytearray(data)
+        flipped[len(data) // 2] ^= 1
+        (self.tmp / "flipped.age").write_bytes(bytes(flipped))
+        (self.tmp / "cut.age").write_bytes(data[: -(64 << 10)])
+        for name in ("flipped.age", "cut.age"):
+            with (
+                self.subTest(name),
+                self.assertRaisesMessage(backup.BackupError, "failed authentication"),
+            ):
+                self.decrypt(self.key, name)
 
-    def test_a_wrong_key_fails_authentication(self) -> None:
-        with self.assertRaisesMessage(backup.BackupError, "failed authentication"):
-            backup.decrypt_file(self.tmp / "f.enc", self.tmp / "f", os.urandom(32))
+    def test_another_key_is_refused_before_decrypting(self) -> None:
+        other = self.tmp / "other.key"
+        other.write_text(backup.generate_key_text())
+        with self.assertRaisesMessage(backup.BackupError, "encrypted with a different key"):
+            self.decrypt(backup.load_key(other))
+
+    def test_a_public_key_alone_encrypts_but_cannot_restore(self) -> None:
+        public = self.tmp / "public.key"
+        public.write_text(f"# public key only\n{self.key.public}\n")
+        key = backup.load_key(public)
+        self.assertIsNone(key.identity)
+        with open(self.tmp / "plain", "rb") as f:
+            backup_crypto.store(self.tmp / "g.age", f, key)
+        with self.assertRaisesMessage(backup.BackupError, "holds only the public key"):
+            self.decrypt(key, "g.age")
+        self.assertEqual(self.decrypt(self.key, "g.age"), self.content)
+
+    def test_an_older_key_still_opens_its_backups_but_encrypts_no_new_one(self) -> None:
+        raw = os.urandom(32)
+        old = self.tmp / "old.key"
+        old.write_text(base64.urlsafe_b64encode(raw).decode() + "\n")
+        key = backup.load_key(old)
+        legacy_encrypted(self.tmp / "f.enc", self.content, raw)
+        encryption = {"cipher": "AES-256-GCM", "key_id": backup_crypto.legacy_key_id(raw)}
+        backup_crypto.decrypt(self.tmp / "f.enc", self.tmp / "old-out", encryption, key)
+        self.assertEqual((self.tmp / "old-out").read_bytes(), self.content)
+        with self.assertRaisesMessage(backup.BackupError, "--generate-key"):
+            with open(self.tmp / "plain", "rb") as f:
+                backup_crypto.store(self.tmp / "h.age", f, key)
+        self.assertFalse((self.tmp / "h.age").exists())
+
+    def test_a_file_without_a_key_is_refused_naming_it(self) -> None:
+        for text in ("", "# only a comment\n", "not a key\n", "AGE-SECRET-KEY-1QQQ\n"):
+            self.key_path.write_text(text)
+            with (
+                self.subTest(text),
+                self.assertRaisesMessage(
+                    backup.BackupError, f"{self.key_path} does not hold a backup key"
+                ),
+            ):
+                backup.load_key(self.key_path)
+
+    @skipUnless(shutil.which("age"), "the age command is not installed")
+    def test_the_standard_age_command_decrypts_a_backup(self) -> None:
+        age = shutil.which("age") or "age"
+        result = subprocess.run(  # noqa: S603 - fixed arguments
+            [age, "--decrypt", "-i", str(self.key_path), str(self.tmp / "f.age")],
+            capture_output=True,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, self.content)
 
 
 class FingerprintTest(SimpleTestCase):

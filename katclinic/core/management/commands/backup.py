@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--key-file",
             default=os.environ.get("BACKUP_KEY_FILE", ""),
-            help="Encrypt with the key in this file (default: BACKUP_KEY_FILE).",
+            help="Encrypt to the age key in this file, secret or public only "
+            "(default: BACKUP_KEY_FILE).",
         )
         parser.add_argument(
             "--keep",
@@ -41,8 +42,8 @@ class Command(BaseCommand):
             type=Path,
             metavar="PATH",
             default=None,
-            help="Write a new encryption key to PATH (readable by owner only) "
-            "and exit. Keep a copy away from the backups.",
+            help="Write a new age key to PATH (readable by owner only) and exit. "
+            "Keep a copy away from the backups.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -73,5 +74,9 @@ class Command(BaseCommand):
         except FileExistsError:
             raise CommandError(f"{path} exists; refusing to overwrite a key") from None
         with os.fdopen(fd, "w") as f:
-            f.write(backup.generate_key() + "\n")
-        self.stdout.write(f"new backup key written to {path}")
+            f.write(backup.generate_key_text())
+        key = backup.load_key(path)
+        self.stdout.write(
+            f"new backup key written to {path}; its public key is {key.public}. "
+            "Keep a copy of the file away from the backups: a restore needs it."
+        )

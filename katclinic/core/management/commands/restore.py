@@ -63,7 +63,7 @@ class Command(BaseCommand):
             "once this server is the one patients should hear from"
         )
 
-    def _load(self, source: Path, manifest: dict[str, Any], key: bytes | None) -> None:
+    def _load(self, source: Path, manifest: dict[str, Any], key: backup.BackupKey | None) -> None:
         target = connections["default"]
         if manifest["vendor"] != target.vendor:
             raise backup.BackupError(

@@ -489,6 +489,16 @@ def _check_billable(code: BillingCode, day: date) -> None:
         raise BillingError(f"{code.code} is not a billable code on {day}.", field="code")
 
 
+def _check_addable(charge: Charge, code: BillingCode, reason: str) -> None:
+    """A discharged session's charge (or one without a session), a code billable on its date,
+    and a reason."""
+    if charge.session is not None:
+        _refuse_unless_discharged(charge.session)
+    _check_billable(code, charge.date_of_service)
+    if not reason.strip():
+        raise BillingError("Say why the line is added.", field="reason")
+
+
 def _room(charge: Charge, code: BillingCode, units: int) -> int:
     """The units of `code` the record still supports on the charge, refusing `units` above it.
     A charge without a session supports what staff enter."""
@@ -507,6 +517,45 @@ def _added_price(charge: Charge, code: BillingCode, unit_price_cents: int | None
     if charge.status == ChargeStatus.POSTED and price == 0:
         raise BillingError(f"Enter the price of {code.code}.", field="unit_price")
     return price
+
+
+def _added_diagnoses(charge: Charge, diagnosis_codes: list[str] | None) -> list[str]:
+    """The codes entered, checked, or else the chart's."""
+    day = charge.date_of_service
+    if diagnosis_codes is not None:
+        return _check_diagnoses(diagnosis_codes, day)
+    return chart_diagnoses(charge.patient, on=day)
+
+
+def _store_added_line(
+    charge: Charge,
+    code: BillingCode,
+    units: int,
+    room: int,
+    price: int,
+    modifiers: str,
+    diagnoses: list[str],
+    reason: str,
+    by: User,
+) -> ChargeLine:
+    """The line, posted at once on a posted charge."""
+    posted = charge.status == ChargeStatus.POSTED
+    return ChargeLine.objects.create(
+        clinic=charge.clinic,
+        charge=charge,
+        code=code,
+        modifiers=modifiers,
+        units=units,
+        max_units=room,
+        unit_price_cents=price,
+        amount_cents=units * price,
+        diagnosis_codes=diagnoses,
+        basis="Added by staff",
+        reason=reason.strip(),
+        status=ChargeStatus.POSTED if posted else ChargeStatus.PROPOSED,
+        posted_at=timezone.now() if posted else None,
+        created_by=by,
+    )
 
 
 @transaction.atomic
@@ -528,35 +577,13 @@ def add_line(
     supports for the code, counting what is already billed.
     """
     charge = _locked_charge(charge)
-    if charge.session is not None:
-        _refuse_unless_discharged(charge.session)
+    _check_addable(charge, code, reason)
     day = charge.date_of_service
-    _check_billable(code, day)
-    if not reason.strip():
-        raise BillingError("Say why the line is added.", field="reason")
     room = _room(charge, code, units)
     price = _added_price(charge, code, unit_price_cents)
-    posted = charge.status == ChargeStatus.POSTED
-    diagnoses = (
-        _check_diagnoses(diagnosis_codes, day)
-        if diagnosis_codes is not None
-        else chart_diagnoses(charge.patient, on=day)
-    )
-    line = ChargeLine.objects.create(
-        clinic=charge.clinic,
-        charge=charge,
-        code=code,
-        modifiers=_check_modifiers(modifiers, day),
-        units=units,
-        max_units=room,
-        unit_price_cents=price,
-        amount_cents=units * price,
-        diagnosis_codes=diagnoses,
-        basis="Added by staff",
-        reason=reason.strip(),
-        status=ChargeStatus.POSTED if posted else ChargeStatus.PROPOSED,
-        posted_at=timezone.now() if posted else None,
-        created_by=by,
+    diagnoses = _added_diagnoses(charge, diagnosis_codes)
+    line = _store_added_line(
+        charge, code, units, room, price, _check_modifiers(modifiers, day), diagnoses, reason, by
     )
     _audit(
         request,

@@ -3,7 +3,7 @@ slot; an appointment's page with its actions; moving; undo; the free-slot finder
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -161,6 +161,17 @@ class _View:
     staff: User | None
     patient: Patient | None
 
+    @classmethod
+    def asked(cls, clinic: Clinic, data: dict[str, Any]) -> _View:
+        """The view the query asks for: this week by clinician unless it says otherwise."""
+        return cls(
+            view=data["view"] or "week",
+            by=data["by"] or "staff",
+            anchor=data["date"] or services.today(clinic),
+            staff=data["staff"],
+            patient=data["patient"],
+        )
+
     def link(self, **changes: object) -> str:
         """This calendar's address with `changes` to its query."""
         params: dict[str, object] = {
@@ -244,14 +255,7 @@ def calendar_page(request: StaffRequest) -> HttpResponse:
         return render(
             request, "scheduling/calendar.html", {"query": form, "grid": None}, status=400
         )
-    data = form.cleaned_data
-    shown = _View(
-        view=data["view"] or "week",
-        by=data["by"] or "staff",
-        anchor=data["date"] or services.today(clinic),
-        staff=data["staff"],
-        patient=data["patient"],
-    )
+    shown = _View.asked(clinic, form.cleaned_data)
     days = calendar.days_for(shown.anchor, shown.view)
     can_schedule = has_perm(request, Perm.SCHEDULE)
     patient = shown.patient
@@ -618,6 +622,20 @@ def _confirmed(
     return found
 
 
+def _grid_starts(
+    clinic: Clinic, first_day: date, duration: timedelta, now: datetime
+) -> Iterator[datetime]:
+    """Every start on the booking grid in the search window, inside opening hours."""
+    return calendar.candidate_starts(
+        days=[first_day + timedelta(days=i) for i in range(SEARCH_DAYS)],
+        hours=clinic_hours(clinic),
+        tz=clinic_tz(clinic),
+        duration=duration,
+        slot_minutes=SLOT_MINUTES.value(clinic),
+        not_before=now,
+    )
+
+
 def find_free(
     *,
     clinic: Clinic,
@@ -635,24 +653,17 @@ def find_free(
     tz = clinic_tz(clinic)
     now = max(not_before or timezone.now(), timezone.now())
     first_day = max(start_on or services.today(clinic), now.astimezone(tz).date())
-    days = [first_day + timedelta(days=i) for i in range(SEARCH_DAYS)]
-    window = services.next_days(clinic, first_day, SEARCH_DAYS)
     duration = services.default_end(clinic, kind, now) - now
     if people is None:
         people = [staff] if staff is not None else _clinicians(clinic)
     places = _places(clinic, kind)
-    busy_staff, busy_places = _busy(clinic, kind, window)
+    busy_staff, busy_places = _busy(
+        clinic, kind, services.next_days(clinic, first_day, SEARCH_DAYS)
+    )
     if kind == Kind.DOSING and not places:
         return []
     candidates = calendar.free_slots(
-        starts=calendar.candidate_starts(
-            days=days,
-            hours=clinic_hours(clinic),
-            tz=tz,
-            duration=duration,
-            slot_minutes=SLOT_MINUTES.value(clinic),
-            not_before=now,
-        ),
+        starts=_grid_starts(clinic, first_day, duration, now),
         duration=duration,
         staff=[p.pk for p in people],
         places=[p.pk for p in places] if places else None,

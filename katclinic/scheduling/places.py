@@ -183,6 +183,20 @@ def _chair_facts(chair: Chair, supports: Collection[str]) -> dict[str, Any]:
     }
 
 
+def _chair_as_saved(
+    clinic: Clinic, current: Chair, room: Room, name: str, supports: Collection[str], active: bool
+) -> Chair:
+    """The chair as it will be stored; a chair in a retired room is out of service too."""
+    return Chair(
+        pk=current.pk,
+        clinic=clinic,
+        room=room,
+        name=name.strip(),
+        is_active=active and room.is_active,
+        **{f: f in supports for f in CHAIR_FLAGS},
+    )
+
+
 @transaction.atomic
 def save_chair(
     *,
@@ -206,14 +220,7 @@ def save_chair(
         else Chair.objects.select_for_update().get(pk=chair.pk, clinic=clinic)
     )
     before = _chair_facts(current, {f for f in CHAIR_FLAGS if getattr(current, f)})
-    after = Chair(
-        pk=current.pk,
-        clinic=clinic,
-        room=room,
-        name=name.strip(),
-        is_active=is_active and room.is_active,
-        **{f: f in supports for f in CHAIR_FLAGS},
-    )
+    after = _chair_as_saved(clinic, current, room, name, supports, is_active)
     stranded = [] if creating else _confirm(_chair_stranded(clinic, current, after), confirmed)
     after.save()
     detail = _chair_facts(after, supports)

@@ -236,6 +236,25 @@ def _check_resources(clinic: Clinic, slot: Slot) -> None:
         raise ScheduleConflict(["staff, room and chair must belong to this clinic"])
 
 
+def _check_bookable(
+    clinic: Clinic, slot: Slot, kind: str, route: str | None, past_reason: str
+) -> None:
+    """The slot's resources locked and every booking check passed, or ScheduleConflict."""
+    _check_resources(clinic, slot)
+    _lock(slot)
+    _raise_if(
+        [("past_reason", p) for p in past_problems(slot, past_reason)]
+        + conflicts_by_field(clinic, slot, kind=kind, route=route)
+    )
+
+
+def _booking_note(slot: Slot, note: str, past_reason: str) -> str:
+    """The note, with the reason for booking a time that has passed."""
+    if slot.start < timezone.now():
+        return " · ".join(p for p in (note, f"Booked after the time: {past_reason.strip()}") if p)
+    return note
+
+
 def _store_appointment(
     clinic: Clinic,
     patient: Patient,
@@ -288,14 +307,8 @@ def book(
     A time that has passed needs `past_reason`, which is kept in the note and the audit trail.
     """
     clinic = patient.clinic
-    _check_resources(clinic, slot)
-    _lock(slot)
-    _raise_if(
-        [("past_reason", p) for p in past_problems(slot, past_reason)]
-        + conflicts_by_field(clinic, slot, kind=kind, route=route or route_of(plan))
-    )
-    if slot.start < timezone.now():
-        note = " · ".join(p for p in (note, f"Booked after the time: {past_reason.strip()}") if p)
+    _check_bookable(clinic, slot, kind, route or route_of(plan), past_reason)
+    note = _booking_note(slot, note, past_reason)
     appointment = _store_appointment(clinic, patient, kind, slot, by, plan, planned_dose, note)
     reminders.create_for(appointment)
     detail = {"kind": kind, "start": slot.start.isoformat()}

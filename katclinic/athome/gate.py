@@ -98,6 +98,55 @@ def _substances(a: Answers, hours: int) -> tuple[bool, str, str]:
     return True, f"None in the last {hours} hours.", ""
 
 
+def _driving(a: Answers) -> tuple[bool, str, str]:
+    if a.will_not_drive:
+        return True, "You will not drive.", ""
+    return (
+        False,
+        "You may need to drive before tomorrow.",
+        f"{CALL} Choose a day when you do not need to drive until the next morning.",
+    )
+
+
+def _setting(a: Answers) -> tuple[bool, str, str]:
+    if a.safe_setting:
+        return True, "You are somewhere safe and quiet.", ""
+    return (
+        False,
+        "You are not in a safe, quiet place.",
+        f"{CALL} Move to a quiet room where you can lie down undisturbed.",
+    )
+
+
+def _fasting(a: Answers, fasting_text: str) -> tuple[bool, str, str]:
+    if a.fasted:
+        return True, f"Fasted: {fasting_text}.", ""
+    return (
+        False,
+        f"Not fasted: {fasting_text}.",
+        f"{CALL} Wait until you have fasted as your plan asks.",
+    )
+
+
+def _item(
+    key: str, answers: Answers, limits: BpLimits, substance_free_hours: int, fasting_text: str
+) -> tuple[bool, str, str]:
+    """(passed, reason, what to do) for one check-in item."""
+    if key == "home_bp":
+        return _bp(answers, limits)
+    if key == "sober_monitor":
+        return _monitor(answers)
+    if key == "no_substances":
+        return _substances(answers, substance_free_hours)
+    if key == "no_driving":
+        return _driving(answers)
+    if key == "safe_setting":
+        return _setting(answers)
+    if key == "fasting":
+        return _fasting(answers, fasting_text)
+    raise ValueError(f"unknown check-in item {key!r}")
+
+
 def evaluate(
     required: list[str],
     answers: Answers,
@@ -109,35 +158,6 @@ def evaluate(
     """One result per required item, in the protocol's order."""
     results = []
     for key in required:
-        if key == "home_bp":
-            passed, reason, todo = _bp(answers, limits)
-        elif key == "sober_monitor":
-            passed, reason, todo = _monitor(answers)
-        elif key == "no_substances":
-            passed, reason, todo = _substances(answers, substance_free_hours)
-        elif key == "no_driving":
-            passed = answers.will_not_drive
-            reason = "You will not drive." if passed else "You may need to drive before tomorrow."
-            todo = (
-                ""
-                if passed
-                else f"{CALL} Choose a day when you do not need to drive until the next morning."
-            )
-        elif key == "safe_setting":
-            passed = answers.safe_setting
-            reason = (
-                "You are somewhere safe and quiet."
-                if passed
-                else "You are not in a safe, quiet place."
-            )
-            todo = (
-                "" if passed else f"{CALL} Move to a quiet room where you can lie down undisturbed."
-            )
-        elif key == "fasting":
-            passed = answers.fasted
-            reason = f"Fasted: {fasting_text}." if passed else f"Not fasted: {fasting_text}."
-            todo = "" if passed else f"{CALL} Wait until you have fasted as your plan asks."
-        else:
-            raise ValueError(f"unknown check-in item {key!r}")
+        passed, reason, todo = _item(key, answers, limits, substance_free_hours, fasting_text)
         results.append(ItemResult(key, LABELS[key], passed, reason, todo))
     return results

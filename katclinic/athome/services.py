@@ -6,11 +6,10 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.tasks import task
@@ -239,7 +238,9 @@ def record_dispense(
 # ---- sessions --------------------------------------------------------------------------------
 
 
-def _audit(request: HttpRequest | None, obj: Any, session: HomeSession, **detail: Any) -> None:
+def _audit(
+    request: HttpRequest | None, obj: models.Model, session: HomeSession, **detail: object
+) -> None:
     audit.record(
         request=request,
         action=Action.CREATE if obj is not session else Action.UPDATE,
@@ -294,6 +295,15 @@ def _expire_if_stale(session: HomeSession, request: HttpRequest | None) -> bool:
     return True
 
 
+def _locked_session(session: HomeSession) -> HomeSession:
+    """The session, locked, with its plan's protocol."""
+    return (
+        HomeSession.objects.select_for_update(of=("self",))
+        .select_related("prescription__plan__protocol_version")
+        .get(pk=session.pk)
+    )
+
+
 @transaction.atomic
 def start_session(*, patient: Patient, request: HttpRequest | None = None) -> HomeSession:
     """Begin a check-in, or return the session already in progress."""
@@ -322,37 +332,20 @@ def start_session(*, patient: Patient, request: HttpRequest | None = None) -> Ho
     return session
 
 
-@transaction.atomic
-def submit_checkin(
-    *, session: HomeSession, answers: gate.Answers, request: HttpRequest | None = None
-) -> CheckIn:
-    """Record one check-in attempt; a failed item blocks the session and alerts the clinic."""
-    session = (
-        HomeSession.objects.select_for_update(of=("self",))
-        .select_related("prescription__plan__protocol_version")
-        .get(pk=session.pk)
-    )
-    if session.state != SessionState.CHECKING_IN:
-        raise AtHomeError("session", "This session is not waiting for a check-in.")
-    protocol = protocol_of(session.prescription.plan)
-    _refuse_if_record_forbids(session.patient, protocol)
-    take_home = take_home_of(protocol)
-    limits = home_bp_limits(session.clinic, protocol)
+def _fasting_text(protocol: Protocol) -> str:
     fasting = protocol.instructions.fasting
-    fasting_text = (
-        f"no food for {fasting.no_food_hours} h, no drinks for {fasting.no_liquids_minutes} min"
-        if fasting
-        else ""
-    )
-    results = gate.evaluate(
-        list(take_home.checkin),
-        answers,
-        limits=limits,
-        substance_free_hours=take_home.substance_free_hours.value,
-        fasting_text=fasting_text,
-    )
-    passed = all(r.passed for r in results)
-    checkin = CheckIn.objects.create(
+    if not fasting:
+        return ""
+    return f"no food for {fasting.no_food_hours} h, no drinks for {fasting.no_liquids_minutes} min"
+
+
+def _store_checkin(
+    session: HomeSession,
+    answers: gate.Answers,
+    results: list[gate.ItemResult],
+    limits: gate.BpLimits,
+) -> CheckIn:
+    return CheckIn.objects.create(
         clinic_id=session.clinic_id,
         session=session,
         systolic=answers.systolic,
@@ -366,20 +359,46 @@ def submit_checkin(
             "fasted": answers.fasted,
         },
         items=[r.as_dict() for r in results],
-        passed=passed,
+        passed=all(r.passed for r in results),
         limits=f"{limits.systolic_max}/{limits.diastolic_max} ({limits.source})",
     )
+
+
+def _open_or_block(session: HomeSession, passed: bool) -> None:
+    """A passed check-in opens the session; a failed one ends it blocked."""
     now = timezone.now()
     if passed:
         session.state, session.opened_at = SessionState.OPEN, now
     else:
         session.state, session.ended_at = SessionState.BLOCKED, now
     session.save(update_fields=["state", "opened_at", "ended_at"])
-    _audit(
-        request, checkin, session, passed=passed, failed=[r.key for r in results if not r.passed]
+
+
+@transaction.atomic
+def submit_checkin(
+    *, session: HomeSession, answers: gate.Answers, request: HttpRequest | None = None
+) -> CheckIn:
+    """Record one check-in attempt; a failed item blocks the session and alerts the clinic."""
+    session = _locked_session(session)
+    if session.state != SessionState.CHECKING_IN:
+        raise AtHomeError("session", "This session is not waiting for a check-in.")
+    protocol = protocol_of(session.prescription.plan)
+    _refuse_if_record_forbids(session.patient, protocol)
+    take_home = take_home_of(protocol)
+    limits = home_bp_limits(session.clinic, protocol)
+    results = gate.evaluate(
+        list(take_home.checkin),
+        answers,
+        limits=limits,
+        substance_free_hours=take_home.substance_free_hours.value,
+        fasting_text=_fasting_text(protocol),
     )
-    if not passed:
-        reasons = "; ".join(f"{r.label}: {r.reason}" for r in results if not r.passed)
+    checkin = _store_checkin(session, answers, results, limits)
+    _open_or_block(session, checkin.passed)
+    failed = [r for r in results if not r.passed]
+    _audit(request, checkin, session, passed=checkin.passed, failed=[r.key for r in failed])
+    if failed:
+        reasons = "; ".join(f"{r.label}: {r.reason}" for r in failed)
         raise_alert(
             session=session,
             kind=AlertKind.CHECKIN_BLOCKED,
@@ -391,11 +410,7 @@ def submit_checkin(
 
 @transaction.atomic
 def mark_taken(*, session: HomeSession, request: HttpRequest | None = None) -> HomeSession:
-    session = (
-        HomeSession.objects.select_for_update(of=("self",))
-        .select_related("prescription__plan__protocol_version")
-        .get(pk=session.pk)
-    )
+    session = _locked_session(session)
     if session.state != SessionState.OPEN:
         raise AtHomeError("session", "Only an open session, after a passed check-in, can be taken.")
     if _expire_if_stale(session, request):
@@ -477,15 +492,9 @@ def _refuse_during_observation(session: HomeSession, protocol: Protocol) -> None
         )
 
 
-@transaction.atomic
-def submit_post_checkin(
-    *, session: HomeSession, answers: PostAnswers, request: HttpRequest | None = None
-) -> PostSessionCheckIn:
-    session = (
-        HomeSession.objects.select_for_update(of=("self",))
-        .select_related("prescription__plan__protocol_version")
-        .get(pk=session.pk)
-    )
+def _post_protocol(session: HomeSession, answers: PostAnswers) -> Protocol:
+    """The session's protocol, once its post-session check-in is due and has what the
+    protocol asks for."""
     if session.state not in (SessionState.TAKEN, SessionState.MISSED):
         raise AtHomeError("session", "There is no post-session check-in due for this session.")
     protocol = protocol_of(session.prescription.plan)
@@ -495,14 +504,11 @@ def submit_post_checkin(
         raise AtHomeError(
             "systolic", "Your plan asks for a blood pressure reading after the session."
         )
-    clinic = session.clinic
-    severe, flagged = post_flags(
-        answers,
-        severe_level=S.SEVERE_SIDE_EFFECT.value(clinic),
-        dissociation_flag=S.FLAG_DISSOCIATION.value(clinic),
-        bp=home_bp_limits(clinic, protocol),
-    )
-    post = PostSessionCheckIn.objects.create(
+    return protocol
+
+
+def _store_post(session: HomeSession, answers: PostAnswers, flags: list[str]) -> PostSessionCheckIn:
+    return PostSessionCheckIn.objects.create(
         clinic_id=session.clinic_id,
         session=session,
         side_effects=answers.side_effects,
@@ -516,28 +522,49 @@ def submit_post_checkin(
         diastolic=answers.diastolic,
         monitor_concerned=answers.monitor_concerned,
         monitor_observation=answers.monitor_observation.strip(),
-        flags=severe + flagged,
+        flags=flags,
     )
+
+
+def _alert_severe(session: HomeSession, severe: list[str], request: HttpRequest | None) -> None:
+    """Alert the clinic and ask the prescriber whether take-home dosing goes on."""
+    alert, _ = raise_alert(
+        session=session,
+        kind=AlertKind.SEVERE_SIDE_EFFECT,
+        reason="; ".join(severe),
+        request=request,
+    )
+    # Whether take-home dosing should go on is the prescriber's decision, not the alert's.
+    raise_review_task(
+        patient=session.patient,
+        kind=ReviewKind.HOME_SESSION,
+        request=request,
+        reason=f"Severe side effects after an at-home dose ({session.dose_mg} mg): {alert.reason}. "
+        "Decide whether take-home dosing continues.",
+        source_type="athome.HomeAlert",
+        source_id=alert.pk,
+    )
+
+
+@transaction.atomic
+def submit_post_checkin(
+    *, session: HomeSession, answers: PostAnswers, request: HttpRequest | None = None
+) -> PostSessionCheckIn:
+    session = _locked_session(session)
+    protocol = _post_protocol(session, answers)
+    clinic = session.clinic
+    severe, flagged = post_flags(
+        answers,
+        severe_level=S.SEVERE_SIDE_EFFECT.value(clinic),
+        dissociation_flag=S.FLAG_DISSOCIATION.value(clinic),
+        bp=home_bp_limits(clinic, protocol),
+    )
+    post = _store_post(session, answers, severe + flagged)
     session.state, session.ended_at = SessionState.CHECKED_OUT, timezone.now()
     session.save(update_fields=["state", "ended_at"])
     _audit(request, post, session, flags=len(severe + flagged))
     if severe:
-        alert, _ = raise_alert(
-            session=session,
-            kind=AlertKind.SEVERE_SIDE_EFFECT,
-            reason="; ".join(severe),
-            request=request,
-        )
-        # Whether take-home dosing should go on is the prescriber's decision, not the alert's.
-        raise_review_task(
-            patient=session.patient,
-            kind=ReviewKind.HOME_SESSION,
-            request=request,
-            reason=f"Severe side effects after an at-home dose ({session.dose_mg} mg): {alert.reason}. "
-            "Decide whether take-home dosing continues.",
-            source_type="athome.HomeAlert",
-            source_id=alert.pk,
-        )
+        _alert_severe(session, severe, request)
     if flagged:
         raise_alert(
             session=session,
@@ -660,6 +687,43 @@ def mark_missed_checkins_task() -> int:
 # ---- counts ----------------------------------------------------------------------------------
 
 
+def _store_count(
+    prescription: TakeHomePrescription, counted_remaining: int, note: str, by: User
+) -> Reconciliation:
+    """The count with what the records expect: dispensed less the sessions logged."""
+    if counted_remaining < 0:
+        raise AtHomeError("counted_remaining", "The count cannot be negative.")
+    dispensed, logged = dispensed_total(prescription), sessions_logged(prescription)
+    per = prescription.lozenges_per_session
+    return Reconciliation.objects.create(
+        clinic_id=prescription.clinic_id,
+        patient_id=prescription.patient_id,
+        prescription=prescription,
+        counted_by=by,
+        dispensed=dispensed,
+        sessions_logged=logged,
+        lozenges_per_session=per,
+        counted_remaining=counted_remaining,
+        discrepancy=dispensed - logged * per - counted_remaining,
+        tolerance=S.COUNT_TOLERANCE.value(prescription.clinic),
+        note=note.strip(),
+    )
+
+
+def _mismatch_reason(count: Reconciliation) -> str:
+    discrepancy = count.discrepancy
+    what = (
+        "fewer lozenges than expected: possible diversion or unlogged doses"
+        if discrepancy > 0
+        else ("more lozenges than expected: possible missed doses or sessions logged but not taken")
+    )
+    return (
+        f"Lozenge count at a visit: {count.dispensed} dispensed - {count.sessions_logged} "
+        f"sessions x {count.lozenges_per_session} - {count.counted_remaining} "
+        f"counted = {discrepancy} ({what})."
+    )
+
+
 @transaction.atomic
 def reconcile(
     *,
@@ -671,24 +735,7 @@ def reconcile(
 ) -> tuple[Reconciliation, bool]:
     """Count the lozenges the patient brought; a discrepancy past the clinic's tolerance opens a
     review task (possible diversion or missed doses). Returns the count and whether it did."""
-    if counted_remaining < 0:
-        raise AtHomeError("counted_remaining", "The count cannot be negative.")
-    dispensed, logged = dispensed_total(prescription), sessions_logged(prescription)
-    per = prescription.lozenges_per_session
-    discrepancy = dispensed - logged * per - counted_remaining
-    count = Reconciliation.objects.create(
-        clinic_id=prescription.clinic_id,
-        patient_id=prescription.patient_id,
-        prescription=prescription,
-        counted_by=by,
-        dispensed=dispensed,
-        sessions_logged=logged,
-        lozenges_per_session=per,
-        counted_remaining=counted_remaining,
-        discrepancy=discrepancy,
-        tolerance=S.COUNT_TOLERANCE.value(prescription.clinic),
-        note=note.strip(),
-    )
+    count = _store_count(prescription, counted_remaining, note, by)
     audit.record(
         request=request,
         user=by,
@@ -696,23 +743,14 @@ def reconcile(
         clinic_id=count.clinic_id,
         patient_id=count.patient_id,
         obj=count,
-        detail={"discrepancy": discrepancy},
+        detail={"discrepancy": count.discrepancy},
     )
     if not count.mismatch:
         return count, False
-    what = (
-        "fewer lozenges than expected: possible diversion or unlogged doses"
-        if discrepancy > 0
-        else ("more lozenges than expected: possible missed doses or sessions logged but not taken")
-    )
-    reason = (
-        f"Lozenge count at a visit: {dispensed} dispensed - {logged} sessions x {per} - {counted_remaining} "
-        f"counted = {discrepancy} ({what})."
-    )
     raise_review_task(
         patient=prescription.patient,
         kind=ReviewKind.COUNT_MISMATCH,
-        reason=reason,
+        reason=_mismatch_reason(count),
         source_type="athome.Reconciliation",
         source_id=count.pk,
         request=request,

@@ -19,32 +19,36 @@ from katclinic.outcomes.pdf import Document, latin1
 from katclinic.patients.language import in_language_of
 
 
-def superbill_data(charge: Charge) -> dict[str, Any]:
-    """Everything the superbill shows, for the page, the PDF and the tests alike."""
-    clinic = charge.clinic
-    patient = charge.patient
-    clinician = charge.rendering_clinician
-    lines = []
-    for line in charge.lines.filter(status=ChargeStatus.POSTED).select_related("code"):
-        lines.append(
-            {
-                "date": charge.date_of_service.isoformat(),
-                "code": line.code.code,
-                "modifiers": line.modifiers,
-                "description": line.code.short_description,
-                "units": line.units,
-                "diagnoses": ", ".join(line.diagnosis_codes),
-                "amount": services.money(line.amount_cents, charge.currency),
-            }
-        )
-    invoice = getattr(charge, "invoice", None)
-    paid = services.invoice_paid(invoice) if invoice else 0
-    total = services.charge_total(charge)
-    diagnoses = []
+def _superbill_lines(charge: Charge) -> list[dict[str, Any]]:
+    return [
+        {
+            "date": charge.date_of_service.isoformat(),
+            "code": line.code.code,
+            "modifiers": line.modifiers,
+            "description": line.code.short_description,
+            "units": line.units,
+            "diagnoses": ", ".join(line.diagnosis_codes),
+            "amount": services.money(line.amount_cents, charge.currency),
+        }
+        for line in charge.lines.filter(status=ChargeStatus.POSTED).select_related("code")
+    ]
+
+
+def _superbill_diagnoses(charge: Charge) -> list[str]:
+    """Every line's diagnosis codes, each once, in the order they first appear."""
+    diagnoses: list[str] = []
     for line in charge.lines.all():
         for code in line.diagnosis_codes:
             if code not in diagnoses:
                 diagnoses.append(code)
+    return diagnoses
+
+
+def _superbill_parties(charge: Charge) -> dict[str, Any]:
+    """The clinic, the rendering clinician and the patient, with what is missing said so."""
+    clinic = charge.clinic
+    patient = charge.patient
+    clinician = charge.rendering_clinician
     missing = _("not recorded")
     return {
         "clinic": {
@@ -64,11 +68,21 @@ def superbill_data(charge: Charge) -> dict[str, Any]:
             "mrn": patient.mrn,
             "address": patient.address,
         },
+    }
+
+
+def superbill_data(charge: Charge) -> dict[str, Any]:
+    """Everything the superbill shows, for the page, the PDF and the tests alike."""
+    invoice = getattr(charge, "invoice", None)
+    paid = services.invoice_paid(invoice) if invoice else 0
+    total = services.charge_total(charge)
+    return {
+        **_superbill_parties(charge),
         "invoice": invoice.number if invoice else "",
         "dates_of_service": [charge.date_of_service.isoformat()],
         "place_of_service": charge.place_of_service,
-        "diagnoses": diagnoses,
-        "lines": lines,
+        "diagnoses": _superbill_diagnoses(charge),
+        "lines": _superbill_lines(charge),
         "total": services.money(total, charge.currency),
         "paid": services.money(paid, charge.currency),
         "balance": services.money(total - paid, charge.currency),

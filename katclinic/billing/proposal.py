@@ -61,86 +61,94 @@ def psychotherapy_service(minutes: int) -> str | None:
     return None
 
 
+def _mg_text(facts: SessionFacts) -> str:
+    return f"{facts.drug_mg.normalize():f} mg"
+
+
+def _intranasal(proposal: Proposal, facts: SessionFacts, unit_mg: Decimal | None) -> None:
+    """The esketamine drug by unit, and its administration band for an established patient."""
+    mg_text = _mg_text(facts)
+    if facts.buy_and_bill and facts.drug_mg > 0:
+        per = unit_mg or Decimal(1)
+        units = int(facts.drug_mg // per)
+        proposal.lines.append(
+            ProposedLine(
+                "esketamine_drug", units, units, f"{mg_text} given from {facts.devices} device(s)"
+            )
+        )
+    if not facts.established:
+        proposal.notes.append(
+            "First esketamine session for this patient: the administration codes are for "
+            "established patients, so add the office visit that was done."
+        )
+        return
+    service = (
+        "esketamine_admin_up_to_56"
+        if facts.drug_mg <= ESKETAMINE_LOW_BAND_MG
+        else "esketamine_admin_over_56"
+    )
+    proposal.lines.append(
+        ProposedLine(
+            service,
+            1,
+            1,
+            f"{mg_text} self-administered, observed {facts.monitoring_minutes} minutes",
+        )
+    )
+
+
+def _infusion(proposal: Proposal, facts: SessionFacts) -> None:
+    """The first infusion hour and each further hour, by the CPT time rules."""
+    if facts.infusion_minutes < INFUSION_FIRST_HOUR_MIN_MINUTES:
+        proposal.notes.append("The infusion ran 15 minutes or less: no infusion code applies.")
+        return
+    basis = f"Infusion ran {facts.infusion_minutes} minutes"
+    proposal.lines.append(ProposedLine("iv_infusion_first_hour", 1, 1, basis))
+    extra = extra_infusion_hours(facts.infusion_minutes)
+    if extra:
+        proposal.lines.append(ProposedLine("iv_infusion_additional_hour", extra, extra, basis))
+
+
+def _iv(proposal: Proposal, facts: SessionFacts) -> None:
+    """Infusion time, the ketamine given, and clinician monitoring hours where billed."""
+    _infusion(proposal, facts)
+    if facts.drug_mg > 0:
+        proposal.lines.append(ProposedLine("ketamine_drug", 1, 1, f"Ketamine {_mg_text(facts)}"))
+    hours = facts.monitoring_minutes // 60
+    if facts.monitoring_codes and hours:
+        proposal.lines.append(
+            ProposedLine(
+                "monitoring_first_clinician_hour",
+                hours,
+                hours,
+                f"Monitored {facts.monitoring_minutes} minutes",
+            )
+        )
+
+
+def _psychotherapy(proposal: Proposal, facts: SessionFacts) -> None:
+    if not facts.signed_session_note:
+        return
+    therapy = psychotherapy_service(facts.monitoring_minutes)
+    if therapy:
+        proposal.lines.append(
+            ProposedLine(
+                therapy,
+                1,
+                1,
+                f"Signed therapist note; {facts.monitoring_minutes} minutes with the patient",
+            )
+        )
+
+
 def propose(facts: SessionFacts, *, unit_mg: Decimal | None = None) -> Proposal:
     """The lines a session supports; `unit_mg` is the drug code's mg per unit."""
     proposal = Proposal()
-    mg_text = f"{facts.drug_mg.normalize():f} mg"
     if facts.route == "intranasal":
-        if facts.buy_and_bill and facts.drug_mg > 0:
-            per = unit_mg or Decimal(1)
-            units = int(facts.drug_mg // per)
-            proposal.lines.append(
-                ProposedLine(
-                    "esketamine_drug",
-                    units,
-                    units,
-                    f"{mg_text} given from {facts.devices} device(s)",
-                )
-            )
-        if facts.established:
-            service = (
-                "esketamine_admin_up_to_56"
-                if facts.drug_mg <= ESKETAMINE_LOW_BAND_MG
-                else "esketamine_admin_over_56"
-            )
-            proposal.lines.append(
-                ProposedLine(
-                    service,
-                    1,
-                    1,
-                    f"{mg_text} self-administered, observed {facts.monitoring_minutes} minutes",
-                )
-            )
-        else:
-            proposal.notes.append(
-                "First esketamine session for this patient: the administration codes are for "
-                "established patients, so add the office visit that was done."
-            )
+        _intranasal(proposal, facts, unit_mg)
     elif facts.route == "iv":
-        if facts.infusion_minutes >= INFUSION_FIRST_HOUR_MIN_MINUTES:
-            proposal.lines.append(
-                ProposedLine(
-                    "iv_infusion_first_hour",
-                    1,
-                    1,
-                    f"Infusion ran {facts.infusion_minutes} minutes",
-                )
-            )
-            extra = extra_infusion_hours(facts.infusion_minutes)
-            if extra:
-                proposal.lines.append(
-                    ProposedLine(
-                        "iv_infusion_additional_hour",
-                        extra,
-                        extra,
-                        f"Infusion ran {facts.infusion_minutes} minutes",
-                    )
-                )
-        else:
-            proposal.notes.append("The infusion ran 15 minutes or less: no infusion code applies.")
-        if facts.drug_mg > 0:
-            proposal.lines.append(ProposedLine("ketamine_drug", 1, 1, f"Ketamine {mg_text}"))
-        hours = facts.monitoring_minutes // 60
-        if facts.monitoring_codes and hours:
-            proposal.lines.append(
-                ProposedLine(
-                    "monitoring_first_clinician_hour",
-                    hours,
-                    hours,
-                    f"Monitored {facts.monitoring_minutes} minutes",
-                )
-            )
+        _iv(proposal, facts)
     else:
         proposal.notes.append("No billing rule for this route yet: add the lines by hand.")
-    if facts.signed_session_note:
-        therapy = psychotherapy_service(facts.monitoring_minutes)
-        if therapy:
-            proposal.lines.append(
-                ProposedLine(
-                    therapy,
-                    1,
-                    1,
-                    f"Signed therapist note; {facts.monitoring_minutes} minutes with the patient",
-                )
-            )
+    _psychotherapy(proposal, facts)
     return proposal

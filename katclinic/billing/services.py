@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
@@ -33,6 +32,7 @@ from katclinic.billing.models import (
     PayerPostingKind,
     Payment,
     PaymentMethod,
+    PaymentQuerySet,
     PaymentStatus,
     Refund,
 )
@@ -59,12 +59,12 @@ class BillingError(ValueError):
 def _audit(
     request: HttpRequest | None,
     by: User,
-    obj: Any,
+    obj: models.Model,
     action: Action,
     *,
     clinic_id: int,
     patient_id: int | None,
-    **detail: Any,
+    **detail: object,
 ) -> None:
     audit.record(
         request=request,
@@ -128,22 +128,9 @@ def fee_for(clinic: Clinic, code: BillingCode, *, on: date, payer: str = "") -> 
     return fee.amount_cents if fee else None
 
 
-@transaction.atomic
-def create_fee_schedule(
-    *,
-    clinic: Clinic,
-    name: str,
-    valid_from: date,
-    fees: dict[str, int],
-    by: User,
-    payer: str = "",
-    currency: str = "USD",
-    request: HttpRequest | None = None,
-) -> FeeSchedule:
-    """A new version of the clinic's prices from `valid_from`; the one before ends the day before.
-
-    `fees` maps a code to its price per unit in cents.
-    """
+def _priced_codes(name: str, valid_from: date, fees: dict[str, int]) -> dict[str, BillingCode]:
+    """The billable codes `fees` prices, by code; refuses a missing name, an unknown code or
+    an amount out of range."""
     if not name.strip():
         raise BillingError("Give the fee schedule a name.", field="name")
     if not fees:
@@ -161,14 +148,39 @@ def create_fee_schedule(
             raise BillingError(f"{code} is not a billable code from {valid_from}.", field="fees")
         if not isinstance(cents, int) or cents < 0 or cents > MAX_CENTS:
             raise BillingError(f"The price of {code} is not a valid amount.", field="fees")
+    return known
+
+
+def _end_earlier_schedules(clinic: Clinic, payer: str, valid_from: date) -> None:
+    """Schedules still open on `valid_from` end the day before it."""
     earlier = (
         FeeSchedule.objects.select_for_update()
-        .filter(clinic=clinic, payer=payer.strip(), valid_from__lt=valid_from)
+        .filter(clinic=clinic, payer=payer, valid_from__lt=valid_from)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=valid_from))
     )
     for old in earlier:
         old.valid_to = valid_from - timedelta(days=1)
         old.save(update_fields=["valid_to"])
+
+
+@transaction.atomic
+def create_fee_schedule(
+    *,
+    clinic: Clinic,
+    name: str,
+    valid_from: date,
+    fees: dict[str, int],
+    by: User,
+    payer: str = "",
+    currency: str = "USD",
+    request: HttpRequest | None = None,
+) -> FeeSchedule:
+    """A new version of the clinic's prices from `valid_from`; the one before ends the day before.
+
+    `fees` maps a code to its price per unit in cents.
+    """
+    known = _priced_codes(name, valid_from, fees)
+    _end_earlier_schedules(clinic, payer.strip(), valid_from)
     schedule = FeeSchedule.objects.create(
         clinic=clinic,
         name=name.strip(),
@@ -276,6 +288,61 @@ def _refuse_unless_discharged(session: DosingSession) -> None:
         )
 
 
+def _drug_unit(session: DosingSession, day: date) -> Decimal | None:
+    """The mg per unit of the esketamine drug code on `day`; other routes bill the drug whole."""
+    if session.route != "intranasal":
+        return None
+    drug_code = BillingCode.objects.valid_on(day).filter(service="esketamine_drug")
+    return drug_code.values_list("unit_mg", flat=True).first()
+
+
+def _store_proposed_lines(
+    charge: Charge,
+    planned: proposal.Proposal,
+    diagnoses: list[str],
+    notes: list[str],
+    by: User,
+) -> None:
+    """A line for each planned service the code set bills; what cannot be billed or priced
+    is added to `notes`."""
+    day = charge.date_of_service
+    for line in planned.lines:
+        try:
+            code = codes.code_for(line.service, on=day)
+        except codes.NoCodeError:
+            notes.append(f"No code in the code set bills this on {day}: {line.basis}.")
+            continue
+        price = fee_for(charge.clinic, code, on=day)
+        if price is None:
+            price = 0
+            notes.append(f"No fee is set for {code.code}: enter the price before posting.")
+        ChargeLine.objects.create(
+            clinic=charge.clinic,
+            charge=charge,
+            code=code,
+            units=line.units,
+            max_units=line.max_units,
+            unit_price_cents=price,
+            amount_cents=price * line.units,
+            diagnosis_codes=diagnoses,
+            basis=line.basis,
+            created_by=by,
+        )
+
+
+def _store_proposed_charge(session: DosingSession, day: date, notes: list[str], by: User) -> Charge:
+    return Charge.objects.create(
+        clinic=session.clinic,
+        patient=session.patient,
+        session=session,
+        session_kind=session.route,
+        date_of_service=day,
+        rendering_clinician=session.patient.responsible_clinician or session.plan.created_by,
+        notes=notes,
+        created_by=by,
+    )
+
+
 @transaction.atomic
 def propose_charge(
     *, session: DosingSession, by: User, request: HttpRequest | None = None
@@ -292,49 +359,15 @@ def propose_charge(
         return existing
     record = session_facts(session)
     day = record.day
-    drug_unit = None
-    if session.route == "intranasal":
-        drug_code = BillingCode.objects.valid_on(day).filter(service="esketamine_drug")
-        drug_unit = drug_code.values_list("unit_mg", flat=True).first()
-    planned = proposal.propose(record.facts, unit_mg=drug_unit)
+    planned = proposal.propose(record.facts, unit_mg=_drug_unit(session, day))
     diagnoses = chart_diagnoses(session.patient, on=day)
     notes = list(planned.notes)
     if not diagnoses:
         notes.append(
             "No diagnosis from the clinic's code set is on the chart: add one before posting."
         )
-    charge = Charge.objects.create(
-        clinic=session.clinic,
-        patient=session.patient,
-        session=session,
-        session_kind=session.route,
-        date_of_service=day,
-        rendering_clinician=session.patient.responsible_clinician or session.plan.created_by,
-        notes=notes,
-        created_by=by,
-    )
-    for line in planned.lines:
-        try:
-            code = codes.code_for(line.service, on=day)
-        except codes.NoCodeError:
-            notes.append(f"No code in the code set bills this on {day}: {line.basis}.")
-            continue
-        price = fee_for(session.clinic, code, on=day)
-        if price is None:
-            price = 0
-            notes.append(f"No fee is set for {code.code}: enter the price before posting.")
-        ChargeLine.objects.create(
-            clinic=session.clinic,
-            charge=charge,
-            code=code,
-            units=line.units,
-            max_units=line.max_units,
-            unit_price_cents=price,
-            amount_cents=price * line.units,
-            diagnosis_codes=diagnoses,
-            basis=line.basis,
-            created_by=by,
-        )
+    charge = _store_proposed_charge(session, day, notes, by)
+    _store_proposed_lines(charge, planned, diagnoses, notes, by)
     if notes != charge.notes:
         charge.notes = notes
         charge.save(update_fields=["notes"])
@@ -392,6 +425,16 @@ def _check_modifiers(raw: str, on: date) -> str:
     return " ".join(parts)
 
 
+def _locked_proposed_line(line: ChargeLine, charge: Charge, reason: str) -> ChargeLine:
+    """The line, locked, refused once it or its charge is posted or without a reason."""
+    line = ChargeLine.objects.select_for_update().select_related("code").get(pk=line.pk)
+    if line.status != ChargeStatus.PROPOSED or charge.status != ChargeStatus.PROPOSED:
+        raise BillingError("A posted line is corrected by reversing it and adding a new line.")
+    if not reason.strip():
+        raise BillingError("Say why the line is changed.", field="reason")
+    return line
+
+
 @transaction.atomic
 def adjust_line(
     *,
@@ -406,11 +449,7 @@ def adjust_line(
 ) -> ChargeLine:
     """Change a proposed line before it is posted; the reason is kept on the line and audited."""
     charge = _locked_charge(line.charge)
-    line = ChargeLine.objects.select_for_update().select_related("code").get(pk=line.pk)
-    if line.status != ChargeStatus.PROPOSED or charge.status != ChargeStatus.PROPOSED:
-        raise BillingError("A posted line is corrected by reversing it and adding a new line.")
-    if not reason.strip():
-        raise BillingError("Say why the line is changed.", field="reason")
+    line = _locked_proposed_line(line, charge, reason)
     _check_units(units, line.max_units, line.code)
     if unit_price_cents < 0 or unit_price_cents > MAX_CENTS:
         raise BillingError("Enter a valid price.", field="unit_price")
@@ -444,6 +483,81 @@ def _billed_units(charge: Charge, code: BillingCode) -> int:
     return int(total or 0)
 
 
+def _check_billable(code: BillingCode, day: date) -> None:
+    valid = BillingCode.objects.valid_on(day).filter(pk=code.pk).exists()
+    if not valid or code.system not in (CodeSystem.HCPCS, CodeSystem.CPT):
+        raise BillingError(f"{code.code} is not a billable code on {day}.", field="code")
+
+
+def _check_addable(charge: Charge, code: BillingCode, reason: str) -> None:
+    """A discharged session's charge (or one without a session), a code billable on its date,
+    and a reason."""
+    if charge.session is not None:
+        _refuse_unless_discharged(charge.session)
+    _check_billable(code, charge.date_of_service)
+    if not reason.strip():
+        raise BillingError("Say why the line is added.", field="reason")
+
+
+def _room(charge: Charge, code: BillingCode, units: int) -> int:
+    """The units of `code` the record still supports on the charge, refusing `units` above it.
+    A charge without a session supports what staff enter."""
+    supported = _max_units(code, session_facts(charge.session)) if charge.session else units
+    room = supported - _billed_units(charge, code)
+    _check_units(units, max(room, 0), code)
+    return room
+
+
+def _added_price(charge: Charge, code: BillingCode, unit_price_cents: int | None) -> int:
+    """The price entered, or the fee schedule's; a posted charge takes no zero price."""
+    day = charge.date_of_service
+    price = fee_for(charge.clinic, code, on=day) if unit_price_cents is None else unit_price_cents
+    if price is None or price < 0 or price > MAX_CENTS:
+        raise BillingError(f"No fee is set for {code.code}: enter the price.", field="unit_price")
+    if charge.status == ChargeStatus.POSTED and price == 0:
+        raise BillingError(f"Enter the price of {code.code}.", field="unit_price")
+    return price
+
+
+def _added_diagnoses(charge: Charge, diagnosis_codes: list[str] | None) -> list[str]:
+    """The codes entered, checked, or else the chart's."""
+    day = charge.date_of_service
+    if diagnosis_codes is not None:
+        return _check_diagnoses(diagnosis_codes, day)
+    return chart_diagnoses(charge.patient, on=day)
+
+
+def _store_added_line(
+    charge: Charge,
+    code: BillingCode,
+    units: int,
+    room: int,
+    price: int,
+    modifiers: str,
+    diagnoses: list[str],
+    reason: str,
+    by: User,
+) -> ChargeLine:
+    """The line, posted at once on a posted charge."""
+    posted = charge.status == ChargeStatus.POSTED
+    return ChargeLine.objects.create(
+        clinic=charge.clinic,
+        charge=charge,
+        code=code,
+        modifiers=modifiers,
+        units=units,
+        max_units=room,
+        unit_price_cents=price,
+        amount_cents=units * price,
+        diagnosis_codes=diagnoses,
+        basis="Added by staff",
+        reason=reason.strip(),
+        status=ChargeStatus.POSTED if posted else ChargeStatus.PROPOSED,
+        posted_at=timezone.now() if posted else None,
+        created_by=by,
+    )
+
+
 @transaction.atomic
 def add_line(
     *,
@@ -463,45 +577,13 @@ def add_line(
     supports for the code, counting what is already billed.
     """
     charge = _locked_charge(charge)
-    if charge.session is not None:
-        _refuse_unless_discharged(charge.session)
+    _check_addable(charge, code, reason)
     day = charge.date_of_service
-    if not BillingCode.objects.valid_on(day).filter(pk=code.pk).exists() or code.system not in (
-        CodeSystem.HCPCS,
-        CodeSystem.CPT,
-    ):
-        raise BillingError(f"{code.code} is not a billable code on {day}.", field="code")
-    if not reason.strip():
-        raise BillingError("Say why the line is added.", field="reason")
-    supported = _max_units(code, session_facts(charge.session)) if charge.session else units
-    room = supported - _billed_units(charge, code)
-    _check_units(units, max(room, 0), code)
-    price = fee_for(charge.clinic, code, on=day) if unit_price_cents is None else unit_price_cents
-    if price is None or price < 0 or price > MAX_CENTS:
-        raise BillingError(f"No fee is set for {code.code}: enter the price.", field="unit_price")
-    posted = charge.status == ChargeStatus.POSTED
-    if posted and price == 0:
-        raise BillingError(f"Enter the price of {code.code}.", field="unit_price")
-    diagnoses = (
-        _check_diagnoses(diagnosis_codes, day)
-        if diagnosis_codes is not None
-        else chart_diagnoses(charge.patient, on=day)
-    )
-    line = ChargeLine.objects.create(
-        clinic=charge.clinic,
-        charge=charge,
-        code=code,
-        modifiers=_check_modifiers(modifiers, day),
-        units=units,
-        max_units=room,
-        unit_price_cents=price,
-        amount_cents=units * price,
-        diagnosis_codes=diagnoses,
-        basis="Added by staff",
-        reason=reason.strip(),
-        status=ChargeStatus.POSTED if posted else ChargeStatus.PROPOSED,
-        posted_at=timezone.now() if posted else None,
-        created_by=by,
+    room = _room(charge, code, units)
+    price = _added_price(charge, code, unit_price_cents)
+    diagnoses = _added_diagnoses(charge, diagnosis_codes)
+    line = _store_added_line(
+        charge, code, units, room, price, _check_modifiers(modifiers, day), diagnoses, reason, by
     )
     _audit(
         request,
@@ -546,19 +628,18 @@ def _next_invoice_number(clinic: Clinic) -> str:
     return f"{clinic.pk}-{count + 1:06d}"
 
 
-@transaction.atomic
-def post_charge(*, charge: Charge, by: User, request: HttpRequest | None = None) -> Charge:
-    """Post every proposed line after checking it against the record; issues the invoice."""
-    charge = _locked_charge(charge)
-    if charge.status != ChargeStatus.PROPOSED:
-        raise BillingError("This charge is already posted.")
-    session = charge.session
-    record = None
-    if session is not None:
-        session = DosingSession.objects.select_related("clinic").get(pk=session.pk)
-        _refuse_unless_discharged(session)
-        record = session_facts(session)
-    lines = list(charge.lines.select_related("code").filter(status=ChargeStatus.PROPOSED))
+def _session_record(charge: Charge) -> SessionRecord | None:
+    """What the charge's session supports, refused unless it was discharged; None without one."""
+    if charge.session is None:
+        return None
+    session = DosingSession.objects.select_related("clinic").get(pk=charge.session.pk)
+    _refuse_unless_discharged(session)
+    return session_facts(session)
+
+
+def _check_postable(lines: list[ChargeLine], record: SessionRecord | None) -> None:
+    """Every line priced and pointing at a diagnosis; no code billed past what the record
+    supports."""
     if not lines:
         raise BillingError("There is nothing to post: add a line first.")
     per_code: dict[str, int] = {}
@@ -570,15 +651,20 @@ def post_charge(*, charge: Charge, by: User, request: HttpRequest | None = None)
             raise BillingError(
                 f"{line.code.code} points at no diagnosis: add one.", field="diagnoses"
             )
-    if record is not None:
-        for line in lines:
-            supported = _max_units(line.code, record)
-            if per_code[line.code.code] > supported:
-                raise BillingError(
-                    f"{per_code[line.code.code]} unit(s) of {line.code.code} are more than the "
-                    f"session record supports ({supported}).",
-                    field="units",
-                )
+    if record is None:
+        return
+    for line in lines:
+        supported = _max_units(line.code, record)
+        if per_code[line.code.code] > supported:
+            raise BillingError(
+                f"{per_code[line.code.code]} unit(s) of {line.code.code} are more than the "
+                f"session record supports ({supported}).",
+                field="units",
+            )
+
+
+def _store_posting(charge: Charge, lines: list[ChargeLine], by: User) -> Invoice:
+    """Mark the lines and the charge posted, and issue its invoice."""
     now = timezone.now()
     ChargeLine.objects.filter(pk__in=[line.pk for line in lines]).update(
         status=ChargeStatus.POSTED, posted_at=now
@@ -587,7 +673,7 @@ def post_charge(*, charge: Charge, by: User, request: HttpRequest | None = None)
     charge.posted_by = by
     charge.posted_at = now
     charge.save(update_fields=["status", "posted_by", "posted_at"])
-    invoice = Invoice.objects.create(
+    return Invoice.objects.create(
         clinic=charge.clinic,
         patient_id=charge.patient_id,
         charge=charge,
@@ -596,6 +682,18 @@ def post_charge(*, charge: Charge, by: User, request: HttpRequest | None = None)
         issued_by=by,
         issued_at=now,
     )
+
+
+@transaction.atomic
+def post_charge(*, charge: Charge, by: User, request: HttpRequest | None = None) -> Charge:
+    """Post every proposed line after checking it against the record; issues the invoice."""
+    charge = _locked_charge(charge)
+    if charge.status != ChargeStatus.PROPOSED:
+        raise BillingError("This charge is already posted.")
+    record = _session_record(charge)
+    lines = list(charge.lines.select_related("code").filter(status=ChargeStatus.PROPOSED))
+    _check_postable(lines, record)
+    invoice = _store_posting(charge, lines, by)
     _audit(
         request,
         by,
@@ -609,12 +707,9 @@ def post_charge(*, charge: Charge, by: User, request: HttpRequest | None = None)
     return charge
 
 
-@transaction.atomic
-def reverse_line(
-    *, line: ChargeLine, reason: str, by: User, request: HttpRequest | None = None
-) -> ChargeLine:
-    """Cancel a posted line with a reversal line of equal and opposite units and amount."""
-    charge = _locked_charge(line.charge)
+def _locked_reversible(line: ChargeLine, reason: str) -> ChargeLine:
+    """The posted line, locked, refused when it is a reversal, already reversed, or no
+    reason is given."""
     line = ChargeLine.objects.select_for_update().select_related("code").get(pk=line.pk)
     if line.status != ChargeStatus.POSTED:
         raise BillingError("Only posted lines are reversed; change a proposed line instead.")
@@ -624,7 +719,16 @@ def reverse_line(
         raise BillingError("This line is already reversed.")
     if not reason.strip():
         raise BillingError("Say why the line is reversed.", field="reason")
-    now = timezone.now()
+    return line
+
+
+@transaction.atomic
+def reverse_line(
+    *, line: ChargeLine, reason: str, by: User, request: HttpRequest | None = None
+) -> ChargeLine:
+    """Cancel a posted line with a reversal line of equal and opposite units and amount."""
+    charge = _locked_charge(line.charge)
+    line = _locked_reversible(line, reason)
     reversal = ChargeLine.objects.create(
         clinic=charge.clinic,
         charge=charge,
@@ -640,7 +744,7 @@ def reverse_line(
         reverses=line,
         reason=reason.strip(),
         created_by=by,
-        posted_at=now,
+        posted_at=timezone.now(),
     )
     _audit(
         request,
@@ -668,7 +772,7 @@ def refunded_cents(payment: Payment) -> int:
     return int(payment.refunds.aggregate(s=Sum("amount_cents"))["s"] or 0)
 
 
-def _net_paid(payments_qs: Any) -> int:
+def _net_paid(payments_qs: PaymentQuerySet) -> int:
     paid = int(payments_qs.received().aggregate(s=Sum("amount_cents"))["s"] or 0)
     back = int(
         Refund.objects.filter(payment__in=payments_qs.received()).aggregate(s=Sum("amount_cents"))[
@@ -712,21 +816,8 @@ def patient_balance(patient: Patient) -> int:
 # ---- what payers settle -----------------------------------------------------------------------
 
 
-@transaction.atomic
-def post_payer_settlement(
-    *,
-    charge: Charge,
-    paid_cents: int,
-    written_off_cents: int,
-    source: str,
-    by: User,
-    request: HttpRequest | None = None,
-) -> list[PayerPosting]:
-    """Record what a payer's remittance settled on a posted charge: its payment and what the
-    clinic adjusts off under the payer's contract. Patient responsibility is not posted: it
-    is what stays on the charge for the patient. A take-back is a negative amount; what
-    payers settle on a charge stays between nothing and the charge's total."""
-    charge = Charge.objects.select_for_update().get(pk=charge.pk)
+def _check_settlement(charge: Charge, paid_cents: int, written_off_cents: int) -> None:
+    """What payers settle on the posted charge stays between nothing and its total."""
     if charge.status != ChargeStatus.POSTED:
         raise BillingError("Only a posted charge can be settled by a payer.", field="charge")
     settled = payer_settled(charge) + paid_cents + written_off_cents
@@ -737,7 +828,13 @@ def post_payer_settlement(
             f"of {charge.date_of_service:%d %B %Y}; check the remittance before posting it.",
             field="file",
         )
-    rows = [
+
+
+def _store_payer_postings(
+    charge: Charge, paid_cents: int, written_off_cents: int, source: str, by: User
+) -> list[PayerPosting]:
+    """One posting for the payment and one for the write-off, each only when not zero."""
+    return [
         PayerPosting.objects.create(
             clinic_id=charge.clinic_id,
             charge=charge,
@@ -753,6 +850,25 @@ def post_payer_settlement(
         )
         if amount
     ]
+
+
+@transaction.atomic
+def post_payer_settlement(
+    *,
+    charge: Charge,
+    paid_cents: int,
+    written_off_cents: int,
+    source: str,
+    by: User,
+    request: HttpRequest | None = None,
+) -> list[PayerPosting]:
+    """Record what a payer's remittance settled on a posted charge: its payment and what the
+    clinic adjusts off under the payer's contract. Patient responsibility is not posted: it
+    is what stays on the charge for the patient. A take-back is a negative amount; what
+    payers settle on a charge stays between nothing and the charge's total."""
+    charge = Charge.objects.select_for_update().get(pk=charge.pk)
+    _check_settlement(charge, paid_cents, written_off_cents)
+    rows = _store_payer_postings(charge, paid_cents, written_off_cents, source, by)
     for row in rows:
         _audit(
             request,
@@ -785,6 +901,19 @@ def _check_invoice(patient: Patient, invoice: Invoice | None, amount_cents: int)
         )
 
 
+def _check_hand_payment(method: str, amount_cents: int, reference: str) -> None:
+    if method not in (PaymentMethod.CASH, PaymentMethod.CHEQUE):
+        raise BillingError(
+            "Take cash or a cheque here; cards go through a payment link.", field="method"
+        )
+    if amount_cents <= 0 or amount_cents > MAX_CENTS:
+        raise BillingError("Enter an amount above zero.", field="amount")
+    if method == PaymentMethod.CHEQUE and not reference.strip():
+        raise BillingError("Enter the cheque number.", field="reference")
+    if len(reference) > 60:
+        raise BillingError("The reference is longer than 60 characters.", field="reference")
+
+
 @transaction.atomic
 def record_payment(
     *,
@@ -797,16 +926,7 @@ def record_payment(
     request: HttpRequest | None = None,
 ) -> Payment:
     """Cash or cheque taken by hand, against an invoice or (without one) as a deposit."""
-    if method not in (PaymentMethod.CASH, PaymentMethod.CHEQUE):
-        raise BillingError(
-            "Take cash or a cheque here; cards go through a payment link.", field="method"
-        )
-    if amount_cents <= 0 or amount_cents > MAX_CENTS:
-        raise BillingError("Enter an amount above zero.", field="amount")
-    if method == PaymentMethod.CHEQUE and not reference.strip():
-        raise BillingError("Enter the cheque number.", field="reference")
-    if len(reference) > 60:
-        raise BillingError("The reference is longer than 60 characters.", field="reference")
+    _check_hand_payment(method, amount_cents, reference)
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     _check_invoice(patient, invoice, amount_cents)
     now = timezone.now()
@@ -859,34 +979,28 @@ def payment_link_email(
         return _("Payment link from %(clinic)s") % values, body
 
 
-@transaction.atomic
-def send_payment_link(
-    *,
-    patient: Patient,
-    amount_cents: int,
-    by: User,
-    invoice: Invoice | None = None,
-    email: str = "",
-    request: HttpRequest | None = None,
-) -> Payment:
-    """Open a hosted checkout for the amount and email its link to the patient."""
+def _link_address(patient: Patient, amount_cents: int, email: str) -> str:
+    """Where the link goes; refuses an amount out of range or no usable address."""
     if amount_cents <= 0 or amount_cents > MAX_CENTS:
         raise BillingError("Enter an amount above zero.", field="amount")
     to = (email or patient.email).strip()
     if not to or "@" not in to:
         raise BillingError("The patient has no email address for the link.", field="email")
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
-    _check_invoice(patient, invoice, amount_cents)
-    chosen = payments.provider()
-    clinic = patient.clinic
+    return to
+
+
+def _store_checkout(
+    patient: Patient, amount_cents: int, invoice: Invoice | None, to: str, by: User
+) -> Payment:
+    """A hosted checkout opened with the provider, kept as a payment waiting to be paid."""
     what = f"Invoice {invoice.number}" if invoice else "Deposit"
-    checkout = chosen.create_checkout(
+    checkout = payments.provider().create_checkout(
         amount_cents=amount_cents,
         currency="USD",
-        description=f"{clinic.name}: {what}",
+        description=f"{patient.clinic.name}: {what}",
         return_url=f"{_site()}/portal/",
     )
-    payment = Payment.objects.create(
+    return Payment.objects.create(
         clinic_id=patient.clinic_id,
         patient=patient,
         invoice=invoice,
@@ -900,7 +1014,24 @@ def send_payment_link(
         emailed_to=to,
         received_by=by,
     )
-    subject, body = payment_link_email(patient, amount_cents, invoice, checkout.url)
+
+
+@transaction.atomic
+def send_payment_link(
+    *,
+    patient: Patient,
+    amount_cents: int,
+    by: User,
+    invoice: Invoice | None = None,
+    email: str = "",
+    request: HttpRequest | None = None,
+) -> Payment:
+    """Open a hosted checkout for the amount and email its link to the patient."""
+    to = _link_address(patient, amount_cents, email)
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    _check_invoice(patient, invoice, amount_cents)
+    payment = _store_checkout(patient, amount_cents, invoice, to, by)
+    subject, body = payment_link_email(patient, amount_cents, invoice, payment.checkout_url)
     transaction.on_commit(lambda: send_mail(subject, body, None, [to]))
     _audit(
         request,
@@ -911,7 +1042,7 @@ def send_payment_link(
         patient_id=patient.pk,
         amount_cents=amount_cents,
         method=PaymentMethod.CARD.value,
-        provider=checkout.provider,
+        provider=payment.provider,
     )
     return payment
 
@@ -943,6 +1074,19 @@ def confirm_checkout(*, payment: Payment, by: User, request: HttpRequest | None 
     return payment
 
 
+def _check_refund(payment: Payment, amount_cents: int, reason: str) -> None:
+    """A received payment, a reason, and no more than is left of it to give back."""
+    if payment.status != PaymentStatus.COMPLETED:
+        raise BillingError("Only a received payment can be refunded.")
+    if not reason.strip():
+        raise BillingError("Say why the money is given back.", field="reason")
+    if amount_cents <= 0:
+        raise BillingError("Enter an amount above zero.", field="amount")
+    left = payment.amount_cents - refunded_cents(payment)
+    if amount_cents > left:
+        raise BillingError(f"Only {money(left)} of this payment is left to refund.", field="amount")
+
+
 @transaction.atomic
 def refund_payment(
     *,
@@ -954,15 +1098,7 @@ def refund_payment(
 ) -> Refund:
     """Give money back; all refunds of a payment together never exceed what was paid."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if payment.status != PaymentStatus.COMPLETED:
-        raise BillingError("Only a received payment can be refunded.")
-    if not reason.strip():
-        raise BillingError("Say why the money is given back.", field="reason")
-    if amount_cents <= 0:
-        raise BillingError("Enter an amount above zero.", field="amount")
-    left = payment.amount_cents - refunded_cents(payment)
-    if amount_cents > left:
-        raise BillingError(f"Only {money(left)} of this payment is left to refund.", field="amount")
+    _check_refund(payment, amount_cents, reason)
     reference = ""
     if payment.method == PaymentMethod.CARD:
         reference = payments.provider(payment.provider).refund(

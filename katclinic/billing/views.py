@@ -157,29 +157,35 @@ def propose(request: StaffRequest, session_id: int) -> HttpResponse:
 # ---- one charge -------------------------------------------------------------------------------
 
 
-def _charge_page(
-    request: StaffRequest, charge: Charge, status: int = 200, **forms_: forms.Form
-) -> HttpResponse:
+def _line_form(line: ChargeLine, forms_: dict[str, forms.Form]) -> forms.Form:
+    """The line's refused change when there is one, otherwise its current values."""
+    return forms_.get(f"adjust_{line.pk}") or AdjustLineForm(
+        initial={
+            "units": line.units,
+            "unit_price": f"{line.unit_price_cents / 100:.2f}" if line.unit_price_cents else "",
+            "modifiers": line.modifiers,
+            "diagnoses": ", ".join(line.diagnosis_codes),
+        },
+        auto_id=f"l{line.pk}_%s",
+    )
+
+
+def _shown_lines(charge: Charge, forms_: dict[str, forms.Form]) -> list[ChargeLine]:
+    """The charge's lines with their amounts as text, whether reversed, and their forms."""
     lines = list(charge.lines.select_related("code", "reverses"))
     reversed_ids = {line.reverses_id for line in lines if line.reverses_id}
     for line in lines:
         line.price = services.money(line.unit_price_cents, charge.currency)  # type: ignore[attr-defined]
         line.amount = services.money(line.amount_cents, charge.currency)  # type: ignore[attr-defined]
         line.is_reversed = line.pk in reversed_ids  # type: ignore[attr-defined]
-        line.form = (  # type: ignore[attr-defined]
-            forms_.get(f"adjust_{line.pk}")
-            or AdjustLineForm(
-                initial={
-                    "units": line.units,
-                    "unit_price": f"{line.unit_price_cents / 100:.2f}"
-                    if line.unit_price_cents
-                    else "",
-                    "modifiers": line.modifiers,
-                    "diagnoses": ", ".join(line.diagnosis_codes),
-                },
-                auto_id=f"l{line.pk}_%s",
-            )
-        )
+        line.form = _line_form(line, forms_)  # type: ignore[attr-defined]
+    return lines
+
+
+def _charge_page(
+    request: StaffRequest, charge: Charge, status: int = 200, **forms_: forms.Form
+) -> HttpResponse:
+    lines = _shown_lines(charge, forms_)
     invoice = Invoice.objects.filter(charge=charge).first()
     total = (
         services.charge_total(charge)

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
@@ -30,9 +30,6 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.patients.models import Patient
-
-if TYPE_CHECKING:
-    from katclinic.patients.models import Patient
 
 # Columns that hold a credential's hash: useless outside this install, and not to be spread.
 WITHHELD = frozenset({"token_hash", "secret", "code_hash", "password"})
@@ -157,45 +154,66 @@ def _readme(heading: str, tables: list[dict[str, Any]], at: str) -> str:
     return "\n".join(lines)
 
 
+def _people_table(
+    archive: zipfile.ZipFile, description: str, people: models.QuerySet[User]
+) -> dict[str, Any]:
+    """The accounts the rows refer to, without their password hashes."""
+    table: dict[str, Any] = {
+        "table": "people",
+        "title": "People",
+        "description": description,
+        "file": "people.jsonl",
+        "columns": [c for c in _describe(User)["columns"] if c["name"] in PEOPLE_COLUMNS],
+        "withheld_columns": ["password"],
+    }
+    table["rows"] = _write_table(archive, "people.jsonl", _rows(people, PEOPLE_COLUMNS))
+    return table
+
+
+def _write_documentation(
+    archive: zipfile.ZipFile, schema: dict[str, Any], heading: str, at: str
+) -> None:
+    """`schema.json` and `README.txt`, describing every table written."""
+    archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))
+    archive.writestr("README.txt", _readme(heading, schema["tables"], at))
+
+
+def _clinic_tables(archive: zipfile.ZipFile, clinic: Clinic) -> list[dict[str, Any]]:
+    """The clinic's own row, the people, then every table with a clinic key."""
+    clinic_table = _describe(Clinic) | {"file": "tables/clinics.clinic.jsonl"}
+    names = [c["name"] for c in clinic_table["columns"]]
+    clinic_table["rows"] = _write_table(
+        archive, clinic_table["file"], _rows(Clinic.objects.filter(pk=clinic.pk), names)
+    )
+    tables = [
+        clinic_table,
+        _people_table(
+            archive, "Staff and portal accounts that the rows refer to.", _people(clinic)
+        ),
+    ]
+    for model in clinic_models():
+        table = _describe(model)
+        names = [c["name"] for c in table["columns"]]
+        rows = _rows(model._default_manager.filter(clinic_id=clinic.pk), names)
+        table["rows"] = _write_table(archive, table["file"], rows)
+        attached = _write_attachments(
+            archive, model, model._default_manager.filter(clinic_id=clinic.pk)
+        )
+        if attached:
+            table["attachments"] = attached
+        tables.append(table)
+    return tables
+
+
 def export_clinic(*, clinic: Clinic, by: User, request: HttpRequest | None = None) -> IO[bytes]:
     """Write the clinic's export to a temporary file (rewound) and audit it as one export."""
     # Memory for a small clinic, a temporary file beyond; the response streams and closes it.
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     at = timezone.now().isoformat()
     with transaction.atomic(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        tables = []
-        clinic_table = _describe(Clinic) | {"file": "tables/clinics.clinic.jsonl"}
-        names = [c["name"] for c in clinic_table["columns"]]
-        clinic_table["rows"] = _write_table(
-            archive, clinic_table["file"], _rows(Clinic.objects.filter(pk=clinic.pk), names)
-        )
-        tables.append(clinic_table)
-        people: dict[str, Any] = {
-            "table": "people",
-            "title": "People",
-            "description": "Staff and portal accounts that the rows refer to.",
-            "file": "people.jsonl",
-            "columns": [c for c in _describe(User)["columns"] if c["name"] in PEOPLE_COLUMNS],
-            "withheld_columns": ["password"],
-        }
-        people["rows"] = _write_table(
-            archive, "people.jsonl", _rows(_people(clinic), PEOPLE_COLUMNS)
-        )
-        tables.append(people)
-        for model in clinic_models():
-            table = _describe(model)
-            names = [c["name"] for c in table["columns"]]
-            rows = _rows(model._default_manager.filter(clinic_id=clinic.pk), names)
-            table["rows"] = _write_table(archive, table["file"], rows)
-            attached = _write_attachments(
-                archive, model, model._default_manager.filter(clinic_id=clinic.pk)
-            )
-            if attached:
-                table["attachments"] = attached
-            tables.append(table)
+        tables = _clinic_tables(archive, clinic)
         schema = {"clinic": clinic.name, "exported_at": at, "tables": tables}
-        archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))
-        archive.writestr("README.txt", _readme(f"Export of {clinic.name}", tables, at))
+        _write_documentation(archive, schema, f"Export of {clinic.name}", at)
         audit.record(
             request=request,
             user=by,
@@ -220,8 +238,6 @@ def patient_lookup(model: type[models.Model]) -> str | None:
     naming the patient (``patient``, ``patient_id``), or a chain of foreign keys through
     the clinic's tables (``session__patient``), the shortest first, at most three deep.
     None when the table holds no one's record (settings, protocols, stock)."""
-    from katclinic.patients.models import Patient
-
     if model is Patient:
         return "pk"
     fields = {f.attname: f for f in model._meta.concrete_fields}
@@ -251,55 +267,64 @@ def _account_columns(model: type[models.Model]) -> list[str]:
     return [f.attname for f in _columns(model) if f.is_relation and f.related_model is User]
 
 
+def _patient_table(
+    archive: zipfile.ZipFile,
+    model: type[models.Model],
+    lookup: str,
+    patient: Patient,
+    accounts: set[int],
+) -> dict[str, Any]:
+    """The patient's rows of `model` with their attachments; the accounts they name are
+    added to `accounts`."""
+    rows = model._default_manager.filter(clinic_id=patient.clinic_id, **{lookup: patient.pk})
+    table = _describe(model) | {"patient_link": lookup}
+    names = [c["name"] for c in table["columns"]]
+    table["rows"] = _write_table(archive, table["file"], _rows(rows, names))
+    if columns := _account_columns(model):
+        for ids in rows.values_list(*columns):
+            accounts |= {pk for pk in ids if pk is not None}
+    attached = _write_attachments(archive, model, rows)
+    if attached:
+        table["attachments"] = attached
+    return table
+
+
+def _patient_tables(archive: zipfile.ZipFile, patient: Patient) -> list[dict[str, Any]]:
+    """The patient's own row first, their rows of every other table, then the people."""
+    accounts: set[int] = {patient.user_id} if patient.user_id else set()
+    ordered: list[type[models.Model]] = [Patient]
+    ordered += [m for m in clinic_models() if m is not Patient]
+    tables = []
+    for model in ordered:
+        lookup = patient_lookup(model)
+        if lookup is not None:
+            tables.append(_patient_table(archive, model, lookup, patient, accounts))
+    tables.append(
+        _people_table(
+            archive,
+            "The patient's portal account and the staff the rows refer to.",
+            User.objects.filter(pk__in=accounts),
+        )
+    )
+    return tables
+
+
 def export_patient(*, patient: Patient, by: User, request: HttpRequest | None = None) -> IO[bytes]:
     """One patient's whole record in the clinic export's format (a temporary file, rewound),
     audited as one export of that patient."""
-    from katclinic.patients.models import Patient
-
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     at = timezone.now().isoformat()
     clinic = patient.clinic
-    accounts: set[int] = {patient.user_id} if patient.user_id else set()
     with transaction.atomic(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        tables = []
-        ordered: list[type[models.Model]] = [Patient]  # the patient's own row first
-        ordered += [m for m in clinic_models() if m is not Patient]
-        for model in ordered:
-            lookup = patient_lookup(model)
-            if lookup is None:
-                continue
-            rows = model._default_manager.filter(clinic_id=clinic.pk, **{lookup: patient.pk})
-            table = _describe(model) | {"patient_link": lookup}
-            names = [c["name"] for c in table["columns"]]
-            table["rows"] = _write_table(archive, table["file"], _rows(rows, names))
-            if columns := _account_columns(model):
-                for ids in rows.values_list(*columns):
-                    accounts |= {pk for pk in ids if pk is not None}
-            attached = _write_attachments(archive, model, rows)
-            if attached:
-                table["attachments"] = attached
-            tables.append(table)
-        people: dict[str, Any] = {
-            "table": "people",
-            "title": "People",
-            "description": "The patient's portal account and the staff the rows refer to.",
-            "file": "people.jsonl",
-            "columns": [c for c in _describe(User)["columns"] if c["name"] in PEOPLE_COLUMNS],
-            "withheld_columns": ["password"],
-        }
-        people["rows"] = _write_table(
-            archive, "people.jsonl", _rows(User.objects.filter(pk__in=accounts), PEOPLE_COLUMNS)
-        )
-        tables.append(people)
-        heading = f"Record of {patient.full_name} ({patient.mrn}) at {clinic.name}"
+        tables = _patient_tables(archive, patient)
         schema = {
             "clinic": clinic.name,
             "patient": {"id": patient.pk, "mrn": patient.mrn},
             "exported_at": at,
             "tables": tables,
         }
-        archive.writestr("schema.json", json.dumps(schema, indent=2, ensure_ascii=False))
-        archive.writestr("README.txt", _readme(heading, tables, at))
+        heading = f"Record of {patient.full_name} ({patient.mrn}) at {clinic.name}"
+        _write_documentation(archive, schema, heading, at)
         audit.record(
             request=request,
             user=by,

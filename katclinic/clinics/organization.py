@@ -70,6 +70,53 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+def _check_new_clinic(
+    organization: Organization, by: User, details: NewClinic, copy_from: Clinic | None
+) -> None:
+    """PermissionError unless `by` administers the organization; ValidationError by field."""
+    if not is_organization_admin(by, organization.pk):
+        raise PermissionError("only an organization administrator may add a clinic")
+    errors = validate(details)
+    if copy_from is not None and copy_from.organization_id != organization.pk:
+        errors["copy_from"] = "Choose a clinic of this organization."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _store_clinic(organization: Organization, details: NewClinic) -> Clinic:
+    return Clinic.objects.create(
+        organization=organization,
+        name=details.name.strip(),
+        slug=_unique_slug(details.name),
+        timezone=details.timezone,
+        address=details.address.strip(),
+        phone=details.phone.strip(),
+        npi=details.npi,
+        tax_id=details.tax_id.strip(),
+        crisis_resources=details.crisis_resources.strip(),
+    )
+
+
+def _copy_settings(clinic: Clinic, copy_from: Clinic, by: User) -> list[str]:
+    """Each setting `copy_from` changed, set on `clinic` as a recorded change; their keys."""
+    copied = []
+    reason = f"Copied from {copy_from.name} when the clinic was added"
+    for row in ClinicSetting.objects.filter(clinic=copy_from, key__in=list(REGISTRY)):
+        ClinicSetting.objects.create(
+            clinic=clinic, key=row.key, value=row.value, changed_by=by, reason=reason
+        )
+        ClinicSettingChange.objects.create(
+            clinic=clinic,
+            key=row.key,
+            old_value=None,
+            new_value=row.value,
+            changed_by=by,
+            reason=reason,
+        )
+        copied.append(row.key)
+    return copied
+
+
 def add_clinic(
     *,
     organization: Organization,
@@ -86,42 +133,11 @@ def add_clinic(
     Raises ValidationError by field; PermissionError when `by` is not an organization admin.
     Nothing is stored when either is raised.
     """
-    if not is_organization_admin(by, organization.pk):
-        raise PermissionError("only an organization administrator may add a clinic")
-    errors = validate(details)
-    if copy_from is not None and copy_from.organization_id != organization.pk:
-        errors["copy_from"] = "Choose a clinic of this organization."
-    if errors:
-        raise ValidationError(errors)
+    _check_new_clinic(organization, by, details, copy_from)
     with transaction.atomic():
-        clinic = Clinic.objects.create(
-            organization=organization,
-            name=details.name.strip(),
-            slug=_unique_slug(details.name),
-            timezone=details.timezone,
-            address=details.address.strip(),
-            phone=details.phone.strip(),
-            npi=details.npi,
-            tax_id=details.tax_id.strip(),
-            crisis_resources=details.crisis_resources.strip(),
-        )
+        clinic = _store_clinic(organization, details)
         StaffMembership.objects.create(user=by, clinic=clinic, role=Role.ADMIN)
-        copied = []
-        if copy_from is not None:
-            reason = f"Copied from {copy_from.name} when the clinic was added"
-            for row in ClinicSetting.objects.filter(clinic=copy_from, key__in=list(REGISTRY)):
-                ClinicSetting.objects.create(
-                    clinic=clinic, key=row.key, value=row.value, changed_by=by, reason=reason
-                )
-                ClinicSettingChange.objects.create(
-                    clinic=clinic,
-                    key=row.key,
-                    old_value=None,
-                    new_value=row.value,
-                    changed_by=by,
-                    reason=reason,
-                )
-                copied.append(row.key)
+        copied = [] if copy_from is None else _copy_settings(clinic, copy_from, by)
         audit.record(
             request=request,
             user=by,

@@ -301,6 +301,13 @@ def all_settings(clinic: ClinicRef) -> SettingValues:
     )
 
 
+def _check_reason(reason: str) -> None:
+    if not reason.strip():
+        raise ValueError("a reason is required to change a clinical setting")
+    if "\x00" in reason:
+        raise ValueError("the reason contains a character that cannot be stored")
+
+
 @transaction.atomic
 def set_setting(
     *,
@@ -313,10 +320,7 @@ def set_setting(
 ) -> Stored:
     definition = REGISTRY[key]
     value = definition.parse(raw)
-    if not reason.strip():
-        raise ValueError("a reason is required to change a clinical setting")
-    if "\x00" in reason:
-        raise ValueError("the reason contains a character that cannot be stored")
+    _check_reason(reason)
     previous = definition.value(clinic)
     stored_before = (
         ClinicSetting.objects.filter(clinic=clinic, key=key).values_list("value", flat=True).first()

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
@@ -199,39 +199,58 @@ def _patient_rows(world: DemoWorld, clinic: Clinic, count: int, start_number: in
     return Patient.objects.bulk_create(rows, batch_size=1000)
 
 
+def _weights(
+    rng: random.Random, p: Patient, common: dict[str, object], today: date
+) -> list[WeightReading]:
+    """A weight at intake and, once past inquiry, one from six months before."""
+    kg = Decimal(rng.randint(500, 1100)) / 10
+    return [
+        WeightReading(
+            **common,
+            measured_on=today - timedelta(days=30 * months_ago + rng.randint(0, 20)),
+            weight_kg=kg,
+            entered_value=kg,
+            entered_unit="kg",
+        )
+        for months_ago in ((6, 0) if p.stage != "inquiry" else (0,))
+    ]
+
+
+def _diagnoses(rng: random.Random, common: dict[str, object]) -> list[Diagnosis]:
+    code, text = rng.choice(DIAGNOSES)
+    found = [Diagnosis(**common, icd10_code=code, description=text, is_primary=True)]
+    if rng.random() < 0.4:
+        code, text = rng.choice(COMORBID)
+        found.append(Diagnosis(**common, icd10_code=code, description=text))
+    return found
+
+
+def _medications(rng: random.Random, common: dict[str, object], today: date) -> list[Medication]:
+    return [
+        Medication(
+            **common,
+            name=name,
+            dose=dose,
+            started_on=today - timedelta(days=rng.randint(60, 900)),
+            **flags,
+        )
+        for name, dose, flags in rng.sample(MEDICATIONS, rng.randint(1, 3))
+    ]
+
+
 def _clinical_rows(world: DemoWorld, patients: list[Patient]) -> None:
     rng = world.rng
     nurse = world.staff["nurse"]
     today = timezone.localdate()
-    weights, meds, allergies, dx = [], [], [], []
+    weights: list[WeightReading] = []
+    meds: list[Medication] = []
+    allergies: list[Allergy] = []
+    dx: list[Diagnosis] = []
     for p in patients:
-        common = {"clinic_id": p.clinic_id, "patient": p, "recorded_by": nurse}
-        kg = Decimal(rng.randint(500, 1100)) / 10
-        for months_ago in (6, 0) if p.stage != "inquiry" else (0,):
-            weights.append(
-                WeightReading(
-                    **common,
-                    measured_on=today - timedelta(days=30 * months_ago + rng.randint(0, 20)),
-                    weight_kg=kg,
-                    entered_value=kg,
-                    entered_unit="kg",
-                )
-            )
-        code, text = rng.choice(DIAGNOSES)
-        dx.append(Diagnosis(**common, icd10_code=code, description=text, is_primary=True))
-        if rng.random() < 0.4:
-            code, text = rng.choice(COMORBID)
-            dx.append(Diagnosis(**common, icd10_code=code, description=text))
-        for name, dose, flags in rng.sample(MEDICATIONS, rng.randint(1, 3)):
-            meds.append(
-                Medication(
-                    **common,
-                    name=name,
-                    dose=dose,
-                    started_on=today - timedelta(days=rng.randint(60, 900)),
-                    **flags,
-                )
-            )
+        common: dict[str, object] = {"clinic_id": p.clinic_id, "patient": p, "recorded_by": nurse}
+        weights += _weights(rng, p, common, today)
+        dx += _diagnoses(rng, common)
+        meds += _medications(rng, common, today)
         if rng.random() < 0.25:
             substance, reaction = rng.choice(ALLERGIES)
             allergies.append(

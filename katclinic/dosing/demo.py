@@ -161,10 +161,8 @@ def _notes(world: DemoWorld, session: DosingSession, start: datetime) -> None:
         note.save()
 
 
-def _past_session(
-    world: DemoWorld, plan: Plan, lot: StockLot, start: datetime, plan_mg: Decimal
-) -> DosingSession:
-    """One finished session, written as it would have been recorded on the day."""
+def _store_past_session(world: DemoWorld, plan: Plan, start: datetime) -> DosingSession:
+    """The session row as discharged, with the state changes that led there."""
     nurse = world.staff["nurse"]
     session = DosingSession.objects.create(
         clinic_id=plan.clinic_id,
@@ -195,19 +193,12 @@ def _past_session(
             start + timedelta(minutes=[-20, -18, -15, 0, 10, 125, 126][index]),
             PATH[index - 1].value if index else "",
         )
-    _gate_passed(session, nurse, start - timedelta(minutes=15))
+    return session
+
+
+def _monitoring_readings(world: DemoWorld, session: DosingSession, start: datetime) -> None:
+    """A reading about 40 minutes in and one at completion."""
     rng = world.rng
-    _reading(
-        world,
-        session,
-        "pre-dose",
-        start - timedelta(minutes=15),
-        systolic=rng.randint(118, 136),
-        diastolic=rng.randint(72, 86),
-        heart_rate=rng.randint(62, 84),
-        spo2=98,
-    )
-    _doses(world, session, lot, start, plan_mg)
     for minute, label, moaas in ((40, "about 40 minutes", 4), (120, "completion", 5)):
         _reading(
             world,
@@ -221,6 +212,9 @@ def _past_session(
             moaas=moaas,
             cadss6=rng.randint(2, 9) if minute == 40 else 0,
         )
+
+
+def _discharged(session: DosingSession, nurse: User, start: datetime) -> None:
     DischargeAssessment.objects.create(
         clinic_id=session.clinic_id,
         session=session,
@@ -232,6 +226,29 @@ def _past_session(
         assessed_by=nurse,
         assessed_at=start + timedelta(minutes=122),
     )
+
+
+def _past_session(
+    world: DemoWorld, plan: Plan, lot: StockLot, start: datetime, plan_mg: Decimal
+) -> DosingSession:
+    """One finished session, written as it would have been recorded on the day."""
+    nurse = world.staff["nurse"]
+    session = _store_past_session(world, plan, start)
+    _gate_passed(session, nurse, start - timedelta(minutes=15))
+    rng = world.rng
+    _reading(
+        world,
+        session,
+        "pre-dose",
+        start - timedelta(minutes=15),
+        systolic=rng.randint(118, 136),
+        diastolic=rng.randint(72, 86),
+        heart_rate=rng.randint(62, 84),
+        spo2=98,
+    )
+    _doses(world, session, lot, start, plan_mg)
+    _monitoring_readings(world, session, start)
+    _discharged(session, nurse, start)
     _notes(world, session, start)
     return session
 
@@ -277,6 +294,22 @@ def _gate_passed(session: DosingSession, nurse: User, at: datetime) -> None:
         )
 
 
+def _today_dosed(session: DosingSession, lot: StockLot, nurse: User, now: datetime) -> None:
+    """Two devices given fifty minutes ago, and dosing finished."""
+    services.move(session, S.DOSING, by=nurse)
+    session.dose_started_at = now - timedelta(minutes=50)
+    session.save(update_fields=["dose_started_at"])
+    for number in range(2):
+        services.record_administration(
+            session=session,
+            lot=lot,
+            dose_mg=Decimal("28"),
+            by=nurse,
+            started_at=session.dose_started_at + timedelta(minutes=5 * number),
+        )
+    services.finish_dosing(session=session, by=nurse)
+
+
 def _today(world: DemoWorld, plan: Plan, lot: StockLot) -> None:
     """An esketamine session in monitoring now, so the floor board has a live chair."""
     nurse, now = world.staff["nurse"], timezone.now()
@@ -300,18 +333,7 @@ def _today(world: DemoWorld, plan: Plan, lot: StockLot) -> None:
         spo2=98,
     )
     _gate_passed(session, nurse, now - timedelta(minutes=58))
-    services.move(session, S.DOSING, by=nurse)
-    session.dose_started_at = now - timedelta(minutes=50)
-    session.save(update_fields=["dose_started_at"])
-    for number in range(2):
-        services.record_administration(
-            session=session,
-            lot=lot,
-            dose_mg=Decimal("28"),
-            by=nurse,
-            started_at=session.dose_started_at + timedelta(minutes=5 * number),
-        )
-    services.finish_dosing(session=session, by=nurse)
+    _today_dosed(session, lot, nurse, now)
     mon.record_checkpoint(
         session=session,
         label="about 40 minutes",

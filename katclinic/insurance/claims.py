@@ -21,7 +21,7 @@ from katclinic.billing import services as billing
 from katclinic.billing.models import BillingCode, Charge, ChargeLine, ChargeStatus
 from katclinic.billing.services import BillingError
 from katclinic.clinics.models import Clinic
-from katclinic.clinics.registry import all_settings
+from katclinic.clinics.registry import SettingValues, all_settings
 from katclinic.insurance import clearinghouse, rules
 from katclinic.insurance import clinic_settings as keys
 from katclinic.insurance.models import (
@@ -113,14 +113,8 @@ def _authorization_for(claim: Claim) -> PriorAuthorization | None:
     return None
 
 
-def claim_file(claim: Claim, *, control: int | None = None) -> p837.ClaimFile:
-    """The typed 837P content of `claim`, from the clinic, coverage, patient and lines."""
-    clinic = claim.clinic
-    values = all_settings(clinic)
-    coverage = claim.coverage
-    patient = claim.patient
-    address = p837.Address(coverage.street, coverage.city, coverage.state, coverage.postal_code)
-    subscriber_party = p837.Party(
+def _subscriber(coverage: Coverage, address: p837.Address) -> p837.Subscriber:
+    party = p837.Party(
         coverage.subscriber_last_name,
         coverage.subscriber_first_name,
         identifier=coverage.member_id,
@@ -128,18 +122,83 @@ def claim_file(claim: Claim, *, control: int | None = None) -> p837.ClaimFile:
         birth_date=coverage.subscriber_birth_date,
         sex=coverage.subscriber_sex,
     )
-    dependent = None
-    if coverage.relationship != "self":
-        # The patient shares the subscriber's address on file with the payer.
-        sex = {"female": "F", "male": "M"}.get(str(patient.sex_at_birth).lower(), "U")
-        dependent = p837.Party(
-            patient.last_name,
-            patient.first_name,
-            address=address,
-            birth_date=patient.date_of_birth,
-            sex=sex,
-        )
+    return p837.Subscriber(
+        party,
+        payer_name=coverage.payer_name,
+        payer_id=coverage.payer_id,
+        group_number=coverage.group_number,
+        priority=coverage.priority,
+        relationship=coverage.relationship,
+    )
+
+
+def _dependent(claim: Claim, address: p837.Address) -> p837.Party | None:
+    """The patient when they are not the subscriber; they share the subscriber's address on
+    file with the payer."""
+    if claim.coverage.relationship == "self":
+        return None
+    patient = claim.patient
+    sex = {"female": "F", "male": "M"}.get(str(patient.sex_at_birth).lower(), "U")
+    return p837.Party(
+        patient.last_name,
+        patient.first_name,
+        address=address,
+        birth_date=patient.date_of_birth,
+        sex=sex,
+    )
+
+
+def _rendering(claim: Claim) -> p837.Party | None:
     rendering = claim.charge.rendering_clinician
+    if rendering is None:
+        return None
+    return p837.Party(
+        rendering.full_name.split()[-1] if rendering.full_name else "Clinician",
+        " ".join(rendering.full_name.split()[:-1]) or "-",
+        identifier=rendering.npi,
+    )
+
+
+def _billing_provider(clinic: Clinic, values: SettingValues) -> p837.BillingProvider:
+    return p837.BillingProvider(
+        clinic.name,
+        clinic.npi,
+        clinic.tax_id,
+        p837.Address(
+            values[keys.BILLING_STREET],
+            values[keys.BILLING_CITY],
+            values[keys.BILLING_STATE].upper(),
+            values[keys.BILLING_ZIP],
+        ),
+    )
+
+
+def _claim_content(claim: Claim) -> p837.Claim:
+    return p837.Claim(
+        claim.control_number,
+        list(claim.diagnosis_codes),
+        [
+            p837.ServiceLine(
+                line.code,
+                line.charge_cents,
+                Decimal(line.units),
+                line.service_date,
+                list(line.diagnosis_pointers),
+                modifiers=line.modifier_list,
+            )
+            for line in claim.lines.all()
+        ],
+        place_of_service=claim.place_of_service,
+        prior_authorization=claim.authorization.number if claim.authorization else "",
+    )
+
+
+def claim_file(claim: Claim, *, control: int | None = None) -> p837.ClaimFile:
+    """The typed 837P content of `claim`, from the clinic, coverage, patient and lines."""
+    clinic = claim.clinic
+    values = all_settings(clinic)
+    coverage = claim.coverage
+    address = p837.Address(coverage.street, coverage.city, coverage.state, coverage.postal_code)
     sender = values[keys.SUBMITTER_ID].strip() or "UNSET"
     receiver = values[keys.RECEIVER_ID].strip() or "UNSET"
     return p837.ClaimFile(
@@ -148,62 +207,17 @@ def claim_file(claim: Claim, *, control: int | None = None) -> p837.ClaimFile:
         submitter_contact=clinic.name,
         submitter_phone=clinic.phone or "0000000000",
         receiver=p837.Party(values[keys.RECEIVER_NAME] or "Clearinghouse", identifier=receiver),
-        billing=p837.BillingProvider(
-            clinic.name,
-            clinic.npi,
-            clinic.tax_id,
-            p837.Address(
-                values[keys.BILLING_STREET],
-                values[keys.BILLING_CITY],
-                values[keys.BILLING_STATE].upper(),
-                values[keys.BILLING_ZIP],
-            ),
-        ),
-        subscriber=p837.Subscriber(
-            subscriber_party,
-            payer_name=coverage.payer_name,
-            payer_id=coverage.payer_id,
-            group_number=coverage.group_number,
-            priority=coverage.priority,
-            relationship=coverage.relationship,
-        ),
-        patient=dependent,
-        rendering=None
-        if rendering is None
-        else p837.Party(
-            rendering.full_name.split()[-1] if rendering.full_name else "Clinician",
-            " ".join(rendering.full_name.split()[:-1]) or "-",
-            identifier=rendering.npi,
-        ),
-        claim=p837.Claim(
-            claim.control_number,
-            list(claim.diagnosis_codes),
-            [
-                p837.ServiceLine(
-                    line.code,
-                    line.charge_cents,
-                    Decimal(line.units),
-                    line.service_date,
-                    list(line.diagnosis_pointers),
-                    modifiers=line.modifier_list,
-                )
-                for line in claim.lines.all()
-            ],
-            place_of_service=claim.place_of_service,
-            prior_authorization=claim.authorization.number if claim.authorization else "",
-        ),
+        billing=_billing_provider(clinic, values),
+        subscriber=_subscriber(coverage, address),
+        patient=_dependent(claim, address),
+        rendering=_rendering(claim),
+        claim=_claim_content(claim),
     )
 
 
-def problems(claim: Claim) -> list[str]:
-    """Everything that stops this claim from leaving: required fields, codes valid on the date
-    of service, diagnosis pointers, coverage on that date, and the guide's own checks."""
+def _code_problems(claim: Claim) -> list[str]:
+    """Service codes and diagnoses that are not in their code set on the date of service."""
     found: list[str] = []
-    values = all_settings(claim.clinic)
-    if not values[keys.SUBMITTER_ID].strip() or not values[keys.RECEIVER_ID].strip():
-        found.append("The clinic's clearinghouse submitter and receiver ids are not set up.")
-    if not claim.coverage.valid_on(claim.date_of_service):
-        found.append("The coverage was not valid on the date of service.")
     for line in claim.lines.all():
         valid = BillingCode.objects.valid_on(line.service_date).filter(code=line.code).exists()
         if not valid:
@@ -218,28 +232,39 @@ def problems(claim: Claim) -> list[str]:
             found.append(
                 f"Diagnosis {code} is not in the code set on {claim.date_of_service:%d %b %Y}."
             )
-    data = claim_file(claim)
-    found += p837.problems(data)
-    if not found:
-        try:
-            result = check.validate(p837.write(data))
-        except X12Error as error:
-            found.append(str(error))
-        else:
-            found += [f"X12 check: {e}" for e in result.errors] if not result.ok else []
     return found
 
 
-@transaction.atomic
-def build_claim(
-    *,
-    charge: Charge,
-    by: User,
-    request: HttpRequest | None = None,
-    coverage: Coverage | None = None,
-) -> Claim:
-    """A claim of the posted `charge` to the patient's coverage on its date of service: ready
-    to send when it passes every check, otherwise a draft that lists what to fix."""
+def _file_problems(data: p837.ClaimFile) -> list[str]:
+    """The guide's own checks of the content, then of the written file when those pass."""
+    found = p837.problems(data)
+    if found:
+        return found
+    try:
+        result = check.validate(p837.write(data))
+    except X12Error as error:
+        return [str(error)]
+    return [f"X12 check: {e}" for e in result.errors] if not result.ok else []
+
+
+def problems(claim: Claim) -> list[str]:
+    """Everything that stops this claim from leaving: required fields, codes valid on the date
+    of service, diagnosis pointers, coverage on that date, and the guide's own checks."""
+    found: list[str] = []
+    values = all_settings(claim.clinic)
+    if not values[keys.SUBMITTER_ID].strip() or not values[keys.RECEIVER_ID].strip():
+        found.append("The clinic's clearinghouse submitter and receiver ids are not set up.")
+    if not claim.coverage.valid_on(claim.date_of_service):
+        found.append("The coverage was not valid on the date of service.")
+    found += _code_problems(claim)
+    data = claim_file(claim)
+    if found:
+        return found + p837.problems(data)
+    return _file_problems(data)
+
+
+def _locked_claimable(charge: Charge) -> Charge:
+    """The charge, locked, refused unless it is posted and has no open claim."""
     charge = (
         Charge.objects.select_for_update(of=("self",))
         .select_related("patient", "clinic")
@@ -249,17 +274,30 @@ def build_claim(
         raise InsuranceError("Only a posted charge can be claimed.")
     if Claim.objects.filter(charge=charge).exclude(status__in=[S.REJECTED, S.DENIED]).exists():
         raise InsuranceError("This charge already has an open claim.")
+    return charge
+
+
+def _coverage_for(charge: Charge, coverage: Coverage | None) -> Coverage:
     coverage = coverage or coverage_on(charge.patient, charge.date_of_service)
     if coverage is None or coverage.patient_id != charge.patient_id:
         raise InsuranceError("The patient has no coverage on the date of service.")
-    lines = _billable_lines(charge)
-    if not lines:
-        raise InsuranceError("The charge has no posted lines left to claim.")
+    return coverage
+
+
+def _diagnoses(lines: list[ChargeLine]) -> list[str]:
+    """The lines' diagnosis codes, upper-cased, each once, in the order they first appear."""
     diagnoses: list[str] = []
     for line in lines:
         for code in line.diagnosis_codes:
             if code.upper() not in diagnoses:
                 diagnoses.append(code.upper())
+    return diagnoses
+
+
+def _store_draft(
+    charge: Charge, coverage: Coverage, lines: list[ChargeLine], diagnoses: list[str], by: User
+) -> Claim:
+    """The next-numbered draft claim with its first event."""
     number = (Claim.objects.filter(clinic=charge.clinic).aggregate(n=Max("number"))["n"] or 0) + 1
     claim = Claim(
         clinic=charge.clinic,
@@ -290,9 +328,13 @@ def build_claim(
         by=by,
         at=timezone.now(),
     )
+    return claim
+
+
+def _store_claim_lines(claim: Claim, lines: list[ChargeLine], diagnoses: list[str]) -> None:
     for position, line in enumerate(lines, start=1):
         ClaimLine.objects.create(
-            clinic=charge.clinic,
+            clinic_id=claim.clinic_id,
             claim=claim,
             charge_line=line,
             position=position,
@@ -300,9 +342,29 @@ def build_claim(
             modifiers=line.modifiers,
             units=line.units,
             charge_cents=line.amount_cents,
-            service_date=charge.date_of_service,
+            service_date=claim.date_of_service,
             diagnosis_pointers=[diagnoses.index(c.upper()) + 1 for c in line.diagnosis_codes][:4],
         )
+
+
+@transaction.atomic
+def build_claim(
+    *,
+    charge: Charge,
+    by: User,
+    request: HttpRequest | None = None,
+    coverage: Coverage | None = None,
+) -> Claim:
+    """A claim of the posted `charge` to the patient's coverage on its date of service: ready
+    to send when it passes every check, otherwise a draft that lists what to fix."""
+    charge = _locked_claimable(charge)
+    coverage = _coverage_for(charge, coverage)
+    lines = _billable_lines(charge)
+    if not lines:
+        raise InsuranceError("The charge has no posted lines left to claim.")
+    diagnoses = _diagnoses(lines)
+    claim = _store_draft(charge, coverage, lines, diagnoses, by)
+    _store_claim_lines(claim, lines, diagnoses)
     claim.authorization = _authorization_for(claim)
     claim.problems = problems(claim)
     if not claim.problems:
@@ -438,13 +500,8 @@ def _settle(
         raise InsuranceError(f"Claim {claim.control_number}: {error}", field="file") from None
 
 
-@transaction.atomic
-def import_remittance(
-    *, clinic: Clinic, text: str, by: User, request: HttpRequest | None = None
-) -> Posting:
-    """Post an 835: each claim payment to its claim (by claim number), each service line to
-    its claim line, with adjustments and patient responsibility; the rest is kept unmatched
-    for review. A file is imported once."""
+def _parse_new_remittance(clinic: Clinic, text: str) -> r835.Remittance:
+    """The parsed 835, refused when it cannot be read, has no trace number or was imported."""
     try:
         era = r835.parse(text)
     except X12Error as error:
@@ -453,7 +510,11 @@ def import_remittance(
         raise InsuranceError("The remittance has no trace number.", field="file")
     if Remittance.objects.filter(clinic=clinic, trace_number=era.trace_number[:50]).exists():
         raise InsuranceError(f"Remittance {era.trace_number} was already imported.", field="file")
-    remittance = Remittance.objects.create(
+    return era
+
+
+def _store_remittance(clinic: Clinic, era: r835.Remittance, text: str, by: User) -> Remittance:
+    return Remittance.objects.create(
         clinic=clinic,
         trace_number=era.trace_number[:50],
         payer_name=era.payer_name[:60],
@@ -464,67 +525,104 @@ def import_remittance(
         imported_by=by,
         imported_at=timezone.now(),
     )
+
+
+def _claim_paid(clinic: Clinic, paid: r835.ClaimPayment) -> Claim | None:
+    """The sent claim this payment answers, locked, or None when no such claim is open."""
+    return (
+        Claim.objects.select_for_update()
+        .filter(clinic=clinic, control_number=paid.control_number)
+        .exclude(status__in=[S.DRAFT, S.READY, S.REJECTED])
+        .first()
+    )
+
+
+def _store_adjustments(
+    row: RemittanceClaim,
+    adjustments: list[r835.Adjustment],
+    line_row: LinePayment | None = None,
+) -> None:
+    for adj in adjustments:
+        Adjustment.objects.create(
+            clinic_id=row.clinic_id,
+            remittance_claim=row,
+            line_payment=line_row,
+            group=adj.group,
+            reason=adj.reason[:5],
+            amount_cents=adj.amount_cents,
+        )
+
+
+def _store_line_payments(
+    row: RemittanceClaim, claim: Claim | None, paid: r835.ClaimPayment
+) -> None:
+    """Each service line paid, matched to a line of `claim` where one fits."""
+    taken: set[int] = set()
+    for line in paid.lines:
+        line_row = LinePayment.objects.create(
+            clinic_id=row.clinic_id,
+            remittance_claim=row,
+            claim_line=_match_line(claim, line, taken) if claim else None,
+            code=line.code[:10],
+            charge_cents=line.charge_cents,
+            paid_cents=line.paid_cents,
+            patient_responsibility_cents=line.patient_responsibility_cents,
+        )
+        _store_adjustments(row, line.adjustments, line_row)
+
+
+def _store_claim_payment(
+    remittance: Remittance, claim: Claim | None, paid: r835.ClaimPayment
+) -> None:
+    row = RemittanceClaim.objects.create(
+        clinic_id=remittance.clinic_id,
+        remittance=remittance,
+        claim=claim,
+        control_number=paid.control_number[:38],
+        status_code=paid.status[:2],
+        status_label=paid.status_label[:80],
+        charge_cents=paid.charge_cents,
+        paid_cents=paid.paid_cents,
+        patient_responsibility_cents=paid.patient_responsibility_cents,
+        payer_claim_number=paid.payer_claim_number[:50],
+        patient_name=paid.patient_name[:120],
+    )
+    _store_adjustments(row, paid.adjustments)
+    _store_line_payments(row, claim, paid)
+
+
+def _post_to_claim(
+    claim: Claim, paid: r835.ClaimPayment, trace: str, by: User, request: HttpRequest | None
+) -> None:
+    """Settle the charge and move the claim to paid or denied; a paid claim stays paid."""
+    _settle(claim, paid, trace, by, request)
+    claim.paid_cents += paid.paid_cents
+    claim.patient_responsibility_cents += paid.patient_responsibility_cents
+    to = S.DENIED if paid.denied or paid.paid_cents <= 0 else S.PAID
+    if to == S.DENIED and claim.status == S.PAID:
+        to = S.PAID
+    _event(claim, to, by, f"Remittance {trace}: {paid.status_label}")
+    claim.save()
+
+
+@transaction.atomic
+def import_remittance(
+    *, clinic: Clinic, text: str, by: User, request: HttpRequest | None = None
+) -> Posting:
+    """Post an 835: each claim payment to its claim (by claim number), each service line to
+    its claim line, with adjustments and patient responsibility; the rest is kept unmatched
+    for review. A file is imported once."""
+    era = _parse_new_remittance(clinic, text)
+    remittance = _store_remittance(clinic, era, text, by)
     matched = unmatched = 0
     for paid in era.claims:
-        claim = (
-            Claim.objects.select_for_update()
-            .filter(clinic=clinic, control_number=paid.control_number)
-            .exclude(status__in=[S.DRAFT, S.READY, S.REJECTED])
-            .first()
-        )
-        row = RemittanceClaim.objects.create(
-            clinic=clinic,
-            remittance=remittance,
-            claim=claim,
-            control_number=paid.control_number[:38],
-            status_code=paid.status[:2],
-            status_label=paid.status_label[:80],
-            charge_cents=paid.charge_cents,
-            paid_cents=paid.paid_cents,
-            patient_responsibility_cents=paid.patient_responsibility_cents,
-            payer_claim_number=paid.payer_claim_number[:50],
-            patient_name=paid.patient_name[:120],
-        )
-        for adj in paid.adjustments:
-            Adjustment.objects.create(
-                clinic=clinic,
-                remittance_claim=row,
-                group=adj.group,
-                reason=adj.reason[:5],
-                amount_cents=adj.amount_cents,
-            )
-        taken: set[int] = set()
-        for line in paid.lines:
-            line_row = LinePayment.objects.create(
-                clinic=clinic,
-                remittance_claim=row,
-                claim_line=_match_line(claim, line, taken) if claim else None,
-                code=line.code[:10],
-                charge_cents=line.charge_cents,
-                paid_cents=line.paid_cents,
-                patient_responsibility_cents=line.patient_responsibility_cents,
-            )
-            for adj in line.adjustments:
-                Adjustment.objects.create(
-                    clinic=clinic,
-                    remittance_claim=row,
-                    line_payment=line_row,
-                    group=adj.group,
-                    reason=adj.reason[:5],
-                    amount_cents=adj.amount_cents,
-                )
+        claim = _claim_paid(clinic, paid)
+        _store_claim_payment(remittance, claim, paid)
         if claim is None:
             unmatched += 1
             continue
         matched += 1
-        _settle(claim, paid, era.trace_number, by, request)
-        claim.paid_cents += paid.paid_cents
-        claim.patient_responsibility_cents += paid.patient_responsibility_cents
-        to = S.DENIED if paid.denied or paid.paid_cents <= 0 else S.PAID
-        if to == S.DENIED and claim.status == S.PAID:
-            to = S.PAID
-        _event(claim, to, by, f"Remittance {era.trace_number}: {paid.status_label}")
-        claim.save()
+        _post_to_claim(claim, paid, era.trace_number, by, request)
     _audit(
         request,
         by,

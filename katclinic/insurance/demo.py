@@ -11,7 +11,7 @@ from katclinic.billing.models import Charge, ChargeStatus
 from katclinic.clinics.registry import set_setting
 from katclinic.demo.generator import DemoWorld
 from katclinic.insurance import claims, services
-from katclinic.insurance.models import Claim
+from katclinic.insurance.models import Claim, Coverage
 
 ENROLMENT = {
     "insurance.submitter_id": "RIVERBEND",
@@ -36,14 +36,9 @@ def _esketamine_charge(world: DemoWorld) -> Charge | None:
     return charges.order_by("date_of_service", "pk").first()
 
 
-def build(world: DemoWorld) -> None:
-    charge = _esketamine_charge(world)
-    if charge is None:
-        return
-    clinic, clerk = world.clinics[0], world.staff["billing"]
-    for key, value in ENROLMENT.items():
-        set_setting(clinic=clinic, key=key, raw=value, by=world.staff["admin"], reason="Demo")
-    billing.post_charge(charge=charge, by=clerk)
+def _cover(world: DemoWorld, charge: Charge) -> Coverage:
+    """The patient's coverage from the year before the charge, with an approved
+    authorization around its date."""
     patient = charge.patient
     cover = services.add_coverage(
         request=None,
@@ -79,6 +74,18 @@ def build(world: DemoWorld) -> None:
             valid_to=charge.date_of_service + timedelta(days=150),
         ),
     )
+    return cover
+
+
+def build(world: DemoWorld) -> None:
+    charge = _esketamine_charge(world)
+    if charge is None:
+        return
+    clinic, clerk = world.clinics[0], world.staff["billing"]
+    for key, value in ENROLMENT.items():
+        set_setting(clinic=clinic, key=key, raw=value, by=world.staff["admin"], reason="Demo")
+    billing.post_charge(charge=charge, by=clerk)
+    _cover(world, charge)
     claim = claims.build_claim(charge=charge, by=clerk)
     if claim.status != "ready":
         return

@@ -156,17 +156,13 @@ def _envelope(clinic: Clinic, control: int, now: datetime) -> Envelope:
     return Envelope(sender, receiver, control, now)
 
 
-@transaction.atomic
-def request_eligibility(
-    *, request: HttpRequest | None, by: User, coverage: Coverage, service_date: date
-) -> EligibilityCheck:
-    """Write the 270 request for `coverage` on `service_date` and keep it with the coverage."""
+def _inquiry_270(
+    coverage: Coverage, number: int, now: datetime, trace: str, service_date: date
+) -> str:
+    """The 270 request file; refused with the reason when it cannot be written."""
     clinic = coverage.clinic
-    now = timezone.now()
-    number = EligibilityCheck.objects.filter(clinic=clinic).count() + 1
-    trace = f"E{number:08d}"
     try:
-        text = x12_eligibility.write_270(
+        return x12_eligibility.write_270(
             x12_eligibility.Inquiry(
                 envelope=_envelope(clinic, number, now),
                 payer_name=coverage.payer_name,
@@ -183,6 +179,18 @@ def request_eligibility(
         )
     except X12Error as error:
         raise InsuranceError(str(error)) from None
+
+
+@transaction.atomic
+def request_eligibility(
+    *, request: HttpRequest | None, by: User, coverage: Coverage, service_date: date
+) -> EligibilityCheck:
+    """Write the 270 request for `coverage` on `service_date` and keep it with the coverage."""
+    clinic = coverage.clinic
+    now = timezone.now()
+    number = EligibilityCheck.objects.filter(clinic=clinic).count() + 1
+    trace = f"E{number:08d}"
+    text = _inquiry_270(coverage, number, now, trace, service_date)
     try:
         with transaction.atomic():
             check = EligibilityCheck.objects.create(
@@ -373,15 +381,9 @@ def document_type(head: bytes) -> str | None:
     return None
 
 
-@transaction.atomic
-def add_document(
-    *,
-    request: HttpRequest | None,
-    by: User,
-    auth: PriorAuthorization,
-    kind: str,
-    upload: UploadedFile,
-) -> AuthorizationDocument:
+def _checked_upload(kind: str, upload: UploadedFile) -> str:
+    """The upload's content type, refusing an unknown kind, an empty or too large file, or
+    one that is not a PDF, PNG or JPEG."""
     if kind not in DocumentKind.values:
         raise InsuranceError("Choose what the document is.", field="kind")
     size = upload.size or 0
@@ -394,6 +396,20 @@ def add_document(
     upload.seek(0)
     if content_type is None:
         raise InsuranceError("Upload a PDF, PNG or JPEG file.", field="file")
+    return content_type
+
+
+@transaction.atomic
+def add_document(
+    *,
+    request: HttpRequest | None,
+    by: User,
+    auth: PriorAuthorization,
+    kind: str,
+    upload: UploadedFile,
+) -> AuthorizationDocument:
+    content_type = _checked_upload(kind, upload)
+    size = upload.size or 0
     name = (upload.name or "document").rsplit("/", 1)[-1][:200]
     document = AuthorizationDocument(
         clinic_id=auth.clinic_id,

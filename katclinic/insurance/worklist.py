@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.permissions import Perm, Role
-from katclinic.clinics.registry import all_settings
+from katclinic.clinics.registry import SettingValues, all_settings
 from katclinic.core.worklists import Item, Section
 from katclinic.insurance import clinic_settings as keys
 from katclinic.insurance import rules
@@ -22,13 +22,49 @@ VIEW_PERM = Perm.MANAGE_COVERAGE
 LIMIT = 10
 
 
+def _auth_items(auth: PriorAuthorization, today: date, values: SettingValues) -> list[Item]:
+    """What one approved authorization needs: a new request for a replaced code, renewal
+    before it ends, more units before they run out."""
+    rule = auth.as_rule()
+    url = reverse("insurance:authorization", args=[auth.pk])
+    who = f"{auth.patient.full_name} · {auth.coverage.payer_name}"
+    found: list[Item] = []
+    change = rules.code_change(rule, today=today, notice_days=values[keys.CODE_CHANGE_DAYS])
+    if change is not None:
+        found.append(
+            Item(
+                f"{who}: new authorization needed for {change.new}",
+                url,
+                f"Authorization {auth.number} names {change.old}; sessions from "
+                f"{change.effective:%d %b %Y} are billed as {change.new}.",
+                "danger" if today >= change.effective else "warn",
+            )
+        )
+    if rules.expires_soon(rule, today=today, days=values[keys.EXPIRY_DAYS]):
+        left = (rule.valid_to - today).days if rule.valid_to else 0
+        found.append(
+            Item(
+                f"{who}: authorization ends in {left} day{'s' if left != 1 else ''}",
+                url,
+                f"Authorization {auth.number} is approved to {rule.valid_to:%d %b %Y}.",
+                "warn",
+            )
+        )
+    if rules.units_low(rule, percent=values[keys.UNITS_LOW_PERCENT]):
+        found.append(
+            Item(
+                f"{who}: {rule.remaining} of {rule.approved_units} approved units left",
+                url,
+                f"Authorization {auth.number}: ask the payer for more units.",
+                "warn",
+            )
+        )
+    return found
+
+
 def authorization_alerts(clinic: Clinic, today: date) -> list[Item]:
     """Every approved authorization of `clinic` that needs renewing or a new request."""
     values = all_settings(clinic)
-    days = values[keys.EXPIRY_DAYS]
-    percent = values[keys.UNITS_LOW_PERCENT]
-    notice = values[keys.CODE_CHANGE_DAYS]
-    found: list[Item] = []
     auths = (
         PriorAuthorization.objects.for_clinic(clinic)
         .filter(status=AuthStatus.APPROVED, valid_to__gte=today)
@@ -36,41 +72,7 @@ def authorization_alerts(clinic: Clinic, today: date) -> list[Item]:
         .select_related("patient", "coverage")
         .order_by("valid_to", "pk")
     )
-    for auth in auths:
-        rule = auth.as_rule()
-        url = reverse("insurance:authorization", args=[auth.pk])
-        who = f"{auth.patient.full_name} · {auth.coverage.payer_name}"
-        change = rules.code_change(rule, today=today, notice_days=notice)
-        if change is not None:
-            found.append(
-                Item(
-                    f"{who}: new authorization needed for {change.new}",
-                    url,
-                    f"Authorization {auth.number} names {change.old}; sessions from "
-                    f"{change.effective:%d %b %Y} are billed as {change.new}.",
-                    "danger" if today >= change.effective else "warn",
-                )
-            )
-        if rules.expires_soon(rule, today=today, days=days):
-            left = (rule.valid_to - today).days if rule.valid_to else 0
-            found.append(
-                Item(
-                    f"{who}: authorization ends in {left} day{'s' if left != 1 else ''}",
-                    url,
-                    f"Authorization {auth.number} is approved to {rule.valid_to:%d %b %Y}.",
-                    "warn",
-                )
-            )
-        if rules.units_low(rule, percent=percent):
-            found.append(
-                Item(
-                    f"{who}: {rule.remaining} of {rule.approved_units} approved units left",
-                    url,
-                    f"Authorization {auth.number}: ask the payer for more units.",
-                    "warn",
-                )
-            )
-    return found
+    return [item for auth in auths for item in _auth_items(auth, today, values)]
 
 
 def _items(request: HttpRequest) -> Sequence[Item]:

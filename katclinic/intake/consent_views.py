@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,6 +28,44 @@ def consent_list(request: StaffRequest) -> HttpResponse:
     return render(request, "intake/consent_list.html", {"program": program, "gaps": gaps})
 
 
+def _publish(request: StaffRequest, data: dict[str, Any], rule: services.Reconsent) -> HttpResponse:
+    document = services.issue_consent_document(
+        clinic=request.clinic,
+        by=request.user,
+        request=request,
+        reconsent_count=rule.count,
+        **data,
+    )
+    messages.success(
+        request,
+        f"Published {document}. {rule.count} patient(s) must sign it before their next dose.",
+    )
+    return redirect("intake:documents")
+
+
+def _preview(
+    request: StaffRequest,
+    form: ConsentDocumentForm,
+    data: dict[str, Any],
+    rule: services.Reconsent,
+) -> HttpResponse:
+    """The new version as the patient will see it, with who must sign it again; not stored."""
+    preview = ConsentDocument(
+        clinic=request.clinic,
+        scope=data["scope"],
+        route=data["route"] if data["scope"] == "route" else "",
+        title=data["title"].strip(),
+        body=data["body"].replace("\r\n", "\n"),
+        version=rule.version,
+        effective_on=data["effective_on"],
+    )
+    return render(
+        request,
+        "intake/document_preview.html",
+        {"form": form, "document": preview, "rule": rule},
+    )
+
+
 @staff_view(Perm.PUBLISH_CONSENT)
 @require_http_methods(["GET", "POST"])
 def documents(request: StaffRequest) -> HttpResponse:
@@ -39,32 +79,8 @@ def documents(request: StaffRequest) -> HttpResponse:
             clinic=request.clinic, scope=data["scope"], route=data["route"] or ""
         )
         if step == "publish":
-            document = services.issue_consent_document(
-                clinic=request.clinic,
-                by=request.user,
-                request=request,
-                reconsent_count=rule.count,
-                **data,
-            )
-            messages.success(
-                request,
-                f"Published {document}. {rule.count} patient(s) must sign it before their next dose.",
-            )
-            return redirect("intake:documents")
-        preview = ConsentDocument(
-            clinic=request.clinic,
-            scope=data["scope"],
-            route=data["route"] if data["scope"] == "route" else "",
-            title=data["title"].strip(),
-            body=data["body"].replace("\r\n", "\n"),
-            version=rule.version,
-            effective_on=data["effective_on"],
-        )
-        return render(
-            request,
-            "intake/document_preview.html",
-            {"form": form, "document": preview, "rule": rule},
-        )
+            return _publish(request, data, rule)
+        return _preview(request, form, data, rule)
     listed = ConsentDocument.objects.for_clinic(request.clinic).select_related("created_by")
     status = 400 if form.errors else 200
     return render(

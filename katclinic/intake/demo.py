@@ -150,15 +150,12 @@ TRIALS = [
 TREATED_ROUTES = ("iv", "intranasal", "sublingual")
 
 
-def _screen(
-    world: DemoWorld, patient: Patient, *, hypertensive: bool, route: str | None = None
-) -> None:
+def _screening_data(world: DemoWorld, *, hypertensive: bool, route: str | None) -> dict[str, Any]:
     rng = world.rng
-    prescriber = world.staff["prescriber"]
     systolic, diastolic = (
         (158, 98) if hypertensive else (rng.randint(108, 134), rng.randint(66, 86))
     )
-    data = {
+    return {
         "route": route or rng.choice(["iv", "iv", "intranasal"]),
         "diagnosis": "F33.2 Major depressive disorder, recurrent, severe",
         "episode_started_on": timezone.localdate() - timedelta(days=rng.randint(200, 700)),
@@ -169,27 +166,36 @@ def _screen(
         "height_cm": Decimal(rng.randint(155, 190)),
         "notes": "",
     }
-    screening = screenings.save_screening(
-        patient=patient, data=data, answers=_answers(rng), trials=TRIALS, by=prescriber
-    )
-    if patient.stage == Patient.Stage.SCREENING and not hypertensive:
-        return  # a draft still being completed
-    assessment = screenings.assess(screening)
+
+
+def _decision(hypertensive: bool, missing: bool) -> tuple[str, str]:
+    """(decision, rationale): a hypertensive patient is referred, the others are eligible."""
     if hypertensive:
-        decision, rationale = (
+        return (
             "needs_review",
             (
                 "Baseline BP 158/98 on two readings. Refer to primary care for "
                 "BP control; re-screen when below the clinic limit."
             ),
         )
-    else:
-        decision, rationale = (
-            "eligible",
-            "Two failed adequate trials this episode; no contraindication found.",
-        )
-    if assessment.suggestion.missing and not hypertensive:
+    rationale = "Two failed adequate trials this episode; no contraindication found."
+    if missing:
         rationale += " Cognition assessed at interview and judged intact."
+    return "eligible", rationale
+
+
+def _screen(
+    world: DemoWorld, patient: Patient, *, hypertensive: bool, route: str | None = None
+) -> None:
+    prescriber = world.staff["prescriber"]
+    data = _screening_data(world, hypertensive=hypertensive, route=route)
+    screening = screenings.save_screening(
+        patient=patient, data=data, answers=_answers(world.rng), trials=TRIALS, by=prescriber
+    )
+    if patient.stage == Patient.Stage.SCREENING and not hypertensive:
+        return  # a draft still being completed
+    assessment = screenings.assess(screening)
+    decision, rationale = _decision(hypertensive, bool(assessment.suggestion.missing))
     screenings.sign_decision(
         screening=screening, decision=decision, rationale=rationale, by=prescriber
     )

@@ -104,6 +104,26 @@ def _replace_trials(screening: Screening, trials: list[dict[str, Any]]) -> None:
     )
 
 
+def _draft(patient: Patient, route: str, by: User, screening: Screening | None) -> Screening:
+    """The next version for the route, or the given draft locked; a signed screening or a
+    change of route raises ScreeningLocked."""
+    if screening is None:
+        last = Screening.objects.filter(patient=patient, route=route).aggregate(v=Max("version"))[
+            "v"
+        ]
+        return Screening(
+            clinic_id=patient.clinic_id, patient=patient, version=(last or 0) + 1, created_by=by
+        )
+    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    if screening.is_signed:
+        raise ScreeningLocked("This screening is signed. Start a correction to change it.")
+    if route != screening.route:
+        raise ScreeningLocked(
+            "The route of a saved screening cannot change; start a new screening."
+        )
+    return screening
+
+
 @transaction.atomic
 def save_screening(
     *,
@@ -116,21 +136,7 @@ def save_screening(
     request: HttpRequest | None = None,
 ) -> Screening:
     """Create a draft screening, or update a draft; signed ones raise ScreeningLocked."""
-    if screening is None:
-        last = Screening.objects.filter(patient=patient, route=data["route"]).aggregate(
-            v=Max("version")
-        )["v"]
-        screening = Screening(
-            clinic_id=patient.clinic_id, patient=patient, version=(last or 0) + 1, created_by=by
-        )
-    else:
-        screening = Screening.objects.select_for_update().get(pk=screening.pk)
-        if screening.is_signed:
-            raise ScreeningLocked("This screening is signed. Start a correction to change it.")
-        if data["route"] != screening.route:
-            raise ScreeningLocked(
-                "The route of a saved screening cannot change; start a new screening."
-            )
+    screening = _draft(patient, data["route"], by, screening)
     created = screening.pk is None
     screening.patient = patient
     _fill(screening, data, answers)
@@ -256,22 +262,9 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@transaction.atomic
-def sign_decision(
-    *,
-    screening: Screening,
-    decision: str,
-    rationale: str,
-    by: User,
-    request: HttpRequest | None = None,
-) -> EligibilityDecision:
-    """Freeze the screening with the prescriber's decision (which may differ from the
-    suggestion), the rationale, and a SHA-256 hash of the signed content."""
-    screening = Screening.objects.select_for_update().get(pk=screening.pk)
-    if screening.is_signed:
-        raise ScreeningLocked("This screening is already signed.")
-    if not rationale.strip():
-        raise ValueError("A rationale is required.")
+def _decision(screening: Screening, decision: str, rationale: str, by: User) -> EligibilityDecision:
+    """The decision with what decision support said, hashed over its signed content (not
+    yet stored)."""
     assessment = assess(screening)
     signed = EligibilityDecision(
         clinic_id=screening.clinic_id,
@@ -290,6 +283,26 @@ def sign_decision(
         decided_at=timezone.now(),
     )
     signed.content_hash = content_hash(signed_content(signed))
+    return signed
+
+
+@transaction.atomic
+def sign_decision(
+    *,
+    screening: Screening,
+    decision: str,
+    rationale: str,
+    by: User,
+    request: HttpRequest | None = None,
+) -> EligibilityDecision:
+    """Freeze the screening with the prescriber's decision (which may differ from the
+    suggestion), the rationale, and a SHA-256 hash of the signed content."""
+    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    if screening.is_signed:
+        raise ScreeningLocked("This screening is already signed.")
+    if not rationale.strip():
+        raise ValueError("A rationale is required.")
+    signed = _decision(screening, decision, rationale, by)
     signed.save(force_insert=True)
     screening.signed_at = signed.decided_at
     screening.save(update_fields=["signed_at"])

@@ -110,6 +110,20 @@ def _attach(message: Message, upload: UploadedFile, kind: tuple[str, str]) -> At
     return attachment
 
 
+def _store_message(
+    thread: Thread, by: User, body: str, from_patient: bool, at: datetime, words: list[str]
+) -> Message:
+    return Message.objects.create(
+        clinic_id=thread.clinic_id,
+        thread=thread,
+        author=by,
+        from_patient=from_patient,
+        body=body,
+        sent_at=at,
+        crisis_words=words,
+    )
+
+
 def _add_message(
     *,
     request: HttpRequest | None,
@@ -124,19 +138,12 @@ def _add_message(
     from_patient = not by.is_staff_member
     now = timezone.now()
     words = crisis_words_in(body, clinic_id=thread.clinic_id) if from_patient else []
-    message = Message.objects.create(
-        clinic_id=thread.clinic_id,
-        thread=thread,
-        author=by,
-        from_patient=from_patient,
-        body=body,
-        sent_at=now,
-        crisis_words=words,
-    )
+    message = _store_message(thread, by, body, from_patient, now, words)
     if upload is not None and kind is not None:
         _attach(message, upload, kind)
     _update_marks(thread, from_patient=from_patient, at=now)
     _mark_read(thread=thread, user=by, at=now)
+    detail = {"thread": thread.pk, "attachment": upload is not None, "crisis": bool(words)}
     audit.record(
         request=request,
         user=by,
@@ -144,8 +151,7 @@ def _add_message(
         clinic_id=thread.clinic_id,
         patient_id=thread.patient_id,
         obj=message,
-        detail={"thread": thread.pk, "attachment": upload is not None, "crisis": bool(words)}
-        | ({"via": via} if via else {}),
+        detail=detail | ({"via": via} if via else {}),
     )
     if words:
         _raise_crisis_alert(request=request, thread=thread, message=message, at=now)

@@ -170,73 +170,106 @@ def _cites(node: Any, key: str) -> bool:
     return False
 
 
-def apply_edits(base: Protocol, edits: ProtocolEdits, *, clinic: Clinic, note: str) -> Protocol:
-    """The base protocol with the edited numbers; raises ProtocolError naming each bad field."""
-    data: dict[str, Any] = base.model_dump(mode="json", exclude_none=True)
+def _mark(node: dict[str, Any], name: str, value: Decimal | int | None) -> None:
+    """Set `node[name]` (None removes it), tying the node to the clinic when it changes."""
+    old = node.get(name)
+    same = (old is None and value is None) or (
+        old is not None and value is not None and Decimal(str(old)) == Decimal(value)
+    )
+    if same:
+        return
+    if value is None:
+        node.pop(name, None)
+    else:
+        node[name] = value
+    node["source"] = CLINIC_SOURCE_KEY
 
-    def mark(node: dict[str, Any], name: str, value: Any) -> None:
-        old = node.get(name)
-        same = (old is None and value is None) or (
-            old is not None and value is not None and Decimal(str(old)) == Decimal(value)
-        )
-        if not same:
-            if value is None:
-                node.pop(name, None)
-            else:
-                node[name] = value
-            node["source"] = CLINIC_SOURCE_KEY
 
-    data["title"] = edits.title.strip()
-    mark(data["starting_dose"], "dose", edits.starting_dose)
+def _edit_dose(data: dict[str, Any], edits: ProtocolEdits) -> None:
+    """The starting dose, and the dose rule's numbers for its basis."""
+    _mark(data["starting_dose"], "dose", edits.starting_dose)
     rule = data["dose_rule"]
     if rule["basis"] == "mg_per_kg":
-        mark(rule, "mg_per_kg", edits.mg_per_kg)
-        mark(rule, "duration_minutes", edits.duration_minutes)
+        _mark(rule, "mg_per_kg", edits.mg_per_kg)
+        _mark(rule, "duration_minutes", edits.duration_minutes)
     else:
-        mark(rule, "step_mg", edits.step_mg)
+        _mark(rule, "step_mg", edits.step_mg)
+
+
+def _edit_limits(data: dict[str, Any], edits: ProtocolEdits) -> None:
+    """Dose limits (an optional one left empty is removed) and spacing."""
     limits = data["limits"]
-    for name in ("hard_min", "hard_max", "soft_min", "soft_max", "absolute_max_mg"):
-        value = getattr(edits, name)
+    for name, value in (
+        ("hard_min", edits.hard_min),
+        ("hard_max", edits.hard_max),
+        ("soft_min", edits.soft_min),
+        ("soft_max", edits.soft_max),
+        ("absolute_max_mg", edits.absolute_max_mg),
+    ):
         new = _sourced(limits.get(name), value)
         if new is None:
             limits.pop(name, None)
         else:
             limits[name] = new
     spacing = data["spacing"]
-    for name in ("min_interval_hours", "max_doses_per_week"):
-        spacing[name] = _sourced(spacing[name], getattr(edits, name))
+    spacing["min_interval_hours"] = _sourced(
+        spacing["min_interval_hours"], edits.min_interval_hours
+    )
+    spacing["max_doses_per_week"] = _sourced(
+        spacing["max_doses_per_week"], edits.max_doses_per_week
+    )
+
+
+def _checkpoint(edit: CheckpointEdit, before: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One checkpoint as data, keeping its source when the same-named one is unchanged."""
+    point: dict[str, Any] = {
+        "label": edit.label.strip(),
+        "minutes_after_start": edit.minutes_after_start,
+        "measures": list(edit.measures),
+    }
+    if edit.repeat_every_minutes is not None:
+        point["repeat_every_minutes"] = edit.repeat_every_minutes
+    if edit.repeat_until_minutes is not None:
+        point["repeat_until_minutes"] = edit.repeat_until_minutes
+    old = before.get(point["label"])
+    if old is not None and {k: v for k, v in old.items() if k != "source"} == point:
+        point["source"] = old["source"]
+    else:
+        point["source"] = CLINIC_SOURCE_KEY
+    return point
+
+
+def _edit_monitoring(data: dict[str, Any], edits: ProtocolEdits) -> None:
     monitoring = data["monitoring"]
     monitoring["min_observation_minutes"] = _sourced(
         monitoring["min_observation_minutes"], edits.min_observation_minutes
     )
     before = {c["label"]: c for c in monitoring["checkpoints"]}
-    points = []
-    for edit in edits.checkpoints:
-        point: dict[str, Any] = {
-            "label": edit.label.strip(),
-            "minutes_after_start": edit.minutes_after_start,
-            "measures": list(edit.measures),
-        }
-        if edit.repeat_every_minutes is not None:
-            point["repeat_every_minutes"] = edit.repeat_every_minutes
-        if edit.repeat_until_minutes is not None:
-            point["repeat_until_minutes"] = edit.repeat_until_minutes
-        old = before.get(point["label"])
-        if old is not None and {k: v for k, v in old.items() if k != "source"} == point:
-            point["source"] = old["source"]
-        else:
-            point["source"] = CLINIC_SOURCE_KEY
-        points.append(point)
-    monitoring["checkpoints"] = points
-    if _cites(data, CLINIC_SOURCE_KEY):
-        if not any(s["key"] == CLINIC_SOURCE_KEY for s in data["sources"]):
-            data["sources"].append(
-                {
-                    "key": CLINIC_SOURCE_KEY,
-                    "citation": f"Set by {clinic.name} for this version: {note.strip()}"[:500],
-                    "grade": "clinic_default",
-                }
-            )
+    monitoring["checkpoints"] = [_checkpoint(edit, before) for edit in edits.checkpoints]
+
+
+def _cite_clinic(data: dict[str, Any], clinic: Clinic, note: str) -> None:
+    """Add the clinic's own choice to the sources when a number cites it."""
+    if not _cites(data, CLINIC_SOURCE_KEY):
+        return
+    if not any(s["key"] == CLINIC_SOURCE_KEY for s in data["sources"]):
+        data["sources"].append(
+            {
+                "key": CLINIC_SOURCE_KEY,
+                "citation": f"Set by {clinic.name} for this version: {note.strip()}"[:500],
+                "grade": "clinic_default",
+            }
+        )
+
+
+def apply_edits(base: Protocol, edits: ProtocolEdits, *, clinic: Clinic, note: str) -> Protocol:
+    """The base protocol with the edited numbers; raises ProtocolError naming each bad field."""
+    data: dict[str, Any] = base.model_dump(mode="json", exclude_none=True)
+    data["title"] = edits.title.strip()
+    _edit_dose(data, edits)
+    _edit_limits(data, edits)
+    _edit_monitoring(data, edits)
+    _cite_clinic(data, clinic, note)
     return load_protocol(_plain(data))
 
 

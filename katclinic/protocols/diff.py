@@ -102,9 +102,8 @@ def _keyed(items: Iterable[Any], key: Callable[[Any], str]) -> dict[str, Any]:
     return {key(item): item for item in items}
 
 
-def _doses(c: _Collector, old: Protocol, new: Protocol) -> None:
-    area = "Doses"
-    unit = new.dose_rule.unit
+def _dose_rule(c: _Collector, area: str, old: Protocol, new: Protocol) -> None:
+    """How the dose is sized and its numbers."""
     o, n = old.dose_rule, new.dose_rule
     basis = {"mg_per_kg": "by body weight (mg/kg)", "fixed_mg": "in fixed steps (mg)"}
     c.value(area, "How the dose is sized", basis[o.basis], basis[n.basis])
@@ -117,6 +116,11 @@ def _doses(c: _Collector, old: Protocol, new: Protocol) -> None:
         lambda v: _plural(v, "minute"),
     )
     c.value(area, "Dose step", o.step_mg, n.step_mg, lambda v: number(v, "mg"))
+
+
+def _starting_dose(c: _Collector, area: str, old: Protocol, new: Protocol) -> None:
+    """The starting dose and its rules, by label."""
+    unit = new.dose_rule.unit
     c.value(
         area,
         "Starting dose",
@@ -139,12 +143,10 @@ def _doses(c: _Collector, old: Protocol, new: Protocol) -> None:
             )
     for label in sorted(before.keys() - after.keys()):
         c.add(area, f"Starting-dose rule “{label}” removed")
-    c.value(
-        area,
-        "Product",
-        old.product.name,
-        new.product.name,
-    )
+
+
+def _product_and_titration(c: _Collector, area: str, old: Protocol, new: Protocol) -> None:
+    c.value(area, "Product", old.product.name, new.product.name)
     c.value(
         area,
         "Product concentration",
@@ -167,6 +169,13 @@ def _doses(c: _Collector, old: Protocol, new: Protocol) -> None:
         nt.every_days if nt else None,
         lambda v: _plural(v, "day"),
     )
+
+
+def _doses(c: _Collector, old: Protocol, new: Protocol) -> None:
+    area = "Doses"
+    _dose_rule(c, area, old, new)
+    _starting_dose(c, area, old, new)
+    _product_and_titration(c, area, old, new)
 
 
 def _limits(c: _Collector, old: Protocol, new: Protocol) -> None:

@@ -123,6 +123,50 @@ def is_open(hours: Hours, start: datetime, end: datetime) -> bool:
     )
 
 
+def _empty_cells(
+    days: Sequence[date],
+    columns: Sequence[Column],
+    hours: Hours,
+    first: time,
+    count: int,
+    step: timedelta,
+    tz: ZoneInfo,
+) -> dict[tuple[date, str], list[Cell]]:
+    """`count` cells from `first` for each day × column, open where the clinic is."""
+    grid: dict[tuple[date, str], list[Cell]] = {}
+    for day in days:
+        origin = datetime.combine(day, first, tzinfo=tz)
+        for column in columns:
+            grid[(day, column.key)] = [
+                Cell(
+                    day,
+                    column,
+                    origin + i * step,
+                    is_open(hours, origin + i * step, origin + (i + 1) * step),
+                )
+                for i in range(count)
+            ]
+    return grid
+
+
+def _place(cells: list[Cell], entry: Entry, step: timedelta) -> None:
+    """Put `entry` in the cell of the step it starts in, or the cell already covering that
+    step, and cover the steps it lasts."""
+    count = len(cells)
+    origin = cells[0].start
+    index = min(max(int((entry.start - origin) / step), 0), count - 1)
+    last = min(max(ceil((entry.end - origin) / step), index + 1), count)
+    owner = index
+    while cells[owner].covered:
+        owner -= 1
+    cell = cells[owner]
+    cell.entries.append(entry)
+    new_end = max(owner + cell.rows, last)
+    for covered in range(owner + 1, new_end):
+        cells[covered].covered = True
+    cell.rows = new_end - owner
+
+
 def layout(
     *,
     days: Sequence[date],
@@ -137,35 +181,11 @@ def layout(
     `covered`. Appointments that overlap in one column share one cell."""
     first, count = bounds(days, hours, entries, slot_minutes)
     step = timedelta(minutes=slot_minutes)
-    grid: dict[tuple[date, str], list[Cell]] = {}
-    for day in days:
-        origin = datetime.combine(day, first, tzinfo=tz)
-        for column in columns:
-            grid[(day, column.key)] = [
-                Cell(
-                    day,
-                    column,
-                    origin + i * step,
-                    is_open(hours, origin + i * step, origin + (i + 1) * step),
-                )
-                for i in range(count)
-            ]
+    grid = _empty_cells(days, columns, hours, first, count, step, tz)
     for entry in sorted(entries, key=lambda e: (e.start, e.pk)):
         cells = grid.get((entry.start.date(), entry.column))
-        if cells is None:
-            continue
-        origin = cells[0].start
-        index = min(max(int((entry.start - origin) / step), 0), count - 1)
-        last = min(max(ceil((entry.end - origin) / step), index + 1), count)
-        owner = index
-        while cells[owner].covered:
-            owner -= 1
-        cell = cells[owner]
-        cell.entries.append(entry)
-        new_end = max(owner + cell.rows, last)
-        for covered in range(owner + 1, new_end):
-            cells[covered].covered = True
-        cell.rows = new_end - owner
+        if cells is not None:
+            _place(cells, entry, step)
     rows = [
         Row(
             (datetime.combine(days[0], first) + i * step).time(),

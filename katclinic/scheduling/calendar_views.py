@@ -3,6 +3,8 @@ slot; an appointment's page with its actions; moving; undo; the free-slot finder
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -149,6 +151,102 @@ def _plan_links(clinic: Clinic, patient: Patient, first_day: date) -> list[tuple
     ]
 
 
+@dataclass(frozen=True)
+class _View:
+    """What the calendar shows: day or week around `anchor`, in columns `by`."""
+
+    view: str
+    by: str
+    anchor: date
+    staff: User | None
+    patient: Patient | None
+
+    @classmethod
+    def asked(cls, clinic: Clinic, data: dict[str, Any]) -> _View:
+        """The view the query asks for: this week by clinician unless it says otherwise."""
+        return cls(
+            view=data["view"] or "week",
+            by=data["by"] or "staff",
+            anchor=data["date"] or services.today(clinic),
+            staff=data["staff"],
+            patient=data["patient"],
+        )
+
+    def link(self, **changes: object) -> str:
+        """This calendar's address with `changes` to its query."""
+        params: dict[str, object] = {
+            "view": self.view,
+            "by": self.by,
+            "date": self.anchor.isoformat(),
+            "staff": self.staff.pk if self.staff else "",
+            "patient": self.patient.pk if self.patient else "",
+        }
+        params.update(changes)
+        query = urlencode({k: v for k, v in params.items() if v})
+        return f"{reverse('scheduling:calendar')}?{query}"
+
+
+def _shown_appointments(clinic: Clinic, days: list[date], shown: _View) -> list[Appointment]:
+    start, end = services.next_days(clinic, days[0], len(days))
+    appointments = list(
+        Appointment.objects.for_clinic(clinic)
+        .filter(start__gte=start, start__lt=end, state__in=SHOWN_STATES)
+        .select_related("patient", "staff", "room", "chair__room")
+        .order_by("start", "pk")
+    )
+    if shown.staff is not None and shown.by == "staff":
+        appointments = [a for a in appointments if a.staff_id == shown.staff.pk]
+    return appointments
+
+
+def _mark_bookable(grid: calendar.Grid, shown: _View, can_schedule: bool) -> None:
+    """Each open, empty cell still to come gets the address that books it."""
+    now = timezone.now()
+    book_url = reverse("scheduling:calendar_book")
+    patient_id = shown.patient.pk if shown.patient else None
+    for row in grid.rows:
+        for cell in row.cells:
+            bookable = can_schedule and cell.open and not cell.entries and cell.start >= now
+            cell.book_url = (  # type: ignore[attr-defined]
+                f"{book_url}?{_slot_query(shown.by, cell.column, cell.start, patient_id)}"
+                if bookable
+                else ""
+            )
+
+
+def _calendar_grid(request: StaffRequest, days: list[date], shown: _View) -> calendar.Grid:
+    """The grid of the shown appointments, whose patients' listing is audited."""
+    clinic = request.clinic
+    appointments = _shown_appointments(clinic, days, shown)
+    audit.record_list(
+        request=request, patient_ids=[a.patient_id for a in appointments], what="calendar"
+    )
+    grid = calendar.layout(
+        days=days,
+        columns=_columns(
+            clinic, shown.by, appointments, shown.staff if shown.by == "staff" else None
+        ),
+        entries=[_entry(clinic, shown.by, a) for a in appointments],
+        hours=clinic_hours(clinic),
+        slot_minutes=SLOT_MINUTES.value(clinic),
+        tz=clinic_tz(clinic),
+    )
+    _mark_bookable(grid, shown, has_perm(request, Perm.SCHEDULE))
+    return grid
+
+
+def _navigation(clinic: Clinic, shown: _View) -> dict[str, object]:
+    """Links to the previous and next period, today, and the other views and columns."""
+    view, anchor = shown.view, shown.anchor
+    return {
+        "prev_url": shown.link(date=calendar.shift(anchor, view, -1).isoformat()),
+        "next_url": shown.link(date=calendar.shift(anchor, view, 1).isoformat()),
+        "today_url": shown.link(date=services.today(clinic).isoformat()),
+        "view_urls": [(v, v.capitalize(), shown.link(view=v)) for v in calendar.VIEWS],
+        "by_urls": [(b, label, shown.link(by=b)) for b, label in COLUMN_CHOICES],
+    }
+
+
 @staff_view(Perm.VIEW_PATIENT_LIST)
 def calendar_page(request: StaffRequest) -> HttpResponse:
     clinic = request.clinic
@@ -157,71 +255,21 @@ def calendar_page(request: StaffRequest) -> HttpResponse:
         return render(
             request, "scheduling/calendar.html", {"query": form, "grid": None}, status=400
         )
-    data = form.cleaned_data
-    view = data["view"] or "week"
-    by = data["by"] or "staff"
-    anchor: date = data["date"] or services.today(clinic)
-    patient = data["patient"]
-    days = calendar.days_for(anchor, view)
-    start, end = services.next_days(clinic, days[0], len(days))
-    appointments = list(
-        Appointment.objects.for_clinic(clinic)
-        .filter(start__gte=start, start__lt=end, state__in=SHOWN_STATES)
-        .select_related("patient", "staff", "room", "chair__room")
-        .order_by("start", "pk")
-    )
-    if data["staff"] is not None and by == "staff":
-        appointments = [a for a in appointments if a.staff_id == data["staff"].pk]
-    audit.record_list(
-        request=request, patient_ids=[a.patient_id for a in appointments], what="calendar"
-    )
-    grid = calendar.layout(
-        days=days,
-        columns=_columns(clinic, by, appointments, data["staff"] if by == "staff" else None),
-        entries=[_entry(clinic, by, a) for a in appointments],
-        hours=clinic_hours(clinic),
-        slot_minutes=SLOT_MINUTES.value(clinic),
-        tz=clinic_tz(clinic),
-    )
+    shown = _View.asked(clinic, form.cleaned_data)
+    days = calendar.days_for(shown.anchor, shown.view)
     can_schedule = has_perm(request, Perm.SCHEDULE)
-    now = timezone.now()
-    book_url = reverse("scheduling:calendar_book")
-    for row in grid.rows:
-        for cell in row.cells:
-            bookable = can_schedule and cell.open and not cell.entries and cell.start >= now
-            cell.book_url = (  # type: ignore[attr-defined]
-                f"{book_url}?{_slot_query(by, cell.column, cell.start, patient and patient.pk)}"
-                if bookable
-                else ""
-            )
-
-    def link(**changes: Any) -> str:
-        params = {
-            "view": view,
-            "by": by,
-            "date": anchor.isoformat(),
-            "staff": data["staff"].pk if data["staff"] else "",
-            "patient": patient.pk if patient else "",
-        }
-        params.update(changes)
-        query = urlencode({k: v for k, v in params.items() if v})
-        return f"{reverse('scheduling:calendar')}?{query}"
-
+    patient = shown.patient
     context = {
         "query": form,
-        "grid": grid,
-        "view": view,
-        "by": by,
-        "anchor": anchor,
+        "grid": _calendar_grid(request, days, shown),
+        "view": shown.view,
+        "by": shown.by,
+        "anchor": shown.anchor,
         "patient": patient,
         "can_schedule": can_schedule,
         "zone": clinic.timezone,
         "today": services.today(clinic),
-        "prev_url": link(date=calendar.shift(anchor, view, -1).isoformat()),
-        "next_url": link(date=calendar.shift(anchor, view, 1).isoformat()),
-        "today_url": link(date=services.today(clinic).isoformat()),
-        "view_urls": [(v, v.capitalize(), link(view=v)) for v in calendar.VIEWS],
-        "by_urls": [(b, label, link(by=b)) for b, label in COLUMN_CHOICES],
+        **_navigation(clinic, shown),
         "kinds": Kind.choices,
         "states": [(s.value, s.label) for s in State if s != State.CANCELLED],
         "plan_links": _plan_links(clinic, patient, days[0]) if patient and can_schedule else [],
@@ -404,15 +452,10 @@ def undo_state(request: StaffRequest, appointment_id: int) -> HttpResponse:
     return redirect("scheduling:appointment", appointment.pk)
 
 
-@staff_view(Perm.SCHEDULE)
-@require_http_methods(["GET", "POST"])
-def move(request: StaffRequest, appointment_id: int) -> HttpResponse:
-    """Move to another time, clinician, room or chair: the same checks and reasons as booking.
-    A dragged appointment arrives here with the target slot in the query string."""
-    clinic = request.clinic
-    appointment = get_appointment_for_edit(request, appointment_id)
-    initial = {
-        "start": _local(clinic, appointment.start).replace(tzinfo=None),
+def _move_initial(request: StaffRequest, appointment: Appointment) -> dict[str, Any]:
+    """The appointment's own slot, or the one it was dragged to."""
+    initial: dict[str, Any] = {
+        "start": _local(request.clinic, appointment.start).replace(tzinfo=None),
         "staff": appointment.staff_id,
         "room": appointment.room_id,
         "chair": appointment.chair_id,
@@ -423,26 +466,40 @@ def move(request: StaffRequest, appointment_id: int) -> HttpResponse:
         for name in ("staff", "room", "chair"):
             if name in dropped:
                 initial[name] = dropped[name]
+    return initial
+
+
+def _moved_slot(clinic: Clinic, appointment: Appointment, data: dict[str, Any]) -> services.Slot:
+    """The slot chosen in the form, as long as the appointment was."""
+    start = as_clinic_time(clinic, data["start"])
+    return services.Slot(
+        data["staff"],
+        start,
+        start + (appointment.end - appointment.start),
+        data["room"],
+        data["chair"],
+    )
+
+
+@staff_view(Perm.SCHEDULE)
+@require_http_methods(["GET", "POST"])
+def move(request: StaffRequest, appointment_id: int) -> HttpResponse:
+    """Move to another time, clinician, room or chair: the same checks and reasons as booking.
+    A dragged appointment arrives here with the target slot in the query string."""
+    clinic = request.clinic
+    appointment = get_appointment_for_edit(request, appointment_id)
+    initial = _move_initial(request, appointment)
     form = MoveForm(request.POST or None, clinic=clinic, initial=initial)
     context = {"form": form, **_appointment_context(request, appointment)}
     if request.method == "GET":
         return render(request, "scheduling/move.html", context)
     if form.is_valid():
-        data = form.cleaned_data
-        start = as_clinic_time(clinic, data["start"])
-        slot = services.Slot(
-            data["staff"],
-            start,
-            start + (appointment.end - appointment.start),
-            data["room"],
-            data["chair"],
-        )
         try:
             moved = services.reschedule(
                 appointment=appointment,
-                slot=slot,
+                slot=_moved_slot(clinic, appointment, form.cleaned_data),
                 by=request.user,
-                past_reason=data["past_reason"],
+                past_reason=form.cleaned_data["past_reason"],
                 request=request,
             )
         except services.ScheduleConflict as exc:
@@ -498,6 +555,87 @@ SEARCH_DAYS = 28
 MAX_CHECKS = 120
 
 
+def _places(clinic: Clinic, kind: str) -> list[Chair] | list[Room]:
+    """Chairs for a dosing visit; otherwise rooms without chairs (any room when all have)."""
+    if kind == Kind.DOSING:
+        return list(Chair.objects.filter(clinic=clinic, is_active=True))
+    chaired = set(Chair.objects.filter(clinic=clinic).values_list("room_id", flat=True))
+    rooms = list(Room.objects.filter(clinic=clinic, is_active=True))
+    return [r for r in rooms if r.pk not in chaired] or rooms
+
+
+def _busy(
+    clinic: Clinic, kind: str, window: tuple[datetime, datetime]
+) -> tuple[dict[int, list[calendar.Interval]], dict[int, list[calendar.Interval]]]:
+    """The live appointments in `window`, by staff member and by the place `kind` uses."""
+    busy = (
+        Appointment.objects.for_clinic(clinic)
+        .live()
+        .filter(start__lt=window[1], end__gt=window[0])
+        .values_list("staff_id", "chair_id", "room_id", "start", "end")
+    )
+    busy_staff: dict[int, list[calendar.Interval]] = {}
+    busy_places: dict[int, list[calendar.Interval]] = {}
+    for staff_id, chair_id, room_id, begins, ends in busy:
+        busy_staff.setdefault(staff_id, []).append((begins, ends))
+        place_id = chair_id if kind == Kind.DOSING else room_id
+        if place_id is not None:
+            busy_places.setdefault(place_id, []).append((begins, ends))
+    return busy_staff, busy_places
+
+
+def _confirmed(
+    clinic: Clinic,
+    kind: str,
+    candidates: Iterable[calendar.FreeSlot],
+    people: list[User],
+    places: list[Chair] | list[Room],
+    count: int,
+) -> list[dict[str, Any]]:
+    """The first `count` candidates the booking checks accept, one per start time."""
+    tz = clinic_tz(clinic)
+    by_pk = {p.pk: p for p in people}
+    place_by_pk: dict[int, Chair | Room] = {p.pk: p for p in places}
+    found: list[dict[str, Any]] = []
+    offered: set[datetime] = set()
+    for checks, candidate in enumerate(candidates):
+        if len(found) >= count or checks >= MAX_CHECKS:
+            break
+        if candidate.start in offered:
+            continue  # one offer per start time: the first person the checks accept
+        place = place_by_pk.get(candidate.place) if candidate.place is not None else None
+        chair = place if isinstance(place, Chair) else None
+        room = place if isinstance(place, Room) else None
+        slot = services.Slot(by_pk[candidate.staff], candidate.start, candidate.end, room, chair)
+        if services.conflicts(clinic, slot, kind=kind):
+            continue
+        offered.add(candidate.start)
+        found.append(
+            {
+                "start": candidate.start.astimezone(tz),
+                "end": candidate.end.astimezone(tz),
+                "staff": slot.staff,
+                "chair": chair,
+                "room": room,
+            }
+        )
+    return found
+
+
+def _grid_starts(
+    clinic: Clinic, first_day: date, duration: timedelta, now: datetime
+) -> Iterator[datetime]:
+    """Every start on the booking grid in the search window, inside opening hours."""
+    return calendar.candidate_starts(
+        days=[first_day + timedelta(days=i) for i in range(SEARCH_DAYS)],
+        hours=clinic_hours(clinic),
+        tz=clinic_tz(clinic),
+        duration=duration,
+        slot_minutes=SLOT_MINUTES.value(clinic),
+        not_before=now,
+    )
+
+
 def find_free(
     *,
     clinic: Clinic,
@@ -515,70 +653,21 @@ def find_free(
     tz = clinic_tz(clinic)
     now = max(not_before or timezone.now(), timezone.now())
     first_day = max(start_on or services.today(clinic), now.astimezone(tz).date())
-    days = [first_day + timedelta(days=i) for i in range(SEARCH_DAYS)]
-    window_start, window_end = services.next_days(clinic, first_day, SEARCH_DAYS)
     duration = services.default_end(clinic, kind, now) - now
     if people is None:
         people = [staff] if staff is not None else _clinicians(clinic)
-    busy = list(
-        Appointment.objects.for_clinic(clinic)
-        .live()
-        .filter(start__lt=window_end, end__gt=window_start)
-        .values_list("staff_id", "chair_id", "room_id", "start", "end")
+    places = _places(clinic, kind)
+    busy_staff, busy_places = _busy(
+        clinic, kind, services.next_days(clinic, first_day, SEARCH_DAYS)
     )
-    if kind == Kind.DOSING:
-        places: list[Any] = list(Chair.objects.filter(clinic=clinic, is_active=True))
-    else:
-        chaired = set(Chair.objects.filter(clinic=clinic).values_list("room_id", flat=True))
-        rooms = list(Room.objects.filter(clinic=clinic, is_active=True))
-        places = [r for r in rooms if r.pk not in chaired] or rooms
-    busy_staff: dict[int, list[calendar.Interval]] = {}
-    busy_places: dict[int, list[calendar.Interval]] = {}
-    for staff_id, chair_id, room_id, begins, ends in busy:
-        busy_staff.setdefault(staff_id, []).append((begins, ends))
-        place_id = chair_id if kind == Kind.DOSING else room_id
-        if place_id is not None:
-            busy_places.setdefault(place_id, []).append((begins, ends))
     if kind == Kind.DOSING and not places:
         return []
     candidates = calendar.free_slots(
-        starts=calendar.candidate_starts(
-            days=days,
-            hours=clinic_hours(clinic),
-            tz=tz,
-            duration=duration,
-            slot_minutes=SLOT_MINUTES.value(clinic),
-            not_before=now,
-        ),
+        starts=_grid_starts(clinic, first_day, duration, now),
         duration=duration,
         staff=[p.pk for p in people],
         places=[p.pk for p in places] if places else None,
         busy_staff=busy_staff,
         busy_places=busy_places,
     )
-    by_pk = {p.pk: p for p in people}
-    place_by_pk = {p.pk: p for p in places}
-    found: list[dict[str, Any]] = []
-    offered: set[datetime] = set()
-    for checks, candidate in enumerate(candidates):
-        if len(found) >= count or checks >= MAX_CHECKS:
-            break
-        if candidate.start in offered:
-            continue  # one offer per start time: the first person the checks accept
-        place = place_by_pk.get(candidate.place) if candidate.place is not None else None
-        chair = place if kind == Kind.DOSING else None
-        room = None if kind == Kind.DOSING else place
-        slot = services.Slot(by_pk[candidate.staff], candidate.start, candidate.end, room, chair)
-        if services.conflicts(clinic, slot, kind=kind):
-            continue
-        offered.add(candidate.start)
-        found.append(
-            {
-                "start": candidate.start.astimezone(tz),
-                "end": candidate.end.astimezone(tz),
-                "staff": slot.staff,
-                "chair": chair,
-                "room": room,
-            }
-        )
-    return found
+    return _confirmed(clinic, kind, candidates, people, places, count)

@@ -165,6 +165,38 @@ def _chair_stranded(clinic: Clinic, chair: Chair, after: Chair) -> list[Appointm
     return found
 
 
+def _check_chair(clinic: Clinic, room: Room, supports: Collection[str]) -> None:
+    if room.clinic_id != clinic.pk:
+        raise ValueError("the room belongs to another clinic")
+    unknown = set(supports) - set(CHAIR_FLAGS)
+    if unknown:
+        raise ValueError(f"unknown chair equipment: {sorted(unknown)}")
+
+
+def _chair_facts(chair: Chair, supports: Collection[str]) -> dict[str, Any]:
+    """What the audit trail keeps of a chair: its room, name, service and equipment."""
+    return {
+        "room": chair.room_id,
+        "name": chair.name,
+        "is_active": chair.is_active,
+        "supports": [f for f in CHAIR_FLAGS if f in supports],
+    }
+
+
+def _chair_as_saved(
+    clinic: Clinic, current: Chair, room: Room, name: str, supports: Collection[str], active: bool
+) -> Chair:
+    """The chair as it will be stored; a chair in a retired room is out of service too."""
+    return Chair(
+        pk=current.pk,
+        clinic=clinic,
+        room=room,
+        name=name.strip(),
+        is_active=active and room.is_active,
+        **{f: f in supports for f in CHAIR_FLAGS},
+    )
+
+
 @transaction.atomic
 def save_chair(
     *,
@@ -180,39 +212,18 @@ def save_chair(
 ) -> Chair:
     """Add or change a chair: its room, name, what it supports (names from CHAIR_FLAGS) and
     whether it is in service. A chair is retired, never deleted."""
-    if room.clinic_id != clinic.pk:
-        raise ValueError("the room belongs to another clinic")
-    unknown = set(supports) - set(CHAIR_FLAGS)
-    if unknown:
-        raise ValueError(f"unknown chair equipment: {sorted(unknown)}")
+    _check_chair(clinic, room, supports)
     creating = chair is None
     current = (
         Chair(clinic=clinic)
         if chair is None
         else Chair.objects.select_for_update().get(pk=chair.pk, clinic=clinic)
     )
-    before = {
-        "room": current.room_id if not creating else None,
-        "name": current.name,
-        "is_active": current.is_active,
-        "supports": [f for f in CHAIR_FLAGS if getattr(current, f)],
-    }
-    after = Chair(
-        pk=current.pk,
-        clinic=clinic,
-        room=room,
-        name=name.strip(),
-        is_active=is_active and room.is_active,
-        **{f: f in supports for f in CHAIR_FLAGS},
-    )
+    before = _chair_facts(current, {f for f in CHAIR_FLAGS if getattr(current, f)})
+    after = _chair_as_saved(clinic, current, room, name, supports, is_active)
     stranded = [] if creating else _confirm(_chair_stranded(clinic, current, after), confirmed)
     after.save()
-    detail: dict[str, Any] = {
-        "room": room.pk,
-        "name": after.name,
-        "is_active": after.is_active,
-        "supports": [f for f in CHAIR_FLAGS if f in supports],
-    }
+    detail = _chair_facts(after, supports)
     if not creating:
         detail["before"] = before
     _record(

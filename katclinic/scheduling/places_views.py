@@ -272,18 +272,13 @@ def room_edit(request: StaffRequest, room_id: int | None = None) -> HttpResponse
     return _render(request, "scheduling/places/form.html", context, form=form)
 
 
-@staff_view(Perm.MANAGE_CLINIC)
-@require_http_methods(["GET", "POST"])
-def chair_edit(request: StaffRequest, chair_id: int | None = None) -> HttpResponse:
-    chair = (
-        None if chair_id is None else get_in_clinic(request, Chair.objects, chair_id, what="chair")
-    )
+def _chair_form(request: StaffRequest, chair: Chair | None) -> ChairForm:
+    """The chair's form: rooms in service (and the chair's own room), its current values."""
     rooms = Room.objects.filter(clinic=request.clinic, is_active=True)
     if chair is not None:
         rooms = Room.objects.filter(clinic=request.clinic).filter(
             pk__in=[*rooms.values_list("pk", flat=True), chair.room_id]
         )
-    if chair is not None:
         initial: dict[str, Any] = {
             "room": chair.room_id,
             "name": chair.name,
@@ -292,13 +287,22 @@ def chair_edit(request: StaffRequest, chair_id: int | None = None) -> HttpRespon
         }
     else:
         initial = {"is_active": True, "room": request.GET.get("room")}
-    form = ChairForm(
+    return ChairForm(
         request.POST or None,
         chairs=Chair.objects.filter(clinic=request.clinic),
         rooms=rooms,
         current=chair,
         initial=initial,
     )
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_http_methods(["GET", "POST"])
+def chair_edit(request: StaffRequest, chair_id: int | None = None) -> HttpResponse:
+    chair = (
+        None if chair_id is None else get_in_clinic(request, Chair.objects, chair_id, what="chair")
+    )
+    form = _chair_form(request, chair)
     title = str(chair) if chair else "Add a chair"
     context = {"title": title, "chair": chair}
     if request.method == "POST" and form.is_valid():

@@ -6,6 +6,7 @@ room, then looks for overlaps, so two people booking the same chair at once cann
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,7 +20,7 @@ from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan, PlannedDose, PlanStatus
-from katclinic.protocols.scheduling import ScheduleError, propose_schedule
+from katclinic.protocols.scheduling import ProposedAppointment, ScheduleError, propose_schedule
 from katclinic.scheduling import confirmations, reminders
 from katclinic.scheduling.clinic_settings import SLOT_MINUTES, VISIT_MINUTES
 from katclinic.scheduling.hours import clinic_hours, clinic_tz, session_lengths
@@ -107,15 +108,9 @@ def conflicts(
     ]
 
 
-def conflicts_by_field(
-    clinic: Clinic,
-    slot: Slot,
-    *,
-    kind: str,
-    exclude: int | None = None,
-    route: str | None = None,
-) -> list[tuple[str | None, str]]:
-    """`conflicts`, each reason paired with the form field it is about (or None)."""
+def _kind_problems(slot: Slot, kind: str, route: str | None) -> list[tuple[str | None, str]]:
+    """The slot's own shape: it ends after it starts, and a dosing visit has a chair fit for
+    the route."""
     problems: list[tuple[str | None, str]] = []
     if slot.end <= slot.start:
         problems.append(("start", "the appointment must end after it starts"))
@@ -128,6 +123,12 @@ def conflicts_by_field(
                 f"chair {slot.chair} is not equipped for {ROUTE_LABELS.get(route, route)} dosing",
             )
         )
+    return problems
+
+
+def _open_problems(clinic: Clinic, slot: Slot) -> list[tuple[str | None, str]]:
+    """The clinic's opening hours on the day, and its closures."""
+    problems: list[tuple[str | None, str]] = []
     hours = clinic_hours(clinic).get(slot.start.astimezone(clinic_tz(clinic)).weekday())
     local = slot.start.astimezone(clinic_tz(clinic)), slot.end.astimezone(clinic_tz(clinic))
     if (
@@ -137,7 +138,14 @@ def conflicts_by_field(
         or local[0].date() != local[1].date()
     ):
         problems.append(("start", "the clinic is closed then"))
-    problems += [("start", reason) for reason in closures_during(clinic, slot.start, slot.end)]
+    return problems + [("start", r) for r in closures_during(clinic, slot.start, slot.end)]
+
+
+def _place_problems(
+    clinic: Clinic, slot: Slot, exclude: int | None
+) -> list[tuple[str | None, str]]:
+    """A retired chair or room, or one another appointment holds then."""
+    problems: list[tuple[str | None, str]] = []
     others = (
         Appointment.objects.filter(clinic=clinic)
         .overlapping(slot.start, slot.end)
@@ -150,7 +158,24 @@ def conflicts_by_field(
         problems.append(("chair", f"chair {slot.chair} is taken then"))
     if slot.room is not None and others.filter(room=slot.room).exists():
         problems.append(("room", f"room {slot.room} is taken then"))
-    return problems + _staff_problems(clinic, slot, exclude)
+    return problems
+
+
+def conflicts_by_field(
+    clinic: Clinic,
+    slot: Slot,
+    *,
+    kind: str,
+    exclude: int | None = None,
+    route: str | None = None,
+) -> list[tuple[str | None, str]]:
+    """`conflicts`, each reason paired with the form field it is about (or None)."""
+    return (
+        _kind_problems(slot, kind, route)
+        + _open_problems(clinic, slot)
+        + _place_problems(clinic, slot, exclude)
+        + _staff_problems(clinic, slot, exclude)
+    )
 
 
 def closures_during(clinic: Clinic, start: datetime, end: datetime) -> list[str]:
@@ -211,6 +236,56 @@ def _check_resources(clinic: Clinic, slot: Slot) -> None:
         raise ScheduleConflict(["staff, room and chair must belong to this clinic"])
 
 
+def _check_bookable(
+    clinic: Clinic, slot: Slot, kind: str, route: str | None, past_reason: str
+) -> None:
+    """The slot's resources locked and every booking check passed, or ScheduleConflict."""
+    _check_resources(clinic, slot)
+    _lock(slot)
+    _raise_if(
+        [("past_reason", p) for p in past_problems(slot, past_reason)]
+        + conflicts_by_field(clinic, slot, kind=kind, route=route)
+    )
+
+
+def _booking_note(slot: Slot, note: str, past_reason: str) -> str:
+    """The note, with the reason for booking a time that has passed."""
+    if slot.start < timezone.now():
+        return " · ".join(p for p in (note, f"Booked after the time: {past_reason.strip()}") if p)
+    return note
+
+
+def _store_appointment(
+    clinic: Clinic,
+    patient: Patient,
+    kind: str,
+    slot: Slot,
+    by: User,
+    plan: Plan | None,
+    planned_dose: PlannedDose | None,
+    note: str,
+) -> Appointment:
+    """The appointment, refused when a booking that took the slot a moment ago wins."""
+    try:
+        with transaction.atomic():
+            return Appointment.objects.create(
+                clinic=clinic,
+                patient=patient,
+                kind=kind,
+                staff=slot.staff,
+                room=slot.room,
+                chair=slot.chair,
+                start=slot.start,
+                end=slot.end,
+                plan=plan,
+                planned_dose=planned_dose,
+                note=note[:300],
+                created_by=by,
+            )
+    except IntegrityError:
+        raise ScheduleConflict(["another booking took this slot a moment ago"]) from None
+
+
 @transaction.atomic
 def book(
     *,
@@ -232,32 +307,9 @@ def book(
     A time that has passed needs `past_reason`, which is kept in the note and the audit trail.
     """
     clinic = patient.clinic
-    _check_resources(clinic, slot)
-    _lock(slot)
-    _raise_if(
-        [("past_reason", p) for p in past_problems(slot, past_reason)]
-        + conflicts_by_field(clinic, slot, kind=kind, route=route or route_of(plan))
-    )
-    if slot.start < timezone.now():
-        note = " · ".join(p for p in (note, f"Booked after the time: {past_reason.strip()}") if p)
-    try:
-        with transaction.atomic():
-            appointment = Appointment.objects.create(
-                clinic=clinic,
-                patient=patient,
-                kind=kind,
-                staff=slot.staff,
-                room=slot.room,
-                chair=slot.chair,
-                start=slot.start,
-                end=slot.end,
-                plan=plan,
-                planned_dose=planned_dose,
-                note=note[:300],
-                created_by=by,
-            )
-    except IntegrityError:
-        raise ScheduleConflict(["another booking took this slot a moment ago"]) from None
+    _check_bookable(clinic, slot, kind, route or route_of(plan), past_reason)
+    note = _booking_note(slot, note, past_reason)
+    appointment = _store_appointment(clinic, patient, kind, slot, by, plan, planned_dose, note)
     reminders.create_for(appointment)
     detail = {"kind": kind, "start": slot.start.isoformat()}
     if past_reason.strip():
@@ -283,16 +335,8 @@ def past_problems(slot: Slot, past_reason: str) -> list[str]:
     return []
 
 
-@transaction.atomic
-def reschedule(
-    *,
-    appointment: Appointment,
-    slot: Slot,
-    by: User,
-    past_reason: str = "",
-    request: HttpRequest | None = None,
-) -> Appointment:
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+def _check_movable(appointment: Appointment, slot: Slot, past_reason: str) -> None:
+    """A booked or confirmed appointment, to a slot that passes the booking checks."""
     if appointment.state not in (State.BOOKED, State.CONFIRMED):
         raise ScheduleConflict(
             [f"a {appointment.get_state_display().lower()} appointment cannot be moved"]
@@ -310,6 +354,19 @@ def reschedule(
             route=route_of(appointment.plan),
         )
     )
+
+
+@transaction.atomic
+def reschedule(
+    *,
+    appointment: Appointment,
+    slot: Slot,
+    by: User,
+    past_reason: str = "",
+    request: HttpRequest | None = None,
+) -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_movable(appointment, slot, past_reason)
     before = appointment.start.isoformat()
     for name in ("staff", "room", "chair", "start", "end"):
         setattr(appointment, name, getattr(slot, name))
@@ -320,7 +377,7 @@ def reschedule(
         request=request,
         user=by,
         action=Action.UPDATE,
-        clinic_id=clinic.pk,
+        clinic_id=appointment.clinic_id,
         patient_id=appointment.patient_id,
         obj=appointment,
         detail={"moved": [before, slot.start.isoformat()], "past_reason": past_reason.strip()},
@@ -429,15 +486,11 @@ def _free_place(
     ).first()
 
 
-def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[ProposedRow]:
-    """The plan's current version laid out into the clinic's hours, chairs and `staff`'s time."""
-    version = plan.current_version()
-    if version is None or plan.status != PlanStatus.ACTIVE:
-        raise ScheduleError("only an active, signed plan can be scheduled")
-    clinic = plan.clinic
-    protocol = plan.protocol_version.protocol
-    route = route_of(plan)
-
+def _plan_busy(
+    clinic: Clinic, staff: User, route: str | None
+) -> Callable[[datetime, datetime], bool]:
+    """Whether a dosing visit cannot go at a time: gone already, `staff` away or booked, the
+    clinic closed, or no chair fit for `route` free."""
     now = timezone.now()
 
     def busy(start: datetime, end: datetime) -> bool:
@@ -449,21 +502,13 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
             return True
         return _free_place(clinic, Kind.DOSING, start, end, route)[0] is None
 
-    open_ended = version.phase != "booster" and protocol.phase(version.phase).open_ended
-    limit = version.doses.count() if open_ended or version.doses.exists() else None
-    first = not plan.appointments.exists()
-    proposal = propose_schedule(
-        protocol,
-        start=start_on,
-        first_phase=version.phase,
-        clinic_hours=clinic_hours(clinic),
-        tz=clinic_tz(clinic),
-        session_minutes=session_lengths(clinic),
-        busy=busy,
-        max_doses=limit or None,
-        include_preparation=first,
-        slot_minutes=SLOT_MINUTES.value(clinic),
-    )
+    return busy
+
+
+def _proposed_rows(
+    clinic: Clinic, staff: User, route: str | None, proposal: Iterable[ProposedAppointment]
+) -> list[ProposedRow]:
+    """Each proposed visit with a free chair or room and what still stands in its way."""
     rows = []
     for item in proposal:
         chair, room = _free_place(clinic, item.kind, item.start, item.end, route)
@@ -483,6 +528,32 @@ def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[Propose
             )
         )
     return rows
+
+
+def propose_for_plan(*, plan: Plan, staff: User, start_on: date) -> list[ProposedRow]:
+    """The plan's current version laid out into the clinic's hours, chairs and `staff`'s time."""
+    version = plan.current_version()
+    if version is None or plan.status != PlanStatus.ACTIVE:
+        raise ScheduleError("only an active, signed plan can be scheduled")
+    clinic = plan.clinic
+    protocol = plan.protocol_version.protocol
+    route = route_of(plan)
+    open_ended = version.phase != "booster" and protocol.phase(version.phase).open_ended
+    limit = version.doses.count() if open_ended or version.doses.exists() else None
+    first = not plan.appointments.exists()
+    proposal = propose_schedule(
+        protocol,
+        start=start_on,
+        first_phase=version.phase,
+        clinic_hours=clinic_hours(clinic),
+        tz=clinic_tz(clinic),
+        session_minutes=session_lengths(clinic),
+        busy=_plan_busy(clinic, staff, route),
+        max_doses=limit or None,
+        include_preparation=first,
+        slot_minutes=SLOT_MINUTES.value(clinic),
+    )
+    return _proposed_rows(clinic, staff, route, proposal)
 
 
 @transaction.atomic

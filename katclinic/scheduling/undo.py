@@ -67,6 +67,22 @@ def _restore_reminders(appointment: Appointment) -> None:
     ).update(state=ReminderState.PENDING)
 
 
+def _check_restorable(appointment: Appointment) -> None:
+    """A cancelled appointment comes back only into a slot that is still free."""
+    if appointment.state != State.CANCELLED:
+        return
+    slot = Slot(
+        appointment.staff,
+        appointment.start,
+        appointment.end,
+        appointment.room,
+        appointment.chair,
+    )
+    problems = conflicts(appointment.clinic, slot, kind=appointment.kind, exclude=appointment.pk)
+    if problems:
+        raise ScheduleConflict(["the appointment cannot be restored", *problems])
+
+
 @transaction.atomic
 def undo(*, appointment: Appointment, by: User, request: HttpRequest | None = None) -> Appointment:
     """Put the appointment back as it was before its last state change, or raise
@@ -79,19 +95,7 @@ def undo(*, appointment: Appointment, by: User, request: HttpRequest | None = No
     found = available(appointment)
     if found is None:
         raise ScheduleConflict(["there is nothing to undo, or the time to undo it has passed"])
-    if appointment.state == State.CANCELLED:
-        slot = Slot(
-            appointment.staff,
-            appointment.start,
-            appointment.end,
-            appointment.room,
-            appointment.chair,
-        )
-        problems = conflicts(
-            appointment.clinic, slot, kind=appointment.kind, exclude=appointment.pk
-        )
-        if problems:
-            raise ScheduleConflict(["the appointment cannot be restored", *problems])
+    _check_restorable(appointment)
     was = State(appointment.state)
     appointment.state = found.previous
     appointment.cancel_reason = ""

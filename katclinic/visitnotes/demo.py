@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.utils import timezone
 
+from katclinic.accounts.models import User
 from katclinic.clinics.middleware import clinic_zone
 from katclinic.demo.generator import DemoWorld
+from katclinic.patients.models import Patient
 from katclinic.scheduling import services as scheduling
-from katclinic.scheduling.models import Room, State
+from katclinic.scheduling.models import Appointment, Room, State
 from katclinic.visitnotes import services
 
 INTEGRATION = {
@@ -37,6 +39,66 @@ def _weekdays_before(day: date, count: int) -> list[date]:
     return found
 
 
+def _past_visit(
+    patient: Patient, kind: str, start: datetime, therapist: User, room: Room, by: User
+) -> Appointment | None:
+    """A visit booked after the fact and completed; None when the booking rules refuse it."""
+    slot = scheduling.Slot(
+        staff=therapist, start=start, end=start + timedelta(minutes=50), room=room
+    )
+    try:
+        visit = scheduling.book(
+            patient=patient,
+            kind=kind,
+            slot=slot,
+            by=by,
+            past_reason="Recorded after the visit for the demo's history",
+            notify=False,
+        )
+        for state in (State.CHECKED_IN, State.COMPLETED):
+            visit = scheduling.set_state(appointment=visit, state=state, by=therapist)
+    except ValueError:
+        return None  # the booking rules refused a past slot: the demo goes without it
+    return visit
+
+
+def _notes(made: list[Appointment], therapist: User) -> None:
+    """A signed note for the first visit and a draft for the third; the second stays due."""
+    if made:
+        services.create_note(
+            patient=made[0].patient,
+            kind="integration",
+            content=INTEGRATION,
+            appointment=made[0],
+            by=therapist,
+            sign=True,
+        )
+    if len(made) > 2:
+        services.create_note(
+            patient=made[2].patient,
+            kind="preparation",
+            content=PREPARATION,
+            appointment=made[2],
+            by=therapist,
+        )
+
+
+def _later_today(
+    patient: Patient, today: date, zone: tzinfo, therapist: User, room: Room, by: User
+) -> None:
+    """A visit later today, on the therapist's Today page."""
+    if today.weekday() >= 5:
+        return
+    start = datetime.combine(today, time(16), tzinfo=zone)
+    slot = scheduling.Slot(
+        staff=therapist, start=start, end=start + timedelta(minutes=50), room=room
+    )
+    try:
+        scheduling.book(patient=patient, kind="integration", slot=slot, by=by)
+    except ValueError:
+        pass
+
+
 def build(world: DemoWorld) -> None:
     clinic = world.clinics[0]
     therapist = world.staff.get("therapist")
@@ -55,47 +117,8 @@ def build(world: DemoWorld) -> None:
     made = []
     for patient, kind, day, at in visits:
         start = datetime.combine(day, at, tzinfo=zone)
-        slot = scheduling.Slot(
-            staff=therapist, start=start, end=start + timedelta(minutes=50), room=room
-        )
-        try:
-            visit = scheduling.book(
-                patient=patient,
-                kind=kind,
-                slot=slot,
-                by=by,
-                past_reason="Recorded after the visit for the demo's history",
-                notify=False,
-            )
-            for state in (State.CHECKED_IN, State.COMPLETED):
-                visit = scheduling.set_state(appointment=visit, state=state, by=therapist)
-        except ValueError:
-            continue  # the booking rules refused a past slot: the demo goes without it
-        made.append(visit)
-    if made:
-        services.create_note(
-            patient=made[0].patient,
-            kind="integration",
-            content=INTEGRATION,
-            appointment=made[0],
-            by=therapist,
-            sign=True,
-        )
-    if len(made) > 2:
-        services.create_note(
-            patient=made[2].patient,
-            kind="preparation",
-            content=PREPARATION,
-            appointment=made[2],
-            by=therapist,
-        )
-    # A visit later today, on the therapist's Today page.
-    if today.weekday() < 5:
-        start = datetime.combine(today, time(16), tzinfo=zone)
-        slot = scheduling.Slot(
-            staff=therapist, start=start, end=start + timedelta(minutes=50), room=room
-        )
-        try:
-            scheduling.book(patient=patients[2], kind="integration", slot=slot, by=by)
-        except ValueError:
-            pass
+        visit = _past_visit(patient, kind, start, therapist, room, by)
+        if visit is not None:
+            made.append(visit)
+    _notes(made, therapist)
+    _later_today(patients[2], today, zone, therapist, room, by)

@@ -64,8 +64,7 @@ class Inquiry:
     service_type: str = "30"
 
 
-def write_270(inquiry: Inquiry) -> str:
-    """The 270 request file, or `X12Error` naming what is missing."""
+def _missing(inquiry: Inquiry) -> list[str]:
     missing = []
     if not inquiry.payer_id:
         missing.append("payer id")
@@ -75,22 +74,12 @@ def write_270(inquiry: Inquiry) -> str:
         missing.append("member id")
     if not inquiry.last_name:
         missing.append("subscriber name")
-    if missing:
-        raise X12Error("Cannot ask for eligibility without: " + ", ".join(missing) + ".")
-    when = inquiry.envelope.created_at
-    body = [
-        segment(
-            "BHT",
-            "0022",
-            "13",
-            inquiry.trace_number,
-            when.strftime("%Y%m%d"),
-            when.strftime("%H%M"),
-        ),
-        segment("HL", 1, "", 20, 1),
-        segment("NM1", "PR", 2, inquiry.payer_name, "", "", "", "", "PI", inquiry.payer_id),
-        segment("HL", 2, 1, 21, 1),
-        segment("NM1", "1P", 2, inquiry.provider_name, "", "", "", "", "XX", inquiry.provider_npi),
+    return missing
+
+
+def _subscriber_270(inquiry: Inquiry) -> list[str]:
+    """2000C/2100C: the subscriber, the date of service and the benefit asked about."""
+    return [
         segment("HL", 3, 2, 22, 0),
         segment("TRN", 1, inquiry.trace_number, "9" + inquiry.provider_npi[:9]),
         segment(
@@ -108,6 +97,29 @@ def write_270(inquiry: Inquiry) -> str:
         segment("DMG", "D8", inquiry.birth_date.strftime("%Y%m%d")),
         segment("DTP", "291", "D8", inquiry.service_date.strftime("%Y%m%d")),
         segment("EQ", inquiry.service_type),
+    ]
+
+
+def write_270(inquiry: Inquiry) -> str:
+    """The 270 request file, or `X12Error` naming what is missing."""
+    missing = _missing(inquiry)
+    if missing:
+        raise X12Error("Cannot ask for eligibility without: " + ", ".join(missing) + ".")
+    when = inquiry.envelope.created_at
+    body = [
+        segment(
+            "BHT",
+            "0022",
+            "13",
+            inquiry.trace_number,
+            when.strftime("%Y%m%d"),
+            when.strftime("%H%M"),
+        ),
+        segment("HL", 1, "", 20, 1),
+        segment("NM1", "PR", 2, inquiry.payer_name, "", "", "", "", "PI", inquiry.payer_id),
+        segment("HL", 2, 1, 21, 1),
+        segment("NM1", "1P", 2, inquiry.provider_name, "", "", "", "", "XX", inquiry.provider_npi),
+        *_subscriber_270(inquiry),
     ]
     return wrap(inquiry.envelope, functional_id="HS", transaction="270", version=VERSION, body=body)
 

@@ -79,6 +79,31 @@ class Envelope:
                 raise X12Error(f"{name}: 1 to 15 characters are required.")
 
 
+def _isa(envelope: Envelope) -> str:
+    """The interchange header: fixed-width fields, ending with the component separator."""
+    when = envelope.created_at
+    fields = [
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        envelope.sender_qualifier,
+        clean(envelope.sender_id).ljust(15),
+        envelope.receiver_qualifier,
+        clean(envelope.receiver_id).ljust(15),
+        when.strftime("%y%m%d"),
+        when.strftime("%H%M"),
+        REPETITION,
+        "00501",
+        f"{envelope.control_number:09d}",
+        "0",
+        envelope.usage,
+        COMPONENT,
+    ]
+    return ELEMENT.join(fields) + TERMINATOR
+
+
 def wrap(
     envelope: Envelope, *, functional_id: str, transaction: str, version: str, body: list[str]
 ) -> str:
@@ -86,28 +111,6 @@ def wrap(
     when = envelope.created_at
     control = f"{envelope.control_number:09d}"
     st_control = f"{envelope.control_number % 10000:04d}"
-    isa = ELEMENT.join(
-        [
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            envelope.sender_qualifier,
-            clean(envelope.sender_id).ljust(15),
-            envelope.receiver_qualifier,
-            clean(envelope.receiver_id).ljust(15),
-            when.strftime("%y%m%d"),
-            when.strftime("%H%M"),
-            REPETITION,
-            "00501",
-            control,
-            "0",
-            envelope.usage,
-            COMPONENT,
-        ]
-    )
-    isa += TERMINATOR
     gs = segment(
         "GS",
         functional_id,
@@ -123,7 +126,7 @@ def wrap(
     se = segment("SE", len(body) + 2, st_control)
     ge = segment("GE", 1, envelope.control_number)
     iea = segment("IEA", 1, control)
-    return "\n".join([isa, gs, st, *body, se, ge, iea]) + "\n"
+    return "\n".join([_isa(envelope), gs, st, *body, se, ge, iea]) + "\n"
 
 
 def split(text: str) -> list[list[str]]:

@@ -114,8 +114,7 @@ class ClaimFile:
     reference: str = ""
 
 
-def problems(data: ClaimFile) -> list[str]:
-    """Everything that keeps this claim from being a valid 837P, in words staff can act on."""
+def _billing_problems(data: ClaimFile) -> list[str]:
     found: list[str] = []
     billing = data.billing
     if not npi_valid(billing.npi):
@@ -130,6 +129,11 @@ def problems(data: ClaimFile) -> list[str]:
         found.append("Billing provider state must be a two-letter code.")
     if data.rendering is not None and not npi_valid(data.rendering.identifier):
         found.append("Rendering clinician NPI is missing or fails its check digit.")
+    return found
+
+
+def _subscriber_problems(data: ClaimFile) -> list[str]:
+    found: list[str] = []
     sub = data.subscriber
     if not sub.party.identifier:
         found.append("Subscriber member id is missing.")
@@ -148,7 +152,29 @@ def problems(data: ClaimFile) -> list[str]:
         found.append("Patient date of birth is missing.")
     if person.address is None:
         found.append("Patient address is missing.")
-    claim = data.claim
+    return found
+
+
+def _line_problems(where: str, line: ServiceLine, diagnoses: int) -> list[str]:
+    found: list[str] = []
+    if not _CODE.match(line.code.upper()):
+        found.append(f"{where}: {line.code!r} is not a HCPCS or CPT code.")
+    if len(line.modifiers) > 4 or any(not _MODIFIER.match(m.upper()) for m in line.modifiers):
+        found.append(f"{where}: modifiers must be up to four two-character codes.")
+    if line.charge_cents <= 0:
+        found.append(f"{where}: the charge must be more than zero.")
+    if line.units <= 0:
+        found.append(f"{where}: units must be more than zero.")
+    pointers = list(line.diagnosis_pointers)
+    if not 1 <= len(pointers) <= 4:
+        found.append(f"{where}: one to four diagnosis pointers are required.")
+    if any(not 1 <= p <= diagnoses for p in pointers):
+        found.append(f"{where}: a diagnosis pointer names no diagnosis of the claim.")
+    return found
+
+
+def _claim_problems(claim: Claim) -> list[str]:
+    found: list[str] = []
     if not claim.control_number or len(claim.control_number) > 20:
         found.append("Claim number must have 1 to 20 characters.")
     if not 1 <= len(claim.diagnosis_codes) <= 12:
@@ -159,21 +185,13 @@ def problems(data: ClaimFile) -> list[str]:
     if not 1 <= len(claim.lines) <= 50:
         found.append("A claim needs 1 to 50 service lines.")
     for number, line in enumerate(claim.lines, start=1):
-        where = f"Line {number}"
-        if not _CODE.match(line.code.upper()):
-            found.append(f"{where}: {line.code!r} is not a HCPCS or CPT code.")
-        if len(line.modifiers) > 4 or any(not _MODIFIER.match(m.upper()) for m in line.modifiers):
-            found.append(f"{where}: modifiers must be up to four two-character codes.")
-        if line.charge_cents <= 0:
-            found.append(f"{where}: the charge must be more than zero.")
-        if line.units <= 0:
-            found.append(f"{where}: units must be more than zero.")
-        pointers = list(line.diagnosis_pointers)
-        if not 1 <= len(pointers) <= 4:
-            found.append(f"{where}: one to four diagnosis pointers are required.")
-        if any(not 1 <= p <= len(claim.diagnosis_codes) for p in pointers):
-            found.append(f"{where}: a diagnosis pointer names no diagnosis of the claim.")
+        found += _line_problems(f"Line {number}", line, len(claim.diagnosis_codes))
     return found
+
+
+def problems(data: ClaimFile) -> list[str]:
+    """Everything that keeps this claim from being a valid 837P, in words staff can act on."""
+    return _billing_problems(data) + _subscriber_problems(data) + _claim_problems(data.claim)
 
 
 def _name(qualifier: str, party: Party, id_qualifier: str) -> str:
@@ -210,21 +228,15 @@ def _units(value: Decimal) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-def write(data: ClaimFile) -> str:
-    """The 837P file, or `X12Error` listing every problem."""
-    found = problems(data)
-    if found:
-        raise X12Error(" ".join(found))
-    claim = data.claim
-    sub = data.subscriber
-    total = sum(line.charge_cents for line in claim.lines)
+def _header(data: ClaimFile) -> list[str]:
+    """The transaction's beginning, 1000A submitter and 1000B receiver."""
     when = data.envelope.created_at
-    body = [
+    return [
         segment(
             "BHT",
             "0019",
             "00",
-            data.reference or claim.control_number,
+            data.reference or data.claim.control_number,
             when.strftime("%Y%m%d"),
             when.strftime("%H%M"),
             "CH",
@@ -232,15 +244,27 @@ def write(data: ClaimFile) -> str:
         _name("41", data.submitter, "46"),
         segment("PER", "IC", data.submitter_contact, "TE", re.sub(r"\D", "", data.submitter_phone)),
         _name("40", data.receiver, "46"),
-        segment("HL", 1, "", 20, 1),
     ]
+
+
+def _billing_loop(data: ClaimFile) -> list[str]:
+    """2000A and 2010AA: the billing provider."""
+    body = [segment("HL", 1, "", 20, 1)]
     if data.billing.taxonomy:
         body.append(segment("PRV", "BI", "PXC", data.billing.taxonomy))
     billing_party = Party(last_name=data.billing.name, identifier=data.billing.npi)
-    body += [
+    return [
+        *body,
         _name("85", billing_party, "XX"),
         *_address(data.billing.address),
         segment("REF", "EI", data.billing.tax_id.replace("-", "")),
+    ]
+
+
+def _subscriber_loop(data: ClaimFile) -> list[str]:
+    """2000B, 2010BA subscriber and 2010BB payer."""
+    sub = data.subscriber
+    body = [
         segment("HL", 2, 1, 22, 0 if data.patient is None else 1),
         segment(
             "SBR",
@@ -259,17 +283,30 @@ def write(data: ClaimFile) -> str:
     if data.patient is None:
         body += [*_address(sub.party.address), _demographics(sub.party)]
     body.append(_name("PR", Party(last_name=sub.payer_name, identifier=sub.payer_id), "PI"))
-    if data.patient is not None:
-        body += [
-            segment("HL", 3, 2, 23, 0),
-            segment("PAT", RELATIONSHIPS[sub.relationship]),
-            _name("QC", Party(data.patient.last_name, data.patient.first_name), ""),
-            *_address(data.patient.address),
-            _demographics(data.patient),
-        ]
+    return body
+
+
+def _patient_loop(data: ClaimFile) -> list[str]:
+    """2000C and 2010CA, only when the patient is not the subscriber."""
+    patient = data.patient
+    if patient is None:
+        return []
+    return [
+        segment("HL", 3, 2, 23, 0),
+        segment("PAT", RELATIONSHIPS[data.subscriber.relationship]),
+        _name("QC", Party(patient.last_name, patient.first_name), ""),
+        *_address(patient.address),
+        _demographics(patient),
+    ]
+
+
+def _claim_loop(data: ClaimFile) -> list[str]:
+    """2300 claim and 2310B rendering provider."""
+    claim = data.claim
+    total = sum(line.charge_cents for line in claim.lines)
     codes = [code.upper().replace(".", "") for code in claim.diagnosis_codes]
     diagnoses = [composite("ABK" if i == 0 else "ABF", code) for i, code in enumerate(codes)]
-    body += [
+    body = [
         segment(
             "CLM",
             claim.control_number,
@@ -288,19 +325,39 @@ def write(data: ClaimFile) -> str:
     body.append(segment("HI", *diagnoses))
     if data.rendering is not None:
         body.append(_name("82", data.rendering, "XX"))
-    for number, line in enumerate(claim.lines, start=1):
-        body += [
-            segment("LX", number),
-            segment(
-                "SV1",
-                composite("HC", line.code.upper(), *[m.upper() for m in line.modifiers]),
-                amount(line.charge_cents),
-                line.unit_basis,
-                _units(line.units),
-                "",
-                "",
-                composite(*line.diagnosis_pointers),
-            ),
-            segment("DTP", "472", "D8", line.service_date.strftime("%Y%m%d")),
-        ]
+    return body
+
+
+def _service_loop(number: int, line: ServiceLine) -> list[str]:
+    """2400: one service line."""
+    return [
+        segment("LX", number),
+        segment(
+            "SV1",
+            composite("HC", line.code.upper(), *[m.upper() for m in line.modifiers]),
+            amount(line.charge_cents),
+            line.unit_basis,
+            _units(line.units),
+            "",
+            "",
+            composite(*line.diagnosis_pointers),
+        ),
+        segment("DTP", "472", "D8", line.service_date.strftime("%Y%m%d")),
+    ]
+
+
+def write(data: ClaimFile) -> str:
+    """The 837P file, or `X12Error` listing every problem."""
+    found = problems(data)
+    if found:
+        raise X12Error(" ".join(found))
+    body = [
+        *_header(data),
+        *_billing_loop(data),
+        *_subscriber_loop(data),
+        *_patient_loop(data),
+        *_claim_loop(data),
+    ]
+    for number, line in enumerate(data.claim.lines, start=1):
+        body += _service_loop(number, line)
     return wrap(data.envelope, functional_id="HC", transaction="837", version=VERSION, body=body)

@@ -137,6 +137,88 @@ def _adjustments(seg: list[str]) -> list[Adjustment]:
     return found
 
 
+@dataclass
+class _Reading:
+    """Where the reader is: the payment, and the claim and service line segments apply to."""
+
+    remittance: Remittance
+    component: str
+    claim: ClaimPayment | None = None
+    line: LinePayment | None = None
+    entity: str = ""
+
+
+def _payment(seg: list[str]) -> Remittance:
+    return Remittance(
+        payment_cents=cents(_el(seg, 2), name="BPR02 payment amount"),
+        method=_el(seg, 4),
+        trace_number="",
+        paid_on=_date(_el(seg, 16)) if _el(seg, 16) else None,
+    )
+
+
+def _read_parties(reading: _Reading, seg: list[str]) -> None:
+    """TRN trace number, N1 payer and payee, REF*2U payer id."""
+    remittance = reading.remittance
+    tag = seg[0]
+    if tag == "TRN":
+        remittance.trace_number = _el(seg, 2)
+    elif tag == "N1":
+        reading.entity = _el(seg, 1)
+        if reading.entity == "PR":
+            remittance.payer_name = _el(seg, 2)
+            remittance.payer_id = _el(seg, 4)
+        elif reading.entity == "PE":
+            remittance.payee_name = _el(seg, 2)
+            remittance.payee_npi = _el(seg, 4) if _el(seg, 3) == "XX" else ""
+    elif tag == "REF" and _el(seg, 1) == "2U" and reading.entity == "PR":
+        remittance.payer_id = _el(seg, 2)
+
+
+def _claim_payment(seg: list[str]) -> ClaimPayment:
+    return ClaimPayment(
+        control_number=_el(seg, 1),
+        status=_el(seg, 2),
+        charge_cents=cents(_el(seg, 3), name="CLP03 charge"),
+        paid_cents=cents(_el(seg, 4), name="CLP04 payment"),
+        patient_responsibility_cents=cents(_el(seg, 5) or "0", name="CLP05"),
+        payer_claim_number=_el(seg, 7),
+    )
+
+
+def _line_payment(seg: list[str], component: str) -> LinePayment:
+    procedure = _el(seg, 1).split(component)
+    return LinePayment(
+        code=_el(procedure, 1),
+        modifiers=tuple(m for m in procedure[2:6] if m),
+        charge_cents=cents(_el(seg, 2), name="SVC02 charge"),
+        paid_cents=cents(_el(seg, 3), name="SVC03 payment"),
+        units=_decimal(_el(seg, 5), "SVC05 units"),
+    )
+
+
+def _read_claims(reading: _Reading, seg: list[str]) -> None:
+    """CLP claim payment, NM1*QC patient, SVC line payment, DTM*472 date, CAS adjustments."""
+    tag, claim, line = seg[0], reading.claim, reading.line
+    if tag == "CLP":
+        reading.claim = _claim_payment(seg)
+        reading.remittance.claims.append(reading.claim)
+        reading.line = None
+    elif tag == "NM1" and claim is not None and _el(seg, 1) == "QC":
+        claim.patient_name = " ".join(p for p in (_el(seg, 4), _el(seg, 3)) if p)
+        claim.member_id = _el(seg, 9)
+    elif tag == "SVC" and claim is not None:
+        reading.line = _line_payment(seg, reading.component)
+        claim.lines.append(reading.line)
+    elif tag == "DTM" and line is not None and _el(seg, 1) == "472":
+        line.service_date = _date(_el(seg, 2))
+    elif tag == "CAS":
+        if line is not None:
+            line.adjustments.extend(_adjustments(seg))
+        elif claim is not None:
+            claim.adjustments.extend(_adjustments(seg))
+
+
 def parse(text: str) -> Remittance:
     """Every claim and line payment of one 835 transaction; `X12Error` on a malformed file."""
     segments = split(text)
@@ -144,66 +226,22 @@ def parse(text: str) -> Remittance:
     st = next((s for s in segments if s[0] == "ST"), None)
     if st is None or _el(st, 1) != "835":
         raise X12Error("The file holds no 835 transaction.")
-    remittance: Remittance | None = None
-    claim: ClaimPayment | None = None
-    line: LinePayment | None = None
-    entity = ""
+    reading: _Reading | None = None
     for seg in segments:
         tag = seg[0]
         if tag == "BPR":
-            remittance = Remittance(
-                payment_cents=cents(_el(seg, 2), name="BPR02 payment amount"),
-                method=_el(seg, 4),
-                trace_number="",
-                paid_on=_date(_el(seg, 16)) if _el(seg, 16) else None,
-            )
-        elif remittance is None:
+            if reading is None:
+                reading = _Reading(_payment(seg), component)
+            else:
+                reading.remittance = _payment(seg)
+        elif reading is None:
             continue
-        elif tag == "TRN":
-            remittance.trace_number = _el(seg, 2)
-        elif tag == "N1":
-            entity = _el(seg, 1)
-            if entity == "PR":
-                remittance.payer_name = _el(seg, 2)
-                remittance.payer_id = _el(seg, 4)
-            elif entity == "PE":
-                remittance.payee_name = _el(seg, 2)
-                remittance.payee_npi = _el(seg, 4) if _el(seg, 3) == "XX" else ""
-        elif tag == "REF" and _el(seg, 1) == "2U" and entity == "PR":
-            remittance.payer_id = _el(seg, 2)
-        elif tag == "CLP":
-            claim = ClaimPayment(
-                control_number=_el(seg, 1),
-                status=_el(seg, 2),
-                charge_cents=cents(_el(seg, 3), name="CLP03 charge"),
-                paid_cents=cents(_el(seg, 4), name="CLP04 payment"),
-                patient_responsibility_cents=cents(_el(seg, 5) or "0", name="CLP05"),
-                payer_claim_number=_el(seg, 7),
-            )
-            remittance.claims.append(claim)
-            line = None
-        elif tag == "NM1" and claim is not None and _el(seg, 1) == "QC":
-            claim.patient_name = " ".join(p for p in (_el(seg, 4), _el(seg, 3)) if p)
-            claim.member_id = _el(seg, 9)
-        elif tag == "SVC" and claim is not None:
-            procedure = _el(seg, 1).split(component)
-            line = LinePayment(
-                code=_el(procedure, 1),
-                modifiers=tuple(m for m in procedure[2:6] if m),
-                charge_cents=cents(_el(seg, 2), name="SVC02 charge"),
-                paid_cents=cents(_el(seg, 3), name="SVC03 payment"),
-                units=_decimal(_el(seg, 5), "SVC05 units"),
-            )
-            claim.lines.append(line)
-        elif tag == "DTM" and line is not None and _el(seg, 1) == "472":
-            line.service_date = _date(_el(seg, 2))
-        elif tag == "CAS":
-            if line is not None:
-                line.adjustments.extend(_adjustments(seg))
-            elif claim is not None:
-                claim.adjustments.extend(_adjustments(seg))
         elif tag == "SE":
             break
-    if remittance is None:
+        elif tag in ("TRN", "N1", "REF"):
+            _read_parties(reading, seg)
+        else:
+            _read_claims(reading, seg)
+    if reading is None:
         raise X12Error("The 835 has no BPR payment segment.")
-    return remittance
+    return reading.remittance

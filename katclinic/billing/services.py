@@ -338,7 +338,9 @@ def _store_proposed_charge(session: DosingSession, day: date, notes: list[str], 
         session_kind=session.route,
         date_of_service=day,
         rendering_clinician=session.patient.responsible_clinician or session.plan.created_by,
-        notes=notes,
+        # A copy: the lines add to `notes` afterwards, and the change is saved only if the
+        # stored list differs from it.
+        notes=list(notes),
         created_by=by,
     )
 

@@ -37,6 +37,7 @@ class ProposalTest(ClinicTestCase):
     def test_the_first_esketamine_session_asks_for_an_office_visit(self) -> None:
         charge = services.propose_charge(session=h.discharged(self, self.pat), by=self.bill)
         self.assertNotIn("G2082", self.codes(charge))
+        charge.refresh_from_db()
         self.assertTrue(any("office visit" in note for note in charge.notes))
 
     def test_an_iv_session_proposes_infusion_hours_and_the_drug(self) -> None:
@@ -58,6 +59,18 @@ class ProposalTest(ClinicTestCase):
         with self.assertRaisesMessage(BillingError, "not been completed"):
             services.propose_charge(session=sess, by=self.bill)
         self.assertFalse(ChargeLine.objects.exists())
+
+
+class UnpricedProposalTest(ClinicTestCase):
+    def test_what_the_lines_could_not_price_is_stored_with_the_charge(self) -> None:
+        h.diagnose(self, self.pat)
+        bill = h.billing_user(self)
+        charge = services.propose_charge(session=h.discharged(self, self.pat, route="iv"), by=bill)
+        charge.refresh_from_db()
+        unpriced = [note for note in charge.notes if note.startswith("No fee is set for")]
+        self.assertEqual(len(unpriced), charge.lines.count())
+        self.assertGreater(len(unpriced), 0)
+        self.assertFalse(charge.lines.exclude(unit_price_cents=0).exists())
 
 
 class PostingTest(ClinicTestCase):

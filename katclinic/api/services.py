@@ -92,4 +92,3 @@ def tokens_visible_to(*, user: User, clinic: Clinic, is_admin: bool) -> QuerySet
     """A person's own tokens at `clinic`; an admin sees every token of the clinic."""
     rows = ApiToken.objects.filter(clinic=clinic).select_related("user")
     return (rows if is_admin else rows.filter(user=user)).order_by("-created_at", "-pk")
-

@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -44,7 +43,7 @@ def _utc_text(moment: datetime) -> str:
 
 
 def _canonical(event: AuditEvent) -> bytes:
-    values: dict[str, Any] = {name: getattr(event, name) for name in HASHED_FIELDS}
+    values: dict[str, object] = {name: getattr(event, name) for name in HASHED_FIELDS}
     values["at"] = _utc_text(event.at)
     if event.sealed_at is not None:
         # Sealed events (all but those chained at append time before sealing existed) also

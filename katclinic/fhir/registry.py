@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from django.db.models import Model, Q, QuerySet
@@ -156,8 +156,8 @@ def patient_ref(raw: str) -> int:
 
 
 def _range_q(name: str, when: DateRange, as_dates: bool) -> Q:
-    start: datetime | Any = when.start.date() if as_dates else when.start
-    end: datetime | Any = when.end.date() if as_dates else when.end
+    start: datetime | date = when.start.date() if as_dates else when.start
+    end: datetime | date = when.end.date() if as_dates else when.end
     inside = Q(**{f"{name}__gte": start, f"{name}__lt": end})
     return {
         "eq": inside,

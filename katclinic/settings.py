@@ -8,9 +8,9 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import dj_database_url
+from dj_database_url import DBConfig
 from django.utils.csp import CSP
 
 from katclinic.accounts.relying_party import RelyingPartyError, default_origins, default_rp_id
@@ -143,14 +143,15 @@ TEMPLATES = [
 FORM_RENDERER = "katclinic.lib.formrender.FastRenderer"
 
 
-def _database() -> dict[str, Any]:
+def _database() -> DBConfig:
     url = envstr("DATABASE_URL")
     if url:
-        config: dict[str, Any] = dict(
-            dj_database_url.parse(url, conn_max_age=None, conn_health_checks=True)
+        return dj_database_url.parse(
+            url,
+            conn_max_age=None,
+            conn_health_checks=True,
+            test_options={"NAME": envstr("TEST_DATABASE_NAME") or None},
         )
-        config.setdefault("TEST", {})["NAME"] = envstr("TEST_DATABASE_NAME") or None
-        return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",

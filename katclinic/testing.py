@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from katclinic.accounts import services as account_services
 from katclinic.accounts.models import User
+from katclinic.audit.models import Action, AuditEvent
 from katclinic.clinics.middleware import clinic_zone
 from katclinic.clinics.models import Clinic, Organization, StaffMembership
 from katclinic.clinics.permissions import Role
@@ -99,6 +100,11 @@ class ClinicTestCase(TestCase):
         session[account_services.STARTED_AT] = now
         session[account_services.LAST_SEEN] = now
         session.save()
+
+    def assertDenialsRecorded(self, path: str, count: int = 1) -> None:
+        """The audit trail holds `count` refusals of `path` (its address without the query)."""
+        found = AuditEvent.objects.filter(action=Action.DENIED, object_id=path[:64]).count()
+        self.assertEqual(found, count, f"refusals recorded for {path}")
 
     @property
     def staff_by_role(self) -> dict[str, User]:

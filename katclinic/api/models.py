@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from katclinic.accounts.models import User
 from katclinic.clinics.models import Clinic
 
 
@@ -67,7 +68,7 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(
-        cls, *, user: object, clinic: Clinic, name: str, scopes: list[str], **extra: object
+        cls, *, user: User, clinic: Clinic, name: str, scopes: list[str], **extra: object
     ) -> tuple[ApiToken, str]:
         """Create a token; the raw value is returned once and never stored."""
         unknown = set(scopes) - set(Scope.values)

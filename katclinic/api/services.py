@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -93,17 +92,3 @@ def tokens_visible_to(*, user: User, clinic: Clinic, is_admin: bool) -> QuerySet
     """A person's own tokens at `clinic`; an admin sees every token of the clinic."""
     rows = ApiToken.objects.filter(clinic=clinic).select_related("user")
     return (rows if is_admin else rows.filter(user=user)).order_by("-created_at", "-pk")
-
-
-def describe(token: ApiToken) -> dict[str, Any]:
-    return {
-        "id": token.pk,
-        "name": token.name,
-        "prefix": token.prefix,
-        "user": token.user.email,
-        "scopes": token.scopes,
-        "created_at": token.created_at,
-        "expires_at": token.expires_at,
-        "last_used_at": token.last_used_at,
-        "revoked_at": token.revoked_at,
-    }

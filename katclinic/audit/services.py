@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +15,7 @@ from django.db.models import Count, Max, Min, Model
 from django.http import HttpRequest
 from django.utils import timezone
 
+from katclinic.accounts.models import User
 from katclinic.audit.models import Action, AuditChainHead, AuditEvent, Outcome
 from katclinic.lib import rows
 from katclinic.lib.bulk import insert_rows
@@ -43,7 +43,7 @@ def _utc_text(moment: datetime) -> str:
 
 
 def _canonical(event: AuditEvent) -> bytes:
-    values: dict[str, Any] = {name: getattr(event, name) for name in HASHED_FIELDS}
+    values: dict[str, object] = {name: getattr(event, name) for name in HASHED_FIELDS}
     values["at"] = _utc_text(event.at)
     if event.sealed_at is not None:
         # Sealed events (all but those chained at append time before sealing existed) also
@@ -64,18 +64,27 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """The row an event is about, named by its model's label and its key: what `record`
+    reads of a model instance, and what a bulk write passes for rows it never loaded."""
+
+    label: str
+    pk: int | str
+
+
 def _event(
     *,
     request: HttpRequest | None,
     action: Action,
     clinic_id: int | None,
     patient_id: int | None,
-    obj: Any,
+    obj: object,
     object_type: str,
     object_id: str,
     outcome: Outcome,
-    detail: dict[str, Any] | None,
-    user: Any,
+    detail: Mapping[str, object] | None,
+    user: User | None,
 ) -> AuditEvent:
     """An unsaved event with everything but its place in the chain."""
     if user is None and request is not None and request.user.is_authenticated:
@@ -83,22 +92,25 @@ def _event(
     if clinic_id is None and request is not None:
         clinic = getattr(request, "clinic", None)
         clinic_id = clinic.pk if clinic is not None else None
-    if obj is not None:
+    if isinstance(obj, Model):
         object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    elif isinstance(obj, Ref):
+        object_type = object_type or obj.label
         object_id = object_id or str(obj.pk)
     return AuditEvent(
         chain=clinic_id or 0,
         at=timezone.now(),
         clinic_id=clinic_id,
         user_id=user.pk if user is not None else None,
-        actor=getattr(user, "email", "") if user is not None else "",
+        actor=user.email if user is not None else "",
         patient_id=patient_id,
         action=action,
         object_type=object_type,
         object_id=object_id,
         outcome=outcome,
         ip=client_ip(request),
-        detail=detail or {},
+        detail=dict(detail) if detail else {},
     )
 
 
@@ -108,14 +120,18 @@ def record(
     action: Action,
     clinic_id: int | None = None,
     patient_id: int | None = None,
-    obj: Any = None,
+    obj: object = None,
     object_type: str = "",
     object_id: str = "",
     outcome: Outcome = Outcome.SUCCESS,
-    detail: dict[str, Any] | None = None,
-    user: Any = None,
+    detail: Mapping[str, object] | None = None,
+    user: User | None = None,
 ) -> AuditEvent:
-    """Append one event. Runs inside the caller's transaction when there is one."""
+    """Append one event. Runs inside the caller's transaction when there is one.
+
+    ``obj`` names the row (a model instance or a `Ref`; anything else names none) unless
+    ``object_type`` and ``object_id`` do; ``detail`` is stored as JSON, so its values are
+    strings, numbers, booleans, None and lists and dicts of them."""
     event = _event(
         request=request,
         action=action,
@@ -174,9 +190,9 @@ def record_many(
     request: HttpRequest | None,
     action: Action,
     clinic_id: int,
-    targets: Sequence[tuple[int | None, Any]],
-    detail: dict[str, Any] | None = None,
-    user: Any = None,
+    targets: Sequence[tuple[int | None, Model | Ref]],
+    detail: Mapping[str, object] | None = None,
+    user: User | None = None,
 ) -> list[AuditEvent]:
     """Append one event per ``(patient_id, obj)`` in ``targets``, in order, to one clinic's chain.
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Literal, TypedDict, Unpack
+from typing import ClassVar, Literal, TypedDict, Unpack
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -162,7 +162,10 @@ class TextSetting(Setting[str]):
         return text
 
 
-REGISTRY: dict[str, Setting[Any]] = {}
+# A setting of any of the four kinds: what the registry holds and the settings pages walk.
+type SettingDefinition = IntSetting | DecimalSetting | BoolSetting | TextSetting
+
+REGISTRY: dict[str, SettingDefinition] = {}
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ def area_for(group: str) -> str:
     return next((area for prefix, area in _AREA_BY_GROUP if lowered.startswith(prefix)), "other")
 
 
-def _register[S: Setting[Any]](definition: S) -> S:
+def _register[S: SettingDefinition](definition: S) -> S:
     if not definition.label.strip():
         raise ValueError(f"setting {definition.key} needs a plain-language label")
     area = definition.area or area_for(definition.group)
@@ -263,11 +266,11 @@ def define_text(
     return _register(TextSetting(key=key, label=label, default=default, source=source, **fields))
 
 
-def by_slug(slug: str) -> Setting[Any] | None:
+def by_slug(slug: str) -> SettingDefinition | None:
     return next((d for d in REGISTRY.values() if d.slug == slug), None)
 
 
-def setting_named[S: Setting[Any]](key: str, kind: type[S]) -> S:
+def setting_named[S: SettingDefinition](key: str, kind: type[S]) -> S:
     """The setting a piece of data names by its key, which must be of `kind`."""
     found = REGISTRY.get(key)
     if not isinstance(found, kind):
@@ -275,7 +278,7 @@ def setting_named[S: Setting[Any]](key: str, kind: type[S]) -> S:
     return found
 
 
-def shown(value: object, definition: Setting[Any]) -> str:
+def shown(value: object, definition: SettingDefinition) -> str:
     """A value as a person reads it, with its unit."""
     if definition.kind == "bool":
         return "Yes" if value in TRUE else "No"

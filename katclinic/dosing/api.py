@@ -9,7 +9,7 @@ from typing import Annotated
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from katclinic.api.auth import require_scope
+from katclinic.api.auth import requires
 from katclinic.api.models import Scope
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
@@ -65,8 +65,8 @@ class SessionDetailOut(SessionOut):
 
 
 @router.get("/patients/{patient_id}", response=list[SessionOut], url_name="sessions_of_patient")
+@requires(Scope.SESSIONS_READ)
 def sessions_of_patient(request: HttpRequest, patient_id: int) -> list[DosingSession]:
-    require_scope(request, Scope.SESSIONS_READ)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
     audit.record(
         request=request,
@@ -80,6 +80,7 @@ def sessions_of_patient(request: HttpRequest, patient_id: int) -> list[DosingSes
 
 
 @router.get("/{session_id}", response=SessionDetailOut, url_name="session_detail")
+@requires(Scope.SESSIONS_READ)
 def session_detail(
     request: HttpRequest,
     session_id: int,
@@ -90,7 +91,6 @@ def session_detail(
     `recent=N` gives only the N latest checkpoints (still oldest first), as a monitor that
     shows the last readings asks for them.
     """
-    require_scope(request, Scope.SESSIONS_READ)
     session = DosingSession.objects.filter(pk=session_id).first()
     if session is None:
         deny(request, reason="no such session", not_found=True)

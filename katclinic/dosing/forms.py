@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from django import forms
 from django.utils import timezone
@@ -196,6 +196,18 @@ class AcknowledgeForm(forms.Form):
     note = forms.CharField(label="What was done", max_length=2000)
 
 
+class SideEffectData(TypedDict):
+    """A side effect as SideEffectForm cleans it; what the form may leave blank may be left out."""
+
+    kind: str
+    severity: str
+    other: NotRequired[str]
+    action: NotRequired[str]
+    serious: NotRequired[bool]
+    what_was_done: NotRequired[str]
+    follow_up: NotRequired[str]
+
+
 class SideEffectForm(forms.ModelForm):
     class Meta:
         model = SideEffect
@@ -213,6 +225,18 @@ class SideEffectForm(forms.ModelForm):
                 if not data.get(name):
                     self.add_error(name, "Required for a serious adverse event.")
         return data
+
+    def side_effect_data(self) -> SideEffectData:
+        data = self.cleaned_data
+        return SideEffectData(
+            kind=data["kind"],
+            severity=data["severity"],
+            other=data["other"],
+            action=data["action"],
+            serious=data["serious"],
+            what_was_done=data["what_was_done"],
+            follow_up=data["follow_up"],
+        )
 
 
 class DischargeForm(forms.Form):

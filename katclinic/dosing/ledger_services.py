@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpRequest
+from django.utils import timezone
 
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
@@ -61,9 +61,12 @@ def _append(
     *,
     by: User,
     witness: User | None = None,
-    **fields: Any,
+    reason: str = "",
+    at: datetime | None = None,
+    **fields: object,
 ) -> LedgerEntry:
-    """Lock the lot, apply the pure rules, and store the entry with its balance."""
+    """Lock the lot, apply the pure rules, and store the entry with its balance (at ``at``,
+    or now)."""
     lot = StockLot.objects.select_for_update().get(pk=lot.pk)
     try:
         entry = ledger.LedgerEntry(
@@ -71,7 +74,7 @@ def _append(
             quantity_mg=quantity,
             recorded_by=str(by.pk),
             witness=str(witness.pk) if witness else None,
-            reason=fields.get("reason", ""),
+            reason=reason,
         )
         after = ledger.apply_entry(balance(lot), entry)
     except (ledger.LedgerError, ValueError) as exc:
@@ -84,11 +87,13 @@ def _append(
         balance_after_mg=after,
         recorded_by=by,
         witness=witness,
+        reason=reason,
+        at=at or timezone.now(),
         **fields,
     )
 
 
-def _audit(request: HttpRequest | None, by: User, entry: LedgerEntry, **detail: Any) -> None:
+def _audit(request: HttpRequest | None, by: User, entry: LedgerEntry, **detail: object) -> None:
     audit.record(
         request=request,
         user=by,
@@ -153,12 +158,11 @@ def take_for_administration(
         raise LedgerRefused("lot: a controlled dose must come from a stock lot.")
     if drawn_mg is not None and (lot.concentration_mg_per_ml is None or drawn_mg < dose):
         raise LedgerRefused("drawn_mg: give what was drawn up, at least the dose, for a solution.")
-    when: dict[str, Any] = {"at": at} if at is not None else {}
     draw = None
     if lot.concentration_mg_per_ml is not None:
-        draw = _append(lot, K.DRAW, drawn_mg or dose, by=by, administration=administration, **when)
+        draw = _append(lot, K.DRAW, drawn_mg or dose, by=by, administration=administration, at=at)
     given = _append(
-        lot, K.ADMINISTRATION, dose, by=by, administration=administration, from_draw=draw, **when
+        lot, K.ADMINISTRATION, dose, by=by, administration=administration, from_draw=draw, at=at
     )
     return [e for e in (draw, given) if e is not None]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -19,6 +18,7 @@ from katclinic.clinics.permissions import Role
 from katclinic.clinics.registry import IntSetting, all_settings
 from katclinic.dosing import clinic_settings as dosing_settings
 from katclinic.dosing import monitoring
+from katclinic.dosing.forms import SideEffectData
 from katclinic.dosing.models import (
     Checkpoint,
     DischargeAssessment,
@@ -269,7 +269,7 @@ def flowsheet(
 
 @transaction.atomic
 def record_side_effect(
-    *, session: DosingSession, data: dict[str, Any], by: User, request: HttpRequest | None = None
+    *, session: DosingSession, data: SideEffectData, by: User, request: HttpRequest | None = None
 ) -> SideEffect:
     """One checklist item; a serious one must say what was done and the follow-up."""
     session = _locked(session)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -16,6 +16,7 @@ from katclinic.audit.models import Action
 from katclinic.dosing import rems
 from katclinic.dosing.models import DosingSession, RemsForm, SupportNote
 from katclinic.dosing.services import DosingError, _audit
+from katclinic.lib.jsonvalue import JSONValue
 from katclinic.lib.parse import parse_date, parse_int
 
 NOTE_FIELDS = (
@@ -51,7 +52,7 @@ def write_note(
     *,
     session: DosingSession,
     kind: str,
-    fields: dict[str, Any],
+    fields: Mapping[str, object],
     sign: bool,
     by: User,
     request: HttpRequest | None = None,
@@ -126,8 +127,8 @@ def note_intact(note: SupportNote) -> bool:
 # ---- REMS form -------------------------------------------------------------------------------
 
 
-def _typed(form: RemsForm) -> dict[str, Any]:
-    data = dict(form.data)
+def _typed(form: RemsForm) -> dict[str, object]:
+    data: dict[str, object] = dict(form.data)
     for spec in rems.FIELDS:
         value = data.get(spec.key)
         if spec.kind == "date" and isinstance(value, str) and value:
@@ -143,7 +144,7 @@ def form_missing(form: RemsForm) -> list[str]:
 
 @transaction.atomic
 def update_rems_form(
-    *, form: RemsForm, values: dict[str, Any], by: User, request: HttpRequest | None = None
+    *, form: RemsForm, values: Mapping[str, JSONValue], by: User, request: HttpRequest | None = None
 ) -> RemsForm:
     form = (
         RemsForm.objects.select_for_update(of=("self",)).select_related("session").get(pk=form.pk)

@@ -7,12 +7,13 @@ Each public function is one transaction with one audit event. Monitoring and dis
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NewType
+from typing import NewType
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -64,9 +65,9 @@ def _audit(
     request: HttpRequest | None,
     by: User,
     session: DosingSession,
-    obj: Any,
+    obj: Model,
     action: Action,
-    **detail: Any,
+    **detail: object,
 ) -> None:
     audit.record(
         request=request,
@@ -358,7 +359,7 @@ def record_pre_dose(
     pregnancy_status: str,
     meds_reviewed: bool,
     questionnaires_confirmed: bool,
-    rems_enrolled_on: Any = None,
+    rems_enrolled_on: date | None = None,
     by: User,
     request: HttpRequest | None = None,
 ) -> list[GateCheck]:
@@ -626,7 +627,7 @@ def record_adjunct(
     dose_mg: Decimal,
     route: str,
     lot_number: str,
-    expiry: Any,
+    expiry: date,
     started_at: datetime,
     by: User,
     request: HttpRequest | None = None,

@@ -502,12 +502,15 @@ def acknowledge(request: StaffRequest, alert_id: int) -> HttpResponse:
 @require_POST
 def side_effect(request: StaffRequest, session_id: int) -> HttpResponse:
     session = get_session_for_user(request, session_id, Perm.RUN_SESSION)
+    form = f.SideEffectForm(request.POST)
     return _act(
         request,
         session,
         "side_effect_form",
-        f.SideEffectForm(request.POST),
-        lambda d: mon.record_side_effect(session=session, data=d, by=request.user, request=request),
+        form,
+        lambda _: mon.record_side_effect(
+            session=session, data=form.side_effect_data(), by=request.user, request=request
+        ),
         "Side effect recorded.",
     )
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
@@ -116,7 +116,7 @@ class ResourceType:
         fields |= {p.name: p.sort_field for p in self.params if p.sort_field}
         return fields
 
-    def patient_of(self, row: Any) -> int | None:
+    def patient_of(self, row: object) -> int | None:
         return getattr(row, self.patient_field) if self.patient_field else None
 
 
@@ -128,7 +128,7 @@ def register(resource_type: ResourceType) -> ResourceType:
     return resource_type
 
 
-def by_pk(rows: QuerySet[Any], raw: str) -> Any:
+def by_pk[M: Model](rows: QuerySet[M], raw: str) -> M | None:
     return rows.filter(pk=number).first() if (number := _record_number(raw)) else None
 
 
@@ -156,8 +156,8 @@ def patient_ref(raw: str) -> int:
 
 
 def _range_q(name: str, when: DateRange, as_dates: bool) -> Q:
-    start: datetime | Any = when.start.date() if as_dates else when.start
-    end: datetime | Any = when.end.date() if as_dates else when.end
+    start: datetime | date = when.start.date() if as_dates else when.start
+    end: datetime | date = when.end.date() if as_dates else when.end
     inside = Q(**{f"{name}__gte": start, f"{name}__lt": end})
     return {
         "eq": inside,
@@ -174,7 +174,7 @@ def date_param(
 ) -> SearchParam:
     """A date parameter over a DateTimeField (or a DateField with ``as_dates``)."""
 
-    def apply(rows: QuerySet[Any], raw: str) -> QuerySet[Any]:
+    def apply[M: Model](rows: QuerySet[M], raw: str) -> QuerySet[M]:
         return rows.filter(
             _range_q(field_name, parse_date(raw, timezone.get_current_timezone()), as_dates)
         )
@@ -187,7 +187,7 @@ def token_param(
 ) -> SearchParam:
     """A token parameter; ``codes(system, code)`` gives the filter for one value (values OR)."""
 
-    def apply(rows: QuerySet[Any], raw: str) -> QuerySet[Any]:
+    def apply[M: Model](rows: QuerySet[M], raw: str) -> QuerySet[M]:
         query = Q(pk__in=[])
         for part in raw.split(","):
             system, code = parse_token(part)

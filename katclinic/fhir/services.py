@@ -39,6 +39,7 @@ from katclinic.fhir.resources.questionnaire_response import from_fhir_questionna
 from katclinic.fhir.validation import structure_issues
 from katclinic.fhir.versions import stamped
 from katclinic.lib.bulk import insert_rows
+from katclinic.lib.jsonvalue import JSONObject, JSONValue
 from katclinic.lib.parse import BadParameter, parse_id
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.models import Response, Source
@@ -50,14 +51,6 @@ from katclinic.patients.services import MRN_PREFIX, next_mrn
 MAX_ENTRIES = 5000
 # What each importable type needs of the posting token's roles.
 IMPORTABLE = {"Patient": Perm.EDIT_DEMOGRAPHICS, "QuestionnaireResponse": Perm.ENTER_MEASURES}
-
-
-@dataclass(frozen=True)
-class _Created:
-    """What an audit event names of a row inserted without a model instance."""
-
-    pk: int
-    _meta: Any
 
 
 @dataclass
@@ -84,7 +77,7 @@ def _nest(issues: Sequence[Issue], index: int, resource_type: str) -> list[Issue
     ]
 
 
-def required_perms(bundle: Any) -> list[Perm]:
+def required_perms(bundle: object) -> list[Perm]:
     """The permissions the types in ``bundle`` call for (none for anything unreadable)."""
     entries = bundle.get("entry") if isinstance(bundle, Mapping) else None
     types = set()
@@ -95,7 +88,7 @@ def required_perms(bundle: Any) -> list[Perm]:
     return [perm for name, perm in IMPORTABLE.items() if name in types]
 
 
-def _bundle_entries(bundle: Any) -> list[Mapping[str, Any]]:
+def _bundle_entries(bundle: object) -> list[object]:
     if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
         raise FhirError.simple(400, "expected a Bundle", "structure", "Bundle.resourceType")
     if bundle.get("type") != "transaction":
@@ -127,7 +120,7 @@ class _Instruments:
 
 
 def _check_entry(
-    index: int, entry: Any, instruments: _Instruments
+    index: int, entry: object, instruments: _Instruments
 ) -> tuple[_Entry | None, list[Issue]]:
     path = _entry_path(index)
     if not isinstance(entry, Mapping) or not isinstance(entry.get("resource"), Mapping):
@@ -164,7 +157,7 @@ def _check_entry(
     return _Entry(index, resource_type, fields, full_url), issues
 
 
-def _request_issues(request: Any, path: str, resource_type: str) -> list[Issue]:
+def _request_issues(request: object, path: str, resource_type: str) -> list[Issue]:
     if not isinstance(request, Mapping):
         return [Issue("each entry needs a request", f"{path}.request", "required")]
     issues = []
@@ -270,7 +263,7 @@ def _future_answers(entries: list[_Entry]) -> list[Issue]:
     ]
 
 
-def validate_transaction(clinic: Clinic, bundle: Any) -> list[_Entry]:
+def validate_transaction(clinic: Clinic, bundle: object) -> list[_Entry]:
     """Every entry's fields, or FhirError 422 listing every issue in every entry."""
     entries, issues = [], []
     instruments = _Instruments(clinic)
@@ -296,14 +289,14 @@ def _entry_order(issue: Issue) -> tuple[int, str]:
 
 
 def import_transaction(
-    *, clinic: Clinic, bundle: Any, by: User, request: HttpRequest | None = None
-) -> dict[str, Any]:
+    *, clinic: Clinic, bundle: object, by: User, request: HttpRequest | None = None
+) -> dict[str, JSONValue]:
     """Validate and store a transaction Bundle; return the transaction-response Bundle."""
     locations = _import(clinic=clinic, bundle=bundle, by=by, request=request)
     return transaction_response([(location, _meta(clinic, location)) for location in locations])
 
 
-def _meta(clinic: Clinic, location: str) -> dict[str, Any]:
+def _meta(clinic: Clinic, location: str) -> JSONObject:
     """The ``meta`` (version) of the resource just stored at ``location`` (``Patient/12``)."""
     name, pk = location.split("/")
     resource_type = REGISTRY[name]
@@ -312,7 +305,7 @@ def _meta(clinic: Clinic, location: str) -> dict[str, Any]:
 
 
 def create_resource(
-    *, clinic: Clinic, resource: Mapping[str, Any], by: User, request: HttpRequest | None = None
+    *, clinic: Clinic, resource: Mapping[str, object], by: User, request: HttpRequest | None = None
 ) -> str:
     """Create one Patient or QuestionnaireResponse exactly as a one-entry transaction would;
     return its location (``Patient/12``). Issues name the resource's own elements."""
@@ -337,7 +330,7 @@ def create_resource(
         ) from error
 
 
-def _import(*, clinic: Clinic, bundle: Any, by: User, request: HttpRequest | None) -> list[str]:
+def _import(*, clinic: Clinic, bundle: object, by: User, request: HttpRequest | None) -> list[str]:
     """Store a transaction Bundle; each entry's location, in the Bundle's order."""
     entries = validate_transaction(clinic, bundle)
     patients = [e for e in entries if e.resource_type == "Patient"]
@@ -350,7 +343,7 @@ def _import(*, clinic: Clinic, bundle: Any, by: User, request: HttpRequest | Non
                 user=by,
                 action=Action.CREATE,
                 clinic_id=clinic.pk,
-                targets=[(pk, _Created(pk, Patient._meta)) for pk in keys],
+                targets=[(pk, audit.Ref(Patient._meta.label_lower, pk)) for pk in keys],
                 detail={"via": "fhir"},
             )
             created = {e.index: pk for e, pk in zip(patients, keys, strict=True)}
@@ -409,7 +402,7 @@ def _answer_issue(entry: _Entry, link_id: str, message: str) -> Issue:
     return Issue(f"{link_id}: {message}", f"{_entry_path(entry.index)}.resource{where}", "value")
 
 
-def _create_patients(clinic: Clinic, rows: list[dict[str, Any]]) -> list[int]:
+def _create_patients(clinic: Clinic, rows: Sequence[Mapping[str, object]]) -> list[int]:
     """Insert in one statement per batch, numbering records without one after the clinic's last."""
     if not rows:
         return []

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from katclinic.api.auth import require_scope
+from katclinic.api.auth import requires
 from katclinic.api.models import Scope
 from katclinic.api.pagination import Page
 from katclinic.audit import services as audit
@@ -33,10 +33,10 @@ class RequestOut(Schema):
 
 
 @router.get("/requests", response=list[RequestOut], url_name="intake_requests")
+@requires(Scope.PATIENTS_READ)
 @paginate(Page)
 def list_requests(request: HttpRequest) -> QuerySet[ConsultationRequest]:
     """Consultation requests of the token's clinic, urgent and open ones first."""
-    require_scope(request, Scope.PATIENTS_READ)
     clinic = require_perm(request, Perm.MANAGE_REQUESTS)
     audit.record(
         request=request,

@@ -11,7 +11,6 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -40,6 +39,7 @@ from katclinic.intake.models import (
 from katclinic.intake.queries import EligibilityStatus as EligibilityStatus
 from katclinic.intake.queries import eligibility_status as eligibility_status
 from katclinic.measures import scoring
+from katclinic.patients.forms import patient_data
 from katclinic.patients.models import Patient
 from katclinic.patients.services import register_patient
 
@@ -130,14 +130,17 @@ def score_phq9(answers: Mapping[str, int | None]) -> Phq9Result:
 def submit_request(
     *,
     clinic: Clinic,
-    data: dict[str, Any],
+    data: Mapping[str, object],
     phq9: Phq9Result | None,
     ip: str | None,
     request: HttpRequest | None = None,
 ) -> ConsultationRequest:
     """Store a visitor's request; a PHQ-9 item 9 above 0 marks it urgent (Kroenke 2001)."""
-    check_rate_limits(clinic=clinic, ip=ip, email=data["email"], phone=data["phone"])
-    email_key, phone_key = contact_keys(data["email"], data["phone"])
+    email, phone = data["email"], data["phone"]
+    if not isinstance(email, str) or not isinstance(phone, str):
+        raise TypeError("a request's email and phone are text")
+    check_rate_limits(clinic=clinic, ip=ip, email=email, phone=phone)
+    email_key, phone_key = contact_keys(email, phone)
     consultation = ConsultationRequest.objects.create(
         clinic=clinic,
         **data,
@@ -246,7 +249,7 @@ def patient_data_from_request(consultation: ConsultationRequest) -> dict[str, st
 def convert_request(
     *,
     consultation: ConsultationRequest,
-    data: dict[str, Any],
+    data: Mapping[str, object],
     by: User,
     request: HttpRequest | None = None,
 ) -> Patient:
@@ -254,7 +257,9 @@ def convert_request(
     consultation = ConsultationRequest.objects.select_for_update().get(pk=consultation.pk)
     if not consultation.is_open:
         raise InvalidTransition("Only an open request can be converted.")
-    patient = register_patient(clinic=consultation.clinic, data=data, by=by, request=request)
+    patient = register_patient(
+        clinic=consultation.clinic, data=patient_data(data), by=by, request=request
+    )
     _move(consultation, RequestState.CONVERTED, f"Registered as {patient.mrn}", by)
     consultation.patient = patient
     consultation.save(update_fields=["state", "patient"])

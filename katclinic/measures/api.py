@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from pydantic import StrictBool, StrictInt
 
-from katclinic.api.auth import require_scope
+from katclinic.api.auth import requires
 from katclinic.api.models import Scope
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
@@ -109,9 +109,9 @@ def _patient_for_submit(request: HttpRequest, patient_id: int) -> Patient:
 
 
 @router.post("/responses", response={201: SubmittedOut, 422: ErrorOut}, url_name="measures_submit")
+@requires(Scope.MEASURES_WRITE)
 def submit(request: HttpRequest, payload: ResponseIn) -> Status:
     """Validate, score and store a questionnaire response; 422 names each bad answer."""
-    require_scope(request, Scope.MEASURES_WRITE)
     patient = _patient_for_submit(request, payload.patient_id)
     staff = request.user.is_staff_member  # type: ignore[union-attr]
     try:
@@ -144,11 +144,11 @@ def submit(request: HttpRequest, payload: ResponseIn) -> Status:
 @router.get(
     "/patients/{patient_id}/responses", response=list[ResponseOut], url_name="measures_responses"
 )
+@requires(Scope.MEASURES_READ)
 def list_responses(
     request: HttpRequest, patient_id: int, instrument: str = "", limit: int = 100
 ) -> Any:
     """A patient's current responses, newest first (at most 500)."""
-    require_scope(request, Scope.MEASURES_READ)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
     audit.record(
         request=request,
@@ -169,9 +169,9 @@ def list_responses(
 
 
 @router.get("/instruments/{key}/questionnaire", url_name="measures_questionnaire")
+@requires(Scope.MEASURES_READ)
 def questionnaire(request: HttpRequest, key: str) -> dict[str, Any]:
     """The instrument's current version for this clinic as a FHIR R4 Questionnaire."""
-    require_scope(request, Scope.MEASURES_READ)
     clinic = getattr(request, "clinic", None)
     instrument = current_instrument(key[:40], clinic.pk) if clinic is not None else None
     if instrument is None:
@@ -186,9 +186,9 @@ def _alert(request: HttpRequest, alert_id: int) -> SafetyAlert:
 
 
 @router.get("/alerts", response=list[AlertOut], url_name="measures_alerts")
+@requires(Scope.ALERTS_READ)
 def list_alerts(request: HttpRequest, include_closed: bool = False) -> Any:
     """The clinic's safety alerts not yet closed (or all, newest first, up to 200)."""
-    require_scope(request, Scope.ALERTS_READ)
     clinic = require_perm(request, Perm.HANDLE_ALERTS)
     alerts = SafetyAlert.objects.for_clinic(clinic).order_by("-raised_at")
     shown = list((alerts if include_closed else alerts.unhandled())[:200])
@@ -201,8 +201,8 @@ def list_alerts(request: HttpRequest, include_closed: bool = False) -> Any:
     response={200: AlertOut, 409: ErrorOut},
     url_name="measures_alert_ack",
 )
+@requires(Scope.ALERTS_WRITE)
 def acknowledge(request: HttpRequest, alert_id: int) -> Status:
-    require_scope(request, Scope.ALERTS_WRITE)
     alert = _alert(request, alert_id)
     try:
         acknowledged = safety.acknowledge_alert(alert=alert, by=request.user, request=request)  # type: ignore[arg-type]
@@ -216,8 +216,8 @@ def acknowledge(request: HttpRequest, alert_id: int) -> Status:
     response={200: AlertOut, 409: ErrorOut},
     url_name="measures_alert_close",
 )
+@requires(Scope.ALERTS_WRITE)
 def close(request: HttpRequest, alert_id: int, payload: CloseIn) -> Status:
-    require_scope(request, Scope.ALERTS_WRITE)
     alert = _alert(request, alert_id)
     try:
         closed = safety.close_alert(

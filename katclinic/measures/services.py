@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -44,6 +43,7 @@ from katclinic.measures.scoring import Answer, AnswerError, score, validate_answ
 from katclinic.outcomes.services import refresh_patient_courses
 from katclinic.patients.language import clock, in_language_of, long_date
 from katclinic.patients.models import Patient
+from katclinic.protocols.schema import Measurement
 from katclinic.surveillance.services import raise_for_positive_screen
 
 logger = logging.getLogger(__name__)
@@ -523,7 +523,11 @@ def protocol_rules(when: list[str], after_dose_hours: list[int]) -> tuple[list[s
 
 
 def schedule_from_protocol(
-    *, patient: Patient, measurements: list[Any], by: User, request: HttpRequest | None
+    *,
+    patient: Patient,
+    measurements: Sequence[Measurement],
+    by: User,
+    request: HttpRequest | None,
 ) -> ProtocolSchedule:
     """Add a protocol's measurement schedule to the patient's (rules already set are kept).
 

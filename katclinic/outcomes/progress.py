@@ -13,7 +13,7 @@ from katclinic.measures.catalogue import definition_of
 from katclinic.measures.models import Course, Response
 from katclinic.measures.scoring import InstrumentDefinition
 from katclinic.outcomes.rollup import Summary, in_course, percent, status
-from katclinic.outcomes.services import summarize_course
+from katclinic.outcomes.services import OutcomeSettings, summarize_course
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
 
@@ -27,7 +27,7 @@ class Progress:
     courses: list[Course]
     summary: Summary | None = None
     definition: InstrumentDefinition | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: OutcomeSettings | None = None
     responses: list[Response] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     plan: Plan | None = None
@@ -178,7 +178,7 @@ def chart_data(progress: Progress) -> dict[str, Any]:
                 "band": response.band,
             }
         )
-    primary = progress.settings.get("instrument", "")
+    primary = progress.settings["instrument"] if progress.settings else ""
     return {
         "primary": primary if primary in series else next(iter(series), ""),
         "series": series,

@@ -44,7 +44,9 @@ def _summary_facts(progress: Progress) -> list[tuple[str, object]]:
             "Outcome instrument",
             progress.definition.title
             if progress.definition
-            else progress.settings.get("instrument"),
+            else progress.settings["instrument"]
+            if progress.settings
+            else None,
         ),
         ("Baseline", f"{base.total} on {when(base.at)}" if base else "not recorded"),
         ("Latest", f"{latest.total} on {when(latest.at)}" if latest else "no later score"),

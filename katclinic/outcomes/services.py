@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import batched
-from typing import Any
+from typing import TypedDict
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Model, Q, Sum
 from django.tasks import task
 from django.utils import timezone
 
@@ -166,7 +166,15 @@ def _stale_settings_query() -> Q | None:
     return query
 
 
-def _settings(clinic_id: int) -> dict[str, Any]:
+class OutcomeSettings(TypedDict):
+    """What a clinic's outcome rows are computed with."""
+
+    instrument: str
+    induction_days: int
+    window: int
+
+
+def _settings(clinic_id: int) -> OutcomeSettings:
     values = all_settings(clinic_id)
     return {
         "instrument": values[S.INSTRUMENT].strip() or "phq9",
@@ -235,8 +243,8 @@ def _scores(patients: set[int], keys: set[str]) -> defaultdict[tuple[int, str], 
     return found
 
 
-def _per_session(model: type, patients: set[int], **extra: Any) -> dict[int, int]:
-    rows = model.objects.filter(session__patient_id__in=patients, **extra)  # type: ignore[attr-defined]
+def _per_session(model: type[Model], patients: set[int], **extra: object) -> dict[int, int]:
+    rows = model._default_manager.filter(session__patient_id__in=patients, **extra)
     return dict(rows.values("session_id").annotate(n=Count("pk")).values_list("session_id", "n"))
 
 
@@ -422,7 +430,7 @@ UPDATE_FIELDS = [
 
 
 def _row(
-    course: Course, wanted: dict[str, Any], summary: Summary, protocol: tuple[str, str, str]
+    course: Course, wanted: OutcomeSettings, summary: Summary, protocol: tuple[str, str, str]
 ) -> CourseOutcome:
     baseline, latest = summary.baseline, summary.latest
     return CourseOutcome(
@@ -460,7 +468,7 @@ def _row(
 
 def summarize_course(
     course: Course,
-) -> tuple[Summary | None, InstrumentDefinition | None, dict[str, Any]]:
+) -> tuple[Summary | None, InstrumentDefinition | None, OutcomeSettings]:
     """One course's summary computed live (for the progress view and reports)."""
     wanted = _settings(course.clinic_id)
     row = current_instrument(wanted["instrument"], course.clinic_id)

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
-from katclinic.api.auth import require_scope
+from katclinic.api.auth import requires
 from katclinic.api.models import Scope
 from katclinic.api.pagination import AuditedPage
 from katclinic.audit import services as audit
@@ -34,10 +34,10 @@ class PatientFilter(Schema):
 
 
 @router.get("/", response=list[PatientOut], url_name="patients_list")
+@requires(Scope.PATIENTS_READ)
 @paginate(AuditedPage, patient_of=lambda patient: patient.pk)
 def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> QuerySet[Patient]:
     """Patients of the token's clinic, searched by name, record number or date of birth."""
-    require_scope(request, Scope.PATIENTS_READ)
     clinic = require_perm(request, Perm.VIEW_PATIENT_LIST)
     return (
         Patient.objects.for_clinic(clinic)
@@ -47,8 +47,8 @@ def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> QueryS
 
 
 @router.get("/{patient_id}", response=PatientOut, url_name="patients_detail")
+@requires(Scope.PATIENTS_READ)
 def get_patient(request: HttpRequest, patient_id: int) -> Patient:
-    require_scope(request, Scope.PATIENTS_READ)
     patient = get_patient_for_user(request, patient_id)
     audit.record(
         request=request,

@@ -1,6 +1,7 @@
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 from django import forms
 from django.conf import settings
@@ -10,6 +11,85 @@ from katclinic.lib.units import to_kg
 from katclinic.patients.models import Allergy, Diagnosis, Medication, Patient
 
 DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class PatientData(TypedDict):
+    """A patient's demographics as PatientForm cleans them; a field the form may leave blank
+    may be left out, and the record's default holds."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    preferred_name: NotRequired[str]
+    pronouns: NotRequired[str]
+    sex_at_birth: NotRequired[str]
+    email: NotRequired[str]
+    phone: NotRequired[str]
+    preferred_language: NotRequired[str]
+    address: NotRequired[str]
+    emergency_contact_name: NotRequired[str]
+    emergency_contact_phone: NotRequired[str]
+    emergency_contact_relationship: NotRequired[str]
+
+
+class PatientChanges(TypedDict, total=False):
+    """Any of a patient's demographics, to change."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    preferred_name: str
+    pronouns: str
+    sex_at_birth: str
+    email: str
+    phone: str
+    preferred_language: str
+    address: str
+    emergency_contact_name: str
+    emergency_contact_phone: str
+    emergency_contact_relationship: str
+
+
+def _text(cleaned: Mapping[str, object], name: str) -> str:
+    value = cleaned[name]
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected text, got {type(value).__name__}")
+    return value
+
+
+# The fields a patient's record may leave at their defaults.
+OptionalText = Literal[
+    "preferred_name",
+    "pronouns",
+    "sex_at_birth",
+    "email",
+    "phone",
+    "preferred_language",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+]
+OPTIONAL_TEXT: tuple[OptionalText, ...] = get_args(OptionalText)
+
+
+def patient_data(cleaned: Mapping[str, object]) -> PatientData:
+    """PatientForm's cleaned data (or any of its optional fields), each field checked to be
+    of its type; the date of birth may be written as YYYY-MM-DD."""
+    born = cleaned["date_of_birth"]
+    if isinstance(born, str):
+        born = date.fromisoformat(born)
+    if not isinstance(born, date):
+        raise TypeError(f"date_of_birth: expected a date, got {type(born).__name__}")
+    data = PatientData(
+        first_name=_text(cleaned, "first_name"),
+        last_name=_text(cleaned, "last_name"),
+        date_of_birth=born,
+    )
+    for name in OPTIONAL_TEXT:
+        if name in cleaned:
+            data[name] = _text(cleaned, name)
+    return data
 
 
 class PatientForm(forms.ModelForm):
@@ -62,6 +142,19 @@ class PatientForm(forms.ModelForm):
             )
         return data
 
+    def patient_data(self) -> PatientData:
+        """The cleaned demographics of a valid form."""
+        return patient_data(self.cleaned_data)
+
+
+class WeightData(TypedDict):
+    """A weight as WeightForm cleans it: what was entered and the same in kilograms."""
+
+    weight_kg: Decimal
+    entered_value: Decimal
+    entered_unit: str
+    measured_on: date
+
 
 class WeightForm(forms.Form):
     value = forms.DecimalField(
@@ -91,11 +184,42 @@ class WeightForm(forms.Form):
             data["weight_kg"] = kg
         return data
 
+    def weight_data(self) -> WeightData:
+        data = self.cleaned_data
+        return WeightData(
+            weight_kg=data["weight_kg"],
+            entered_value=data["value"],
+            entered_unit=data["unit"],
+            measured_on=data["measured_on"],
+        )
+
+
+class AllergyData(TypedDict):
+    substance: str
+    reaction: NotRequired[str]
+    severity: NotRequired[str]
+
 
 class AllergyForm(forms.ModelForm):
     class Meta:
         model = Allergy
         fields = ["substance", "reaction", "severity"]
+
+    def allergy_data(self) -> AllergyData:
+        data = self.cleaned_data
+        return AllergyData(
+            substance=data["substance"], reaction=data["reaction"], severity=data["severity"]
+        )
+
+
+class MedicationData(TypedDict):
+    name: str
+    dose: NotRequired[str]
+    is_maoi: NotRequired[bool]
+    is_benzodiazepine: NotRequired[bool]
+    is_psychostimulant: NotRequired[bool]
+    is_cns_depressant: NotRequired[bool]
+    started_on: NotRequired[date | None]
 
 
 class MedicationForm(forms.ModelForm):
@@ -112,6 +236,25 @@ class MedicationForm(forms.ModelForm):
         ]
         widgets = {"started_on": DATE}
 
+    def medication_data(self) -> MedicationData:
+        data = self.cleaned_data
+        return MedicationData(
+            name=data["name"],
+            dose=data["dose"],
+            is_maoi=data["is_maoi"],
+            is_benzodiazepine=data["is_benzodiazepine"],
+            is_psychostimulant=data["is_psychostimulant"],
+            is_cns_depressant=data["is_cns_depressant"],
+            started_on=data["started_on"],
+        )
+
+
+class DiagnosisData(TypedDict):
+    icd10_code: str
+    description: str
+    is_primary: NotRequired[bool]
+    onset: NotRequired[date | None]
+
 
 class DiagnosisForm(forms.ModelForm):
     class Meta:
@@ -121,6 +264,15 @@ class DiagnosisForm(forms.ModelForm):
 
     def clean_icd10_code(self) -> str:
         return self.cleaned_data["icd10_code"].strip().upper()
+
+    def diagnosis_data(self) -> DiagnosisData:
+        data = self.cleaned_data
+        return DiagnosisData(
+            icd10_code=data["icd10_code"],
+            description=data["description"],
+            is_primary=data["is_primary"],
+            onset=data["onset"],
+        )
 
 
 # How the patient list can be ordered: the choice's value is what the address carries.

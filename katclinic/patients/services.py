@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.http import HttpRequest
 
 from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
+from katclinic.patients.forms import (
+    AllergyData,
+    DiagnosisData,
+    MedicationData,
+    PatientChanges,
+    PatientData,
+)
 from katclinic.patients.models import Allergy, Diagnosis, Medication, Patient, WeightReading
 
 MRN_PREFIX = "K"
@@ -29,7 +38,7 @@ def next_mrn(clinic: Clinic) -> str:
 
 @transaction.atomic
 def register_patient(
-    *, clinic: Clinic, data: dict[str, Any], by: User, request: HttpRequest | None = None
+    *, clinic: Clinic, data: PatientData, by: User, request: HttpRequest | None = None
 ) -> Patient:
     patient = Patient.objects.create(clinic=clinic, mrn=next_mrn(clinic), **data)
     audit.record(
@@ -43,13 +52,26 @@ def register_patient(
     return patient
 
 
-@transaction.atomic
 def update_patient(
-    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+    *,
+    patient: Patient,
+    data: PatientData | PatientChanges,
+    by: User,
+    request: HttpRequest | None = None,
 ) -> list[str]:
-    changed = [name for name, value in data.items() if getattr(patient, name) != value]
-    for name in changed:
-        setattr(patient, name, data[name])
+    """Store the demographics (all of a form's, or some) that changed; their field names."""
+    return _change(patient, data, by, request)
+
+
+@transaction.atomic
+def _change(
+    patient: Patient, data: Mapping[str, object], by: User, request: HttpRequest | None
+) -> list[str]:
+    changed = []
+    for name, value in data.items():
+        if getattr(patient, name) != value:
+            setattr(patient, name, value)
+            changed.append(name)
     if changed:
         patient.save(update_fields=changed)
         audit.record(
@@ -71,16 +93,12 @@ def set_preferred_language(
     """Keep the language the patient reads (chosen by the patient or by staff)."""
     if language not in {code for code, _ in settings.LANGUAGES}:
         raise ValueError(f"unknown language {language!r}")
-    return bool(
-        update_patient(
-            patient=patient, data={"preferred_language": language}, by=by, request=request
-        )
-    )
+    return bool(_change(patient, {"preferred_language": language}, by, request))
 
 
-def _add(
-    model: type[Any], *, patient: Patient, by: User, request: HttpRequest | None, **fields: Any
-) -> Any:
+def _add[M: Model](
+    model: type[M], *, patient: Patient, by: User, request: HttpRequest | None, **fields: object
+) -> M:
     with transaction.atomic():
         row = model._default_manager.create(
             clinic_id=patient.clinic_id, patient=patient, recorded_by=by, **fields
@@ -99,10 +117,10 @@ def _add(
 def record_weight(
     *,
     patient: Patient,
-    weight_kg: Any,
-    entered_value: Any,
+    weight_kg: Decimal,
+    entered_value: Decimal,
     entered_unit: str,
-    measured_on: Any,
+    measured_on: date,
     by: User,
     request: HttpRequest | None = None,
 ) -> WeightReading:
@@ -119,18 +137,18 @@ def record_weight(
 
 
 def add_allergy(
-    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+    *, patient: Patient, data: AllergyData, by: User, request: HttpRequest | None = None
 ) -> Allergy:
     return _add(Allergy, patient=patient, by=by, request=request, **data)
 
 
 def add_medication(
-    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+    *, patient: Patient, data: MedicationData, by: User, request: HttpRequest | None = None
 ) -> Medication:
     return _add(Medication, patient=patient, by=by, request=request, **data)
 
 
 def add_diagnosis(
-    *, patient: Patient, data: dict[str, Any], by: User, request: HttpRequest | None = None
+    *, patient: Patient, data: DiagnosisData, by: User, request: HttpRequest | None = None
 ) -> Diagnosis:
     return _add(Diagnosis, patient=patient, by=by, request=request, **data)

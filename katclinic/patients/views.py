@@ -124,7 +124,7 @@ def register(request: StaffRequest) -> HttpResponse:
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         patient = services.register_patient(
-            clinic=clinic, data=form.cleaned_data, by=request.user, request=request
+            clinic=clinic, data=form.patient_data(), by=request.user, request=request
         )
         messages.success(request, f"Registered {patient.full_name} as {patient.mrn}.")
         return redirect("patients:chart", patient.pk)
@@ -138,7 +138,7 @@ def edit(request: StaffRequest, patient_id: int) -> HttpResponse:
     form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk))
     if request.method == "POST" and form.is_valid():
         services.update_patient(
-            patient=patient, data=form.cleaned_data, by=request.user, request=request
+            patient=patient, data=form.patient_data(), by=request.user, request=request
         )
         messages.success(request, "Saved.")
         return redirect("patients:chart", patient.pk)
@@ -160,28 +160,25 @@ def add_item(request: StaffRequest, patient_id: int, kind: str) -> HttpResponse:
     form_class, title = ADDERS[kind]
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        by = request.user
-        if kind == "weight":
-            services.record_weight(
-                patient=patient,
-                weight_kg=data["weight_kg"],
-                entered_value=data["value"],
-                entered_unit=data["unit"],
-                measured_on=data["measured_on"],
-                by=by,
-                request=request,
-            )
-        else:
-            adder = {
-                "allergy": services.add_allergy,
-                "medication": services.add_medication,
-                "diagnosis": services.add_diagnosis,
-            }[kind]
-            adder(patient=patient, data=data, by=by, request=request)
+        _add(form, patient, request)
         messages.success(request, f"{title.split(' ', 1)[1].capitalize()} saved.")
         return redirect("patients:chart", patient.pk)
     return _form_page(request, form, title=f"{title} for {patient.full_name}", patient=patient)
+
+
+def _add(form: BaseForm, patient: Patient, request: StaffRequest) -> None:
+    """Store what a valid add form holds on the patient's record."""
+    by = request.user
+    if isinstance(form, WeightForm):
+        services.record_weight(patient=patient, **form.weight_data(), by=by, request=request)
+    elif isinstance(form, AllergyForm):
+        services.add_allergy(patient=patient, data=form.allergy_data(), by=by, request=request)
+    elif isinstance(form, MedicationForm):
+        medication = form.medication_data()
+        services.add_medication(patient=patient, data=medication, by=by, request=request)
+    elif isinstance(form, DiagnosisForm):
+        diagnosis = form.diagnosis_data()
+        services.add_diagnosis(patient=patient, data=diagnosis, by=by, request=request)
 
 
 def _form_page(

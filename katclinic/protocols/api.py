@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from katclinic.api.auth import require_scope
+from katclinic.api.auth import requires
 from katclinic.api.models import Scope
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
@@ -60,9 +60,9 @@ def _plan_out(plan: Plan) -> PlanOut:
 
 
 @router.get("/patient/{patient_id}", response=list[PlanOut], url_name="plans_for_patient")
+@requires(Scope.PLANS_READ)
 def patient_plans(request: HttpRequest, patient_id: int) -> list[PlanOut]:
     """A patient's treatment plans with every version (signed and draft) and the planned doses."""
-    require_scope(request, Scope.PLANS_READ)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
     audit.record(
         request=request,

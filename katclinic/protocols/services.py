@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -23,6 +23,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.dosing.doses import administered_doses
+from katclinic.lib.jsonvalue import JSONValue
 from katclinic.measures.services import schedule_from_protocol
 from katclinic.patients.models import Patient, WeightReading
 from katclinic.protocols import readiness
@@ -65,7 +66,7 @@ class PlanError(ValueError):
 # ---- protocol library -------------------------------------------------------------------
 
 
-def _as_json(protocol: Protocol) -> dict[str, Any]:
+def _as_json(protocol: Protocol) -> dict[str, JSONValue]:
     return json.loads(protocol.model_dump_json())
 
 
@@ -143,7 +144,7 @@ def _store_version(
     by: User,
     request: HttpRequest | None,
     shipped_version: int | None = None,
-    detail: dict[str, Any] | None = None,
+    detail: Mapping[str, object] | None = None,
 ) -> ProtocolVersion:
     """Insert `protocol` as the clinic's next version of its key (never an update), with its
     audit event; activating retires the key's active version (its data stays as it was)."""
@@ -612,7 +613,9 @@ def amend_plan(
     return version
 
 
-def frozen_content(version: PlanVersion, *, signer: User, signed_at: datetime) -> dict[str, Any]:
+def frozen_content(
+    version: PlanVersion, *, signer: User, signed_at: datetime
+) -> dict[str, JSONValue]:
     """Everything a signature covers, as plain JSON values."""
     pv = version.plan.protocol_version
     fields = [
@@ -636,7 +639,7 @@ def frozen_content(version: PlanVersion, *, signer: User, signed_at: datetime) -
         "rate_mg_per_h",
         "devices",
     ]
-    content = {name: _plain(getattr(version, name)) for name in fields}
+    content: dict[str, JSONValue] = {name: _plain(getattr(version, name)) for name in fields}
     content |= {
         "plan": version.plan_id,
         "patient": version.plan.patient_id,
@@ -656,13 +659,17 @@ def frozen_content(version: PlanVersion, *, signer: User, signed_at: datetime) -
     return content
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal | date):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
-    return value
+def _plain(value: object) -> JSONValue:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | list | dict):
+        return value
+    raise TypeError(f"a signed plan holds no {type(value).__name__}")
 
 
-def content_digest(content: dict[str, Any]) -> str:
+def content_digest(content: Mapping[str, JSONValue]) -> str:
     return hashlib.sha256(
         json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()

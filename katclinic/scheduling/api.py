@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from katclinic.api.auth import require_scope
+from katclinic.api.auth import requires
 from katclinic.api.models import Scope
 from katclinic.api.pagination import AuditedPage
 from katclinic.audit import services as audit
@@ -31,10 +31,10 @@ class AppointmentOut(Schema):
 
 
 @router.get("/", response=list[AppointmentOut], url_name="appointments_list")
+@requires(Scope.APPOINTMENTS_READ)
 @paginate(AuditedPage, patient_of=lambda appointment: appointment.patient_id)
 def list_appointments(request: HttpRequest) -> QuerySet[Appointment]:
     """Appointments of the token's clinic, in time order."""
-    require_scope(request, Scope.APPOINTMENTS_READ)
     clinic = require_perm(request, Perm.VIEW_PATIENT_LIST)
     return Appointment.objects.for_clinic(clinic).order_by("start", "pk")
 
@@ -42,8 +42,8 @@ def list_appointments(request: HttpRequest) -> QuerySet[Appointment]:
 @router.get(
     "/patient/{patient_id}", response=list[AppointmentOut], url_name="appointments_for_patient"
 )
+@requires(Scope.APPOINTMENTS_READ)
 def patient_appointments(request: HttpRequest, patient_id: int) -> QuerySet[Appointment]:
-    require_scope(request, Scope.APPOINTMENTS_READ)
     patient = get_patient_for_user(request, patient_id)
     audit.record(
         request=request,

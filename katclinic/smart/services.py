@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -57,8 +56,8 @@ class Issued:
     refresh_token: str | None
     id_token: str | None = None
 
-    def answer(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def answer(self) -> dict[str, str | int | bool]:
+        body: dict[str, str | int | bool] = {
             "access_token": self.access_token,
             "token_type": "Bearer",
             "expires_in": self.expires_in,
@@ -74,13 +73,18 @@ class Issued:
         return body
 
 
-def _record(request: HttpRequest | None, grant_or_app: Any, by: User | None, **detail: Any) -> None:
+def _record(
+    request: HttpRequest | None,
+    grant_or_app: SmartApp | SmartGrant,
+    by: User | None,
+    **detail: object,
+) -> None:
     is_app = isinstance(grant_or_app, SmartApp)
     audit.record(
         request=request,
         action=Action.SECURITY,
         clinic_id=grant_or_app.clinic_id,
-        patient_id=None if is_app else grant_or_app.patient_id,
+        patient_id=grant_or_app.patient_id if isinstance(grant_or_app, SmartGrant) else None,
         user=by,
         object_type="smart.app" if is_app else "smart.grant",
         object_id=str(grant_or_app.pk),
@@ -107,7 +111,7 @@ def clean_name(name: str) -> str:
 
 
 def record_app_event(
-    request: HttpRequest | None, app: SmartApp, by: User | None, **detail: Any
+    request: HttpRequest | None, app: SmartApp, by: User | None, **detail: object
 ) -> None:
     _record(request, app, by, **detail)
 

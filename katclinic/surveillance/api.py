@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
-from katclinic.api.auth import require_scope
+from katclinic.api.auth import requires
 from katclinic.api.models import Scope
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
@@ -62,8 +62,7 @@ class DecisionOut(Schema):
     decided_at: datetime
 
 
-def _patient(request: HttpRequest, patient_id: int, scope: Scope, section: str) -> Patient:
-    require_scope(request, scope)
+def _patient(request: HttpRequest, patient_id: int, section: str) -> Patient:
     require_perm(request, Perm.VIEW_CLINICAL)
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
     audit.record(
@@ -79,9 +78,10 @@ def _patient(request: HttpRequest, patient_id: int, scope: Scope, section: str) 
 @router.get(
     "/patients/{patient_id}/exposure", response=ExposureOut, url_name="surveillance_exposure"
 )
+@requires(Scope.SESSIONS_READ)
 def patient_exposure(request: HttpRequest, patient_id: int) -> Any:
     """Ketamine given in the rolling 30 days and 12 months to now, by route."""
-    patient = _patient(request, patient_id, Scope.SESSIONS_READ, "exposure")
+    patient = _patient(request, patient_id, "exposure")
     now = timezone.now()
     result = exposure.exposure(dose_events(patient, until=now), at=now)
     return {
@@ -95,9 +95,10 @@ def patient_exposure(request: HttpRequest, patient_id: int) -> Any:
 @router.get(
     "/patients/{patient_id}/review-tasks", response=list[TaskOut], url_name="surveillance_tasks"
 )
+@requires(Scope.MEASURES_READ)
 def patient_tasks(request: HttpRequest, patient_id: int, include_closed: bool = False) -> Any:
     """The patient's open review tasks (or all, newest first, up to 200)."""
-    patient = _patient(request, patient_id, Scope.MEASURES_READ, "review tasks")
+    patient = _patient(request, patient_id, "review tasks")
     tasks = ReviewTask.objects.filter(patient=patient).order_by("-raised_at", "-pk")
     return (tasks if include_closed else tasks.open())[:200]
 
@@ -107,7 +108,8 @@ def patient_tasks(request: HttpRequest, patient_id: int, include_closed: bool = 
     response=list[DecisionOut],
     url_name="surveillance_decisions",
 )
+@requires(Scope.PLANS_READ)
 def patient_decisions(request: HttpRequest, patient_id: int) -> Any:
     """Continue, taper or stop decisions with their reasons, newest first."""
-    patient = _patient(request, patient_id, Scope.PLANS_READ, "treatment decisions")
+    patient = _patient(request, patient_id, "treatment decisions")
     return TreatmentDecision.objects.filter(patient=patient).order_by("-decided_at", "-pk")[:200]

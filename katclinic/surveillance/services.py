@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -50,7 +49,7 @@ def raise_review_task(
     source_type: str,
     source_id: int,
     request: HttpRequest | None = None,
-    user: Any = None,
+    user: User | None = None,
 ) -> tuple[ReviewTask, bool]:
     """Open a review task for a finding, or return the one already open for it.
 
@@ -92,7 +91,7 @@ def raise_review_task(
 
 
 def close_review_task(
-    *, task: ReviewTask, outcome: str, user: Any, request: HttpRequest | None = None
+    *, task: ReviewTask, outcome: str, user: User, request: HttpRequest | None = None
 ) -> ReviewTask:
     """Close an open task with what was decided or done."""
     outcome = outcome.strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -29,7 +29,7 @@ class NoteError(Exception):
         self.field = field
 
 
-def clean_content(template: NoteTemplate, data: dict[str, Any]) -> dict[str, str]:
+def clean_content(template: NoteTemplate, data: Mapping[str, object]) -> dict[str, str]:
     """The template's fields from `data`, trimmed; anything else is dropped. Raises NoteError
     naming the first field that is missing or not one of its answers."""
     content: dict[str, str] = {}
@@ -46,7 +46,7 @@ def clean_content(template: NoteTemplate, data: dict[str, Any]) -> dict[str, str
     return content
 
 
-def _hash(payload: dict[str, Any]) -> str:
+def _hash(payload: Mapping[str, object]) -> str:
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -98,7 +98,7 @@ def create_note(
     *,
     patient: Patient,
     kind: str,
-    content: dict[str, Any],
+    content: Mapping[str, object],
     appointment: Appointment | None = None,
     by: User,
     request: HttpRequest | None = None,
@@ -148,7 +148,7 @@ def _locked(note: VisitNote, by: User) -> VisitNote:
 def update_note(
     *,
     note: VisitNote,
-    content: dict[str, Any],
+    content: Mapping[str, object],
     by: User,
     request: HttpRequest | None = None,
     sign: bool = False,

@@ -35,9 +35,12 @@ class SessionStoreTest(ClinicTestCase):
 
     def test_a_signed_in_page_still_needs_a_live_session(self) -> None:
         self.login(self.nick)
-        self.assertEqual(self.client.get("/patients/").status_code, 200)
+        self.assertContains(self.client.get("/patients/"), self.pat.last_name)
         Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
-        self.assertEqual(self.client.get("/patients/").status_code, 302)
+        response = self.client.get("/patients/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/accounts/login/", response["Location"])
+        self.assertNotContains(response, self.pat.last_name, status_code=302)
 
 
 class UserLoadTest(ClinicTestCase):

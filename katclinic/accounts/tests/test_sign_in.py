@@ -64,6 +64,7 @@ class PasswordStepTest(SignInTestCase):
         with mock.patch("django.utils.timezone.now", return_value=later):
             response = self.password_step("nick@example.org")
         self.assertEqual(response.status_code, 302)
+        self.assertEqual(self.client.session["_auth_user_id"], str(self.nick.pk))
 
     def test_sign_in_is_recorded_once(self) -> None:
         self.enrol(self.nick)
@@ -86,7 +87,8 @@ class SecondFactorTest(SignInTestCase):
             "/accounts/second-factor/", {"code": pyotp.TOTP(device.secret).now()}
         )
         self.assertEqual(response.status_code, 302)
-        self.assertEqual(self.client.get("/patients/").status_code, 200)
+        self.assertTrue(self.client.session[services.OTP_OK])
+        self.assertContains(self.client.get("/patients/"), self.pat.last_name)
 
     def test_a_code_cannot_be_used_twice(self) -> None:
         device = self.enrol(self.nick)
@@ -104,7 +106,10 @@ class SecondFactorTest(SignInTestCase):
         self.password_step("nick@example.org")
         response = self.client.post("/accounts/second-factor/", {"code": "000000"})
         self.assertEqual(response.status_code, 400)
-        self.assertEqual(self.client.get("/patients/").status_code, 302)
+        self.assertFalse(self.client.session.get(services.OTP_OK, False))
+        self.assertRedirects(
+            self.client.get("/patients/"), "/accounts/second-factor/", fetch_redirect_response=False
+        )
 
     def test_enrolment_gives_single_use_recovery_codes(self) -> None:
         self.password_step("nick@example.org")
@@ -190,6 +195,7 @@ class SessionLifetimeTest(SignInTestCase):
                 "django.utils.timezone.now", return_value=start + timedelta(minutes=minutes)
             ):
                 self.assertEqual(self.client.get("/patients/").status_code, 200)
+        self.assertEqual(self.client.session["_auth_user_id"], str(self.nick.pk))
 
     def test_session_ends_after_absolute_lifetime_despite_activity(self) -> None:
         self.login(self.nick)
@@ -202,7 +208,10 @@ class SessionLifetimeTest(SignInTestCase):
         with mock.patch(
             "django.utils.timezone.now", return_value=start + timedelta(hours=12, minutes=5)
         ):
-            self.assertEqual(self.client.get("/patients/").status_code, 302)
+            response = self.client.get("/patients/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/accounts/login/", response["Location"])
+        self.assertNotIn("_auth_user_id", self.client.session)
 
     def test_logout_deletes_the_session_on_the_server(self) -> None:
         self.enrol(self.nick)
@@ -256,4 +265,7 @@ class BackgroundRefreshTest(SignInTestCase):
             ):
                 self.client.get("/patients/", headers={"X-Background-Refresh": "1"})
         with mock.patch("django.utils.timezone.now", return_value=start + timedelta(minutes=16)):
-            self.assertEqual(self.client.get("/patients/").status_code, 302)
+            response = self.client.get("/patients/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/accounts/login/", response["Location"])
+        self.assertNotIn("_auth_user_id", self.client.session)

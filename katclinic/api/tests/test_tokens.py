@@ -33,25 +33,38 @@ class TokenLifecycleTest(ClinicTestCase):
         token, raw = ApiToken.issue(
             user=self.paula, clinic=self.clinic, name="t", scopes=[Scope.PATIENTS_READ]
         )
-        self.assertEqual(self.client.get(url, headers=bearer(raw)).status_code, 200)
+        self.assertContains(self.client.get(url, headers=bearer(raw)), self.pat.mrn)
         ApiToken.objects.filter(pk=token.pk).update(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
-        self.assertEqual(self.client.get(url, headers=bearer(raw)).status_code, 401)
+        expired = self.client.get(url, headers=bearer(raw))
+        self.assertEqual(expired.status_code, 401)
+        self.assertNotContains(expired, self.pat.mrn, status_code=401)
         token2, raw2 = ApiToken.issue(
             user=self.paula, clinic=self.clinic, name="t2", scopes=[Scope.PATIENTS_READ]
         )
         services.revoke_token(token=token2, by=self.paula)
-        self.assertEqual(self.client.get(url, headers=bearer(raw2)).status_code, 401)
+        revoked = self.client.get(url, headers=bearer(raw2))
+        self.assertEqual(revoked.status_code, 401)
+        self.assertNotContains(revoked, self.pat.mrn, status_code=401)
         fhir = self.client.get("/fhir/R4/Patient", headers=bearer(raw2))
         self.assertEqual(fhir.status_code, 401)
+        self.assertNotContains(fhir, self.pat.mrn, status_code=401)
+        # Neither refused token counts as used.
+        token2.refresh_from_db()
+        self.assertIsNone(token2.last_used_at)
 
     def test_a_scope_the_token_lacks_is_refused_403(self) -> None:
         _, raw = ApiToken.issue(
             user=self.paula, clinic=self.clinic, name="t", scopes=[Scope.MEASURES_READ]
         )
-        response = self.client.get(reverse("api:patients_list"), headers=bearer(raw))
+        url = reverse("api:patients_list")
+        response = self.client.get(url, headers=bearer(raw))
         self.assertEqual(response.status_code, 403)
+        self.assertNotContains(response, self.pat.mrn, status_code=403)
+        self.assertDenialsRecorded(url)
+        denial = AuditEvent.objects.get(action=Action.DENIED)
+        self.assertEqual(denial.detail["reason"], "token lacks scope patients:read")
 
     def test_last_use_is_recorded_at_most_once_a_minute(self) -> None:
         token, raw = ApiToken.issue(

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
+from katclinic.accounts.models import User
 from katclinic.api.models import ApiToken, Scope
 from katclinic.audit.models import Action, AuditEvent
 from katclinic.scheduling.models import Appointment
@@ -13,7 +14,7 @@ from katclinic.testing import ClinicTestCase
 
 
 class ListReadAuditTest(ClinicTestCase):
-    def api(self, path: str, user: object, scope: Scope) -> int:
+    def api(self, path: str, user: User, scope: Scope) -> int:
         _, raw = ApiToken.issue(user=user, clinic=self.clinic, name="t", scopes=[scope.value])
         return Client().get(path, headers={"Authorization": f"Bearer {raw}"}).status_code
 

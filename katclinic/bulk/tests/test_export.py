@@ -144,10 +144,16 @@ class ExportTest(ClinicTestCase):
         manifest = self.finished(status_url)
         other = Service()
         other_token = token_for(other, other.register(self))
-        self.assertEqual(self.get(status_url, other_token).status_code, 404)
+        status = self.get(status_url, other_token)
+        self.assertEqual(status.status_code, 404)
+        self.assertNotIn("output", status.json())
         file_url = manifest["output"][0]["url"]
-        self.assertEqual(self.get(file_url, other_token).status_code, 404)
-        self.assertEqual(Client().get(file_url).status_code, 401)
+        refused = self.get(file_url, other_token)
+        self.assertEqual(refused.status_code, 404)
+        self.assertNotContains(refused, self.pat.last_name, status_code=404)
+        anonymous = Client().get(file_url)
+        self.assertEqual(anonymous.status_code, 401)
+        self.assertNotContains(anonymous, self.pat.last_name, status_code=401)
 
     def test_delete_cancels_and_removes_the_files(self) -> None:
         status_url = self.kick_off()

@@ -174,7 +174,9 @@ class MetricsTest(ClinicTestCase):
     def test_it_is_off_without_a_configured_token(self) -> None:
         with mock.patch.dict(os.environ, {}, clear=False):
             os.environ.pop("METRICS_TOKEN", None)
-            self.assertEqual(self.client.get("/metrics").status_code, 404)
+            response = self.client.get("/metrics")
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, "katclinic_", status_code=404)
 
     def test_a_missing_or_wrong_token_is_refused(self) -> None:
         self.assertEqual(self.scrape()[0], 401)

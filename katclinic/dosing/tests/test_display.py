@@ -56,6 +56,7 @@ class DisplayLinkTest(ClinicTestCase):
     def test_a_made_up_token_opens_nothing(self) -> None:
         response = self.client.get(reverse("dosing:display", args=["not-a-token"]))
         self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, self.pat.last_name, status_code=404)
 
     def test_the_link_opens_nothing_but_the_board(self) -> None:
         self.client.get(reverse("dosing:display", args=[self.raw]))
@@ -65,6 +66,8 @@ class DisplayLinkTest(ClinicTestCase):
             reverse("api:patients_list"), headers={"Authorization": f"Bearer {self.raw}"}
         )
         self.assertEqual(api.status_code, 401)
+        self.assertNotContains(api, self.pat.mrn, status_code=401)
+        self.assertNotIn("_auth_user_id", self.client.session)
 
     def test_a_nurse_issues_a_link_it_is_audited_and_an_empty_name_is_refused(self) -> None:
         self.login(self.nick)

@@ -212,6 +212,8 @@ class PagesTest(ClinicTestCase):
             f"/api/sessions/{sess.pk}", headers={"Authorization": f"Bearer {raw}"}
         )
         self.assertEqual(response.status_code, 403)
+        self.assertNotIn("state", response.json())
+        self.assertDenialsRecorded(f"/api/sessions/{sess.pk}")
 
     def test_the_session_page_offers_the_next_step_at_every_stage(self) -> None:
         f.consent(self.pat, self.nick)

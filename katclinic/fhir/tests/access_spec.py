@@ -68,17 +68,15 @@ def _chart_row(kind: str) -> Any:
         found = model._default_manager.filter(patient=t.pat).first()
         if found is not None:
             return found
-        data = {
-            "diagnosis": {"icd10_code": "F33.2", "description": "Major depressive disorder"},
-            "allergy": {"substance": "Penicillin"},
-            "medication": {"name": "Sertraline"},
-        }[kind]
-        add = {
-            "diagnosis": services.add_diagnosis,
-            "allergy": services.add_allergy,
-            "medication": services.add_medication,
-        }[kind]
-        return add(patient=t.pat, data=data, by=t.paula)
+        if kind == "diagnosis":
+            return services.add_diagnosis(
+                patient=t.pat,
+                data={"icd10_code": "F33.2", "description": "Major depressive disorder"},
+                by=t.paula,
+            )
+        if kind == "allergy":
+            return services.add_allergy(patient=t.pat, data={"substance": "Penicillin"}, by=t.paula)
+        return services.add_medication(patient=t.pat, data={"name": "Sertraline"}, by=t.paula)
 
     return row
 

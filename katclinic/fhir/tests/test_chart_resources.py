@@ -12,6 +12,8 @@ from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.fhir.tests.factories import make_response
 from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.patients import services
+from katclinic.patients.forms import DiagnosisData
+from katclinic.patients.models import Medication
 
 
 class ChartResourceTest(FhirTestCase):
@@ -28,7 +30,7 @@ class ChartResourceTest(FhirTestCase):
         cls.paula.save()
         cls.clinic.npi, cls.clinic.tax_id, cls.clinic.phone = "1234567893", "12-3456789", "555-0100"
         cls.clinic.save()
-        data = {
+        data: DiagnosisData = {
             "icd10_code": "F33.2",
             "description": "Major depressive disorder, recurrent, severe",
         }
@@ -48,8 +50,10 @@ class ChartResourceTest(FhirTestCase):
             by=cls.paula,
         )
         cls.stopped = services.add_medication(
-            patient=cls.pat, data={"name": "Lorazepam", "is_active": False}, by=cls.paula
+            patient=cls.pat, data={"name": "Lorazepam"}, by=cls.paula
         )
+        Medication.objects.filter(pk=cls.stopped.pk).update(is_active=False)
+        cls.stopped.refresh_from_db()
         cls.other = services.add_diagnosis(patient=cls.stranger, data=data, by=cls.oscar)
 
     def read(self, path: str, user: Any = None) -> dict[str, Any]:

@@ -67,3 +67,4 @@ class PatientTokenClinicTest(FhirTestCase):
             f"/fhir/R4/Patient/{self.pat.pk}", headers={"Authorization": f"Bearer {raw}"}
         )
         self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["id"], str(self.pat.pk))

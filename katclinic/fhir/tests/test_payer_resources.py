@@ -157,10 +157,15 @@ class PayerResourceTest(FhirTestCase):
     def test_another_clinic_and_roles_without_the_permission_see_nothing(self) -> None:
         other = f.coverage(self.stranger, self.oscar)
         self.assertEqual(self.get(f"Coverage/{other.pk}", self.adam).status_code, 404)
+        self.assertDenialsRecorded(f"/fhir/R4/Coverage/{other.pk}")
         for path in (f"Claim/{self.claim.pk}", f"ExplanationOfBenefit/{self.answer.pk}"):
             self.assertEqual(self.get(path, self.oscar).status_code, 403)  # a prescriber there
             self.assertEqual(self.get(path, self.alice).status_code, 403)  # front desk: no claims
-        self.assertEqual(self.get(f"Coverage/{self.coverage.pk}", self.paula).status_code, 403)
+            self.assertDenialsRecorded(f"/fhir/R4/{path}", 2)
+        refused = self.get(f"Coverage/{self.coverage.pk}", self.paula)
+        self.assertEqual(refused.status_code, 403)
+        self.assertEqual(refused.json()["resourceType"], "OperationOutcome")
+        self.assertDenialsRecorded(f"/fhir/R4/Coverage/{self.coverage.pk}")
 
     def test_bad_parameters_are_a_400_naming_the_parameter(self) -> None:
         for type_name, name, value in (

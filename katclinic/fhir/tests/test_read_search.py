@@ -60,7 +60,10 @@ class AuthenticationTest(FhirTestCase):
 
     def test_a_session_alone_does_not_authenticate(self) -> None:
         self.login(self.paula)
-        self.assertEqual(self.client.get(f"/fhir/R4/Patient/{self.pat.pk}").status_code, 401)
+        response = self.client.get(f"/fhir/R4/Patient/{self.pat.pk}")
+        self.assertEqual(response.status_code, 401)
+        self.assertEqual(response.json()["resourceType"], "OperationOutcome")
+        self.assertNotContains(response, self.pat.last_name, status_code=401)
 
     def test_a_token_without_the_fhir_scope_is_refused_and_recorded(self) -> None:
         raw = self.token(self.paula, scopes=[Scope.PATIENTS_READ.value])
@@ -86,12 +89,20 @@ class PatientReadTest(FhirTestCase):
         self.assertEqual(response.json()["issue"][0]["code"], "not-found")
 
     def test_a_patient_token_reads_its_own_record_only(self) -> None:
-        self.assertEqual(self.get(f"Patient/{self.pat.pk}", self.pat_user).status_code, 200)
-        self.assertEqual(self.get(f"Patient/{self.quinn.pk}", self.pat_user).status_code, 404)
+        own = self.get(f"Patient/{self.pat.pk}", self.pat_user)
+        self.assertEqual(own.status_code, 200)
+        self.assertEqual(own.json()["id"], str(self.pat.pk))
+        other = self.get(f"Patient/{self.quinn.pk}", self.pat_user)
+        self.assertEqual(other.status_code, 404)
+        self.assertNotContains(other, self.quinn.last_name, status_code=404)
+        self.assertDenialsRecorded(f"/fhir/R4/Patient/{self.quinn.pk}")
 
     def test_a_front_desk_token_may_not_read_scores(self) -> None:
         response = make_response(self.pat)
-        self.assertEqual(self.get(f"Observation/{response.pk}", self.alice).status_code, 403)
+        refused = self.get(f"Observation/{response.pk}", self.alice)
+        self.assertEqual(refused.status_code, 403)
+        self.assertEqual(refused.json()["resourceType"], "OperationOutcome")
+        self.assertDenialsRecorded(f"/fhir/R4/Observation/{response.pk}")
 
 
 class PatientSearchTest(FhirTestCase):
@@ -262,7 +273,10 @@ class EverythingTest(FhirTestCase):
         self.assertEqual(AuditEvent.objects.latest("pk").action, Action.EXPORT)
 
     def test_it_is_404_for_another_patient_or_clinic(self) -> None:
-        self.assertEqual(
-            self.get(f"Patient/{self.quinn.pk}/$everything", self.pat_user).status_code, 404
-        )
-        self.assertEqual(self.get(f"Patient/{self.stranger.pk}/$everything").status_code, 404)
+        other = self.get(f"Patient/{self.quinn.pk}/$everything", self.pat_user)
+        self.assertEqual(other.status_code, 404)
+        self.assertNotContains(other, self.quinn.last_name, status_code=404)
+        stranger = self.get(f"Patient/{self.stranger.pk}/$everything")
+        self.assertEqual(stranger.status_code, 404)
+        self.assertNotContains(stranger, self.stranger.last_name, status_code=404)
+        self.assertFalse(AuditEvent.objects.filter(action=Action.EXPORT).exists())

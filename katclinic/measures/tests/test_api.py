@@ -49,6 +49,8 @@ class SubmitApiTest(ClinicTestCase):
                 self.url, body, content_type="application/json", headers=headers
             )
         self.assertEqual(reply.status_code, 201)
+        stored = Response.objects.get(pk=reply.json()["id"])
+        self.assertEqual((stored.patient_id, stored.instrument_key), (self.pat.pk, "phq9"))
 
     def test_an_item9_answer_raises_an_alert_and_returns_crisis_resources(self) -> None:
         self.clinic.crisis_resources = "Call 988."

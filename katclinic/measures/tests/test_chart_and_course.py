@@ -88,15 +88,20 @@ class ChartTest(ClinicTestCase):
 
     def test_a_therapist_cannot_open_another_clinics_patient(self) -> None:
         self.login(self.tara)
-        self.assertEqual(
-            self.client.get(reverse("measures:chart", args=[self.stranger.pk])).status_code, 404
-        )
+        url = reverse("measures:chart", args=[self.stranger.pk])
+        response = self.client.get(url)
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, self.stranger.last_name, status_code=404)
+        self.assertDenialsRecorded(url)
 
     def test_front_desk_cannot_see_scores(self) -> None:
+        submit(self, PHQ9_MILD)
         self.login(self.alice)
-        self.assertEqual(
-            self.client.get(reverse("measures:chart", args=[self.pat.pk])).status_code, 403
-        )
+        url = reverse("measures:chart", args=[self.pat.pk])
+        response = self.client.get(url)
+        self.assertEqual(response.status_code, 403)
+        self.assertNotContains(response, "PHQ-9", status_code=403)
+        self.assertDenialsRecorded(url)
 
     def test_bulk_generation_writes_scored_rows(self) -> None:
         written = generate_responses([self.pat, self.quinn], 6, random.Random(1))

@@ -92,9 +92,13 @@ class EmailedLinkTest(ClinicTestCase):
         self.assertFalse(Response.objects.exists())
 
     def test_an_unknown_token_reaches_nothing(self) -> None:
-        self.assertEqual(
-            self.client.get(reverse("measures:link", args=["x" * 43])).status_code, 404
-        )
+        invitation, _ = emailed_invitation(self)
+        response = self.client.get(reverse("measures:link", args=["x" * 43]))
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, self.pat.first_name, status_code=404)
+        invitation.refresh_from_db()
+        self.assertIsNone(invitation.used_at)
+        self.assertFalse(Response.objects.exists())
 
     def test_only_a_hash_of_the_token_is_stored(self) -> None:
         invitation, raw = emailed_invitation(self)

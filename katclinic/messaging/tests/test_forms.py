@@ -213,12 +213,15 @@ class HideTest(MessagingTestCase):
             reverse("messaging:hide", args=[stored.message_id]), {"reason": "Wrong file"}
         )
 
-        self.assertEqual(
-            self.client.get(reverse("messaging:attachment", args=[stored.pk])).status_code, 200
-        )
+        staff = self.client.get(reverse("messaging:attachment", args=[stored.pk]))
+        self.assertEqual(staff.status_code, 200)
+        self.assertTrue(staff.has_header("Content-Disposition"))
         self.login(self.pat_user)
         mine = self.client.get(reverse("messaging:mine_attachment", args=[self.pat.pk, stored.pk]))
         self.assertEqual(mine.status_code, 404)
+        stored.message.refresh_from_db()
+        self.assertTrue(stored.message.hidden_from_patient)
+        self.assertFalse(mine.has_header("Content-Disposition"))
 
     def test_hiding_twice_is_refused(self) -> None:
         _, message = self.patient_thread()

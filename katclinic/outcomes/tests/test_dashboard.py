@@ -93,6 +93,7 @@ class DashboardFiguresTest(ClinicTestCase):
         for user in (self.nick, self.tara, self.alice):
             self.login(user)
             self.assertEqual(self.client.get(URL).status_code, 403)
+        self.assertDenialsRecorded(URL, 3)
 
 
 class DashboardQueriesTest(ClinicTestCase):

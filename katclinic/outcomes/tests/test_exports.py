@@ -134,9 +134,10 @@ class DashboardCsvTest(ClinicTestCase):
 
     def test_an_unknown_table_is_not_found(self) -> None:
         self.login(self.paula)
-        self.assertEqual(
-            self.client.get(reverse("outcomes:dashboard_csv", args=["patients"])).status_code, 404
-        )
+        response = self.client.get(reverse("outcomes:dashboard_csv", args=["patients"]))
+        self.assertEqual(response.status_code, 404)
+        self.assertNotEqual(response.get("Content-Type"), "text/csv")
+        self.assertFalse(AuditEvent.objects.filter(action=Action.EXPORT).exists())
 
 
 class ResearchExportTest(ClinicTestCase):

@@ -172,4 +172,7 @@ class ClinicalRecordTest(ClinicTestCase):
 
     def test_patients_cannot_use_staff_pages_even_for_their_own_record(self) -> None:
         self.login(self.pat_user)
-        self.assertEqual(self.client.get(f"/patients/{self.pat.pk}/").status_code, 403)
+        response = self.client.get(f"/patients/{self.pat.pk}/")
+        self.assertEqual(response.status_code, 403)
+        self.assertDenialsRecorded(f"/patients/{self.pat.pk}/")
+        self.assertFalse(AuditEvent.objects.filter(action=Action.VIEW).exists())

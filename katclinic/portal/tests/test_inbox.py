@@ -78,3 +78,4 @@ class InboxTest(ClinicTestCase):
     def test_a_therapist_cannot_open_it(self) -> None:
         self.login(self.tara)
         self.assertEqual(self.client.get("/portal/inbox/").status_code, 403)
+        self.assertDenialsRecorded("/portal/inbox/")

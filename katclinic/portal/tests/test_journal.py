@@ -80,9 +80,11 @@ class JournalTest(ClinicTestCase):
     def test_front_desk_cannot_read_the_journal_tab(self) -> None:
         self.write("Shared", shared=True)
         self.login(self.alice)
-        self.assertEqual(
-            self.client.get(f"/portal/patients/{self.pat.pk}/journal/").status_code, 403
-        )
+        url = f"/portal/patients/{self.pat.pk}/journal/"
+        response = self.client.get(url)
+        self.assertEqual(response.status_code, 403)
+        self.assertNotContains(response, "Shared", status_code=403)
+        self.assertDenialsRecorded(url)
 
     def test_an_entry_can_be_about_one_of_my_sessions_only(self) -> None:
         mine = fixtures.session(self, self.pat)

@@ -51,6 +51,8 @@ class PortalPagesTest(ClinicTestCase):
                     403,
                     f"{user} {page}",
                 )
+        for page in PATIENT_PAGES:
+            self.assertDenialsRecorded(f"/portal/{self.pat.pk}/{page}", 4)
 
     def test_each_page_view_is_audited_once(self) -> None:
         self.login(self.pat_user)

@@ -397,4 +397,6 @@ class WorklistSectionsTest(ClinicTestCase):
     def test_every_item_links_to_where_the_work_is_done(self) -> None:
         AppointmentRequest.objects.create(clinic=self.clinic, patient=self.pat, kind="cancel")
         item = (self.items(self.alice, "frontdesk-appointment-requests") or [])[0]
-        self.assertEqual(self.client.get(item.url).status_code, 200)
+        page = self.client.get(item.url)
+        self.assertEqual(page.status_code, 200)
+        self.assertContains(page, self.pat.last_name)

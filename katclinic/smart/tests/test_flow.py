@@ -155,11 +155,17 @@ class PatientLaunchTest(ClinicTestCase):
 
     def test_a_type_outside_the_scopes_is_forbidden(self) -> None:
         raw = self.launch("launch/patient patient/Observation.rs")["access_token"]
-        self.assertEqual(fhir_get(f"Patient/{self.pat.pk}", raw).status_code, 403)
+        refused = fhir_get(f"Patient/{self.pat.pk}", raw)
+        self.assertEqual(refused.status_code, 403)
+        self.assertNotContains(refused, self.pat.last_name, status_code=403)
         self.assertEqual(fhir_get("Appointment", raw).status_code, 403)
-        self.assertEqual(fhir_get("Observation", raw).status_code, 200)
+        allowed = fhir_get("Observation", raw)
+        self.assertEqual(allowed.status_code, 200)
+        self.assertEqual(allowed.json()["resourceType"], "Bundle")
         read_only = self.launch("launch/patient patient/Observation.r")["access_token"]
-        self.assertEqual(fhir_get("Observation", read_only).status_code, 403)
+        search = fhir_get("Observation", read_only)
+        self.assertEqual(search.status_code, 403)
+        self.assertEqual(search.json()["resourceType"], "OperationOutcome")
 
     def test_an_app_may_not_write(self) -> None:
         raw = self.launch("launch/patient patient/*.cruds")["access_token"]
@@ -178,7 +184,9 @@ class PatientLaunchTest(ClinicTestCase):
         SmartToken.objects.filter(kind="access").update(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
-        self.assertEqual(fhir_get(f"Patient/{self.pat.pk}", raw).status_code, 401)
+        response = fhir_get(f"Patient/{self.pat.pk}", raw)
+        self.assertEqual(response.status_code, 401)
+        self.assertNotContains(response, self.pat.last_name, status_code=401)
 
     def test_an_expired_code_is_refused(self) -> None:
         self.login(self.pat_user)
@@ -193,7 +201,10 @@ class PatientLaunchTest(ClinicTestCase):
 
         raw = self.launch()["access_token"]
         services.disable_app(app=self.app, by=self.adam)
-        self.assertEqual(fhir_get(f"Patient/{self.pat.pk}", raw).status_code, 401)
+        response = fhir_get(f"Patient/{self.pat.pk}", raw)
+        self.assertEqual(response.status_code, 401)
+        self.assertNotContains(response, self.pat.last_name, status_code=401)
+        self.assertFalse(SmartGrant.objects.filter(app=self.app, revoked_at__isnull=True).exists())
 
     def test_denying_sends_access_denied_back(self) -> None:
         self.login(self.pat_user)

@@ -64,6 +64,8 @@ class ApiTest(ClinicTestCase):
     def test_a_token_without_the_scope_is_refused(self) -> None:
         response = self.get("surveillance_exposure", self.paula, [Scope.MEASURES_READ])
         self.assertEqual(response.status_code, 403)
+        self.assertNotIn("last_30_days", response.json())
+        self.assertDenialsRecorded(reverse("api:surveillance_exposure", args=[self.pat.pk]))
 
     def test_the_patient_and_another_clinic_cannot_read(self) -> None:
         self.assertEqual(self.get("surveillance_tasks", self.pat_user).status_code, 403)

@@ -68,7 +68,9 @@ def clinic_settings(request: StaffRequest) -> HttpResponse:
     return render(request, "clinics/settings.html", context)
 
 
-def _change_problems(definition: registry.Setting[Any], raw: str, reason: str) -> dict[str, str]:
+def _change_problems(
+    definition: registry.SettingDefinition, raw: str, reason: str
+) -> dict[str, str]:
     """What is wrong with a posted change, by field: the reason, then the value."""
     problems: dict[str, str] = {}
     if not reason:
@@ -124,7 +126,7 @@ def settings_area(request: StaffRequest, area: str) -> HttpResponse:
 
 
 def _history(
-    clinic: Clinic, definitions: list[registry.Setting[Any]]
+    clinic: Clinic, definitions: list[registry.SettingDefinition]
 ) -> dict[str, list[ClinicSettingChange]]:
     """Each setting's recorded changes, newest first."""
     history: dict[str, list[ClinicSettingChange]] = {}
@@ -138,7 +140,7 @@ def _history(
 
 
 def _shown_changes(
-    definition: registry.Setting[Any], changes: list[ClinicSettingChange]
+    definition: registry.SettingDefinition, changes: list[ClinicSettingChange]
 ) -> list[dict[str, Any]]:
     return [
         {

@@ -43,15 +43,15 @@ from katclinic.lib.parse import BadParameter, parse_id
 from katclinic.protocols.models import PlanVersion
 
 
-def _in_force() -> Subquery:
-    """The plan version a dose was given under: the newest of its session's plan signed by
-    the time the dose started (its MedicationRequest)."""
-    signed = PlanVersion.objects.filter(
-        plan=OuterRef("session__plan"),
-        signed_at__isnull=False,
-        signed_at__lte=OuterRef("started_at"),
+def _in_force() -> Coalesce:
+    """The plan version a dose was given under (its MedicationRequest): the newest of its
+    session's plan signed by the time the dose started, or, for a dose recorded as started
+    before any signature (a backdated record), the plan's first signed version."""
+    signed = PlanVersion.objects.filter(plan=OuterRef("session__plan"), signed_at__isnull=False)
+    before = signed.filter(signed_at__lte=OuterRef("started_at")).order_by("-number")
+    return Coalesce(
+        Subquery(before.values("pk")[:1]), Subquery(signed.order_by("number").values("pk")[:1])
     )
-    return Subquery(signed.order_by("-number").values("pk")[:1])
 
 
 def _rows(clinic: Clinic) -> QuerySet[Administration]:

@@ -4,13 +4,16 @@ own, and the searches, includes and exports that name the type hold it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from katclinic.api.models import Scope
 from katclinic.bulk.tests.test_export import ASYNC, DB_TASKS, lines, run_worker_once
+from katclinic.dosing.models import DosingSession
 from katclinic.dosing.tests.factories import signed_plan
 from katclinic.fhir.resources.medication_request import US_CORE_MEDICATION_REQUEST
 from katclinic.fhir.search import utc
@@ -211,6 +214,22 @@ class IncludeTest(MedicationRequestCase):
         self.assertEqual(
             self.get("MedicationAdministration", request="MedicationRequest/x").status_code, 400
         )
+
+    def test_each_dose_names_the_version_signed_by_the_time_it_started(self) -> None:
+        first = fixtures.signed(self)
+        assert first.signed_at is not None
+        session = make_session(self.pat, self.paula)
+        DosingSession.objects.filter(pk=session.pk).update(plan=first.plan)
+        session.refresh_from_db()
+        between = make_administration(session, self.nick, at=timezone.now())
+        titration = self.amend(first, "titration", "42")
+        services.sign_plan(version=titration, prescriber=self.paula)
+        after = make_administration(session, self.nick, at=timezone.now() + timedelta(hours=1))
+        backdated = make_administration(session, self.nick, at=first.signed_at - timedelta(days=1))
+        expected = {between: first, after: titration, backdated: first}
+        for given, version in expected.items():
+            served = self.get(f"MedicationAdministration/{given.pk}").json()
+            self.assertEqual(served["request"]["reference"], f"MedicationRequest/{version.pk}")
 
     def test_everything_and_the_portal_record_hold_the_orders(self) -> None:
         version = fixtures.signed(self)

@@ -23,7 +23,12 @@ from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.protocols import services
 from katclinic.protocols.models import PlanVersion
 from katclinic.protocols.tests import fixtures
+from katclinic.smart import services as smart_services
+from katclinic.smart.auth import served_types
+from katclinic.smart.oauth import s256
+from katclinic.smart.scopes import parse_scopes
 from katclinic.smart.tests.backend_helpers import Service, token_for
+from katclinic.smart.tests.helpers import REDIRECT, VERIFIER, exchange, register
 
 
 class MedicationRequestCase(FhirTestCase):
@@ -140,6 +145,31 @@ class PatientAccessTest(MedicationRequestCase):
     def test_a_role_without_the_clinical_chart_is_refused(self) -> None:
         fixtures.signed(self)
         self.assertEqual(self.get("MedicationRequest", self.alice).status_code, 403)
+
+
+class SmartScopeTest(MedicationRequestCase):
+    def app_token(self, scopes: str) -> str:
+        app = register(self)[0]
+        _, code = smart_services.authorize(
+            app=app,
+            user=self.paula,
+            patient=self.pat,
+            scopes=parse_scopes(scopes, served_types()),
+            redirect_uri=REDIRECT,
+            code_challenge=s256(VERIFIER),
+        )
+        return str(exchange(app, code).json()["access_token"])
+
+    def test_patient_and_user_scopes_reach_as_far_as_they_say(self) -> None:
+        own = fixtures.signed(self)
+        other = signed_plan(self.quinn, self.paula).versions.get()
+        patient = self.app_token("launch/patient patient/MedicationRequest.rs")
+        self.assertEqual(self.get(f"MedicationRequest/{own.pk}", raw=patient).status_code, 200)
+        self.assertEqual(self.get(f"MedicationRequest/{other.pk}", raw=patient).status_code, 404)
+        user = self.app_token("user/MedicationRequest.rs")
+        self.assertEqual(self.get(f"MedicationRequest/{other.pk}", raw=user).status_code, 200)
+        elsewhere = self.app_token("launch/patient patient/Observation.rs")
+        self.assertEqual(self.get(f"MedicationRequest/{own.pk}", raw=elsewhere).status_code, 403)
 
 
 class SearchTest(MedicationRequestCase):

@@ -7,6 +7,11 @@ every other parameter names the FHIR R4 SearchParameter it implements
 (https://hl7.org/fhir/R4/searchparameter-registry.html). A parameter of this server's own
 (``category`` of a MedicationAdministration, ``subject`` on a type without a subject
 element) has no definition and says so in its documentation.
+
+R4 defines some parameters once for several types under a shared id (``clinical-patient``,
+``clinical-code``, ``medications-status``); there is no ``medications-patient`` or
+``medications-code``. ``tests/test_definitions.py`` pins every definition served against
+the ids read from the R4 and US Core 6.1.0 specifications.
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 "meta.profile only where it meets that profile's mandatory and must-support "
                 "elements (supportedProfile lists them per type: Patient, Encounter, "
                 "Observation for LOINC-coded screening totals, QuestionnaireResponse, "
-                "Condition, Organization); each other type's documentation says why not.",
+                "Condition, Organization, MedicationRequest); each other type's documentation says why not.",
                 "security": _security(oauth),
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],

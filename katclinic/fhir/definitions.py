@@ -7,6 +7,11 @@ every other parameter names the FHIR R4 SearchParameter it implements
 (https://hl7.org/fhir/R4/searchparameter-registry.html). A parameter of this server's own
 (``category`` of a MedicationAdministration, ``subject`` on a type without a subject
 element) has no definition and says so in its documentation.
+
+R4 defines some parameters once for several types under a shared id (``clinical-patient``,
+``clinical-code``, ``medications-status``); there is no ``medications-patient`` or
+``medications-code``. ``tests/test_definitions.py`` pins every definition served against
+the ids read from the R4 and US Core 6.1.0 specifications.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ _US_CORE: dict[str, tuple[str, ...]] = {
     "Observation": ("category", "code", "date", "patient", "status"),
     "Condition": ("category", "clinical-status", "code", "onset-date", "patient", "recorded-date"),
     "Organization": ("name",),
+    "QuestionnaireResponse": ("_id", "authored", "patient", "questionnaire", "status"),
+    "MedicationRequest": ("authoredon", "encounter", "intent", "patient", "status"),
 }
 
 # FHIR R4 SearchParameters: (type, parameter) -> the SearchParameter's id.
@@ -28,11 +35,7 @@ _R4: dict[tuple[str, str], str] = {
     ("Encounter", "subject"): "Encounter-subject",
     ("Observation", "subject"): "Observation-subject",
     ("Condition", "subject"): "Condition-subject",
-    ("QuestionnaireResponse", "patient"): "QuestionnaireResponse-patient",
     ("QuestionnaireResponse", "subject"): "QuestionnaireResponse-subject",
-    ("QuestionnaireResponse", "status"): "QuestionnaireResponse-status",
-    ("QuestionnaireResponse", "authored"): "QuestionnaireResponse-authored",
-    ("QuestionnaireResponse", "questionnaire"): "QuestionnaireResponse-questionnaire",
     ("Questionnaire", "url"): "Questionnaire-url",
     ("Questionnaire", "code"): "Questionnaire-code",
     ("Questionnaire", "status"): "Questionnaire-status",
@@ -46,11 +49,15 @@ _R4: dict[tuple[str, str], str] = {
     ("Appointment", "patient"): "Appointment-patient",
     ("Appointment", "date"): "Appointment-date",
     ("Appointment", "status"): "Appointment-status",
-    ("MedicationAdministration", "patient"): "medications-patient",
+    ("MedicationAdministration", "patient"): "clinical-patient",
     ("MedicationAdministration", "subject"): "MedicationAdministration-subject",
     ("MedicationAdministration", "effective-time"): "MedicationAdministration-effective-time",
-    ("MedicationAdministration", "code"): "medications-code",
+    ("MedicationAdministration", "code"): "clinical-code",
     ("MedicationAdministration", "status"): "medications-status",
+    ("MedicationAdministration", "request"): "MedicationAdministration-request",
+    ("MedicationRequest", "subject"): "MedicationRequest-subject",
+    ("MedicationRequest", "requester"): "MedicationRequest-requester",
+    ("MedicationRequest", "identifier"): "clinical-identifier",
     ("ChargeItem", "patient"): "ChargeItem-patient",
     ("ChargeItem", "subject"): "ChargeItem-subject",
     ("ChargeItem", "code"): "ChargeItem-code",
@@ -58,7 +65,7 @@ _R4: dict[tuple[str, str], str] = {
     ("AllergyIntolerance", "patient"): "clinical-patient",
     ("AllergyIntolerance", "clinical-status"): "AllergyIntolerance-clinical-status",
     ("AllergyIntolerance", "date"): "clinical-date",
-    ("MedicationStatement", "patient"): "medications-patient",
+    ("MedicationStatement", "patient"): "clinical-patient",
     ("MedicationStatement", "subject"): "MedicationStatement-subject",
     ("MedicationStatement", "status"): "medications-status",
     ("MedicationStatement", "effective"): "MedicationStatement-effective",
@@ -76,6 +83,10 @@ _R4: dict[tuple[str, str], str] = {
     ("ExplanationOfBenefit", "created"): "ExplanationOfBenefit-created",
     ("ExplanationOfBenefit", "status"): "ExplanationOfBenefit-status",
     ("ExplanationOfBenefit", "claim"): "ExplanationOfBenefit-claim",
+    ("Group", "member"): "Group-member",
+    ("Group", "identifier"): "Group-identifier",
+    ("Group", "type"): "Group-type",
+    ("Group", "actual"): "Group-actual",
 }
 
 

@@ -14,6 +14,7 @@ TYPE_WORDS = {
     "Flag": "safety alerts",
     "Consent": "signed consent forms",
     "MedicationAdministration": "medication given in treatment sessions",
+    "MedicationRequest": "treatment plans as signed: the ketamine or esketamine prescribed",
     "ChargeItem": "charges",
     "Coverage": "insurance details (insurer, plan and member number)",
     "Claim": "insurance claims the clinic sent",

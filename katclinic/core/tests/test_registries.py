@@ -102,6 +102,7 @@ FHIR_RESOURCE_TYPES = [
     "Claim",
     "ExplanationOfBenefit",
     "Group",
+    "MedicationRequest",
 ]
 
 CLINIC_SETTINGS = [

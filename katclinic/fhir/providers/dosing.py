@@ -19,6 +19,7 @@ from katclinic.dosing.models import (
 from katclinic.fhir.registry import (
     Link,
     ResourceType,
+    SearchParam,
     date_param,
     register,
     token_param,
@@ -37,6 +38,20 @@ from katclinic.fhir.resources.medication_administration import (
     product_code,
     to_fhir_medication_administration,
 )
+from katclinic.fhir.search import SearchValueError
+from katclinic.lib.parse import BadParameter, parse_id
+from katclinic.protocols.models import PlanVersion
+
+
+def _in_force() -> Coalesce:
+    """The plan version a dose was given under (its MedicationRequest): the newest of its
+    session's plan signed by the time the dose started, or, for a dose recorded as started
+    before any signature (a backdated record), the plan's first signed version."""
+    signed = PlanVersion.objects.filter(plan=OuterRef("session__plan"), signed_at__isnull=False)
+    before = signed.filter(signed_at__lte=OuterRef("started_at")).order_by("-number")
+    return Coalesce(
+        Subquery(before.values("pk")[:1]), Subquery(signed.order_by("number").values("pk")[:1])
+    )
 
 
 def _rows(clinic: Clinic) -> QuerySet[Administration]:
@@ -44,7 +59,7 @@ def _rows(clinic: Clinic) -> QuerySet[Administration]:
     # patient on the row so compartment filters, $everything and audit read it directly.
     return (
         Administration.objects.filter(clinic=clinic)
-        .annotate(patient_id=F("session__patient_id"))
+        .annotate(patient_id=F("session__patient_id"), request_id=_in_force())
         .select_related("given_by")
         .order_by("-started_at", "-pk")
     )
@@ -63,6 +78,17 @@ def _category(system: str | None, code: str) -> Q:
     return Q(is_adjunct=code == "adjunct")
 
 
+def _request(rows: QuerySet[Administration], raw: str) -> QuerySet[Administration]:
+    """Doses given under any of the named MedicationRequests (MedicationRequest/123 or 123)."""
+    try:
+        ids = [parse_id(part.removeprefix("MedicationRequest/"), "id") for part in raw.split(",")]
+    except BadParameter:
+        raise SearchValueError(
+            f"{raw!r} is not a MedicationRequest reference such as MedicationRequest/123"
+        ) from None
+    return rows.filter(Q(request_id__in=ids))  # an annotation of _rows
+
+
 def _status(system: str | None, code: str) -> Q:
     running = Q(rate_mg_per_h__isnull=False, ended_at__isnull=True)
     if code == "in-progress":
@@ -77,13 +103,19 @@ MEDICATION_ADMINISTRATION = register(
         name="MedicationAdministration",
         perm=Perm.VIEW_CLINICAL,
         rows=_rows,
-        render=lambda row: to_fhir_medication_administration(row, row.patient_id),
+        render=lambda row: to_fhir_medication_administration(
+            row, row.patient_id, request_id=row.request_id
+        ),
         changed_at=lambda row: row.ended_at or row.started_at,
         mandatory=("status", "subject", "effective", "medication"),
-        links=(Link("context", "Encounter", "session_id"),),
+        links=(
+            Link("context", "Encounter", "session_id"),
+            Link("request", "MedicationRequest", "request_id"),
+        ),
         documentation="Doses given in dosing sessions, adjuncts included. The product is identified "
         "by its recorded name (local code and text) in a contained Medication with the lot; no "
-        "RxNorm or SNOMED CT code is sent, because the codes for ketamine are not yet verified.",
+        "RxNorm or SNOMED CT code is sent, because the codes for ketamine are not yet verified. "
+        "request is the signed plan version the dose was given under.",
         params=(
             date_param("effective-time", "started_at", "When the dose was started"),
             date_param("date", "started_at", "Same as effective-time"),
@@ -98,6 +130,12 @@ MEDICATION_ADMINISTRATION = register(
                 _category,
             ),
             token_param("status", "completed, or in-progress for a running infusion", _status),
+            SearchParam(
+                "request",
+                "reference",
+                "The MedicationRequest (signed plan version) it was given under",
+                _request,
+            ),
         ),
     )
 )

@@ -3,7 +3,7 @@
 The facade speaks FHIR R4 (4.0.1). Tests validate what these modules emit with the
 ``fhir.resources`` R4B models: R4B changed none of the elements used here (Patient,
 Questionnaire, QuestionnaireResponse, Observation, Flag, Consent, Appointment,
-MedicationAdministration, Encounter, ChargeItem, Coverage, Claim, ExplanationOfBenefit, Condition,
+MedicationAdministration, MedicationRequest, Encounter, ChargeItem, Coverage, Claim, ExplanationOfBenefit, Condition,
 AllergyIntolerance, MedicationStatement, Practitioner, Organization, Bundle,
 OperationOutcome, CapabilityStatement), so a resource
 valid under R4B is valid R4 on the wire.

@@ -7,7 +7,8 @@ travel in a contained Medication, since R4 keeps the lot on Medication.batch.
 No RxNorm or SNOMED CT code is sent for the product: the codes circulating for ketamine
 are not verified for this project, so the medication is identified by its text and a
 local code (the product name as recorded in the clinic's stock), never by a national
-code a receiver might trust. The context is the dosing session's Encounter.
+code a receiver might trust. The context is the dosing session's Encounter, and the request
+the MedicationRequest (signed plan version) the dose was given under.
 """
 
 from __future__ import annotations
@@ -65,16 +66,7 @@ def _dosage_text(given: Administration) -> str:
     return ", ".join(parts)
 
 
-def to_fhir_medication_administration(given: Administration, patient_id: int) -> dict[str, Any]:
-    """The MedicationAdministration for ``given`` (``given_by`` joined), of ``patient_id``."""
-    product = product_code(given.product)
-    kind = "adjunct" if given.is_adjunct else "treatment"
-    medication = {
-        "resourceType": "Medication",
-        "id": "product",
-        "code": {"coding": [{"system": PRODUCT_SYSTEM, "code": product}], "text": product},
-        "batch": {"lotNumber": given.lot_number, "expirationDate": given.expiry.isoformat()},
-    }
+def _dosage(given: Administration) -> dict[str, Any]:
     route = ROUTE_LABELS.get(given.route, given.route)
     dosage: dict[str, Any] = {
         "text": _dosage_text(given),
@@ -86,6 +78,22 @@ def to_fhir_medication_administration(given: Administration, patient_id: int) ->
     }
     if given.rate_mg_per_h is not None:
         dosage["rateQuantity"] = _quantity(given.rate_mg_per_h, "mg/h")
+    return dosage
+
+
+def to_fhir_medication_administration(
+    given: Administration, patient_id: int, *, request_id: int | None = None
+) -> dict[str, Any]:
+    """The MedicationAdministration for ``given`` (``given_by`` joined), of ``patient_id``,
+    given under the MedicationRequest ``request_id`` where one is known."""
+    product = product_code(given.product)
+    kind = "adjunct" if given.is_adjunct else "treatment"
+    medication = {
+        "resourceType": "Medication",
+        "id": "product",
+        "code": {"coding": [{"system": PRODUCT_SYSTEM, "code": product}], "text": product},
+        "batch": {"lotNumber": given.lot_number, "expirationDate": given.expiry.isoformat()},
+    }
     resource: dict[str, Any] = {
         "resourceType": "MedicationAdministration",
         "id": str(given.pk),
@@ -106,8 +114,10 @@ def to_fhir_medication_administration(given: Administration, patient_id: int) ->
             "display": f"Dosing session {given.session_id}",
         },
         "performer": [{"actor": {"display": given.given_by.full_name}}],
-        "dosage": dosage,
     }
+    if request_id is not None:
+        resource["request"] = {"reference": f"MedicationRequest/{request_id}"}
+    resource["dosage"] = _dosage(given)
     if given.ended_at is not None:
         resource["effectivePeriod"] = {"start": utc(given.started_at), "end": utc(given.ended_at)}
     else:

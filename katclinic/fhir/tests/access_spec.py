@@ -160,6 +160,11 @@ def _directory(type_name: str, row: Any) -> dict[str, Url]:
     }
 
 
+def _plan_version_row(t: Any) -> Any:
+    """pat's signed plan version (the one her session's dose was given under)."""
+    return pat_rows(t)["administration"].session.plan.versions.get(number=1)
+
+
 def _session_row(t: Any) -> Any:
     """pat's dosing session (the one its administration was given in)."""
     return pat_rows(t)["administration"].session
@@ -170,6 +175,7 @@ SPEC: dict[str, Url] = {
     **_compartment(Perm.VIEW_CLINICAL, "Condition", _chart_row("diagnosis")),
     **_compartment(Perm.VIEW_CLINICAL, "AllergyIntolerance", _chart_row("allergy")),
     **_compartment(Perm.VIEW_CLINICAL, "MedicationStatement", _chart_row("medication")),
+    **_compartment(Perm.VIEW_CLINICAL, "MedicationRequest", _plan_version_row),
     **_compartment(Perm.MANAGE_COVERAGE, "Coverage", _coverage_row),
     **_compartment(Perm.MANAGE_CLAIMS, "Claim", _claim_row),
     **_compartment(Perm.MANAGE_CLAIMS, "ExplanationOfBenefit", _answer_row),

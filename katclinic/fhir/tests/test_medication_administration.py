@@ -159,6 +159,7 @@ class MedicationAdministrationTest(FhirTestCase):
         self.assertEqual(
             {p["name"] for p in entry["searchParam"]},
             {"_id", "patient", "subject", "effective-time", "date", "code", "category", "status"}
+            | {"request"}
             | {"_count", "_offset", "_sort", "_summary", "_total", "_elements"},
         )
         self.assertIn("not yet verified", entry["documentation"])

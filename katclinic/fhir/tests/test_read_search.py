@@ -47,6 +47,7 @@ class MetadataTest(FhirTestCase):
                 "Claim",
                 "ExplanationOfBenefit",
                 "Group",
+                "MedicationRequest",
             },
         )
         self.assertIn("birthdate", {p["name"] for p in served["Patient"]["searchParam"]})

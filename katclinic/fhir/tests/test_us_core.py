@@ -15,6 +15,7 @@ from katclinic.fhir.registry import REGISTRY
 from katclinic.fhir.resources.chart import US_CORE_CONDITION
 from katclinic.fhir.resources.directory import US_CORE_ORGANIZATION
 from katclinic.fhir.resources.encounter import US_CORE_ENCOUNTER
+from katclinic.fhir.resources.medication_request import US_CORE_MEDICATION_REQUEST
 from katclinic.fhir.resources.observation import US_CORE_SCREENING
 from katclinic.fhir.resources.patient_detail import (
     BIRTHSEX_URL,
@@ -45,6 +46,8 @@ MUST_SUPPORT: dict[str, tuple[str, ...]] = {
     US_CORE_CONDITION: ("clinicalStatus", "category", "code", "subject", "onsetDateTime")
     + ("recordedDate",),
     US_CORE_ORGANIZATION: ("active", "name", "identifier", "telecom", "address"),
+    US_CORE_MEDICATION_REQUEST: ("status", "intent", "category", "reportedBoolean")
+    + ("medicationCodeableConcept", "subject", "authoredOn", "requester", "dosageInstruction"),
 }
 
 HOSPITAL_MRN = "http://hospital.example.org/mrn"
@@ -239,9 +242,12 @@ class ServedResourcesTest(FhirTestCase):
         given = {
             p["name"]: p.get("definition") for p in served["QuestionnaireResponse"]["searchParam"]
         }
-        self.assertEqual(
-            given["authored"], "http://hl7.org/fhir/SearchParameter/QuestionnaireResponse-authored"
-        )
+        self.assertEqual(given["authored"], f"{US_CORE}questionnaireresponse-authored")
+        self.assertEqual(profiles["MedicationRequest"], [US_CORE_MEDICATION_REQUEST])
+        ordered = {
+            p["name"]: p.get("definition") for p in served["MedicationRequest"]["searchParam"]
+        }
+        self.assertEqual(ordered["intent"], f"{US_CORE}medicationrequest-intent")
 
 
 class UsCorePatientImportTest(FhirTestCase):

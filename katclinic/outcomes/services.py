@@ -1,9 +1,11 @@
 """Keeping the outcome rollup current, and the audited exports.
 
-`refresh_patient_courses(patient=...)` is called by measures inside `submit_response`
-and `correct_response`, in their transaction, so a course's row changes with the
-response that changes it; the periodic job `refresh_outcomes_task` catches everything else (sessions, side
-effects, invitations, corrections, changed clinic settings) from a watermark.
+The rollup is refreshed by the worker, never on a submission's request: the periodic job
+`refresh_outcomes_task` (every minute) finds what changed since its watermark (new and
+corrected responses by id, sessions, side effects, invitations, course dates, changed
+clinic settings) and recomputes those courses whole. Pages that show rollup figures say how
+current they are with `rollup_as_of()`. Nothing clinical reads the rollup: the progress
+view and its reports compute a course live (`summarize_course`).
 """
 
 from __future__ import annotations
@@ -67,12 +69,6 @@ def refresh_open_courses(*, patient: Patient) -> int:
     return refresh_courses(Course.objects.open().filter(patient=patient))
 
 
-def refresh_patient_courses(*, patient: Patient) -> int:
-    """Recompute every course row of the patient (measures calls this with each stored
-    response, new or corrected, inside the submission's transaction)."""
-    return refresh_courses(Course.objects.filter(patient=patient).order_by("pk"))
-
-
 def refresh_courses(courses: Iterable[Course]) -> int:
     """Recompute the rows of `courses`, a chunk of courses at a time; returns rows written."""
     written = 0
@@ -118,6 +114,12 @@ def refresh_outcomes_task() -> int:
     written = refresh_course_outcomes(since=since, after_response_id=after)
     RefreshMark.objects.update_or_create(name=JOB, defaults={"at": started, "response_id": newest})
     return written
+
+
+def rollup_as_of() -> datetime | None:
+    """When the last refresh started: every change committed before then is in the rollup
+    (None until the worker has run the job once)."""
+    return RefreshMark.objects.filter(name=JOB).values_list("at", flat=True).first()
 
 
 def _changed_patients(since: datetime, after_response_id: int | None) -> set[int]:

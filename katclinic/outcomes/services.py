@@ -54,7 +54,9 @@ CHUNK = 500
 OVERLAP = timedelta(minutes=5)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Ids are handed out before commit, so a slow transaction can commit a lower id
-# after a run has passed it; re-reading the last few hundred ids covers that.
+# after a run has passed it. Each run re-reads from the newest id the run before the last
+# one saw (a whole interval back), and at least the last few hundred ids, so only a
+# submission left uncommitted for longer than the job's interval could be passed over.
 RESPONSE_OVERLAP = 500
 
 
@@ -110,10 +112,24 @@ def refresh_outcomes_task() -> int:
     newest = Response.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     mark = RefreshMark.objects.filter(name=JOB).first()
     since = mark.at - OVERLAP if mark else EPOCH
-    after = max(0, mark.response_id - RESPONSE_OVERLAP) if mark else 0
+    after = _reread_after(mark)
     written = refresh_course_outcomes(since=since, after_response_id=after)
-    RefreshMark.objects.update_or_create(name=JOB, defaults={"at": started, "response_id": newest})
+    RefreshMark.objects.update_or_create(
+        name=JOB,
+        defaults={
+            "at": started,
+            "response_id": newest,
+            "previous_response_id": mark.response_id if mark else 0,
+        },
+    )
     return written
+
+
+def _reread_after(mark: RefreshMark | None) -> int:
+    """The response id the job reads above: one run further back than the last one."""
+    if mark is None:
+        return 0
+    return max(0, min(mark.previous_response_id, mark.response_id - RESPONSE_OVERLAP))
 
 
 def rollup_as_of() -> datetime | None:

@@ -67,6 +67,15 @@ def _not_alerting(context: dict[str, Any]) -> list[str]:
     return [b for b in phq9_bodies(context) if '"q9": 0' in b][:1]
 
 
+def _gad7(context: dict[str, Any]) -> list[str]:
+    """GAD-7 submissions (no safety item), as the soak sends them."""
+    patients = context.get("submit_patient_ids") or [context["patient_id"]]
+    answers = {f"q{i}": i % 4 for i in range(1, 8)}
+    return [
+        json.dumps({"patient_id": p, "instrument": "gad7", "answers": answers}) for p in patients
+    ]
+
+
 # After the pages, which they would change (every reading lands on the session page).
 WRITES = (
     Write(
@@ -80,6 +89,7 @@ WRITES = (
     Write("questionnaire submit (mix)", SUBMIT, "token", phq9_bodies, "application/json", 201),
     Write("questionnaire submit", SUBMIT, "token", _not_alerting, "application/json", 201),
     Write("questionnaire submit (alerting)", SUBMIT, "token", _alerting, "application/json", 201),
+    Write("questionnaire submit (GAD-7)", SUBMIT, "token", _gad7, "application/json", 201),
 )
 
 
@@ -146,6 +156,9 @@ def write_sender(context: dict[str, Any], write: Write) -> Callable[[], Any]:
             del client.cookies[name]
         if response.status_code != write.expect_status:
             sys.exit(f"{write.name} answered {response.status_code}: {response.content[:300]!r}")
+        # A lapsed session (the staff idle timeout) answers 302 too, to the sign-in page.
+        if "/accounts/login/" in response.get("Location", ""):
+            sys.exit(f"{write.name} was sent to sign in: the dataset's session has lapsed")
         return response
 
     return send

@@ -131,6 +131,7 @@ def get_patient_for_user(
             patient_id=patient_id,
             not_found=True,
         )
+    patient.clinic = clinic  # the row the request loaded already, not a second fetch
     return patient
 
 

@@ -40,7 +40,6 @@ from katclinic.measures.models import (
     Rule,
 )
 from katclinic.measures.scoring import Answer, AnswerError, score, validate_answers
-from katclinic.outcomes.services import refresh_patient_courses
 from katclinic.patients.language import clock, in_language_of, long_date
 from katclinic.patients.models import Patient
 from katclinic.protocols.schema import Measurement
@@ -137,7 +136,7 @@ def submit_response(
     invitation: Invitation | None = None,
     read_in: tuple[str, str] = ("", ""),
 ) -> Response:
-    """Validate and score, then store -> raise alerts -> set course baseline -> audit in one
+    """Validate and score, then store -> set course baseline -> audit -> raise alerts in one
     transaction. Raises SubmissionError (nothing stored) or InvitationUnusable.
 
     Validation and scoring read only immutable instrument rows, so they run before the
@@ -185,7 +184,8 @@ def submit_response(
             safety.raise_alerts(response=response, found=found, request=request)
         # In the same transaction: a positive surveillance screen opens its review task.
         raise_for_positive_screen(response, request)
-        refresh_patient_courses(patient=patient)
+    # The course outcome rollup is not refreshed here: the worker's outcomes job finds the
+    # new response by its id within a minute (see katclinic.outcomes.services).
     return response
 
 
@@ -205,7 +205,8 @@ def correct_response(
     request: HttpRequest | None,
     comment: str | None = None,
 ) -> Response:
-    """Store a corrected version linked to the original, which stops being current."""
+    """Store a corrected version linked to the original, which stops being current; its
+    alerts are raised in the same transaction, the course rollup follows with the worker."""
     if not reason.strip():
         raise _problem("reason", "a reason is required to correct a response")
     old = (
@@ -243,7 +244,6 @@ def correct_response(
     if found:
         safety.raise_alerts(response=new, found=found, request=request)
     raise_for_positive_screen(new, request)
-    refresh_patient_courses(patient=old.patient)
     return new
 
 

@@ -107,6 +107,9 @@ class RefreshMark(models.Model):
     name = models.CharField(max_length=60, unique=True)
     at = models.DateTimeField()
     response_id = models.BigIntegerField(default=0, help_text="Newest response id read")
+    previous_response_id = models.BigIntegerField(
+        default=0, help_text="Newest response id the run before read"
+    )
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

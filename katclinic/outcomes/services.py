@@ -1,9 +1,11 @@
 """Keeping the outcome rollup current, and the audited exports.
 
-`refresh_patient_courses(patient=...)` is called by measures inside `submit_response`
-and `correct_response`, in their transaction, so a course's row changes with the
-response that changes it; the periodic job `refresh_outcomes_task` catches everything else (sessions, side
-effects, invitations, corrections, changed clinic settings) from a watermark.
+The rollup is refreshed by the worker, never on a submission's request: the periodic job
+`refresh_outcomes_task` (every minute) finds what changed since its watermark (new and
+corrected responses by id, sessions, side effects, invitations, course dates, changed
+clinic settings) and recomputes those courses whole. Pages that show rollup figures say how
+current they are with `rollup_as_of()`. Nothing clinical reads the rollup: the progress
+view and its reports compute a course live (`summarize_course`).
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ CHUNK = 500
 OVERLAP = timedelta(minutes=5)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Ids are handed out before commit, so a slow transaction can commit a lower id
-# after a run has passed it; re-reading the last few hundred ids covers that.
+# after a run has passed it. Each run re-reads from the newest id the run before the last
+# one saw (a whole interval back), and at least the last few hundred ids, so only a
+# submission left uncommitted for longer than the job's interval could be passed over.
 RESPONSE_OVERLAP = 500
 
 
@@ -65,12 +69,6 @@ def refresh_course_outcome(course: Course) -> CourseOutcome:
 def refresh_open_courses(*, patient: Patient) -> int:
     """Recompute the rows of the patient's open courses."""
     return refresh_courses(Course.objects.open().filter(patient=patient))
-
-
-def refresh_patient_courses(*, patient: Patient) -> int:
-    """Recompute every course row of the patient (measures calls this with each stored
-    response, new or corrected, inside the submission's transaction)."""
-    return refresh_courses(Course.objects.filter(patient=patient).order_by("pk"))
 
 
 def refresh_courses(courses: Iterable[Course]) -> int:
@@ -114,10 +112,30 @@ def refresh_outcomes_task() -> int:
     newest = Response.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     mark = RefreshMark.objects.filter(name=JOB).first()
     since = mark.at - OVERLAP if mark else EPOCH
-    after = max(0, mark.response_id - RESPONSE_OVERLAP) if mark else 0
+    after = _reread_after(mark)
     written = refresh_course_outcomes(since=since, after_response_id=after)
-    RefreshMark.objects.update_or_create(name=JOB, defaults={"at": started, "response_id": newest})
+    RefreshMark.objects.update_or_create(
+        name=JOB,
+        defaults={
+            "at": started,
+            "response_id": newest,
+            "previous_response_id": mark.response_id if mark else 0,
+        },
+    )
     return written
+
+
+def _reread_after(mark: RefreshMark | None) -> int:
+    """The response id the job reads above: one run further back than the last one."""
+    if mark is None:
+        return 0
+    return max(0, min(mark.previous_response_id, mark.response_id - RESPONSE_OVERLAP))
+
+
+def rollup_as_of() -> datetime | None:
+    """When the last refresh started: every change committed before then is in the rollup
+    (None until the worker has run the job once)."""
+    return RefreshMark.objects.filter(name=JOB).values_list("at", flat=True).first()
 
 
 def _changed_patients(since: datetime, after_response_id: int | None) -> set[int]:

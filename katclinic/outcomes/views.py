@@ -19,6 +19,7 @@ from katclinic.lib.parse import optional_id
 from katclinic.outcomes import dashboard, exports, tables
 from katclinic.outcomes.forms import ResearchExportForm
 from katclinic.outcomes.progress import progress_for
+from katclinic.outcomes.services import rollup_as_of
 from katclinic.patients.views import chart_tabs
 
 
@@ -87,6 +88,7 @@ def _scope(request: StaffRequest) -> tuple[dashboard.Scope, list[Any]]:
 def dashboard_page(request: StaffRequest) -> HttpResponse:
     scope, clinics = _scope(request)
     context = dashboard.build_cached(scope, timezone.localdate()) | {
+        "as_of": rollup_as_of(),
         "org_available": len(clinics) > 1,
         "can_export": has_perm(request, Perm.EXPORT_DATA),
         "tables": tables.TABLES,

@@ -227,6 +227,9 @@ class Appointment(models.Model):
         ordering: ClassVar = ["start", "pk"]
         indexes: ClassVar = [
             models.Index(fields=["clinic", "start"]),
+            # A patient's appointments in time order: the chart's Appointments tab, the
+            # appointments API and the portal's upcoming visits.
+            models.Index(fields=["patient", "start"]),
             models.Index(fields=["staff", "start"]),
             models.Index(fields=["chair", "start"]),
         ]

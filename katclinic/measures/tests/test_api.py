@@ -2,11 +2,15 @@
 
 from typing import Any
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from katclinic.api.models import ApiToken, Scope
 from katclinic.audit.models import AuditEvent
 from katclinic.measures.models import Response, SafetyAlert
+from katclinic.measures.services import start_course
 from katclinic.measures.tests.helpers import PHQ9_ITEM9, PHQ9_MILD, submit
 from katclinic.testing import ClinicTestCase
 
@@ -37,20 +41,34 @@ class SubmitApiTest(ClinicTestCase):
             AuditEvent.objects.filter(object_type="measures.response", action="create").exists()
         )
 
-    def test_it_uses_few_queries(self) -> None:
+    def statements(self, answers: dict[str, Any]) -> list[str]:
+        """The SQL one API submission runs, after a first one has warmed the caches."""
         headers = self.token(self.nick)
-        body = {"patient_id": self.pat.pk, "instrument": "phq9", "answers": PHQ9_MILD}
-        self.client.post(
-            self.url, body, content_type="application/json", headers=headers
-        )  # warm caches
-        # One of them looks up the patient's courses, whose outcome rows change with it.
-        with self.assertNumQueries(9):
+        body = {"patient_id": self.pat.pk, "instrument": "phq9", "answers": answers}
+        self.client.post(self.url, body, content_type="application/json", headers=headers)
+        with CaptureQueriesContext(connection) as seen:
             reply = self.client.post(
                 self.url, body, content_type="application/json", headers=headers
             )
         self.assertEqual(reply.status_code, 201)
         stored = Response.objects.get(pk=reply.json()["id"])
         self.assertEqual((stored.patient_id, stored.instrument_key), (self.pat.pk, "phq9"))
+        return [q["sql"] for q in seen.captured_queries]
+
+    def test_a_submission_runs_a_pinned_number_of_statements(self) -> None:
+        # The token and its user, the patient, the instrument, a savepoint, the response,
+        # the course baseline, the audit event, the savepoint's release; no course rollup.
+        start_course(patient=self.pat, started_on=timezone.localdate(), by=self.paula, request=None)
+        statements = self.statements(PHQ9_MILD)
+        self.assertEqual(len(statements), 8, "\n".join(statements))
+        self.assertFalse([s for s in statements if "outcomes_courseoutcome" in s])
+
+    def test_an_alerting_submission_adds_only_its_alert_and_audit_event(self) -> None:
+        # Two statements more: the alert and its audit event. The alert's email is queued
+        # after the commit (not run inside a test's transaction), and the crisis resources
+        # come from the clinic the request has loaded already.
+        statements = self.statements(PHQ9_ITEM9)
+        self.assertEqual(len(statements), 10, "\n".join(statements))
 
     def test_an_item9_answer_raises_an_alert_and_returns_crisis_resources(self) -> None:
         self.clinic.crisis_resources = "Call 988."

@@ -113,6 +113,23 @@ class RefreshTest(ClinicTestCase):
         self.assertIsNone(row.response_lost_at)
         self.assertEqual(row.sessions_given, 3)
 
+    def test_a_response_committed_after_a_run_passed_its_id_is_found_on_the_next(self) -> None:
+        self.make_course()
+        services.refresh_outcomes_task.enqueue()
+        late = h.response(self.pat, 2, timezone.now())
+        # As if the last run had read ids far beyond this one while its transaction was still
+        # open (ids are handed out before commit), and the run before it had stopped short.
+        # Its time is moved on too, so that only the ids can find it.
+        RefreshMark.objects.filter(name=services.JOB).update(
+            at=timezone.now() + 2 * services.OVERLAP,
+            response_id=late.pk + 10 * services.RESPONSE_OVERLAP,
+            previous_response_id=late.pk - 1,
+        )
+        services.refresh_outcomes_task.enqueue()
+        self.assertEqual(CourseOutcome.objects.get().latest_total, 2)
+        mark = RefreshMark.objects.get(name=services.JOB)
+        self.assertEqual(mark.previous_response_id, late.pk + 10 * services.RESPONSE_OVERLAP)
+
     def test_the_periodic_job_finds_a_back_dated_score_by_its_id(self) -> None:
         self.make_course()
         services.refresh_outcomes_task.enqueue()

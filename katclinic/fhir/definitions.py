@@ -27,6 +27,7 @@ _US_CORE: dict[str, tuple[str, ...]] = {
 _R4: dict[tuple[str, str], str] = {
     ("Encounter", "subject"): "Encounter-subject",
     ("Observation", "subject"): "Observation-subject",
+    ("Observation", "encounter"): "clinical-encounter",
     ("Condition", "subject"): "Condition-subject",
     ("QuestionnaireResponse", "patient"): "QuestionnaireResponse-patient",
     ("QuestionnaireResponse", "subject"): "QuestionnaireResponse-subject",

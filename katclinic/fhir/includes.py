@@ -96,13 +96,8 @@ def included_rows(
     if include.reverse:
         rows = readable_rows(request, found, named)
         return list(rows.filter(**{f"{include.link.field}__in": keys}))
-    clinic = request.clinic  # type: ignore[attr-defined]
-    targets = (
-        resource_type.rows(clinic)
-        .filter(pk__in=keys)
-        .exclude(**{include.link.field: None})
-        .values_list(include.link.field, flat=True)
-    )
+    # The page's rows hold the reference (a field, or an annotation every source shares).
+    targets = {target for row in page if (target := include.link.of(row)) is not None}
     if found.name == "Patient":
         named = set(targets)
-    return list(readable_rows(request, found, named).filter(pk__in=list(targets)))
+    return list(readable_rows(request, found, named).filter(pk__in=sorted(targets)))

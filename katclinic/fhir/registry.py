@@ -46,6 +46,10 @@ class Link:
     target: str
     field: str
 
+    def of(self, row: Any) -> int | None:
+        """The id of the target ``row`` refers to (None when it refers to none)."""
+        return getattr(row, self.field)
+
 
 @dataclass(frozen=True)
 class ResourceType:
@@ -73,6 +77,10 @@ class ResourceType:
     names_patients: Callable[[Any], list[int]] | None = None
     # The profiles its resources declare in meta.profile (each where it meets them).
     profiles: tuple[str, ...] = ()
+    # The rows with the given resource ids (by default an id is the row's number).
+    with_ids: Callable[[Rows, list[str]], Rows] | None = None
+    # A row's resource id, for the audit trail.
+    id_of: Callable[[Any], str] = field(default=lambda row: str(row.pk))
 
     @property
     def slug(self) -> str:
@@ -141,6 +149,8 @@ def _record_number(raw: str) -> int | None:
 
 
 def _ids(resource_type: ResourceType, rows: Rows, raw: str) -> Rows:
+    if resource_type.with_ids is not None:
+        return resource_type.with_ids(rows, raw.split(","))
     if isinstance(rows, list):
         return [row for row in rows if resource_type.render(row)["id"] in raw.split(",")]
     ids = [number for part in raw.split(",") if (number := _record_number(part))]
@@ -149,9 +159,14 @@ def _ids(resource_type: ResourceType, rows: Rows, raw: str) -> Rows:
 
 def patient_ref(raw: str) -> int:
     """``Patient/123`` or ``123`` -> 123."""
-    number = _record_number(raw.removeprefix("Patient/"))
+    return reference_number(raw, "Patient")
+
+
+def reference_number(raw: str, type_name: str) -> int:
+    """``<type_name>/123`` or ``123`` -> 123; anything else is a SearchValueError."""
+    number = _record_number(raw.removeprefix(f"{type_name}/"))
     if number is None:
-        raise SearchValueError(f"{raw!r} is not a Patient reference such as Patient/123")
+        raise SearchValueError(f"{raw!r} is not a {type_name} reference such as {type_name}/123")
     return number
 
 

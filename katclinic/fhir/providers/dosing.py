@@ -248,7 +248,7 @@ def _checkpoints(clinic: Clinic, taken: Q) -> QuerySet[Checkpoint]:
     )
 
 
-def _codes(measure: Measure) -> Callable[[str | None, str], Q]:
+def _measure_codes(measure: Measure) -> Callable[[str | None, str], Q]:
     def codes(system: str | None, code: str) -> Q:
         known = any(
             code == own and system in (None, "", own_system)
@@ -259,7 +259,7 @@ def _codes(measure: Measure) -> Callable[[str | None, str], Q]:
     return codes
 
 
-def _category(measure: Measure) -> Callable[[str | None, str], Q]:
+def _measure_category(measure: Measure) -> Callable[[str | None, str], Q]:
     def category(system: str | None, code: str) -> Q:
         known = code == measure.category and system in (None, "", CATEGORY_SYSTEM)
         return Q(pk__isnull=False) if known else Q(pk__in=[])
@@ -282,8 +282,8 @@ def _measured(
         render=render,
         changed_at=lambda row: row.recorded_at,
         params={
-            "code": token_param("code", "", _codes(measure)).apply,
-            "category": token_param("category", "", _category(measure)).apply,
+            "code": token_param("code", "", _measure_codes(measure)).apply,
+            "category": token_param("category", "", _measure_category(measure)).apply,
             "status": token_param("status", "", _final).apply,
         },
     )

@@ -4,7 +4,7 @@ across both sources, versions, includes, and only ever a patient's own through t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -39,6 +39,7 @@ def codes(resource: dict[str, Any]) -> list[str]:
 
 
 class VitalSignsTestCase(FhirTestCase):
+    start: datetime
     session: Any
     reading: Checkpoint
 
@@ -306,6 +307,8 @@ class VersionTest(VitalSignsTestCase):
 
 
 class AccessTest(VitalSignsTestCase):
+    quinns: Checkpoint
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()

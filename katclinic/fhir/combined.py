@@ -133,6 +133,10 @@ class Combined:
         union = selects[0].union(*selects[1:], all=True) if len(selects) > 1 else selects[0]
         return union.order_by(*keys)
 
+    def values_list(self, name: str, flat: bool = True) -> list[Any]:
+        """The values of one shared name over every source's rows (``flat`` only)."""
+        return [value for rows in self.parts for value in rows.values_list(name, flat=flat)]
+
     def count(self) -> int:
         return sum(rows.count() for rows in self.parts)
 
@@ -164,9 +168,6 @@ class Combined:
     def iterator(self, chunk_size: int = 500) -> Iterator[Any]:
         return iter(self)
 
-    def source_of(self, row: Any) -> Source:
-        return self.sources[row.fhir_part]
-
     # Ids: ``123`` (first source) or ``<key>-123``.
 
     def with_ids(self, raws: Sequence[str]) -> Combined:
@@ -181,14 +182,16 @@ class Combined:
 
     def place(self, raw: str) -> tuple[int, int] | None:
         """(source index, record number) of the resource id ``raw``; None if none serves it."""
-        key, _, number = raw.rpartition("-")
+        key, dash, number = raw.rpartition("-")
         index = next((i for i, s in enumerate(self.sources) if s.key == key), None)
-        if index is None or not number.isascii() or not number.isdigit():
+        if index is None or (dash and not key) or not number.isascii() or not number.isdigit():
             return None
         try:
-            return index, parse_id(number, "id")
+            found = parse_id(number, "id")
         except BadParameter:
             return None
+        # A prefixed id is written one way only (hr-12, never hr-012).
+        return None if key and str(found) != number else (index, found)
 
 
 def by_source(sources: Sequence[Source]) -> Callable[[Any], Source]:

@@ -46,10 +46,6 @@ class Link:
     target: str
     field: str
 
-    def of(self, row: Any) -> int | None:
-        """The id of the target ``row`` refers to (None when it refers to none)."""
-        return getattr(row, self.field)
-
 
 @dataclass(frozen=True)
 class ResourceType:
@@ -92,7 +88,12 @@ class ResourceType:
     def all_params(self) -> tuple[SearchParam, ...]:
         """``_id`` and, for compartment types, ``patient``, then the type's own parameters."""
         common = [
-            SearchParam("_id", "token", "Logical id", lambda rows, raw: _ids(self, rows, raw))
+            SearchParam(
+                "_id",
+                "token",
+                "Logical id",
+                lambda rows, raw: rows_with_ids(self, rows, raw.split(",")),
+            )
         ]
         link = self.patient_field
         if link and self.name != "Patient":
@@ -148,12 +149,13 @@ def _record_number(raw: str) -> int | None:
         return None
 
 
-def _ids(resource_type: ResourceType, rows: Rows, raw: str) -> Rows:
+def rows_with_ids(resource_type: ResourceType, rows: Rows, raws: list[str]) -> Rows:
+    """The rows among ``rows`` whose resource ids are in ``raws`` (an unknown id: none)."""
     if resource_type.with_ids is not None:
-        return resource_type.with_ids(rows, raw.split(","))
+        return resource_type.with_ids(rows, raws)
     if isinstance(rows, list):
-        return [row for row in rows if resource_type.render(row)["id"] in raw.split(",")]
-    ids = [number for part in raw.split(",") if (number := _record_number(part))]
+        return [row for row in rows if resource_type.render(row)["id"] in raws]
+    ids = [number for part in raws if (number := _record_number(part))]
     return rows.filter(pk__in=ids)
 
 

@@ -138,7 +138,11 @@ class ReadingsTest(VitalSignsTestCase):
 
     def test_malformed_or_unknown_ids_are_404_outcomes(self) -> None:
         pk = self.reading.pk
+        score = make_response(self.pat).pk
+        self.assertEqual(self.get(f"Observation/{score}").status_code, 200)
         for raw in (
+            f"-{score}",
+            f"hr-0{pk}",
             "bp-",
             "bp-x",
             "bp--1",

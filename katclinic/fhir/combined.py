@@ -151,7 +151,8 @@ class Combined:
         rows = {
             (part, row.pk): row
             for part, pks in wanted.items()
-            for row in self.parts[part].filter(pk__in=pks)
+            # Unordered, so the database finds them by key rather than in an index's order.
+            for row in self.parts[part].filter(pk__in=pks).order_by()
         }
         return [rows[key] for key in found if key in rows]
 

@@ -203,6 +203,13 @@ def token_param(
     name: str, documentation: str, codes: Callable[[str | None, str], Q]
 ) -> SearchParam:
     """A token parameter; ``codes(system, code)`` gives the filter for one value (values OR)."""
+    return SearchParam(name, "token", documentation, token_filter(codes))
+
+
+def token_filter(
+    codes: Callable[[str | None, str], Q],
+) -> Callable[[QuerySet[Any], str], QuerySet[Any]]:
+    """The rows matching any of a token search's comma-separated values."""
 
     def apply(rows: QuerySet[Any], raw: str) -> QuerySet[Any]:
         query = Q(pk__in=[])
@@ -211,7 +218,7 @@ def token_param(
             query |= codes(system, code)
         return rows.filter(query)
 
-    return SearchParam(name, "token", documentation, apply)
+    return apply
 
 
 def choice_token(

@@ -26,6 +26,7 @@ from katclinic.fhir.registry import (
     ResourceType,
     date_param,
     register,
+    token_filter,
     token_param,
 )
 from katclinic.fhir.resources.encounter import (
@@ -282,9 +283,9 @@ def _measured(
         render=render,
         changed_at=lambda row: row.recorded_at,
         params={
-            "code": token_param("code", "", _measure_codes(measure)).apply,
-            "category": token_param("category", "", _measure_category(measure)).apply,
-            "status": token_param("status", "", _final).apply,
+            "code": token_filter(_measure_codes(measure)),
+            "category": token_filter(_measure_category(measure)),
+            "status": token_filter(_final),
         },
     )
 

@@ -19,6 +19,7 @@ from katclinic.fhir.registry import (
     date_param,
     reference_number,
     register,
+    token_filter,
     token_param,
 )
 from katclinic.fhir.resources.flag import to_fhir_flag
@@ -162,8 +163,8 @@ SCORES = combined.Source(
     render=lambda r: to_fhir_observation(r, definition_of(r.instrument)),
     changed_at=lambda r: r.submitted_at,
     params={
-        "status": token_param("status", "", _status(_OBSERVATION_STATUS)).apply,
-        "code": token_param("code", "", _score_code).apply,
+        "status": token_filter(_status(_OBSERVATION_STATUS)),
+        "code": token_filter(_score_code),
         "category": _survey_only,
     },
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.test import Client
 from django.utils import timezone
 
 from katclinic.audit.models import AuditEvent
@@ -25,6 +26,12 @@ from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.fhir.tests.factories import make_checkpoint, make_response, make_session
 from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.measures.models import Response
+from katclinic.smart import services as smart_services
+from katclinic.smart.auth import served_types
+from katclinic.smart.oauth import s256
+from katclinic.smart.scopes import parse_scopes
+from katclinic.smart.tests.backend_helpers import Service, token_for
+from katclinic.smart.tests.helpers import REDIRECT, VERIFIER, body, exchange, register
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -356,6 +363,55 @@ class AccessTest(VitalSignsTestCase):
         ]
         keys = ("bp", "hr", "rr", "spo2", "moaas", "cadss6")
         self.assertEqual(sorted(observations), sorted(f"{k}-{self.reading.pk}" for k in keys))
+
+
+class AppAccessTest(VitalSignsTestCase):
+    quinns: Checkpoint
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.quinns = make_checkpoint(make_session(cls.quinn, cls.paula), cls.nick)
+
+    def bearer(self, token: str, path: str, **params: Any) -> Any:
+        return Client().get(
+            f"/fhir/R4/{path}", params, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    def smart_token(self, scopes: str) -> str:
+        app = register(self)[0]
+        _, code = smart_services.authorize(
+            app=app,
+            user=self.pat_user,
+            patient=self.pat,
+            scopes=parse_scopes(f"launch/patient {scopes}", served_types()),
+            redirect_uri=REDIRECT,
+            code_challenge=s256(VERIFIER),
+        )
+        return str(body(exchange(app, code))["access_token"])
+
+    def test_a_smart_patient_scope_reads_only_that_patients_readings(self) -> None:
+        token = self.smart_token("patient/Observation.rs")
+        answer = self.bearer(token, "Observation", category="vital-signs")
+        self.assertEqual(answer.status_code, 200, answer.content)
+        self.assertEqual(len(ids(answer.json())), 4)
+        self.assertTrue(all(f"-{self.reading.pk}" in i for i in ids(answer.json())))
+        self.assertEqual(self.bearer(token, f"Observation/hr-{self.quinns.pk}").status_code, 404)
+        refused = self.bearer(token, "Observation", patient=self.quinn.pk)
+        self.assertEqual(refused.status_code, 404)
+        # A scope for Encounter only reads no Observations.
+        other = self.smart_token("patient/Encounter.rs")
+        self.assertEqual(self.bearer(other, f"Observation/hr-{self.reading.pk}").status_code, 403)
+
+    def test_a_backend_service_reads_readings_only_with_observation_in_its_scopes(self) -> None:
+        service = Service()
+        app = service.register(self)
+        token = token_for(service, app, scope="system/Observation.rs")
+        found = ids(self.bearer(token, "Observation", code="8867-4").json())
+        self.assertEqual(sorted(found), sorted([f"hr-{self.reading.pk}", f"hr-{self.quinns.pk}"]))
+        narrow = token_for(service, app, scope="system/Encounter.rs")
+        self.assertEqual(self.bearer(narrow, "Observation", code="8867-4").status_code, 403)
+        self.assertEqual(self.bearer(narrow, f"Observation/hr-{self.reading.pk}").status_code, 403)
 
 
 class CapabilityTest(VitalSignsTestCase):

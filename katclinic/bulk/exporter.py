@@ -32,6 +32,7 @@ from katclinic.bulk.clinic_settings import EXPORT_FILE_HOURS, EXPORT_RUNNING_MIN
 from katclinic.bulk.models import ExportJob
 from katclinic.clinics.middleware import clinic_zone
 from katclinic.fhir import providers, wire
+from katclinic.fhir.combined import Combined
 from katclinic.fhir.providers.protocols import member_ids
 from katclinic.fhir.registry import REGISTRY, ResourceType, Rows
 from katclinic.fhir.versions import last_updated, stamped
@@ -54,7 +55,7 @@ def file_path(job: ExportJob, type_name: str) -> Path:
 
 
 def _chunks(rows: Any) -> Iterator[list[Any]]:
-    items: Iterable[Any] = rows.iterator(chunk_size=CHUNK) if isinstance(rows, QuerySet) else rows
+    items: Iterable[Any] = rows if isinstance(rows, list) else rows.iterator(chunk_size=CHUNK)
     iterator = iter(items)
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
@@ -78,6 +79,8 @@ def _selected(job: ExportJob, resource_type: ResourceType, members: set[int] | N
     if not queries:
         return rows
     matches = [filtered(resource_type, rows, QueryDict(query)) for query in queries]
+    if isinstance(rows, Combined):  # a type served from several sources
+        return rows.any_of(matches)
     if not isinstance(rows, QuerySet):  # definitions, served from a list
         return [row for row in rows if any(row in found for found in matches)]
     either = Q(pk__in=[])

@@ -209,6 +209,7 @@ def _monitoring_readings(world: DemoWorld, session: DosingSession, start: dateti
             diastolic=rng.randint(76, 92),
             heart_rate=rng.randint(64, 90),
             spo2=97,
+            respiratory_rate=16,
             moaas=moaas,
             cadss6=rng.randint(2, 9) if minute == 40 else 0,
         )
@@ -245,6 +246,7 @@ def _past_session(
         diastolic=rng.randint(72, 86),
         heart_rate=rng.randint(62, 84),
         spo2=98,
+        respiratory_rate=14,
     )
     _doses(world, session, lot, start, plan_mg)
     _monitoring_readings(world, session, start)
@@ -331,6 +333,7 @@ def _today(world: DemoWorld, plan: Plan, lot: StockLot) -> None:
         diastolic=82,
         heart_rate=76,
         spo2=98,
+        respiratory_rate=14,
     )
     _gate_passed(session, nurse, now - timedelta(minutes=58))
     _today_dosed(session, lot, nurse, now)

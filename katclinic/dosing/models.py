@@ -291,6 +291,11 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering: ClassVar = ["taken_at", "pk"]
+        # The FHIR Observation search pages each measure's checkpoints of a clinic by when
+        # they were taken, newest first: this index reads a page's rows in that order.
+        indexes: ClassVar = [
+            models.Index(fields=["clinic", "taken_at"], name="checkpoint_clinic_taken")
+        ]
         constraints: ClassVar = [
             # MOAA/S is 0-5 (BMC Anesthesiol 2022); CADSS-6 is six items of 0-4.
             models.CheckConstraint(

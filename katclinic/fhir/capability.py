@@ -141,8 +141,10 @@ def capability_statement(base_url: str, date: str, oauth: dict[str, str]) -> dic
                 "search of their type. A resource declares a US Core 6.1.0 profile in "
                 "meta.profile only where it meets that profile's mandatory and must-support "
                 "elements (supportedProfile lists them per type: Patient, Encounter, "
-                "Observation for LOINC-coded screening totals, QuestionnaireResponse, "
-                "Condition, Organization, MedicationRequest); each other type's documentation says why not.",
+                "Observation for LOINC-coded screening totals and for the blood pressure, "
+                "heart rate, respiratory rate and pulse oximetry of dosing sessions, "
+                "QuestionnaireResponse, Condition, Organization, MedicationRequest); each "
+                "other type's documentation says why not.",
                 "security": _security(oauth),
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],

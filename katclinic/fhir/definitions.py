@@ -34,6 +34,7 @@ _US_CORE: dict[str, tuple[str, ...]] = {
 _R4: dict[tuple[str, str], str] = {
     ("Encounter", "subject"): "Encounter-subject",
     ("Observation", "subject"): "Observation-subject",
+    ("Observation", "encounter"): "clinical-encounter",
     ("Condition", "subject"): "Condition-subject",
     ("QuestionnaireResponse", "subject"): "QuestionnaireResponse-subject",
     ("Questionnaire", "url"): "Questionnaire-url",

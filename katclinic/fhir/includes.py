@@ -17,7 +17,7 @@ from django.http import HttpRequest, QueryDict
 
 from katclinic.fhir.access import readable_rows
 from katclinic.fhir.outcome import FhirError, Issue
-from katclinic.fhir.registry import REGISTRY, Link, ResourceType
+from katclinic.fhir.registry import REGISTRY, Link, ResourceType, rows_with_ids
 
 PARAMS = ("_include", "_revinclude")
 
@@ -97,12 +97,12 @@ def included_rows(
         rows = readable_rows(request, found, named)
         return list(rows.filter(**{f"{include.link.field}__in": keys}))
     clinic = request.clinic  # type: ignore[attr-defined]
-    targets = (
-        resource_type.rows(clinic)
-        .filter(pk__in=keys)
-        .exclude(**{include.link.field: None})
-        .values_list(include.link.field, flat=True)
+    same = rows_with_ids(
+        resource_type, resource_type.rows(clinic), [resource_type.id_of(row) for row in page]
+    )
+    targets = set(
+        same.exclude(**{include.link.field: None}).values_list(include.link.field, flat=True)
     )
     if found.name == "Patient":
         named = set(targets)
-    return list(readable_rows(request, found, named).filter(pk__in=list(targets)))
+    return list(readable_rows(request, found, named).filter(pk__in=sorted(targets)))

@@ -73,6 +73,10 @@ class ResourceType:
     names_patients: Callable[[Any], list[int]] | None = None
     # The profiles its resources declare in meta.profile (each where it meets them).
     profiles: tuple[str, ...] = ()
+    # The rows with the given resource ids (by default an id is the row's number).
+    with_ids: Callable[[Rows, list[str]], Rows] | None = None
+    # A row's resource id, for the audit trail.
+    id_of: Callable[[Any], str] = field(default=lambda row: str(row.pk))
 
     @property
     def slug(self) -> str:
@@ -84,7 +88,12 @@ class ResourceType:
     def all_params(self) -> tuple[SearchParam, ...]:
         """``_id`` and, for compartment types, ``patient``, then the type's own parameters."""
         common = [
-            SearchParam("_id", "token", "Logical id", lambda rows, raw: _ids(self, rows, raw))
+            SearchParam(
+                "_id",
+                "token",
+                "Logical id",
+                lambda rows, raw: rows_with_ids(self, rows, raw.split(",")),
+            )
         ]
         link = self.patient_field
         if link and self.name != "Patient":
@@ -140,18 +149,26 @@ def _record_number(raw: str) -> int | None:
         return None
 
 
-def _ids(resource_type: ResourceType, rows: Rows, raw: str) -> Rows:
+def rows_with_ids(resource_type: ResourceType, rows: Rows, raws: list[str]) -> Rows:
+    """The rows among ``rows`` whose resource ids are in ``raws`` (an unknown id: none)."""
+    if resource_type.with_ids is not None:
+        return resource_type.with_ids(rows, raws)
     if isinstance(rows, list):
-        return [row for row in rows if resource_type.render(row)["id"] in raw.split(",")]
-    ids = [number for part in raw.split(",") if (number := _record_number(part))]
+        return [row for row in rows if resource_type.render(row)["id"] in raws]
+    ids = [number for part in raws if (number := _record_number(part))]
     return rows.filter(pk__in=ids)
 
 
 def patient_ref(raw: str) -> int:
     """``Patient/123`` or ``123`` -> 123."""
-    number = _record_number(raw.removeprefix("Patient/"))
+    return reference_number(raw, "Patient")
+
+
+def reference_number(raw: str, type_name: str) -> int:
+    """``<type_name>/123`` or ``123`` -> 123; anything else is a SearchValueError."""
+    number = _record_number(raw.removeprefix(f"{type_name}/"))
     if number is None:
-        raise SearchValueError(f"{raw!r} is not a Patient reference such as Patient/123")
+        raise SearchValueError(f"{raw!r} is not a {type_name} reference such as {type_name}/123")
     return number
 
 
@@ -186,6 +203,13 @@ def token_param(
     name: str, documentation: str, codes: Callable[[str | None, str], Q]
 ) -> SearchParam:
     """A token parameter; ``codes(system, code)`` gives the filter for one value (values OR)."""
+    return SearchParam(name, "token", documentation, token_filter(codes))
+
+
+def token_filter(
+    codes: Callable[[str | None, str], Q],
+) -> Callable[[QuerySet[Any], str], QuerySet[Any]]:
+    """The rows matching any of a token search's comma-separated values."""
 
     def apply[M: Model](rows: QuerySet[M], raw: str) -> QuerySet[M]:
         query = Q(pk__in=[])
@@ -194,7 +218,7 @@ def token_param(
             query |= codes(system, code)
         return rows.filter(query)
 
-    return SearchParam(name, "token", documentation, apply)
+    return apply
 
 
 def choice_token(

@@ -31,28 +31,41 @@ def version_id(resource: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _changes(resource_type: ResourceType, rows: Sequence[Any]) -> dict[str, datetime]:
-    """The last recorded change of each row (object id -> when), in one query."""
-    model = getattr(rows[0], "_meta", None) if rows else None
-    if model is None or resource_type.perm is None:
+def _changes(resource_type: ResourceType, rows: Sequence[Any]) -> dict[tuple[str, str], datetime]:
+    """The last recorded change of each row ((model, object id) -> when), one query per
+    model among the rows (a type served from several sources has rows of several)."""
+    if resource_type.perm is None:
         return {}
+    by_model: dict[str, list[Any]] = {}
+    for row in rows:
+        if (model := getattr(row, "_meta", None)) is not None:
+            by_model.setdefault(model.label_lower, []).append(row)
+    found: dict[tuple[str, str], datetime] = {}
+    for label, group in by_model.items():
+        found |= {(label, pk): at for pk, at in _model_changes(resource_type, label, group)}
+    return found
+
+
+def _model_changes(
+    resource_type: ResourceType, label: str, rows: Sequence[Any]
+) -> list[tuple[str, datetime]]:
     clinics = {getattr(row, "clinic_id", None) for row in rows} - {None}
     # A change to a patient's record is recorded with the patient: read through that index.
     patients = {resource_type.patient_of(row) for row in rows} - {None}
     if not patients:
-        return {}
+        return []
     found = (
         AuditEvent.objects.filter(
             patient_id__in=patients,
             clinic_id__in=clinics,
-            object_type=model.label_lower,
+            object_type=label,
             object_id__in=[str(row.pk) for row in rows],
             action__in=CHANGES,
         )
         .values("object_id")
         .annotate(last=Max("at"))
     )
-    return {item["object_id"]: item["last"] for item in found}
+    return [(item["object_id"], item["last"]) for item in found]
 
 
 def stamped(resource_type: ResourceType, rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -63,11 +76,9 @@ def stamped(resource_type: ResourceType, rows: Sequence[Any]) -> list[dict[str, 
         resource = resource_type.render(row)
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = version_id(resource)
-        moments = [
-            m
-            for m in (resource_type.changed_at(row), changes.get(str(getattr(row, "pk", ""))))
-            if m
-        ]
+        model = getattr(row, "_meta", None)
+        key = (model.label_lower if model else "", str(getattr(row, "pk", "")))
+        moments = [m for m in (resource_type.changed_at(row), changes.get(key)) if m]
         if moments:
             meta["lastUpdated"] = utc(max(moments))
         out.append(

@@ -15,7 +15,6 @@ from functools import wraps
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -254,7 +253,7 @@ def _audit_read(
         action=action,
         patient_id=patients[0] if len(patients) == 1 else None,
         object_type=f"fhir.{resource_type.name}",
-        object_id=str(rows[0].pk) if len(rows) == 1 else "",
+        object_id=resource_type.id_of(rows[0]) if len(rows) == 1 else "",
         detail={
             "via": "fhir",
             "count": len(rows),
@@ -323,7 +322,7 @@ def _sorted(resource_type: ResourceType, rows: Rows, raw: str | None) -> Rows:
                 "_sort",
             )
         order.append(("-" if part.strip().startswith("-") else "") + fields[name])
-    if isinstance(rows, QuerySet):
+    if not isinstance(rows, list):  # a queryset, or the rows of several sources
         return rows.order_by(*order, "pk")
     for field_name in reversed(order):  # definitions: only _id (their key) is offered
         rows = sorted(rows, key=lambda d: d.key, reverse=field_name.startswith("-"))
@@ -394,7 +393,7 @@ def search(request: HttpRequest, type_name: str) -> HttpResponse:
         _matching(request, resource_type, request.GET, lenient),
         request.GET.get("_sort"),
     )
-    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
+    total = len(rows) if isinstance(rows, list) else rows.count()
     page = [] if summary == "count" or count == 0 else list(rows[offset : offset + count])
     resources = stamped(resource_type, page)
     if elements is not None:

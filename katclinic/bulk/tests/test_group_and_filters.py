@@ -16,7 +16,7 @@ from katclinic.bulk.models import ExportJob
 from katclinic.bulk.tests.test_export import ASYNC, DB_TASKS, lines, run_worker_once
 from katclinic.clinics.registry import set_setting
 from katclinic.dosing.tests.factories import protocol_version, signed_plan
-from katclinic.fhir.tests.factories import make_response
+from katclinic.fhir.tests.factories import make_checkpoint, make_response, make_session
 from katclinic.protocols.models import Plan, PlanStatus
 from katclinic.smart.tests.backend_helpers import Service, token_for
 from katclinic.testing import ClinicTestCase
@@ -153,6 +153,23 @@ class TypeFilterTest(BulkTestCase):
         manifest = self.manifest(self.kick_off(f"/fhir/R4/Group/{self.group.pk}/$export", query))
         ids = [o["id"] for o in self.download(manifest, "Observation")]
         self.assertEqual(ids, [str(self.phq9.pk)])
+
+    def test_vital_signs_are_exported_and_filtered_with_the_scores(self) -> None:
+        reading = make_checkpoint(make_session(self.pat, self.paula), self.nick)
+        quinns = make_checkpoint(make_session(self.quinn, self.paula), self.nick, spo2=97)
+        manifest = self.manifest(self.kick_off("/fhir/R4/Patient/$export?_type=Observation"))
+        everything = {o["id"] for o in self.download(manifest, "Observation")}
+        keys = ("bp", "hr", "rr", "spo2", "moaas", "cadss6")
+        self.assertLessEqual({f"{key}-{reading.pk}" for key in keys}, everything)
+        self.assertIn(f"spo2-{quinns.pk}", everything)
+        self.assertIn(str(self.phq9.pk), everything)
+        query = "?_type=Observation&_typeFilter=Observation?category=vital-signs"
+        query += f"&_typeFilter=Observation?code={PHQ9_TOTAL}%26patient=Patient/{self.pat.pk}"
+        manifest = self.manifest(self.kick_off("/fhir/R4/$export", query))
+        ids = {o["id"] for o in self.download(manifest, "Observation")}
+        vitals = {f"{key}-{reading.pk}" for key in ("bp", "hr", "rr", "spo2")}
+        # pat's vital signs and PHQ-9, and quinn's one vital sign (not quinn's PHQ-9)
+        self.assertEqual(ids, vitals | {str(self.phq9.pk), f"spo2-{quinns.pk}"})
 
     def test_a_bad_type_filter_is_a_400_naming_it_and_queues_nothing(self) -> None:
         cases = {

@@ -1,8 +1,12 @@
-"""Encounter (one per dosing session) and MedicationAdministration (the doses given in them)."""
+"""Encounter (one per dosing session), MedicationAdministration (the doses given in them)
+and the sources of the Observations of their checkpoints (served with the scores as
+Observation, see ``providers.measures``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -16,12 +20,14 @@ from katclinic.dosing.models import (
     SessionEvent,
     SupportNote,
 )
+from katclinic.fhir import combined
 from katclinic.fhir.registry import (
     Link,
     ResourceType,
     SearchParam,
     date_param,
     register,
+    token_filter,
     token_param,
 )
 from katclinic.fhir.resources.encounter import (
@@ -37,6 +43,22 @@ from katclinic.fhir.resources.medication_administration import (
     PRODUCT_SYSTEM,
     product_code,
     to_fhir_medication_administration,
+)
+from katclinic.fhir.resources.vital_signs import (
+    BLOOD_PRESSURE,
+    CADSS6,
+    CATEGORY_SYSTEM,
+    HEART_RATE,
+    MOAAS,
+    PULSE_OXIMETRY,
+    RESPIRATORY_RATE,
+    Measure,
+    blood_pressure,
+    cadss6,
+    heart_rate,
+    moaas,
+    pulse_oximetry,
+    respiratory_rate,
 )
 from katclinic.fhir.search import SearchValueError
 from katclinic.lib.parse import BadParameter, parse_id
@@ -247,4 +269,73 @@ ENCOUNTER = register(
             token_param("class", "Always AMB (ambulatory)", _class),
         ),
     )
+)
+
+
+def _checkpoints(clinic: Clinic, taken: Q) -> QuerySet[Checkpoint]:
+    """The clinic's checkpoints holding a measure, with the names every Observation source
+    shares: the patient (through the session), when, the Encounter and the performer."""
+    return (
+        Checkpoint.objects.filter(clinic=clinic)
+        .filter(taken)
+        .annotate(
+            patient_id=F("session__patient_id"),
+            effective=F("taken_at"),
+            encounter_id=F("session_id"),
+            performer_id=F("recorded_by_id"),
+        )
+    )
+
+
+def _measure_codes(measure: Measure) -> Callable[[str | None, str], Q]:
+    def codes(system: str | None, code: str) -> Q:
+        known = any(
+            code == own and system in (None, "", own_system)
+            for own_system, own, _ in measure.codings
+        )
+        return Q(pk__isnull=False) if known else Q(pk__in=[])
+
+    return codes
+
+
+def _measure_category(measure: Measure) -> Callable[[str | None, str], Q]:
+    def category(system: str | None, code: str) -> Q:
+        known = code == measure.category and system in (None, "", CATEGORY_SYSTEM)
+        return Q(pk__isnull=False) if known else Q(pk__in=[])
+
+    return category
+
+
+def _final(system: str | None, code: str) -> Q:
+    # Checkpoints are never corrected or withdrawn: each Observation is final.
+    return Q(pk__isnull=False) if code == "final" else Q(pk__in=[])
+
+
+def _measured(
+    measure: Measure, taken: Q, render: Callable[[Checkpoint], dict[str, Any]]
+) -> combined.Source:
+    """The Observations of one measure: a checkpoint each, where it was taken."""
+    return combined.Source(
+        key=measure.key,
+        rows=lambda clinic: _checkpoints(clinic, taken),
+        render=render,
+        changed_at=lambda row: row.recorded_at,
+        params={
+            "code": token_filter(_measure_codes(measure)),
+            "category": token_filter(_measure_category(measure)),
+            "status": token_filter(_final),
+        },
+    )
+
+
+# In the order a page lists a checkpoint's Observations taken at the same moment.
+CHECKPOINT_SOURCES = (
+    _measured(
+        BLOOD_PRESSURE, Q(systolic__isnull=False) | Q(diastolic__isnull=False), blood_pressure
+    ),
+    _measured(HEART_RATE, Q(heart_rate__isnull=False), heart_rate),
+    _measured(RESPIRATORY_RATE, Q(respiratory_rate__isnull=False), respiratory_rate),
+    _measured(PULSE_OXIMETRY, Q(spo2__isnull=False), pulse_oximetry),
+    _measured(MOAAS, Q(moaas__isnull=False), moaas),
+    _measured(CADSS6, Q(cadss6__isnull=False), cadss6),
 )

@@ -45,7 +45,8 @@ def _vread(perm: Perm, type_name: str, row: Any) -> Url:
     """The current version of a row in pat's compartment (as its read), read as served."""
 
     def kwargs(t: Any) -> dict[str, Any]:
-        stored = REGISTRY[type_name].rows(t.clinic).get(pk=row(t).pk)
+        served = REGISTRY[type_name]
+        stored = served.lookup(served.rows(t.clinic), str(row(t).pk))
         return {"resource_id": stored.pk, "version_id": _version(type_name, stored)}
 
     return _own(perm, kwargs)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from katclinic.dosing.models import Administration, DosingSession, StockLot
+from katclinic.dosing.models import Administration, Checkpoint, DosingSession, StockLot
 from katclinic.dosing.tests.factories import signed_plan
 from katclinic.intake.models import ConsentDocument, ConsentSignature
 from katclinic.measures.catalogue import current_instrument
@@ -162,6 +162,32 @@ def make_administration(
         ended_at=start + timedelta(minutes=40) if ended else None,
         rate_mg_per_h=Decimal("52.50"),
         given_by=nurse,
+    )
+
+
+# A full set of readings at one checkpoint (every measure taken).
+READINGS = {
+    "systolic": 128,
+    "diastolic": 82,
+    "heart_rate": 74,
+    "respiratory_rate": 14,
+    "spo2": 98,
+    "moaas": 4,
+    "cadss6": 6,
+}
+
+
+def make_checkpoint(
+    session: DosingSession, nurse: Any, *, at: datetime | None = None, **values: int | None
+) -> Checkpoint:
+    """A checkpoint of ``session`` holding ``values`` (every measure when none are given)."""
+    return Checkpoint.objects.create(
+        clinic_id=session.clinic_id,
+        session=session,
+        label="40 min",
+        taken_at=at or session.scheduled_for + timedelta(minutes=40),
+        recorded_by=nurse,
+        **(values or READINGS),
     )
 
 

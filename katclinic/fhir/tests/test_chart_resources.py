@@ -176,7 +176,7 @@ class IncludeTest(FhirTestCase):
         make_response(self.pat)
         before = self.events()
         for param, value in (
-            ("_include", "Observation:performer"),
+            ("_include", "Observation:specimen"),
             ("_include", "Patient:link"),
             ("_revinclude", "Flag:subject:Group"),
             ("_include:iterate", "Observation:patient"),

@@ -23,6 +23,7 @@ from katclinic.clinics.permissions import roles_allow
 from katclinic.demo.generator import DemoWorld
 from katclinic.demo.seed import build_demo
 from katclinic.fhir.registry import REGISTRY
+from katclinic.fhir.resources.vital_signs import VITAL_PROFILES
 from katclinic.fhir.search import MAX_COUNT
 
 VALIDATOR = Path(settings.BASE_DIR) / "tools" / "fhir-validator"
@@ -106,6 +107,12 @@ class SecondValidatorTest(TestCase):
         # The demo has rows of most types; the check is only as good as what it reads.
         self.assertGreaterEqual(len(types), 10, sorted(types))
         self.assertGreater(len(resources), 200)
+        # The demo's dosing sessions: every vital-sign profile and both session ratings.
+        profiles = {p for r in resources for p in r.get("meta", {}).get("profile", [])}
+        self.assertLessEqual(set(VITAL_PROFILES), profiles)
+        observations = [r for r in resources if r["resourceType"] == "Observation"]
+        ratings = {r["code"]["coding"][0]["code"] for r in observations}
+        self.assertLessEqual({"moaas", "cadss6"}, ratings)
         for resource in resources:
             get_fhir_model_class(resource["resourceType"]).model_validate(resource)
         self.assertEqual(medplum_issues(resources), [])

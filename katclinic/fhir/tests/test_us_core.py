@@ -25,9 +25,15 @@ from katclinic.fhir.resources.patient_detail import (
     US_CORE_PATIENT,
 )
 from katclinic.fhir.resources.questionnaire_response import US_CORE_QUESTIONNAIRE_RESPONSE
+from katclinic.fhir.resources.vital_signs import (
+    US_CORE_BLOOD_PRESSURE,
+    US_CORE_HEART_RATE,
+    US_CORE_PULSE_OXIMETRY,
+    US_CORE_RESPIRATORY_RATE,
+)
 from katclinic.fhir.tests import access_spec
 from katclinic.fhir.tests.base import FhirTestCase
-from katclinic.fhir.tests.factories import make_response, pat_rows
+from katclinic.fhir.tests.factories import make_checkpoint, make_response, pat_rows
 from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.measures.models import Source
 from katclinic.patients.models import Diagnosis, Patient
@@ -48,6 +54,14 @@ MUST_SUPPORT: dict[str, tuple[str, ...]] = {
     US_CORE_ORGANIZATION: ("active", "name", "identifier", "telecom", "address"),
     US_CORE_MEDICATION_REQUEST: ("status", "intent", "category", "reportedBoolean")
     + ("medicationCodeableConcept", "subject", "authoredOn", "requester", "dosageInstruction"),
+}
+# The vital signs: each profile's must-support elements (the value, or the two sides).
+VITAL_SIGN = ("status", "category", "code", "subject", "effectiveDateTime", "encounter")
+MUST_SUPPORT |= {
+    US_CORE_BLOOD_PRESSURE: (*VITAL_SIGN, "component"),
+    US_CORE_HEART_RATE: (*VITAL_SIGN, "valueQuantity"),
+    US_CORE_RESPIRATORY_RATE: (*VITAL_SIGN, "valueQuantity"),
+    US_CORE_PULSE_OXIMETRY: (*VITAL_SIGN, "valueQuantity"),
 }
 
 HOSPITAL_MRN = "http://hospital.example.org/mrn"
@@ -133,7 +147,8 @@ class ServedResourcesTest(FhirTestCase):
         self.clinic.save()
         self.pat.phone, self.pat.address = "555-0101", "2 Elm St, Tulsa"
         self.pat.save()
-        pat_rows(self)
+        rows = pat_rows(self)
+        make_checkpoint(rows["administration"].session, self.nick)
         for builder in (
             access_spec._chart_row("diagnosis"),
             access_spec._chart_row("allergy"),

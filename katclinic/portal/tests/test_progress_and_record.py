@@ -1,6 +1,7 @@
 import json
 
 from katclinic.audit.models import AuditEvent
+from katclinic.fhir.tests.factories import make_checkpoint, make_session
 from katclinic.measures.tests.helpers import PHQ9_MILD, submit
 from katclinic.portal.tests import fixtures
 from katclinic.testing import ClinicTestCase
@@ -54,3 +55,16 @@ class RecordDownloadTest(ClinicTestCase):
         self.assertEqual(
             AuditEvent.objects.filter(action="export", patient_id=self.pat.pk).count(), 1
         )
+
+    def test_the_fhir_bundle_holds_the_patients_vital_signs_and_no_one_elses(self) -> None:
+        reading = make_checkpoint(make_session(self.pat, self.paula), self.nick, heart_rate=71)
+        make_checkpoint(make_session(self.quinn, self.paula), self.nick, heart_rate=88)
+        self.login(self.pat_user)
+        bundle = json.loads(self.client.get(f"/portal/{self.pat.pk}/record.json").content)
+        observations = [
+            entry["resource"]
+            for entry in bundle["entry"]
+            if entry["resource"]["resourceType"] == "Observation"
+        ]
+        self.assertEqual([o["id"] for o in observations], [f"hr-{reading.pk}"])
+        self.assertEqual(observations[0]["valueQuantity"]["value"], 71)

@@ -34,9 +34,9 @@ def _series(points: list[dict[str, Any]], name: str, label: str, unit: str, tone
 
 def _levels(limits: Thresholds) -> list[Level]:
     named: tuple[tuple[Limit | None, str], ...] = (
-        (limits.systolic_recheck, "systolic recheck above"),
-        (limits.systolic_stop, "systolic stop above"),
-        (limits.spo2_min, "SpO2 stop below"),
+        (limits.systolic_recheck, "systolic recheck >"),
+        (limits.systolic_stop, "systolic stop >"),
+        (limits.spo2_min, "SpO2 stop <"),
     )
     return [
         {"y": limit.value, "label": f"{words} {limit.value}", "kind": "threshold"}
@@ -60,6 +60,7 @@ def vitals_chart(points: list[dict[str, Any]], limits: Thresholds) -> list[Chart
     """One chart of every reading against minutes from the first dose; none without readings."""
     if not points:
         return []
+    points = sorted(points, key=lambda p: p["minute"])  # a line runs forward in time
     minutes = [p["minute"] for p in points]
     return [
         {

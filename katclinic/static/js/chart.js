@@ -121,7 +121,7 @@
     svg.appendChild(el("text", { x: left, y: H - 10, "class": "chart-value" }, xText(spec.x, xs.lo)));
     svg.appendChild(el("text", { x: right, y: H - 10, "text-anchor": "end", "class": "chart-value" }, xText(spec.x, xs.hi)));
     if (spec.y.unit) {
-      svg.appendChild(el("text", { x: 4, y: PAD.top - 10, "class": "chart-value" }, spec.y.unit));
+      svg.appendChild(el("text", { x: left - 5, y: ys.place(ys.hi) + 14, "text-anchor": "end", "class": "chart-value" }, spec.y.unit));
     }
   }
 
@@ -133,7 +133,7 @@
       if (level.label) { line.appendChild(el("title", {}, level.label)); }
       svg.appendChild(line);
       if (level.label) {
-        svg.appendChild(el("text", { x: W - PAD.right, y: y - 3, "text-anchor": "end", "class": "chart-level-label level-" + kind }, level.label));
+        svg.appendChild(el("text", { x: PAD.left + 6, y: y - 3, "class": "chart-level-label level-" + kind }, level.label));
       }
     });
   }
@@ -177,17 +177,25 @@
     });
   }
 
+  // With several series, their names in their tones along the top, left to right.
+  function drawKey(svg, spec) {
+    if (spec.series.length < 2) { return; }
+    var x = PAD.left;
+    spec.series.forEach(function (series) {
+      svg.appendChild(el("text", { x: x, y: PAD.top - 10, "class": "chart-key tone-" + series.tone }, series.label));
+      x += series.label.length * 6.5 + 16;
+    });
+  }
+
   function drawSeries(svg, spec, xs, ys, tip) {
     var marks = el("g", { "class": "chart-marks" });
-    spec.series.forEach(function (series, index) {
+    spec.series.forEach(function (series) {
       if (!series.points.length) { return; }
       svg.appendChild(el("path", { d: pathOf(series, xs, ys), "data-points": series.points.length,
         "class": "chart-line tone-" + series.tone }));
       if (series.marks) { drawMarks(marks, spec, series, xs, ys, tip); }
-      if (spec.series.length > 1) {
-        svg.appendChild(el("text", { x: W - PAD.right - 96, y: PAD.top + 12 * index, "class": "chart-key tone-" + series.tone }, series.label));
-      }
     });
+    drawKey(svg, spec);
     svg.appendChild(marks);
   }
 

@@ -96,6 +96,7 @@
 
   function focusable(node, tip, x, y, text) {
     node.setAttribute("tabindex", "0");
+    node.setAttribute("role", "img");  // a shape named by its value, so that the name is read
     node.setAttribute("aria-label", text);
     node.setAttribute("class", (node.getAttribute("class") || "") + " chart-focusable");
     var show = function () { tip.show(x, y, text); };

@@ -55,13 +55,20 @@
     return { place: place, lo: lo, hi: hi };
   }
 
+  // Up to a round figure: 23.1 on a range of 21 becomes 25, 2200 on 2000 becomes 2500.
+  function roundUp(value, range) {
+    if (range <= 0) { return value; }
+    var unit = Math.pow(10, Math.floor(Math.log(range) / Math.LN10) - 1) * 5;
+    return Math.ceil(value / unit) * unit;
+  }
+
   // The axis starts from the spec's range and grows to hold every point and level.
   function yScale(spec) {
     var axis = spec.y, values = [axis.min, axis.max];
     spec.series.forEach(function (s) { s.points.forEach(function (p) { values.push(Number(p.y)); }); });
     (spec.levels || []).forEach(function (l) { values.push(Number(l.y)); });
     var lo = Math.min.apply(null, values), hi = Math.max.apply(null, values);
-    if (axis.headroom) { hi += (hi - lo) * axis.headroom; }
+    if (axis.headroom) { hi = roundUp(hi + (hi - lo) * axis.headroom, hi - lo); }
     if (axis.step) {
       lo = Math.floor(lo / axis.step) * axis.step;
       hi = Math.ceil(hi / axis.step) * axis.step;
@@ -162,10 +169,13 @@
     return parts.join(" ");
   }
 
-  function pointText(spec, series, p) {
+  function valueText(spec, series, p) {
     var unit = series.unit || spec.y.unit;
-    return xText(spec.x, p.x) + ": " + (series.label ? series.label + " " : "") + yText(spec.y, p.y) +
-      (unit && !spec.y.percent ? " " + unit : "") + (p.note ? " (" + p.note + ")" : "");
+    return yText(spec.y, p.y) + (unit && !spec.y.percent ? " " + unit : "") + (p.note ? " (" + p.note + ")" : "");
+  }
+
+  function pointText(spec, series, p) {
+    return xText(spec.x, p.x) + ": " + (series.label ? series.label + " " : "") + valueText(spec, series, p);
   }
 
   function drawMarks(layer, spec, series, xs, ys, tip) {
@@ -220,35 +230,39 @@
     return svg;
   }
 
-  function tableRows(spec, series) {
+  // One row per point; with table "changes", only where the value changes (daily totals).
+  function tableRows(spec, series, named) {
     var keep = series.points.filter(function (p, i, all) {
       return spec.table !== "changes" || i === 0 || i === all.length - 1 || p.y !== all[i - 1].y;
     });
     return keep.map(function (p) {
-      var unit = series.unit || spec.y.unit;
-      return [xText(spec.x, p.x), series.label, yText(spec.y, p.y) + (unit && !spec.y.percent ? " " + unit : "") + (p.note ? " (" + p.note + ")" : "")];
+      var cells = [xText(spec.x, p.x)];
+      if (named) { cells.push(series.label); }
+      return cells.concat([valueText(spec, series, p)]);
     });
   }
 
+  function row(cells, tag) {
+    var tr = html("tr");
+    cells.forEach(function (cell) {
+      var node = html(tag, cell);
+      if (tag === "th") { node.setAttribute("scope", "col"); }
+      tr.appendChild(node);
+    });
+    return tr;
+  }
+
   function drawTable(spec) {
+    var named = spec.series.length > 1;
     var details = html("details");
     details.appendChild(html("summary", "Figures" + (spec.title ? ": " + spec.title : "")));
-    var table = html("table"), head = html("tr"), body = html("tbody");
-    [spec.x.kind === "time" ? "When" : "At", "Series", "Value"].forEach(function (name) {
-      var th = html("th", name);
-      th.setAttribute("scope", "col");
-      head.appendChild(th);
-    });
-    var thead = html("thead");
-    thead.appendChild(head);
-    table.appendChild(thead);
+    var table = html("table"), thead = html("thead"), body = html("tbody");
+    var names = [spec.x.kind === "time" ? "When" : "At"].concat(named ? ["Series"] : []).concat(["Value"]);
+    thead.appendChild(row(names, "th"));
     spec.series.forEach(function (series) {
-      tableRows(spec, series).forEach(function (cells) {
-        var tr = html("tr");
-        cells.forEach(function (cell) { tr.appendChild(html("td", cell)); });
-        body.appendChild(tr);
-      });
+      tableRows(spec, series, named).forEach(function (cells) { body.appendChild(row(cells, "td")); });
     });
+    table.appendChild(thead);
     table.appendChild(body);
     details.appendChild(table);
     return details;

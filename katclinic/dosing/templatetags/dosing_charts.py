@@ -26,9 +26,8 @@ AXIS_LOW, AXIS_HIGH, AXIS_STEP = 40, 200, 20
 
 
 def _series(points: list[dict[str, Any]], name: str, label: str, unit: str, tone: str) -> Series:
-    shown: list[Point] = [
-        {"x": number(p["minute"]), "y": number(p[name])} for p in points if p[name] is not None
-    ]
+    # Minutes and readings are plain numbers already (see dosing.views._chart_points).
+    shown: list[Point] = [{"x": p["minute"], "y": p[name]} for p in points if p[name] is not None]
     return {"label": label, "unit": unit, "tone": tone, "points": shown, "marks": True}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from katclinic.lib.charts import Chart as Spec
-from katclinic.lib.charts import Level, point
+from katclinic.lib.charts import Level
 from katclinic.surveillance.chart import Chart
 
 register = template.Library()
@@ -32,7 +32,7 @@ def trend_chart(chart: Chart, *, summary: str, unit: str, line_label: str, marks
             {
                 "label": "",
                 "tone": "blue",
-                "points": [point(at.isoformat(), value) for at, value in chart.points],
+                "points": [{"x": at.isoformat(), "y": value} for at, value in chart.points],
                 "shape": "step" if chart.step else "line",
                 "marks": marks,
             }

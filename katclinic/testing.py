@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
-from django.http import HttpResponse
 from django.test import TestCase
 from django.utils import timezone
 
@@ -27,7 +26,11 @@ from katclinic.patients.models import Patient
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test accounts only
 
 
-def json_block(response: HttpResponse, block_id: str) -> Any:
+class Page(Protocol):
+    content: bytes
+
+
+def json_block(response: Page, block_id: str) -> Any:
     """The value of the page's ``json_script`` block ``block_id``; fails when it is missing."""
     found = re.search(
         rf'<script id="{re.escape(block_id)}" type="application/json">(.*?)</script>',

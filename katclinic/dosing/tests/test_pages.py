@@ -263,7 +263,7 @@ class VitalsChartTest(ClinicTestCase):
         [chart] = json_block(
             self.client.get(reverse("dosing:session", args=[sess.pk])), "vitals-data"
         )
-        return chart  # type: ignore[no-any-return]
+        return chart
 
     def test_every_reading_is_in_the_chart_with_its_unit_and_nothing_is_clamped(self) -> None:
         sess = self.dosed_session()

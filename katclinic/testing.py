@@ -8,8 +8,10 @@ a portal account; quinn is another patient of clinic A with her own account.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from django.test import TestCase
 from django.utils import timezone
@@ -23,6 +25,22 @@ from katclinic.clinics.permissions import Role
 from katclinic.patients.models import Patient
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test accounts only
+
+
+class Page(Protocol):
+    content: bytes
+
+
+def json_block(response: Page, block_id: str) -> Any:
+    """The value of the page's ``json_script`` block ``block_id``; fails when it is missing."""
+    found = re.search(
+        rf'<script id="{re.escape(block_id)}" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.DOTALL,
+    )
+    if found is None:
+        raise AssertionError(f"no data block {block_id!r} on the page")
+    return json.loads(found.group(1))
 
 
 def make_user(email: str, name: str, kind: str = User.Kind.STAFF) -> User:

@@ -143,7 +143,6 @@ def survival(
             "median": median_survival(steps),
             "subjects": sum(g[2] for g in groups),
             "events": sum(g[1] for g in groups),
-            "svg": km_path(steps),
         }
     return result
 
@@ -203,36 +202,6 @@ def safety_and_completeness(rows: QuerySet[CourseOutcome]) -> dict[str, Any]:
         "completeness": rate(totals["answered"], totals["due"]),
     }
     return totals
-
-
-def km_path(steps: list[KmStep], width: int = 480, height: int = 160) -> dict[str, Any]:
-    """An SVG step path for a survival curve (drawn on the server; no script needed)."""
-    if not steps:
-        return {}
-    end = max(step.time for step in steps) or 1.0
-    x = lambda t: round(40 + (width - 50) * t / end, 1)  # noqa: E731
-    y = lambda s: round(10 + (height - 40) * (1 - s), 1)  # noqa: E731
-    path = [f"M{x(0)} {y(1.0)}"]
-    survival_now = 1.0
-    for step in steps:
-        path.append(f"H{x(step.time)}")
-        if step.survival != survival_now:
-            path.append(f"V{y(step.survival)}")
-            survival_now = step.survival
-    # Censoring is drawn as short ticks on the curve, all in one path.
-    ticks = " ".join(f"M{x(s.time)} {y(s.survival) - 4}v8" for s in steps if s.censored)
-    return {
-        "d": " ".join(path),
-        "ticks": ticks,
-        "width": width,
-        "height": height,
-        "end": int(end),
-        "y0": y(0.0),
-        "y50": y(0.5),
-        "y100": y(1.0),
-        "x0": x(0),
-        "x_end": x(end),
-    }
 
 
 def comparison(induction: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
@@ -9,11 +10,12 @@ from django.utils import timezone
 
 from katclinic.api.models import ApiToken, Scope
 from katclinic.audit.models import Action, AuditEvent
+from katclinic.clinics.registry import set_setting
 from katclinic.dosing import services
 from katclinic.dosing.models import Administration, Checkpoint, DosingSession, SupportNote
 from katclinic.dosing.statemachine import SessionState as S
 from katclinic.dosing.tests import factories as f
-from katclinic.testing import ClinicTestCase
+from katclinic.testing import ClinicTestCase, json_block
 
 # The test clinic works in its default zone; forms take its wall-clock time.
 CLINIC_ZONE = ZoneInfo("America/New_York")
@@ -235,3 +237,69 @@ class PagesTest(ClinicTestCase):
         )
         self.assertRedirects(self.client.post(reverse("dosing:start_dosing", args=[sess.pk])), url)
         self.assertContains(self.client.get(url), "Record dose")
+
+
+class VitalsChartTest(ClinicTestCase):
+    """The session page's chart data: every reading, its units and the limits in force."""
+
+    def dosed_session(self) -> DosingSession:
+        sess = f.ready_to_dose(self.pat, self.paula, self.nick, checked_ago=timedelta(minutes=55))
+        services.record_administration(
+            session=sess,
+            lot=f.stock(self.clinic, self.nick),
+            dose_mg=Decimal("28"),
+            started_at=timezone.now() - timedelta(minutes=50),
+            by=self.nick,
+        )
+        return sess
+
+    def reading(self, sess: DosingSession, label: str, **values: str) -> None:
+        taken = timezone.localtime(timezone=CLINIC_ZONE).strftime("%Y-%m-%dT%H:%M")
+        answer = self.client.post(
+            reverse("dosing:checkpoint", args=[sess.pk]),
+            {"label": label, "taken_at": taken} | values,
+        )
+        self.assertEqual(answer.status_code, 302)
+
+    def chart(self, sess: DosingSession) -> dict[str, Any]:
+        [chart] = json_block(
+            self.client.get(reverse("dosing:session", args=[sess.pk])), "vitals-data"
+        )
+        return chart
+
+    def test_every_reading_is_in_the_chart_with_its_unit_and_nothing_is_clamped(self) -> None:
+        sess = self.dosed_session()
+        self.login(self.nick)
+        self.reading(sess, "about 40 minutes", systolic="232", diastolic="121", heart_rate="64")
+        chart = self.chart(sess)
+        series = {s["label"]: s for s in chart["series"]}
+        self.assertEqual(list(series), ["Systolic", "Diastolic", "Heart rate", "SpO2"])
+        # The pre-dose reading and the one just posted; the script grows the 40-200 axis to 240.
+        self.assertEqual(sorted(p["y"] for p in series["Systolic"]["points"]), [128, 232])
+        self.assertEqual(sorted(p["y"] for p in series["Heart rate"]["points"]), [64, 72])
+        minutes = [p["x"] for p in series["Systolic"]["points"]]
+        self.assertEqual(minutes, sorted(minutes))  # drawn in time order
+        self.assertEqual([p["y"] for p in series["SpO2"]["points"]], [98])
+        self.assertEqual([s["unit"] for s in series.values()], ["mmHg", "mmHg", "bpm", "%"])
+        self.assertTrue(all(s["marks"] for s in chart["series"]))
+        self.assertEqual((chart["y"]["min"], chart["y"]["max"], chart["y"]["step"]), (40, 200, 20))
+        self.assertEqual(chart["x"]["unit"], "min")
+        self.assertIn("2 readings", chart["summary"])
+
+    def test_the_limits_drawn_are_the_ones_in_force_for_the_session(self) -> None:
+        sess = self.dosed_session()
+        set_setting(
+            clinic=self.clinic, key="dosing_stop_systolic", raw="171", by=self.adam, reason="test"
+        )
+        self.login(self.nick)
+        levels = {level["label"]: level["y"] for level in self.chart(sess)["levels"]}
+        self.assertEqual(levels["systolic stop > 171"], 171)
+        self.assertEqual(levels["SpO2 stop < 92"], 92)
+
+    def test_a_session_without_readings_has_no_chart(self) -> None:
+        sess = f.session(self.pat, f.signed_plan(self.pat, self.paula, "esketamine_trd"), self.nick)
+        self.login(self.nick)
+        page = self.client.get(reverse("dosing:session", args=[sess.pk]))
+        self.assertEqual(page.status_code, 200)
+        self.assertNotContains(page, 'id="vitals-data"')
+        self.assertNotContains(page, 'data-chart="vitals-data"')

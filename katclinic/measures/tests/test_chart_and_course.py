@@ -9,8 +9,8 @@ from django.utils import timezone
 from katclinic.measures import services
 from katclinic.measures.demo import generate_responses
 from katclinic.measures.models import Course, Invitation, Response
-from katclinic.measures.tests.helpers import PHQ9_MILD, form_data, submit
-from katclinic.testing import ClinicTestCase
+from katclinic.measures.tests.helpers import GAD7_MODERATE, PHQ9_MILD, form_data, submit
+from katclinic.testing import ClinicTestCase, json_block
 
 PHQ9_SEVERE = {f"q{n}": 2 for n in range(1, 9)} | {"q9": 0}  # 16
 PHQ9_REMITTED = {f"q{n}": 0 for n in range(1, 9)} | {"q1": 1, "q9": 0}  # 1
@@ -164,6 +164,29 @@ class DomainScoreTest(ClinicTestCase):
         page = self.client.get(reverse("measures:chart", args=[self.pat.pk]))
         self.assertContains(page, "Item 12 (thoughts of death or suicide) at or above")
         self.assertNotContains(page, "suicidal_ideation_qids</span>")
+
+    def test_the_chart_block_has_one_chart_per_instrument_with_its_scores_and_bands(self) -> None:
+        submit(self, PHQ9_SEVERE)
+        submit(self, GAD7_MODERATE, key="gad7")
+        submit(self, PHQ9_MILD)
+        self.login(self.paula)
+        page = self.client.get(reverse("measures:chart", args=[self.pat.pk]))
+        self.assertContains(page, 'data-chart="measures-series"')
+        phq9, gad7 = json_block(page, "measures-series")
+        self.assertEqual(phq9["title"], "Patient Health Questionnaire-9 (PHQ-9)")
+        [scores] = phq9["series"]
+        self.assertEqual(
+            [(p["y"], p["note"]) for p in scores["points"]],
+            [(16, "moderately severe"), (8, "mild")],
+        )
+        self.assertTrue(scores["marks"])
+        self.assertEqual((phq9["y"]["min"], phq9["y"]["max"]), (0, 27))
+        self.assertEqual(
+            [(b["y"], b["label"], b["kind"]) for b in phq9["levels"]][1:3],
+            [(5, "mild", "band"), (10, "moderate", "band")],
+        )
+        self.assertIn("2 scores, latest 8", phq9["summary"])
+        self.assertEqual([p["y"] for p in gad7["series"][0]["points"]], [14])
 
     def test_the_chart_data_places_every_point_on_an_axis_that_holds_it(self) -> None:
         submit(self, QIDS_KNOWN, key="qids_sr16")

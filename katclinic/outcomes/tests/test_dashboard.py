@@ -17,7 +17,7 @@ from katclinic.outcomes import services
 from katclinic.outcomes.models import CourseOutcome
 from katclinic.outcomes.tests import helpers as h
 from katclinic.patients.models import Patient
-from katclinic.testing import ClinicTestCase, make_user
+from katclinic.testing import ClinicTestCase, json_block, make_user
 
 URL = reverse("outcomes:dashboard")
 
@@ -49,6 +49,22 @@ class DashboardFiguresTest(ClinicTestCase):
         self.assertAlmostEqual(row["response"]["lower"], 0.342, places=3)  # Wilson 2/2
         self.assertContains(response, "not like for like", status_code=200)
         self.assertContains(response, "ELEKT-D")
+
+    def test_the_curve_blocks_hold_each_step_and_a_censored_tick(self) -> None:
+        self.login(self.paula)
+        page = self.client.get(URL)
+        [curve] = json_block(page, "km-durability-phq9")
+        points = curve["series"][0]["points"]
+        self.assertEqual(
+            [(p["x"], p["y"], p.get("tick", False)) for p in points],
+            [(0, 1, False), (38, 0.5, False), (46, 0.5, True)],
+        )
+        self.assertEqual(curve["series"][0]["shape"], "step")
+        self.assertEqual(curve["levels"], [{"y": 0.5, "label": "median", "kind": "reference"}])
+        self.assertTrue(curve["y"]["percent"])
+        self.assertIn("2 courses, 1 losses of response", curve["summary"])
+        [first] = json_block(page, "km-ttr-phq9")
+        self.assertEqual(first["x"]["unit"], "days")
 
     def test_durability_is_censored_at_the_last_score(self) -> None:
         self.login(self.paula)

@@ -16,7 +16,7 @@ from katclinic.outcomes import services
 from katclinic.outcomes.exports import research_secret
 from katclinic.outcomes.tests import helpers as h
 from katclinic.patients.models import Patient
-from katclinic.testing import ClinicTestCase
+from katclinic.testing import ClinicTestCase, json_block
 
 
 class PdfReportTest(ClinicTestCase):
@@ -84,6 +84,24 @@ class PdfReportTest(ClinicTestCase):
             self.client.get(reverse("outcomes:progress_pdf", args=[self.pat.pk])).status_code, 403
         )
         self.assertFalse(AuditEvent.objects.filter(action=Action.EXPORT).exists())
+
+    def test_the_progress_chart_block_marks_sessions_and_the_response_levels(self) -> None:
+        self.login(self.paula)
+        page = self.client.get(reverse("outcomes:progress", args=[self.pat.pk]))
+        self.assertContains(page, 'data-chart="progress-data"')
+        [phq9] = json_block(page, "progress-data")
+        self.assertEqual([p["y"] for p in phq9["series"][0]["points"]], [21, 17, 13])
+        self.assertEqual(
+            {level["kind"]: level["y"] for level in phq9["levels"]},
+            {"response": 10.5, "remission": 5},
+        )
+        [session] = phq9["markers"]
+        self.assertEqual(session["label"], "171/99")
+        self.assertIn("peak BP 171/99", session["note"])
+        self.assertIn("Nausea", session["note"])
+        # One time axis from the first score to the last, the session inside it.
+        self.assertEqual(phq9["x"]["min"][:10], "2026-03-02")
+        self.assertEqual(phq9["x"]["max"][:10], "2026-03-16")
 
     def test_the_progress_page_writes_one_view_event_and_carries_the_chart_data(self) -> None:
         self.login(self.paula)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.urls import reverse
+from django.utils import timezone
 
 from katclinic.audit.models import Action, AuditEvent
 from katclinic.measures.services import submit_response
+from katclinic.outcomes.tests import helpers as outcome_helpers
 from katclinic.surveillance.models import ReviewState, ReviewTask, TreatmentDecision
-from katclinic.surveillance.tests.helpers import course, sublingual_plan
-from katclinic.testing import ClinicTestCase
+from katclinic.surveillance.tests.helpers import course, given, setting, sublingual_plan
+from katclinic.testing import ClinicTestCase, json_block
 
 BLADDER = {"q1": 1, "q2": 0, "q3": 1, "q4": 0, "q5": 0}
 
@@ -208,3 +212,50 @@ class QueryCountTest(ClinicTestCase):
         before = [self.queries(url) for url in pages]
         self.raise_tasks(4)
         self.assertEqual([self.queries(url) for url in pages], before)
+
+
+class ReviewChartsTest(ClinicTestCase):
+    """The review page's chart blocks: the rolling total with its threshold, the scores."""
+
+    def setUp(self) -> None:
+        course(self.pat, self.paula)
+        sublingual_plan(self.pat, self.paula)
+        setting(self.pat, self.adam, "surveillance.review_mg_30_days", "450")
+        now = timezone.now()
+        for days_ago in (20, 10):
+            given(self.pat, self.nick, now - timedelta(days=days_ago), "200")
+        self.url = reverse("surveillance:review", args=[self.pat.pk])
+
+    def test_the_exposure_chart_holds_every_day_and_the_clinics_threshold(self) -> None:
+        self.login(self.paula)
+        page = self.client.get(self.url)
+        [chart] = json_block(page, "exposure-data")
+        [daily] = chart["series"]
+        self.assertEqual(len(daily["points"]), 366)  # each day of the last 12 months and today
+        self.assertEqual(daily["points"][-1]["y"], 400)  # both doses are within 30 days
+        self.assertEqual(max(p["y"] for p in daily["points"]), 400)
+        self.assertFalse(daily["marks"])
+        self.assertEqual(
+            chart["levels"], [{"y": 450, "label": "review above 450 mg", "kind": "threshold"}]
+        )
+        self.assertEqual((chart["y"]["min"], chart["y"]["unit"]), (0, "mg"))
+        self.assertEqual(chart["table"], "changes")
+
+    def test_the_outcome_chart_has_each_score_as_a_focusable_point(self) -> None:
+        now = timezone.now()
+        for days_ago, total in ((14, 19), (7, 11)):
+            outcome_helpers.response(self.pat, total, now - timedelta(days=days_ago))
+        self.login(self.paula)
+        [chart] = json_block(self.client.get(self.url), "outcome-data")
+        [scores] = chart["series"]
+        self.assertEqual([p["y"] for p in scores["points"]], [19, 11])
+        self.assertTrue(scores["marks"])
+        self.assertEqual(chart["table"], "all")
+
+    def test_without_doses_there_is_no_exposure_chart(self) -> None:
+        course(self.quinn, self.paula)
+        self.login(self.paula)
+        page = self.client.get(reverse("surveillance:review", args=[self.quinn.pk]))
+        self.assertEqual(page.status_code, 200)
+        self.assertNotContains(page, 'id="exposure-data"')
+        self.assertContains(page, "Nothing to draw yet.")

@@ -81,6 +81,8 @@ VERIFIED: dict[str, dict[str, str | None]] = {
         "date": US_CORE + "observation-date",
         "code": US_CORE + "observation-code",
         "category": US_CORE + "observation-category",
+        # R4's clinical-encounter lists Observation among its bases; US Core 6.1.0 defines none.
+        "encounter": R4 + "clinical-encounter",
     },
     "Flag": {
         "_id": R4 + "Resource-id",

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from katclinic.dosing.models import SideEffect
-from katclinic.measures.catalogue import definition_of
+from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity
 from katclinic.measures.models import Response
 from katclinic.outcomes.progress import Progress, progress_for
 from katclinic.patients.models import Patient
@@ -107,19 +107,19 @@ def _screens(patient: Patient) -> list[dict[str, Any]]:
     rows = (
         Response.objects.current()
         .filter(patient=patient, instrument_key__in=SCREEN_INSTRUMENTS.values())
-        .select_related("instrument")
-        .order_by("-submitted_at", "-pk")[:50]
+        .order_by("-submitted_at", "-pk")
+        .values_list("submitted_at", "flags", "complete", *IDENTITY_COLUMNS)[:50]
     )
     screens = []
-    for response in rows:
-        definition = definition_of(response.instrument)
+    for at, flags, complete, *identity in rows:
+        definition = definition_by_identity(*identity)
         labels = {rule.code: rule.label for rule in definition.flags}
         screens.append(
             {
-                "at": response.submitted_at,
+                "at": at,
                 "title": definition.title,
-                "findings": [labels.get(code, code) for code in response.flags],
-                "complete": response.complete,
+                "findings": [labels.get(code, code) for code in flags],
+                "complete": complete,
             }
         )
     return screens

@@ -131,6 +131,7 @@ def get_patient_for_user(
             patient_id=patient_id,
             not_found=True,
         )
+    patient.clinic = clinic  # the active clinic, already read: `patient.clinic` costs no query
     return patient
 
 

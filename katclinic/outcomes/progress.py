@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Max, Sum
+from django.utils import timezone
 
 from katclinic.dosing.models import STATE_CHOICES, Administration, DosingSession, SideEffect
 from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity
@@ -126,6 +127,7 @@ def _sessions(patient: Patient, course: Course) -> list[dict[str, Any]]:
         {
             "number": number,
             "at": at,
+            "when": f"{timezone.localtime(at):%Y-%m-%d %H:%M}",
             "route": route,
             "mg": mg.get(pk) or 0,
             "bp_peak": f"{sys_peak}/{dia_peak}" if sys_peak else "",
@@ -148,6 +150,11 @@ class ScoreRow:
     total: int
     band: str
     definition: InstrumentDefinition
+
+    @property
+    def when(self) -> str:
+        """The time as the table prints it, in the active time zone."""
+        return f"{timezone.localtime(self.submitted_at):%Y-%m-%d %H:%M}"
 
 
 def _scored(patient: Patient, course: Course) -> list[ScoreRow]:

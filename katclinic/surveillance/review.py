@@ -126,9 +126,14 @@ def _screens(patient: Patient) -> list[dict[str, Any]]:
 
 
 def review_for(
-    patient: Patient, course_id: int | None = None, *, events: list[DoseEvent] | None = None
+    patient: Patient,
+    course_id: int | None = None,
+    *,
+    events: list[DoseEvent] | None = None,
+    limits: dict[ExposureWindow, Decimal] | None = None,
 ) -> Review:
-    """``events``: the patient's doses up to now, when the caller has them already."""
+    """``events``: the patient's doses up to now, and ``limits`` the clinic's review
+    thresholds, when the caller has them already."""
     now = timezone.now()
     zone = ZoneInfo(patient.clinic.timezone)
     progress = progress_for(patient, course_id)
@@ -137,7 +142,7 @@ def review_for(
     if progress.course is not None:
         start, end = course_bounds(progress.course.started_on, progress.course.ended_on, zone)
     daily = exposure.daily_rolling(events, end=now, days=365, length=exposure.ROLLING_30_DAYS)
-    limits = thresholds(patient)
+    limits = thresholds(patient) if limits is None else limits
     outcome_chart, outcome_title = _outcome_chart(progress, now)
     tasks = ReviewTask.objects.filter(patient=patient).select_related("closed_by")
     return Review(

@@ -48,7 +48,11 @@ def get_session_for_user(
     request: StaffRequest, session_id: int, perm: Perm = Perm.VIEW_CLINICAL
 ) -> DosingSession:
     return _get(
-        request, DosingSession, session_id, perm, ("patient", "plan__protocol_version", "clinic")
+        request,
+        DosingSession,
+        session_id,
+        perm,
+        ("patient", "plan__protocol_version", "clinic", "rems_form"),
     )
 
 

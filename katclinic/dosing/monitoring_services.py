@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -237,6 +237,15 @@ def pending_rechecks(session: DosingSession) -> list[InSessionAlert]:
             "recheck_due_at", "pk"
         )
     )
+
+
+def rechecks_pending_in(
+    alerts: Iterable[InSessionAlert], readings: Iterable[Checkpoint]
+) -> list[InSessionAlert]:
+    """``pending_rechecks`` worked out from a session's alerts and readings already read."""
+    rechecked = {reading.recheck_of_id for reading in readings}
+    pending = [a for a in alerts if a.level == "recheck" and a.pk not in rechecked]
+    return sorted(pending, key=lambda a: (a.recheck_due_at is None, a.recheck_due_at, a.pk))
 
 
 def flowsheet(

@@ -339,12 +339,10 @@ def evaluate_gate(session: DosingSession, *, by: User, now: datetime) -> list[Ga
 
 
 def latest_gate(session: DosingSession) -> list[GateCheck]:
-    number = (
-        session.gate_checks.order_by("-evaluation").values_list("evaluation", flat=True).first()
-    )
-    if number is None:
-        return []
-    return list(session.gate_checks.filter(evaluation=number).select_related("overridden_by"))
+    """The checks of the session's latest gate evaluation, in one query (a session is
+    evaluated a few times at most, before its first dose)."""
+    checks = list(session.gate_checks.select_related("overridden_by").order_by("-evaluation", "pk"))
+    return [c for c in checks if c.evaluation == checks[0].evaluation] if checks else []
 
 
 @transaction.atomic

@@ -168,6 +168,37 @@ def _next_checkpoint(session: DosingSession, flowsheet: list[Any]) -> dict[str, 
     return None
 
 
+# The unbound forms the session page shows, by the states it shows them in (as the
+# template's conditions say: only those who may run the session see any of them).
+_FORMS_BY_STATE: dict[str, frozenset[SessionState]] = {
+    "pre_dose_form": frozenset({S.CHECKED_IN, S.PRE_DOSE_CHECKS}),
+    "administration_form": frozenset({S.DOSING}),
+    "adjunct_form": frozenset({S.DOSING}),
+    "checkpoint_form": frozenset({S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE}),
+    "side_effect_form": frozenset({S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE}),
+    "discharge_form": frozenset({S.MONITORING, S.READY_FOR_DISCHARGE}),
+}
+
+
+def _checkpoint_form(
+    session: DosingSession, next_checkpoint: dict[str, Any] | None, recheck: list[InSessionAlert]
+) -> BaseForm:
+    now = timezone.localtime()
+    if recheck:
+        label = "recheck"
+    else:
+        label = next_checkpoint["label"] if next_checkpoint else ""
+    form = f.CheckpointForm(
+        labels=_labels(session),
+        initial={"recheck_of": recheck[0].pk if recheck else None, "label": label, "taken_at": now},
+    )
+    offset = now.utcoffset()
+    form.fields["taken_at"].widget.attrs["data-clinic-offset"] = str(
+        int(offset.total_seconds() // 60) if offset is not None else 0
+    )
+    return form
+
+
 def _forms(
     request: StaffRequest,
     session: DosingSession,
@@ -177,57 +208,74 @@ def _forms(
     next_checkpoint: dict[str, Any] | None,
     recheck: list[InSessionAlert],
 ) -> dict[str, BaseForm]:
-    now = timezone.localtime()
-    if recheck:
-        label = "recheck"
-    else:
-        label = next_checkpoint["label"] if next_checkpoint else ""
-    checkpoint_form = f.CheckpointForm(
-        labels=_labels(session),
-        initial={
-            "recheck_of": recheck[0].pk if recheck else None,
-            "label": label,
-            "taken_at": now,
-        },
-    )
-    offset = now.utcoffset()
-    checkpoint_form.fields["taken_at"].widget.attrs["data-clinic-offset"] = str(
-        int(offset.total_seconds() // 60) if offset is not None else 0
-    )
-    unbound: dict[str, BaseForm] = {
-        "transition_form": f.TransitionForm(),
-        "pre_dose_form": f.PreDoseForm(initial={"pregnancy_status": session.pregnancy_status}),
-        "override_form": f.OverrideForm(),
-        "administration_form": f.AdministrationForm(
-            clinic=request.clinic, initial={"dose_mg": dose["next_mg"], "started_at": now}
+    """The forms the page shows in the session's state, unbound, with any bound one (a
+    refused post) in its place; the others are not built."""
+    build: dict[str, Callable[[], BaseForm]] = {
+        "pre_dose_form": lambda: f.PreDoseForm(
+            initial={"pregnancy_status": session.pregnancy_status}
         ),
-        "adjunct_form": f.AdjunctForm(),
-        "ack_form": f.AcknowledgeForm(),
-        "checkpoint_form": checkpoint_form,
-        "side_effect_form": f.SideEffectForm(),
-        "discharge_form": f.DischargeForm(),
+        "administration_form": lambda: f.AdministrationForm(
+            clinic=request.clinic,
+            initial={"dose_mg": dose["next_mg"], "started_at": timezone.localtime()},
+        ),
+        "adjunct_form": f.AdjunctForm,
+        "checkpoint_form": lambda: _checkpoint_form(session, next_checkpoint, recheck),
+        "side_effect_form": f.SideEffectForm,
+        "discharge_form": f.DischargeForm,
+    }
+    shown = has_perm(request, Perm.RUN_SESSION)
+    state = S(session.state)
+    unbound = {
+        name: make()
+        for name, make in build.items()
+        if shown and state in _FORMS_BY_STATE[name] and name not in bound
     }
     return unbound | bound
 
 
-def _load(session: DosingSession) -> None:
-    """Fetch the session's readings (with their alerts) and doses once, before anything reads
-    them: the flowsheet, the chart, the dose summary and the page all use these lists."""
+def _load(session: DosingSession) -> list[InSessionAlert]:
+    """Fetch the session's readings, doses and alerts once, before anything reads them: the
+    flowsheet, the chart, the dose summary, the rechecks and the page all use these lists."""
     prefetch_related_objects(
         [session],
-        Prefetch("checkpoints", queryset=Checkpoint.objects.prefetch_related("alerts")),
+        "checkpoints",
         Prefetch("administrations", queryset=Administration.objects.select_related("given_by")),
     )
+    return list(session.alerts.select_related("acknowledged_by"))
 
 
-def _rows(session: DosingSession, patient: Patient) -> dict[str, Any]:
+def _readings(session: DosingSession, alerts: list[InSessionAlert]) -> list[dict[str, Any]]:
+    """The readings table: each reading with its alerts, the times and blanks worked out here."""
+    by_reading: dict[int, list[InSessionAlert]] = {}
+    for alert in alerts:
+        by_reading.setdefault(alert.checkpoint_id, []).append(alert)
+
+    def shown(value: int | None) -> int | str:
+        return "" if value is None else value
+
+    return [
+        {
+            "reading": c,
+            "when": f"{timezone.localtime(c.taken_at):%H:%M}",
+            "bp": f"{c.systolic}/{c.diastolic}" if c.systolic else "",
+            "values": [
+                shown(v) for v in (c.heart_rate, c.spo2, c.respiratory_rate, c.moaas, c.cadss6)
+            ],
+            "alerts": by_reading.get(c.pk, []),
+        }
+        for c in session.checkpoints.all()
+    ]
+
+
+def _rows(session: DosingSession, patient: Patient, alerts: list[InSessionAlert]) -> dict[str, Any]:
     """Every list the page shows, fetched here rather than while the template renders."""
     return {
         "events": list(session.events.select_related("by")),
         "gate": services.latest_gate(session),
         "administrations": session.administrations.all(),
         "checkpoints": session.checkpoints.all(),
-        "alerts": list(session.alerts.select_related("acknowledged_by", "checkpoint")),
+        "readings": _readings(session, alerts),
+        "alerts": alerts,
         "allergies": list(patient.allergies.filter(is_active=True)),
         "flagged_medications": [m for m in patient.medications.filter(is_active=True) if m.flags],
         "open_safety_alerts": integrations.open_safety_alerts(patient).items,
@@ -246,11 +294,11 @@ def _page(
     bound: dict[str, BaseForm] | None = None,
 ) -> HttpResponse:
     now = timezone.now()
-    _load(session)
+    alerts = _load(session)
     flowsheet = mon.flowsheet(session, now)
     dose = _dose_summary(session)
     next_checkpoint = _next_checkpoint(session, flowsheet)
-    rechecks = mon.pending_rechecks(session)
+    rechecks = mon.rechecks_pending_in(alerts, session.checkpoints.all())
     context = {
         "session": session,
         "patient": session.patient,
@@ -269,7 +317,7 @@ def _page(
         "can_run": has_perm(request, Perm.RUN_SESSION),
         "can_override": has_perm(request, Perm.OVERRIDE_SOFT_STOP),
         "can_note": has_perm(request, Perm.WRITE_SUPPORT_NOTE),
-    } | _rows(session, session.patient)
+    } | _rows(session, session.patient, alerts)
     forms = _forms(
         request, session, bound or {}, dose=dose, next_checkpoint=next_checkpoint, recheck=rechecks
     )

@@ -90,6 +90,37 @@ def eligibility_status(patient: Patient, *, route: str) -> EligibilityStatus:
     required = SCREENING_REQUIRED.value(patient.clinic)
     screening_route = SCREENING_ROUTE_FOR.get(route)
     decision = None if screening_route is None else current_decision(patient, route=screening_route)
+    return _status(route, decision, required)
+
+
+def eligibility_statuses(patient: Patient, *, routes: list[str]) -> dict[str, EligibilityStatus]:
+    """``eligibility_status`` for each of ``routes``, read together: the setting once and the
+    patient's decisions for those routes in one query, the newest per route kept as
+    ``current_decision`` orders them."""
+    required = SCREENING_REQUIRED.value(patient.clinic)
+    wanted = {SCREENING_ROUTE_FOR[r] for r in routes if r in SCREENING_ROUTE_FOR}
+    newest: dict[str, EligibilityDecision] = {}
+    if wanted:
+        decisions = (
+            EligibilityDecision.objects.filter(
+                patient=patient, clinic_id=patient.clinic_id, route__in=wanted
+            )
+            .select_related("decided_by", "screening")
+            .order_by("-screening__version", "-decided_at", "-pk")
+        )
+        for decision in decisions:
+            newest.setdefault(decision.route, decision)
+    return {
+        route: _status(
+            route,
+            newest.get(SCREENING_ROUTE_FOR[route]) if route in SCREENING_ROUTE_FOR else None,
+            required,
+        )
+        for route in routes
+    }
+
+
+def _status(route: str, decision: EligibilityDecision | None, required: bool) -> EligibilityStatus:
     if decision is None:
         return EligibilityStatus(route, "none", None, (), "", None, required)
     return EligibilityStatus(

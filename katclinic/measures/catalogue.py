@@ -85,13 +85,41 @@ def add_definition(definition: InstrumentDefinition, clinic: Clinic | None = Non
     return row
 
 
+# What a parse is kept by: the row's id, key, version and clinic id (a reused id after a
+# rolled-back test is then a different entry, never the old row's parse).
+Identity = tuple[int, str, str, int | None]
+
+# The columns a response read names its instrument by, to find the parse without a join
+# to the (large) definition document: ``identity_of`` turns them into an ``Identity``.
+IDENTITY_COLUMNS = (
+    "instrument_id",
+    "instrument__key",
+    "instrument__version",
+    "instrument__clinic_id",
+)
+
+
 def definition_of(instrument: Instrument) -> InstrumentDefinition:
-    """The parsed definition of a row (rows never change, so it is parsed once per process)."""
-    cache_key = (instrument.pk, instrument.key, instrument.version, instrument.clinic_id)
+    """The parsed definition of a row (rows never change, so it is parsed once per process).
+
+    A row read without its ``definition`` column has it read only when this process has
+    not parsed that row yet."""
+    cache_key = _identity(instrument)
     parsed = _PARSED.get(cache_key)
     if parsed is None:
         parsed = check_settings(load_definition(instrument.definition, origin=str(instrument)))
         _PARSED[cache_key] = parsed
+    return parsed
+
+
+def definition_by_identity(
+    pk: int, key: str, version: str, clinic_id: int | None
+) -> InstrumentDefinition:
+    """``definition_of`` for a row known by its identity columns only (``IDENTITY_COLUMNS``,
+    read beside a response): the row is read, once per process, only when not yet parsed."""
+    parsed = _PARSED.get((pk, key, version, clinic_id))
+    if parsed is None:
+        parsed = definition_of(Instrument.objects.get(pk=pk))
     return parsed
 
 
@@ -110,6 +138,7 @@ def current_instrument(key: str, clinic: Clinic | int) -> Instrument | None:
 # The definition (a large JSON document) is read only when this process has not parsed
 # that row yet: rows never change, and `definition_of` keeps the parse.
 _LISTED = ("id", "key", "version", "title", "kind", "clinic_id", "created_at")
+_LISTED_FIELDS = ("id", "key", "version", "title", "kind", "clinic", "created_at")
 
 
 def _newest(key: str, clinic_id: int) -> Instrument | None:
@@ -125,9 +154,12 @@ def _newest(key: str, clinic_id: int) -> Instrument | None:
 
 
 def current_definitions(clinic: Clinic) -> dict[str, tuple[Instrument, InstrumentDefinition]]:
-    """Every instrument's current version for a clinic, by key."""
-    query = Instrument.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True)).order_by(
-        F("clinic_id").asc(nulls_first=True), "created_at", "pk"
+    """Every instrument's current version for a clinic, by key. The rows are read without
+    their definition document, which ``definition_of`` reads only for a row not yet parsed."""
+    query = (
+        Instrument.objects.filter(Q(clinic=clinic) | Q(clinic__isnull=True))
+        .only(*_LISTED_FIELDS)
+        .order_by(F("clinic_id").asc(nulls_first=True), "created_at", "pk")
     )
     rows = list(query)
     if not rows:
@@ -136,7 +168,24 @@ def current_definitions(clinic: Clinic) -> dict[str, tuple[Instrument, Instrumen
     chosen: dict[str, Instrument] = {}
     for row in rows:
         chosen[row.key] = row  # later rows (clinic's own, newer) win
+    _read_documents([row for row in chosen.values() if _identity(row) not in _PARSED])
     return {key: (row, definition_of(row)) for key, row in sorted(chosen.items())}
+
+
+def _identity(instrument: Instrument) -> Identity:
+    return (instrument.pk, instrument.key, instrument.version, instrument.clinic_id)
+
+
+def _read_documents(rows: list[Instrument]) -> None:
+    """Give rows read without their definition document that document, in one query."""
+    if rows:
+        documents = dict(
+            Instrument.objects.filter(pk__in=[row.pk for row in rows]).values_list(
+                "pk", "definition"
+            )
+        )
+        for row in rows:
+            row.definition = documents[row.pk]
 
 
 def reset_cache() -> None:

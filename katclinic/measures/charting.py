@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
-from katclinic.measures.catalogue import definition_of
+from katclinic.lib.links import id_url
+from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity, definition_of
 from katclinic.measures.models import (
     Course,
     Invitation,
     MeasurementSchedule,
     Response,
     SafetyAlert,
+    Source,
 )
 from katclinic.measures.scoring import (
     CourseChange,
@@ -64,99 +69,209 @@ def _place(series: dict[str, Any]) -> dict[str, Any]:
     return series
 
 
-def _series(responses: list[Response]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Point:
+    """One current response as the chart, the course change and the table read it: its
+    score columns and its parsed definition, without the answers."""
+
+    pk: int
+    key: str
+    version: str
+    at: datetime
+    total: int | None
+    band: str
+    risk: str
+    complete: bool
+    source: str
+    corrects_id: int | None
+    definition: InstrumentDefinition
+
+
+_POINT_COLUMNS = (
+    "pk",
+    "instrument_key",
+    "instrument_version",
+    "submitted_at",
+    "total",
+    "band",
+    "risk",
+    "complete",
+    "source",
+    "corrects_id",
+    *IDENTITY_COLUMNS,
+)
+
+
+def points_of(patient: Patient) -> list[Point]:
+    """The patient's current responses, oldest first: one query on the patient's rows, no
+    JSON column read, each definition from the per-process parse."""
+    rows = (
+        Response.objects.current()
+        .filter(patient=patient)
+        .order_by("submitted_at", "pk")
+        .values_list(*_POINT_COLUMNS)
+    )
+    return [
+        Point(
+            pk,
+            key,
+            version,
+            at,
+            total,
+            band,
+            risk,
+            complete,
+            source,
+            corrects_id,
+            definition_by_identity(*identity),
+        )
+        for pk, key, version, at, total, band, risk, complete, source, corrects_id, *identity in rows
+    ]
+
+
+def _series(points: list[Point]) -> dict[str, Any]:
     """Chart data (for json_script): per instrument, its axis, bands and placed points."""
     series: dict[str, Any] = {}
-    for response in responses:
-        if response.total is None:
+    for point in points:
+        if point.total is None:
             continue
-        if response.instrument_key not in series:
-            series[response.instrument_key] = _new_series(definition_of(response.instrument))
-        series[response.instrument_key]["points"].append(
-            {
-                "at": response.submitted_at.isoformat(),
-                "total": response.total,
-                "band": response.band,
-            }
+        if point.key not in series:
+            series[point.key] = _new_series(point.definition)
+        series[point.key]["points"].append(
+            {"at": point.at.isoformat(), "total": point.total, "band": point.band}
         )
     return {key: _place(one) for key, one in series.items()}
 
 
 def response_row(response: Response) -> dict[str, Any]:
-    """One line of the responses table: flag labels and, for domain-scored scales, each
-    domain's score next to the total."""
+    """One line of the responses table (a response page's own): flag labels and, for
+    domain-scored scales, each domain's score next to the total."""
     definition = definition_of(response.instrument)
+    return {"response": response} | _row_parts(definition, response.flags, response.answers)
+
+
+def _row_parts(
+    definition: InstrumentDefinition, flags: list[str], answers: dict[str, Any]
+) -> dict[str, Any]:
     labels = {rule.code: rule.label for rule in definition.flags}
-    scores = domain_scores(definition, response.answers)
+    domains = definition.scoring.domains
+    scores = domain_scores(definition, answers) if domains else {}
     return {
-        "response": response,
         "name": definition.code.display or definition.title,
-        "flags": [labels.get(code, "Safety flag") for code in response.flags],
-        "domains": [
-            {"label": domain.label, "score": scores[domain.key]}
-            for domain in definition.scoring.domains
-        ],
+        "flags": [labels.get(code, "Safety flag") for code in flags],
+        "domains": [{"label": d.label, "score": scores[d.key]} for d in domains],
     }
 
 
-def course_changes(course: Course, responses: list[Response]) -> list[CourseChange]:
+_SOURCES = dict(Source.choices)
+
+
+def table_rows(points: list[Point], shown: int = 50) -> list[dict[str, Any]]:
+    """The newest ``shown`` responses for the table, newest first, with what each line
+    prints worked out here (the answers and flags read for these rows only)."""
+    latest = list(reversed(points[-shown:]))
+    extra = dict(
+        (pk, (flags, answers))
+        for pk, flags, answers in Response.objects.filter(
+            pk__in=[p.pk for p in latest]
+        ).values_list("pk", "flags", "answers")
+    )
+    return [
+        {
+            "point": p,
+            "when": f"{timezone.localtime(p.at):%Y-%m-%d %H:%M}",
+            "source": _SOURCES.get(p.source, p.source),
+            "correct_url": id_url("measures:correct", p.pk),
+        }
+        | _row_parts(p.definition, *extra.get(p.pk, ([], {})))
+        for p in latest
+    ]
+
+
+def course_changes(course: Course, points: list[Point]) -> list[CourseChange]:
     """Baseline to latest for each scale answered in the course (the course baseline for its scale)."""
     within = [
-        r
-        for r in responses
-        if r.complete
-        and r.total is not None
-        and timezone.localdate(r.submitted_at) >= course.started_on
-        and (course.ended_on is None or timezone.localdate(r.submitted_at) <= course.ended_on)
+        p
+        for p in points
+        if p.complete
+        and p.total is not None
+        and timezone.localdate(p.at) >= course.started_on
+        and (course.ended_on is None or timezone.localdate(p.at) <= course.ended_on)
     ]
+    baseline_row = course.baseline
     changes = []
-    for key in dict.fromkeys(r.instrument_key for r in within):
-        own = [r for r in within if r.instrument_key == key]
-        baseline = (
-            course.baseline if course.baseline and course.baseline.instrument_key == key else own[0]
-        )
+    for key in dict.fromkeys(p.key for p in within):
+        own = [p for p in within if p.key == key]
         latest = own[-1]
-        if latest.pk == baseline.pk or baseline.total is None or latest.total is None:
+        if baseline_row is not None and baseline_row.instrument_key == key:
+            baseline_pk, baseline_total = baseline_row.pk, baseline_row.total
+        else:
+            baseline_pk, baseline_total = own[0].pk, own[0].total
+        if latest.pk == baseline_pk or baseline_total is None or latest.total is None:
             continue
-        definition = definition_of(latest.instrument)
-        if definition.total_range is None:
+        if latest.definition.total_range is None:
             continue
-        changes.append(course_change(definition, baseline.total, latest.total))
+        changes.append(course_change(latest.definition, baseline_total, latest.total))
     return changes
 
 
 def chart_context(patient: Patient) -> dict[str, Any]:
-    responses = list(
-        Response.objects.current()
-        .filter(patient=patient)
-        .select_related("instrument", "submitted_by")
-        .order_by("submitted_at", "pk")
-    )
+    points = points_of(patient)
     courses = list(
-        Course.objects.filter(patient=patient).select_related("baseline").order_by("-started_on")
+        Course.objects.filter(patient=patient)
+        .select_related("baseline")
+        .only(*_COURSE_FIELDS)
+        .order_by("-started_on")
     )
     course = next((c for c in courses if c.ended_on is None), courses[0] if courses else None)
-    alerts = SafetyAlert.objects.filter(patient=patient).select_related(
-        "assigned_to", "acknowledged_by", "closed_by"
-    )
-    now = timezone.now()
     return {
-        "series": _series(responses),
-        "responses": [response_row(r) for r in reversed(responses[-50:])],
+        "series": _series(points),
+        "responses": table_rows(points),
         "course": course,
         "changes": [
             {
                 "change": c,
                 "criteria": [x for x in (c.response, c.remission, c.mcid) if x is not None],
             }
-            for c in (course_changes(course, responses) if course else [])
+            for c in (course_changes(course, points) if course else [])
         ],
-        "alerts": alerts.order_by("-raised_at"),
-        "invitations": Invitation.objects.filter(patient=patient).open_at(now).order_by("due_at"),
-        "upcoming": Invitation.objects.filter(
-            patient=patient, used_at__isnull=True, due_at__gt=now
-        ).order_by("due_at")[:10],
-        "schedules": MeasurementSchedule.objects.filter(patient=patient, active=True).order_by(
-            "instrument_key", "rule"
+    } | _alerts_and_invitations(patient)
+
+
+# The course and its baseline's score: the baseline's answers are not shown here.
+_COURSE_FIELDS = (
+    "id",
+    "patient",
+    "started_on",
+    "ended_on",
+    "baseline__id",
+    "baseline__instrument_key",
+    "baseline__total",
+)
+
+
+def _alerts_and_invitations(patient: Patient) -> dict[str, Any]:
+    """The patient's safety alerts, open and upcoming invitations and schedules, read here
+    (the unused invitations in one query) rather than while the template renders."""
+    now = timezone.now()
+    alerts = list(
+        SafetyAlert.objects.filter(patient=patient)
+        .select_related("acknowledged_by", "closed_by")
+        .order_by("-raised_at")
+    )
+    unused = list(
+        Invitation.objects.filter(patient=patient, used_at__isnull=True)
+        .filter(Q(due_at__gt=now) | Q(expires_at__gt=now))
+        .order_by("due_at", "pk")
+    )
+    return {
+        "alerts": alerts,
+        "alert_rows": [(a, id_url("measures:alert_detail", a.pk)) for a in alerts],
+        "invitations": [i for i in unused if i.due_at <= now < i.expires_at],
+        "upcoming": [i for i in unused if i.due_at > now][:10],
+        "schedules": list(
+            MeasurementSchedule.objects.filter(patient=patient, active=True).order_by(
+                "instrument_key", "rule"
+            )
         ),
     }

@@ -238,9 +238,10 @@ class InstrumentDefinition(_Model):
     def has_total(self) -> bool:
         return self.scoring.method != "none"
 
-    @property
+    @functools.cached_property
     def total_range(self) -> tuple[int, int] | None:
-        """Lowest and highest possible total, or None for instruments without one."""
+        """Lowest and highest possible total, or None for instruments without one (worked
+        out once per parsed definition: definitions are frozen and kept per process)."""
         scored = [item for item in self.items if item.scored]
         if self.scoring.method == "sum":
             return sum(min(i.values) for i in scored), sum(max(i.values) for i in scored)

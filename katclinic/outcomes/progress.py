@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Sum
+from django.utils import timezone
 
-from katclinic.dosing.models import DosingSession, SideEffect
-from katclinic.measures.catalogue import definition_of
+from katclinic.dosing.models import STATE_CHOICES, Administration, DosingSession, SideEffect
+from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity
 from katclinic.measures.models import Course, Response
 from katclinic.measures.scoring import InstrumentDefinition
 from katclinic.outcomes.rollup import Summary, in_course, percent, status
@@ -28,7 +30,7 @@ class Progress:
     summary: Summary | None = None
     definition: InstrumentDefinition | None = None
     settings: OutcomeSettings | None = None
-    responses: list[Response] = field(default_factory=list)
+    responses: list[ScoreRow] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     plan: Plan | None = None
     chart: dict[str, Any] = field(default_factory=dict)
@@ -72,45 +74,101 @@ def _within(course: Course, at: datetime) -> bool:
     return in_course(at, course.started_on - LEAD_IN, course.ended_on)
 
 
-def _sessions(patient: Patient, course: Course) -> list[dict[str, Any]]:
-    query = (
+def _dosed(patient: Patient) -> list[tuple[int, datetime, str, str, int | None, int | None]]:
+    """(id, dose start, route, state, peak systolic, peak diastolic) of the patient's dosed
+    sessions, oldest first: one grouped query over the patient's rows."""
+    rows = (
         DosingSession.objects.filter(patient=patient, dose_started_at__isnull=False)
+        .values_list("pk", "dose_started_at", "route", "state")
         .annotate(sys_peak=Max("checkpoints__systolic"), dia_peak=Max("checkpoints__diastolic"))
-        .prefetch_related(
-            "administrations", Prefetch("side_effects", SideEffect.objects.order_by("pk"))
-        )
-        .order_by("dose_started_at")
+        .order_by("dose_started_at", "pk")
     )
-    sessions = []
-    for number, session in enumerate(
-        [
-            s
-            for s in query
-            if s.dose_started_at
-            and in_course(s.dose_started_at, course.started_on, course.ended_on)
-        ],
-        1,
-    ):
-        mg = sum((a.dose_mg for a in session.administrations.all() if not a.is_adjunct), start=0)
-        effects = [
-            f"{e.get_kind_display() if e.kind != 'other' else e.other} ({e.get_severity_display().lower()})"
-            + (", serious" if e.serious else "")
-            for e in session.side_effects.all()
-        ]
-        sessions.append(
-            {
-                "number": number,
-                "at": session.dose_started_at,
-                "route": session.route,
-                "mg": mg,
-                "bp_peak": f"{session.sys_peak}/{session.dia_peak}" if session.sys_peak else "",
-                "sys_peak": session.sys_peak,
-                "dia_peak": session.dia_peak,
-                "side_effects": effects,
-                "state": session.get_state_display(),
-            }
-        )
-    return sessions
+    return list(rows)
+
+
+def _session_doses(ids: list[int]) -> dict[int, Decimal]:
+    """Ketamine given per session (adjuncts are not ketamine)."""
+    rows = (
+        Administration.objects.filter(session_id__in=ids, is_adjunct=False)
+        .values("session_id")
+        .annotate(mg=Sum("dose_mg"))
+        .values_list("session_id", "mg")
+    )
+    return dict(rows)
+
+
+_KINDS = dict(SideEffect.Kind.choices)
+_SEVERITIES = dict(SideEffect.Severity.choices)
+_STATES = dict(STATE_CHOICES)
+
+
+def _session_effects(ids: list[int]) -> dict[int, list[str]]:
+    """Each session's side effects in words, in the order they were recorded."""
+    found: dict[int, list[str]] = {}
+    rows = (
+        SideEffect.objects.filter(session_id__in=ids)
+        .order_by("pk")
+        .values_list("session_id", "kind", "other", "severity", "serious")
+    )
+    for session_id, kind, other, severity, serious in rows:
+        name = _KINDS.get(kind, kind) if kind != "other" else other
+        text = f"{name} ({str(_SEVERITIES.get(severity, severity)).lower()})"
+        found.setdefault(session_id, []).append(text + (", serious" if serious else ""))
+    return found
+
+
+def _sessions(patient: Patient, course: Course) -> list[dict[str, Any]]:
+    dosed = [
+        row for row in _dosed(patient) if in_course(row[1], course.started_on, course.ended_on)
+    ]
+    ids = [row[0] for row in dosed]
+    mg, effects = (_session_doses(ids), _session_effects(ids)) if ids else ({}, {})
+    return [
+        {
+            "number": number,
+            "at": at,
+            "when": f"{timezone.localtime(at):%Y-%m-%d %H:%M}",
+            "route": route,
+            "mg": mg.get(pk) or 0,
+            "bp_peak": f"{sys_peak}/{dia_peak}" if sys_peak else "",
+            "sys_peak": sys_peak,
+            "dia_peak": dia_peak,
+            "side_effects": effects.get(pk, []),
+            "state": _STATES.get(state, state),
+        }
+        for number, (pk, at, route, state, sys_peak, dia_peak) in enumerate(dosed, 1)
+    ]
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One complete scored response on the chart and in the scores table (no answers read)."""
+
+    pk: int
+    instrument_key: str
+    submitted_at: datetime
+    total: int
+    band: str
+    definition: InstrumentDefinition
+
+    @property
+    def when(self) -> str:
+        """The time as the table prints it, in the active time zone."""
+        return f"{timezone.localtime(self.submitted_at):%Y-%m-%d %H:%M}"
+
+
+def _scored(patient: Patient, course: Course) -> list[ScoreRow]:
+    rows = (
+        Response.objects.current()
+        .filter(patient=patient, complete=True, total__isnull=False)
+        .order_by("submitted_at", "pk")
+        .values_list("pk", "instrument_key", "submitted_at", "total", "band", *IDENTITY_COLUMNS)
+    )
+    return [
+        ScoreRow(pk, key, at, total, band, definition_by_identity(*identity))
+        for pk, key, at, total, band, *identity in rows
+        if _within(course, at)
+    ]
 
 
 def progress_for(patient: Patient, course_id: int | None = None) -> Progress:
@@ -119,14 +177,7 @@ def progress_for(patient: Patient, course_id: int | None = None) -> Progress:
     if course is None:
         return progress
     progress.summary, progress.definition, progress.settings = summarize_course(course)
-    responses = Response.objects.current().filter(
-        patient=patient, complete=True, total__isnull=False
-    )
-    progress.responses = [
-        r
-        for r in responses.select_related("instrument").order_by("submitted_at", "pk")
-        if _within(course, r.submitted_at)
-    ]
+    progress.responses = _scored(patient, course)
     progress.sessions = _sessions(patient, course)
     progress.plan = (
         Plan.objects.filter(patient=patient)
@@ -163,7 +214,7 @@ def chart_data(progress: Progress) -> dict[str, Any]:
     series: dict[str, Any] = {}
     for response in progress.responses:
         if response.instrument_key not in series:
-            definition = definition_of(response.instrument)
+            definition = response.definition
             low, high = definition.total_range or (0, 0)
             series[response.instrument_key] = {
                 "title": definition.title,

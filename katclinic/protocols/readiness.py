@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from katclinic.intake.queries import eligibility_statuses
 from katclinic.intake.services import EligibilityStatus, consent_status, eligibility_status
 from katclinic.patients.models import Patient
 
@@ -62,8 +63,9 @@ def blocking(items: list[ReadinessItem]) -> list[str]:
 def overview(patient: Patient, routes: list[str]) -> list[ReadinessItem]:
     """For a chart page: consent once, and eligibility for each route the clinic offers."""
     items = [_consent(patient, None)]
+    statuses = eligibility_statuses(patient, routes=routes)
     for route in routes:
-        status = eligibility_status(patient, route=route)
+        status = statuses[route]
         item = _eligibility(status, "")
         label = f"{status.route_label}: {item.detail}"
         items.append(ReadinessItem("eligibility", item.state, label))

@@ -150,7 +150,8 @@ def _plan_context(plan: Plan) -> dict[str, Any]:
         plan.versions.select_related("created_by", "signed_by").prefetch_related("doses")
     )
     current = next((v for v in versions if v.is_signed), None)
-    appointments = {a.planned_dose_id: a for a in plan.appointments.exclude(planned_dose=None)}
+    booked = plan.appointments.exclude(planned_dose=None).select_related("chair__room")
+    appointments = {a.planned_dose_id: a for a in booked}
     doses = [(d, appointments.get(d.pk)) for d in current.doses.all()] if current else []
     draft = next((v for v in versions if not v.is_signed), None)
     return {

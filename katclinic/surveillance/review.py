@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from katclinic.dosing.models import SideEffect
-from katclinic.measures.catalogue import definition_of
+from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity
 from katclinic.measures.models import Response
 from katclinic.outcomes.progress import Progress, progress_for
 from katclinic.patients.models import Patient
@@ -107,28 +107,33 @@ def _screens(patient: Patient) -> list[dict[str, Any]]:
     rows = (
         Response.objects.current()
         .filter(patient=patient, instrument_key__in=SCREEN_INSTRUMENTS.values())
-        .select_related("instrument")
-        .order_by("-submitted_at", "-pk")[:50]
+        .order_by("-submitted_at", "-pk")
+        .values_list("submitted_at", "flags", "complete", *IDENTITY_COLUMNS)[:50]
     )
     screens = []
-    for response in rows:
-        definition = definition_of(response.instrument)
+    for at, flags, complete, *identity in rows:
+        definition = definition_by_identity(*identity)
         labels = {rule.code: rule.label for rule in definition.flags}
         screens.append(
             {
-                "at": response.submitted_at,
+                "at": at,
                 "title": definition.title,
-                "findings": [labels.get(code, code) for code in response.flags],
-                "complete": response.complete,
+                "findings": [labels.get(code, code) for code in flags],
+                "complete": complete,
             }
         )
     return screens
 
 
 def review_for(
-    patient: Patient, course_id: int | None = None, *, events: list[DoseEvent] | None = None
+    patient: Patient,
+    course_id: int | None = None,
+    *,
+    events: list[DoseEvent] | None = None,
+    limits: dict[ExposureWindow, Decimal] | None = None,
 ) -> Review:
-    """``events``: the patient's doses up to now, when the caller has them already."""
+    """``events``: the patient's doses up to now, and ``limits`` the clinic's review
+    thresholds, when the caller has them already."""
     now = timezone.now()
     zone = ZoneInfo(patient.clinic.timezone)
     progress = progress_for(patient, course_id)
@@ -137,7 +142,7 @@ def review_for(
     if progress.course is not None:
         start, end = course_bounds(progress.course.started_on, progress.course.ended_on, zone)
     daily = exposure.daily_rolling(events, end=now, days=365, length=exposure.ROLLING_30_DAYS)
-    limits = thresholds(patient)
+    limits = thresholds(patient) if limits is None else limits
     outcome_chart, outcome_title = _outcome_chart(progress, now)
     tasks = ReviewTask.objects.filter(patient=patient).select_related("closed_by")
     return Review(

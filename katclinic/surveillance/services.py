@@ -13,7 +13,7 @@ from django.utils import timezone
 from katclinic.accounts.models import User
 from katclinic.audit.models import Action
 from katclinic.audit.services import record
-from katclinic.clinics.registry import DecimalSetting
+from katclinic.clinics.registry import DecimalSetting, all_settings
 from katclinic.measures.catalogue import definition_of
 from katclinic.measures.models import Course, Response
 from katclinic.patients.models import Patient
@@ -149,7 +149,9 @@ WINDOWS: dict[ExposureWindow, tuple[timedelta, DecimalSetting]] = {
 
 
 def thresholds(patient: Patient) -> dict[ExposureWindow, Decimal]:
-    return {window: s.value(patient.clinic) for window, (_, s) in WINDOWS.items()}
+    """The clinic's review threshold for each window, read in one query."""
+    values = all_settings(patient.clinic_id)
+    return {window: values[setting] for window, (_, setting) in WINDOWS.items()}
 
 
 def check_exposure(
@@ -158,16 +160,18 @@ def check_exposure(
     events: list[DoseEvent] | None = None,
     now: datetime | None = None,
     request: HttpRequest | None = None,
+    limits: dict[ExposureWindow, Decimal] | None = None,
 ) -> list[ReviewTask]:
     """Open an EXPOSURE review task for each rolling window now above its threshold.
 
     The finding is the dose that crossed the threshold: checking again (the periodic job,
     the review page) finds it and raises nothing, even after its task was closed.
+    ``limits``: the clinic's ``thresholds``, when the caller has read them already.
     """
     now = now or timezone.now()
     events = dose_events(patient, until=now) if events is None else events
     raised = []
-    for window, threshold in thresholds(patient).items():
+    for window, threshold in (thresholds(patient) if limits is None else limits).items():
         length = WINDOWS[window][0]
         current = exposure.rolling(events, at=now, length=length).mg
         crossed = exposure.crossings(

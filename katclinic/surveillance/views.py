@@ -34,8 +34,9 @@ def _page(
     request: StaffRequest, patient: Patient, *, status: int = 200, **forms: Any
 ) -> HttpResponse:
     events = dose_events(patient, until=timezone.now())
-    services.check_exposure(patient=patient, events=events, request=request)
-    data = review_for(patient, _course_id(request), events=events)
+    limits = services.thresholds(patient)
+    services.check_exposure(patient=patient, events=events, request=request, limits=limits)
+    data = review_for(patient, _course_id(request), events=events, limits=limits)
     audit.record_view(request, patient_id=patient.pk, obj=patient, section="surveillance")
     return render(
         request,

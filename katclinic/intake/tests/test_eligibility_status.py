@@ -5,7 +5,7 @@ from typing import get_args
 
 from katclinic.intake import eligibility
 from katclinic.intake import screening as screenings
-from katclinic.intake.queries import SCREENING_ROUTE_FOR, eligibility_status
+from katclinic.intake.queries import SCREENING_ROUTE_FOR, eligibility_status, eligibility_statuses
 from katclinic.intake.tests.factories import signed_decision
 from katclinic.protocols.schema import Route
 from katclinic.testing import ClinicTestCase
@@ -89,3 +89,17 @@ class TrdInTheSuggestionTest(ClinicTestCase):
         self.assertTrue(assessment.trd.met)
         keys = [reason.rule_key for reason in assessment.suggestion.reasons]
         self.assertNotIn(eligibility.TRD_RULE_KEY, keys)
+
+    def test_the_statuses_read_together_are_each_routes_own_status(self) -> None:
+        routes = sorted(SCREENING_ROUTE_FOR)
+        signed_decision(self.pat, route="iv", by=self.paula, decision="not_eligible")
+        newer = signed_decision(self.pat, route="iv", by=self.paula, decision="needs_review")
+        signed_decision(self.pat, route="intranasal", by=self.paula, decision="eligible")
+        with self.assertNumQueries(2):  # the setting, then every route's decisions at once
+            together = eligibility_statuses(self.pat, routes=routes)
+        self.assertEqual(together, {r: eligibility_status(self.pat, route=r) for r in routes})
+        self.assertEqual(together["iv"].decision, newer)
+        self.assertEqual(together["intranasal"].state, "eligible")
+        self.assertEqual(
+            {s.state for r, s in together.items() if r not in ("iv", "intranasal")}, {"none"}
+        )

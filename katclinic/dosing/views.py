@@ -313,6 +313,7 @@ def _page(
         "targets": {t.value for t in allowed_targets(session.state)},
         "now": now,
         "chart": _chart_points(session),
+        "vitals_limits": mon.session_thresholds(session),
         "rems_form": getattr(session, "rems_form", None),
         "can_run": has_perm(request, Perm.RUN_SESSION),
         "can_override": has_perm(request, Perm.OVERRIDE_SOFT_STOP),

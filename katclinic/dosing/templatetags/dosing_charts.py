@@ -7,9 +7,7 @@ from typing import Any
 
 from django import template
 
-from katclinic.dosing.models import DosingSession
 from katclinic.dosing.monitoring import Limit, Thresholds
-from katclinic.dosing.monitoring_services import session_thresholds
 from katclinic.lib.charts import Chart, Level, Point, Series, number
 
 register = template.Library()
@@ -74,5 +72,6 @@ def vitals_chart(points: list[dict[str, Any]], limits: Thresholds) -> list[Chart
 
 
 @register.simple_tag
-def vitals_charts(points: list[dict[str, Any]], session: DosingSession) -> list[Chart]:
-    return vitals_chart(points, session_thresholds(session)) if points else []
+def vitals_charts(points: list[dict[str, Any]], limits: Thresholds) -> list[Chart]:
+    """The view reads the limits in force (`session_thresholds`) before rendering."""
+    return vitals_chart(points, limits) if points else []

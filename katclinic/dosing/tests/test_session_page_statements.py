@@ -15,8 +15,9 @@ from katclinic.testing import ClinicTestCase
 
 # Session, user, roles; the session with its patient, plan, clinic and REMS form; the audit
 # event; readings, doses, alerts; the grace setting; the signed plan version; events, gate,
-# allergies, medications, safety alerts, side effects, readiness assessments, notes.
-SESSION_PAGE_STATEMENTS = 18
+# allergies, medications, safety alerts, side effects, readiness assessments, notes; the
+# clinic's settings for the limits the vitals chart draws.
+SESSION_PAGE_STATEMENTS = 19
 
 NORMAL = {"systolic": 126, "diastolic": 80, "heart_rate": 74, "spo2": 98, "moaas": 5}
 HIGH = {"systolic": 200, "diastolic": 118, "heart_rate": 74, "spo2": 98, "moaas": 5}

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from katclinic.browser import demo_server, free_port, launch_chromium
+from katclinic.core.tests.browser import demo_server, free_port, launch_chromium
 from katclinic.core.tests.test_browser import BROWSER_TESTS, demo_code
 from katclinic.demo.generator import DEMO_DOMAIN, DEMO_PASSWORD
 

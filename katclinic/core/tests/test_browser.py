@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from katclinic.browser import ARTIFACTS, CHROMIUM, demo_server, launch_chromium
+from katclinic.core.tests.browser import ARTIFACTS, CHROMIUM, demo_server, launch_chromium
 from katclinic.demo.generator import DEMO_DOMAIN, DEMO_PASSWORD
 
 # Every browser test module marks itself with these (pytestmark = BROWSER_TESTS).

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from katclinic.browser import ARTIFACTS
+from katclinic.core.tests.browser import ARTIFACTS
 from katclinic.core.tests.test_browser import (  # noqa: F401 - base_url and browser are fixtures
     BROWSER_TESTS,
     DESKTOP,

@@ -18,7 +18,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from katclinic.browser import EmptyInstall, empty_server
+from katclinic.core.tests.browser import EmptyInstall, empty_server
 from katclinic.core.tests.test_browser import (  # noqa: F401 - browser is a fixture
     BROWSER_TESTS,
     DESKTOP,

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.test import TransactionTestCase
 
-from katclinic.browser import free_port, stop
+from katclinic.core.tests.browser import free_port, stop
 
 PASSWORD = "two servers share one database"  # noqa: S105 - a throwaway test account
 TOTP_SECRET = pyotp.random_base32()

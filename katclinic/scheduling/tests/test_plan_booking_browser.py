@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from katclinic.browser import Install, demo_install
+from katclinic.core.tests.browser import Install, demo_install
 from katclinic.core.tests.test_browser import (  # noqa: F401 - browser is a fixture
     BROWSER_TESTS,
     DESKTOP,

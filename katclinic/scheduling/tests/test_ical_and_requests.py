@@ -7,7 +7,7 @@ from django.urls import reverse
 from katclinic.api.models import ApiToken
 from katclinic.clinics.models import ClinicSetting
 from katclinic.scheduling import ical, services
-from katclinic.scheduling.models import AppointmentRequest, Room
+from katclinic.scheduling.models import AppointmentRequest, CalendarFeed, Room
 from katclinic.scheduling.tests import fixtures
 from katclinic.testing import ClinicTestCase
 
@@ -66,6 +66,9 @@ class CalendarFeedTest(ClinicTestCase):
         self.assertEqual(
             self.client.get(reverse("scheduling:ical_feed", args=[new])).status_code, 404
         )
+        feeds = CalendarFeed.objects.filter(staff=self.nick)
+        self.assertEqual(feeds.count(), 3)
+        self.assertFalse(feeds.filter(revoked_at__isnull=True).exists(), "every feed revoked")
 
     def test_only_the_token_digest_is_stored(self) -> None:
         token = ical.issue_feed(clinic=self.clinic, staff=self.nick)
@@ -85,8 +88,15 @@ class CalendarFeedTest(ClinicTestCase):
 
 class OnlineRequestTest(ClinicTestCase):
     def test_requests_are_refused_unless_the_clinic_offers_them(self) -> None:
-        response = self.client.get(reverse("scheduling:request_slot", args=[self.clinic.slug]))
+        url = reverse("scheduling:request_slot", args=[self.clinic.slug])
+        self.assertEqual(self.client.get(url).status_code, 404)
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(
+                url, {"name": "Robin Lee", "email": "robin@example.org", "preferred_times": "Tue"}
+            )
         self.assertEqual(response.status_code, 404)
+        self.assertFalse(AppointmentRequest.objects.exists())
+        self.assertEqual(mail.outbox, [])
 
     def test_a_request_is_stored_listed_and_front_desk_is_emailed(self) -> None:
         ClinicSetting.objects.create(

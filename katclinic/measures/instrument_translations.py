@@ -123,7 +123,7 @@ def _version(value: object) -> str:
     return version
 
 
-def _source(source: str, data: dict[str, Any]) -> str:
+def _source(source: str, data: dict[str, object]) -> str:
     """Who publishes the translation: as given, else as the file names it; never empty."""
     found = " ".join(str(source or data.get("source") or "").split())
     if not found:

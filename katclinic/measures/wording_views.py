@@ -113,7 +113,7 @@ def _current(request: StaffRequest, key: str) -> wording.LicensedInstrument | No
     )
 
 
-def _initial(current: wording.LicensedInstrument | None) -> dict[str, Any]:
+def _initial(current: wording.LicensedInstrument | None) -> dict[str, str]:
     """The clinic's stored wording, to start the form from."""
     if current is not None and current.clinic_definition is not None:
         return {item.link_id: item.text for item in current.clinic_definition.items}

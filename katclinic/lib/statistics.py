@@ -159,13 +159,21 @@ def kaplan_meier(
     """
     _check_survival_input(durations, events)
     z = _z_for(confidence)
+    return _product_limit(_tally(durations, events), len(durations), z)
+
+
+def _tally(durations: Sequence[float], events: Sequence[bool]) -> dict[float, list[int]]:
+    """[events, censored] at each distinct time."""
     tally: dict[float, list[int]] = {}
     for duration, event in zip(durations, events, strict=True):
         counts = tally.setdefault(float(duration), [0, 0])
         counts[0 if event else 1] += 1
+    return tally
 
+
+def _product_limit(tally: dict[float, list[int]], at_risk: int, z: float) -> list[KmStep]:
+    """The Kaplan-Meier steps from the tally, `at_risk` subjects followed from time 0."""
     steps: list[KmStep] = []
-    at_risk = len(durations)
     survival = 1.0
     greenwood_sum = 0.0
     for time in sorted(tally):

@@ -245,52 +245,78 @@ def generate_responses(
     return written
 
 
+Pool = dict[int, list[tuple[Any, ...]]]
+Prepared = tuple[Instrument, Pool, int]
+
+
 def _bulk_rows(
     patients: Sequence[Patient], per_patient: int, rng: random.Random
 ) -> Iterator[tuple[Any, ...]]:
     now = timezone.now()
-    prepared_time = _field("submitted_at")
-    instruments: dict[
-        tuple[str, int], tuple[Instrument, dict[int, list[tuple[Any, ...]]], int]
-    ] = {}
+    instruments: dict[tuple[str, int], Prepared] = {}
     for patient in patients:
         for key, count in (("phq9", (per_patient + 1) // 2), ("gad7", per_patient // 2)):
             if count == 0:  # one response per patient: a PHQ-9 only
                 continue
-            if (key, patient.clinic_id) not in instruments:
-                instrument = require_instrument(key, patient.clinic_id)
-                definition = definition_of(instrument)
-                top = definition.total_range[1] if definition.total_range else 0
-                instruments[key, patient.clinic_id] = (
-                    instrument,
-                    _answer_pool(definition, rng),
-                    top,
-                )
-            instrument, pool, top = instruments[key, patient.clinic_id]
-            totals = trajectory(rng, count, top, rng.random() >= NON_RESPONDER_SHARE)
+            prepared = _prepared(instruments, key, patient.clinic_id, rng)
             start = now - timedelta(days=7 * count)
-            for step, total in enumerate(totals):
-                answers, result, flags, subscales = rng.choice(pool[total])
-                at = prepared_time.get_db_prep_save(
-                    start + timedelta(days=7 * step, minutes=rng.randint(0, 600)), connection
-                )
-                yield (
-                    patient.clinic_id,
-                    patient.pk,
-                    instrument.pk,
-                    key,
-                    instrument.version,
-                    answers,
-                    "",
-                    rng.choice(SOURCES),
-                    at,
-                    result.complete,
-                    result.total,
-                    result.band or "",
-                    flags,
-                    result.risk or "",
-                    subscales,
-                    False,
-                    True,
-                    "",
-                )
+            yield from _history_rows(patient, key, count, prepared, start, rng)
+
+
+def _prepared(
+    instruments: dict[tuple[str, int], Prepared], key: str, clinic_id: int, rng: random.Random
+) -> Prepared:
+    """The clinic's instrument, its answer pool and top score, built on first use."""
+    if (key, clinic_id) not in instruments:
+        instrument = require_instrument(key, clinic_id)
+        definition = definition_of(instrument)
+        top = definition.total_range[1] if definition.total_range else 0
+        instruments[key, clinic_id] = (instrument, _answer_pool(definition, rng), top)
+    return instruments[key, clinic_id]
+
+
+def _history_rows(
+    patient: Patient,
+    key: str,
+    count: int,
+    prepared: Prepared,
+    start: datetime,
+    rng: random.Random,
+) -> Iterator[tuple[Any, ...]]:
+    """One patient's weekly scores on one instrument, from ``start``."""
+    instrument, pool, top = prepared
+    prepared_time = _field("submitted_at")
+    totals = trajectory(rng, count, top, rng.random() >= NON_RESPONDER_SHARE)
+    for step, total in enumerate(totals):
+        drawn = rng.choice(pool[total])
+        at = prepared_time.get_db_prep_save(
+            start + timedelta(days=7 * step, minutes=rng.randint(0, 600)), connection
+        )
+        yield _bulk_row(patient, instrument, drawn, at, rng.choice(SOURCES))
+
+
+def _bulk_row(
+    patient: Patient, instrument: Instrument, drawn: tuple[Any, ...], at: object, source: str
+) -> tuple[Any, ...]:
+    """The values of one response row, in the order of ``_BULK_COLUMNS``."""
+    answers, result, flags, subscales = drawn
+    return (
+        patient.clinic_id,
+        patient.pk,
+        instrument.pk,
+        instrument.key,
+        instrument.version,
+        answers,
+        "",
+        source,
+        at,
+        result.complete,
+        result.total,
+        result.band or "",
+        flags,
+        result.risk or "",
+        subscales,
+        False,
+        True,
+        "",
+    )

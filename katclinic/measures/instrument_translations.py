@@ -123,26 +123,28 @@ def _version(value: object) -> str:
     return version
 
 
-@transaction.atomic
-def store_translation(
-    *,
-    document: object,
-    source: str,
-    clinic: Clinic | None,
-    by: User | None,
-    request: HttpRequest | None = None,
-) -> InstrumentTranslation:
-    """Store a translation as a new version: for one clinic, or shipped (``clinic`` None)."""
-    data = document if isinstance(document, dict) else {}
-    definition = _instrument(data.get("key"))
-    language, version = _language(data.get("language")), _version(data.get("version"))
-    source = " ".join(str(source or data.get("source") or "").split())
-    if not source:
+def _source(source: str, data: dict[str, object]) -> str:
+    """Who publishes the translation: as given, else as the file names it; never empty."""
+    found = " ".join(str(source or data.get("source") or "").split())
+    if not found:
         raise TranslationError("source", "Name the publisher and where the official text is.")
-    texts = checked_texts(definition, document)
+    return found
+
+
+def _create(
+    *,
+    definition: InstrumentDefinition,
+    language: str,
+    version: str,
+    clinic: Clinic | None,
+    texts: dict[str, Any],
+    source: str,
+    by: User | None,
+) -> InstrumentTranslation:
+    """The new row, or TranslationError when that version is already stored."""
     try:
         with transaction.atomic():
-            row = InstrumentTranslation.objects.create(
+            return InstrumentTranslation.objects.create(
                 key=definition.key,
                 language=language,
                 version=version,
@@ -156,6 +158,32 @@ def store_translation(
         raise TranslationError(
             "version", f"Version {version} is already stored; give the new text a new version."
         ) from exc
+
+
+@transaction.atomic
+def store_translation(
+    *,
+    document: object,
+    source: str,
+    clinic: Clinic | None,
+    by: User | None,
+    request: HttpRequest | None = None,
+) -> InstrumentTranslation:
+    """Store a translation as a new version: for one clinic, or shipped (``clinic`` None)."""
+    data = document if isinstance(document, dict) else {}
+    definition = _instrument(data.get("key"))
+    language, version = _language(data.get("language")), _version(data.get("version"))
+    source = _source(source, data)
+    texts = checked_texts(definition, document)
+    row = _create(
+        definition=definition,
+        language=language,
+        version=version,
+        clinic=clinic,
+        texts=texts,
+        source=source,
+        by=by,
+    )
     if by is not None and clinic is not None:
         audit.record(
             request=request,

@@ -62,6 +62,55 @@ def licensed_instruments(clinic: Clinic) -> list[LicensedInstrument]:
     return rows
 
 
+def _licence(holder: str, reference: str) -> tuple[str, str]:
+    """The licence holder and reference, trimmed, or WordingError naming the empty one."""
+    holder, reference = holder.strip(), reference.strip()
+    if not holder:
+        raise WordingError("holder", "Name who holds the licence.")
+    if not reference:
+        raise WordingError("reference", "Give the licence number or agreement reference.")
+    return holder, reference
+
+
+def _item_texts(shipped: InstrumentDefinition, wording: dict[str, str]) -> dict[str, str]:
+    """The wording with its spaces tidied, refused unless every question has one that fits."""
+    texts = {link_id: " ".join(text.split()) for link_id, text in wording.items()}
+    for item in shipped.items:
+        text = texts.get(item.link_id, "")
+        if not text:
+            raise WordingError(item.link_id, "Give the licensed wording of this question.")
+        if len(text) > MAX_ITEM_TEXT:
+            raise WordingError(
+                item.link_id, f"Keep each question under {MAX_ITEM_TEXT} characters."
+            )
+    return texts
+
+
+def _worded(shipped: InstrumentDefinition, texts: dict[str, str]) -> InstrumentDefinition:
+    try:
+        return with_clinic_wording(shipped, texts)
+    except DefinitionError as exc:
+        raise WordingError("wording", str(exc)) from exc
+
+
+def _clinic_version(
+    *,
+    worded: InstrumentDefinition,
+    shipped: InstrumentDefinition,
+    clinic: Clinic,
+    holder: str,
+    reference: str,
+) -> InstrumentDefinition:
+    """The worded definition numbered as the clinic's next version, naming its licence."""
+    number = len(_clinic_rows(clinic, shipped.key)) + 1
+    return worded.model_copy(
+        update={
+            "version": f"{shipped.version}-{clinic.slug}-{number}",
+            "licence": f"Wording licensed to {holder}, reference {reference}. {shipped.licence}",
+        }
+    )
+
+
 @transaction.atomic
 def store_clinic_wording(
     *,
@@ -77,31 +126,11 @@ def store_clinic_wording(
     shipped = needs_licence().get(key)
     if shipped is None:
         raise WordingError("key", "This questionnaire's wording is shipped; no licence is needed.")
-    holder, reference = holder.strip(), reference.strip()
-    if not holder:
-        raise WordingError("holder", "Name who holds the licence.")
-    if not reference:
-        raise WordingError("reference", "Give the licence number or agreement reference.")
-    texts = {link_id: " ".join(text.split()) for link_id, text in wording.items()}
-    for item in shipped.items:
-        text = texts.get(item.link_id, "")
-        if not text:
-            raise WordingError(item.link_id, "Give the licensed wording of this question.")
-        if len(text) > MAX_ITEM_TEXT:
-            raise WordingError(
-                item.link_id, f"Keep each question under {MAX_ITEM_TEXT} characters."
-            )
-    try:
-        worded = with_clinic_wording(shipped, texts)
-    except DefinitionError as exc:
-        raise WordingError("wording", str(exc)) from exc
+    holder, reference = _licence(holder, reference)
+    worded = _worded(shipped, _item_texts(shipped, wording))
     sync_builtin_instruments()
-    number = len(_clinic_rows(clinic, key)) + 1
-    worded = worded.model_copy(
-        update={
-            "version": f"{shipped.version}-{clinic.slug}-{number}",
-            "licence": f"Wording licensed to {holder}, reference {reference}. {shipped.licence}",
-        }
+    worded = _clinic_version(
+        worded=worded, shipped=shipped, clinic=clinic, holder=holder, reference=reference
     )
     row = add_definition(worded, clinic)
     audit.record(

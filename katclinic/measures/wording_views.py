@@ -107,55 +107,74 @@ def wording_list(request: StaffRequest) -> HttpResponse:
     return render(request, "measures/wording_list.html", {"rows": rows})
 
 
+def _current(request: StaffRequest, key: str) -> wording.LicensedInstrument | None:
+    return next(
+        (r for r in wording.licensed_instruments(request.clinic) if r.shipped.key == key), None
+    )
+
+
+def _initial(current: wording.LicensedInstrument | None) -> dict[str, str]:
+    """The clinic's stored wording, to start the form from."""
+    if current is not None and current.clinic_definition is not None:
+        return {item.link_id: item.text for item in current.clinic_definition.items}
+    return {}
+
+
+def _save(request: StaffRequest, form: WordingForm, key: str) -> HttpResponse | None:
+    """Store the wording and go back to the list; None, with the error on the form, if refused."""
+    data = form.cleaned_data
+    try:
+        row = wording.store_clinic_wording(
+            clinic=request.clinic,
+            key=key,
+            wording=form.wording(),
+            holder=data["holder"],
+            reference=data["reference"],
+            by=request.user,
+            request=request,
+        )
+    except wording.WordingError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        return None
+    messages.success(request, f"Stored the licensed wording of {row.title}.")
+    return redirect("measures:wording")
+
+
+def _preview(
+    request: StaffRequest, form: WordingForm, key: str, shipped: InstrumentDefinition
+) -> HttpResponse:
+    data = form.cleaned_data
+    definition = wording.preview_definition(key, form.wording())
+    # The preview carries what was entered (an upload included) to the save step.
+    carried = WordingForm({**{k: v for k, v in data.items() if k != "upload"}}, definition=shipped)
+    return render(
+        request,
+        "measures/wording_preview.html",
+        {
+            "definition": definition,
+            "questions": question_rows(definition, {}, {}),
+            "form": carried,
+            "key": key,
+            "holder": data["holder"],
+            "reference": data["reference"],
+        },
+    )
+
+
 @staff_view(Perm.MANAGE_CLINIC)
 @require_http_methods(["GET", "POST"])
 def wording_edit(request: StaffRequest, key: str) -> HttpResponse:
     shipped = _shipped(key)
-    current = next(
-        (r for r in wording.licensed_instruments(request.clinic) if r.shipped.key == key), None
-    )
-    initial: dict[str, Any] = {}
-    if current is not None and current.clinic_definition is not None:
-        initial = {item.link_id: item.text for item in current.clinic_definition.items}
+    current = _current(request, key)
     post = request.POST if request.method == "POST" else None
-    form = WordingForm(post, request.FILES or None, initial=initial, definition=shipped)
+    form = WordingForm(post, request.FILES or None, initial=_initial(current), definition=shipped)
     step = request.POST.get("step", "")
     if post is not None and form.is_valid() and step != "edit":
-        data = form.cleaned_data
-        if step == "save":
-            try:
-                row = wording.store_clinic_wording(
-                    clinic=request.clinic,
-                    key=key,
-                    wording=form.wording(),
-                    holder=data["holder"],
-                    reference=data["reference"],
-                    by=request.user,
-                    request=request,
-                )
-            except wording.WordingError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-            else:
-                messages.success(request, f"Stored the licensed wording of {row.title}.")
-                return redirect("measures:wording")
-        else:
-            definition = wording.preview_definition(key, form.wording())
-            # The preview carries what was entered (an upload included) to the save step.
-            carried = WordingForm(
-                {**{k: v for k, v in data.items() if k != "upload"}}, definition=shipped
-            )
-            return render(
-                request,
-                "measures/wording_preview.html",
-                {
-                    "definition": definition,
-                    "questions": question_rows(definition, {}, {}),
-                    "form": carried,
-                    "key": key,
-                    "holder": data["holder"],
-                    "reference": data["reference"],
-                },
-            )
+        if step != "save":
+            return _preview(request, form, key, shipped)
+        saved = _save(request, form, key)
+        if saved is not None:
+            return saved
     status = 400 if form.errors else 200
     return render(
         request,

@@ -133,9 +133,9 @@ def _address_parts(address: str) -> dict[str, str]:
     return found
 
 
-def research_record(patient: Patient, *, include_free_text: bool) -> dict[str, Any]:
-    """The patient's record in the shape `deidentify_record` expects (prefetched rows)."""
-    identity = {
+def _research_identity(patient: Patient) -> dict[str, Any]:
+    """Every identifier of the patient, for `deidentify_record` to drop or scrub with."""
+    return {
         "id": str(patient.pk),
         "first_name": patient.first_name,
         "last_name": patient.last_name,
@@ -151,7 +151,10 @@ def research_record(patient: Patient, *, include_free_text: bool) -> dict[str, A
         "emergency_contact_phone": patient.emergency_contact_phone,
         **_address_parts(patient.address),
     }
-    scores = [
+
+
+def _research_scores(patient: Patient) -> list[dict[str, Any]]:
+    return [
         {
             "instrument": r.instrument_key,
             "date": r.submitted_at,
@@ -160,21 +163,33 @@ def research_record(patient: Patient, *, include_free_text: bool) -> dict[str, A
         }
         for r in patient.research_responses  # type: ignore[attr-defined]
     ]
-    sessions = []
-    for number, session in enumerate(patient.research_sessions, 1):  # type: ignore[attr-defined]
-        given = [a for a in session.administrations.all() if not a.is_adjunct]
-        per_kg = [a.dose_mg_per_kg for a in given if a.dose_mg_per_kg is not None]
-        sessions.append(
-            {
-                "started_at": session.dose_started_at,
-                "ended_at": session.discharged_at,
-                "route": session.route,
-                "dose_mg": float(sum(a.dose_mg for a in given)),
-                "dose_mg_per_kg": float(sum(per_kg)) if per_kg else None,
-                "session_number": number,
-            }
-        )
-    record: dict[str, Any] = {"patient": identity, "scores": scores, "sessions": sessions}
+
+
+def _research_session(number: int, session: DosingSession) -> dict[str, Any]:
+    """One dosing session's timing and the doses given, adjuncts left out."""
+    given = [a for a in session.administrations.all() if not a.is_adjunct]
+    per_kg = [a.dose_mg_per_kg for a in given if a.dose_mg_per_kg is not None]
+    return {
+        "started_at": session.dose_started_at,
+        "ended_at": session.discharged_at,
+        "route": session.route,
+        "dose_mg": float(sum(a.dose_mg for a in given)),
+        "dose_mg_per_kg": float(sum(per_kg)) if per_kg else None,
+        "session_number": number,
+    }
+
+
+def research_record(patient: Patient, *, include_free_text: bool) -> dict[str, Any]:
+    """The patient's record in the shape `deidentify_record` expects (prefetched rows)."""
+    sessions = [
+        _research_session(number, session)
+        for number, session in enumerate(patient.research_sessions, 1)  # type: ignore[attr-defined]
+    ]
+    record: dict[str, Any] = {
+        "patient": _research_identity(patient),
+        "scores": _research_scores(patient),
+        "sessions": sessions,
+    }
     if include_free_text:
         record["notes"] = [
             {"written_at": n.created_at, "kind": n.kind, "text": _note_text(n)}
@@ -195,10 +210,9 @@ def _note_text(note: SupportNote) -> str:
     return "\n".join(part for part in parts if part)
 
 
-@transaction.atomic
-def research_export(*, clinic: Clinic, include_free_text: bool, request: HttpRequest) -> str:
-    """JSON Lines, one de-identified patient per line, for consented patients only."""
-    patients = (
+def _research_rows(clinic: Clinic) -> QuerySet[Patient]:
+    """The consented patients with the rows a research record reads, prefetched together."""
+    return (
         research_patients(clinic)
         .order_by("pk")
         .prefetch_related(
@@ -221,6 +235,9 @@ def research_export(*, clinic: Clinic, include_free_text: bool, request: HttpReq
             ),
         )
     )
+
+
+def _research_lines(patients: Iterable[Patient], *, include_free_text: bool) -> list[str]:
     secret = research_secret()
     lines = []
     for patient in patients:
@@ -230,6 +247,13 @@ def research_export(*, clinic: Clinic, include_free_text: bool, request: HttpReq
                 deidentify_record(record, secret=secret, include_free_text=include_free_text)
             )
         )
+    return lines
+
+
+@transaction.atomic
+def research_export(*, clinic: Clinic, include_free_text: bool, request: HttpRequest) -> str:
+    """JSON Lines, one de-identified patient per line, for consented patients only."""
+    lines = _research_lines(_research_rows(clinic), include_free_text=include_free_text)
     audit.record(
         request=request,
         action=Action.EXPORT,

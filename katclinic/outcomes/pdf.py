@@ -8,7 +8,7 @@ The built-in fonts cover Latin-1 only, so text outside it is transliterated.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +113,10 @@ def when(value: datetime | None) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+Scale = Callable[[float], float]
+TimeScale = Callable[[str], float]
+
+
 def draw_chart(pdf: Document, chart: dict[str, Any]) -> None:
     """The progress chart: primary scores, thresholds and sessions on one time axis."""
     series = chart.get("series", {}).get(chart.get("primary", ""))
@@ -122,8 +126,20 @@ def draw_chart(pdf: Document, chart: dict[str, Any]) -> None:
     if pdf.get_y() + CHART_H + 20 > pdf.h - 15:
         pdf.add_page()
     left, top = pdf.l_margin + 10, pdf.get_y() + 4
+    x, y = _scales(series, chart.get("sessions", []), left, top)
+    _axes(pdf, left, top, series["min"], max(series["max"], series["min"] + 1), series["title"])
+    _sessions(pdf, chart.get("sessions", []), x, top)
+    _thresholds(pdf, chart.get("thresholds", {}), left, y)
+    _scores(pdf, [(x(p["at"]), y(p["total"])) for p in series["points"]])
+    _dates_and_key(pdf, series["points"], left, top)
+
+
+def _scales(
+    series: dict[str, Any], sessions: list[dict[str, Any]], left: float, top: float
+) -> tuple[TimeScale, Scale]:
+    """Page positions of a time (spanning every score and session) and of a score."""
     times = [datetime.fromisoformat(p["at"]).timestamp() for p in series["points"]]
-    times += [datetime.fromisoformat(s["at"]).timestamp() for s in chart.get("sessions", [])]
+    times += [datetime.fromisoformat(s["at"]).timestamp() for s in sessions]
     t0, t1 = min(times), max(times)
     span = max(t1 - t0, 1.0)
     low, high = series["min"], max(series["max"], series["min"] + 1)
@@ -134,21 +150,25 @@ def draw_chart(pdf: Document, chart: dict[str, Any]) -> None:
     def y(value: float) -> float:
         return top + CHART_H * (1 - (value - low) / (high - low))
 
-    _axes(pdf, left, top, low, high, series["title"])
-    _sessions(pdf, chart.get("sessions", []), x, top)
-    _thresholds(pdf, chart.get("thresholds", {}), left, y)
+    return x, y
+
+
+def _scores(pdf: Document, points: list[tuple[float, float]]) -> None:
     pdf.set_draw_color(*BLUE)
     pdf.set_line_width(0.6)
-    points = [(x(p["at"]), y(p["total"])) for p in series["points"]]
     pdf.polyline(points)
     pdf.set_fill_color(*BLUE)
     for px, py in points:
         pdf.circle(x=px, y=py, radius=0.9, style="F")
+
+
+def _dates_and_key(pdf: Document, points: list[dict[str, Any]], left: float, top: float) -> None:
+    """The first and last dates under the axis, then what each colour means."""
     pdf.set_draw_color(0, 0, 0)
     pdf.set_line_width(0.2)
     pdf.set_font("Helvetica", "", 7)
-    pdf.text(left, top + CHART_H + 4, series["points"][0]["at"][:10])
-    pdf.text(left + CHART_W - 25, top + CHART_H + 4, series["points"][-1]["at"][:10])
+    pdf.text(left, top + CHART_H + 4, points[0]["at"][:10])
+    pdf.text(left + CHART_W - 25, top + CHART_H + 4, points[-1]["at"][:10])
     pdf.set_y(top + CHART_H + 7)
     pdf.paragraph(
         "Blue: scores. Green dashed: remission level. Orange dashed: response level. "
@@ -167,7 +187,7 @@ def _axes(pdf: Document, left: float, top: float, low: float, high: float, title
     pdf.text(left + 2, top - 1, latin1(title))
 
 
-def _sessions(pdf: Document, sessions: list[dict[str, Any]], x: Any, top: float) -> None:
+def _sessions(pdf: Document, sessions: list[dict[str, Any]], x: TimeScale, top: float) -> None:
     pdf.set_draw_color(*GREY)
     pdf.set_font("Helvetica", "", 6)
     for session in sessions:
@@ -177,7 +197,7 @@ def _sessions(pdf: Document, sessions: list[dict[str, Any]], x: Any, top: float)
             pdf.text(sx - 4, top + 2, session["bp"])
 
 
-def _thresholds(pdf: Document, lines: dict[str, Any], left: float, y: Any) -> None:
+def _thresholds(pdf: Document, lines: dict[str, Any], left: float, y: Scale) -> None:
     for key, colour in (("response", ORANGE), ("remission", GREEN)):
         line = lines.get(key)
         if not line:

@@ -115,23 +115,26 @@ def safety(context: dict[str, Any]) -> Table:
     ]
 
 
-def comparison(context: dict[str, Any]) -> Table:
-    header = [
-        "study",
-        "population",
-        "design",
-        "n",
-        "instrument",
-        "response_definition",
-        "remission_definition",
-        "time_point",
-        "group",
-        "response_pct",
-        "remission_pct",
-        "citation",
-        "url",
-        "caveat",
-    ]
+COMPARISON_HEADER = [
+    "study",
+    "population",
+    "design",
+    "n",
+    "instrument",
+    "response_definition",
+    "remission_definition",
+    "time_point",
+    "group",
+    "response_pct",
+    "remission_pct",
+    "citation",
+    "url",
+    "caveat",
+]
+
+
+def _published_rows(context: dict[str, Any]) -> list[Sequence[object]]:
+    """One row per result of each published study, in the order the page lists them."""
     rows: list[Sequence[object]] = []
     for entry in context["comparison"]:
         study = entry["study"]
@@ -154,26 +157,34 @@ def comparison(context: dict[str, Any]) -> Table:
                     study.caveat,
                 ]
             )
-    for r in context["induction"]:
-        rows.append(
-            [
-                "This clinic",
-                "",
-                "",
-                r["evaluable"],
-                r["instrument"],
-                "",
-                "",
-                "end of induction",
-                "",
-                pct(r["response"]["estimate"]),
-                pct(r["remission"]["estimate"]),
-                "",
-                "",
-                context["comparability_note"],
-            ]
-        )
-    return header, rows
+    return rows
+
+
+def _clinic_rows(context: dict[str, Any]) -> list[Sequence[object]]:
+    """The clinic's own end-of-induction rates, one row per instrument, with the caveat."""
+    return [
+        [
+            "This clinic",
+            "",
+            "",
+            r["evaluable"],
+            r["instrument"],
+            "",
+            "",
+            "end of induction",
+            "",
+            pct(r["response"]["estimate"]),
+            pct(r["remission"]["estimate"]),
+            "",
+            "",
+            context["comparability_note"],
+        ]
+        for r in context["induction"]
+    ]
+
+
+def comparison(context: dict[str, Any]) -> Table:
+    return list(COMPARISON_HEADER), _published_rows(context) + _clinic_rows(context)
 
 
 TABLES: dict[str, tuple[str, Callable[[dict[str, Any]], Table]]] = {

@@ -100,6 +100,14 @@ def _form_page(request: StaffRequest, context: dict[str, Any], status: int) -> H
     return render(request, "visitnotes/form.html", context, status=status)
 
 
+def _kind(raw: str | None, appointment: Appointment | None) -> str:
+    """The note type asked for, else the one the visit's kind calls for."""
+    kind = raw or ""
+    if not kind and appointment is not None:
+        kind = FOR_APPOINTMENT_KIND.get(appointment.kind, "")
+    return kind
+
+
 @staff_view(ANY_NOTE)
 @require_http_methods(["GET", "POST"])
 def new(request: StaffRequest, patient_id: int) -> HttpResponse:
@@ -115,10 +123,7 @@ def new(request: StaffRequest, patient_id: int) -> HttpResponse:
     except NoteError as exc:
         return _form_page(request, {**context, "error": str(exc)}, 400)
     context["appointment"] = appointment
-    kind = data.get("kind") or ""
-    if not kind and appointment is not None:
-        kind = FOR_APPOINTMENT_KIND.get(appointment.kind, "")
-    template = TEMPLATES.get(kind)
+    template = TEMPLATES.get(_kind(data.get("kind"), appointment))
     if template is None:
         if request.method == "POST":
             error = "Note type: choose one of the note types."
@@ -129,8 +134,21 @@ def new(request: StaffRequest, patient_id: int) -> HttpResponse:
     context.update(template=template, form=form)
     if request.method == "GET":
         return _form_page(request, context, 200)
+    return _create(request, form, context, patient=patient, appointment=appointment)
+
+
+def _create(
+    request: StaffRequest,
+    form: NoteForm,
+    context: dict[str, Any],
+    *,
+    patient: Patient,
+    appointment: Appointment | None,
+) -> HttpResponse:
+    """Store the posted note (signed when asked) and show it, or the form with what is wrong."""
     if not form.is_valid():
         return _form_page(request, {**context, "errors": form.named_errors()}, 400)
+    template = form.template
     try:
         note = services.create_note(
             patient=patient,

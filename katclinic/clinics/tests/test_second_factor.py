@@ -233,3 +233,7 @@ class ResetIdTest(ClinicTestCase):
             for step in ("confirm", "cancel"):
                 response = self.client.post(f"/clinic/staff/second-factor/{reset_id}/{step}/")
                 self.assertEqual(response.status_code, 404)
+        self.assertFalse(SecondFactorReset.objects.exists())
+        self.assertFalse(
+            AuditEvent.objects.filter(object_type="clinics.secondfactorreset").exists()
+        )

@@ -163,7 +163,9 @@ class SettingsPageTest(ClinicTestCase):
 
     def test_an_unknown_area_is_not_found(self) -> None:
         self.login(self.adam)
-        self.assertEqual(self.client.get("/clinic/settings/area/nowhere/").status_code, 404)
+        response = self.client.get("/clinic/settings/area/nowhere/")
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, "Open a setting to see its source", status_code=404)
 
     def test_staff_other_than_admins_cannot_change_settings(self) -> None:
         for user in (self.paula, self.nick, self.alice, self.tara):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[3]  # katclinic/core/tests/browser.py -> the checkout
 ARTIFACTS = BASE_DIR / "test-artifacts"
 # Debian's Chromium; tests never download a browser build of their own.
 CHROMIUM = Path("/usr/bin/chromium")

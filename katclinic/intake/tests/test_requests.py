@@ -124,10 +124,9 @@ class InboxTest(ClinicTestCase):
 
     def test_another_clinics_request_answers_404(self) -> None:
         self.login(self.alice)
-        self.assertEqual(
-            self.client.get(reverse("intake:request_detail", args=[self.elsewhere.pk])).status_code,
-            404,
-        )
+        response = self.client.get(reverse("intake:request_detail", args=[self.elsewhere.pk]))
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, "Sam Elsewhere", status_code=404)
 
     def test_nurses_and_therapists_do_not_triage_requests(self) -> None:
         for user in (self.nick, self.tara):

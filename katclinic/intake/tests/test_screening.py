@@ -302,9 +302,10 @@ class ScreeningAccessTest(ClinicTestCase):
 
     def test_another_clinics_prescriber_gets_404(self) -> None:
         self.login(self.oscar)
-        self.assertEqual(
-            self.client.get(reverse("intake:screening", args=[self.screening.pk])).status_code, 404
-        )
+        response = self.client.get(reverse("intake:screening", args=[self.screening.pk]))
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, "secret detail", status_code=404)
+        self.assertNotContains(response, self.pat.last_name, status_code=404)
 
     def test_the_chart_tab_lists_screenings_with_decisions_in_one_view_event(self) -> None:
         self.login(self.tara)

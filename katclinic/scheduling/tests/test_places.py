@@ -376,6 +376,7 @@ class PlacesTest(ClinicTestCase):
         self.login(self.adam)
         response = self.client.get(reverse("scheduling:staff_hours", args=[self.oscar.pk]))
         self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, self.oscar.full_name, status_code=404)
 
     # ---- opening hours --------------------------------------------------------------------
 

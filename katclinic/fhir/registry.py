@@ -208,7 +208,7 @@ def token_param(
 
 def token_filter(
     codes: Callable[[str | None, str], Q],
-) -> Callable[[QuerySet[Any], str], QuerySet[Any]]:
+) -> Callable[[QuerySet[Model], str], QuerySet[Model]]:
     """The rows matching any of a token search's comma-separated values."""
 
     def apply[M: Model](rows: QuerySet[M], raw: str) -> QuerySet[M]:

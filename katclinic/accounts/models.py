@@ -26,6 +26,10 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
+FULL_NAME_LENGTH = 200
+FAMILY_NAME_LENGTH = 100
+
+
 class User(AbstractBaseUser):
     """A person who signs in: clinic staff, or a patient using the portal."""
 
@@ -34,7 +38,10 @@ class User(AbstractBaseUser):
         PATIENT = "patient", "Patient"
 
     email = models.EmailField(unique=True)
-    full_name = models.CharField(max_length=200)
+    full_name = models.CharField(max_length=FULL_NAME_LENGTH)
+    # The family name on its own, as the person gives it (never split out of full_name at a
+    # guess); records sent to other systems need it apart from the rest of the name.
+    family_name = models.CharField(max_length=FAMILY_NAME_LENGTH, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STAFF)
     is_active = models.BooleanField(default=True)
     # Demo accounts may show their current one-time code on the sign-in page, and only

@@ -45,6 +45,7 @@ def build(world: DemoWorld) -> None:
         "Bea Billing",
         {clinic: [Role.BILLING]},
         make_password(DEMO_PASSWORD),
+        family_name="Billing",
     )
     world.staff["billing"] = clerk
     services.create_fee_schedule(

@@ -16,8 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from katclinic.accounts.models import FAMILY_NAME_LENGTH, FULL_NAME_LENGTH
 from katclinic.audit import services as audit
 from katclinic.clinics.setup import SetupDetails, SetupRefused, set_up_clinic, setup_needed
+from katclinic.clinics.staff import FAMILY_NAME_HELP
 
 # Paths that work before setup: the first-run page itself, static files and monitoring.
 OPEN_BEFORE_SETUP = ("/setup/", "/static/", "/favicon.ico", "/healthz", "/metrics")
@@ -42,7 +44,13 @@ class SetupForm(forms.Form):
         required=False,
     )
     admin_email = forms.EmailField(label="Administrator email", max_length=254)
-    admin_name = forms.CharField(label="Administrator full name", max_length=200)
+    admin_name = forms.CharField(label="Administrator full name", max_length=FULL_NAME_LENGTH)
+    admin_family_name = forms.CharField(
+        label="Administrator family name",
+        max_length=FAMILY_NAME_LENGTH,
+        required=False,
+        help_text=FAMILY_NAME_HELP,
+    )
     admin_password = forms.CharField(
         label="Administrator passphrase",
         max_length=256,

@@ -19,6 +19,7 @@ from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, Organization, OrganizationAdmin, StaffMembership
 from katclinic.clinics.permissions import Role
+from katclinic.clinics.staff import check_name
 from katclinic.lib.npi import npi_is_valid
 
 
@@ -34,6 +35,7 @@ class SetupDetails:
     admin_email: str
     admin_name: str
     admin_password: str
+    admin_family_name: str = ""
     address: str = ""
     phone: str = ""
     npi: str = ""
@@ -52,6 +54,11 @@ def validate_details(details: SetupDetails) -> dict[str, str]:
     for field in ("organization", "clinic", "admin_name"):
         if not getattr(details, field).strip():
             errors[field] = "This is required."
+    names = check_name(full_name=details.admin_name, family_name=details.admin_family_name)
+    if "family_name" in names:
+        errors["admin_family_name"] = names["family_name"]
+    if "full_name" in names:
+        errors.setdefault("admin_name", names["full_name"])
     if details.timezone not in zoneinfo.available_timezones():
         errors["timezone"] = "Enter a time zone such as America/New_York."
     if details.npi and not npi_is_valid(details.npi):
@@ -99,7 +106,10 @@ def _create_admin(*, details: SetupDetails, clinic: Clinic, ip: str | None) -> S
     if User.objects.filter(email__iexact=details.admin_email).exists():
         raise ValidationError({"admin_email": "An account with this email already exists."})
     admin = User.objects.create_user(
-        details.admin_email, details.admin_password, full_name=details.admin_name.strip()
+        details.admin_email,
+        details.admin_password,
+        full_name=details.admin_name.strip(),
+        family_name=details.admin_family_name.strip(),
     )
     membership = StaffMembership.objects.create(user=admin, clinic=clinic, role=Role.ADMIN)
     # The first administrator also administers the organization: they may add clinics.

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from katclinic.accounts import services as accounts
-from katclinic.accounts.models import User
+from katclinic.accounts.models import FAMILY_NAME_LENGTH, FULL_NAME_LENGTH, User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, Invitation, StaffMembership
@@ -68,7 +68,34 @@ def open_invitation(token: str) -> Invitation | None:
     ).first()
 
 
-def accept(*, request: HttpRequest, token: str, email: str, full_name: str, password: str) -> User:
+# Why the family name is asked for, wherever staff give it.
+FAMILY_NAME_HELP = (
+    "Used in records sent to other systems, which need the family name on its own. "
+    "Optional; it is never guessed from the full name."
+)
+
+
+def check_name(*, full_name: str, family_name: str) -> dict[str, str]:
+    """Problems with a staff member's names, by field; empty when they can be kept."""
+    errors: dict[str, str] = {}
+    if not full_name.strip():
+        errors["full_name"] = "Enter the full name."
+    elif len(full_name.strip()) > FULL_NAME_LENGTH:
+        errors["full_name"] = f"The full name is at most {FULL_NAME_LENGTH} characters."
+    if len(family_name.strip()) > FAMILY_NAME_LENGTH:
+        errors["family_name"] = f"The family name is at most {FAMILY_NAME_LENGTH} characters."
+    return errors
+
+
+def accept(
+    *,
+    request: HttpRequest,
+    token: str,
+    email: str,
+    full_name: str,
+    password: str,
+    family_name: str = "",
+) -> User:
     """Create the invited person's account and membership, once; then sign them in.
 
     Raises ValidationError by field; nothing is stored then.
@@ -83,6 +110,8 @@ def accept(*, request: HttpRequest, token: str, email: str, full_name: str, pass
             raise ValidationError({"email": "Use the email address the invitation was sent to."})
         if User.objects.filter(email__iexact=email).exists():
             raise ValidationError({"email": "An account with this email already exists."})
+        if errors := check_name(full_name=full_name, family_name=family_name):
+            raise ValidationError(errors)
         try:
             validate_password(password, User(email=email, full_name=full_name))
         except ValidationError as exc:
@@ -94,7 +123,12 @@ def accept(*, request: HttpRequest, token: str, email: str, full_name: str, pass
             raise ValidationError(
                 {NON_FIELD_ERRORS: "This invitation has expired or was already used."}
             )
-        user = User.objects.create_user(invitation.email, password, full_name=full_name)
+        user = User.objects.create_user(
+            invitation.email,
+            password,
+            full_name=full_name.strip(),
+            family_name=family_name.strip(),
+        )
         StaffMembership.objects.create(user=user, clinic=invitation.clinic, role=invitation.role)
         audit.record(
             request=request,
@@ -107,6 +141,32 @@ def accept(*, request: HttpRequest, token: str, email: str, full_name: str, pass
         )
     accounts.sign_in(request, user)
     return user
+
+
+def set_name(
+    *, request: HttpRequest, clinic: Clinic, by: User, user: User, full_name: str, family_name: str
+) -> None:
+    """Change a staff member's full name and family name, as an administrator of `clinic`.
+
+    Raises ValidationError by field; nothing is stored then.
+    """
+    if errors := check_name(full_name=full_name, family_name=family_name):
+        raise ValidationError(errors)
+    detail = {
+        "full_name": {"before": user.full_name, "after": full_name.strip()},
+        "family_name": {"before": user.family_name, "after": family_name.strip()},
+    }
+    with transaction.atomic():
+        user.full_name, user.family_name = full_name.strip(), family_name.strip()
+        user.save(update_fields=["full_name", "family_name"])
+        audit.record(
+            request=request,
+            action=Action.UPDATE,
+            clinic_id=clinic.pk,
+            object_type="account",
+            object_id=str(user.pk),
+            detail={"changed_by": by.pk, **detail},
+        )
 
 
 def set_roles(

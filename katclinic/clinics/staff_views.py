@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from katclinic.accounts.models import User
+from katclinic.accounts.models import FAMILY_NAME_LENGTH, FULL_NAME_LENGTH, User
 from katclinic.clinics import second_factor, staff
 from katclinic.clinics.access import deny, staff_view
 from katclinic.clinics.http import StaffRequest
@@ -28,9 +30,21 @@ class RolesForm(forms.Form):
     )
 
 
+def _family_name_field() -> forms.CharField:
+    return forms.CharField(
+        max_length=FAMILY_NAME_LENGTH, required=False, help_text=staff.FAMILY_NAME_HELP
+    )
+
+
+class NameForm(forms.Form):
+    full_name = forms.CharField(max_length=FULL_NAME_LENGTH)
+    family_name = _family_name_field()
+
+
 class AcceptForm(forms.Form):
     email = forms.EmailField(max_length=254)
-    full_name = forms.CharField(max_length=200)
+    full_name = forms.CharField(max_length=FULL_NAME_LENGTH)
+    family_name = _family_name_field()
     password = forms.CharField(
         label="Passphrase",
         max_length=256,
@@ -39,21 +53,49 @@ class AcceptForm(forms.Form):
     )
 
 
-def _people(request: StaffRequest) -> list[dict[str, object]]:
+@dataclasses.dataclass
+class Person:
+    """One row of the staff page: a person, their active roles here and their two forms."""
+
+    user: User
+    roles: list[str] = dataclasses.field(default_factory=list)
+    form: RolesForm | None = None
+    name_form: NameForm | None = None
+
+
+def _people(request: StaffRequest) -> list[Person]:
     memberships = StaffMembership.objects.filter(clinic=request.clinic).select_related("user")
-    people: dict[int, dict[str, object]] = {}
+    people: dict[int, Person] = {}
     for m in memberships.order_by("user__full_name"):
-        entry = people.setdefault(m.user_id, {"user": m.user, "roles": []})
+        person = people.setdefault(m.user_id, Person(user=m.user))
         if m.is_active:
-            entry["roles"].append(m.role)  # type: ignore[attr-defined]
-    for entry in people.values():
-        entry["form"] = RolesForm(initial={"roles": entry["roles"]})
+            person.roles.append(m.role)
+    for person in people.values():
+        person.form = RolesForm(initial={"roles": person.roles})
+        person.name_form = _name_form(person.user)
     return list(people.values())
 
 
-def _render_list(request: StaffRequest, form: InviteForm, status: int = 200) -> HttpResponse:
+def _name_form(user: User, data: QueryDict | None = None) -> NameForm:
+    """The name form of one person on the staff page (its field ids name the person)."""
+    initial = {"full_name": user.full_name, "family_name": user.family_name}
+    return NameForm(data, initial=initial, auto_id=f"id_%s_{user.pk}")
+
+
+def _render_list(
+    request: StaffRequest,
+    form: InviteForm,
+    status: int = 200,
+    failed: tuple[int, NameForm] | None = None,
+) -> HttpResponse:
+    """The staff page; `failed` is a person's refused name form, shown with its errors."""
     pending = Invitation.objects.filter(clinic=request.clinic, accepted_at__isnull=True)
-    context = {"people": _people(request), "form": form, "pending": pending.order_by("-created_at")}
+    people = _people(request)
+    if failed is not None:
+        for entry in people:
+            if entry.user.pk == failed[0]:
+                entry.name_form = failed[1]
+    context = {"people": people, "form": form, "pending": pending.order_by("-created_at")}
     return render(request, "clinics/staff.html", context, status=status)
 
 
@@ -105,6 +147,30 @@ def staff_roles(request: StaffRequest, user_id: int) -> HttpResponse:
         return redirect("clinics:staff")
     messages.error(request, "Choose roles from the list.")
     return _render_list(request, InviteForm(), status=400)
+
+
+@staff_view(Perm.MANAGE_CLINIC)
+@require_POST
+def staff_name(request: StaffRequest, user_id: int) -> HttpResponse:
+    """Record a person's full name and, on its own, their family name."""
+    person = _member(request, user_id)
+    form = _name_form(person, request.POST)
+    if form.is_valid():
+        try:
+            staff.set_name(
+                request=request,
+                clinic=request.clinic,
+                by=request.user,
+                user=person,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                form.add_error(field, problems)
+        else:
+            messages.success(request, f"Name of {person} saved.")
+            return redirect("clinics:staff")
+    return _render_list(request, InviteForm(), status=400, failed=(person.pk, form))
 
 
 @staff_view(Perm.MANAGE_CLINIC)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("staff/", staff_views.staff_list, name="staff"),
     path("staff/invite/", staff_views.staff_invite, name="staff_invite"),
     path("staff/<int:user_id>/roles/", staff_views.staff_roles, name="staff_roles"),
+    path("staff/<int:user_id>/name/", staff_views.staff_name, name="staff_name"),
     path("staff/<int:user_id>/deactivate/", staff_views.staff_deactivate, name="staff_deactivate"),
     path("invitation/<str:token>/", staff_views.accept_invitation, name="accept_invitation"),
     path("settings/area/<slug:area>/", views.settings_area, name="settings_area"),

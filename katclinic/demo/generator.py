@@ -132,9 +132,21 @@ def demo_totp_secret(email: str) -> str:
     return base64.b32encode(digest[:20]).decode()
 
 
-def make_staff(email: str, name: str, roles: dict[Clinic, list[Role]], password_hash: str) -> User:
+def make_staff(
+    email: str,
+    name: str,
+    roles: dict[Clinic, list[Role]],
+    password_hash: str,
+    *,
+    family_name: str = "",
+) -> User:
     user = User.objects.create(
-        email=email, full_name=name, kind=User.Kind.STAFF, is_demo=True, password=password_hash
+        email=email,
+        full_name=name,
+        family_name=family_name,
+        kind=User.Kind.STAFF,
+        is_demo=True,
+        password=password_hash,
     )
     TotpDevice.objects.create(
         user=user, secret=demo_totp_secret(email), confirmed_at=timezone.now()
@@ -150,21 +162,30 @@ def make_staff(email: str, name: str, roles: dict[Clinic, list[Role]], password_
 def _staff(world: DemoWorld) -> None:
     north, south = world.clinics
     password_hash = make_password(DEMO_PASSWORD)
+    # (key, full name, family name, roles): the family name as each person gives it.
     people = [
-        ("admin", "Alex Admin", {north: [Role.ADMIN]}),
-        ("prescriber", "Dr. Priya Shah", {north: [Role.PRESCRIBER], south: [Role.PRESCRIBER]}),
-        ("nurse", "Nina Okafor, RN", {north: [Role.NURSE]}),
-        ("therapist", "Theo Grant, LCSW", {north: [Role.THERAPIST]}),
-        ("frontdesk", "Fran Delgado", {north: [Role.FRONT_DESK]}),
+        ("admin", "Alex Admin", "Admin", {north: [Role.ADMIN]}),
+        (
+            "prescriber",
+            "Dr. Priya Shah",
+            "Shah",
+            {north: [Role.PRESCRIBER], south: [Role.PRESCRIBER]},
+        ),
+        ("nurse", "Nina Okafor, RN", "Okafor", {north: [Role.NURSE]}),
+        ("therapist", "Theo Grant, LCSW", "Grant", {north: [Role.THERAPIST]}),
+        ("frontdesk", "Fran Delgado", "Delgado", {north: [Role.FRONT_DESK]}),
         (
             "director",
             "Dr. Morgan Lee",
+            "Lee",
             {north: [Role.PRESCRIBER, Role.ADMIN], south: [Role.PRESCRIBER, Role.ADMIN]},
         ),
-        ("south.nurse", "Sam Rivera, RN", {south: [Role.NURSE]}),
+        ("south.nurse", "Sam Rivera, RN", "Rivera", {south: [Role.NURSE]}),
     ]
-    for key, name, roles in people:
-        world.staff[key] = make_staff(f"{key}@{DEMO_DOMAIN}", name, roles, password_hash)
+    for key, name, family_name, roles in people:
+        world.staff[key] = make_staff(
+            f"{key}@{DEMO_DOMAIN}", name, roles, password_hash, family_name=family_name
+        )
 
 
 def _patient_rows(world: DemoWorld, clinic: Clinic, count: int, start_number: int) -> list[Patient]:

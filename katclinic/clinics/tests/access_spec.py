@@ -95,6 +95,13 @@ SPEC = {
         data=lambda t: {"roles": ["front_desk", "nurse"]},
         ok=(302,),
     ),
+    "clinics:staff_name": Url(
+        Perm.MANAGE_CLINIC,
+        method="POST",
+        kwargs=fresh_staff,
+        data=lambda t: {"full_name": "Matrix Person", "family_name": "Person"},
+        ok=(302,),
+    ),
     "clinics:staff_deactivate": Url(
         Perm.MANAGE_CLINIC, method="POST", kwargs=fresh_staff, ok=(302,)
     ),

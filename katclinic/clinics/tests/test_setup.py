@@ -34,6 +34,7 @@ def flags(**overrides: str) -> list[str]:
         "crisis-line": "Call or text 988.",
         "admin-email": "Root@Lakeside.example",
         "admin-name": "Rita Root",
+        "admin-family-name": "Root",
         **overrides,
     }
     return [f"--{key}={value}" for key, value in values.items()]
@@ -74,6 +75,7 @@ class SetupCommandTest(TestCase):
         self.assertEqual(clinic.crisis_resources, "Call or text 988.")
         admin = User.objects.get()
         self.assertEqual(admin.email, "root@lakeside.example")
+        self.assertEqual((admin.full_name, admin.family_name), ("Rita Root", "Root"))
         self.assertTrue(admin.check_password(PASSPHRASE))
         self.assertEqual(
             list(StaffMembership.objects.values_list("role", flat=True)), [Role.ADMIN.value]
@@ -97,6 +99,7 @@ class SetupCommandTest(TestCase):
             "npi": {"npi": "1234567890"},
             "admin_email": {"admin-email": "not-an-email"},
             "organization": {"organization": " "},
+            "admin_family_name": {"admin-family-name": "R" * 101},
         }
         for field, bad in cases.items():
             with self.subTest(field=field), self.assertRaisesMessage(CommandError, f"{field}:"):
@@ -131,6 +134,7 @@ def page_data(**overrides: str) -> dict[str, Any]:
         "npi": VALID_NPI,
         "admin_email": "root@lakeside.example",
         "admin_name": "Rita Root",
+        "admin_family_name": "Root",
         "admin_password": PASSPHRASE,
         **overrides,
     }
@@ -151,6 +155,7 @@ class SetupPageTest(TestCase):
         self.assertRedirects(response, "/accounts/login/", fetch_redirect_response=False)
         membership = StaffMembership.objects.get()
         self.assertEqual(membership.role, Role.ADMIN)
+        self.assertEqual(membership.user.family_name, "Root")
         self.assertEqual(membership.clinic.organization.name, "Lakeside Health")
         response = self.client.post(
             "/accounts/login/", {"email": "root@lakeside.example", "password": PASSPHRASE}
@@ -198,6 +203,7 @@ class SetupPageTest(TestCase):
             "admin_email": {"admin_email": "nope"},
             "admin_password": {"admin_password": "short"},
             "clinic": {"clinic": ""},
+            "admin_family_name": {"admin_family_name": "R" * 101},
         }
         for field, bad in cases.items():
             with self.subTest(field=field):

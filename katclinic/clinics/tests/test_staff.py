@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.sessions.models import Session
 from django.core import mail
@@ -16,18 +17,25 @@ from katclinic.clinics.models import Invitation, StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.testing import ClinicTestCase
 
+# What the forms say about why the family name is asked for.
+HELP = "Used in records sent to other systems"
 PASSPHRASE = "violet lantern over quiet hills"  # noqa: S105 - a test passphrase
+
+
+def send_invitation(test: ClinicTestCase, email: str, role: str) -> str:
+    """adam invites `email`; the link from the email, with the test client signed out."""
+    test.login(test.adam)
+    response = test.client.post("/clinic/staff/invite/", {"email": email, "role": role})
+    test.assertEqual(response.status_code, 302)
+    link = re.search(r"/clinic/invitation/[^/\s]+/", str(mail.outbox[-1].body))
+    assert link is not None
+    test.client.logout()
+    return link.group(0)
 
 
 class InvitationTest(ClinicTestCase):
     def invite(self, email: str = "nina@clinic.example", role: str = "nurse") -> str:
-        self.login(self.adam)
-        response = self.client.post("/clinic/staff/invite/", {"email": email, "role": role})
-        self.assertEqual(response.status_code, 302)
-        link = re.search(r"/clinic/invitation/[^/\s]+/", str(mail.outbox[-1].body))
-        assert link is not None
-        self.client.logout()
-        return link.group(0)
+        return send_invitation(self, email, role)
 
     def accept(self, link: str, **overrides: str) -> int:
         data = {"email": "nina@clinic.example", "full_name": "Nina Nurse", "password": PASSPHRASE}
@@ -178,3 +186,59 @@ class RolesAndDeactivationTest(ClinicTestCase):
         self.assertTrue(
             StaffMembership.objects.active().filter(user=self.nick, clinic=self.clinic).exists()
         )
+
+
+class StaffNameTest(ClinicTestCase):
+    """The family name, asked for on its own where staff join and where an admin edits them."""
+
+    def name(self, person: User, **data: str) -> Any:
+        self.login(self.adam)
+        return self.client.post(f"/clinic/staff/{person.pk}/name/", data)
+
+    def test_an_admin_records_a_family_name_and_the_change_is_audited(self) -> None:
+        self.login(self.adam)
+        self.assertContains(self.client.get("/clinic/staff/"), HELP)
+        before = AuditEvent.objects.count()
+        response = self.name(self.nick, full_name="Nick Okafor, RN", family_name=" Okafor ")
+        self.assertRedirects(response, "/clinic/staff/", fetch_redirect_response=False)
+        self.nick.refresh_from_db()
+        self.assertEqual(
+            (self.nick.full_name, self.nick.family_name), ("Nick Okafor, RN", "Okafor")
+        )
+        event = AuditEvent.objects.latest("pk")
+        self.assertEqual(AuditEvent.objects.count(), before + 1)
+        self.assertEqual(event.object_id, str(self.nick.pk))
+        self.assertEqual(event.detail["family_name"], {"before": "", "after": "Okafor"})
+
+    def test_bad_names_are_refused_by_field_and_change_nothing(self) -> None:
+        cases = {
+            "family_name": {"full_name": "Nick Nurse", "family_name": "x" * 101},
+            "full_name": {"full_name": "  ", "family_name": "Nurse"},
+        }
+        for field, data in cases.items():
+            with self.subTest(field=field):
+                before = AuditEvent.objects.filter(action="update").count()
+                response = self.name(self.nick, **data)
+                self.assertEqual(response.status_code, 400)
+                form = next(p.name_form for p in response.context["people"] if p.user == self.nick)
+                self.assertIn(field, form.errors)
+                self.nick.refresh_from_db()
+                self.assertEqual((self.nick.full_name, self.nick.family_name), ("Nick", ""))
+                self.assertEqual(AuditEvent.objects.filter(action="update").count(), before)
+
+    def test_another_clinics_person_is_not_found_and_keeps_their_name(self) -> None:
+        response = self.name(self.oscar, full_name="Oscar Other", family_name="Other")
+        self.assertEqual(response.status_code, 404)
+        self.oscar.refresh_from_db()
+        self.assertEqual((self.oscar.full_name, self.oscar.family_name), ("Oscar", ""))
+
+    def test_an_invited_person_gives_their_family_name_when_joining(self) -> None:
+        link = send_invitation(self, "nina@clinic.example", "nurse")
+        self.assertContains(self.client.get(link), HELP)
+        data = {"email": "nina@clinic.example", "full_name": "Nina Nurse", "password": PASSPHRASE}
+        response = self.client.post(link, {**data, "family_name": "N" * 101})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("family_name", response.context["form"].errors)
+        self.assertFalse(User.objects.filter(email="nina@clinic.example").exists())
+        self.assertEqual(self.client.post(link, {**data, "family_name": "Nurse"}).status_code, 302)
+        self.assertEqual(User.objects.get(email="nina@clinic.example").family_name, "Nurse")

@@ -25,6 +25,10 @@ PROMPTS = (
     ("crisis_resources", "Crisis resources shown to patients (optional)"),
     ("admin_email", "Administrator email"),
     ("admin_name", "Administrator full name"),
+    (
+        "admin_family_name",
+        "Administrator family name (optional; used in records sent to other systems)",
+    ),
 )
 
 

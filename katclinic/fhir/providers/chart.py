@@ -11,6 +11,7 @@ from katclinic.fhir.registry import Link, ResourceType, date_param, register, to
 from katclinic.fhir.resources.charge_item import ICD10CM
 from katclinic.fhir.resources.chart import (
     CONDITION_CATEGORY,
+    US_CORE_ALLERGY_INTOLERANCE,
     US_CORE_CONDITION,
     to_fhir_allergy_intolerance,
     to_fhir_condition,
@@ -75,9 +76,13 @@ ALLERGY_INTOLERANCE = register(
         render=to_fhir_allergy_intolerance,
         changed_at=lambda row: row.recorded_at,
         mandatory=("patient", "code", "clinicalStatus"),
+        profiles=(US_CORE_ALLERGY_INTOLERANCE,),
         links=RECORDER,
         documentation="Allergies as recorded: the substance and reaction as text (no coded "
-        "substance), so the US Core AllergyIntolerance profile is not declared.",
+        "substance), with clinical status active or inactive; each meets and declares US Core "
+        "AllergyIntolerance (6.1.0), whose extensible code and manifestation bindings allow "
+        "text alone when only text is recorded. No verification status is recorded, so none "
+        "is sent.",
         params=(
             token_param("clinical-status", "active or inactive", _is_active("active", "inactive")),
             date_param("date", "recorded_at", "When the allergy was recorded"),

@@ -13,7 +13,9 @@ from katclinic.clinics.models import Clinic, StaffMembership
 from katclinic.fhir.registry import ResourceType, SearchParam, register, token_param
 from katclinic.fhir.resources.directory import (
     NPI_SYSTEM,
+    STAFF_SYSTEM,
     US_CORE_ORGANIZATION,
+    US_CORE_PRACTITIONER,
     to_fhir_organization,
     to_fhir_practitioner,
 )
@@ -35,11 +37,20 @@ def _npi(system: str | None, code: str) -> Q:
     return Q(npi=code)
 
 
-def _name(field_name: str) -> SearchParam:
+def _staff_identifier(system: str | None, code: str) -> Q:
+    """An NPI (with or without its system), or the staff number with its own system."""
+    if system != STAFF_SYSTEM:
+        return _npi(system, code)
+    # A staff number is an account id: digits only, short enough for the id column.
+    return Q(pk=int(code)) if code.isdecimal() and len(code) <= 18 else Q(pk__in=[])
+
+
+def _name(*field_names: str) -> SearchParam:
     def apply(rows: QuerySet[User], raw: str) -> QuerySet[User]:
         query = Q(pk__in=[])
         for value in raw.split(","):
-            query |= Q(**{f"{field_name}__icontains": value.strip()})
+            for field_name in field_names:
+                query |= Q(**{f"{field_name}__icontains": value.strip()})
         return rows.filter(query)
 
     return SearchParam("name", "string", "Part of the name, any case", apply)
@@ -52,13 +63,21 @@ PRACTITIONER = register(
         rows=_staff,
         render=to_fhir_practitioner,
         patient_field=None,
-        mandatory=("name",),
-        documentation="The clinic's staff: name and NPI only. US Core Practitioner (6.1.0) is "
-        "not declared: it requires name.family, and a staff member's name is kept whole as "
-        "they wrote it (splitting it at a space would misname many people).",
+        profiles=(US_CORE_PRACTITIONER,),
+        mandatory=("name", "identifier"),
+        documentation="The clinic's staff: name, NPI where recorded and the clinic's staff "
+        f"number ({STAFF_SYSTEM}). A staff member whose family name is recorded meets and "
+        "declares US Core Practitioner (6.1.0); one without it is served with the whole name "
+        "as text and does not declare the profile, since the whole name is never split at a "
+        "guess. Staff are reached through the clinic: phone and address are the "
+        "Organization's, not kept per person.",
         params=(
-            token_param("identifier", f"NPI ({NPI_SYSTEM}|1234567893)", _npi),
-            _name("full_name"),
+            token_param(
+                "identifier",
+                f"NPI ({NPI_SYSTEM}|1234567893) or staff number ({STAFF_SYSTEM}|12)",
+                _staff_identifier,
+            ),
+            _name("full_name", "family_name"),
         ),
     )
 )

@@ -5,8 +5,16 @@ Diagnoses are recorded with an ICD-10-CM code and are the problems the clinic tr
 each is an active problem-list Condition. It meets the US Core 6.1.0 Condition Problems and
 Health Concerns profile (category, code, subject, clinical status, onset and recorded date
 where known), so it declares it. Allergies and medications are recorded as text, not as
-coded substances or RxNorm drugs: AllergyIntolerance does not claim the US Core profile
-(its code is bound to coded substances), and US Core 6.1.0 profiles no MedicationStatement.
+coded substances or RxNorm drugs, and US Core 6.1.0 profiles no MedicationStatement.
+
+An allergy meets the US Core AllergyIntolerance 6.1.0 profile and declares it. Its code and
+reaction manifestation have extensible bindings, and US Core 6.1.0 reads an extensible
+binding on a CodeableConcept as allowing text alone when only text is available
+(https://hl7.org/fhir/us/core/STU6.1/general-requirements.html#extensible-binding-for-coded-elements),
+which is what the chart records: the substance and the reaction as the clinician wrote them.
+The clinical status is always given; the verification status is must-support, but the chart
+does not record one, and US Core 6.1.0 has a server leave out an element it holds no data
+for (https://hl7.org/fhir/us/core/STU6.1/must-support.html), so it is left out.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ if TYPE_CHECKING:
 
 US_CORE_CONDITION = (
     "http://hl7.org/fhir/us/core/StructureDefinition/us-core-condition-problems-health-concerns"
+)
+US_CORE_ALLERGY_INTOLERANCE = (
+    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-allergyintolerance"
 )
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
@@ -71,6 +82,7 @@ def to_fhir_allergy_intolerance(allergy: Allergy) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "AllergyIntolerance",
         "id": str(allergy.pk),
+        "meta": {"profile": [US_CORE_ALLERGY_INTOLERANCE]},
         "clinicalStatus": _concept(ALLERGY_CLINICAL, allergy_status(allergy)),
         "code": {"text": allergy.substance},
         "patient": {"reference": f"Patient/{allergy.patient_id}"},

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from katclinic.audit.models import AuditEvent
-from katclinic.fhir.resources.chart import US_CORE_CONDITION
+from katclinic.fhir.resources.chart import US_CORE_ALLERGY_INTOLERANCE, US_CORE_CONDITION
 from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.fhir.tests.factories import make_response
 from katclinic.fhir.tests.test_mapping import assert_valid
@@ -86,7 +86,8 @@ class ChartResourceTest(FhirTestCase):
 
     def test_allergies_and_medications_as_recorded(self) -> None:
         allergy = self.read(f"AllergyIntolerance/{self.allergy.pk}")
-        self.assertNotIn("profile", allergy["meta"])  # not coded: US Core is not claimed
+        # Text only, which US Core 6.1.0's extensible binding allows when only text is held.
+        self.assertEqual(allergy["meta"]["profile"], [US_CORE_ALLERGY_INTOLERANCE])
         self.assertEqual(allergy["code"], {"text": "Penicillin"})
         self.assertEqual(allergy["reaction"][0]["severity"], "moderate")
         statement = self.read(f"MedicationStatement/{self.medication.pk}")

@@ -117,9 +117,9 @@ VERIFIED: dict[str, dict[str, str | None]] = {
     },
     "AllergyIntolerance": {
         "_id": R4 + "Resource-id",
-        "patient": R4 + "clinical-patient",
+        "patient": US_CORE + "allergyintolerance-patient",
         "subject": None,
-        "clinical-status": R4 + "AllergyIntolerance-clinical-status",
+        "clinical-status": US_CORE + "allergyintolerance-clinical-status",
         "date": R4 + "clinical-date",
     },
     "MedicationStatement": {
@@ -130,9 +130,9 @@ VERIFIED: dict[str, dict[str, str | None]] = {
         "effective": R4 + "MedicationStatement-effective",
     },
     "Practitioner": {
-        "_id": R4 + "Resource-id",
-        "identifier": R4 + "Practitioner-identifier",
-        "name": R4 + "Practitioner-name",
+        "_id": US_CORE + "practitioner-id",
+        "identifier": US_CORE + "practitioner-identifier",
+        "name": US_CORE + "practitioner-name",
     },
     "Organization": {
         "_id": R4 + "Resource-id",

@@ -12,8 +12,13 @@ from django.test import Client
 from katclinic.clinics.permissions import roles_allow
 from katclinic.fhir.definitions import US_CORE
 from katclinic.fhir.registry import REGISTRY
-from katclinic.fhir.resources.chart import US_CORE_CONDITION
-from katclinic.fhir.resources.directory import US_CORE_ORGANIZATION
+from katclinic.fhir.resources.chart import US_CORE_ALLERGY_INTOLERANCE, US_CORE_CONDITION
+from katclinic.fhir.resources.directory import (
+    NPI_SYSTEM,
+    STAFF_SYSTEM,
+    US_CORE_ORGANIZATION,
+    US_CORE_PRACTITIONER,
+)
 from katclinic.fhir.resources.encounter import US_CORE_ENCOUNTER
 from katclinic.fhir.resources.medication_request import US_CORE_MEDICATION_REQUEST
 from katclinic.fhir.resources.observation import US_CORE_SCREENING
@@ -36,7 +41,7 @@ from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.fhir.tests.factories import make_checkpoint, make_response, pat_rows
 from katclinic.fhir.tests.test_mapping import assert_valid
 from katclinic.measures.models import Source
-from katclinic.patients.models import Diagnosis, Patient
+from katclinic.patients.models import Allergy, Diagnosis, Patient
 from katclinic.patients.services import update_patient
 
 # What each declared profile marks must-support that this server's test data holds.
@@ -52,6 +57,10 @@ MUST_SUPPORT: dict[str, tuple[str, ...]] = {
     US_CORE_CONDITION: ("clinicalStatus", "category", "code", "subject", "onsetDateTime")
     + ("recordedDate",),
     US_CORE_ORGANIZATION: ("active", "name", "identifier", "telecom", "address"),
+    # Staff have no telecom or address of their own (they are reached through the clinic).
+    US_CORE_PRACTITIONER: ("identifier", "name"),
+    # No verification status is recorded, so it is left out (must-support: only when held).
+    US_CORE_ALLERGY_INTOLERANCE: ("clinicalStatus", "code", "patient", "reaction"),
     US_CORE_MEDICATION_REQUEST: ("status", "intent", "category", "reportedBoolean")
     + ("medicationCodeableConcept", "subject", "authoredOn", "requester", "dosageInstruction"),
 }
@@ -141,6 +150,7 @@ class ServedResourcesTest(FhirTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.paula.npi = "1245319599"
+        self.paula.full_name, self.paula.family_name = "Paula Quinn Prescott", "Prescott"
         self.paula.save()
         self.clinic.npi, self.clinic.phone = "1234567893", "555-0100"
         self.clinic.address = "1 Main St, Tulsa, OK 74103"
@@ -159,6 +169,7 @@ class ServedResourcesTest(FhirTestCase):
         ):
             builder(self)
         Diagnosis.objects.filter(patient=self.pat).update(onset="2020-05-01")
+        Allergy.objects.filter(patient=self.pat).update(reaction="Hives", severity="mild")
         make_response(self.pat, key="qids_sr16", total=12)
 
     def served(self) -> list[dict[str, Any]]:
@@ -233,10 +244,85 @@ class ServedResourcesTest(FhirTestCase):
         answered = self.get(f"QuestionnaireResponse/{rating.pk}", self.paula).json()
         self.assertNotIn("author", answered)  # an imported rating's rater is not known
 
-    def test_a_staff_member_does_not_claim_us_core_practitioner(self) -> None:
-        practitioner = self.get(f"Practitioner/{self.paula.pk}", self.paula).json()
+    def test_a_staff_member_with_a_family_name_declares_us_core_practitioner(self) -> None:
+        practitioner = self.get(f"Practitioner/{self.paula.pk}", self.alice).json()
+        assert_valid(practitioner)
+        self.assertEqual(practitioner["meta"]["profile"], [US_CORE_PRACTITIONER])
+        self.assertEqual(
+            practitioner["name"],
+            [{"text": "Paula Quinn Prescott", "family": "Prescott", "given": ["Paula Quinn"]}],
+        )
+        self.assertEqual(
+            practitioner["identifier"],
+            [
+                {"system": NPI_SYSTEM, "value": "1245319599"},
+                {"system": STAFF_SYSTEM, "value": str(self.paula.pk)},
+            ],
+        )
+
+    def test_without_a_family_name_the_whole_name_is_text_and_no_profile(self) -> None:
+        practitioner = self.get(f"Practitioner/{self.nick.pk}", self.alice).json()
+        assert_valid(practitioner)
         self.assertNotIn("profile", practitioner["meta"])
-        self.assertEqual(practitioner["name"], [{"text": self.paula.full_name}])
+        self.assertEqual(practitioner["name"], [{"text": self.nick.full_name}])
+        self.assertEqual(
+            practitioner["identifier"], [{"system": STAFF_SYSTEM, "value": str(self.nick.pk)}]
+        )
+        # Taking paula's family name away takes the profile with it.
+        type(self.paula).objects.filter(pk=self.paula.pk).update(family_name="")
+        practitioner = self.get(f"Practitioner/{self.paula.pk}", self.alice).json()
+        self.assertNotIn("profile", practitioner["meta"])
+        self.assertEqual(practitioner["name"], [{"text": "Paula Quinn Prescott"}])
+
+    def test_a_family_name_an_admin_records_is_what_the_practitioner_carries(self) -> None:
+        self.login(self.adam)
+        data = {"full_name": "Nick Okafor, RN", "family_name": "Okafor"}
+        self.assertEqual(
+            self.client.post(f"/clinic/staff/{self.nick.pk}/name/", data).status_code, 302
+        )
+        practitioner = self.get(f"Practitioner/{self.nick.pk}", self.alice).json()
+        assert_valid(practitioner)
+        self.assertEqual(practitioner["meta"]["profile"], [US_CORE_PRACTITIONER])
+        self.assertEqual(practitioner["name"], [{"text": "Nick Okafor, RN", "family": "Okafor"}])
+
+    def test_a_name_not_ending_in_the_family_name_has_no_given_part(self) -> None:
+        for full_name, family_name, given in (
+            ("Nick Okafor, RN", "Okafor", None),
+            ("Nick Lindberg", "berg", None),
+            ("Okafor", "Okafor", None),
+            ("Dr. Nick Van der Berg", "Van der Berg", ["Dr. Nick"]),
+        ):
+            type(self.nick).objects.filter(pk=self.nick.pk).update(
+                full_name=full_name, family_name=family_name
+            )
+            name = self.get(f"Practitioner/{self.nick.pk}", self.alice).json()["name"][0]
+            self.assertEqual(name.get("given"), given, full_name)
+            self.assertEqual((name["text"], name["family"]), (full_name, family_name))
+
+    def test_practitioners_are_found_by_staff_number_and_by_family_name(self) -> None:
+        def ids(**query: str) -> list[str]:
+            bundle = self.get("Practitioner", self.alice, **query).json()
+            return [e["resource"]["id"] for e in bundle.get("entry", [])]
+
+        self.assertEqual(ids(identifier=f"{STAFF_SYSTEM}|{self.nick.pk}"), [str(self.nick.pk)])
+        self.assertEqual(ids(identifier=f"{STAFF_SYSTEM}|{self.oscar.pk}"), [])
+        self.assertEqual(ids(identifier=f"{STAFF_SYSTEM}|{'9' * 40}"), [])
+        self.assertEqual(ids(identifier=f"{STAFF_SYSTEM}|nick"), [])
+        self.assertEqual(ids(identifier=str(self.nick.pk)), [])  # a bare value is an NPI
+        type(self.nick).objects.filter(pk=self.nick.pk).update(family_name="Okafor")
+        self.assertEqual(ids(name="okaf"), [str(self.nick.pk)])
+
+    def test_an_allergy_declares_us_core_with_text_substance_and_reaction(self) -> None:
+        allergy = Allergy.objects.get(patient=self.pat)
+        served = self.get(f"AllergyIntolerance/{allergy.pk}", self.paula).json()
+        assert_valid(served)
+        self.assertEqual(served["meta"]["profile"], [US_CORE_ALLERGY_INTOLERANCE])
+        self.assertEqual(served["code"], {"text": "Penicillin"})
+        self.assertEqual(
+            served["reaction"], [{"manifestation": [{"text": "Hives"}], "severity": "mild"}]
+        )
+        self.assertEqual(served["clinicalStatus"]["coding"][0]["code"], "active")
+        self.assertNotIn("verificationStatus", served)  # not recorded, so not sent
 
     def test_the_capability_statement_lists_profiles_and_parameter_definitions(self) -> None:
         statement = self.get("metadata").json()
@@ -245,9 +331,9 @@ class ServedResourcesTest(FhirTestCase):
         profiles = {name: entry.get("supportedProfile", []) for name, entry in served.items()}
         self.assertEqual(profiles["Encounter"], [US_CORE_ENCOUNTER])
         self.assertEqual(profiles["Patient"], [US_CORE_PATIENT])
-        self.assertEqual(profiles["Practitioner"], [])
-        self.assertEqual(profiles["AllergyIntolerance"], [])
-        self.assertIn("not declared", served["Practitioner"]["documentation"])
+        self.assertEqual(profiles["Practitioner"], [US_CORE_PRACTITIONER])
+        self.assertEqual(profiles["AllergyIntolerance"], [US_CORE_ALLERGY_INTOLERANCE])
+        self.assertIn("family name", served["Practitioner"]["documentation"])
         definitions = {p["name"]: p.get("definition") for p in served["Encounter"]["searchParam"]}
         self.assertEqual(definitions["date"], f"{US_CORE}encounter-date")
         self.assertEqual(definitions["_id"], f"{US_CORE}encounter-id")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, Model
 
 from katclinic.audit.models import Action, AuditEvent
 from katclinic.fhir import wire
@@ -36,10 +36,10 @@ def _changes(resource_type: ResourceType, rows: Sequence[Any]) -> dict[tuple[str
     model among the rows (a type served from several sources has rows of several)."""
     if resource_type.perm is None:
         return {}
-    by_model: dict[str, list[Any]] = {}
+    by_model: dict[str, list[Model]] = {}
     for row in rows:
-        if (model := getattr(row, "_meta", None)) is not None:
-            by_model.setdefault(model.label_lower, []).append(row)
+        if isinstance(row, Model):
+            by_model.setdefault(row._meta.label_lower, []).append(row)
     found: dict[tuple[str, str], datetime] = {}
     for label, group in by_model.items():
         found |= {(label, pk): at for pk, at in _model_changes(resource_type, label, group)}
@@ -76,8 +76,8 @@ def stamped(resource_type: ResourceType, rows: Sequence[Any]) -> list[dict[str, 
         resource = resource_type.render(row)
         meta = dict(resource.get("meta") or {})
         meta["versionId"] = version_id(resource)
-        model = getattr(row, "_meta", None)
-        key = (model.label_lower if model else "", str(getattr(row, "pk", "")))
+        # Rows of a stored type are model instances; a Questionnaire is a parsed definition.
+        key = (row._meta.label_lower, str(row.pk)) if isinstance(row, Model) else ("", "")
         moments = [m for m in (resource_type.changed_at(row), changes.get(key)) if m]
         if moments:
             meta["lastUpdated"] = utc(max(moments))

@@ -17,6 +17,9 @@ from django.forms import BaseForm, Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.audit import services as audit
@@ -309,27 +312,54 @@ def _load(session: DosingSession) -> _Loaded:
     )
 
 
-def _readings(readings: list[Checkpoint], alerts: list[InSessionAlert]) -> list[dict[str, Any]]:
-    """The readings table: each reading with its alerts, the times and blanks worked out here."""
+# The readings table's rows, as the template wrote them (`templates/dosing/session.html` had
+# them inline; a test renders that markup and compares): one row per reading, then a row per
+# alert it raised.
+_READING_ROW = "<tr{}><td>{}</td><td>{}{}</td><td>{}</td>{}</tr>\n  "
+_ALERT_ROW = (
+    '<tr class="out-of-range"><td></td><td colspan="7"><span class="badge danger">{}</span>'
+    " {} {} (limit {}): {}</td></tr>"
+)
+_OUT_OF_RANGE = mark_safe(' class="out-of-range"')  # noqa: S308 (a constant)
+_RECHECK_BADGE = mark_safe(' <span class="badge">recheck</span>')  # noqa: S308 (a constant)
+
+
+def _cell(value: int | None) -> SafeString:
+    return format_html("<td>{}</td>", "" if value is None else localize(value))
+
+
+def _readings(readings: list[Checkpoint], alerts: list[InSessionAlert]) -> SafeString:
+    """The readings table's body: each reading with its alerts, its time and its blanks."""
     by_reading: dict[int, list[InSessionAlert]] = {}
     for alert in alerts:
         by_reading.setdefault(alert.checkpoint_id, []).append(alert)
-
-    def shown(value: int | None) -> int | str:
-        return "" if value is None else value
-
-    return [
-        {
-            "reading": c,
-            "when": f"{timezone.localtime(c.taken_at):%H:%M}",
-            "bp": f"{c.systolic}/{c.diastolic}" if c.systolic else "",
-            "values": [
-                shown(v) for v in (c.heart_rate, c.spo2, c.respiratory_rate, c.moaas, c.cadss6)
-            ],
-            "alerts": by_reading.get(c.pk, []),
-        }
-        for c in readings
-    ]
+    html = []
+    for c in readings:
+        raised = by_reading.get(c.pk, [])
+        values = (c.heart_rate, c.spo2, c.respiratory_rate, c.moaas, c.cadss6)
+        html.append(
+            format_html(
+                _READING_ROW,
+                _OUT_OF_RANGE if raised else "",
+                f"{timezone.localtime(c.taken_at):%H:%M}",
+                c.label,
+                _RECHECK_BADGE if c.recheck_of_id else "",
+                f"{localize(c.systolic)}/{localize(c.diastolic)}" if c.systolic else "",
+                SafeString("".join(_cell(v) for v in values)),
+            )
+        )
+        html += [
+            format_html(
+                _ALERT_ROW,
+                a.get_level_display(),
+                a.measure,
+                localize(a.value),
+                localize(a.limit),
+                a.action,
+            )
+            for a in raised
+        ]
+    return SafeString("".join(html))
 
 
 def _rows(session: DosingSession, patient: Patient, loaded: _Loaded) -> dict[str, Any]:

@@ -5,12 +5,15 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
+from katclinic.audit.models import Action, AuditEvent
+from katclinic.dosing import access, services, views
 from katclinic.dosing import monitoring_services as mon
-from katclinic.dosing import services, views
 from katclinic.dosing.models import DosingSession, InSessionAlert
+from katclinic.dosing.rems_form import ensure_rems_form
 from katclinic.dosing.tests import factories as f
 from katclinic.patients.models import Allergy
 from katclinic.testing import ClinicTestCase
@@ -20,6 +23,12 @@ from katclinic.testing import ClinicTestCase
 # the vitals chart draws); the signed plan version; events, gate, allergies, medications,
 # safety alerts, side effects, readiness assessments, notes.
 SESSION_PAGE_STATEMENTS = 18
+
+# The readings table's body as `dosing/session.html` wrote it before the view built it.
+TEMPLATE_READINGS = """\
+  {% for row in readings %}<tr{% if row.alerts %} class="out-of-range"{% endif %}><td>{{ row.when }}</td><td>{{ row.reading.label }}{% if row.reading.recheck_of_id %} <span class="badge">recheck</span>{% endif %}</td><td>{{ row.bp }}</td>{% for value in row.values %}<td>{{ value }}</td>{% endfor %}</tr>
+  {% for a in row.alerts %}<tr class="out-of-range"><td></td><td colspan="7"><span class="badge danger">{{ a.get_level_display }}</span> {{ a.measure }} {{ a.value }} (limit {{ a.limit }}): {{ a.action }}</td></tr>{% endfor %}{% endfor %}
+"""
 
 NORMAL = {"systolic": 126, "diastolic": 80, "heart_rate": 74, "spo2": 98, "moaas": 5}
 HIGH = {"systolic": 200, "diastolic": 118, "heart_rate": 74, "spo2": 98, "moaas": 5}
@@ -155,3 +164,90 @@ class SessionPageStatementsTest(ClinicTestCase):
         newest = [c for c in gate if c.evaluation == gate[0].evaluation]
         self.assertEqual(_values(services.latest_gate(sess)), _values(newest))
         self.assertTrue(newest)
+
+    def test_the_compiled_session_fetch_is_the_orms_with_its_joined_rows(self) -> None:
+        orm = (
+            DosingSession.objects.select_related(
+                "patient", "plan__protocol_version", "clinic", "rems_form"
+            )
+            .filter(clinic=self.clinic)
+            .get(pk=self.sess.pk)
+        )
+        found = access._SESSION(session=self.sess.pk, clinic=self.clinic.pk)
+        self.assertEqual(_values(found), _values([orm]))
+        with self.assertNumQueries(0):
+            session = found[0]
+            joined = [session.patient, session.plan, session.plan.protocol_version, session.clinic]
+            rems = getattr(session, "rems_form", None)
+        orm_joined = [orm.patient, orm.plan, orm.plan.protocol_version, orm.clinic]
+        self.assertEqual(_values(joined), _values(orm_joined))
+        self.assertEqual(rems is None, getattr(orm, "rems_form", None) is None)
+        ensure_rems_form(self.sess)
+        with_form = access._SESSION(session=self.sess.pk, clinic=self.clinic.pk)[0]
+        with self.assertNumQueries(0):
+            self.assertEqual(with_form.rems_form.session_id, self.sess.pk)
+        self.assertEqual(access._SESSION(session=self.sess.pk, clinic=self.other_clinic.pk), [])
+
+    def test_another_clinics_session_is_a_recorded_404_and_an_impossible_id_a_404(self) -> None:
+        self.login(self.oscar)
+        denials = AuditEvent.objects.filter(action=Action.DENIED, user=self.oscar)
+        self.assertEqual(self.client.get(self.url).status_code, 404)
+        self.assertEqual(denials.count(), 1)
+        self.login(self.nick)
+        # No column holds this id: not found, never a database error.
+        url = reverse("dosing:session", args=[2**63])
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.assertEqual(access._SESSION(session=2**63 - 1, clinic=self.clinic.pk), [])
+
+    def test_the_readings_rows_are_the_markup_the_template_wrote(self) -> None:
+        self.readings(2, NORMAL)
+        self.readings(1, HIGH)
+        self.readings(1, RECHECK)
+        sess = DosingSession.objects.get(pk=self.sess.pk)
+        recheck = mon.pending_rechecks(sess)[0]
+        mon.record_checkpoint(
+            session=sess,
+            label="recheck",
+            taken_at=timezone.now(),
+            by=self.nick,
+            values={"systolic": 150, "diastolic": 85, "respiratory_rate": 14},
+            recheck_of=recheck,
+        )
+        readings, alerts = list(sess.checkpoints.all()), list(sess.alerts.all())
+        by_reading: dict[int, list[InSessionAlert]] = {}
+        for a in alerts:
+            by_reading.setdefault(a.checkpoint_id, []).append(a)
+        rows = [
+            {
+                "reading": c,
+                "when": f"{timezone.localtime(c.taken_at):%H:%M}",
+                "bp": f"{c.systolic}/{c.diastolic}" if c.systolic else "",
+                "values": [
+                    "" if v is None else v
+                    for v in (c.heart_rate, c.spo2, c.respiratory_rate, c.moaas, c.cadss6)
+                ],
+                "alerts": by_reading.get(c.pk, []),
+            }
+            for c in readings
+        ]
+        expected = Template(TEMPLATE_READINGS).render(Context({"readings": rows}))
+        built = Template("  {{ readings }}\n").render(
+            Context({"readings": views._readings(readings, alerts)})
+        )
+        self.assertEqual(built, expected)
+        self.assertIn('colspan="7"', built)
+        self.assertIn('<span class="badge">recheck</span>', built)
+        self.assertIn("<td>14</td>", built)
+        self.assertEqual(built.count("<tr"), len(readings) + len(alerts))
+
+    def test_the_readings_rows_escape_what_staff_typed(self) -> None:
+        self.readings(1, HIGH)
+        sess = DosingSession.objects.get(pk=self.sess.pk)
+        reading = sess.checkpoints.get(label="extra reading")
+        reading.label = "<b>odd</b>"
+        alert = sess.alerts.all()[0]
+        alert.action = "Call <i>now</i> & wait"
+        html = views._readings([reading], [alert])
+        self.assertIn("&lt;b&gt;odd&lt;/b&gt;", html)
+        self.assertIn("Call &lt;i&gt;now&lt;/i&gt; &amp; wait", html)
+        self.assertNotIn("<b>", html)

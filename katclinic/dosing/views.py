@@ -16,7 +16,7 @@ from django.db.models import prefetch_related_objects
 from django.forms import BaseForm, Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import localize
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -56,6 +56,7 @@ from katclinic.dosing.models import (
 from katclinic.dosing.services import DosingError, LockedSession
 from katclinic.dosing.statemachine import SessionState, allowed_targets
 from katclinic.lib import rows
+from katclinic.lib.links import id_url
 from katclinic.patients.models import Allergy, Medication, Patient
 from katclinic.patients.views import chart_tabs
 
@@ -217,6 +218,36 @@ def _checkpoint_form(
     return form
 
 
+class _UnboundMarkup:
+    """An unbound form whose markup depends on nothing but the code (no initial values, no
+    choices from the database): rendered once per process and language, then reused. The
+    template reads it as it reads the form (`{{ form }}`, `form.errors`)."""
+
+    errors: dict[str, list[str]] = {}
+
+    def __init__(self, html: SafeString) -> None:
+        self.html = html
+
+    def __html__(self) -> SafeString:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+_MARKUP: dict[tuple[type[BaseForm], str], _UnboundMarkup] = {}
+
+
+def _static_form(form_class: type[BaseForm]) -> _UnboundMarkup:
+    """``form_class()`` rendered, for the side-effect and readiness forms: their fields,
+    choices and labels are the code's, so the markup changes only with the language."""
+    key = (form_class, translation.get_language())
+    found = _MARKUP.get(key)
+    if found is None:
+        found = _MARKUP[key] = _UnboundMarkup(SafeString(form_class().render()))
+    return found
+
+
 def _forms(
     request: StaffRequest,
     session: DosingSession,
@@ -225,10 +256,10 @@ def _forms(
     dose: dict[str, Any],
     next_checkpoint: dict[str, Any] | None,
     recheck: list[InSessionAlert],
-) -> dict[str, BaseForm]:
+) -> dict[str, BaseForm | _UnboundMarkup]:
     """The forms the page shows in the session's state, unbound, with any bound one (a
     refused post) in its place; the others are not built."""
-    build: dict[str, Callable[[], BaseForm]] = {
+    build: dict[str, Callable[[], BaseForm | _UnboundMarkup]] = {
         "pre_dose_form": lambda: f.PreDoseForm(
             initial={"pregnancy_status": session.pregnancy_status}
         ),
@@ -238,8 +269,8 @@ def _forms(
         ),
         "adjunct_form": f.AdjunctForm,
         "checkpoint_form": lambda: _checkpoint_form(session, next_checkpoint, recheck),
-        "side_effect_form": f.SideEffectForm,
-        "discharge_form": f.DischargeForm,
+        "side_effect_form": lambda: _static_form(f.SideEffectForm),
+        "discharge_form": lambda: _static_form(f.DischargeForm),
     }
     shown = has_perm(request, Perm.RUN_SESSION)
     state = S(session.state)
@@ -382,6 +413,22 @@ def _rows(session: DosingSession, patient: Patient, loaded: _Loaded) -> dict[str
     }
 
 
+# The session's own actions the page links to or posts to, each `reverse(name, session.pk)`.
+_SESSION_URLS = (
+    "transition",
+    "pre_dose",
+    "start_dosing",
+    "administer",
+    "adjunct",
+    "finish_dosing",
+    "checkpoint",
+    "side_effect",
+    "assess_discharge",
+    "discharge",
+    "note_new",
+)
+
+
 def _page(
     request: StaffRequest,
     session: DosingSession,
@@ -418,6 +465,7 @@ def _page(
         "can_run": has_perm(request, Perm.RUN_SESSION),
         "can_override": has_perm(request, Perm.OVERRIDE_SOFT_STOP),
         "can_note": has_perm(request, Perm.WRITE_SUPPORT_NOTE),
+        "urls": {name: id_url(f"dosing:{name}", session.pk) for name in _SESSION_URLS},
     } | _rows(session, session.patient, loaded)
     forms = _forms(
         request, session, bound or {}, dose=dose, next_checkpoint=next_checkpoint, recheck=rechecks

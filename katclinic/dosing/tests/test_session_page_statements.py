@@ -1,8 +1,10 @@
 """The nurse's session page runs a fixed set of statements, however many readings and alerts
 the session has: every list is read once in the view, none from inside the template."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.template import Context, Template
@@ -12,6 +14,7 @@ from django.utils import timezone
 from katclinic.audit.models import Action, AuditEvent
 from katclinic.dosing import access, services, views
 from katclinic.dosing import monitoring_services as mon
+from katclinic.dosing.forms import DischargeForm, SideEffectForm
 from katclinic.dosing.models import DosingSession, InSessionAlert
 from katclinic.dosing.rems_form import ensure_rems_form
 from katclinic.dosing.tests import factories as f
@@ -251,3 +254,29 @@ class SessionPageStatementsTest(ClinicTestCase):
         self.assertIn("&lt;b&gt;odd&lt;/b&gt;", html)
         self.assertIn("Call &lt;i&gt;now&lt;/i&gt; &amp; wait", html)
         self.assertNotIn("<b>", html)
+
+    def test_the_static_forms_markup_is_the_forms_and_the_urls_are_reversed(self) -> None:
+        page = self.client.get(self.url)
+        for name, form_class in (
+            ("side_effect_form", SideEffectForm),
+            ("discharge_form", DischargeForm),
+        ):
+            with self.subTest(name):
+                shown = page.context[name]
+                self.assertEqual(str(shown), form_class().render())
+                self.assertFalse(shown.errors)
+                self.assertIn(str(shown), page.content.decode())
+        urls = page.context["urls"]
+        for name in views._SESSION_URLS:
+            self.assertEqual(urls[name], reverse(f"dosing:{name}", args=[self.sess.pk]))
+        template = Path(views.__file__).parent / "templates" / "dosing" / "session.html"
+        used = set(re.findall(r"\burls\.(\w+)", template.read_text()))
+        self.assertTrue(used)
+        self.assertLessEqual(used, set(views._SESSION_URLS))
+
+    def test_a_refused_side_effect_shows_the_bound_form_with_its_errors(self) -> None:
+        url = reverse("dosing:side_effect", args=[self.sess.pk])
+        page = self.client.post(url, {"kind": "other", "severity": "mild", "other": ""})
+        self.assertEqual(page.status_code, 400)
+        self.assertContains(page, "Name the side effect.", status_code=400)
+        self.assertContains(page, "<details open>", status_code=400)

@@ -12,12 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from katclinic.audit.models import Action, AuditEvent
-from katclinic.dosing import access, services, views
+from katclinic.dosing import access, integrations, services, views
 from katclinic.dosing import monitoring_services as mon
 from katclinic.dosing.forms import DischargeForm, SideEffectForm
 from katclinic.dosing.models import DosingSession, InSessionAlert
 from katclinic.dosing.rems_form import ensure_rems_form
 from katclinic.dosing.tests import factories as f
+from katclinic.measures.models import AlertState, CloseAction, SafetyAlert
 from katclinic.patients.models import Allergy
 from katclinic.testing import ClinicTestCase
 
@@ -280,3 +281,35 @@ class SessionPageStatementsTest(ClinicTestCase):
         self.assertEqual(page.status_code, 400)
         self.assertContains(page, "Name the side effect.", status_code=400)
         self.assertContains(page, "<details open>", status_code=400)
+
+    def test_the_compiled_open_safety_alerts_are_the_measures_apps_open_alerts(self) -> None:
+        now = timezone.now()
+        handled: dict[str, dict[str, Any]] = {
+            AlertState.OPEN: {},
+            AlertState.ACKNOWLEDGED: {"acknowledged_at": now},
+            AlertState.CLOSED: {
+                "acknowledged_at": now,
+                "closed_at": now,
+                "action": CloseAction.CSSRS_DONE,
+                "note": "Low risk on the C-SSRS",
+            },
+        }
+        for state, times in handled.items():
+            SafetyAlert.objects.create(
+                clinic=self.clinic,
+                patient=self.pat,
+                kind="phq9_item9",
+                reason="q9",
+                state=state,
+                **times,
+            )
+        SafetyAlert.objects.create(
+            clinic=self.clinic, patient=self.quinn, kind="phq9_item9", reason="q9"
+        )
+        expected = list(SafetyAlert.objects.open_alerts(self.pat).order_by("pk"))
+        found = integrations._OPEN_SAFETY_ALERTS(patient=self.pat.pk)
+        self.assertEqual(_values(found), _values(expected))
+        self.assertEqual([a.state for a in found], [AlertState.OPEN, AlertState.ACKNOWLEDGED])
+        self.assertEqual(len(integrations.open_safety_alerts(self.pat).items), 2)
+        page = self.client.get(self.url)
+        self.assertEqual(page.content.decode().count('<span class="badge danger">PHQ-9'), 2)

@@ -22,6 +22,7 @@ from katclinic.dosing.models import (
     SupportNote,
 )
 from katclinic.dosing.services import LockedSession
+from katclinic.lib import rows
 
 
 def _get[M: Model](
@@ -44,16 +45,32 @@ def _not_found(request: StaffRequest, model: type[Model]) -> NoReturn:
     deny(request, reason=f"no such {model._meta.model_name} in the active clinic", not_found=True)
 
 
+# The session as every session page and action reads it, compiled once (katclinic.lib.rows):
+# `_in_clinic(DosingSession.objects.select_related(...), pk, clinic)`.
+_SESSION = rows.Compiled(
+    DosingSession,
+    lambda session, clinic: (
+        DosingSession.objects.select_related(
+            "patient", "plan__protocol_version", "clinic", "rems_form"
+        )
+        .filter(pk=session, clinic_id=clinic)
+        .order_by()[:1]
+    ),
+    "session",
+    "clinic",
+)
+_ID_RANGE = range(-(2**63), 2**63)
+
+
 def get_session_for_user(
     request: StaffRequest, session_id: int, perm: Perm = Perm.VIEW_CLINICAL
 ) -> DosingSession:
-    return _get(
-        request,
-        DosingSession,
-        session_id,
-        perm,
-        ("patient", "plan__protocol_version", "clinic", "rems_form"),
-    )
+    clinic = require_perm(request, perm)
+    # An id no column can hold matches no row, as the ORM's lookup would say.
+    found = _SESSION(session=session_id, clinic=clinic.pk) if session_id in _ID_RANGE else []
+    if not found:
+        _not_found(request, DosingSession)
+    return found[0]
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from decimal import Decimal
 from katclinic.accounts.models import User
 from katclinic.insurance.services import authorization_for_session
 from katclinic.intake.services import consent_status, eligibility_status
+from katclinic.lib import rows
 from katclinic.measures.models import Invitation, SafetyAlert
 from katclinic.measures.services import schedule_around_session
 from katclinic.patients.models import Patient
@@ -54,9 +55,18 @@ def prior_authorization(patient: Patient, *, on: date, is_esketamine: bool) -> A
     return Answer(answer.ok, answer.detail)
 
 
+# measures SafetyAlert.objects.open_alerts(patient) in id order, compiled once
+# (katclinic.lib.rows.Compiled): the rule stays the measures app's, read afresh every call.
+_OPEN_SAFETY_ALERTS = rows.Compiled(
+    SafetyAlert,
+    lambda patient: SafetyAlert.objects.open_alerts(patient).order_by("pk"),
+    "patient",
+)
+
+
 def open_safety_alerts(patient: Patient) -> Answer:
     """measures SafetyAlert.objects.open_alerts(patient), described one per line."""
-    alerts = list(SafetyAlert.objects.open_alerts(patient).order_by("pk"))
+    alerts = _OPEN_SAFETY_ALERTS(patient=patient.pk)
     items = [f"{a.get_kind_display()} alert raised {a.raised_at:%Y-%m-%d}" for a in alerts]
     return Answer(not items, "", items)
 

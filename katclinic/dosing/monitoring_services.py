@@ -15,7 +15,7 @@ from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic
 from katclinic.clinics.notify import email_after_commit, role_emails
 from katclinic.clinics.permissions import Role
-from katclinic.clinics.registry import IntSetting, all_settings
+from katclinic.clinics.registry import IntSetting, SettingValues, all_settings
 from katclinic.dosing import clinic_settings as dosing_settings
 from katclinic.dosing import monitoring
 from katclinic.dosing.forms import SideEffectData
@@ -44,9 +44,11 @@ MEASURES = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "
 OBSERVING = (S.DOSING, S.MONITORING, S.READY_FOR_DISCHARGE)
 
 
-def thresholds_for(clinic: Clinic) -> monitoring.Thresholds:
-    """The clinic's in-session limits as the pure module takes them, with their sources."""
-    values = all_settings(clinic)
+def thresholds_for(clinic: Clinic, values: SettingValues | None = None) -> monitoring.Thresholds:
+    """The clinic's in-session limits as the pure module takes them, with their sources
+    (from ``values``, the clinic's settings this request has read, when given)."""
+    if values is None:
+        values = all_settings(clinic)
 
     def limit(setting: IntSetting, level: monitoring.AlertLevel) -> Limit:
         return Limit(values[setting], level, setting.source, setting.verified)
@@ -97,9 +99,12 @@ def _tell_prescriber(session: DosingSession, alerts: list[InSessionAlert]) -> No
     )
 
 
-def session_thresholds(session: DosingSession) -> monitoring.Thresholds:
-    """The limits in force for this session: the stricter of the clinic's and its protocol's."""
-    return effective_thresholds(thresholds_for(session.clinic), protocol_of(session))
+def session_thresholds(
+    session: DosingSession, values: SettingValues | None = None
+) -> monitoring.Thresholds:
+    """The limits in force for this session: the stricter of the clinic's and its protocol's
+    (the clinic's from ``values`` when given, as for ``thresholds_for``)."""
+    return effective_thresholds(thresholds_for(session.clinic, values), protocol_of(session))
 
 
 def _reading(checkpoint: Checkpoint) -> monitoring.VitalReading:
@@ -249,11 +254,16 @@ def rechecks_pending_in(
 
 
 def flowsheet(
-    session: DosingSession, now: datetime, *, grace: int | None = None
+    session: DosingSession,
+    now: datetime,
+    *,
+    grace: int | None = None,
+    readings: Iterable[Checkpoint] | None = None,
 ) -> list[monitoring.CheckpointStatus]:
     """The protocol's checkpoints with due time and state; empty until dosing starts.
 
     The pre-dose reading is taken before the dose, so it counts for the minute-0 checkpoint.
+    ``readings`` are the session's readings when the caller has read them already.
     """
     if session.dose_started_at is None:
         return []
@@ -270,7 +280,8 @@ def flowsheet(
         for c in protocol.monitoring.checkpoints
     ]
     # .all() so a board that prefetched the checkpoints asks the database nothing more here.
-    recorded = [(c.label, max(c.taken_at, start)) for c in session.checkpoints.all()]
+    found = session.checkpoints.all() if readings is None else readings
+    recorded = [(c.label, max(c.taken_at, start)) for c in found]
     if grace is None:
         grace = dosing_settings.CHECKPOINT_GRACE_MINUTES.value(session.clinic)
     return monitoring.due_checkpoints(specs, start, recorded, now, grace_minutes=grace)

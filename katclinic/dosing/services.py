@@ -36,6 +36,7 @@ from katclinic.dosing.models import (
 )
 from katclinic.dosing.rems_form import ensure_rems_form
 from katclinic.dosing.statemachine import InvalidTransition, SessionState, check_transition
+from katclinic.lib import rows
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
 from katclinic.protocols.schema import Protocol
@@ -338,10 +339,22 @@ def evaluate_gate(session: DosingSession, *, by: User, now: datetime) -> list[Ga
     return GateCheck.objects.bulk_create(rows)
 
 
+# The session's gate checks, newest evaluation first, compiled once (katclinic.lib.rows).
+_GATE_CHECKS = rows.Compiled(
+    GateCheck,
+    lambda session: (
+        GateCheck.objects.filter(session_id=session)
+        .select_related("overridden_by")
+        .order_by("-evaluation", "pk")
+    ),
+    "session",
+)
+
+
 def latest_gate(session: DosingSession) -> list[GateCheck]:
     """The checks of the session's latest gate evaluation, in one query (a session is
     evaluated a few times at most, before its first dose)."""
-    checks = list(session.gate_checks.select_related("overridden_by").order_by("-evaluation", "pk"))
+    checks = _GATE_CHECKS(session=session.pk)
     return [c for c in checks if c.evaluation == checks[0].evaluation] if checks else []
 
 

@@ -7,15 +7,19 @@ re-renders the session page with status 400 and the reason; nothing is stored.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.forms import BaseForm, Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import localize
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from katclinic.audit import services as audit
@@ -28,6 +32,8 @@ from katclinic.clinics.access import (
 )
 from katclinic.clinics.http import StaffRequest
 from katclinic.clinics.permissions import Perm
+from katclinic.clinics.registry import all_settings
+from katclinic.dosing import clinic_settings as dosing_settings
 from katclinic.dosing import forms as f
 from katclinic.dosing import integrations, services
 from katclinic.dosing import monitoring_services as mon
@@ -37,10 +43,21 @@ from katclinic.dosing.access import (
     get_session_for_user,
     locked_session_for_user,
 )
-from katclinic.dosing.models import Administration, Checkpoint, DosingSession, InSessionAlert
+from katclinic.dosing.models import (
+    Administration,
+    Checkpoint,
+    DischargeAssessment,
+    DosingSession,
+    InSessionAlert,
+    SessionEvent,
+    SideEffect,
+    SupportNote,
+)
 from katclinic.dosing.services import DosingError, LockedSession
 from katclinic.dosing.statemachine import SessionState, allowed_targets
-from katclinic.patients.models import Patient
+from katclinic.lib import rows
+from katclinic.lib.links import id_url
+from katclinic.patients.models import Allergy, Medication, Patient
 from katclinic.patients.views import chart_tabs
 
 S = SessionState
@@ -101,7 +118,7 @@ def create_session(request: StaffRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def _chart_points(session: DosingSession) -> list[dict[str, Any]]:
+def _chart_points(session: DosingSession, readings: list[Checkpoint]) -> list[dict[str, Any]]:
     start = session.dose_started_at or session.scheduled_for
     return [
         {
@@ -111,7 +128,7 @@ def _chart_points(session: DosingSession) -> list[dict[str, Any]]:
             "heart_rate": c.heart_rate,
             "spo2": c.spo2,
         }
-        for c in session.checkpoints.all()
+        for c in readings
         if c.systolic or c.heart_rate or c.spo2
     ]
 
@@ -128,11 +145,11 @@ def _chair(session: DosingSession) -> str:
     return session.chair
 
 
-def _dose_summary(session: DosingSession) -> dict[str, Any]:
+def _dose_summary(session: DosingSession, doses: list[Administration]) -> dict[str, Any]:
     """The plan's dose for this session, what has been given, and what the next entry is."""
     limits = integrations.plan_dose_limits(session.plan)
     protocol = services.protocol_of(session)
-    given = sum((a.dose_mg for a in session.administrations.all() if not a.is_adjunct), Decimal(0))
+    given = sum((a.dose_mg for a in doses if not a.is_adjunct), Decimal(0))
     planned = limits[2] if limits is not None else None
     device_mg = protocol.product.device_mg
     remaining = planned - given if planned is not None else None
@@ -151,7 +168,9 @@ def _dose_summary(session: DosingSession) -> dict[str, Any]:
     }
 
 
-def _next_checkpoint(session: DosingSession, flowsheet: list[Any]) -> dict[str, Any] | None:
+def _next_checkpoint(
+    session: DosingSession, flowsheet: list[Any], readings: list[Checkpoint]
+) -> dict[str, Any] | None:
     """The checkpoint to take next: the earliest due or overdue, else the next upcoming; before
     the first dose, the protocol's first checkpoint."""
     for wanted in (("overdue", "due"), ("upcoming",)):
@@ -161,7 +180,7 @@ def _next_checkpoint(session: DosingSession, flowsheet: list[Any]) -> dict[str, 
             return {"label": c.label, "due_at": c.due_at, "status": c.status}
     if not flowsheet and session.dose_started_at is None:
         # Before the first dose: the first checkpoint not yet taken, timed from that dose.
-        taken = {c.label for c in session.checkpoints.all()}
+        taken = {c.label for c in readings}
         labels = [label for label in _labels(session) if label not in taken] or _labels(session)
         if labels:
             return {"label": labels[0], "due_at": None, "status": "upcoming"}
@@ -199,6 +218,36 @@ def _checkpoint_form(
     return form
 
 
+class _UnboundMarkup:
+    """An unbound form whose markup depends on nothing but the code (no initial values, no
+    choices from the database): rendered once per process and language, then reused. The
+    template reads it as it reads the form (`{{ form }}`, `form.errors`)."""
+
+    errors: dict[str, list[str]] = {}
+
+    def __init__(self, html: SafeString) -> None:
+        self.html = html
+
+    def __html__(self) -> SafeString:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+_MARKUP: dict[tuple[type[BaseForm], str], _UnboundMarkup] = {}
+
+
+def _static_form(form_class: type[BaseForm]) -> _UnboundMarkup:
+    """``form_class()`` rendered, for the side-effect and readiness forms: their fields,
+    choices and labels are the code's, so the markup changes only with the language."""
+    key = (form_class, translation.get_language())
+    found = _MARKUP.get(key)
+    if found is None:
+        found = _MARKUP[key] = _UnboundMarkup(SafeString(form_class().render()))
+    return found
+
+
 def _forms(
     request: StaffRequest,
     session: DosingSession,
@@ -207,10 +256,10 @@ def _forms(
     dose: dict[str, Any],
     next_checkpoint: dict[str, Any] | None,
     recheck: list[InSessionAlert],
-) -> dict[str, BaseForm]:
+) -> dict[str, BaseForm | _UnboundMarkup]:
     """The forms the page shows in the session's state, unbound, with any bound one (a
     refused post) in its place; the others are not built."""
-    build: dict[str, Callable[[], BaseForm]] = {
+    build: dict[str, Callable[[], BaseForm | _UnboundMarkup]] = {
         "pre_dose_form": lambda: f.PreDoseForm(
             initial={"pregnancy_status": session.pregnancy_status}
         ),
@@ -220,8 +269,8 @@ def _forms(
         ),
         "adjunct_form": f.AdjunctForm,
         "checkpoint_form": lambda: _checkpoint_form(session, next_checkpoint, recheck),
-        "side_effect_form": f.SideEffectForm,
-        "discharge_form": f.DischargeForm,
+        "side_effect_form": lambda: _static_form(f.SideEffectForm),
+        "discharge_form": lambda: _static_form(f.DischargeForm),
     }
     shown = has_perm(request, Perm.RUN_SESSION)
     state = S(session.state)
@@ -233,56 +282,151 @@ def _forms(
     return unbound | bound
 
 
-def _load(session: DosingSession) -> list[InSessionAlert]:
-    """Fetch the session's readings, doses and alerts once, before anything reads them: the
-    flowsheet, the chart, the dose summary, the rechecks and the page all use these lists."""
-    prefetch_related_objects(
-        [session],
-        "checkpoints",
-        Prefetch("administrations", queryset=Administration.objects.select_related("given_by")),
+# The session page's lists, each compiled once per process (see katclinic.lib.rows.Compiled):
+# `session.checkpoints.all()` and the like, in the models' own order.
+_READINGS = rows.Compiled(
+    Checkpoint, lambda session: Checkpoint.objects.filter(session_id=session), "session"
+)
+_DOSES = rows.Compiled(
+    Administration,
+    lambda session: Administration.objects.filter(session_id=session).select_related("given_by"),
+    "session",
+)
+_ALERTS = rows.Compiled(
+    InSessionAlert,
+    lambda session: InSessionAlert.objects.filter(session_id=session).select_related(
+        "acknowledged_by"
+    ),
+    "session",
+)
+_EVENTS = rows.Compiled(
+    SessionEvent,
+    lambda session: SessionEvent.objects.filter(session_id=session).select_related("by"),
+    "session",
+)
+_SIDE_EFFECTS = rows.Compiled(
+    SideEffect, lambda session: SideEffect.objects.filter(session_id=session), "session"
+)
+_ASSESSMENTS = rows.Compiled(
+    DischargeAssessment,
+    lambda session: DischargeAssessment.objects.filter(session_id=session),
+    "session",
+)
+_NOTES = rows.Compiled(
+    SupportNote,
+    lambda session: SupportNote.objects.filter(session_id=session).select_related("author"),
+    "session",
+)
+_ALLERGIES = rows.Compiled(
+    Allergy, lambda patient: Allergy.objects.filter(patient_id=patient, is_active=True), "patient"
+)
+_MEDICATIONS = rows.Compiled(
+    Medication,
+    lambda patient: Medication.objects.filter(patient_id=patient, is_active=True),
+    "patient",
+)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """The session's readings, doses and alerts, read once before anything uses them: the
+    flowsheet, the chart, the dose summary, the rechecks and the page all take these lists."""
+
+    readings: list[Checkpoint]
+    doses: list[Administration]
+    alerts: list[InSessionAlert]
+
+
+def _load(session: DosingSession) -> _Loaded:
+    return _Loaded(
+        _READINGS(session=session.pk), _DOSES(session=session.pk), _ALERTS(session=session.pk)
     )
-    return list(session.alerts.select_related("acknowledged_by"))
 
 
-def _readings(session: DosingSession, alerts: list[InSessionAlert]) -> list[dict[str, Any]]:
-    """The readings table: each reading with its alerts, the times and blanks worked out here."""
+# The readings table's rows, as the template wrote them (`templates/dosing/session.html` had
+# them inline; a test renders that markup and compares): one row per reading, then a row per
+# alert it raised.
+_READING_ROW = "<tr{}><td>{}</td><td>{}{}</td><td>{}</td>{}</tr>\n  "
+_ALERT_ROW = (
+    '<tr class="out-of-range"><td></td><td colspan="7"><span class="badge danger">{}</span>'
+    " {} {} (limit {}): {}</td></tr>"
+)
+_OUT_OF_RANGE = mark_safe(' class="out-of-range"')  # noqa: S308 (a constant)
+_RECHECK_BADGE = mark_safe(' <span class="badge">recheck</span>')  # noqa: S308 (a constant)
+
+
+def _cell(value: int | None) -> SafeString:
+    return format_html("<td>{}</td>", "" if value is None else localize(value))
+
+
+def _readings(readings: list[Checkpoint], alerts: list[InSessionAlert]) -> SafeString:
+    """The readings table's body: each reading with its alerts, its time and its blanks."""
     by_reading: dict[int, list[InSessionAlert]] = {}
     for alert in alerts:
         by_reading.setdefault(alert.checkpoint_id, []).append(alert)
+    html = []
+    for c in readings:
+        raised = by_reading.get(c.pk, [])
+        values = (c.heart_rate, c.spo2, c.respiratory_rate, c.moaas, c.cadss6)
+        html.append(
+            format_html(
+                _READING_ROW,
+                _OUT_OF_RANGE if raised else "",
+                f"{timezone.localtime(c.taken_at):%H:%M}",
+                c.label,
+                _RECHECK_BADGE if c.recheck_of_id else "",
+                f"{localize(c.systolic)}/{localize(c.diastolic)}" if c.systolic else "",
+                SafeString("".join(_cell(v) for v in values)),
+            )
+        )
+        html += [
+            format_html(
+                _ALERT_ROW,
+                a.get_level_display(),
+                a.measure,
+                localize(a.value),
+                localize(a.limit),
+                a.action,
+            )
+            for a in raised
+        ]
+    return SafeString("".join(html))
 
-    def shown(value: int | None) -> int | str:
-        return "" if value is None else value
 
-    return [
-        {
-            "reading": c,
-            "when": f"{timezone.localtime(c.taken_at):%H:%M}",
-            "bp": f"{c.systolic}/{c.diastolic}" if c.systolic else "",
-            "values": [
-                shown(v) for v in (c.heart_rate, c.spo2, c.respiratory_rate, c.moaas, c.cadss6)
-            ],
-            "alerts": by_reading.get(c.pk, []),
-        }
-        for c in session.checkpoints.all()
-    ]
-
-
-def _rows(session: DosingSession, patient: Patient, alerts: list[InSessionAlert]) -> dict[str, Any]:
+def _rows(session: DosingSession, patient: Patient, loaded: _Loaded) -> dict[str, Any]:
     """Every list the page shows, fetched here rather than while the template renders."""
+    notes = _NOTES(session=session.pk)
+    prefetch_related_objects(notes, "addenda")
     return {
-        "events": list(session.events.select_related("by")),
+        "events": _EVENTS(session=session.pk),
         "gate": services.latest_gate(session),
-        "administrations": session.administrations.all(),
-        "checkpoints": session.checkpoints.all(),
-        "readings": _readings(session, alerts),
-        "alerts": alerts,
-        "allergies": list(patient.allergies.filter(is_active=True)),
-        "flagged_medications": [m for m in patient.medications.filter(is_active=True) if m.flags],
+        "administrations": loaded.doses,
+        "checkpoints": loaded.readings,
+        "readings": _readings(loaded.readings, loaded.alerts),
+        "alerts": loaded.alerts,
+        "allergies": _ALLERGIES(patient=patient.pk),
+        "flagged_medications": [m for m in _MEDICATIONS(patient=patient.pk) if m.flags],
         "open_safety_alerts": integrations.open_safety_alerts(patient).items,
-        "side_effects": list(session.side_effects.all()),
-        "assessments": list(session.discharge_assessments.all()),
-        "notes": list(session.support_notes.select_related("author").prefetch_related("addenda")),
+        "side_effects": _SIDE_EFFECTS(session=session.pk),
+        "assessments": _ASSESSMENTS(session=session.pk),
+        "notes": notes,
     }
+
+
+# The session's own actions the page links to or posts to, each `reverse(name, session.pk)`.
+_SESSION_URLS = (
+    "transition",
+    "pre_dose",
+    "start_dosing",
+    "administer",
+    "adjunct",
+    "finish_dosing",
+    "checkpoint",
+    "side_effect",
+    "assess_discharge",
+    "discharge",
+    "note_new",
+)
 
 
 def _page(
@@ -294,11 +438,14 @@ def _page(
     bound: dict[str, BaseForm] | None = None,
 ) -> HttpResponse:
     now = timezone.now()
-    alerts = _load(session)
-    flowsheet = mon.flowsheet(session, now)
-    dose = _dose_summary(session)
-    next_checkpoint = _next_checkpoint(session, flowsheet)
-    rechecks = mon.rechecks_pending_in(alerts, session.checkpoints.all())
+    loaded = _load(session)
+    # The clinic's settings once for the page (read afresh on every request).
+    values = all_settings(session.clinic)
+    grace = values[dosing_settings.CHECKPOINT_GRACE_MINUTES]
+    flowsheet = mon.flowsheet(session, now, grace=grace, readings=loaded.readings)
+    dose = _dose_summary(session, loaded.doses)
+    next_checkpoint = _next_checkpoint(session, flowsheet, loaded.readings)
+    rechecks = mon.rechecks_pending_in(loaded.alerts, loaded.readings)
     context = {
         "session": session,
         "patient": session.patient,
@@ -312,13 +459,14 @@ def _page(
         "chair": _chair(session),
         "targets": {t.value for t in allowed_targets(session.state)},
         "now": now,
-        "chart": _chart_points(session),
-        "vitals_limits": mon.session_thresholds(session),
+        "chart": _chart_points(session, loaded.readings),
+        "vitals_limits": mon.session_thresholds(session, values),
         "rems_form": getattr(session, "rems_form", None),
         "can_run": has_perm(request, Perm.RUN_SESSION),
         "can_override": has_perm(request, Perm.OVERRIDE_SOFT_STOP),
         "can_note": has_perm(request, Perm.WRITE_SUPPORT_NOTE),
-    } | _rows(session, session.patient, alerts)
+        "urls": {name: id_url(f"dosing:{name}", session.pk) for name in _SESSION_URLS},
+    } | _rows(session, session.patient, loaded)
     forms = _forms(
         request, session, bound or {}, dose=dose, next_checkpoint=next_checkpoint, recheck=rechecks
     )

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -187,3 +187,105 @@ class InsertTest(ClinicTestCase):
         # The task queue's results stamp themselves through save(); insert() would not.
         with self.assertRaisesMessage(ValueError, "auto_now"):
             rows.insert(DBTaskResult())
+
+
+def _responses(patient: int, clinic: int) -> Any:
+    return (
+        Response.objects.filter(patient_id=patient, clinic_id=clinic)
+        .select_related("submitted_by", "patient__clinic", "corrected_by")
+        .order_by("pk")
+    )
+
+
+# Two ids, a nullable join, a nested one and a reverse one-to-one.
+RESPONSES = rows.Compiled(Response, _responses, "patient", "clinic")
+
+
+class CompiledTest(ClinicTestCase):
+    def response(self, **extra: Any) -> Response:
+        instrument = current_instrument("phq9", self.clinic)
+        assert instrument is not None
+        fields: dict[str, Any] = {
+            "clinic_id": self.clinic.pk,
+            "patient": self.pat,
+            "instrument": instrument,
+            "instrument_key": "phq9",
+            "instrument_version": instrument.version,
+            "answers": {"q1": 1},
+            "source": Source.API,
+            "complete": False,
+        }
+        return Response.objects.create(**(fields | extra))
+
+    def test_the_rows_and_their_joined_rows_are_the_orms(self) -> None:
+        first = self.response(submitted_by=self.nick)
+        self.response(corrects=first, answers={"q1": 2}, correction_reason="mistyped")
+        expected = list(_responses(self.pat.pk, self.clinic.pk))
+        found = RESPONSES(patient=self.pat.pk, clinic=self.clinic.pk)
+        self.assertEqual([values(r) for r in found], [values(r) for r in expected])
+        self.assertEqual(len(found), 2)
+        with self.assertNumQueries(0):
+            joined = [
+                (r.submitted_by, r.patient, r.patient.clinic, getattr(r, "corrected_by", None))
+                for r in found
+            ]
+        for (user, patient, clinic, corrected), orm in zip(joined, expected, strict=True):
+            self.assertEqual(user and values(user), orm.submitted_by and values(orm.submitted_by))
+            self.assertEqual(values(patient), values(orm.patient))
+            self.assertEqual(values(clinic), values(orm.patient.clinic))
+            orm_corrected = getattr(orm, "corrected_by", None)
+            self.assertEqual(
+                corrected and values(corrected), orm_corrected and values(orm_corrected)
+            )
+        self.assertEqual(found[0].submitted_by, self.nick)
+        self.assertIsNotNone(getattr(found[0], "corrected_by", None))
+        self.assertIsNone(found[1].submitted_by)
+
+    def test_other_ids_find_other_rows(self) -> None:
+        self.response()
+        self.assertEqual(RESPONSES(patient=self.pat.pk, clinic=self.other_clinic.pk), [])
+        self.assertEqual(RESPONSES(patient=self.quinn.pk, clinic=self.clinic.pk), [])
+        self.assertEqual(len(RESPONSES(patient=self.pat.pk, clinic=self.clinic.pk)), 1)
+
+    def test_the_ids_named_are_the_ids_taken(self) -> None:
+        with self.assertRaises(TypeError):
+            RESPONSES(patient=self.pat.pk)
+        with self.assertRaises(TypeError):
+            RESPONSES(patient=self.pat.pk, clinic=self.clinic.pk, user=self.nick.pk)
+
+    def test_what_the_plan_cannot_stand_for_is_refused_when_compiling(self) -> None:
+        refused = {
+            "an id the SQL does not bind": rows.Compiled(
+                Response, lambda patient: Response.objects.filter(patient_id=1), "patient"
+            ),
+            "some columns only": rows.Compiled(
+                Response,
+                lambda patient: Response.objects.filter(patient_id=patient).only("pk"),
+                "patient",
+            ),
+            "deferred columns": rows.Compiled(
+                Response,
+                lambda patient: Response.objects.filter(patient_id=patient).defer("answers"),
+                "patient",
+            ),
+            "an annotation": rows.Compiled(
+                Response,
+                lambda patient: Response.objects.filter(patient_id=patient).annotate(
+                    n=models.Value(1)
+                ),
+                "patient",
+            ),
+            "a prefetch": rows.Compiled(
+                Response,
+                lambda patient: Response.objects.filter(patient_id=patient).prefetch_related(
+                    "corrected_by"
+                ),
+                "patient",
+            ),
+            "another model": rows.Compiled(
+                Response, lambda patient: cast(Any, Patient.objects.filter(pk=patient)), "patient"
+            ),
+        }
+        for name, compiled in refused.items():
+            with self.subTest(name), self.assertRaises(ValueError):
+                compiled(patient=self.pat.pk)

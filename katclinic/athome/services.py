@@ -89,6 +89,8 @@ def take_home_plans(patient: Patient) -> list[Plan]:
 def current_prescription(patient: Patient) -> TakeHomePrescription | None:
     """The newest prescription under an active take-home plan."""
     plans = [p.pk for p in take_home_plans(patient)]
+    if not plans:
+        return None  # no take-home plan, no prescription under one (and no query to build)
     return (
         TakeHomePrescription.objects.filter(patient=patient, plan_id__in=plans)
         .select_related("plan__protocol_version", "clinic")

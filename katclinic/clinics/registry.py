@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar, Literal, TypedDict, Unpack
+from typing import Any, ClassVar, Literal, TypedDict, Unpack
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import slugify
 
@@ -27,6 +28,7 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, ClinicSetting, ClinicSettingChange
+from katclinic.lib.compiled import CompiledValues
 
 Kind = Literal["int", "decimal", "bool", "text"]
 # A clinic, or its id where only the id is at hand.
@@ -297,11 +299,16 @@ class SettingValues:
         return setting.coerce(self._stored.get(setting.key, setting.default))
 
 
+def _stored_query(clinic: int) -> QuerySet[ClinicSetting, tuple[Any, ...]]:
+    return ClinicSetting.objects.filter(clinic_id=clinic).values_list("key", "value")
+
+
+_STORED = CompiledValues(ClinicSetting, _stored_query, clinic=int)
+
+
 def all_settings(clinic: ClinicRef) -> SettingValues:
-    """Every setting's value for `clinic` in one query."""
-    return SettingValues(
-        dict(ClinicSetting.objects.filter(clinic=clinic).values_list("key", "value"))
-    )
+    """Every setting's value for `clinic` in one query (read every time: settings change)."""
+    return SettingValues(dict(_STORED(clinic=clinic if isinstance(clinic, int) else clinic.pk)))
 
 
 def _check_reason(reason: str) -> None:

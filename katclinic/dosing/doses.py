@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
 
 from katclinic.athome.models import HomeSession
 from katclinic.dosing.models import Administration
+from katclinic.lib.compiled import CompiledValues
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
 
@@ -34,9 +38,14 @@ def last_dose_at(*, patient: Patient) -> datetime | None:
     return max(known) if known else None
 
 
+def _given_query(plan: int) -> QuerySet[Administration, tuple[Any, ...]]:
+    rows = Administration.objects.filter(session__plan_id=plan, is_adjunct=False)
+    return rows.order_by("started_at").values_list("started_at", "dose_mg")
+
+
+_GIVEN = CompiledValues(Administration, _given_query, plan=int)
+
+
 def administered_doses(plan: Plan) -> list[tuple[datetime, Decimal]]:
     """(started at, mg) of each dose given under `plan`, for the protocols app's exposure."""
-    rows = Administration.objects.filter(session__plan=plan, is_adjunct=False).order_by(
-        "started_at"
-    )
-    return list(rows.values_list("started_at", "dose_mg"))
+    return [(at, mg) for at, mg in _GIVEN(plan=plan.pk)]

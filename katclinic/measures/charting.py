@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from katclinic.lib.compiled import CompiledValues
 from katclinic.lib.links import id_url
 from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity, definition_of
 from katclinic.measures.models import (
@@ -102,15 +103,22 @@ _POINT_COLUMNS = (
 )
 
 
-def points_of(patient: Patient) -> list[Point]:
-    """The patient's current responses, oldest first: one query on the patient's rows, no
-    JSON column read, each definition from the per-process parse."""
-    rows = (
+def _points_query(patient: int) -> QuerySet[Response, tuple[Any, ...]]:
+    return (
         Response.objects.current()
-        .filter(patient=patient)
+        .filter(patient_id=patient)
         .order_by("submitted_at", "pk")
         .values_list(*_POINT_COLUMNS)
     )
+
+
+_POINTS = CompiledValues(Response, _points_query, patient=int)
+
+
+def points_of(patient: Patient) -> list[Point]:
+    """The patient's current responses, oldest first: one query on the patient's rows, no
+    JSON column read, each definition from the per-process parse."""
+    rows = _POINTS(patient=patient.pk)
     return [
         Point(
             pk,
@@ -166,16 +174,27 @@ def _row_parts(
 _SOURCES = dict(Source.choices)
 
 
-def table_rows(points: list[Point], shown: int = 50) -> list[dict[str, Any]]:
-    """The newest ``shown`` responses for the table, newest first, with what each line
-    prints worked out here (the answers and flags read for these rows only)."""
-    latest = list(reversed(points[-shown:]))
-    extra = dict(
-        (pk, (flags, answers))
-        for pk, flags, answers in Response.objects.filter(
-            pk__in=[p.pk for p in latest]
-        ).values_list("pk", "flags", "answers")
+TABLE_ROWS = 50
+
+
+def _table_query(patient: int) -> QuerySet[Response, tuple[Any, ...]]:
+    """The flags and answers of the newest rows ``points_of`` reads, newest first."""
+    return (
+        Response.objects.current()
+        .filter(patient_id=patient)
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", "flags", "answers")[:TABLE_ROWS]
     )
+
+
+_TABLE = CompiledValues(Response, _table_query, patient=int)
+
+
+def table_rows(patient: Patient, points: list[Point]) -> list[dict[str, Any]]:
+    """The newest responses for the table (``TABLE_ROWS`` of them), newest first, with what
+    each line prints worked out here (the answers and flags read for these rows only)."""
+    latest = list(reversed(points[-TABLE_ROWS:]))
+    extra = {pk: (flags, answers) for pk, flags, answers in _TABLE(patient=patient.pk)}
     return [
         {
             "point": p,
@@ -226,7 +245,7 @@ def chart_context(patient: Patient) -> dict[str, Any]:
     course = next((c for c in courses if c.ended_on is None), courses[0] if courses else None)
     return {
         "series": _series(points),
-        "responses": table_rows(points),
+        "responses": table_rows(patient, points),
         "course": course,
         "changes": [
             {

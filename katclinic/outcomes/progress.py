@@ -7,15 +7,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, Sum
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from katclinic.dosing.models import STATE_CHOICES, Administration, DosingSession, SideEffect
+from katclinic.dosing.models import STATE_CHOICES, DosingSession, SideEffect
+from katclinic.lib.compiled import ByIds
 from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity
 from katclinic.measures.models import Course, Response
 from katclinic.measures.scoring import InstrumentDefinition
 from katclinic.outcomes.rollup import Summary, in_course, percent, status
-from katclinic.outcomes.services import OutcomeSettings, summarize_course
+from katclinic.outcomes.services import OutcomeSettings, session_doses, summarize_course
 from katclinic.patients.models import Patient
 from katclinic.protocols.models import Plan
 
@@ -74,27 +75,32 @@ def _within(course: Course, at: datetime) -> bool:
     return in_course(at, course.started_on - LEAD_IN, course.ended_on)
 
 
-def _dosed(patient: Patient) -> list[tuple[int, datetime, str, str, int | None, int | None]]:
-    """(id, dose start, route, state, peak systolic, peak diastolic) of the patient's dosed
-    sessions, oldest first: one grouped query over the patient's rows."""
-    rows = (
-        DosingSession.objects.filter(patient=patient, dose_started_at__isnull=False)
+def _dosed_query(patients: list[int]) -> QuerySet[DosingSession, tuple[Any, ...]]:
+    return (
+        DosingSession.objects.filter(patient_id__in=patients, dose_started_at__isnull=False)
         .values_list("pk", "dose_started_at", "route", "state")
         .annotate(sys_peak=Max("checkpoints__systolic"), dia_peak=Max("checkpoints__diastolic"))
         .order_by("dose_started_at", "pk")
     )
-    return list(rows)
 
 
-def _session_doses(ids: list[int]) -> dict[int, Decimal]:
-    """Ketamine given per session (adjuncts are not ketamine)."""
-    rows = (
-        Administration.objects.filter(session_id__in=ids, is_adjunct=False)
-        .values("session_id")
-        .annotate(mg=Sum("dose_mg"))
-        .values_list("session_id", "mg")
-    )
-    return dict(rows)
+_DOSED = ByIds(DosingSession, _dosed_query)
+
+
+def _dosed(patient: Patient) -> list[tuple[int, datetime, str, str, int | None, int | None]]:
+    """(id, dose start, route, state, peak systolic, peak diastolic) of the patient's dosed
+    sessions, oldest first: one grouped query over the patient's rows."""
+    return [
+        (pk, at, route, state, sys_peak, dia_peak)
+        for pk, at, route, state, sys_peak, dia_peak in _DOSED([patient.pk])
+    ]
+
+
+def _session_doses(patient: Patient, ids: list[int]) -> dict[int, Decimal]:
+    """Ketamine given per session (adjuncts are not ketamine), as the course summary
+    counts it."""
+    wanted = set(ids)
+    return {pk: mg for pk, mg in session_doses({patient.pk}).items() if pk in wanted}
 
 
 _KINDS = dict(SideEffect.Kind.choices)
@@ -102,15 +108,24 @@ _SEVERITIES = dict(SideEffect.Severity.choices)
 _STATES = dict(STATE_CHOICES)
 
 
-def _session_effects(ids: list[int]) -> dict[int, list[str]]:
-    """Each session's side effects in words, in the order they were recorded."""
-    found: dict[int, list[str]] = {}
-    rows = (
-        SideEffect.objects.filter(session_id__in=ids)
+def _effects_query(patients: list[int]) -> QuerySet[SideEffect, tuple[Any, ...]]:
+    return (
+        SideEffect.objects.filter(session__patient_id__in=patients)
         .order_by("pk")
         .values_list("session_id", "kind", "other", "severity", "serious")
     )
-    for session_id, kind, other, severity, serious in rows:
+
+
+_EFFECTS = ByIds(SideEffect, _effects_query)
+
+
+def _session_effects(patient: Patient, ids: list[int]) -> dict[int, list[str]]:
+    """Each session's side effects in words, in the order they were recorded."""
+    found: dict[int, list[str]] = {}
+    wanted = set(ids)
+    for session_id, kind, other, severity, serious in _EFFECTS([patient.pk]):
+        if session_id not in wanted:
+            continue
         name = _KINDS.get(kind, kind) if kind != "other" else other
         text = f"{name} ({str(_SEVERITIES.get(severity, severity)).lower()})"
         found.setdefault(session_id, []).append(text + (", serious" if serious else ""))
@@ -122,7 +137,9 @@ def _sessions(patient: Patient, course: Course) -> list[dict[str, Any]]:
         row for row in _dosed(patient) if in_course(row[1], course.started_on, course.ended_on)
     ]
     ids = [row[0] for row in dosed]
-    mg, effects = (_session_doses(ids), _session_effects(ids)) if ids else ({}, {})
+    mg, effects = (
+        (_session_doses(patient, ids), _session_effects(patient, ids)) if ids else ({}, {})
+    )
     return [
         {
             "number": number,
@@ -157,16 +174,22 @@ class ScoreRow:
         return f"{timezone.localtime(self.submitted_at):%Y-%m-%d %H:%M}"
 
 
-def _scored(patient: Patient, course: Course) -> list[ScoreRow]:
-    rows = (
+def _scored_query(patients: list[int]) -> QuerySet[Response, tuple[Any, ...]]:
+    return (
         Response.objects.current()
-        .filter(patient=patient, complete=True, total__isnull=False)
+        .filter(patient_id__in=patients, complete=True, total__isnull=False)
         .order_by("submitted_at", "pk")
         .values_list("pk", "instrument_key", "submitted_at", "total", "band", *IDENTITY_COLUMNS)
     )
+
+
+_SCORED = ByIds(Response, _scored_query)
+
+
+def _scored(patient: Patient, course: Course) -> list[ScoreRow]:
     return [
         ScoreRow(pk, key, at, total, band, definition_by_identity(*identity))
-        for pk, key, at, total, band, *identity in rows
+        for pk, key, at, total, band, *identity in _SCORED([patient.pk])
         if _within(course, at)
     ]
 

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import batched
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db import transaction
-from django.db.models import Count, Model, Q, Sum
+from django.db.models import Count, Model, Q, QuerySet, Sum
 from django.tasks import task
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from katclinic.dosing.models import (
     InSessionAlert,
     SideEffect,
 )
+from katclinic.lib.compiled import ByIds
 from katclinic.measures.catalogue import current_instrument, definition_of
 from katclinic.measures.models import Course, Invitation, Response
 from katclinic.measures.scoring import InstrumentDefinition
@@ -245,53 +246,59 @@ def _refresh_chunk(courses: list[Course]) -> int:
     return len(rows)
 
 
-def _scores(patients: set[int], keys: set[str]) -> defaultdict[tuple[int, str], list[Score]]:
-    found: defaultdict[tuple[int, str], list[Score]] = defaultdict(list)
-    rows = (
+def _scores_query(patients: list[int], key: str) -> QuerySet[Response, tuple[Any, ...]]:
+    return (
         Response.objects.current()
-        .filter(
-            patient_id__in=patients, instrument_key__in=keys, complete=True, total__isnull=False
-        )
+        .filter(patient_id__in=patients, instrument_key=key, complete=True, total__isnull=False)
         .order_by("submitted_at", "pk")
-        .values_list("patient_id", "instrument_key", "submitted_at", "total", "pk")
+        .values_list("patient_id", "submitted_at", "total", "pk")
     )
-    for patient_id, key, at, total, pk in rows:
-        if total is not None:  # filtered above; the column is nullable
-            found[patient_id, key].append(Score(at=at, total=total, response_id=pk))
+
+
+_SCORES = ByIds(Response, _scores_query, key=str)
+
+
+def _scores(patients: set[int], keys: set[str]) -> defaultdict[tuple[int, str], list[Score]]:
+    """Each patient's complete scores on each instrument, oldest first."""
+    found: defaultdict[tuple[int, str], list[Score]] = defaultdict(list)
+    for key in sorted(keys):
+        for patient_id, at, total, pk in _SCORES(patients, key=key):
+            if total is not None:  # filtered above; the column is nullable
+                found[patient_id, key].append(Score(at=at, total=total, response_id=pk))
     return found
 
 
-def _per_session(model: type[Model], patients: set[int], **extra: object) -> dict[int, int]:
-    rows = model._default_manager.filter(session__patient_id__in=patients, **extra)
-    return dict(rows.values("session_id").annotate(n=Count("pk")).values_list("session_id", "n"))
+def _per_session(model: type[Model], **extra: object) -> ByIds:
+    """Rows of ``model`` per session of some patients, counted."""
+
+    def query(patients: list[int]) -> QuerySet[Any, tuple[Any, ...]]:
+        rows = model._default_manager.filter(session__patient_id__in=patients, **extra)
+        return rows.values("session_id").annotate(n=Count("pk")).values_list("session_id", "n")
+
+    return ByIds(model, query)
 
 
-def _sessions(
-    patients: set[int],
-) -> tuple[defaultdict[int, list[tuple[SessionFacts, int]]], dict[int, tuple[str, str, str]]]:
-    """Dosed sessions per patient (with their plan id), and each plan's protocol."""
-    mg = dict(
+def _mg_query(patients: list[int]) -> QuerySet[Administration, tuple[Any, ...]]:
+    return (
         Administration.objects.filter(session__patient_id__in=patients, is_adjunct=False)
         .values("session_id")
         .annotate(total=Sum("dose_mg"))
         .values_list("session_id", "total")
     )
-    # Side effects and the serious ones among them, counted in one statement.
-    side: dict[int, int] = {}
-    serious: dict[int, int] = {}
-    counted = (
+
+
+def _side_effects_query(patients: list[int]) -> QuerySet[SideEffect, tuple[Any, ...]]:
+    """Side effects and the serious ones among them, counted in one statement."""
+    return (
         SideEffect.objects.filter(session__patient_id__in=patients)
         .values("session_id")
         .annotate(n=Count("pk"), serious=Count("pk", filter=Q(serious=True)))
         .values_list("session_id", "n", "serious")
     )
-    for session_id, n, n_serious in counted:
-        side[session_id], serious[session_id] = n, n_serious
-    alerts = _per_session(InSessionAlert, patients)
-    delayed = _per_session(DischargeAssessment, patients, allowed=False)
-    found: defaultdict[int, list[tuple[SessionFacts, int]]] = defaultdict(list)
-    protocols: dict[int, tuple[str, str, str]] = {}
-    rows = (
+
+
+def _dosed_query(patients: list[int]) -> QuerySet[DosingSession, tuple[Any, ...]]:
+    return (
         DosingSession.objects.filter(patient_id__in=patients, dose_started_at__isnull=False)
         .order_by("dose_started_at", "pk")
         .values_list(
@@ -304,7 +311,36 @@ def _sessions(
             "route",
         )
     )
-    for pk, patient_id, plan_id, started, key, title, route in rows:
+
+
+_MG = ByIds(Administration, _mg_query)
+
+
+def session_doses(patients: set[int]) -> dict[int, Decimal]:
+    """Ketamine given per dosing session of ``patients`` (adjuncts are not ketamine)."""
+    return dict(_MG(patients))
+
+
+_SIDE_EFFECTS = ByIds(SideEffect, _side_effects_query)
+_ALERTS = _per_session(InSessionAlert)
+_DELAYED = _per_session(DischargeAssessment, allowed=False)
+_DOSED = ByIds(DosingSession, _dosed_query)
+
+
+def _sessions(
+    patients: set[int],
+) -> tuple[defaultdict[int, list[tuple[SessionFacts, int]]], dict[int, tuple[str, str, str]]]:
+    """Dosed sessions per patient (with their plan id), and each plan's protocol."""
+    mg = session_doses(patients)
+    side: dict[int, int] = {}
+    serious: dict[int, int] = {}
+    for session_id, n, n_serious in _SIDE_EFFECTS(patients):
+        side[session_id], serious[session_id] = n, n_serious
+    alerts = dict(_ALERTS(patients))
+    delayed = dict(_DELAYED(patients))
+    found: defaultdict[int, list[tuple[SessionFacts, int]]] = defaultdict(list)
+    protocols: dict[int, tuple[str, str, str]] = {}
+    for pk, patient_id, plan_id, started, key, title, route in _DOSED(patients):
         if started is None:  # filtered above; the column is nullable
             continue
         facts = SessionFacts(
@@ -320,11 +356,18 @@ def _sessions(
     return found, protocols
 
 
+def _home_query(patients: list[int]) -> QuerySet[HomeSession, tuple[Any, ...]]:
+    rows = HomeSession.objects.taken().filter(patient_id__in=patients, taken_at__isnull=False)
+    return rows.values_list("patient_id", "taken_at", "dose_mg")
+
+
+_HOME = ByIds(HomeSession, _home_query)
+
+
 def _home_sessions(patients: set[int]) -> defaultdict[int, list[SessionFacts]]:
     """At-home doses taken, per patient: they are sessions of the course too."""
     found: defaultdict[int, list[SessionFacts]] = defaultdict(list)
-    rows = HomeSession.objects.taken().filter(patient_id__in=patients, taken_at__isnull=False)
-    for patient_id, taken_at, mg in rows.values_list("patient_id", "taken_at", "dose_mg"):
+    for patient_id, taken_at, mg in _HOME(patients):
         if taken_at is None:  # filtered above; the column is nullable
             continue
         found[patient_id].append(SessionFacts(started_at=taken_at, mg=mg or Decimal(0)))
@@ -357,23 +400,36 @@ def _latest_plans(patients: set[int]) -> dict[int, tuple[str, str, str]]:
 Due = tuple[datetime, datetime, str, bool]  # due, expires, instrument, used by its link
 
 
+def _invitations_query(patients: list[int], now: datetime) -> QuerySet[Invitation, tuple[Any, ...]]:
+    rows = Invitation.objects.filter(patient_id__in=patients, due_at__lte=now)
+    return rows.values_list("patient_id", "due_at", "expires_at", "instrument_key", "used_at")
+
+
+_INVITATIONS = ByIds(Invitation, _invitations_query, now=datetime)
+
+
 def _invitations(patients: set[int]) -> defaultdict[int, list[Due]]:
     found: defaultdict[int, list[Due]] = defaultdict(list)
-    rows = Invitation.objects.filter(patient_id__in=patients, due_at__lte=timezone.now())
-    fields = ("patient_id", "due_at", "expires_at", "instrument_key", "used_at")
-    for patient_id, due_at, expires_at, key, used_at in rows.values_list(*fields):
+    for patient_id, due_at, expires_at, key, used_at in _INVITATIONS(patients, now=timezone.now()):
         found[patient_id].append((due_at, expires_at, key, used_at is not None))
     return found
+
+
+def _answered_query(patients: list[int]) -> QuerySet[Response, tuple[Any, ...]]:
+    rows = Response.objects.current().filter(
+        patient_id__in=patients, complete=True, invitation__isnull=True
+    )
+    return rows.values_list("patient_id", "submitted_at", "instrument_key")
+
+
+_ANSWERED = ByIds(Response, _answered_query)
 
 
 def _answered(patients: set[int]) -> defaultdict[int, list[tuple[datetime, str]]]:
     """Every complete current response per patient not given through a link (those count
     for their own invitation)."""
     found: defaultdict[int, list[tuple[datetime, str]]] = defaultdict(list)
-    rows = Response.objects.current().filter(
-        patient_id__in=patients, complete=True, invitation__isnull=True
-    )
-    for patient_id, at, key in rows.values_list("patient_id", "submitted_at", "instrument_key"):
+    for patient_id, at, key in _ANSWERED(patients):
         found[patient_id].append((at, key))
     return found
 

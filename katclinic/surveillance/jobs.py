@@ -4,16 +4,19 @@ liver-test reminders where the clinic wants them, and check cumulative exposure.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.tasks import task
 from django.utils import timezone
 
+from katclinic.lib.compiled import CompiledValues
 from katclinic.measures import services as measures
 from katclinic.measures.models import Channel, Course
 from katclinic.patients.models import Patient
-from katclinic.protocols.models import Plan, PlanStatus
+from katclinic.protocols.models import Plan, PlanStatus, parsed_protocol
 from katclinic.protocols.schema import Protocol, SurveillanceItem
 from katclinic.surveillance.clinic_settings import LIVER_TEST_REMINDERS
 from katclinic.surveillance.models import ReviewKind, SurveillanceDue
@@ -21,17 +24,24 @@ from katclinic.surveillance.schedule import SCREEN_INSTRUMENTS, latest_due
 from katclinic.surveillance.services import check_exposure, raise_review_task
 
 
+def _signed_query(patient: int) -> QuerySet[Plan, tuple[Any, ...]]:
+    return (
+        Plan.objects.filter(
+            patient_id=patient, status=PlanStatus.ACTIVE, versions__signed_at__isnull=False
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("protocol_version_id", "protocol_version__data")[:1]
+    )
+
+
+_SIGNED = CompiledValues(Plan, _signed_query, patient=int)
+
+
 def signed_protocol(patient: Patient) -> Protocol | None:
     """The protocol of the patient's newest active plan that has a signed version."""
-    plan = (
-        Plan.objects.filter(
-            patient=patient, status=PlanStatus.ACTIVE, versions__signed_at__isnull=False
-        )
-        .select_related("protocol_version")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    return plan.protocol_version.protocol if plan is not None else None
+    for version_id, data in _SIGNED(patient=patient.pk):
+        return parsed_protocol(version_id, data)
+    return None
 
 
 def _local_today(patient: Patient, now: datetime) -> date:

@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from katclinic.dosing.models import SideEffect
+from katclinic.lib.compiled import CompiledValues
 from katclinic.measures.catalogue import IDENTITY_COLUMNS, definition_by_identity
 from katclinic.measures.models import Response
 from katclinic.outcomes.progress import Progress, progress_for
@@ -102,16 +104,22 @@ def _schedule(patient: Patient, progress: Progress, today: date) -> list[dict[st
     ]
 
 
-def _screens(patient: Patient) -> list[dict[str, Any]]:
-    """Answered surveillance screens, newest first, with the findings in words."""
-    rows = (
+def _screens_query(patient: int) -> QuerySet[Response, tuple[Any, ...]]:
+    return (
         Response.objects.current()
-        .filter(patient=patient, instrument_key__in=SCREEN_INSTRUMENTS.values())
+        .filter(patient_id=patient, instrument_key__in=SCREEN_INSTRUMENTS.values())
         .order_by("-submitted_at", "-pk")
         .values_list("submitted_at", "flags", "complete", *IDENTITY_COLUMNS)[:50]
     )
+
+
+_SCREENS = CompiledValues(Response, _screens_query, patient=int)
+
+
+def _screens(patient: Patient) -> list[dict[str, Any]]:
+    """Answered surveillance screens, newest first, with the findings in words."""
     screens = []
-    for at, flags, complete, *identity in rows:
+    for at, flags, complete, *identity in _SCREENS(patient=patient.pk):
         definition = definition_by_identity(*identity)
         labels = {rule.code: rule.label for rule in definition.flags}
         screens.append(

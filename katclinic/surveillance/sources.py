@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
 
 from katclinic.athome.models import HomeSession
 from katclinic.dosing.models import Administration
+from katclinic.lib.compiled import CompiledValues
 from katclinic.patients.models import Patient
 from katclinic.surveillance.exposure import DoseEvent
 
@@ -18,22 +22,45 @@ SOURCE_TYPE = "dosing.Administration"
 HOME_SOURCE_TYPE = "athome.HomeSession"
 
 
-def clinic_doses(
-    patient: Patient, since: datetime | None, until: datetime | None
-) -> list[DoseEvent]:
-    """Every ketamine administration of ``patient`` in [since, until); adjuncts are not ketamine."""
+def _clinic_query(
+    patient: int, clinic: int, since: datetime | None, until: datetime | None
+) -> QuerySet[Administration, tuple[Any, ...]]:
     query = Administration.objects.filter(
-        clinic_id=patient.clinic_id, session__patient=patient, is_adjunct=False
+        clinic_id=clinic, session__patient_id=patient, is_adjunct=False
     )
     if since is not None:
         query = query.filter(started_at__gte=since)
     if until is not None:
         query = query.filter(started_at__lt=until)
+    return query.values_list("pk", "started_at", "dose_mg", "route")
+
+
+def _clinic_until_query(
+    patient: int, clinic: int, until: datetime
+) -> QuerySet[Administration, tuple[Any, ...]]:
+    return _clinic_query(patient, clinic, None, until)
+
+
+# The review page's read (every dose up to now), compiled once.
+_CLINIC_UNTIL = CompiledValues(
+    Administration, _clinic_until_query, patient=int, clinic=int, until=datetime
+)
+
+
+def clinic_doses(
+    patient: Patient, since: datetime | None, until: datetime | None
+) -> list[DoseEvent]:
+    """Every ketamine administration of ``patient`` in [since, until); adjuncts are not ketamine."""
+    rows = (
+        _CLINIC_UNTIL(patient=patient.pk, clinic=patient.clinic_id, until=until)
+        if since is None and until is not None
+        else _clinic_query(patient.pk, patient.clinic_id, since, until)
+    )
     return [
         DoseEvent(
             at=at, mg=mg, route=route, setting="clinic", source_type=SOURCE_TYPE, source_id=pk
         )
-        for pk, at, mg, route in query.values_list("pk", "started_at", "dose_mg", "route")
+        for pk, at, mg, route in rows
     ]
 
 

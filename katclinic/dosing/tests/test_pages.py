@@ -155,9 +155,18 @@ class PagesTest(ClinicTestCase):
 
     def test_the_sessions_tab_lists_the_patients_sessions_and_audits_the_view(self) -> None:
         sess = f.session(self.pat, f.signed_plan(self.pat, self.paula), self.nick)
+        f.session(self.pat, f.signed_plan(self.pat, self.paula), self.nick)
         self.login(self.tara)
-        response = self.client.get(reverse("dosing:patient_sessions", args=[self.pat.pk]))
+        url = reverse("dosing:patient_sessions", args=[self.pat.pk])
+        self.client.get(url)
+        # The session and user, memberships, the patient, the audit event and the sessions
+        # with their protocols' titles, however many sessions.
+        with self.assertNumQueries(6):
+            response = self.client.get(url)
         self.assertContains(response, reverse("dosing:session", args=[sess.pk]))
+        self.assertContains(response, f"<td>{sess.plan.protocol_version.title}</td>")
+        self.assertContains(response, f"<td>{sess.chair}</td>")
+        self.assertContains(response, f'<span class="badge">{sess.get_state_display()}</span>')
         self.assertTrue(
             AuditEvent.objects.filter(
                 action=Action.VIEW, patient_id=self.pat.pk, detail__section="sessions"

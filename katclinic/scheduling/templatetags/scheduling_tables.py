@@ -1,9 +1,9 @@
 """The chart's Appointments table rows, written in Python.
 
-The template loop cost about half a millisecond per appointment (a form, a select of the five
-states, three links and a dozen variables each). ``appointment_rows`` writes the same
-characters; ``scheduling/tests/test_chart_rows.py`` compares it with the template loop it
-replaced, for every state and with text that needs escaping.
+The template loop ran a form, a select of the five states, three links and a dozen
+variables for every appointment, the dearest part of the tab. ``appointment_rows`` writes
+the same characters; ``scheduling/tests/test_chart_rows.py`` compares it with the template
+loop it replaced, for every state and with text that needs escaping.
 """
 
 from __future__ import annotations

@@ -35,13 +35,12 @@ def _chair(session: DosingSession, now: datetime, grace: int) -> Chair:
     waiting = [s for s in statuses if s.status in ("due", "upcoming", "overdue")]
     upcoming = min(waiting, key=lambda s: s.due_at) if waiting else None
     alerts = [a for a in session.alerts.all() if a.acknowledged_at is None]
+    # A recheck reading belongs to its alert's session (the service refuses another's), so
+    # the session's readings say which rechecks are still owed.
     rechecks = [
         a
-        for a in session.alerts.all()
-        if a.level == "recheck"
-        and not a.rechecks.all()
-        and a.recheck_due_at is not None
-        and a.recheck_due_at < now
+        for a in mon.rechecks_pending_in(session.alerts.all(), session.checkpoints.all())
+        if a.recheck_due_at is not None and a.recheck_due_at < now
     ]
     start = session.dose_started_at or session.scheduled_for
     return Chair(
@@ -59,14 +58,29 @@ def _chair(session: DosingSession, now: datetime, grace: int) -> Chair:
     )
 
 
+# What a chair's card is worked out from: the patient's names only for the initials, and the
+# protocol's document for its checkpoints (parsed once per process).
+_READ = (
+    "pk",
+    "chair",
+    "state",
+    "scheduled_for",
+    "dose_started_at",
+    "patient__first_name",
+    "patient__last_name",
+    "plan__protocol_version__data",
+)
+
+
 def floor(clinic: Clinic, now: datetime) -> list[Chair]:
     """Every chair in use, in a fixed number of queries however many chairs there are."""
     grace = CHECKPOINT_GRACE_MINUTES.value(clinic)
     sessions = (
         DosingSession.objects.for_clinic(clinic)
         .in_progress()
-        .select_related("patient", "plan__protocol_version", "clinic")
-        .prefetch_related("alerts__rechecks", "checkpoints")
+        .select_related("patient", "plan__protocol_version")
+        .only(*_READ)
+        .prefetch_related("alerts", "checkpoints")
         .order_by("chair", "pk")
     )
     return [_chair(s, now, grace) for s in sessions]

@@ -66,8 +66,11 @@ S = SessionState
 @staff_view(Perm.VIEW_CLINICAL)
 def patient_sessions(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id, Perm.VIEW_CLINICAL)
-    sessions = DosingSession.objects.filter(patient=patient, clinic=request.clinic).select_related(
-        "plan__protocol_version"
+    # The columns the table shows: not the protocol's document, decoded for every row.
+    sessions = list(
+        DosingSession.objects.filter(patient=patient, clinic=request.clinic)
+        .select_related("plan__protocol_version")
+        .only("pk", "scheduled_for", "chair", "state", "plan__protocol_version__title")
     )
     audit.record(
         request=request,

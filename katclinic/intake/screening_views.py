@@ -36,9 +36,13 @@ def chart_tab(request: StaffRequest, patient_id: int) -> HttpResponse:
     history = Screening.objects.filter(patient=patient).select_related(
         "decision__decided_by", "created_by"
     )
-    signatures = ConsentSignature.objects.filter(patient=patient).select_related(
-        "document", "witness", "withdrawal"
+    # The signed documents' titles and versions are shown, not their text.
+    signatures = (
+        ConsentSignature.objects.filter(patient=patient)
+        .select_related("document", "witness", "withdrawal")
+        .defer("document__body")
     )
+    documents = current_documents(patient.clinic)
     return render(
         request,
         "intake/chart_tab.html",
@@ -47,8 +51,8 @@ def chart_tab(request: StaffRequest, patient_id: int) -> HttpResponse:
             "tabs": chart_tabs(request, patient, "intake"),
             "screenings": history,
             "signatures": signatures,
-            "status": consent_status(patient),
-            "documents": current_documents(patient.clinic).values(),
+            "status": consent_status(patient, documents=documents),
+            "documents": documents.values(),
             "can_screen": has_perm(request, Perm.SCREEN),
             "can_consent": has_perm(request, Perm.MANAGE_CONSENT),
         },

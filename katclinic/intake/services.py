@@ -433,14 +433,22 @@ def required_series(route: str | None) -> list[str]:
     return ["program"] + ([f"route:{route}"] if route else [])
 
 
-def consent_status(patient: Patient, *, route: str | None = None) -> ConsentStatus:
+def consent_status(
+    patient: Patient,
+    *,
+    route: str | None = None,
+    documents: dict[str, ConsentDocument] | None = None,
+) -> ConsentStatus:
     """The dosing gate's question: has this patient a valid, current consent to treatment
     (and for `route`, if the clinic issued a route-specific consent)?
 
     A signature counts only for the newest version in effect and only while not withdrawn.
-    Research consent is never required for treatment.
+    Research consent is never required for treatment. `documents` is
+    `current_documents(patient.clinic)` when the caller has just read it for the same
+    request (the chart's Intake tab lists them too); otherwise it is read here.
     """
-    documents = current_documents(patient.clinic)
+    if documents is None:
+        documents = current_documents(patient.clinic)
     if "program" not in documents:
         return ConsentStatus(
             False, ["program consent"], "The clinic has not issued a program consent document."

@@ -9,6 +9,8 @@ is nothing to invalidate; a test that swaps it gets its own entries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 # Never a real id in a path, and digits only, so it is found again where it was put in.
@@ -24,3 +26,10 @@ def id_url(name: str, pk: int) -> str:
         before, _, after = reverse(name, args=[_ANY_ID]).rpartition(str(_ANY_ID))
         found = _patterns[key] = (before, after)
     return f"{found[0]}{pk}{found[1]}"
+
+
+def id_url_maker(name: str) -> Callable[[int], str]:
+    """``id_url`` for one URL name, its pattern looked up once: for a table's rows."""
+    id_url(name, _ANY_ID)
+    before, after = _patterns[(name, get_script_prefix(), get_urlconf())]
+    return lambda pk: f"{before}{pk}{after}"

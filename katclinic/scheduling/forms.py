@@ -46,7 +46,9 @@ class SlotForm(forms.Form):
         super().__init__(*args, **kwargs)
         _choices(self, "staff", staff_of(clinic))
         _choices(self, "room", Room.objects.filter(clinic=clinic, is_active=True))
-        _choices(self, "chair", Chair.objects.filter(clinic=clinic, is_active=True))
+        # Each choice is labelled "room / chair": the room comes with the chair.
+        chairs = Chair.objects.filter(clinic=clinic, is_active=True).select_related("room")
+        _choices(self, "chair", chairs)
 
 
 class BookForm(SlotForm):
@@ -81,16 +83,18 @@ def add_conflict_errors(form: forms.Form, conflict: ScheduleConflict, summary: s
     form.add_error(None, f"{summary}: {'; '.join(general)}" if general else f"{summary}.")
 
 
+# What staff can move an appointment to, as the chart's rows offer it.
+STATE_CHANGES = (
+    ("confirmed", "Confirm"),
+    ("checked_in", "Check in"),
+    ("completed", "Complete"),
+    ("no_show", "No-show"),
+    ("cancelled", "Cancel"),
+)
+
+
 class StateForm(forms.Form):
-    state = forms.ChoiceField(
-        choices=[
-            ("confirmed", "Confirm"),
-            ("checked_in", "Check in"),
-            ("completed", "Complete"),
-            ("no_show", "No-show"),
-            ("cancelled", "Cancel"),
-        ]
-    )
+    state = forms.ChoiceField(choices=STATE_CHANGES)
     reason = forms.CharField(max_length=500, required=False, label="Reason (required to cancel)")
 
 

@@ -62,24 +62,50 @@ def day(request: StaffRequest) -> HttpResponse:
     return render(request, "scheduling/day.html", {"appointments": appointments, "day": chosen})
 
 
+# What the chart's Appointments table prints of each appointment.
+SHOWN_COLUMNS = (
+    "pk",
+    "kind",
+    "start",
+    "state",
+    "cancel_reason",
+    "staff__full_name",
+    "room__name",
+    "chair__name",
+    "chair__room__name",
+)
+
+
 @staff_view(Perm.VIEW_DEMOGRAPHICS)
 def patient_appointments(request: StaffRequest, patient_id: int) -> HttpResponse:
     patient = get_patient_for_user(request, patient_id)
     audit.record_view(request, patient_id=patient.pk, obj=patient, section="appointments")
-    appointments = (
+    # Only the columns the table shows (not the users' password hashes or the notes).
+    appointments = list(
         Appointment.objects.filter(patient=patient)
         .select_related("staff", "room", "chair__room")
+        .only(*SHOWN_COLUMNS)
         .order_by("-start")
     )
-    plans = Plan.objects.filter(patient=patient, status="active").select_related("protocol_version")
+    can_schedule = has_perm(request, Perm.SCHEDULE)
+    # The plans' links are shown only to those who schedule; the title is all they need
+    # of the protocol (not its whole document).
+    plans = (
+        list(
+            Plan.objects.filter(patient=patient, status="active")
+            .select_related("protocol_version")
+            .only("pk", "protocol_version__title")
+        )
+        if can_schedule
+        else []
+    )
     context = {
         "patient": patient,
         "tabs": chart_tabs(request, patient, "appointments"),
         "appointments": appointments,
         "plans": plans,
-        "can_schedule": has_perm(request, Perm.SCHEDULE),
+        "can_schedule": can_schedule,
         "form": BookForm(clinic=request.clinic),
-        "state_form": StateForm(),
     }
     return render(request, "scheduling/patient.html", context)
 

@@ -11,8 +11,15 @@ from django.utils import timezone
 from katclinic.api.models import ApiToken, Scope
 from katclinic.audit.models import Action, AuditEvent
 from katclinic.clinics.registry import set_setting
+from katclinic.dosing import monitoring_services as mon
 from katclinic.dosing import services
-from katclinic.dosing.models import Administration, Checkpoint, DosingSession, SupportNote
+from katclinic.dosing.models import (
+    Administration,
+    Checkpoint,
+    DosingSession,
+    InSessionAlert,
+    SupportNote,
+)
 from katclinic.dosing.statemachine import SessionState as S
 from katclinic.dosing.tests import factories as f
 from katclinic.testing import ClinicTestCase, json_block
@@ -37,6 +44,8 @@ class PagesTest(ClinicTestCase):
     def test_the_floor_board_shows_each_chair_with_initials_only(self) -> None:
         self.dosing_session()
         self.login(self.nick)
+        # Session, user, roles, the grace setting, the sessions in chairs (with initials and
+        # protocol), their alerts and their readings.
         with self.assertNumQueries(7):
             response = self.client.get(
                 reverse("dosing:board_rows"), headers={"X-Background-Refresh": "1"}
@@ -46,6 +55,40 @@ class PagesTest(ClinicTestCase):
         self.assertContains(response, "check overdue")
         for private in ("Pat", "Doe", "K000001", "1985"):
             self.assertNotContains(response, private)
+
+    def test_the_board_says_a_recheck_is_overdue_until_its_reading_is_recorded(self) -> None:
+        sess = self.dosing_session()
+        # Above the default recheck limit (systolic 160), long enough ago to be overdue.
+        mon.record_checkpoint(
+            session=DosingSession.objects.get(pk=sess.pk),
+            label="extra reading",
+            taken_at=timezone.now() - timedelta(minutes=45),
+            by=self.nick,
+            values={"systolic": 165, "diastolic": 90, "heart_rate": 74, "spo2": 98, "moaas": 5},
+        )
+        alert = InSessionAlert.objects.get(session=sess, level="recheck")
+        due = alert.recheck_due_at
+        self.assertIsNotNone(due)
+        assert due is not None
+        self.assertLess(due, timezone.now())
+        self.login(self.nick)
+        board = reverse("dosing:board_rows")
+        # As many statements with alerts as without: the readings say which are rechecked.
+        with self.assertNumQueries(7):
+            response = self.client.get(board, headers={"X-Background-Refresh": "1"})
+        self.assertContains(response, "Recheck overdue")
+        self.assertContains(response, "1 alert open")
+        mon.record_checkpoint(
+            session=DosingSession.objects.get(pk=sess.pk),
+            label="recheck",
+            taken_at=timezone.now(),
+            by=self.nick,
+            values={"systolic": 126, "diastolic": 80, "heart_rate": 74, "spo2": 98, "moaas": 5},
+            recheck_of=alert,
+        )
+        response = self.client.get(board, headers={"X-Background-Refresh": "1"})
+        self.assertNotContains(response, "Recheck overdue")
+        self.assertContains(response, "1 alert open")
 
     def test_the_board_page_polls_every_ten_seconds_as_a_background_refresh(self) -> None:
         self.login(self.tara)
@@ -155,9 +198,18 @@ class PagesTest(ClinicTestCase):
 
     def test_the_sessions_tab_lists_the_patients_sessions_and_audits_the_view(self) -> None:
         sess = f.session(self.pat, f.signed_plan(self.pat, self.paula), self.nick)
+        f.session(self.pat, f.signed_plan(self.pat, self.paula), self.nick)
         self.login(self.tara)
-        response = self.client.get(reverse("dosing:patient_sessions", args=[self.pat.pk]))
+        url = reverse("dosing:patient_sessions", args=[self.pat.pk])
+        self.client.get(url)
+        # The session and user, memberships, the patient, the audit event and the sessions
+        # with their protocols' titles, however many sessions.
+        with self.assertNumQueries(6):
+            response = self.client.get(url)
         self.assertContains(response, reverse("dosing:session", args=[sess.pk]))
+        self.assertContains(response, f"<td>{sess.plan.protocol_version.title}</td>")
+        self.assertContains(response, f"<td>{sess.chair}</td>")
+        self.assertContains(response, f'<span class="badge">{sess.get_state_display()}</span>')
         self.assertTrue(
             AuditEvent.objects.filter(
                 action=Action.VIEW, patient_id=self.pat.pk, detail__section="sessions"

@@ -180,3 +180,34 @@ class ConsentTest(ClinicTestCase):
         )
         self.assertEqual(response.status_code, 403)
         self.assertEqual(ConsentDocument.objects.count(), 1)
+
+    def test_the_intake_tab_reads_the_documents_once_and_shows_the_gates_answer(self) -> None:
+        self.sign_in_portal(self.v1)
+        url = reverse("intake:chart_tab", args=[self.pat.pk])
+        self.login(self.nick)
+        self.client.get(url)
+        for change in ("signed", "new version", "withdrawn"):
+            with self.subTest(change=change):
+                if change == "new version":
+                    self.issue("Ketamine can also raise blood pressure.")
+                if change == "withdrawn":
+                    services.withdraw_consent(
+                        signature=ConsentSignature.objects.get(document=self.v1),
+                        reason="Wants to stop",
+                        by=self.nick,
+                    )
+                # Session, user, roles, the patient, the audit event, the documents in
+                # effect (once, for the status and the signing links), the signatures the
+                # status counts, the screenings and the signatures listed; a consent not
+                # current adds the earlier signature its reason names.
+                current = services.consent_status(self.pat).current
+                with self.assertNumQueries(9 if current else 10):
+                    response = self.client.get(url)
+                status = services.consent_status(self.pat)
+                self.assertContains(response, status.reason)
+                self.assertContains(response, "Current" if status.current else "Not current")
+                document = services.current_documents(self.clinic)["program"]
+                self.assertContains(
+                    response, reverse("intake:sign_on_device", args=[self.pat.pk, document.pk])
+                )
+        self.assertContains(response, "Withdrawn")

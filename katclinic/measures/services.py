@@ -39,7 +39,7 @@ from katclinic.measures.models import (
     Response,
     Rule,
 )
-from katclinic.measures.scoring import Answer, AnswerError, score, validate_answers
+from katclinic.measures.scoring import Answer, AnswerError, assess
 from katclinic.patients.language import clock, in_language_of, long_date
 from katclinic.patients.models import Patient
 from katclinic.protocols.schema import Measurement
@@ -87,15 +87,15 @@ def _store(
 ) -> tuple[Response, list[tuple[str, str]]]:
     """Validate and score; build the row (unsaved) and the safety concerns found."""
     definition = definition_of(instrument)
-    errors = validate_answers(definition, answers)
+    thresholds = safety.flag_values(clinic_id=patient.clinic_id, definition=definition)
+    # The answers are checked once: the same pass gives the problems and the score.
+    errors, result = assess(definition, answers, flag_values=thresholds)
     if len(comment) > COMMENT_MAX:
         errors.append(
             AnswerError("comment", "invalid_answer", f"is longer than {COMMENT_MAX} characters")
         )
-    if errors:
+    if errors or result is None:
         raise SubmissionError(errors)
-    thresholds = safety.flag_values(clinic_id=patient.clinic_id, definition=definition)
-    result = score(definition, answers, flag_values=thresholds)
     found = safety.concerns(result, comment)
     response = Response(
         clinic_id=patient.clinic_id,

@@ -251,6 +251,7 @@ def run_in(tmp: Path, args: argparse.Namespace) -> subprocess.CompletedProcess[s
     command += ["--requests", str(args.requests)]
     if args.only:
         command += ["--only", args.only]
+    command += ["--part", args.part]
     if args.profile:
         command += ["--profile", args.profile]
         return subprocess.run(command, env=env, text=True, check=False)

@@ -152,6 +152,33 @@ def record(
     return event
 
 
+def unsaved_event(
+    *,
+    request: HttpRequest | None,
+    action: Action,
+    clinic_id: int,
+    patient_id: int | None,
+    obj: Model,
+    detail: Mapping[str, object],
+    user: User | None,
+) -> AuditEvent:
+    """The event ``record`` would append about ``obj``, not yet written: for a writer that
+    inserts it in one statement with the new row it is about (``rows.insert_linked``, which
+    fills in ``object_id``). Whoever calls this writes the event in that row's transaction."""
+    return _event(
+        request=request,
+        action=action,
+        clinic_id=clinic_id,
+        patient_id=patient_id,
+        obj=obj,
+        object_type="",
+        object_id="",
+        outcome=Outcome.SUCCESS,
+        detail=detail,
+        user=user,
+    )
+
+
 def record_view(
     request: HttpRequest, *, patient_id: int | None, obj: Model, section: str
 ) -> AuditEvent:

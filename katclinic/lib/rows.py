@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -275,3 +275,101 @@ class Compiled[M: models.Model]:
         self._plans[alias] = plan
         return plan
 
+
+# Stands in an UPDATE given to `insert_linked` where the new row's key goes.
+NEW_KEY = "{new}"
+
+
+def insert_linked[M: models.Model](
+    first: M,
+    linked: Sequence[tuple[models.Model, str]] = (),
+    updates: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> M:
+    """INSERT ``first``; then each ``(instance, attname)`` of ``linked`` with that column set
+    to ``first``'s new key (as the field's type: text for an audit event's object id); then
+    each ``(sql, params)`` UPDATE with ``NEW_KEY`` where the new key goes, of another table
+    than those inserted into (ValueError otherwise). All or nothing.
+
+    On PostgreSQL this is one statement (the INSERTs and UPDATEs as data-modifying CTEs),
+    which is atomic by itself, so outside a transaction it costs one round trip instead of
+    BEGIN, one per statement and COMMIT. Elsewhere the same statements run in order in one
+    transaction (the caller's, when there is one). Each INSERT is ``insert``'s, with no
+    ``save()`` or signal; every instance is marked saved with its new key.
+    """
+    connection = connection_for(type(first))
+    columns = [_field(type(instance), attname) for instance, attname in linked]  # before writing
+    written: list[models.Model] = [first, *(instance for instance, _ in linked)]
+    inserted = {table(type(instance)) for instance in written}
+    for sql, _ in updates:
+        if any(sql.startswith(f"UPDATE {name} ") for name in inserted):
+            # PostgreSQL runs the parts of one statement on one snapshot: the UPDATE would
+            # not see the rows inserted beside it (SQLite's would).
+            raise ValueError(f"an UPDATE beside the INSERTs must not change their tables: {sql}")
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=connection.alias, savepoint=False):
+            insert(first)
+            for (instance, attname), column in zip(linked, columns, strict=True):
+                setattr(instance, attname, column.to_python(first.pk))
+                insert(instance)
+            for sql, params in updates:
+                at = sql[: sql.index(NEW_KEY)].count("%s")
+                execute(
+                    type(first), sql.replace(NEW_KEY, "%s"), [*params[:at], first.pk, *params[at:]]
+                )
+        return first
+    links = tuple((type(instance), attname) for instance, attname in linked)
+    sql, plan = _linked_plan(type(first), links, tuple(u for u, _ in updates), connection.alias)
+    params = [
+        field.get_db_prep_save(getattr(instance, field.attname), connection)
+        for instance, fields in zip(written, plan, strict=True)
+        for field in fields
+    ]
+    for _, update_params in updates:
+        params += update_params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    for instance, key in zip(written, found, strict=True):
+        instance.pk = key
+        instance._state.adding = False
+        instance._state.db = connection.alias
+    for (instance, attname), column in zip(linked, columns, strict=True):
+        setattr(instance, attname, column.to_python(first.pk))
+    return first
+
+
+@cache
+def _linked_plan(
+    model: type[models.Model],
+    links: tuple[tuple[type[models.Model], str], ...],
+    updates: tuple[str, ...],
+    db_alias: str,
+) -> tuple[str, tuple[tuple[models.Field[Any, Any], ...], ...]]:
+    """PostgreSQL's one statement for ``insert_linked``, and the fields whose values it
+    binds, per INSERT in order (the linked column is the new key, not a parameter)."""
+    connection = connections[db_alias]
+    quote = connection.ops.quote_name
+    new_key = f"(SELECT {quote(model._meta.pk.column or 'id')} FROM new_row)"  # noqa: S608
+    sql, fields = _insert_plan(model, db_alias)
+    parts, bound = [f"new_row AS ({sql})"], [fields]
+    for n, (linked_model, attname) in enumerate(links):
+        sql, fields = _insert_plan(linked_model, db_alias)
+        column = _field(linked_model, attname)
+        marks = ", ".join(
+            f"CAST({new_key} AS {column.db_type(connection)})" if f is column else "%s"
+            for f in fields
+        )
+        head, returning = sql[: sql.index(" VALUES (")], sql[sql.index(") RETURNING ") + 1 :]
+        parts.append(f"linked_{n} AS ({head} VALUES ({marks}){returning})")
+        bound.append(tuple(f for f in fields if f is not column))
+    parts += [f"update_{n} AS ({u.replace(NEW_KEY, new_key)})" for n, u in enumerate(updates)]
+    keys = [new_key] + [
+        f"(SELECT {quote(m._meta.pk.column or 'id')} FROM linked_{n})"  # noqa: S608
+        for n, (m, _) in enumerate(links)
+    ]
+    return f"WITH {', '.join(parts)} SELECT {', '.join(keys)}", tuple(bound)
+
+
+def _field(model: type[models.Model], attname: str) -> models.Field[Any, Any]:
+    """The concrete field stored in ``attname`` (ValueError if the model has none)."""
+    return _fields(model, (attname,))[0]

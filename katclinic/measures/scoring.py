@@ -9,7 +9,7 @@ Answers are a mapping of item ``link_id`` to an ordinal ``int`` (choice items),
 a ``bool`` (yes/no items) or ``None`` (not answered).
 
 Public API: load_builtin_instruments, load_definition, with_clinic_wording,
-load_clinic_wording, validate_answers, score, course_change; the models
+load_clinic_wording, validate_answers, score, assess (both in one pass), course_change; the models
 InstrumentDefinition (and its parts), ScoreResult, AnswerError, CourseChange,
 Criterion; the errors DefinitionError and InvalidAnswers.
 """
@@ -113,8 +113,9 @@ class Item(_Model):
             raise ValueError("type: a boolean item has no answer_options and is not scored")
         return self
 
-    @property
+    @functools.cached_property
     def values(self) -> tuple[int, ...]:
+        """The option values (worked out once: items are frozen and kept per process)."""
         return tuple(option.value for option in self.answer_options)
 
 
@@ -233,6 +234,11 @@ class InstrumentDefinition(_Model):
             if item.link_id == link_id:
                 return item
         raise KeyError(link_id)
+
+    @functools.cached_property
+    def link_ids(self) -> frozenset[str]:
+        """Every item's link_id."""
+        return frozenset(item.link_id for item in self.items)
 
     @property
     def has_total(self) -> bool:
@@ -495,17 +501,25 @@ def validate_answers(
 ) -> list[AnswerError]:
     """Every problem with ``answers``: unknown item, answer not among the options,
     missing required answer, or an answer to a question that does not apply."""
+    return _checked(definition, answers)[0]
+
+
+def _checked(
+    definition: InstrumentDefinition, answers: Mapping[str, Answer]
+) -> tuple[list[AnswerError], set[str], dict[str, int | bool]]:
+    """``validate_answers``'s errors with the applicable items and usable answers it found."""
+    known = definition.link_ids
     errors = [
         AnswerError(link, "unknown_item", f"not an item of {definition.title}")
         for link in answers
-        if link not in {item.link_id for item in definition.items}
+        if link not in known
     ]
     enabled, usable = _applicable(definition, answers)
     for item in definition.items:
         error = _item_error(item, answers.get(item.link_id), enabled)
         if error is not None:
             errors.append(error)
-    return errors + _domain_gaps(definition, usable)
+    return errors + _domain_gaps(definition, usable), enabled, usable
 
 
 # --------------------------------------------------------------------------- scoring
@@ -598,11 +612,23 @@ def score(
 
     ``flag_values`` maps a flag's code to the clinic's own value for that rule.
     """
-    errors = validate_answers(definition, answers)
-    wrong = [error for error in errors if error.kind != "missing"]
-    if wrong:
-        raise InvalidAnswers(wrong)
-    enabled, usable = _applicable(definition, answers)
+    errors, result = assess(definition, answers, flag_values=flag_values)
+    if result is None:
+        raise InvalidAnswers([error for error in errors if error.kind != "missing"])
+    return result
+
+
+def assess(
+    definition: InstrumentDefinition,
+    answers: Mapping[str, Answer],
+    *,
+    flag_values: Mapping[str, int] | None = None,
+) -> tuple[list[AnswerError], ScoreResult | None]:
+    """``validate_answers`` and ``score`` with the answers checked once: every problem with
+    ``answers``, and their score, or None when an answer is wrong rather than missing."""
+    errors, enabled, usable = _checked(definition, answers)
+    if any(error.kind != "missing" for error in errors):
+        return errors, None
     missing = tuple(dict.fromkeys(error.link_id for error in errors))
     total = _total(definition, usable) if not missing else None
     subscales = {
@@ -612,7 +638,7 @@ def score(
         for sub in definition.subscales
     }
     risk, risk_flags = _risk(definition, enabled, usable)
-    return ScoreResult(
+    return errors, ScoreResult(
         instrument=definition.key,
         version=definition.version,
         complete=not missing,

@@ -39,11 +39,11 @@ from katclinic.measures.models import (
     Response,
     Rule,
 )
-from katclinic.measures.scoring import Answer, AnswerError, score, validate_answers
+from katclinic.measures.scoring import Answer, AnswerError, assess
 from katclinic.patients.language import clock, in_language_of, long_date
 from katclinic.patients.models import Patient
 from katclinic.protocols.schema import Measurement
-from katclinic.surveillance.services import raise_for_positive_screen
+from katclinic.surveillance.services import is_positive_screen, raise_for_positive_screen
 
 logger = logging.getLogger(__name__)
 
@@ -87,15 +87,15 @@ def _store(
 ) -> tuple[Response, list[tuple[str, str]]]:
     """Validate and score; build the row (unsaved) and the safety concerns found."""
     definition = definition_of(instrument)
-    errors = validate_answers(definition, answers)
+    thresholds = safety.flag_values(clinic_id=patient.clinic_id, definition=definition)
+    # The answers are checked once: the same pass gives the problems and the score.
+    errors, result = assess(definition, answers, flag_values=thresholds)
     if len(comment) > COMMENT_MAX:
         errors.append(
             AnswerError("comment", "invalid_answer", f"is longer than {COMMENT_MAX} characters")
         )
-    if errors:
+    if errors or result is None:
         raise SubmissionError(errors)
-    thresholds = safety.flag_values(clinic_id=patient.clinic_id, definition=definition)
-    result = score(definition, answers, flag_values=thresholds)
     found = safety.concerns(result, comment)
     response = Response(
         clinic_id=patient.clinic_id,
@@ -153,9 +153,15 @@ def submit_response(
     )
     # The language and translation version the patient read; the score never depends on it.
     response.language, response.translation_version = read_in
+    # Nothing but the response, its course baseline and its audit event to write: on
+    # PostgreSQL that is one statement, atomic by itself, so no transaction is opened
+    # around it (BEGIN and COMMIT would be two more round trips). Anything else written
+    # with a response (the invitation used, alerts, a review task) goes in the transaction.
+    if invitation is None and not found and not is_positive_screen(response):
+        _write(response, request=request, submitted_by=submitted_by)
+        return response
     with transaction.atomic():
-        response.submitted_at = timezone.now()  # the moment it is stored, not validated
-        rows.insert(response)
+        _write(response, request=request, submitted_by=submitted_by)
         if invitation is not None:
             now = timezone.now()
             usable = Invitation.objects.filter(
@@ -163,23 +169,6 @@ def submit_response(
             )
             if not usable.update(used_at=now, response=response):
                 raise InvitationUnusable("this questionnaire link was already used or has expired")
-        if response.complete:
-            # The first complete response on the course's scale becomes its baseline:
-            # Course.objects.open().filter(...).update(...) as one plain statement (see lib.rows).
-            rows.execute(
-                Course,
-                _SET_BASELINE.format(table=rows.table(Course)),
-                [response.pk, patient.pk, instrument.key],
-            )
-        audit.record(
-            request=request,
-            user=submitted_by,
-            action=Action.CREATE,
-            clinic_id=patient.clinic_id,
-            patient_id=patient.pk,
-            obj=response,
-            detail={"instrument": instrument.key, "source": source},
-        )
         if found:
             safety.raise_alerts(response=response, found=found, request=request)
         # In the same transaction: a positive surveillance screen opens its review task.
@@ -189,8 +178,34 @@ def submit_response(
     return response
 
 
+def _write(response: Response, *, request: HttpRequest | None, submitted_by: User | None) -> None:
+    """Store the response, make it its course's baseline if it is the first complete one on
+    the course's scale, and write its audit event: all or nothing (``rows.insert_linked``)."""
+    response.submitted_at = timezone.now()  # the moment it is stored, not validated
+    event = audit.unsaved_event(
+        request=request,
+        user=submitted_by,
+        action=Action.CREATE,
+        clinic_id=response.clinic_id,
+        patient_id=response.patient_id,
+        obj=response,
+        detail={"instrument": response.instrument_key, "source": response.source},
+    )
+    # The first complete response on the course's scale becomes its baseline:
+    # Course.objects.open().filter(...).update(...) as one plain statement (see lib.rows).
+    baseline = [
+        (
+            _SET_BASELINE.format(table=rows.table(Course), new=rows.NEW_KEY),
+            [response.patient_id, response.instrument_key],
+        )
+    ]
+    rows.insert_linked(
+        response, linked=[(event, "object_id")], updates=baseline if response.complete else []
+    )
+
+
 _SET_BASELINE = (
-    "UPDATE {table} SET baseline_id = %s "
+    "UPDATE {table} SET baseline_id = {new} "
     "WHERE patient_id = %s AND instrument_key = %s AND baseline_id IS NULL AND ended_on IS NULL"
 )
 

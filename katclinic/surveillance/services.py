@@ -121,10 +121,15 @@ def close_review_task(
 # --------------------------------------------------------------------------- screens
 
 
+def is_positive_screen(response: Response) -> bool:
+    """A surveillance screen with any flag: ``raise_for_positive_screen`` opens a task for it."""
+    return response.instrument_key in SCREEN_INSTRUMENTS.values() and bool(response.flags)
+
+
 def raise_for_positive_screen(response: Response, request: HttpRequest | None) -> None:
     """Called by measures for each stored response: a surveillance screen with any flag is
     positive and opens a review task for the prescriber, in the submission's transaction."""
-    if response.instrument_key not in SCREEN_INSTRUMENTS.values() or not response.flags:
+    if not is_positive_screen(response):
         return
     definition = definition_of(response.instrument)
     labels = {rule.code: rule.label for rule in definition.flags}

@@ -4,17 +4,21 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from katclinic.api.auth import usable_token
 from katclinic.api.models import ApiToken
+from katclinic.audit import services as audit
+from katclinic.audit.models import Action, AuditEvent
 from katclinic.clinics.models import StaffMembership
 from katclinic.clinics.permissions import Role
 from katclinic.lib import rows
 from katclinic.measures.catalogue import current_instrument
-from katclinic.measures.models import Instrument, Response, Source
+from katclinic.measures.models import Course, Instrument, Response, Source
+from katclinic.measures.services import start_course
 from katclinic.patients.models import Patient, WeightReading
 from katclinic.testing import ClinicTestCase
 
@@ -289,3 +293,93 @@ class CompiledTest(ClinicTestCase):
         for name, compiled in refused.items():
             with self.subTest(name), self.assertRaises(ValueError):
                 compiled(patient=self.pat.pk)
+
+
+class InsertLinkedTest(ClinicTestCase):
+    def weight(self, kg: str) -> WeightReading:
+        return WeightReading(
+            clinic_id=self.clinic.pk,
+            patient=self.pat,
+            weight_kg=Decimal(kg),
+            entered_value=Decimal(kg),
+            entered_unit="kg",
+            measured_on=timezone.localdate(),
+            recorded_by=self.nick,
+        )
+
+    def event_about(self, row: models.Model) -> AuditEvent:
+        return audit.unsaved_event(
+            request=None,
+            action=Action.CREATE,
+            clinic_id=self.clinic.pk,
+            patient_id=self.pat.pk,
+            obj=row,
+            detail={"why": "test"},
+            user=self.nick,
+        )
+
+    def test_a_row_its_event_and_an_update_are_written_as_separate_writes_would(self) -> None:
+        course = start_course(
+            patient=self.pat, started_on=timezone.localdate(), by=self.paula, request=None
+        )
+        instrument = current_instrument("phq9", self.clinic)
+        assert instrument is not None
+        response = Response(
+            clinic_id=self.clinic.pk,
+            patient=self.pat,
+            instrument=instrument,
+            instrument_key="phq9",
+            instrument_version=instrument.version,
+            answers={"q1": 1},
+            source=Source.API,
+            submitted_by=self.nick,
+            submitted_at=timezone.now(),
+            complete=True,
+            total=1,
+        )
+        event = self.event_about(response)
+        update = (
+            f"UPDATE {rows.table(Course)} SET baseline_id = {rows.NEW_KEY} "  # noqa: S608
+            "WHERE patient_id = %s AND baseline_id IS NULL",
+            [self.pat.pk],
+        )
+        with CaptureQueriesContext(connection) as seen:
+            rows.insert_linked(response, linked=[(event, "object_id")], updates=[update])
+        # On PostgreSQL one statement; elsewhere one each, in the caller's transaction.
+        self.assertEqual(len(seen), 1 if connection.vendor == "postgresql" else 3)
+        self.assertFalse(response._state.adding or event._state.adding)
+        self.assertEqual(values(response), values(Response.objects.get(pk=response.pk)))
+        self.assertEqual(event.object_id, str(response.pk))
+        self.assertEqual(values(event), values(AuditEvent.objects.get(pk=event.pk)))
+        self.assertEqual(
+            (event.object_type, event.actor, event.detail),
+            ("measures.response", self.nick.email, {"why": "test"}),
+        )
+        course.refresh_from_db()
+        self.assertEqual(course.baseline_id, response.pk)
+
+    def test_nothing_is_stored_when_one_part_is_refused(self) -> None:
+        weight = self.weight("72.4")
+        event = self.event_about(weight)
+        event.actor = None  # type: ignore[assignment]  # NOT NULL: the database refuses it
+        events = AuditEvent.objects.count()
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            rows.insert_linked(weight, linked=[(event, "object_id")])
+        self.assertFalse(WeightReading.objects.exists())
+        self.assertEqual(AuditEvent.objects.count(), events)
+
+    def test_an_update_of_a_table_the_statement_inserts_into_is_refused(self) -> None:
+        # PostgreSQL runs the parts of one statement on one snapshot: an UPDATE there would
+        # not see the new rows, where on SQLite it would.
+        weight = self.weight("72.4")
+        sql = f"UPDATE {rows.table(WeightReading)} SET weight_kg = 70 WHERE id = {rows.NEW_KEY}"  # noqa: S608
+        update: tuple[str, list[Any]] = (sql, [])
+        with self.assertRaises(ValueError):
+            rows.insert_linked(weight, updates=[update])
+        self.assertFalse(WeightReading.objects.exists())
+
+    def test_a_linked_column_the_model_lacks_is_refused(self) -> None:
+        weight = self.weight("72.4")
+        with self.assertRaises(ValueError):
+            rows.insert_linked(weight, linked=[(self.event_about(weight), "no_such_column")])
+        self.assertFalse(WeightReading.objects.exists())

@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 from katclinic.measures.scoring import (
     InstrumentDefinition,
+    InvalidAnswers,
+    assess,
     course_change,
     load_builtin_instruments,
     score,
@@ -135,3 +137,33 @@ def test_phq9_response_means_at_least_half_gone(baseline: int, latest: int) -> N
     assert change.response is not None and change.remission is not None
     assert change.response.met is (baseline > 0 and 2 * latest <= baseline)
     assert change.remission.met is (latest < 5)
+
+
+# Any answer set at all: unknown items, values outside the options, wrong types, gaps.
+any_answers = st.dictionaries(
+    st.sampled_from(["q1", "q2", "q3", "q9", "q10", "q16", "nope"]),
+    st.none() | st.booleans() | st.integers(-1, 5),
+    max_size=12,
+)
+
+
+@pytest.mark.parametrize("key", sorted(INSTRUMENTS))
+@quick
+@given(answers=any_answers, data=st.data())
+def test_assess_is_validate_answers_and_score_in_one_pass(
+    key: str, answers: Answers, data: st.DataObject
+) -> None:
+    """Submission checks the answers once (``assess``): it must find exactly the problems
+    ``validate_answers`` finds and give exactly ``score``'s result, or none where it refuses."""
+    definition = INSTRUMENTS[key]
+    if data.draw(st.booleans(), label="from a valid set"):
+        answers = valid_answers(data, key) | answers
+    flag_values = {rule.code: rule.value + 1 for rule in definition.flags}
+    errors, result = assess(definition, answers, flag_values=flag_values)
+    assert errors == validate_answers(definition, answers)
+    try:
+        expected = score(definition, answers, flag_values=flag_values)
+    except InvalidAnswers:
+        assert result is None
+    else:
+        assert result == expected

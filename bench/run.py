@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -448,7 +449,9 @@ def main() -> None:
             rows += run_backend(args, tmp, "sqlite", None, patients, responses, scenarios)
             if args.postgres:
                 print(f"postgresql, {patients:,} patients:", flush=True)
-                with postgres_database(args.postgres, f"katclinic_bench_{patients}") as url:
+                # A name of this run's own: the server may hold another run's scratch database.
+                name = f"katclinic_bench_{patients}_{secrets.token_hex(3)}"
+                with postgres_database(args.postgres, name) as url:
                     rows += run_backend(
                         args, tmp, "postgresql", url, patients, responses, scenarios
                     )

@@ -39,6 +39,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +74,7 @@ class Tally:
     statuses: Counter[str] = field(default_factory=Counter)  # "kind status"
     server_errors: int = 0
     failed: int = 0  # no answer: refused, reset, timed out
+    answered: int = 0  # responses of any status (read by WorkerKiller while running)
     ids: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     samples: list[str] = field(default_factory=list)  # first few unexpected answers
@@ -171,6 +173,7 @@ class Client:
                     t.samples.append(f"{kind}: {exc!r}")
                 continue
             t.latency[kind].append(time.monotonic() - started)
+            t.answered += 1
             t.statuses[f"{kind} {status}"] += 1
             if status >= 500:
                 t.server_errors += 1
@@ -261,33 +264,37 @@ class MemorySampler(threading.Thread):
 class WorkerKiller(threading.Thread):
     """SIGKILLs a random worker (a child of the gunicorn master) again and again while the
     clients write: the crash test over HTTP (bench/crash/run.py --serving). The master
-    starts a new worker for each; only a worker alive for `settle` seconds is killed, so
-    one still starting Django does not count as a crash mid-write."""
+    starts a new worker for each. Only a worker that has loaded the app (its resident
+    memory within 80% of the largest seen) is killed, and only once the clients have had
+    an answer since the last kill: killing workers still starting Django tests nothing."""
 
-    def __init__(self, master: int, gaps: tuple[float, float], seed: int, settle: float) -> None:
+    def __init__(
+        self, master: int, gaps: tuple[float, float], seed: int, answered: Callable[[], int]
+    ) -> None:
         super().__init__(daemon=True)
-        self.master, self.gaps, self.settle = master, gaps, settle
+        self.master, self.gaps, self.answered = master, gaps, answered
         self.rng = random.Random(seed)
         self.kills = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
-        seen: dict[int, float] = {}
+        largest, last = 0.0, self.answered()
         while not self.stop.wait(self.rng.uniform(*self.gaps)):
             try:
                 children = Path(f"/proc/{self.master}/task/{self.master}/children").read_text()
             except OSError:
                 continue
-            now = time.monotonic()
-            alive = [int(p) for p in children.split()]
-            seen = {pid: seen.get(pid, now) for pid in alive}
-            ready = [pid for pid, since in seen.items() if now - since >= self.settle]
-            if ready:
-                try:
-                    os.kill(self.rng.choice(ready), signal.SIGKILL)
-                    self.kills += 1
-                except ProcessLookupError:
-                    pass
+            sizes = {int(p): MemorySampler.rss_mb(int(p)) or 0.0 for p in children.split()}
+            largest = max([largest, *sizes.values()])
+            ready = [pid for pid, rss in sizes.items() if rss >= 0.8 * largest]
+            if not ready or self.answered() == last:
+                continue
+            try:
+                os.kill(self.rng.choice(ready), signal.SIGKILL)
+                self.kills += 1
+                last = self.answered()
+            except ProcessLookupError:
+                pass
 
 
 def logged_errors(text: str) -> dict[str, int]:
@@ -349,11 +356,6 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
         port = urllib.parse.urlsplit(base).port or 0
         sampler = MemorySampler(port, args.sample_every)
         sampler.start()
-        killer = None
-        if args.sigkill_workers:
-            gaps = (args.sigkill_workers[0], args.sigkill_workers[1])
-            killer = WorkerKiller(served.pid, gaps, args.seed, settle=1.0)
-            killer.start()
         print(
             f"{backend}: {args.clients} clients for {args.duration:.0f} s against {base} "
             f"({args.workers} workers, {serving.name}"
@@ -365,6 +367,16 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
         clients = [
             Client(base, context, i, args.seed + i, args.keep_alive) for i in range(args.clients)
         ]
+        killer = None
+        if args.sigkill_workers:
+            gaps = (args.sigkill_workers[0], args.sigkill_workers[1])
+            killer = WorkerKiller(
+                served.pid,
+                gaps,
+                args.seed,
+                lambda: sum(c.tally.answered for c in clients),
+            )
+            killer.start()
         threads = [threading.Thread(target=c.run, args=(deadline, weights)) for c in clients]
         for thread in threads:
             thread.start()
@@ -519,7 +531,7 @@ def table(r: dict[str, Any]) -> str:
         f"tracebacks: {r['log_tracebacks']}  verify_audit: "
         f"{'ok' if r['stored']['verify_audit_ok'] else 'FAILED'}"
     )
-    for m in r["memory"]:
+    for m in r["memory"] if r.get("sigkills") is None else []:
         lines.append(
             f"worker {m['pid']}: RSS {m['after_warmup_mb']} MB after warm-up -> "
             f"{m['end_mb']} MB at the end ({m['growth']:+.1%}), peak {m['peak_mb']} MB"

@@ -27,9 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpu import cpu_seconds, load_average, rss_mb  # noqa: E402
+from cpu import load_average, rss_mb  # noqa: E402
 from loadgen import Request, probe, require_wrk, run_wrk  # noqa: E402
-from peer_cpu import cpu_seconds as database_cpu_seconds  # noqa: E402
+from peer_cpu import cpu_between, cpu_by_process  # noqa: E402
 from scenarios import SCENARIOS, Scenario  # noqa: E402
 from servers import (  # noqa: E402
     BENCH,
@@ -84,6 +84,11 @@ def parse_args() -> argparse.Namespace:
         metavar="URL",
         help="also measure on PostgreSQL (a scratch "
         "database is created next to the one in URL and dropped afterwards)",
+    )
+    p.add_argument(
+        "--skip-sqlite",
+        action="store_true",
+        help="with --postgres, measure PostgreSQL only",
     )
     p.add_argument("--port", type=int, default=0, help="the app's port (default: a free one)")
     p.add_argument(
@@ -164,18 +169,14 @@ def measured(
 ) -> dict[str, Any]:
     """Warm up, then measure one request kind; req/s and latency from wrk, CPU from /proc
     (the server's processes and, given a PostgreSQL `database`, the postgres processes
-    working for that database: peer_cpu.py)."""
+    working for that database: peer_cpu.py), each process's own difference, so one that
+    exits during the run (an autovacuum worker) cannot make the sum fall."""
     load = {"connections": args.connections, "threads": args.threads, "workdir": tmp}
-
-    def spent() -> float:
-        if database:
-            return database_cpu_seconds(served.pid, {database})
-        return cpu_seconds(served.pid, database=False)
-
+    databases = {database} if database else set()
     run_wrk(served.base, request, seconds=args.warmup, **load)
-    before = spent()
+    before = cpu_by_process(served.pid, databases)
     result = run_wrk(served.base, request, seconds=args.duration, **load)
-    cpu = spent() - before
+    cpu = cpu_between(before, cpu_by_process(served.pid, databases))
     cpu_ms = round(1000 * cpu / result.requests, 2) if result.requests else None
     return result.as_dict() | {"cpu_ms": cpu_ms, "cpu_seconds": round(cpu, 3)}
 
@@ -445,8 +446,9 @@ def main() -> None:
         baseline = measure_baseline(args, tmp)
         for patients in scales:
             responses = args.responses * patients // scales[-1]
-            print(f"sqlite, {patients:,} patients:", flush=True)
-            rows += run_backend(args, tmp, "sqlite", None, patients, responses, scenarios)
+            if not (args.skip_sqlite and args.postgres):
+                print(f"sqlite, {patients:,} patients:", flush=True)
+                rows += run_backend(args, tmp, "sqlite", None, patients, responses, scenarios)
             if args.postgres:
                 print(f"postgresql, {patients:,} patients:", flush=True)
                 # A name of this run's own: the server may hold another run's scratch database.

@@ -90,6 +90,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="with --postgres, measure PostgreSQL only",
     )
+    p.add_argument(
+        "--ready-within",
+        type=float,
+        default=300,
+        help="seconds to wait for a server's first answer (a loaded machine needs minutes)",
+    )
     p.add_argument("--port", type=int, default=0, help="the app's port (default: a free one)")
     p.add_argument(
         "--baseline-port", type=int, default=0, help="the baseline's port (default: a free one)"
@@ -280,7 +286,9 @@ def measure_app(
             command = gunicorn_command(args.workers, serving)
             port = args.port + n if args.port else 0
             servers[serving.name] = running.enter_context(
-                serve_process(command, serving.env(env, tmp), "/healthz", log, port)
+                serve_process(
+                    command, serving.env(env, tmp), "/healthz", log, port, args.ready_within
+                )
             )
         for scenario in scenarios:
             base: dict[str, Any] = {

@@ -102,7 +102,12 @@ class Served:
 
 @contextmanager
 def serve_process(
-    command: list[str], env: dict[str, str], ready_path: str, log: Path, port: int = 0
+    command: list[str],
+    env: dict[str, str],
+    ready_path: str,
+    log: Path,
+    port: int = 0,
+    ready_within: float = 60,
 ) -> Iterator[Served]:
     """Run a server command whose `{port}` slot is filled (a free port when `port` is 0)."""
     port = port or free_port()
@@ -111,7 +116,7 @@ def serve_process(
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(base + ready_path, process, log)
+            wait_ready(base + ready_path, process, log, ready_within)
             yield Served(base, process.pid)
         finally:
             process.terminate()

@@ -194,6 +194,9 @@ def gunicorn_command(
         "127.0.0.1:{port}",
         "--backlog",
         "2048",
+        # gunicorn's control socket has one default path per user: servers side by side
+        # (and any other gunicorn of that user) would take it from one another.
+        "--no-control-socket",
         *serving.options,
     ]
     if not recycle:

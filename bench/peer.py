@@ -7,8 +7,9 @@
 Installs GNU Health 5.0.6 (the `gnuhealth` server package on trytond 7.0) into its own
 virtual environment, never into the app's; sets up its database with `trytond-admin` and
 the `health` module, seeds patients with evaluations, serves it under gunicorn with sync
-workers and drives it through Tryton's JSON-RPC. KAT Clinic is served the same way on the
-same PostgreSQL server, and on SQLite. Each scenario runs peer, app on PostgreSQL, app on
+workers and drives it through Tryton's JSON-RPC. KAT Clinic is served with its production
+gunicorn config (deploy/gunicorn.conf.py, the same number of workers) on the same
+PostgreSQL server, and on SQLite. Each scenario runs peer, app on PostgreSQL, app on
 SQLite, then the same in reverse (A B C C B A), in one window. Where the peer cannot be
 installed or set up, one line starting "peer skipped:" says why and the exit status is 0.
 """
@@ -328,7 +329,8 @@ def main() -> None:
     load_start = load_average()
     print(
         f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gb']} GB; load average "
-        f"{load_start}; {args.workers} sync workers each side, wrk -t{args.threads} "
+        f"{load_start}; {args.workers} workers each side (GNU Health sync, KAT Clinic "
+        f"deploy/gunicorn.conf.py), wrk -t{args.threads} "
         f"-c{args.connections}, {args.warmup:g} s + {args.duration:g} s per run, A B C C B A",
         flush=True,
     )

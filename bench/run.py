@@ -13,31 +13,35 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpu import cpu_seconds, load_average, rss_mb  # noqa: E402
+from cpu import load_average, rss_mb  # noqa: E402
 from loadgen import Request, probe, require_wrk, run_wrk  # noqa: E402
+from peer_cpu import cpu_between, cpu_by_process  # noqa: E402
 from scenarios import SCENARIOS, Scenario  # noqa: E402
 from servers import (  # noqa: E402
     BENCH,
     ROOT,
     Served,
+    Stack,
     gunicorn_command,
     manage,
     new_secret_key,
     production_env,
     serve_process,
+    stacks,
     uvicorn_command,
 )
 from targets import target_lines  # noqa: E402
@@ -63,10 +67,34 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--workers", type=int, default=cores, help="gunicorn/uvicorn workers")
     p.add_argument(
+        "--serving",
+        default="production",
+        help="comma-separated serving stacks measured side by side, each scenario in the "
+        "order A B .. B A: production (deploy/gunicorn.conf.py), sync, gthreadN (N threads), "
+        "e.g. sync,gthread1,gthread4",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="times each scenario runs A B .. B A over the stacks (each stack 2x this)",
+    )
+    p.add_argument(
         "--postgres",
         metavar="URL",
         help="also measure on PostgreSQL (a scratch "
         "database is created next to the one in URL and dropped afterwards)",
+    )
+    p.add_argument(
+        "--skip-sqlite",
+        action="store_true",
+        help="with --postgres, measure PostgreSQL only",
+    )
+    p.add_argument(
+        "--ready-within",
+        type=float,
+        default=300,
+        help="seconds to wait for a server's first answer (a loaded machine needs minutes)",
     )
     p.add_argument("--port", type=int, default=0, help="the app's port (default: a free one)")
     p.add_argument(
@@ -78,14 +106,23 @@ def parse_args() -> argparse.Namespace:
         default=200,
         help="requests per page in the in-process CPU measurement (0 skips it)",
     )
-    p.add_argument("--only", default="", help="run only scenarios whose name contains this")
+    p.add_argument(
+        "--only",
+        default="",
+        help="run only scenarios whose name contains this (or one of these, comma-separated)",
+    )
     p.add_argument(
         "--import-patients",
         type=int,
         default=10_000,
         help="Patients in the bulk FHIR import measurement (0 skips it)",
     )
-    return p.parse_args()
+    args = p.parse_args()
+    try:
+        args.stacks = stacks(args.serving)
+    except ValueError as exc:
+        p.error(str(exc))
+    return args
 
 
 def machine() -> dict[str, Any]:
@@ -129,16 +166,50 @@ def postgres_database(url: str, name: str) -> Iterator[str]:
 
 
 def measured(
-    args: argparse.Namespace, served: Served, request: Request, tmp: Path, *, database: bool
+    args: argparse.Namespace,
+    served: Served,
+    request: Request,
+    tmp: Path,
+    *,
+    database: str | None = None,
 ) -> dict[str, Any]:
-    """Warm up, then measure one request kind; req/s and latency from wrk, CPU from /proc."""
+    """Warm up, then measure one request kind; req/s and latency from wrk, CPU from /proc
+    (the server's processes and, given a PostgreSQL `database`, the postgres processes
+    working for that database: peer_cpu.py), each process's own difference, so one that
+    exits during the run (an autovacuum worker) cannot make the sum fall."""
     load = {"connections": args.connections, "threads": args.threads, "workdir": tmp}
+    databases = {database} if database else set()
     run_wrk(served.base, request, seconds=args.warmup, **load)
-    before = cpu_seconds(served.pid, database=database)
+    before = cpu_by_process(served.pid, databases)
     result = run_wrk(served.base, request, seconds=args.duration, **load)
-    spent = cpu_seconds(served.pid, database=database) - before
-    cpu_ms = round(1000 * spent / result.requests, 2) if result.requests else None
-    return result.as_dict() | {"cpu_ms": cpu_ms}
+    cpu = cpu_between(before, cpu_by_process(served.pid, databases))
+    cpu_ms = round(1000 * cpu / result.requests, 2) if result.requests else None
+    return result.as_dict() | {"cpu_ms": cpu_ms, "cpu_seconds": round(cpu, 3)}
+
+
+def side_by_side(order: list[Stack], runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each stack's runs of one scenario put together: req/s over all its requests and
+    seconds, CPU per request over all of them, the worst p99 and the median of the p50s."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(s.name for s in order):
+        mine = [r for s, r in zip(order, runs, strict=True) if s.name == name]
+        requests = sum(r["requests"] for r in mine)
+        seconds = sum(r["seconds"] for r in mine)
+        cpu = sum(r["cpu_seconds"] for r in mine)
+        p50s = sorted(r["p50_ms"] for r in mine)
+        out[name] = {
+            "requests": requests,
+            "seconds": round(seconds, 2),
+            "rps": round(requests / seconds, 1) if seconds else 0.0,
+            "cpu_ms": round(1000 * cpu / requests, 2) if requests else None,
+            "p50_ms": p50s[len(p50s) // 2],
+            "p99_ms": max(r["p99_ms"] for r in mine),
+            "max_ms": max(r["max_ms"] for r in mine),
+            "errors": sum(r["errors"] for r in mine),
+            "bad_status": sum(r["bad_status"] for r in mine),
+            "runs": mine,
+        }
+    return out
 
 
 def measure_baseline(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, Any]]:
@@ -149,9 +220,9 @@ def measure_baseline(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str,
     log = tmp / "uvicorn.log"
     with serve_process(command, env, "/ready", log, args.baseline_port) as base:
         return {
-            "keep-alive": measured(args, base, Request("GET", "/insert", {}), tmp, database=False),
+            "keep-alive": measured(args, base, Request("GET", "/insert", {}), tmp),
             "closing": measured(
-                args, base, Request("GET", "/insert", {"Connection": "close"}), tmp, database=False
+                args, base, Request("GET", "/insert", {"Connection": "close"}), tmp
             ),
         }
 
@@ -200,33 +271,59 @@ def measure_app(
     context: dict[str, Any],
     scenarios: list[Scenario],
 ) -> list[dict[str, Any]]:
+    """Every scenario on every serving stack, the stacks running side by side and taking
+    turns A B .. B A (`--rounds` times), so that a change in the machine's load falls on
+    each stack alike."""
     rows = []
-    log = tmp / f"gunicorn-{backend}.log"
-    with serve_process(gunicorn_command(args.workers), env, "/healthz", log, args.port) as app:
+    database = None
+    if backend == "postgresql":
+        database = urllib.parse.urlparse(env["DATABASE_URL"]).path.lstrip("/")
+    order = [*args.stacks, *reversed(args.stacks)] * args.rounds
+    with ExitStack() as running:
+        servers: dict[str, Served] = {}
+        for n, serving in enumerate(args.stacks):
+            log = tmp / f"gunicorn-{backend}-{serving.name}.log"
+            command = gunicorn_command(args.workers, serving)
+            port = args.port + n if args.port else 0
+            servers[serving.name] = running.enter_context(
+                serve_process(
+                    command, serving.env(env, tmp), "/healthz", log, port, args.ready_within
+                )
+            )
         for scenario in scenarios:
-            row: dict[str, Any] = {
+            base: dict[str, Any] = {
                 "scenario": scenario.name,
                 "backend": backend,
                 "patients": context["dataset"]["patients_in_clinic"],
                 "responses": context["dataset"]["responses"],
             }
-            rows.append(row)
+            mine = [base | {"serving": s.name} for s in args.stacks]
+            rows += mine
             if missing := scenario.missing(context):
-                row["error"] = missing
+                for row in mine:
+                    row["error"] = missing
                 continue
             request = scenario_request(scenario, context)
-            status, text = probe(app.base, request)
-            if status != scenario.expect_status:
-                row["error"] = (
-                    f"probe answered {status}, expected {scenario.expect_status}: {text[:200]!r}"
-                )
-                print(f"  {scenario.name}: {row['error']}", flush=True)
+            wrong = []
+            for name, app in servers.items():
+                status, text = probe(app.base, request)
+                if status != scenario.expect_status:
+                    wrong.append(
+                        f"{name}: probe answered {status}, expected {scenario.expect_status}: "
+                        f"{text[:200]!r}"
+                    )
+            if wrong:
+                for row in mine:
+                    row["error"] = "; ".join(wrong)
+                print(f"  {scenario.name}: {'; '.join(wrong)}", flush=True)
                 continue
-            print(f"  {scenario.name} ...", flush=True)
-            row |= measured(args, app, request, tmp, database=backend == "postgresql")
-        worker_rss = rss_mb(app.pid)
-    for row in rows:
-        row["worker_rss_mb"] = worker_rss
+            print(f"  {scenario.name} ({' '.join(s.name for s in order)}) ...", flush=True)
+            runs = [measured(args, servers[s.name], request, tmp, database=database) for s in order]
+            combined = side_by_side(order, runs)
+            for row in mine:
+                row |= combined[row["serving"]]
+        for row in rows:
+            row["worker_rss_mb"] = rss_mb(servers[row["serving"]].pid)
     return rows
 
 
@@ -283,20 +380,22 @@ def run_backend(
 
 def table(baseline: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> str:
     head = (
-        f"{'scenario':<34}{'db':<11}{'patients':>8}{'req/s':>8}{'CPU ms':>8}{'p50 ms':>8}"
+        f"{'scenario':<34}{'db':<11}{'serving':<11}{'patients':>8}{'req/s':>8}{'CPU ms':>8}{'p50 ms':>8}"
         f"{'p99 ms':>8}{'errors':>7}{'% base':>7}"
     )
     lines = [head, "-" * len(head)]
     keep = baseline["keep-alive"]["rps"]
     for kind, b in baseline.items():
         lines.append(
-            f"{'bare ASGI 1 INSERT, ' + kind:<34}{'sqlite':<11}{'-':>8}{b['rps']:>8.0f}"
+            f"{'bare ASGI 1 INSERT, ' + kind:<34}{'sqlite':<11}{'uvicorn':<11}{'-':>8}{b['rps']:>8.0f}"
             f"{b['cpu_ms'] or 0:>8.2f}{b['p50_ms']:>8.1f}{b['p99_ms']:>8.1f}"
             f"{b['errors'] + b['bad_status']:>7}{100 * b['rps'] / keep:>6.0f}%"
         )
     closing = baseline["closing"]["rps"]
     for r in rows:
-        start = f"{r['scenario']:<34}{r['backend']:<11}{r['patients']:>8}"
+        start = (
+            f"{r['scenario']:<34}{r['backend']:<11}{r.get('serving', '-'):<11}{r['patients']:>8}"
+        )
         if "error" in r:
             lines.append(f"{start}  not measured: {r['error'][:60]}")
         elif "inprocess_cpu_ms" in r:
@@ -338,13 +437,15 @@ def main() -> None:
     args = parse_args()
     require_wrk()
     scales = sorted(int(s) for s in args.scales.split(",") if s.strip()) or [args.patients]
-    scenarios = [s for s in SCENARIOS if args.only.lower() in s.name.lower()]
+    wanted = [w.strip().lower() for w in args.only.split(",")]
+    scenarios = [s for s in SCENARIOS if any(w in s.name.lower() for w in wanted)]
     info = machine()
     load_start = load_average()
     print(
         f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gb']} GB; "
-        f"load average {load_start}; {args.workers} workers, "
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
+        f"load average {load_start}; {args.workers} workers, serving {args.serving} "
+        f"(A B .. B A x{args.rounds}), wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.duration}s"
     )
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="katclinic-bench-") as tmp_name:
@@ -353,11 +454,14 @@ def main() -> None:
         baseline = measure_baseline(args, tmp)
         for patients in scales:
             responses = args.responses * patients // scales[-1]
-            print(f"sqlite, {patients:,} patients:", flush=True)
-            rows += run_backend(args, tmp, "sqlite", None, patients, responses, scenarios)
+            if not (args.skip_sqlite and args.postgres):
+                print(f"sqlite, {patients:,} patients:", flush=True)
+                rows += run_backend(args, tmp, "sqlite", None, patients, responses, scenarios)
             if args.postgres:
                 print(f"postgresql, {patients:,} patients:", flush=True)
-                with postgres_database(args.postgres, f"katclinic_bench_{patients}") as url:
+                # A name of this run's own: the server may hold another run's scratch database.
+                name = f"katclinic_bench_{patients}_{secrets.token_hex(3)}"
+                with postgres_database(args.postgres, name) as url:
                     rows += run_backend(
                         args, tmp, "postgresql", url, patients, responses, scenarios
                     )
@@ -371,8 +475,10 @@ def main() -> None:
     )
     print(table(baseline, rows))
     print(
-        "CPU ms: server (all workers) and, on PostgreSQL, the database server's CPU per request. "
-        "% base: share of the closing-connection baseline (gunicorn's sync workers close each)."
+        "CPU ms: server (all workers) and, on PostgreSQL, the CPU of the postgres processes "
+        "serving its database, per request. % base: share of the closing-connection "
+        "baseline (gunicorn's sync workers close each connection). With several stacks: "
+        "req/s and CPU ms over all of a stack's runs, p99 the worst run, p50 the median."
     )
     for line in target_lines(rows):
         print(line)
@@ -390,7 +496,7 @@ def main() -> None:
             {
                 "at": stamp,
                 "machine": info,
-                "args": vars(args),
+                "args": vars(args) | {"stacks": [s.name for s in args.stacks]},
                 "baseline": baseline,
                 "rows": rows,
                 "import": imported,

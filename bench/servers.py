@@ -1,4 +1,8 @@
-"""Start and stop the servers under test: the app under gunicorn, the baseline under uvicorn."""
+"""Start and stop the servers under test: the app under gunicorn, the baseline under uvicorn.
+
+The app is served with the production config, deploy/gunicorn.conf.py; a serving stack
+(`--serving`) changes only its worker class and threads, so stacks compared side by side
+differ in nothing else (timeouts, keep-alive seconds, hooks, the metrics directory)."""
 
 from __future__ import annotations
 
@@ -98,7 +102,12 @@ class Served:
 
 @contextmanager
 def serve_process(
-    command: list[str], env: dict[str, str], ready_path: str, log: Path, port: int = 0
+    command: list[str],
+    env: dict[str, str],
+    ready_path: str,
+    log: Path,
+    port: int = 0,
+    ready_within: float = 60,
 ) -> Iterator[Served]:
     """Run a server command whose `{port}` slot is filled (a free port when `port` is 0)."""
     port = port or free_port()
@@ -107,7 +116,7 @@ def serve_process(
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(base + ready_path, process, log)
+            wait_ready(base + ready_path, process, log, ready_within)
             yield Served(base, process.pid)
         finally:
             process.terminate()
@@ -127,21 +136,72 @@ def serve(
         yield served.base
 
 
-def gunicorn_command(workers: int) -> list[str]:
-    return [
+DEPLOY_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One way of serving the app: the production config with some gunicorn options changed."""
+
+    name: str
+    options: tuple[str, ...]  # gunicorn options given after the config, so they win
+
+    def env(self, env: dict[str, str], workdir: Path) -> dict[str, str]:
+        """`env` with a metrics directory of this stack's own: the config empties it when
+        the server starts, so two servers running side by side must not share one."""
+        return env | {"PROMETHEUS_MULTIPROC_DIR": str(workdir / f"metrics-{self.name}")}
+
+
+def stack(name: str) -> Stack:
+    """A stack by name: `production` (deploy/gunicorn.conf.py as it is), `sync` (sync workers,
+    each connection closed after its response), `gthreadN` (gthread workers with N threads,
+    connections kept alive for the config's `keepalive` seconds)."""
+    if name == PRODUCTION:
+        return Stack(name, ())
+    if name == "sync":
+        return Stack(name, ("--worker-class", "sync"))
+    threads = name.removeprefix("gthread")
+    if name.startswith("gthread") and threads.isdigit() and int(threads) > 0:
+        return Stack(name, ("--worker-class", "gthread", "--threads", threads))
+    raise ValueError(f"unknown serving stack {name!r}: production, sync or gthreadN (N threads)")
+
+
+def stacks(names: str) -> list[Stack]:
+    """Stacks from a comma-separated list, such as "sync,gthread1,gthread4"."""
+    chosen = [stack(n.strip()) for n in names.split(",") if n.strip()]
+    if not chosen or len({s.name for s in chosen}) != len(chosen):
+        raise ValueError(f"name each serving stack once: {names!r}")
+    return chosen
+
+
+def gunicorn_command(
+    workers: int, serving: Stack | None = None, *, recycle: bool = True
+) -> list[str]:
+    """gunicorn with the production config (deploy/gunicorn.conf.py) and `workers` workers,
+    changed as `serving` says; `recycle=False` turns off max_requests (the soak needs it)."""
+    serving = serving or stack(PRODUCTION)
+    command = [
         sys.executable,
         "-m",
         "gunicorn",
         "katclinic.wsgi:application",
-        "--worker-class",
-        "sync",
+        "--config",
+        str(DEPLOY_CONFIG),
         "--workers",
         str(workers),
         "--bind",
         "127.0.0.1:{port}",
         "--backlog",
         "2048",
+        # gunicorn's control socket has one default path per user: servers side by side
+        # (and any other gunicorn of that user) would take it from one another.
+        "--no-control-socket",
+        *serving.options,
     ]
+    if not recycle:
+        command += ["--max-requests", "0"]
+    return command
 
 
 def uvicorn_command(workers: int) -> list[str]:

@@ -27,16 +27,21 @@ def page_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def where(r: dict[str, Any]) -> str:
+    """The database, and the serving stack when the row was served over HTTP."""
+    return f"{r['backend']}, {r['serving']}" if r.get("serving") else r["backend"]
+
+
 def growth_lines(rows: list[dict[str, Any]], figure: str) -> list[str]:
     lines = []
-    for key in sorted({(r["scenario"], r["backend"]) for r in rows if r.get(figure)}):
+    for key in sorted({(r["scenario"], where(r)) for r in rows if r.get(figure)}):
         points = sorted(
             (r["patients"], r[figure])
             for r in rows
-            if (r["scenario"], r["backend"]) == key
+            if (r["scenario"], where(r)) == key
             if r.get(figure)
         )
-        if len(points) > 1:
+        if len(points) > 1 and points[-1][0] > points[0][0]:
             (small, low), (large, high) = points[0], points[-1]
             ratio = high / low
             lines.append(
@@ -53,7 +58,7 @@ def submit_lines(rows: list[dict[str, Any]]) -> list[str]:
             continue
         want = SUBMIT_RPS[r["backend"]]
         lines.append(
-            f"target submission ({r['backend']}, {r['patients']} patients) >= {want} req/s: "
+            f"target submission ({where(r)}, {r['patients']} patients) >= {want} req/s: "
             f"{r['rps']:.0f} {verdict(r['rps'] >= want)}; p99 <= {SUBMIT_P99_MS:g} ms: "
             f"{r['p99_ms']:.1f} {verdict(r['p99_ms'] <= SUBMIT_P99_MS)}"
         )
@@ -61,11 +66,11 @@ def submit_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def rss_lines(rows: list[dict[str, Any]]) -> list[str]:
-    seen = {(r["backend"], r["patients"]): r["worker_rss_mb"] for r in rows if "worker_rss_mb" in r}
+    seen = {(where(r), r["patients"]): r["worker_rss_mb"] for r in rows if "worker_rss_mb" in r}
     return [
-        f"target worker RSS ({backend}, {patients} patients) <= {RSS_MB:g} MB: {rss} MB "
+        f"target worker RSS ({served}, {patients} patients) <= {RSS_MB:g} MB: {rss} MB "
         f"{verdict(rss <= RSS_MB)} (after this run, not a soak: see make soak)"
-        for (backend, patients), rss in sorted(seen.items())
+        for (served, patients), rss in sorted(seen.items())
     ]
 
 

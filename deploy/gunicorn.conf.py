@@ -3,6 +3,10 @@
 Sync workers, not threads: with SQLite, threaded servers made p99 latency about 20 times
 worse (see the project's quality checks); with PostgreSQL they are simply the
 well-understood choice. Each worker holds one persistent database connection.
+gthread workers were measured side by side with these (bench/README.md, "The serving
+stack, side by side"): keep-alive alone (threads=1) saved no CPU per request and made p99
+worse on SQLite, and four threads, ahead on PostgreSQL, won no clear CPU per request and
+p99 on SQLite, so sync stays. `bench/run.py --serving sync,gthread1,gthread4` measures it again.
 """
 
 import multiprocessing

@@ -14,6 +14,15 @@ event, SQLite's integrity_check must say ok (PostgreSQL: pg_amcheck finds nothin
 synchronous=NORMAL, SQLite in WAL mode keeps every commit across a process crash (a power
 cut may lose the last commits, which this does not simulate).
 
+With `--serving STACK` (production, sync, gthreadN) the writes go over HTTP instead, to
+gunicorn serving the app with that stack and production settings: bench/soak/run.py runs
+with `--sigkill-workers`, so a random gunicorn worker is SIGKILLed every `--min-gap` to
+`--max-gap` seconds while clients submit questionnaires, record vital signs and read
+charts. Every acknowledged submission (by id) and reading must be stored with its audit
+event and `verify_audit` must pass; requests cut off by a kill get no answer, which is
+what a crash does to the requests a worker holds (one with sync workers, up to its threads
+with gthread).
+
 Not part of the test run; it prints a JSON summary and exits non-zero on any failure.
 """
 
@@ -332,6 +341,33 @@ def parent(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
+def over_http(args: argparse.Namespace) -> int:
+    """The crash test through a serving stack: the soak with workers SIGKILLed."""
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "soak" / "run.py"),
+        "--serving",
+        args.serving,
+        "--duration",
+        str(args.seconds),
+        "--clients",
+        str(args.clients),
+        "--patients",
+        "200",
+        "--seed",
+        str(args.seed),
+        "--sigkill-workers",
+        str(args.min_gap),
+        str(args.max_gap),
+    ]
+    if args.keep_alive:
+        command.append("--keep-alive")
+    if url := os.environ.get("DATABASE_URL"):
+        command += ["--postgres", url]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.run(command, env=env, cwd=ROOT, check=False).returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -340,13 +376,22 @@ def main() -> int:
     parser.add_argument("--max-gap", type=float, default=1.5, help="longest pause between kills")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--serving",
+        help="write over HTTP through this serving stack (production, sync, gthreadN), "
+        "SIGKILLing gunicorn workers instead of writer processes",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="HTTP clients (with --serving)")
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="clients keep connections open (--serving)"
+    )
     parser.add_argument("--role", default="parent", choices=["parent", "seed", "writer", "verify"])
     parser.add_argument("--log", type=Path)
     parser.add_argument("--logs", type=Path, action="append", default=[])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.role == "parent":
-        return parent(args)
+        return over_http(args) if args.serving else parent(args)
     setup_django({})
     if args.role == "seed":
         seed()

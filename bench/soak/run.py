@@ -4,8 +4,8 @@
     .venv/bin/python bench/soak/run.py --duration 20            # a quick look
     .venv/bin/python bench/soak/run.py --postgres postgres://postgres@127.0.0.1:5432/postgres
 
-The app runs under gunicorn with sync workers and production settings (as bench/run.py
-serves it) on a fresh database seeded with the demo clinic network. Each client signs in
+The app runs under gunicorn with the production config (deploy/gunicorn.conf.py) or the
+stack `--serving` names (sync, gthreadN; as bench/run.py serves it) and production settings on a fresh database seeded with the demo clinic network. Each client signs in
 as its own nurse session and loops without pause over three requests: a GAD-7 submission
 through the JSON API, a patient chart read, and a vital-signs reading recorded during a
 dosing session (the staff form, CSRF included). At the end it checks:
@@ -30,6 +30,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import string
 import subprocess
 import sys
@@ -38,6 +39,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +49,15 @@ SOAK = Path(__file__).resolve().parent
 sys.path.insert(0, str(SOAK.parent))
 
 from run import machine, postgres_database  # noqa: E402
-from servers import ROOT, gunicorn_command, manage, new_secret_key, production_env, serve  # noqa: E402
+from servers import (  # noqa: E402
+    ROOT,
+    gunicorn_command,
+    manage,
+    new_secret_key,
+    production_env,
+    serve_process,
+    stack,
+)
 
 RESULTS = SOAK.parent / "results"
 KINDS = ("submission", "chart", "vitals")
@@ -64,6 +74,7 @@ class Tally:
     statuses: Counter[str] = field(default_factory=Counter)  # "kind status"
     server_errors: int = 0
     failed: int = 0  # no answer: refused, reset, timed out
+    answered: int = 0  # responses of any status (read by WorkerKiller while running)
     ids: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     samples: list[str] = field(default_factory=list)  # first few unexpected answers
@@ -72,7 +83,9 @@ class Tally:
 class Client:
     """One user: its own session cookie and CSRF secret, one request at a time."""
 
-    def __init__(self, base: str, context: dict[str, Any], index: int, seed: int) -> None:
+    def __init__(
+        self, base: str, context: dict[str, Any], index: int, seed: int, keep_alive: bool = False
+    ) -> None:
         self.host, self.port = (
             urllib.parse.urlsplit(base).hostname,
             urllib.parse.urlsplit(base).port,
@@ -87,17 +100,28 @@ class Client:
         self.context = context
         self.dosing_session = context["dosing_sessions"][index % len(context["dosing_sessions"])]
         self.tally = Tally()
+        # With keep-alive one connection is reused for as long as the server keeps it open
+        # (http.client opens a new one after a response that closes it).
+        self.keep_alive = keep_alive
+        self.conn: http.client.HTTPConnection | None = None
 
     def request(
         self, method: str, path: str, body: str, headers: dict[str, str]
     ) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        conn = self.conn or http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
             conn.request(method, path, body=body.encode() or None, headers=headers)
             response = conn.getresponse()
-            return response.status, response.read()
-        finally:
+            answer = response.status, response.read()
+        except (OSError, http.client.HTTPException):
             conn.close()
+            self.conn = None
+            raise
+        if self.keep_alive:
+            self.conn = conn
+        else:
+            conn.close()
+        return answer
 
     def submission(self) -> tuple[str, str, dict[str, str], int]:
         body = json.dumps(
@@ -143,12 +167,13 @@ class Client:
             started = time.monotonic()
             try:
                 status, content = self.request("POST" if body else "GET", path, body, headers)
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:  # refused, reset, cut off
                 t.failed += 1
                 if len(t.samples) < 5:
                     t.samples.append(f"{kind}: {exc!r}")
                 continue
             t.latency[kind].append(time.monotonic() - started)
+            t.answered += 1
             t.statuses[f"{kind} {status}"] += 1
             if status >= 500:
                 t.server_errors += 1
@@ -236,6 +261,42 @@ class MemorySampler(threading.Thread):
         return rows
 
 
+class WorkerKiller(threading.Thread):
+    """SIGKILLs a random worker (a child of the gunicorn master) again and again while the
+    clients write: the crash test over HTTP (bench/crash/run.py --serving). The master
+    starts a new worker for each. Only a worker that has loaded the app (its resident
+    memory within 80% of the largest seen) is killed, and only once the clients have had
+    an answer since the last kill: killing workers still starting Django tests nothing."""
+
+    def __init__(
+        self, master: int, gaps: tuple[float, float], seed: int, answered: Callable[[], int]
+    ) -> None:
+        super().__init__(daemon=True)
+        self.master, self.gaps, self.answered = master, gaps, answered
+        self.rng = random.Random(seed)
+        self.kills = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        largest, last = 0.0, self.answered()
+        while not self.stop.wait(self.rng.uniform(*self.gaps)):
+            try:
+                children = Path(f"/proc/{self.master}/task/{self.master}/children").read_text()
+            except OSError:
+                continue
+            sizes = {int(p): MemorySampler.rss_mb(int(p)) or 0.0 for p in children.split()}
+            largest = max([largest, *sizes.values()])
+            ready = [pid for pid, rss in sizes.items() if rss >= 0.8 * largest]
+            if not ready or self.answered() == last:
+                continue
+            try:
+                os.kill(self.rng.choice(ready), signal.SIGKILL)
+                self.kills += 1
+                last = self.answered()
+            except ProcessLookupError:
+                pass
+
+
 def logged_errors(text: str) -> dict[str, int]:
     """Error lines of the app's JSON log, by exception and the app frame that raised it."""
     found: Counter[str] = Counter()
@@ -288,18 +349,34 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
         sys.exit("seed made no dosing session to record readings against")
     log = tmp / f"gunicorn-{backend}.log"
     weights = tuple(int(w) for w in args.mix.split(","))
-    with serve(gunicorn_command(args.workers), env, "/healthz", log) as base:
+    serving = stack(args.serving)
+    command = gunicorn_command(args.workers, serving, recycle=False)
+    with serve_process(command, serving.env(env, tmp), "/healthz", log) as served:
+        base = served.base
         port = urllib.parse.urlsplit(base).port or 0
         sampler = MemorySampler(port, args.sample_every)
         sampler.start()
         print(
             f"{backend}: {args.clients} clients for {args.duration:.0f} s against {base} "
-            f"({args.workers} sync workers) ...",
+            f"({args.workers} workers, {serving.name}"
+            f"{', clients keep connections alive' if args.keep_alive else ''}) ...",
             flush=True,
         )
         started = time.monotonic()
         deadline = started + args.duration
-        clients = [Client(base, context, i, args.seed + i) for i in range(args.clients)]
+        clients = [
+            Client(base, context, i, args.seed + i, args.keep_alive) for i in range(args.clients)
+        ]
+        killer = None
+        if args.sigkill_workers:
+            gaps = (args.sigkill_workers[0], args.sigkill_workers[1])
+            killer = WorkerKiller(
+                served.pid,
+                gaps,
+                args.seed,
+                lambda: sum(c.tally.answered for c in clients),
+            )
+            killer.start()
         threads = [threading.Thread(target=c.run, args=(deadline, weights)) for c in clients]
         for thread in threads:
             thread.start()
@@ -308,6 +385,9 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
         elapsed = time.monotonic() - started
         sampler.stop.set()
         sampler.join()
+        if killer:
+            killer.stop.set()
+            killer.join()
     tally = Tally()
     for c in clients:
         tally.counts.update(c.tally.counts)
@@ -338,6 +418,9 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
         "seconds": round(elapsed, 1),
         "clients": args.clients,
         "workers": args.workers,
+        "serving": args.serving,
+        "keep_alive": args.keep_alive,
+        "sigkills": killer.kills if killer else None,
         "patients": args.patients,
         "requests": sum(tally.statuses.values()),
         "accepted": dict(tally.counts),
@@ -363,11 +446,17 @@ def soak(args: argparse.Namespace, tmp: Path, backend: str, url: str | None) -> 
 
 
 def failures(r: dict[str, Any]) -> list[str]:
+    """What failed. With workers SIGKILLed (`sigkills` set), requests cut off by a kill get
+    no answer and may have committed unanswered, so there only the acknowledged must all be
+    stored (and audited), and worker memory is not judged (no worker lives the run)."""
+    crash = r.get("sigkills") is not None
     out = []
     if r["server_errors"]:
         out.append(f"{r['server_errors']} responses with a 5xx status")
-    if r["failed_connections"]:
+    if r["failed_connections"] and not crash:
         out.append(f"{r['failed_connections']} requests got no answer")
+    if crash and not r["sigkills"]:
+        out.append("no worker was killed")
     if r["log_database_is_locked"]:
         out.append(f"'database is locked' {r['log_database_is_locked']} times in the server log")
     for error, count in r["log_errors"].items():
@@ -376,7 +465,8 @@ def failures(r: dict[str, Any]) -> list[str]:
         out.append(f"{r['log_tracebacks']} tracebacks in the server log")
     for kind in ("submission", "vitals"):
         s = r["stored"][kind]
-        if s["stored"] != s["accepted"] or s["accepted_ids_missing"]:
+        lost = s["stored"] < s["accepted"] if crash else s["stored"] != s["accepted"]
+        if lost or s["accepted_ids_missing"]:
             out.append(
                 f"{kind}: {s['stored']} rows stored for {s['accepted']} accepted "
                 f"({s['accepted_ids_missing']} acknowledged ids missing)"
@@ -388,12 +478,19 @@ def failures(r: dict[str, Any]) -> list[str]:
         if not s["accepted"]:
             out.append(f"{kind}: no request was accepted")
     chart = r["stored"]["chart"]
-    if chart["read_audit_events"] != chart["accepted"] or not chart["accepted"]:
+    unaudited = (
+        chart["read_audit_events"] < chart["accepted"]
+        if crash
+        else chart["read_audit_events"] != chart["accepted"]
+    )
+    if unaudited or not chart["accepted"]:
         out.append(
             f"chart: {chart['read_audit_events']} view audit events for {chart['accepted']} reads"
         )
     if not r["stored"]["verify_audit_ok"]:
         out.append(f"verify_audit failed: {r['stored'].get('verify_audit_error', '')}")
+    if crash:
+        return out
     if not r["memory"]:
         out.append("no worker memory sample")
     for m in r["memory"]:
@@ -411,7 +508,9 @@ def failures(r: dict[str, Any]) -> list[str]:
 def table(r: dict[str, Any]) -> str:
     lines = [
         f"{r['backend']}: {r['requests']:,} requests in {r['seconds']} s "
-        f"({r['requests'] / r['seconds']:.0f}/s), {r['clients']} clients, {r['workers']} workers",
+        f"({r['requests'] / r['seconds']:.0f}/s), {r['clients']} clients, {r['workers']} workers, "
+        f"serving {r['serving']}{', keep-alive clients' if r['keep_alive'] else ''}"
+        + (f", {r['sigkills']} workers SIGKILLed" if r.get("sigkills") is not None else ""),
         f"{'kind':<12}{'accepted':>10}{'stored':>9}{'audited':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}",
     ]
     for kind in KINDS:
@@ -432,7 +531,7 @@ def table(r: dict[str, Any]) -> str:
         f"tracebacks: {r['log_tracebacks']}  verify_audit: "
         f"{'ok' if r['stored']['verify_audit_ok'] else 'FAILED'}"
     )
-    for m in r["memory"]:
+    for m in r["memory"] if r.get("sigkills") is None else []:
         lines.append(
             f"worker {m['pid']}: RSS {m['after_warmup_mb']} MB after warm-up -> "
             f"{m['end_mb']} MB at the end ({m['growth']:+.1%}), peak {m['peak_mb']} MB"
@@ -444,7 +543,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--duration", type=float, default=600, help="seconds of load")
     p.add_argument("--clients", type=int, default=16)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn sync workers")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers")
+    p.add_argument(
+        "--serving",
+        default="production",
+        help="serving stack: production (deploy/gunicorn.conf.py), sync, gthreadN (N threads)",
+    )
+    p.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="clients reuse their connection while the server keeps it open",
+    )
+    p.add_argument(
+        "--sigkill-workers",
+        nargs=2,
+        type=float,
+        metavar=("MIN", "MAX"),
+        help="SIGKILL a random worker every MIN to MAX seconds (the crash test over HTTP): "
+        "then only acknowledged writes must all be stored, and memory is not judged",
+    )
     p.add_argument("--patients", type=int, default=1000, help="patients in the loaded clinic")
     p.add_argument("--mix", default="5,3,2", help="weights of submission,chart,vitals")
     p.add_argument("--sample-every", type=float, default=5, help="seconds between RSS samples")
@@ -455,7 +572,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run on a scratch PostgreSQL database next "
         "to the one in URL (dropped afterwards) instead of SQLite",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        stack(args.serving)
+    except ValueError as exc:
+        p.error(str(exc))
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,6 +21,8 @@ PHONE_CHARACTERS = frozenset("0123456789 +-().")
 PHONE_SEARCH_MIN_DIGITS = 4
 # SQLite's trigram table (migration 0004) finds substrings of at least this many characters.
 TRIGRAM_LENGTH = 3
+# The name columns of that table (besides mrn, email, phone_digits and date_of_birth).
+NAME_COLUMNS = frozenset({"first_name", "last_name", "preferred_name"})
 SEARCH_CANDIDATES_SQL = (
     "SELECT rowid FROM patients_patient_search WHERE patients_patient_search MATCH %s"
 )
@@ -122,6 +125,31 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         found = terms.apply(self)
         match = terms.index_match()
         if match is not None and connections[self.db].vendor == "sqlite":
+            found = found.filter(pk__in=rows.subquery(SEARCH_CANDIDATES_SQL, [match]))
+        return found
+
+    def names_starting(
+        self, fields: Sequence[str], values: Sequence[str], *, indexed: bool = True
+    ) -> PatientQuerySet:
+        """Rows where one of the name ``fields`` starts with one of ``values``, case aside
+        (FHIR string search). Like ``search``, candidates come from the trigram table on
+        SQLite when every value is long enough (``indexed=False``: the rule alone)."""
+        unknown = set(fields) - NAME_COLUMNS
+        if unknown:
+            raise ValueError(f"the trigram table has no columns {sorted(unknown)}")
+        query = Q(pk__in=[])
+        for value in values:
+            for name in fields:
+                query |= Q(**{f"{name}__istartswith": value})
+        found = self.filter(query)
+        if (
+            indexed
+            and values
+            and all(len(value) >= TRIGRAM_LENGTH for value in values)
+            and connections[self.db].vendor == "sqlite"
+        ):
+            columns = "{" + " ".join(fields) + "}"
+            match = " OR ".join(_phrase(columns, value) for value in values)
             found = found.filter(pk__in=rows.subquery(SEARCH_CANDIDATES_SQL, [match]))
         return found
 

@@ -8,9 +8,9 @@ from datetime import date
 
 from django.db import connection
 
+from katclinic.fhir.tests.base import FhirTestCase
 from katclinic.lib import rows
 from katclinic.patients.models import SEARCH_CANDIDATES_SQL, Patient, _digits_only
-from katclinic.testing import ClinicTestCase
 
 # (first, last, record number, email, phone, date of birth)
 PEOPLE = [
@@ -121,7 +121,7 @@ QUERIES = [
 ]
 
 
-class SearchIndexTest(ClinicTestCase):
+class SearchIndexTest(FhirTestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -233,3 +233,30 @@ class SearchIndexTest(ClinicTestCase):
                     self.assertNotIn("Seq Scan", plan)
                     for index in indexes:
                         self.assertIn(f"patient_search_{index}_trgm", plan)
+
+    def test_the_fhir_name_search_finds_exactly_what_its_rule_finds(self) -> None:
+        Patient.objects.filter(first_name="Ann").update(preferred_name="Nancy")
+        clinic = Patient.objects.for_clinic(self.clinic)
+        fields = ("last_name", "first_name", "preferred_name")
+        matched = 0
+        for values in (
+            ["pat"],
+            ["Patel", "xu"],
+            ["nan"],
+            ["NANCY"],
+            ["émile"],
+            ["ann", "joa"],
+            ["%"],
+            ["an"],
+            [""],
+            ["nobody"],
+        ):
+            for searched in (fields, fields[:1], fields[1:2]):
+                with self.subTest(values=values, fields=searched):
+                    found = set(clinic.names_starting(searched, values).values_list("pk"))
+                    rule = clinic.names_starting(searched, values, indexed=False)
+                    self.assertEqual(found, set(rule.values_list("pk")))
+                    matched += bool(found)
+        self.assertGreater(matched, 10)
+        ids = {e["resource"]["id"] for e in self.get("Patient", name="nanc").json()["entry"]}
+        self.assertEqual(ids, {str(p.pk) for p in clinic.filter(preferred_name="Nancy")})

@@ -20,6 +20,7 @@ from typing import Any, cast
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
@@ -112,6 +113,12 @@ def fetch_all(model: type[models.Model], sql: str, params: Sequence[Any]) -> lis
     with connection_for(model).cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def subquery(sql: str, params: Sequence[Any]) -> RawSQL:
+    """A plain one-column SELECT run inside a queryset's own statement, as in
+    ``filter(pk__in=rows.subquery(sql, params))``: for a table the ORM has no model of."""
+    return RawSQL(sql, tuple(params))  # noqa: S611 - constant SQL, values bound
 
 
 def execute(model: type[models.Model], sql: str, params: Sequence[Any]) -> int:

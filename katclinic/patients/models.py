@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
@@ -17,6 +19,13 @@ from katclinic.lib import rows
 # A search made only of these characters, with at least this many digits, is a phone number.
 PHONE_CHARACTERS = frozenset("0123456789 +-().")
 PHONE_SEARCH_MIN_DIGITS = 4
+# SQLite's trigram table (migration 0004) finds substrings of at least this many characters.
+TRIGRAM_LENGTH = 3
+# The name columns of that table (besides mrn, email, phone_digits and date_of_birth).
+NAME_COLUMNS = frozenset({"first_name", "last_name", "preferred_name"})
+SEARCH_CANDIDATES_SQL = (
+    "SELECT rowid FROM patients_patient_search WHERE patients_patient_search MATCH %s"
+)
 
 
 def _digits_only(field: str) -> Replace:
@@ -27,34 +36,122 @@ def _digits_only(field: str) -> Replace:
     return expression
 
 
+def _phrase(columns: str, text: str) -> str:
+    """An FTS5 phrase (everything in it literal) searched for in ``columns``."""
+    return f'{columns} : "{text.replace('"', '""')}"'
+
+
+@dataclass(frozen=True)
+class _SearchTerms:
+    """What one search text asks for, written once for the rule and for the index."""
+
+    text: str
+    words: tuple[str, ...]
+    born: date | None
+    email: bool
+    phone_digits: str | None
+
+    @classmethod
+    def of(cls, raw: str) -> _SearchTerms | None:
+        text = raw.strip()
+        if not text:
+            return None
+        try:
+            born: date | None = date.fromisoformat(text)
+        except ValueError:
+            born = None
+        digits = "".join(c for c in text if c in "0123456789")
+        is_phone = len(digits) >= PHONE_SEARCH_MIN_DIGITS and set(text) <= PHONE_CHARACTERS
+        return cls(text, tuple(text.split()), born, "@" in text, digits if is_phone else None)
+
+    def apply(self, patients: PatientQuerySet) -> PatientQuerySet:
+        """The rule: rows whose record number or email is the text, whose first or last
+        name starts with one of its words (case aside), born on its date, or whose phone
+        holds its digits."""
+        query = Q(mrn__iexact=self.text)
+        for word in self.words:
+            query |= Q(last_name__istartswith=word) | Q(first_name__istartswith=word)
+        if self.born is not None:
+            query |= Q(date_of_birth=self.born)
+        if self.email:
+            query |= Q(email__iexact=self.text)
+        if self.phone_digits is not None:
+            return patients.annotate(phone_digits=_digits_only("phone")).filter(
+                query | Q(phone_digits__contains=self.phone_digits)
+            )
+        return patients.filter(query)
+
+    def index_match(self) -> str | None:
+        """An FTS5 query for the trigram table finding every row the rule can match (and
+        perhaps more), or None when a term is shorter than a trigram."""
+        if any(len(word) < TRIGRAM_LENGTH for word in self.words):
+            return None  # the text itself is then at least as long as its longest word
+        phrases = [_phrase("mrn", self.text)]
+        phrases += [_phrase("{first_name last_name}", word) for word in self.words]
+        if self.born is not None:
+            phrases.append(_phrase("date_of_birth", self.born.isoformat()))
+        if self.email:
+            phrases.append(_phrase("email", self.text))
+        if self.phone_digits is not None:
+            phrases.append(_phrase("phone_digits", self.phone_digits))
+        return " OR ".join(phrases)
+
+
 class PatientQuerySet(models.QuerySet["Patient"]):
     def for_clinic(self, clinic: Clinic) -> PatientQuerySet:
         return self.filter(clinic=clinic)
+
+    def matching(self, text: str) -> PatientQuerySet:
+        """The search rule alone (see ``search``), tested against every row it is given."""
+        terms = _SearchTerms.of(text)
+        return self if terms is None else terms.apply(self)
 
     def search(self, text: str) -> PatientQuerySet:
         """Match name, record number, date of birth (YYYY-MM-DD), email or phone number.
 
         A phone number matches whatever punctuation it was typed or stored with: both sides
         are compared as digits only, so "(555) 010-4477" finds "555-010-4477".
+
+        The rule is ``matching``'s; the rows it is tested against come from an index that
+        matches the query, so a search does not read the whole clinic: on PostgreSQL the
+        trigram indexes on the very expressions the rule compares (migration 0004), on
+        SQLite the trigram table kept by triggers, whose candidates (a superset: substrings,
+        folded case) are then held to the rule. Where a term is too short for trigrams the
+        rule alone is applied, with the same result.
         """
-        text = text.strip()
-        if not text:
+        terms = _SearchTerms.of(text)
+        if terms is None:
             return self
-        query = Q(mrn__iexact=text)
-        for word in text.split():
-            query |= Q(last_name__istartswith=word) | Q(first_name__istartswith=word)
-        try:
-            query |= Q(date_of_birth=date.fromisoformat(text))
-        except ValueError:
-            pass
-        if "@" in text:
-            query |= Q(email__iexact=text)
-        digits = "".join(c for c in text if c in "0123456789")
-        if len(digits) >= PHONE_SEARCH_MIN_DIGITS and set(text) <= PHONE_CHARACTERS:
-            return self.annotate(phone_digits=_digits_only("phone")).filter(
-                query | Q(phone_digits__contains=digits)
-            )
-        return self.filter(query)
+        found = terms.apply(self)
+        match = terms.index_match()
+        if match is not None and connections[self.db].vendor == "sqlite":
+            found = found.filter(pk__in=rows.subquery(SEARCH_CANDIDATES_SQL, [match]))
+        return found
+
+    def names_starting(
+        self, fields: Sequence[str], values: Sequence[str], *, indexed: bool = True
+    ) -> PatientQuerySet:
+        """Rows where one of the name ``fields`` starts with one of ``values``, case aside
+        (FHIR string search). Like ``search``, candidates come from the trigram table on
+        SQLite when every value is long enough (``indexed=False``: the rule alone)."""
+        unknown = set(fields) - NAME_COLUMNS
+        if unknown:
+            raise ValueError(f"the trigram table has no columns {sorted(unknown)}")
+        query = Q(pk__in=[])
+        for value in values:
+            for name in fields:
+                query |= Q(**{f"{name}__istartswith": value})
+        found = self.filter(query)
+        if (
+            indexed
+            and values
+            and all(len(value) >= TRIGRAM_LENGTH for value in values)
+            and connections[self.db].vendor == "sqlite"
+        ):
+            columns = "{" + " ".join(fields) + "}"
+            match = " OR ".join(_phrase(columns, value) for value in values)
+            found = found.filter(pk__in=rows.subquery(SEARCH_CANDIDATES_SQL, [match]))
+        return found
 
     def fetch(
         self, pk: int | str, *, clinic_id: int | None = None, user_id: int | None = None

@@ -30,11 +30,8 @@ def _starts(*fields: str) -> Callable[[QuerySet[Patient], str], QuerySet[Patient
     """FHIR string search: case-insensitive, matching the start of any of ``fields``."""
 
     def apply(rows: QuerySet[Patient], raw: str) -> QuerySet[Patient]:
-        query = Q(pk__in=[])
-        for value in raw.split(","):
-            for name in fields:
-                query |= Q(**{f"{name}__istartswith": value.strip()})
-        return rows.filter(query)
+        values = [value.strip() for value in raw.split(",")]
+        return rows & Patient.objects.names_starting(fields, values)
 
     return apply
 

@@ -27,6 +27,7 @@ from katclinic.accounts.models import User
 from katclinic.audit import services as audit
 from katclinic.audit.models import Action
 from katclinic.clinics.models import Clinic, ClinicSetting, ClinicSettingChange
+from katclinic.lib import rows
 
 Kind = Literal["int", "decimal", "bool", "text"]
 # A clinic, or its id where only the id is at hand.
@@ -298,10 +299,16 @@ class SettingValues:
 
 
 def all_settings(clinic: ClinicRef) -> SettingValues:
-    """Every setting's value for `clinic` in one query."""
-    return SettingValues(
-        dict(ClinicSetting.objects.filter(clinic=clinic).values_list("key", "value"))
-    )
+    """Every setting's value for `clinic` in one query:
+    ``ClinicSetting.objects.filter(clinic=clinic).values_list("key", "value")`` as plain SQL,
+    since the dosing pages and the nurse's reading form read it on every request (see
+    katclinic.lib.rows)."""
+    clinic_id = clinic if isinstance(clinic, int) else clinic.pk
+    only = ("key", "value")
+    sql = f"SELECT {rows.columns(ClinicSetting, 's', only)} FROM {rows.table(ClinicSetting)} s WHERE s.clinic_id = %s"  # noqa: S608
+    found = rows.fetch_all(ClinicSetting, sql, [clinic_id])
+    pairs = (rows.convert(ClinicSetting, row, only=only) for row in found)
+    return SettingValues({key: value for key, value in pairs})
 
 
 def _check_reason(reason: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import BaseForm, Form
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -40,6 +40,7 @@ from katclinic.dosing.access import (
 from katclinic.dosing.models import Administration, Checkpoint, DosingSession, InSessionAlert
 from katclinic.dosing.services import DosingError, LockedSession
 from katclinic.dosing.statemachine import SessionState, allowed_targets
+from katclinic.lib.links import id_url
 from katclinic.patients.models import Patient
 from katclinic.patients.views import chart_tabs
 
@@ -501,7 +502,7 @@ def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
         error = f.attach_field_error(form, str(exc))
     else:
         messages.success(request, f"Reading recorded: {reading.label} at {_at(reading.taken_at)}.")
-        return redirect("dosing:session", session.pk)
+        return HttpResponseRedirect(id_url("dosing:session", session.pk))
     shown = get_session_for_user(request, session_id, Perm.RUN_SESSION)
     return _page(request, shown, status=400, bound={"checkpoint_form": form}, error=error)
 

@@ -45,17 +45,21 @@ _LISTS: tuple[tuple[type[models.Model], str, str], ...] = (
 def _sql() -> tuple[str, tuple[int, ...]]:
     """The statement, and where each list's columns start in its rows.
 
-    Each list has a range of columns of its own, NULL in the other lists' rows, so every
-    column has one type on every backend; the first branch names the columns."""
+    Each list has a range of columns of its own, NULL in the other lists' rows. The first
+    branch names the columns and gives each NULL its column's type, so that every column
+    has one type on every backend (PostgreSQL types an untyped NULL as text)."""
+    connection = rows.connection_for(Patient)
     widths = [rows.width(model) for model, _, _ in _LISTS]
     starts = tuple(2 + sum(widths[:n]) for n in range(len(_LISTS)))
-    total = sum(widths)
+    typed = [
+        f"CAST(NULL AS {field.cast_db_type(connection)}) AS n{i}"
+        for i, field in enumerate(f for model, _, _ in _LISTS for f in model._meta.concrete_fields)
+    ]
     branches = []
     for n, (model, where, order) in enumerate(_LISTS):
-        before = [f"NULL AS n{i}" if n == 0 else "NULL" for i in range(starts[n] - 2)]
-        after_start = starts[n] - 2 + widths[n]
-        after = [f"NULL AS n{i}" if n == 0 else "NULL" for i in range(after_start, total)]
-        selected = ", ".join([*before, rows.columns(model, "x"), *after])
+        first, last = starts[n] - 2, starts[n] - 2 + widths[n]
+        nulls = typed if n == 0 else ["NULL"] * len(typed)
+        selected = ", ".join([*nulls[:first], rows.columns(model, "x"), *nulls[last:]])
         branches.append(
             f"SELECT {n} AS kind, ROW_NUMBER() OVER (ORDER BY {order}) AS rn, {selected} "  # noqa: S608
             f"FROM {rows.table(model)} x WHERE x.patient_id = %s{where}"

@@ -49,7 +49,9 @@ ADMIN_TABS = {"appointments", "insurance", "billing", "portal"}
 @dataclass(frozen=True)
 class Write:
     """A POST measured like a page: the nurse's vitals form, or a questionnaire submission
-    through the API with a bearer token. Bodies are sent in turn (a mix repeats)."""
+    through the API with a bearer token. Bodies are sent in turn (a mix repeats). A GET
+    (the API read of a session's readings) has no bodies and runs among them, since the
+    readings the vitals POST adds are what it reads."""
 
     name: str
     path: str
@@ -57,6 +59,7 @@ class Write:
     bodies: Callable[[dict[str, Any]], list[str]]
     content_type: str
     expect_status: int
+    method: str = "POST"
 
 
 def _alerting(context: dict[str, Any]) -> list[str]:
@@ -85,6 +88,15 @@ WRITES = (
         lambda c: [checkpoint_body(c)],
         "application/x-www-form-urlencoded",
         302,
+    ),
+    Write(
+        "api session readings",
+        "/api/sessions/{session_id}?recent=20",
+        "token",
+        lambda c: [""],
+        "",
+        200,
+        method="GET",
     ),
     Write("questionnaire submit (mix)", SUBMIT, "token", phq9_bodies, "application/json", 201),
     Write("questionnaire submit", SUBMIT, "token", _not_alerting, "application/json", 201),
@@ -150,7 +162,10 @@ def write_sender(context: dict[str, Any], write: Write) -> Callable[[], Any]:
     def send() -> Any:
         body = bodies[sent[0] % len(bodies)]
         sent[0] += 1
-        response = client.post(url, body, content_type=write.content_type, **extra)
+        if write.method == "GET":
+            response = client.get(url, **extra)
+        else:
+            response = client.post(url, body, content_type=write.content_type, **extra)
         # As under wrk, no cookie the answer set (the confirmation message) is sent back.
         for name in set(client.cookies) - {context["session_cookie_name"]}:
             del client.cookies[name]
@@ -203,6 +218,8 @@ def profile(context: dict[str, Any], requests: int, wanted: str) -> None:
     for _ in range(requests):
         send()
     profiler.disable()
+    if os.environ.get("BENCH_PROFILE_OUT"):
+        profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     stats = pstats.Stats(profiler, stream=sys.stderr)
     stats.sort_stats("cumulative").print_stats(60)
     stats.sort_stats("tottime").print_stats(30)

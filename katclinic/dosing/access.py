@@ -83,7 +83,7 @@ def locked_session_for_user(
     so that it is kept."""
     clinic = require_perm(request, perm)
     with transaction.atomic():
-        session = _in_clinic(DosingSession.objects.locked(), session_id, clinic)
+        session = DosingSession.objects.fetch_locked(session_id, clinic)
         if session is not None:
             yield LockedSession(session)
             return

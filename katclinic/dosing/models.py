@@ -10,15 +10,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from katclinic.clinics.models import Clinic
 from katclinic.dosing.ledger import EntryKind
 from katclinic.dosing.statemachine import ACTIVE_STATES, SessionState
+from katclinic.lib import rows
 from katclinic.patients.models import Patient
-from katclinic.protocols.models import Plan
+from katclinic.protocols.models import Plan, ProtocolVersion
 
 USER = settings.AUTH_USER_MODEL
 STATE_CHOICES = [(s.value, s.value.replace("_", " ").capitalize()) for s in SessionState]
@@ -47,6 +48,40 @@ class DosingSessionQuerySet(models.QuerySet["DosingSession"]):
         return self.select_for_update(of=("self",)).select_related(
             "plan__protocol_version", "patient", "clinic"
         )
+
+    def fetch_locked(self, pk: int, clinic: Clinic) -> DosingSession | None:
+        """``locked().filter(pk=pk, clinic=clinic).first()`` as one plain statement: the
+        nurse's reading form runs it on every post (see katclinic.lib.rows). The session
+        comes with its plan, the plan's protocol version and the patient, and with
+        ``clinic``, the row the request loaded already, as its clinic."""
+        if self.query.has_filters():
+            raise TypeError("fetch_locked() reads from DosingSession.objects, not a filtered set")
+        if not -(2**63) <= pk < 2**63:
+            return None  # no row has such an id, and the database could not bind it
+        connection = rows.connection_for(DosingSession)
+        if not connection.in_atomic_block:
+            raise transaction.TransactionManagementError("lock the session in a transaction")
+        lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
+        sql = (
+            f"SELECT {rows.columns(DosingSession, 's')}, {rows.columns(Plan, 'pl')}, "  # noqa: S608
+            f"{rows.columns(ProtocolVersion, 'pv')}, {rows.columns(Patient, 'p')} "
+            f"FROM {rows.table(DosingSession)} s "
+            f"JOIN {rows.table(Plan)} pl ON pl.id = s.plan_id "
+            f"JOIN {rows.table(ProtocolVersion)} pv ON pv.id = pl.protocol_version_id "
+            f"JOIN {rows.table(Patient)} p ON p.id = s.patient_id "
+            f"WHERE s.id = %s AND s.clinic_id = %s{lock}"
+        )
+        row = rows.fetch_one(DosingSession, sql, [pk, clinic.pk])
+        if row is None:
+            return None
+        session = rows.hydrate(DosingSession, row)
+        at = rows.width(DosingSession)
+        session.plan = rows.hydrate(Plan, row, at)
+        at += rows.width(Plan)
+        session.plan.protocol_version = rows.hydrate(ProtocolVersion, row, at)
+        session.patient = rows.hydrate(Patient, row, at + rows.width(ProtocolVersion))
+        session.clinic = clinic
+        return session
 
 
 class DosingSession(models.Model):

@@ -38,6 +38,7 @@ from katclinic.dosing.services import (
 )
 from katclinic.dosing.statemachine import SessionState
 from katclinic.dosing.thresholds import effective_thresholds
+from katclinic.lib import rows
 
 S = SessionState
 MEASURES = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate", "moaas", "cadss6")
@@ -168,14 +169,17 @@ def record_checkpoint_locked(
     values = {k: v for k, v in values.items() if k in MEASURES}
     if all(v is None for v in values.values()):
         raise DosingError("Enter at least one reading.")
-    checkpoint = Checkpoint.objects.create(
-        clinic_id=session.clinic_id,
-        session=session,
-        label=label.strip(),
-        taken_at=taken_at,
-        recheck_of=recheck_of,
-        recorded_by=by,
-        **values,
+    # One INSERT (katclinic.lib.rows): the reading has no save() of its own and no signal.
+    checkpoint = rows.insert(
+        Checkpoint(
+            clinic_id=session.clinic_id,
+            session=session,
+            label=label.strip(),
+            taken_at=taken_at,
+            recheck_of=recheck_of,
+            recorded_by=by,
+            **values,
+        )
     )
     thresholds = session_thresholds(session)
     alerts = [

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import prefetch_related_objects
 from django.forms import BaseForm, Form
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.formats import localize
@@ -652,7 +652,7 @@ def checkpoint(request: StaffRequest, session_id: int) -> HttpResponse:
         error = f.attach_field_error(form, str(exc))
     else:
         messages.success(request, f"Reading recorded: {reading.label} at {_at(reading.taken_at)}.")
-        return redirect("dosing:session", session.pk)
+        return HttpResponseRedirect(id_url("dosing:session", session.pk))
     shown = get_session_for_user(request, session_id, Perm.RUN_SESSION)
     return _page(request, shown, status=400, bound={"checkpoint_form": form}, error=error)
 

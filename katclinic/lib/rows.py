@@ -75,21 +75,35 @@ def _converters(
     return tuple(out)
 
 
-def hydrate[M: models.Model](
-    model: type[M], row: Sequence[Any], start: int = 0, only: Sequence[str] = ()
-) -> M:
-    """The instance for ``row[start:]``, laid out as ``columns(model, ..., only)`` selected it."""
+def convert(
+    model: type[models.Model], row: Sequence[Any], start: int = 0, only: Sequence[str] = ()
+) -> list[Any]:
+    """The values of ``row[start:]``, laid out as ``columns(model, ..., only)`` selected them,
+    converted as the ORM converts them (what ``values_list`` gives, with no instance built)."""
     connection = connection_for(model)
-    fields = _fields(model, tuple(only))
     values = []
     for offset, (column, converters) in enumerate(
         _converters(model, tuple(only), connection.alias)
     ):
         value = row[start + offset]
-        for convert in converters:
-            value = convert(value, column, connection)
+        for step in converters:
+            value = step(value, column, connection)
         values.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return values
+
+
+def hydrate[M: models.Model](
+    model: type[M], row: Sequence[Any], start: int = 0, only: Sequence[str] = ()
+) -> M:
+    """The instance for ``row[start:]``, laid out as ``columns(model, ..., only)`` selected it."""
+    connection = connection_for(model)
+    names = [f.attname for f in _fields(model, tuple(only))]
+    return model.from_db(connection.alias, names, convert(model, row, start, only))
+
+
+def attnames(model: type[models.Model], only: Sequence[str] = ()) -> tuple[str, ...]:
+    """The attribute names of the columns ``columns(model, ..., only)`` selects, in its order."""
+    return tuple(f.attname for f in _fields(model, tuple(only)))
 
 
 def width(model: type[models.Model], only: Sequence[str] = ()) -> int:

@@ -27,6 +27,7 @@ from katclinic.patients.forms import (
     WeightForm,
 )
 from katclinic.patients.models import Patient
+from katclinic.patients.overview import overview_lists
 from katclinic.patients.tabs import TABS
 from katclinic.smart.launch import launchable_apps
 
@@ -106,11 +107,12 @@ def chart(request: StaffRequest, patient_id: int) -> HttpResponse:
         "can_export": has_perm(request, Perm.MANAGE_CLINIC),
     }
     if clinical:
+        lists = overview_lists(patient)
         context |= {
-            "weights": patient.weights.select_related("recorded_by")[:10],
-            "allergies": patient.allergies.filter(is_active=True),
-            "medications": patient.medications.filter(is_active=True),
-            "diagnoses": patient.diagnoses.all(),
+            "weights": lists.weights,
+            "allergies": lists.allergies,
+            "medications": lists.medications,
+            "diagnoses": lists.diagnoses,
             # SMART apps staff may open for this patient (EHR launch).
             "launch_apps": launchable_apps(request.clinic),
         }

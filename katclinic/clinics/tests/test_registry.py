@@ -78,6 +78,22 @@ class AccessorTest(ClinicTestCase):
             self.assertEqual(values[ATTACHMENT_MAX_MB], 10)
             self.assertIs(values[CONSENT_REQUIRES_WITNESS], False)
 
+    def test_all_settings_reads_what_the_orm_reads_for_that_clinic_only(self) -> None:
+        # Stored values of every JSON form; another clinic's own value is not read.
+        self.store(PRE_SYSTOLIC_MAX.key, 150)
+        self.store(COUNT_TOLERANCE_MG.key, "1.5")
+        self.store(CONSENT_REQUIRES_WITNESS.key, True)
+        self.store(REPLY_TIME.key, "within a day, ünïcode and 'quotes'")
+        self.store("not.a.declared.setting", {"nested": [1, None, "x"]})
+        ClinicSetting.objects.create(
+            clinic=self.other_clinic, key=ATTACHMENT_MAX_MB.key, value=3, changed_by=self.adam
+        )
+        for clinic in (self.clinic, self.clinic.pk, self.other_clinic):
+            orm = ClinicSetting.objects.filter(clinic=clinic).values_list("key", "value")
+            self.assertEqual(all_settings(clinic)._stored, dict(orm))
+        self.assertEqual(all_settings(self.clinic)[ATTACHMENT_MAX_MB], 10)
+        self.assertEqual(all_settings(self.other_clinic)[ATTACHMENT_MAX_MB], 3)
+
     def test_set_setting_stores_the_parsed_value_and_refuses_bad_input_storing_nothing(
         self,
     ) -> None:

@@ -5,7 +5,9 @@ reports and exports can share one tested implementation:
 
 - `proportion` and `wilson_interval` for response and remission rates;
 - `kaplan_meier` and `median_survival` for time to relapse, or time to
-  response, when some patients are still being followed (censored);
+  response, when some patients are still being followed (censored), and
+  `kaplan_meier_counted` for the same from counts per time (a grouped query);
+- `median_of_counts`, the median of values given as counts per value;
 - `percent_change` for the change in a score from baseline.
 
 Percentages are returned as fractions (0.536, not 53.6) except in
@@ -15,7 +17,7 @@ Percentages are returned as fractions (0.536, not 53.6) except in
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -160,6 +162,44 @@ def kaplan_meier(
     _check_survival_input(durations, events)
     z = _z_for(confidence)
     return _product_limit(_tally(durations, events), len(durations), z)
+
+
+def kaplan_meier_counted(
+    groups: Iterable[tuple[float, int, int]], confidence: float = 0.95
+) -> list[KmStep]:
+    """`kaplan_meier` from (time, events, subjects) counts: `subjects` followed until `time`,
+    `events` of whom had the event then and the rest were censored then. The same steps as
+    `kaplan_meier` over the subjects listed one by one, for the work of the distinct times."""
+    tally: dict[float, list[int]] = {}
+    at_risk = 0
+    for time, died, subjects in groups:
+        if not math.isfinite(time) or time < 0:
+            raise ValueError(f"durations must be finite and non-negative, got {time}")
+        if not 0 <= died <= subjects:
+            raise ValueError(f"events must be within 0..{subjects}, got {died}")
+        counts = tally.setdefault(float(time), [0, 0])
+        counts[0] += died
+        counts[1] += subjects - died
+        at_risk += subjects
+    return _product_limit(tally, at_risk, _z_for(confidence)) if at_risk else []
+
+
+def median_of_counts(counts: Mapping[int, int]) -> float | int | None:
+    """`statistics.median` of the values with `counts[value]` copies of each (None when
+    there are none): the middle value, or the mean of the two middle ones."""
+    n = sum(counts.values())
+    if not n:
+        return None
+    middle = sorted(v for v, c in counts.items() if c > 0)
+    wanted = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+    found: list[int] = []
+    seen = 0
+    for value in middle:
+        seen += counts[value]
+        while wanted and wanted[0] < seen:
+            found.append(value)
+            wanted.pop(0)
+    return found[0] if n % 2 else (found[0] + found[1]) / 2
 
 
 def _tally(durations: Sequence[float], events: Sequence[bool]) -> dict[float, list[int]]:

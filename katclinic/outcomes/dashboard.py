@@ -1,7 +1,9 @@
 """The clinic outcomes dashboard: aggregates of `CourseOutcome` rows only.
 
 Every figure here is a fixed number of grouped queries over the rollup, whatever
-the number of patients; the per-course work was done when the rows were refreshed.
+the number of patients; the per-course work was done when the rows were refreshed,
+and what is left in Python works on the groups (distinct days, months, session
+counts), never on one row per course.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from statistics import median
 from typing import Any
 
 from django.core.cache import cache
@@ -24,7 +25,8 @@ from katclinic.lib.benchmarks import BENCHMARKS, COMPARABILITY_NOTE, Benchmark
 from katclinic.lib.statistics import (
     Interval,
     KmStep,
-    kaplan_meier,
+    kaplan_meier_counted,
+    median_of_counts,
     median_survival,
     wilson_interval,
 )
@@ -111,16 +113,6 @@ def induction_results(rows: QuerySet[CourseOutcome], today: date) -> list[dict[s
     return results
 
 
-def _km(groups: list[tuple[int, int, int]]) -> list[KmStep]:
-    """Kaplan-Meier steps from (days, events, subjects) groups."""
-    durations: list[float] = []
-    events: list[bool] = []
-    for days, died, total in groups:
-        durations += [float(days)] * total
-        events += [True] * died + [False] * (total - died)
-    return kaplan_meier(durations, events) if durations else []
-
-
 def survival(
     rows: QuerySet[CourseOutcome], *, days: str, event: Q, only: Q
 ) -> dict[str, dict[str, Any]]:
@@ -136,7 +128,8 @@ def survival(
         by_instrument[row["instrument"]].append((row[days], row["events"], row["subjects"]))
     result = {}
     for instrument, groups in by_instrument.items():
-        steps = _km(groups)
+        # From the counts per day: the work grows with the distinct days, not the courses.
+        steps = kaplan_meier_counted(groups)
         result[instrument] = {
             "at_days": at_days(steps),
             "steps": steps,
@@ -172,15 +165,13 @@ def at_days(steps: list[KmStep]) -> list[dict[str, Any]]:
 
 
 def sessions_to_response(rows: QuerySet[CourseOutcome]) -> float | None:
+    """The median over responders, from the count of courses at each number of sessions."""
     counts = (
         rows.filter(sessions_to_response__isnull=False)
         .values("sessions_to_response")
         .annotate(n=Count("pk"))
     )
-    values: list[int] = []
-    for row in counts:
-        values += [row["sessions_to_response"] or 0] * row["n"]
-    return median(values) if values else None
+    return median_of_counts({row["sessions_to_response"] or 0: row["n"] for row in counts})
 
 
 def safety_and_completeness(rows: QuerySet[CourseOutcome]) -> dict[str, Any]:

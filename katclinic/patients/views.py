@@ -1,9 +1,15 @@
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from katclinic.audit import services as audit
@@ -69,6 +75,14 @@ def patient_list(request: StaffRequest) -> HttpResponse:
 # A stand-in patient id: each tab's URL is reversed once per process, then the id put in.
 _ANY_ID = 987654321
 _tab_links: dict[tuple[frozenset[str], str, int], list[tuple[str, str, str]]] = {}
+_tab_bars: dict[tuple[frozenset[str], str, int, str], str] = {}
+
+
+@receiver(setting_changed)
+def _forget(**kwargs: Any) -> None:
+    """A changed setting (tests change the URLconf, for one) has the links built again."""
+    _tab_links.clear()
+    _tab_bars.clear()
 
 
 def _tabs_for(request: HttpRequest) -> list[tuple[str, str, str]]:
@@ -85,12 +99,43 @@ def _tabs_for(request: HttpRequest) -> list[tuple[str, str, str]]:
     return found
 
 
-def chart_tabs(request: HttpRequest, patient: Patient, current: str) -> list[dict]:
-    pk = str(patient.pk)
-    return [
-        {"label": label, "url": url.replace(str(_ANY_ID), pk), "current": key == current}
-        for key, label, url in _tabs_for(request)
+def tab_bar_html(tabs: list[dict[str, Any]]) -> SafeString:
+    """The tab links as the chart header's template wrote them, the current one marked."""
+    return format_html_join(
+        "",
+        '<a href="{}"{}>{}</a>',
+        ((tab["url"], _CURRENT if tab["current"] else "", tab["label"]) for tab in tabs),
+    )
+
+
+_CURRENT = SafeString(' aria-current="page"')
+
+
+class TabBar(list[dict[str, Any]]):
+    """The chart's tabs on one page (label, URL, whether current), with their markup."""
+
+    def __init__(self, tabs: list[dict[str, Any]], html: SafeString) -> None:
+        super().__init__(tabs)
+        self.html = html
+
+
+def chart_tabs(request: HttpRequest, patient: Patient, current: str) -> TabBar:
+    links = _tabs_for(request)
+    pk, stand_in = str(patient.pk), str(_ANY_ID)
+    tabs = [
+        {"label": label, "url": url.replace(stand_in, pk), "current": key == current}
+        for key, label, url in links
     ]
+    # The markup with the stand-in id, once per roles and current tab; then the id put in.
+    roles: frozenset[str] = getattr(request, "roles", frozenset())
+    bar_key = (roles, get_script_prefix(), len(TABS), current)
+    markup = _tab_bars.get(bar_key)
+    if markup is None:
+        markup = _tab_bars[bar_key] = tab_bar_html(
+            [{"label": label, "url": url, "current": key == current} for key, label, url in links]
+        )
+    # Safe: the cached markup was escaped, and a primary key is digits only.
+    return TabBar(tabs, mark_safe(markup.replace(stand_in, pk)))  # noqa: S308
 
 
 @staff_view(Perm.VIEW_DEMOGRAPHICS)

@@ -1,4 +1,5 @@
 import math
+import statistics
 from itertools import pairwise
 
 import pytest
@@ -7,6 +8,8 @@ from hypothesis import strategies as st
 
 from katclinic.lib.statistics import (
     kaplan_meier,
+    kaplan_meier_counted,
+    median_of_counts,
     median_survival,
     percent_change,
     proportion,
@@ -202,3 +205,50 @@ def test_kaplan_meier_survival_never_rises_and_accounts_for_everyone(
     for step in steps:
         if step.lower is not None and step.upper is not None:
             assert 0.0 <= step.lower <= step.survival <= step.upper <= 1.0
+
+
+# (time, events, subjects) groups, as a grouped query gives them: one per distinct time.
+GROUPS = st.dictionaries(
+    st.integers(min_value=0, max_value=400),
+    st.integers(min_value=1, max_value=30).flatmap(
+        lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+    ),
+    max_size=40,
+)
+
+
+@given(GROUPS)
+def test_kaplan_meier_from_counts_is_kaplan_meier_of_the_subjects_one_by_one(
+    groups: dict[int, tuple[int, int]],
+) -> None:
+    durations: list[float] = []
+    events: list[bool] = []
+    for day, (died, total) in groups.items():
+        durations += [float(day)] * total
+        events += [True] * died + [False] * (total - died)
+    counted = kaplan_meier_counted((day, d, n) for day, (d, n) in groups.items())
+    assert counted == (kaplan_meier(durations, events) if durations else [])
+
+
+def test_kaplan_meier_from_counts_matches_the_hand_computed_table() -> None:
+    groups = [(1, 1, 1), (2, 1, 2), (3, 0, 1), (4, 2, 2), (5, 0, 1), (6, 1, 1)]
+    assert kaplan_meier_counted(groups) == kaplan_meier(KM_DURATIONS, KM_EVENTS)
+
+
+def test_kaplan_meier_from_counts_refuses_impossible_counts() -> None:
+    with pytest.raises(ValueError):
+        kaplan_meier_counted([(3, 4, 2)])
+    with pytest.raises(ValueError):
+        kaplan_meier_counted([(-1, 0, 2)])
+
+
+@given(st.dictionaries(st.integers(min_value=0, max_value=60), st.integers(0, 20), max_size=30))
+def test_the_median_of_counts_is_the_median_of_the_values_listed(counts: dict[int, int]) -> None:
+    values = [v for v, c in counts.items() for _ in range(c)]
+    found = median_of_counts(counts)
+    if not values:
+        assert found is None
+    else:
+        expected = statistics.median(values)
+        assert found == expected
+        assert type(found) is type(expected)

@@ -31,6 +31,15 @@ class Page(Protocol):
     content: bytes
 
 
+# A CSRF token is 64 random letters and digits, so a short name can turn up inside one.
+_CSRF_TOKEN = re.compile(rb"[A-Za-z0-9]{64}")
+
+
+def shown_text(response: Page) -> str:
+    """The page's characters with its CSRF tokens blanked: what a name check should read."""
+    return _CSRF_TOKEN.sub(b"", response.content).decode()
+
+
 def json_block(response: Page, block_id: str) -> Any:
     """The value of the page's ``json_script`` block ``block_id``; fails when it is missing."""
     found = re.search(

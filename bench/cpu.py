@@ -9,7 +9,6 @@ PostgreSQL, before and after the measured load, and divides by the requests serv
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -49,17 +48,6 @@ def descendants(root: int, stats: dict[int, list[str]]) -> set[int]:
                 found.add(pid)
                 changed = True
     return found
-
-
-def cpu_seconds(root: int, *, database: bool) -> float:
-    """CPU seconds so far of `root`'s process tree (and of the PostgreSQL server if asked)."""
-    if not PROC.exists():
-        return 0.0
-    stats = _all_stats()
-    pids: Iterable[int] = descendants(root, stats)
-    if database:
-        pids = set(pids) | {pid for pid, fields in stats.items() if fields[0] == "postgres"}
-    return sum(_seconds(stats[pid]) for pid in pids if pid in stats)
 
 
 def load_average() -> tuple[float, float, float]:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cpu import load_average  # noqa: E402
 from loadgen import Request, probe, run_wrk  # noqa: E402
-from peer_cpu import cpu_seconds  # noqa: E402
+from peer_cpu import cpu_between, cpu_by_process  # noqa: E402
 from peer_setup import (  # noqa: E402
     PeerSkip,
     gunicorn_command,
@@ -132,9 +132,9 @@ def measure(
 ) -> dict[str, Any]:
     load = {"connections": args.connections, "threads": args.threads, "workdir": tmp}
     warm = run_wrk(served.base, request, seconds=args.warmup, **load)
-    before = cpu_seconds(served.pid, databases)
+    before = cpu_by_process(served.pid, databases)
     result = run_wrk(served.base, request, seconds=args.duration, **load)
-    spent = cpu_seconds(served.pid, databases) - before
+    spent = cpu_between(before, cpu_by_process(served.pid, databases))
     return result.as_dict() | {"cpu_s": spent, "sent": warm.requests + result.requests}
 
 

@@ -40,7 +40,8 @@ def works_for(title: str, databases: set[str]) -> bool:
 
 
 def cpu_by_process(root: int, databases: set[str]) -> dict[tuple[int, str], float]:
-    """CPU seconds so far of each process `cpu_seconds` counts, keyed by (pid, start time).
+    """CPU seconds so far of `root`'s tree and of the postgres processes serving `databases`,
+    each keyed by (pid, start time).
 
     The difference of two of these (`cpu_between`) counts each process's own share: one
     that exited in between (an autovacuum worker, say) does not take its earlier CPU out
@@ -63,18 +64,3 @@ def cpu_between(before: dict[tuple[int, str], float], after: dict[tuple[int, str
     """CPU seconds spent between two `cpu_by_process` readings by the processes of the
     second (those started in between count from zero)."""
     return sum(seconds - before.get(key, 0.0) for key, seconds in after.items())
-
-
-def cpu_seconds(root: int, databases: set[str]) -> float:
-    """CPU seconds so far of `root`'s tree and of the postgres processes serving `databases`."""
-    if not Path(PROC).exists():
-        return 0.0
-    stats = _all_stats()
-    pids = descendants(root, stats)
-    if databases:
-        pids |= {
-            pid
-            for pid, fields in stats.items()
-            if fields[0] == "postgres" and works_for(_title(pid), databases)
-        }
-    return sum(_seconds(stats[pid]) for pid in pids if pid in stats)

@@ -158,13 +158,14 @@ def unsaved_event(
     action: Action,
     clinic_id: int,
     patient_id: int | None,
-    obj: Model,
-    detail: Mapping[str, object],
+    obj: Model | Ref,
+    detail: Mapping[str, object] | None,
     user: User | None,
 ) -> AuditEvent:
     """The event ``record`` would append about ``obj``, not yet written: for a writer that
     inserts it in one statement with the new row it is about (``rows.insert_linked``, which
-    fills in ``object_id``). Whoever calls this writes the event in that row's transaction."""
+    fills in ``object_id``), or with others in a batch (``record_many``). Whoever calls this
+    writes the event in that row's transaction."""
     return _event(
         request=request,
         action=action,
@@ -227,15 +228,12 @@ def record_many(
     order, exactly as ``record`` would append them one by one.
     """
     events = [
-        _event(
+        unsaved_event(
             request=request,
             action=action,
             clinic_id=clinic_id,
             patient_id=patient_id,
             obj=obj,
-            object_type="",
-            object_id="",
-            outcome=Outcome.SUCCESS,
             detail=detail,
             user=user,
         )

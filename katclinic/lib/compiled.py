@@ -27,7 +27,7 @@ Value = int | str | datetime
 
 # Never a real value in a query here; the integer fits a 32-bit column.
 _STAND_INS: dict[type, Callable[[int], Value]] = {
-    int: lambda i: 1_987_650_001 + i,
+    int: lambda i: rows.STAND_IN_ID + i,
     str: lambda i: f"\x00stand-in {i}\x00",
     datetime: lambda i: datetime(1901, 2, 3, 4, 5, 6, 700_001 + i, tzinfo=UTC),
 }
@@ -95,21 +95,14 @@ class CompiledValues:
             raise ValueError("a CompiledValues query is a values_list of its model")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        slots = []
-        for name, value in stand_ins.items():
-            bound = self._bound(value, alias)
-            found = [
-                (i, name) for i, p in enumerate(params) if type(p) is type(bound) and p == bound
-            ]
-            if not found:
-                raise ValueError(f"{name} is not a value the query binds")
-            slots += found
+        bound = {name: self._bound(value, alias) for name, value in stand_ins.items()}
+        slots = rows.stand_in_slots(params, bound)
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         converters = tuple(
             (position, tuple(found), expression)
             for position, (found, expression) in compiler.get_converters(fields).items()
         )
-        plan = _Plan(sql, tuple(params), tuple(slots), compiler.col_count, converters)
+        plan = _Plan(sql, tuple(params), slots, compiler.col_count, converters)
         self._plans[alias] = plan
         return plan
 

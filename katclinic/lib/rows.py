@@ -189,7 +189,20 @@ def _insert_plan(
 # and the SQL is the ORM's own.
 
 # Never a real id in a query here, and within a 32-bit integer column's range.
-_STAND_IN = 1_987_654_301
+STAND_IN_ID = 1_987_654_301
+
+
+def stand_in_slots(params: Sequence[Any], stand_ins: dict[str, Any]) -> tuple[tuple[int, str], ...]:
+    """Where a statement compiled with ``stand_ins`` binds each of them: ``(index, name)``
+    pairs into ``params``. A stand-in the statement does not bind is refused, since the
+    value given for it later would be ignored."""
+    slots: list[tuple[int, str]] = []
+    for name, value in stand_ins.items():
+        found = [(i, name) for i, p in enumerate(params) if type(p) is type(value) and p == value]
+        if not found:
+            raise ValueError(f"{name} is not a value the query binds")
+        slots += found
+    return tuple(slots)
 
 
 @dataclass(frozen=True)
@@ -274,7 +287,7 @@ class Compiled[M: models.Model]:
         return [cast(M, _instance(plan.root, row)) for row in rows]
 
     def _compile(self, alias: str) -> _Plan:
-        stand_ins = {name: _STAND_IN + i for i, name in enumerate(self._names)}
+        stand_ins = {name: STAND_IN_ID + i for i, name in enumerate(self._names)}
         queryset = self._build(**stand_ins)
         # The prefetches are kept by the QuerySet itself, not in its SQL (nor in the stubs).
         prefetches = queryset._prefetch_related_lookups  # type: ignore[attr-defined]
@@ -284,15 +297,8 @@ class Compiled[M: models.Model]:
         sql, params = compiler.as_sql()
         if compiler.annotation_col_map:
             raise ValueError("annotations are not compiled here")
-        slots = []
-        for name, value in stand_ins.items():
-            found = [(i, name) for i, p in enumerate(params) if type(p) is int and p == value]
-            if not found:
-                raise ValueError(f"{name} is not a value the query binds")
-            slots += found
-        plan = _Plan(
-            sql, tuple(params), tuple(slots), _part(compiler.select, compiler.klass_info, True)
-        )
+        slots = stand_in_slots(params, stand_ins)
+        plan = _Plan(sql, tuple(params), slots, _part(compiler.select, compiler.klass_info, True))
         self._plans[alias] = plan
         return plan
 
